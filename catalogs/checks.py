@@ -1,0 +1,157 @@
+"""Cross-file checks run after every file has passed its JSON Schema.
+
+Schemas catch shapes; these catch meaning: codes that must be unique, references that must resolve
+(Appendix A's 主管部门, Appendix B's 协同部门, a community's 联合党委), a unit tree without cycles,
+community polygons that tile without overlapping (§7.1 jurisdiction), whistle lists against Appendix A
+(§7.3.2) and time limits that are real durations (§8.1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shapely.geometry import shape
+from shapely.validation import explain_validity
+
+from .durations import parse_duration
+from .errors import CatalogError
+
+ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES = (
+    "roles.json", "units.json", "event_types.json", "one_thing_matters.json", "communities.geojson",
+)
+# Table B.1 lists city departments and companies (供电局, 水务公司) as 协同部门, never local offices.
+COOPERATING_KINDS = ("department", "company")
+# An office (派出所, 执法中队, 市场监管所, 消防救援站) is the local office of a department or company.
+OFFICE_PARENT_KINDS = ("department", "company")
+
+
+def cross_check(data: dict[str, Any]) -> list[CatalogError]:
+    units = {u["code"]: u for u in data["units"]}
+    event_types = {t["code"] for t in data["event_types"]}
+    features = data["communities"]["features"]
+    return [
+        *_unique(ROLES, data["roles"], "code"),
+        *_unique(ROLES, data["roles"], "name"),  # lanes may name a role by its Chinese name
+        *_check_units(data["units"], units),
+        *_unique(EVENT_TYPES, data["event_types"], "no"),
+        *_check_event_types(data["event_types"], units),
+        *_unique(ONE_THING, data["one_thing_matters"], "no"),
+        *_check_one_thing_matters(data["one_thing_matters"], units),
+        *_check_communities(features, units, event_types),
+    ]
+
+
+def _unique(file: str, rows: list[dict], field: str, ids: list[str] | None = None) -> Iterable[CatalogError]:
+    """Every row's ``field`` differs; rows are named by code (or ``ids``), positions counted from 1."""
+    ids = ids or [row["code"] for row in rows]
+    first_seen: dict[Any, int] = {}
+    for position, row in enumerate(rows, start=1):
+        value = row[field]
+        if value in first_seen:
+            path = ids[position - 1] if field == "code" else f"{ids[position - 1]}.{field}"
+            yield CatalogError(file, path, f"duplicate {field} {value!r} (entries {first_seen[value]} and {position})")
+        else:
+            first_seen[value] = position
+
+
+def _check_units(rows: list[dict], units: dict[str, dict]) -> Iterable[CatalogError]:
+    yield from _unique(UNITS, rows, "code")
+    for unit in rows:
+        parent = unit["parent"]
+        if parent is None:
+            continue
+        if parent not in units:
+            yield CatalogError(UNITS, f"{unit['code']}.parent", f"unknown unit {parent!r}")
+        elif unit["kind"] == "office" and units[parent]["kind"] not in OFFICE_PARENT_KINDS:
+            yield CatalogError(UNITS, f"{unit['code']}.parent",
+                               f"an office's parent must be a department or company, "
+                               f"{parent!r} is kind {units[parent]['kind']!r}")
+    yield from _parent_cycles(units)
+    authorities = [u["code"] for u in rows if u["kind"] == "authority"]
+    if not authorities:
+        yield CatalogError(UNITS, "", "no unit of kind 'authority' (the city authority approves "
+                                      "extensions, §8.4, and spot-checks, §9.3)")
+    for extra in authorities[1:]:
+        yield CatalogError(UNITS, f"{extra}.kind",
+                           f"more than one city authority (already {authorities[0]!r}); §8.4 needs exactly one")
+
+
+def _parent_cycles(units: dict[str, dict]) -> Iterable[CatalogError]:
+    in_reported_cycle: set[str] = set()
+    for start in units:
+        chain, code = [], start
+        while code in units and code not in chain:
+            chain.append(code)
+            code = units[code]["parent"]
+        if code in chain and code not in in_reported_cycle:  # walked back into the chain: a cycle
+            cycle = chain[chain.index(code):]
+            in_reported_cycle.update(cycle)
+            yield CatalogError(UNITS, f"{cycle[0]}.parent",
+                               "parent cycle: " + " → ".join([*cycle, cycle[0]]))
+
+
+def _check_event_types(rows: list[dict], units: dict[str, dict]) -> Iterable[CatalogError]:
+    yield from _unique(EVENT_TYPES, rows, "code")
+    for row in rows:  # Appendix A: each row's 主管部门 is a city department
+        yield from _expect_unit(EVENT_TYPES, f"{row['code']}.department", row["department"], units, ("department",))
+
+
+def _check_one_thing_matters(rows: list[dict], units: dict[str, dict]) -> Iterable[CatalogError]:
+    yield from _unique(ONE_THING, rows, "code")
+    for row in rows:
+        if row["lead"] != "committee":  # Table B.1: 社区联合党委 leads every row; a unit code may override
+            yield from _expect_unit(ONE_THING, f"{row['code']}.lead", row["lead"], units, None)
+        for i, code in enumerate(row["cooperating"]):
+            yield from _expect_unit(ONE_THING, f"{row['code']}.cooperating[{i}]", code, units, COOPERATING_KINDS)
+
+
+def _expect_unit(file: str, path: str, code: str, units: dict[str, dict],
+                 kinds: tuple[str, ...] | None) -> Iterable[CatalogError]:
+    if code not in units:
+        yield CatalogError(file, path, f"unknown unit {code!r}")
+    elif kinds and units[code]["kind"] not in kinds:
+        yield CatalogError(file, path, f"unit {code!r} is kind {units[code]['kind']!r}, expected "
+                                       + " or ".join(repr(k) for k in kinds))
+
+
+def _check_communities(features: list[dict], units: dict[str, dict], event_types: set[str]) -> Iterable[CatalogError]:
+    props = [f["properties"] for f in features]
+    codes = [p["code"] for p in props]
+    yield from _unique(COMMUNITIES, props, "code")
+    yield from _unique(COMMUNITIES, props, "committee", ids=codes)  # §3.2: one committee per community
+    for p in props:
+        code = p["code"]
+        yield from _expect_unit(COMMUNITIES, f"{code}.committee", p["committee"], units, ("committee",))
+        for i, type_code in enumerate(p["whistle_list"]):  # §7.3.2: marked against Appendix A
+            if type_code not in event_types:
+                yield CatalogError(COMMUNITIES, f"{code}.whistle_list[{i}]", f"unknown event type {type_code!r}")
+        for key, value in p["time_limits"].items():  # §8.1
+            if key != "default" and key not in event_types:
+                yield CatalogError(COMMUNITIES, f"{code}.time_limits.{key}",
+                                   f"unknown event type {key!r} (keys are 'default' or Appendix A codes)")
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                yield CatalogError(COMMUNITIES, f"{code}.time_limits.{key}", str(exc))
+    yield from _check_polygons(features, codes)
+
+
+def _check_polygons(features: list[dict], codes: list[str]) -> Iterable[CatalogError]:
+    """§7.1: an event's location decides its community, so polygons must be valid and must not overlap."""
+    valid = []
+    for feature, code in zip(features, codes):
+        geometry = feature["geometry"]
+        polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        if any(ring[0] != ring[-1] for polygon in polygons for ring in polygon):
+            yield CatalogError(COMMUNITIES, f"{code}.geometry",
+                               "a ring is not closed (first and last positions differ)")
+            continue
+        shaped = shape(geometry)
+        if not shaped.is_valid:
+            yield CatalogError(COMMUNITIES, f"{code}.geometry", f"invalid polygon: {explain_validity(shaped)}")
+            continue
+        for other_code, other in valid:
+            # Sharing a boundary is fine; sharing any interior point is not ('T********' = interiors meet).
+            if shaped.intersects(other) and shaped.relate_pattern(other, "T********"):
+                yield CatalogError(COMMUNITIES, f"{code}.geometry", f"overlaps community {other_code!r}")
+        valid.append((code, shaped))

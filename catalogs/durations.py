@@ -1,0 +1,24 @@
+"""ISO 8601 durations for time limits (§8.1), restricted to what a clock can add: PnDTnHnMnS.
+
+Years and months are refused because their length depends on the calendar; working-day limits
+(§8.3: 5 working days) belong to the holiday calendar, not to these durations.
+"""
+
+import re
+from datetime import timedelta
+
+_DURATION = re.compile(
+    r"P(?:(?P<days>[0-9]+)D)?"
+    r"(?:T(?=[0-9])(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"PT2H"`` → ``timedelta(hours=2)``; raises ValueError for anything else, and for zero."""
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if match is None or text == "P":
+        raise ValueError(f"not an ISO 8601 duration of the form PnDTnHnMnS: {text!r}")
+    value = timedelta(**{unit: int(n) for unit, n in match.groupdict().items() if n is not None})
+    if value <= timedelta(0):
+        raise ValueError(f"a time limit must be longer than zero: {text!r}")
+    return value

@@ -1,0 +1,152 @@
+"""The loaded, validated catalogs and the lookups the engine and web layers use.
+
+Build one with :func:`catalogs.load_catalogs`; the constructor assumes data that passed the loader's checks.
+Every accessor returns a copy, so callers may change what they get without changing the catalogs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+
+# §8.1: 一般要求在2小时内处置完毕 — the time limit when a community sets none.
+DEFAULT_TIME_LIMIT = "PT2H"
+# Public catalog names, as in GET /api/catalogs/{name}.
+NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities")
+# 市直部门 and their local offices: what an order can be dispatched to (§7.3.1).
+DEPARTMENT_KINDS = ("department", "office")
+
+
+class Catalogs:
+    """Roles, the unit tree, Appendix A and B, and the communities, indexed by code."""
+
+    def __init__(self, data: dict[str, Any], content_hash: str):
+        self._data = data
+        self.content_hash = content_hash  # sha256 over the data files: changes whenever a file does
+        self._roles = {r["code"]: r for r in data["roles"]}
+        self._role_by_name = {r["name"]: r["code"] for r in data["roles"]}
+        self._units = {u["code"]: u for u in data["units"]}
+        self._event_types = {t["code"]: t for t in data["event_types"]}
+        self._one_thing = {m["code"]: m for m in data["one_thing_matters"]}
+        features = data["communities"]["features"]
+        self._communities = {f["properties"]["code"]: f["properties"] for f in features}
+        self._areas = []
+        for feature in features:
+            area = shape(feature["geometry"])
+            shapely.prepare(area)  # community_at runs on every report; prepared geometry makes it cheap
+            self._areas.append((feature["properties"]["code"], area))
+
+    # -- GET /api/catalogs/{name} ---------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return list(NAMES)
+
+    def get(self, name: str) -> Any:
+        """JSON-serialisable catalog ``name``; raises KeyError for an unknown name."""
+        if name == "departments":
+            return [copy.deepcopy(u) for u in self._data["units"] if u["kind"] in DEPARTMENT_KINDS]
+        if name not in NAMES:
+            raise KeyError(name)
+        return copy.deepcopy(self._data[name])
+
+    def options(self, name: str) -> list[dict[str, str]]:
+        """Form choices ``[{"value": code, "label": 中文}]`` in file order; KeyError for an unknown name."""
+        if name in ("units", "departments"):
+            return [{"value": u["code"], "label": self._unit_label(u)} for u in self.get(name)]
+        if name == "roles":
+            return [{"value": r["code"], "label": r["name"]} for r in self._data["roles"]]
+        if name == "event_types":  # "A05 市容环境卫生 · 人行道秩序整治"
+            return [{"value": t["code"], "label": f"{t['code']} {t['category']} · {t['content']}"}
+                    for t in self._data["event_types"]]
+        if name == "one_thing_matters":
+            return [{"value": m["code"], "label": f"{m['code']} {m['name']}"} for m in self._data["one_thing_matters"]]
+        if name == "communities":
+            return [{"value": code, "label": p["name"]} for code, p in self._communities.items()]
+        raise KeyError(name)
+
+    def _unit_label(self, unit: dict) -> str:
+        if unit["kind"] == "office" and unit["parent"] in self._units:  # "公安局 / 龙港派出所"
+            return f"{self._units[unit['parent']]['name']} / {unit['name']}"
+        return unit["name"]
+
+    # -- roles and units ------------------------------------------------------------------------
+
+    def role(self, code_or_name: str) -> str | None:
+        """Role code for a code or a Chinese name (BPMN lanes may use either), else None."""
+        if code_or_name in self._roles:
+            return code_or_name
+        return self._role_by_name.get(code_or_name)
+
+    def unit(self, code: str) -> dict | None:
+        unit = self._units.get(code)
+        return copy.deepcopy(unit) if unit is not None else None
+
+    def unit_ancestors(self, code: str) -> list[str]:
+        """``code`` and its parents up to the root, e.g. ``["gongan.longgang_pcs", "gongan"]``.
+
+        Raises KeyError for an unknown unit.
+        """
+        if code not in self._units:
+            raise KeyError(code)
+        chain = []
+        while code is not None:  # the loader guarantees the tree has no cycles
+            chain.append(code)
+            code = self._units[code]["parent"]
+        return chain
+
+    def is_within(self, unit_code: str, scope_unit_code: str) -> bool:
+        """True when ``unit_code`` is ``scope_unit_code`` or below it; False for unknown codes."""
+        return unit_code in self._units and scope_unit_code in self.unit_ancestors(unit_code)
+
+    def city_authority(self) -> str:
+        """Code of the 市级主管部门 that approves extensions (§8.4) and spot-checks (§9.3)."""
+        return next(u["code"] for u in self._data["units"] if u["kind"] == "authority")
+
+    # -- Appendix A, communities ----------------------------------------------------------------
+
+    def event_type(self, code: str) -> dict | None:
+        row = self._event_types.get(code)
+        return copy.deepcopy(row) if row is not None else None
+
+    def one_thing_matter(self, code: str) -> dict | None:
+        row = self._one_thing.get(code)
+        return copy.deepcopy(row) if row is not None else None
+
+    def competent_department(self, event_type_code: str) -> str:
+        """Appendix A 主管部门 of an event type; raises KeyError for an unknown type."""
+        return self._event_types[event_type_code]["department"]
+
+    def community(self, code: str) -> dict | None:
+        """A community's properties (code, name, committee, whistle_list, time_limits), or None."""
+        props = self._communities.get(code)
+        return copy.deepcopy(props) if props is not None else None
+
+    def community_at(self, lat: float, lng: float) -> str | None:
+        """§7.1 jurisdiction: the community whose area holds the point, else None.
+
+        Arguments are (lat, lng) as maps and phones give them; GeoJSON stores (lng, lat).  A point on a
+        shared boundary belongs to the first such community in the file.
+        """
+        lat, lng = float(lat), float(lng)
+        if not (math.isfinite(lat) and math.isfinite(lng)):
+            return None
+        for code, area in self._areas:
+            if shapely.intersects_xy(area, lng, lat):  # intersects = inside or on the boundary
+                return code
+        return None
+
+    def time_limit(self, community_code: str | None, event_type_code: str | None) -> str:
+        """§8.1 disposal time limit as an ISO 8601 duration: the community's override for the type,
+        else the community's default, else PT2H (also for an unknown or missing community)."""
+        props = self._communities.get(community_code) if community_code is not None else None
+        limits = props["time_limits"] if props is not None else {}
+        return limits.get(event_type_code) or limits.get("default") or DEFAULT_TIME_LIMIT
+
+    def whistle_listed(self, community_code: str, event_type_code: str) -> bool:
+        """§7.3.2: whether the community's whistle list marks this Appendix A type."""
+        props = self._communities.get(community_code)
+        return props is not None and event_type_code in props["whistle_list"]

@@ -1,0 +1,49 @@
+"""Every setting, declared once, with its default and its environment variable (STYLE.md §9)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_db_url() -> str:
+    return f"sqlite:///{ROOT / 'instance' / 'eventflow.sqlite3'}"
+
+
+@dataclass
+class Settings:
+    #: SQLAlchemy URL. SQLite is the embedded default; postgresql+psycopg://… to scale out.
+    database_url: str = field(default_factory=_default_db_url, metadata={"env": "EVENTFLOW_DATABASE_URL"})
+    #: "system" (wall clock) or "simulated" (moved by POST /api/sim/advance; tests and demos only).
+    clock: str = field(default="system", metadata={"env": "EVENTFLOW_CLOCK"})
+    #: Where a simulated clock starts (ISO date-time with offset); default: the wall clock at first start.
+    sim_start: str | None = field(default=None, metadata={"env": "EVENTFLOW_SIM_START"})
+    #: Bearer tokens expire after this many seconds.
+    token_ttl_seconds: int = field(default=8 * 3600, metadata={"env": "EVENTFLOW_TOKEN_TTL"})
+    #: Largest accepted request body (deploy uploads, form data), bytes.
+    max_upload_bytes: int = field(default=5 * 1024 * 1024, metadata={"env": "EVENTFLOW_MAX_UPLOAD"})
+    #: How often the timer sweep runs under the system clock, seconds.
+    sweep_interval_seconds: int = field(default=15, metadata={"env": "EVENTFLOW_SWEEP_INTERVAL"})
+    #: Directory of catalog data files; default: the catalogs package's own data.
+    catalog_dir: str | None = field(default=None, metadata={"env": "EVENTFLOW_CATALOG_DIR"})
+    #: Process bundle deployed by `make run` / `eventflow deploy` without a path.
+    processes_dir: str = field(default=str(ROOT / "processes"), metadata={"env": "EVENTFLOW_PROCESSES_DIR"})
+    #: scrypt cost parameter for password hashes (2**14 is the interactive-login recommendation).
+    scrypt_n: int = field(default=2**14, metadata={"env": "EVENTFLOW_SCRYPT_N"})
+
+    @classmethod
+    def from_env(cls, env=None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            name = f.metadata.get("env")
+            if name and name in env:
+                raw = env[name]
+                values[f.name] = int(raw) if f.type == "int" else raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        if settings.clock not in ("system", "simulated"):
+            raise ValueError(f"EVENTFLOW_CLOCK must be 'system' or 'simulated', not {settings.clock!r}")
+        return settings

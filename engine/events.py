@@ -1,0 +1,150 @@
+"""The community event pool (社区事件池, §7.1): registering a report, its readable number, who may
+see it, and its detail and timeline."""
+from __future__ import annotations
+
+from sqlalchemy import false, func, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine import forms
+from engine.clock import SHANGHAI, local
+from engine.errors import Forbidden, InvalidData, NotFound
+from engine.models import Audit, Event, EventCounter, Instance, ProcessVersion, WorkItem
+from engine.scope import units_within
+
+#: §5: the six sources of the pool.
+SOURCES = {"grid_worker": "专职网格员上报 §5.1", "committee_patrol": "社区联合党委巡查 §5.2",
+           "citizen": "群众接报 §5.3", "iot_alert": "智慧社区预警 §5.4", "one_thing": "社区治理一件事 §5.5",
+           "superior": "上级交办 §5.6"}
+#: who may register an event, by role
+REPORTER_ROLES = {"grid_worker", "community_staff", "committee", "whistle_officer", "stationed_staff",
+                  "city_authority", "system_admin"}
+
+EVENT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["source", "type_code", "description", "location", "community"],
+    "properties": {
+        "source": {"type": "string", "enum": sorted(SOURCES)},
+        "type_code": {"type": "string", "minLength": 1, "maxLength": 20},
+        "description": {"type": "string", "minLength": 2, "maxLength": 2000},
+        "community": {"type": "string", "minLength": 1, "maxLength": 60},
+        "photos": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+        "location": {
+            "type": "object", "additionalProperties": False, "required": ["lat", "lng", "address"],
+            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
+                           "lng": {"type": "number", "minimum": -180, "maximum": 180},
+                           "address": {"type": "string", "minLength": 1, "maxLength": 300}}},
+    },
+}
+
+
+def check_report(payload, catalogs, user) -> dict:
+    """Validate a report; raise InvalidData naming each bad field, Forbidden for a wrong scope."""
+    errors = forms.validate(EVENT_SCHEMA, payload)
+    if not errors:
+        if catalogs.event_type(payload["type_code"]) is None and \
+                payload["type_code"] not in {o["value"] for o in catalogs.options("one_thing_matters")}:
+            errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
+        if catalogs.community(payload["community"]) is None:
+            errors.append({"field": "community", "reason": f"unknown community {payload['community']!r}"})
+    if errors:
+        raise InvalidData(errors)
+    if not user.roles & REPORTER_ROLES:
+        raise Forbidden("your role may not register events")
+    if not user.is_global and user.community != payload["community"]:
+        raise Forbidden("you may register events only in your own community's pool", field="community")
+    return payload
+
+
+def next_number(session, now) -> str:
+    """LG-YYYYMMDD-NNNN, counted per day in Asia/Shanghai, safe under concurrent inserts."""
+    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(EventCounter).values(day=day, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": EventCounter.last + 1})
+    last = session.execute(stmt.returning(EventCounter.last)).scalar_one()
+    return f"LG-{day}-{last:04d}"
+
+
+def register(session, payload: dict, reporter: str, now) -> Event:
+    loc = payload["location"]
+    event = Event(number=next_number(session, now), source=payload["source"], type_code=payload["type_code"],
+                  description=payload["description"], lat=loc["lat"], lng=loc["lng"], address=loc["address"],
+                  photos=payload.get("photos", []), community=payload["community"], reporter=reporter,
+                  status="open", stage="登记", created_at=now)
+    session.add(event)
+    session.flush()
+    session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id, data=payload))
+    return event
+
+
+def initial_data(event: Event) -> dict:
+    """What the process sees at its start event."""
+    return {"event_id": event.id, "event_number": event.number, "community": event.community,
+            "event_type": event.type_code, "source": event.source, "description": event.description,
+            "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
+            "reporter": event.reporter}
+
+
+def visible(user, catalogs):
+    """SQL condition: the events a user may see (own community, own units' dispatches, own reports)."""
+    if user.is_global:
+        return true()
+    clauses = [Event.reporter == user.username]
+    if user.community:
+        clauses.append(Event.community == user.community)
+    if user.unit:
+        clauses.append(Event.lead_unit.in_(units_within(catalogs, user.unit)))
+    return or_(*clauses) if clauses else false()
+
+
+def get_visible(session, event_id: int, user, catalogs) -> Event:
+    event = session.scalar(select(Event).where(Event.id == event_id, visible(user, catalogs)))
+    if event is None:
+        raise NotFound(f"event {event_id} does not exist or is not yours to see")
+    return event
+
+
+LIST_FILTERS = ("status", "community", "type_code", "source", "lead_unit", "number")
+
+
+def search(session, user, catalogs, filters: dict, page: int, per_page: int):
+    query = select(Event).where(visible(user, catalogs))
+    for name in LIST_FILTERS:
+        if filters.get(name):
+            query = query.where(getattr(Event, name) == filters[name])
+    if filters.get("created_from"):
+        query = query.where(Event.created_at >= filters["created_from"])
+    if filters.get("created_to"):
+        query = query.where(Event.created_at < filters["created_to"])
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Event.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    return total, list(rows)
+
+
+def summary(event: Event) -> dict:
+    return {"id": event.id, "number": event.number, "source": event.source, "type_code": event.type_code,
+            "description": event.description, "community": event.community, "status": event.status,
+            "stage": event.stage, "lead_unit": event.lead_unit, "reporter": event.reporter,
+            "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
+            "photos": event.photos or [], "created_at": local(event.created_at),
+            "closed_at": local(event.closed_at), "error": event.error}
+
+
+def detail(session, event: Event) -> dict:
+    body = summary(event)
+    row = session.execute(select(Instance.id, Instance.status, ProcessVersion.process_key, ProcessVersion.version)
+                          .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+                          .where(Instance.event_id == event.id).order_by(Instance.id.desc())).first()
+    body["process"] = None if row is None else {"instance_id": row.id, "status": row.status,
+                                                "process_key": row.process_key, "version": row.version}
+    body["open_tasks"] = [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
+                           "community": w.community, "unit": w.unit, "person": w.person,
+                           "created_at": local(w.created_at)}
+                          for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id)
+                                                   .order_by(WorkItem.created_at))]
+    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
+                         "task_name": a.task_name, "data": a.data}
+                        for a in session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id))]
+    return body

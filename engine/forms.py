@@ -1,0 +1,94 @@
+"""Task forms as data: JSON Schema files with display hints, referenced from BPMN (STYLE.md; issue #2).
+
+A property may take its choices from a catalog: `"x-options": {"catalog": "departments"}`. The choices
+are resolved when the form is served (as `oneOf` of `{const, title}`) and when data is checked.
+"""
+from __future__ import annotations
+
+import copy
+import json
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from engine.sandbox import RESERVED_NAMES
+
+_REASONS = {
+    "required": "必填项 (required)",
+    "additionalProperties": "表单中没有此字段 (not a field of this form)",
+    "enum": "不在可选范围内 (not one of the choices)",
+    "oneOf": "不在可选范围内 (not one of the choices)",
+    "const": "不在可选范围内 (not one of the choices)",
+}
+_TYPE_WORDS = {"string": "文本", "boolean": "是/否", "integer": "整数", "number": "数字",
+               "array": "列表", "object": "对象"}
+
+
+def parse_form(text: str | bytes, file: str) -> dict:
+    """Load a form file; raise ValueError naming what is wrong with it."""
+    try:
+        schema = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"not valid JSON: {err}") from None
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as err:
+        raise ValueError(f"not a valid JSON Schema: {err.message}") from None
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        raise ValueError("a form is a JSON Schema of type object with properties")
+    return schema
+
+
+def form_problems(schema: dict, catalog_names) -> list[str]:
+    """Deploy-time checks: field names that would shadow script names, unknown catalogs."""
+    problems = []
+    for name, prop in schema["properties"].items():
+        if name in RESERVED_NAMES or not name.isidentifier() or name.startswith("_"):
+            problems.append(f"field name {name!r} clashes with a script-engine name or is not an identifier")
+        for hint in _option_hints(prop):
+            catalog = hint.get("catalog")
+            if catalog not in catalog_names:
+                problems.append(f"field {name!r}: x-options names unknown catalog {catalog!r}")
+    return problems
+
+
+def _option_hints(prop: dict):
+    if isinstance(prop.get("x-options"), dict):
+        yield prop["x-options"]
+    items = prop.get("items")
+    if isinstance(items, dict) and isinstance(items.get("x-options"), dict):
+        yield items["x-options"]
+
+
+def resolve(schema: dict, catalogs) -> dict:
+    """The form with catalog choices filled in, as served to the client and used to check data."""
+    resolved = copy.deepcopy(schema)
+    for prop in resolved["properties"].values():
+        for target in (prop, prop.get("items") if isinstance(prop.get("items"), dict) else None):
+            if target is not None and isinstance(target.get("x-options"), dict):
+                options = catalogs.options(target["x-options"]["catalog"])
+                target["oneOf"] = [{"const": o["value"], "title": o["label"]} for o in options]
+    return resolved
+
+
+def validate(schema: dict, data) -> list[dict]:
+    """Every problem with `data`, as {field, reason} (the field named, the reason in words)."""
+    errors = []
+    for err in sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)):
+        path = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else "?"
+            errors.append({"field": f"{path}.{missing}" if path else missing, "reason": _REASONS["required"]})
+        elif err.validator == "additionalProperties":
+            extras = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            for extra in extras:
+                errors.append({"field": f"{path}.{extra}" if path else extra,
+                               "reason": _REASONS["additionalProperties"]})
+        elif err.validator == "type":
+            want = err.validator_value
+            words = "/".join(_TYPE_WORDS.get(w, w) for w in (want if isinstance(want, list) else [want]))
+            errors.append({"field": path or "(form)", "reason": f"应为{words} (expected {want})"})
+        else:
+            errors.append({"field": path or "(form)",
+                           "reason": _REASONS.get(err.validator, err.message)})
+    return errors

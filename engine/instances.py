@@ -1,0 +1,205 @@
+"""Start, load, run and store process instances; keep the work-item and timer indexes in step.
+
+One call = one step of one instance inside the caller's unit of work: nothing here commits.
+Optimistic concurrency: the instance row carries `row_version`; a concurrent save makes the UPDATE
+miss and SQLAlchemy raises StaleDataError, which the unit of work retries (engine/uow.py).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine import spiff
+from engine.context import RunContext
+from engine.errors import EventflowError, HandlerError
+from engine.models import Event, Instance, Timer, WorkItem
+from engine.scripting import EventflowScriptEngine, unwrap_handler_error
+from engine.timers import due_times
+from engine.versions import CompiledVersion
+
+
+class ProcessError(EventflowError):
+    """The process could not take a step (a handler failed, an assignee is missing …)."""
+
+    status = 500
+    code = "process_error"
+
+
+class InstanceCache:
+    """Deserialized instances keyed by (id, row_version). An entry is taken out while in use and put
+    back only after its transaction committed, so a cached state is always a committed one."""
+
+    def __init__(self, size: int = 2000):
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, row_version: int):
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        return item[1] if item and item[0] == row_version else None
+
+    def put(self, instance_id: int, row_version: int, workflow) -> None:
+        with self._lock:
+            self._items[instance_id] = (row_version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def _resolve_path(data: dict, path: str):
+    value = data
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+class Instances:
+    def __init__(self, specs, registry, catalogs, clock, cache: InstanceCache | None = None):
+        self.specs = specs
+        self.registry = registry
+        self.catalogs = catalogs
+        self.clock = clock
+        self.cache = cache if cache is not None else InstanceCache()
+
+    # -- running ----------------------------------------------------------------------------------
+    def _context(self, session, event, instance_id, actor) -> RunContext:
+        return RunContext(session=session, clock=self.clock, catalogs=self.catalogs, event=event,
+                          instance_id=instance_id, actor=actor)
+
+    def _run(self, workflow, action, element=None):
+        try:
+            action()
+        except HandlerError:
+            raise
+        except Exception as err:  # noqa: BLE001 - surface the handler's own error if there is one
+            inner = unwrap_handler_error(err)
+            if isinstance(inner, HandlerError):
+                raise inner from err
+            raise ProcessError(f"{type(err).__name__}: {err}", element=element) from err
+
+    def start(self, session, event: Event, version_row, data: dict, actor: str) -> Instance:
+        compiled = self.specs.get(session, version_row.id)
+        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
+        row = Instance(event_id=event.id, version_id=compiled.id, state="", status="running",
+                       serializer_version=spiff.SERIALIZER_VERSION, updated_at=self.clock.now())
+        session.add(row)
+        session.flush()
+        ctx = self._context(session, event, row.id, actor)
+        workflow.script_engine = EventflowScriptEngine(ctx, self.registry)
+        workflow.task_tree.data.update(data)
+        ctx.record("process_started", {"process": compiled.process_key, "version": compiled.version})
+        self._run(workflow, workflow.do_engine_steps)
+        self.save(session, row, workflow, compiled, event)
+        return row
+
+    def load(self, session, row: Instance, event: Event, actor: str):
+        compiled = self.specs.get(session, row.version_id)
+        workflow = self.cache.take(row.id, row.row_version)
+        if workflow is None:
+            state = session.scalar(select(Instance.state).where(Instance.id == row.id))
+            workflow = spiff.load(state, compiled.spec, compiled.subprocess_specs)
+        ctx = self._context(session, event, row.id, actor)
+        workflow.script_engine = EventflowScriptEngine(ctx, self.registry)
+        return workflow, compiled, ctx
+
+    def complete_task(self, session, row: Instance, event: Event, task_id: str, data: dict, actor: str):
+        """Run one ready user task with its form data. Returns the task, or None if not ready."""
+        workflow, compiled, ctx = self.load(session, row, event, actor)
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY:
+            return None
+        task.data.update(data)
+        ctx.record("task_completed", data, task=task)
+
+        def step():
+            task.run()
+            workflow.do_engine_steps()
+        self._run(workflow, step, element=task.task_spec.bpmn_id)
+        self.save(session, row, workflow, compiled, event)
+        return task
+
+    def fire_timers(self, session, row: Instance, event: Event) -> list[str]:
+        """Let every timer that fell due by the clock fire. Returns the fired timers' element ids."""
+        workflow, compiled, ctx = self.load(session, row, event, "system")
+        before = {t[0]: t for t in due_times(workflow)}
+        self._run(workflow, lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
+        after = {t[0] for t in due_times(workflow)}
+        fired = [spec for tid, (_, spec, _) in before.items() if tid not in after]
+        if fired:
+            ctx.record("timer_fired", {"timers": fired})
+        self.save(session, row, workflow, compiled, event)
+        return fired
+
+    # -- storing ----------------------------------------------------------------------------------
+    def save(self, session, row: Instance, workflow, compiled: CompiledVersion, event: Event) -> None:
+        now = self.clock.now()
+        row.state = spiff.dump(workflow)
+        row.serializer_version = spiff.SERIALIZER_VERSION
+        row.status = "completed" if workflow.completed else "running"
+        row.updated_at = now
+        titles = self._sync_work_items(session, row, workflow, compiled, event, now)
+        self._sync_timers(session, row, workflow)
+        self._sync_event(workflow, compiled, event, titles, now)
+        session.flush()  # the row_version check happens here
+        pending = session.info.setdefault("after_commit", [])
+        pending.append(lambda rid=row.id, rv=row.row_version, wf=workflow: self.cache.put(rid, rv, wf))
+
+    def _sync_work_items(self, session, row, workflow, compiled, event, now) -> list[str]:
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        existing = {w.id: w for w in session.scalars(select(WorkItem).where(WorkItem.instance_id == row.id))}
+        for task_id, item in existing.items():
+            if task_id not in ready:
+                session.delete(item)
+        for task_id, task in ready.items():
+            if task_id in existing:
+                continue
+            meta = compiled.task_meta.get(task.task_spec.bpmn_id)
+            if meta is None:
+                raise ProcessError("a ready manual task is not a user task with a form",
+                                   element=task.task_spec.bpmn_id)
+            kind, _, path = meta["assignee"].partition(":")
+            values = {"community": event.community if kind == "community" else None,
+                      "unit": _resolve_path(task.data, path) if kind == "unit" else None,
+                      "person": _resolve_path(task.data, path) if kind == "person" else None}
+            if values[kind] is None:
+                raise ProcessError(f"assignee {meta['assignee']!r} has no value in the task data",
+                                   element=task.task_spec.bpmn_id)
+            session.add(WorkItem(id=task_id, instance_id=row.id, event_id=event.id,
+                                 spec_name=task.task_spec.bpmn_id, title=meta["title"], lane=meta["lane"],
+                                 role=meta["role"], assignee_kind=kind, form=meta["form"], created_at=now,
+                                 **{k: str(v) if v is not None else None for k, v in values.items()}))
+        return [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in ready.values()]
+
+    def _sync_timers(self, session, row, workflow) -> None:
+        wanted = {(tid, spec): datetime.fromisoformat(due) for tid, spec, due in due_times(workflow)}
+        for timer in session.scalars(select(Timer).where(Timer.instance_id == row.id)):
+            if wanted.pop((timer.task_id, timer.spec_name), None) is None:
+                session.delete(timer)
+        for (tid, spec), due in wanted.items():
+            session.add(Timer(instance_id=row.id, task_id=tid, spec_name=spec, due_at=due))
+
+    def _sync_event(self, workflow, compiled, event, titles, now) -> None:
+        outcome = None
+        for task in workflow.get_tasks(state=TaskState.COMPLETED):
+            if isinstance(task.task_spec, EndEvent):
+                found = compiled.outcome_of(task.task_spec.bpmn_id)
+                if found and found != "overdue_recorded":
+                    outcome = found
+        if outcome and event.status == "open":
+            event.status = outcome
+            event.closed_at = now
+        elif workflow.completed and event.status == "open":
+            event.status = "closed"
+            event.closed_at = now
+        event.stage = "、".join(titles)[:200] if event.status == "open" else ""
+

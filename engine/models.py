@@ -1,0 +1,204 @@
+"""The database schema (SQLAlchemy 2). Alembic migrations in engine/migrations mirror it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Always an aware UTC datetime in Python, whatever the database keeps (SQLite keeps naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class ProcessVersion(Base):
+    """One deployed bundle of a process: its files under one content hash (kept forever)."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_key", "content_hash"),
+                      UniqueConstraint("process_key", "version"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: {relative path: text} of every BPMN and form file of the bundle.
+    files: Mapped[dict] = deferred(mapped_column(JSON))
+    #: what deploy learned per user task: {task id: {role, lane, assignee, form}}.
+    task_meta: Mapped[dict] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(100))
+
+
+class Event(Base):
+    """A community event in the pool (社区事件池, §7.1)."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    source: Mapped[str] = mapped_column(String(40))
+    type_code: Mapped[str] = mapped_column(String(20), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(300))
+    photos: Mapped[list] = mapped_column(JSON, default=list)
+    community: Mapped[str] = mapped_column(String(60), index=True)
+    reporter: Mapped[str] = mapped_column(String(100))
+    #: open | closed | invalid | returned | transferred | withdrawn | error
+    status: Mapped[str] = mapped_column(String(20), index=True, default="open")
+    #: the titles of the open tasks, for lists ("签收受理").
+    stage: Mapped[str] = mapped_column(String(200), default="")
+    lead_unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class EventCounter(Base):
+    """Per-day counter behind readable numbers (LG-20261125-0001)."""
+
+    __tablename__ = "event_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int]
+
+
+class Instance(Base):
+    """A running process instance: its version and its serialized state, nothing else of the spec."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    state: Mapped[str] = deferred(mapped_column(Text))
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    #: running | completed
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class WorkItem(Base):
+    """A ready user task, indexed for 'my tasks' by role and scope. Rebuilt on every save."""
+
+    __tablename__ = "work_item"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(40), index=True)
+    #: whose it is (§8.2): community | unit | person, with the value.
+    assignee_kind: Mapped[str] = mapped_column(String(20))
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    person: Mapped[str | None] = mapped_column(String(100), index=True)
+    form: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Timer(Base):
+    """A waiting timer of an instance; one sweep fires the due ones (STYLE.md §4)."""
+
+    __tablename__ = "timer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    spec_name: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Audit(Base):
+    """Append-only trail: who, when (injected clock), which task, what data."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_event_at", "event_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    instance_id: Mapped[int | None]
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Notification(Base):
+    """Something a person or unit must be told (the source of an outcome, a supervisor of an overdue)."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(20))  # person | unit | community
+    recipient: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[list] = mapped_column(JSON)
+    community: Mapped[str | None] = mapped_column(String(60))
+    unit: Mapped[str | None] = mapped_column(String(60))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Token(Base):
+    """A bearer token, stored as its SHA-256 only; expires."""
+
+    __tablename__ = "auth_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ClockState(Base):
+    """The simulated clock's position, so a restarted app keeps simulated time."""
+
+    __tablename__ = "clock_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    now: Mapped[datetime]

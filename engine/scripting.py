@@ -1,0 +1,56 @@
+"""The script engine each instance runs with: restricted builtins, the injected clock, and service
+tasks routed to the one registry in handlers/ (STYLE.md §2).
+"""
+from __future__ import annotations
+
+import json
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from engine.clock import SHANGHAI
+from engine.context import RunContext
+from engine.errors import HandlerError
+from engine.sandbox import SAFE_BUILTINS
+
+
+class EventflowScriptEngine(PythonScriptEngine):
+    def __init__(self, context: RunContext, registry):
+        self.context = context
+        self.clock = context.clock
+        self.registry = registry
+        super().__init__(environment=TaskDataEnvironment({
+            "__builtins__": SAFE_BUILTINS,
+            "now": lambda: self.clock.now().astimezone(SHANGHAI).isoformat(),
+        }))
+
+    def call_service(self, task, operation_name, operation_params, **_):
+        """Look the operation up in handlers/ and call it with plain parameter values.
+
+        Errors are wrapped with the handler's name: SpiffWorkflow's own path would turn them into
+        "NameError: name 'script' is not defined" (SPIFF.md).
+        """
+        params = {name: spec["value"] for name, spec in operation_params.items()}
+        try:
+            handler = self.registry.get(operation_name)
+            result = handler(self.context, task, **params)
+            return json.dumps(result if result is not None else {})
+        except HandlerError:
+            raise
+        except Exception as err:  # noqa: BLE001 - every handler failure gets its name attached
+            raise HandlerError(operation_name, f"{type(err).__name__}: {err}",
+                               element=task.task_spec.bpmn_id) from err
+
+
+def unwrap_handler_error(err: Exception) -> Exception:
+    """SpiffWorkflow wraps exceptions raised in a task; find our HandlerError inside if there is one."""
+    seen = err
+    while seen is not None:
+        if isinstance(seen, HandlerError):
+            return seen
+        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
+        if seen is err:
+            break
+    return err
+
+
+__all__ = ["EventflowScriptEngine", "RunContext", "WorkflowTaskException", "unwrap_handler_error"]

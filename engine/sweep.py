@@ -1,0 +1,56 @@
+"""The one timer sweep (STYLE.md §4): load only instances with a due timer, fire each in its own unit
+of work, and catch errors per instance so one broken instance never blocks the rest.
+
+APScheduler calls `sweep` every few seconds under the system clock; POST /api/sim/advance calls
+`advance`, which walks the simulated clock from due time to due time so each timer fires at its
+own moment.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from engine import uow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepResult:
+    fired: dict = field(default_factory=dict)   # instance id → [timer element ids]
+    errors: dict = field(default_factory=dict)  # instance id → message
+
+
+def sweep(session_factory, runtime, limit: int = 500) -> SweepResult:
+    result = SweepResult()
+    due = uow.read(session_factory, lambda s: runtime.due_instance_ids(s, limit))
+    for instance_id in due:
+        try:
+            fired = uow.run(session_factory, lambda s, i=instance_id: runtime.fire(s, i))
+            if fired:
+                result.fired[instance_id] = fired
+        except Exception as err:  # noqa: BLE001 - one broken instance must not stop the sweep
+            message = f"{type(err).__name__}: {err}"
+            log.exception("timer sweep: instance %s failed", instance_id)
+            result.errors[instance_id] = message
+            uow.run(session_factory, lambda s, i=instance_id, m=message: runtime.record_timer_error(s, i, m))
+    return result
+
+
+def advance(session_factory, runtime, clock, target) -> SweepResult:
+    """Move a simulated clock to `target`, firing every timer at its due time on the way."""
+    total = SweepResult()
+    while True:
+        upcoming = uow.read(session_factory, runtime.next_due)
+        if upcoming is None or upcoming > target:
+            break
+        if upcoming > clock.now():
+            clock.set(upcoming)
+        step = sweep(session_factory, runtime)
+        for key, value in step.fired.items():
+            total.fired.setdefault(key, []).extend(value)
+        total.errors.update(step.errors)
+        if not step.fired:  # only failing timers remain due: stop rather than spin
+            break
+    clock.set(max(target, clock.now()))
+    return total

@@ -1,0 +1,52 @@
+"""One unit of work per request or job (STYLE.md §6): open a session, run, commit once.
+
+A StaleDataError means another transaction saved the same instance first: the whole unit is run
+again on fresh state (unrelated work on the instance then succeeds; a task already completed by the
+other side is found gone and refused with 409 by the caller's own check).
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict, StaleInstance
+
+log = logging.getLogger(__name__)
+
+
+def run(session_factory, fn, retries: int = 5):
+    for attempt in range(retries):
+        session = session_factory()
+        try:
+            result = fn(session)
+            session.commit()
+            for callback in session.info.pop("after_commit", []):
+                callback()
+            return result
+        except (StaleDataError, StaleInstance) as err:
+            session.rollback()
+            log.info("unit of work retried after a concurrent save (%s), attempt %d", err, attempt + 1)
+        except OperationalError as err:
+            session.rollback()
+            if "deadlock" not in str(err).lower() and "could not serialize" not in str(err).lower():
+                raise
+            log.info("unit of work retried after %s", err)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.info.pop("after_commit", None)
+            session.close()
+    raise Conflict("the event is busy; try again")
+
+
+def read(session_factory, fn):
+    """A read-only unit: nothing is committed."""
+    session = session_factory()
+    try:
+        return fn(session)
+    finally:
+        session.rollback()
+        session.close()

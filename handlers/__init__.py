@@ -1,0 +1,1 @@
+"""What service tasks call (STYLE.md §2): one registry, one module per concern. No Flask here."""

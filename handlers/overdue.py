@@ -1,0 +1,21 @@
+"""超期: a response or closure limit passed (§8.3). Machine-only: record it and tell the supervisor
+(分管领导) of the responsible unit (§9.1 supervision); never opens a human task."""
+from __future__ import annotations
+
+from handlers.registry import REGISTRY
+
+
+@REGISTRY.operation("record_overdue")
+def record_overdue(ctx, task, stage, limit=None):
+    event = ctx.event
+    unit_code = event.lead_unit if event is not None else None
+    unit = ctx.catalogs.unit(unit_code) if unit_code else None
+    supervisor = (unit or {}).get("supervisor") or {}
+    ctx.record("overdue", {"stage": stage, "limit": limit, "unit": unit_code}, task=task)
+    if unit_code:
+        ctx.notify("unit", unit_code, "overdue",
+                   f"事件 {event.number} 「{stage}」已超期（时限 {limit}），请{supervisor.get('title', '分管领导')}"
+                   f"{supervisor.get('name', '')}督办（§9.1）")
+    elif event is not None:
+        ctx.notify("community", event.community, "overdue", f"事件 {event.number} 「{stage}」已超期（时限 {limit}）")
+    return {"stage": stage, "limit": limit, "at": ctx.now().isoformat()}

@@ -1,0 +1,22 @@
+"""The thin Flask layer (the only Flask importer): app factory, blueprints, one error handler."""
+from __future__ import annotations
+
+from flask import Flask
+
+from web.services import Services
+
+
+def create_app(settings=None, services: Services | None = None) -> Flask:
+    """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
+    from web import api_auth, api_catalogs, api_events, api_meta, api_processes, api_sim, api_tasks, errors
+
+    app = Flask(__name__)
+    services = services or Services.build(settings)
+    app.extensions["eventflow"] = services
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    for module in (api_auth, api_events, api_tasks, api_processes, api_catalogs, api_sim, api_meta):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    return app

@@ -1,0 +1,27 @@
+from flask import Blueprint, g, jsonify
+
+from engine import users
+from engine.clock import local
+from engine.errors import InvalidData
+from web.auth import json_body, services, signed_in
+
+bp = Blueprint("auth", __name__, url_prefix="/api/auth")
+
+
+@bp.post("/token")
+def token():
+    body = json_body()
+    missing = [{"field": f, "reason": "必填项 (required)"} for f in ("username", "password")
+               if not isinstance(body.get(f), str) or not body.get(f)]
+    if missing:
+        raise InvalidData(missing)
+    svc = services()
+    value, expires = svc.run(lambda s: users.issue_token(s, svc.runtime.wall_clock, body["username"],
+                                                         body["password"], svc.settings.token_ttl_seconds))
+    return jsonify({"token": value, "token_type": "Bearer", "expires_at": local(expires)})
+
+
+@bp.get("/me")
+@signed_in()
+def me():
+    return jsonify(g.user.to_dict())

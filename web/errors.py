@@ -1,0 +1,29 @@
+"""Domain errors → JSON, in one place (STYLE.md §8). Every error names the field/element and reason."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from engine.errors import EventflowError
+
+log = logging.getLogger(__name__)
+
+
+def register(app) -> None:
+    @app.errorhandler(EventflowError)
+    def domain_error(err: EventflowError):
+        if err.status >= 500:
+            log.error("%s", err.message)
+        return jsonify(err.to_dict()), err.status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(err):
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return jsonify({"error": "too_large", "field": "(body)",
+                        "message": f"the request is larger than {limit} bytes"}), 413
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        return jsonify({"error": err.name.lower().replace(" ", "_"), "message": err.description}), err.code
