@@ -1,0 +1,63 @@
+"""The event pool over HTTP (§5 sources, §7.1 registration)."""
+from flask import Blueprint, g, jsonify, request
+
+from engine import events
+from engine.clock import parse_instant
+from engine.errors import EventflowError, InvalidData
+from web.auth import json_body, services, signed_in
+
+bp = Blueprint("events", __name__, url_prefix="/api/events")
+
+
+@bp.post("")
+@signed_in()
+def create():
+    payload = json_body()
+    svc = services()
+    user = g.user
+    # The accepted submission is stored (and committed) before anything else happens.
+    event = svc.run(lambda s: svc.runtime.report(s, payload, user))
+    try:
+        svc.run(lambda s: svc.runtime.start(s, event.id, user.username))
+    except EventflowError as err:  # the report stays in the pool, marked, for an administrator
+        svc.run(lambda s: svc.runtime.mark_failed_start(s, event.id, err.message))
+    body = svc.read(lambda s: events.detail(s, events.get_visible(s, event.id, user, svc.catalogs)))
+    return jsonify(body), 201, {"Location": f"/api/events/{event.id}"}
+
+
+@bp.get("/<int:event_id>")
+@signed_in()
+def show(event_id):
+    svc = services()
+    return jsonify(svc.read(lambda s: events.detail(s, events.get_visible(s, event_id, g.user, svc.catalogs))))
+
+
+def _int_arg(name, default, low, high):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidData([{"field": name, "reason": f"a whole number from {low} to {high}"}])
+    return int(raw)
+
+
+def _instant_arg(name):
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_instant(raw)
+    except ValueError as err:
+        raise InvalidData([{"field": name, "reason": str(err)}]) from None
+
+
+@bp.get("")
+@signed_in()
+def index():
+    svc = services()
+    page, per_page = _int_arg("page", 1, 1, 10**6), _int_arg("per_page", 20, 1, 100)
+    filters = {name: request.args.get(name) for name in events.LIST_FILTERS}
+    filters["created_from"], filters["created_to"] = _instant_arg("created_from"), _instant_arg("created_to")
+    total, rows = svc.read(lambda s: events.search(s, g.user, svc.catalogs, filters, page, per_page))
+    return jsonify({"total": total, "page": page, "per_page": per_page,
+                    "items": [events.summary(e) for e in rows]})

@@ -1,0 +1,28 @@
+"""Health and the OpenAPI description."""
+import json
+from pathlib import Path
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from web.auth import services
+
+bp = Blueprint("meta", __name__, url_prefix="/api")
+OPENAPI = Path(__file__).with_name("openapi.json")
+
+
+@bp.get("/health")
+def health():
+    svc = services()
+    try:
+        svc.read(lambda s: s.execute(text("SELECT 1")))
+        database = "ok"
+    except Exception as err:  # noqa: BLE001 - health reports, never raises
+        database = f"error: {type(err).__name__}"
+    return jsonify({"status": "ok" if database == "ok" else "degraded", "database": database,
+                    "clock": "simulated" if svc.clock.simulated else "system"}), 200 if database == "ok" else 503
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(json.loads(OPENAPI.read_text(encoding="utf-8")))

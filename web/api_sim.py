@@ -1,0 +1,60 @@
+"""The simulated clock (EVENTFLOW_CLOCK=simulated only): move time forward and fire what fell due."""
+import re
+from datetime import timedelta
+
+from flask import Blueprint, jsonify
+
+from engine import sweep
+from engine.clock import local, parse_instant
+from engine.errors import Forbidden, InvalidData
+from web.auth import json_body, services, signed_in
+
+bp = Blueprint("sim", __name__, url_prefix="/api/sim")
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def _simulated():
+    svc = services()
+    if not svc.clock.simulated:
+        raise Forbidden("the clock is the system clock; set EVENTFLOW_CLOCK=simulated to move it", field="clock")
+    return svc
+
+
+def _duration(text) -> timedelta:
+    match = _DURATION.match(text or "") if isinstance(text, str) else None
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise InvalidData([{"field": "by", "reason": "an ISO 8601 duration such as PT31M or P1DT2H"}])
+    days, hours, minutes, seconds = (int(v or 0) for v in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+@bp.get("/now")
+@signed_in()
+def now():
+    svc = services()
+    return jsonify({"now": local(svc.clock.now()), "simulated": svc.clock.simulated})
+
+
+@bp.post("/advance")
+@signed_in("system_admin", "process_admin", "city_authority")
+def advance():
+    svc = _simulated()
+    body = json_body()
+    if ("by" in body) == ("to" in body):
+        raise InvalidData([{"field": "by", "reason": "give exactly one of 'by' (duration) or 'to' (date-time)"}])
+    if "by" in body:
+        target = svc.clock.now() + _duration(body["by"])
+    else:
+        try:
+            target = parse_instant(body["to"]) if isinstance(body["to"], str) else None
+        except ValueError as err:
+            raise InvalidData([{"field": "to", "reason": str(err)}]) from None
+        if target is None:
+            raise InvalidData([{"field": "to", "reason": "an ISO 8601 date-time with offset"}])
+        if target < svc.clock.now():
+            raise InvalidData([{"field": "to", "reason": f"is before now ({local(svc.clock.now())})"}])
+    result = sweep.advance(svc.session_factory, svc.runtime, svc.clock, target)
+    svc.run(svc.save_clock)
+    return jsonify({"now": local(svc.clock.now()),
+                    "fired": {str(k): v for k, v in result.fired.items()},
+                    "errors": {str(k): v for k, v in result.errors.items()}})

@@ -1,0 +1,27 @@
+"""A user's ready tasks and completing one, by their own role and scope."""
+from flask import Blueprint, g, jsonify, request
+
+from engine.errors import InvalidData
+from web.auth import services, signed_in
+
+bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
+
+
+@bp.get("")
+@signed_in()
+def index():
+    svc = services()
+    return jsonify({"items": svc.read(lambda s: svc.runtime.tasks_for(s, g.user))})
+
+
+@bp.post("/<task_id>/complete")
+@signed_in()
+def complete(task_id):
+    svc = services()
+    data = request.get_json(silent=True)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidData([{"field": "(body)", "reason": "form data must be a JSON object"}])
+    user = g.user
+    return jsonify(svc.run(lambda s: svc.runtime.complete(s, task_id, data, user)))

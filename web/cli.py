@@ -1,0 +1,147 @@
+"""The `eventflow` command (click, as Flask does)."""
+from __future__ import annotations
+
+import secrets
+
+import click
+
+from engine import bundle as bundles
+from engine import users
+from engine.config import Settings
+from engine.db import init_db
+from engine.errors import EventflowError
+
+#: demo accounts: (username, display name, roles, community, unit). Demo data only (`demo-data`).
+DEMO_USERS = [
+    ("grid1", "网格员 李明", ["grid_worker"], "lg-xincheng", None),
+    ("staff1", "社区干部 陈芳", ["community_staff"], "lg-xincheng", None),
+    ("whistle1", "吹哨人员 张伟", ["whistle_officer"], "lg-xincheng", None),
+    ("stationed1", "下沉民警 王强", ["stationed_staff"], "lg-xincheng", "gongan.xincheng_pcs"),
+    ("committee1", "联合党委 刘书记", ["committee"], "lg-xincheng", "committee.xincheng"),
+    ("staff2", "社区干部 赵敏", ["community_staff"], "lg-longgang", None),
+    ("police1", "公安局 办事员", ["department_staff"], None, "gongan"),
+    ("pcs1", "龙港派出所 办事员", ["department_staff"], None, "gongan.longgang_pcs"),
+    ("zhifa1", "执法局 办事员", ["department_staff"], None, "zhifa"),
+    ("shijian1", "市监局 办事员", ["department_staff"], None, "shijian"),
+    ("city1", "市社会治理中心", ["city_authority"], None, "shezhi"),
+    ("owner1", "流程管理员", ["process_admin"], None, None),
+    ("admin1", "系统管理员", ["system_admin"], None, None),
+]
+
+
+def _services(ctx):
+    from web.services import Services
+    if ctx.obj is None:
+        ctx.obj = Services.build(Settings.from_env())
+    return ctx.obj
+
+
+def _fail(err: Exception):
+    raise click.ClickException(err.message if isinstance(err, EventflowError) else str(err))
+
+
+@click.group()
+def main():
+    """eventflow: community event flow and disposal (DB330383/T 5—2021)."""
+
+
+@main.command("init-db")
+@click.pass_context
+def init_db_command(ctx):
+    """Create or upgrade the database schema (Alembic)."""
+    svc = _services(ctx)
+    init_db(svc.db)
+    click.echo(f"database ready: {svc.db.url.render_as_string(hide_password=True)}")
+
+
+@main.command("load-catalogs")
+@click.pass_context
+def load_catalogs_command(ctx):
+    """Validate the catalog files and show what they hold (they are read from disk at start-up)."""
+    svc = _services(ctx)
+    for name in svc.catalogs.names():
+        data = svc.catalogs.get(name)
+        size = len(data["features"]) if isinstance(data, dict) and "features" in data else len(data)
+        click.echo(f"{name}: {size}")
+    click.echo(f"catalogs valid, content hash {svc.catalogs.content_hash[:12]}")
+
+
+@main.command()
+@click.argument("path", required=False)
+@click.option("--actor", default="cli", help="who deployed it (audit)")
+@click.pass_context
+def deploy(ctx, path, actor):
+    """Deploy a process bundle (a folder, a .zip or a .bpmn); identical content makes no new version."""
+    svc = _services(ctx)
+    path = path or svc.settings.processes_dir
+    try:
+        if path.endswith(".zip"):
+            bundle = bundles.from_zip(open(path, "rb").read(), path)
+        elif path.endswith(".bpmn"):
+            bundle = bundles.from_bpmn(path, open(path, "rb").read())
+        else:
+            bundle = bundles.from_directory(path)
+        version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, actor))
+    except EventflowError as err:
+        _fail(err)
+    state = "deployed" if created else "unchanged, already"
+    click.echo(f"{version.process_key} v{version.version} {state} (hash {version.content_hash[:12]})")
+
+
+@main.command("create-user")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="role code; repeat for several")
+@click.option("--community", default=None)
+@click.option("--unit", default=None)
+@click.option("--department", default=None, help="the unit of a city department (same as --unit)")
+@click.option("--password", required=True)
+@click.option("--display-name", default=None)
+@click.pass_context
+def create_user(ctx, name, roles, community, unit, department, password, display_name):
+    """Create a user with roles and a scope (a community and/or a unit)."""
+    svc = _services(ctx)
+    try:
+        svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, name, password, roles,
+                                            community, unit or department, display_name,
+                                            svc.settings.scrypt_n))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"user {name} created")
+
+
+@main.command("demo-data")
+@click.option("--password", default=None, help="one password for every demo user (default: random)")
+@click.pass_context
+def demo_data(ctx, password):
+    """Create demo users for every role and scope and print their passwords (demo only)."""
+    from sqlalchemy import select
+
+    from engine.models import User
+    svc = _services(ctx)
+    password = password or secrets.token_urlsafe(9)
+    for username, display, roles, community, unit in DEMO_USERS:
+        exists = svc.read(lambda s, u=username: s.scalar(select(User.id).where(User.username == u)))
+        if exists:
+            click.echo(f"{username:11} exists")
+            continue
+        svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
+            s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n))
+        click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.pass_context
+def serve(ctx, host, port):
+    """Serve the API; under the system clock a background sweep fires due timers."""
+    from web import create_app
+    from web.scheduler import start_sweeper
+    svc = _services(ctx)
+    app = create_app(services=svc)
+    scheduler = start_sweeper(svc) if not svc.clock.simulated else None
+    try:
+        app.run(host=host, port=port, threaded=True)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
