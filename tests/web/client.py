@@ -1,0 +1,66 @@
+"""A small test client that signs in as the demo roles and walks tasks (no mocks: the real app)."""
+from __future__ import annotations
+
+from tests.conftest import PASSWORD
+
+REPORT = {"source": "grid_worker", "type_code": "A05", "description": "人行道被占道经营",
+          "community": "lg-xincheng",
+          "location": {"lat": 27.52, "lng": 120.60, "address": "龙港市新城大道 88 号"}}
+
+
+class Api:
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        self._tokens = {}
+
+    def headers(self, username):
+        if username not in self._tokens:
+            r = self.client.post("/api/auth/token", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.json
+            self._tokens[username] = r.json["token"]
+        return {"Authorization": f"Bearer {self._tokens[username]}"}
+
+    def get(self, path, user, **kw):
+        return self.client.get(path, headers=self.headers(user), **kw)
+
+    def post(self, path, user, **kw):
+        return self.client.post(path, headers=self.headers(user), **kw)
+
+    def report(self, user="grid1", **changes):
+        r = self.post("/api/events", user, json={**REPORT, **changes})
+        assert r.status_code == 201, r.json
+        return r.json
+
+    def tasks(self, user, event_id=None):
+        r = self.get("/api/tasks", user)
+        assert r.status_code == 200, r.json
+        return [t for t in r.json["items"] if event_id is None or t["event_id"] == event_id]
+
+    def task(self, user, event_id, name):
+        found = [t for t in self.tasks(user, event_id) if t["name"] == name]
+        assert found, f"{user} has no task {name} on event {event_id}: {self.tasks(user, event_id)}"
+        return found[0]
+
+    def complete(self, user, event_id, name, data, expect=200):
+        task = self.task(user, event_id, name)
+        r = self.post(f"/api/tasks/{task['id']}/complete", user, json=data)
+        assert r.status_code == expect, r.json
+        return r.json
+
+    def event(self, event_id, user="staff1"):
+        r = self.get(f"/api/events/{event_id}", user)
+        assert r.status_code == 200, r.json
+        return r.json
+
+    def advance(self, by):
+        r = self.post("/api/sim/advance", "admin1", json={"by": by})
+        assert r.status_code == 200, r.json
+        return r.json
+
+    def whistle_to(self, event_id, department="zhifa", on_site=False):
+        """Walk 核实 → 研判 → 吹哨 (§7.1–§7.3) for a fresh event."""
+        self.complete("staff1", event_id, "verify", {"in_jurisdiction": True, "is_valid": True})
+        self.complete("staff1", event_id, "analyse", {"can_self_handle": False})
+        self.complete("whistle1", event_id, "issue_whistle",
+                      {"lead_department": department, "on_site": on_site, "whistle_reason": "社区无法自行处置"})

@@ -1,0 +1,77 @@
+"""Figure 1's main path through the HTTP API, each step by the role's own token (§6, §7, §8)."""
+from __future__ import annotations
+
+from tests.web.conftest import build_app
+
+
+def test_whistle_path_from_report_to_close(api):
+    event = api.report("grid1")
+    assert event["number"].startswith("LG-20261008-")
+    assert event["status"] == "open" and event["stage"] == "核实"
+    assert [t["name"] for t in event["open_tasks"]] == ["verify"]
+
+    api.whistle_to(event["id"], department="zhifa")
+    detail = api.event(event["id"])
+    assert detail["lead_unit"] == "zhifa" and detail["stage"] == "签收受理"
+
+    # 签收受理 then 处置反馈 by the department chosen at dispatch (§8.3), 核查 by the community (§8.5)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"accept_note": "已签收"})
+    api.complete("zhifa1", event["id"], "dispose_feedback",
+                 {"result_summary": "已清理占道摊点", "before_photos": ["p/1.jpg"], "after_photos": ["p/2.jpg"]})
+    result = api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
+    assert result["event_status"] == "closed"
+
+    detail = api.event(event["id"], user="grid1")  # the reporter sees the outcome
+    assert detail["status"] == "closed" and detail["open_tasks"] == [] and detail["closed_at"]
+    assert detail["process"]["status"] == "completed"
+    actions = [(a["actor"], a["action"], a["task_name"]) for a in detail["timeline"]]
+    assert actions[0] == ("grid1", "reported", None)
+    assert ("whistle1", "task_completed", "吹哨") in actions
+    assert ("zhifa1", "task_completed", "签收受理") in actions
+    assert ("staff1", "task_completed", "核查") in actions
+    assert any(a == "source_notified" for _, a, _ in actions)
+    completed = [a for a in detail["timeline"] if a["action"] == "task_completed" and a["task_name"] == "处置反馈"]
+    assert completed[0]["data"]["result_summary"] == "已清理占道摊点"
+
+
+def test_self_handle_path_with_rework(api):
+    event = api.report("grid1")
+    api.complete("staff1", event["id"], "verify", {"in_jurisdiction": True, "is_valid": True})
+    api.complete("staff1", event["id"], "analyse", {"can_self_handle": True})
+    api.complete("stationed1", event["id"], "handle_locally", {"result_summary": "已劝离"})
+    api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "仍有摊点"})
+    # 重办: back to the stationed staff as a new task
+    api.complete("stationed1", event["id"], "handle_locally", {"result_summary": "已全部清理"})
+    assert api.complete("staff1", event["id"], "check", {"passed": True})["event_status"] == "closed"
+
+
+def test_invalid_report_closes_as_invalid(api):
+    event = api.report("grid1")
+    result = api.complete("staff1", event["id"], "verify",
+                          {"in_jurisdiction": True, "is_valid": False, "verify_note": "现场无此情况"})
+    assert result["event_status"] == "invalid"
+    assert api.tasks("staff1", event["id"]) == []
+
+
+def test_instance_survives_a_restart_mid_flow(settings, app, api):
+    event = api.report("grid1")
+    api.whistle_to(event["id"], department="gongan.xincheng_pcs")
+    app.extensions["eventflow"].db.dispose()
+
+    restarted = build_app(settings)  # new process: empty caches, same database
+    from tests.web.client import Api
+    again = Api(restarted)
+    assert again.event(event["id"])["stage"] == "签收受理"
+    # the 派出所's task is seen by its own clerk and by the 公安局 above it, not by another 派出所
+    assert again.tasks("police1", event["id"])
+    assert again.tasks("pcs1", event["id"]) == []
+    again.complete("police1", event["id"], "accept_whistle", {})
+    again.complete("police1", event["id"], "dispose_feedback", {"result_summary": "已调解"})
+    assert again.complete("staff1", event["id"], "check", {"passed": True})["event_status"] == "closed"
+
+
+def test_event_numbers_count_per_day(api):
+    first, second = api.report(), api.report()
+    assert first["number"] == "LG-20261008-0001" and second["number"] == "LG-20261008-0002"
+    api.advance("P1D")
+    assert api.report()["number"] == "LG-20261009-0001"
