@@ -58,6 +58,8 @@ def index():
     page, per_page = _int_arg("page", 1, 1, 10**6), _int_arg("per_page", 20, 1, 100)
     filters = {name: request.args.get(name) for name in events.LIST_FILTERS}
     filters["created_from"], filters["created_to"] = _instant_arg("created_from"), _instant_arg("created_to")
-    total, rows = svc.read(lambda s: events.search(s, g.user, svc.catalogs, filters, page, per_page))
-    return jsonify({"total": total, "page": page, "per_page": per_page,
-                    "items": [events.summary(e) for e in rows]})
+    def query(session):
+        total, rows = events.search(session, g.user, svc.catalogs, filters, page, per_page)
+        return total, [events.summary(e) for e in rows]
+    total, items = svc.read(query)
+    return jsonify({"total": total, "page": page, "per_page": per_page, "items": items})
