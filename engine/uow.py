@@ -43,10 +43,10 @@ def run(session_factory, fn, retries: int = 5):
 
 
 def read(session_factory, fn):
-    """A read-only unit: nothing is committed."""
+    """A read-only unit: nothing is committed. Objects it returns stay readable (close() detaches
+    them without expiring what was loaded)."""
     session = session_factory()
     try:
         return fn(session)
     finally:
-        session.rollback()
         session.close()
