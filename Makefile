@@ -1,0 +1,43 @@
+# eventflow: `make run` sets everything up and serves the demo; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+# demo only: every demo user gets this password (README lists them)
+DEMO_PASSWORD ?= eventflow-demo
+
+.PHONY: install run test test-sqlite lint-bpmn bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/eventflow init-db
+	$(BIN)/eventflow load-catalogs
+	$(BIN)/eventflow deploy processes
+	$(BIN)/eventflow demo-data --password $(DEMO_PASSWORD)
+	$(BIN)/eventflow serve --host $(HOST) --port $(PORT)
+
+tools/lint-bpmn/node_modules/.package-lock.json: tools/lint-bpmn/package-lock.json
+	cd tools/lint-bpmn && npm ci --silent --no-audit --no-fund
+
+lint-bpmn: tools/lint-bpmn/node_modules/.package-lock.json
+	cd tools/lint-bpmn && npx --no-install bpmnlint ../../processes/*.bpmn
+
+# Runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (EVENTFLOW_TEST_PG_URL to change it);
+# the PostgreSQL half is skipped, with the reason printed, only when no server answers.
+test: install lint-bpmn
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench.lifecycle
+
+clean:
+	rm -rf $(VENV) instance tools/lint-bpmn/node_modules .pytest_cache

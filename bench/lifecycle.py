@@ -1,0 +1,128 @@
+"""Persisted lifecycle throughput of Figure 1's main path through engine/ (no HTTP), beside the same
+bundle run purely in memory in the same process. Prints both and the ratio (issue #2: aim ≥ 50 %).
+
+    make bench            # or: python -m bench.lifecycle [--n 200] [--database-url URL]
+
+Persisted = one unit of work per action, as the API does it: register, start, then each of the six
+user tasks (核实, 研判, 吹哨, 签收受理, 处置反馈, 核查) loaded, run, saved and committed.
+In memory = the same parsed spec, script engine and handlers, with no database at all.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from catalogs import load_catalogs
+from engine import bundle, uow
+from engine.clock import SimulatedClock
+from engine.context import RunContext
+from engine.db import init_db, make_engine, make_session_factory
+from engine.runtime import Runtime
+from engine.scripting import EventflowScriptEngine
+from engine.users import Principal
+from engine.versions import compile_version
+from handlers.registry import default_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = [("staff", "verify", {"in_jurisdiction": True, "is_valid": True}),
+         ("staff", "analyse", {"can_self_handle": False}),
+         ("whistle", "issue_whistle", {"lead_department": "zhifa", "on_site": False, "whistle_reason": "bench"}),
+         ("dept", "accept_whistle", {}),
+         ("dept", "dispose_feedback", {"result_summary": "已处置"}),
+         ("staff", "check", {"passed": True, "rating": "满意"})]
+REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "community": "lg-xincheng",
+          "location": {"lat": 27.52, "lng": 120.60, "address": "bench"}}
+USERS = {"grid": Principal(1, "grid1", "grid", frozenset({"grid_worker"}), "lg-xincheng", None),
+         "staff": Principal(2, "staff1", "staff", frozenset({"community_staff"}), "lg-xincheng", None),
+         "whistle": Principal(3, "whistle1", "whistle", frozenset({"whistle_officer"}), "lg-xincheng", None),
+         "dept": Principal(4, "zhifa1", "dept", frozenset({"department_staff"}), None, "zhifa")}
+
+
+class _Collect:
+    """Stands in for the session in the in-memory run: handlers add rows, nothing stores them."""
+
+    def add(self, _row):
+        pass
+
+
+class _Event:
+    id, number, community, reporter, lead_unit = 1, "LG-BENCH", "lg-xincheng", "grid1", None
+
+
+def in_memory(compiled, catalogs, registry, clock, n):
+    for _ in range(n):
+        ctx = RunContext(session=_Collect(), clock=clock, catalogs=catalogs, event=_Event(), instance_id=1)
+        wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
+        wf.script_engine = EventflowScriptEngine(ctx, registry)
+        wf.task_tree.data.update({"event_id": 1, "community": "lg-xincheng", "event_type": "A05"})
+        wf.do_engine_steps()
+        for _, name, data in STEPS:
+            task = [t for t in wf.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == name][0]
+            task.data.update(data)
+            task.run()
+            wf.do_engine_steps()
+        assert wf.completed
+
+
+def persisted(factory, runtime, n):
+    for _ in range(n):
+        event = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
+        uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+        for who, name, data in STEPS:
+            user = USERS[who]
+            task_id = uow.read(factory, lambda s: next(t["id"] for t in runtime.tasks_for(s, user)
+                                                       if t["event_id"] == event.id and t["name"] == name))
+            uow.run(factory, lambda s: runtime.complete(s, task_id, data, user))
+        status = uow.read(factory, lambda s: runtime.open_work(s, event.id))
+        assert status == []
+
+
+def rate(fn, n, rounds):
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn(n)
+        samples.append(n / (time.perf_counter() - start))
+    return statistics.median(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="lifecycles per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    args = parser.parse_args()
+
+    catalogs, registry = load_catalogs(), default_registry()
+    clock = SimulatedClock(datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc))
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
+        db = make_engine(url)
+        init_db(db)
+        factory = make_session_factory(db)
+        runtime = Runtime(catalogs, registry, clock)
+        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        compiled = uow.read(factory, lambda s: compile_version(s.get(type(version), version.id)))
+
+        persisted(factory, runtime, 5)            # warm up caches and the database
+        in_memory(compiled, catalogs, registry, clock, 5)
+        mem = rate(lambda n: in_memory(compiled, catalogs, registry, clock, n), args.n, args.rounds)
+        disk = rate(lambda n: persisted(factory, runtime, n), args.n, args.rounds)
+        db.dispose()
+
+    print(f"database          {url.split('://')[0]}")
+    print(f"lifecycles/round  {args.n} x {args.rounds} rounds (median)")
+    print(f"in memory         {mem:8.1f} lifecycles/s  ({1000 / mem:6.2f} ms each)")
+    print(f"persisted         {disk:8.1f} lifecycles/s  ({1000 / disk:6.2f} ms each, 8 transactions)")
+    print(f"ratio             {disk / mem:8.1%}  (persisted / in memory; aim >= 50 %)")
+
+
+if __name__ == "__main__":
+    main()
