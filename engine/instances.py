@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -63,6 +64,19 @@ def _resolve_path(data: dict, path: str):
     return value
 
 
+@dataclass(frozen=True)
+class Indexed:
+    """What the work-item and timer indexes hold for a state: ready user tasks and waiting timers."""
+
+    ready: dict
+    timers: set
+
+
+def indexed(workflow) -> Indexed:
+    return Indexed({str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
+                   set(due_times(workflow)))
+
+
 class Instances:
     def __init__(self, specs, registry, catalogs, clock, cache: InstanceCache | None = None):
         self.specs = specs
@@ -110,11 +124,11 @@ class Instances:
             workflow = spiff.load(state, compiled.spec, compiled.subprocess_specs)
         ctx = self._context(session, event, row.id, actor)
         workflow.script_engine = EventflowScriptEngine(ctx, self.registry)
-        return workflow, compiled, ctx
+        return workflow, compiled, ctx, indexed(workflow)
 
     def complete_task(self, session, row: Instance, event: Event, task_id: str, data: dict, actor: str):
         """Run one ready user task with its form data. Returns the task, or None if not ready."""
-        workflow, compiled, ctx = self.load(session, row, event, actor)
+        workflow, compiled, ctx, before = self.load(session, row, event, actor)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
             return None
@@ -125,43 +139,50 @@ class Instances:
             task.run()
             workflow.do_engine_steps()
         self._run(workflow, step, element=task.task_spec.bpmn_id)
-        self.save(session, row, workflow, compiled, event)
+        self.save(session, row, workflow, compiled, event, before)
         return task
 
     def fire_timers(self, session, row: Instance, event: Event) -> list[str]:
         """Let every timer that fell due by the clock fire. Returns the fired timers' element ids."""
-        workflow, compiled, ctx = self.load(session, row, event, "system")
-        before = {t[0]: t for t in due_times(workflow)}
+        workflow, compiled, ctx, before = self.load(session, row, event, "system")
         self._run(workflow, lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
-        after = {t[0] for t in due_times(workflow)}
-        fired = [spec for tid, (_, spec, _) in before.items() if tid not in after]
+        waiting = {tid for tid, _, _ in due_times(workflow)}
+        fired = sorted(spec for tid, spec, _ in before.timers if tid not in waiting)
         if fired:
             ctx.record("timer_fired", {"timers": fired})
-        self.save(session, row, workflow, compiled, event)
+        self.save(session, row, workflow, compiled, event, before)
         return fired
 
     # -- storing ----------------------------------------------------------------------------------
-    def save(self, session, row: Instance, workflow, compiled: CompiledVersion, event: Event) -> None:
+    def save(self, session, row: Instance, workflow, compiled: CompiledVersion, event: Event,
+             before: "Indexed | None" = None) -> None:
+        """Store the state, then bring the work-item and timer indexes in step with it.
+
+        The instance UPDATE is flushed first: its row_version check detects a concurrent save before
+        anything else is written, and it takes the instance's row lock first, always in that order.
+        The indexes are changed by difference with what the loaded state had (no re-reading).
+        """
         now = self.clock.now()
         row.state = spiff.dump(workflow)
         row.serializer_version = spiff.SERIALIZER_VERSION
         row.status = "completed" if workflow.completed else "running"
         row.updated_at = now
-        titles = self._sync_work_items(session, row, workflow, compiled, event, now)
-        self._sync_timers(session, row, workflow)
+        session.flush()
+        before = before or Indexed({}, set())
+        after = indexed(workflow)
+        titles = self._sync_work_items(session, row, before, after, compiled, event, now)
+        self._sync_timers(session, row, before, after)
         self._sync_event(workflow, compiled, event, titles, now)
-        session.flush()  # the row_version check happens here
         pending = session.info.setdefault("after_commit", [])
         pending.append(lambda rid=row.id, rv=row.row_version, wf=workflow: self.cache.put(rid, rv, wf))
 
-    def _sync_work_items(self, session, row, workflow, compiled, event, now) -> list[str]:
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        existing = {w.id: w for w in session.scalars(select(WorkItem).where(WorkItem.instance_id == row.id))}
-        for task_id, item in existing.items():
-            if task_id not in ready:
-                session.delete(item)
-        for task_id, task in ready.items():
-            if task_id in existing:
+    def _sync_work_items(self, session, row, before, after, compiled, event, now) -> list[str]:
+        gone = [task_id for task_id in before.ready if task_id not in after.ready]
+        if gone:
+            session.execute(delete(WorkItem).where(WorkItem.id.in_(gone)))
+        new_rows = []
+        for task_id, task in after.ready.items():
+            if task_id in before.ready:
                 continue
             meta = compiled.task_meta.get(task.task_spec.bpmn_id)
             if meta is None:
@@ -174,19 +195,23 @@ class Instances:
             if values[kind] is None:
                 raise ProcessError(f"assignee {meta['assignee']!r} has no value in the task data",
                                    element=task.task_spec.bpmn_id)
-            session.add(WorkItem(id=task_id, instance_id=row.id, event_id=event.id,
+            new_rows.append(dict(id=task_id, instance_id=row.id, event_id=event.id,
                                  spec_name=task.task_spec.bpmn_id, title=meta["title"], lane=meta["lane"],
                                  role=meta["role"], assignee_kind=kind, form=meta["form"], created_at=now,
                                  **{k: str(v) if v is not None else None for k, v in values.items()}))
-        return [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in ready.values()]
+        if new_rows:
+            session.execute(insert(WorkItem), new_rows)
+        return [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in after.ready.values()]
 
-    def _sync_timers(self, session, row, workflow) -> None:
-        wanted = {(tid, spec): datetime.fromisoformat(due) for tid, spec, due in due_times(workflow)}
-        for timer in session.scalars(select(Timer).where(Timer.instance_id == row.id)):
-            if wanted.pop((timer.task_id, timer.spec_name), None) is None:
-                session.delete(timer)
-        for (tid, spec), due in wanted.items():
-            session.add(Timer(instance_id=row.id, task_id=tid, spec_name=spec, due_at=due))
+    def _sync_timers(self, session, row, before, after) -> None:
+        gone = [(tid, spec) for tid, spec, _ in before.timers - after.timers]
+        for tid, spec in gone:
+            session.execute(delete(Timer).where(Timer.instance_id == row.id, Timer.task_id == tid,
+                                                Timer.spec_name == spec))
+        new = after.timers - before.timers
+        if new:
+            session.execute(insert(Timer), [dict(instance_id=row.id, task_id=tid, spec_name=spec,
+                                                 due_at=datetime.fromisoformat(due)) for tid, spec, due in new])
 
     def _sync_event(self, workflow, compiled, event, titles, now) -> None:
         outcome = None

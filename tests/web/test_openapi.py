@@ -1,0 +1,249 @@
+"""web/openapi.json: a well-formed OpenAPI 3.1 document that describes exactly the app's /api routes.
+
+No database is needed: create_app builds the url_map without touching the tables.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from engine.config import Settings
+from engine.events import EVENT_SCHEMA, LIST_FILTERS, SOURCES
+from engine.users import ROLES
+from web import create_app
+
+DOC_PATH = Path(__file__).resolve().parents[2] / "web" / "openapi.json"
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+#: methods Flask adds to every rule by itself
+IMPLICIT = {"HEAD", "OPTIONS"}
+#: the only operations that need no bearer token
+PUBLIC = {("post", "/api/auth/token"), ("get", "/api/health"), ("get", "/api/openapi.json")}
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict:
+    return json.loads(DOC_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def flask_app(tmp_path):
+    app = create_app(Settings.from_env(env={}, database_url=f"sqlite:///{tmp_path}/t.sqlite3"))
+    yield app
+    app.extensions["eventflow"].db.dispose()
+
+
+def operations(doc):
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, op
+
+
+def resolve(doc, ref: str):
+    assert ref.startswith("#/"), f"external or malformed $ref {ref!r}"
+    node = doc
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"$ref {ref!r} does not resolve"
+        node = node[part]
+    return node
+
+
+def deref(doc, node):
+    while isinstance(node, dict) and "$ref" in node:
+        node = resolve(doc, node["$ref"])
+    return node
+
+
+def all_refs(node, where="#"):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield where, value
+            else:
+                yield from all_refs(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from all_refs(value, f"{where}/{i}")
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - IMPLICIT:
+            routes.add((method.lower(), path))
+    return routes
+
+
+def strip_annotations(schema):
+    """A schema without the words (description, title, examples …), for comparing constraints."""
+    if isinstance(schema, dict):
+        return {k: strip_annotations(v) for k, v in schema.items()
+                if k not in ("description", "title", "example", "examples")}
+    if isinstance(schema, list):
+        return [strip_annotations(v) for v in schema]
+    return schema
+
+
+def inline_refs(doc, schema):
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return inline_refs(doc, resolve(doc, schema["$ref"]))
+        return {k: inline_refs(doc, v) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [inline_refs(doc, v) for v in schema]
+    return schema
+
+
+# ---------------------------------------------------------------------------------------- structure
+def test_header(doc):
+    assert re.fullmatch(r"3\.1\.\d+", doc["openapi"])
+    assert doc["info"]["title"] == "eventflow"
+    assert doc["info"]["version"] == "0.1.0"
+    assert {"url": "/"}.items() <= doc["servers"][0].items()
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        **doc["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert isinstance(doc["paths"], dict) and doc["paths"]
+
+
+def test_every_operation_is_complete(doc):
+    seen_ids = set()
+    for path, method, op in operations(doc):
+        where = f"{method.upper()} {path}"
+        assert path.startswith("/api/"), where
+        assert op.get("operationId"), f"{where} has no operationId"
+        assert op["operationId"] not in seen_ids, f"{where}: duplicate operationId {op['operationId']}"
+        seen_ids.add(op["operationId"])
+        assert op.get("summary") and op.get("description"), f"{where} needs a summary and a description"
+        assert "**Roles:**" in op["description"], f"{where} does not say which roles may call it"
+        assert op.get("responses"), f"{where} has no responses"
+        for status, response in op["responses"].items():
+            assert status == "default" or re.fullmatch(r"[1-5][0-9][0-9]", status), f"{where}: status {status}"
+            assert deref(doc, response).get("description"), f"{where} {status} has no description"
+        assert any(s.startswith("2") for s in op["responses"]), f"{where} has no success response"
+        for name in re.findall(r"{([^}]+)}", path):
+            params = [deref(doc, p) for p in op.get("parameters", []) + doc["paths"][path].get("parameters", [])]
+            assert any(p["in"] == "path" and p["name"] == name and p.get("required") is True for p in params), \
+                f"{where}: path parameter {name} is not declared as required"
+        for requirement in op.get("security", doc.get("security", [])):
+            for scheme in requirement:
+                assert scheme in doc["components"]["securitySchemes"], f"{where}: unknown scheme {scheme}"
+
+
+def test_every_ref_resolves(doc):
+    refs = list(all_refs(doc))
+    assert refs
+    for where, ref in refs:
+        assert isinstance(ref, str), where
+        resolve(doc, ref)
+
+
+def test_component_schemas_are_json_schema_2020_12(doc):
+    for name, schema in doc["components"]["schemas"].items():
+        Draft202012Validator.check_schema(schema)  # raises, naming the keyword, if malformed
+        assert name
+
+
+def test_errors_use_the_error_shape(doc):
+    error = doc["components"]["schemas"]["Error"]
+    assert {"error", "message"} <= set(error["required"])
+    assert {"errors", "field", "file", "element", "line", "reason", "handler", "task_id"} <= set(error["properties"])
+    error_ref = "#/components/schemas/Error"
+    for path, method, op in operations(doc):
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")) and (method, path, status) != ("get", "/api/health", "503"):
+                schema = deref(doc, response)["content"]["application/json"]["schema"]
+                reached = {ref for _, ref in all_refs(schema)}
+                while not reached >= {error_ref} and reached:  # follow allOf chains (InvalidError → Error)
+                    reached = {ref for r in reached for _, ref in all_refs(resolve(doc, r))} | reached \
+                        if any(r != error_ref for r in reached) else reached
+                    if len(reached) > 50:
+                        break
+                assert error_ref in reached, f"{method.upper()} {path} {status} is not an Error"
+
+
+# ---------------------------------------------------------------------------------------- the app
+def test_every_route_is_documented_and_nothing_else(doc, flask_app):
+    routes = app_routes(flask_app)
+    documented = {(method, path) for path, method, _ in operations(doc)}
+    assert routes, "the app has no /api routes"
+    assert sorted(routes - documented) == [], "routes missing from web/openapi.json"
+    assert sorted(documented - routes) == [], "documented operations the app does not serve"
+
+
+def test_authentication_matches_the_views(doc, flask_app):
+    """A view wrapped by signed_in() needs the bearer token and may answer 401; the others need none."""
+    views = flask_app.view_functions
+    for rule in flask_app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        secured = hasattr(views[rule.endpoint], "__wrapped__")
+        for method in rule.methods - IMPLICIT:
+            op = doc["paths"][path][method.lower()]
+            security = op.get("security", doc.get("security", []))
+            if secured:
+                assert (method.lower(), path) not in PUBLIC
+                assert {"bearerAuth": []} in security, f"{method} {path} must require bearerAuth"
+                assert "401" in op["responses"], f"{method} {path} must document 401"
+            else:
+                assert (method.lower(), path) in PUBLIC
+                assert security == [], f"{method} {path} needs no token and must say so (security: [])"
+
+
+def test_bodies_that_can_be_too_large_document_413(doc):
+    for path, method, op in operations(doc):
+        if "requestBody" in op:
+            assert "413" in op["responses"], f"{method.upper()} {path}"
+            assert "422" in op["responses"], f"{method.upper()} {path}"
+
+
+def test_served_document_is_this_file(doc, flask_app):
+    response = flask_app.test_client().get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.get_json() == doc
+
+
+# ---------------------------------------------------------------------------------------- drift
+def test_event_report_matches_the_engine_schema(doc):
+    body = doc["paths"]["/api/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert strip_annotations(inline_refs(doc, body)) == strip_annotations(EVENT_SCHEMA)
+
+
+def test_enums_match_the_engine(doc):
+    schemas = doc["components"]["schemas"]
+    assert sorted(schemas["EventSource"]["enum"]) == sorted(SOURCES)
+    for clause in ("§5.1", "§5.2", "§5.3", "§5.4", "§5.5", "§5.6"):
+        assert clause in schemas["EventSource"]["description"]
+    assert schemas["RoleCode"]["enum"] == list(ROLES)
+
+
+def test_event_list_parameters(doc):
+    op = doc["paths"]["/api/events"]["get"]
+    params = {p["name"]: p for p in (deref(doc, p) for p in op["parameters"])}
+    assert set(params) == set(LIST_FILTERS) | {"created_from", "created_to", "page", "per_page"}
+    assert all(p["in"] == "query" and not p.get("required") for p in params.values())
+    assert params["per_page"]["schema"]["maximum"] == 100
+
+
+def test_task_completion_documents_conflict_and_process_failures(doc):
+    op = doc["paths"]["/api/tasks/{task_id}/complete"]["post"]
+    assert {"200", "401", "403", "404", "409", "422", "500"} <= set(op["responses"])
+    failure = json.dumps(inline_refs(doc, op["responses"]["500"]), ensure_ascii=False)
+    assert "handler_failed" in failure and "process_error" in failure
+
+
+def test_deploy_documents_upload_and_outcomes(doc):
+    op = doc["paths"]["/api/process-versions"]["post"]
+    upload = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert deref(doc, upload)["required"] == ["file"]
+    assert {"200", "201", "400", "403", "422"} <= set(op["responses"])
+    rejected = inline_refs(doc, deref(doc, op["responses"]["400"])["content"]["application/json"]["schema"])
+    assert "deploy_rejected" in json.dumps(rejected)
