@@ -4,19 +4,25 @@ No database is needed: create_app builds the url_map without touching the tables
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
+from engine import bundle, users
 from engine.config import Settings
+from engine.db import init_db
 from engine.events import EVENT_SCHEMA, LIST_FILTERS, SOURCES
 from engine.users import ROLES
 from web import create_app
 
-DOC_PATH = Path(__file__).resolve().parents[2] / "web" / "openapi.json"
+ROOT = Path(__file__).resolve().parents[2]
+DOC_PATH = ROOT / "web" / "openapi.json"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 #: methods Flask adds to every rule by itself
 IMPLICIT = {"HEAD", "OPTIONS"}
@@ -254,3 +260,104 @@ def test_deploy_documents_upload_and_outcomes(doc):
     assert {"200", "201", "400", "403", "422"} <= set(op["responses"])
     rejected = inline_refs(doc, deref(doc, op["responses"]["400"])["content"]["application/json"]["schema"])
     assert "deploy_rejected" in json.dumps(rejected)
+
+
+# ---------------------------------------------------------------------------------------- real answers
+PASSWORD = "openapi-pw-1"
+
+
+@pytest.fixture
+def seeded_app(tmp_path):
+    """A real app on a fresh SQLite file: processes/ deployed, a few users, a simulated clock."""
+    settings = Settings.from_env(env={}, database_url=f"sqlite:///{tmp_path}/seeded.sqlite3", clock="simulated",
+                                 sim_start="2026-10-08T09:00:00+08:00", scrypt_n=1024)
+    app = create_app(settings)
+    svc = app.extensions["eventflow"]
+    init_db(svc.db)
+    svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "test"))
+    for name, roles, community, unit in [("grid1", ["grid_worker"], "lg-xincheng", None),
+                                         ("staff1", ["community_staff"], "lg-xincheng", None),
+                                         ("staff2", ["community_staff"], "lg-longgang", None),
+                                         ("police1", ["department_staff"], None, "gongan"),
+                                         ("admin1", ["system_admin"], None, None)]:
+        svc.run(lambda s, n=name, r=roles, c=community, u=unit: users.create_user(
+            s, svc.catalogs, svc.runtime.wall_clock, n, PASSWORD, r, c, u, n, 1024))
+    yield app
+    svc.db.dispose()
+
+
+class Checked:
+    """A test client whose every answer must be documented: its status listed for the operation and
+    its JSON valid against the documented schema."""
+
+    def __init__(self, app, doc):
+        self.client, self.doc = app.test_client(), doc
+        self.registry = Registry().with_resource("urn:openapi", Resource(contents=doc, specification=DRAFT202012))
+        self.seen = set()
+
+    def call(self, method, template, path=None, token=None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = self.client.open(path or template, method=method.upper(), headers=headers, **kwargs)
+        op = self.doc["paths"][template][method]
+        status = str(response.status_code)
+        where = f"{method.upper()} {path or template} → {status} {response.get_data(as_text=True)[:300]}"
+        assert status in op["responses"], f"undocumented status: {where}"
+        schema = deref(self.doc, op["responses"][status])["content"]["application/json"]["schema"]
+        if "$ref" in schema:
+            schema = {"$ref": schema["$ref"].replace("#", "urn:openapi#", 1)}
+        problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                    for e in Draft202012Validator(schema, registry=self.registry).iter_errors(response.get_json())]
+        assert not problems, f"{where}: {problems[:5]}"
+        self.seen.add((method, template, status))
+        return response.get_json()
+
+    def token(self, username):
+        return self.call("post", "/api/auth/token", json={"username": username, "password": PASSWORD})["token"]
+
+
+def test_real_answers_match_the_document(doc, seeded_app):
+    api = Checked(seeded_app, doc)
+    api.call("post", "/api/auth/token", json={"username": "grid1", "password": "wrong-password"})
+    api.call("post", "/api/auth/token", json={})
+    grid, staff, other, police, admin = (api.token(u) for u in ("grid1", "staff1", "staff2", "police1", "admin1"))
+    api.call("get", "/api/auth/me", token=grid)
+    api.call("get", "/api/auth/me")
+
+    report = {"source": "grid_worker", "type_code": "A07", "description": "人行道占道经营", "community": "lg-xincheng",
+              "location": {"lat": 27.57, "lng": 120.55, "address": "新城路 1 号"}, "photos": ["p1.jpg"]}
+    event = api.call("post", "/api/events", token=grid, json=report)
+    api.call("post", "/api/events", token=grid, json={"source": "fax", "location": {"lat": "north"}})
+    api.call("post", "/api/events", token=grid, json={**report, "community": "lg-longgang"})
+    api.call("post", "/api/events", token=police, json=report)
+    api.call("get", "/api/events", "/api/events?status=open&source=grid_worker&per_page=5", token=grid)
+    api.call("get", "/api/events", "/api/events?per_page=101", token=grid)
+    api.call("get", "/api/events", "/api/events?created_from=2026-10-01", token=grid)
+    api.call("get", "/api/events/{event_id}", f"/api/events/{event['id']}", token=grid)
+    api.call("get", "/api/events/{event_id}", f"/api/events/{event['id']}", token=other)
+
+    tasks = api.call("get", "/api/tasks", token=staff)["items"]
+    assert tasks, "registering an event should give the community a task (核实 §7.1)"
+    complete = f"/api/tasks/{tasks[0]['id']}/complete"
+    api.call("post", "/api/tasks/{task_id}/complete", complete, token=staff, json=[1])
+    api.call("post", "/api/tasks/{task_id}/complete", complete, token=other, json={})
+    api.call("post", "/api/tasks/{task_id}/complete", complete, token=grid, json={})
+    api.call("post", "/api/tasks/{task_id}/complete", "/api/tasks/no-such-task/complete", token=staff, json={})
+
+    api.call("get", "/api/process-versions", token=admin)
+    api.call("get", "/api/process-versions", token=grid)
+    api.call("post", "/api/process-versions", token=admin,
+             data={"file": (io.BytesIO((ROOT / "processes" / "community_event.bpmn").read_bytes()), "p.bpmn")})
+    api.call("post", "/api/process-versions", token=admin, data={"file": (io.BytesIO(b"<x/>"), "p.txt")})
+
+    names = api.call("get", "/api/catalogs", token=grid)["items"]
+    for name in [*names, "no_such_catalog"]:
+        api.call("get", "/api/catalogs/{name}", f"/api/catalogs/{name}", token=grid)
+
+    api.call("get", "/api/sim/now", token=grid)
+    api.call("post", "/api/sim/advance", token=admin, json={"by": "P1DT2H"})
+    api.call("post", "/api/sim/advance", token=admin, json={"by": "PT1M", "to": "2030-01-01T00:00:00+08:00"})
+    api.call("post", "/api/sim/advance", token=grid, json={"by": "PT1M"})
+    api.call("get", "/api/health")
+
+    statuses = {status for _, _, status in api.seen}
+    assert {"200", "201", "400", "401", "403", "404", "422"} <= statuses
