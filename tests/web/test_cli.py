@@ -1,0 +1,39 @@
+"""The eventflow command: init-db, load-catalogs, deploy, create-user, demo-data (real database)."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from tests.conftest import PROCESSES
+from web.cli import main
+
+
+def run(settings, *args):
+    env = {"EVENTFLOW_DATABASE_URL": settings.database_url, "EVENTFLOW_SCRYPT_N": "1024",
+           "EVENTFLOW_CLOCK": "simulated", "EVENTFLOW_SIM_START": "2026-10-08T09:00:00+08:00"}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_set_up_deploy_and_users(settings):
+    assert run(settings, "init-db").exit_code == 0
+    out = run(settings, "load-catalogs")
+    assert out.exit_code == 0 and "event_types: 30" in out.output and "one_thing_matters: 10" in out.output
+    first = run(settings, "deploy", str(PROCESSES))
+    assert first.exit_code == 0 and "v1 deployed" in first.output
+    again = run(settings, "deploy", str(PROCESSES))
+    assert again.exit_code == 0 and "unchanged" in again.output
+
+    ok = run(settings, "create-user", "clerk", "--role", "department_staff", "--department", "zhifa",
+             "--password", "s3cret-pass")
+    assert ok.exit_code == 0, ok.output
+    bad = run(settings, "create-user", "x", "--role", "wizard", "--password", "short")
+    assert bad.exit_code != 0 and "role" in bad.output and "password" in bad.output
+    demo = run(settings, "demo-data", "--password", "demo-pass-123")
+    assert demo.exit_code == 0 and "grid1" in demo.output and "demo-pass-123" in demo.output
+
+
+def test_deploy_of_a_broken_file_fails_clearly(settings, tmp_path):
+    run(settings, "init-db")
+    broken = tmp_path / "broken.bpmn"
+    broken.write_text("<definitions>", encoding="utf-8")
+    out = run(settings, "deploy", str(broken))
+    assert out.exit_code != 0 and "broken.bpmn" in out.output and "malformed XML" in out.output
