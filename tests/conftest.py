@@ -39,18 +39,27 @@ def sqlite_template(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def pg_ready():
+def pg_url():
+    """A database of this test run's own on the PostgreSQL server (runs in parallel never meet),
+    created from the server's `test` database and dropped at the end. None (with the reason) if no
+    server answers."""
     problem = _pg_problem()
     if problem:
-        return problem
-    engine = make_engine(PG_URL)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        yield None, problem
+        return
+    name = f"eventflow_test_{os.getpid()}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
     init_db(engine)
     engine.dispose()
-    return None
+    yield url, None
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -60,15 +69,15 @@ def database_url(request, tmp_path):
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    problem = request.getfixturevalue("pg_ready")
+    url, problem = request.getfixturevalue("pg_url")
     if problem:
         pytest.skip(problem)
-    engine = make_engine(PG_URL)
+    engine = make_engine(url)
     with engine.begin() as conn:
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
-    yield PG_URL
+    yield url
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ def create():
     try:
         svc.run(lambda s: svc.runtime.start(s, event.id, user.username))
     except EventflowError as err:  # the report stays in the pool, marked, for an administrator
-        svc.run(lambda s: svc.runtime.mark_failed_start(s, event.id, err.message))
+        message = err.message
+        svc.run(lambda s: svc.runtime.mark_failed_start(s, event.id, message))
     body = svc.read(lambda s: events.detail(s, events.get_visible(s, event.id, user, svc.catalogs)))
     return jsonify(body), 201, {"Location": f"/api/events/{event.id}"}
 

@@ -1,25 +1,19 @@
 """processes/community_event.bpmn and its forms (DB330383/T 5—2021 Figure 1, §7.1—§8.5).
 
-Checks the conventions the engine relies on (docs/process-conventions.md) and walks the process in memory
-with a stand-in script engine; the real engine (engine/) is tested elsewhere.
+Checks the conventions the engine relies on (docs/process-conventions.md). Every path is walked by the
+real engine through the HTTP API in tests/web (test_main_path.py and friends).
 """
 import ast
 import builtins
 import json
 import re
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskState
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
@@ -92,193 +86,6 @@ def properties(el):
 
 def load_form(user_task):
     return json.loads((PROCESSES / properties(user_task)["formJsonSchemaFilename"]).read_text("utf-8"))
-
-
-class FakeServices(PythonScriptEngine):
-    """Stand-in for the real engine's service layer: records calls, returns canned JSON strings."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def call_service(self, task, operation_name, operation_params):
-        params = {name: p["value"] for name, p in operation_params.items()}
-        self.calls.append((operation_name, params))
-        if operation_name == "dispatch_whistle":
-            return json.dumps({"lead_unit": "gongan", "department": params["department"]})
-        if operation_name == "record_overdue":
-            return json.dumps({"recorded": True, "stage": params["stage"]})
-        if operation_name == "notify_source":
-            return json.dumps({"sent": True})
-        raise AssertionError(f"unexpected operation {operation_name}")
-
-
-class Run:
-    def __init__(self, spec):
-        self.services = FakeServices()
-        self.wf = BpmnWorkflow(spec, script_engine=self.services)
-        self.wf.task_tree.data.update(START_DATA)
-        self.wf.do_engine_steps()
-
-    def ready(self):
-        return [t for t in self.wf.get_tasks(state=TaskState.READY, manual=True)]
-
-    def ready_names(self):
-        return sorted(t.task_spec.name for t in self.ready())
-
-    def complete(self, name, **data):
-        tasks = self.ready()
-        assert [t.task_spec.name for t in tasks] == [name], f"expected only {name} ready, got {self.ready_names()}"
-        task = tasks[0]
-        task.data.update(data)
-        task.run()
-        self.wf.do_engine_steps()
-        return task
-
-    def waiting_timer(self, name):
-        [timer] = [t for t in self.wf.get_tasks(state=TaskState.WAITING) if t.task_spec.name == name]
-        return timer
-
-    def fire_timer(self, name):
-        timer = self.waiting_timer(name)
-        timer._set_internal_data(event_value=(datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat())
-        self.wf.refresh_timers()
-        self.wf.do_engine_steps()
-
-    def finished_outcomes(self):
-        """Outcomes of the end events reached (what the engine copies to the event's status)."""
-        return [t.task_spec.extensions["properties"]["outcome"]
-                for t in self.wf.get_tasks(state=TaskState.COMPLETED)
-                if type(t.task_spec).__name__ == "EndEvent"]
-
-    def calls(self, operation):
-        return [params for op, params in self.services.calls if op == operation]
-
-
-VERIFIED = dict(in_jurisdiction=True, is_valid=True, verify_note="属实")
-FEEDBACK = dict(result_summary="已清理占道物品", before_photos=["p/1.jpg"], after_photos=["p/2.jpg"])
-
-
-def due_in(run, timer_name):
-    due = datetime.fromisoformat(run.waiting_timer(timer_name).internal_data["event_value"])
-    return due - datetime.now(timezone.utc)
-
-
-# ---------------------------------------------------------------------------------------------- running
-
-def test_whistle_path_reaches_closed(spec):
-    run = Run(spec)
-    assert run.ready_names() == ["verify"]
-    run.complete("verify", **VERIFIED)
-    run.complete("analyse", can_self_handle=False, analysis_note="需执法局处置")
-    [whistle] = run.ready()
-    assert whistle.task_spec.name == "issue_whistle" and whistle.task_spec.lane == "吹哨人员"
-    run.complete("issue_whistle", lead_department="zhifa", on_site=False, whistle_reason="占道经营反复")
-
-    assert run.calls("dispatch_whistle") == [{"department": "zhifa", "event_type": "A05", "community": "c01"}]
-    [accept] = run.ready()
-    assert accept.task_spec.name == "accept_whistle" and accept.task_spec.lane == "市直部门人员"
-    assert accept.data["dispatch"]["lead_unit"] == "gongan"
-    assert timedelta(minutes=29) < due_in(run, "timer_accept") <= timedelta(minutes=30)  # §8.3 non-on-site
-
-    run.complete("accept_whistle", accept_note="已受理")
-    assert run.ready_names() == ["dispose_feedback"]
-    assert timedelta(hours=23, minutes=59) < due_in(run, "timer_dispose") <= timedelta(hours=24)  # §8.3
-    run.complete("dispose_feedback", **FEEDBACK)
-    [check] = run.ready()
-    assert check.task_spec.name == "check" and check.task_spec.lane == "社区干部/社工"
-    run.complete("check", passed=True, rating="满意")
-
-    assert run.wf.is_completed()
-    assert run.finished_outcomes() == ["closed"]
-    assert run.calls("notify_source") == [{"outcome": "closed"}]
-    assert run.calls("record_overdue") == []
-    assert run.wf.data["notified"] == {"sent": True}
-
-
-def test_whistle_rework_loops_back_to_dispose_feedback(spec):
-    run = Run(spec)
-    run.complete("verify", **VERIFIED)
-    run.complete("analyse", can_self_handle=False)
-    run.complete("issue_whistle", lead_department="zhifa", on_site=True)
-    run.complete("accept_whistle")
-    first = run.complete("dispose_feedback", **FEEDBACK)
-    run.complete("check", passed=False, check_note="仍有占道")
-    [again] = run.ready()
-    assert again.task_spec.name == "dispose_feedback" and again.id != first.id  # 重办: a new task
-    assert again.data["result_summary"] == FEEDBACK["result_summary"]  # previous result visible
-    assert [t.task_spec.name for t in run.wf.get_tasks(state=TaskState.WAITING)] == ["timer_dispose"]
-    run.complete("dispose_feedback", **FEEDBACK)
-    run.complete("check", passed=True)
-    assert run.finished_outcomes() == ["closed"]
-    assert len(run.calls("dispatch_whistle")) == 1
-
-
-def test_self_handle_path_and_rework(spec):
-    run = Run(spec)
-    run.complete("verify", **VERIFIED)
-    run.complete("analyse", can_self_handle=True, analysis_note="社区可处置")
-    [local] = run.ready()
-    assert local.task_spec.name == "handle_locally" and local.task_spec.lane == "下沉部门人员"
-    run.complete("handle_locally", **FEEDBACK)
-    run.complete("check", passed=False, check_note="照片不清")
-    assert run.ready_names() == ["handle_locally"]  # 重办
-    run.complete("handle_locally", **FEEDBACK)
-    run.complete("check", passed=True)
-    assert run.wf.is_completed()
-    assert run.finished_outcomes() == ["closed"]
-    assert run.calls("dispatch_whistle") == []
-    assert run.calls("notify_source") == [{"outcome": "closed"}]
-
-
-@pytest.mark.parametrize("verified", [
-    dict(in_jurisdiction=False, is_valid=True),
-    dict(in_jurisdiction=True, is_valid=False),
-])
-def test_not_verified_ends_invalid(spec, verified):
-    run = Run(spec)
-    run.complete("verify", **verified)
-    assert run.wf.is_completed()
-    assert run.finished_outcomes() == ["invalid"]
-    assert run.services.calls == []
-
-
-def test_overdue_timers_record_and_do_not_interrupt(spec):
-    run = Run(spec)
-    run.complete("verify", **VERIFIED)
-    run.complete("analyse", can_self_handle=False)
-    run.complete("issue_whistle", lead_department="gongan", on_site=True)
-    assert timedelta(minutes=59) < due_in(run, "timer_accept") <= timedelta(hours=1)  # §8.3 on-site
-
-    run.fire_timer("timer_accept")
-    assert run.calls("record_overdue") == [{"stage": "accept", "limit": "PT1H"}]
-    assert run.ready_names() == ["accept_whistle"]  # non-interrupting
-    assert run.finished_outcomes() == ["overdue_recorded"]
-    assert not run.wf.is_completed()
-
-    run.complete("accept_whistle")
-    run.fire_timer("timer_dispose")
-    assert run.calls("record_overdue")[-1] == {"stage": "dispose", "limit": "PT24H"}
-    assert run.ready_names() == ["dispose_feedback"]
-    run.complete("dispose_feedback", **FEEDBACK)
-    run.complete("check", passed=True)
-    assert run.wf.is_completed()
-    assert sorted(run.finished_outcomes()) == ["closed", "overdue_recorded", "overdue_recorded"]
-
-
-def test_serializes_mid_process(spec):
-    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-    run = Run(spec)
-    run.complete("verify", **VERIFIED)
-    run.complete("analyse", can_self_handle=False)
-    run.complete("issue_whistle", lead_department="gongan", on_site=False)
-    wf = serializer.deserialize_json(serializer.serialize_json(run.wf))
-    wf.script_engine = run.services
-    run.wf = wf
-    run.complete("accept_whistle")
-    run.complete("dispose_feedback", **FEEDBACK)
-    run.complete("check", passed=True)
-    assert run.finished_outcomes() == ["closed"]
 
 
 # ---------------------------------------------------------------------------------------------- structure

@@ -14,10 +14,11 @@ def build_app(settings, registry=None):
     return create_app(services=Services.build(settings, registry=registry))
 
 
-def seed(app):
+def seed(app, deploy=True):
     from engine import bundle, users
     svc = app.extensions["eventflow"]
-    svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "test"))
+    if deploy:
+        svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "test"))
     for username, display, roles, community, unit in DEMO_USERS:
         svc.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
             s, svc.catalogs, svc.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024))

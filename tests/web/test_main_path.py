@@ -75,3 +75,28 @@ def test_event_numbers_count_per_day(api):
     assert first["number"] == "LG-20261008-0001" and second["number"] == "LG-20261008-0002"
     api.advance("P1D")
     assert api.report()["number"] == "LG-20261009-0001"
+
+
+def test_whistle_rework_goes_back_to_the_department(api):
+    event = api.report()
+    api.whistle_to(event["id"], department="zhifa")
+    api.complete("zhifa1", event["id"], "accept_whistle", {})
+    first = api.task("zhifa1", event["id"], "dispose_feedback")
+    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改到位", "rating": "不满意"})
+    again = api.task("zhifa1", event["id"], "dispose_feedback")       # 重办: a new task, same unit
+    assert again["id"] != first["id"]
+    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已彻底整改"})
+    assert api.complete("staff1", event["id"], "check", {"passed": True})["event_status"] == "closed"
+
+
+def test_a_report_is_kept_even_when_its_process_cannot_start(settings):
+    from tests.web.client import REPORT, Api
+    from tests.web.conftest import seed
+    app = build_app(settings)
+    seed(app, deploy=False)                       # no process version deployed
+    api = Api(app)
+    r = api.post("/api/events", "grid1", json=REPORT)
+    assert r.status_code == 201
+    assert r.json["status"] == "error" and "no version" in r.json["error"]
+    assert r.json["timeline"][0]["action"] == "reported"                   # stored first
