@@ -4,7 +4,8 @@ bundle run purely in memory in the same process. Prints both and the ratio (issu
     make bench            # or: python -m bench.lifecycle [--n 200] [--database-url URL]
 
 Persisted = one unit of work per action, as the API does it: register, start, then each of the six
-user tasks (核实, 研判, 吹哨, 签收受理, 处置反馈, 核查) loaded, run, saved and committed.
+user tasks (核实, 研判, 吹哨, 签收受理, 处置反馈, 核查) found in the work-item index, checked against
+role, scope and form, loaded, run, saved and committed.
 In memory = the same parsed spec, script engine and handlers, with no database at all.
 """
 from __future__ import annotations
@@ -77,8 +78,8 @@ def persisted(factory, runtime, n):
         uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
         for who, name, data in STEPS:
             user = USERS[who]
-            task_id = uow.read(factory, lambda s: next(t["id"] for t in runtime.tasks_for(s, user)
-                                                       if t["event_id"] == event.id and t["name"] == name))
+            task_id = uow.read(factory, lambda s: next(w.id for w in runtime.open_work(s, event.id)
+                                                       if w.spec_name == name))
             uow.run(factory, lambda s: runtime.complete(s, task_id, data, user))
         status = uow.read(factory, lambda s: runtime.open_work(s, event.id))
         assert status == []

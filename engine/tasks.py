@@ -27,7 +27,7 @@ def ready_for(session, user, catalogs, specs, limit: int = 200) -> list[dict]:
     result = []
     for item, event, version_id in rows:
         compiled = specs.get(session, version_id)
-        result.append(describe(item, event, forms.resolve(compiled.forms[item.form], catalogs)))
+        result.append(describe(item, event, compiled.resolved_form(item.form, catalogs)))
     return result
 
 
@@ -51,8 +51,7 @@ def find_for(session, user, catalogs, task_id: str) -> WorkItem:
 def check_data(item: WorkItem, compiled, catalogs, data) -> dict:
     if not isinstance(data, dict):
         raise InvalidData([{"field": "(form)", "reason": "form data must be a JSON object"}])
-    schema = forms.resolve(compiled.forms[item.form], catalogs)
-    errors = forms.validate(schema, data)
+    errors = forms.validate(compiled.resolved_form(item.form, catalogs), data)
     if errors:
         raise InvalidData(errors)
     return data

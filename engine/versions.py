@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 from sqlalchemy import select
@@ -23,6 +23,16 @@ class CompiledVersion:
     subprocess_specs: dict
     task_meta: dict
     forms: dict  # form path → JSON Schema
+    _resolved: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def resolved_form(self, path: str, catalogs) -> dict:
+        """The form with catalog choices filled in; resolved once per version and catalogs load
+        (catalogs are read at start-up, so they cannot change under a running app)."""
+        key = (path, id(catalogs))
+        form = self._resolved.get(key)
+        if form is None:
+            form = self._resolved[key] = forms.resolve(self.forms[path], catalogs)
+        return form
 
     def outcome_of(self, end_event_id: str) -> str | None:
         return self.task_meta.get("_outcomes", {}).get(end_event_id)
