@@ -42,8 +42,8 @@ def check_report(payload, catalogs, user) -> dict:
     """Validate a report; raise InvalidData naming each bad field, Forbidden for a wrong scope."""
     errors = forms.validate(EVENT_SCHEMA, payload)
     if not errors:
-        if catalogs.event_type(payload["type_code"]) is None and \
-                payload["type_code"] not in {o["value"] for o in catalogs.options("one_thing_matters")}:
+        code = payload["type_code"]  # a Table A.1 type, or an Appendix B "one thing" matter
+        if catalogs.event_type(code) is None and catalogs.one_thing_matter(code) is None:
             errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
         if catalogs.community(payload["community"]) is None:
             errors.append({"field": "community", "reason": f"unknown community {payload['community']!r}"})

@@ -6,7 +6,7 @@ from functools import wraps
 from flask import current_app, g, request
 
 from engine import users
-from engine.errors import Forbidden, Unauthorized
+from engine.errors import Forbidden, InvalidData, Unauthorized
 
 
 def services():
@@ -33,7 +33,6 @@ def signed_in(*roles):
 
 
 def json_body() -> dict:
-    from engine.errors import InvalidData
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidData([{"field": "(body)", "reason": "expected a JSON object (Content-Type: application/json)"}])
