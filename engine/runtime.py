@@ -72,7 +72,9 @@ class Runtime:
                                     .group_by(Timer.instance_id).order_by(func.min(Timer.due_at)).limit(limit)))
 
     def next_due(self, session):
-        return session.scalar(select(func.min(Timer.due_at)))
+        """The earliest due time of a timer that has not failed (failed ones are retried by every
+        sweep, but must not hold back the timers behind them)."""
+        return session.scalar(select(func.min(Timer.due_at)).where(Timer.last_error.is_(None)))
 
     def fire(self, session, instance_id: int) -> list[str]:
         """Fire what fell due on one instance. The timer rows are locked (PostgreSQL: FOR UPDATE SKIP

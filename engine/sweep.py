@@ -50,7 +50,7 @@ def advance(session_factory, runtime, clock, target) -> SweepResult:
         for key, value in step.fired.items():
             total.fired.setdefault(key, []).extend(value)
         total.errors.update(step.errors)
-        if not step.fired:  # only failing timers remain due: stop rather than spin
+        if not step.fired and not step.errors:  # nothing moved: stop rather than spin
             break
     clock.set(max(target, clock.now()))
     return total

@@ -64,3 +64,37 @@ def test_a_failing_handler_surfaces_with_its_name_and_changes_nothing(settings):
 
 def _broken(ctx, task, **params):
     raise ConnectionError("城管系统无响应")
+
+
+def test_a_failing_timer_does_not_hold_back_later_ones(settings):
+    """record_overdue fails for the 30-minute acceptance timer; the 24-hour one behind it still fires
+    at its own time, and the failure is kept on the timer row for the next sweep."""
+    from sqlalchemy import select
+
+    from engine.models import Timer
+    registry = Registry()
+    for name in default_registry().names():
+        registry.operation(name)(default_registry().get(name))
+    calls = []
+
+    def flaky_record_overdue(ctx, task, **params):
+        calls.append(params["stage"])
+        if params["stage"] == "accept":
+            raise RuntimeError("短信网关故障")
+        return default_registry().get("record_overdue")(ctx, task, **params)
+    registry._handlers["record_overdue"] = flaky_record_overdue
+    app = build_app(settings, registry=registry)
+    seed(app)
+    api = Api(app)
+    late = api.report()
+    api.whistle_to(late["id"])                                   # accept timer due 09:30, will fail
+    other = api.report()
+    api.whistle_to(other["id"])
+    api.complete("zhifa1", other["id"], "accept_whistle", {})   # dispose timer due next day 09:00
+    result = api.advance("P1DT1H")
+    assert [m for m in result["errors"].values() if "record_overdue" in m and "短信网关故障" in m]
+    assert "dispose" in calls
+    assert any(a["action"] == "overdue" for a in api.event(other["id"])["timeline"])
+    svc = app.extensions["eventflow"]
+    errors = svc.read(lambda s: [t.last_error for t in s.scalars(select(Timer).where(Timer.last_error.is_not(None)))])
+    assert errors and "短信网关故障" in errors[0]
