@@ -4,7 +4,7 @@ tasks routed to the one registry in handlers/ (STYLE.md §2).
 from __future__ import annotations
 
 import json
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from engine.clock import SHANGHAI
@@ -43,14 +43,10 @@ class EventflowScriptEngine(PythonScriptEngine):
 
 def unwrap_handler_error(err: Exception) -> Exception:
     """SpiffWorkflow wraps exceptions raised in a task; find our HandlerError inside if there is one."""
-    seen = err
-    while seen is not None:
-        if isinstance(seen, HandlerError):
-            return seen
-        seen = getattr(seen, "exception", None) or seen.__cause__ or seen.__context__
-        if seen is err:
-            break
+    current, visited = err, set()
+    while current is not None and id(current) not in visited:
+        if isinstance(current, HandlerError):
+            return current
+        visited.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
     return err
-
-
-__all__ = ["EventflowScriptEngine", "RunContext", "WorkflowTaskException", "unwrap_handler_error"]

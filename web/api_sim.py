@@ -1,16 +1,15 @@
 """The simulated clock (EVENTFLOW_CLOCK=simulated only): move time forward and fire what fell due."""
-import re
 from datetime import timedelta
 
 from flask import Blueprint, jsonify
 
+from catalogs import parse_duration
 from engine import sweep
 from engine.clock import local, parse_instant
 from engine.errors import Forbidden, InvalidData
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("sim", __name__, url_prefix="/api/sim")
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
 def _simulated():
@@ -21,11 +20,10 @@ def _simulated():
 
 
 def _duration(text) -> timedelta:
-    match = _DURATION.match(text or "") if isinstance(text, str) else None
-    if not match or text in ("P", "PT") or text.endswith("T"):
-        raise InvalidData([{"field": "by", "reason": "an ISO 8601 duration such as PT31M or P1DT2H"}])
-    days, hours, minutes, seconds = (int(v or 0) for v in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise InvalidData([{"field": "by", "reason": "an ISO 8601 duration such as PT31M or P1DT2H"}]) from None
 
 
 @bp.get("/now")
