@@ -33,10 +33,10 @@ from engine.versions import compile_version
 from handlers.registry import default_registry
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = [("staff", "verify", {"in_jurisdiction": True, "is_valid": True}),
-         ("staff", "analyse", {"can_self_handle": False}),
+STEPS = [("staff", "verify", {"verdict": "accept"}),
+         ("staff", "analyse", {"disposal": "whistle"}),
          ("whistle", "issue_whistle", {"lead_department": "zhifa", "on_site": False, "whistle_reason": "bench"}),
-         ("dept", "accept_whistle", {}),
+         ("dept", "accept_whistle", {"decision": "accept"}),
          ("dept", "dispose_feedback", {"result_summary": "已处置"}),
          ("staff", "check", {"passed": True, "rating": "满意"})]
 REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "community": "lg-xincheng",

@@ -17,8 +17,9 @@ from shapely.geometry import shape
 DEFAULT_TIME_LIMIT = "PT2H"
 # Public catalog names, as in GET /api/catalogs/{name}.
 NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities")
-# 市直部门 and their local offices: what an order can be dispatched to (§7.3.1).
-DEPARTMENT_KINDS = ("department", "office")
+#: units that take orders (派单, 协办): city departments, their local offices, and the companies of
+#: Table B.1 (供电局, 水务公司)
+DEPARTMENT_KINDS = ("department", "office", "company")
 
 
 class Catalogs:

@@ -30,6 +30,8 @@ class Settings:
     catalog_dir: str | None = field(default=None, metadata={"env": "EVENTFLOW_CATALOG_DIR"})
     #: Process bundle deployed by `make run` / `eventflow deploy` without a path.
     processes_dir: str = field(default=str(ROOT / "processes"), metadata={"env": "EVENTFLOW_PROCESSES_DIR"})
+    #: A closed event may be reopened (a repeat complaint about the same matter) within this many days.
+    reopen_window_days: int = field(default=7, metadata={"env": "EVENTFLOW_REOPEN_WINDOW_DAYS"})
     #: scrypt cost parameter for password hashes (2**14 is the interactive-login recommendation).
     scrypt_n: int = field(default=2**14, metadata={"env": "EVENTFLOW_SCRYPT_N"})
 

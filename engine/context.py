@@ -4,9 +4,10 @@ Handlers never import the engine's tables: they record and notify through this o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from engine.events import add_party, register_transfer
 from engine.models import Audit, Notification
 
 
@@ -18,6 +19,8 @@ class RunContext:
     event: Any = None
     instance_id: int | None = None
     actor: str = "system"
+    #: events this step created that need their own process started (转办), by the engine after the step
+    pending_starts: list = field(default_factory=list)
 
     def now(self):
         return self.clock.now()
@@ -39,3 +42,19 @@ class RunContext:
     def set_lead_unit(self, unit: str) -> None:
         """The unit chosen at dispatch (派单): who sees the event from now on."""
         self.event.lead_unit = unit
+
+    def set_status_reason(self, reason: str | None) -> None:
+        """Why the event ends as it does (不予受理、退回、撤单 reasons), shown with its status (§7.1)."""
+        if reason:
+            self.event.status_reason = str(reason)[:2000]
+
+    def involve(self, kind: str, value: str) -> None:
+        """A unit or person given work on the event keeps seeing it (idempotent)."""
+        add_party(self.session, self.event.id, kind, value)
+
+    def transfer(self, community: str, reason: str):
+        """转办 (§7.1): register a linked event in `community`'s pool; its process starts after this
+        step, in the same unit of work."""
+        new = register_transfer(self.session, self.event, community, reason, self.actor, self.clock.now())
+        self.pending_starts.append(new)
+        return new

@@ -28,6 +28,8 @@ NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 ASSIGNEE = re.compile(r"^(community|unit:[A-Za-z_][\w.]*|person:[A-Za-z_][\w.]*)$")
 FORM_PROPERTY = "formJsonSchemaFilename"
+#: an ISO 8601 duration written without quotes parses as a (missing) variable name
+ISO_LIKE = re.compile(r"^P(\d|T\d)")
 
 
 def _element_id(node) -> str | None:
@@ -82,7 +84,11 @@ def _check_timer_literals(path, node, tag) -> None:
     """Every string constant in a timer expression must be a valid ISO 8601 duration or date-time:
     SpiffWorkflow would only notice when the timer arms (SPIFF.md)."""
     tree = ast.parse((node.text or "").strip(), mode="eval")
-    constants = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    for name in (n.id for n in ast.walk(tree) if isinstance(n, ast.Name)):
+        if ISO_LIKE.match(name):
+            raise DeployError(f"timer {tag}: {name} reads as a variable; quote the ISO 8601 value: \"{name}\"",
+                              file=path, element=_element_id(node), line=node.sourceline)
+    constants = _results(tree.body)
     if isinstance(tree.body, ast.Name) and tag == "timeDuration":
         return  # a variable: checked when it arms
     if not constants and not isinstance(tree.body, (ast.Name, ast.Call, ast.Attribute, ast.Subscript)):
@@ -97,6 +103,18 @@ def _check_timer_literals(path, node, tag) -> None:
         except Exception:  # noqa: BLE001 - the library raises a bare Exception('Invalid duration')
             raise DeployError(f"timer {tag} {value!r} is not a valid ISO 8601 value", file=path,
                               element=_element_id(node), line=node.sourceline) from None
+
+
+def _results(node) -> list[str]:
+    """The string literals an expression can evaluate to (`"PT1H" if on_site else "PT30M"` → both;
+    the `"difficult"` compared inside a condition is not a result)."""
+    if isinstance(node, ast.Constant):
+        return [node.value] if isinstance(node.value, str) else []
+    if isinstance(node, ast.IfExp):
+        return _results(node.body) + _results(node.orelse)
+    if isinstance(node, ast.BoolOp):
+        return [v for value in node.values for v in _results(value)]
+    return []
 
 
 def _lanes(path: str, root, catalogs) -> None:

@@ -2,19 +2,22 @@
 see it, and its detail and timeline."""
 from __future__ import annotations
 
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import forms
-from engine.clock import SHANGHAI, local
+from engine.clock import SHANGHAI, local, parse_instant
 from engine.errors import Forbidden, InvalidData, NotFound
-from engine.models import Audit, Event, EventCounter, Instance, ProcessVersion, WorkItem
+from engine.models import Audit, Event, EventCounter, EventParty, Instance, ProcessVersion, WorkItem
 from engine.scope import units_within
 
 #: §5: the six sources of the pool.
 SOURCES = {"grid_worker": "专职网格员上报 §5.1", "committee_patrol": "社区联合党委巡查 §5.2",
            "citizen": "群众接报 §5.3", "iot_alert": "智慧社区预警 §5.4", "one_thing": "社区治理一件事 §5.5",
            "superior": "上级交办 §5.6"}
+#: the event's status in the words staff read; every end state is explicit (issue #3)
+STATUS_WORDS = {"open": "办理中", "closed": "办结", "invalid": "不属实/无效", "returned": "退回来源",
+                "transferred": "转办", "withdrawn": "撤单", "error": "流程启动失败"}
 #: who may register an event, by role
 REPORTER_ROLES = {"grid_worker", "community_staff", "committee", "whistle_officer", "stationed_staff",
                   "city_authority", "system_admin"}
@@ -29,6 +32,8 @@ EVENT_SCHEMA = {
         "description": {"type": "string", "minLength": 2, "maxLength": 2000},
         "community": {"type": "string", "minLength": 1, "maxLength": 60},
         "photos": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+        "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
+        "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
         "location": {
             "type": "object", "additionalProperties": False, "required": ["lat", "lng", "address"],
             "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
@@ -47,6 +52,7 @@ def check_report(payload, catalogs, user) -> dict:
             errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
         if catalogs.community(payload["community"]) is None:
             errors.append({"field": "community", "reason": f"unknown community {payload['community']!r}"})
+        errors.extend(_source_problems(payload, catalogs))
     if errors:
         raise InvalidData(errors)
     if not user.roles & REPORTER_ROLES:
@@ -56,12 +62,39 @@ def check_report(payload, catalogs, user) -> dict:
     return payload
 
 
+def _source_problems(payload, catalogs) -> list[dict]:
+    """§5.5: a "one thing" matter names its Appendix B code; §5.6/§8.2: a superior assignment names
+    the assigning body and its deadline (an instant with its offset)."""
+    problems = []
+    if payload["source"] == "one_thing" and catalogs.one_thing_matter(payload["type_code"]) is None:
+        problems.append({"field": "type_code", "reason": "一件事须填写附录B事项编码 (an Appendix B matter code)"})
+    if payload["source"] == "superior":
+        for name in ("superior_body", "superior_deadline"):
+            if name not in payload:
+                problems.append({"field": name, "reason": "上级交办必填 (required for a superior assignment)"})
+        if "superior_deadline" in payload:
+            try:
+                parse_instant(payload["superior_deadline"])
+            except ValueError:
+                problems.append({"field": "superior_deadline",
+                                 "reason": "应为带时区的日期时间 (an ISO date-time with offset, e.g. 2026-10-09T18:00+08:00)"})
+    return problems
+
+
+def _insert(session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def add_party(session, event_id: int, kind: str, value: str) -> None:
+    """Remember that a unit or person was given work on the event (idempotent)."""
+    session.execute(_insert(session)(EventParty).values(event_id=event_id, kind=kind, value=str(value))
+                    .on_conflict_do_nothing())
+
+
 def next_number(session, now) -> str:
     """LG-YYYYMMDD-NNNN, counted per day in Asia/Shanghai, safe under concurrent inserts."""
     day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(EventCounter).values(day=day, last=1)
+    stmt = _insert(session)(EventCounter).values(day=day, last=1)
     stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": EventCounter.last + 1})
     last = session.execute(stmt.returning(EventCounter.last)).scalar_one()
     return f"LG-{day}-{last:04d}"
@@ -72,31 +105,56 @@ def register(session, payload: dict, reporter: str, now) -> Event:
     event = Event(number=next_number(session, now), source=payload["source"], type_code=payload["type_code"],
                   description=payload["description"], lat=loc["lat"], lng=loc["lng"], address=loc["address"],
                   photos=payload.get("photos", []), community=payload["community"], reporter=reporter,
-                  status="open", stage="登记", created_at=now)
+                  status="open", stage="登记", created_at=now, superior_body=payload.get("superior_body"),
+                  superior_deadline=parse_instant(payload["superior_deadline"])
+                  if payload.get("superior_deadline") else None)
     session.add(event)
     session.flush()
     session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id, data=payload))
     return event
 
 
-def initial_data(event: Event) -> dict:
-    """What the process sees at its start event."""
+def register_transfer(session, source: Event, community: str, reason: str, actor: str, now) -> Event:
+    """转办 (§7.1): the event belongs to another community. A linked copy is registered in that
+    community's pool; the two are one matter (counted once: the source ends as `transferred`)."""
+    event = Event(number=next_number(session, now), source=source.source, type_code=source.type_code,
+                  description=source.description, lat=source.lat, lng=source.lng, address=source.address,
+                  photos=list(source.photos or []), community=community, reporter=source.reporter,
+                  status="open", stage="登记", created_at=now, transferred_from_id=source.id,
+                  superior_body=source.superior_body, superior_deadline=source.superior_deadline)
+    session.add(event)
+    session.flush()
+    source.transferred_to_id = event.id
+    session.add(Audit(at=now, actor=actor, action="transferred_in", event_id=event.id,
+                      data={"from": source.number, "from_community": source.community, "reason": reason}))
+    return event
+
+
+def initial_data(event: Event, reopened: bool = False) -> dict:
+    """What the process sees at its start event (docs/process-conventions.md, "Task data")."""
+    matter = event.type_code if event.source == "one_thing" else None
+    deadline = local(event.superior_deadline) if event.superior_deadline else None
     return {"event_id": event.id, "event_number": event.number, "community": event.community,
             "event_type": event.type_code, "source": event.source, "description": event.description,
             "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
-            "reporter": event.reporter}
+            "reporter": event.reporter, "reopened": reopened, "matter_code": matter,
+            "superior_body": event.superior_body, "superior_deadline": deadline}
 
 
 def visible(user, catalogs):
     """SQL condition: the events a user may see (own community, own units' dispatches, own reports)."""
     if user.is_global:
         return true()
+    parties = [and_(EventParty.kind == "person", EventParty.value == user.username)]
     clauses = [Event.reporter == user.username]
     if user.community:
         clauses.append(Event.community == user.community)
     if user.unit:
-        clauses.append(Event.lead_unit.in_(units_within(catalogs, user.unit)))
-    return or_(*clauses) if clauses else false()
+        units = units_within(catalogs, user.unit)
+        clauses.append(Event.lead_unit.in_(units))
+        parties.append(and_(EventParty.kind == "unit", EventParty.value.in_(units)))
+    clauses.append(Event.id.in_(select(EventParty.event_id).where(or_(*parties))))
+    return or_(*clauses)
 
 
 def get_visible(session, event_id: int, user, catalogs) -> Event:
@@ -126,10 +184,14 @@ def search(session, user, catalogs, filters: dict, page: int, per_page: int):
 def summary(event: Event) -> dict:
     return {"id": event.id, "number": event.number, "source": event.source, "type_code": event.type_code,
             "description": event.description, "community": event.community, "status": event.status,
+            "status_name": STATUS_WORDS.get(event.status, event.status),
             "stage": event.stage, "lead_unit": event.lead_unit, "reporter": event.reporter,
             "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
             "photos": event.photos or [], "created_at": local(event.created_at),
-            "closed_at": local(event.closed_at), "error": event.error}
+            "closed_at": local(event.closed_at), "error": event.error, "status_reason": event.status_reason,
+            "transferred_from_id": event.transferred_from_id, "transferred_to_id": event.transferred_to_id,
+            "reopen_count": event.reopen_count or 0, "superior_body": event.superior_body,
+            "superior_deadline": local(event.superior_deadline)}
 
 
 def detail(session, event: Event) -> dict:

@@ -52,23 +52,42 @@ def form_problems(schema: dict, catalog_names) -> list[str]:
     return problems
 
 
+def _subschemas(prop: dict):
+    """A property and every schema nested in it (array items, object properties), depth first."""
+    if not isinstance(prop, dict):
+        return
+    yield prop
+    yield from _subschemas(prop.get("items"))
+    for nested in (prop.get("properties") or {}).values():
+        yield from _subschemas(nested)
+
+
 def _option_hints(prop: dict):
-    if isinstance(prop.get("x-options"), dict):
-        yield prop["x-options"]
-    items = prop.get("items")
-    if isinstance(items, dict) and isinstance(items.get("x-options"), dict):
-        yield items["x-options"]
+    for schema in _subschemas(prop):
+        if isinstance(schema.get("x-options"), dict):
+            yield schema["x-options"]
 
 
 def resolve(schema: dict, catalogs) -> dict:
-    """The form with catalog choices filled in, as served to the client and used to check data."""
+    """The form with catalog choices filled in, as served to the client and used to check data
+    (also inside arrays and nested objects, e.g. the unit of each 分工 assignment)."""
     resolved = copy.deepcopy(schema)
     for prop in resolved["properties"].values():
-        for target in (prop, prop.get("items") if isinstance(prop.get("items"), dict) else None):
-            if target is not None and isinstance(target.get("x-options"), dict):
+        for target in _subschemas(prop):
+            if isinstance(target.get("x-options"), dict):
                 options = catalogs.options(target["x-options"]["catalog"])
                 target["oneOf"] = [{"const": o["value"], "title": o["label"]} for o in options]
     return resolved
+
+
+def with_defaults(schema: dict, data: dict) -> dict:
+    """The data with each absent top-level field that declares a `default` filled in: a process can
+    then rely on the variable existing (e.g. an empty list of 协办部门) without the client sending it."""
+    filled = dict(data)
+    for name, prop in schema["properties"].items():
+        if name not in filled and isinstance(prop, dict) and "default" in prop:
+            filled[name] = copy.deepcopy(prop["default"])
+    return filled
 
 
 def validate(schema: dict, data) -> list[dict]:

@@ -6,6 +6,7 @@ miss and SQLAlchemy raises StaleDataError, which the unit of work retries (engin
 """
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,13 +18,17 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
 from engine import spiff
 from engine.context import RunContext
-from engine.errors import EventflowError, HandlerError
+from engine.events import add_party, initial_data
+from engine.errors import EventflowError
 from engine.models import Event, Instance, Timer, WorkItem
 from engine.scripting import EventflowScriptEngine, unwrap_handler_error
 from engine.timers import due_times
-from engine.versions import CompiledVersion
+from engine.versions import CompiledVersion, active_version
 
 
 class ProcessError(EventflowError):
@@ -93,11 +98,11 @@ class Instances:
     def _run(self, workflow, action, element=None):
         try:
             action()
-        except HandlerError:
+        except EventflowError:
             raise
         except Exception as err:  # noqa: BLE001 - surface the handler's own error if there is one
             inner = unwrap_handler_error(err)
-            if isinstance(inner, HandlerError):
+            if isinstance(inner, EventflowError):  # a handler's own failure, or its 422 on a parameter
                 raise inner from err
             raise ProcessError(f"{type(err).__name__}: {err}", element=element) from err
 
@@ -114,6 +119,7 @@ class Instances:
         ctx.record("process_started", {"process": compiled.process_key, "version": compiled.version})
         self._run(workflow, workflow.do_engine_steps)
         self.save(session, row, workflow, compiled, event)
+        self._start_linked(session, ctx, compiled, actor)
         return row
 
     def load(self, session, row: Instance, event: Event, actor: str):
@@ -140,7 +146,38 @@ class Instances:
             workflow.do_engine_steps()
         self._run(workflow, step, element=task.task_spec.bpmn_id)
         self.save(session, row, workflow, compiled, event, before)
+        self._start_linked(session, ctx, compiled, actor)
         return task
+
+    def task_data(self, session, row: Instance, event: Event, task_id: str) -> dict:
+        """A copy of the data a ready task sees (read only: the state is put back unchanged)."""
+        workflow, _, _, _ = self.load(session, row, event, "system")
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+            return copy.deepcopy(task.data) if task is not None else {}
+        finally:
+            self.cache.put(row.id, row.row_version, workflow)
+
+    def send_message(self, session, row: Instance, event: Event, name: str, payload: dict, actor: str) -> bool:
+        """Deliver a BPMN message (e.g. `withdraw`, 撤单) to the instance. False when nothing in the
+        process is waiting for it (nothing changes then)."""
+        workflow, compiled, ctx, before = self.load(session, row, event, actor)
+        message = BpmnEvent(MessageEventDefinition(name), payload=payload)
+        if not workflow.get_tasks(state=TaskState.WAITING | TaskState.READY, catches_event=message):
+            self.cache.put(row.id, row.row_version, workflow)  # unchanged: still the committed state
+            return False
+        ctx.record("message_received", {"message": name, **payload})
+        self._run(workflow, lambda: (workflow.send_event(message), workflow.do_engine_steps()))
+        self.save(session, row, workflow, compiled, event, before)
+        self._start_linked(session, ctx, compiled, actor)
+        return True
+
+    def _start_linked(self, session, ctx, compiled, actor) -> None:
+        """Events a step created (转办) start on the active version of the same process."""
+        while ctx.pending_starts:
+            new_event = ctx.pending_starts.pop(0)
+            version = active_version(session, compiled.process_key)
+            self.start(session, new_event, version, initial_data(new_event), actor)
 
     def fire_timers(self, session, row: Instance, event: Event) -> list[str]:
         """Let every timer that fell due by the clock fire. Returns the fired timers' element ids."""
@@ -151,6 +188,7 @@ class Instances:
         if fired:
             ctx.record("timer_fired", {"timers": fired})
         self.save(session, row, workflow, compiled, event, before)
+        self._start_linked(session, ctx, compiled, "system")
         return fired
 
     # -- storing ----------------------------------------------------------------------------------
@@ -195,6 +233,8 @@ class Instances:
             if values[kind] is None:
                 raise ProcessError(f"assignee {meta['assignee']!r} has no value in the task data",
                                    element=task.task_spec.bpmn_id)
+            if kind in ("unit", "person"):
+                add_party(session, event.id, kind, values[kind])
             new_rows.append(dict(id=task_id, instance_id=row.id, event_id=event.id,
                                  spec_name=task.task_spec.bpmn_id, title=meta["title"], lane=meta["lane"],
                                  role=meta["role"], assignee_kind=kind, form=meta["form"], created_at=now,

@@ -76,6 +76,28 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    #: why it ended as it did (不予受理/退回/撤单 reasons, §7.1), shown with the status
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    #: 转办 (§7.1): the event this one was transferred from / to — a linked pair counted once
+    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    transferred_to_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    #: times a closed event was reopened (a repeat complaint); counts against the first-time rate (§8.6)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: §5.6/§8.2 superior assignment: the assigning body and its deadline
+    superior_body: Mapped[str | None] = mapped_column(String(200))
+    superior_deadline: Mapped[datetime | None]
+
+
+class EventParty(Base):
+    """Every unit and person that has been given work on an event (交办、派单、协办、分工): they keep
+    seeing the event after their task is done."""
+
+    __tablename__ = "event_party"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), primary_key=True)
+    #: unit | person
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 
 class EventCounter(Base):

@@ -2,27 +2,31 @@
 never commits (the unit of work in engine/uow.py does)."""
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 from sqlalchemy import func, select
 
 from engine import deploy as deploying
 from engine import events, tasks
-from engine.clock import SystemClock
-from engine.errors import Conflict, NotFound
+from engine.clock import SystemClock, local
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.instances import InstanceCache, Instances
-from engine.models import Event, Instance, Timer, WorkItem
+from engine.models import Audit, Event, Instance, Timer, WorkItem
 from engine.versions import SpecCache, active_version
 
 PROCESS_KEY = "community_event"
 
 
 class Runtime:
-    def __init__(self, catalogs, registry, clock, process_key: str = PROCESS_KEY):
+    def __init__(self, catalogs, registry, clock, process_key: str = PROCESS_KEY,
+                 reopen_window: timedelta = timedelta(days=7)):
         self.catalogs = catalogs
         self.registry = registry
         self.clock = clock
         #: sessions and tokens expire by the wall clock even when business time is simulated
         self.wall_clock = SystemClock()
         self.process_key = process_key
+        self.reopen_window = reopen_window
         self.specs = SpecCache()
         self.instances = Instances(self.specs, registry, catalogs, clock, InstanceCache())
 
@@ -47,6 +51,54 @@ class Runtime:
         event.error = None
         return self.instances.start(session, event, version, events.initial_data(event), actor)
 
+    def _running(self, session, event: Event) -> Instance:
+        row = session.scalar(select(Instance).where(Instance.event_id == event.id, Instance.status == "running")
+                             .order_by(Instance.id.desc()))
+        if row is None:
+            raise Conflict(f"事件 {event.number} 没有进行中的流程 (the event has no running process)")
+        return row
+
+    def withdraw(self, session, event_id: int, reason: str, user) -> Event:
+        """撤单 (§7.1): the source takes its report back before closure. A BPMN message: the process's
+        withdraw boundary event cancels all open work and timers and ends the event as `withdrawn`."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        if event.reporter != user.username and not (
+                "community_staff" in user.roles and user.community == event.community):
+            raise Forbidden("只有上报人或本社区干部可以撤单 (only the reporter or the community's staff may withdraw)")
+        if event.status != "open":
+            raise Conflict(f"事件 {event.number} 状态为「{events.STATUS_WORDS.get(event.status, event.status)}」，不能撤单",
+                           event_status=event.status)
+        reason = _reason(reason)
+        row = self._running(session, event)
+        if not self.instances.send_message(session, row, event, "withdraw",
+                                           {"reason": reason, "by": user.username}, user.username):
+            raise Conflict("流程当前不接受撤单 (the process does not accept a withdrawal now)")
+        return event
+
+    def reopen(self, session, event_id: int, reason: str, user) -> Event:
+        """重启: a closed event comes back to analysis (研判) within the reopen window — a repeat
+        complaint about the same matter. It starts a new instance of the active version with
+        `reopened` true (the BPMN routes it past 核实), and counts against the first-time rate (§8.6)."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        if event.reporter != user.username and not (
+                "community_staff" in user.roles and user.community == event.community):
+            raise Forbidden("只有上报人或本社区干部可以重启事件 (only the reporter or the community's staff may reopen)")
+        if event.status != "closed" or event.closed_at is None:
+            raise Conflict(f"只有已办结的事件可以重启 (only a closed event can be reopened; it is {event.status})",
+                           event_status=event.status)
+        closed_at = event.closed_at if event.closed_at.tzinfo else event.closed_at.replace(tzinfo=timezone.utc)
+        if self.clock.now() > closed_at + self.reopen_window:
+            raise Conflict(f"已超过重启期限（办结后 {self.reopen_window.days} 天）(the reopen window has passed)",
+                           closed_at=local(closed_at))
+        reason = _reason(reason)
+        event.status, event.closed_at, event.status_reason = "open", None, None
+        event.reopen_count = (event.reopen_count or 0) + 1
+        session.add(Audit(at=self.clock.now(), actor=user.username, action="reopened", event_id=event.id,
+                          data={"reason": reason, "count": event.reopen_count}))
+        version = active_version(session, self.process_key)
+        self.instances.start(session, event, version, events.initial_data(event, reopened=True), user.username)
+        return event
+
     def mark_failed_start(self, session, event_id: int, message: str) -> None:
         event = session.get(Event, event_id)
         event.status, event.error, event.stage = "error", message, ""
@@ -54,6 +106,17 @@ class Runtime:
     # -- tasks ------------------------------------------------------------------------------------
     def tasks_for(self, session, user) -> list[dict]:
         return tasks.ready_for(session, user, self.catalogs, self.specs)
+
+    def task_detail(self, session, task_id: str, user) -> dict:
+        """One ready task with its form and what the worker needs to see: the task's process data
+        (the order to work on, earlier answers for a rework 重办, co-departments' parts to consolidate)."""
+        item = tasks.find_for(session, user, self.catalogs, task_id)
+        row = session.get(Instance, item.instance_id)
+        event = session.get(Event, item.event_id)
+        compiled = self.specs.get(session, row.version_id)
+        body = tasks.describe(item, event, compiled.resolved_form(item.form, self.catalogs))
+        body["data"] = self.instances.task_data(session, row, event, task_id)
+        return body
 
     def complete(self, session, task_id: str, data, user) -> dict:
         item = tasks.find_for(session, user, self.catalogs, task_id)
@@ -95,3 +158,9 @@ class Runtime:
 
     def open_work(self, session, event_id: int) -> list[WorkItem]:
         return list(session.scalars(select(WorkItem).where(WorkItem.event_id == event_id)))
+
+
+def _reason(value) -> str:
+    if not isinstance(value, str) or len(value.strip()) < 2:
+        raise InvalidData([{"field": "reason", "reason": "请说明理由，至少2个字 (a reason of at least 2 characters)"}])
+    return value.strip()[:2000]

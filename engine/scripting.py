@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 from engine.clock import SHANGHAI
 from engine.context import RunContext
-from engine.errors import HandlerError
+from engine.errors import EventflowError, HandlerError, InvalidData, InvalidParameter
 from engine.sandbox import SAFE_BUILTINS
 
 
@@ -36,16 +36,25 @@ class EventflowScriptEngine(PythonScriptEngine):
             return json.dumps(result if result is not None else {})
         except HandlerError:
             raise
+        except InvalidParameter as err:
+            raise InvalidData([{"field": _field_of(task, err.param), "reason": err.reason}]) from err
         except Exception as err:  # noqa: BLE001 - every handler failure gets its name attached
             raise HandlerError(operation_name, f"{type(err).__name__}: {err}",
                                element=task.task_spec.bpmn_id) from err
 
 
+def _field_of(task, param: str) -> str:
+    """The form field a service parameter was taken from, when its expression is a bare name."""
+    spec = getattr(task.task_spec, "operation_params", None) or {}
+    expression = str((spec.get(param) or {}).get("value", "")).strip()
+    return expression if expression.isidentifier() else param
+
+
 def unwrap_handler_error(err: Exception) -> Exception:
-    """SpiffWorkflow wraps exceptions raised in a task; find our HandlerError inside if there is one."""
+    """SpiffWorkflow wraps exceptions raised in a task; find our own error inside if there is one."""
     current, visited = err, set()
     while current is not None and id(current) not in visited:
-        if isinstance(current, HandlerError):
+        if isinstance(current, EventflowError):
             return current
         visited.add(id(current))
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__

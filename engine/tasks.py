@@ -51,7 +51,9 @@ def find_for(session, user, catalogs, task_id: str) -> WorkItem:
 def check_data(item: WorkItem, compiled, catalogs, data) -> dict:
     if not isinstance(data, dict):
         raise InvalidData([{"field": "(form)", "reason": "form data must be a JSON object"}])
-    errors = forms.validate(compiled.resolved_form(item.form, catalogs), data)
+    schema = compiled.resolved_form(item.form, catalogs)
+    data = forms.with_defaults(schema, data)
+    errors = forms.validate(schema, data)
     if errors:
         raise InvalidData(errors)
     return data

@@ -1,18 +1,54 @@
-"""派单: a whistle order reaches the responsible city department or its local office (§7.3.1, §4.1)."""
+"""派单: a whistle order reaches the responsible (主办) city department or its local office, and each
+co-operating (协办) department gets its own order (§7.3.1, §4.1)."""
 from __future__ import annotations
 
 from handlers.registry import REGISTRY
 
 
+def _department(ctx, department):
+    unit = ctx.catalogs.unit(department)
+    if unit is None or unit.get("kind") not in ("department", "office", "company"):
+        raise ValueError(f"{department!r} is not a city department, local office or company in the catalog")
+    return unit
+
+
 @REGISTRY.operation("dispatch_whistle")
 def dispatch_whistle(ctx, task, department, event_type=None, community=None):
-    unit = ctx.catalogs.unit(department)
-    if unit is None or unit.get("kind") not in ("department", "office"):
-        raise ValueError(f"{department!r} is not a city department or local office in the catalog")
+    unit = _department(ctx, department)
     ctx.set_lead_unit(department)
+    ctx.involve("unit", department)
     ctx.notify("unit", department, "whistle_dispatched",
                f"新哨单 {ctx.event.number}：请在时限内签收受理（§8.3）")
     ctx.record("whistle_dispatched", {"lead_unit": department, "event_type": event_type,
                                       "community": community}, task=task)
     return {"lead_unit": department, "lead_unit_name": unit["name"],
             "dispatched_at": ctx.now().isoformat()}
+
+
+@REGISTRY.operation("dispatch_part")
+def dispatch_part(ctx, task, department, event_type=None, community=None):
+    """协办派单: a co-operating department's own order; the lead unit of the event is unchanged."""
+    unit = _department(ctx, department)
+    ctx.involve("unit", department)
+    ctx.notify("unit", department, "part_dispatched",
+               f"协办哨单 {ctx.event.number}：请签收受理并反馈协办结果（§7.3.1）")
+    ctx.record("part_dispatched", {"unit": department, "event_type": event_type, "community": community},
+               task=task)
+    return {"unit": department, "unit_name": unit["name"], "dispatched_at": ctx.now().isoformat()}
+
+
+@REGISTRY.operation("record_return")
+def record_return(ctx, task, department, reason):
+    """退回: the lead department says the order is not theirs (misrouted). The count decides who acts
+    next: the whistle officer re-dispatches (改派), and after two returns the city authority decides
+    who owns it (兜底)."""
+    count = int((task.data.get("returns") or {}).get("count", 0)) + 1
+    authority = ctx.catalogs.city_authority()
+    ctx.record("whistle_returned", {"unit": department, "reason": reason, "count": count}, task=task)
+    if count >= 2:
+        ctx.notify("unit", authority, "owner_needed",
+                   f"哨单 {ctx.event.number} 已被退回 {count} 次，请指定承办部门（兜底）")
+    else:
+        ctx.notify("community", ctx.event.community, "whistle_returned",
+                   f"哨单 {ctx.event.number} 被 {department} 退回：{reason}，请改派")
+    return {"count": count, "authority": authority, "last_unit": department}

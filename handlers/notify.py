@@ -8,9 +8,12 @@ OUTCOME_WORDS = {"closed": "已办结", "invalid": "经核实不予受理", "ret
 
 
 @REGISTRY.operation("notify_source")
-def notify_source(ctx, task, outcome):
+def notify_source(ctx, task, outcome, reason=None):
     event = ctx.event
     words = OUTCOME_WORDS.get(outcome, outcome)
-    ctx.notify("person", event.reporter, "outcome", f"您上报的事件 {event.number} {words}")
-    ctx.record("source_notified", {"outcome": outcome, "reporter": event.reporter}, task=task)
+    if outcome != "transferred":  # the transfer handler already wrote where it went
+        ctx.set_status_reason(reason)
+    text = f"您上报的事件 {event.number} {words}" + (f"：{reason}" if reason else "")
+    ctx.notify("person", event.reporter, "outcome", text)
+    ctx.record("source_notified", {"outcome": outcome, "reporter": event.reporter, "reason": reason}, task=task)
     return {"notified": event.reporter, "outcome": outcome}

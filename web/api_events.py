@@ -33,6 +33,28 @@ def show(event_id):
     return jsonify(svc.read(lambda s: events.detail(s, events.get_visible(s, event_id, g.user, svc.catalogs))))
 
 
+@bp.post("/<int:event_id>/withdraw")
+@signed_in()
+def withdraw(event_id):
+    """撤单 (§7.1): the reporter (or the community's staff on the caller's behalf) withdraws before closure."""
+    reason = json_body().get("reason")
+    svc = services()
+    user = g.user
+    svc.run(lambda s: svc.runtime.withdraw(s, event_id, reason, user))
+    return jsonify(svc.read(lambda s: events.detail(s, events.get_visible(s, event_id, user, svc.catalogs))))
+
+
+@bp.post("/<int:event_id>/reopen")
+@signed_in()
+def reopen(event_id):
+    """重启: a closed event returns to 研判 within the reopen window (a repeat complaint)."""
+    reason = json_body().get("reason")
+    svc = services()
+    user = g.user
+    svc.run(lambda s: svc.runtime.reopen(s, event_id, reason, user))
+    return jsonify(svc.read(lambda s: events.detail(s, events.get_visible(s, event_id, user, svc.catalogs))))
+
+
 def _int_arg(name, default, low, high):
     raw = request.args.get(name)
     if raw is None:

@@ -14,6 +14,14 @@ def index():
     return jsonify({"items": svc.read(lambda s: svc.runtime.tasks_for(s, g.user))})
 
 
+@bp.get("/<task_id>")
+@signed_in()
+def show(task_id):
+    svc = services()
+    user = g.user
+    return jsonify(svc.read(lambda s: svc.runtime.task_detail(s, task_id, user)))
+
+
 @bp.post("/<task_id>/complete")
 @signed_in()
 def complete(task_id):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import inspect
 
@@ -31,7 +32,8 @@ class Services:
         factory = make_session_factory(db)
         catalogs = load_catalogs(settings.catalog_dir)
         clock = cls._clock(settings, db, factory)
-        runtime = Runtime(catalogs, registry or default_registry(), clock)
+        runtime = Runtime(catalogs, registry or default_registry(), clock,
+                          reopen_window=timedelta(days=settings.reopen_window_days))
         return cls(settings, db, factory, catalogs, clock, runtime)
 
     @staticmethod

@@ -118,7 +118,7 @@ def test_get_returns_json_serialisable_copies(cats):
         json.dumps(cats.get(name), ensure_ascii=False)
     assert cats.get("communities")["type"] == "FeatureCollection"
     departments = cats.get("departments")
-    assert {d["kind"] for d in departments} == {"department", "office"}
+    assert {d["kind"] for d in departments} == {"department", "office", "company"}   # Table B.1 companies take orders too
     assert {"code": "zhifa.zhongdui1", "parent": "zhifa"}.items() <= next(
         d for d in departments if d["code"] == "zhifa.zhongdui1").items()
     cats.get("event_types")[0]["department"] = "changed"

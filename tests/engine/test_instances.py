@@ -71,7 +71,7 @@ def test_unrelated_concurrent_work_is_retried_not_refused(database_url):
                 uow.run(factory, lambda other: other.execute(bump))                 # they commit v+1
             else:
                 session.execute(bump, execution_options={"synchronize_session": False})
-        return runtime.complete(session, task_id, {"in_jurisdiction": True, "is_valid": True}, STAFF)
+        return runtime.complete(session, task_id, {"verdict": "accept"}, STAFF)
 
     result = uow.run(factory, complete)
     assert attempts.count(1) == 2 and result["stage"] == "研判"

@@ -30,8 +30,64 @@ def test_record_overdue_tells_the_units_supervisor(app, api):
 
 def test_notify_source_tells_the_reporter_the_outcome(app, api):
     event = api.report("grid1")
-    api.complete("staff1", event["id"], "verify", {"in_jurisdiction": True, "is_valid": True})
-    api.complete("staff1", event["id"], "analyse", {"can_self_handle": True})
-    api.complete("stationed1", event["id"], "handle_locally", {"result_summary": "已处理"})
-    api.complete("staff1", event["id"], "check", {"passed": True})
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已处理"})
+    api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert ("person", "grid1", "outcome") in notifications(app)
+
+
+def test_dispatch_part_tells_the_co_department_and_keeps_the_lead(app, api):
+    event = api.report()
+    api.whistle_to(event["id"], department="zhifa", co_departments=["shijian"])
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    assert ("unit", "shijian", "part_dispatched") in notifications(app)
+    assert api.event(event["id"])["lead_unit"] == "zhifa"               # 主办 unchanged by 协办派单
+
+
+def test_record_return_counts_returns_and_calls_the_city_authority_on_the_second(app, api):
+    event = api.report()
+    api.whistle_to(event["id"], department="shijian")
+    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门"})
+    assert ("unit", "shezhi", "owner_needed") not in notifications(app)
+    api.complete("whistle1", event["id"], "redispatch", {"lead_department": "gongan"})
+    api.complete("police1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门"})
+    assert ("unit", "shezhi", "owner_needed") in notifications(app)
+    counts = [a["data"]["count"] for a in api.event(event["id"])["timeline"] if a["action"] == "whistle_returned"]
+    assert counts == [1, 2]
+
+
+def test_record_part_keeps_each_departments_summary_and_photos(app, api):
+    event = api.report()
+    api.whistle_to(event["id"], department="zhifa", co_departments=["shijian"])
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    api.complete("shijian1", event["id"], "co_accept", {})
+    api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处", "part_photos": ["p/1.jpg"]})
+    [part] = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "part_reported"]
+    assert part["unit"] == "shijian" and part["unit_name"] == "市监局"
+    assert part["summary"] == "已查处" and part["photos"] == ["p/1.jpg"]
+
+
+def test_transfer_event_registers_a_linked_event_in_the_other_pool(app, api):
+    event = api.report()
+    api.complete("staff1", event["id"], "verify",
+                 {"verdict": "transfer", "target_community": "lg-longgang", "verify_note": "属龙港社区"})
+    assert ("community", "lg-longgang", "transferred_in") in notifications(app)
+    moved = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "transferred"]
+    assert moved[0]["to_community"] == "lg-longgang" and moved[0]["to_event"].startswith("LG-")
+
+
+def test_plan_one_thing_reads_the_matters_catalog_row(app, api):
+    event = api.report("committee1", source="one_thing", type_code="B04", description="违章建筑处置")
+    task = api.task("committee1", event["id"], "lead_matter")
+    plan = api.get(f"/api/tasks/{task['id']}", "committee1").json["data"]["plan"]
+    assert plan == {"code": "B04", "name": "违章建筑处置", "co_departments": ["zigui", "nongye", "zhifa"]}
+
+
+def test_plan_one_thing_includes_the_companies_of_table_b1(app, api):
+    event = api.report("committee1", source="one_thing", type_code="B02", description="合用场所消防安全整治")
+    task = api.task("committee1", event["id"], "lead_matter")
+    plan = api.get(f"/api/tasks/{task['id']}", "committee1").json["data"]["plan"]
+    assert {"gongdian", "shuiwu"} <= set(plan["co_departments"])
+    api.complete("committee1", event["id"], "lead_matter", {"co_departments": plan["co_departments"]})
+    assert ("unit", "gongdian", "part_dispatched") in notifications(app)

@@ -50,8 +50,8 @@ def test_a_failing_handler_surfaces_with_its_name_and_changes_nothing(settings):
     seed(app)
     api = Api(app)
     event = api.report()
-    api.complete("staff1", event["id"], "verify", {"in_jurisdiction": True, "is_valid": True})
-    api.complete("staff1", event["id"], "analyse", {"can_self_handle": False})
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "whistle"})
     task = api.task("whistle1", event["id"], "issue_whistle")
     r = api.post(f"/api/tasks/{task['id']}/complete", "whistle1",
                  json={"lead_department": "zhifa", "on_site": False})
@@ -90,7 +90,7 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
     api.whistle_to(late["id"])                                   # accept timer due 09:30, will fail
     other = api.report()
     api.whistle_to(other["id"])
-    api.complete("zhifa1", other["id"], "accept_whistle", {})   # dispose timer due next day 09:00
+    api.complete("zhifa1", other["id"], "accept_whistle", {"decision": "accept"})   # dispose timer due next day 09:00
     result = api.advance("P1DT1H")
     assert [m for m in result["errors"].values() if "record_overdue" in m and "短信网关故障" in m]
     assert "dispose" in calls

@@ -58,9 +58,27 @@ class Api:
         assert r.status_code == 200, r.json
         return r.json
 
-    def whistle_to(self, event_id, department="zhifa", on_site=False):
+    def withdraw(self, user, event_id, reason="问题已自行解决", expect=200):
+        r = self.post(f"/api/events/{event_id}/withdraw", user, json={"reason": reason})
+        assert r.status_code == expect, r.json
+        return r.json
+
+    def reopen(self, user, event_id, reason="同一问题再次投诉", expect=200):
+        r = self.post(f"/api/events/{event_id}/reopen", user, json={"reason": reason})
+        assert r.status_code == expect, r.json
+        return r.json
+
+    def whistle_to(self, event_id, department="zhifa", on_site=False, co_departments=None):
         """Walk 核实 → 研判 → 吹哨 (§7.1–§7.3) for a fresh event."""
-        self.complete("staff1", event_id, "verify", {"in_jurisdiction": True, "is_valid": True})
-        self.complete("staff1", event_id, "analyse", {"can_self_handle": False})
-        self.complete("whistle1", event_id, "issue_whistle",
-                      {"lead_department": department, "on_site": on_site, "whistle_reason": "社区无法自行处置"})
+        self.complete("staff1", event_id, "verify", {"verdict": "accept"})
+        self.complete("staff1", event_id, "analyse", {"disposal": "whistle"})
+        data = {"lead_department": department, "on_site": on_site, "whistle_reason": "社区无法自行处置"}
+        if co_departments is not None:
+            data["co_departments"] = co_departments
+        self.complete("whistle1", event_id, "issue_whistle", data)
+
+    def close_whistle(self, event_id, unit_user="zhifa1"):
+        """签收受理 → 处置反馈 → 核查通过 for a non-on-site whistle without co-departments."""
+        self.complete(unit_user, event_id, "accept_whistle", {"decision": "accept"})
+        self.complete(unit_user, event_id, "dispose_feedback", {"result_summary": "已处置完毕"})
+        return self.complete("staff1", event_id, "check", {"passed": True, "rating": "满意"})

@@ -17,7 +17,7 @@ def test_two_concurrent_completions_give_one_200_and_one_409(app, api):
         client = app.test_client()
         barrier.wait()
         r = client.post(f"/api/tasks/{task['id']}/complete", headers=headers,
-                        json={"in_jurisdiction": True, "is_valid": True})
+                        json={"verdict": "accept"})
         statuses.append((r.status_code, r.json))
 
     threads = [threading.Thread(target=complete) for _ in range(2)]

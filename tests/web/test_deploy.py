@@ -8,13 +8,16 @@ import pytest
 
 from tests.conftest import PROCESSES
 
-BPMN = (PROCESSES / "community_event.bpmn").read_bytes()
+#: Figure 1 proper (§7.1—§8.5); the other files of the bundle are the processes it and the top level call
+BPMN = (PROCESSES / "event_flow.bpmn").read_bytes()
 
 
 def bundle_zip(bpmn: bytes = BPMN, drop: str | None = None, extra: dict | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr("processes/community_event.bpmn", bpmn)
+        for path in sorted(PROCESSES.glob("*.bpmn")):
+            content = bpmn if path.name == "event_flow.bpmn" else path.read_bytes()
+            archive.writestr(f"processes/{path.name}", content)
         for form in sorted((PROCESSES / "forms").glob("*.json")):
             if form.name != drop:
                 archive.writestr(f"processes/forms/{form.name}", form.read_bytes())
@@ -49,10 +52,10 @@ def test_v1_instance_finishes_on_v1_while_new_ones_start_on_v2(api):
 
     new = api.report()
     assert api.event(new["id"])["process"]["version"] == 2
-    api.complete("zhifa1", old["id"], "accept_whistle", {})
+    api.complete("zhifa1", old["id"], "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", old["id"], "dispose_feedback", {"result_summary": "已处置"})
     assert api.task("staff1", old["id"], "check")["title"] == "核查"          # v1's words
-    api.complete("staff1", old["id"], "check", {"passed": True})
+    api.complete("staff1", old["id"], "check", {"passed": True, "rating": "满意"})
     old_detail = api.event(old["id"])
     assert old_detail["status"] == "closed" and old_detail["process"]["version"] == 1
 
@@ -81,7 +84,7 @@ def test_a_bad_bpmn_is_refused_naming_file_and_element(api, content, name, expec
 def test_a_bundle_with_a_missing_form_is_refused(api):
     r = deploy(api, bundle_zip(drop="feedback.json"), "bundle.zip")
     assert r.status_code == 400
-    assert r.json["file"] == "community_event.bpmn" and r.json["element"] == "dispose_feedback"
+    assert r.json["file"] == "event_flow.bpmn" and r.json["element"] == "dispose_feedback"
     assert "forms/feedback.json" in r.json["reason"]
     assert len(versions(api)) == 1
     event = api.report()  # still on v1, still works
@@ -89,10 +92,12 @@ def test_a_bundle_with_a_missing_form_is_refused(api):
 
 
 def test_unknown_service_operation_and_unsafe_code_are_refused(api):
-    r = deploy(api, BPMN.replace(b'id="notify_source"', b'id="send_sms"'), "op.bpmn")
+    r = deploy(api, BPMN.replace(b'serviceTaskOperator id="notify_source"', b'serviceTaskOperator id="send_sms"'),
+               "op.bpmn")
     assert r.status_code == 400 and "send_sms" in r.json["reason"] and r.json["element"]
     unsafe = BPMN.replace(b"<bpmn:conditionExpression", b"<bpmn:conditionExpression", 1)
     unsafe = unsafe.replace(b">passed<", b">__import__('os').system('id') or passed<", 1)
+    assert b">passed<" in BPMN
     assert unsafe != BPMN
     r = deploy(api, unsafe, "unsafe.bpmn")
     assert r.status_code == 400 and "__import__" in r.json["reason"]

@@ -15,7 +15,7 @@ def test_whistle_path_from_report_to_close(api):
     assert detail["lead_unit"] == "zhifa" and detail["stage"] == "签收受理"
 
     # 签收受理 then 处置反馈 by the department chosen at dispatch (§8.3), 核查 by the community (§8.5)
-    api.complete("zhifa1", event["id"], "accept_whistle", {"accept_note": "已签收"})
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept", "accept_note": "已签收"})
     api.complete("zhifa1", event["id"], "dispose_feedback",
                  {"result_summary": "已清理占道摊点", "before_photos": ["p/1.jpg"], "after_photos": ["p/2.jpg"]})
     result = api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
@@ -36,19 +36,19 @@ def test_whistle_path_from_report_to_close(api):
 
 def test_self_handle_path_with_rework(api):
     event = api.report("grid1")
-    api.complete("staff1", event["id"], "verify", {"in_jurisdiction": True, "is_valid": True})
-    api.complete("staff1", event["id"], "analyse", {"can_self_handle": True})
-    api.complete("stationed1", event["id"], "handle_locally", {"result_summary": "已劝离"})
-    api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "仍有摊点"})
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已劝离"})
+    api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "仍有摊点", "rating": "不满意"})
     # 重办: back to the stationed staff as a new task
-    api.complete("stationed1", event["id"], "handle_locally", {"result_summary": "已全部清理"})
-    assert api.complete("staff1", event["id"], "check", {"passed": True})["event_status"] == "closed"
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已全部清理"})
+    assert api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})["event_status"] == "closed"
 
 
 def test_invalid_report_closes_as_invalid(api):
     event = api.report("grid1")
     result = api.complete("staff1", event["id"], "verify",
-                          {"in_jurisdiction": True, "is_valid": False, "verify_note": "现场无此情况"})
+                          {"verdict": "invalid", "verify_note": "现场无此情况"})
     assert result["event_status"] == "invalid"
     assert api.tasks("staff1", event["id"]) == []
 
@@ -65,9 +65,9 @@ def test_instance_survives_a_restart_mid_flow(settings, app, api):
     # the 派出所's task is seen by its own clerk and by the 公安局 above it, not by another 派出所
     assert again.tasks("police1", event["id"])
     assert again.tasks("pcs1", event["id"]) == []
-    again.complete("police1", event["id"], "accept_whistle", {})
+    again.complete("police1", event["id"], "accept_whistle", {"decision": "accept"})
     again.complete("police1", event["id"], "dispose_feedback", {"result_summary": "已调解"})
-    assert again.complete("staff1", event["id"], "check", {"passed": True})["event_status"] == "closed"
+    assert again.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})["event_status"] == "closed"
 
 
 def test_event_numbers_count_per_day(api):
@@ -80,14 +80,14 @@ def test_event_numbers_count_per_day(api):
 def test_whistle_rework_goes_back_to_the_department(api):
     event = api.report()
     api.whistle_to(event["id"], department="zhifa")
-    api.complete("zhifa1", event["id"], "accept_whistle", {})
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     first = api.task("zhifa1", event["id"], "dispose_feedback")
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改到位", "rating": "不满意"})
     again = api.task("zhifa1", event["id"], "dispose_feedback")       # 重办: a new task, same unit
     assert again["id"] != first["id"]
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已彻底整改"})
-    assert api.complete("staff1", event["id"], "check", {"passed": True})["event_status"] == "closed"
+    assert api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})["event_status"] == "closed"
 
 
 def test_a_report_is_kept_even_when_its_process_cannot_start(settings):

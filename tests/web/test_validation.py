@@ -22,8 +22,8 @@ def test_unknown_type_and_community_are_named(api):
 
 def test_form_data_is_checked_against_the_form_and_its_catalog_choices(api):
     event = api.report()
-    api.complete("staff1", event["id"], "verify", {"in_jurisdiction": True, "is_valid": True})
-    api.complete("staff1", event["id"], "analyse", {"can_self_handle": False})
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "whistle"})
     task = api.task("whistle1", event["id"], "issue_whistle")
     lead = task["form"]["properties"]["lead_department"]
     values = {o["const"] for o in lead["oneOf"]}
@@ -43,9 +43,9 @@ def test_form_data_is_checked_against_the_form_and_its_catalog_choices(api):
 def test_a_completed_task_gives_409(api):
     event = api.report()
     task = api.task("staff1", event["id"], "verify")
-    ok = api.post(f"/api/tasks/{task['id']}/complete", "staff1", json={"in_jurisdiction": True, "is_valid": True})
+    ok = api.post(f"/api/tasks/{task['id']}/complete", "staff1", json={"verdict": "accept"})
     assert ok.status_code == 200
-    again = api.post(f"/api/tasks/{task['id']}/complete", "staff1", json={"in_jurisdiction": True, "is_valid": True})
+    again = api.post(f"/api/tasks/{task['id']}/complete", "staff1", json={"verdict": "accept"})
     assert again.status_code == 409 and again.json["task_id"] == task["id"]
     assert api.post("/api/tasks/no-such-task/complete", "staff1", json={}).status_code == 404
 
