@@ -8,7 +8,7 @@ PORT   ?= 5000
 # demo only: every demo user gets this password (README lists them)
 DEMO_PASSWORD ?= eventflow-demo
 
-.PHONY: install run test test-sqlite lint-bpmn bench clean
+.PHONY: install run test lint-bpmn chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,15 @@ tools/lint-bpmn/node_modules/.package-lock.json: tools/lint-bpmn/package-lock.js
 lint-bpmn: tools/lint-bpmn/node_modules/.package-lock.json
 	cd tools/lint-bpmn && npx --no-install bpmnlint ../../processes/*.bpmn
 
+# The browser tests (bpmn-js in a real Chromium) use Debian's chromium package; apt as root, else sudo.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
+
 # Runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (EVENTFLOW_TEST_PG_URL to change it);
 # the PostgreSQL half is skipped, with the reason printed, only when no server answers.
-test: install lint-bpmn
+test: install lint-bpmn chromium
 	$(BIN)/pytest -q
 
 bench: install
