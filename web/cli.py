@@ -124,8 +124,11 @@ def demo_data(ctx, password):
         if exists:
             click.echo(f"{username:11} exists")
             continue
-        svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
-            s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n))
+        try:
+            svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
+                s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n))
+        except EventflowError as err:
+            _fail(err)
         click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")
 
 

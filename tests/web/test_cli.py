@@ -27,6 +27,8 @@ def test_set_up_deploy_and_users(settings):
     assert ok.exit_code == 0, ok.output
     bad = run(settings, "create-user", "x", "--role", "wizard", "--password", "short")
     assert bad.exit_code != 0 and "role" in bad.output and "password" in bad.output
+    short = run(settings, "demo-data", "--password", "short")
+    assert short.exit_code != 0 and "password" in short.output and "Traceback" not in short.output
     demo = run(settings, "demo-data", "--password", "demo-pass-123")
     assert demo.exit_code == 0 and "grid1" in demo.output and "demo-pass-123" in demo.output
 
