@@ -14,6 +14,7 @@ import argparse
 import statistics
 import tempfile
 import time
+import types
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,12 +36,17 @@ from handlers.registry import default_registry
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = [("staff", "verify", {"verdict": "accept"}),
          ("staff", "analyse", {"disposal": "whistle"}),
-         ("whistle", "issue_whistle", {"lead_department": "zhifa", "on_site": False, "whistle_reason": "bench"}),
+         ("whistle", "issue_whistle", {"lead_department": "zhifa", "co_departments": [], "on_site": False,
+                                        "whistle_reason": "bench"}),
          ("dept", "accept_whistle", {"decision": "accept"}),
          ("dept", "dispose_feedback", {"result_summary": "已处置"}),
          ("staff", "check", {"passed": True, "rating": "满意"})]
 REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "community": "lg-xincheng",
           "location": {"lat": 27.52, "lng": 120.60, "address": "bench"}}
+#: what engine.events.initial_data gives the process at its start
+START = {"event_id": 1, "event_number": "LG-BENCH", "community": "lg-xincheng", "event_type": "A05",
+         "source": "grid_worker", "description": "bench", "location": REPORT["location"], "reporter": "grid1",
+         "reopened": False, "matter_code": None, "superior_body": None, "superior_deadline": None}
 USERS = {"grid": Principal(1, "grid1", "grid", frozenset({"grid_worker"}), "lg-xincheng", None),
          "staff": Principal(2, "staff1", "staff", frozenset({"community_staff"}), "lg-xincheng", None),
          "whistle": Principal(3, "whistle1", "whistle", frozenset({"whistle_officer"}), "lg-xincheng", None),
@@ -52,6 +58,12 @@ class _Collect:
 
     def add(self, _row):
         pass
+
+    def execute(self, _statement):
+        pass
+
+    def get_bind(self):
+        return types.SimpleNamespace(dialect=types.SimpleNamespace(name="sqlite"))
 
 
 class _Event:
@@ -65,7 +77,7 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
         ctx = RunContext(session=_Collect(), clock=clock, catalogs=catalogs, event=_Event(), instance_id=1)
         wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
         wf.script_engine = EventflowScriptEngine(ctx, registry)
-        wf.task_tree.data.update({"event_id": 1, "community": "lg-xincheng", "event_type": "A05"})
+        wf.task_tree.data.update(START)
         wf.do_engine_steps()
         if serialize:
             spiff.dump(wf)
