@@ -90,12 +90,33 @@ def with_defaults(schema: dict, data: dict) -> dict:
     return filled
 
 
+def _alternatives(err, titles: dict) -> dict | None:
+    """`anyOf` of required-field groups (§8.5: a written summary, or before *and* after photos):
+    name the first field of the first group, and every group in words."""
+    if err.validator != "anyOf":
+        return None
+    groups = [alt.get("required") for alt in err.validator_value if isinstance(alt, dict)]
+    if not groups or not all(groups):
+        return None
+    words = " 或 ".join("、".join(titles.get(name, name) for name in group) for group in groups)
+    path = ".".join(str(p) for p in err.absolute_path)
+    field = groups[0][0]
+    return {"field": f"{path}.{field}" if path else field,
+            "reason": f"请至少填写其一：{words} (one of these is required: "
+                      f"{' | '.join(' + '.join(g) for g in groups)})"}
+
+
 def validate(schema: dict, data) -> list[dict]:
     """Every problem with `data`, as {field, reason} (the field named, the reason in words)."""
     errors = []
+    titles = {name: prop.get("title", name) for name, prop in (schema.get("properties") or {}).items()
+              if isinstance(prop, dict)}
     for err in sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)):
         path = ".".join(str(p) for p in err.absolute_path)
-        if err.validator == "required":
+        alternatives = _alternatives(err, titles)
+        if alternatives:
+            errors.append(alternatives)
+        elif err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else "?"
             errors.append({"field": f"{path}.{missing}" if path else missing, "reason": _REASONS["required"]})
         elif err.validator == "additionalProperties":

@@ -307,6 +307,23 @@ def test_a_text_only_result_is_valid_and_the_check_rates_the_department(app, api
     assert any("已办结" in m for m in told(app, "grid1", "outcome"))
 
 
+def test_a_result_is_a_written_summary_or_before_and_after_photos(app, api):
+    """§8.5: 文字总结 or 图片比对 — either is a complete result; neither is refused, naming the field."""
+    event = api.report("grid1")
+    api.whistle_to(event["id"], department="zhifa")
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    task = api.task("zhifa1", event["id"], "dispose_feedback")
+    for data in ({}, {"before_photos": ["p/b.jpg"]}, {"before_photos": [], "after_photos": []}):
+        r = api.post(f"/api/tasks/{task['id']}/complete", "zhifa1", json=data)
+        assert r.status_code == 422, data
+        [error] = r.json["errors"]
+        assert error["field"] == "result_summary" and "处置前照片" in error["reason"], error
+    api.complete("zhifa1", event["id"], "dispose_feedback",
+                 {"before_photos": ["p/before.jpg"], "after_photos": ["p/after.jpg"]})   # photos only
+    api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
+    assert_finished(app, api, event["id"], "closed")
+
+
 # -- 7. reopen ------------------------------------------------------------------------------------
 def test_a_closed_event_reopens_into_analysis_within_the_window(app, api):
     event = api.report("grid1")
