@@ -8,6 +8,7 @@ community polygons that tile without overlapping (§7.1 jurisdiction), whistle l
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Iterable
 
 from shapely.geometry import shape
@@ -16,8 +17,9 @@ from shapely.validation import explain_validity
 from .durations import parse_duration
 from .errors import CatalogError
 
-ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES = (
+ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR = (
     "roles.json", "units.json", "event_types.json", "one_thing_matters.json", "communities.geojson",
+    "deadline_kinds.json", "calendar.json",
 )
 # Table B.1 lists city departments and companies (供电局, 水务公司) as 协同部门, never local offices.
 COOPERATING_KINDS = ("department", "company")
@@ -38,7 +40,35 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_unique(ONE_THING, data["one_thing_matters"], "no"),
         *_check_one_thing_matters(data["one_thing_matters"], units),
         *_check_communities(features, units, event_types),
+        *_unique(DEADLINE_KINDS, data["deadline_kinds"], "code"),
+        *_check_calendar(data["calendar"]),
     ]
+
+
+def _check_calendar(calendar: dict) -> Iterable[CatalogError]:
+    """Office hours that open before they close; each year's dates real, in that year, and a day either
+    off or worked, not both."""
+    hours = calendar["office_hours"]
+    if hours["start"] >= hours["end"]:
+        yield CatalogError(CALENDAR, "office_hours", f"start {hours['start']} is not before end {hours['end']}")
+    for year, days in calendar["years"].items():
+        for kind in ("holidays", "workdays"):
+            for position, text in enumerate(days[kind]):
+                try:
+                    day = date.fromisoformat(text)
+                except ValueError:
+                    yield CatalogError(CALENDAR, f"years.{year}.{kind}[{position}]", f"{text!r} is not a date")
+                    continue
+                if str(day.year) != year:
+                    yield CatalogError(CALENDAR, f"years.{year}.{kind}[{position}]", f"{text} is not in {year}")
+                elif kind == "holidays" and day.weekday() >= 5:
+                    yield CatalogError(CALENDAR, f"years.{year}.{kind}[{position}]",
+                                       f"{text} is a weekend day: list only weekdays that are off")
+                elif kind == "workdays" and day.weekday() < 5:
+                    yield CatalogError(CALENDAR, f"years.{year}.{kind}[{position}]",
+                                       f"{text} is a weekday: list only weekend days that are worked (调休)")
+        for both in sorted(set(days["holidays"]) & set(days["workdays"])):
+            yield CatalogError(CALENDAR, f"years.{year}", f"{both} is listed both as a holiday and as a workday")
 
 
 def _unique(file: str, rows: list[dict], field: str, ids: list[str] | None = None) -> Iterable[CatalogError]:

@@ -31,6 +31,8 @@ FILES = {
     "event_types": "event_types.json",  # Appendix A, Table A.1
     "one_thing_matters": "one_thing_matters.json",  # Appendix B, Table B.1
     "communities": "communities.geojson",  # §7.1 jurisdiction, §7.3.2 whistle lists, §8.1 time limits
+    "deadline_kinds": "deadline_kinds.json",  # §8.1—§8.3 limits: natural or working time, warnings, extensions
+    "calendar": "calendar.json",  # 工作日: office hours, holiday arrangements beyond chinesecalendar
 }
 
 _MAX_REASON = 200  # jsonschema quotes whole instances in some messages; keep reports readable

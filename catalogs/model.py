@@ -16,7 +16,8 @@ from shapely.geometry import shape
 # §8.1: 一般要求在2小时内处置完毕 — the time limit when a community sets none.
 DEFAULT_TIME_LIMIT = "PT2H"
 # Public catalog names, as in GET /api/catalogs/{name}.
-NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities")
+NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities", "deadline_kinds",
+         "calendar")
 #: units that take orders (派单, 协办): city departments, their local offices, and the companies of
 #: Table B.1 (供电局, 水务公司)
 DEPARTMENT_KINDS = ("department", "office", "company")
@@ -33,6 +34,7 @@ class Catalogs:
         self._units = {u["code"]: u for u in data["units"]}
         self._event_types = {t["code"]: t for t in data["event_types"]}
         self._one_thing = {m["code"]: m for m in data["one_thing_matters"]}
+        self._deadline_kinds = {k["code"]: k for k in data["deadline_kinds"]}
         features = data["communities"]["features"]
         self._communities = {f["properties"]["code"]: f["properties"] for f in features}
         self._areas = []
@@ -67,6 +69,8 @@ class Catalogs:
             return [{"value": m["code"], "label": f"{m['code']} {m['name']}"} for m in self._data["one_thing_matters"]]
         if name == "communities":
             return [{"value": code, "label": p["name"]} for code, p in self._communities.items()]
+        if name == "deadline_kinds":
+            return [{"value": k["code"], "label": f"{k['name']}（{k['clause']}）"} for k in self._data["deadline_kinds"]]
         raise KeyError(name)
 
     def _unit_label(self, unit: dict) -> str:
@@ -112,6 +116,15 @@ class Catalogs:
     def event_type(self, code: str) -> dict | None:
         row = self._event_types.get(code)
         return copy.deepcopy(row) if row is not None else None
+
+    def deadline_kind(self, code: str) -> dict | None:
+        """A §8 time limit's settings: basis (natural | working), warn_share, max_extensions."""
+        kind = self._deadline_kinds.get(code)
+        return copy.deepcopy(kind) if kind is not None else None
+
+    def calendar(self) -> dict:
+        """Office hours and the holiday arrangements of years beyond chinesecalendar (工作日历)."""
+        return copy.deepcopy(self._data["calendar"])
 
     def one_thing_matter(self, code: str) -> dict | None:
         row = self._one_thing.get(code)

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from engine.events import add_party, register_transfer
-from engine.models import Audit, Notification
+from engine.models import Audit, Notification, User
 
 
 @dataclass
@@ -34,6 +36,12 @@ class RunContext:
             task_name=(task.task_spec.bpmn_name or task.task_spec.bpmn_id) if task is not None else None,
             data=data))
 
+    def recorded(self, action: str, **match) -> bool:
+        """Has this instance already recorded `action` with these data values (e.g. the same overdue)?"""
+        rows = self.session.scalars(select(Audit.data).where(Audit.instance_id == self.instance_id,
+                                                             Audit.action == action))
+        return any(all((data or {}).get(k) == v for k, v in match.items()) for data in rows)
+
     def notify(self, recipient_kind: str, recipient: str, kind: str, message: str) -> None:
         self.session.add(Notification(
             at=self.clock.now(), event_id=self.event.id if self.event is not None else None,
@@ -58,3 +66,17 @@ class RunContext:
         new = register_transfer(self.session, self.event, community, reason, self.actor, self.clock.now())
         self.pending_starts.append(new)
         return new
+
+    def can_be_assigned(self, role: str, unit: str | None = None, person: str | None = None,
+                        community: str | None = None) -> bool:
+        """Is there an active user who could do a task of `role` given to this unit (or a unit above
+        it) or to this person, within `community` when one is named? A task nobody can see would keep
+        the event open forever."""
+        for user in self.session.scalars(select(User).where(User.active.is_(True))):
+            if role not in (user.roles or []) or (community and user.community != community):
+                continue
+            if person is not None and user.username == person:
+                return True
+            if unit is not None and user.unit and self.catalogs.is_within(unit, user.unit):
+                return True
+        return False

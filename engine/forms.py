@@ -91,19 +91,26 @@ def with_defaults(schema: dict, data: dict) -> dict:
 
 
 def _alternatives(err, titles: dict) -> dict | None:
-    """`anyOf` of required-field groups (§8.5: a written summary, or before *and* after photos):
-    name the first field of the first group, and every group in words."""
-    if err.validator != "anyOf":
+    """`anyOf`/`oneOf` of required-field groups (§8.5: a written summary, or before *and* after
+    photos; §8.2: a unit or a person): name the first field of the first group, and every group in words."""
+    if err.validator not in ("anyOf", "oneOf"):
         return None
     groups = [alt.get("required") for alt in err.validator_value if isinstance(alt, dict)]
     if not groups or not all(groups):
         return None
+    if isinstance(err.instance, dict):
+        titles = {**titles, **{name: prop.get("title", name)
+                               for name, prop in (err.schema.get("properties") or {}).items()
+                               if isinstance(prop, dict)}}
     words = " 或 ".join("、".join(titles.get(name, name) for name in group) for group in groups)
+    english = " | ".join(" + ".join(g) for g in groups)
     path = ".".join(str(p) for p in err.absolute_path)
-    field = groups[0][0]
-    return {"field": f"{path}.{field}" if path else field,
-            "reason": f"请至少填写其一：{words} (one of these is required: "
-                      f"{' | '.join(' + '.join(g) for g in groups)})"}
+    given = [g for g in groups if isinstance(err.instance, dict) and all(n in err.instance for n in g)]
+    if err.validator == "oneOf" and len(given) > 1:
+        field, reason = given[1][0], f"只能填写其一：{words} (only one of these: {english})"
+    else:
+        field, reason = groups[0][0], f"请至少填写其一：{words} (one of these is required: {english})"
+    return {"field": f"{path}.{field}" if path else field, "reason": reason}
 
 
 def validate(schema: dict, data) -> list[dict]:

@@ -11,7 +11,7 @@ from engine import events, tasks
 from engine.clock import SystemClock, local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.instances import InstanceCache, Instances
-from engine.models import Audit, Event, Instance, Timer, WorkItem
+from engine.models import Audit, Event, Instance, Notification, Timer, WorkItem
 from engine.versions import SpecCache, active_version
 
 PROCESS_KEY = "community_event"
@@ -58,10 +58,19 @@ class Runtime:
             raise Conflict(f"事件 {event.number} 没有进行中的流程 (the event has no running process)")
         return row
 
+    def _locked(self, session, event_id: int, user) -> Event:
+        """The event, visible to the user, with its row locked until commit (PostgreSQL FOR UPDATE;
+        SQLite serializes writers with BEGIN IMMEDIATE): two withdrawals or reopens cannot both pass
+        their status check."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+        session.refresh(event)
+        return event
+
     def withdraw(self, session, event_id: int, reason: str, user) -> Event:
         """撤单 (§7.1): the source takes its report back before closure. A BPMN message: the process's
         withdraw boundary event cancels all open work and timers and ends the event as `withdrawn`."""
-        event = events.get_visible(session, event_id, user, self.catalogs)
+        event = self._locked(session, event_id, user)
         if event.reporter != user.username and not (
                 "community_staff" in user.roles and user.community == event.community):
             raise Forbidden("只有上报人或本社区干部可以撤单 (only the reporter or the community's staff may withdraw)")
@@ -70,16 +79,22 @@ class Runtime:
                            event_status=event.status)
         reason = _reason(reason)
         row = self._running(session, event)
+        cancelled = self.open_work(session, event.id)
         if not self.instances.send_message(session, row, event, "withdraw",
                                            {"reason": reason, "by": user.username}, user.username):
             raise Conflict("流程当前不接受撤单 (the process does not accept a withdrawal now)")
+        for item in cancelled:  # whoever had work on it hears that it is gone
+            kind = item.assignee_kind
+            session.add(Notification(at=self.clock.now(), event_id=event.id, recipient_kind=kind,
+                                     recipient=getattr(item, kind), kind="withdrawn",
+                                     message=f"事件 {event.number} 已撤单，「{item.title}」无需再办：{reason}"))
         return event
 
     def reopen(self, session, event_id: int, reason: str, user) -> Event:
         """重启: a closed event comes back to analysis (研判) within the reopen window — a repeat
         complaint about the same matter. It starts a new instance of the active version with
         `reopened` true (the BPMN routes it past 核实), and counts against the first-time rate (§8.6)."""
-        event = events.get_visible(session, event_id, user, self.catalogs)
+        event = self._locked(session, event_id, user)
         if event.reporter != user.username and not (
                 "community_staff" in user.roles and user.community == event.community):
             raise Forbidden("只有上报人或本社区干部可以重启事件 (only the reporter or the community's staff may reopen)")
@@ -91,7 +106,7 @@ class Runtime:
             raise Conflict(f"已超过重启期限（办结后 {self.reopen_window.days} 天）(the reopen window has passed)",
                            closed_at=local(closed_at))
         reason = _reason(reason)
-        event.status, event.closed_at, event.status_reason = "open", None, None
+        event.status, event.closed_at, event.status_reason, event.lead_unit = "open", None, None, None
         event.reopen_count = (event.reopen_count or 0) + 1
         session.add(Audit(at=self.clock.now(), actor=user.username, action="reopened", event_id=event.id,
                           data={"reason": reason, "count": event.reopen_count}))

@@ -2,6 +2,7 @@
 co-operating (协办) department gets its own order (§7.3.1, §4.1)."""
 from __future__ import annotations
 
+from engine.errors import InvalidParameter
 from handlers.registry import REGISTRY
 
 
@@ -13,8 +14,11 @@ def _department(ctx, department):
 
 
 @REGISTRY.operation("dispatch_whistle")
-def dispatch_whistle(ctx, task, department, event_type=None, community=None):
+def dispatch_whistle(ctx, task, department, event_type=None, community=None, co_departments=None):
     unit = _department(ctx, department)
+    if department in (co_departments or []):  # named on the field that chose the lead (吹哨, 改派, 兜底)
+        raise InvalidParameter("department", "该部门已是本哨单的协办部门，不能同时主办 "
+                                             "(the lead department cannot also be co-operating)")
     ctx.set_lead_unit(department)
     ctx.involve("unit", department)
     ctx.notify("unit", department, "whistle_dispatched",

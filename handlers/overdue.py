@@ -17,6 +17,8 @@ def record_overdue(ctx, task, stage, limit=None, unit=None):
     unit_code = unit or (event.lead_unit if event is not None else None)
     unit = ctx.catalogs.unit(unit_code) if unit_code else None
     words = STAGE_WORDS.get(stage, stage)
+    if ctx.recorded("overdue", stage=stage, unit=unit_code):  # e.g. §8.2's deadline watched by two timers
+        return {"stage": stage, "limit": limit, "already_recorded": True}
     supervisor = (unit or {}).get("supervisor") or {}
     ctx.record("overdue", {"stage": stage, "limit": limit, "unit": unit_code}, task=task)
     if unit_code:

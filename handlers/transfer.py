@@ -17,5 +17,7 @@ def transfer_event(ctx, task, community, reason):
     ctx.set_status_reason(f"转办至{target['name']}：{reason}")
     ctx.notify("community", community, "transferred_in",
                f"{ctx.event.community} 转办事件 {new.number}，请核实（§7.1）")
+    ctx.notify("person", ctx.event.reporter, "outcome",   # §7.1: feed back to the source promptly
+               f"您上报的事件 {ctx.event.number} 已转办至{target['name']}（新编号 {new.number}）：{reason}")
     ctx.record("transferred", {"to_event": new.number, "to_community": community, "reason": reason}, task=task)
     return {"event_id": new.id, "number": new.number, "community": community}

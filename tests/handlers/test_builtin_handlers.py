@@ -91,3 +91,20 @@ def test_plan_one_thing_includes_the_companies_of_table_b1(app, api):
     assert {"gongdian", "shuiwu"} <= set(plan["co_departments"])
     api.complete("committee1", event["id"], "lead_matter", {"co_departments": plan["co_departments"]})
     assert ("unit", "gongdian", "part_dispatched") in notifications(app)
+
+
+def test_check_assignee_accepts_a_unit_with_staff_stationed_in_the_community(app, api):
+    event = api.report()
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
+    checked = [a for a in api.event(event["id"])["timeline"] if a["task_name"] == "核对下沉单位"]
+    assert api.task("stationed1", event["id"], "handle_stationed") and not checked   # a machine step, no audit row
+
+
+def test_check_assignments_names_the_item_that_cannot_be_done(app, api):
+    from tests.web.test_paths import SUPERIOR
+    event = api.report("committee1", **SUPERIOR)
+    task = api.task("committee1", event["id"], "consult")
+    r = api.post(f"/api/tasks/{task['id']}/complete", "committee1", json={"consult_note": "会商", "assignments": [
+        {"unit": "zhifa", "task_description": "整治"}, {"person": "grid1", "task_description": "宣传"}]})
+    assert r.status_code == 422 and "第2项" in r.json["errors"][0]["reason"]

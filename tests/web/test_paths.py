@@ -51,6 +51,7 @@ def test_verify_transfers_to_the_community_that_holds_it(app, api):
     assert new["description"] == event["description"] and new["status"] == "open"
     assert api.task("staff2", new_id, "verify")
     assert api.tasks("staff1", new_id) == []         # no longer the first community's work
+    assert any("已转办至龙港社区" in m for m in told(app, "grid1", "outcome"))     # §7.1 the source hears
     api.complete("staff2", new_id, "verify", {"verdict": "invalid", "verify_note": "现场核实无此情况"})
     assert api.event(new_id, user="staff2")["status"] == "invalid"
 
@@ -106,6 +107,7 @@ def test_withdrawal_cancels_open_work_and_timers_anywhere_in_the_flow(app, api):
     api.withdraw("grid1", event["id"])
     assert_finished(app, api, event["id"], "withdrawn")
     assert api.tasks("zhifa1", event["id"]) == [] and api.tasks("shijian1", event["id"]) == []
+    assert told(app, "zhifa", "withdrawn") and told(app, "shijian", "withdrawn")   # their work is gone
     api.advance("P2D")                                  # nothing fires after a withdrawal
     assert "overdue" not in actions(api.event(event["id"]))
 
@@ -127,6 +129,14 @@ def test_community_staff_may_withdraw_on_the_callers_behalf(app, api):
     assert_finished(app, api, event["id"], "withdrawn")
 
 
+def test_a_superior_assignment_can_be_withdrawn_too(app, api):
+    event = api.report("committee1", **SUPERIOR)
+    api.complete("committee1", event["id"], "consult", {
+        "consult_note": "会商", "assignments": [{"unit": "zhifa", "task_description": "整治"}]})
+    api.withdraw("committee1", event["id"], reason="上级已撤回交办")
+    assert_finished(app, api, event["id"], "withdrawn")
+
+
 # -- 2. analyse (§7.2, §8.1) ----------------------------------------------------------------------
 def test_assign_to_stationed_staff_who_resolve_it(app, api):
     event = api.report("grid1")
@@ -138,6 +148,30 @@ def test_assign_to_stationed_staff_who_resolve_it(app, api):
                  {"resolved": True, "result_summary": "已劝离", "after_photos": ["p/after.jpg"]})
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
+
+
+def test_stationed_rework_goes_back_to_the_stationed_unit(app, api):
+    event = api.report("grid1")
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已调解"})
+    api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "双方仍有争执", "rating": "不满意"})
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已达成协议"})
+    api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
+    assert_finished(app, api, event["id"], "closed")
+
+
+def test_a_unit_without_stationed_staff_here_cannot_be_assigned(app, api):
+    """§7.2: 交办 goes to stationed staff of this community; a city department with no one stationed here
+    is refused at 研判 (422 naming the field), instead of leaving a task nobody sees."""
+    event = api.report("grid1")
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    task = api.task("staff1", event["id"], "analyse")
+    for unit in ("zhifa", "gongan.longgang_pcs"):
+        r = api.post(f"/api/tasks/{task['id']}/complete", "staff1",
+                     json={"disposal": "stationed", "stationed_unit": unit})
+        assert r.status_code == 422 and r.json["errors"][0]["field"] == "stationed_unit", r.json
+    assert api.task("staff1", event["id"], "analyse")["id"] == task["id"]          # nothing changed
 
 
 def test_assign_to_community_cadres_with_rework(app, api):
@@ -206,6 +240,25 @@ def test_returned_orders_are_redispatched_then_the_city_authority_decides(app, a
     detail = assert_finished(app, api, event["id"], "closed")
     returns = [a["data"] for a in detail["timeline"] if a["action"] == "whistle_returned"]
     assert [(r["unit"], r["count"]) for r in returns] == [("shijian", 1), ("gongan", 2)]
+
+
+def test_the_accept_limit_is_recorded_and_the_work_goes_on(app, api):
+    event = api.report("grid1")
+    api.whistle_to(event["id"], department="zhifa")
+    api.advance("PT31M")
+    overdue = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "overdue"]
+    assert [o["stage"] for o in overdue] == ["accept"]
+    assert api.close_whistle(event["id"])["event_status"] == "closed"
+
+
+def test_the_lead_department_cannot_also_be_co_operating(app, api):
+    event = api.report("grid1")
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "whistle"})
+    task = api.task("whistle1", event["id"], "issue_whistle")
+    r = api.post(f"/api/tasks/{task['id']}/complete", "whistle1",
+                 json={"lead_department": "zhifa", "co_departments": ["zhifa"], "on_site": False})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "lead_department"
 
 
 def test_a_single_return_is_redispatched_by_the_whistle_officer(app, api):
@@ -332,6 +385,7 @@ def test_a_closed_event_reopens_into_analysis_within_the_window(app, api):
     api.advance("P3D")
     detail = api.reopen("grid1", event["id"], reason="摊点又回来了")
     assert detail["status"] == "open" and detail["reopen_count"] == 1 and detail["closed_at"] is None
+    assert detail["lead_unit"] is None                  # whoever handles it now is decided anew
     assert [t["name"] for t in detail["open_tasks"]] == ["analyse"]        # straight back to 研判
     api.complete("staff1", event["id"], "analyse", {"disposal": "cadre"})
     api.complete("staff1", event["id"], "handle_by_cadre", {"result_summary": "已再次清理"})
@@ -370,6 +424,36 @@ def test_a_superior_assignment_is_split_by_the_committee_and_reported_by_the_dea
     api.complete("staff1", event["id"], "part_person", {"part_summary": "入户宣传80户"})
     api.complete("committee1", event["id"], "committee_report", {"result_summary": "专项整治完成"})
     assert_finished(app, api, event["id"], "closed")
+
+
+def test_each_assignment_names_one_unit_or_one_cadre_of_this_community(app, api):
+    event = api.report("committee1", **SUPERIOR)
+    task = api.task("committee1", event["id"], "consult")
+    for item in ({"person": "grid1", "task_description": "巡查"},          # not a cadre
+                 {"person": "staff2", "task_description": "宣传"},         # another community's cadre
+                 {"person": "nobody", "task_description": "宣传"},
+                 {"unit": "zhifa", "person": "staff1", "task_description": "两者都填"}):
+        r = api.post(f"/api/tasks/{task['id']}/complete", "committee1",
+                     json={"consult_note": "会商", "assignments": [item]})
+        assert r.status_code == 422 and r.json["errors"][0]["field"].startswith("assignments"), (item, r.json)
+    both = r.json["errors"][0]
+    assert both["field"] == "assignments.0.person" and "只能填写其一" in both["reason"]
+    assert api.task("committee1", event["id"], "consult")["id"] == task["id"]
+
+
+def test_the_superior_deadline_is_watched_while_assignments_are_open(app, api):
+    event = api.report("committee1", **SUPERIOR)
+    api.complete("committee1", event["id"], "consult", {
+        "consult_note": "会商", "assignments": [{"unit": "zhifa", "task_description": "整治"}]})
+    api.advance("P3D")                                  # the 分工 is still open past 10-10 17:00
+    overdue = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "overdue"]
+    assert [o["stage"] for o in overdue] == ["superior"]
+    api.complete("zhifa1", event["id"], "part_unit", {"part_summary": "完成"})
+    assert api.task("committee1", event["id"], "committee_report")   # its own timer is already past due
+    api.advance("PT1M")                                               # … and fires at the next sweep
+    assert "timer_fired" in actions(api.event(event["id"]))[-3:]
+    overdue = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "overdue"]
+    assert [o["stage"] for o in overdue] == ["superior"]              # one deadline, recorded once
 
 
 def test_a_superior_assignment_past_its_deadline_is_recorded(app, api):
