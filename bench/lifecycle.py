@@ -23,7 +23,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from catalogs import load_catalogs
 from engine import bundle, spiff, uow
-from engine.clock import SimulatedClock
+from engine.clock import SHANGHAI, SimulatedClock, parse_instant
+from engine.deadlines import Deadlines
 from engine.context import RunContext
 from engine.models import Audit
 from engine.db import init_db, make_engine, make_session_factory
@@ -70,13 +71,25 @@ class _Event:
     id, number, community, reporter, lead_unit = 1, "LG-BENCH", "lg-xincheng", "grid1", None
 
 
+class _MemoryDeadlines(Deadlines):
+    """The same due-time arithmetic as the engine's deadlines, without the deadline table."""
+
+    def arm(self, ctx, timer_task, kind, limit=None, start=None, at=None):
+        if at:
+            return at
+        begin = parse_instant(start) if start else ctx.now()
+        due, _, _, _ = self.compute(kind, limit, begin, ctx.event.community, "A05")
+        return due.astimezone(SHANGHAI).isoformat()
+
+
 def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
     """serialize=True also writes the instance state out after each action, as any store must: the
     ceiling for a persisted run that keeps one unit of work per action."""
+    deadlines = _MemoryDeadlines(catalogs)
     for _ in range(n):
         ctx = RunContext(session=_Collect(), clock=clock, catalogs=catalogs, event=_Event(), instance_id=1)
         wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
-        wf.script_engine = EventflowScriptEngine(ctx, registry)
+        wf.script_engine = EventflowScriptEngine(ctx, registry, deadlines)
         wf.task_tree.data.update(START)
         wf.do_engine_steps()
         if serialize:

@@ -24,8 +24,8 @@ class Settings:
     token_ttl_seconds: int = field(default=8 * 3600, metadata={"env": "EVENTFLOW_TOKEN_TTL"})
     #: Largest accepted request body (deploy uploads, form data), bytes.
     max_upload_bytes: int = field(default=5 * 1024 * 1024, metadata={"env": "EVENTFLOW_MAX_UPLOAD"})
-    #: How often the timer sweep runs under the system clock, seconds.
-    sweep_interval_seconds: int = field(default=15, metadata={"env": "EVENTFLOW_SWEEP_INTERVAL"})
+    #: How often the timer sweep runs under the system clock, seconds (a timer fires within about this).
+    sweep_interval_seconds: int = field(default=1, metadata={"env": "EVENTFLOW_SWEEP_INTERVAL"})
     #: Directory of catalog data files; default: the catalogs package's own data.
     catalog_dir: str | None = field(default=None, metadata={"env": "EVENTFLOW_CATALOG_DIR"})
     #: Process bundle deployed by `make run` / `eventflow deploy` without a path.

@@ -21,6 +21,8 @@ class RunContext:
     event: Any = None
     instance_id: int | None = None
     actor: str = "system"
+    #: the version's user-task metadata (assignee rules), for deadlines to name who must act
+    task_meta: dict | None = None
     #: events this step created that need their own process started (转办), by the engine after the step
     pending_starts: list = field(default_factory=list)
 

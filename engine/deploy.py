@@ -91,7 +91,8 @@ def _check_timer_literals(path, node, tag) -> None:
     constants = _results(tree.body)
     if isinstance(tree.body, ast.Name) and tag == "timeDuration":
         return  # a variable: checked when it arms
-    if not constants and not isinstance(tree.body, (ast.Name, ast.Call, ast.Attribute, ast.Subscript)):
+    computed = any(isinstance(n, (ast.Name, ast.Call, ast.Attribute, ast.Subscript)) for n in ast.walk(tree))
+    if not constants and not computed:
         raise DeployError(f"timer {tag} must be a quoted ISO 8601 value, e.g. \"PT2H\"", file=path,
                           element=_element_id(node), line=node.sourceline)
     for value in constants:

@@ -10,10 +10,11 @@ import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from uuid import UUID
 
 from sqlalchemy import delete, insert, select
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -22,7 +23,9 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
 from engine import spiff
+from engine.clock import SHANGHAI
 from engine.context import RunContext
+from engine.deadlines import Deadlines
 from engine.events import add_party, initial_data
 from engine.errors import EventflowError
 from engine.models import Event, Instance, Timer, WorkItem
@@ -60,6 +63,25 @@ class InstanceCache:
                 self._items.popitem(last=False)
 
 
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _boundary_timer_ids(task) -> set[str]:
+    """Ids of the boundary events attached to a task (its siblings under SpiffWorkflow's
+    BoundaryEventSplit), whatever their state."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return set()
+    return {str(c.id) for c in parent.children
+            if c is not task and getattr(c.task_spec, "event_definition", None) is not None}
+
+
+def _completed(workflow, task_id: str) -> bool:
+    task = workflow.get_task_from_id(UUID(task_id))
+    return task is not None and task.state == TaskState.COMPLETED
+
+
 def _resolve_path(data: dict, path: str):
     value = data
     for part in path.split("."):
@@ -83,17 +105,22 @@ def indexed(workflow) -> Indexed:
 
 
 class Instances:
-    def __init__(self, specs, registry, catalogs, clock, cache: InstanceCache | None = None):
+    def __init__(self, specs, registry, catalogs, clock, cache: InstanceCache | None = None, deadlines=None):
         self.specs = specs
         self.registry = registry
         self.catalogs = catalogs
         self.clock = clock
         self.cache = cache if cache is not None else InstanceCache()
+        self.deadlines = deadlines if deadlines is not None else Deadlines(catalogs)
 
     # -- running ----------------------------------------------------------------------------------
-    def _context(self, session, event, instance_id, actor) -> RunContext:
+    def _context(self, session, event, instance_id, actor, compiled=None) -> RunContext:
         return RunContext(session=session, clock=self.clock, catalogs=self.catalogs, event=event,
-                          instance_id=instance_id, actor=actor)
+                          instance_id=instance_id, actor=actor,
+                          task_meta=compiled.task_meta if compiled is not None else None)
+
+    def _engine(self, ctx) -> EventflowScriptEngine:
+        return EventflowScriptEngine(ctx, self.registry, self.deadlines)
 
     def _run(self, workflow, action, element=None):
         try:
@@ -113,8 +140,8 @@ class Instances:
                        serializer_version=spiff.SERIALIZER_VERSION, updated_at=self.clock.now())
         session.add(row)
         session.flush()
-        ctx = self._context(session, event, row.id, actor)
-        workflow.script_engine = EventflowScriptEngine(ctx, self.registry)
+        ctx = self._context(session, event, row.id, actor, compiled)
+        workflow.script_engine = self._engine(ctx)
         workflow.task_tree.data.update(data)
         ctx.record("process_started", {"process": compiled.process_key, "version": compiled.version})
         self._run(workflow, workflow.do_engine_steps)
@@ -128,8 +155,8 @@ class Instances:
         if workflow is None:
             state = session.scalar(select(Instance.state).where(Instance.id == row.id))
             workflow = spiff.load(state, compiled.spec, compiled.subprocess_specs)
-        ctx = self._context(session, event, row.id, actor)
-        workflow.script_engine = EventflowScriptEngine(ctx, self.registry)
+        ctx = self._context(session, event, row.id, actor, compiled)
+        workflow.script_engine = self._engine(ctx)
         return workflow, compiled, ctx, indexed(workflow)
 
     def complete_task(self, session, row: Instance, event: Event, task_id: str, data: dict, actor: str):
@@ -140,12 +167,13 @@ class Instances:
             return None
         task.data.update(data)
         ctx.record("task_completed", data, task=task)
+        attached = _boundary_timer_ids(task)   # the limits this task's completion meets
 
         def step():
             task.run()
             workflow.do_engine_steps()
         self._run(workflow, step, element=task.task_spec.bpmn_id)
-        self.save(session, row, workflow, compiled, event, before)
+        self.save(session, row, workflow, compiled, event, before, met_ids=attached)
         self._start_linked(session, ctx, compiled, actor)
         return task
 
@@ -172,6 +200,25 @@ class Instances:
         self._start_linked(session, ctx, compiled, actor)
         return True
 
+    def extend(self, session, deadline, event: Event, new_due) -> None:
+        """§8.4 approved: the deadline's due time moves (the original is kept) and its waiting timer is
+        re-armed at the new time in the stored state, so the sweep fires it then."""
+        deadline.due_at, deadline.extended = new_due, True
+        deadline.extensions = (deadline.extensions or 0) + 1
+        deadline.warn_at = self.deadlines.warn_at(deadline.kind, _aware(deadline.started_at), new_due)
+        deadline.warned_at = None
+        if not deadline.timer_task_id:
+            return
+        row = session.get(Instance, deadline.instance_id)
+        workflow, compiled, ctx, before = self.load(session, row, event, "system")
+        timer = workflow.get_task_from_id(UUID(deadline.timer_task_id))
+        if timer is None or timer.state != TaskState.WAITING:
+            self.cache.put(row.id, row.row_version, workflow)
+            return
+        timer._set_internal_data(event_value=new_due.astimezone(SHANGHAI).isoformat())
+        ctx.record("timer_rearmed", {"kind": deadline.kind, "due_at": new_due.astimezone(SHANGHAI).isoformat()})
+        self.save(session, row, workflow, compiled, event, before)
+
     def _start_linked(self, session, ctx, compiled, actor) -> None:
         """Events a step created (转办) start on the active version of the same process."""
         while ctx.pending_starts:
@@ -184,16 +231,17 @@ class Instances:
         workflow, compiled, ctx, before = self.load(session, row, event, "system")
         self._run(workflow, lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
         waiting = {tid for tid, _, _ in due_times(workflow)}
-        fired = sorted(spec for tid, spec, _ in before.timers if tid not in waiting)
+        fired_ids = {tid for tid, _, _ in before.timers if tid not in waiting and _completed(workflow, tid)}
+        fired = sorted(spec for tid, spec, _ in before.timers if tid in fired_ids)
         if fired:
             ctx.record("timer_fired", {"timers": fired})
-        self.save(session, row, workflow, compiled, event, before)
+        self.save(session, row, workflow, compiled, event, before, fired_ids=fired_ids)
         self._start_linked(session, ctx, compiled, "system")
         return fired
 
     # -- storing ----------------------------------------------------------------------------------
     def save(self, session, row: Instance, workflow, compiled: CompiledVersion, event: Event,
-             before: "Indexed | None" = None) -> None:
+             before: "Indexed | None" = None, met_ids=frozenset(), fired_ids=frozenset()) -> None:
         """Store the state, then bring the work-item and timer indexes in step with it.
 
         The instance UPDATE is flushed first: its row_version check detects a concurrent save before
@@ -210,6 +258,10 @@ class Instances:
         after = indexed(workflow)
         titles = self._sync_work_items(session, row, before, after, compiled, event, now)
         self._sync_timers(session, row, before, after)
+        stopped = {tid for tid, _, _ in before.timers} - {tid for tid, _, _ in after.timers}
+        self.deadlines.timers_gone(session, row.id, stopped, fired_ids, met_ids, now, event)
+        if workflow.completed:
+            self.deadlines.instance_ended(session, row.id, now)
         self._sync_event(workflow, compiled, event, titles, now)
         pending = session.info.setdefault("after_commit", [])
         pending.append(lambda rid=row.id, rv=row.row_version, wf=workflow: self.cache.put(rid, rv, wf))

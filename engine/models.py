@@ -224,3 +224,86 @@ class ClockState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     now: Mapped[datetime]
+
+
+class Deadline(Base):
+    """A time limit of §8 as a record (issue #4): who must act by when, and whether they did.
+
+    Created when its timer arms (the BPMN timer calls `deadline(kind, limit, start)`); the timer fires
+    at `due_at`. A rework finds the same record (no free extension); an approved extension (§8.4) moves
+    `due_at` and keeps `original_due_at`.
+    """
+
+    __tablename__ = "deadline"
+    __table_args__ = (Index("ix_deadline_status_warn", "status", "warn_at"),
+                      Index("ix_deadline_instance_kind", "instance_id", "kind"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    #: community_handle | accept | close | arrive | close_difficult | superior (catalog deadline_kinds)
+    kind: Mapped[str] = mapped_column(String(40))
+    #: the user task (or call activity) the limit is on, and the timer that watches it now
+    task_spec: Mapped[str] = mapped_column(String(100))
+    timer_task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: who must act: a unit, a person, or the community
+    unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    person: Mapped[str | None] = mapped_column(String(100), index=True)
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    #: natural | working; the rule as written in the diagram (e.g. "PT30M", "P5D" in working days)
+    basis: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    original_due_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    #: pending | met | missed | superseded
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    warned_at: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+    missed_at: Mapped[datetime | None]
+    #: e.g. "2027 has no holiday calendar: counted on weekends only"
+    calendar_warning: Mapped[str | None] = mapped_column(String(300))
+
+
+class Supervision(Base):
+    """督办 (§9.1): opened when a deadline is missed, naming the unit and person; closed when the late
+    work is done (or the event ends)."""
+
+    __tablename__ = "supervision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadline.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    person: Mapped[str | None] = mapped_column(String(100), index=True)
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    #: open | closed
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class ExtensionRequest(Base):
+    """延期申请 (§8.4): the community asks, with a reason; the city authority approves with a new due
+    time, or rejects."""
+
+    __tablename__ = "extension_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadline.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    requested_due_at: Mapped[datetime | None]
+    #: pending | approved | rejected
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    new_due_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)

@@ -7,11 +7,13 @@ from datetime import timedelta, timezone
 from sqlalchemy import func, select
 
 from engine import deploy as deploying
-from engine import events, tasks
+from engine import deadlines as deadlines_module
+from engine import events, supervision, tasks
 from engine.clock import SystemClock, local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.deadlines import Deadlines
 from engine.instances import InstanceCache, Instances
-from engine.models import Audit, Event, Instance, Notification, Timer, WorkItem
+from engine.models import Audit, Deadline, Event, Instance, Notification, Timer, WorkItem
 from engine.versions import SpecCache, active_version
 
 PROCESS_KEY = "community_event"
@@ -28,7 +30,8 @@ class Runtime:
         self.process_key = process_key
         self.reopen_window = reopen_window
         self.specs = SpecCache()
-        self.instances = Instances(self.specs, registry, catalogs, clock, InstanceCache())
+        self.deadlines = Deadlines(catalogs)
+        self.instances = Instances(self.specs, registry, catalogs, clock, InstanceCache(), self.deadlines)
 
     # -- process versions -------------------------------------------------------------------------
     def deploy(self, session, bundle, actor: str):
@@ -50,6 +53,32 @@ class Runtime:
         version = active_version(session, self.process_key)
         event.error = None
         return self.instances.start(session, event, version, events.initial_data(event), actor)
+
+    def event_detail(self, session, event_id: int, user) -> dict:
+        """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        body = events.detail(session, event)
+        now = self.clock.now()
+        rows = session.scalars(select(Deadline).where(Deadline.event_id == event.id).order_by(Deadline.id))
+        body["deadlines"] = [deadlines_module.describe(row, self.catalogs, now) for row in rows]
+        # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
+        body["warnings"] = sorted({row["calendar_warning"] for row in body["deadlines"] if row["calendar_warning"]})
+        return body
+
+    # -- §9.1 supervision, §8.4 extensions --------------------------------------------------------
+    def supervision(self, session, user, filters) -> list[dict]:
+        return supervision.list_supervision(session, user, self.catalogs, filters)
+
+    def request_extension(self, session, deadline_id: int, body: dict, user) -> dict:
+        return supervision.describe_request(
+            supervision.request_extension(session, self.catalogs, self.clock, deadline_id, body, user))
+
+    def extension_requests(self, session, user, status=None) -> list[dict]:
+        return supervision.list_requests(session, user, self.catalogs, status)
+
+    def decide_extension(self, session, request_id: int, body: dict, user) -> dict:
+        return supervision.describe_request(
+            supervision.decide(session, self.catalogs, self.clock, self.instances, request_id, body, user))
 
     def _running(self, session, event: Event) -> Instance:
         row = session.scalar(select(Instance).where(Instance.event_id == event.id, Instance.status == "running")
@@ -150,9 +179,20 @@ class Runtime:
                                     .group_by(Timer.instance_id).order_by(func.min(Timer.due_at)).limit(limit)))
 
     def next_due(self, session):
-        """The earliest due time of a timer that has not failed (failed ones are retried by every
-        sweep, but must not hold back the timers behind them)."""
-        return session.scalar(select(func.min(Timer.due_at)).where(Timer.last_error.is_(None)))
+        """The earliest moment the sweep has work: a timer that has not failed (failed ones are retried
+        by every sweep, but must not hold back the timers behind them) or a warning (预警) to send."""
+        times = [session.scalar(select(func.min(Timer.due_at)).where(Timer.last_error.is_(None))),
+                 self.deadlines.next_warning(session)]
+        times = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in times if t is not None]
+        return min(times) if times else None
+
+    def send_warnings(self, session) -> int:
+        """黄灯预警 for every pending deadline past its warning share (rows locked: each warning once)."""
+        now = self.clock.now()
+        rows = self.deadlines.due_warnings(session, now)
+        for row in rows:
+            self.deadlines.warn(session, row, now, session.get(Event, row.event_id))
+        return len(rows)
 
     def fire(self, session, instance_id: int) -> list[str]:
         """Fire what fell due on one instance. The timer rows are locked (PostgreSQL: FOR UPDATE SKIP

@@ -7,21 +7,45 @@ import json
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from engine.clock import SHANGHAI
+from engine.clock import SHANGHAI, parse_instant
 from engine.context import RunContext
 from engine.errors import EventflowError, HandlerError, InvalidData, InvalidParameter
 from engine.sandbox import SAFE_BUILTINS
 
 
 class EventflowScriptEngine(PythonScriptEngine):
-    def __init__(self, context: RunContext, registry):
+    def __init__(self, context: RunContext, registry, deadlines=None):
         self.context = context
         self.clock = context.clock
         self.registry = registry
+        self.deadlines = deadlines
+        self.current_task = None  # the task whose expression is being evaluated (deadline() needs it)
         super().__init__(environment=TaskDataEnvironment({
             "__builtins__": SAFE_BUILTINS,
             "now": lambda: self.clock.now().astimezone(SHANGHAI).isoformat(),
+            "deadline": self._deadline,
+            "add_working_days": self._add_working_days,
         }))
+
+    def evaluate(self, task, expression, external_context=None):
+        previous, self.current_task = self.current_task, task
+        try:
+            return super().evaluate(task, expression, external_context)
+        finally:
+            self.current_task = previous
+
+    def _deadline(self, kind, limit=None, start=None, at=None):
+        """`deadline(kind, limit, start)` in a timer: the due time of this §8 limit (engine/deadlines.py)."""
+        if self.deadlines is None or self.current_task is None:
+            raise RuntimeError("deadline() can only be used in a timer expression")
+        return self.deadlines.arm(self.context, self.current_task, kind, limit, start, at)
+
+    def _add_working_days(self, start, days):
+        """`add_working_days(start, 5)`: close of office hours on the 5th working day after `start`."""
+        if self.deadlines is None:
+            raise RuntimeError("no working calendar")
+        begin = parse_instant(start) if isinstance(start, str) else start
+        return self.deadlines.calendar.add_working_days(begin, int(days)).isoformat()
 
     def call_service(self, task, operation_name, operation_params, **_):
         """Look the operation up in handlers/ and call it with plain parameter values.

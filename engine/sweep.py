@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 class SweepResult:
     fired: dict = field(default_factory=dict)   # instance id → [timer element ids]
     errors: dict = field(default_factory=dict)  # instance id → message
+    warnings: int = 0                           # 黄灯预警 sent
 
 
 def sweep(session_factory, runtime, limit: int = 500) -> SweepResult:
@@ -34,6 +35,10 @@ def sweep(session_factory, runtime, limit: int = 500) -> SweepResult:
             log.exception("timer sweep: instance %s failed", instance_id)
             result.errors[instance_id] = message
             uow.run(session_factory, lambda s, i=instance_id, m=message: runtime.record_timer_error(s, i, m))
+    try:
+        result.warnings = uow.run(session_factory, runtime.send_warnings)
+    except Exception:  # noqa: BLE001 - warnings must not stop the timers
+        log.exception("timer sweep: sending warnings failed")
     return result
 
 
@@ -50,7 +55,8 @@ def advance(session_factory, runtime, clock, target) -> SweepResult:
         for key, value in step.fired.items():
             total.fired.setdefault(key, []).extend(value)
         total.errors.update(step.errors)
-        if not step.fired and not step.errors:  # nothing moved: stop rather than spin
+        total.warnings += step.warnings
+        if not step.fired and not step.errors and not step.warnings:  # nothing moved: stop, don't spin
             break
     clock.set(max(target, clock.now()))
     return total

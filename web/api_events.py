@@ -22,7 +22,7 @@ def create():
     except EventflowError as err:  # the report stays in the pool, marked, for an administrator
         message = err.message
         svc.run(lambda s: svc.runtime.mark_failed_start(s, event.id, message))
-    body = svc.read(lambda s: events.detail(s, events.get_visible(s, event.id, user, svc.catalogs)))
+    body = svc.read(lambda s: svc.runtime.event_detail(s, event.id, user))
     return jsonify(body), 201, {"Location": f"/api/events/{event.id}"}
 
 
@@ -30,7 +30,8 @@ def create():
 @signed_in()
 def show(event_id):
     svc = services()
-    return jsonify(svc.read(lambda s: events.detail(s, events.get_visible(s, event_id, g.user, svc.catalogs))))
+    user = g.user
+    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
 
 
 @bp.post("/<int:event_id>/withdraw")
@@ -41,7 +42,7 @@ def withdraw(event_id):
     svc = services()
     user = g.user
     svc.run(lambda s: svc.runtime.withdraw(s, event_id, reason, user))
-    return jsonify(svc.read(lambda s: events.detail(s, events.get_visible(s, event_id, user, svc.catalogs))))
+    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
 
 
 @bp.post("/<int:event_id>/reopen")
@@ -52,7 +53,7 @@ def reopen(event_id):
     svc = services()
     user = g.user
     svc.run(lambda s: svc.runtime.reopen(s, event_id, reason, user))
-    return jsonify(svc.read(lambda s: events.detail(s, events.get_visible(s, event_id, user, svc.catalogs))))
+    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
 
 
 def _int_arg(name, default, low, high):

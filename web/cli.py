@@ -137,11 +137,16 @@ def demo_data(ctx, password):
 @click.option("--port", default=5000, type=int)
 @click.pass_context
 def serve(ctx, host, port):
-    """Serve the API; under the system clock a background sweep fires due timers."""
+    """Serve the API. Timers that fell due while it was down fire first, in due order; then, under the
+    system clock, a background sweep fires due timers about every second."""
     from web import create_app
-    from web.scheduler import start_sweeper
+    from web.scheduler import catch_up, start_sweeper
     svc = _services(ctx)
     app = create_app(services=svc)
+    caught = catch_up(svc)
+    if caught.fired or caught.warnings:
+        click.echo(f"caught up: {sum(len(v) for v in caught.fired.values())} timers fired, "
+                   f"{caught.warnings} warnings sent while the server was down")
     scheduler = start_sweeper(svc) if not svc.clock.simulated else None
     try:
         app.run(host=host, port=port, threaded=True)

@@ -19,20 +19,21 @@ def test_dispatch_whistle_sets_the_lead_unit_and_tells_it(app, api):
     assert api.tasks("shijian1", event["id"])          # the 市监局 above the office sees it
 
 
-def test_record_overdue_tells_the_units_supervisor(app, api):
+def test_record_overdue_records_the_limit_once_and_the_deadline_tells_the_supervisor(app, api):
     event = api.report()
     api.whistle_to(event["id"], department="zhifa")
     api.advance("PT31M")
     assert ("unit", "zhifa", "overdue") in notifications(app)
     overdue = [a for a in api.event(event["id"])["timeline"] if a["action"] == "overdue"]
-    assert overdue[0]["data"] == {"stage": "accept", "limit": "PT30M", "unit": "zhifa"}
+    assert overdue[0]["data"] == {"stage": "accept", "name": "签收受理", "limit": "PT30M", "unit": "zhifa"}
+    assert ("unit", "zhifa", "supervise") in notifications(app)
 
 
 def test_notify_source_tells_the_reporter_the_outcome(app, api):
     event = api.report("grid1")
     api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
     api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
-    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已处理"})
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "stationed_summary": "已处理"})
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert ("person", "grid1", "outcome") in notifications(app)
 

@@ -93,7 +93,7 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
     api.complete("zhifa1", other["id"], "accept_whistle", {"decision": "accept"})   # dispose timer due next day 09:00
     result = api.advance("P1DT1H")
     assert [m for m in result["errors"].values() if "record_overdue" in m and "短信网关故障" in m]
-    assert "dispose" in calls
+    assert "close" in calls
     assert any(a["action"] == "overdue" for a in api.event(other["id"])["timeline"])
     svc = app.extensions["eventflow"]
     errors = svc.read(lambda s: [t.last_error for t in s.scalars(select(Timer).where(Timer.last_error.is_not(None)))])

@@ -53,11 +53,13 @@ def test_accept_timer_fires_at_30_minutes_and_records_overdue(api):
     assert detail["status"] == "open"
 
 
-def test_on_site_orders_get_one_hour(api):
+def test_on_site_orders_get_one_hour_to_arrive_after_acceptance(api):
     event = api.report()
     api.whistle_to(event["id"], on_site=True)
+    api.advance("PT10M")
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})   # §8.3: 30 min to accept
     assert api.advance("PT59M")["fired"] == {}
-    assert api.advance("PT2M")["fired"]
+    assert list(api.advance("PT2M")["fired"].values()) == [["timer_arrive"]]
 
 
 def test_advance_is_refused_under_the_system_clock_and_checks_input(settings, api):

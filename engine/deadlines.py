@@ -1,0 +1,258 @@
+"""The time limits of §8 as records (issue #4): set when a timer arms, met when the work is done,
+missed when the timer fires, superseded when the work is cancelled; warnings (预警) before the miss,
+supervision (督办, §9.1) after it, extensions (§8.4) in between.
+
+A timer in the BPMN reads its due time from here: `deadline("close", "PT24H", dispatch["dispatched_at"])`
+is a timeDate expression, so the process owner still sees and edits the rule in the diagram while
+the app computes the absolute time — in working days where the catalog says so, the community's own
+limit for `community_handle` (§8.1), and the *same* due time when rework arms the timer again (a
+rework is not a free extension).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+
+from catalogs.durations import parse_duration
+from engine.clock import local, parse_instant
+from engine.errors import EventflowError
+from engine.models import Audit, Deadline, Notification, Supervision
+from engine.workdays import WorkCalendar
+
+WORKING_DAYS = re.compile(r"^P(\d+)D$")
+#: warning lights (预警): green in time, yellow past the warning share, red missed
+LIGHTS = {"pending": "green", "met": None, "superseded": None, "missed": "red"}
+
+
+class DeadlineError(EventflowError):
+    status = 500
+    code = "deadline_error"
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _instant(value) -> datetime:
+    if isinstance(value, datetime):
+        return _utc(value)
+    return parse_instant(str(value))
+
+
+def _attached_activity(timer_task):
+    """The activity a boundary timer watches (its sibling under SpiffWorkflow's BoundaryEventSplit)."""
+    parent = timer_task.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return None
+    for sibling in parent.children:
+        if sibling is not timer_task and not getattr(sibling.task_spec, "event_definition", None):
+            return sibling
+    return None
+
+
+def responsible(ctx, timer_task) -> tuple[str, str | None, str | None, str | None]:
+    """(task spec, unit, person, community) who must act before the timer fires."""
+    activity = _attached_activity(timer_task)
+    spec = activity.task_spec.bpmn_id if activity is not None else timer_task.task_spec.bpmn_id
+    meta = (ctx.task_meta or {}).get(spec) if activity is not None and isinstance(activity.task_spec, UserTask) \
+        else None
+    community = ctx.event.community if ctx.event is not None else None
+    if meta is None:
+        return spec, None, None, community
+    kind, _, path = meta["assignee"].partition(":")
+    value = activity.data
+    for part in path.split(".") if path else []:
+        value = value.get(part) if isinstance(value, dict) else None
+    if kind == "unit":
+        return spec, value, None, community
+    if kind == "person":
+        return spec, None, value, community
+    return spec, None, None, community
+
+
+class Deadlines:
+    """What the script engine's `deadline()` and the engine's steps call. One per Runtime."""
+
+    def __init__(self, catalogs, calendar: WorkCalendar | None = None):
+        self.catalogs = catalogs
+        self.calendar = calendar or WorkCalendar(catalogs.calendar())
+
+    # -- computing --------------------------------------------------------------------------------
+    def compute(self, kind: str, rule: str | None, start: datetime, community=None, event_type=None):
+        """(due, basis, rule as applied, calendar warning) for a limit starting at `start`."""
+        settings = self.catalogs.deadline_kind(kind)
+        if settings is None:
+            raise DeadlineError(f"deadline kind {kind!r} is not in the deadline_kinds catalog")
+        if kind == "community_handle" and community:
+            rule = self.catalogs.time_limit(community, event_type) or rule  # §8.1: the community's own limit
+        if not rule:
+            raise DeadlineError(f"deadline {kind!r} needs a limit (e.g. \"PT2H\") or an absolute time")
+        warning = None
+        if settings["basis"] == "working":
+            match = WORKING_DAYS.match(rule)
+            if match is None:
+                raise DeadlineError(f"deadline {kind!r} counts working days: write its limit as \"P<n>D\"")
+            due = self.calendar.add_working_days(start, int(match.group(1)))
+            missing = self.calendar.years_without_data(start, due)
+            if missing:
+                warning = (f"{'、'.join(map(str, missing))}年无节假日安排，按周末计算工作日 "
+                           f"(no holiday calendar for {', '.join(map(str, missing))}: weekends only)")
+        else:
+            due = start + parse_duration(rule)
+        return _utc(due), settings["basis"], rule, warning
+
+    def warn_at(self, kind: str, start: datetime, due: datetime) -> datetime:
+        share = self.catalogs.deadline_kind(kind)["warn_share"]
+        return start + timedelta(seconds=round((due - start).total_seconds() * share))  # whole seconds
+
+    # -- the BPMN function ------------------------------------------------------------------------
+    def arm(self, ctx, timer_task, kind: str, limit=None, start=None, at=None) -> str:
+        """`deadline(kind, limit=None, start=None, at=None)` in a timer expression: the due time as an
+        ISO string (+08:00). The first call creates the record; a later call for the same kind and the
+        same people in this instance (a rework, a re-armed timer) returns the record's due time."""
+        spec, unit, person, community = responsible(ctx, timer_task)
+        session = ctx.session
+        begin = _instant(start) if start else None
+        existing = session.scalar(
+            select(Deadline).where(Deadline.instance_id == ctx.instance_id, Deadline.kind == kind,
+                                   Deadline.unit.is_(None) if unit is None else Deadline.unit == unit,
+                                   Deadline.person.is_(None) if person is None else Deadline.person == person,
+                                   Deadline.status != "superseded")
+            .order_by(Deadline.id.desc()))
+        new_start = existing is not None and begin is not None and _utc(existing.started_at) != begin
+        if existing is not None and not (existing.status == "met" and new_start):
+            existing.timer_task_id, existing.task_spec = str(timer_task.id), spec
+            if existing.status == "met":          # rework: the same limit runs on, not a fresh one
+                existing.status, existing.met_at = "pending", None
+            return local(_utc(existing.due_at))
+        now = ctx.now()
+        begin = begin or now
+        if at:
+            due, basis, rule, warning = _instant(at), "natural", f"at {at}", None
+        else:
+            due, basis, rule, warning = self.compute(kind, limit, begin, community,
+                                                     getattr(ctx.event, "type_code", None))
+        record = Deadline(event_id=ctx.event.id, instance_id=ctx.instance_id, kind=kind, task_spec=spec,
+                          timer_task_id=str(timer_task.id), unit=unit, person=person, community=community,
+                          basis=basis, rule=rule, started_at=begin, original_due_at=due, due_at=due,
+                          warn_at=self.warn_at(kind, begin, due), status="pending", extended=False,
+                          extensions=0, calendar_warning=warning)
+        session.add(record)
+        ctx.record("deadline_set", {"kind": kind, "unit": unit, "person": person, "rule": rule,
+                                    "due_at": local(due), "calendar_warning": warning})
+        return local(due)
+
+    # -- after a step -----------------------------------------------------------------------------
+    def timers_gone(self, session, instance_id: int, gone_ids, fired_ids, met_ids, now, event) -> None:
+        """After a step. A timer that fired → its deadline is missed (+ supervision). The timers of the
+        task just completed (`met_ids`, even one that already fired) → met, or met late (the miss stays,
+        its supervision closes). Any other timer that stopped waiting (撤单, the end of what it
+        watched) → superseded, unless the same step armed the deadline again on another task (the
+        record then points at the new timer and is left alone)."""
+        ids = set(gone_ids) | set(met_ids)
+        if not ids:
+            return
+        rows = session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
+                                                      Deadline.timer_task_id.in_(sorted(ids))))
+        for row in rows:
+            if row.timer_task_id in fired_ids:
+                self._missed(session, row, now, event)
+            elif row.timer_task_id in met_ids:
+                if row.status == "pending":
+                    row.status, row.met_at = "met", now
+                elif row.status == "missed" and row.met_at is None:   # done late: supervision closes
+                    row.met_at = now
+                    for sup in session.scalars(select(Supervision).where(Supervision.deadline_id == row.id,
+                                                                         Supervision.status == "open")):
+                        sup.status, sup.closed_at = "closed", now
+            elif row.status == "pending":
+                row.status = "superseded"
+
+    def instance_ended(self, session, instance_id: int, now) -> None:
+        """The process ended (办结, 撤单 …): nothing pending is left to watch, nothing open to supervise."""
+        for row in session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
+                                                          Deadline.status == "pending")):
+            row.status = "superseded"
+        ids = select(Deadline.id).where(Deadline.instance_id == instance_id)
+        for sup in session.scalars(select(Supervision).where(Supervision.deadline_id.in_(ids),
+                                                             Supervision.status == "open")):
+            sup.status, sup.closed_at = "closed", now
+
+    def _missed(self, session, row: Deadline, now, event) -> None:
+        if row.status == "missed":
+            return
+        row.status, row.missed_at = "missed", now
+        settings = self.catalogs.deadline_kind(row.kind) or {"name": row.kind, "clause": ""}
+        unit = self.catalogs.unit(row.unit) if row.unit else None
+        supervisor = (unit or {}).get("supervisor") or {}
+        reason = f"{settings['name']}超期（{settings['clause']}，时限至 {local(_utc(row.due_at))}）"
+        session.add(Supervision(event_id=row.event_id, deadline_id=row.id, kind=row.kind, unit=row.unit,
+                                person=row.person, community=row.community, reason=reason, status="open",
+                                opened_at=now))
+        session.add(Audit(at=now, actor="system", action="deadline_missed", event_id=row.event_id,
+                          instance_id=row.instance_id, data={"kind": row.kind, "unit": row.unit,
+                                                             "person": row.person, "due_at": local(_utc(row.due_at))}))
+        text = f"【红灯】事件 {event.number} {reason}，已纳入督办（§9.1）"
+        for kind, recipient in self._recipients(row):
+            session.add(Notification(at=now, event_id=row.event_id, recipient_kind=kind, recipient=recipient,
+                                     kind="overdue", message=text))
+        if row.unit:
+            session.add(Notification(at=now, event_id=row.event_id, recipient_kind="unit", recipient=row.unit,
+                                     kind="supervise", message=f"请{supervisor.get('title', '分管领导')}"
+                                     f"{supervisor.get('name', '')}督办：{text}"))
+
+    @staticmethod
+    def _recipients(row: Deadline):
+        if row.person:
+            yield "person", row.person
+        if row.unit:
+            yield "unit", row.unit
+        if not row.person and not row.unit and row.community:
+            yield "community", row.community
+
+    # -- warnings (the sweep) ---------------------------------------------------------------------
+    def due_warnings(self, session, now, limit: int = 500) -> list[Deadline]:
+        return list(session.scalars(select(Deadline).where(Deadline.status == "pending",
+                                                           Deadline.warned_at.is_(None),
+                                                           Deadline.warn_at <= now)
+                                    .order_by(Deadline.warn_at).limit(limit).with_for_update(skip_locked=True)))
+
+    def warn(self, session, row: Deadline, now, event) -> None:
+        """黄灯预警: the share of the window has passed; tell the person and the unit."""
+        row.warned_at = now
+        settings = self.catalogs.deadline_kind(row.kind) or {"name": row.kind, "clause": ""}
+        text = (f"【黄灯预警】事件 {event.number} {settings['name']}（{settings['clause']}）将于 "
+                f"{local(_utc(row.due_at))} 到期，请抓紧办理")
+        for kind, recipient in self._recipients(row):
+            session.add(Notification(at=now, event_id=row.event_id, recipient_kind=kind, recipient=recipient,
+                                     kind="warning", message=text))
+        session.add(Audit(at=now, actor="system", action="deadline_warning", event_id=row.event_id,
+                          instance_id=row.instance_id, data={"kind": row.kind, "unit": row.unit,
+                                                             "person": row.person, "due_at": local(_utc(row.due_at))}))
+
+    def next_warning(self, session):
+        return session.scalar(select(Deadline.warn_at).where(Deadline.status == "pending",
+                                                             Deadline.warned_at.is_(None))
+                              .order_by(Deadline.warn_at).limit(1))
+
+
+def light(row: Deadline, now) -> str | None:
+    """green / yellow / red for an open deadline; None once met or superseded."""
+    if row.status == "pending":
+        return "yellow" if _utc(now) >= _utc(row.warn_at) else "green"
+    return LIGHTS.get(row.status)
+
+
+def describe(row: Deadline, catalogs, now) -> dict:
+    settings = catalogs.deadline_kind(row.kind) or {"name": row.kind, "clause": ""}
+    return {"id": row.id, "kind": row.kind, "name": settings["name"], "clause": settings["clause"],
+            "task": row.task_spec, "unit": row.unit, "person": row.person, "community": row.community,
+            "basis": row.basis, "rule": row.rule, "started_at": local(_utc(row.started_at)),
+            "due_at": local(_utc(row.due_at)), "original_due_at": local(_utc(row.original_due_at)),
+            "warn_at": local(_utc(row.warn_at)), "status": row.status, "light": light(row, now),
+            "extended": row.extended, "extensions": row.extensions, "met_at": local(row.met_at),
+            "missed_at": local(row.missed_at), "calendar_warning": row.calendar_warning}

@@ -1,0 +1,301 @@
+"""Every time limit of §8 on the simulated clock (issue #4): nothing one second before its due time;
+one second after, the deadline is missed, a supervision record (§9.1) names who was late, they and
+their supervisor are told, and the work is still open; the yellow warning (预警) at its share; working
+days; extensions (§8.4); rework is no free extension. The real engine through the HTTP API."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import Notification
+from tests.web.test_paths import SUPERIOR
+
+SIM_START = datetime.fromisoformat("2026-10-08T09:00:00+08:00")
+
+
+def told(app, recipient, kind):
+    svc = app.extensions["eventflow"]
+    return svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
+        Notification.recipient == recipient, Notification.kind == kind))])
+
+
+def deadline(api, event_id, kind, unit=None, user="staff1"):
+    found = [d for d in api.event(event_id, user=user)["deadlines"] if d["kind"] == kind
+             and (unit is None or d["unit"] == unit)]
+    assert len(found) == 1, api.event(event_id, user=user)["deadlines"]
+    return found[0]
+
+
+def now(api):
+    return datetime.fromisoformat(api.get("/api/sim/now", "admin1").json["now"])
+
+
+def advance_to(api, when: datetime):
+    r = api.post("/api/sim/advance", "admin1", json={"to": when.isoformat()})
+    assert r.status_code == 200, r.json
+
+
+def supervised(api, event_id, user="city1"):
+    r = api.get("/api/supervision", user)
+    assert r.status_code == 200, r.json
+    return [s for s in r.json["items"] if s["event_id"] == event_id]
+
+
+def assert_fires_on_time(app, api, event_id, kind, due: datetime, open_task, unit=None, person=None):
+    """One second before: pending; one second after: missed, supervised, told, work still open."""
+    advance_to(api, due - timedelta(seconds=1))
+    assert deadline(api, event_id, kind, unit)["status"] == "pending"
+    assert supervised(api, event_id) == []
+    advance_to(api, due + timedelta(seconds=1))
+    row = deadline(api, event_id, kind, unit)
+    assert row["status"] == "missed" and row["light"] == "red"
+    [record] = supervised(api, event_id)
+    assert record["kind"] == kind and record["unit"] == unit and record["person"] == person
+    assert record["status"] == "open" and "超期" in record["reason"]
+    user, name = open_task
+    assert api.task(user, event_id, name)                               # non-interrupting: work goes on
+    return record
+
+
+def whistle(api, event, on_site=False, co=None):
+    api.whistle_to(event["id"], department="zhifa", on_site=on_site, co_departments=co)
+    return now(api)
+
+
+# -- each kind: on time, missed, supervised ---------------------------------------------------------
+def test_accept_30_minutes_from_dispatch(app, api):
+    event = api.report()
+    dispatched = whistle(api, event)
+    row = deadline(api, event["id"], "accept")
+    assert datetime.fromisoformat(row["due_at"]) == dispatched + timedelta(minutes=30)
+    assert row["unit"] == "zhifa" and row["original_due_at"] == row["due_at"] and not row["extended"]
+    assert_fires_on_time(app, api, event["id"], "accept", dispatched + timedelta(minutes=30),
+                         ("zhifa1", "accept_whistle"), unit="zhifa")
+    assert any("红灯" in m for m in told(app, "zhifa", "overdue"))
+    assert any("督办" in m and "李明华" in m for m in told(app, "zhifa", "supervise"))   # the 分管领导
+
+
+def test_close_24_hours_from_dispatch_and_a_rework_does_not_restart_it(app, api):
+    event = api.report()
+    dispatched = whistle(api, event)
+    advance_to(api, dispatched + timedelta(minutes=10))
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    row = deadline(api, event["id"], "close")
+    assert datetime.fromisoformat(row["due_at"]) == dispatched + timedelta(hours=24)
+    advance_to(api, dispatched + timedelta(hours=20))
+    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
+    assert deadline(api, event["id"], "close")["status"] == "met"
+    api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改", "rating": "不满意"})
+    row = deadline(api, event["id"], "close")                      # 重办: the same limit runs on
+    assert row["status"] == "pending" and datetime.fromisoformat(row["due_at"]) == dispatched + timedelta(hours=24)
+    assert_fires_on_time(app, api, event["id"], "close", dispatched + timedelta(hours=24),
+                         ("zhifa1", "dispose_rework"), unit="zhifa")
+
+
+def test_arrive_one_hour_from_acceptance(app, api):
+    event = api.report()
+    dispatched = whistle(api, event, on_site=True)
+    advance_to(api, dispatched + timedelta(minutes=10))
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    assert deadline(api, event["id"], "accept")["status"] == "met"
+    assert_fires_on_time(app, api, event["id"], "arrive", dispatched + timedelta(minutes=70),
+                         ("zhifa1", "arrive"), unit="zhifa")
+
+
+def test_close_difficult_five_working_days_across_a_make_up_saturday(app, api):
+    event = api.report()
+    whistle(api, event, on_site=True)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
+                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
+                                                   "difficult_reason": "需协调产权单位"})
+    row = deadline(api, event["id"], "close_difficult")
+    # declared Thu 2026-10-08: Fri 9, Sat 10 (调休 make-up working day), Mon 12, Tue 13, Wed 14 → 17:30
+    due = datetime.fromisoformat("2026-10-14T17:30:00+08:00")
+    assert datetime.fromisoformat(row["due_at"]) == due and row["basis"] == "working"
+    assert row["calendar_warning"] is None
+    assert_fires_on_time(app, api, event["id"], "close_difficult", due, ("zhifa1", "dispose_feedback"), unit="zhifa")
+
+
+def test_a_working_day_deadline_in_a_year_without_a_calendar_is_computed_and_warned(app, api):
+    advance_to(api, datetime.fromisoformat("2026-12-29T09:00:00+08:00"))
+    event = api.report()
+    whistle(api, event, on_site=True)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
+                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
+                                                   "difficult_reason": "跨年协调"})
+    row = deadline(api, event["id"], "close_difficult")
+    # Wed 30, Thu 31 (2026, holiday data); Fri 2027-01-01 counted as a weekday (no 2027 calendar), Mon 4, Tue 5
+    assert row["due_at"] == "2027-01-05T17:30:00+08:00"
+    assert "2027" in row["calendar_warning"]
+    assert api.event(event["id"])["warnings"] == [row["calendar_warning"]]
+
+
+def test_community_handle_uses_the_communitys_limit_for_the_type(app, api):
+    event = api.report(type_code="A13")          # lg-xincheng sets A13 (施工噪音) to 1 hour (§8.1)
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    assigned = now(api)
+    api.complete("staff1", event["id"], "analyse", {"disposal": "cadre"})
+    row = deadline(api, event["id"], "community_handle")
+    assert row["rule"] == "PT1H" and row["unit"] is None and row["community"] == "lg-xincheng"
+    record = assert_fires_on_time(app, api, event["id"], "community_handle", assigned + timedelta(hours=1),
+                                  ("staff1", "handle_by_cadre"))
+    assert record["community"] == "lg-xincheng"
+
+
+def test_community_handle_defaults_to_two_hours(app, api):
+    event = api.report(type_code="A05")
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    assigned = now(api)
+    api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
+    assert_fires_on_time(app, api, event["id"], "community_handle", assigned + timedelta(hours=2),
+                         ("stationed1", "handle_stationed"), unit="gongan.xincheng_pcs")
+
+
+def test_superior_deadline(app, api):
+    event = api.report("committee1", **SUPERIOR)
+    api.complete("committee1", event["id"], "consult", {
+        "consult_note": "会商", "assignments": [{"unit": "zhifa", "task_description": "整治"}]})
+    due = datetime.fromisoformat(SUPERIOR["superior_deadline"])
+    assert_fires_on_time(app, api, event["id"], "superior", due, ("zhifa1", "part_unit"))
+    api.complete("zhifa1", event["id"], "part_unit", {"part_summary": "完成"})
+    api.complete("committee1", event["id"], "committee_report", {"result_summary": "完成"})
+    row = deadline(api, event["id"], "superior")
+    assert row["status"] == "missed" and row["met_at"]                 # done late: still a miss
+    assert supervised(api, event["id"]) == []                           # … and no longer open
+
+
+def test_co_departments_have_their_own_accept_and_close(app, api):
+    event = api.report()
+    dispatched = whistle(api, event, co=["shijian"])
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    part_dispatched = now(api)
+    assert deadline(api, event["id"], "accept", unit="shijian")["status"] == "pending"
+    api.complete("shijian1", event["id"], "co_accept", {})
+    row = deadline(api, event["id"], "close", unit="shijian")
+    assert datetime.fromisoformat(row["due_at"]) == part_dispatched + timedelta(hours=24)
+    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "主办部分已处置"})
+    advance_to(api, part_dispatched + timedelta(hours=24, seconds=1))
+    assert deadline(api, event["id"], "close", unit="shijian")["status"] == "missed"
+    assert deadline(api, event["id"], "close", unit="zhifa")["status"] == "met"
+    assert [s["unit"] for s in supervised(api, event["id"])] == ["shijian"]
+    assert dispatched <= part_dispatched
+
+
+# -- warning lights ---------------------------------------------------------------------------------
+def test_the_yellow_warning_at_two_thirds_of_the_window(app, api):
+    event = api.report()
+    dispatched = whistle(api, event)
+    row = deadline(api, event["id"], "accept")
+    assert row["light"] == "green" and datetime.fromisoformat(row["warn_at"]) == dispatched + timedelta(minutes=20)
+    advance_to(api, dispatched + timedelta(minutes=20) - timedelta(seconds=1))
+    assert told(app, "zhifa", "warning") == [] and deadline(api, event["id"], "accept")["light"] == "green"
+    advance_to(api, dispatched + timedelta(minutes=20, seconds=1))
+    assert len(told(app, "zhifa", "warning")) == 1 and "黄灯" in told(app, "zhifa", "warning")[0]
+    assert deadline(api, event["id"], "accept")["light"] == "yellow"
+    advance_to(api, dispatched + timedelta(minutes=25))
+    assert len(told(app, "zhifa", "warning")) == 1                     # once
+    advance_to(api, dispatched + timedelta(minutes=31))
+    assert deadline(api, event["id"], "accept")["light"] == "red"
+
+
+def test_met_deadlines_have_no_light_and_withdrawal_supersedes(app, api):
+    event = api.report()
+    whistle(api, event)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    assert deadline(api, event["id"], "accept")["light"] is None
+    api.withdraw("grid1", event["id"])
+    assert deadline(api, event["id"], "close")["status"] == "superseded"
+
+
+# -- extensions (§8.4) ------------------------------------------------------------------------------
+def request_extension(api, deadline_id, user="staff1", expect=201, **body):
+    r = api.post(f"/api/deadlines/{deadline_id}/extension-requests", user, json={"reason": "需协调多方", **body})
+    assert r.status_code == expect, r.json
+    return r.json
+
+
+def decide(api, request_id, expect=200, user="city1", **body):
+    r = api.post(f"/api/extension-requests/{request_id}/decision", user, json=body)
+    assert r.status_code == expect, r.json
+    return r.json
+
+
+def test_an_approved_extension_re_arms_the_timer_and_keeps_the_original(app, api):
+    event = api.report()
+    dispatched = whistle(api, event)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    close = deadline(api, event["id"], "close")
+    req = request_extension(api, close["id"], requested_due_at=(dispatched + timedelta(hours=48)).isoformat())
+    assert req["status"] == "pending" and told(app, "shezhi", "extension_requested")
+    new_due = dispatched + timedelta(hours=36)
+    done = decide(api, req["id"], approve=True, new_due_at=new_due.isoformat(), note="同意")
+    assert done["status"] == "approved"
+    row = deadline(api, event["id"], "close")
+    assert datetime.fromisoformat(row["due_at"]) == new_due and row["extended"] and row["extensions"] == 1
+    assert datetime.fromisoformat(row["original_due_at"]) == dispatched + timedelta(hours=24)
+    assert_fires_on_time(app, api, event["id"], "close", new_due, ("zhifa1", "dispose_feedback"), unit="zhifa")
+
+
+def test_a_rejected_extension_changes_nothing_and_the_cap_holds(app, api):
+    event = api.report()
+    dispatched = whistle(api, event)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    close = deadline(api, event["id"], "close")                        # close: at most 2 extensions
+    req = request_extension(api, close["id"])
+    assert request_extension(api, close["id"], expect=409)["error"] == "conflict"   # one at a time
+    assert decide(api, req["id"], approve=False, expect=422)["errors"][0]["field"] == "note"
+    decide(api, req["id"], approve=False, note="理由不充分")
+    assert deadline(api, event["id"], "close")["due_at"] == close["due_at"]
+    for hours in (30, 36):
+        req = request_extension(api, close["id"])
+        decide(api, req["id"], approve=True, new_due_at=(dispatched + timedelta(hours=hours)).isoformat())
+    assert "2" in request_extension(api, close["id"], expect=409)["message"]          # the cap
+    assert deadline(api, event["id"], "close")["extensions"] == 2
+
+
+def test_extension_roles_and_bad_input(app, api):
+    event = api.report()
+    whistle(api, event)
+    accept = deadline(api, event["id"], "accept")
+    assert request_extension(api, accept["id"], user="zhifa1", expect=403)["error"] == "forbidden"
+    assert request_extension(api, accept["id"], reason="", expect=422)["errors"][0]["field"] == "reason"
+    assert "0" in request_extension(api, accept["id"], expect=409)["message"]       # accept: no extensions
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    close = deadline(api, event["id"], "close")
+    req = request_extension(api, close["id"])
+    assert decide(api, req["id"], user="staff1", approve=True, expect=403)["error"] == "forbidden"
+    r = decide(api, req["id"], approve=True, new_due_at="2026-10-08T10:00:00+08:00", expect=422)
+    assert r["errors"][0]["field"] == "new_due_at"
+    assert decide(api, req["id"], approve=True, expect=422)["errors"][0]["field"] == "new_due_at"
+
+
+# -- supervision listing -----------------------------------------------------------------------------
+def test_supervision_is_filtered_and_scoped(app, api):
+    first, second = api.report(), api.report()
+    whistle(api, first)
+    api.whistle_to(second["id"], department="shijian")
+    api.advance("PT31M")
+    assert {s["unit"] for s in supervised(api, first["id"]) + supervised(api, second["id"])} == {"zhifa", "shijian"}
+    only = api.get("/api/supervision?unit=zhifa&kind=accept", "city1").json["items"]
+    assert [s["event_id"] for s in only] == [first["id"]]
+    assert {s["unit"] for s in api.get("/api/supervision", "zhifa1").json["items"]} == {"zhifa"}
+    assert {s["event_id"] for s in api.get("/api/supervision", "staff1").json["items"]} == {first["id"], second["id"]}
+    assert api.get("/api/supervision", "staff2").json["items"] == []
+    assert api.get("/api/supervision?kind=close", "city1").json["items"] == []
+
+
+@pytest.mark.parametrize("when", ["2026-10-01T10:00:00+08:00"])
+def test_working_days_skip_the_national_day_holiday(when):
+    from catalogs import load_catalogs
+    from engine.workdays import WorkCalendar
+    calendar = WorkCalendar(load_catalogs().calendar())
+    # 10-01..10-07 off; Thu 10-08 1, Fri 10-09 2, Sat 10-10 (调休) 3, Mon 10-12 4, Tue 10-13 5
+    assert calendar.add_working_days(datetime.fromisoformat(when), 5).isoformat() == "2026-10-13T17:30:00+08:00"
+    # a plain weekend: Fri 2026-11-20 → Mon 23 … Fri 27
+    assert calendar.add_working_days(datetime.fromisoformat("2026-11-20T16:00:00+08:00"), 5).isoformat() \
+        == "2026-11-27T17:30:00+08:00"
+    assert calendar.uncovered_years == set()
