@@ -17,9 +17,9 @@ from shapely.validation import explain_validity
 from .durations import parse_duration
 from .errors import CatalogError
 
-ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR = (
+ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUTY = (
     "roles.json", "units.json", "event_types.json", "one_thing_matters.json", "communities.geojson",
-    "deadline_kinds.json", "calendar.json",
+    "deadline_kinds.json", "calendar.json", "duty_rosters.json",
 )
 # Table B.1 lists city departments and companies (供电局, 水务公司) as 协同部门, never local offices.
 COOPERATING_KINDS = ("department", "company")
@@ -42,7 +42,24 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_check_communities(features, units, event_types),
         *_unique(DEADLINE_KINDS, data["deadline_kinds"], "code"),
         *_check_calendar(data["calendar"]),
+        *_check_duty_rosters(data["duty_rosters"], units),
     ]
+
+
+def _check_duty_rosters(rows: list[dict], units: dict[str, dict]) -> Iterable[CatalogError]:
+    """Each entry names a unit of the tree and a real date, and a unit has one person per date."""
+    seen = set()
+    for position, row in enumerate(rows):
+        where = f"[{position}]"
+        if row["unit"] not in units:
+            yield CatalogError(DUTY, f"{where}.unit", f"unknown unit {row['unit']!r}")
+        try:
+            date.fromisoformat(row["date"])
+        except ValueError:
+            yield CatalogError(DUTY, f"{where}.date", f"{row['date']!r} is not a date")
+        if (row["unit"], row["date"]) in seen:
+            yield CatalogError(DUTY, where, f"{row['unit']} has two people on duty on {row['date']}")
+        seen.add((row["unit"], row["date"]))
 
 
 def _check_calendar(calendar: dict) -> Iterable[CatalogError]:

@@ -17,7 +17,7 @@ from shapely.geometry import shape
 DEFAULT_TIME_LIMIT = "PT2H"
 # Public catalog names, as in GET /api/catalogs/{name}.
 NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities", "deadline_kinds",
-         "calendar")
+         "calendar", "duty_rosters")
 #: units that take orders (派单, 协办): city departments, their local offices, and the companies of
 #: Table B.1 (供电局, 水务公司)
 DEPARTMENT_KINDS = ("department", "office", "company")
@@ -35,6 +35,7 @@ class Catalogs:
         self._event_types = {t["code"]: t for t in data["event_types"]}
         self._one_thing = {m["code"]: m for m in data["one_thing_matters"]}
         self._deadline_kinds = {k["code"]: k for k in data["deadline_kinds"]}
+        self._duty = {(d["unit"], d["date"]): d["person"] for d in data["duty_rosters"]}
         features = data["communities"]["features"]
         self._communities = {f["properties"]["code"]: f["properties"] for f in features}
         self._areas = []
@@ -69,6 +70,9 @@ class Catalogs:
             return [{"value": m["code"], "label": f"{m['code']} {m['name']}"} for m in self._data["one_thing_matters"]]
         if name == "communities":
             return [{"value": code, "label": p["name"]} for code, p in self._communities.items()]
+        if name == "duty_rosters":
+            return [{"value": f"{d['unit']}:{d['date']}", "label": f"{d['date']} {d['unit']} {d['person']}"}
+                    for d in self._data["duty_rosters"]]
         if name == "deadline_kinds":
             return [{"value": k["code"], "label": f"{k['name']}（{k['clause']}）"} for k in self._data["deadline_kinds"]]
         raise KeyError(name)
@@ -121,6 +125,14 @@ class Catalogs:
         """A §8 time limit's settings: basis (natural | working), warn_share, max_extensions."""
         kind = self._deadline_kinds.get(code)
         return copy.deepcopy(kind) if kind is not None else None
+
+    def on_duty(self, unit_code: str, day: str) -> str | None:
+        """值班表: who is on duty for a unit (or, failing that, the nearest unit above it) on `day`."""
+        for code in self.unit_ancestors(unit_code) if unit_code in self._units else []:
+            person = self._duty.get((code, day))
+            if person:
+                return person
+        return None
 
     def calendar(self) -> dict:
         """Office hours and the holiday arrangements of years beyond chinesecalendar (工作日历)."""

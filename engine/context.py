@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.events import add_party, register_transfer
-from engine.models import Audit, Notification, User
+from engine.models import Audit, User
+from engine.outbox import notify
 
 
 @dataclass
@@ -45,9 +46,8 @@ class RunContext:
         return any(all((data or {}).get(k) == v for k, v in match.items()) for data in rows)
 
     def notify(self, recipient_kind: str, recipient: str, kind: str, message: str) -> None:
-        self.session.add(Notification(
-            at=self.clock.now(), event_id=self.event.id if self.event is not None else None,
-            recipient_kind=recipient_kind, recipient=recipient, kind=kind, message=message))
+        notify(self.session, self.catalogs, self.clock.now(), self.event.id if self.event is not None else None,
+               recipient_kind, recipient, kind, message)
 
     def set_lead_unit(self, unit: str) -> None:
         """The unit chosen at dispatch (派单): who sees the event from now on."""

@@ -20,7 +20,8 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 from catalogs.durations import parse_duration
 from engine.clock import local, parse_instant
 from engine.errors import EventflowError
-from engine.models import Audit, Deadline, Notification, Supervision
+from engine.models import Audit, Deadline, Supervision
+from engine.outbox import notify
 from engine.workdays import WorkCalendar
 
 WORKING_DAYS = re.compile(r"^P(\d+)D$")
@@ -146,6 +147,25 @@ class Deadlines:
                                     "due_at": local(due), "calendar_warning": warning})
         return local(due)
 
+    def recompute(self, session, event_of, rearm) -> list[Deadline]:
+        """The working calendar changed (catalogs/data/calendar.json edited): every pending working-day
+        deadline not extended by a decision is computed again from its start; where the due time moves,
+        the timer is re-armed there. Returns the deadlines that moved."""
+        moved = []
+        for row in session.scalars(select(Deadline).where(Deadline.status == "pending", Deadline.basis == "working",
+                                                          Deadline.extended.is_(False))):
+            event = event_of(row.event_id)
+            due, _, _, warning = self.compute(row.kind, row.rule, _utc(row.started_at), row.community,
+                                              event.type_code)
+            if due == _utc(row.due_at) and warning == row.calendar_warning:
+                continue
+            row.original_due_at = row.due_at = due
+            row.warn_at, row.warned_at = self.warn_at(row.kind, _utc(row.started_at), due), None
+            row.calendar_warning = warning
+            rearm(row, event, due)
+            moved.append(row)
+        return moved
+
     # -- after a step -----------------------------------------------------------------------------
     def timers_gone(self, session, instance_id: int, gone_ids, fired_ids, met_ids, now, event) -> None:
         """After a step. A timer that fired → its deadline is missed (+ supervision). The timers of the
@@ -198,12 +218,10 @@ class Deadlines:
                                                              "person": row.person, "due_at": local(_utc(row.due_at))}))
         text = f"【红灯】事件 {event.number} {reason}，已纳入督办（§9.1）"
         for kind, recipient in self._recipients(row):
-            session.add(Notification(at=now, event_id=row.event_id, recipient_kind=kind, recipient=recipient,
-                                     kind="overdue", message=text))
+            notify(session, self.catalogs, now, row.event_id, kind, recipient, "overdue", text)
         if row.unit:
-            session.add(Notification(at=now, event_id=row.event_id, recipient_kind="unit", recipient=row.unit,
-                                     kind="supervise", message=f"请{supervisor.get('title', '分管领导')}"
-                                     f"{supervisor.get('name', '')}督办：{text}"))
+            notify(session, self.catalogs, now, row.event_id, "unit", row.unit, "supervise",
+                   f"请{supervisor.get('title', '分管领导')}{supervisor.get('name', '')}督办：{text}")
 
     @staticmethod
     def _recipients(row: Deadline):
@@ -228,8 +246,7 @@ class Deadlines:
         text = (f"【黄灯预警】事件 {event.number} {settings['name']}（{settings['clause']}）将于 "
                 f"{local(_utc(row.due_at))} 到期，请抓紧办理")
         for kind, recipient in self._recipients(row):
-            session.add(Notification(at=now, event_id=row.event_id, recipient_kind=kind, recipient=recipient,
-                                     kind="warning", message=text))
+            notify(session, self.catalogs, now, row.event_id, kind, recipient, "warning", text)
         session.add(Audit(at=now, actor="system", action="deadline_warning", event_id=row.event_id,
                           instance_id=row.instance_id, data={"kind": row.kind, "unit": row.unit,
                                                              "person": row.person, "due_at": local(_utc(row.due_at))}))

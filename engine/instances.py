@@ -207,6 +207,10 @@ class Instances:
         deadline.extensions = (deadline.extensions or 0) + 1
         deadline.warn_at = self.deadlines.warn_at(deadline.kind, _aware(deadline.started_at), new_due)
         deadline.warned_at = None
+        self.rearm(session, deadline, event, new_due)
+
+    def rearm(self, session, deadline, event: Event, new_due) -> None:
+        """Move the waiting timer that watches `deadline` to `new_due` in the stored state."""
         if not deadline.timer_task_id:
             return
         row = session.get(Instance, deadline.instance_id)

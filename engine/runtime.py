@@ -186,6 +186,16 @@ class Runtime:
         times = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in times if t is not None]
         return min(times) if times else None
 
+    def recompute_deadlines(self, session) -> int:
+        """After the working calendar was edited: pending working-day deadlines move with it."""
+        moved = self.deadlines.recompute(session, lambda event_id: session.get(Event, event_id),
+                                         lambda row, event, due: self.instances.rearm(session, row, event, due))
+        for row in moved:
+            session.add(Audit(at=self.clock.now(), actor="system", action="deadline_recomputed", event_id=row.event_id,
+                              data={"kind": row.kind, "due_at": local(row.due_at),
+                                    "calendar_warning": row.calendar_warning}))
+        return len(moved)
+
     def send_warnings(self, session) -> int:
         """黄灯预警 for every pending deadline past its warning share (rows locked: each warning once)."""
         now = self.clock.now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 import click
+from sqlalchemy import inspect
 
 from engine import bundle as bundles
 from engine import users
@@ -64,6 +65,10 @@ def load_catalogs_command(ctx):
         size = len(data["features"]) if isinstance(data, dict) and "features" in data else len(data)
         click.echo(f"{name}: {size}")
     click.echo(f"catalogs valid, content hash {svc.catalogs.content_hash[:12]}")
+    if inspect(svc.db).has_table("deadline"):  # the working calendar may have changed: move what depends on it
+        moved = svc.run(svc.runtime.recompute_deadlines)
+        if moved:
+            click.echo(f"{moved} pending working-day deadlines moved with the calendar")
 
 
 @main.command()

@@ -10,7 +10,10 @@ from engine import sweep
 
 
 def catch_up(services) -> sweep.SweepResult:
-    """Fire, in due order, every timer (and warning) already due: run at start-up, before serving."""
+    """At start-up, before serving: move working-day deadlines if the calendar was edited, then fire,
+    in due order, every timer (and warning) already due."""
+    from engine import uow
+    uow.run(services.session_factory, services.runtime.recompute_deadlines)
     total = sweep.SweepResult()
     while True:
         step = sweep.sweep(services.session_factory, services.runtime)

@@ -190,3 +190,39 @@ def test_content_hash_changes_with_the_files(tmp_path):
     edited = load_catalogs(copy_with(tmp_path, "roles.json", lambda rows: rows[0].update(name="专职网格员")))
     assert edited.content_hash != shipped.content_hash
     assert edited.role("专职网格员") == "grid_worker"
+
+
+# -- issue #4: the §8 limits, the working calendar and duty rosters ----------------------------------
+def test_a_deadline_kind_needs_a_known_basis(tmp_path):
+    error = refusal(tmp_path, "deadline_kinds.json", lambda rows: row(rows, "accept").update(basis="lunar"))
+    assert error.file == "deadline_kinds.json" and "lunar" in error.reason
+
+
+def test_a_duplicate_deadline_kind(tmp_path):
+    error = refusal(tmp_path, "deadline_kinds.json", lambda rows: rows.append(dict(row(rows, "close"))))
+    assert error.file == "deadline_kinds.json" and "duplicate code 'close'" in error.reason
+
+
+@pytest.mark.parametrize("days, reason", [
+    ({"holidays": ["2027-02-30"], "workdays": []}, "is not a date"),
+    ({"holidays": ["2028-01-03"], "workdays": []}, "is not in 2027"),
+    ({"holidays": ["2027-01-02"], "workdays": []}, "weekend day"),          # a Saturday as a holiday
+    ({"holidays": [], "workdays": ["2027-01-04"]}, "is a weekday"),         # a Monday as 调休
+])
+def test_a_calendar_year_must_hold_real_days_of_that_year(tmp_path, days, reason):
+    error = refusal(tmp_path, "calendar.json", lambda doc: doc["years"].update({"2027": days}))
+    assert error.file == "calendar.json" and reason in error.reason
+
+
+def test_office_hours_must_open_before_they_close(tmp_path):
+    error = refusal(tmp_path, "calendar.json", lambda doc: doc["office_hours"].update(start="18:00"))
+    assert (error.file, error.path) == ("calendar.json", "office_hours")
+
+
+def test_a_duty_roster_names_known_units_once_a_day(tmp_path):
+    error = refusal(tmp_path, "duty_rosters.json", lambda rows: rows.append({"unit": "nasa", "date": "2026-10-10",
+                                                                             "person": "x"}))
+    assert error.file == "duty_rosters.json" and "unknown unit 'nasa'" in error.reason
+    error = refusal(tmp_path / "again", "duty_rosters.json",
+                    lambda rows: rows.append({"unit": "zhifa", "date": "2026-10-10", "person": "someone"}))
+    assert "two people on duty" in error.reason

@@ -22,7 +22,7 @@ def test_shipped_catalogs_load_from_the_package_data(cats):
     assert load_catalogs(DATA_DIR).content_hash == cats.content_hash
     assert re.fullmatch(r"[0-9a-f]{64}", cats.content_hash)
     assert cats.names() == ["roles", "units", "departments", "event_types", "one_thing_matters", "communities",
-                            "deadline_kinds", "calendar"]
+                            "deadline_kinds", "calendar", "duty_rosters"]
 
 
 def test_appendix_a_has_30_rows_with_their_competent_departments(cats):
@@ -186,3 +186,10 @@ def test_a_missing_directory_is_a_catalog_error(tmp_path):
     with pytest.raises(CatalogError) as caught:
         load_catalogs(tmp_path)
     assert caught.value.file == "roles.json" and "not found" in caught.value.reason
+
+
+def test_duty_rosters_name_the_person_on_duty_for_a_unit_or_above(cats):
+    assert cats.on_duty("zhifa", "2026-10-10") == "zhifa1"
+    assert cats.on_duty("zhifa.zhongdui1", "2026-10-10") == "zhifa1"      # the department's roster covers it
+    assert cats.on_duty("zhifa", "2026-10-12") is None
+    assert cats.on_duty("nowhere", "2026-10-10") is None

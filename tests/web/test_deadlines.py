@@ -299,3 +299,60 @@ def test_working_days_skip_the_national_day_holiday(when):
     assert calendar.add_working_days(datetime.fromisoformat("2026-11-20T16:00:00+08:00"), 5).isoformat() \
         == "2026-11-27T17:30:00+08:00"
     assert calendar.uncovered_years == set()
+
+
+def test_editing_the_calendar_moves_pending_working_day_deadlines(settings, app, api, tmp_path):
+    """An administrator adds a year's holiday arrangement: at the next start (or `eventflow
+    load-catalogs`) pending working-day deadlines are computed again and their timers re-armed."""
+    import json
+    import shutil
+
+    from catalogs.loader import DATA_DIR
+    from tests.web.conftest import build_app
+    from web.scheduler import catch_up
+    advance_to(api, datetime.fromisoformat("2026-12-29T09:00:00+08:00"))
+    event = api.report()
+    whistle(api, event, on_site=True)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
+                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
+                                                   "difficult_reason": "跨年协调"})
+    assert deadline(api, event["id"], "close_difficult")["due_at"] == "2027-01-05T17:30:00+08:00"
+    app.extensions["eventflow"].db.dispose()
+
+    edited = tmp_path / "catalogs"
+    shutil.copytree(DATA_DIR, edited)
+    calendar = json.loads((edited / "calendar.json").read_text(encoding="utf-8"))
+    calendar["years"]["2027"] = {"holidays": ["2027-01-01"], "workdays": []}   # a test arrangement
+    (edited / "calendar.json").write_text(json.dumps(calendar), encoding="utf-8")
+    from dataclasses import replace
+    restarted = build_app(replace(settings, catalog_dir=str(edited)))
+    catch_up(restarted.extensions["eventflow"])
+    from tests.web.client import Api
+    again = Api(restarted)
+    row = deadline(again, event["id"], "close_difficult")
+    assert row["due_at"] == "2027-01-06T17:30:00+08:00" and row["calendar_warning"] is None
+    assert row["original_due_at"] == row["due_at"] and not row["extended"]
+    advance_to(again, datetime.fromisoformat("2027-01-05T17:30:01+08:00"))
+    assert deadline(again, event["id"], "close_difficult")["status"] == "pending"   # the timer moved too
+    advance_to(again, datetime.fromisoformat("2027-01-06T17:30:01+08:00"))
+    assert deadline(again, event["id"], "close_difficult")["status"] == "missed"
+    restarted.extensions["eventflow"].db.dispose()
+
+
+def test_out_of_hours_a_units_notices_also_reach_the_person_on_duty(app, api):
+    """值班表: the accept limit of an order dispatched on the make-up Saturday evening is missed at
+    night; zhifa's duty officer that day (catalogs/data/duty_rosters.json) is told as well."""
+    advance_to(api, datetime.fromisoformat("2026-10-10T18:00:00+08:00"))     # after office hours
+    event = api.report()
+    dispatched = whistle(api, event)
+    advance_to(api, dispatched + timedelta(minutes=31))
+    assert any(m.startswith("【值班】【红灯】") for m in told(app, "zhifa1", "overdue"))
+    assert told(app, "shijian1", "overdue") == []
+
+
+def test_in_office_hours_only_the_unit_is_told(app, api):
+    event = api.report()                                # Thu 2026-10-08 09:00, a working day
+    dispatched = whistle(api, event)
+    advance_to(api, dispatched + timedelta(minutes=31))
+    assert told(app, "zhifa", "overdue") and told(app, "zhifa1", "overdue") == []

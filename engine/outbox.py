@@ -1,0 +1,35 @@
+"""The notification outbox: every message to a person, unit or community is a row (issue #4).
+
+A message to a unit outside office hours or on a non-working day also goes to whoever the unit's duty
+roster (值班表, catalogs/data/duty_rosters.json) has on duty that day, so a miss at night or on a
+holiday reaches a person, not only an office that is closed.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from engine.clock import SHANGHAI
+from engine.models import Notification
+from engine.workdays import WorkCalendar
+
+
+@lru_cache(maxsize=8)
+def _calendar(catalogs) -> WorkCalendar:
+    return WorkCalendar(catalogs.calendar())
+
+
+def out_of_hours(catalogs, at) -> bool:
+    calendar = _calendar(catalogs)
+    local = at.astimezone(SHANGHAI)
+    return (not calendar.is_working_day(local.date())
+            or not calendar.office_open <= local.time().replace(tzinfo=None) < calendar.office_close)
+
+
+def notify(session, catalogs, at, event_id, recipient_kind: str, recipient: str, kind: str, message: str) -> None:
+    session.add(Notification(at=at, event_id=event_id, recipient_kind=recipient_kind, recipient=recipient,
+                             kind=kind, message=message))
+    if recipient_kind == "unit" and out_of_hours(catalogs, at):
+        person = catalogs.on_duty(recipient, at.astimezone(SHANGHAI).date().isoformat())
+        if person:
+            session.add(Notification(at=at, event_id=event_id, recipient_kind="person", recipient=person,
+                                     kind=kind, message=f"【值班】{message}"))
