@@ -44,6 +44,8 @@ test: install lint-bpmn chromium
 
 bench: install
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.sweep
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf $(VENV) instance tools/lint-bpmn/node_modules .pytest_cache

@@ -175,8 +175,12 @@ class Runtime:
 
     # -- timers -----------------------------------------------------------------------------------
     def due_instance_ids(self, session, limit: int = 500) -> list[int]:
-        return list(session.scalars(select(Timer.instance_id).where(Timer.due_at <= self.clock.now())
-                                    .group_by(Timer.instance_id).order_by(func.min(Timer.due_at)).limit(limit)))
+        """Instances with a due timer, earliest first. Reads only the due rows through the due_at index
+        (no GROUP BY, which lets a planner scan the whole table), so its cost does not grow with the
+        number of open instances (bench/sweep.py)."""
+        rows = session.scalars(select(Timer.instance_id).where(Timer.due_at <= self.clock.now())
+                               .order_by(Timer.due_at, Timer.id).limit(limit * 4))
+        return list(dict.fromkeys(rows))[:limit]
 
     def next_due(self, session):
         """The earliest moment the sweep has work: a timer that has not failed (failed ones are retried

@@ -13,6 +13,9 @@ from engine.models import Audit, Deadline, Event, ExtensionRequest, Notification
 from engine.scope import units_within
 
 SUPERVISION_FILTERS = ("unit", "person", "kind", "community", "status")
+SUPERVISION_STATUSES = ("open", "closed", "all")
+REQUEST_STATUSES = ("pending", "approved", "rejected")
+DEADLINE_WORDS = {"pending": "未到期", "met": "已按期办结", "missed": "已超期", "superseded": "已撤销"}
 
 
 def _utc(value):
@@ -36,6 +39,8 @@ def list_supervision(session, user, catalogs, filters: dict) -> list[dict]:
     query = select(Supervision, Event.number).join(Event, Event.id == Supervision.event_id) \
         .where(_scope(Supervision, user, catalogs))
     status = filters.get("status") or "open"
+    if status not in SUPERVISION_STATUSES:
+        raise InvalidData([{"field": "status", "reason": f"应为 {' | '.join(SUPERVISION_STATUSES)}"}])
     if status != "all":
         query = query.where(Supervision.status == status)
     for name in ("unit", "person", "kind", "community"):
@@ -84,7 +89,8 @@ def request_extension(session, catalogs, clock, deadline_id: int, body: dict, us
     wanted = _instant_field(body.get("requested_due_at"), "requested_due_at")
     session.execute(select(Deadline.id).where(Deadline.id == deadline.id).with_for_update())
     if deadline.status != "pending":
-        raise Conflict(f"只有未到期的时限可以申请延期 (the deadline is {deadline.status})", deadline_status=deadline.status)
+        raise Conflict(f"只有未到期的时限可以申请延期，该时限{DEADLINE_WORDS.get(deadline.status, deadline.status)} "
+                       f"(the deadline is {deadline.status})", deadline_status=deadline.status)
     if wanted is not None and wanted <= _utc(deadline.due_at):
         raise InvalidData([{"field": "requested_due_at", "reason": "应晚于当前时限 (later than the current due time)"}])
     used = session.scalar(select(func.count(ExtensionRequest.id)).where(
@@ -111,6 +117,8 @@ def request_extension(session, catalogs, clock, deadline_id: int, body: dict, us
 
 
 def list_requests(session, user, catalogs, status: str | None) -> list[dict]:
+    if status and status not in REQUEST_STATUSES:
+        raise InvalidData([{"field": "status", "reason": f"应为 {' | '.join(REQUEST_STATUSES)}"}])
     query = select(ExtensionRequest).join(Event, Event.id == ExtensionRequest.event_id)
     if not user.is_global:
         query = query.where(Event.community == user.community) if user.community else query.where(false())
@@ -136,6 +144,9 @@ def decide(session, catalogs, clock, instances, request_id: int, body: dict, use
     if not isinstance(approve, bool):
         raise InvalidData([{"field": "approve", "reason": "应为 true（批准）或 false（驳回）"}])
     note = body.get("note")
+    if note is not None and not isinstance(note, str):
+        raise InvalidData([{"field": "note", "reason": "应为文字 (a text)"}])
+    note = note.strip()[:2000] if note else None
     deadline = session.get(Deadline, row.deadline_id)
     event = session.get(Event, row.event_id)
     now = clock.now()
@@ -146,7 +157,8 @@ def decide(session, catalogs, clock, instances, request_id: int, body: dict, use
         if new_due <= max(_utc(deadline.due_at), now):
             raise InvalidData([{"field": "new_due_at", "reason": "应晚于当前时限和当前时间 (later than now and the current due time)"}])
         if deadline.status != "pending":
-            raise Conflict(f"时限已{deadline.status}，不能再延期", deadline_status=deadline.status)
+            raise Conflict(f"该时限{DEADLINE_WORDS.get(deadline.status, deadline.status)}，不能再延期 "
+                           f"(the deadline is {deadline.status})", deadline_status=deadline.status)
         instances.extend(session, deadline, event, new_due)
         row.status, row.new_due_at = "approved", new_due
     else:

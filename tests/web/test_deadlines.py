@@ -271,6 +271,9 @@ def test_extension_roles_and_bad_input(app, api):
     r = decide(api, req["id"], approve=True, new_due_at="2026-10-08T10:00:00+08:00", expect=422)
     assert r["errors"][0]["field"] == "new_due_at"
     assert decide(api, req["id"], approve=True, expect=422)["errors"][0]["field"] == "new_due_at"
+    assert decide(api, req["id"], approve=True, note={"a": 1}, expect=422)["errors"][0]["field"] == "note"
+    assert api.get("/api/extension-requests?status=maybe", "city1").status_code == 422
+    assert api.get("/api/supervision?status=maybe", "city1").json["errors"][0]["field"] == "status"
 
 
 # -- supervision listing -----------------------------------------------------------------------------

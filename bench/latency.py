@@ -1,0 +1,134 @@
+"""Fire latency after due (issue #4): in a running app — the APScheduler sweep every second on the
+wall clock — under a steady load of task completions through the HTTP API, how long after its due time
+does each timer fire? Prints p50 / p99 / max.
+
+    make bench-latency    # or: python -m bench.latency [--timers 200] [--spread 20] [--load 20]
+
+The accept timers of Figure 1 are 30 minutes long; to have them fall due during the run, the events are
+whistled on a clock set back by 30 minutes less a few seconds (spread over --spread seconds), then the
+clock is put right and the server runs on real time. Latency = the timer_fired audit time (written by
+the sweep from the same clock) minus the timer's due time.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from engine import bundle, users
+from engine.config import Settings
+from engine.models import Audit, Deadline
+from engine.runtime import Runtime
+from handlers.registry import default_registry
+from web import create_app
+from web.cli import DEMO_USERS
+from web.scheduler import start_sweeper
+from web.services import Services
+
+from bench.sweep import ROOT
+
+PASSWORD = "bench-password-1"
+
+
+class ShiftableClock:
+    """The wall clock plus an offset the benchmark sets (the app only ever reads now())."""
+
+    simulated = False
+
+    def __init__(self):
+        self.offset = timedelta(0)
+
+    def now(self):
+        return datetime.now(timezone.utc) + self.offset
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timers", type=int, default=200)
+    parser.add_argument("--spread", type=int, default=20, help="seconds over which the timers fall due")
+    parser.add_argument("--load", type=int, default=20, help="task completions per second meanwhile")
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.from_env(env={}, database_url=args.database_url or f"sqlite:///{tmp}/latency.sqlite3",
+                                     scrypt_n=1024, sweep_interval_seconds=1)
+        from engine.db import init_db, make_engine
+        init_db(make_engine(settings.database_url))
+        services = Services.build(settings)
+        clock = ShiftableClock()
+        services.clock = clock
+        services.runtime = Runtime(services.catalogs, default_registry(), clock)
+        app = create_app(services=services)
+        services.run(lambda s: services.runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        for username, display, roles, community, unit in DEMO_USERS:
+            services.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
+                s, services.catalogs, services.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024))
+        client = app.test_client()
+        tokens = {u: client.post("/api/auth/token", json={"username": u, "password": PASSWORD}).json["token"]
+                  for u in ("grid1", "staff1", "whistle1")}
+
+        def call(user, method, path, body=None):
+            r = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {tokens[user]}"})
+            assert r.status_code in (200, 201), r.json
+            return r.json
+
+        def report():
+            return call("grid1", "POST", "/api/events", {"source": "grid_worker", "type_code": "A05",
+                        "description": "bench", "community": "lg-xincheng",
+                        "location": {"lat": 27.52, "lng": 120.6, "address": "bench"}})
+
+        def complete(user, event_id, name, data):
+            task = next(t for t in call(user, "GET", "/api/tasks")["items"]
+                        if t["event_id"] == event_id and t["name"] == name)
+            call(user, "POST", f"/api/tasks/{task['id']}/complete", data)
+
+        lead = 5  # seconds before the first timer falls due, to start the server
+        for i in range(args.timers):   # each whistle happens "30 minutes minus a few seconds" ago
+            clock.offset = -timedelta(minutes=30) + timedelta(seconds=lead + args.spread * i / args.timers)
+            event = report()
+            complete("staff1", event["id"], "verify", {"verdict": "accept"})
+            complete("staff1", event["id"], "analyse", {"disposal": "whistle"})
+            complete("whistle1", event["id"], "issue_whistle", {"lead_department": "zhifa", "on_site": False})
+        backlog = [report()["id"] for _ in range(args.load * (args.spread + lead + 5))]
+        clock.offset = timedelta(0)
+        scheduler = start_sweeper(services)
+        stop = threading.Event()
+
+        def load():
+            while backlog and not stop.is_set():
+                started = time.perf_counter()
+                complete("staff1", backlog.pop(), "verify", {"verdict": "accept"})
+                time.sleep(max(0.0, 1 / args.load - (time.perf_counter() - started)))
+        worker = threading.Thread(target=load)
+        worker.start()
+        time.sleep(lead + args.spread + 5)
+        stop.set()
+        worker.join()
+        scheduler.shutdown(wait=True)
+
+        def measure(session):
+            fired = {a.event_id: a.at for a in session.scalars(select(Audit).where(Audit.action == "timer_fired"))}
+            due = {d.event_id: d.due_at for d in session.scalars(select(Deadline).where(Deadline.kind == "accept"))}
+            return [(fired[e] - due[e].replace(tzinfo=fired[e].tzinfo)).total_seconds() for e in due if e in fired], \
+                len(due)
+        latencies, armed = services.read(measure)
+        services.db.dispose()
+
+    latencies.sort()
+    print(f"database        {settings.database_url.split('://')[0]}")
+    print(f"timers          {len(latencies)} fired of {armed} armed, due over {args.spread} s; "
+          f"sweep every {settings.sweep_interval_seconds} s; load {args.load} completions/s")
+    if latencies:
+        p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+        print(f"fire latency    p50 {p(0.50) * 1000:7.0f} ms   p99 {p(0.99) * 1000:7.0f} ms   "
+              f"max {latencies[-1] * 1000:7.0f} ms   mean {statistics.mean(latencies) * 1000:7.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
