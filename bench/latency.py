@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from engine import bundle, users
+from engine.clock import SystemClock
 from engine.config import Settings
 from engine.models import Audit, Deadline
 from engine.runtime import Runtime
@@ -63,7 +64,7 @@ def main():
         services = Services.build(settings)
         clock = ShiftableClock()
         services.clock = clock
-        services.runtime = Runtime(services.catalogs, default_registry(), clock)
+        services.runtime = Runtime(services.catalogs, default_registry(), clock, wall_clock=SystemClock())
         app = create_app(services=services)
         services.run(lambda s: services.runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
         for username, display, roles, community, unit in DEMO_USERS:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
 from engine import events, supervision, tasks
-from engine.clock import SystemClock, local
+from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
 from engine.instances import InstanceCache, Instances
@@ -21,12 +21,13 @@ PROCESS_KEY = "community_event"
 
 class Runtime:
     def __init__(self, catalogs, registry, clock, process_key: str = PROCESS_KEY,
-                 reopen_window: timedelta = timedelta(days=7)):
+                 reopen_window: timedelta = timedelta(days=7), wall_clock=None):
         self.catalogs = catalogs
         self.registry = registry
         self.clock = clock
-        #: sessions and tokens expire by the wall clock even when business time is simulated
-        self.wall_clock = SystemClock()
+        #: sessions and tokens expire by the wall clock even when business time is simulated; web/
+        #: injects it (nothing below web/ reads the wall clock itself)
+        self.wall_clock = wall_clock if wall_clock is not None else clock
         self.process_key = process_key
         self.reopen_window = reopen_window
         self.specs = SpecCache()

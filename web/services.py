@@ -33,7 +33,7 @@ class Services:
         catalogs = load_catalogs(settings.catalog_dir)
         clock = cls._clock(settings, db, factory)
         runtime = Runtime(catalogs, registry or default_registry(), clock,
-                          reopen_window=timedelta(days=settings.reopen_window_days))
+                          reopen_window=timedelta(days=settings.reopen_window_days), wall_clock=SystemClock())
         return cls(settings, db, factory, catalogs, clock, runtime)
 
     @staticmethod
