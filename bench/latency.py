@@ -2,12 +2,13 @@
 wall clock — under a steady load of task completions through the HTTP API, how long after its due time
 does each timer fire? Prints p50 / p99 / max.
 
-    make bench-latency    # or: python -m bench.latency [--timers 200] [--spread 20] [--load 20]
+    make bench            # or: python -m bench.latency [--timers 200] [--spread 20] [--load 20]
 
-The accept timers of Figure 1 are 30 minutes long; to have them fall due during the run, the events are
-whistled on a clock set back by 30 minutes less a few seconds (spread over --spread seconds), then the
-clock is put right and the server runs on real time. Latency = the timer_fired audit time (written by
-the sweep from the same clock) minus the timer's due time.
+The accept timers of Figure 1 are 30 minutes long; to have them fall due during the run, each whistle is
+sent on a clock shifted so that its timer falls due at a planned moment (spread over --spread seconds);
+then the clock is shifted so the first falls due a few seconds later, and it runs on at real speed while
+a thread completes tasks. Latency = the timer_fired audit time (written by the sweep from the same clock)
+minus the timer's due time.
 """
 from __future__ import annotations
 
@@ -85,19 +86,24 @@ def main():
                         "location": {"lat": 27.52, "lng": 120.6, "address": "bench"}})
 
         def complete(user, event_id, name, data):
-            task = next(t for t in call(user, "GET", "/api/tasks")["items"]
-                        if t["event_id"] == event_id and t["name"] == name)
+            task = next(t for t in call(user, "GET", f"/api/events/{event_id}")["open_tasks"] if t["name"] == name)
             call(user, "POST", f"/api/tasks/{task['id']}/complete", data)
 
-        lead = 5  # seconds before the first timer falls due, to start the server
-        for i in range(args.timers):   # each whistle happens "30 minutes minus a few seconds" ago
-            clock.offset = -timedelta(minutes=30) + timedelta(seconds=lead + args.spread * i / args.timers)
+        # Each whistle is sent so that its 30-minute accept timer falls due at base + ahead + spread·i/n on
+        # the app's clock, however long the setup takes; then the clock is set so the first falls due in
+        # `ahead` seconds and runs on at real speed.
+        ahead, far = 3.0, 3600.0
+        base = datetime.now(timezone.utc)
+        for i in range(args.timers):
+            due = base + timedelta(seconds=far + args.spread * i / args.timers)
+            clock.offset = due - timedelta(minutes=30) - datetime.now(timezone.utc)
             event = report()
             complete("staff1", event["id"], "verify", {"verdict": "accept"})
             complete("staff1", event["id"], "analyse", {"disposal": "whistle"})
             complete("whistle1", event["id"], "issue_whistle", {"lead_department": "zhifa", "on_site": False})
-        backlog = [report()["id"] for _ in range(args.load * (args.spread + lead + 5))]
         clock.offset = timedelta(0)
+        backlog = [report()["id"] for _ in range(args.load * (args.spread + 10))]
+        clock.offset = base + timedelta(seconds=far - ahead) - datetime.now(timezone.utc)
         scheduler = start_sweeper(services)
         stop = threading.Event()
 
@@ -108,7 +114,7 @@ def main():
                 time.sleep(max(0.0, 1 / args.load - (time.perf_counter() - started)))
         worker = threading.Thread(target=load)
         worker.start()
-        time.sleep(lead + args.spread + 5)
+        time.sleep(ahead + args.spread + 5)
         stop.set()
         worker.join()
         scheduler.shutdown(wait=True)

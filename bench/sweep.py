@@ -2,7 +2,7 @@
 instances must cost about the same (1M within 1.5x of 10k), because the sweep reads only the due rows
 of the indexed timer table.
 
-    make bench-sweep      # or: python -m bench.sweep [--sizes 10000,100000,1000000] [--database-url URL]
+    make bench            # or: python -m bench.sweep [--sizes 10000,100000,1000000] [--database-url URL]
 
 Each size: the filler (open instances whose timers are due a year later, written straight into the
 tables) grows to the size; then 100 real events walk 核实 → 研判 → 吹哨 through engine/ and arm their
