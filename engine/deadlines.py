@@ -14,7 +14,10 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
+from uuid import UUID
+
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from catalogs.durations import parse_duration
@@ -88,8 +91,9 @@ class Deadlines:
         settings = self.catalogs.deadline_kind(kind)
         if settings is None:
             raise DeadlineError(f"deadline kind {kind!r} is not in the deadline_kinds catalog")
-        if kind == "community_handle" and community:
-            rule = self.catalogs.time_limit(community, event_type) or rule  # §8.1: the community's own limit
+        if kind == "community_handle" and community:   # §8.1: the community's own limit for the type
+            limits = (self.catalogs.community(community) or {}).get("time_limits") or {}
+            rule = limits.get(event_type) or limits.get("default") or rule
         if not rule:
             raise DeadlineError(f"deadline {kind!r} needs a limit (e.g. \"PT2H\") or an absolute time")
         warning = None
@@ -125,7 +129,7 @@ class Deadlines:
                                    Deadline.status != "superseded")
             .order_by(Deadline.id.desc()))
         new_start = existing is not None and begin is not None and _utc(existing.started_at) != begin
-        if existing is not None and not (existing.status == "met" and new_start):
+        if existing is not None and not (existing.status in ("met", "missed") and new_start):
             existing.timer_task_id, existing.task_spec = str(timer_task.id), spec
             if existing.status == "met":          # rework: the same limit runs on, not a fresh one
                 existing.status, existing.met_at = "pending", None
@@ -167,21 +171,29 @@ class Deadlines:
         return moved
 
     # -- after a step -----------------------------------------------------------------------------
-    def timers_gone(self, session, instance_id: int, gone_ids, fired_ids, met_ids, now, event) -> None:
-        """After a step. A timer that fired → its deadline is missed (+ supervision). The timers of the
-        task just completed (`met_ids`, even one that already fired) → met, or met late (the miss stays,
-        its supervision closes). Any other timer that stopped waiting (撤单, the end of what it
-        watched) → superseded, unless the same step armed the deadline again on another task (the
-        record then points at the new timer and is left alone)."""
-        ids = set(gone_ids) | set(met_ids)
-        if not ids:
-            return
-        rows = session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
-                                                      Deadline.timer_task_id.in_(sorted(ids))))
+    def reconcile(self, session, instance_id: int, workflow, met_ids, now, event) -> None:
+        """After every step, bring the instance's deadline records in line with its timers.
+
+        A record's timer that fired — in a sweep, or within a user's step (SpiffWorkflow refreshes
+        timers at the end of every step, and a timer re-armed with a due time already past fires at
+        once) — makes it missed (+ supervision). The timers of the task just completed (`met_ids`)
+        make it met, or met late (the miss stays, its supervision closes). A timer that stopped
+        waiting any other way (撤单, the end of what it watched) supersedes it. A record the same step
+        armed again on another task points at that new, waiting timer and is left alone."""
+        rows = session.scalars(select(Deadline).where(
+            Deadline.instance_id == instance_id,
+            (Deadline.status == "pending") | Deadline.timer_task_id.in_(sorted(met_ids) or [""])))
         for row in rows:
-            if row.timer_task_id in fired_ids:
+            timer = workflow.get_task_from_id(UUID(row.timer_task_id)) if row.timer_task_id else None
+            state = timer.state if timer is not None else None
+            fired = timer is not None and (state in (TaskState.READY, TaskState.COMPLETED)
+                                           or timer._get_internal_data("event_fired", False))
+            if state == TaskState.WAITING and not fired:
+                continue
+            late = row.timer_task_id in met_ids and row.status == "pending" and now > _utc(row.due_at)
+            if fired or late:                                # it fired, or the work was done after the due time
                 self._missed(session, row, now, event)
-            elif row.timer_task_id in met_ids:
+            if row.timer_task_id in met_ids:
                 if row.status == "pending":
                     row.status, row.met_at = "met", now
                 elif row.status == "missed" and row.met_at is None:   # done late: supervision closes

@@ -239,13 +239,13 @@ class Instances:
         fired = sorted(spec for tid, spec, _ in before.timers if tid in fired_ids)
         if fired:
             ctx.record("timer_fired", {"timers": fired})
-        self.save(session, row, workflow, compiled, event, before, fired_ids=fired_ids)
+        self.save(session, row, workflow, compiled, event, before)
         self._start_linked(session, ctx, compiled, "system")
         return fired
 
     # -- storing ----------------------------------------------------------------------------------
     def save(self, session, row: Instance, workflow, compiled: CompiledVersion, event: Event,
-             before: "Indexed | None" = None, met_ids=frozenset(), fired_ids=frozenset()) -> None:
+             before: "Indexed | None" = None, met_ids=frozenset()) -> None:
         """Store the state, then bring the work-item and timer indexes in step with it.
 
         The instance UPDATE is flushed first: its row_version check detects a concurrent save before
@@ -262,8 +262,7 @@ class Instances:
         after = indexed(workflow)
         titles = self._sync_work_items(session, row, before, after, compiled, event, now)
         self._sync_timers(session, row, before, after)
-        stopped = {tid for tid, _, _ in before.timers} - {tid for tid, _, _ in after.timers}
-        self.deadlines.timers_gone(session, row.id, stopped, fired_ids, met_ids, now, event)
+        self.deadlines.reconcile(session, row.id, workflow, met_ids, now, event)
         if workflow.completed:
             self.deadlines.instance_ended(session, row.id, now)
         self._sync_event(workflow, compiled, event, titles, now)

@@ -176,12 +176,18 @@ class Runtime:
 
     # -- timers -----------------------------------------------------------------------------------
     def due_instance_ids(self, session, limit: int = 500) -> list[int]:
-        """Instances with a due timer, earliest first. Reads only the due rows through the due_at index
-        (no GROUP BY, which lets a planner scan the whole table), so its cost does not grow with the
-        number of open instances (bench/sweep.py)."""
-        rows = session.scalars(select(Timer.instance_id).where(Timer.due_at <= self.clock.now())
-                               .order_by(Timer.due_at, Timer.id).limit(limit * 4))
-        return list(dict.fromkeys(rows))[:limit]
+        """Instances with a due timer, earliest first, those whose handler failed after the others.
+        Reads only the due rows through the due_at index (no GROUP BY, which lets a planner scan the
+        whole table), so its cost does not grow with the number of open instances (bench/sweep.py)."""
+        now = self.clock.now()
+        healthy = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now, Timer.last_error.is_(None))
+                                  .order_by(Timer.due_at, Timer.id).limit(limit * 4))
+        ids = list(dict.fromkeys(healthy))[:limit]
+        if len(ids) < limit:  # failed ones are retried after the healthy, never ahead of them
+            failed = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now, Timer.last_error.is_not(None))
+                                     .order_by(Timer.due_at, Timer.id).limit(limit * 4))
+            ids = list(dict.fromkeys([*ids, *failed]))[:limit]
+        return ids
 
     def next_due(self, session):
         """The earliest moment the sweep has work: a timer that has not failed (failed ones are retried

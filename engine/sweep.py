@@ -44,7 +44,7 @@ def sweep(session_factory, runtime, limit: int = 500) -> SweepResult:
 
 def advance(session_factory, runtime, clock, target) -> SweepResult:
     """Move a simulated clock to `target`, firing every timer at its due time on the way."""
-    total = SweepResult()
+    total, previous = SweepResult(), None
     while True:
         upcoming = uow.read(session_factory, runtime.next_due)
         if upcoming is None or upcoming > target:
@@ -56,7 +56,8 @@ def advance(session_factory, runtime, clock, target) -> SweepResult:
             total.fired.setdefault(key, []).extend(value)
         total.errors.update(step.errors)
         total.warnings += step.warnings
-        if not step.fired and not step.errors and not step.warnings:  # nothing moved: stop, don't spin
-            break
+        if not step.fired and not step.warnings and (not step.errors or upcoming == previous):
+            break  # nothing moved (failures alone, twice at the same time, are no progress): stop, don't spin
+        previous = upcoming
     clock.set(max(target, clock.now()))
     return total

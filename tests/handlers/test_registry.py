@@ -3,10 +3,12 @@ has a handler, every handler has a test, and a handler's failure surfaces with i
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from engine.errors import HandlerError
 from handlers.registry import Registry, default_registry
@@ -98,3 +100,37 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
     svc = app.extensions["eventflow"]
     errors = svc.read(lambda s: [t.last_error for t in s.scalars(select(Timer).where(Timer.last_error.is_not(None)))])
     assert errors and "短信网关故障" in errors[0]
+
+
+def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(settings):
+    """A sweep reads healthy due timers first (review of issue #4): with room for one instance per
+    sweep, the failing one due earlier does not keep a healthy one from firing."""
+    from engine import sweep
+    registry = Registry()
+    for name in default_registry().names():
+        registry.operation(name)(default_registry().get(name))
+
+    broken_ids = []
+
+    def failing_for_one_event(ctx, task, **params):
+        if ctx.event.id in broken_ids:
+            raise RuntimeError("短信网关故障")
+        return default_registry().get("record_overdue")(ctx, task, **params)
+    registry._handlers["record_overdue"] = failing_for_one_event
+    app = build_app(settings, registry=registry)
+    seed(app)
+    api = Api(app)
+    broken = api.report()
+    broken_ids.append(broken["id"])
+    api.whistle_to(broken["id"])                     # its accept timer will fail at 09:30, every time
+    result = api.advance("PT31M")                   # returns (does not spin on the failure)
+    assert result["errors"] and not result["fired"]
+    healthy = api.report()
+    api.whistle_to(healthy["id"])
+    svc = app.extensions["eventflow"]
+    svc.clock.set(svc.clock.now() + timedelta(minutes=31))
+    from engine.models import Deadline
+    fired = sweep.sweep(svc.session_factory, svc.runtime, limit=1)
+    assert list(fired.fired) and not fired.errors     # the healthy one, though the broken one is older
+    assert svc.read(lambda s: s.scalar(select(Deadline.status).where(Deadline.event_id == healthy["id"],
+                                                                       Deadline.kind == "accept"))) == "missed"

@@ -359,3 +359,63 @@ def test_in_office_hours_only_the_unit_is_told(app, api):
     dispatched = whistle(api, event)
     advance_to(api, dispatched + timedelta(minutes=31))
     assert told(app, "zhifa", "overdue") and told(app, "zhifa1", "overdue") == []
+
+
+# -- review: misses inside a user's step, re-dispatch after a miss -----------------------------------
+def test_a_rework_after_the_due_time_is_a_miss_at_once(app, api):
+    event = api.report()
+    dispatched = whistle(api, event)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    advance_to(api, dispatched + timedelta(hours=20))
+    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
+    advance_to(api, dispatched + timedelta(hours=25))                 # the check fails after the due time
+    api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改", "rating": "不满意"})
+    row = deadline(api, event["id"], "close")                         # re-armed at its old, past time
+    assert row["status"] == "missed" and row["light"] == "red" and len(supervised(api, event["id"])) == 1
+    api.complete("zhifa1", event["id"], "dispose_rework", {"result_summary": "重办完成"})
+    row = deadline(api, event["id"], "close")
+    assert row["status"] == "missed" and row["met_at"]                # done late is still a miss
+
+
+def test_completing_after_the_due_time_before_the_sweep_is_a_miss(app, api):
+    event = api.report()
+    dispatched = whistle(api, event)
+    app.extensions["eventflow"].clock.set(dispatched + timedelta(minutes=30, seconds=1))  # no sweep yet
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    row = deadline(api, event["id"], "accept")
+    assert row["status"] == "missed" and row["met_at"]
+
+
+def test_a_step_after_a_parallel_due_time_does_not_lose_that_miss(app, api):
+    event = api.report()
+    whistle(api, event, co=["shijian"])
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    part = now(api)
+    app.extensions["eventflow"].clock.set(part + timedelta(minutes=30, seconds=1))   # shijian due, no sweep yet
+    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "主办部分已处置"})
+    assert deadline(api, event["id"], "accept", unit="shijian")["status"] == "missed"
+    assert [s["unit"] for s in supervised(api, event["id"])] == ["shijian"]
+
+
+def test_a_unit_that_missed_and_gets_the_order_back_has_a_new_accept_limit(app, api):
+    event = api.report()
+    whistle(api, event)
+    api.advance("PT31M")                                                 # zhifa misses its accept
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门职责"})
+    api.complete("whistle1", event["id"], "redispatch", {"lead_department": "shijian"})
+    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门职责"})
+    api.complete("city1", event["id"], "authority_assign", {"owner_department": "zhifa", "decision_note": "执法局承办"})
+    assigned = now(api)
+    zhifa = [d for d in api.event(event["id"])["deadlines"] if d["kind"] == "accept" and d["unit"] == "zhifa"]
+    assert [d["status"] for d in zhifa] == ["missed", "pending"]
+    assert datetime.fromisoformat(zhifa[1]["due_at"]) == assigned + timedelta(minutes=30)
+
+
+def test_the_diagrams_default_applies_where_the_community_sets_no_limit(app, api, tmp_path):
+    from engine.deadlines import Deadlines
+    svc = app.extensions["eventflow"]
+    deadlines = Deadlines(svc.catalogs)
+    start = datetime.fromisoformat("2026-10-08T09:00:00+08:00")
+    assert deadlines.compute("community_handle", "PT3H", start, "lg-xincheng", "A13")[2] == "PT1H"   # own limit
+    assert deadlines.compute("community_handle", "PT3H", start, "lg-xincheng", "A05")[2] == "PT2H"   # its default
+    assert deadlines.compute("community_handle", "PT3H", start, "nowhere", "A05")[2] == "PT3H"       # the diagram's
