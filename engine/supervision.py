@@ -88,6 +88,7 @@ def request_extension(session, catalogs, clock, deadline_id: int, body: dict, us
     reason = _text_field(body.get("reason"), "reason")
     wanted = _instant_field(body.get("requested_due_at"), "requested_due_at")
     session.execute(select(Deadline.id).where(Deadline.id == deadline.id).with_for_update())
+    session.refresh(deadline)             # the status as of the lock, not as first read
     if deadline.status != "pending":
         raise Conflict(f"只有未到期的时限可以申请延期，该时限{DEADLINE_WORDS.get(deadline.status, deadline.status)} "
                        f"(the deadline is {deadline.status})", deadline_status=deadline.status)

@@ -45,6 +45,34 @@ def test_two_processes_fire_every_due_timer_exactly_once(settings, app, api):
     assert red == len(events)
 
 
+def test_two_processes_send_each_warning_once(settings, app, api):
+    """Two sweepers at 21 minutes after dispatch: every accept deadline is past its warning share
+    (two thirds of 30 minutes) and not yet due; each yellow warning goes out once."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite is documented as single-process; several app nodes need PostgreSQL")
+    from datetime import datetime, timedelta
+    events = [api.report() for _ in range(12)]
+    for event in events:
+        api.whistle_to(event["id"], department="zhifa")
+    svc = app.extensions["eventflow"]
+    later = (datetime.fromisoformat(svc.clock.now().isoformat()) + timedelta(minutes=21)).isoformat()
+    spawn = multiprocessing.get_context("spawn")
+    ready, go = [spawn.Event(), spawn.Event()], spawn.Event()
+    workers = [spawn.Process(target=sweep_until_idle, args=(settings.database_url, later, r, go)) for r in ready]
+    for worker in workers:
+        worker.start()
+    for flag in ready:
+        assert flag.wait(60)
+    go.set()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    warned = svc.read(lambda s: Counter(n.event_id for n in s.scalars(select(Notification).where(
+        Notification.kind == "warning"))))
+    assert warned == {e["id"]: 1 for e in events}
+    assert svc.read(lambda s: [d.status for d in s.scalars(select(Deadline))]) == ["pending"] * len(events)
+
+
 def test_a_server_stopped_over_a_due_time_fires_it_on_start(settings, app, api):
     event = api.report()
     api.whistle_to(event["id"], department="zhifa")
