@@ -9,6 +9,7 @@ community polygons that tile without overlapping (§7.1 jurisdiction), whistle l
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from typing import Any, Iterable
 
 from shapely.geometry import shape
@@ -41,6 +42,7 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_check_one_thing_matters(data["one_thing_matters"], units),
         *_check_communities(features, units, event_types),
         *_unique(DEADLINE_KINDS, data["deadline_kinds"], "code"),
+        *_check_warn_shares(data["deadline_kinds"]),
         *_check_calendar(data["calendar"]),
         *_check_duty_rosters(data["duty_rosters"], units),
     ]
@@ -60,6 +62,13 @@ def _check_duty_rosters(rows: list[dict], units: dict[str, dict]) -> Iterable[Ca
         if (row["unit"], row["date"]) in seen:
             yield CatalogError(DUTY, where, f"{row['unit']} has two people on duty on {row['date']}")
         seen.add((row["unit"], row["date"]))
+
+
+def _check_warn_shares(rows: list[dict]) -> Iterable[CatalogError]:
+    for row in rows:
+        share = row["warn_share"]
+        if isinstance(share, str) and not 0 < Fraction(share) < 1:
+            yield CatalogError(DEADLINE_KINDS, f"{row['code']}.warn_share", f"{share} is not between 0 and 1")
 
 
 def _check_calendar(calendar: dict) -> Iterable[CatalogError]:

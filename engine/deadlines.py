@@ -11,6 +11,7 @@ rework is not a free extension).
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -111,8 +112,8 @@ class Deadlines:
         return _utc(due), settings["basis"], rule, warning
 
     def warn_at(self, kind: str, start: datetime, due: datetime) -> datetime:
-        share = self.catalogs.deadline_kind(kind)["warn_share"]
-        return start + timedelta(seconds=round((due - start).total_seconds() * share))  # whole seconds
+        share = Fraction(str(self.catalogs.deadline_kind(kind)["warn_share"]))   # "2/3" exactly, or 0.75
+        return start + timedelta(seconds=round(Fraction((due - start).total_seconds()) * share))  # whole seconds
 
     # -- the BPMN function ------------------------------------------------------------------------
     def arm(self, ctx, timer_task, kind: str, limit=None, start=None, at=None) -> str:

@@ -419,3 +419,30 @@ def test_the_diagrams_default_applies_where_the_community_sets_no_limit(app, api
     assert deadlines.compute("community_handle", "PT3H", start, "lg-xincheng", "A13")[2] == "PT1H"   # own limit
     assert deadlines.compute("community_handle", "PT3H", start, "lg-xincheng", "A05")[2] == "PT2H"   # its default
     assert deadlines.compute("community_handle", "PT3H", start, "nowhere", "A05")[2] == "PT3H"       # the diagram's
+
+
+def test_every_kind_warns_at_two_thirds_of_its_own_window(app, api):
+    """One event per path, every deadline it arms: warn_at is two thirds of that deadline's window, and
+    its light turns yellow there, telling its unit (or community) once."""
+    on_site = api.report()
+    whistle(api, on_site, on_site=True)
+    api.complete("zhifa1", on_site["id"], "accept_whistle", {"decision": "accept"})
+    cadre = api.report()
+    api.complete("staff1", cadre["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", cadre["id"], "analyse", {"disposal": "cadre"})
+    superior = api.report("committee1", **SUPERIOR)
+    api.complete("committee1", superior["id"], "consult", {
+        "consult_note": "会商", "assignments": [{"unit": "zhifa", "task_description": "整治"}]})
+    kinds = set()
+    for event in (on_site, cadre, superior):
+        for row in api.event(event["id"], user="city1")["deadlines"]:
+            if row["status"] != "pending":
+                continue
+            kinds.add(row["kind"])
+            start, due, warn = (datetime.fromisoformat(row[k]) for k in ("started_at", "due_at", "warn_at"))
+            assert abs((warn - start).total_seconds() - (due - start).total_seconds() * 2 / 3) <= 1, row
+            advance_to(api, max(now(api), warn + timedelta(seconds=1)))
+            after = [d for d in api.event(event["id"], user="city1")["deadlines"] if d["id"] == row["id"]][0]
+            assert after["light"] in ("yellow", "red"), after
+    assert kinds == {"arrive", "community_handle", "superior"}
+    assert told(app, "lg-xincheng", "warning")                         # the cadres' community
