@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from engine.models import Audit, Deadline, Notification
 from tests.web.client import Api
-from tests.web.conftest import api, app  # noqa: F401 - the real app on a fresh database
 from tests.web.conftest import build_app
 from tests.engine.sweepers import sweep_until_idle
 from web.scheduler import catch_up
