@@ -64,6 +64,9 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
                                          f"(SELECT max(id) FROM {table}))")
         next_event += n
         have += n
+    if db.dialect.name == "postgresql":   # fresh statistics, as autovacuum would give a live database
+        with db.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
 def arm_due(factory, runtime, count: int) -> None:

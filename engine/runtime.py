@@ -181,11 +181,11 @@ class Runtime:
         whole table), so its cost does not grow with the number of open instances (bench/sweep.py)."""
         now = self.clock.now()
         healthy = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now, Timer.last_error.is_(None))
-                                  .order_by(Timer.due_at, Timer.id).limit(limit * 4))
+                                  .order_by(Timer.due_at).limit(limit * 4))
         ids = list(dict.fromkeys(healthy))[:limit]
         if len(ids) < limit:  # failed ones are retried after the healthy, never ahead of them
             failed = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now, Timer.last_error.is_not(None))
-                                     .order_by(Timer.due_at, Timer.id).limit(limit * 4))
+                                     .order_by(Timer.due_at).limit(limit * 4))
             ids = list(dict.fromkeys([*ids, *failed]))[:limit]
         return ids
 
