@@ -11,15 +11,14 @@ rework is not a free extension).
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from datetime import datetime, timedelta, timezone
-
-from sqlalchemy import select
+from fractions import Fraction
 from uuid import UUID
 
+from sqlalchemy import select
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
-from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.util.task import TaskState
 
 from catalogs.durations import parse_duration
 from engine.clock import local, parse_instant
