@@ -101,8 +101,7 @@ class Runtime:
         """撤单 (§7.1): the source takes its report back before closure. A BPMN message: the process's
         withdraw boundary event cancels all open work and timers and ends the event as `withdrawn`."""
         event = self._locked(session, event_id, user)
-        if event.reporter != user.username and not (
-                "community_staff" in user.roles and user.community == event.community):
+        if not _speaks_for_source(event, user):
             raise Forbidden("只有上报人或本社区干部可以撤单 (only the reporter or the community's staff may withdraw)")
         if event.status != "open":
             raise Conflict(f"事件 {event.number} 状态为「{events.STATUS_WORDS.get(event.status, event.status)}」，不能撤单",
@@ -125,8 +124,7 @@ class Runtime:
         complaint about the same matter. It starts a new instance of the active version with
         `reopened` true (the BPMN routes it past 核实), and counts against the first-time rate (§8.6)."""
         event = self._locked(session, event_id, user)
-        if event.reporter != user.username and not (
-                "community_staff" in user.roles and user.community == event.community):
+        if not _speaks_for_source(event, user):
             raise Forbidden("只有上报人或本社区干部可以重启事件 (only the reporter or the community's staff may reopen)")
         if event.status != "closed" or event.closed_at is None:
             raise Conflict(f"只有已办结的事件可以重启 (only a closed event can be reopened; it is {event.status})",
@@ -234,6 +232,11 @@ class Runtime:
 
     def open_work(self, session, event_id: int) -> list[WorkItem]:
         return list(session.scalars(select(WorkItem).where(WorkItem.event_id == event_id)))
+
+
+def _speaks_for_source(event: Event, user) -> bool:
+    """The reporter, or a cadre of the event's community acting on the caller's behalf (§7.1)."""
+    return event.reporter == user.username or ("community_staff" in user.roles and user.community == event.community)
 
 
 def _reason(value) -> str:

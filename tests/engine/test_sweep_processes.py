@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,16 +16,15 @@ from tests.engine.sweepers import sweep_until_idle
 from web.scheduler import catch_up
 
 
-def test_two_processes_fire_every_due_timer_exactly_once(settings, app, api):
+def whistled_events_swept_by_two_processes(settings, app, api, minutes_later: int) -> list[dict]:
+    """12 whistled events (each arms a 30-minute accept timer), then two sweeper processes started
+    together at `minutes_later` after dispatch on the shared PostgreSQL database, run until idle."""
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("SQLite is documented as single-process; several app nodes need PostgreSQL")
     events = [api.report() for _ in range(12)]
     for event in events:
-        api.whistle_to(event["id"], department="zhifa")       # each arms a 30-minute accept timer
-    svc = app.extensions["eventflow"]
-    later = svc.clock.now().replace(microsecond=0).isoformat()
-    from datetime import datetime, timedelta
-    later = (datetime.fromisoformat(later) + timedelta(minutes=31)).isoformat()
+        api.whistle_to(event["id"], department="zhifa")
+    later = (app.extensions["eventflow"].clock.now() + timedelta(minutes=minutes_later)).isoformat()
     spawn = multiprocessing.get_context("spawn")
     ready, go = [spawn.Event(), spawn.Event()], spawn.Event()
     workers = [spawn.Process(target=sweep_until_idle, args=(settings.database_url, later, r, go)) for r in ready]
@@ -36,6 +36,12 @@ def test_two_processes_fire_every_due_timer_exactly_once(settings, app, api):
     for worker in workers:
         worker.join(120)
         assert worker.exitcode == 0
+    return events
+
+
+def test_two_processes_fire_every_due_timer_exactly_once(settings, app, api):
+    events = whistled_events_swept_by_two_processes(settings, app, api, 31)
+    svc = app.extensions["eventflow"]
     fired = svc.read(lambda s: Counter(a.event_id for a in s.scalars(select(Audit).where(Audit.action == "timer_fired"))))
     assert fired == {e["id"]: 1 for e in events}                       # none twice, none lost
     missed = svc.read(lambda s: Counter(d.event_id for d in s.scalars(select(Deadline).where(Deadline.status == "missed"))))
@@ -47,25 +53,8 @@ def test_two_processes_fire_every_due_timer_exactly_once(settings, app, api):
 def test_two_processes_send_each_warning_once(settings, app, api):
     """Two sweepers at 21 minutes after dispatch: every accept deadline is past its warning share
     (two thirds of 30 minutes) and not yet due; each yellow warning goes out once."""
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("SQLite is documented as single-process; several app nodes need PostgreSQL")
-    from datetime import datetime, timedelta
-    events = [api.report() for _ in range(12)]
-    for event in events:
-        api.whistle_to(event["id"], department="zhifa")
+    events = whistled_events_swept_by_two_processes(settings, app, api, 21)
     svc = app.extensions["eventflow"]
-    later = (datetime.fromisoformat(svc.clock.now().isoformat()) + timedelta(minutes=21)).isoformat()
-    spawn = multiprocessing.get_context("spawn")
-    ready, go = [spawn.Event(), spawn.Event()], spawn.Event()
-    workers = [spawn.Process(target=sweep_until_idle, args=(settings.database_url, later, r, go)) for r in ready]
-    for worker in workers:
-        worker.start()
-    for flag in ready:
-        assert flag.wait(60)
-    go.set()
-    for worker in workers:
-        worker.join(120)
-        assert worker.exitcode == 0
     warned = svc.read(lambda s: Counter(n.event_id for n in s.scalars(select(Notification).where(
         Notification.kind == "warning"))))
     assert warned == {e["id"]: 1 for e in events}
@@ -77,8 +66,6 @@ def test_a_server_stopped_over_a_due_time_fires_it_on_start(settings, app, api):
     api.whistle_to(event["id"], department="zhifa")
     svc = app.extensions["eventflow"]
     svc.db.dispose()                                                    # the server stops …
-    from datetime import timedelta
-
     from engine.models import ClockState
     from engine import uow
     uow.run(svc.session_factory, lambda s: setattr(s.get(ClockState, 1) or s.merge(ClockState(id=1, now=svc.clock.now())),

@@ -64,6 +64,17 @@ def whistle(api, event, on_site=False, co=None):
     return now(api)
 
 
+def declared_difficult(api, reason="需协调产权单位"):
+    """An on-site whistle to zhifa, accepted, and declared 疑难 at 到场 (§8.3)."""
+    event = api.report()
+    whistle(api, event, on_site=True)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
+                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
+                                                   "difficult_reason": reason})
+    return event
+
+
 # -- each kind: on time, missed, supervised ---------------------------------------------------------
 def test_accept_30_minutes_from_dispatch(app, api):
     event = api.report()
@@ -105,12 +116,7 @@ def test_arrive_one_hour_from_acceptance(app, api):
 
 
 def test_close_difficult_five_working_days_across_a_make_up_saturday(app, api):
-    event = api.report()
-    whistle(api, event, on_site=True)
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
-                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
-                                                   "difficult_reason": "需协调产权单位"})
+    event = declared_difficult(api)
     row = deadline(api, event["id"], "close_difficult")
     # declared Thu 2026-10-08: Fri 9, Sat 10 (调休 make-up working day), Mon 12, Tue 13, Wed 14 → 17:30
     due = datetime.fromisoformat("2026-10-14T17:30:00+08:00")
@@ -121,12 +127,7 @@ def test_close_difficult_five_working_days_across_a_make_up_saturday(app, api):
 
 def test_a_working_day_deadline_in_a_year_without_a_calendar_is_computed_and_warned(app, api):
     advance_to(api, datetime.fromisoformat("2026-12-29T09:00:00+08:00"))
-    event = api.report()
-    whistle(api, event, on_site=True)
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
-                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
-                                                   "difficult_reason": "跨年协调"})
+    event = declared_difficult(api, "跨年协调")
     row = deadline(api, event["id"], "close_difficult")
     # Wed 30, Thu 31 (2026, holiday data); Fri 2027-01-01 counted as a weekday (no 2027 calendar), Mon 4, Tue 5
     assert row["due_at"] == "2027-01-05T17:30:00+08:00"
@@ -314,12 +315,7 @@ def test_editing_the_calendar_moves_pending_working_day_deadlines(settings, app,
     from tests.web.conftest import build_app
     from web.scheduler import catch_up
     advance_to(api, datetime.fromisoformat("2026-12-29T09:00:00+08:00"))
-    event = api.report()
-    whistle(api, event, on_site=True)
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
-                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
-                                                   "difficult_reason": "跨年协调"})
+    event = declared_difficult(api, "跨年协调")
     assert deadline(api, event["id"], "close_difficult")["due_at"] == "2027-01-05T17:30:00+08:00"
     app.extensions["eventflow"].db.dispose()
 
