@@ -26,6 +26,8 @@ class RunContext:
     task_meta: dict | None = None
     #: events this step created that need their own process started (转办), by the engine after the step
     pending_starts: list = field(default_factory=list)
+    #: a deadline was armed in this step (engine/deadlines.py): its records are reconciled after it
+    armed: bool = False
 
     def now(self):
         return self.clock.now()

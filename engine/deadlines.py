@@ -28,6 +28,8 @@ from engine.outbox import notify
 from engine.workdays import WorkCalendar
 
 WORKING_DAYS = re.compile(r"^P(\d+)D$")
+#: a working-time limit counts office hours only: PT2H, PT30M, PT1H30M (no days, which are P<n>D)
+WORKING_TIME = re.compile(r"^PT(?=\d)(\d+H)?(\d+M)?$")
 #: warning lights (预警): green in time, yellow past the warning share, red missed
 LIGHTS = {"pending": "green", "met": None, "superseded": None, "missed": "red"}
 
@@ -98,10 +100,14 @@ class Deadlines:
             raise DeadlineError(f"deadline {kind!r} needs a limit (e.g. \"PT2H\") or an absolute time")
         warning = None
         if settings["basis"] == "working":
-            match = WORKING_DAYS.match(rule)
-            if match is None:
-                raise DeadlineError(f"deadline {kind!r} counts working days: write its limit as \"P<n>D\"")
-            due = self.calendar.add_working_days(start, int(match.group(1)))
+            days = WORKING_DAYS.match(rule)
+            if days is not None:
+                due = self.calendar.add_working_days(start, int(days.group(1)))
+            elif WORKING_TIME.match(rule):
+                due = self.calendar.add_working_time(start, parse_duration(rule))
+            else:
+                raise DeadlineError(f"deadline {kind!r} counts working time: write its limit as working days "
+                                    f"\"P<n>D\" or office hours \"PT<h>H<m>M\", not {rule!r}")
             missing = self.calendar.years_without_data(start, due)
             if missing:
                 warning = (f"{'、'.join(map(str, missing))}年无节假日安排，按周末计算工作日 "
@@ -121,6 +127,7 @@ class Deadlines:
         same people in this instance (a rework, a re-armed timer) returns the record's due time."""
         spec, unit, person, community = responsible(ctx, timer_task)
         session = ctx.session
+        ctx.armed = True
         begin = _instant(start) if start else None
         existing = session.scalar(
             select(Deadline).where(Deadline.instance_id == ctx.instance_id, Deadline.kind == kind,

@@ -42,22 +42,24 @@ class ProcessError(EventflowError):
 
 
 class InstanceCache:
-    """Deserialized instances keyed by (id, row_version). An entry is taken out while in use and put
-    back only after its transaction committed, so a cached state is always a committed one."""
+    """Deserialized instances keyed by (id, row_version), each with what its indexes hold (so a step
+    does not walk the task tree again to learn what it starts from). An entry is taken out while in
+    use and put back only after its transaction committed, so a cached state is always a committed one."""
 
     def __init__(self, size: int = 2000):
-        self._items: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow, "Indexed | None"]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
     def take(self, instance_id: int, row_version: int):
+        """(workflow, indexed) of the committed state, or (None, None)."""
         with self._lock:
             item = self._items.pop(instance_id, None)
-        return item[1] if item and item[0] == row_version else None
+        return (item[1], item[2]) if item and item[0] == row_version else (None, None)
 
-    def put(self, instance_id: int, row_version: int, workflow) -> None:
+    def put(self, instance_id: int, row_version: int, workflow, index: "Indexed | None" = None) -> None:
         with self._lock:
-            self._items[instance_id] = (row_version, workflow)
+            self._items[instance_id] = (row_version, workflow, index)
             self._items.move_to_end(instance_id)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
@@ -80,6 +82,12 @@ def _boundary_timer_ids(task) -> set[str]:
 def _completed(workflow, task_id: str) -> bool:
     task = workflow.get_task_from_id(UUID(task_id))
     return task is not None and task.state == TaskState.COMPLETED
+
+
+def ctx_armed(workflow) -> bool:
+    """Did this step arm a deadline (a timer may have been armed and fired within the step)?"""
+    engine = getattr(workflow, "script_engine", None)
+    return bool(getattr(getattr(engine, "context", None), "armed", False))
 
 
 def _resolve_path(data: dict, path: str):
@@ -151,13 +159,13 @@ class Instances:
 
     def load(self, session, row: Instance, event: Event, actor: str):
         compiled = self.specs.get(session, row.version_id)
-        workflow = self.cache.take(row.id, row.row_version)
+        workflow, index = self.cache.take(row.id, row.row_version)
         if workflow is None:
             state = session.scalar(select(Instance.state).where(Instance.id == row.id))
             workflow = spiff.load(state, compiled.spec, compiled.subprocess_specs)
         ctx = self._context(session, event, row.id, actor, compiled)
         workflow.script_engine = self._engine(ctx)
-        return workflow, compiled, ctx, indexed(workflow)
+        return workflow, compiled, ctx, index if index is not None else indexed(workflow)
 
     def complete_task(self, session, row: Instance, event: Event, task_id: str, data: dict, actor: str):
         """Run one ready user task with its form data. Returns the task, or None if not ready."""
@@ -179,12 +187,12 @@ class Instances:
 
     def task_data(self, session, row: Instance, event: Event, task_id: str) -> dict:
         """A copy of the data a ready task sees (read only: the state is put back unchanged)."""
-        workflow, _, _, _ = self.load(session, row, event, "system")
+        workflow, _, _, before = self.load(session, row, event, "system")
         try:
             task = workflow.get_task_from_id(UUID(task_id))
             return copy.deepcopy(task.data) if task is not None else {}
         finally:
-            self.cache.put(row.id, row.row_version, workflow)
+            self.cache.put(row.id, row.row_version, workflow, before)
 
     def send_message(self, session, row: Instance, event: Event, name: str, payload: dict, actor: str) -> bool:
         """Deliver a BPMN message (e.g. `withdraw`, 撤单) to the instance. False when nothing in the
@@ -192,7 +200,7 @@ class Instances:
         workflow, compiled, ctx, before = self.load(session, row, event, actor)
         message = BpmnEvent(MessageEventDefinition(name), payload=payload)
         if not workflow.get_tasks(state=TaskState.WAITING | TaskState.READY, catches_event=message):
-            self.cache.put(row.id, row.row_version, workflow)  # unchanged: still the committed state
+            self.cache.put(row.id, row.row_version, workflow, before)  # unchanged: still the committed state
             return False
         ctx.record("message_received", {"message": name, **payload})
         self._run(workflow, lambda: (workflow.send_event(message), workflow.do_engine_steps()))
@@ -217,7 +225,7 @@ class Instances:
         workflow, compiled, ctx, before = self.load(session, row, event, "system")
         timer = workflow.get_task_from_id(UUID(deadline.timer_task_id))
         if timer is None or timer.state != TaskState.WAITING:
-            self.cache.put(row.id, row.row_version, workflow)
+            self.cache.put(row.id, row.row_version, workflow, before)
             return
         timer._set_internal_data(event_value=new_due.astimezone(SHANGHAI).isoformat())
         ctx.record("timer_rearmed", {"kind": deadline.kind, "due_at": new_due.astimezone(SHANGHAI).isoformat()})
@@ -262,12 +270,13 @@ class Instances:
         after = indexed(workflow)
         titles = self._sync_work_items(session, row, before, after, compiled, event, now)
         self._sync_timers(session, row, before, after)
-        self.deadlines.reconcile(session, row.id, workflow, met_ids, now, event)
+        if met_ids or before.timers - after.timers or ctx_armed(workflow):  # else no deadline can change
+            self.deadlines.reconcile(session, row.id, workflow, met_ids, now, event)
         if workflow.completed:
             self.deadlines.instance_ended(session, row.id, now)
         self._sync_event(workflow, compiled, event, titles, now)
         pending = session.info.setdefault("after_commit", [])
-        pending.append(lambda rid=row.id, rv=row.row_version, wf=workflow: self.cache.put(rid, rv, wf))
+        pending.append(lambda rid=row.id, rv=row.row_version, wf=workflow: self.cache.put(rid, rv, wf, after))
 
     def _sync_work_items(self, session, row, before, after, compiled, event, now) -> list[str]:
         gone = [task_id for task_id in before.ready if task_id not in after.ready]

@@ -5,8 +5,11 @@ covers, and from the administrator-edited catalog file (catalogs/data/calendar.j
 year listed in the file replaces the package's data. A year found in neither is counted on weekends
 only, and every such use is remembered so the API and the log can show a warning.
 
-Rule (issue #4): the start day is not counted; the deadline is the close of office hours on the n-th
-working day after it, in Asia/Shanghai.
+Rules (issue #4), in Asia/Shanghai:
+- working days (`P5D`): the start day is not counted; the deadline is the close of office hours on the
+  n-th working day after it;
+- working time (`PT2H`, `PT30M`): only office hours on working days count; a start outside them counts
+  from the next opening, and time left at a day's close carries over to the next working day's opening.
 """
 from __future__ import annotations
 
@@ -70,6 +73,24 @@ class WorkCalendar:
             if self.is_working_day(day):
                 counted += 1
         return datetime.combine(day, self.office_close, tzinfo=SHANGHAI)
+
+    def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
+        """`start` plus `amount` of office time on working days (e.g. 2 working hours asked at 16:30 on a
+        Friday fall due at 09:30 on the next working day)."""
+        if amount <= timedelta(0):
+            raise ValueError("a working-time limit counts more than no time")
+        at = start.astimezone(SHANGHAI)
+        left = amount
+        while True:
+            opening = datetime.combine(at.date(), self.office_open, tzinfo=SHANGHAI)
+            closing = datetime.combine(at.date(), self.office_close, tzinfo=SHANGHAI)
+            if self.is_working_day(at.date()) and at < closing:
+                at = max(at, opening)
+                if left <= closing - at:
+                    return at + left
+                left -= closing - at
+            next_day = at.date() + timedelta(days=1)
+            at = datetime.combine(next_day, self.office_open, tzinfo=SHANGHAI)
 
     def years_without_data(self, start: datetime, end: datetime) -> list[int]:
         """The years between two instants that have no holiday data (for warnings on a deadline)."""

@@ -82,8 +82,9 @@ def test_a_cached_state_is_used_only_for_its_own_row_version(database_url):
     db, factory, runtime = make_runtime(database_url)
     event = start_event(factory, runtime)
     row = uow.read(factory, lambda s: s.scalar(select(Instance).where(Instance.event_id == event.id)))
-    cached = runtime.instances.cache.take(row.id, row.row_version)
+    cached, index = runtime.instances.cache.take(row.id, row.row_version)
     assert cached is not None                                  # put back after the commit
-    runtime.instances.cache.put(row.id, row.row_version, cached)
-    assert runtime.instances.cache.take(row.id, row.row_version + 1) is None
+    assert [t.task_spec.bpmn_id for t in index.ready.values()] == ["verify"]   # with what it is waiting on
+    runtime.instances.cache.put(row.id, row.row_version, cached, index)
+    assert runtime.instances.cache.take(row.id, row.row_version + 1) == (None, None)
     db.dispose()

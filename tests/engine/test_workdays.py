@@ -2,12 +2,17 @@
 `add_working_days` function that BPMN expressions can call."""
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import shutil
+from datetime import datetime, timedelta
+
+import pytest
 
 from catalogs import load_catalogs
-from engine.clock import SimulatedClock, parse_instant
+from catalogs.loader import DATA_DIR
+from engine.clock import SHANGHAI, SimulatedClock, parse_instant
 from engine.context import RunContext
-from engine.deadlines import Deadlines
+from engine.deadlines import DeadlineError, Deadlines
 from engine.scripting import EventflowScriptEngine
 from engine.workdays import WorkCalendar
 from handlers.registry import default_registry
@@ -50,3 +55,60 @@ def test_add_working_days_is_callable_from_a_diagram_expression():
     class Task:
         data = {"declared": "2026-09-30T16:00:00+08:00"}
     assert engine.evaluate(Task(), "add_working_days(declared, 5)") == "2026-10-13T17:30:00+08:00"
+
+
+# -- working time (工作时间): office hours on working days, for a kind whose basis is "working" --------
+def at(text):
+    return datetime.fromisoformat(text)
+
+
+def test_working_time_inside_office_hours_is_plain_addition():
+    assert calendar().add_working_time(at("2026-11-23T09:00:00+08:00"), timedelta(hours=2)).isoformat() \
+        == "2026-11-23T11:00:00+08:00"
+
+
+def test_working_time_left_at_the_close_carries_over_the_weekend_to_the_next_opening():
+    # Friday 16:30: one hour today (to 17:30), the other hour from Monday 08:30
+    assert calendar().add_working_time(at("2026-11-20T16:30:00+08:00"), timedelta(hours=2)).isoformat() \
+        == "2026-11-23T09:30:00+08:00"
+
+
+def test_working_time_asked_out_of_hours_counts_from_the_next_opening():
+    cal = calendar()
+    assert cal.add_working_time(at("2026-11-23T06:00:00+08:00"), timedelta(minutes=30)).isoformat() \
+        == "2026-11-23T09:00:00+08:00"                                  # before opening: from 08:30
+    assert cal.add_working_time(at("2026-11-23T20:00:00+08:00"), timedelta(minutes=30)).isoformat() \
+        == "2026-11-24T09:00:00+08:00"                                  # after the close: from tomorrow
+    assert cal.add_working_time(at("2026-11-23T17:00:00+08:00"), timedelta(minutes=30)).isoformat() \
+        == "2026-11-23T17:30:00+08:00"                                  # exactly the rest of the day
+
+
+def test_working_time_skips_the_national_day_holiday_and_counts_the_make_up_saturday():
+    # 2026-09-30 (Wed) 17:00 + 1 h: half an hour that day, then 1–7 October are off, 8 October is worked
+    assert calendar().add_working_time(at("2026-09-30T17:00:00+08:00"), timedelta(hours=1)).isoformat() \
+        == "2026-10-08T09:00:00+08:00"
+    # Friday 9 October 17:00 + 1 h: Saturday 10 October is a 调休 working day
+    assert calendar().add_working_time(at("2026-10-09T17:00:00+08:00"), timedelta(hours=1)).isoformat() \
+        == "2026-10-10T09:00:00+08:00"
+
+
+def test_a_working_time_kind_reads_its_limit_in_office_hours_and_refuses_mixed_days_and_hours(tmp_path):
+    edited = tmp_path / "catalogs"
+    shutil.copytree(DATA_DIR, edited)
+    kinds = json.loads((edited / "deadline_kinds.json").read_text(encoding="utf-8"))
+    for kind in kinds:
+        if kind["code"] == "accept":
+            kind["basis"] = "working"                   # an administrator's setting, not the diagram's
+    (edited / "deadline_kinds.json").write_text(json.dumps(kinds, ensure_ascii=False), encoding="utf-8")
+    deadlines = Deadlines(load_catalogs(edited))
+    due, basis, rule, warning = deadlines.compute("accept", "PT30M", at("2026-11-20T17:20:00+08:00"))
+    assert (due.astimezone(SHANGHAI).isoformat(), basis, rule, warning) == \
+        ("2026-11-23T08:50:00+08:00", "working", "PT30M", None)   # 10 min on Friday, 20 on Monday
+    with pytest.raises(DeadlineError) as err:
+        deadlines.compute("accept", "P1DT2H", at("2026-11-20T17:20:00+08:00"))
+    assert "P<n>D" in str(err.value) and "PT<h>H<m>M" in str(err.value) and "P1DT2H" in str(err.value)
+
+
+def test_an_hour_limit_in_natural_time_ignores_office_hours():
+    due, basis, _, _ = Deadlines(load_catalogs()).compute("accept", "PT30M", at("2026-11-20T17:20:00+08:00"))
+    assert basis == "natural" and due.astimezone(SHANGHAI).isoformat() == "2026-11-20T17:50:00+08:00"

@@ -442,3 +442,38 @@ def test_every_kind_warns_at_two_thirds_of_its_own_window(app, api):
             assert after["light"] in ("yellow", "red"), after
     assert kinds == {"arrive", "community_handle", "superior"}
     assert told(app, "lg-xincheng", "warning")                         # the cadres' community
+
+
+def test_a_limit_counted_in_working_time_skips_the_night_and_the_weekend(settings, tmp_path):
+    """An administrator sets §8.1 社区处置 to working time (a setting per kind): the community's 2 hours
+    asked at 16:30 on a Friday are one hour that day and one from Monday's opening (office hours
+    08:30–17:30); the timer fires then, not at 18:30 on Friday."""
+    import json
+    import shutil
+    from dataclasses import replace
+
+    from catalogs.loader import DATA_DIR
+    from tests.web.client import Api
+    from tests.web.conftest import build_app, seed
+    edited = tmp_path / "catalogs"
+    shutil.copytree(DATA_DIR, edited)
+    kinds = json.loads((edited / "deadline_kinds.json").read_text(encoding="utf-8"))
+    for kind in kinds:
+        if kind["code"] == "community_handle":
+            kind["basis"] = "working"
+    (edited / "deadline_kinds.json").write_text(json.dumps(kinds, ensure_ascii=False), encoding="utf-8")
+    app = build_app(replace(settings, catalog_dir=str(edited)))
+    seed(app)
+    api = Api(app)
+    try:
+        advance_to(api, datetime.fromisoformat("2026-11-20T16:30:00+08:00"))       # a Friday afternoon
+        event = api.report(type_code="A05")                                           # xincheng: 2 h
+        api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+        api.complete("staff1", event["id"], "analyse", {"disposal": "cadre"})
+        row = deadline(api, event["id"], "community_handle")
+        assert row["basis"] == "working" and row["rule"] == "PT2H"
+        due = datetime.fromisoformat("2026-11-23T09:30:00+08:00")
+        assert datetime.fromisoformat(row["due_at"]) == due
+        assert_fires_on_time(app, api, event["id"], "community_handle", due, ("staff1", "handle_by_cadre"))
+    finally:
+        app.extensions["eventflow"].db.dispose()
