@@ -106,7 +106,7 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
 
 def persisted(factory, runtime, n):
     for _ in range(n):
-        event = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
+        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
         uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
         for who, name, data in STEPS:
             user = USERS[who]

@@ -71,7 +71,7 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
 
 def arm_due(factory, runtime, count: int) -> None:
     for _ in range(count):
-        event = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
+        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
         uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
         for who, name, data in STEPS:
             task_id = uow.read(factory, lambda s: next(w.id for w in runtime.open_work(s, event.id)

@@ -18,9 +18,9 @@ from shapely.validation import explain_validity
 from .durations import parse_duration
 from .errors import CatalogError
 
-ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUTY = (
+ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUTY, CHANNELS = (
     "roles.json", "units.json", "event_types.json", "one_thing_matters.json", "communities.geojson",
-    "deadline_kinds.json", "calendar.json", "duty_rosters.json",
+    "deadline_kinds.json", "calendar.json", "duty_rosters.json", "channels.json",
 )
 # Table B.1 lists city departments and companies (供电局, 水务公司) as 协同部门, never local offices.
 COOPERATING_KINDS = ("department", "company")
@@ -45,6 +45,7 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_check_warn_shares(data["deadline_kinds"]),
         *_check_calendar(data["calendar"]),
         *_check_duty_rosters(data["duty_rosters"], units),
+        *_unique(CHANNELS, data["channels"], "code"),
     ]
 
 

@@ -34,6 +34,7 @@ FILES = {
     "deadline_kinds": "deadline_kinds.json",  # §8.1—§8.3 limits: natural or working time, warnings, extensions
     "calendar": "calendar.json",  # 工作日: office hours, holiday arrangements beyond chinesecalendar
     "duty_rosters": "duty_rosters.json",  # 值班表: who hears a unit's notices out of hours (issue #4)
+    "channels": "channels.json",  # §5.3 citizen channels of the Open311 endpoint (issue #5)
 }
 
 _MAX_REASON = 200  # jsonschema quotes whole instances in some messages; keep reports readable

@@ -17,7 +17,7 @@ from shapely.geometry import shape
 DEFAULT_TIME_LIMIT = "PT2H"
 # Public catalog names, as in GET /api/catalogs/{name}.
 NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities", "deadline_kinds",
-         "calendar", "duty_rosters")
+         "calendar", "duty_rosters", "channels")
 #: units that take orders (派单, 协办): city departments, their local offices, and the companies of
 #: Table B.1 (供电局, 水务公司)
 DEPARTMENT_KINDS = ("department", "office", "company")
@@ -35,6 +35,7 @@ class Catalogs:
         self._event_types = {t["code"]: t for t in data["event_types"]}
         self._one_thing = {m["code"]: m for m in data["one_thing_matters"]}
         self._deadline_kinds = {k["code"]: k for k in data["deadline_kinds"]}
+        self._channels = {c["code"]: c for c in data["channels"]}
         self._duty = {(d["unit"], d["date"]): d["person"] for d in data["duty_rosters"]}
         features = data["communities"]["features"]
         self._communities = {f["properties"]["code"]: f["properties"] for f in features}
@@ -119,6 +120,15 @@ class Catalogs:
 
     def event_type(self, code: str) -> dict | None:
         row = self._event_types.get(code)
+        return copy.deepcopy(row) if row is not None else None
+
+    def is_sensitive(self, code: str) -> bool:
+        """Table A.1 rows 1–3 (重点人员、警情): never listed publicly (issue #5), restricted views (#6)."""
+        return bool((self._event_types.get(code) or {}).get("sensitive"))
+
+    def channel(self, code: str) -> dict | None:
+        """A §5.3 citizen channel of the Open311 endpoint (12345 hotline, 智慧村社通, 随手拍 …)."""
+        row = self._channels.get(code)
         return copy.deepcopy(row) if row is not None else None
 
     def deadline_kind(self, code: str) -> dict | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine import forms
+from engine import forms, intake
 from engine.clock import SHANGHAI, local, parse_instant
 from engine.errors import Forbidden, InvalidData, NotFound
+from engine.location import SYSTEMS
 from engine.models import Audit, Event, EventCounter, EventParty, Instance, ProcessVersion, WorkItem
 from engine.scope import units_within
 
@@ -25,41 +26,60 @@ REPORTER_ROLES = {"grid_worker", "community_staff", "committee", "whistle_office
 EVENT_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["source", "type_code", "description", "location", "community"],
+    "required": ["source", "type_code", "description", "location"],
     "properties": {
         "source": {"type": "string", "enum": sorted(SOURCES)},
         "type_code": {"type": "string", "minLength": 1, "maxLength": 20},
         "description": {"type": "string", "minLength": 2, "maxLength": 2000},
+        #: the pool it is sent to (default: the reporter's own); the location decides whose it is
         "community": {"type": "string", "minLength": 1, "maxLength": 60},
         "photos": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+        #: the source's own reference, used as the idempotency key when no Idempotency-Key header is sent
+        "source_ref": {"type": "string", "minLength": 1, "maxLength": 200},
+        "reporter_contact": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"name": {"type": "string", "maxLength": 60},
+                           "phone": {"type": "string", "pattern": "^[0-9+\\- ]{3,20}$"},
+                           "email": {"type": "string", "maxLength": 120}}},
         "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
         "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
         "location": {
             "type": "object", "additionalProperties": False, "required": ["lat", "lng", "address"],
             "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
                            "lng": {"type": "number", "minimum": -180, "maximum": 180},
-                           "address": {"type": "string", "minLength": 1, "maxLength": 300}}},
+                           "address": {"type": "string", "minLength": 1, "maxLength": 300},
+                           #: wgs84 (GPS, the default), gcj02 (高德/腾讯), bd09 (百度): stored as WGS-84
+                           "crs": {"type": "string", "enum": sorted(SYSTEMS)}}},
     },
 }
 
 
 def check_report(payload, catalogs, user) -> dict:
-    """Validate a report; raise InvalidData naming each bad field, Forbidden for a wrong scope."""
+    """Validate a report; raise InvalidData naming each bad field, Forbidden for a wrong scope.
+    Returns the report as it is registered: the location in WGS-84 and `community` the one whose area
+    holds it (jurisdiction, engine/intake.py), `routed_from` the pool it was sent to if that differs."""
     errors = forms.validate(EVENT_SCHEMA, payload)
     if not errors:
         code = payload["type_code"]  # a Table A.1 type, or an Appendix B "one thing" matter
         if catalogs.event_type(code) is None and catalogs.one_thing_matter(code) is None:
             errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
-        if catalogs.community(payload["community"]) is None:
-            errors.append({"field": "community", "reason": f"unknown community {payload['community']!r}"})
+        asked = payload.get("community") or user.community
+        if asked is None:
+            errors.append({"field": "community", "reason": "请选择接收社区 (required: you belong to no community)"})
+        elif catalogs.community(asked) is None:
+            errors.append({"field": "community", "reason": f"unknown community {asked!r}"})
         errors.extend(_source_problems(payload, catalogs))
     if errors:
         raise InvalidData(errors)
     if not user.roles & REPORTER_ROLES:
         raise Forbidden("your role may not register events")
-    if not user.is_global and user.community != payload["community"]:
+    if not user.is_global and user.community != asked:
         raise Forbidden("you may register events only in your own community's pool", field="community")
-    return payload
+    location, holder = intake.locate(payload["location"], catalogs, asked)
+    clean = {**payload, "location": location, "community": holder}
+    if holder != asked:
+        clean["routed_from"] = asked
+    return clean
 
 
 def _source_problems(payload, catalogs) -> list[dict]:
@@ -100,17 +120,27 @@ def next_number(session, now) -> str:
     return f"LG-{day}-{last:04d}"
 
 
-def register(session, payload: dict, reporter: str, now) -> Event:
+def register(session, payload: dict, reporter: str, now, key: str | None = None, channel: str | None = None,
+             public_token: str | None = None, raw=None) -> Event:
+    """Store a checked report (check_report's result) with its idempotency key. `raw` is what the source
+    sent, kept in the audit trail as received (before coordinate conversion)."""
     loc = payload["location"]
     event = Event(number=next_number(session, now), source=payload["source"], type_code=payload["type_code"],
                   description=payload["description"], lat=loc["lat"], lng=loc["lng"], address=loc["address"],
                   photos=payload.get("photos", []), community=payload["community"], reporter=reporter,
                   status="open", stage="登记", created_at=now, superior_body=payload.get("superior_body"),
                   superior_deadline=parse_instant(payload["superior_deadline"])
-                  if payload.get("superior_deadline") else None)
+                  if payload.get("superior_deadline") else None,
+                  intake_key=key, channel=channel, reporter_contact=payload.get("reporter_contact"),
+                  received_crs=loc.get("crs", "wgs84"), public_token=public_token)
     session.add(event)
     session.flush()
-    session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id, data=payload))
+    session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id,
+                      data=raw if raw is not None else payload))
+    if payload.get("routed_from"):
+        session.add(Audit(at=now, actor="system", action="jurisdiction_routed", event_id=event.id,
+                          data={"sent_to": payload["routed_from"], "community": payload["community"],
+                                "reason": "事发地属该社区辖区 (§7.1 属地: the location lies in this community)"}))
     return event
 
 

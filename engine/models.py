@@ -86,6 +86,21 @@ class Event(Base):
     #: §5.6/§8.2 superior assignment: the assigning body and its deadline
     superior_body: Mapped[str | None] = mapped_column(String(200))
     superior_deadline: Mapped[datetime | None]
+    #: §5.3 the citizen channel (12345 hotline, 智慧村社通, 随手拍 …) or the device of an alert (§5.4)
+    channel: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: the submission's idempotency key, within its source ("open311:hotline_12345:GD-1"): a retry finds it
+    intake_key: Mapped[str | None] = mapped_column(String(240), unique=True)
+    #: who to call back (name, phone, email): personal data, never in public reads
+    reporter_contact: Mapped[dict | None] = mapped_column(JSON)
+    #: the coordinate system the source sent (lat/lng are always stored as WGS-84)
+    received_crs: Mapped[str | None] = mapped_column(String(10))
+    #: Open311 token of a citizen's request
+    public_token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    #: §5.4 repeats of one device's alert of one type within the window
+    alert_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: a suspected duplicate of an open event (flagged for the registrar), and where it was merged into
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
 
 
 class EventParty(Base):
@@ -307,3 +322,44 @@ class ExtensionRequest(Base):
     decided_at: Mapped[datetime | None]
     new_due_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKey(Base):
+    """An API key of a §5.3 citizen channel for the Open311 endpoint. Only its SHA-256 is kept."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the first characters, to tell keys apart in lists
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None]
+
+
+class Device(Base):
+    """A registered IoT sensor or video-AI camera (§5.4) with its HMAC secret."""
+
+    __tablename__ = "device"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    community: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AlertReceipt(Base):
+    """A signed alert accepted from a device: its signature can never be accepted again (replay)."""
+
+    __tablename__ = "alert_receipt"
+    __table_args__ = (UniqueConstraint("device_id", "signature", name="uq_alert_receipt_signature"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
+    signature: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
-from engine import events, supervision, tasks
+from engine import events, intake, supervision, tasks
 from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
@@ -39,11 +39,18 @@ class Runtime:
         return deploying.deploy(session, bundle, self.catalogs, self.registry, self.clock, actor)
 
     # -- events -----------------------------------------------------------------------------------
-    def report(self, session, payload, user) -> Event:
-        """Check and store a report. Nothing else happens in this unit: the accepted submission is
-        stored before the process starts."""
-        events.check_report(payload, self.catalogs, user)
-        return events.register(session, payload, user.username, self.clock.now())
+    def report(self, session, payload, user, idempotency_key=None) -> tuple[Event, bool]:
+        """Check and store a report; (event, created). Nothing else happens in this unit: the accepted
+        submission is stored before the process starts. A retry (the same Idempotency-Key, else the same
+        `source_ref`, from the same user) returns the event it created, with created False."""
+        ref = idempotency_key if idempotency_key is not None else (payload or {}).get("source_ref") \
+            if isinstance(payload, dict) else None
+        key = intake.key_for(f"user:{user.username}", ref)
+        found = intake.existing(session, key)
+        if found is not None:
+            return found, False
+        clean = events.check_report(payload, self.catalogs, user)
+        return events.register(session, clean, user.username, self.clock.now(), key=key, raw=payload), True
 
     def start(self, session, event_id: int, actor: str) -> Instance:
         event = session.get(Event, event_id)

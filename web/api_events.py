@@ -1,5 +1,6 @@
 """The event pool over HTTP (§5 sources, §7.1 registration)."""
 from flask import Blueprint, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 
 from engine import events
 from engine.clock import parse_instant
@@ -15,8 +16,18 @@ def create():
     payload = json_body()
     svc = services()
     user = g.user
+    key = request.headers.get("Idempotency-Key")
+
+    def report(s):
+        return svc.runtime.report(s, payload, user, idempotency_key=key)
     # The accepted submission is stored (and committed) before anything else happens.
-    event = svc.run(lambda s: svc.runtime.report(s, payload, user))
+    try:
+        event, created = svc.run(report)
+    except IntegrityError:          # a concurrent retry with the same key stored it first
+        event, created = svc.run(report)
+    if not created:                 # a retry: the event it created, as it is now
+        body = svc.read(lambda s: svc.runtime.event_detail(s, event.id, user))
+        return jsonify(body), 200, {"Location": f"/api/events/{event.id}"}
     try:
         svc.run(lambda s: svc.runtime.start(s, event.id, user.username))
     except EventflowError as err:  # the report stays in the pool, marked, for an administrator

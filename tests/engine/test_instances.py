@@ -30,7 +30,7 @@ def make_runtime(database_url):
 
 
 def start_event(factory, runtime):
-    event = uow.run(factory, lambda s: runtime.report(s, REPORT, GRID))
+    event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, GRID))
     uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
     return event
 

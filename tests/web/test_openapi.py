@@ -324,7 +324,7 @@ def test_real_answers_match_the_document(doc, seeded_app):
     api.call("get", "/api/auth/me")
 
     report = {"source": "grid_worker", "type_code": "A07", "description": "人行道占道经营", "community": "lg-xincheng",
-              "location": {"lat": 27.57, "lng": 120.55, "address": "新城路 1 号"}, "photos": ["p1.jpg"]}
+              "location": {"lat": 27.52, "lng": 120.60, "address": "新城路 1 号"}, "photos": ["p1.jpg"]}
     event = api.call("post", "/api/events", token=grid, json=report)
     api.call("post", "/api/events", token=grid, json={"source": "fax", "location": {"lat": "north"}})
     api.call("post", "/api/events", token=grid, json={**report, "community": "lg-longgang"})
