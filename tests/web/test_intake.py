@@ -1,0 +1,109 @@
+"""Registration from staff (§5.1, §5.2) through POST /api/events (engine/intake.py): idempotency keys,
+coordinates converted to WGS-84, jurisdiction by the community boundary (§7.1 属地)."""
+from __future__ import annotations
+
+import prcoords
+from sqlalchemy import func, select
+
+from engine.models import Event
+from tests.web.client import REPORT
+
+#: a point of 龙港社区 40 m north of its boundary with 新城社区; its GCJ-02 reading lies ~300 m south,
+#: in 新城社区: read as if it were WGS-84 it would land in the wrong community
+LONGGANG_WGS = (27.5500, 120.6000)
+
+
+def count_events(app) -> int:
+    svc = app.extensions["eventflow"]
+    return svc.read(lambda s: s.scalar(select(func.count()).select_from(Event)))
+
+
+def stored(app, event_id) -> Event:
+    svc = app.extensions["eventflow"]
+    return svc.read(lambda s: s.get(Event, event_id))
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_same_event(app, api):
+    headers = {**api.headers("grid1"), "Idempotency-Key": "phone-7f3a-0001"}
+    first = api.client.post("/api/events", headers=headers, json=REPORT)
+    assert first.status_code == 201, first.json
+    before = count_events(app)
+    again = api.client.post("/api/events", headers=headers, json={**REPORT, "description": "重发"})
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    assert again.json["description"] == REPORT["description"]              # the first one, unchanged
+    assert again.headers["Location"] == f"/api/events/{first.json['id']}"
+    assert count_events(app) == before
+    assert len([t for t in api.tasks("staff1", first.json["id"]) if t["name"] == "verify"]) == 1   # one process
+
+
+def test_source_ref_is_the_key_without_a_header_and_keys_belong_to_their_sender(app, api):
+    first = api.report(source_ref="巡查日志-0815")
+    r = api.post("/api/events", "grid1", json={**REPORT, "source_ref": "巡查日志-0815"})
+    assert r.status_code == 200 and r.json["id"] == first["id"]
+    other = api.report("staff1", source_ref="巡查日志-0815")                # another sender's own key
+    assert other["id"] != first["id"]
+    r = api.post("/api/events", "grid1", json={**REPORT, "source_ref": "x" * 201})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "source_ref"
+
+
+def test_a_point_in_another_communitys_area_goes_to_that_pool_audited(app, api):
+    """A grid worker of 新城社区 reports a point inside 龙港社区: 龙港's staff verify it (§7.1 属地)."""
+    event = api.report(location={"lat": 27.58, "lng": 120.60, "address": "龙港大道"})
+    assert event["community"] == "lg-longgang"
+    assert [t["name"] for t in api.tasks("staff2", event["id"])] == ["verify"]
+    assert api.tasks("staff1", event["id"]) == []
+    [routed] = [e for e in event["timeline"] if e["action"] == "jurisdiction_routed"]
+    assert routed["data"]["sent_to"] == "lg-xincheng" and routed["data"]["community"] == "lg-longgang"
+    assert api.event(event["id"], user="grid1")["id"] == event["id"]       # the reporter still follows it
+
+
+def test_a_point_in_no_community_is_refused_with_the_reason_and_nothing_is_stored(app, api):
+    before = count_events(app)
+    r = api.post("/api/events", "grid1", json={**REPORT, "location": {"lat": 28.0, "lng": 120.67, "address": "温州"}})
+    assert r.status_code == 422
+    [error] = r.json["errors"]
+    assert error["field"] == "location" and "不在任何社区辖区内" in error["reason"]
+    assert count_events(app) == before
+
+
+def test_gcj02_input_is_converted_and_lands_in_the_right_community(app, api):
+    true_lat, true_lng = LONGGANG_WGS
+    gcj = prcoords.wgs_gcj(prcoords.Coords(true_lat, true_lng))
+    sent = {"lat": gcj.lat, "lng": gcj.lon, "address": "龙港大道南段", "crs": "gcj02"}
+    event = api.report("staff2", community="lg-longgang", location=sent)
+    assert event["community"] == "lg-longgang"
+    row = stored(app, event["id"])
+    here = prcoords.Coords(row.lat, row.lng)
+    assert here.distance(prcoords.Coords(true_lat, true_lng)) < 1.0       # metres: stored as WGS-84
+    assert row.received_crs == "gcj02"
+    [reported] = [e for e in event["timeline"] if e["action"] == "reported"]
+    assert reported["data"]["location"]["lat"] == gcj.lat                   # the audit keeps what was sent
+    # the same numbers taken for WGS-84 lie in 新城社区: this is the shift the conversion prevents
+    misread = api.report("staff2", community="lg-longgang",
+                         location={"lat": gcj.lat, "lng": gcj.lon, "address": "龙港大道南段"})
+    assert misread["community"] == "lg-xincheng"
+
+
+def test_bd09_is_converted_too_and_an_unknown_system_is_refused(app, api):
+    true_lat, true_lng = 27.52, 120.60
+    bd = prcoords.wgs_bd(prcoords.Coords(true_lat, true_lng))
+    event = api.report(location={"lat": bd.lat, "lng": bd.lon, "address": "新城大道", "crs": "bd09"})
+    row = stored(app, event["id"])
+    assert prcoords.Coords(row.lat, row.lng).distance(prcoords.Coords(true_lat, true_lng)) < 1.0
+    r = api.post("/api/events", "grid1", json={**REPORT, "location": {**REPORT["location"], "crs": "utm"}})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "location.crs"
+
+
+def test_the_reporters_contact_is_stored_with_the_event(app, api):
+    event = api.report(reporter_contact={"name": "王先生", "phone": "13800000000"})
+    assert stored(app, event["id"]).reporter_contact == {"name": "王先生", "phone": "13800000000"}
+    r = api.post("/api/events", "grid1", json={**REPORT, "reporter_contact": {"phone": "call me"}})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "reporter_contact.phone"
+
+
+def test_the_community_defaults_to_the_reporters_own(app, api):
+    body = {k: v for k, v in REPORT.items() if k != "community"}
+    r = api.post("/api/events", "grid1", json=body)
+    assert r.status_code == 201 and r.json["community"] == "lg-xincheng"
+    r = api.post("/api/events", "city1", json=body)                    # a city user belongs to no community
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "community"
