@@ -34,6 +34,11 @@ class Settings:
     reopen_window_days: int = field(default=7, metadata={"env": "EVENTFLOW_REOPEN_WINDOW_DAYS"})
     #: scrypt cost parameter for password hashes (2**14 is the interactive-login recommendation).
     scrypt_n: int = field(default=2**14, metadata={"env": "EVENTFLOW_SCRYPT_N"})
+    #: §5.4 a device's signed alert is refused as stale when its X-Timestamp is further than this many
+    #: seconds from the wall clock (either way); its signature can never be used again (replay)
+    alert_signature_window_s: int = field(default=300, metadata={"env": "EVENTFLOW_ALERT_WINDOW_S"})
+    #: §5.4 repeats of one device's alert of one type within this many minutes count on one open event
+    alert_repeat_window_min: int = field(default=30, metadata={"env": "EVENTFLOW_ALERT_REPEAT_MIN"})
 
     @classmethod
     def from_env(cls, env=None, **overrides) -> "Settings":

@@ -356,10 +356,13 @@ class AlertReceipt(Base):
     """A signed alert accepted from a device: its signature can never be accepted again (replay)."""
 
     __tablename__ = "alert_receipt"
-    __table_args__ = (UniqueConstraint("device_id", "signature", name="uq_alert_receipt_signature"),)
+    __table_args__ = (UniqueConstraint("device_id", "signature", name="uq_alert_receipt_signature"),
+                      Index("ix_alert_receipt_device_alert", "device_id", "alert_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
     signature: Mapped[str] = mapped_column(String(64))
+    #: the device's own id of the alert: a retry of it (a new signature) finds the event it went to
+    alert_id: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
-from engine import events, intake, supervision, tasks
+from engine import devices, events, intake, open311, supervision, tasks
 from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
@@ -51,6 +51,21 @@ class Runtime:
             return found, False
         clean = events.check_report(payload, self.catalogs, user)
         return events.register(session, clean, user.username, self.clock.now(), key=key, raw=payload), True
+
+    def report_citizen(self, session, form: dict, channel: str, idempotency_key=None) -> tuple[Event, bool]:
+        """群众接报 (§5.3) through Open311 (engine/open311.py): a citizen channel's form, its API key
+        already checked; (event, created). Stored without a user, in the community that holds the point;
+        as with `report`, the process starts in a second unit of work."""
+        return open311.submit(session, self.catalogs, form, channel, self.clock.now(), idempotency_key)
+
+    def receive_alert(self, session, device_id, timestamp, signature, body: bytes, signature_window: int = 300,
+                      repeat_window: timedelta = timedelta(minutes=30)) -> devices.Accepted:
+        """智慧社区预警 (§5.4): a device's signed alert, checked against the wall clock, registered (or
+        counted on the open event it repeats) by the business clock. Like `report`, nothing is started
+        in this unit (engine/devices.py)."""
+        return devices.receive(session, self.catalogs, device_id, timestamp, signature, body,
+                               now=self.clock.now(), wall_now=self.wall_clock.now(),
+                               signature_window=signature_window, repeat_window=repeat_window)
 
     def start(self, session, event_id: int, actor: str) -> Instance:
         event = session.get(Event, event_id)

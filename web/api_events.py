@@ -1,10 +1,9 @@
 """The event pool over HTTP (§5 sources, §7.1 registration)."""
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy.exc import IntegrityError
 
 from engine import events
 from engine.clock import parse_instant
-from engine.errors import EventflowError, InvalidData
+from engine.errors import InvalidData
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
@@ -20,21 +19,11 @@ def create():
 
     def report(s):
         return svc.runtime.report(s, payload, user, idempotency_key=key)
-    # The accepted submission is stored (and committed) before anything else happens.
-    try:
-        event, created = svc.run(report)
-    except IntegrityError:          # a concurrent retry with the same key stored it first
-        event, created = svc.run(report)
-    if not created:                 # a retry: the event it created, as it is now
-        body = svc.read(lambda s: svc.runtime.event_detail(s, event.id, user))
-        return jsonify(body), 200, {"Location": f"/api/events/{event.id}"}
-    try:
-        svc.run(lambda s: svc.runtime.start(s, event.id, user.username))
-    except EventflowError as err:  # the report stays in the pool, marked, for an administrator
-        message = err.message
-        svc.run(lambda s: svc.runtime.mark_failed_start(s, event.id, message))
+    event, created = svc.store_submission(report)     # committed before anything else happens
+    if created:                                          # (a retry gets the event it created, as it is now)
+        svc.start_process(event.id, user.username)
     body = svc.read(lambda s: svc.runtime.event_detail(s, event.id, user))
-    return jsonify(body), 201, {"Location": f"/api/events/{event.id}"}
+    return jsonify(body), 201 if created else 200, {"Location": f"/api/events/{event.id}"}
 
 
 @bp.get("/<int:event_id>")

@@ -137,6 +137,90 @@ def demo_data(ctx, password):
         click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")
 
 
+@main.group()
+def device():
+    """IoT sensors and video-AI cameras that post signed alerts (§5.4; docs/devices.md)."""
+
+
+@device.command("register")
+@click.argument("device_id")
+@click.option("--community", required=True, help="the community the device is registered to")
+@click.option("--kind", type=click.Choice(["camera", "sensor"]), default="camera", show_default=True)
+@click.pass_context
+def device_register(ctx, device_id, community, kind):
+    """Register a device and print its signing secret (shown this once only)."""
+    from engine import devices
+    svc = _services(ctx)
+    try:
+        secret = svc.run(lambda s: devices.register(s, device_id, community, kind, svc.clock.now(), svc.catalogs))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"device {device_id} registered ({kind}, {community})")
+    click.echo(f"secret: {secret}")
+    click.echo("keep it on the device: it is not shown again (sign with HMAC-SHA256, docs/devices.md)")
+
+
+@device.command("revoke")
+@click.argument("device_id")
+@click.pass_context
+def device_revoke(ctx, device_id):
+    """Refuse the device's alerts from now on (its events stay)."""
+    from engine import devices
+    svc = _services(ctx)
+    try:
+        svc.run(lambda s: devices.revoke(s, device_id, svc.clock.now()))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"device {device_id} revoked")
+
+
+@main.group("api-key")
+def api_key():
+    """API keys of the §5.3 citizen channels for Open311 (docs/open311.md)."""
+
+
+@api_key.command("create")
+@click.argument("channel")
+@click.option("--actor", default="cli", help="who created it (kept with the key)")
+@click.pass_context
+def api_key_create(ctx, channel, actor):
+    """Create a key for CHANNEL (hotline_12345, zhihui_cunshe, suishoupai, zhifa_platform); printed once."""
+    from engine import apikeys
+    svc = _services(ctx)
+    try:
+        key = svc.run(lambda s: apikeys.create(s, channel, actor, svc.runtime.clock.now(), svc.catalogs))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"api key for {channel}: {key}")
+    click.echo("keep it with the channel: only its hash is stored, it is not shown again")
+
+
+@api_key.command("revoke")
+@click.argument("key")
+@click.pass_context
+def api_key_revoke(ctx, key):
+    """End KEY (the whole key, or its prefix as `api-key list` shows it): refused from now on."""
+    from engine import apikeys
+    svc = _services(ctx)
+    try:
+        row = svc.run(lambda s: apikeys.revoke(s, key, svc.runtime.clock.now()))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"api key {row.prefix}… of {row.channel} revoked")
+
+
+@api_key.command("list")
+@click.pass_context
+def api_key_list(ctx):
+    """Every key's prefix, channel and state (never the keys themselves)."""
+    from engine import apikeys
+    from engine.clock import local
+    svc = _services(ctx)
+    for row in svc.read(apikeys.listing):
+        state = f"revoked {local(row.revoked_at)}" if row.revoked_at else "active"
+        click.echo(f"{row.prefix}  {row.channel:15} created {local(row.created_at)} by {row.created_by}  {state}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from catalogs import load_catalogs
 from engine import uow
 from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
+from engine.errors import EventflowError
 from engine.models import ClockState
 from engine.runtime import Runtime
 from handlers.registry import default_registry
@@ -60,3 +62,21 @@ class Services:
 
     def read(self, fn):
         return uow.read(self.session_factory, fn)
+
+    def store_submission(self, store):
+        """Store a submission of any source in its own unit of work, committed before anything else
+        happens. Two racing retries with one idempotency key meet at its unique index: the loser runs
+        again and finds what the winner stored."""
+        try:
+            return self.run(store)
+        except IntegrityError:
+            return self.run(store)
+
+    def start_process(self, event_id: int, actor: str) -> None:
+        """Start a stored submission's process in a second unit; if it cannot start, the event stays in
+        the pool marked `error` for an administrator."""
+        try:
+            self.run(lambda s: self.runtime.start(s, event_id, actor))
+        except EventflowError as err:
+            message = err.message
+            self.run(lambda s: self.runtime.mark_failed_start(s, event_id, message))

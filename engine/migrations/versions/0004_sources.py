@@ -51,9 +51,11 @@ def upgrade() -> None:
                     sa.Column('id', sa.Integer(), primary_key=True),
                     sa.Column('device_id', sa.String(60), sa.ForeignKey('device.id'), nullable=False),
                     sa.Column('signature', sa.String(64), nullable=False),
+                    sa.Column('alert_id', sa.String(200), nullable=False),
                     sa.Column('received_at', TZ, nullable=False),
                     sa.Column('event_id', sa.Integer(), sa.ForeignKey('event.id'), nullable=True),
                     sa.UniqueConstraint('device_id', 'signature', name='uq_alert_receipt_signature'))
+    op.create_index('ix_alert_receipt_device_alert', 'alert_receipt', ['device_id', 'alert_id'])
     op.create_index('ix_alert_receipt_received_at', 'alert_receipt', ['received_at'])
 
 

@@ -1,0 +1,174 @@
+"""Open311 GeoReport v2 for citizens (群众接报, §5.3; docs/open311.md): /open311/v2/…{.json,.xml}.
+
+The format is the path's suffix. Errors are GeoReport's own shape, not the JSON API's:
+`[{"code": 400, "description": "lat: …"}]` or `<errors><error><code>…</code><description>…</description>
+</error></errors>`, each description naming the field. POST requests needs a citizen channel's API key
+(eventflow api-key create CHANNEL); the reads are public and carry no personal data.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from lxml import etree
+from werkzeug.exceptions import HTTPException
+
+from engine import apikeys, open311
+from engine.errors import EventflowError, Forbidden, InvalidData, NotFound
+from web.auth import services
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+
+FORMATS = ("json", "xml")
+#: XML: the element of each item of a list, by the list's element
+ITEM_TAGS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
+             "errors": "error"}
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+# -- rendering --------------------------------------------------------------------------------------
+
+def _add(parent, tag: str, value) -> None:
+    element = etree.SubElement(parent, tag)
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _add(element, name, item)
+    elif isinstance(value, list):
+        for item in value:
+            _add(element, ITEM_TAGS.get(tag, "item"), item)
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    elif value is not None:
+        element.text = str(value)
+
+
+def _render(fmt: str, root: str, body, status: int = 200) -> Response:
+    """`body` as JSON, or as XML under `root` (a list: one item element each; a dict: its fields)."""
+    if fmt != "xml":
+        response = jsonify(body)
+        response.status_code = status
+        return response
+    element = etree.Element(root)
+    for name, value in (body.items() if isinstance(body, dict) else ((ITEM_TAGS[root], item) for item in body)):
+        _add(element, name, value)
+    text = etree.tostring(element, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    return Response(text, status=status, content_type="text/xml; charset=utf-8")
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise NotFound(f"format: unsupported format {'.' + fmt!r} (use .json or .xml)", field="format")
+    return fmt
+
+
+def _error_format() -> str:
+    fmt = (request.view_args or {}).get("fmt")
+    if fmt in FORMATS:
+        return fmt
+    return "xml" if request.path.endswith(".xml") else "json"
+
+
+def _errors(status: int, descriptions: list[str]) -> Response:
+    body = [{"code": status, "description": text} for text in descriptions]
+    return _render(_error_format(), "errors", body, status)
+
+
+@bp.errorhandler(EventflowError)
+def _domain_error(err: EventflowError):
+    if isinstance(err, InvalidData):  # GeoReport answers a bad request with 400, naming each field
+        return _errors(400, [f"{e['field']}: {e['reason']}" for e in err.details["errors"]])
+    return _errors(err.status, [err.message])
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException):
+    return _errors(err.code or 500, [f"{err.name}: {err.description}"])
+
+
+# -- services ---------------------------------------------------------------------------------------
+
+@bp.get("/services.<fmt>")
+def service_list(fmt):
+    """The services: the event types of Appendix A Table A.1."""
+    return _render(_format(fmt), "services", open311.services(services().catalogs))
+
+
+@bp.get("/services/<code>.<fmt>")
+def service_definition(code, fmt):
+    """A service's attributes (发生时间, 是否紧急)."""
+    fmt = _format(fmt)
+    return _render(fmt, "service_definition", open311.service_definition(services().catalogs, code))
+
+
+# -- requests ---------------------------------------------------------------------------------------
+
+def _channel(svc) -> str:
+    """The citizen channel of the request's API key; 403 for a missing, unknown or revoked key."""
+    key = request.form.get("api_key") or request.args.get("api_key")
+    if not key:
+        raise Forbidden("api_key: 必填，每个群众渠道有自己的密钥 (required: each citizen channel has its own key)",
+                        field="api_key")
+    channel = svc.read(lambda s: apikeys.channel_for(s, key))
+    if channel is None:
+        raise Forbidden("api_key: 密钥无效或已停用 (unknown or revoked key)", field="api_key")
+    return channel
+
+
+@bp.post("/requests.<fmt>")
+def create_request(fmt):
+    """A citizen's report (form-encoded). 201 with its number and token; 200 for a retry with the same
+    `source_ref` / Idempotency-Key. The report is stored (and committed) before its process starts."""
+    fmt = _format(fmt)
+    svc = services()
+    channel = _channel(svc)
+    form = {name: request.form.get(name) for name in request.form}
+    key = request.headers.get("Idempotency-Key")
+
+    def submit(s):
+        return svc.runtime.report_citizen(s, form, channel, idempotency_key=key)
+    event, created = svc.store_submission(submit)       # committed before its process starts
+    if created:
+        svc.start_process(event.id, f"open311:{channel}")
+    body = [open311.receipt(event, svc.catalogs, form.get("account_id"))]
+    return _render(fmt, "service_requests", body, 201 if created else 200)
+
+
+@bp.get("/requests.<fmt>")
+def request_list(fmt):
+    """Public list: filters service_request_id, service_code, start_date, end_date, status."""
+    fmt = _format(fmt)
+    svc = services()
+    args = request.args.to_dict()
+    now = svc.runtime.clock.now()
+    body = svc.read(lambda s: open311.find_requests(s, svc.catalogs, args, now))
+    return _render(fmt, "service_requests", body)
+
+
+@bp.get("/requests/<request_id>.<fmt>")
+def request_detail(request_id, fmt):
+    fmt = _format(fmt)
+    svc = services()
+    return _render(fmt, "service_requests", svc.read(lambda s: open311.find_request(s, svc.catalogs, request_id)))
+
+
+@bp.get("/tokens/<token>.<fmt>")
+def token_detail(token, fmt):
+    fmt = _format(fmt)
+    svc = services()
+    return _render(fmt, "service_requests", svc.read(lambda s: open311.find_token(s, token)))
+
+
+@bp.route("/", methods=ANY_METHOD)
+@bp.route("/<path:rest>", methods=ANY_METHOD)
+def unknown(rest=""):
+    """Anything else under /open311/v2/ answers in GeoReport's error shape: 405 for a known path with
+    another method, else 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in ("GET", "POST"):
+        if method == request.method:
+            continue
+        try:
+            endpoint, _ = adapter.match(request.path, method=method)
+        except HTTPException:  # no route for that method either (or a redirect)
+            continue
+        if endpoint != "open311.unknown":
+            return _errors(405, [f"method: {request.method} is not allowed here (use {method})"])
+    return _errors(404, [f"path: no such resource {request.path!r} (see /open311/v2/services.json)"])
