@@ -184,7 +184,7 @@ def check_alert(body: bytes, device: Device, catalogs) -> tuple[dict, dict]:
                            "reason": "应为带时区的日期时间 (an ISO date-time with offset, e.g. 2026-10-08T09:00:00+08:00)"})
     if errors:
         raise InvalidData(errors)
-    location, holder = intake.locate(alert["location"], catalogs, asked=device.community)
+    location, holder = intake.locate(alert["location"], catalogs)
     location["address"] = location["address"] or f"设备 {device.id} ({device.kind})"
     clean = {"source": SOURCE, "type_code": alert["type_code"], "description": alert["description"],
              "location": location, "community": holder,

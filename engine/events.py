@@ -75,7 +75,7 @@ def check_report(payload, catalogs, user) -> dict:
         raise Forbidden("your role may not register events")
     if not user.is_global and user.community != asked:
         raise Forbidden("you may register events only in your own community's pool", field="community")
-    location, holder = intake.locate(payload["location"], catalogs, asked)
+    location, holder = intake.locate(payload["location"], catalogs)
     clean = {**payload, "location": location, "community": holder}
     if holder != asked:
         clean["routed_from"] = asked

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engine.errors import InvalidData
-from engine.location import SYSTEMS, place, to_wgs84
+from engine.location import SYSTEMS, to_wgs84
 from engine.models import Event
 
 #: the longest key a source may send (the stored key adds its namespace)
@@ -40,7 +40,7 @@ def existing(session, key: str | None) -> Event | None:
     return session.scalar(select(Event).where(Event.intake_key == key))
 
 
-def locate(location: dict, catalogs, asked: str | None, default_crs: str = "wgs84") -> tuple[dict, str | None]:
+def locate(location: dict, catalogs, default_crs: str = "wgs84") -> tuple[dict, str]:
     """(location in WGS-84, the community that holds it). Raises InvalidData naming `location` when the
     point lies in no community: the report goes back to its source with that reason (§7.1)."""
     crs = location.get("crs") or default_crs
@@ -48,9 +48,9 @@ def locate(location: dict, catalogs, asked: str | None, default_crs: str = "wgs8
         raise InvalidData([{"field": "location.crs",
                             "reason": f"未知坐标系 {crs!r}，应为 {' / '.join(SYSTEMS)} (unknown coordinate system)"}])
     lat, lng = to_wgs84(float(location["lat"]), float(location["lng"]), crs)
-    placement = place(catalogs, lat, lng, asked)
-    if placement.community is None:
+    community = catalogs.community_at(lat, lng)
+    if community is None:
         raise InvalidData([{"field": "location", "reason":
                             f"位置（{lat:.6f}, {lng:.6f}，WGS-84）不在任何社区辖区内，已退回来源 "
                             "(the point lies in no community's area: returned to the source)"}])
-    return {"lat": lat, "lng": lng, "address": location.get("address") or "", "crs": crs}, placement.community
+    return {"lat": lat, "lng": lng, "address": location.get("address") or "", "crs": crs}, community

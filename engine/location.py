@@ -5,13 +5,10 @@ give BD-09); mixing them shifts a point by hundreds of metres, enough to put it 
 community. A source declares its system (`crs`), and the point is converted with prcoords (the exact
 iterative inverse, not the one-step approximation).
 
-Jurisdiction is the community whose boundary (catalogs/data/communities.geojson) holds the point:
-the receiving community if it holds it; another community → the event goes to that community's pool
-(audited); no community → refused back to the source with the reason (issue #5).
+Jurisdiction (the community whose boundary holds the point) is engine/intake.py's, over
+`catalogs.community_at` (shapely, catalogs/data/communities.geojson).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import prcoords
 
@@ -30,20 +27,3 @@ def to_wgs84(lat: float, lng: float, crs: str = "wgs84") -> tuple[float, float]:
     else:
         raise ValueError(f"unknown coordinate system {crs!r} (one of {', '.join(SYSTEMS)})")
     return round(point.lat, 7), round(point.lon, 7)
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a report lands: the community that holds the point, and whether that is not the one
-    the report was sent to (then it is routed there, and the routing audited)."""
-
-    community: str | None
-    asked: str | None
-
-    @property
-    def rerouted(self) -> bool:
-        return self.community is not None and self.asked is not None and self.community != self.asked
-
-
-def place(catalogs, lat: float, lng: float, asked: str | None) -> Placement:
-    return Placement(catalogs.community_at(lat, lng), asked)

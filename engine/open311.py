@@ -103,7 +103,7 @@ def submit(session, catalogs, form: dict, channel: str, now, idempotency_key=Non
             return found, False
         crs = (catalogs.channel(channel) or {}).get("crs", "wgs84")
         payload = _payload(form, catalogs)
-        location, community = intake.locate(payload["location"], catalogs, asked=None, default_crs=crs)
+        location, community = intake.locate(payload["location"], catalogs, default_crs=crs)
     except InvalidData as err:
         raise renamed(err) from None
     clean = {**payload, "location": location, "community": community}
