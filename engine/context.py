@@ -1,6 +1,8 @@
 """What a service-task handler may use while an instance runs (one session, one clock, one event).
 
-Handlers never import the engine's tables: they record and notify through this object.
+Handlers never import the engine's tables: they record and notify through this object. What they
+write (audit rows, notifications, parties) is collected here and stored by the engine's save, in one
+batched statement per table, inside the same unit of work (engine/instances.py `save`).
 """
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.events import add_party, register_transfer
-from engine.models import Audit, User
-from engine.outbox import notify
+from engine.events import add_parties, register_transfer
+from engine.models import Audit, Notification, User
+from engine.outbox import messages
 
 
 @dataclass
@@ -28,13 +30,17 @@ class RunContext:
     pending_starts: list = field(default_factory=list)
     #: a deadline was armed in this step (engine/deadlines.py): its records are reconciled after it
     armed: bool = False
+    #: rows written by this step, stored in batches by `write` (the engine's save calls it)
+    audits: list = field(default_factory=list)
+    notifications: list = field(default_factory=list)
+    parties: set = field(default_factory=set)
 
     def now(self):
         return self.clock.now()
 
     def record(self, action: str, data: dict | None = None, task=None) -> None:
         """Append to the audit trail (who, when by the injected clock, which task, what data)."""
-        self.session.add(Audit(
+        self.audits.append(dict(
             at=self.clock.now(), actor=self.actor, action=action,
             event_id=self.event.id if self.event is not None else None, instance_id=self.instance_id,
             task_id=str(task.id) if task is not None else None,
@@ -43,13 +49,27 @@ class RunContext:
 
     def recorded(self, action: str, **match) -> bool:
         """Has this instance already recorded `action` with these data values (e.g. the same overdue)?"""
-        rows = self.session.scalars(select(Audit.data).where(Audit.instance_id == self.instance_id,
-                                                             Audit.action == action))
-        return any(all((data or {}).get(k) == v for k, v in match.items()) for data in rows)
+        stored = self.session.scalars(select(Audit.data).where(Audit.instance_id == self.instance_id,
+                                                               Audit.action == action))
+        this_step = [row["data"] for row in self.audits if row["action"] == action]
+        return any(all((data or {}).get(k) == v for k, v in match.items()) for data in [*stored, *this_step])
 
     def notify(self, recipient_kind: str, recipient: str, kind: str, message: str) -> None:
-        notify(self.session, self.catalogs, self.clock.now(), self.event.id if self.event is not None else None,
-               recipient_kind, recipient, kind, message)
+        self.notifications.extend(messages(self.catalogs, self.clock.now(),
+                                           self.event.id if self.event is not None else None,
+                                           recipient_kind, recipient, kind, message))
+
+    def write(self) -> None:
+        """Store what this step recorded, notified and involved: one batched INSERT per table, in the
+        order it was recorded. Called by the engine's save; safe to call again (the lists empty)."""
+        connection = self.session.connection()
+        if self.audits:
+            connection.execute(Audit.__table__.insert(), self.audits)
+        if self.notifications:
+            connection.execute(Notification.__table__.insert(), self.notifications)
+        if self.parties:
+            add_parties(self.session, self.event.id, sorted(self.parties))
+        self.audits, self.notifications, self.parties = [], [], set()
 
     def set_lead_unit(self, unit: str) -> None:
         """The unit chosen at dispatch (派单): who sees the event from now on."""
@@ -62,7 +82,7 @@ class RunContext:
 
     def involve(self, kind: str, value: str) -> None:
         """A unit or person given work on the event keeps seeing it (idempotent)."""
-        add_party(self.session, self.event.id, kind, value)
+        self.parties.add((kind, str(value)))
 
     def transfer(self, community: str, reason: str):
         """转办 (§7.1): register a linked event in `community`'s pool; its process starts after this

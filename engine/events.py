@@ -107,8 +107,14 @@ def _insert(session):
 
 def add_party(session, event_id: int, kind: str, value: str) -> None:
     """Remember that a unit or person was given work on the event (idempotent)."""
-    session.execute(_insert(session)(EventParty).values(event_id=event_id, kind=kind, value=str(value))
-                    .on_conflict_do_nothing())
+    add_parties(session, event_id, [(kind, value)])
+
+
+def add_parties(session, event_id: int, parties) -> None:
+    """add_party for several (kind, value) pairs in one batched statement."""
+    rows = [dict(event_id=event_id, kind=kind, value=str(value)) for kind, value in parties]
+    if rows:
+        session.connection().execute(_insert(session)(EventParty.__table__).on_conflict_do_nothing(), rows)
 
 
 def next_number(session, now) -> str:

@@ -2,7 +2,11 @@
 
 One call = one step of one instance inside the caller's unit of work: nothing here commits.
 Optimistic concurrency: the instance row carries `row_version`; a concurrent save makes the UPDATE
-miss and SQLAlchemy raises StaleDataError, which the unit of work retries (engine/uow.py).
+miss and the save raises StaleInstance, which the unit of work retries (engine/uow.py).
+
+The save path writes through SQLAlchemy Core on the session's connection: one UPDATE of the instance,
+then one batched statement per index table and per kind of row the step recorded (bench/lifecycle.py
+measures what that buys against the ORM's unit of work).
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -26,8 +31,8 @@ from engine import spiff
 from engine.clock import SHANGHAI
 from engine.context import RunContext
 from engine.deadlines import Deadlines
-from engine.events import add_party, initial_data
-from engine.errors import EventflowError
+from engine.events import initial_data
+from engine.errors import EventflowError, StaleInstance
 from engine.models import Event, Instance, Timer, WorkItem
 from engine.scripting import EventflowScriptEngine, unwrap_handler_error
 from engine.timers import due_times
@@ -82,12 +87,6 @@ def _boundary_timer_ids(task) -> set[str]:
 def _completed(workflow, task_id: str) -> bool:
     task = workflow.get_task_from_id(UUID(task_id))
     return task is not None and task.state == TaskState.COMPLETED
-
-
-def ctx_armed(workflow) -> bool:
-    """Did this step arm a deadline (a timer may have been armed and fired within the step)?"""
-    engine = getattr(workflow, "script_engine", None)
-    return bool(getattr(getattr(engine, "context", None), "armed", False))
 
 
 def _resolve_path(data: dict, path: str):
@@ -256,32 +255,44 @@ class Instances:
              before: "Indexed | None" = None, met_ids=frozenset()) -> None:
         """Store the state, then bring the work-item and timer indexes in step with it.
 
-        The instance UPDATE is flushed first: its row_version check detects a concurrent save before
-        anything else is written, and it takes the instance's row lock first, always in that order.
-        The indexes are changed by difference with what the loaded state had (no re-reading).
+        The instance UPDATE goes first: its row_version check detects a concurrent save before anything
+        else is written, and it takes the instance's row lock first, always in that order. Then what the
+        step recorded (audit, notifications, parties) and the index changes, each in one batched
+        statement. The indexes are changed by difference with what the loaded state had (no re-reading).
         """
         now = self.clock.now()
-        row.state = spiff.dump(workflow)
-        row.serializer_version = spiff.SERIALIZER_VERSION
-        row.status = "completed" if workflow.completed else "running"
-        row.updated_at = now
-        session.flush()
+        state = spiff.dump(workflow)
+        status = "completed" if workflow.completed else "running"
+        version = row.row_version
+        connection = session.connection()
+        done = connection.execute(
+            update(Instance.__table__)
+            .where(Instance.__table__.c.id == row.id, Instance.__table__.c.row_version == version)
+            .values(state=state, serializer_version=spiff.SERIALIZER_VERSION, status=status, updated_at=now,
+                    row_version=version + 1))
+        if done.rowcount != 1:
+            raise StaleInstance(f"process instance {row.id} was saved by someone else (version {version})")
+        for name, value in (("state", state), ("serializer_version", spiff.SERIALIZER_VERSION),
+                            ("status", status), ("updated_at", now), ("row_version", version + 1)):
+            set_committed_value(row, name, value)   # the ORM object says what the row now holds
+        ctx = workflow.script_engine.context
         before = before or Indexed({}, set())
         after = indexed(workflow)
-        titles = self._sync_work_items(session, row, before, after, compiled, event, now)
-        self._sync_timers(session, row, before, after)
-        if met_ids or before.timers - after.timers or ctx_armed(workflow):  # else no deadline can change
+        titles = self._sync_work_items(connection, ctx, row, before, after, compiled, event, now)
+        ctx.write()
+        self._sync_timers(connection, row, before, after)
+        if met_ids or before.timers - after.timers or ctx.armed:  # else no deadline can change
             self.deadlines.reconcile(session, row.id, workflow, met_ids, now, event)
         if workflow.completed:
             self.deadlines.instance_ended(session, row.id, now)
         self._sync_event(workflow, compiled, event, titles, now)
         pending = session.info.setdefault("after_commit", [])
-        pending.append(lambda rid=row.id, rv=row.row_version, wf=workflow: self.cache.put(rid, rv, wf, after))
+        pending.append(lambda rid=row.id, rv=version + 1, wf=workflow: self.cache.put(rid, rv, wf, after))
 
-    def _sync_work_items(self, session, row, before, after, compiled, event, now) -> list[str]:
+    def _sync_work_items(self, connection, ctx, row, before, after, compiled, event, now) -> list[str]:
         gone = [task_id for task_id in before.ready if task_id not in after.ready]
         if gone:
-            session.execute(delete(WorkItem).where(WorkItem.id.in_(gone)))
+            connection.execute(delete(WorkItem.__table__).where(WorkItem.__table__.c.id.in_(gone)))
         new_rows = []
         for task_id, task in after.ready.items():
             if task_id in before.ready:
@@ -298,24 +309,26 @@ class Instances:
                 raise ProcessError(f"assignee {meta['assignee']!r} has no value in the task data",
                                    element=task.task_spec.bpmn_id)
             if kind in ("unit", "person"):
-                add_party(session, event.id, kind, values[kind])
+                ctx.involve(kind, values[kind])
             new_rows.append(dict(id=task_id, instance_id=row.id, event_id=event.id,
                                  spec_name=task.task_spec.bpmn_id, title=meta["title"], lane=meta["lane"],
                                  role=meta["role"], assignee_kind=kind, form=meta["form"], created_at=now,
                                  **{k: str(v) if v is not None else None for k, v in values.items()}))
         if new_rows:
-            session.execute(insert(WorkItem), new_rows)
+            connection.execute(insert(WorkItem.__table__), new_rows)
         return [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in after.ready.values()]
 
-    def _sync_timers(self, session, row, before, after) -> None:
-        gone = [(tid, spec) for tid, spec, _ in before.timers - after.timers]
-        for tid, spec in gone:
-            session.execute(delete(Timer).where(Timer.instance_id == row.id, Timer.task_id == tid,
-                                                Timer.spec_name == spec))
+    def _sync_timers(self, connection, row, before, after) -> None:
+        table = Timer.__table__
+        gone = [dict(task=tid, spec=spec) for tid, spec, _ in before.timers - after.timers]
+        if gone:
+            connection.execute(delete(table).where(and_(table.c.instance_id == row.id,
+                                                        table.c.task_id == bindparam("task"),
+                                                        table.c.spec_name == bindparam("spec"))), gone)
         new = after.timers - before.timers
         if new:
-            session.execute(insert(Timer), [dict(instance_id=row.id, task_id=tid, spec_name=spec,
-                                                 due_at=datetime.fromisoformat(due)) for tid, spec, due in new])
+            connection.execute(insert(table), [dict(instance_id=row.id, task_id=tid, spec_name=spec,
+                                                    due_at=datetime.fromisoformat(due)) for tid, spec, due in new])
 
     def _sync_event(self, workflow, compiled, event, titles, now) -> None:
         outcome = None

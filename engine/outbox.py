@@ -25,11 +25,18 @@ def out_of_hours(catalogs, at) -> bool:
             or not calendar.office_open <= local.time().replace(tzinfo=None) < calendar.office_close)
 
 
-def notify(session, catalogs, at, event_id, recipient_kind: str, recipient: str, kind: str, message: str) -> None:
-    session.add(Notification(at=at, event_id=event_id, recipient_kind=recipient_kind, recipient=recipient,
-                             kind=kind, message=message))
+def messages(catalogs, at, event_id, recipient_kind: str, recipient: str, kind: str, message: str) -> list[dict]:
+    """The outbox rows for one message: to the recipient, and to whoever is on duty for a unit out of hours."""
+    rows = [dict(at=at, event_id=event_id, recipient_kind=recipient_kind, recipient=recipient, kind=kind,
+                 message=message)]
     if recipient_kind == "unit" and out_of_hours(catalogs, at):
         person = catalogs.on_duty(recipient, at.astimezone(SHANGHAI).date().isoformat())
         if person:
-            session.add(Notification(at=at, event_id=event_id, recipient_kind="person", recipient=person,
-                                     kind=kind, message=f"【值班】{message}"))
+            rows.append(dict(at=at, event_id=event_id, recipient_kind="person", recipient=person, kind=kind,
+                             message=f"【值班】{message}"))
+    return rows
+
+
+def notify(session, catalogs, at, event_id, recipient_kind: str, recipient: str, kind: str, message: str) -> None:
+    for row in messages(catalogs, at, event_id, recipient_kind, recipient, kind, message):
+        session.add(Notification(**row))
