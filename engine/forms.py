@@ -113,12 +113,26 @@ def _alternatives(err, titles: dict) -> dict | None:
     return {"field": f"{path}.{field}" if path else field, "reason": reason}
 
 
+#: id(schema) → (schema, its validator): a served form is resolved once per version (engine/versions.py),
+#: so its validator is built once too; the schema is kept so its id cannot be reused by another dict
+_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found[0] is not schema:
+        if len(_VALIDATORS) > 1000:
+            _VALIDATORS.clear()
+        found = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+    return found[1]
+
+
 def validate(schema: dict, data) -> list[dict]:
     """Every problem with `data`, as {field, reason} (the field named, the reason in words)."""
     errors = []
     titles = {name: prop.get("title", name) for name, prop in (schema.get("properties") or {}).items()
               if isinstance(prop, dict)}
-    for err in sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)):
+    for err in sorted(_validator(schema).iter_errors(data), key=lambda e: list(e.path)):
         path = ".".join(str(p) for p in err.absolute_path)
         alternatives = _alternatives(err, titles)
         if alternatives:

@@ -34,7 +34,10 @@ def ready_for(session, user, catalogs, specs, limit: int = 200) -> list[dict]:
 def find_for(session, user, catalogs, task_id: str) -> WorkItem:
     """The ready task, if this user may work on it: 409 if it is no longer ready, 404 if it is not
     theirs to see (no hint that another unit's task exists), 403 if they see it but lack the role."""
-    item = session.get(WorkItem, task_id)
+    # the instance and the event come in the same query: completing the task needs both (identity map)
+    found = session.execute(select(WorkItem, Instance, Event).join(Instance, Instance.id == WorkItem.instance_id)
+                            .join(Event, Event.id == WorkItem.event_id).where(WorkItem.id == task_id)).first()
+    item = found[0] if found is not None else None
     if item is None:
         if session.scalar(select(Audit.id).where(Audit.task_id == task_id).limit(1)) is not None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
