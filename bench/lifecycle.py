@@ -56,7 +56,8 @@ USERS = {"grid": Principal(1, "grid1", "grid", frozenset({"grid_worker"}), "lg-x
 
 
 class _Collect:
-    """Stands in for the session in the in-memory run: handlers add rows, nothing stores them."""
+    """Stands in for the session in the in-memory run: handlers add rows, nothing stores them, and
+    their look-ups (reports merged into the event, the channel's callback endpoint) find nothing."""
 
     def add(self, _row):
         pass
@@ -64,12 +65,18 @@ class _Collect:
     def execute(self, _statement):
         pass
 
+    def scalars(self, _statement):
+        return []
+
+    def get(self, _entity, _key):
+        return None
+
     def get_bind(self):
         return types.SimpleNamespace(dialect=types.SimpleNamespace(name="sqlite"))
 
 
 class _Event:
-    id, number, community, reporter, lead_unit = 1, "LG-BENCH", "lg-xincheng", "grid1", None
+    id, number, community, reporter, lead_unit, channel = 1, "LG-BENCH", "lg-xincheng", "grid1", None, None
 
 
 class _MemoryDeadlines(Deadlines):

@@ -39,6 +39,24 @@ class Settings:
     alert_signature_window_s: int = field(default=300, metadata={"env": "EVENTFLOW_ALERT_WINDOW_S"})
     #: §5.4 repeats of one device's alert of one type within this many minutes count on one open event
     alert_repeat_window_min: int = field(default=30, metadata={"env": "EVENTFLOW_ALERT_REPEAT_MIN"})
+    #: §7.1/§8.5 photos are stored once per event by content hash: <media_dir>/events/<event id>/<sha256>.<ext>
+    media_dir: str = field(default=str(ROOT / "instance" / "media"), metadata={"env": "EVENTFLOW_MEDIA_DIR"})
+    #: the largest photo accepted, bytes (a request may carry up to engine.photos.PER_REQUEST of them)
+    photo_max_bytes: int = field(default=8 * 1024 * 1024, metadata={"env": "EVENTFLOW_PHOTO_MAX_BYTES"})
+    #: the longest side of a photo accepted, pixels
+    photo_max_side: int = field(default=10_000, metadata={"env": "EVENTFLOW_PHOTO_MAX_SIDE"})
+    #: the most pixels (width × height) a photo may have: checked before decoding (decompression bombs)
+    photo_max_pixels: int = field(default=50_000_000, metadata={"env": "EVENTFLOW_PHOTO_MAX_PIXELS"})
+    #: a photo whose EXIF GPS lies further than this many metres from the event's location is flagged `far`
+    photo_far_m: int = field(default=500, metadata={"env": "EVENTFLOW_PHOTO_FAR_M"})
+    #: a photo whose EXIF capture time is more than this many hours before the report is flagged `old`
+    photo_old_h: int = field(default=24, metadata={"env": "EVENTFLOW_PHOTO_OLD_H"})
+    #: §5/§7.1 a new report of the same type within this many metres and hours of an open event is
+    #: flagged for the registrar as a possible duplicate (merged only by a person)
+    duplicate_radius_m: int = field(default=200, metadata={"env": "EVENTFLOW_DUPLICATE_RADIUS_M"})
+    duplicate_window_hours: int = field(default=24, metadata={"env": "EVENTFLOW_DUPLICATE_WINDOW_H"})
+    #: how often the job that sends the sources' signed callbacks runs, seconds (engine/callbacks.py)
+    callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
 
     @classmethod
     def from_env(cls, env=None, **overrides) -> "Settings":

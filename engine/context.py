@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine import callbacks
+from engine.duplicates import followers
 from engine.events import add_parties, register_transfer
 from engine.models import Audit, Notification, User
 from engine.outbox import messages
@@ -83,6 +85,18 @@ class RunContext:
     def involve(self, kind: str, value: str) -> None:
         """A unit or person given work on the event keeps seeing it (idempotent)."""
         self.parties.add((kind, str(value)))
+
+    def merged_reports(self) -> list:
+        """The reports merged into this event (engine/duplicates.py): they hear its outcome too."""
+        return followers(self.session, self.event.id) if self.event is not None else []
+
+    def call_back(self, outcome: str, words: str, reason=None) -> None:
+        """A signed callback of the outcome to the event's channel, and to the channels of the reports
+        merged into it, where they have a callback endpoint (engine/callbacks.py; sent after commit)."""
+        now = self.clock.now()
+        callbacks.enqueue(self.session, self.event, outcome, words, reason, now)
+        for report in self.merged_reports():
+            callbacks.enqueue(self.session, report, outcome, words, reason, now, merged_into=self.event)
 
     def transfer(self, community: str, reason: str):
         """转办 (§7.1): register a linked event in `community`'s pool; its process starts after this

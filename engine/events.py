@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine import forms, intake
+from engine import forms, intake, photos
 from engine.clock import SHANGHAI, local, parse_instant
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.location import SYSTEMS
@@ -18,7 +18,7 @@ SOURCES = {"grid_worker": "专职网格员上报 §5.1", "committee_patrol": "�
            "superior": "上级交办 §5.6"}
 #: the event's status in the words staff read; every end state is explicit (issue #3)
 STATUS_WORDS = {"open": "办理中", "closed": "办结", "invalid": "不属实/无效", "returned": "退回来源",
-                "transferred": "转办", "withdrawn": "撤单", "error": "流程启动失败"}
+                "transferred": "转办", "withdrawn": "撤单", "merged": "已合并", "error": "流程启动失败"}
 #: who may register an event, by role
 REPORTER_ROLES = {"grid_worker", "community_staff", "committee", "whistle_officer", "stationed_staff",
                   "city_authority", "system_admin"}
@@ -212,6 +212,9 @@ def search(session, user, catalogs, filters: dict, page: int, per_page: int):
         query = query.where(Event.created_at >= filters["created_from"])
     if filters.get("created_to"):
         query = query.where(Event.created_at < filters["created_to"])
+    if filters.get("suspected_duplicate"):   # the registrar's queue: open reports flagged as repeats (§7.1)
+        query = query.where(Event.duplicate_of_id.is_not(None), Event.merged_into_id.is_(None),
+                            Event.status == "open")
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.scalars(query.order_by(Event.id.desc()).offset((page - 1) * per_page).limit(per_page))
     return total, list(rows)
@@ -227,6 +230,7 @@ def summary(event: Event) -> dict:
             "closed_at": local(event.closed_at), "error": event.error, "status_reason": event.status_reason,
             "transferred_from_id": event.transferred_from_id, "transferred_to_id": event.transferred_to_id,
             "reopen_count": event.reopen_count or 0, "superior_body": event.superior_body,
+            "duplicate_of_id": event.duplicate_of_id, "merged_into_id": event.merged_into_id,
             "superior_deadline": local(event.superior_deadline)}
 
 
@@ -245,4 +249,6 @@ def detail(session, event: Event) -> dict:
     body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
                          "task_name": a.task_name, "data": a.data}
                         for a in session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id))]
+    # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
+    body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body

@@ -40,11 +40,18 @@ def parse_form(text: str | bytes, file: str) -> dict:
 
 
 def form_problems(schema: dict, catalog_names) -> list[str]:
-    """Deploy-time checks: field names that would shadow script names, unknown catalogs."""
+    """Deploy-time checks: field names that would shadow script names, unknown catalogs, photo fields
+    of the wrong type."""
     problems = []
     for name, prop in schema["properties"].items():
         if name in RESERVED_NAMES or not name.isidentifier() or name.startswith("_"):
             problems.append(f"field name {name!r} clashes with a script-engine name or is not an identifier")
+        for sub in _subschemas(prop):
+            widget = sub.get("x-widget")
+            if widget == "photos" and (sub.get("type") != "array" or (sub.get("items") or {}).get("type") != "string"):
+                problems.append(f"field {name!r}: x-widget photos is an array of strings (photo keys)")
+            if widget == "photo" and sub.get("type") != "string":
+                problems.append(f"field {name!r}: x-widget photo is a string (a photo key)")
         for hint in _option_hints(prop):
             catalog = hint.get("catalog")
             if catalog not in catalog_names:
@@ -66,6 +73,29 @@ def _option_hints(prop: dict):
     for schema in _subschemas(prop):
         if isinstance(schema.get("x-options"), dict):
             yield schema["x-options"]
+
+
+def photo_references(schema: dict, data, path: str = "") -> list[tuple[str, object]]:
+    """(field, value) of every photo reference in `data`: the items of an `x-widget: photos` array
+    (`after_photos.0`) and the value of an `x-widget: photo` string (`arrival_photo`), also inside
+    nested objects and arrays of objects. Each must name a photo stored for the task's event."""
+    found = []
+    if not isinstance(data, dict):
+        return found
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or name not in data:
+            continue
+        value, where = data[name], f"{path}{name}"
+        if prop.get("x-widget") == "photos" and isinstance(value, list):
+            found.extend((f"{where}.{i}", item) for i, item in enumerate(value))
+        elif prop.get("x-widget") == "photo":
+            found.append((where, value))
+        elif isinstance(value, dict):
+            found.extend(photo_references(prop, value, f"{where}."))
+        elif isinstance(value, list) and isinstance(prop.get("items"), dict):
+            for i, item in enumerate(value):
+                found.extend(photo_references(prop["items"], item, f"{where}.{i}."))
+    return found
 
 
 def resolve(schema: dict, catalogs) -> dict:

@@ -6,11 +6,13 @@ community. A source declares its system (`crs`), and the point is converted with
 iterative inverse, not the one-step approximation).
 
 Jurisdiction (the community whose boundary holds the point) is engine/intake.py's, over
-`catalogs.community_at` (shapely, catalogs/data/communities.geojson).
+`catalogs.community_at` (shapely, catalogs/data/communities.geojson). Distances (a duplicate report's,
+a photo's from its event) are geodesic on the WGS-84 ellipsoid (pyproj).
 """
 from __future__ import annotations
 
 import prcoords
+from pyproj import Geod
 
 #: coordinate systems a source may declare
 SYSTEMS = {"wgs84": "WGS-84 (GPS)", "gcj02": "GCJ-02 (高德/腾讯/国内地图)", "bd09": "BD-09 (百度地图)"}
@@ -27,3 +29,11 @@ def to_wgs84(lat: float, lng: float, crs: str = "wgs84") -> tuple[float, float]:
     else:
         raise ValueError(f"unknown coordinate system {crs!r} (one of {', '.join(SYSTEMS)})")
     return round(point.lat, 7), round(point.lon, 7)
+
+
+_GEOD = Geod(ellps="WGS84")
+
+
+def distance_m(lat1, lng1, lat2, lng2) -> float:
+    """Geodesic distance between two WGS-84 points on the ellipsoid, metres (pyproj)."""
+    return abs(_GEOD.inv(lng1, lat1, lng2, lat2)[2])

@@ -366,3 +366,68 @@ class AlertReceipt(Base):
     alert_id: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+
+
+class Photo(Base):
+    """实时照片 (§7.1) and before/after photos (§8.5): an image checked by decoding, stored once per
+    event by its SHA-256 (<media_dir>/events/<event_id>/<sha256>.<ext>, engine/photos.py) and referenced
+    by that hash from the event and from task data, never copied into them."""
+
+    __tablename__ = "photo"
+    __table_args__ = (UniqueConstraint("event_id", "sha256", name="uq_photo_event_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    #: the photo's key: hex SHA-256 of its bytes
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: image/jpeg | image/png | image/webp, as decoded (never as named)
+    content_type: Mapped[str] = mapped_column(String(20))
+    bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    #: EXIF DateTimeOriginal (with OffsetTimeOriginal, else Asia/Shanghai), and EXIF GPS in WGS-84
+    taken_at: Mapped[datetime | None]
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lng: Mapped[float | None] = mapped_column(Float)
+    #: metres from the EXIF GPS to the event's location (geodesic, WGS-84)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    #: far | old | no_exif, for the registrar (§7.1 核实)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime]
+
+
+class CallbackEndpoint(Base):
+    """Where a channel that cannot poll (a device platform, a work-order system) hears its events'
+    outcomes (engine/callbacks.py), with the secret that signs them. Set by an administrator."""
+
+    __tablename__ = "callback_endpoint"
+
+    #: a channels-catalog code or a registered device id (the event's `channel`)
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class Callback(Base):
+    """The outbox of signed callbacks (§4.3, §7.1 反馈来源): written with the outcome, sent and retried
+    by the delivery job."""
+
+    __tablename__ = "callback"
+    __table_args__ = (Index("ix_callback_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(500))
+    body: Mapped[dict] = mapped_column(JSON)
+    #: pending | delivered | failed
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

@@ -308,8 +308,12 @@ def describe_many(session, catalogs, rows: list[Event]) -> list[dict]:
     ids = [e.id for e in rows]
     updated = dict(session.execute(select(Audit.event_id, func.max(Audit.at)).where(Audit.event_id.in_(ids))
                                    .group_by(Audit.event_id)).all()) if ids else {}
-    outcomes = _outcomes(session, [e.id for e in rows if e.status == "closed" and not e.status_reason])
-    return [describe(e, catalogs, updated.get(e.id), outcomes.get(e.id)) for e in rows]
+    survivors = {e.id: e for e in session.scalars(select(Event).where(
+        Event.id.in_({e.merged_into_id for e in rows if e.merged_into_id})))}
+    outcomes = _outcomes(session, [e.id for e in [*rows, *survivors.values()]
+                                   if e.status == "closed" and not e.status_reason])
+    return [describe(e, catalogs, updated.get(e.id), outcomes.get(e.id), survivors.get(e.merged_into_id),
+                     outcomes.get(e.merged_into_id)) for e in rows]
 
 
 def _outcomes(session, ids: list[int]) -> dict[int, str]:
@@ -335,20 +339,25 @@ def status_notes(event: Event, outcome: str | None = None) -> str:
     return detail if detail.startswith(word) else f"{word}：{detail}"
 
 
-def describe(event: Event, catalogs, audited=None, outcome: str | None = None) -> dict:
-    """One request as the public sees it: no reporter, contact, account or device."""
+def describe(event: Event, catalogs, audited=None, outcome: str | None = None, survivor: Event | None = None,
+             survivor_outcome: str | None = None) -> dict:
+    """One request as the public sees it: no reporter, contact, account or device. A request merged into
+    another event (engine/duplicates.py) follows it: open while it is, then its outcome."""
     row = catalogs.event_type(event.type_code) or {}
     agency = catalogs.unit(event.lead_unit) if event.lead_unit else catalogs.community(event.community)
     times = [t for t in (audited, event.closed_at, event.created_at) if t is not None]
-    return {"service_request_id": event.number,
-            "status": "open" if event.status in OPEN_STATES else "closed",
-            "status_notes": status_notes(event, outcome),
+    status, notes = ("open" if event.status in OPEN_STATES else "closed"), status_notes(event, outcome)
+    if survivor is not None:
+        status = "open" if survivor.status in OPEN_STATES else "closed"
+        notes = f"已并入 {survivor.number} 办理：{status_notes(survivor, survivor_outcome)}"
+    return {"service_request_id": event.number, "status": status, "status_notes": notes,
             "service_name": _service_name(row) if row else event.type_code,
             "service_code": event.type_code, "description": event.description,
             "agency_responsible": (agency or {}).get("name"),
             "requested_datetime": local(event.created_at), "updated_datetime": local(max(times, key=_utc)),
             "address": event.address, "lat": event.lat, "long": event.lng,
-            "media_url": (event.photos or [None])[0]}
+            # a URL the source sent; stored photos (keys) are served only to those who may see the event
+            "media_url": next((p for p in event.photos or [] if str(p).startswith(("http://", "https://"))), None)}
 
 
 def _utc(value):

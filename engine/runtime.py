@@ -8,12 +8,14 @@ from sqlalchemy import func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
-from engine import devices, events, intake, open311, supervision, tasks
+from engine import callbacks, devices, duplicates, events, intake, open311, photos, supervision, tasks
 from engine.clock import local
+from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
 from engine.instances import InstanceCache, Instances
 from engine.models import Audit, Deadline, Event, Instance, Notification, Timer, WorkItem
+from engine.photos import PhotoStore
 from engine.versions import SpecCache, active_version
 
 PROCESS_KEY = "community_event"
@@ -21,7 +23,9 @@ PROCESS_KEY = "community_event"
 
 class Runtime:
     def __init__(self, catalogs, registry, clock, process_key: str = PROCESS_KEY,
-                 reopen_window: timedelta = timedelta(days=7), wall_clock=None):
+                 reopen_window: timedelta = timedelta(days=7), wall_clock=None,
+                 duplicate_window: duplicates.Window = duplicates.Window(),
+                 photos: PhotoStore | None = None):
         self.catalogs = catalogs
         self.registry = registry
         self.clock = clock
@@ -30,9 +34,12 @@ class Runtime:
         self.wall_clock = wall_clock if wall_clock is not None else clock
         self.process_key = process_key
         self.reopen_window = reopen_window
+        self.duplicate_window = duplicate_window
         self.specs = SpecCache()
         self.deadlines = Deadlines(catalogs)
         self.instances = Instances(self.specs, registry, catalogs, clock, InstanceCache(), self.deadlines)
+        #: the media directory and photo limits (web/ passes the app's Settings; engine/photos.py)
+        self.photos = photos if photos is not None else PhotoStore.from_settings(Settings())
 
     # -- process versions -------------------------------------------------------------------------
     def deploy(self, session, bundle, actor: str):
@@ -50,22 +57,30 @@ class Runtime:
         if found is not None:
             return found, False
         clean = events.check_report(payload, self.catalogs, user)
-        return events.register(session, clean, user.username, self.clock.now(), key=key, raw=payload), True
+        event = events.register(session, clean, user.username, self.clock.now(), key=key, raw=payload)
+        duplicates.flag(session, event, self.duplicate_window, self.clock.now())
+        return event, True
 
     def report_citizen(self, session, form: dict, channel: str, idempotency_key=None) -> tuple[Event, bool]:
         """群众接报 (§5.3) through Open311 (engine/open311.py): a citizen channel's form, its API key
         already checked; (event, created). Stored without a user, in the community that holds the point;
         as with `report`, the process starts in a second unit of work."""
-        return open311.submit(session, self.catalogs, form, channel, self.clock.now(), idempotency_key)
+        event, created = open311.submit(session, self.catalogs, form, channel, self.clock.now(), idempotency_key)
+        if created:
+            duplicates.flag(session, event, self.duplicate_window, self.clock.now())
+        return event, created
 
     def receive_alert(self, session, device_id, timestamp, signature, body: bytes, signature_window: int = 300,
                       repeat_window: timedelta = timedelta(minutes=30)) -> devices.Accepted:
         """智慧社区预警 (§5.4): a device's signed alert, checked against the wall clock, registered (or
         counted on the open event it repeats) by the business clock. Like `report`, nothing is started
         in this unit (engine/devices.py)."""
-        return devices.receive(session, self.catalogs, device_id, timestamp, signature, body,
-                               now=self.clock.now(), wall_now=self.wall_clock.now(),
-                               signature_window=signature_window, repeat_window=repeat_window)
+        accepted = devices.receive(session, self.catalogs, device_id, timestamp, signature, body,
+                                   now=self.clock.now(), wall_now=self.wall_clock.now(),
+                                   signature_window=signature_window, repeat_window=repeat_window)
+        if accepted.created:   # a device's alert may repeat a citizen's or a grid worker's report
+            duplicates.flag(session, session.get(Event, accepted.event_id), self.duplicate_window, self.clock.now())
+        return accepted
 
     def start(self, session, event_id: int, actor: str) -> Instance:
         event = session.get(Event, event_id)
@@ -86,6 +101,9 @@ class Runtime:
         body["deadlines"] = [deadlines_module.describe(row, self.catalogs, now) for row in rows]
         # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
         body["warnings"] = sorted({row["calendar_warning"] for row in body["deadlines"] if row["calendar_warning"]})
+        body["duplicate_of"] = duplicates.describe_flag(session, event)   # for the registrar (§7.1)
+        body.update(duplicates.related(session, event))
+        body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
         return body
 
     # -- §9.1 supervision, §8.4 extensions --------------------------------------------------------
@@ -164,9 +182,64 @@ class Runtime:
         self.instances.start(session, event, version, events.initial_data(event, reopened=True), user.username)
         return event
 
+    def merge(self, session, event_id: int, body, user) -> Event:
+        """合并 (§5, §7.1): the registrar merges a repeated report into the open event of the same matter.
+        A BPMN message `merge` ends the duplicate's process (its open work and timers are cancelled, its
+        source is told); from then on the survivor's outcomes reach the merged report's source too."""
+        event = self._locked(session, event_id, user)
+        survivor, reason = duplicates.check_merge(session, event, body, user)
+        row = self._running(session, event)
+        cancelled = self.open_work(session, event.id)
+        payload = {"into": survivor.id, "into_number": survivor.number, "reason": reason, "by": user.username}
+        if not self.instances.send_message(session, row, event, "merge", payload, user.username):
+            raise Conflict("流程当前不接受合并 (the process does not accept a merge now)")
+        duplicates.merged(session, event, survivor, reason, user, self.clock.now())
+        for item in cancelled:  # whoever had work on the duplicate hears where it went
+            kind = item.assignee_kind
+            session.add(Notification(at=self.clock.now(), event_id=event.id, recipient_kind=kind,
+                                     recipient=getattr(item, kind), kind="merged",
+                                     message=f"事件 {event.number} 已并入 {survivor.number} 办理，「{item.title}」无需再办"))
+        return event
+
+    def dismiss_duplicate(self, session, event_id: int, body, user) -> Event:
+        """不是重复: the registrar clears a duplicate flag, with the reason."""
+        event = self._locked(session, event_id, user)
+        duplicates.dismiss(session, event, (body or {}).get("reason") if isinstance(body, dict) else None, user,
+                           self.clock.now())
+        return event
+
     def mark_failed_start(self, session, event_id: int, message: str) -> None:
         event = session.get(Event, event_id)
         event.status, event.error, event.stage = "error", message, ""
+
+    # -- photos: 实时照片 §7.1, before/after §8.5 ----------------------------------------------------
+    def check_photos(self, uploads, field: str) -> list[photos.Checked]:
+        """Decode every upload ((filename, bytes) pairs) before anything is stored; InvalidData names
+        each bad one (`photos.1`)."""
+        return self.photos.check(uploads, field)
+
+    def add_photos(self, session, event_id: int, checked, user) -> list[dict]:
+        """Store checked photos for an event the user may see (once per event and content)."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        return [photos.describe(row, event.id) for row in self._store_photos(session, event, checked, user)]
+
+    def attach_report_photos(self, session, event: Event, checked, user) -> None:
+        """The photos sent with a report, stored in the report's own unit of work: the event's `photos`
+        list holds their keys."""
+        rows = self._store_photos(session, event, checked, user)
+        event.photos = list(dict.fromkeys([*(event.photos or []), *(row.sha256 for row in rows)]))
+
+    def _store_photos(self, session, event: Event, checked, user):
+        rows = self.photos.store(session, event, checked, user.username, self.clock.now())
+        session.add(Audit(at=self.clock.now(), actor=user.username, action="photos_added", event_id=event.id,
+                          data={"photos": [{"key": r.sha256, "flags": list(r.flags or [])} for r in rows]}))
+        return rows
+
+    def photo_file(self, session, event_id: int, key: str, user) -> tuple[str, bytes]:
+        """(content type, bytes) of a stored photo, only for a user who may see the event (404 otherwise)."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        row = photos.find(session, event, key)
+        return row.content_type, self.photos.read(row)
 
     # -- tasks ------------------------------------------------------------------------------------
     def tasks_for(self, session, user) -> list[dict]:
@@ -187,8 +260,8 @@ class Runtime:
         item = tasks.find_for(session, user, self.catalogs, task_id)
         row = session.get(Instance, item.instance_id)
         compiled = self.specs.get(session, row.version_id)
-        clean = tasks.check_data(item, compiled, self.catalogs, data)
         event = session.get(Event, item.event_id)
+        clean = tasks.check_data(item, compiled, self.catalogs, data, event=event, session=session)
         done = self.instances.complete_task(session, row, event, task_id, clean, user.username)
         if done is None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import forms
+from engine import forms, photos
 from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.models import Audit, Event, Instance, WorkItem
@@ -51,12 +51,16 @@ def find_for(session, user, catalogs, task_id: str) -> WorkItem:
     return item
 
 
-def check_data(item: WorkItem, compiled, catalogs, data) -> dict:
+def check_data(item: WorkItem, compiled, catalogs, data, event: Event | None = None, session=None) -> dict:
+    """The form data with defaults, or InvalidData naming each bad field. With the event, photo fields
+    must name photos stored for it (referenced, never copied: engine/photos.py)."""
     if not isinstance(data, dict):
         raise InvalidData([{"field": "(form)", "reason": "form data must be a JSON object"}])
     schema = compiled.resolved_form(item.form, catalogs)
     data = forms.with_defaults(schema, data)
     errors = forms.validate(schema, data)
+    if not errors and event is not None:
+        errors = photos.unknown_references(session, event, forms.photo_references(schema, data))
     if errors:
         raise InvalidData(errors)
     return data

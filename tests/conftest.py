@@ -81,6 +81,7 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def settings(database_url):
+def settings(database_url, tmp_path):
+    """An app's settings: a fresh database, a simulated clock and a media directory of the test's own."""
     return Settings.from_env(env={}, database_url=database_url, clock="simulated", sim_start=SIM_START,
-                             scrypt_n=1024)
+                             scrypt_n=1024, media_dir=str(tmp_path / "media"))

@@ -1,9 +1,12 @@
 """The event pool over HTTP (§5 sources, §7.1 registration)."""
+import json
+
 from flask import Blueprint, g, jsonify, request
 
 from engine import events
 from engine.clock import parse_instant
 from engine.errors import InvalidData
+from web.api_photos import uploads
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
@@ -12,18 +15,44 @@ bp = Blueprint("events", __name__, url_prefix="/api/events")
 @bp.post("")
 @signed_in()
 def create():
-    payload = json_body()
+    """A report as JSON, or as multipart/form-data: a `report` part (the same JSON) and `photos` files
+    (实时照片, §7.1), decoded and checked before anything is stored."""
     svc = services()
     user = g.user
     key = request.headers.get("Idempotency-Key")
+    checked = []
+    if request.mimetype == "multipart/form-data":
+        files = uploads("photos")
+        payload = _report_part()
+        if files:
+            checked = svc.runtime.check_photos(files, "photos")   # a bad one: 422, and no event
+    else:
+        payload = json_body()
 
     def report(s):
-        return svc.runtime.report(s, payload, user, idempotency_key=key)
+        event, created = svc.runtime.report(s, payload, user, idempotency_key=key)
+        if created and checked:   # the event and its photos in one unit (a retry stores nothing again)
+            svc.runtime.attach_report_photos(s, event, checked, user)
+        return event, created
     event, created = svc.store_submission(report)     # committed before anything else happens
     if created:                                          # (a retry gets the event it created, as it is now)
         svc.start_process(event.id, user.username)
     body = svc.read(lambda s: svc.runtime.event_detail(s, event.id, user))
     return jsonify(body), 201 if created else 200, {"Location": f"/api/events/{event.id}"}
+
+
+def _report_part() -> dict:
+    """The `report` part of a multipart registration: the JSON a plain registration sends."""
+    part = request.files.get("report")
+    raw = part.read() if part is not None else request.form.get("report")
+    try:
+        payload = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict):
+        raise InvalidData([{"field": "report", "reason": "multipart 的 report 部分应为 JSON 对象 "
+                                                         "(the `report` part must be a JSON object)"}])
+    return payload
 
 
 @bp.get("/<int:event_id>")
@@ -82,6 +111,10 @@ def index():
     page, per_page = _int_arg("page", 1, 1, 10**6), _int_arg("per_page", 20, 1, 100)
     filters = {name: request.args.get(name) for name in events.LIST_FILTERS}
     filters["created_from"], filters["created_to"] = _instant_arg("created_from"), _instant_arg("created_to")
+    flagged = request.args.get("suspected_duplicate")
+    if flagged not in (None, "true", "false"):
+        raise InvalidData([{"field": "suspected_duplicate", "reason": "true 或 false (true or false)"}])
+    filters["suspected_duplicate"] = flagged == "true"
     def query(session):
         total, rows = events.search(session, g.user, svc.catalogs, filters, page, per_page)
         return total, [events.summary(e) for e in rows]

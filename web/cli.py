@@ -174,6 +174,42 @@ def device_revoke(ctx, device_id):
     click.echo(f"device {device_id} revoked")
 
 
+@main.group()
+def callback():
+    """Signed callbacks of outcomes to channels that cannot poll (§7.1 反馈来源; engine/callbacks.py)."""
+
+
+@callback.command("set")
+@click.argument("channel")
+@click.argument("url")
+@click.pass_context
+def callback_set(ctx, channel, url):
+    """Send CHANNEL's outcomes (a channels-catalog code or a device id) to URL; print the signing secret."""
+    from engine import callbacks
+    svc = _services(ctx)
+    try:
+        secret = svc.run(lambda s: callbacks.set_endpoint(s, svc.catalogs, channel, url, svc.clock.now()))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"callbacks of {channel} go to {url}")
+    click.echo(f"secret: {secret}")
+    click.echo("verify X-Eventflow-Signature with it: it is not shown again (docs/callbacks.md)")
+
+
+@callback.command("remove")
+@click.argument("channel")
+@click.pass_context
+def callback_remove(ctx, channel):
+    """Stop CHANNEL's callbacks (pending ones are not sent)."""
+    from engine import callbacks
+    svc = _services(ctx)
+    try:
+        svc.run(lambda s: callbacks.remove_endpoint(s, channel, svc.clock.now()))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"callbacks of {channel} removed")
+
+
 @main.group("api-key")
 def api_key():
     """API keys of the §5.3 citizen channels for Open311 (docs/open311.md)."""
@@ -227,7 +263,8 @@ def api_key_list(ctx):
 @click.pass_context
 def serve(ctx, host, port):
     """Serve the API. Timers that fell due while it was down fire first, in due order; then, under the
-    system clock, a background sweep fires due timers about every second."""
+    system clock, a background sweep fires due timers about every second, and a job sends the sources'
+    callbacks (engine/callbacks.py)."""
     from web import create_app
     from web.scheduler import catch_up, start_sweeper
     svc = _services(ctx)
@@ -236,9 +273,8 @@ def serve(ctx, host, port):
     if caught.fired or caught.warnings:
         click.echo(f"caught up: {sum(len(v) for v in caught.fired.values())} timers fired, "
                    f"{caught.warnings} warnings sent while the server was down")
-    scheduler = start_sweeper(svc) if not svc.clock.simulated else None
+    scheduler = start_sweeper(svc, timers=not svc.clock.simulated)
     try:
         app.run(host=host, port=port, threaded=True)
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.errors import EventflowError
@@ -20,7 +20,7 @@ def register(app) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err):
-        limit = app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length   # photo uploads allow more than MAX_CONTENT_LENGTH
         return jsonify({"error": "too_large", "field": "(body)",
                         "message": f"the request is larger than {limit} bytes"}), 413
 

@@ -3,10 +3,13 @@ about a second of its due time). Several app nodes may each run it: timer rows a
 locks (PostgreSQL SKIP LOCKED), so each timer fires once. SQLite is single-process.
 
 At start-up `catch_up` first fires everything that fell due while the server was down, in due order.
+
+Callbacks to the sources (engine/callbacks.py) are sent by a job of their own, so a slow receiver never
+holds up a timer; under a simulated clock it runs too (its retries fall due as the clock is advanced).
 """
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from engine import sweep
+from engine import callbacks, sweep
 
 
 def catch_up(services) -> sweep.SweepResult:
@@ -25,10 +28,16 @@ def catch_up(services) -> sweep.SweepResult:
             return total
 
 
-def start_sweeper(services) -> BackgroundScheduler:
+def start_sweeper(services, timers: bool = True) -> BackgroundScheduler:
+    """The timer sweep (unless `timers` is False: a simulated clock fires them on advance) and the
+    callback delivery job."""
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
-    scheduler.add_job(sweep.sweep, "interval", seconds=services.settings.sweep_interval_seconds,
-                      args=(services.session_factory, services.runtime), id="timer-sweep",
-                      max_instances=1, coalesce=True)
+    if timers:
+        scheduler.add_job(sweep.sweep, "interval", seconds=services.settings.sweep_interval_seconds,
+                          args=(services.session_factory, services.runtime), id="timer-sweep",
+                          max_instances=1, coalesce=True)
+    scheduler.add_job(callbacks.deliver_due, "interval", seconds=services.settings.callback_interval_seconds,
+                      args=(services.session_factory, services.clock, services.runtime.wall_clock),
+                      id="callback-delivery", max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

@@ -8,12 +8,13 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from catalogs import load_catalogs
-from engine import uow
+from engine import duplicates, uow
 from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
 from engine.errors import EventflowError
 from engine.models import ClockState
+from engine.photos import PhotoStore
 from engine.runtime import Runtime
 from handlers.registry import default_registry
 
@@ -35,7 +36,10 @@ class Services:
         catalogs = load_catalogs(settings.catalog_dir)
         clock = cls._clock(settings, db, factory)
         runtime = Runtime(catalogs, registry or default_registry(), clock,
-                          reopen_window=timedelta(days=settings.reopen_window_days), wall_clock=SystemClock())
+                          reopen_window=timedelta(days=settings.reopen_window_days), wall_clock=SystemClock(),
+                          duplicate_window=duplicates.Window(settings.duplicate_radius_m,
+                                                             timedelta(hours=settings.duplicate_window_hours)),
+                          photos=PhotoStore.from_settings(settings))
         return cls(settings, db, factory, catalogs, clock, runtime)
 
     @staticmethod

@@ -63,10 +63,11 @@ def test_record_part_keeps_each_departments_summary_and_photos(app, api):
     api.whistle_to(event["id"], department="zhifa", co_departments=["shijian"])
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     api.complete("shijian1", event["id"], "co_accept", {})
-    api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处", "part_photos": ["p/1.jpg"]})
+    key = api.photo("shijian1", event["id"])
+    api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处", "part_photos": [key]})
     [part] = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "part_reported"]
     assert part["unit"] == "shijian" and part["unit_name"] == "市监局"
-    assert part["summary"] == "已查处" and part["photos"] == ["p/1.jpg"]
+    assert part["summary"] == "已查处" and part["photos"] == [key]   # referenced, not copied
 
 
 def test_transfer_event_registers_a_linked_event_in_the_other_pool(app, api):

@@ -136,6 +136,10 @@ def test_forms_follow_the_conventions(path):
         assert re.search(r"[\u4e00-\u9fff]", prop["title"]), field
         if prop.get("x-widget") == "photos":
             assert prop["type"] == "array" and prop["items"]["type"] == "string", field
+        if prop.get("x-widget") == "photo":
+            assert prop["type"] == "string", field
+        if field.endswith(("_photo", "_photos")):   # a photo field is checked against the event's photos
+            assert prop.get("x-widget") in ("photo", "photos"), field
 
 
 def _flows_out(process, gateway_id):

@@ -1,6 +1,10 @@
 """A small test client that signs in as the demo roles and walks tasks (no mocks: the real app)."""
 from __future__ import annotations
 
+import io
+
+from PIL import ExifTags, Image
+
 from tests.conftest import PASSWORD
 
 REPORT = {"source": "grid_worker", "type_code": "A05", "description": "人行道被占道经营",
@@ -8,11 +12,33 @@ REPORT = {"source": "grid_worker", "type_code": "A05", "description": "人行道
           "location": {"lat": 27.52, "lng": 120.60, "address": "龙港市新城大道 88 号"}}
 
 
+def image(fmt="JPEG", size=(64, 48), color=(90, 140, 200), taken_at=None, offset=None, gps=None) -> bytes:
+    """A real image made with Pillow. `taken_at` is an EXIF time "2026:10:08 08:30:00" (with `offset`
+    "+08:00" as OffsetTimeOriginal), `gps` a WGS-84 (lat, lng) written as EXIF degrees/minutes/seconds."""
+    exif = Image.Exif()
+    if taken_at or gps:
+        exif[ExifTags.Base.Make] = "eventflow-test"
+    if taken_at:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken_at
+        if offset:
+            exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.OffsetTimeOriginal] = offset
+    if gps:
+        info = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        for (ref_tag, value_tag), value, signs in (((1, 2), gps[0], "NS"), ((3, 4), gps[1], "EW")):
+            minutes, seconds = divmod(abs(value) * 3600, 60)
+            degrees, minutes = divmod(minutes, 60)
+            info[ref_tag], info[value_tag] = signs[value < 0], (float(degrees), float(minutes), round(seconds, 4))
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt, exif=exif)
+    return out.getvalue()
+
+
 class Api:
     def __init__(self, app):
         self.app = app
         self.client = app.test_client()
         self._tokens = {}
+        self._photos = 0
 
     def headers(self, username):
         if username not in self._tokens:
@@ -31,6 +57,15 @@ class Api:
         r = self.post("/api/events", user, json={**REPORT, **changes})
         assert r.status_code == 201, r.json
         return r.json
+
+    def photo(self, user, event_id, data=None, name="photo.jpg", expect=201):
+        """Upload one photo to the event (a fresh real JPEG unless `data` is given); its key."""
+        if data is None:
+            self._photos += 1
+            data = image(color=(self._photos * 37 % 256, 120, 200))
+        r = self.post(f"/api/events/{event_id}/photos", user, data={"file": (io.BytesIO(data), name)})
+        assert r.status_code == expect, r.json
+        return r.json[0]["key"] if expect == 201 else r.json
 
     def tasks(self, user, event_id=None):
         r = self.get("/api/tasks", user)

@@ -70,7 +70,8 @@ def declared_difficult(api, reason="需协调产权单位"):
     whistle(api, event, on_site=True)
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
-                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
+                                                   "arrival_photo": api.photo("zhifa1", event["id"]),
+                                                   "on_spot": "difficult",
                                                    "difficult_reason": reason})
     return event
 

@@ -17,7 +17,8 @@ def test_whistle_path_from_report_to_close(api):
     # 签收受理 then 处置反馈 by the department chosen at dispatch (§8.3), 核查 by the community (§8.5)
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept", "accept_note": "已签收"})
     api.complete("zhifa1", event["id"], "dispose_feedback",
-                 {"result_summary": "已清理占道摊点", "before_photos": ["p/1.jpg"], "after_photos": ["p/2.jpg"]})
+                 {"result_summary": "已清理占道摊点", "before_photos": [api.photo("zhifa1", event["id"])],
+                  "after_photos": [api.photo("zhifa1", event["id"])]})
     result = api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert result["event_status"] == "closed"
 

@@ -250,7 +250,7 @@ def test_enums_match_the_engine(doc):
 def test_event_list_parameters(doc):
     op = doc["paths"]["/api/events"]["get"]
     params = {p["name"]: p for p in (deref(doc, p) for p in op["parameters"])}
-    assert set(params) == set(LIST_FILTERS) | {"created_from", "created_to", "page", "per_page"}
+    assert set(params) == set(LIST_FILTERS) | {"created_from", "created_to", "page", "per_page", "suspected_duplicate"}
     assert all(p["in"] == "query" and not p.get("required") for p in params.values())
     assert params["per_page"]["schema"]["maximum"] == 100
 

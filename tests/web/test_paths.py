@@ -145,7 +145,8 @@ def test_assign_to_stationed_staff_who_resolve_it(app, api):
     task = api.task("stationed1", event["id"], "handle_stationed")
     assert task["assignee"] == {"kind": "unit", "community": None, "unit": "gongan.xincheng_pcs", "person": None}
     api.complete("stationed1", event["id"], "handle_stationed",
-                 {"resolved": True, "stationed_summary": "已劝离", "stationed_after_photos": ["p/after.jpg"]})
+                 {"resolved": True, "stationed_summary": "已劝离",
+                  "stationed_after_photos": [api.photo("stationed1", event["id"])]})
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
 
@@ -284,7 +285,8 @@ def test_each_co_department_accepts_and_reports_its_own_part(app, api):
     api.complete("police1", event["id"], "co_accept", {"accept_note": "派出所已受理"})
     api.complete("police1", event["id"], "co_report", {"part_summary": "已维持现场秩序"})
     assert api.tasks("zhifa1", event["id"]) == []                # consolidation waits for every part
-    api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处无照经营", "part_photos": ["p/s.jpg"]})
+    api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处无照经营",
+                                                        "part_photos": [api.photo("shijian1", event["id"])]})
     lead = api.task("zhifa1", event["id"], "consolidate")
     detail = api.get(f"/api/tasks/{lead['id']}", "zhifa1").json
     parts = {p["unit"]: p["summary"] for p in detail["data"]["co_parts"]}
@@ -316,7 +318,8 @@ def test_on_site_arrival_then_solved_on_the_spot(app, api):
     r = api.post(f"/api/tasks/{task['id']}/complete", "zhifa1", json={"on_spot": "solved"})
     assert r.status_code == 422 and {"arrival_location", "arrival_photo"} <= {e["field"] for e in r.json["errors"]}
     api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
-                                                   "arrival_photo": "p/arrive.jpg", "on_spot": "solved"})
+                                                   "arrival_photo": api.photo("zhifa1", event["id"]),
+                                                   "on_spot": "solved"})
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "现场已清理"})
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
@@ -327,7 +330,8 @@ def test_a_difficult_case_gets_the_longer_limit(app, api):
     api.whistle_to(event["id"], department="zhifa", on_site=True)
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
-                                                   "arrival_photo": "p/a.jpg", "on_spot": "difficult",
+                                                   "arrival_photo": api.photo("zhifa1", event["id"]),
+                                                   "on_spot": "difficult",
                                                    "difficult_reason": "需协调产权单位"})
     api.advance("P2D")                                 # past 24 hours, inside the difficult-case limit
     stages = [a["data"]["stage"] for a in api.event(event["id"])["timeline"] if a["action"] == "overdue"]
@@ -368,13 +372,14 @@ def test_a_result_is_a_written_summary_or_before_and_after_photos(app, api):
     api.whistle_to(event["id"], department="zhifa")
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     task = api.task("zhifa1", event["id"], "dispose_feedback")
-    for data in ({}, {"before_photos": ["p/b.jpg"]}, {"before_photos": [], "after_photos": []}):
+    before, after = api.photo("zhifa1", event["id"]), api.photo("zhifa1", event["id"])
+    for data in ({}, {"before_photos": [before]}, {"before_photos": [], "after_photos": []}):
         r = api.post(f"/api/tasks/{task['id']}/complete", "zhifa1", json=data)
         assert r.status_code == 422, data
         [error] = r.json["errors"]
         assert error["field"] == "result_summary" and "处置前照片" in error["reason"], error
     api.complete("zhifa1", event["id"], "dispose_feedback",
-                 {"before_photos": ["p/before.jpg"], "after_photos": ["p/after.jpg"]})   # photos only
+                 {"before_photos": [before], "after_photos": [after]})   # photos only
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
 
