@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import callbacks
-from engine.duplicates import followers
+from engine.duplicates import flag, followers
+from engine.errors import InvalidData, InvalidParameter
 from engine.events import add_parties, register_transfer
+from engine.intake import locate
 from engine.models import Audit, Notification, User
 from engine.outbox import messages
 
@@ -32,6 +34,8 @@ class RunContext:
     pending_starts: list = field(default_factory=list)
     #: a deadline was armed in this step (engine/deadlines.py): its records are reconciled after it
     armed: bool = False
+    #: engine/duplicates.py's window: a report placed in this step (分拨) is checked for duplicates too
+    duplicate_window: Any = None
     #: rows written by this step, stored in batches by `write` (the engine's save calls it)
     audits: list = field(default_factory=list)
     notifications: list = field(default_factory=list)
@@ -97,6 +101,28 @@ class RunContext:
         callbacks.enqueue(self.session, self.event, outcome, words, reason, now)
         for report in self.merged_reports():
             callbacks.enqueue(self.session, report, outcome, words, reason, now, merged_into=self.event)
+
+    def place(self, lat, lng, crs: str, address: str | None, task=None) -> str:
+        """分拨定位 (§7.1): put an address-only event on the map. The point is converted to WGS-84 and the
+        community whose area holds it owns the event (audited when it changes pool); a point in no
+        community raises InvalidParameter on `lat` (the engine answers 422 naming the form field)."""
+        try:
+            location, community = locate({"lat": lat, "lng": lng, "crs": crs,
+                                          "address": address or self.event.address}, self.catalogs)
+        except (InvalidData, TypeError, ValueError) as err:
+            reason = err.details["errors"][0]["reason"] if isinstance(err, InvalidData) else "应为数字 (a number)"
+            raise InvalidParameter("lat", reason) from None
+        event, before = self.event, self.event.community
+        event.lat, event.lng, event.address = location["lat"], location["lng"], location["address"]
+        event.received_crs, event.community = location["crs"], community
+        self.record("placed", {"lat": location["lat"], "lng": location["lng"], "address": location["address"],
+                               "crs": crs, "community": community, "from_community": before}, task=task)
+        if before is not None and before != community:
+            self.record("jurisdiction_routed", {"sent_to": before, "community": community,
+                                                "reason": "事发地属该社区辖区 (§7.1 属地: the location lies in this community)"})
+        if self.duplicate_window is not None:   # now that it has a place, it may repeat an open report
+            flag(self.session, event, self.duplicate_window, self.clock.now())
+        return community
 
     def transfer(self, community: str, reason: str):
         """转办 (§7.1): register a linked event in `community`'s pool; its process starts after this

@@ -44,7 +44,9 @@ EVENT_SCHEMA = {
         "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
         "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
         "location": {
-            "type": "object", "additionalProperties": False, "required": ["lat", "lng", "address"],
+            #: coordinates may be missing (an address only: a registrar places it, 分拨) but not half given
+            "type": "object", "additionalProperties": False, "required": ["address"],
+            "dependentRequired": {"lat": ["lng"], "lng": ["lat"]},
             "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
                            "lng": {"type": "number", "minimum": -180, "maximum": 180},
                            "address": {"type": "string", "minLength": 1, "maxLength": 300},
@@ -75,6 +77,8 @@ def check_report(payload, catalogs, user) -> dict:
         raise Forbidden("your role may not register events")
     if not user.is_global and user.community != asked:
         raise Forbidden("you may register events only in your own community's pool", field="community")
+    if "lat" not in payload["location"]:   # an address only: the community's registrar places it (分拨)
+        return {**payload, "location": intake.unplaced(payload["location"]), "community": asked}
     location, holder = intake.locate(payload["location"], catalogs)
     clean = {**payload, "location": location, "community": holder}
     if holder != asked:
@@ -138,11 +142,15 @@ def register(session, payload: dict, reporter: str, now, key: str | None = None,
                   superior_deadline=parse_instant(payload["superior_deadline"])
                   if payload.get("superior_deadline") else None,
                   intake_key=key, channel=channel, reporter_contact=payload.get("reporter_contact"),
-                  received_crs=loc.get("crs", "wgs84"), public_token=public_token)
+                  received_crs=loc.get("crs") or "wgs84", public_token=public_token)
     session.add(event)
     session.flush()
     session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id,
                       data=raw if raw is not None else payload))
+    if loc["lat"] is None:
+        session.add(Audit(at=now, actor="system", action="awaiting_placement", event_id=event.id,
+                          data={"address": loc["address"], "community": payload["community"],
+                                "reason": "仅有地址，待分拨定位 (an address only: waiting to be placed, §7.1)"}))
     if payload.get("routed_from"):
         session.add(Audit(at=now, actor="system", action="jurisdiction_routed", event_id=event.id,
                           data={"sent_to": payload["routed_from"], "community": payload["community"],
@@ -166,15 +174,16 @@ def register_transfer(session, source: Event, community: str, reason: str, actor
     return event
 
 
-def initial_data(event: Event, reopened: bool = False) -> dict:
-    """What the process sees at its start event (docs/process-conventions.md, "Task data")."""
+def initial_data(event: Event, reopened: bool = False, placement_unit: str | None = None) -> dict:
+    """What the process sees at its start event (docs/process-conventions.md, "Task data").
+    `placement_unit` is the city unit that places (分拨) a report with neither coordinates nor community."""
     matter = event.type_code if event.source == "one_thing" else None
     deadline = local(event.superior_deadline) if event.superior_deadline else None
     return {"event_id": event.id, "event_number": event.number, "community": event.community,
             "event_type": event.type_code, "source": event.source, "description": event.description,
             "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
             "reporter": event.reporter, "reopened": reopened, "matter_code": matter,
-            "superior_body": event.superior_body, "superior_deadline": deadline}
+            "superior_body": event.superior_body, "superior_deadline": deadline, "placement_unit": placement_unit}
 
 
 def visible(user, catalogs):

@@ -170,6 +170,10 @@ def validate(schema: dict, data) -> list[dict]:
         elif err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else "?"
             errors.append({"field": f"{path}.{missing}" if path else missing, "reason": _REASONS["required"]})
+        elif err.validator == "dependentRequired":   # e.g. lat without lng: name the missing one
+            missing = err.message.split("'")[1] if "'" in err.message else "?"
+            errors.append({"field": f"{path}.{missing}" if path else missing,
+                           "reason": "须与已填写的字段一同填写 (required together with a field that was given)"})
         elif err.validator == "additionalProperties":
             extras = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             for extra in extras:

@@ -119,12 +119,15 @@ class Instances:
         self.clock = clock
         self.cache = cache if cache is not None else InstanceCache()
         self.deadlines = deadlines if deadlines is not None else Deadlines(catalogs)
+        #: engine/duplicates.py's window, for a report placed (分拨) inside its process
+        self.duplicate_window = None
 
     # -- running ----------------------------------------------------------------------------------
     def _context(self, session, event, instance_id, actor, compiled=None) -> RunContext:
         return RunContext(session=session, clock=self.clock, catalogs=self.catalogs, event=event,
                           instance_id=instance_id, actor=actor,
-                          task_meta=compiled.task_meta if compiled is not None else None)
+                          task_meta=compiled.task_meta if compiled is not None else None,
+                          duplicate_window=self.duplicate_window)
 
     def _engine(self, ctx) -> EventflowScriptEngine:
         return EventflowScriptEngine(ctx, self.registry, self.deadlines)

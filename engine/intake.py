@@ -54,3 +54,9 @@ def locate(location: dict, catalogs, default_crs: str = "wgs84") -> tuple[dict, 
                             f"位置（{lat:.6f}, {lng:.6f}，WGS-84）不在任何社区辖区内，已退回来源 "
                             "(the point lies in no community's area: returned to the source)"}])
     return {"lat": lat, "lng": lng, "address": location.get("address") or "", "crs": crs}, community
+
+
+def unplaced(location: dict) -> dict:
+    """The location of a report that gave an address but no coordinates: placed later (分拨, §7.1) by
+    the `place_event` handler through `locate`."""
+    return {"lat": None, "lng": None, "address": location["address"], "crs": location.get("crs")}

@@ -62,11 +62,13 @@ class Event(Base):
     source: Mapped[str] = mapped_column(String(40))
     type_code: Mapped[str] = mapped_column(String(20), index=True)
     description: Mapped[str] = mapped_column(Text)
-    lat: Mapped[float] = mapped_column(Float)
-    lng: Mapped[float] = mapped_column(Float)
+    #: WGS-84; null while a report that gave only an address waits for 分拨 (placement, §7.1)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(300))
     photos: Mapped[list] = mapped_column(JSON, default=list)
-    community: Mapped[str] = mapped_column(String(60), index=True)
+    #: the pool it is in; null only while a citizen's address-only report waits for the city's 分拨
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
     reporter: Mapped[str] = mapped_column(String(100))
     #: open | closed | invalid | returned | transferred | withdrawn | error
     status: Mapped[str] = mapped_column(String(20), index=True, default="open")

@@ -103,7 +103,10 @@ def submit(session, catalogs, form: dict, channel: str, now, idempotency_key=Non
             return found, False
         crs = (catalogs.channel(channel) or {}).get("crs", "wgs84")
         payload = _payload(form, catalogs)
-        location, community = intake.locate(payload["location"], catalogs, default_crs=crs)
+        if payload["location"].get("lat") is None:   # an address only: the city places it (分拨, §7.1)
+            location, community = intake.unplaced(payload["location"]), None
+        else:
+            location, community = intake.locate(payload["location"], catalogs, default_crs=crs)
     except InvalidData as err:
         raise renamed(err) from None
     clean = {**payload, "location": location, "community": community}
@@ -121,7 +124,8 @@ def _text(form: dict, name: str) -> str:
 def _number(form: dict, name: str, errors: list) -> float | None:
     text = _text(form, name)
     if not text:
-        errors.append({"field": name, "reason": "必填项：事发地坐标 (required: the location's coordinates)"})
+        errors.append({"field": name, "reason": "必填项：事发地坐标，或只填 address_string 由市级分拨定位 "
+                                                "(required: the coordinates, or an address_string alone)"})
         return None
     try:
         value = float(text)
@@ -142,7 +146,11 @@ def _payload(form: dict, catalogs) -> dict:
         errors.append({"field": "service_code", "reason": "必填项 (required)"})
     elif row is None:
         errors.append({"field": "service_code", "reason": f"unknown service code {code!r} (附录A 表A.1 中没有此事项)"})
-    lat, lng = _number(form, "lat", errors), _number(form, "long", errors)
+    address = _text(form, "address_string")
+    if address and not _text(form, "lat") and not _text(form, "long"):
+        lat = lng = None        # GeoReport: lat/long or address_string; an address alone is placed by the city
+    else:
+        lat, lng = _number(form, "lat", errors), _number(form, "long", errors)
     crs = _text(form, "crs")
     if crs and crs not in SYSTEMS:
         errors.append({"field": "crs", "reason": f"未知坐标系 {crs!r}，应为 {' / '.join(SYSTEMS)} "
@@ -156,8 +164,8 @@ def _payload(form: dict, catalogs) -> dict:
     description = _text(form, "description") or _service_name(row)  # GeoReport: description is optional
     if notes:
         description = f"{description}\n（{'；'.join(notes)}）"
-    address = _text(form, "address_string") or f"{lat:.6f}, {lng:.6f}"
-    location = {"lat": lat, "lng": lng, "address": address}
+    address = address or f"{lat:.6f}, {lng:.6f}"
+    location = {"address": address} if lat is None else {"lat": lat, "lng": lng, "address": address}
     if crs:
         location["crs"] = crs
     payload = {"source": "citizen", "type_code": code, "description": description, "location": location}
@@ -211,9 +219,13 @@ def _attribute_notes(form: dict, errors: list) -> list[str]:
 
 def receipt(event: Event, catalogs, account_id: str | None = None) -> dict:
     """The answer to POST requests: the readable number and the citizen's token."""
-    community = (catalogs.community(event.community) or {}).get("name", event.community)
-    return {"service_request_id": event.number, "token": event.public_token,
-            "service_notice": f"已登记，编号 {event.number}，由{community}核实办理（§7.1）",
+    if event.community is None:
+        city = (catalogs.unit(catalogs.city_authority()) or {}).get("name", "市级主管部门")
+        notice = f"已登记，编号 {event.number}，由{city}按地址分拨定位后转所属社区核实办理（§7.1）"
+    else:
+        community = (catalogs.community(event.community) or {}).get("name", event.community)
+        notice = f"已登记，编号 {event.number}，由{community}核实办理（§7.1）"
+    return {"service_request_id": event.number, "token": event.public_token, "service_notice": notice,
             "account_id": account_id or None}
 
 
@@ -344,7 +356,8 @@ def describe(event: Event, catalogs, audited=None, outcome: str | None = None, s
     """One request as the public sees it: no reporter, contact, account or device. A request merged into
     another event (engine/duplicates.py) follows it: open while it is, then its outcome."""
     row = catalogs.event_type(event.type_code) or {}
-    agency = catalogs.unit(event.lead_unit) if event.lead_unit else catalogs.community(event.community)
+    agency = catalogs.unit(event.lead_unit) if event.lead_unit else catalogs.community(event.community) \
+        if event.community else catalogs.unit(catalogs.city_authority())   # not yet placed: the city's 分拨
     times = [t for t in (audited, event.closed_at, event.created_at) if t is not None]
     status, notes = ("open" if event.status in OPEN_STATES else "closed"), status_notes(event, outcome)
     if survivor is not None:

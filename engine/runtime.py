@@ -34,12 +34,22 @@ class Runtime:
         self.wall_clock = wall_clock if wall_clock is not None else clock
         self.process_key = process_key
         self.reopen_window = reopen_window
-        self.duplicate_window = duplicate_window
         self.specs = SpecCache()
         self.deadlines = Deadlines(catalogs)
         self.instances = Instances(self.specs, registry, catalogs, clock, InstanceCache(), self.deadlines)
+        self.duplicate_window = duplicate_window
         #: the media directory and photo limits (web/ passes the app's Settings; engine/photos.py)
         self.photos = photos if photos is not None else PhotoStore.from_settings(Settings())
+
+    @property
+    def duplicate_window(self) -> duplicates.Window:
+        """How near a new report must be to an open one to be flagged (engine/duplicates.py); also used
+        when an address-only report is placed (分拨) inside its process."""
+        return self.instances.duplicate_window
+
+    @duplicate_window.setter
+    def duplicate_window(self, window: duplicates.Window) -> None:
+        self.instances.duplicate_window = window
 
     # -- process versions -------------------------------------------------------------------------
     def deploy(self, session, bundle, actor: str):
@@ -90,7 +100,8 @@ class Runtime:
             raise Conflict(f"event {event.number} already has a process")
         version = active_version(session, self.process_key)
         event.error = None
-        return self.instances.start(session, event, version, events.initial_data(event), actor)
+        return self.instances.start(session, event, version,
+                                    events.initial_data(event, placement_unit=self.catalogs.city_authority()), actor)
 
     def event_detail(self, session, event_id: int, user) -> dict:
         """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""

@@ -11,7 +11,24 @@ if engine is None:  # `alembic` command line: take the configured URL
     engine = make_engine(Settings.from_env().database_url)
 
 with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=Base.metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite changes a column by copying its table (batch mode); with foreign keys enforced, dropping
+        # the old copy of a referenced table fails. They are switched off around the migration, outside
+        # any transaction (the pragma is ignored inside one), and every reference is checked before commit.
+        connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=sqlite)
+        with context.begin_transaction():
+            context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left broken references: {broken[:5]}")
+        if connection.in_transaction():
+            connection.commit()
+    finally:
+        if sqlite:   # back on before the connection returns to the pool (outside any transaction)
+            if connection.in_transaction():
+                connection.rollback()
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")

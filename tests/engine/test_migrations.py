@@ -15,3 +15,32 @@ def test_the_migrations_match_the_models(database_url):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
     db.dispose()
     assert diff == []
+
+
+def test_making_event_columns_nullable_keeps_the_rows_that_refer_to_events(database_url):
+    """0007 copies the event table on SQLite (batch mode): events and the rows that point at them survive,
+    and foreign keys are enforced again afterwards."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.db import alembic_config
+    db = make_engine(database_url)
+    command.upgrade(alembic_config(db), "0006")
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO event (number, source, type_code, description, lat, lng, address, photos,"
+                          " community, reporter, status, stage, created_at) VALUES ('LG-20261008-0001',"
+                          " 'grid_worker', 'A05', 'x', 27.52, 120.6, 'a', '[]', 'lg-xincheng', 'grid1', 'open', '',"
+                          " '2026-10-08 01:00:00')"))
+        conn.execute(text("INSERT INTO audit (at, actor, action, event_id) SELECT '2026-10-08 01:00:00', 'grid1',"
+                          " 'registered', id FROM event"))
+    command.upgrade(alembic_config(db), "head")
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT number FROM event")).scalar() == "LG-20261008-0001"
+        assert conn.execute(text("SELECT count(*) FROM audit JOIN event ON event.id = audit.event_id")).scalar() == 1
+        conn.execute(text("INSERT INTO event (number, source, type_code, description, address, photos, reporter,"
+                          " status, stage, created_at) VALUES ('LG-20261008-0002', 'citizen', 'A05', 'x', '新城大道',"
+                          " '[]', 'open311:hotline_12345', 'open', '', '2026-10-08 01:00:00')"))   # no place yet
+        if db.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        conn.rollback()
+    db.dispose()

@@ -110,3 +110,14 @@ def test_check_assignments_names_the_item_that_cannot_be_done(app, api):
     r = api.post(f"/api/tasks/{task['id']}/complete", "committee1", json={"consult_note": "会商", "assignments": [
         {"unit": "zhifa", "task_description": "整治"}, {"person": "grid1", "task_description": "宣传"}]})
     assert r.status_code == 422 and "第2项" in r.json["errors"][0]["reason"]
+
+
+def test_place_event_puts_an_address_only_report_on_the_map_and_in_the_pool_that_holds_it(app, api):
+    report = {"source": "grid_worker", "type_code": "A05", "description": "人行道被占道经营",
+              "location": {"address": "新城大道与世纪大道交叉口"}}
+    event = api.post("/api/events", "grid1", json=report).json
+    api.complete("staff1", event["id"], "place_in_community", {"place_lat": 27.58, "place_lng": 120.60})
+    placed = api.event(event["id"], user="staff2")
+    assert (placed["community"], placed["location"]["lat"], placed["location"]["address"]) == \
+        ("lg-longgang", 27.58, "新城大道与世纪大道交叉口")
+    assert [t["data"]["community"] for t in placed["timeline"] if t["action"] == "placed"] == ["lg-longgang"]
