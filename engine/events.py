@@ -165,6 +165,7 @@ def register_transfer(session, source: Event, community: str, reason: str, actor
                   description=source.description, lat=source.lat, lng=source.lng, address=source.address,
                   photos=list(source.photos or []), community=community, reporter=source.reporter,
                   status="open", stage="登记", created_at=now, transferred_from_id=source.id,
+                  channel=source.channel,   # the channel hears the linked event's outcome too
                   superior_body=source.superior_body, superior_deadline=source.superior_deadline)
     session.add(event)
     session.flush()
@@ -209,7 +210,7 @@ def get_visible(session, event_id: int, user, catalogs) -> Event:
     return event
 
 
-LIST_FILTERS = ("status", "community", "type_code", "source", "lead_unit", "number")
+LIST_FILTERS = ("status", "community", "type_code", "source", "lead_unit", "number", "reporter")
 
 
 def search(session, user, catalogs, filters: dict, page: int, per_page: int):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
-from engine import callbacks, devices, duplicates, events, intake, open311, photos, supervision, tasks
+from engine import callbacks, devices, duplicates, events, inbox, intake, open311, photos, supervision, tasks
 from engine.clock import local
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -116,6 +116,10 @@ class Runtime:
         body.update(duplicates.related(session, event))
         body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
         return body
+
+    def inbox(self, session, user, after_id=None, kind=None, page=1, per_page=20):
+        """The user's messages (engine/inbox.py): outcomes of their reports, dispatches, warnings, 督办."""
+        return inbox.listing(session, user, self.catalogs, after_id, kind, page, per_page)
 
     # -- §9.1 supervision, §8.4 extensions --------------------------------------------------------
     def supervision(self, session, user, filters) -> list[dict]:

@@ -19,5 +19,6 @@ def transfer_event(ctx, task, community, reason):
                f"{ctx.event.community} 转办事件 {new.number}，请核实（§7.1）")
     ctx.notify("person", ctx.event.reporter, "outcome",   # §7.1: feed back to the source promptly
                f"您上报的事件 {ctx.event.number} 已转办至{target['name']}（新编号 {new.number}）：{reason}")
+    ctx.call_back("transferred", "已转办", f"转办至{target['name']}（新编号 {new.number}）：{reason}")
     ctx.record("transferred", {"to_event": new.number, "to_community": community, "reason": reason}, task=task)
     return {"event_id": new.id, "number": new.number, "community": community}

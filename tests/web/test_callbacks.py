@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine import callbacks
-from engine.models import Callback
+from engine.models import Callback, Event
 from tests.web.test_alerts import ALERT, WALL, camera, svc_of  # noqa: F401 (the camera fixture)
 from tests.web.test_open311 import new_key, reported
 from web.cli import main
@@ -181,3 +181,24 @@ def test_a_removed_endpoint_gets_nothing_more(app, api, settings, camera, receiv
     cli(settings, "callback", "remove", "cam-7")
     assert len(deliver(app).failed) == 0 and receiver.requests == []
     assert api.event(event_id)["callbacks"][0]["status"] == "failed"
+
+
+def test_a_transfer_and_a_return_reach_the_hotline_by_callback(app, api, settings, receiver):
+    set_callback(settings, "hotline_12345", receiver.url)
+    key = new_key(app, "hotline_12345")
+    numbers = [reported(api, key, source_ref=f"GD-{n}", service_code=code)["service_request_id"]
+               for n, code in ((1, "A05"), (2, "A06"))]
+    ids = [api.get("/api/events", "staff1", query_string={"number": n}).json["items"][0]["id"] for n in numbers]
+    api.complete("staff1", ids[0], "verify", {"verdict": "transfer", "target_community": "lg-longgang",
+                                              "verify_note": "事发地属龙港社区"})
+    api.complete("staff1", ids[1], "verify", {"verdict": "return", "verify_note": "不属于社区事务，请向12345反映"})
+    deliver(app)
+    told = {b["event"]: b for b in receiver.bodies()}
+    assert (told[numbers[0]]["outcome"], told[numbers[0]]["source_refs"]) == ("transferred", ["GD-1"])
+    assert told[numbers[0]]["reason"].startswith("转办至龙港社区（新编号 LG-") and "事发地属龙港社区" in told[numbers[0]]["reason"]
+    assert (told[numbers[1]]["outcome"], told[numbers[1]]["outcome_name"]) == ("returned", "已退回")
+    assert told[numbers[1]]["reason"] == "不属于社区事务，请向12345反映"
+    linked = api.get("/api/events", "staff2", query_string={"community": "lg-longgang"}).json["items"][0]
+    assert linked["transferred_from_id"] == ids[0]
+    svc = svc_of(app)
+    assert svc.read(lambda s: s.get(Event, linked["id"]).channel) == "hotline_12345"   # its outcome is told too

@@ -1,0 +1,48 @@
+"""消息 (issue #5 "every source hears back", §4.3, §9): what the notification outbox (engine/outbox.py) holds
+for one user — messages to them by name, to their unit or a unit below it, and, for the community's
+cadres, to their community. A grid worker reads here how each report ended (办结, 退回, 转办, 撤单, 合并);
+a department clerk reads its dispatches, warnings (预警) and supervision (督办)."""
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+
+from engine.clock import local
+from engine.errors import InvalidData
+from engine.models import Event, Notification
+from engine.scope import units_within
+
+#: roles that read the messages addressed to their community as a whole
+COMMUNITY_READERS = {"community_staff", "committee", "whistle_officer"}
+
+
+def addressed_to(user, catalogs):
+    """SQL condition: the notifications meant for this user."""
+    clauses = [and_(Notification.recipient_kind == "person", Notification.recipient == user.username)]
+    if user.unit:
+        clauses.append(and_(Notification.recipient_kind == "unit",
+                            Notification.recipient.in_(units_within(catalogs, user.unit))))
+    if user.community and COMMUNITY_READERS & set(user.roles):
+        clauses.append(and_(Notification.recipient_kind == "community", Notification.recipient == user.community))
+    return or_(*clauses)
+
+
+def listing(session, user, catalogs, after_id: int | None = None, kind: str | None = None, page: int = 1,
+            per_page: int = 20) -> tuple[int, list[dict]]:
+    """(total, newest first) of the user's messages; `after_id` gives only those newer than one seen."""
+    if kind is not None and (not isinstance(kind, str) or len(kind) > 40):
+        raise InvalidData([{"field": "kind", "reason": "至多40个字符 (at most 40 characters)"}])
+    query = select(Notification, Event.number).outerjoin(Event, Event.id == Notification.event_id) \
+        .where(addressed_to(user, catalogs))
+    if after_id is not None:
+        query = query.where(Notification.id > after_id)
+    if kind:
+        query = query.where(Notification.kind == kind)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.execute(query.order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    return total, [describe(n, number) for n, number in rows]
+
+
+def describe(row: Notification, event_number: str | None) -> dict:
+    return {"id": row.id, "at": local(row.at), "kind": row.kind, "message": row.message,
+            "event_id": row.event_id, "event_number": event_number,
+            "to": {"kind": row.recipient_kind, "name": row.recipient}}
