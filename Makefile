@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+	$(BIN)/pybabel compile -d web/translations
 
 run: install
 	$(BIN)/eventflow init-db
@@ -31,11 +32,13 @@ tools/lint-bpmn/node_modules/.package-lock.json: tools/lint-bpmn/package-lock.js
 lint-bpmn: tools/lint-bpmn/node_modules/.package-lock.json
 	cd tools/lint-bpmn && npx --no-install bpmnlint ../../processes/*.bpmn
 
-# The browser tests (bpmn-js in a real Chromium) use Debian's chromium package; apt as root, else sudo.
+# The browser tests (bpmn-js and the web app in a real Chromium) use Debian's chromium package, and a
+# Chinese font so the pages (and their screenshots) show characters; apt as root, else sudo.
 chromium:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium >/dev/null && [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; } || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get install -y -q chromium || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
+	  $$SUDO apt-get install -y -q chromium fonts-wqy-microhei || { $$SUDO apt-get update -q && \
+	    $$SUDO apt-get install -y -q chromium fonts-wqy-microhei; }; }
 
 # Runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (EVENTFLOW_TEST_PG_URL to change it);
 # the PostgreSQL half is skipped, with the reason printed, only when no server answers.

@@ -55,6 +55,11 @@ class Settings:
     #: flagged for the registrar as a possible duplicate (merged only by a person)
     duplicate_radius_m: int = field(default=200, metadata={"env": "EVENTFLOW_DUPLICATE_RADIUS_M"})
     duplicate_window_hours: int = field(default=24, metadata={"env": "EVENTFLOW_DUPLICATE_WINDOW_H"})
+    #: signs the web app's session cookies. Unset: kept in a file beside a SQLite database (created on first
+    #: start); with PostgreSQL set it, the same on every app node, or sessions end at each restart.
+    secret_key: str | None = field(default=None, metadata={"env": "EVENTFLOW_SECRET_KEY"})
+    #: send the session cookie over HTTPS only (set to 1 behind TLS)
+    secure_cookies: int = field(default=0, metadata={"env": "EVENTFLOW_SECURE_COOKIES"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/callbacks.py)
     callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
-from engine import callbacks, devices, duplicates, events, inbox, intake, open311, photos, supervision, tasks
+from engine import (callbacks, devices, duplicates, events, inbox, intake, open311, photos, privacy, supervision,
+                    tasks)
 from engine.clock import local
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -115,7 +116,7 @@ class Runtime:
         body["duplicate_of"] = duplicates.describe_flag(session, event)   # for the registrar (§7.1)
         body.update(duplicates.related(session, event))
         body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
-        return body
+        return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
     def inbox(self, session, user, after_id=None, kind=None, page=1, per_page=20):
         """The user's messages (engine/inbox.py): outcomes of their reports, dispatches, warnings, 督办."""
@@ -259,6 +260,20 @@ class Runtime:
     # -- tasks ------------------------------------------------------------------------------------
     def tasks_for(self, session, user) -> list[dict]:
         return tasks.ready_for(session, user, self.catalogs, self.specs)
+
+    def events_of(self, session, ids) -> dict[int, dict]:
+        """Summaries of the events behind a user's tasks (they see each one through its task)."""
+        rows = session.scalars(select(Event).where(Event.id.in_(set(ids)))) if ids else []
+        return {e.id: events.summary(e) for e in rows}
+
+    def done_work(self, session, user) -> list[dict]:
+        """已办: what the user completed, newest first."""
+        return tasks.done_by(session, user.username)
+
+    def my_work(self, session, user) -> list[dict]:
+        """待办: the user's ready tasks, each with the deadline that runs on it and its light."""
+        return tasks.with_deadlines(session, tasks.ready_for(session, user, self.catalogs, self.specs),
+                                    self.catalogs, self.clock.now())
 
     def task_detail(self, session, task_id: str, user) -> dict:
         """One ready task with its form and what the worker needs to see: the task's process data

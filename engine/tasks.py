@@ -1,12 +1,13 @@
 """A user's ready tasks and completing one (签收, 受理, 办结 … whatever the diagram says)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import forms, photos
 from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
-from engine.models import Audit, Event, Instance, WorkItem
+from engine.deadlines import describe as describe_deadline
+from engine.models import Audit, Deadline, Event, Instance, WorkItem
 from engine.scope import may_work_on, work_items_of
 
 
@@ -64,3 +65,29 @@ def check_data(item: WorkItem, compiled, catalogs, data, event: Event | None = N
     if errors:
         raise InvalidData(errors)
     return data
+
+
+def with_deadlines(session, tasks: list[dict], catalogs, now) -> list[dict]:
+    """Each ready task with the time limit that runs on it (§8: its due time and its warning light,
+    green / yellow / red), or None: the earliest open deadline of its event that names the task."""
+    ids = {t["event_id"] for t in tasks}
+    rows = session.scalars(select(Deadline).where(Deadline.event_id.in_(ids), Deadline.status.in_(("pending", "missed")),
+                                                  Deadline.met_at.is_(None)).order_by(Deadline.due_at)) if ids else []
+    first = {}
+    for row in rows:
+        first.setdefault((row.event_id, row.task_spec), describe_deadline(row, catalogs, now))
+    return [{**t, "deadline": first.get((t["event_id"], t["name"]))} for t in tasks]
+
+
+def done_by(session, username: str, limit: int = 100) -> list[dict]:
+    """已办: the tasks this user completed, newest first (from the audit trail)."""
+    rows = session.execute(select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
+                           .where(Audit.actor == username, Audit.action == "task_completed")
+                           .order_by(Audit.id.desc()).limit(limit))
+    return [{"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
+             "event_number": number, "event_status": status} for a, number, status in rows]
+
+
+def count_for(session, user, catalogs) -> int:
+    """How many tasks wait for the user (the 待办 badge)."""
+    return session.scalar(select(func.count(WorkItem.id)).where(work_items_of(user, catalogs))) or 0

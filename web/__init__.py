@@ -1,4 +1,5 @@
-"""The thin Flask layer (the only Flask importer): app factory, blueprints, one error handler."""
+"""The thin Flask layer (the only Flask importer): app factory, the API's and the web app's blueprints,
+one error handler."""
 from __future__ import annotations
 
 from flask import Flask
@@ -9,7 +10,7 @@ from web.services import Services
 def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
     from web import (api_alerts, api_auth, api_catalogs, api_duplicates, api_events, api_inbox, api_meta,
-                     api_photos, api_processes, api_sim, api_supervision, api_tasks, errors, open311)
+                     api_photos, api_processes, api_sim, api_supervision, api_tasks, errors, open311, ui)
 
     app = Flask(__name__)
     services = services or Services.build(settings)
@@ -17,8 +18,10 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    for module in (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks,
-                   api_supervision, api_processes, api_catalogs, api_sim, api_meta, open311):
+    api = (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks, api_supervision,
+           api_processes, api_catalogs, api_sim, api_meta, open311)
+    for module in api:
         app.register_blueprint(module.bp)
+    ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)
     errors.register(app)
     return app

@@ -38,6 +38,11 @@ def show(event_id, key):
     svc = services()
     user = g.user
     content_type, data = svc.read(lambda s: svc.runtime.photo_file(s, event_id, key, user))
+    return photo_response(key, content_type, data)
+
+
+def photo_response(key: str, content_type: str, data: bytes) -> Response:
+    """A stored photo's bytes, for the API and the web app alike."""
     response = Response(data, mimetype=content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private"

@@ -7,15 +7,19 @@ from flask import jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.errors import EventflowError
+from web import ui
 
 log = logging.getLogger(__name__)
 
 
 def register(app) -> None:
+    ui.register_errors(app)
     @app.errorhandler(EventflowError)
     def domain_error(err: EventflowError):
         if err.status >= 500:
             log.error("%s", err.message)
+        if ui.is_page():
+            return ui.page_error(err)
         return jsonify(err.to_dict()), err.status
 
     @app.errorhandler(RequestEntityTooLarge)

@@ -1,0 +1,26 @@
+"""A reporter's contact (issue #6 privacy): in full for the registering community's cadres and the city,
+masked for everyone else — also inside the timeline's `reported` entry. Through the API on both databases."""
+from __future__ import annotations
+
+from engine.privacy import mask_email, mask_name, mask_phone
+
+CONTACT = {"name": "王小明", "phone": "13800001111"}
+
+
+def test_masks():
+    assert (mask_phone("13800001111"), mask_name("王小明"), mask_email("wang.xm@example.com")) == \
+        ("138****1111", "王**", "w***@example.com")
+    assert mask_phone("110") == "****"
+
+
+def test_the_registering_community_sees_the_contact_and_others_see_it_masked(api):
+    event = api.report(reporter_contact=CONTACT)
+    api.whistle_to(event["id"], department="zhifa")
+    full = api.event(event["id"], user="staff1")
+    assert full["reporter_contact"] == CONTACT and full["contact_masked"] is False
+    clerk = api.event(event["id"], user="zhifa1")
+    assert clerk["reporter_contact"] == {"name": "王**", "phone": "138****1111"} and clerk["contact_masked"] is True
+    reported = next(t for t in clerk["timeline"] if t["action"] == "reported")
+    assert reported["data"]["reporter_contact"] == {"name": "王**", "phone": "138****1111"}
+    assert "13800001111" not in str(clerk)
+    assert api.event(event["id"], user="city1")["reporter_contact"] == CONTACT

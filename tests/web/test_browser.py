@@ -1,0 +1,196 @@
+"""The web app in a real browser (issue #6): Debian's Chromium driven by Playwright, the real app served
+by a real HTTP server on 127.0.0.1, a real database. One event from a grid worker's phone through
+registration, 核实, 研判, 吹哨, 签收受理, 处置反馈 and 核查 to 办结, each step clicked by its role; another
+community's cadre cannot open it; a department clerk sees the reporter's phone masked. A screenshot of
+each step is saved under artifacts/browser/ (the test's artifacts; not committed)."""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD
+from tests.web.conftest import build_app, seed
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN"}
+DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from engine.config import Settings
+    from tests.conftest import SIM_START
+    tmp = tmp_path_factory.mktemp("browser")
+    settings = Settings.from_env(env={}, database_url=f"sqlite:///{tmp}/eventflow.sqlite3", clock="simulated",
+                                 sim_start=SIM_START, scrypt_n=1024, media_dir=str(tmp / "media"))
+    from engine.db import init_db, make_engine
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    engine.dispose()
+    app = build_app(settings)
+    seed(app)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}", app
+    http.shutdown()
+    app.extensions["eventflow"].db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make test` (it installs the Debian package)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Person:
+    """One member of staff in their own browser context (phone or desk), signed in."""
+
+    def __init__(self, browser, base, username, device, shots: Path, geolocation=None):
+        options = dict(device)
+        if geolocation:
+            options.update(geolocation=geolocation, permissions=["geolocation"])
+        self.context = browser.new_context(base_url=base, **options)
+        self.page = self.context.new_page()
+        self.username, self.shots = username, shots
+        self.page.goto("/login")
+        self.page.get_by_label("用户名").fill(username)
+        self.page.get_by_label("密码").fill(PASSWORD)
+        self.page.get_by_role("button", name="登录").click()
+        expect(self.page.get_by_role("heading", name=re.compile("待办"))).to_be_visible()
+
+    def shot(self, name: str):
+        self.shots.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def open_task(self, number: str, title: str):
+        self.page.goto("/")
+        task = self.page.locator("li.task", has_text=number).filter(has_text=title)
+        expect(task).to_have_count(1)
+        task.get_by_role("link").click()
+        expect(self.page.get_by_role("heading", name=re.compile(title))).to_be_visible()
+
+    def submit(self):
+        self.page.get_by_role("button", name="提交").click()
+        expect(self.page.locator("p.flash")).to_contain_text("已提交")
+
+    def close(self):
+        self.context.close()
+
+
+def photo_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 200)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_one_event_from_a_phone_report_to_closure(server, browser):
+    base, app = server
+    shots = ARTIFACTS / "main_path"
+    shutil.rmtree(shots, ignore_errors=True)
+
+    grid = Person(browser, base, "grid1", PHONE, shots, geolocation={"latitude": 27.52, "longitude": 120.60})
+    page = grid.page
+    page.get_by_role("link", name="上报").click()
+    page.get_by_label("事件类型").select_option("A05")
+    page.get_by_label("问题描述").fill("新城大道人行道被占道经营，行人无法通行")
+    page.get_by_label("事发地址").fill("龙港市新城大道 88 号")
+    page.get_by_role("button", name="获取当前位置").click()
+    expect(page.get_by_label("纬度")).to_have_value("27.520000")
+    page.get_by_label("现场照片").set_input_files([{"name": "scene.jpg", "mimeType": "image/jpeg",
+                                                  "buffer": photo_bytes()}])
+    page.get_by_label("电话").fill("13800001111")
+    grid.shot("01-grid-worker-reports")
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.locator("p.flash")).to_contain_text("已上报")
+    number = re.search(r"LG-\d{8}-\d{4}", page.locator("p.flash").inner_text()).group(0)
+    expect(page.get_by_test_id("event-summary").locator("img")).to_have_count(1)
+    grid.shot("02-registered")
+    event_url = page.url
+
+    staff = Person(browser, base, "staff1", PHONE, shots)
+    expect(staff.page.get_by_test_id("task-count")).to_have_text("1")
+    staff.open_task(number, "核实")
+    staff.page.get_by_label("属实，属本社区").check()
+    staff.shot("03-verify")
+    staff.submit()
+    staff.open_task(number, "研判")
+    staff.page.get_by_label("吹哨").check()
+    staff.shot("04-analyse")
+    staff.submit()
+
+    whistle = Person(browser, base, "whistle1", PHONE, shots)
+    whistle.open_task(number, "吹哨")
+    whistle.page.get_by_label("主办部门").select_option(label="执法局")
+    whistle.page.locator("[data-field=on_site]").get_by_label("否").check()
+    whistle.page.get_by_label("吹哨理由").fill("社区无执法权，需执法局处置")
+    whistle.shot("05-whistle")
+    whistle.submit()
+
+    clerk = Person(browser, base, "zhifa1", DESK, shots)
+    clerk.open_task(number, "签收受理")
+    expect(clerk.page.get_by_test_id("reporter-contact")).to_contain_text("138****1111")   # masked for a department
+    clerk.page.get_by_label("签收受理", exact=True).check()
+    clerk.shot("06-accept")
+    clerk.submit()
+    clerk.open_task(number, "处置反馈")
+    clerk.page.get_by_label("处置结果").fill("已清理占道摊点，恢复通行")
+    clerk.shot("07-feedback")
+    clerk.submit()
+
+    staff.open_task(number, "核查")
+    expect(staff.page.get_by_test_id("reporter-contact")).to_contain_text("13800001111")  # the registering community
+    staff.page.locator("[data-field=passed]").get_by_label("是").check()
+    staff.page.get_by_label("满意", exact=True).check()
+    staff.shot("08-check")
+    staff.submit()
+
+    grid.page.goto(event_url)
+    expect(grid.page.locator(".pill").first).to_have_text("办结")
+    grid.shot("09-closed")
+    grid.page.get_by_role("link", name="消息").click()
+    expect(grid.page.locator("ul.messages")).to_contain_text(f"{number} 已办结")
+
+    other = Person(browser, base, "staff2", PHONE, shots)
+    response = other.page.goto(event_url)
+    assert response.status == 404
+    expect(other.page.get_by_role("heading", name="找不到该页面")).to_be_visible()
+    other.shot("10-other-community-refused")
+    for person in (grid, staff, whistle, clerk, other):
+        person.close()
+
+
+def test_pages_need_a_session_and_forms_need_their_csrf_token(server, browser):
+    base, app = server
+    context = browser.new_context(base_url=base, **DESK)
+    page = context.new_page()
+    page.goto("/")
+    assert page.url.endswith("/login?next=/")                            # signed out: to the sign-in page
+    page.get_by_label("用户名").fill("grid1")
+    page.get_by_label("密码").fill("wrong-password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("alert")).to_have_text("用户名或密码错误")
+    response = page.request.post(f"{base}/login", form={"username": "grid1", "password": PASSWORD})
+    assert response.status == 400                                         # no CSRF token: refused
+    page.get_by_role("button", name="English").click()                    # Chinese first, English available
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="登录")).to_be_visible()
+    context.close()

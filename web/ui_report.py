@@ -1,0 +1,77 @@
+"""上报 on a phone (issue #6, §5.1 网格员 / §5.2 巡查, §7.1): type picker from the catalog, description, the
+current position (the phone's GPS, WGS-84) or an address alone (then 分拨定位), photos from the camera.
+The report and its photos are stored in one unit before the process starts, as through the API."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.errors import Forbidden, InvalidData
+from web.api_photos import uploads
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_report", __name__)
+#: the source a role reports as by default (§5)
+DEFAULT_SOURCE = {"committee": "committee_patrol"}
+
+
+def _payload(form, user) -> dict:
+    payload = {"source": form.get("source") or next((DEFAULT_SOURCE[r] for r in user.roles if r in DEFAULT_SOURCE),
+                                                    "grid_worker"),
+               "type_code": form.get("type_code", ""), "description": form.get("description", "").strip(),
+               "location": {"address": form.get("address", "").strip()}}
+    lat, lng = form.get("lat", "").strip(), form.get("lng", "").strip()
+    if lat or lng:
+        try:
+            payload["location"].update(lat=float(lat), lng=float(lng), crs="wgs84")
+        except ValueError:
+            payload["location"].update(lat=lat, lng=lng)   # the engine names the field and the reason
+    if form.get("community"):
+        payload["community"] = form["community"]
+    contact = {k: form.get(f"contact_{k}", "").strip() for k in ("name", "phone")}
+    if any(contact.values()):
+        payload["reporter_contact"] = {k: v for k, v in contact.items() if v}
+    return payload
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@page
+def report():
+    svc = services()
+    user = g.user
+    errors, values, status = {}, {}, 200
+    if request.method == "POST":
+        values = request.form
+        payload = _payload(request.form, user)
+        try:
+            files = uploads("photos")
+            checked = svc.runtime.check_photos(files, "photos") if files else []
+
+            def store(s):
+                event, created = svc.runtime.report(s, payload, user, idempotency_key=request.form.get("submission"))
+                if created and checked:
+                    svc.runtime.attach_report_photos(s, event, checked, user)
+                return event, created
+            event, created = svc.store_submission(store)
+        except InvalidData as err:
+            errors = {e["field"]: e["reason"] for e in err.details["errors"]}
+            status = 422
+        except Forbidden as err:
+            errors = {err.details.get("field") or "community": err.message}
+            status = 403
+        else:
+            if created:
+                svc.start_process(event.id, user.username)
+            flash(_("已上报，事件编号 %(number)s", number=event.number))
+            return redirect(url_for("ui_events.show", event_id=event.id))
+    types = [t for t in svc.catalogs.get("event_types")]
+    return render_template("ui/report.html", nav="report", types=types, errors=errors, values=values,
+                           submission=_submission_key()), status
+
+
+def _submission_key() -> str:
+    """One key per form shown: a double tap or a resend after a lost answer registers the event once."""
+    return secrets.token_urlsafe(16)

@@ -1,0 +1,100 @@
+"""待办 and 已办 in the web app (issue #6): the user's ready tasks by role and scope, each with the time
+limit that runs on it (§8) and its warning light (预警: 绿灯/黄灯/红灯); a task's form rendered from its
+JSON Schema (web/ui_forms.py) and checked on the server by the engine, exactly as the API checks it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.clock import parse_instant
+from engine.errors import Conflict, InvalidData
+from web import ui_forms
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_tasks", __name__)
+LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+
+
+def remaining(deadline: dict | None, now: datetime) -> str | None:
+    """剩余 2小时5分 / 已超时 35分 — the countdown shown beside a task."""
+    if not deadline:
+        return None
+    seconds = int((parse_instant(deadline["due_at"]) - now).total_seconds())
+    minutes = abs(seconds) // 60
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    text = (f"{days}天" if days else "") + (f"{hours}小时" if hours else "") + f"{mins}分"
+    return _("剩余 %(t)s", t=text) if seconds >= 0 else _("已超时 %(t)s", t=text)
+
+
+@bp.get("/")
+@page
+def index():
+    svc = services()
+    user = g.user
+    items = svc.read(lambda s: svc.runtime.my_work(s, user))
+    now = svc.clock.now()
+    wanted = {k: request.args.get(k) or None for k in ("type_code", "source", "community", "light")}
+    events = svc.read(lambda s: svc.runtime.events_of(s, {t["event_id"] for t in items}))
+    shown = []
+    for task in items:
+        event = events.get(task["event_id"], {})
+        light = (task["deadline"] or {}).get("light")
+        if any(wanted[k] and (light if k == "light" else event.get(k)) != wanted[k] for k in wanted):
+            continue
+        shown.append({**task, "event": event, "light": light, "light_word": LIGHT_WORDS.get(light),
+                      "remaining": remaining(task["deadline"], now)})
+    return render_template("ui/tasks.html", nav="tasks", tasks=shown, total=len(items), wanted=wanted,
+                           catalogs=svc.catalogs)
+
+
+@bp.get("/done")
+@page
+def done():
+    svc = services()
+    user = g.user
+    return render_template("ui/done.html", nav="done", items=svc.read(lambda s: svc.runtime.done_work(s, user)))
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@page
+def task(task_id):
+    svc = services()
+    user = g.user
+    try:
+        detail = svc.read(lambda s: svc.runtime.task_detail(s, task_id, user))
+    except Conflict:
+        flash(_("该任务已办理或已撤销"))
+        return redirect(url_for("ui_tasks.index"))
+    schema, values, errors, status = detail["form"], {}, {}, 200
+    if request.method == "POST":
+        data, uploads = ui_forms.parse(schema, request.form, request.files)
+        values = data
+        try:
+            done = _complete(svc, user, detail, schema, data, uploads)
+        except InvalidData as err:
+            errors = {e["field"]: e["reason"] for e in err.details["errors"]}
+            status = 422
+        except Conflict:
+            flash(_("该任务已办理或已撤销"))
+            return redirect(url_for("ui_tasks.index"))
+        else:
+            flash(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
+                    number=detail["event_number"], stage=done["stage"] or done["event_status"]))
+            return redirect(url_for("ui_tasks.index"))
+    event = svc.read(lambda s: svc.runtime.event_detail(s, detail["event_id"], user))
+    return render_template("ui/task.html", nav="tasks", task=detail, event=event, schema=schema,
+                           fields=ui_forms.render(schema, values, errors), errors=errors), status
+
+
+def _complete(svc, user, detail, schema, data, uploads):
+    """Photos first decoded (a bad one names its field), then stored with the completion in one unit."""
+    checked = {name: svc.runtime.check_photos(files, name) for name, files in uploads.items() if files}
+
+    def work(s):
+        keys = {name: [p["key"] for p in svc.runtime.add_photos(s, detail["event_id"], photos, user)]
+                for name, photos in checked.items()}
+        return svc.runtime.complete(s, detail["id"], ui_forms.fill_photos(data, schema, keys), user)
+    return svc.run(work)
