@@ -163,6 +163,9 @@ class WorkItem(Base):
     person: Mapped[str | None] = mapped_column(String(100), index=True)
     form: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    #: 认领: one of those who may do it took it on; the others see whose it is. It does not stop any clock.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
 
 
 class Timer(Base):

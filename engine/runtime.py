@@ -266,6 +266,16 @@ class Runtime:
         rows = session.scalars(select(Event).where(Event.id.in_(set(ids)))) if ids else []
         return {e.id: events.summary(e) for e in rows}
 
+    def claim(self, session, task_id: str, user) -> dict:
+        """认领 a ready task (the clock runs on)."""
+        item = tasks.claim(session, user, self.catalogs, task_id, self.clock.now())
+        return {"task_id": item.id, "claimed_by": item.claimed_by, "claimed_at": local(item.claimed_at)}
+
+    def release(self, session, task_id: str, user) -> dict:
+        """取消认领: back to everyone who may do it."""
+        item = tasks.release(session, user, self.catalogs, task_id, self.clock.now())
+        return {"task_id": item.id, "claimed_by": None, "claimed_at": None}
+
     def done_work(self, session, user) -> list[dict]:
         """已办: what the user completed, newest first."""
         return tasks.done_by(session, user.username)
@@ -288,6 +298,7 @@ class Runtime:
 
     def complete(self, session, task_id: str, data, user) -> dict:
         item = tasks.find_for(session, user, self.catalogs, task_id)
+        tasks.not_claimed_by_another(item, user)
         row = session.get(Instance, item.instance_id)
         compiled = self.specs.get(session, row.version_id)
         event = session.get(Event, item.event_id)

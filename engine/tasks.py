@@ -16,7 +16,8 @@ def describe(item: WorkItem, event: Event, form: dict | None) -> dict:
             "name": item.spec_name, "title": item.title, "lane": item.lane, "role": item.role,
             "assignee": {"kind": item.assignee_kind, "community": item.community, "unit": item.unit,
                          "person": item.person},
-            "created_at": local(item.created_at), "form": form}
+            "created_at": local(item.created_at), "claimed_by": item.claimed_by,
+            "claimed_at": local(item.claimed_at), "form": form}
 
 
 def ready_for(session, user, catalogs, specs, limit: int = 200) -> list[dict]:
@@ -91,3 +92,40 @@ def done_by(session, username: str, limit: int = 100) -> list[dict]:
 def count_for(session, user, catalogs) -> int:
     """How many tasks wait for the user (the 待办 badge)."""
     return session.scalar(select(func.count(WorkItem.id)).where(work_items_of(user, catalogs))) or 0
+
+
+def claim(session, user, catalogs, task_id: str, now) -> WorkItem:
+    """认领: the user takes a ready task on; the others who may do it see whose it is. The task's time limit
+    runs on regardless (§8.3: 签收受理 is met when the task is *completed*, not when it is claimed)."""
+    item = find_for(session, user, catalogs, task_id)
+    session.execute(select(WorkItem.id).where(WorkItem.id == item.id).with_for_update())
+    session.refresh(item)
+    if item.claimed_by == user.username:
+        return item
+    if item.claimed_by:
+        raise Conflict(f"该任务已由 {item.claimed_by} 认领 (already claimed)", task_id=task_id, claimed_by=item.claimed_by)
+    item.claimed_by, item.claimed_at = user.username, now
+    session.add(Audit(at=now, actor=user.username, action="task_claimed", event_id=item.event_id,
+                      instance_id=item.instance_id, task_id=item.id, task_name=item.title))
+    return item
+
+
+def release(session, user, catalogs, task_id: str, now) -> WorkItem:
+    """取消认领: the claimer gives the task back to everyone who may do it."""
+    item = find_for(session, user, catalogs, task_id)
+    session.execute(select(WorkItem.id).where(WorkItem.id == item.id).with_for_update())
+    session.refresh(item)
+    if item.claimed_by != user.username:
+        raise Conflict("只有认领人可以取消认领 (only the claimer may release it)" if item.claimed_by else
+                       "该任务尚未认领 (the task is not claimed)", task_id=task_id, claimed_by=item.claimed_by)
+    item.claimed_by = item.claimed_at = None
+    session.add(Audit(at=now, actor=user.username, action="task_released", event_id=item.event_id,
+                      instance_id=item.instance_id, task_id=item.id, task_name=item.title))
+    return item
+
+
+def not_claimed_by_another(item: WorkItem, user) -> None:
+    """A claimed task is completed by its claimer (they may release it first)."""
+    if item.claimed_by and item.claimed_by != user.username:
+        raise Conflict(f"该任务已由 {item.claimed_by} 认领 (claimed by someone else)", task_id=item.id,
+                       claimed_by=item.claimed_by)

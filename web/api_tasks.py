@@ -33,3 +33,21 @@ def complete(task_id):
         raise InvalidData([{"field": "(body)", "reason": "form data must be a JSON object"}])
     user = g.user
     return jsonify(svc.run(lambda s: svc.runtime.complete(s, task_id, data, user)))
+
+
+@bp.post("/<task_id>/claim")
+@signed_in()
+def claim(task_id):
+    """认领: take the task on; the others who may do it see whose it is. Its time limit runs on."""
+    svc = services()
+    user = g.user
+    return jsonify(svc.run(lambda s: svc.runtime.claim(s, task_id, user)))
+
+
+@bp.post("/<task_id>/release")
+@signed_in()
+def release(task_id):
+    """取消认领: the claimer gives it back."""
+    svc = services()
+    user = g.user
+    return jsonify(svc.run(lambda s: svc.runtime.release(s, task_id, user)))

@@ -98,3 +98,30 @@ def _complete(svc, user, detail, schema, data, uploads):
                 for name, photos in checked.items()}
         return svc.runtime.complete(s, detail["id"], ui_forms.fill_photos(data, schema, keys), user)
     return svc.run(work)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@page
+def claim(task_id):
+    """认领 (the time limit runs on)."""
+    svc = services()
+    user = g.user
+    try:
+        svc.run(lambda s: svc.runtime.claim(s, task_id, user))
+        flash(_("已认领"))
+    except Conflict as err:
+        flash(err.message)
+    return redirect(url_for("ui_tasks.task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/release")
+@page
+def release(task_id):
+    svc = services()
+    user = g.user
+    try:
+        svc.run(lambda s: svc.runtime.release(s, task_id, user))
+        flash(_("已取消认领"))
+    except Conflict as err:
+        flash(err.message)
+    return redirect(url_for("ui_tasks.task", task_id=task_id))

@@ -146,6 +146,8 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
 
     clerk = Person(browser, base, "zhifa1", DESK, shots)
     clerk.open_task(number, "签收受理")
+    clerk.page.get_by_role("button", name="认领").click()                 # claimed: the clock runs on
+    expect(clerk.page.get_by_test_id("claimed-by")).to_contain_text("zhifa1")
     expect(clerk.page.get_by_test_id("reporter-contact")).to_contain_text("138****1111")   # masked for a department
     clerk.page.get_by_label("签收受理", exact=True).check()
     clerk.shot("06-accept")
