@@ -2,10 +2,10 @@
 see it, and its detail and timeline."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine import forms, intake, photos
+from engine import forms, intake, photos, privacy
 from engine.clock import SHANGHAI, local, parse_instant
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.location import SYSTEMS
@@ -189,8 +189,9 @@ def initial_data(event: Event, reopened: bool = False, placement_unit: str | Non
 
 def visible(user, catalogs):
     """SQL condition: the events a user may see (own community, own units' dispatches, own reports)."""
+    sensitive = privacy.event_filter(user, catalogs)   # Table A.1 rows 1–3: police and designated cadres
     if user.is_global:
-        return true()
+        return sensitive
     parties = [and_(EventParty.kind == "person", EventParty.value == user.username)]
     clauses = [Event.reporter == user.username]
     if user.community:
@@ -200,7 +201,7 @@ def visible(user, catalogs):
         clauses.append(Event.lead_unit.in_(units))
         parties.append(and_(EventParty.kind == "unit", EventParty.value.in_(units)))
     clauses.append(Event.id.in_(select(EventParty.event_id).where(or_(*parties))))
-    return or_(*clauses)
+    return and_(or_(*clauses), sensitive)
 
 
 def get_visible(session, event_id: int, user, catalogs) -> Event:

@@ -224,6 +224,8 @@ class User(Base):
     unit: Mapped[str | None] = mapped_column(String(60))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    #: a cadre designated by the community for the sensitive rows of Table A.1 (重点人员、平安建设、警情)
+    sensitive_access: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Token(Base):

@@ -1,10 +1,22 @@
-"""Personal data of a reporter (issue #6 privacy): a citizen's phone and name are shown in full only to the
-community that registered the event (its cadres, who call back: §7.1 反馈来源) and to the city; everyone
-else — a department clerk, another community — sees them masked (138****1111, 王*). The audit trail keeps
-what the source sent; what is *shown* of it is masked the same way."""
+"""Privacy (issue #6).
+
+- **A reporter's contact**: a citizen's phone and name are shown in full only to the community that
+  registered the event (its cadres, who call back: §7.1 反馈来源) and to the city; everyone else — a
+  department clerk, another community — sees them masked (138****1111, 王*). The audit trail keeps what the
+  source sent; what is *shown* of it is masked the same way.
+- **Sensitive events** (Table A.1 rows 1–3: 重点人员、平安建设、警情; `sensitive` in the event-types catalog)
+  are seen, among those whose scope reaches them, only by the police — users of the type's competent
+  department (公安局) or a unit below it, e.g. a station's stationed officer — and by the cadres their
+  community designated (`sensitive_access`), plus the one who reported it. Not by other cadres, departments or the city. Every view of one is audited
+  (`sensitive_viewed`: who, when).
+"""
 from __future__ import annotations
 
 import copy
+
+from sqlalchemy import or_, select, true
+
+from engine.models import Audit, Event, WorkItem
 
 #: roles of the registering community that see the contact in full
 COMMUNITY_ROLES = {"community_staff", "committee"}
@@ -64,3 +76,44 @@ def redact_detail(body: dict, event, user) -> dict:
                     data["reporter_contact"] = masked(data["reporter_contact"])
                 entry["data"] = masked(data)      # Open311's own fields: phone, email, first/last name
     return body
+
+
+def sensitive_codes(catalogs) -> list[str]:
+    return [row["code"] for row in catalogs.get("event_types") if row.get("sensitive")]
+
+
+def forbidden_codes(user, catalogs) -> list[str]:
+    """The sensitive types this user may not see (their own reports aside)."""
+    codes = []
+    for code in sensitive_codes(catalogs):
+        department = (catalogs.event_type(code) or {}).get("department")
+        police = bool(user.unit and department and catalogs.is_within(user.unit, department))
+        designated = bool(getattr(user, "sensitive_access", False) and user.community)
+        if not (police or designated):
+            codes.append(code)
+    return codes
+
+
+def event_filter(user, catalogs):
+    """SQL condition on Event: no sensitive event the user may not see, but their own reports."""
+    codes = forbidden_codes(user, catalogs)
+    return or_(Event.type_code.not_in(codes), Event.reporter == user.username) if codes else true()
+
+
+def work_item_filter(user, catalogs):
+    """SQL condition on WorkItem: no task of a sensitive event the user may not see."""
+    codes = forbidden_codes(user, catalogs)
+    if not codes:
+        return true()
+    return WorkItem.event_id.not_in(select(Event.id).where(Event.type_code.in_(codes)))
+
+
+def may_see(user, catalogs, event) -> bool:
+    return event.type_code not in forbidden_codes(user, catalogs) or event.reporter == user.username
+
+
+def log_view(session, catalogs, event, user, now, where: str) -> None:
+    """Every view of a sensitive event is recorded: who, when, where (API, event page, task page)."""
+    if catalogs.is_sensitive(event.type_code):
+        session.add(Audit(at=now, actor=user.username, action="sensitive_viewed", event_id=event.id,
+                          data={"view": where}))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
-from engine import (callbacks, devices, duplicates, events, inbox, intake, open311, photos, privacy, supervision,
+from engine import (callbacks, comments, devices, duplicates, events, inbox, intake, open311, photos, privacy, supervision,
                     tasks)
 from engine.clock import local
 from engine.config import Settings
@@ -121,6 +121,21 @@ class Runtime:
     def inbox(self, session, user, after_id=None, kind=None, page=1, per_page=20):
         """The user's messages (engine/inbox.py): outcomes of their reports, dispatches, warnings, 督办."""
         return inbox.listing(session, user, self.catalogs, after_id, kind, page, per_page)
+
+    def comment(self, session, event_id: int, body, user) -> dict:
+        """留言 on an event, told to whoever has its open tasks."""
+        return comments.comment(session, self.catalogs, event_id, body, user, self.clock.now())
+
+    def urge(self, session, event_id: int, body, user) -> dict:
+        """催办 (§9.1) the event's open tasks."""
+        return comments.urge(session, self.catalogs, event_id, body, user, self.clock.now())
+
+    def view_event(self, session, event_id: int, user, where: str = "api") -> dict:
+        """The event as the user sees it; a view of a sensitive event (Table A.1 rows 1–3) is audited."""
+        body = self.event_detail(session, event_id, user)
+        if self.catalogs.is_sensitive(body["type_code"]):
+            privacy.log_view(session, self.catalogs, session.get(Event, event_id), user, self.clock.now(), where)
+        return body
 
     # -- §9.1 supervision, §8.4 extensions --------------------------------------------------------
     def supervision(self, session, user, filters) -> list[dict]:

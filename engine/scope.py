@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import and_, false, or_
 
 from engine.models import WorkItem
+from engine.privacy import work_item_filter
 
 
 def units_within(catalogs, unit: str | None) -> list[str]:
@@ -35,4 +36,5 @@ def work_items_of(user, catalogs):
         scope.append(and_(WorkItem.assignee_kind == "unit", WorkItem.unit.in_(units_within(catalogs, user.unit))))
     if not user.roles:
         return false()
-    return and_(WorkItem.role.in_(sorted(user.roles)), or_(*scope))
+    # Table A.1 rows 1–3 only for the police and designated cadres (engine/privacy.py)
+    return and_(WorkItem.role.in_(sorted(user.roles)), or_(*scope), work_item_filter(user, catalogs))

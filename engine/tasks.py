@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine import forms, photos
+from engine import forms, photos, privacy
 from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import describe as describe_deadline
@@ -43,6 +43,8 @@ def find_for(session, user, catalogs, task_id: str) -> WorkItem:
     if item is None:
         if session.scalar(select(Audit.id).where(Audit.task_id == task_id).limit(1)) is not None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
+        raise NotFound(f"task {task_id} does not exist")
+    if not privacy.may_see(user, catalogs, found[2]):
         raise NotFound(f"task {task_id} does not exist")
     if not may_work_on(user, item, catalogs):
         event = session.get(Event, item.event_id)

@@ -47,6 +47,8 @@ class Principal:
     roles: frozenset
     community: str | None
     unit: str | None
+    #: designated for the sensitive rows of Table A.1 in their community (engine/privacy.py)
+    sensitive_access: bool = False
 
     @property
     def is_global(self) -> bool:
@@ -54,16 +56,16 @@ class Principal:
 
     def to_dict(self) -> dict:
         return {"username": self.username, "display_name": self.display_name, "roles": sorted(self.roles),
-                "community": self.community, "unit": self.unit}
+                "community": self.community, "unit": self.unit, "sensitive_access": self.sensitive_access}
 
 
 def principal(user: User) -> Principal:
     return Principal(user.id, user.username, user.display_name, frozenset(user.roles), user.community,
-                     user.unit)
+                     user.unit, bool(user.sensitive_access))
 
 
 def create_user(session, catalogs, clock, username: str, password: str, roles, community=None,
-                unit=None, display_name=None, scrypt_n: int = 2**14) -> User:
+                unit=None, display_name=None, scrypt_n: int = 2**14, sensitive_access: bool = False) -> User:
     errors = []
     if not username or len(username) > 100 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         errors.append({"field": "username", "reason": "letters, digits, _ - . only, at most 100"})
@@ -84,13 +86,16 @@ def create_user(session, catalogs, clock, username: str, password: str, roles, c
     needs_community = {"grid_worker", "community_staff", "whistle_officer", "stationed_staff", "committee"}
     if set(roles) & needs_community and community is None:
         errors.append({"field": "community", "reason": "community roles need a community"})
+    if sensitive_access and not ({"community_staff", "committee"} & set(roles) and community):
+        errors.append({"field": "sensitive_access", "reason": "only a community's cadres (community_staff, committee) "
+                                                              "can be designated for sensitive events"})
     if "department_staff" in roles and unit is None:
         errors.append({"field": "unit", "reason": "department staff need a unit"})
     if errors:
         raise InvalidData(errors)
     user = User(username=username, display_name=display_name or username,
                 password_hash=hash_password(password, scrypt_n), roles=roles, community=community,
-                unit=unit, active=True, created_at=clock.now())
+                unit=unit, active=True, created_at=clock.now(), sensitive_access=bool(sensitive_access))
     session.add(user)
     session.flush()
     return user

@@ -60,7 +60,7 @@ def _report_part() -> dict:
 def show(event_id):
     svc = services()
     user = g.user
-    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
+    return jsonify(svc.run(lambda s: svc.runtime.view_event(s, event_id, user)))   # sensitive views are audited
 
 
 @bp.post("/<int:event_id>/withdraw")
@@ -120,3 +120,23 @@ def index():
         return total, [events.summary(e) for e in rows]
     total, items = svc.read(query)
     return jsonify({"total": total, "page": page, "per_page": per_page, "items": items})
+
+
+@bp.post("/<int:event_id>/comments")
+@signed_in()
+def comment(event_id):
+    """留言: `{text}`; recorded in the timeline and told to whoever has the event's open tasks."""
+    body = json_body()
+    svc = services()
+    user = g.user
+    return jsonify(svc.run(lambda s: svc.runtime.comment(s, event_id, body, user))), 201
+
+
+@bp.post("/<int:event_id>/urge")
+@signed_in()
+def urge(event_id):
+    """催办 (§9.1): `{text}`; the community's cadres or the city press whoever has the open tasks."""
+    body = json_body()
+    svc = services()
+    user = g.user
+    return jsonify(svc.run(lambda s: svc.runtime.urge(s, event_id, body, user))), 201

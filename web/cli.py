@@ -13,6 +13,8 @@ from engine.db import init_db
 from engine.errors import EventflowError
 
 #: demo accounts: (username, display name, roles, community, unit). Demo data only (`demo-data`).
+#: demo cadres designated for the sensitive rows of Table A.1 (engine/privacy.py)
+DEMO_SENSITIVE_ACCESS = {"staff1"}
 DEMO_USERS = [
     ("grid1", "网格员 李明", ["grid_worker"], "lg-xincheng", None),
     ("staff1", "社区干部 陈芳", ["community_staff"], "lg-xincheng", None),
@@ -101,14 +103,15 @@ def deploy(ctx, path, actor):
 @click.option("--department", default=None, help="the unit of a city department (same as --unit)")
 @click.option("--password", required=True)
 @click.option("--display-name", default=None)
+@click.option("--sensitive-access", is_flag=True, help="a cadre designated for Table A.1 rows 1–3 (重点人员、警情)")
 @click.pass_context
-def create_user(ctx, name, roles, community, unit, department, password, display_name):
+def create_user(ctx, name, roles, community, unit, department, password, display_name, sensitive_access):
     """Create a user with roles and a scope (a community and/or a unit)."""
     svc = _services(ctx)
     try:
         svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, name, password, roles,
                                             community, unit or department, display_name,
-                                            svc.settings.scrypt_n))
+                                            svc.settings.scrypt_n, sensitive_access))
     except EventflowError as err:
         _fail(err)
     click.echo(f"user {name} created")
@@ -131,7 +134,8 @@ def demo_data(ctx, password):
             continue
         try:
             svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
-                s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n))
+                s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
+                u in DEMO_SENSITIVE_ACCESS))
         except EventflowError as err:
             _fail(err)
         click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")

@@ -3,9 +3,11 @@ status, stage, photos, deadlines and lights, open tasks and timeline (§7.1 登�
 those who may see the event), and the user's messages (消息)."""
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from engine import events
+from engine import comments, events
+from engine.errors import Conflict, Forbidden, InvalidData
 from web.api_photos import photo_response
 from web.auth import services
 from web.ui_session import page
@@ -35,8 +37,26 @@ def index():
 def show(event_id):
     svc = services()
     user = g.user
-    event = svc.read(lambda s: svc.runtime.event_detail(s, event_id, user))   # 404 if not the user's to see
-    return render_template("ui/event.html", nav="events", event=event)
+    event = svc.run(lambda s: svc.runtime.view_event(s, event_id, user, "event_page"))   # 404 if not theirs
+    return render_template("ui/event.html", nav="events", event=event,
+                           may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open")
+
+
+@bp.post("/events/<int:event_id>/say")
+@page
+def say(event_id):
+    """留言 (any who see the event) or 催办 (the community's cadres, the city): told to the open tasks' holders."""
+    svc = services()
+    user = g.user
+    body = {"text": request.form.get("text", "")}
+    act = svc.runtime.urge if request.form.get("action") == "urge" else svc.runtime.comment
+    try:
+        done = svc.run(lambda s: act(s, event_id, body, user))
+        flash(_("已发送，通知 %(n)s 处", n=len(done["told"])))
+    except (InvalidData, Conflict, Forbidden) as err:
+        reasons = [e["reason"] for e in err.details.get("errors", [])] or [err.message]
+        flash("；".join(reasons))
+    return redirect(url_for("ui_events.show", event_id=event_id))
 
 
 @bp.get("/events/<int:event_id>/photos/<key>")

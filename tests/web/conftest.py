@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import PASSWORD, PROCESSES
 from tests.web.client import Api
 from web import create_app
-from web.cli import DEMO_USERS
+from web.cli import DEMO_SENSITIVE_ACCESS, DEMO_USERS
 from web.services import Services
 
 
@@ -21,7 +21,7 @@ def seed(app, deploy=True):
         svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "test"))
     for username, display, roles, community, unit in DEMO_USERS:
         svc.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
-            s, svc.catalogs, svc.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024))
+            s, svc.catalogs, svc.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024, u in DEMO_SENSITIVE_ACCESS))
 
 
 @pytest.fixture

@@ -166,6 +166,9 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
 
     grid.page.goto(event_url)
     expect(grid.page.locator(".pill").first).to_have_text("办结")
+    grid.page.get_by_label("内容").fill("感谢处理，摊点已清走")
+    grid.page.get_by_role("button", name="留言").click()
+    expect(grid.page.locator("ol.timeline")).to_contain_text("感谢处理，摊点已清走")
     grid.shot("09-closed")
     grid.page.get_by_role("link", name="消息").click()
     expect(grid.page.locator("ul.messages")).to_contain_text(f"{number} 已办结")
