@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+install: $(STAMP) web/frontend/node_modules/.package-lock.json
 	$(BIN)/pybabel compile -d web/translations
+
+# the web app's browser libraries (bpmn-js viewer, Leaflet), served from the app's own origin
+web/frontend/node_modules/.package-lock.json: web/frontend/package-lock.json
+	cd web/frontend && npm ci --silent --no-audit --no-fund
 
 run: install
 	$(BIN)/eventflow init-db

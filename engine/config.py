@@ -60,6 +60,9 @@ class Settings:
     secret_key: str | None = field(default=None, metadata={"env": "EVENTFLOW_SECRET_KEY"})
     #: send the session cookie over HTTPS only (set to 1 behind TLS)
     secure_cookies: int = field(default=0, metadata={"env": "EVENTFLOW_SECURE_COOKIES"})
+    #: map tiles for the event page (a Leaflet URL template such as https://tile.example/{z}/{x}/{y}.png);
+    #: empty: no tiles — the page still draws the community boundary and the point
+    map_tiles: str = field(default="", metadata={"env": "EVENTFLOW_MAP_TILES"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/callbacks.py)
     callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
 

@@ -15,7 +15,7 @@ from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
 from engine.instances import InstanceCache, Instances
-from engine.models import Audit, Deadline, Event, Instance, Notification, Timer, WorkItem
+from engine.models import Audit, Deadline, Event, Instance, Notification, ProcessVersion, Timer, WorkItem
 from engine.photos import PhotoStore
 from engine.versions import SpecCache, active_version
 
@@ -129,6 +129,35 @@ class Runtime:
     def urge(self, session, event_id: int, body, user) -> dict:
         """催办 (§9.1) the event's open tasks."""
         return comments.urge(session, self.catalogs, event_id, body, user, self.clock.now())
+
+    def diagram(self, session, event_id: int, user) -> tuple[str, list[str]]:
+        """(BPMN XML, ids of the open tasks in it): the diagram of the event's process version that holds
+        its current task (Figure 1 itself while it is in event_flow), for the bpmn-js viewer."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        row = session.scalar(select(Instance).where(Instance.event_id == event.id).order_by(Instance.id.desc()))
+        if row is None:
+            raise NotFound(f"event {event.number} has no process")
+        version = session.get(ProcessVersion, row.version_id)
+        open_ids = [w.spec_name for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id))]
+        files = {path: text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")}
+        for path, text in files.items():
+            marked = [i for i in open_ids if f'id="{i}"' in text]
+            if marked:
+                return text, marked
+        top = next((t for t in files.values() if f'id="{version.process_key}"' in t), next(iter(files.values())))
+        return top, []
+
+    def map_data(self, session, event_id: int, user) -> dict:
+        """GeoJSON of the event's community boundary and its point (WGS-84), for the event page's map."""
+        event = events.get_visible(session, event_id, user, self.catalogs)
+        features = [f for f in self.catalogs.get("communities")["features"]
+                    if f["properties"]["code"] == event.community]
+        boundary = [{"type": "Feature", "geometry": f["geometry"],
+                     "properties": {"kind": "community", "name": f["properties"].get("name")}} for f in features]
+        point = [] if event.lat is None else [{"type": "Feature", "geometry": {"type": "Point",
+                                                                                  "coordinates": [event.lng, event.lat]},
+                                               "properties": {"kind": "event", "name": event.number}}]
+        return {"type": "FeatureCollection", "features": boundary + point}
 
     def view_event(self, session, event_id: int, user, where: str = "api") -> dict:
         """The event as the user sees it; a view of a sensitive event (Table A.1 rows 1–3) is audited."""

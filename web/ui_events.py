@@ -3,7 +3,9 @@ status, stage, photos, deadlines and lights, open tasks and timeline (§7.1 登�
 those who may see the event), and the user's messages (消息)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from engine import comments, events
@@ -13,6 +15,11 @@ from web.auth import services
 from web.ui_session import page
 
 bp = Blueprint("ui_events", __name__)
+FRONTEND = Path(__file__).resolve().parent / "frontend" / "node_modules"
+#: the browser libraries the pages load, from npm (web/frontend/package.json), never from a CDN
+VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
+          "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css", "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
+          "leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css"}
 
 
 @bp.get("/events")
@@ -38,7 +45,7 @@ def show(event_id):
     svc = services()
     user = g.user
     event = svc.run(lambda s: svc.runtime.view_event(s, event_id, user, "event_page"))   # 404 if not theirs
-    return render_template("ui/event.html", nav="events", event=event,
+    return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
                            may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open")
 
 
@@ -75,3 +82,32 @@ def messages():
     user = g.user
     _total, items = svc.read(lambda s: svc.runtime.inbox(s, user, per_page=100))
     return render_template("ui/messages.html", nav="messages", items=items)
+
+
+@bp.get("/vendor/<name>")
+def vendor(name):
+    """A file of the whitelisted npm packages (nothing else under node_modules is reachable)."""
+    path = VENDOR.get(name)
+    if path is None or not (FRONTEND / path).is_file():
+        abort(404)
+    return send_file(FRONTEND / path, max_age=3600)
+
+
+@bp.get("/events/<int:event_id>/diagram.bpmn")
+@page
+def diagram(event_id):
+    """The BPMN that holds the event's current task; the open tasks' ids ride in a header for the viewer."""
+    svc = services()
+    user = g.user
+    xml, current = svc.read(lambda s: svc.runtime.diagram(s, event_id, user))
+    response = Response(xml, mimetype="application/xml")
+    response.headers["X-Current-Tasks"] = ",".join(current)
+    return response
+
+
+@bp.get("/events/<int:event_id>/map.json")
+@page
+def map_data(event_id):
+    svc = services()
+    user = g.user
+    return jsonify(svc.read(lambda s: svc.runtime.map_data(s, event_id, user)))

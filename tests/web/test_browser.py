@@ -122,6 +122,11 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     expect(page.locator("p.flash")).to_contain_text("已上报")
     number = re.search(r"LG-\d{8}-\d{4}", page.locator("p.flash").inner_text()).group(0)
     expect(page.get_by_test_id("event-summary").locator("img")).to_have_count(1)
+    # the map draws the community boundary and the point with no tiles reachable; the diagram marks 核实
+    expect(page.get_by_test_id("map")).to_have_attribute("data-ready", "2")
+    expect(page.get_by_test_id("map").locator("path.leaflet-interactive")).to_have_count(2)
+    expect(page.get_by_test_id("diagram")).to_have_attribute("data-current", "verify")
+    expect(page.locator(".djs-element.current-task")).to_have_count(1)
     grid.shot("02-registered")
     event_url = page.url
 
@@ -188,6 +193,9 @@ def test_pages_need_a_session_and_forms_need_their_csrf_token(server, browser):
     page = context.new_page()
     page.goto("/")
     assert page.url.endswith("/login?next=/")                            # signed out: to the sign-in page
+    assert page.request.get(f"{base}/vendor/leaflet.js").status == 200  # the npm libraries, same origin
+    assert page.request.get(f"{base}/vendor/package.json").status == 404
+    assert page.request.get(f"{base}/events/1/map.json", max_redirects=0).status == 302   # pages need a session
     page.get_by_label("用户名").fill("grid1")
     page.get_by_label("密码").fill("wrong-password")
     page.get_by_role("button", name="登录").click()
