@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
 from engine import (callbacks, comments, devices, duplicates, events, inbox, intake, open311, photos, privacy, supervision,
-                    tasks)
+                    tasks, whistle_order)
 from engine.clock import local
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -129,6 +129,10 @@ class Runtime:
     def urge(self, session, event_id: int, body, user) -> dict:
         """催办 (§9.1) the event's open tasks."""
         return comments.urge(session, self.catalogs, event_id, body, user, self.clock.now())
+
+    def whistle_order(self, session, event_id: int, user) -> dict:
+        """哨单 (§7.3): the printable whistle order (404 until the event has been whistled)."""
+        return whistle_order.build(session, self.catalogs, event_id, user)
 
     def diagram(self, session, event_id: int, user) -> tuple[str, list[str]]:
         """(BPMN XML, ids of the open tasks in it): the diagram of the event's process version that holds

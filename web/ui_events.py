@@ -111,3 +111,13 @@ def map_data(event_id):
     svc = services()
     user = g.user
     return jsonify(svc.read(lambda s: svc.runtime.map_data(s, event_id, user)))
+
+
+@bp.get("/events/<int:event_id>/whistle-order")
+@page
+def whistle_order(event_id):
+    """哨单 (§7.3), laid out for printing."""
+    svc = services()
+    user = g.user
+    order = svc.read(lambda s: svc.runtime.whistle_order(s, event_id, user))
+    return render_template("ui/whistle_order.html", order=order, event_id=event_id)

@@ -130,6 +130,7 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     grid.shot("02-registered")
     event_url = page.url
 
+    assert page.request.get(f"{event_url}/whistle-order").status == 404     # no 哨单 before 吹哨
     staff = Person(browser, base, "staff1", PHONE, shots)
     expect(staff.page.get_by_test_id("task-count")).to_have_text("1")
     staff.open_task(number, "核实")
@@ -148,6 +149,11 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     whistle.page.get_by_label("吹哨理由").fill("社区无执法权，需执法局处置")
     whistle.shot("05-whistle")
     whistle.submit()
+    whistle.page.goto(event_url)
+    whistle.page.get_by_test_id("whistle-order").click()                  # the printable 哨单 (§7.3)
+    expect(whistle.page.get_by_test_id("lead")).to_contain_text("执法")
+    expect(whistle.page.locator("table.order").nth(1)).to_contain_text("签收受理")
+    whistle.shot("05b-whistle-order")
 
     clerk = Person(browser, base, "zhifa1", DESK, shots)
     clerk.open_task(number, "签收受理")
