@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
 from engine import (callbacks, comments, devices, duplicates, events, inbox, intake, open311, photos, privacy, supervision,
-                    tasks, whistle_order)
+                    tasks, user_import, users, whistle_order)
 from engine.clock import local
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
 from engine.instances import InstanceCache, Instances
-from engine.models import Audit, Deadline, Event, Instance, Notification, ProcessVersion, Timer, WorkItem
+from engine.models import (Audit, Deadline, Event, Instance, Notification, ProcessVersion, Timer, User,
+                           WorkItem)
 from engine.photos import PhotoStore
 from engine.versions import SpecCache, active_version
 
@@ -129,6 +130,14 @@ class Runtime:
     def urge(self, session, event_id: int, body, user) -> dict:
         """催办 (§9.1) the event's open tasks."""
         return comments.urge(session, self.catalogs, event_id, body, user, self.clock.now())
+
+    def import_users(self, session, filename, data: bytes, scrypt_n: int) -> list[dict]:
+        """Staff accounts from a spreadsheet, all or none (engine/user_import.py)."""
+        return user_import.import_users(session, self.catalogs, self.wall_clock, filename, data, scrypt_n)
+
+    def list_users(self, session) -> list[dict]:
+        rows = session.scalars(select(User).order_by(User.username))
+        return [{**users.principal(u).to_dict(), "active": u.active} for u in rows]
 
     def whistle_order(self, session, event_id: int, user) -> dict:
         """哨单 (§7.3): the printable whistle order (404 until the event has been whistled)."""
