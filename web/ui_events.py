@@ -22,6 +22,21 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css"}
 
 
+def before_after(event: dict) -> list[dict]:
+    """§8.5 处置前后对比照片: each result that came with before and after photos, newest first, for the
+    side-by-side view (keys from the task's answer in the timeline; the photos are the event's)."""
+    pairs = []
+    for entry in reversed(event.get("timeline", [])):
+        data = entry.get("data") if entry.get("action") == "task_completed" else None
+        if not isinstance(data, dict):
+            continue
+        for prefix in ("", "stationed_"):
+            before, after = data.get(f"{prefix}before_photos"), data.get(f"{prefix}after_photos")
+            if before and after:
+                pairs.append({"task": entry.get("task_name"), "at": entry.get("at"), "before": before, "after": after})
+    return pairs
+
+
 @bp.get("/events")
 @page
 def index():
@@ -46,6 +61,7 @@ def show(event_id):
     user = g.user
     event = svc.run(lambda s: svc.runtime.view_event(s, event_id, user, "event_page"))   # 404 if not theirs
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
+                           compare=before_after(event),
                            may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open")
 
 

@@ -95,9 +95,9 @@ class Person:
         self.context.close()
 
 
-def photo_bytes() -> bytes:
+def photo_bytes(colour=(90, 140, 200)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (640, 480), (90, 140, 200)).save(buffer, "JPEG")
+    Image.new("RGB", (640, 480), colour).save(buffer, "JPEG")
     return buffer.getvalue()
 
 
@@ -165,6 +165,10 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     clerk.submit()
     clerk.open_task(number, "处置反馈")
     clerk.page.get_by_label("处置结果").fill("已清理占道摊点，恢复通行")
+    clerk.page.get_by_label("处置前照片").set_input_files([{"name": "before.jpg", "mimeType": "image/jpeg",
+                                                          "buffer": photo_bytes((160, 90, 60))}])
+    clerk.page.get_by_label("处置后照片").set_input_files([{"name": "after.jpg", "mimeType": "image/jpeg",
+                                                          "buffer": photo_bytes((90, 170, 90))}])
     clerk.shot("07-feedback")
     clerk.submit()
 
@@ -177,6 +181,9 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
 
     grid.page.goto(event_url)
     expect(grid.page.locator(".pill").first).to_have_text("办结")
+    compare = grid.page.get_by_test_id("before-after")                    # §8.5 side by side
+    expect(compare.locator("img")).to_have_count(2)
+    expect(compare).to_contain_text("处置前")
     grid.page.get_by_label("内容").fill("感谢处理，摊点已清走")
     grid.page.get_by_role("button", name="留言").click()
     expect(grid.page.locator("ol.timeline")).to_contain_text("感谢处理，摊点已清走")
