@@ -172,12 +172,9 @@ class Runtime:
                                                "properties": {"kind": "event", "name": event.number}}]
         return {"type": "FeatureCollection", "features": boundary + point}
 
-    def view_event(self, session, event_id: int, user, where: str = "api") -> dict:
-        """The event as the user sees it; a view of a sensitive event (Table A.1 rows 1–3) is audited."""
-        body = self.event_detail(session, event_id, user)
-        if self.catalogs.is_sensitive(body["type_code"]):
-            privacy.log_view(session, self.catalogs, session.get(Event, event_id), user, self.clock.now(), where)
-        return body
+    def log_view(self, session, event_id: int, user, where: str = "api") -> None:
+        """A view of a sensitive event (Table A.1 rows 1–3) is audited: who, when, where."""
+        privacy.log_view(session, self.catalogs, session.get(Event, event_id), user, self.clock.now(), where)
 
     # -- §9.1 supervision, §8.4 extensions --------------------------------------------------------
     def supervision(self, session, user, filters) -> list[dict]:

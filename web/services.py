@@ -67,6 +67,14 @@ class Services:
     def read(self, fn):
         return uow.read(self.session_factory, fn)
 
+    def view_event(self, event_id: int, user, where: str = "api") -> dict:
+        """The event as the user sees it (a read); a sensitive one's view is then audited in a write of
+        its own, so an ordinary view never takes the write lock."""
+        body = self.read(lambda s: self.runtime.event_detail(s, event_id, user))
+        if self.catalogs.is_sensitive(body["type_code"]):
+            self.run(lambda s: self.runtime.log_view(s, event_id, user, where))
+        return body
+
     def store_submission(self, store):
         """Store a submission of any source in its own unit of work, committed before anything else
         happens. Two racing retries with one idempotency key meet at its unique index: the loser runs

@@ -59,7 +59,7 @@ def index():
 def show(event_id):
     svc = services()
     user = g.user
-    event = svc.run(lambda s: svc.runtime.view_event(s, event_id, user, "event_page"))   # 404 if not theirs
+    event = svc.view_event(event_id, user, "event_page")   # 404 if not theirs to see
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
                            compare=before_after(event),
                            may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open")

@@ -84,7 +84,7 @@ def task(task_id):
             flash(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
                     number=detail["event_number"], stage=done["stage"] or done["event_status"]))
             return redirect(url_for("ui_tasks.index"))
-    event = svc.run(lambda s: svc.runtime.view_event(s, detail["event_id"], user, "task_page"))
+    event = svc.view_event(detail["event_id"], user, "task_page")
     return render_template("ui/task.html", nav="tasks", task=detail, event=event, schema=schema,
                            fields=ui_forms.render(schema, values, errors), errors=errors), status
 

@@ -6,7 +6,6 @@ import io
 
 from openpyxl import Workbook
 
-from tests.conftest import PASSWORD
 
 HEADER = ["用户名", "姓名", "角色", "社区", "单位", "敏感事件"]
 
