@@ -26,7 +26,7 @@ def _tell_assignees(session, catalogs, event, kind: str, message: str, now) -> l
     for item in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id).order_by(WorkItem.created_at)):
         recipient_kind = "person" if item.claimed_by else item.assignee_kind
         recipient = item.claimed_by or getattr(item, item.assignee_kind)
-        if recipient and (recipient_kind, recipient) not in [tuple(t.split(":", 1)) for t in told]:
+        if recipient and f"{recipient_kind}:{recipient}" not in told:
             notify(session, catalogs, now, event.id, recipient_kind, recipient, kind, f"{message}（{item.title}）")
             told.append(f"{recipient_kind}:{recipient}")
     return told

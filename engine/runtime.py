@@ -217,17 +217,21 @@ class Runtime:
             raise Conflict(f"事件 {event.number} 状态为「{events.STATUS_WORDS.get(event.status, event.status)}」，不能撤单",
                            event_status=event.status)
         reason = _reason(reason)
+        self._end_by_message(session, event, "withdraw", {"reason": reason, "by": user.username}, user,
+                             "流程当前不接受撤单 (the process does not accept a withdrawal now)", "withdrawn",
+                             lambda item: f"事件 {event.number} 已撤单，「{item.title}」无需再办：{reason}")
+        return event
+
+    def _end_by_message(self, session, event, message: str, payload: dict, user, refused: str, kind: str, words):
+        """Send the BPMN message that ends the event's running process (撤单, 合并); 409 `refused` if
+        nothing in it waits for the message. Whoever had open work on it hears that it is gone."""
         row = self._running(session, event)
         cancelled = self.open_work(session, event.id)
-        if not self.instances.send_message(session, row, event, "withdraw",
-                                           {"reason": reason, "by": user.username}, user.username):
-            raise Conflict("流程当前不接受撤单 (the process does not accept a withdrawal now)")
-        for item in cancelled:  # whoever had work on it hears that it is gone
-            kind = item.assignee_kind
-            session.add(Notification(at=self.clock.now(), event_id=event.id, recipient_kind=kind,
-                                     recipient=getattr(item, kind), kind="withdrawn",
-                                     message=f"事件 {event.number} 已撤单，「{item.title}」无需再办：{reason}"))
-        return event
+        if not self.instances.send_message(session, row, event, message, payload, user.username):
+            raise Conflict(refused)
+        for item in cancelled:
+            session.add(Notification(at=self.clock.now(), event_id=event.id, recipient_kind=item.assignee_kind,
+                                     recipient=getattr(item, item.assignee_kind), kind=kind, message=words(item)))
 
     def reopen(self, session, event_id: int, reason: str, user) -> Event:
         """重启: a closed event comes back to analysis (研判) within the reopen window — a repeat
@@ -258,17 +262,11 @@ class Runtime:
         source is told); from then on the survivor's outcomes reach the merged report's source too."""
         event = self._locked(session, event_id, user)
         survivor, reason = duplicates.check_merge(session, event, body, user)
-        row = self._running(session, event)
-        cancelled = self.open_work(session, event.id)
         payload = {"into": survivor.id, "into_number": survivor.number, "reason": reason, "by": user.username}
-        if not self.instances.send_message(session, row, event, "merge", payload, user.username):
-            raise Conflict("流程当前不接受合并 (the process does not accept a merge now)")
+        self._end_by_message(session, event, "merge", payload, user,
+                             "流程当前不接受合并 (the process does not accept a merge now)", "merged",
+                             lambda item: f"事件 {event.number} 已并入 {survivor.number} 办理，「{item.title}」无需再办")
         duplicates.merged(session, event, survivor, reason, user, self.clock.now())
-        for item in cancelled:  # whoever had work on the duplicate hears where it went
-            kind = item.assignee_kind
-            session.add(Notification(at=self.clock.now(), event_id=event.id, recipient_kind=kind,
-                                     recipient=getattr(item, kind), kind="merged",
-                                     message=f"事件 {event.number} 已并入 {survivor.number} 办理，「{item.title}」无需再办"))
         return event
 
     def dismiss_duplicate(self, session, event_id: int, body, user) -> Event:

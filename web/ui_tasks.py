@@ -104,24 +104,21 @@ def _complete(svc, user, detail, schema, data, uploads):
 @page
 def claim(task_id):
     """认领 (the time limit runs on)."""
-    svc = services()
-    user = g.user
-    try:
-        svc.run(lambda s: svc.runtime.claim(s, task_id, user))
-        flash(_("已认领"))
-    except Conflict as err:
-        flash(err.message)
-    return redirect(url_for("ui_tasks.task", task_id=task_id))
+    return _claim_action(task_id, services().runtime.claim, _("已认领"))
 
 
 @bp.post("/tasks/<task_id>/release")
 @page
 def release(task_id):
+    return _claim_action(task_id, services().runtime.release, _("已取消认领"))
+
+
+def _claim_action(task_id, act, done: str):
     svc = services()
     user = g.user
     try:
-        svc.run(lambda s: svc.runtime.release(s, task_id, user))
-        flash(_("已取消认领"))
+        svc.run(lambda s: act(s, task_id, user))
+        flash(done)
     except Conflict as err:
         flash(err.message)
     return redirect(url_for("ui_tasks.task", task_id=task_id))
