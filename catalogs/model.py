@@ -122,6 +122,10 @@ class Catalogs:
         row = self._event_types.get(code)
         return copy.deepcopy(row) if row is not None else None
 
+    def sensitive_codes(self) -> tuple[str, ...]:
+        """The codes of Table A.1's sensitive rows (1–3), in file order."""
+        return tuple(code for code, row in self._event_types.items() if row.get("sensitive"))
+
     def is_sensitive(self, code: str) -> bool:
         """Table A.1 rows 1–3 (重点人员、警情): never listed publicly (issue #5), restricted views (#6)."""
         return bool((self._event_types.get(code) or {}).get("sensitive"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -186,4 +187,19 @@ def validate(schema: dict, data) -> list[dict]:
         else:
             errors.append({"field": path or "(form)",
                            "reason": _REASONS.get(err.validator, err.message)})
+    errors.extend({"field": path or "(form)", "reason": "应为有限的数 (NaN and Infinity are not numbers here)"}
+                  for path in _non_finite(data))
     return errors
+
+
+def _non_finite(value, path: str = ""):
+    """Paths of NaN/Infinity in submitted data: JSON has no such numbers, and a stored instance
+    would not give them back."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{path}.{index}" if path else str(index))

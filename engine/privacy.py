@@ -78,15 +78,11 @@ def redact_detail(body: dict, event, user) -> dict:
     return body
 
 
-def sensitive_codes(catalogs) -> list[str]:
-    return [row["code"] for row in catalogs.get("event_types") if row.get("sensitive")]
-
-
 def forbidden_codes(user, catalogs) -> list[str]:
     """The sensitive types this user may not see (their own reports aside)."""
     codes = []
-    for code in sensitive_codes(catalogs):
-        department = (catalogs.event_type(code) or {}).get("department")
+    for code in catalogs.sensitive_codes():
+        department = catalogs.competent_department(code)
         police = bool(user.unit and department and catalogs.is_within(user.unit, department))
         designated = bool(getattr(user, "sensitive_access", False) and user.community)
         if not (police or designated):

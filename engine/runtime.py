@@ -340,20 +340,16 @@ class Runtime:
     def task_detail(self, session, task_id: str, user) -> dict:
         """One ready task with its form and what the worker needs to see: the task's process data
         (the order to work on, earlier answers for a rework 重办, co-departments' parts to consolidate)."""
-        item = tasks.find_for(session, user, self.catalogs, task_id)
-        row = session.get(Instance, item.instance_id)
-        event = session.get(Event, item.event_id)
+        item, row, event = tasks.find_work(session, user, self.catalogs, task_id)
         compiled = self.specs.get(session, row.version_id)
         body = tasks.describe(item, event, compiled.resolved_form(item.form, self.catalogs))
         body["data"] = self.instances.task_data(session, row, event, task_id)
         return body
 
     def complete(self, session, task_id: str, data, user) -> dict:
-        item = tasks.find_for(session, user, self.catalogs, task_id)
+        item, row, event = tasks.find_work(session, user, self.catalogs, task_id)
         tasks.not_claimed_by_another(item, user)
-        row = session.get(Instance, item.instance_id)
         compiled = self.specs.get(session, row.version_id)
-        event = session.get(Event, item.event_id)
         clean = tasks.check_data(item, compiled, self.catalogs, data, event=event, session=session)
         done = self.instances.complete_task(session, row, event, task_id, clean, user.username)
         if done is None:

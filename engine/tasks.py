@@ -36,23 +36,26 @@ def ready_for(session, user, catalogs, specs, limit: int = 200) -> list[dict]:
 def find_for(session, user, catalogs, task_id: str) -> WorkItem:
     """The ready task, if this user may work on it: 409 if it is no longer ready, 404 if it is not
     theirs to see (no hint that another unit's task exists), 403 if they see it but lack the role."""
-    # the instance and the event come in the same query: completing the task needs both (identity map)
+    return find_work(session, user, catalogs, task_id)[0]
+
+
+def find_work(session, user, catalogs, task_id: str) -> tuple[WorkItem, Instance, Event]:
+    """`find_for` with the task's instance and event, loaded in the same query (completing the task
+    needs all three; the caller holds them, so the session's identity map keeps them)."""
     found = session.execute(select(WorkItem, Instance, Event).join(Instance, Instance.id == WorkItem.instance_id)
                             .join(Event, Event.id == WorkItem.event_id).where(WorkItem.id == task_id)).first()
-    item = found[0] if found is not None else None
-    if item is None:
+    if found is None:
         if session.scalar(select(Audit.id).where(Audit.task_id == task_id).limit(1)) is not None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
         raise NotFound(f"task {task_id} does not exist")
-    if not privacy.may_see(user, catalogs, found[2]):
+    item, instance, event = found
+    if not privacy.may_see(user, catalogs, event):
         raise NotFound(f"task {task_id} does not exist")
     if not may_work_on(user, item, catalogs):
-        event = session.get(Event, item.event_id)
-        same_scope = event is not None and (user.is_global or event.community == user.community)
-        if same_scope:
+        if user.is_global or event.community == user.community:
             raise Forbidden(f"task {item.title} belongs to role {item.role}", field="role")
         raise NotFound(f"task {task_id} does not exist")
-    return item
+    return item, instance, event
 
 
 def check_data(item: WorkItem, compiled, catalogs, data, event: Event | None = None, session=None) -> dict:

@@ -55,3 +55,19 @@ def test_non_json_bodies_are_refused_clearly(api):
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "(body)"
     r = api.client.post("/api/auth/token", json={"username": "grid1"})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "password"
+
+
+def test_nan_and_infinity_are_refused_by_name(api):
+    """Python's JSON reader takes NaN and Infinity; JSON has no such numbers and a stored instance
+    would not give them back, so a form refuses them, naming the field."""
+    event = api.report()
+    api.whistle_to(event["id"], department="zhifa", on_site=True)
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
+    task = api.task("zhifa1", event["id"], "arrive")
+    r = api.post(f"/api/tasks/{task['id']}/complete", "zhifa1",
+                 json={"arrival_location": {"lat": float("nan"), "lng": float("inf")},
+                       "arrival_photo": api.photo("zhifa1", event["id"]), "on_spot": "solved"})
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json["errors"]}
+    assert {"arrival_location.lat", "arrival_location.lng"} <= fields
+    assert api.task("zhifa1", event["id"], "arrive")["id"] == task["id"]      # nothing moved
