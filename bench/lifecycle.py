@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -27,7 +28,7 @@ from engine import bundle, spiff, uow
 from engine.clock import SHANGHAI, SimulatedClock, parse_instant
 from engine.deadlines import Deadlines
 from engine.context import RunContext
-from engine.models import Audit
+from engine.models import Audit, WorkItem
 from engine.db import init_db, make_engine, make_session_factory
 from engine.runtime import Runtime
 from engine.scripting import EventflowScriptEngine
@@ -118,11 +119,10 @@ def persisted(factory, runtime, n):
         uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
         for who, name, data in STEPS:
             user = USERS[who]
-            task_id = uow.read(factory, lambda s: next(w.id for w in runtime.open_work(s, event.id)
-                                                       if w.spec_name == name))
+            task_id = uow.read(factory, lambda s: s.scalar(select(WorkItem.id).where(
+                WorkItem.event_id == event.id, WorkItem.spec_name == name)))
             uow.run(factory, lambda s: runtime.complete(s, task_id, data, user))
-        status = uow.read(factory, lambda s: runtime.open_work(s, event.id))
-        assert status == []
+        assert uow.read(factory, lambda s: runtime.open_work(s, event.id)) == []
 
 
 def bare_commits(db, clock, n):

@@ -36,6 +36,10 @@ class RunContext:
     armed: bool = False
     #: engine/duplicates.py's window: a report placed in this step (分拨) is checked for duplicates too
     duplicate_window: Any = None
+    #: the instance's deadline records, read once per step (engine/deadlines.py `rows`)
+    deadline_rows: list | None = None
+    #: the reports merged into the event, read once per step
+    _followers: list | None = None
     #: rows written by this step, stored in batches by `write` (the engine's save calls it)
     audits: list = field(default_factory=list)
     notifications: list = field(default_factory=list)
@@ -92,7 +96,11 @@ class RunContext:
 
     def merged_reports(self) -> list:
         """The reports merged into this event (engine/duplicates.py): they hear its outcome too."""
-        return followers(self.session, self.event.id) if self.event is not None else []
+        if self.event is None:
+            return []
+        if self._followers is None:
+            self._followers = followers(self.session, self.event.id)
+        return self._followers
 
     def call_back(self, outcome: str, words: str, reason=None) -> None:
         """A signed callback of the outcome to the event's channel, and to the channels of the reports

@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: execution option of a unit of work that only reads (engine/uow.py)
+READ_ONLY = "eventflow_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +35,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a read-only unit (engine/uow.py `read`) takes a snapshot and no lock: readers never
+            # queue behind writers or each other
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -129,12 +129,9 @@ class Deadlines:
         session = ctx.session
         ctx.armed = True
         begin = _instant(start) if start else None
-        existing = session.scalar(
-            select(Deadline).where(Deadline.instance_id == ctx.instance_id, Deadline.kind == kind,
-                                   Deadline.unit.is_(None) if unit is None else Deadline.unit == unit,
-                                   Deadline.person.is_(None) if person is None else Deadline.person == person,
-                                   Deadline.status != "superseded")
-            .order_by(Deadline.id.desc()))
+        rows = self.rows(ctx)
+        existing = next((r for r in reversed(rows) if r.kind == kind and r.unit == unit and r.person == person
+                         and r.status != "superseded"), None)
         new_start = existing is not None and begin is not None and _utc(existing.started_at) != begin
         if existing is not None and not (existing.status in ("met", "missed") and new_start):
             existing.timer_task_id, existing.task_spec = str(timer_task.id), spec
@@ -154,6 +151,7 @@ class Deadlines:
                           warn_at=self.warn_at(kind, begin, due), status="pending", extended=False,
                           extensions=0, calendar_warning=warning)
         session.add(record)
+        rows.append(record)
         ctx.record("deadline_set", {"kind": kind, "unit": unit, "person": person, "rule": rule,
                                     "due_at": local(due), "calendar_warning": warning})
         return local(due)
@@ -177,8 +175,17 @@ class Deadlines:
             moved.append(row)
         return moved
 
+    @staticmethod
+    def rows(ctx) -> list[Deadline]:
+        """The instance's deadline records, oldest first: read once per step (by the first `deadline()`
+        or by the reconcile after it), then kept on the step's context with the records it adds."""
+        if ctx.deadline_rows is None:
+            ctx.deadline_rows = list(ctx.session.scalars(select(Deadline).where(Deadline.instance_id == ctx.instance_id)
+                                                         .order_by(Deadline.id)))
+        return ctx.deadline_rows
+
     # -- after a step -----------------------------------------------------------------------------
-    def reconcile(self, session, instance_id: int, workflow, met_ids, now, event) -> None:
+    def reconcile(self, ctx, workflow, met_ids, now, event) -> None:
         """After every step, bring the instance's deadline records in line with its timers.
 
         A record's timer that fired — in a sweep, or within a user's step (SpiffWorkflow refreshes
@@ -187,10 +194,8 @@ class Deadlines:
         make it met, or met late (the miss stays, its supervision closes). A timer that stopped
         waiting any other way (撤单, the end of what it watched) supersedes it. A record the same step
         armed again on another task points at that new, waiting timer and is left alone."""
-        rows = session.scalars(select(Deadline).where(
-            Deadline.instance_id == instance_id,
-            (Deadline.status == "pending") | Deadline.timer_task_id.in_(sorted(met_ids) or [""])))
-        for row in rows:
+        session = ctx.session
+        for row in [r for r in self.rows(ctx) if r.status == "pending" or r.timer_task_id in met_ids]:
             timer = workflow.get_task_from_id(UUID(row.timer_task_id)) if row.timer_task_id else None
             state = timer.state if timer is not None else None
             fired = timer is not None and (state in (TaskState.READY, TaskState.COMPLETED)
@@ -211,19 +216,24 @@ class Deadlines:
             elif row.status == "pending":
                 row.status = "superseded"
 
-    def instance_ended(self, session, instance_id: int, now) -> None:
-        """The process ended (办结, 撤单 …): nothing pending is left to watch, nothing open to supervise."""
-        for row in session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
-                                                          Deadline.status == "pending")):
-            row.status = "superseded"
-        ids = select(Deadline.id).where(Deadline.instance_id == instance_id)
-        for sup in session.scalars(select(Supervision).where(Supervision.deadline_id.in_(ids),
-                                                             Supervision.status == "open")):
-            sup.status, sup.closed_at = "closed", now
+    def instance_ended(self, ctx, now) -> None:
+        """The process ended (办结, 撤单 …): nothing pending is left to watch, nothing open to supervise
+        (only a missed deadline has supervision)."""
+        rows = self.rows(ctx)
+        for row in rows:
+            if row.status == "pending":
+                row.status = "superseded"
+        missed = [row.id for row in rows if row.status == "missed"]
+        if missed:
+            for sup in ctx.session.scalars(select(Supervision).where(Supervision.deadline_id.in_(missed),
+                                                                     Supervision.status == "open")):
+                sup.status, sup.closed_at = "closed", now
 
     def _missed(self, session, row: Deadline, now, event) -> None:
         if row.status == "missed":
             return
+        if row.id is None:      # armed and missed in one step: its supervision needs its id
+            session.flush([row])
         row.status, row.missed_at = "missed", now
         settings = self.catalogs.deadline_kind(row.kind) or {"name": row.kind, "clause": ""}
         unit = self.catalogs.unit(row.unit) if row.unit else None

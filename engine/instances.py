@@ -285,9 +285,9 @@ class Instances:
         ctx.write()
         self._sync_timers(connection, row, before, after)
         if met_ids or before.timers - after.timers or ctx.armed:  # else no deadline can change
-            self.deadlines.reconcile(session, row.id, workflow, met_ids, now, event)
+            self.deadlines.reconcile(ctx, workflow, met_ids, now, event)
         if workflow.completed:
-            self.deadlines.instance_ended(session, row.id, now)
+            self.deadlines.instance_ended(ctx, now)
         self._sync_event(workflow, compiled, event, titles, now)
         pending = session.info.setdefault("after_commit", [])
         pending.append(lambda rid=row.id, rv=version + 1, wf=workflow: self.cache.put(rid, rv, wf, after))
@@ -335,7 +335,11 @@ class Instances:
 
     def _sync_event(self, workflow, compiled, event, titles, now) -> None:
         outcome = None
-        for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        ends = {end for end, word in (compiled.task_meta.get("_outcomes") or {}).items() if word != "overdue_recorded"}
+        reached = event.status == "open" and any(
+            task._state == TaskState.COMPLETED and task.task_spec.bpmn_id in ends
+            for flow in (workflow, *workflow.subprocesses.values()) for task in flow.tasks.values())
+        for task in workflow.get_tasks(state=TaskState.COMPLETED) if reached else ():   # in the tree's order
             if isinstance(task.task_spec, EndEvent):
                 found = compiled.outcome_of(task.task_spec.bpmn_id)
                 if found and found != "overdue_recorded":

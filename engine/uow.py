@@ -11,6 +11,7 @@ import logging
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.db import READ_ONLY
 from engine.errors import Conflict, StaleInstance
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def read(session_factory, fn):
     them without expiring what was loaded)."""
     session = session_factory()
     try:
+        session.connection(execution_options={READ_ONLY: True})   # SQLite: a snapshot, no write lock
         return fn(session)
     finally:
         session.close()
