@@ -20,6 +20,9 @@ from engine.models import Audit, Notification, User
 from engine.outbox import messages
 
 
+_AUDITS, _NOTIFICATIONS = Audit.__table__.insert(), Notification.__table__.insert()
+
+
 @dataclass
 class RunContext:
     session: Any
@@ -74,9 +77,9 @@ class RunContext:
         order it was recorded. Called by the engine's save; safe to call again (the lists empty)."""
         connection = self.session.connection()
         if self.audits:
-            connection.execute(Audit.__table__.insert(), self.audits)
+            connection.execute(_AUDITS, self.audits)
         if self.notifications:
-            connection.execute(Notification.__table__.insert(), self.notifications)
+            connection.execute(_NOTIFICATIONS, self.notifications)
         if self.parties:
             add_parties(self.session, self.event.id, sorted(self.parties))
         self.audits, self.notifications, self.parties = [], [], set()

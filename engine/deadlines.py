@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
@@ -32,6 +32,10 @@ WORKING_DAYS = re.compile(r"^P(\d+)D$")
 WORKING_TIME = re.compile(r"^PT(?=\d)(\d+H)?(\d+M)?$")
 #: warning lights (预警): green in time, yellow past the warning share, red missed
 LIGHTS = {"pending": "green", "met": None, "superseded": None, "missed": "red"}
+
+
+#: an instance's deadline records, oldest first (read once per step; built once)
+_OF_INSTANCE = select(Deadline).where(Deadline.instance_id == bindparam("instance_id")).order_by(Deadline.id)
 
 
 class DeadlineError(EventflowError):
@@ -180,8 +184,7 @@ class Deadlines:
         """The instance's deadline records, oldest first: read once per step (by the first `deadline()`
         or by the reconcile after it), then kept on the step's context with the records it adds."""
         if ctx.deadline_rows is None:
-            ctx.deadline_rows = list(ctx.session.scalars(select(Deadline).where(Deadline.instance_id == ctx.instance_id)
-                                                         .order_by(Deadline.id)))
+            ctx.deadline_rows = list(ctx.session.scalars(_OF_INSTANCE, {"instance_id": ctx.instance_id}))
         return ctx.deadline_rows
 
     # -- after a step -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData
@@ -33,6 +33,13 @@ class Window:
     within: timedelta = timedelta(hours=24)
 
 
+_NEAR = (select(Event).where(
+    Event.id != bindparam("id"), Event.type_code == bindparam("type_code"), Event.status == "open",
+    Event.merged_into_id.is_(None), Event.created_at >= bindparam("since"), Event.created_at <= bindparam("until"),
+    Event.lat.between(bindparam("south"), bindparam("north")), Event.lng.between(bindparam("west"), bindparam("east")))
+    .order_by(Event.id).limit(50))
+
+
 def candidate(session, event: Event, window: Window) -> tuple[Event, float] | None:
     """The open event this one most likely repeats: same type, reported within the window before it,
     within the radius; the nearest (then the earliest). Candidates are found through the type and
@@ -41,12 +48,10 @@ def candidate(session, event: Event, window: Window) -> tuple[Event, float] | No
         return None
     dlat = window.radius_m / 111_000 * 1.01
     dlng = dlat / max(math.cos(math.radians(event.lat)), 0.01)
-    rows = session.scalars(select(Event).where(
-        Event.id != event.id, Event.type_code == event.type_code, Event.status == "open",
-        Event.merged_into_id.is_(None), Event.created_at >= event.created_at - window.within,
-        Event.created_at <= event.created_at,
-        Event.lat.between(event.lat - dlat, event.lat + dlat), Event.lng.between(event.lng - dlng, event.lng + dlng))
-        .order_by(Event.id).limit(50))
+    rows = session.scalars(_NEAR, {"id": event.id, "type_code": event.type_code,
+                                   "since": event.created_at - window.within, "until": event.created_at,
+                                   "south": event.lat - dlat, "north": event.lat + dlat,
+                                   "west": event.lng - dlng, "east": event.lng + dlng})
     best = None
     for row in rows:
         metres = distance_m(event.lat, event.lng, row.lat, row.lng)
@@ -153,6 +158,9 @@ def dismiss(session, event: Event, reason, user, now) -> None:
                       data={"duplicate_of": original, "reason": reason.strip()[:2000]}))
 
 
+_FOLLOWERS = select(Event).where(Event.merged_into_id == bindparam("event_id")).order_by(Event.id)
+
+
 def followers(session, event_id: int) -> list[Event]:
     """The reports merged into an event: its outcomes reach their sources too."""
-    return list(session.scalars(select(Event).where(Event.merged_into_id == event_id).order_by(Event.id)))
+    return list(session.scalars(_FOLLOWERS, {"event_id": event_id}))

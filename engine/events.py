@@ -2,7 +2,7 @@
 see it, and its detail and timeline."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine import forms, intake, photos, privacy
@@ -114,19 +114,27 @@ def add_party(session, event_id: int, kind: str, value: str) -> None:
     add_parties(session, event_id, [(kind, value)])
 
 
+_ADD_PARTIES = {name: dialect.insert(EventParty.__table__).on_conflict_do_nothing()
+                for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
 def add_parties(session, event_id: int, parties) -> None:
     """add_party for several (kind, value) pairs in one batched statement."""
     rows = [dict(event_id=event_id, kind=kind, value=str(value)) for kind, value in parties]
     if rows:
-        session.connection().execute(_insert(session)(EventParty.__table__).on_conflict_do_nothing(), rows)
+        session.connection().execute(_ADD_PARTIES[session.get_bind().dialect.name], rows)
+
+
+_COUNT = {name: dialect.insert(EventCounter.__table__).values(day=bindparam("the_day"), last=1)
+          .on_conflict_do_update(index_elements=["day"], set_={"last": EventCounter.__table__.c.last + 1})
+          .returning(EventCounter.__table__.c.last)
+          for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
 def next_number(session, now) -> str:
     """LG-YYYYMMDD-NNNN, counted per day in Asia/Shanghai, safe under concurrent inserts."""
     day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
-    stmt = _insert(session)(EventCounter).values(day=day, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": EventCounter.last + 1})
-    last = session.execute(stmt.returning(EventCounter.last)).scalar_one()
+    last = session.connection().execute(_COUNT[session.get_bind().dialect.name], {"the_day": day}).scalar_one()
     return f"LG-{day}-{last:04d}"
 
 

@@ -39,6 +39,22 @@ from engine.timers import due_times
 from engine.versions import CompiledVersion, active_version
 
 
+#: the save path's statements, built once (constructing a statement costs SQLAlchemy more than
+#: SQLite takes to run it: bench/lifecycle.py)
+_INSTANCES, _WORK_ITEMS, _TIMERS = Instance.__table__, WorkItem.__table__, Timer.__table__
+_SAVE = (update(_INSTANCES)
+         .where(_INSTANCES.c.id == bindparam("instance_id"), _INSTANCES.c.row_version == bindparam("expected"))
+         .values(state=bindparam("new_state"), serializer_version=bindparam("new_serializer"),
+                 status=bindparam("new_status"), updated_at=bindparam("new_updated_at"),
+                 row_version=bindparam("new_row_version")))
+_DROP_WORK = delete(_WORK_ITEMS).where(_WORK_ITEMS.c.id.in_(bindparam("ids", expanding=True)))
+_ADD_WORK = insert(_WORK_ITEMS)
+_DROP_TIMER = delete(_TIMERS).where(and_(_TIMERS.c.instance_id == bindparam("instance"),
+                                         _TIMERS.c.task_id == bindparam("task"), _TIMERS.c.spec_name == bindparam("spec")))
+_ADD_TIMERS = insert(_TIMERS)
+_STATE = select(Instance.state).where(Instance.id == bindparam("instance_id"))
+
+
 class ProcessError(EventflowError):
     """The process could not take a step (a handler failed, an assignee is missing …)."""
 
@@ -163,7 +179,7 @@ class Instances:
         compiled = self.specs.get(session, row.version_id)
         workflow, index = self.cache.take(row.id, row.row_version)
         if workflow is None:
-            state = session.scalar(select(Instance.state).where(Instance.id == row.id))
+            state = session.scalar(_STATE, {"instance_id": row.id})
             workflow = spiff.load(state, compiled.spec, compiled.subprocess_specs)
         ctx = self._context(session, event, row.id, actor, compiled)
         workflow.script_engine = self._engine(ctx)
@@ -268,11 +284,9 @@ class Instances:
         status = "completed" if workflow.completed else "running"
         version = row.row_version
         connection = session.connection()
-        done = connection.execute(
-            update(Instance.__table__)
-            .where(Instance.__table__.c.id == row.id, Instance.__table__.c.row_version == version)
-            .values(state=state, serializer_version=spiff.SERIALIZER_VERSION, status=status, updated_at=now,
-                    row_version=version + 1))
+        done = connection.execute(_SAVE, {"instance_id": row.id, "expected": version, "new_state": state,
+                                          "new_serializer": spiff.SERIALIZER_VERSION, "new_status": status,
+                                          "new_updated_at": now, "new_row_version": version + 1})
         if done.rowcount != 1:
             raise StaleInstance(f"process instance {row.id} was saved by someone else (version {version})")
         for name, value in (("state", state), ("serializer_version", spiff.SERIALIZER_VERSION),
@@ -295,7 +309,7 @@ class Instances:
     def _sync_work_items(self, connection, ctx, row, before, after, compiled, event, now) -> list[str]:
         gone = [task_id for task_id in before.ready if task_id not in after.ready]
         if gone:
-            connection.execute(delete(WorkItem.__table__).where(WorkItem.__table__.c.id.in_(gone)))
+            connection.execute(_DROP_WORK, {"ids": gone})
         new_rows = []
         for task_id, task in after.ready.items():
             if task_id in before.ready:
@@ -318,20 +332,17 @@ class Instances:
                                  role=meta["role"], assignee_kind=kind, form=meta["form"], created_at=now,
                                  **{k: str(v) if v is not None else None for k, v in values.items()}))
         if new_rows:
-            connection.execute(insert(WorkItem.__table__), new_rows)
+            connection.execute(_ADD_WORK, new_rows)
         return [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in after.ready.values()]
 
     def _sync_timers(self, connection, row, before, after) -> None:
-        table = Timer.__table__
-        gone = [dict(task=tid, spec=spec) for tid, spec, _ in before.timers - after.timers]
+        gone = [dict(instance=row.id, task=tid, spec=spec) for tid, spec, _ in before.timers - after.timers]
         if gone:
-            connection.execute(delete(table).where(and_(table.c.instance_id == row.id,
-                                                        table.c.task_id == bindparam("task"),
-                                                        table.c.spec_name == bindparam("spec"))), gone)
+            connection.execute(_DROP_TIMER, gone)
         new = after.timers - before.timers
         if new:
-            connection.execute(insert(table), [dict(instance_id=row.id, task_id=tid, spec_name=spec,
-                                                    due_at=datetime.fromisoformat(due)) for tid, spec, due in new])
+            connection.execute(_ADD_TIMERS, [dict(instance_id=row.id, task_id=tid, spec_name=spec,
+                                                  due_at=datetime.fromisoformat(due)) for tid, spec, due in new])
 
     def _sync_event(self, workflow, compiled, event, titles, now) -> None:
         outcome = None

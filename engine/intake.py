@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.errors import InvalidData
 from engine.location import SYSTEMS, to_wgs84
@@ -33,11 +33,14 @@ def key_for(namespace: str, ref) -> str | None:
     return f"{namespace}:{ref}"
 
 
+_BY_KEY = select(Event).where(Event.intake_key == bindparam("key"))
+
+
 def existing(session, key: str | None) -> Event | None:
     """The event an earlier submission with this key created."""
     if key is None:
         return None
-    return session.scalar(select(Event).where(Event.intake_key == key))
+    return session.scalar(_BY_KEY, {"key": key})
 
 
 def locate(location: dict, catalogs, default_crs: str = "wgs84") -> tuple[dict, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
@@ -21,6 +21,7 @@ from engine.photos import PhotoStore
 from engine.versions import SpecCache, active_version
 
 PROCESS_KEY = "community_event"
+_HAS_PROCESS = select(Instance.id).where(Instance.event_id == bindparam("event_id"))
 
 
 class Runtime:
@@ -98,7 +99,7 @@ class Runtime:
         event = session.get(Event, event_id)
         if event is None:
             raise NotFound(f"event {event_id} does not exist")
-        if session.scalar(select(Instance.id).where(Instance.event_id == event_id)) is not None:
+        if session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
             raise Conflict(f"event {event.number} already has a process")
         version = active_version(session, self.process_key)
         event.error = None

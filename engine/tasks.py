@@ -1,7 +1,7 @@
 """A user's ready tasks and completing one (签收, 受理, 办结 … whatever the diagram says)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine import forms, photos, privacy
 from engine.clock import local
@@ -33,6 +33,12 @@ def ready_for(session, user, catalogs, specs, limit: int = 200) -> list[dict]:
     return result
 
 
+#: the work item with its instance and event, for completing it. Hot statements are built once:
+#: constructing one costs SQLAlchemy more than SQLite takes to run it (bench/lifecycle.py).
+_WORK = (select(WorkItem, Instance, Event).join(Instance, Instance.id == WorkItem.instance_id)
+         .join(Event, Event.id == WorkItem.event_id).where(WorkItem.id == bindparam("task_id")))
+
+
 def find_for(session, user, catalogs, task_id: str) -> WorkItem:
     """The ready task, if this user may work on it: 409 if it is no longer ready, 404 if it is not
     theirs to see (no hint that another unit's task exists), 403 if they see it but lack the role."""
@@ -42,8 +48,7 @@ def find_for(session, user, catalogs, task_id: str) -> WorkItem:
 def find_work(session, user, catalogs, task_id: str) -> tuple[WorkItem, Instance, Event]:
     """`find_for` with the task's instance and event, loaded in the same query (completing the task
     needs all three; the caller holds them, so the session's identity map keeps them)."""
-    found = session.execute(select(WorkItem, Instance, Event).join(Instance, Instance.id == WorkItem.instance_id)
-                            .join(Event, Event.id == WorkItem.event_id).where(WorkItem.id == task_id)).first()
+    found = session.execute(_WORK, {"task_id": task_id}).first()
     if found is None:
         if session.scalar(select(Audit.id).where(Audit.task_id == task_id).limit(1)) is not None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import forms
 from engine.errors import NotFound
@@ -68,9 +68,11 @@ def compile_version(row: ProcessVersion) -> CompiledVersion:
                            parser.get_subprocess_specs(row.process_key), row.task_meta, form_schemas)
 
 
+_ACTIVE = select(ProcessVersion).where(ProcessVersion.process_key == bindparam("key"), ProcessVersion.active.is_(True))
+
+
 def active_version(session, process_key: str) -> ProcessVersion:
-    row = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key,
-                                                      ProcessVersion.active.is_(True)))
+    row = session.scalar(_ACTIVE, {"key": process_key})
     if row is None:
         raise NotFound(f"no version of process {process_key!r} is deployed")
     return row
