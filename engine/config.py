@@ -63,6 +63,9 @@ class Settings:
     #: map tiles for the event page (a Leaflet URL template such as https://tile.example/{z}/{x}/{y}.png);
     #: empty: no tiles — the page still draws the community boundary and the point
     map_tiles: str = field(default="", metadata={"env": "EVENTFLOW_MAP_TILES"})
+    #: a stored submission whose process has not started this many seconds later (the app stopped between
+    #: storing and starting it) is started by the sweep (engine/sweep.py)
+    start_grace_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_START_GRACE_S"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/callbacks.py)
     callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
 

@@ -9,7 +9,7 @@ from engine import forms, intake, photos, privacy
 from engine.clock import SHANGHAI, local, parse_instant
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.location import SYSTEMS
-from engine.models import Audit, Event, EventCounter, EventParty, Instance, ProcessVersion, WorkItem
+from engine.models import Audit, Event, EventCounter, EventParty, Instance, PendingStart, ProcessVersion, WorkItem
 from engine.scope import units_within
 
 #: §5: the six sources of the pool.
@@ -153,6 +153,7 @@ def register(session, payload: dict, reporter: str, now, key: str | None = None,
                   received_crs=loc.get("crs") or "wgs84", public_token=public_token)
     session.add(event)
     session.flush()
+    session.add(PendingStart(event_id=event.id, stored_at=now))   # until its process starts (issue #5)
     session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id,
                       data=raw if raw is not None else payload))
     if loc["lat"] is None:

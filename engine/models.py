@@ -117,6 +117,17 @@ class EventParty(Base):
     value: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 
+class PendingStart(Base):
+    """A stored submission whose process has not started yet (the outbox between storing and starting):
+    written with the event, removed in the unit that starts its process. A row older than a grace
+    period means the app stopped in between; the sweep starts it (engine/sweep.py)."""
+
+    __tablename__ = "pending_start"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class EventCounter(Base):
     """Per-day counter behind readable numbers (LG-20261125-0001)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta, timezone
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
@@ -15,20 +15,24 @@ from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
 from engine.instances import InstanceCache, Instances
-from engine.models import (Audit, Deadline, Event, Instance, Notification, ProcessVersion, Timer, User,
-                           WorkItem)
+from engine.models import (Audit, Deadline, Event, Instance, Notification, PendingStart, ProcessVersion, Timer,
+                           User, WorkItem)
 from engine.photos import PhotoStore
 from engine.versions import SpecCache, active_version
 
 PROCESS_KEY = "community_event"
 _HAS_PROCESS = select(Instance.id).where(Instance.event_id == bindparam("event_id"))
+_PENDING = select(PendingStart.event_id).where(PendingStart.event_id == bindparam("event_id")).with_for_update()
+_STARTED = delete(PendingStart).where(PendingStart.event_id == bindparam("event_id"))
+_WAITING = (select(PendingStart.event_id).where(PendingStart.stored_at <= bindparam("before"))
+            .order_by(PendingStart.stored_at).limit(bindparam("limit")))
 
 
 class Runtime:
     def __init__(self, catalogs, registry, clock, process_key: str = PROCESS_KEY,
                  reopen_window: timedelta = timedelta(days=7), wall_clock=None,
                  duplicate_window: duplicates.Window = duplicates.Window(),
-                 photos: PhotoStore | None = None):
+                 photos: PhotoStore | None = None, start_grace: timedelta = timedelta(seconds=60)):
         self.catalogs = catalogs
         self.registry = registry
         self.clock = clock
@@ -37,6 +41,8 @@ class Runtime:
         self.wall_clock = wall_clock if wall_clock is not None else clock
         self.process_key = process_key
         self.reopen_window = reopen_window
+        #: how long a stored submission may wait for its process before the sweep starts it
+        self.start_grace = start_grace
         self.specs = SpecCache()
         self.deadlines = Deadlines(catalogs)
         self.instances = Instances(self.specs, registry, catalogs, clock, InstanceCache(), self.deadlines)
@@ -96,11 +102,13 @@ class Runtime:
         return accepted
 
     def start(self, session, event_id: int, actor: str) -> Instance:
-        event = session.get(Event, event_id)
+        """Start a stored event's process (the event row is locked: two starters start one)."""
+        event = session.get(Event, event_id, with_for_update=True)
         if event is None:
             raise NotFound(f"event {event_id} does not exist")
         if session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
             raise Conflict(f"event {event.number} already has a process")
+        session.execute(_STARTED, {"event_id": event_id})
         version = active_version(session, self.process_key)
         event.error = None
         return self.instances.start(session, event, version,
@@ -277,9 +285,23 @@ class Runtime:
                            self.clock.now())
         return event
 
+    def start_pending(self, session, event_id: int, actor: str) -> Instance | None:
+        """Start the process of a stored submission still waiting for it: right after storing it, on a
+        retry of it, or from the sweep after the app stopped in between. None if it waits no more."""
+        if session.scalar(_PENDING, {"event_id": event_id}) is None:
+            return None
+        return self.start(session, event_id, actor)
+
+    def pending_starts(self, session, stored_before, limit: int = 100) -> list[int]:
+        """Submissions stored before `stored_before` whose process never started, oldest first."""
+        return list(session.scalars(_WAITING, {"before": stored_before, "limit": limit}))
+
     def mark_failed_start(self, session, event_id: int, message: str) -> None:
+        """The process could not start: the event stays in the pool marked `error`, for an administrator
+        (the sweep does not try again)."""
         event = session.get(Event, event_id)
         event.status, event.error, event.stage = "error", message, ""
+        session.execute(_STARTED, {"event_id": event_id})
 
     # -- photos: 实时照片 §7.1, before/after §8.5 ----------------------------------------------------
     def check_photos(self, uploads, field: str) -> list[photos.Checked]:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from engine import uow
+from engine.errors import EventflowError
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class SweepResult:
     fired: dict = field(default_factory=dict)   # instance id → [timer element ids]
+    started: list = field(default_factory=list)  # stored submissions whose process the sweep started
     errors: dict = field(default_factory=dict)  # instance id → message
     warnings: int = 0                           # 黄灯预警 sent
 
@@ -39,7 +41,26 @@ def sweep(session_factory, runtime, limit: int = 500) -> SweepResult:
         result.warnings = uow.run(session_factory, runtime.send_warnings)
     except Exception:  # noqa: BLE001 - warnings must not stop the timers
         log.exception("timer sweep: sending warnings failed")
+    result.started = start_waiting(session_factory, runtime)
     return result
+
+
+def start_waiting(session_factory, runtime, limit: int = 100) -> list[int]:
+    """Start the processes of stored submissions that waited past the grace period (the app stopped
+    between storing one and starting it: issue #5, a crash after acceptance loses nothing). One unit
+    each; a process that refuses to start marks its event `error` instead of being tried forever."""
+    before = runtime.clock.now() - runtime.start_grace
+    started = []
+    for event_id in uow.read(session_factory, lambda s: runtime.pending_starts(s, before, limit)):
+        try:
+            if uow.run(session_factory, lambda s, e=event_id: runtime.start_pending(s, e, "system")) is not None:
+                started.append(event_id)
+                log.warning("event %s: its process had not started; started by the sweep", event_id)
+        except Exception as err:  # noqa: BLE001 - one bad submission must not stop the others
+            log.exception("sweep: event %s could not start", event_id)
+            message = err.message if isinstance(err, EventflowError) else f"{type(err).__name__}: {err}"
+            uow.run(session_factory, lambda s, e=event_id, m=message: runtime.mark_failed_start(s, e, m))
+    return started
 
 
 def advance(session_factory, runtime, clock, target) -> SweepResult:
@@ -56,8 +77,10 @@ def advance(session_factory, runtime, clock, target) -> SweepResult:
             total.fired.setdefault(key, []).extend(value)
         total.errors.update(step.errors)
         total.warnings += step.warnings
+        total.started += step.started
         if not step.fired and not step.warnings and (not step.errors or upcoming == previous):
             break  # nothing moved (failures alone, twice at the same time, are no progress): stop, don't spin
         previous = upcoming
     clock.set(max(target, clock.now()))
+    total.started += start_waiting(session_factory, runtime)   # submissions that waited past the grace
     return total

@@ -45,8 +45,7 @@ def receive():
     # The accepted alert and its receipt are committed before the process starts (a racing copy of the
     # same request is then a replay, 409, or a retry).
     accepted = svc.store_submission(receive_alert)
-    if accepted.created:
-        svc.start_process(accepted.event_id, f"device:{device_id}")
+    svc.start_process(accepted.event_id, f"device:{device_id}")   # a no-op for a repeat or a started retry
     body = {"event_id": accepted.event_id, "number": accepted.number, "alert_count": accepted.alert_count,
             "created": accepted.created}
     return jsonify(body), 201 if accepted.created else 200, {"Location": f"/api/events/{accepted.event_id}"}

@@ -35,8 +35,8 @@ def create():
             svc.runtime.attach_report_photos(s, event, checked, user)
         return event, created
     event, created = svc.store_submission(report)     # committed before anything else happens
-    if created:                                          # (a retry gets the event it created, as it is now)
-        svc.start_process(event.id, user.username)
+    svc.start_process(event.id, user.username)           # a retry gets the event it created (and starts it
+                                                         # if the first attempt stopped before that)
     body = svc.read(lambda s: svc.runtime.event_detail(s, event.id, user))
     return jsonify(body), 201 if created else 200, {"Location": f"/api/events/{event.id}"}
 

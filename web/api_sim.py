@@ -55,4 +55,5 @@ def advance():
     svc.run(svc.save_clock)
     return jsonify({"now": local(svc.clock.now()),
                     "fired": {str(k): v for k, v in result.fired.items()},
-                    "errors": {str(k): v for k, v in result.errors.items()}})
+                    "errors": {str(k): v for k, v in result.errors.items()},
+                    "started": result.started})

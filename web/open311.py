@@ -125,8 +125,7 @@ def create_request(fmt):
     def submit(s):
         return svc.runtime.report_citizen(s, form, channel, idempotency_key=key)
     event, created = svc.store_submission(submit)       # committed before its process starts
-    if created:
-        svc.start_process(event.id, f"open311:{channel}")
+    svc.start_process(event.id, f"open311:{channel}")   # a retry starts it if the first attempt could not
     body = [open311.receipt(event, svc.catalogs, form.get("account_id"))]
     return _render(fmt, "service_requests", body, 201 if created else 200)
 

@@ -2,7 +2,8 @@
 about a second of its due time). Several app nodes may each run it: timer rows are claimed with row
 locks (PostgreSQL SKIP LOCKED), so each timer fires once. SQLite is single-process.
 
-At start-up `catch_up` first fires everything that fell due while the server was down, in due order.
+At start-up `catch_up` first fires everything that fell due while the server was down, in due order,
+and starts the processes of submissions stored just before it stopped (past the grace period).
 
 Callbacks to the sources (engine/callbacks.py) are sent by a job of their own, so a slow receiver never
 holds up a timer; under a simulated clock it runs too (its retries fall due as the clock is advanced).
@@ -24,6 +25,7 @@ def catch_up(services) -> sweep.SweepResult:
             total.fired.setdefault(key, []).extend(value)
         total.errors.update(step.errors)
         total.warnings += step.warnings
+        total.started += step.started
         if not step.fired and not step.warnings:
             return total
 

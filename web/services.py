@@ -1,6 +1,7 @@
 """Everything a request needs, built once per app: settings, database, catalogs, clock, runtime."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,8 @@ from engine.models import ClockState
 from engine.photos import PhotoStore
 from engine.runtime import Runtime
 from handlers.registry import default_registry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,7 +42,8 @@ class Services:
                           reopen_window=timedelta(days=settings.reopen_window_days), wall_clock=SystemClock(),
                           duplicate_window=duplicates.Window(settings.duplicate_radius_m,
                                                              timedelta(hours=settings.duplicate_window_hours)),
-                          photos=PhotoStore.from_settings(settings))
+                          photos=PhotoStore.from_settings(settings),
+                          start_grace=timedelta(seconds=settings.start_grace_seconds))
         return cls(settings, db, factory, catalogs, clock, runtime)
 
     @staticmethod
@@ -85,10 +89,15 @@ class Services:
             return self.run(store)
 
     def start_process(self, event_id: int, actor: str) -> None:
-        """Start a stored submission's process in a second unit; if it cannot start, the event stays in
-        the pool marked `error` for an administrator."""
+        """Start a stored submission's process in a second unit, if it still waits for one (a retry of a
+        submission whose first attempt stopped after storing it starts it too). If the process refuses
+        to start (no version deployed, a handler's error), the event stays in the pool marked `error` for
+        an administrator. Anything else (the database went away) leaves it waiting: the sweep starts it
+        after a grace period (engine/sweep.py)."""
         try:
-            self.run(lambda s: self.runtime.start(s, event_id, actor))
+            self.run(lambda s: self.runtime.start_pending(s, event_id, actor))
         except EventflowError as err:
             message = err.message
             self.run(lambda s: self.runtime.mark_failed_start(s, event_id, message))
+        except Exception:  # noqa: BLE001 - the submission is stored; its start is retried by the sweep
+            log.exception("event %s: process not started; the sweep will start it", event_id)

@@ -63,8 +63,7 @@ def report():
             errors = {err.details.get("field") or "community": err.message}
             status = 403
         else:
-            if created:
-                svc.start_process(event.id, user.username)
+            svc.start_process(event.id, user.username)
             flash(_("已上报，事件编号 %(number)s", number=event.number))
             return redirect(url_for("ui_events.show", event_id=event.id))
     types = [t for t in svc.catalogs.get("event_types")]

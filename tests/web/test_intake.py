@@ -107,3 +107,36 @@ def test_the_community_defaults_to_the_reporters_own(app, api):
     assert r.status_code == 201 and r.json["community"] == "lg-xincheng"
     r = api.post("/api/events", "city1", json=body)                    # a city user belongs to no community
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "community"
+
+
+# -- a crash after acceptance loses nothing (issue #5) -----------------------------------------------
+def stored_but_not_started(app, key=None):
+    """What a request leaves behind when the app stops right after committing the submission: the
+    event is stored (its own unit of work), its process never started."""
+    from engine import users
+    from engine.models import User
+    svc = app.extensions["eventflow"]
+    grid = svc.read(lambda s: users.principal(s.scalar(select(User).where(User.username == "grid1"))))
+    event, created = svc.store_submission(lambda s: svc.runtime.report(s, REPORT, grid, idempotency_key=key))
+    assert created
+    return event
+
+
+def test_a_submission_whose_process_never_started_is_started_by_the_sweep(app, api):
+    event = stored_but_not_started(app)
+    detail = api.event(event.id)
+    assert detail["process"] is None and detail["open_tasks"] == []
+    assert api.advance("PT59S")["started"] == []               # inside the grace: a request may be starting it
+    assert api.advance("PT2S")["started"] == [event.id]
+    assert api.task("staff1", event.id, "verify")               # 核实 waits, as for any report
+    assert api.advance("PT2M")["started"] == []                 # once
+
+
+def test_a_retry_of_a_submission_that_stopped_before_its_start_starts_it(app, api):
+    event = stored_but_not_started(app, key="phone-crash-0001")
+    headers = {**api.headers("grid1"), "Idempotency-Key": "phone-crash-0001"}
+    retry = api.client.post("/api/events", headers=headers, json=REPORT)
+    assert retry.status_code == 200 and retry.json["id"] == event.id
+    assert [t["name"] for t in retry.json["open_tasks"]] == ["verify"]
+    again = api.client.post("/api/events", headers=headers, json=REPORT)
+    assert again.status_code == 200 and again.json["process"]["instance_id"] == retry.json["process"]["instance_id"]   # one process

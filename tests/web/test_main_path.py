@@ -101,3 +101,6 @@ def test_a_report_is_kept_even_when_its_process_cannot_start(settings):
     assert r.status_code == 201
     assert r.json["status"] == "error" and "no version" in r.json["error"]
     assert r.json["timeline"][0]["action"] == "reported"                   # stored first
+    # refused, not lost: marked for an administrator, and not tried again by every sweep
+    assert api.advance("PT2M")["started"] == []
+    assert api.event(r.json["id"])["status"] == "error"
