@@ -88,6 +88,15 @@ def _source_refs(session, event: Event) -> list[str]:
     return []
 
 
+def _origin(session, event: Event) -> Event:
+    """The event a chain of transfers (转办, §7.1) started from: the one the source itself submitted."""
+    seen = {event.id}
+    while event.transferred_from_id and event.transferred_from_id not in seen:
+        event = session.get(Event, event.transferred_from_id)
+        seen.add(event.id)
+    return event
+
+
 def enqueue(session, event: Event, outcome: str, words: str, reason, now, merged_into: Event | None = None) -> bool:
     """Write the callback of an outcome if the event's channel has an endpoint. True if written."""
     if not event.channel:
@@ -95,10 +104,12 @@ def enqueue(session, event: Event, outcome: str, words: str, reason, now, merged
     endpoint = session.get(CallbackEndpoint, event.channel)
     if endpoint is None or endpoint.removed_at is not None:
         return False
+    origin = _origin(session, event)
     body = {"event": event.number, "source": event.source, "channel": event.channel,
-            "source_refs": _source_refs(session, event), "outcome": outcome, "outcome_name": words,
+            "source_refs": _source_refs(session, origin), "outcome": outcome, "outcome_name": words,
             "reason": reason, "at": local(now),
-            "merged_into": merged_into.number if merged_into is not None else None}
+            "merged_into": merged_into.number if merged_into is not None else None,
+            "transferred_from": origin.number if origin is not event else None}
     session.add(Callback(event_id=event.id, channel=event.channel, url=endpoint.url, body=body, status="pending",
                          attempts=0, next_attempt_at=now, created_at=now))
     return True

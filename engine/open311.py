@@ -320,12 +320,35 @@ def describe_many(session, catalogs, rows: list[Event]) -> list[dict]:
     ids = [e.id for e in rows]
     updated = dict(session.execute(select(Audit.event_id, func.max(Audit.at)).where(Audit.event_id.in_(ids))
                                    .group_by(Audit.event_id)).all()) if ids else {}
-    survivors = {e.id: e for e in session.scalars(select(Event).where(
-        Event.id.in_({e.merged_into_id for e in rows if e.merged_into_id})))}
-    outcomes = _outcomes(session, [e.id for e in [*rows, *survivors.values()]
+    followed = _followed(session, rows)
+    outcomes = _outcomes(session, [e.id for e in [*rows, *followed.values()]
                                    if e.status == "closed" and not e.status_reason])
-    return [describe(e, catalogs, updated.get(e.id), outcomes.get(e.id), survivors.get(e.merged_into_id),
-                     outcomes.get(e.merged_into_id)) for e in rows]
+    return [describe(e, catalogs, updated.get(e.id), outcomes.get(e.id), followed.get(e.id),
+                     outcomes.get(followed[e.id].id) if e.id in followed else None) for e in rows]
+
+
+def _next(event: Event) -> int | None:
+    return event.merged_into_id or event.transferred_to_id
+
+
+def _followed(session, rows: list[Event], hops: int = 5) -> dict[int, Event]:
+    """Where each request's matter went: the event it was merged into (合并) or transferred to (转办),
+    followed along the chain (a transfer may be transferred again) to the event handling it now."""
+    known = {e.id: e for e in rows}
+    for _ in range(hops):
+        wanted = {_next(e) for e in known.values()} - {None} - set(known)
+        if not wanted:
+            break
+        known.update({e.id: e for e in session.scalars(select(Event).where(Event.id.in_(wanted)))})
+    found = {}
+    for event in rows:
+        current, seen = event, {event.id}
+        while _next(current) in known and _next(current) not in seen:
+            current = known[_next(current)]
+            seen.add(current.id)
+        if current is not event:
+            found[event.id] = current
+    return found
 
 
 def _outcomes(session, ids: list[int]) -> dict[int, str]:
@@ -351,18 +374,23 @@ def status_notes(event: Event, outcome: str | None = None) -> str:
     return detail if detail.startswith(word) else f"{word}：{detail}"
 
 
-def describe(event: Event, catalogs, audited=None, outcome: str | None = None, survivor: Event | None = None,
-             survivor_outcome: str | None = None) -> dict:
+def describe(event: Event, catalogs, audited=None, outcome: str | None = None, followed: Event | None = None,
+             followed_outcome: str | None = None) -> dict:
     """One request as the public sees it: no reporter, contact, account or device. A request merged into
-    another event (engine/duplicates.py) follows it: open while it is, then its outcome."""
+    another event (engine/duplicates.py) or transferred to another community's pool (转办, §7.1) follows
+    that event: open while it is, then its outcome."""
     row = catalogs.event_type(event.type_code) or {}
     agency = catalogs.unit(event.lead_unit) if event.lead_unit else catalogs.community(event.community) \
         if event.community else catalogs.unit(catalogs.city_authority())   # not yet placed: the city's 分拨
     times = [t for t in (audited, event.closed_at, event.created_at) if t is not None]
     status, notes = ("open" if event.status in OPEN_STATES else "closed"), status_notes(event, outcome)
-    if survivor is not None:
-        status = "open" if survivor.status in OPEN_STATES else "closed"
-        notes = f"已并入 {survivor.number} 办理：{status_notes(survivor, survivor_outcome)}"
+    if followed is not None:
+        status = "open" if followed.status in OPEN_STATES else "closed"
+        if event.merged_into_id:
+            notes = f"已并入 {followed.number} 办理：{status_notes(followed, followed_outcome)}"
+        else:
+            community = (catalogs.community(followed.community) or {}).get("name", followed.community)
+            notes = f"已转 {followed.number}（{community}）办理：{status_notes(followed, followed_outcome)}"
     return {"service_request_id": event.number, "status": status, "status_notes": notes,
             "service_name": _service_name(row) if row else event.type_code,
             "service_code": event.type_code, "description": event.description,

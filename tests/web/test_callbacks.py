@@ -202,3 +202,10 @@ def test_a_transfer_and_a_return_reach_the_hotline_by_callback(app, api, setting
     assert linked["transferred_from_id"] == ids[0]
     svc = svc_of(app)
     assert svc.read(lambda s: s.get(Event, linked["id"]).channel) == "hotline_12345"   # its outcome is told too
+    api.complete("staff2", linked["id"], "verify", {"verdict": "invalid", "verify_note": "现场核实无此情况"})
+    deliver(app)
+    told = {b["event"]: b for b in receiver.bodies()}
+    # the hotline hears the linked event's outcome under its own work order number and the first number
+    assert (told[linked["number"]]["outcome"], told[linked["number"]]["outcome_name"]) == ("invalid", "经核实不予受理")
+    assert told[linked["number"]]["source_refs"] == ["GD-1"]
+    assert told[linked["number"]]["transferred_from"] == numbers[0]

@@ -295,6 +295,29 @@ def test_status_notes_follow_the_event_to_its_end(app, api):
     assert listed(api, status="open") == []
 
 
+def test_a_transferred_request_follows_the_event_it_was_transferred_to(app, api):
+    """转办 (§7.1): the citizen's request is not closed by the transfer; it shows where the matter went
+    (the linked event's number and community) and follows that event to its end."""
+    number = reported(api, new_key(app))["service_request_id"]
+    api.complete("staff1", event_by_number(app, number).id, "verify",
+                 {"verdict": "transfer", "target_community": "lg-longgang", "verify_note": "事发地属龙港社区"})
+    [item] = api.client.get(f"{BASE}/requests/{number}.json").json
+    linked = api.get("/api/events", "staff2", query_string={"community": "lg-longgang"}).json["items"][0]
+    assert item["status"] == "open"
+    assert item["status_notes"] == f"已转 {linked['number']}（龙港社区）办理：办理中：核实"
+    api.complete("staff2", linked["id"], "verify", {"verdict": "invalid", "verify_note": "现场核实无此情况"})
+    [item] = api.client.get(f"{BASE}/requests/{number}.json").json
+    assert item["status"] == "closed"
+    assert item["status_notes"] == f"已转 {linked['number']}（龙港社区）办理：不属实/无效：现场核实无此情况"
+
+
+def test_a_withdrawn_request_says_so(app, api):
+    number = reported(api, new_key(app))["service_request_id"]
+    api.withdraw("staff1", event_by_number(app, number).id, reason="来电人表示问题已解决")
+    [item] = api.client.get(f"{BASE}/requests/{number}.json").json
+    assert item["status"] == "closed" and item["status_notes"] == "撤单：来电人表示问题已解决"
+
+
 def test_a_token_finds_its_request(app, api):
     body = reported(api, new_key(app))
     r = api.client.get(f"{BASE}/tokens/{body['token']}.json")
