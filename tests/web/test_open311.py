@@ -341,6 +341,8 @@ def test_errors_name_the_field_in_the_georeport_shape_and_store_nothing(app, api
     assert_error(submit(api, key, long="nan"), 400, "long")
     assert_error(submit(api, key, crs="utm"), 400, "crs")
     assert_error(submit(api, key, phone="call me"), 400, "phone")
+    assert_error(submit(api, key, media_url="file:///etc/passwd"), 400, "media_url")     # never a local path
+    assert_error(submit(api, key, media_url="javascript:alert(1)", fmt="xml"), 400, "media_url", "xml")
     assert_error(submit(api, key, **{"attribute[urgent]": "maybe"}), 400, "attribute[urgent]")
     assert_error(submit(api, key, **{"attribute[colour]": "red"}), 400, "attribute[colour]")
     outside = assert_error(submit(api, key, lat="27.0", long="120.0"), 400, "lat/long")

@@ -497,3 +497,31 @@ def test_a_one_thing_matter_is_led_by_the_committee_with_its_catalog_departments
 def test_a_one_thing_report_needs_an_appendix_b_code(api):
     r = api.post("/api/events", "committee1", json={**REPORT, "source": "one_thing"})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "type_code"
+
+
+# -- every source hears back (issue #5) ------------------------------------------------------------
+def test_the_reporter_hears_of_an_invalid_report_and_of_a_withdrawal(app, api):
+    untrue = api.report("grid1")
+    api.complete("staff1", untrue["id"], "verify", {"verdict": "invalid", "verify_note": "现场无此情况"})
+    gone = api.report("grid1")
+    api.withdraw("staff1", gone["id"], reason="摊主已自行离开")
+    heard = told(app, "grid1", "outcome")
+    assert f"您上报的事件 {untrue['number']} 经核实不予受理：现场无此情况" in heard
+    assert f"您上报的事件 {gone['number']} 已撤单：摊主已自行离开" in heard
+
+
+def test_superior_and_one_thing_submissions_are_idempotent_too(app, api):
+    for body in ({**REPORT, **SUPERIOR, "source_ref": "ZXZZ-2026-17"},
+                 {**REPORT, "source": "one_thing", "type_code": "B03", "description": "城乡环境综合整治",
+                  "source_ref": "YJS-2026-03"}):
+        first = api.post("/api/events", "committee1", json=body)
+        again = api.post("/api/events", "committee1", json=body)
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert again.json["id"] == first.json["id"] and again.json["number"] == first.json["number"]
+        assert len(again.json["open_tasks"]) == 1                        # one process, started once
+
+
+def test_a_superior_deadline_must_be_a_date_time_with_offset(api):
+    for deadline in ("next Friday", "2026-10-10T17:00:00"):
+        r = api.post("/api/events", "committee1", json={**REPORT, **SUPERIOR, "superior_deadline": deadline})
+        assert r.status_code == 422 and [e["field"] for e in r.json["errors"]] == ["superior_deadline"]

@@ -71,3 +71,14 @@ def test_nan_and_infinity_are_refused_by_name(api):
     fields = {e["field"] for e in r.json["errors"]}
     assert {"arrival_location.lat", "arrival_location.lng"} <= fields
     assert api.task("zhifa1", event["id"], "arrive")["id"] == task["id"]      # nothing moved
+
+
+def test_a_report_without_a_usable_location_names_it(api):
+    for location, field in ((None, "location"), ({"lat": "north", "lng": 120.6, "address": "新城大道"}, "location.lat"),
+                            ({"lat": 27.52, "lng": 120.6}, "location.address")):
+        r = api.post("/api/events", "grid1", json={**REPORT, "location": location})
+        assert r.status_code == 422, location
+        assert field in {e["field"] for e in r.json["errors"]}, r.json
+    body = {k: v for k, v in REPORT.items() if k != "location"}
+    r = api.post("/api/events", "grid1", json=body)
+    assert r.status_code == 422 and "location" in {e["field"] for e in r.json["errors"]}
