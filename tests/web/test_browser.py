@@ -133,6 +133,7 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     assert page.request.get(f"{event_url}/whistle-order").status == 404     # no 哨单 before 吹哨
     staff = Person(browser, base, "staff1", PHONE, shots)
     expect(staff.page.get_by_test_id("task-count")).to_have_text("1")
+    expect(staff.page.locator("li.task", has_text=number)).to_contain_text("龙港市新城大道 88 号")   # where, at a glance
     staff.open_task(number, "核实")
     staff.page.get_by_label("属实，属本社区").check()
     staff.shot("03-verify")
