@@ -285,6 +285,21 @@ class Runtime:
                            self.clock.now())
         return event
 
+    def restart(self, session, event_id: int, user) -> Event:
+        """重新启动: an administrator starts the process of a stored event whose start was refused (status
+        `error`: e.g. no version was deployed then). Nothing changes if it is refused again."""
+        event = session.get(Event, event_id)
+        if event is None:
+            raise NotFound(f"event {event_id} does not exist")
+        if event.status != "error" or session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
+            raise Conflict(f"事件 {event.number} 不是启动失败的事件 (only an event whose process failed to start)",
+                           event_status=event.status)
+        event.status, event.stage = "open", "登记"
+        session.add(Audit(at=self.clock.now(), actor=user.username, action="process_restarted", event_id=event.id,
+                          data={"error": event.error}))
+        self.start(session, event_id, user.username)
+        return event
+
     def start_pending(self, session, event_id: int, actor: str) -> Instance | None:
         """Start the process of a stored submission still waiting for it: right after storing it, on a
         retry of it, or from the sweep after the app stopped in between. None if it waits no more."""

@@ -74,6 +74,16 @@ def withdraw(event_id):
     return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
 
 
+@bp.post("/<int:event_id>/start")
+@signed_in("process_admin", "system_admin")
+def restart(event_id):
+    """重新启动: start the process of an event whose start was refused (status `error`)."""
+    svc = services()
+    user = g.user
+    svc.run(lambda s: svc.runtime.restart(s, event_id, user))
+    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
+
+
 @bp.post("/<int:event_id>/reopen")
 @signed_in()
 def reopen(event_id):

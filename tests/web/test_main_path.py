@@ -104,3 +104,26 @@ def test_a_report_is_kept_even_when_its_process_cannot_start(settings):
     # refused, not lost: marked for an administrator, and not tried again by every sweep
     assert api.advance("PT2M")["started"] == []
     assert api.event(r.json["id"])["status"] == "error"
+
+
+def test_an_administrator_starts_an_event_whose_start_was_refused(settings):
+    from engine import bundle
+    from tests.conftest import PROCESSES
+    from tests.web.client import REPORT, Api
+    from tests.web.conftest import seed
+    app = build_app(settings)
+    seed(app, deploy=False)
+    api = Api(app)
+    event = api.post("/api/events", "grid1", json=REPORT).json
+    assert event["status"] == "error"
+    r = api.post(f"/api/events/{event['id']}/start", "admin1")
+    assert r.status_code == 404 and api.event(event["id"])["status"] == "error"     # refused again: unchanged
+    svc = app.extensions["eventflow"]
+    svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "admin1"))
+    assert api.post(f"/api/events/{event['id']}/start", "grid1").status_code == 403
+    r = api.post(f"/api/events/{event['id']}/start", "admin1")
+    assert r.status_code == 200, r.json
+    assert r.json["status"] == "open" and [t["name"] for t in r.json["open_tasks"]] == ["verify"]
+    assert "process_restarted" in [a["action"] for a in r.json["timeline"]]
+    again = api.post(f"/api/events/{event['id']}/start", "admin1")
+    assert again.status_code == 409 and again.json["event_status"] == "open"
