@@ -75,14 +75,13 @@ def _tasks_dict(registry, workflow, text) -> dict:
     typenames, clean, tasks, out = registry.typenames, registry.clean, workflow.tasks, {}
     updated, deleted = DeepMerge.get_updated_keys, DeepMerge.get_deleted_keys
     for uuid, task in tasks.items():
-        parent_id = task._parent
-        if parent_id is None:
+        parent = tasks.get(task._parent) if task._parent is not None else None   # as Task.parent finds it
+        if parent is None:
             data, delta = task.data, {}
         else:
-            parent_data = tasks[parent_id].data
-            data, delta = {}, {"updates": updated(parent_data, task.data), "deletions": deleted(parent_data, task.data)}
+            data, delta = {}, {"updates": updated(parent.data, task.data), "deletions": deleted(parent.data, task.data)}
         key = text(uuid)
-        out[key] = {"id": key, "parent": text(parent_id) if parent_id is not None else None,
+        out[key] = {"id": key, "parent": text(task._parent) if parent is not None else None,
                     "children": [text(child) for child in task._children],
                     "last_state_change": task.last_state_change, "state": task._state,
                     "task_spec": task.task_spec.name, "triggered": task.triggered,
