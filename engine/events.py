@@ -105,17 +105,14 @@ def _source_problems(payload, catalogs) -> list[dict]:
     return problems
 
 
-def _insert(session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def add_party(session, event_id: int, kind: str, value: str) -> None:
     """Remember that a unit or person was given work on the event (idempotent)."""
     add_parties(session, event_id, [(kind, value)])
 
 
-_ADD_PARTIES = {name: dialect.insert(EventParty.__table__).on_conflict_do_nothing()
-                for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+#: upserts are dialect statements: one of each, built once, chosen by the session's dialect name
+_DIALECTS = (("postgresql", postgresql), ("sqlite", sqlite))
+_ADD_PARTIES = {name: dialect.insert(EventParty.__table__).on_conflict_do_nothing() for name, dialect in _DIALECTS}
 
 
 def add_parties(session, event_id: int, parties) -> None:
@@ -128,7 +125,7 @@ def add_parties(session, event_id: int, parties) -> None:
 _COUNT = {name: dialect.insert(EventCounter.__table__).values(day=bindparam("the_day"), last=1)
           .on_conflict_do_update(index_elements=["day"], set_={"last": EventCounter.__table__.c.last + 1})
           .returning(EventCounter.__table__.c.last)
-          for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+          for name, dialect in _DIALECTS}
 
 
 def next_number(session, now) -> str:

@@ -56,10 +56,10 @@ def make_parser(validate: bool = True) -> EventflowParser:
     return EventflowParser(validator=VALIDATOR if validate else None)
 
 
-def _id_text(workflow, memo_owner):
-    """str(uuid) for the tasks of `workflow`, remembered on the top workflow (a task id never changes;
-    formatting a UUID is most of what serializing a task tree costs)."""
-    memo = memo_owner.__dict__.setdefault("_eventflow_id_text", {})
+def _id_text(top_workflow):
+    """str(uuid) for the tasks of a workflow and its subprocesses, remembered on the workflow (a task id
+    never changes; formatting a UUID is most of what serializing a task tree costs)."""
+    memo = top_workflow.__dict__.setdefault("_eventflow_id_text", {})
 
     def text(uuid):
         found = memo.get(uuid)
@@ -98,7 +98,7 @@ class SharedSpecWorkflowConverter(BpmnWorkflowConverter):
 
     def to_dict(self, workflow):
         registry = self.registry
-        text = _id_text(workflow, workflow)
+        text = _id_text(workflow)
         dct = self._common(workflow, text)
         subprocesses = {}
         for uuid, sub in workflow.subprocesses.items():
