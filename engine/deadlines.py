@@ -31,7 +31,7 @@ WORKING_DAYS = re.compile(r"^P(\d+)D$")
 #: a working-time limit counts office hours only: PT2H, PT30M, PT1H30M (no days, which are P<n>D)
 WORKING_TIME = re.compile(r"^PT(?=\d)(\d+H)?(\d+M)?$")
 #: warning lights (预警): green in time, yellow past the warning share, red missed
-LIGHTS = {"pending": "green", "met": None, "superseded": None, "missed": "red"}
+LIGHTS = {"pending": "green", "met": None, "superseded": None, "missed": "red", "paused": "paused"}
 
 
 #: an instance's deadline records, oldest first (read once per step; built once)
@@ -179,6 +179,35 @@ class Deadlines:
             moved.append(row)
         return moved
 
+    # -- suspension (engine/administration.py) ----------------------------------------------------
+    def pause(self, session, instance_id: int) -> list[Deadline]:
+        """The instance is suspended: its pending deadlines stop counting (no warning, no miss, no
+        extension request) until it is resumed."""
+        rows = list(session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
+                                                           Deadline.status == "pending").order_by(Deadline.id)))
+        for row in rows:
+            row.status = "paused"
+        return rows
+
+    def resume(self, session, instance_id: int, began: datetime, now: datetime) -> list[Deadline]:
+        """The instance runs again: each paused deadline counts on with the time it had left when the
+        suspension began (its due and warning times move; `original_due_at` keeps the first)."""
+        rows = list(session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
+                                                           Deadline.status == "paused").order_by(Deadline.id)))
+        for row in rows:
+            row.due_at = self.moved(row.basis, _utc(row.due_at), began, now)
+            row.warn_at = self.moved(row.basis, _utc(row.warn_at), began, now)
+            row.status = "pending"
+        return rows
+
+    def moved(self, basis: str, at: datetime, began: datetime, now: datetime) -> datetime:
+        """`at` moved by a suspension from `began` to `now`: natural time by its length, working time by
+        the office time it covered (a suspension over a weekend moves a working-day limit by nothing)."""
+        if basis != "working":
+            return at + (now - began)
+        used = self.calendar.working_time_between(began, now)
+        return _utc(self.calendar.add_working_time(at, used)) if used > timedelta(0) else at
+
     @staticmethod
     def rows(ctx) -> list[Deadline]:
         """The instance's deadline records, oldest first: read once per step (by the first `deadline()`
@@ -224,7 +253,7 @@ class Deadlines:
         (only a missed deadline has supervision)."""
         rows = self.rows(ctx)
         for row in rows:
-            if row.status == "pending":
+            if row.status in ("pending", "paused"):
                 row.status = "superseded"
         missed = [row.id for row in rows if row.status == "missed"]
         if missed:

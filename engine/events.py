@@ -18,7 +18,8 @@ SOURCES = {"grid_worker": "专职网格员上报 §5.1", "committee_patrol": "�
            "superior": "上级交办 §5.6"}
 #: the event's status in the words staff read; every end state is explicit (issue #3)
 STATUS_WORDS = {"open": "办理中", "closed": "办结", "invalid": "不属实/无效", "returned": "退回来源",
-                "transferred": "转办", "withdrawn": "撤单", "merged": "已合并", "error": "流程启动失败"}
+                "transferred": "转办", "withdrawn": "撤单", "merged": "已合并", "terminated": "已终止",
+                "error": "流程启动失败"}
 #: who may register an event, by role
 REPORTER_ROLES = {"grid_worker", "community_staff", "committee", "whistle_officer", "stationed_staff",
                   "city_authority", "system_admin"}
@@ -253,11 +254,15 @@ def summary(event: Event) -> dict:
 
 def detail(session, event: Event) -> dict:
     body = summary(event)
-    row = session.execute(select(Instance.id, Instance.status, ProcessVersion.process_key, ProcessVersion.version)
+    row = session.execute(select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by,
+                                 Instance.suspend_reason, ProcessVersion.process_key, ProcessVersion.version)
                           .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
                           .where(Instance.event_id == event.id).order_by(Instance.id.desc())).first()
-    body["process"] = None if row is None else {"instance_id": row.id, "status": row.status,
-                                                "process_key": row.process_key, "version": row.version}
+    body["process"] = None if row is None else {
+        "instance_id": row.id, "status": row.status, "process_key": row.process_key, "version": row.version,
+        # 挂起 (engine/administration.py): since when, by whom, why
+        "suspended_at": local(row.suspended_at), "suspended_by": row.suspended_by,
+        "suspend_reason": row.suspend_reason}
     body["open_tasks"] = [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
                            "community": w.community, "unit": w.unit, "person": w.person,
                            "created_at": local(w.created_at)}

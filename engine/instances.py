@@ -28,11 +28,11 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
 from engine import spiff
-from engine.clock import SHANGHAI
+from engine.clock import SHANGHAI, local
 from engine.context import RunContext
 from engine.deadlines import Deadlines
 from engine.events import initial_data
-from engine.errors import EventflowError, StaleInstance
+from engine.errors import Conflict, EventflowError, StaleInstance
 from engine.models import Event, Instance, Timer, WorkItem
 from engine.scripting import EventflowScriptEngine, unwrap_handler_error
 from engine.timers import due_times
@@ -60,6 +60,22 @@ class ProcessError(EventflowError):
 
     status = 500
     code = "process_error"
+
+
+class Suspended(Conflict):
+    """挂起: a suspended instance takes no step (no task, message or timer) until it is resumed."""
+
+    code = "suspended"
+
+
+def _writable(row: Instance) -> None:
+    if row.status == "suspended":
+        raise Suspended(f"流程已挂起，恢复后才能办理 (the process is suspended: {row.suspend_reason})",
+                        suspended_at=local(_aware(row.suspended_at)) if row.suspended_at else None,
+                        suspended_by=row.suspended_by)
+    if row.status != "running":
+        raise Conflict(f"流程已{'终止' if row.status == 'terminated' else '结束'} (the process is {row.status})",
+                       process_status=row.status)
 
 
 class InstanceCache:
@@ -187,6 +203,7 @@ class Instances:
 
     def complete_task(self, session, row: Instance, event: Event, task_id: str, data: dict, actor: str):
         """Run one ready user task with its form data. Returns the task, or None if not ready."""
+        _writable(row)
         workflow, compiled, ctx, before = self.load(session, row, event, actor)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
@@ -215,6 +232,7 @@ class Instances:
     def send_message(self, session, row: Instance, event: Event, name: str, payload: dict, actor: str) -> bool:
         """Deliver a BPMN message (e.g. `withdraw`, 撤单) to the instance. False when nothing in the
         process is waiting for it (nothing changes then)."""
+        _writable(row)
         workflow, compiled, ctx, before = self.load(session, row, event, actor)
         message = BpmnEvent(MessageEventDefinition(name), payload=payload)
         if not workflow.get_tasks(state=TaskState.WAITING | TaskState.READY, catches_event=message):
@@ -240,6 +258,7 @@ class Instances:
         if not deadline.timer_task_id:
             return
         row = session.get(Instance, deadline.instance_id)
+        _writable(row)
         workflow, compiled, ctx, before = self.load(session, row, event, "system")
         timer = workflow.get_task_from_id(UUID(deadline.timer_task_id))
         if timer is None or timer.state != TaskState.WAITING:
@@ -248,6 +267,32 @@ class Instances:
         timer._set_internal_data(event_value=new_due.astimezone(SHANGHAI).isoformat())
         ctx.record("timer_rearmed", {"kind": deadline.kind, "due_at": new_due.astimezone(SHANGHAI).isoformat()})
         self.save(session, row, workflow, compiled, event, before)
+
+    def move_timers(self, session, row: Instance, event: Event, moved: dict, shift, actor: str, record: tuple):
+        """Resuming (engine/administration.py): every waiting timer moves — to its deadline's new due
+        time (`moved`, by timer task id), or by `shift` where no deadline watches it — and the state is
+        saved, which rebuilds the timer index. `record` is the (action, data) for the audit trail."""
+        _writable(row)
+        workflow, compiled, ctx, before = self.load(session, row, event, actor)
+        for task_id, _, due in due_times(workflow):
+            new_due = moved.get(task_id) or datetime.fromisoformat(due) + shift
+            timer = workflow.get_task_from_id(UUID(task_id))
+            timer._set_internal_data(event_value=new_due.astimezone(SHANGHAI).isoformat())
+        ctx.record(*record)
+        self.save(session, row, workflow, compiled, event, before)
+
+    def terminate(self, session, row: Instance, event: Event, reason: str, actor: str, notify_source) -> None:
+        """终止 (engine/administration.py): cancel all open work and timers, end the event as
+        `terminated` and tell its source through `notify_source` (the registry's operation)."""
+        if row.status not in ("running", "suspended"):
+            _writable(row)
+        workflow, compiled, ctx, before = self.load(session, row, event, actor)
+        now = self.clock.now()
+        ctx.record("instance_terminated", {"reason": reason})
+        workflow.cancel()
+        event.status, event.closed_at = "terminated", now
+        notify_source(ctx, None, "terminated", reason)
+        self.save(session, row, workflow, compiled, event, before, status="terminated")
 
     def _start_linked(self, session, ctx, compiled, actor) -> None:
         """Events a step created (转办) start on the active version of the same process."""
@@ -258,6 +303,7 @@ class Instances:
 
     def fire_timers(self, session, row: Instance, event: Event) -> list[str]:
         """Let every timer that fell due by the clock fire. Returns the fired timers' element ids."""
+        _writable(row)
         workflow, compiled, ctx, before = self.load(session, row, event, "system")
         self._run(workflow, lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
         waiting = {tid for tid, _, _ in due_times(workflow)}
@@ -271,7 +317,7 @@ class Instances:
 
     # -- storing ----------------------------------------------------------------------------------
     def save(self, session, row: Instance, workflow, compiled: CompiledVersion, event: Event,
-             before: "Indexed | None" = None, met_ids=frozenset()) -> None:
+             before: "Indexed | None" = None, met_ids=frozenset(), status: str | None = None) -> None:
         """Store the state, then bring the work-item and timer indexes in step with it.
 
         The instance UPDATE goes first: its row_version check detects a concurrent save before anything
@@ -281,7 +327,7 @@ class Instances:
         """
         now = self.clock.now()
         state = spiff.dump(workflow)
-        status = "completed" if workflow.completed else "running"
+        status = status or ("completed" if workflow.completed else "running")
         version = row.row_version
         connection = session.connection()
         done = connection.execute(_SAVE, {"instance_id": row.id, "expected": version, "new_state": state,

@@ -70,7 +70,7 @@ class Event(Base):
     #: the pool it is in; null only while a citizen's address-only report waits for the city's 分拨
     community: Mapped[str | None] = mapped_column(String(60), index=True)
     reporter: Mapped[str] = mapped_column(String(100))
-    #: open | closed | invalid | returned | transferred | withdrawn | error
+    #: open | closed | invalid | returned | transferred | withdrawn | merged | terminated | error
     status: Mapped[str] = mapped_column(String(20), index=True, default="open")
     #: the titles of the open tasks, for lists ("签收受理").
     stage: Mapped[str] = mapped_column(String(200), default="")
@@ -147,10 +147,14 @@ class Instance(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
     state: Mapped[str] = deferred(mapped_column(Text))
     serializer_version: Mapped[str] = mapped_column(String(20))
-    #: running | completed
+    #: running | suspended (挂起) | completed | terminated (终止): engine/administration.py
     status: Mapped[str] = mapped_column(String(20), default="running")
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[datetime]
+    #: while suspended: since when, by whom and why (the history is in the audit trail)
+    suspended_at: Mapped[datetime | None]
+    suspended_by: Mapped[str | None] = mapped_column(String(100))
+    suspend_reason: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": row_version}
 
@@ -290,7 +294,7 @@ class Deadline(Base):
     original_due_at: Mapped[datetime]
     due_at: Mapped[datetime]
     warn_at: Mapped[datetime]
-    #: pending | met | missed | superseded
+    #: pending | paused (its instance is suspended) | met | missed | superseded
     status: Mapped[str] = mapped_column(String(12), default="pending")
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     extensions: Mapped[int] = mapped_column(Integer, default=0)

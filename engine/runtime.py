@@ -6,6 +6,7 @@ from datetime import timedelta, timezone
 
 from sqlalchemy import bindparam, delete, func, select
 
+from engine import administration
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
 from engine import (callbacks, comments, devices, duplicates, events, inbox, intake, open311, photos, privacy, supervision,
@@ -24,6 +25,9 @@ PROCESS_KEY = "community_event"
 _HAS_PROCESS = select(Instance.id).where(Instance.event_id == bindparam("event_id"))
 _PENDING = select(PendingStart.event_id).where(PendingStart.event_id == bindparam("event_id")).with_for_update()
 _STARTED = delete(PendingStart).where(PendingStart.event_id == bindparam("event_id"))
+#: the timers the sweep may fire: those of running instances (a suspended one's wait for its resumption)
+_DUE = (select(Timer.instance_id).join(Instance, Instance.id == Timer.instance_id)
+        .where(Instance.status == "running"))
 _WAITING = (select(PendingStart.event_id).where(PendingStart.stored_at <= bindparam("before"))
             .order_by(PendingStart.stored_at).limit(bindparam("limit")))
 
@@ -200,8 +204,19 @@ class Runtime:
         return supervision.describe_request(
             supervision.decide(session, self.catalogs, self.clock, self.instances, request_id, body, user))
 
+    # -- instance administration: 挂起, 恢复, 终止 (engine/administration.py) ---------------------------
+    def suspend(self, session, event_id: int, reason, user) -> Event:
+        return administration.suspend(session, self, event_id, _reason(reason), user)
+
+    def resume(self, session, event_id: int, reason, user) -> Event:
+        return administration.resume(session, self, event_id, _reason(reason), user)
+
+    def terminate(self, session, event_id: int, reason, user) -> Event:
+        return administration.terminate(session, self, event_id, _reason(reason), user)
+
     def _running(self, session, event: Event) -> Instance:
-        row = session.scalar(select(Instance).where(Instance.event_id == event.id, Instance.status == "running")
+        row = session.scalar(select(Instance).where(Instance.event_id == event.id,
+                                                    Instance.status.in_(("running", "suspended")))
                              .order_by(Instance.id.desc()))
         if row is None:
             raise Conflict(f"事件 {event.number} 没有进行中的流程 (the event has no running process)")
@@ -380,7 +395,8 @@ class Runtime:
         (the order to work on, earlier answers for a rework 重办, co-departments' parts to consolidate)."""
         item, row, event = tasks.find_work(session, user, self.catalogs, task_id)
         compiled = self.specs.get(session, row.version_id)
-        body = tasks.describe(item, event, compiled.resolved_form(item.form, self.catalogs))
+        body = tasks.describe(item, event, compiled.resolved_form(item.form, self.catalogs),
+                              row.status == "suspended")
         body["data"] = self.instances.task_data(session, row, event, task_id)
         return body
 
@@ -400,11 +416,11 @@ class Runtime:
         Reads only the due rows through the due_at index (no GROUP BY, which lets a planner scan the
         whole table), so its cost does not grow with the number of open instances (bench/sweep.py)."""
         now = self.clock.now()
-        healthy = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now, Timer.last_error.is_(None))
+        healthy = session.scalars(_DUE.where(Timer.due_at <= now, Timer.last_error.is_(None))
                                   .order_by(Timer.due_at).limit(limit * 4))
         ids = list(dict.fromkeys(healthy))[:limit]
         if len(ids) < limit:  # failed ones are retried after the healthy, never ahead of them
-            failed = session.scalars(select(Timer.instance_id).where(Timer.due_at <= now, Timer.last_error.is_not(None))
+            failed = session.scalars(_DUE.where(Timer.due_at <= now, Timer.last_error.is_not(None))
                                      .order_by(Timer.due_at).limit(limit * 4))
             ids = list(dict.fromkeys([*ids, *failed]))[:limit]
         return ids
@@ -412,7 +428,8 @@ class Runtime:
     def next_due(self, session):
         """The earliest moment the sweep has work: a timer that has not failed (failed ones are retried
         by every sweep, but must not hold back the timers behind them) or a warning (预警) to send."""
-        times = [session.scalar(select(func.min(Timer.due_at)).where(Timer.last_error.is_(None))),
+        times = [session.scalar(select(func.min(Timer.due_at)).join(Instance, Instance.id == Timer.instance_id)
+                                .where(Timer.last_error.is_(None), Instance.status == "running")),
                  self.deadlines.next_warning(session)]
         times = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in times if t is not None]
         return min(times) if times else None
@@ -441,9 +458,9 @@ class Runtime:
         claimed = session.scalars(select(Timer.id).where(Timer.instance_id == instance_id,
                                                          Timer.due_at <= self.clock.now())
                                   .with_for_update(skip_locked=True)).all()
-        if not claimed:
-            return []
         row = session.get(Instance, instance_id)
+        if not claimed or row.status != "running":   # a suspended instance's timers wait (issue #4)
+            return []
         event = session.get(Event, row.event_id)
         return self.instances.fire_timers(session, row, event)
 

@@ -15,7 +15,8 @@ from engine.scope import units_within
 SUPERVISION_FILTERS = ("unit", "person", "kind", "community", "status")
 SUPERVISION_STATUSES = ("open", "closed", "all")
 REQUEST_STATUSES = ("pending", "approved", "rejected")
-DEADLINE_WORDS = {"pending": "未到期", "met": "已按期办结", "missed": "已超期", "superseded": "已撤销"}
+DEADLINE_WORDS = {"pending": "未到期", "met": "已按期办结", "missed": "已超期", "superseded": "已撤销",
+                  "paused": "已暂停（流程挂起）"}
 
 
 def _utc(value):

@@ -11,25 +11,27 @@ from engine.models import Audit, Deadline, Event, Instance, WorkItem
 from engine.scope import may_work_on, work_items_of
 
 
-def describe(item: WorkItem, event: Event, form: dict | None) -> dict:
+def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = False) -> dict:
     return {"id": item.id, "event_id": item.event_id, "event_number": event.number if event else None,
             "name": item.spec_name, "title": item.title, "lane": item.lane, "role": item.role,
             "assignee": {"kind": item.assignee_kind, "community": item.community, "unit": item.unit,
                          "person": item.person},
             "created_at": local(item.created_at), "claimed_by": item.claimed_by,
-            "claimed_at": local(item.claimed_at), "form": form}
+            "claimed_at": local(item.claimed_at), "form": form,
+            # 已挂起: listed, but it cannot be completed until the process is resumed
+            "suspended": suspended}
 
 
 def ready_for(session, user, catalogs, specs, limit: int = 200) -> list[dict]:
-    rows = session.execute(select(WorkItem, Event, Instance.version_id)
+    rows = session.execute(select(WorkItem, Event, Instance.version_id, Instance.status)
                            .join(Event, Event.id == WorkItem.event_id)
                            .join(Instance, Instance.id == WorkItem.instance_id)
                            .where(work_items_of(user, catalogs))
                            .order_by(WorkItem.created_at, WorkItem.id).limit(limit))
     result = []
-    for item, event, version_id in rows:
+    for item, event, version_id, status in rows:
         compiled = specs.get(session, version_id)
-        result.append(describe(item, event, compiled.resolved_form(item.form, catalogs)))
+        result.append(describe(item, event, compiled.resolved_form(item.form, catalogs), status == "suspended"))
     return result
 
 
@@ -82,7 +84,7 @@ def with_deadlines(session, tasks: list[dict], catalogs, now) -> list[dict]:
     """Each ready task with the time limit that runs on it (§8: its due time and its warning light,
     green / yellow / red), or None: the earliest open deadline of its event that names the task."""
     ids = {t["event_id"] for t in tasks}
-    rows = session.scalars(select(Deadline).where(Deadline.event_id.in_(ids), Deadline.status.in_(("pending", "missed")),
+    rows = session.scalars(select(Deadline).where(Deadline.event_id.in_(ids), Deadline.status.in_(("pending", "missed", "paused")),
                                                   Deadline.met_at.is_(None)).order_by(Deadline.due_at)) if ids else []
     first = {}
     for row in rows:

@@ -92,6 +92,21 @@ class WorkCalendar:
             next_day = at.date() + timedelta(days=1)
             at = datetime.combine(next_day, self.office_open, tzinfo=SHANGHAI)
 
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The office time on working days between two instants: what a working-time limit would have
+        used of a span (a suspension moves such a limit by this much, engine/administration.py)."""
+        total = timedelta(0)
+        begin, finish = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+        day = begin.date()
+        while day <= finish.date():
+            if self.is_working_day(day):
+                opening = max(begin, datetime.combine(day, self.office_open, tzinfo=SHANGHAI))
+                closing = min(finish, datetime.combine(day, self.office_close, tzinfo=SHANGHAI))
+                if closing > opening:
+                    total += closing - opening
+            day += timedelta(days=1)
+        return total
+
     def years_without_data(self, start: datetime, end: datetime) -> list[int]:
         """The years between two instants that have no holiday data (for warnings on a deadline)."""
         first, last = start.astimezone(SHANGHAI).year, end.astimezone(SHANGHAI).year

@@ -5,7 +5,8 @@ from __future__ import annotations
 from handlers.registry import REGISTRY
 
 OUTCOME_WORDS = {"closed": "已办结", "invalid": "经核实不予受理", "returned": "已退回",
-                 "transferred": "已转办", "withdrawn": "已撤单", "merged": "已合并"}
+                 "transferred": "已转办", "withdrawn": "已撤单", "merged": "已合并",
+                 "terminated": "已终止"}   # 终止 by an administrator (engine/administration.py)
 
 
 @REGISTRY.operation("notify_source")

@@ -84,6 +84,35 @@ def restart(event_id):
     return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
 
 
+def _administer(event_id, action):
+    reason = json_body().get("reason")
+    svc = services()
+    user = g.user
+    svc.run(lambda s: action(s, event_id, reason, user))
+    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
+
+
+@bp.post("/<int:event_id>/suspend")
+@signed_in("process_admin", "system_admin")
+def suspend(event_id):
+    """挂起: `{reason}`; its tasks cannot be completed, its timers wait and its deadlines pause."""
+    return _administer(event_id, services().runtime.suspend)
+
+
+@bp.post("/<int:event_id>/resume")
+@signed_in("process_admin", "system_admin")
+def resume(event_id):
+    """恢复: `{reason}`; its deadlines and timers move by the suspension and count on."""
+    return _administer(event_id, services().runtime.resume)
+
+
+@bp.post("/<int:event_id>/terminate")
+@signed_in("process_admin", "system_admin")
+def terminate(event_id):
+    """终止: `{reason}`; open work and timers are cancelled, the event ends `terminated`, its source is told."""
+    return _administer(event_id, services().runtime.terminate)
+
+
 @bp.post("/<int:event_id>/reopen")
 @signed_in()
 def reopen(event_id):

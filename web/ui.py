@@ -27,7 +27,9 @@ ACTION_WORDS = {"reported": "上报登记", "process_started": "流程启动", "
                 "placed": "分拨定位", "awaiting_placement": "待分拨定位", "jurisdiction_routed": "按属地入池",
                 "photos_added": "上传照片", "duplicate_suspected": "疑似重复", "duplicate_reported": "有疑似重复上报",
                 "merged_into": "合并至", "merged_from": "合并入", "duplicate_dismissed": "不是重复",
-                "overdue": "超期记录", "task_claimed": "认领", "comment": "留言", "urged": "催办", "sensitive_viewed": "查看（敏感事件）", "task_released": "取消认领", "part_reported": "协办反馈", "whistle_returned": "退回吹哨"}
+                "overdue": "超期记录", "task_claimed": "认领", "comment": "留言", "urged": "催办", "sensitive_viewed": "查看（敏感事件）", "task_released": "取消认领", "part_reported": "协办反馈", "whistle_returned": "退回吹哨",
+                "instance_suspended": "挂起", "instance_resumed": "恢复办理", "instance_terminated": "终止",
+                "timer_rearmed": "时限调整", "process_restarted": "重新启动"}
 PHOTO_FLAGS = {"far": "拍摄地点远离事发地", "old": "拍摄时间早于上报", "no_exif": "无拍摄信息"}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine import comments, events
+from engine import administration, comments, events
 from engine.errors import Conflict, Forbidden, InvalidData
 from web.api_photos import photo_response
 from web.auth import services
@@ -62,7 +62,29 @@ def show(event_id):
     event = svc.view_event(event_id, user, "event_page")   # 404 if not theirs to see
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
                            compare=before_after(event),
-                           may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open")
+                           may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open",
+                           may_administer=administration.may_administer(user) and event["status"] == "open"
+                           and (event["process"] or {}).get("status") in ("running", "suspended"))
+
+
+@bp.post("/events/<int:event_id>/administer")
+@page
+def administer(event_id):
+    """A process or system administrator suspends, resumes or terminates the event's process, with a reason."""
+    svc = services()
+    user = g.user
+    said = {"suspend": _("已挂起"), "resume": _("已恢复办理"), "terminate": _("已终止")}   # 挂起 / 恢复 / 终止
+    action = request.form.get("action")
+    if action not in said:
+        abort(400)
+    act = getattr(svc.runtime, action)
+    try:
+        svc.run(lambda s: act(s, event_id, request.form.get("reason", ""), user))
+        flash(said[action])
+    except (InvalidData, Conflict, Forbidden) as err:
+        reasons = [e["reason"] for e in err.details.get("errors", [])] or [err.message]
+        flash("；".join(reasons))
+    return redirect(url_for("ui_events.show", event_id=event_id))
 
 
 @bp.post("/events/<int:event_id>/say")

@@ -15,13 +15,15 @@ from web.auth import services
 from web.ui_session import page
 
 bp = Blueprint("ui_tasks", __name__)
-LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "paused": "暂停"}
 
 
 def remaining(deadline: dict | None, now: datetime) -> str | None:
     """剩余 2小时5分 / 已超时 35分 — the countdown shown beside a task."""
     if not deadline:
         return None
+    if deadline.get("light") == "paused":      # the process is suspended (挂起): the clock stands still
+        return _("挂起中，时限暂停计算")
     seconds = int((parse_instant(deadline["due_at"]) - now).total_seconds())
     minutes = abs(seconds) // 60
     days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
@@ -77,7 +79,10 @@ def task(task_id):
         except InvalidData as err:
             errors = {e["field"]: e["reason"] for e in err.details["errors"]}
             status = 422
-        except Conflict:
+        except Conflict as err:
+            if err.code == "suspended":        # 挂起: the task stays; the page says so
+                flash(err.message)
+                return redirect(url_for("ui_tasks.task", task_id=task_id))
             flash(_("该任务已办理或已撤销"))
             return redirect(url_for("ui_tasks.index"))
         else:

@@ -112,3 +112,29 @@ def test_a_working_time_kind_reads_its_limit_in_office_hours_and_refuses_mixed_d
 def test_an_hour_limit_in_natural_time_ignores_office_hours():
     due, basis, _, _ = Deadlines(load_catalogs()).compute("accept", "PT30M", at("2026-11-20T17:20:00+08:00"))
     assert basis == "natural" and due.astimezone(SHANGHAI).isoformat() == "2026-11-20T17:50:00+08:00"
+
+
+# -- what a suspension covered (engine/administration.py moves a working-time limit by it) -----------
+def test_working_time_between_counts_office_hours_on_working_days_only():
+    at, cal = datetime.fromisoformat, calendar()
+    # Fri 2026-10-09 16:30 → Sun 10-11 12:00: Friday 16:30–17:30, and Saturday 10-10 (调休, a working day)
+    assert cal.working_time_between(at("2026-10-09T16:30:00+08:00"), at("2026-10-11T12:00:00+08:00")) \
+        == timedelta(hours=10)
+    # within one morning, and a night with nothing in it
+    assert cal.working_time_between(at("2026-10-12T09:00:00+08:00"), at("2026-10-12T10:15:00+08:00")) \
+        == timedelta(minutes=75)
+    assert cal.working_time_between(at("2026-10-12T18:00:00+08:00"), at("2026-10-13T08:30:00+08:00")) \
+        == timedelta(0)
+    # the National Day holiday counts nothing (Thu 10-01 to Wed 10-07)
+    assert cal.working_time_between(at("2026-09-30T17:30:00+08:00"), at("2026-10-08T08:30:00+08:00")) \
+        == timedelta(0)
+
+
+def test_a_suspension_moves_a_working_limit_by_office_time_and_a_natural_one_by_its_length():
+    deadlines = Deadlines(load_catalogs())
+    at = datetime.fromisoformat
+    due, began, now = at("2026-10-14T17:30:00+08:00"), at("2026-10-09T16:30:00+08:00"), at("2026-10-11T12:00:00+08:00")
+    assert deadlines.moved("working", due, began, now) == at("2026-10-16T09:30:00+08:00")
+    assert deadlines.moved("natural", due, began, now) == due + (now - began)
+    # a suspension over a weekend night covers no office time: a working limit does not move
+    assert deadlines.moved("working", due, at("2026-10-17T18:00:00+08:00"), at("2026-10-18T20:00:00+08:00")) == due

@@ -40,7 +40,9 @@ FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateT
 START_DATA = {"event_id", "event_number", "community", "event_type", "source", "description", "location",
               "reporter", "reopened", "matter_code", "superior_body", "superior_deadline"}
 #: every end state an event can reach besides `open`/`error`, each shown on the event
-END_STATES = set(STATUS_WORDS) - {"open", "error"}
+#: the ends a diagram reaches (not `terminated`: an administrator's 终止 ends any process from outside it,
+#: engine/administration.py)
+END_STATES = set(STATUS_WORDS) - {"open", "error", "terminated"}
 
 
 def local(el):

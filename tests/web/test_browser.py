@@ -221,3 +221,56 @@ def test_pages_need_a_session_and_forms_need_their_csrf_token(server, browser):
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", name="登录")).to_be_visible()
     context.close()
+
+
+def test_an_administrator_suspends_resumes_and_terminates_from_the_event_page(server, browser):
+    """挂起 / 恢复 / 终止 (issue #7) clicked by a process administrator; the department clerk sees the task
+    marked 已挂起 with its submit button disabled and the time limit standing still, then free again."""
+    from tests.web.client import Api
+    base, app = server
+    shots = ARTIFACTS / "administration"
+    shutil.rmtree(shots, ignore_errors=True)
+    api = Api(app)
+    event = api.report(description="沿街店铺占道堆放杂物")
+    api.whistle_to(event["id"])
+    number = event["number"]
+
+    owner = Person(browser, base, "owner1", DESK, shots)
+    owner.page.goto(f"/events/{event['id']}")
+    panel = owner.page.get_by_test_id("administer")
+    panel.get_by_label("理由").fill("等待上级协调意见")
+    panel.get_by_role("button", name="挂起").click()
+    expect(owner.page.locator("p.flash")).to_contain_text("已挂起")
+    expect(owner.page.get_by_test_id("suspension")).to_contain_text("等待上级协调意见")
+    expect(owner.page.locator("ol.timeline")).to_contain_text("挂起")
+    owner.shot("01-suspended")
+
+    clerk = Person(browser, base, "zhifa1", DESK, shots)
+    expect(clerk.page.locator("li.task", has_text=number)).to_contain_text("已挂起")
+    expect(clerk.page.locator("li.task", has_text=number)).to_contain_text("时限暂停")
+    clerk.open_task(number, "签收受理")
+    expect(clerk.page.get_by_test_id("suspended")).to_contain_text("等待上级协调意见")
+    expect(clerk.page.get_by_role("button", name="提交")).to_be_disabled()
+    clerk.shot("02-task-suspended")
+
+    panel = owner.page.get_by_test_id("administer")
+    panel.get_by_label("理由").fill("协调意见已到")
+    panel.get_by_role("button", name="恢复").click()
+    expect(owner.page.locator("p.flash")).to_contain_text("已恢复办理")
+    expect(owner.page.get_by_test_id("suspension")).to_have_count(0)
+    clerk.open_task(number, "签收受理")
+    expect(clerk.page.get_by_role("button", name="提交")).to_be_enabled()
+
+    panel = owner.page.get_by_test_id("administer")
+    panel.get_by_label("理由").fill("重复立案，终止办理")
+    owner.page.once("dialog", lambda dialog: dialog.accept())        # 终止后不能恢复，确定终止？
+    panel.get_by_role("button", name="终止").click()
+    expect(owner.page.locator("p.flash")).to_contain_text("已终止")
+    expect(owner.page.locator(".pill").first).to_have_text("已终止")
+    expect(owner.page.get_by_test_id("event-summary")).to_contain_text("重复立案，终止办理")
+    expect(owner.page.get_by_test_id("administer")).to_have_count(0)
+    owner.shot("03-terminated")
+    clerk.page.goto("/")
+    expect(clerk.page.locator("li.task", has_text=number)).to_have_count(0)
+    for person in (owner, clerk):
+        person.close()
