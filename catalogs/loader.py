@@ -40,17 +40,21 @@ FILES = {
 _MAX_REASON = 200  # jsonschema quotes whole instances in some messages; keep reports readable
 
 
-def load_catalogs(directory: str | os.PathLike[str] | None = None) -> Catalogs:
+def load_catalogs(directory: str | os.PathLike[str] | None = None,
+                  overrides: dict[str, bytes] | None = None) -> Catalogs:
     """Load, validate and cross-check every catalog file in ``directory`` (default: the shipped data).
 
+    ``overrides`` maps a catalog key to the UTF-8 JSON that replaces its file: the revisions an
+    administrator saved in the app (engine/catalog_edits.py), checked exactly as a file is.
     Raises :class:`CatalogError` for the first problem found, with all problems in ``.errors``.
     """
     directory = Path(directory) if directory is not None else DATA_DIR
+    overrides = overrides or {}
     digest = hashlib.sha256()
     data: dict[str, Any] = {}
     errors: list[CatalogError] = []
     for key, file in FILES.items():
-        raw = _read(directory / file, file)
+        raw = overrides[key] if key in overrides else _read(directory / file, file)
         # File name and length delimit each file, so moving bytes between files changes the hash.
         digest.update(f"{file}\0{len(raw)}\0".encode())
         digest.update(raw)

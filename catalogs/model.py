@@ -45,6 +45,11 @@ class Catalogs:
             shapely.prepare(area)  # community_at runs on every report; prepared geometry makes it cheap
             self._areas.append((feature["properties"]["code"], area))
 
+    def replace_with(self, other: "Catalogs") -> None:
+        """Take on another load's data (an edit saved in the app): everyone holding this object sees the
+        new catalogs at once. Each lookup reads one index, so a reader sees the old or the new one."""
+        self.__dict__.update(other.__dict__)
+
     # -- GET /api/catalogs/{name} ---------------------------------------------------------------
 
     def names(self) -> list[str]:

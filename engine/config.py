@@ -66,6 +66,8 @@ class Settings:
     #: a stored submission whose process has not started this many seconds later (the app stopped between
     #: storing and starting it) is started by the sweep (engine/sweep.py)
     start_grace_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_START_GRACE_S"})
+    #: how often an app node looks for catalogs another node saved in the app, seconds (engine/catalog_edits.py)
+    catalog_refresh_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CATALOG_REFRESH_S"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/callbacks.py)
     callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
 

@@ -89,7 +89,17 @@ class Deadlines:
 
     def __init__(self, catalogs, calendar: WorkCalendar | None = None):
         self.catalogs = catalogs
-        self.calendar = calendar or WorkCalendar(catalogs.calendar())
+        self._fixed = calendar
+        self._calendar: tuple[str, WorkCalendar] | None = None
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """The working calendar of the catalogs as they are now (an edit in the app replaces it)."""
+        if self._fixed is not None:
+            return self._fixed
+        if self._calendar is None or self._calendar[0] != self.catalogs.content_hash:
+            self._calendar = (self.catalogs.content_hash, WorkCalendar(self.catalogs.calendar()))
+        return self._calendar[1]
 
     # -- computing --------------------------------------------------------------------------------
     def compute(self, kind: str, rule: str | None, start: datetime, community=None, event_type=None):

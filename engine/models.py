@@ -453,3 +453,21 @@ class Callback(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class CatalogRevision(Base):
+    """A catalog as an administrator saved it in the app (engine/catalog_edits.py): it replaces the
+    shipped data file of that catalog. Append-only: the newest revision of a name is in force."""
+
+    __tablename__ = "catalog_revision"
+    __table_args__ = (Index("ix_catalog_revision_name_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    #: the whole catalog, UTF-8 JSON as its data file would hold it
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    #: what changed against the revision before (rows added, removed, changed)
+    summary: Mapped[dict] = mapped_column(JSON)

@@ -26,9 +26,9 @@ class CompiledVersion:
     _resolved: dict = field(default_factory=dict, compare=False, repr=False)
 
     def resolved_form(self, path: str, catalogs) -> dict:
-        """The form with catalog choices filled in; resolved once per version and catalogs load
-        (catalogs are read at start-up, so they cannot change under a running app)."""
-        key = (path, id(catalogs))
+        """The form with catalog choices filled in; resolved once per version and catalogs content
+        (an edit in the app changes the content hash, engine/catalog_edits.py)."""
+        key = (path, catalogs.content_hash)
         form = self._resolved.get(key)
         if form is None:
             form = self._resolved[key] = forms.resolve(self.forms[path], catalogs)

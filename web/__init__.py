@@ -19,6 +19,10 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+
+    @app.before_request
+    def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/catalog_edits.py)
+        services.refresh_catalogs()
     api = (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks, api_supervision,
            api_processes, api_catalogs, api_sim, api_meta, api_users, open311)
     for module in api:

@@ -1,8 +1,10 @@
-"""Catalogs, read-only, for any signed-in user (forms and maps need them)."""
-from flask import Blueprint, jsonify
+"""Catalogs: read by any signed-in user (forms and maps need them); the whistle lists, time limits, unit
+tree, duty rosters and calendar edited by administrators (engine/catalog_edits.py)."""
+from flask import Blueprint, g, jsonify, request
 
-from engine.errors import NotFound
-from web.auth import services, signed_in
+from engine import catalog_edits
+from engine.errors import InvalidData, NotFound
+from web.auth import json_body, services, signed_in
 
 bp = Blueprint("catalogs", __name__, url_prefix="/api/catalogs")
 
@@ -10,7 +12,7 @@ bp = Blueprint("catalogs", __name__, url_prefix="/api/catalogs")
 @bp.get("")
 @signed_in()
 def index():
-    return jsonify({"items": services().catalogs.names()})
+    return jsonify({"items": services().catalogs.names(), "editable": list(catalog_edits.EDITABLE)})
 
 
 @bp.get("/<name>")
@@ -20,3 +22,35 @@ def show(name):
     if name not in catalogs.names():
         raise NotFound(f"no catalog named {name!r}; one of {', '.join(catalogs.names())}", field="name")
     return jsonify(catalogs.get(name))
+
+
+@bp.put("/<name>")
+@signed_in("system_admin")
+def replace(name):
+    """The whole catalog as its data file would hold it; checked with everything else in force."""
+    document = request.get_json(silent=True)
+    if document is None:
+        raise InvalidData([{"field": "(body)", "reason": "expected the catalog as JSON (Content-Type: application/json)"}])
+    svc = services()
+    user = g.user
+    return jsonify(svc.edit_catalog(lambda s: catalog_edits.save(
+        s, svc.catalogs, name, document, user, svc.clock.now(), svc.settings.catalog_dir)))
+
+
+@bp.put("/communities/<code>")
+@signed_in("community_staff", "system_admin")
+def community(code):
+    """§7.3.2 吹哨清单 and §8.1 处置时限 of one community: `{whistle_list, time_limits}` (either)."""
+    body = json_body()
+    svc = services()
+    user = g.user
+    return jsonify(svc.edit_catalog(lambda s: catalog_edits.save_community(
+        s, svc.catalogs, code, body, user, svc.clock.now(), svc.settings.catalog_dir)))
+
+
+@bp.get("/<name>/revisions")
+@signed_in("system_admin", "process_admin", "city_authority")
+def revisions(name):
+    """修改记录: who changed the catalog, when, and which rows."""
+    svc = services()
+    return jsonify({"items": svc.read(lambda s: catalog_edits.history(s, name))})

@@ -41,5 +41,7 @@ def start_sweeper(services, timers: bool = True) -> BackgroundScheduler:
     scheduler.add_job(callbacks.deliver_due, "interval", seconds=services.settings.callback_interval_seconds,
                       args=(services.session_factory, services.clock, services.runtime.wall_clock),
                       id="callback-delivery", max_instances=1, coalesce=True)
+    scheduler.add_job(services.refresh_catalogs, "interval", seconds=services.settings.catalog_refresh_seconds,
+                      id="catalog-refresh", max_instances=1, coalesce=True)   # edits saved on another node
     scheduler.start()
     return scheduler

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogs import load_catalogs
-from engine import duplicates, uow
+from engine import catalog_edits, duplicates, uow
 from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
@@ -30,13 +31,19 @@ class Services:
     catalogs: object
     clock: object
     runtime: Runtime
+    #: the newest catalog revision this node has loaded (engine/catalog_edits.py), and when it last looked
+    catalog_revision: int | None = None
+    catalogs_checked: float = 0.0
 
     @classmethod
     def build(cls, settings: Settings | None = None, registry=None) -> "Services":
         settings = settings or Settings.from_env()
         db = make_engine(settings.database_url)
         factory = make_session_factory(db)
-        catalogs = load_catalogs(settings.catalog_dir)
+        catalogs, revision = load_catalogs(settings.catalog_dir), None
+        if inspect(db).has_table("catalog_revision"):   # catalogs edited in the app replace their files
+            catalogs, revision = uow.read(factory, lambda s: (catalog_edits.load(s, settings.catalog_dir),
+                                                              catalog_edits.newest_id(s)))
         clock = cls._clock(settings, db, factory)
         runtime = Runtime(catalogs, registry or default_registry(), clock,
                           reopen_window=timedelta(days=settings.reopen_window_days), wall_clock=SystemClock(),
@@ -44,7 +51,38 @@ class Services:
                                                              timedelta(hours=settings.duplicate_window_hours)),
                           photos=PhotoStore.from_settings(settings),
                           start_grace=timedelta(seconds=settings.start_grace_seconds))
-        return cls(settings, db, factory, catalogs, clock, runtime)
+        return cls(settings, db, factory, catalogs, clock, runtime, catalog_revision=revision,
+                   catalogs_checked=time.monotonic())
+
+    def refresh_catalogs(self, force: bool = False) -> bool:
+        """Take on catalogs another app node saved (at most every EVENTFLOW_CATALOG_REFRESH_S seconds,
+        one indexed read). True when they changed."""
+        now = time.monotonic()
+        if not force and now - self.catalogs_checked < self.settings.catalog_refresh_seconds:
+            return False
+        self.catalogs_checked = now
+        try:
+            newest = self.read(catalog_edits.newest_id)
+        except DBAPIError:   # no tables yet (before `eventflow init-db`): the files are what there is
+            log.debug("catalog revisions not readable", exc_info=True)
+            return False
+        if newest == self.catalog_revision:
+            return False
+        new = self.read(lambda s: catalog_edits.load(s, self.settings.catalog_dir))
+        self.catalogs.replace_with(new)
+        self.catalog_revision = newest
+        return True
+
+    def edit_catalog(self, edit) -> dict:
+        """A catalog edit (engine/catalog_edits.py) in one unit of work; once committed this node uses the
+        new catalogs at once, and pending working-day deadlines move with an edited calendar."""
+        row, new = self.run(edit)
+        if row is None:
+            return {"revision": None, "changed": False}
+        self.catalogs.replace_with(new)
+        self.catalog_revision = self.read(catalog_edits.newest_id)
+        moved = self.run(self.runtime.recompute_deadlines) if row.name == "calendar" else 0
+        return {"revision": row.id, "changed": True, "summary": row.summary, "deadlines_moved": moved}
 
     @staticmethod
     def _clock(settings, db, factory):

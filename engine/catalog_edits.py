@@ -1,0 +1,187 @@
+"""Catalogs edited in the app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the
+unit tree and its supervisors (分管领导), the duty rosters (值班表) and the working calendar (工作日).
+
+An edit is checked by the one catalog loader together with everything else in force (a whistle list
+naming a type that is not in Table A.1, a unit whose parent does not exist, a time limit that is no
+duration: each refused with its row and reason) and against what the database still uses (a unit with
+active users or open work, a duty roster naming no active user). A refused edit stores nothing. An
+accepted one is stored as a revision — the whole catalog, who, when, and what changed — and audited;
+the app uses it at once, and every other app node within `EVENTFLOW_CATALOG_REFRESH_S` seconds
+(web/services.py). The shipped data files stay as they are: a revision replaces its file.
+
+Who: a system administrator edits any of them; a community's staff (community_staff) edits its own
+community's whistle list and time limits (§7.3.2: 应拟定本社区吹哨事件清单).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import func, select, text
+
+from catalogs import CatalogError, load_catalogs
+from catalogs.loader import FILES
+from engine.clock import local
+from engine.errors import Forbidden, InvalidData, NotFound
+from engine.models import Audit, CatalogRevision, Event, User, WorkItem
+
+#: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
+#: standard's own tables or system settings, changed by deploying new data files
+EDITABLE = ("communities", "units", "duty_rosters", "calendar")
+#: catalog → what identifies a row, for the summary of an edit
+_ROW_KEYS = {"units": lambda row: row["code"], "duty_rosters": lambda row: f"{row['unit']} {row['date']}"}
+
+#: PostgreSQL advisory lock key: two edits checked against each other's catalogs, never side by side
+_EDIT_LOCK = 0x65766366
+_NEWEST = (select(CatalogRevision.name, func.max(CatalogRevision.id)).group_by(CatalogRevision.name))
+
+
+def overrides(session) -> dict[str, bytes]:
+    """The newest revision of each edited catalog, as the loader takes them."""
+    ids = [row_id for _, row_id in session.execute(_NEWEST)]
+    rows = session.scalars(select(CatalogRevision).where(CatalogRevision.id.in_(ids))) if ids else []
+    return {row.name: row.content.encode("utf-8") for row in rows}
+
+
+def newest_id(session) -> int | None:
+    """Changes whenever any catalog is edited: an app node compares it to what it loaded."""
+    return session.scalar(select(func.max(CatalogRevision.id)))
+
+
+def load(session, directory=None):
+    """The catalogs in force: the data files, each replaced by its newest revision."""
+    return load_catalogs(directory, overrides(session))
+
+
+def may_edit(user, name: str, community: str | None = None) -> bool:
+    if "system_admin" in user.roles:
+        return name in EDITABLE
+    return name == "communities" and community is not None and "community_staff" in user.roles \
+        and user.community == community
+
+
+def save(session, catalogs, name: str, document, user, now, directory=None):
+    """Check and store a whole catalog. Returns (revision or None when nothing changed, the new catalogs)."""
+    if name not in EDITABLE:
+        raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
+    if not may_edit(user, name):
+        raise Forbidden(f"catalog {name} is edited by a system administrator", field="role")
+    return _store(session, catalogs, name, document, user, now, directory)
+
+
+def save_community(session, catalogs, code: str, body, user, now, directory=None):
+    """§7.3.2 whistle list and §8.1 time limits of one community (`whistle_list`, `time_limits`; either)."""
+    document = catalogs.get("communities")
+    feature = next((f for f in document["features"] if f["properties"]["code"] == code), None)
+    if feature is None:
+        raise NotFound(f"community {code} does not exist", field="community")
+    if not may_edit(user, "communities", code):
+        raise Forbidden("只有本社区干部或系统管理员可以修改 (the community's own staff, or a system administrator)",
+                        field="role")
+    if not isinstance(body, dict) or not ({"whistle_list", "time_limits"} & set(body)):
+        raise InvalidData([{"field": "(body)", "reason": "send whistle_list and/or time_limits"}])
+    unknown = sorted(set(body) - {"whistle_list", "time_limits"})
+    if unknown:
+        raise InvalidData([{"field": f, "reason": "not a field of a community edited here"} for f in unknown])
+    for field in ("whistle_list", "time_limits"):
+        if field in body:
+            feature["properties"][field] = body[field]
+    return _store(session, catalogs, "communities", document, user, now, directory, community=code)
+
+
+def _store(session, catalogs, name, document, user, now, directory, community=None):
+    try:
+        raw = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    except (TypeError, ValueError) as err:
+        raise InvalidData([{"field": "(body)", "reason": f"not JSON data: {err}"}]) from None
+    if session.get_bind().dialect.name == "postgresql":   # edits one at a time (SQLite: BEGIN IMMEDIATE)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EDIT_LOCK})
+    in_force = overrides(session)
+    in_force[name] = raw
+    try:
+        new = load_catalogs(directory, in_force)
+    except CatalogError as err:
+        raise InvalidData([_field(e, community) for e in err.errors],
+                          message=f"{FILES[name]}: {err}") from None
+    still_used(session, new)
+    summary = summarize(name, catalogs.get(name), new.get(name))
+    if not any(summary.values()):
+        return None, new
+    row = CatalogRevision(name=name, content=raw.decode("utf-8"), sha256=hashlib.sha256(raw).hexdigest(),
+                          saved_at=now, actor=user.username, summary=summary)
+    session.add(row)
+    session.flush()
+    session.add(Audit(at=now, actor=user.username, action="catalog_edited",
+                      data={"catalog": name, "revision": row.id, "community": community, **summary}))
+    return row, new
+
+
+def _field(error: CatalogError, community: str | None) -> dict:
+    """A loader error as an API error: the row and field (for one community's edit, the field alone)."""
+    path = error.path
+    if community and path.startswith(f"{community}."):
+        path = path[len(community) + 1:]
+    return {"field": path or error.file, "reason": f"{error.reason} ({error.file})"}
+
+
+def still_used(session, catalogs) -> None:
+    """What the database still refers to must stay: units with active users, open work or open events;
+    duty rosters name active users."""
+    errors = []
+    units = {u["code"] for u in catalogs.get("units")}
+    used = {("user", u) for u in session.scalars(select(User.unit).where(User.active.is_(True), User.unit.is_not(None)))}
+    used |= {("open work", u) for u in session.scalars(select(WorkItem.unit).where(WorkItem.unit.is_not(None)))}
+    used |= {("open event", u) for u in session.scalars(select(Event.lead_unit).where(
+        Event.status == "open", Event.lead_unit.is_not(None)))}
+    for what, unit in sorted(used):
+        if unit not in units:
+            errors.append({"field": unit, "reason": f"单位仍在使用，不能删除 (still used by an active {what})"})
+    people = set(session.scalars(select(User.username).where(User.active.is_(True))))
+    for index, row in enumerate(catalogs.get("duty_rosters")):
+        if row["person"] not in people:
+            errors.append({"field": f"[{index}].person",
+                           "reason": f"{row['person']} 不是在用的账号 (no active user of that name)"})
+    if errors:
+        raise InvalidData(errors)
+
+
+def summarize(name: str, before, after) -> dict:
+    """Rows added, removed and changed (communities by code, with the fields that changed)."""
+    if name == "calendar":
+        keys = sorted(set(before) | set(after))
+        changed = [k for k in keys if before.get(k) != after.get(k) and k != "years"]
+        years_before, years_after = before.get("years", {}), after.get("years", {})
+        return {"added": sorted(set(years_after) - set(years_before)),
+                "removed": sorted(set(years_before) - set(years_after)),
+                "changed": changed + sorted(y for y in set(years_before) & set(years_after)
+                                            if years_before[y] != years_after[y])}
+    if name == "communities":
+        rows_before = {f["properties"]["code"]: f for f in before["features"]}
+        rows_after = {f["properties"]["code"]: f for f in after["features"]}
+        changed = []
+        for code in sorted(set(rows_before) & set(rows_after)):
+            old, new = rows_before[code], rows_after[code]
+            fields = sorted(k for k in set(old["properties"]) | set(new["properties"])
+                            if old["properties"].get(k) != new["properties"].get(k))
+            if old.get("geometry") != new.get("geometry"):
+                fields.append("geometry")
+            if fields:
+                changed.append(f"{code}: {', '.join(fields)}")
+        return {"added": sorted(set(rows_after) - set(rows_before)),
+                "removed": sorted(set(rows_before) - set(rows_after)), "changed": changed}
+    key = _ROW_KEYS[name]
+    rows_before, rows_after = {key(r): r for r in before}, {key(r): r for r in after}
+    return {"added": sorted(set(rows_after) - set(rows_before)),
+            "removed": sorted(set(rows_before) - set(rows_after)),
+            "changed": sorted(k for k in set(rows_before) & set(rows_after) if rows_before[k] != rows_after[k])}
+
+
+def history(session, name: str, limit: int = 50) -> list[dict]:
+    """修改记录: the revisions of a catalog, newest first."""
+    if name not in EDITABLE:
+        raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
+    rows = session.scalars(select(CatalogRevision).where(CatalogRevision.name == name)
+                           .order_by(CatalogRevision.id.desc()).limit(limit))
+    return [{"revision": r.id, "saved_at": local(r.saved_at), "actor": r.actor, "sha256": r.sha256,
+             "summary": r.summary} for r in rows]
+
