@@ -18,7 +18,7 @@ from engine.errors import EventflowError
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report")
+UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": "上报登记", "process_started": "流程启动", "task_completed": "办理", "deadline_set": "时限开始",
                 "whistle_dispatched": "吹哨派单", "part_dispatched": "协办派单", "source_notified": "反馈来源",
@@ -49,7 +49,7 @@ def _secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web import ui_events, ui_report, ui_session, ui_tasks
+    from web import ui_admin, ui_events, ui_report, ui_session, ui_tasks
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -60,7 +60,7 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=ui_session.select_locale)
-    for module in (ui_session, ui_tasks, ui_events, ui_report):
+    for module in (ui_session, ui_tasks, ui_events, ui_report, ui_admin):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -70,7 +70,7 @@ def set_up(app, api_blueprints) -> None:
         svc = app.extensions["eventflow"]
         user = ui_session.current_user()
         count = svc.read(lambda s: tasks.count_for(s, user, svc.catalogs)) if user else 0
-        return {"current_user": user, "task_count": count, "sources": {k: v.split(" §")[0] for k, v in events.SOURCES.items()},
+        return {"current_user": user, "task_count": count, "may_manage": bool(user) and ui_admin.may_manage(user), "sources": {k: v.split(" §")[0] for k, v in events.SOURCES.items()},
                 "status_words": events.STATUS_WORDS, "action_words": ACTION_WORDS, "photo_flags": PHOTO_FLAGS,
                 "languages": ui_session.LANGUAGES, "locale": str(get_locale()),
                 "type_name": lambda code: _type_name(svc.catalogs, code),

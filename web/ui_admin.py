@@ -1,0 +1,199 @@
+"""目录管理 in the web app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the unit
+tree and its supervisors (分管领导), duty rosters (值班表) and the working calendar (工作日), edited in forms.
+Each form builds the whole catalog and hands it to engine/catalog_edits.py, which checks it, stores a
+revision and audits it; a refused edit shows each row and reason and changes nothing."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from catalogs import parse_duration
+from engine import catalog_edits
+from engine.errors import InvalidData
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_admin", __name__, url_prefix="/admin")
+#: blank rows offered for adding units and duty-roster entries
+NEW_ROWS = 3
+UNIT_KINDS = {"department": "市直部门", "office": "派出机构/基层站所", "company": "企业", "committee": "社区联合党委",
+              "authority": "市级主管部门"}
+
+
+def may_manage(user) -> bool:
+    """Who sees 管理: a system administrator (every catalog), a community's staff (its own community)."""
+    return "system_admin" in user.roles or "community_staff" in user.roles
+
+
+def _hours(duration: str) -> str:
+    """"PT2H" → "2", "PT30M" → "0.5", "P1D" → "24": a limit as staff type it (小时)."""
+    hours = Decimal(int(parse_duration(duration).total_seconds())) / 3600
+    return format(hours.normalize(), "f")
+
+
+def _duration(hours: str, field: str, errors: list) -> str | None:
+    """What staff typed in hours → an ISO duration; a bad one is named in `errors`."""
+    try:
+        minutes = Decimal(hours.strip()) * 60
+    except InvalidOperation:
+        minutes = None
+    if minutes is None or minutes <= 0 or minutes != minutes.to_integral_value():
+        errors.append({"field": field, "reason": _("应为大于 0 的小时数（可到分钟，如 0.5）")})
+        return None
+    h, m = divmod(int(minutes), 60)
+    return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "")
+
+
+def _save(edit, back: str):
+    """Run the edit; flash what changed. InvalidData goes back to the form."""
+    svc = services()
+    done = svc.edit_catalog(edit)
+    if not done["changed"]:
+        flash(_("没有修改"))
+    else:
+        summary = done["summary"]
+        flash(_("已保存（修订 %(n)s）：新增 %(a)s，删除 %(r)s，修改 %(c)s", n=done["revision"],
+                a=len(summary["added"]), r=len(summary["removed"]), c=len(summary["changed"])))
+    return redirect(back)
+
+
+@bp.get("/catalogs")
+@page
+def index():
+    svc = services()
+    user = g.user
+    if not may_manage(user):
+        abort(403)
+    communities = [c for c in svc.catalogs.options("communities")
+                   if catalog_edits.may_edit(user, "communities", c["value"])]
+    history = {}
+    if "system_admin" in user.roles:
+        history = svc.read(lambda s: {name: catalog_edits.history(s, name, 5) for name in catalog_edits.EDITABLE})
+    return render_template("ui/admin/index.html", nav="admin", communities=communities, history=history,
+                           system_admin="system_admin" in user.roles)
+
+
+@bp.route("/catalogs/communities/<code>", methods=["GET", "POST"])
+@page
+def community(code):
+    svc = services()
+    user = g.user
+    current = svc.catalogs.community(code)
+    if current is None or not catalog_edits.may_edit(user, "communities", code):
+        abort(404 if current is None else 403)
+    types = svc.catalogs.get("event_types")
+    limits = {key: _hours(value) for key, value in current["time_limits"].items()}
+    whistle, errors, status = current["whistle_list"], [], 200
+    if request.method == "POST":
+        whistle = request.form.getlist("whistle_list")
+        limits = {key[len("limit."):]: value for key, value in request.form.items()
+                  if key.startswith("limit.") and value.strip()}
+        wanted = {}
+        for key, hours in limits.items():
+            iso = _duration(hours, f"time_limits.{key}", errors)
+            old = current["time_limits"].get(key)
+            wanted[key] = old if old and iso and parse_duration(old) == parse_duration(iso) else iso
+        if "default" not in wanted:
+            errors.append({"field": "time_limits.default", "reason": _("请填写一般时限（§8.1 一般为 2 小时）")})
+        if not errors:
+            try:
+                return _save(lambda s: catalog_edits.save_community(
+                    s, svc.catalogs, code, {"whistle_list": whistle, "time_limits": wanted}, user, svc.clock.now(),
+                    svc.settings.catalog_dir), url_for("ui_admin.community", code=code))
+            except InvalidData as err:
+                errors = err.details["errors"]
+        status = 422
+    return render_template("ui/admin/community.html", nav="admin", community=current, types=types,
+                           whistle=set(whistle), limits=limits, errors=errors), status
+
+
+def _system_admin():
+    if "system_admin" not in g.user.roles:
+        abort(403)
+
+
+@bp.route("/catalogs/units", methods=["GET", "POST"])
+@page
+def units():
+    _system_admin()
+    svc = services()
+    user = g.user
+    rows, errors, status = svc.catalogs.get("units"), [], 200
+    if request.method == "POST":
+        rows = _unit_rows(request.form)
+        try:
+            return _save(lambda s: catalog_edits.save(s, svc.catalogs, "units", rows, user, svc.clock.now(),
+                                                      svc.settings.catalog_dir), url_for("ui_admin.units"))
+        except InvalidData as err:
+            errors, status = err.details["errors"], 422
+    return render_template("ui/admin/units.html", nav="admin", rows=rows, errors=errors, kinds=UNIT_KINDS,
+                           blank=NEW_ROWS, codes=[u["code"] for u in svc.catalogs.get("units")]), status
+
+
+def _unit_rows(form) -> list[dict]:
+    """The table as posted: kept rows, changed in place, and the blank rows that were filled in."""
+    rows = []
+    for index in range(int(form.get("rows", "0") or 0)):
+        get = lambda name, i=index: (form.get(f"{i}.{name}") or "").strip()   # noqa: E731
+        if not get("code") or form.get(f"{index}.delete"):
+            continue
+        row = {"code": get("code"), "name": get("name"), "kind": get("kind"), "parent": get("parent") or None,
+               "supervisor": {"name": get("supervisor_name"), "title": get("supervisor_title")}}
+        for optional in ("full_name", "name_en"):
+            if get(optional):
+                row[optional] = get(optional)
+        rows.append(row)
+    return rows
+
+
+@bp.route("/catalogs/duty_rosters", methods=["GET", "POST"])
+@page
+def duty_rosters():
+    _system_admin()
+    svc = services()
+    user = g.user
+    rows, errors, status = svc.catalogs.get("duty_rosters"), [], 200
+    if request.method == "POST":
+        rows = []
+        for index in range(int(request.form.get("rows", "0") or 0)):
+            get = lambda name, i=index: (request.form.get(f"{i}.{name}") or "").strip()   # noqa: E731
+            if request.form.get(f"{index}.delete") or not (get("unit") or get("date") or get("person")):
+                continue
+            row = {"unit": get("unit"), "date": get("date"), "person": get("person")}
+            if get("note"):
+                row["note"] = get("note")
+            rows.append(row)
+        try:
+            return _save(lambda s: catalog_edits.save(s, svc.catalogs, "duty_rosters", rows, user, svc.clock.now(),
+                                                      svc.settings.catalog_dir), url_for("ui_admin.duty_rosters"))
+        except InvalidData as err:
+            errors, status = err.details["errors"], 422
+    return render_template("ui/admin/duty_rosters.html", nav="admin", rows=rows, errors=errors, blank=NEW_ROWS,
+                           units=svc.catalogs.options("units")), status
+
+
+@bp.route("/catalogs/calendar", methods=["GET", "POST"])
+@page
+def calendar():
+    _system_admin()
+    svc = services()
+    user = g.user
+    document, errors, status = svc.catalogs.get("calendar"), [], 200
+    if request.method == "POST":
+        years = {}
+        for index in range(int(request.form.get("years", "0") or 0)):
+            get = lambda name, i=index: request.form.get(f"y{i}.{name}") or ""   # noqa: E731
+            year = get("year").strip()
+            if year and not get("delete"):
+                years[year] = {kind: get(kind).split() for kind in ("holidays", "workdays")}   # a date a line
+        document = {**document, "office_hours": {"start": request.form.get("office_start", "").strip(),
+                                                 "end": request.form.get("office_end", "").strip()},
+                    "years": years}
+        try:
+            return _save(lambda s: catalog_edits.save(s, svc.catalogs, "calendar", document, user, svc.clock.now(),
+                                                      svc.settings.catalog_dir), url_for("ui_admin.calendar"))
+        except InvalidData as err:
+            errors, status = err.details["errors"], 422
+    return render_template("ui/admin/calendar.html", nav="admin", document=document, errors=errors), status
