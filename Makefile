@@ -8,7 +8,7 @@ PORT   ?= 5000
 # demo only: every demo user gets this password (README lists them)
 DEMO_PASSWORD ?= eventflow-demo
 
-.PHONY: install run test lint-bpmn chromium bench clean
+.PHONY: install run test lint-bpmn chromium bench clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: install
 	$(BIN)/eventflow deploy processes
 	$(BIN)/eventflow demo-data --password $(DEMO_PASSWORD)
 	$(BIN)/eventflow serve --host $(HOST) --port $(PORT)
+
+# after changing words on a page: collect them (web/, and the engine's words marked N_) into the catalogs,
+# then write the English in web/translations/en/LC_MESSAGES/messages.po
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F web/babel.cfg -k _l -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching -w 120
 
 tools/lint-bpmn/node_modules/.package-lock.json: tools/lint-bpmn/package-lock.json
 	cd tools/lint-bpmn && npm ci --silent --no-audit --no-fund

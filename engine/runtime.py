@@ -149,8 +149,31 @@ class Runtime:
         return user_import.import_users(session, self.catalogs, self.wall_clock, filename, data, scrypt_n)
 
     def list_users(self, session) -> list[dict]:
-        rows = session.scalars(select(User).order_by(User.username))
-        return [{**users.principal(u).to_dict(), "active": u.active} for u in rows]
+        return [users.describe(u) for u in session.scalars(select(User).order_by(User.username))]
+
+    def create_user(self, session, body, actor, scrypt_n: int) -> dict:
+        """新建账号 (system_admin): audited; the password is the administrator's to hand over."""
+        if not isinstance(body, dict):
+            raise InvalidData([{"field": "(body)", "reason": "expected a JSON object"}])
+        unknown = sorted(set(body) - {"username", "password", "display_name", "roles", "community", "unit",
+                                      "sensitive_access"})
+        if unknown:
+            raise InvalidData([{"field": k, "reason": "not a field of an account"} for k in unknown])
+        roles = body.get("roles")
+        if not isinstance(roles, list):
+            raise InvalidData([{"field": "roles", "reason": "a list of role codes"}])
+        user = users.create_user(session, self.catalogs, self.wall_clock, body.get("username") or "",
+                                 body.get("password") or "", roles, body.get("community") or None,
+                                 body.get("unit") or None, body.get("display_name") or None, scrypt_n,
+                                 bool(body.get("sensitive_access")))
+        session.add(Audit(at=self.wall_clock.now(), actor=actor.username, action="user_created",
+                          data={"user": user.username, "roles": user.roles, "community": user.community,
+                                "unit": user.unit}))
+        return users.describe(user)
+
+    def update_user(self, session, user_id: int, changes, actor, scrypt_n: int) -> dict:
+        return users.describe(users.update_user(session, self.catalogs, self.wall_clock, user_id, changes, actor,
+                                                scrypt_n))
 
     def whistle_order(self, session, event_id: int, user) -> dict:
         """哨单 (§7.3): the printable whistle order (404 until the event has been whistled)."""

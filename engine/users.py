@@ -11,14 +11,16 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from engine.errors import InvalidData, Unauthorized
-from engine.models import Token, User
+from engine.errors import Conflict, InvalidData, NotFound, Unauthorized
+from engine.models import Audit, Token, User
 
 #: role codes (the roles catalog names them in Chinese)
 ROLES = ("grid_worker", "community_staff", "whistle_officer", "stationed_staff", "department_staff",
          "committee", "city_authority", "process_admin", "system_admin")
 #: roles that see every community and unit
 GLOBAL_ROLES = {"city_authority", "system_admin", "process_admin"}
+#: roles whose scope is a community
+COMMUNITY_ROLES = {"grid_worker", "community_staff", "whistle_officer", "stationed_staff", "committee"}
 
 
 def hash_password(password: str, n: int = 2**14) -> str:
@@ -64,15 +66,9 @@ def principal(user: User) -> Principal:
                      user.unit, bool(user.sensitive_access))
 
 
-def create_user(session, catalogs, clock, username: str, password: str, roles, community=None,
-                unit=None, display_name=None, scrypt_n: int = 2**14, sensitive_access: bool = False) -> User:
+def scope_errors(catalogs, roles, community, unit, sensitive_access) -> list[dict]:
+    """What is wrong with a set of roles and a scope (a community and/or a unit), field by field."""
     errors = []
-    if not username or len(username) > 100 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        errors.append({"field": "username", "reason": "letters, digits, _ - . only, at most 100"})
-    elif session.scalar(select(User.id).where(User.username == username)) is not None:
-        errors.append({"field": "username", "reason": f"user {username!r} already exists"})
-    if not password or len(password) < 8:
-        errors.append({"field": "password", "reason": "at least 8 characters"})
     roles = list(roles or [])
     for role in roles:
         if role not in ROLES:
@@ -83,22 +79,99 @@ def create_user(session, catalogs, clock, username: str, password: str, roles, c
         errors.append({"field": "community", "reason": f"unknown community {community!r}"})
     if unit is not None and catalogs.unit(unit) is None:
         errors.append({"field": "unit", "reason": f"unknown unit {unit!r}"})
-    needs_community = {"grid_worker", "community_staff", "whistle_officer", "stationed_staff", "committee"}
-    if set(roles) & needs_community and community is None:
+    if set(roles) & COMMUNITY_ROLES and community is None:
         errors.append({"field": "community", "reason": "community roles need a community"})
     if sensitive_access and not ({"community_staff", "committee"} & set(roles) and community):
         errors.append({"field": "sensitive_access", "reason": "only a community's cadres (community_staff, committee) "
                                                               "can be designated for sensitive events"})
     if "department_staff" in roles and unit is None:
         errors.append({"field": "unit", "reason": "department staff need a unit"})
+    return errors
+
+
+def _password_errors(password) -> list[dict]:
+    if not isinstance(password, str) or len(password) < 8:
+        return [{"field": "password", "reason": "至少 8 个字符 (at least 8 characters)"}]
+    return []
+
+
+def create_user(session, catalogs, clock, username: str, password: str, roles, community=None,
+                unit=None, display_name=None, scrypt_n: int = 2**14, sensitive_access: bool = False) -> User:
+    errors = []
+    if not username or len(username) > 100 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        errors.append({"field": "username", "reason": "letters, digits, _ - . only, at most 100"})
+    elif session.scalar(select(User.id).where(User.username == username)) is not None:
+        errors.append({"field": "username", "reason": f"user {username!r} already exists"})
+    errors += _password_errors(password)
+    errors += scope_errors(catalogs, roles, community, unit, sensitive_access)
     if errors:
         raise InvalidData(errors)
     user = User(username=username, display_name=display_name or username,
-                password_hash=hash_password(password, scrypt_n), roles=roles, community=community,
+                password_hash=hash_password(password, scrypt_n), roles=list(roles), community=community,
                 unit=unit, active=True, created_at=clock.now(), sensitive_access=bool(sensitive_access))
     session.add(user)
     session.flush()
     return user
+
+
+#: what an administrator may change of an account (PATCH /api/users/{id})
+EDITABLE_FIELDS = ("display_name", "roles", "community", "unit", "sensitive_access", "active", "password")
+
+
+def update_user(session, catalogs, clock, user_id: int, changes, actor, scrypt_n: int = 2**14) -> User:
+    """An administrator changes an account: name, roles and scope, sensitive access, active, a new password.
+    The account's tokens (its API tokens and web sessions) end when its roles, scope, password or state
+    change. Nobody disables themself, and the last active system administrator keeps the role."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist", field="user_id")
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidData([{"field": "(body)", "reason": f"send one or more of {', '.join(EDITABLE_FIELDS)}"}])
+    errors = [{"field": k, "reason": "not a field an administrator edits"} for k in changes if k not in EDITABLE_FIELDS]
+    wanted = {k: changes.get(k, getattr(user, k)) for k in ("roles", "community", "unit", "sensitive_access")}
+    if not isinstance(wanted["roles"], list):
+        errors.append({"field": "roles", "reason": "a list of role codes"})
+    else:
+        errors += scope_errors(catalogs, wanted["roles"], wanted["community"], wanted["unit"],
+                               wanted["sensitive_access"])
+    if "display_name" in changes and not (isinstance(changes["display_name"], str)
+                                          and 0 < len(changes["display_name"].strip()) <= 100):
+        errors.append({"field": "display_name", "reason": "1 to 100 characters"})
+    if "active" in changes and not isinstance(changes["active"], bool):
+        errors.append({"field": "active", "reason": "true or false"})
+    if "password" in changes:
+        errors += _password_errors(changes["password"])
+    if errors:
+        raise InvalidData(errors)
+    active = changes.get("active", user.active)
+    if user.username == actor.username and (not active or "system_admin" not in wanted["roles"]) \
+            and "system_admin" in user.roles:
+        raise Conflict("不能停用自己或取消自己的系统管理员角色 (you cannot disable yourself or drop your own "
+                       "system_admin role)", field="active")
+    if "system_admin" in user.roles and user.active and (not active or "system_admin" not in wanted["roles"]):
+        others = [u for u in session.scalars(select(User).where(User.active.is_(True), User.id != user.id))
+                  if "system_admin" in (u.roles or [])]
+        if not others:
+            raise Conflict("至少保留一名在用的系统管理员 (the last active system administrator)", field="roles")
+    changed = {}
+    for key in ("display_name", "roles", "community", "unit", "sensitive_access", "active"):
+        if key in changes and changes[key] != getattr(user, key):
+            value = changes[key].strip() if key == "display_name" else changes[key]
+            changed[key] = {"from": getattr(user, key), "to": value}
+            setattr(user, key, value)
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"], scrypt_n)
+        changed["password"] = "reset"
+    if set(changed) - {"display_name"}:       # what they may do changed: sign in again
+        session.execute(delete(Token).where(Token.user_id == user.id))
+    if changed:
+        session.add(Audit(at=clock.now(), actor=actor.username, action="user_updated",
+                          data={"user": user.username, "changes": changed}))
+    return user
+
+
+def describe(user: User) -> dict:
+    return {"id": user.id, **principal(user).to_dict(), "active": user.active}
 
 
 def issue_token(session, clock, username: str, password: str, ttl_seconds: int) -> tuple[str, object]:

@@ -1,8 +1,9 @@
-"""Staff accounts over HTTP (issue #6): the list, and a bulk import from xlsx or CSV (system_admin)."""
-from flask import Blueprint, jsonify, request
+"""Staff accounts over HTTP (issue #6, system_admin): the list, one account created or changed (roles,
+scope, active, a new password), and a bulk import from xlsx or CSV."""
+from flask import Blueprint, g, jsonify, request
 
 from engine.errors import InvalidData
-from web.auth import services, signed_in
+from web.auth import json_body, services, signed_in
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 
@@ -25,3 +26,24 @@ def import_users():
     svc = services()
     created = svc.run(lambda s: svc.runtime.import_users(s, upload.filename, data, svc.settings.scrypt_n))
     return jsonify({"created": created}), 201
+
+
+@bp.post("")
+@signed_in("system_admin")
+def create():
+    """新建账号: `{username, password, display_name, roles, community, unit, sensitive_access}`."""
+    body = json_body()
+    svc = services()
+    user = g.user
+    return jsonify(svc.run(lambda s: svc.runtime.create_user(s, body, user, svc.settings.scrypt_n))), 201
+
+
+@bp.patch("/<int:user_id>")
+@signed_in("system_admin")
+def update(user_id):
+    """修改账号: any of display_name, roles, community, unit, sensitive_access, active, password. A change of
+    roles, scope, password or state ends the account's tokens and web sessions."""
+    body = json_body()
+    svc = services()
+    user = g.user
+    return jsonify(svc.run(lambda s: svc.runtime.update_user(s, user_id, body, user, svc.settings.scrypt_n)))

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogs import load_catalogs
@@ -15,7 +15,7 @@ from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
 from engine.errors import EventflowError
-from engine.models import ClockState
+from engine.models import ClockState, Event
 from engine.photos import PhotoStore
 from engine.runtime import Runtime
 from handlers.registry import default_registry
@@ -116,6 +116,13 @@ class Services:
         if self.catalogs.is_sensitive(body["type_code"]):
             self.run(lambda s: self.runtime.log_view(s, event_id, user, where))
         return body
+
+    def log_sensitive(self, event_id: int, user, where: str) -> None:
+        """A view of part of a sensitive event — a photo, the map, the diagram, the whistle order — is
+        audited as a view of the event (engine/privacy.py), after the read that showed it."""
+        type_code = self.read(lambda s: s.scalar(select(Event.type_code).where(Event.id == event_id)))
+        if type_code and self.catalogs.is_sensitive(type_code):
+            self.run(lambda s: self.runtime.log_view(s, event_id, user, where))
 
     def store_submission(self, store):
         """Store a submission of any source in its own unit of work, committed before anything else

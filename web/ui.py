@@ -11,6 +11,8 @@ from pathlib import Path
 from flask import render_template, request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine import events, tasks
@@ -18,19 +20,19 @@ from engine.errors import EventflowError
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin")
+UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users")
 #: the audit trail's actions in the words staff read
-ACTION_WORDS = {"reported": "上报登记", "process_started": "流程启动", "task_completed": "办理", "deadline_set": "时限开始",
-                "whistle_dispatched": "吹哨派单", "part_dispatched": "协办派单", "source_notified": "反馈来源",
-                "deadline_missed": "超期", "deadline_warning": "预警", "timer_fired": "计时到期", "transferred": "转办",
-                "transferred_in": "转入", "withdrawn": "撤单", "message_received": "收到消息", "reopened": "重启",
-                "placed": "分拨定位", "awaiting_placement": "待分拨定位", "jurisdiction_routed": "按属地入池",
-                "photos_added": "上传照片", "duplicate_suspected": "疑似重复", "duplicate_reported": "有疑似重复上报",
-                "merged_into": "合并至", "merged_from": "合并入", "duplicate_dismissed": "不是重复",
-                "overdue": "超期记录", "task_claimed": "认领", "comment": "留言", "urged": "催办", "sensitive_viewed": "查看（敏感事件）", "task_released": "取消认领", "part_reported": "协办反馈", "whistle_returned": "退回吹哨",
-                "instance_suspended": "挂起", "instance_resumed": "恢复办理", "instance_terminated": "终止",
-                "timer_rearmed": "时限调整", "process_restarted": "重新启动"}
-PHOTO_FLAGS = {"far": "拍摄地点远离事发地", "old": "拍摄时间早于上报", "no_exif": "无拍摄信息"}
+ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
+                "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
+                "deadline_missed": _l("超期"), "deadline_warning": _l("预警"), "timer_fired": _l("计时到期"), "transferred": _l("转办"),
+                "transferred_in": _l("转入"), "withdrawn": _l("撤单"), "message_received": _l("收到消息"), "reopened": _l("重启"),
+                "placed": _l("分拨定位"), "awaiting_placement": _l("待分拨定位"), "jurisdiction_routed": _l("按属地入池"),
+                "photos_added": _l("上传照片"), "duplicate_suspected": _l("疑似重复"), "duplicate_reported": _l("有疑似重复上报"),
+                "merged_into": _l("合并至"), "merged_from": _l("合并入"), "duplicate_dismissed": _l("不是重复"),
+                "overdue": _l("超期记录"), "task_claimed": _l("认领"), "comment": _l("留言"), "urged": _l("催办"), "sensitive_viewed": _l("查看（敏感事件）"), "task_released": _l("取消认领"), "part_reported": _l("协办反馈"), "whistle_returned": _l("退回吹哨"),
+                "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
+                "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动")}
+PHOTO_FLAGS = {"far": _l("拍摄地点远离事发地"), "old": _l("拍摄时间早于上报"), "no_exif": _l("无拍摄信息")}
 
 
 def _secret_key(settings) -> str:
@@ -49,7 +51,7 @@ def _secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web import ui_admin, ui_events, ui_report, ui_session, ui_tasks
+    from web import ui_admin, ui_events, ui_report, ui_session, ui_tasks, ui_users
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -60,7 +62,7 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=ui_session.select_locale)
-    for module in (ui_session, ui_tasks, ui_events, ui_report, ui_admin):
+    for module in (ui_session, ui_tasks, ui_events, ui_report, ui_admin, ui_users):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -70,8 +72,8 @@ def set_up(app, api_blueprints) -> None:
         svc = app.extensions["eventflow"]
         user = ui_session.current_user()
         count = svc.read(lambda s: tasks.count_for(s, user, svc.catalogs)) if user else 0
-        return {"current_user": user, "task_count": count, "may_manage": bool(user) and ui_admin.may_manage(user), "sources": {k: v.split(" §")[0] for k, v in events.SOURCES.items()},
-                "status_words": events.STATUS_WORDS, "action_words": ACTION_WORDS, "photo_flags": PHOTO_FLAGS,
+        return {"current_user": user, "task_count": count, "may_manage": bool(user) and ui_admin.may_manage(user), "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
+                "status_words": {k: gettext(v) for k, v in events.STATUS_WORDS.items()}, "action_words": ACTION_WORDS, "photo_flags": PHOTO_FLAGS,
                 "languages": ui_session.LANGUAGES, "locale": str(get_locale()),
                 "type_name": lambda code: _type_name(svc.catalogs, code),
                 "community_name": lambda code: (svc.catalogs.community(code) or {}).get("name", code) if code

@@ -110,6 +110,7 @@ def photo(event_id, key):
     svc = services()
     user = g.user
     content_type, data = svc.read(lambda s: svc.runtime.photo_file(s, event_id, key, user))
+    svc.log_sensitive(event_id, user, "photo")
     return photo_response(key, content_type, data)
 
 
@@ -138,6 +139,7 @@ def diagram(event_id):
     svc = services()
     user = g.user
     xml, current = svc.read(lambda s: svc.runtime.diagram(s, event_id, user))
+    svc.log_sensitive(event_id, user, "diagram")
     response = Response(xml, mimetype="application/xml")
     response.headers["X-Current-Tasks"] = ",".join(current)
     return response
@@ -148,7 +150,9 @@ def diagram(event_id):
 def map_data(event_id):
     svc = services()
     user = g.user
-    return jsonify(svc.read(lambda s: svc.runtime.map_data(s, event_id, user)))
+    found = svc.read(lambda s: svc.runtime.map_data(s, event_id, user))
+    svc.log_sensitive(event_id, user, "map")
+    return jsonify(found)
 
 
 @bp.get("/events/<int:event_id>/whistle-order")
@@ -158,4 +162,5 @@ def whistle_order(event_id):
     svc = services()
     user = g.user
     order = svc.read(lambda s: svc.runtime.whistle_order(s, event_id, user))
+    svc.log_sensitive(event_id, user, "whistle_order")
     return render_template("ui/whistle_order.html", order=order, event_id=event_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from engine.clock import parse_instant
 from engine.errors import Conflict, InvalidData
@@ -15,7 +16,7 @@ from web.auth import services
 from web.ui_session import page
 
 bp = Blueprint("ui_tasks", __name__)
-LIGHT_WORDS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "paused": "暂停"}
+LIGHT_WORDS = {"green": _l("绿灯"), "yellow": _l("黄灯"), "red": _l("红灯"), "paused": _l("暂停")}
 
 
 def remaining(deadline: dict | None, now: datetime) -> str | None:
@@ -27,7 +28,7 @@ def remaining(deadline: dict | None, now: datetime) -> str | None:
     seconds = int((parse_instant(deadline["due_at"]) - now).total_seconds())
     minutes = abs(seconds) // 60
     days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    text = (f"{days}天" if days else "") + (f"{hours}小时" if hours else "") + f"{mins}分"
+    text = (f"{days}{_('天')}" if days else "") + (f"{hours}{_('小时')}" if hours else "") + f"{mins}{_('分')}"
     return _("剩余 %(t)s", t=text) if seconds >= 0 else _("已超时 %(t)s", t=text)
 
 
@@ -38,18 +39,34 @@ def index():
     user = g.user
     items = svc.read(lambda s: svc.runtime.my_work(s, user))
     now = svc.clock.now()
-    wanted = {k: request.args.get(k) or None for k in ("type_code", "source", "community", "light")}
+    wanted = {k: request.args.get(k) or None for k in ("type_code", "source", "community", "light", "status")}
     events = svc.read(lambda s: svc.runtime.events_of(s, {t["event_id"] for t in items}))
     shown = []
     for task in items:
         event = events.get(task["event_id"], {})
         light = (task["deadline"] or {}).get("light")
-        if any(wanted[k] and (light if k == "light" else event.get(k)) != wanted[k] for k in wanted):
+        if any(wanted[k] and (light if k == "light" else event.get(k)) != wanted[k]
+               for k in ("type_code", "source", "community", "light")):
+            continue
+        if wanted["status"] and _status(task, user) != wanted["status"]:
             continue
         shown.append({**task, "event": event, "light": light, "light_word": LIGHT_WORDS.get(light),
                       "remaining": remaining(task["deadline"], now)})
+    communities = sorted({events.get(t["event_id"], {}).get("community") for t in items} - {None})
     return render_template("ui/tasks.html", nav="tasks", tasks=shown, total=len(items), wanted=wanted,
-                           catalogs=svc.catalogs)
+                           catalogs=svc.catalogs, communities=communities, now=now.isoformat())
+
+
+#: the 待办 status filter: who has the task in hand
+STATUSES = ("unclaimed", "mine", "others", "suspended")
+
+
+def _status(task: dict, user) -> str:
+    if task.get("suspended"):
+        return "suspended"
+    if not task.get("claimed_by"):
+        return "unclaimed"
+    return "mine" if task["claimed_by"] == user.username else "others"
 
 
 @bp.get("/done")

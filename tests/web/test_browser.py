@@ -63,7 +63,7 @@ def browser():
 class Person:
     """One member of staff in their own browser context (phone or desk), signed in."""
 
-    def __init__(self, browser, base, username, device, shots: Path, geolocation=None):
+    def __init__(self, browser, base, username, device, shots: Path, geolocation=None, password=PASSWORD):
         options = dict(device)
         if geolocation:
             options.update(geolocation=geolocation, permissions=["geolocation"])
@@ -72,7 +72,7 @@ class Person:
         self.username, self.shots = username, shots
         self.page.goto("/login")
         self.page.get_by_label("用户名").fill(username)
-        self.page.get_by_label("密码").fill(PASSWORD)
+        self.page.get_by_label("密码").fill(password)
         self.page.get_by_role("button", name="登录").click()
         expect(self.page.get_by_role("heading", name=re.compile("待办"))).to_be_visible()
 
@@ -322,3 +322,81 @@ def test_catalogs_are_edited_in_the_app_and_a_bad_value_is_named(server, browser
     root = Principal(0, "test", "test", frozenset({"system_admin"}), None, None)
     for name, document in before.items():      # the module's other tests keep the shipped catalogs
         svc.edit_catalog(lambda s, n=name, d=document: catalog_edits.save(s, svc.catalogs, n, d, root, svc.clock.now()))
+
+
+def test_an_administrator_manages_accounts_in_the_app(server, browser):
+    """账号管理 (issue #6): a new cadre's account with a forgotten community is refused naming it, then
+    created and used at once; disabled, it can no longer sign in; a CSV import shows the initial passwords once."""
+    base, app = server
+    shots = ARTIFACTS / "accounts"
+    shutil.rmtree(shots, ignore_errors=True)
+    admin = Person(browser, base, "admin1", DESK, shots)
+    page = admin.page
+    page.get_by_role("link", name="管理").click()
+    page.get_by_role("link", name="账号管理").click()
+    page.get_by_label("用户名").fill("staff8")
+    page.get_by_label("初始密码").fill("init-pass-88")
+    page.get_by_label("姓名").fill("新城社区 李娜")
+    page.get_by_label("社区干部/社工").check()
+    page.get_by_role("button", name="新建").click()
+    expect(page.get_by_test_id("errors")).to_contain_text("community")
+    expect(page.get_by_label("用户名")).to_have_value("staff8")                  # what was typed is kept
+    page.get_by_label("初始密码").fill("init-pass-88")
+    page.get_by_label("社区", exact=True).select_option("lg-xincheng")
+    page.get_by_role("button", name="新建").click()
+    expect(page.locator("p.flash")).to_contain_text("staff8")
+    expect(page.locator("tr[data-user=staff8]")).to_contain_text("新城社区")
+    admin.shot("01-created")
+    cadre = Person(browser, base, "staff8", PHONE, shots, password="init-pass-88")   # signs in at once
+    cadre.close()
+
+    page.locator("tr[data-user=staff8]").get_by_role("link").click()
+    page.get_by_label("在用（取消勾选即停用，不能再登录）").uncheck()
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("tr[data-user=staff8]")).to_contain_text("已停用")
+    context = browser.new_context(base_url=base, **PHONE)
+    login = context.new_page()
+    login.goto("/login")
+    login.get_by_label("用户名").fill("staff8")
+    login.get_by_label("密码").fill("init-pass-88")
+    login.get_by_role("button", name="登录").click()
+    expect(login.get_by_role("heading", name=re.compile("待办"))).to_have_count(0)
+    context.close()
+
+    csv = "username,display_name,roles,community,unit\ngrid8,网格员 赵强,grid_worker,lg-xincheng,\n"
+    page.get_by_label("文件").set_input_files([{"name": "staff.csv", "mimeType": "text/csv",
+                                               "buffer": csv.encode("utf-8")}])
+    page.get_by_role("button", name="导入").click()
+    expect(page.get_by_test_id("imported")).to_contain_text("grid8")
+    expect(page.locator("tr[data-user=grid8]")).to_contain_text("网格员 赵强")
+    admin.shot("02-imported")
+    admin.close()
+
+
+def test_the_task_list_counts_down_and_filters_by_status(server, browser):
+    """待办: the time left runs down on the page by itself (the browser's clock driven by Playwright, not
+    waited for), and the status filter shows what the user claimed."""
+    from tests.web.client import Api
+    base, app = server
+    api = Api(app)
+    event = api.report(description="楼道堆放杂物")
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "cadre"})        # §8.1: 2 hours from now
+    other = api.report(description="路灯不亮")
+    staff = Person(browser, base, "staff1", PHONE, ARTIFACTS / "tasks")
+    page = staff.page
+    page.clock.install()
+    page.goto("/")
+    task = page.locator("li.task", has_text=event["number"])
+    expect(task.locator(".remaining")).to_have_text("剩余 2小时0分")
+    page.clock.run_for("31:00")                                                 # 31 minutes later
+    expect(task.locator(".remaining")).to_have_text("剩余 1小时29分")
+    staff.open_task(event["number"], "社区干部处置")
+    page.get_by_role("button", name="认领").click()
+    page.goto("/?status=mine")
+    expect(page.locator("li.task", has_text=event["number"])).to_have_count(1)
+    expect(page.locator("li.task", has_text=other["number"])).to_have_count(0)
+    page.goto("/?status=unclaimed")
+    expect(page.locator("li.task", has_text=event["number"])).to_have_count(0)
+    expect(page.locator("li.task", has_text=other["number"])).to_have_count(1)
+    staff.close()

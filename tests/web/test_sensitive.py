@@ -54,3 +54,33 @@ def test_only_a_communitys_cadre_can_be_designated(app):
         svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "clerk9", PASSWORD,
                                             ["department_staff"], None, "zhifa", None, 1024, True))
     assert err.value.details["errors"][0]["field"] == "sensitive_access"
+
+
+def web_session(app, username):
+    """A signed-in browser session of the web app (the sign-in form with its CSRF token)."""
+    import re
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    return client
+
+
+def test_every_part_of_a_sensitive_event_shown_is_a_logged_view(app, api):
+    """Its photo (API and page), map, diagram and whistle order: each view audited, who and where."""
+    event = api.report(type_code="A03", description="邻里纠纷警情，需社区协调")
+    key = api.photo("grid1", event["id"])
+    before = len(views(app, event["id"]))
+    assert api.get(f"/api/events/{event['id']}/photos/{key}", "staff1").status_code == 200
+    page = web_session(app, "staff1")
+    for path in (f"/events/{event['id']}/photos/{key}", f"/events/{event['id']}/map.json",
+                 f"/events/{event['id']}/diagram.bpmn"):
+        assert page.get(path).status_code == 200, path
+    assert views(app, event["id"])[before:] == [("staff1", "api_photo"), ("staff1", "photo"), ("staff1", "map"),
+                                                ("staff1", "diagram")]
+    other = web_session(app, "zhifa1")                   # not theirs to see: 404, and nothing to log
+    assert other.get(f"/events/{event['id']}/map.json").status_code == 404
+    assert [who for who, _ in views(app, event["id"])].count("zhifa1") == 0
+    ordinary = api.report()
+    assert page.get(f"/events/{ordinary['id']}/map.json").status_code == 200
+    assert views(app, ordinary["id"]) == []

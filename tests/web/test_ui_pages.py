@@ -1,0 +1,136 @@
+"""The web app's pages through a signed-in browser session (Flask's test client with the sign-in form and
+its CSRF token; the real app and database): 已办, a refused task form (422, each field named, nothing
+done), 催办 from the event page, a session that expires by the injected wall clock, the phone camera on
+the report form, a redeployed form used by new tasks, the 待办 community filter. Issue #6."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine.clock import SimulatedClock
+from engine.models import Notification
+from tests.web.test_deploy import bundle_zip, deploy
+from tests.web.test_sensitive import web_session
+from tests.conftest import PROCESSES
+
+
+def csrf(page, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get(path).get_data(as_text=True)).group(1)
+
+
+def test_done_lists_what_the_user_completed(app, api):
+    event = api.report()
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    page = web_session(app, "staff1")
+    html = page.get("/done").get_data(as_text=True)
+    assert event["number"] in html and "核实" in html
+    assert event["number"] not in web_session(app, "staff2").get("/done").get_data(as_text=True)
+
+
+def test_a_refused_task_form_answers_422_naming_the_field_and_does_nothing(app, api):
+    event = api.report()
+    task = api.task("staff1", event["id"], "verify")
+    page = web_session(app, "staff1")
+    token = csrf(page, f"/tasks/{task['id']}")
+    r = page.post(f"/tasks/{task['id']}", data={"csrf_token": token, "verdict": "transfer"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "请按提示修改后再提交" in html and 'data-field="target_community"' in html
+    assert api.task("staff1", event["id"], "verify")["id"] == task["id"]          # still to do
+    r = page.post(f"/tasks/{task['id']}", data={"verdict": "accept"})             # no CSRF token: refused
+    assert r.status_code == 400
+    assert api.task("staff1", event["id"], "verify")
+
+
+def test_urging_from_the_event_page_tells_whoever_has_the_task(app, api):
+    event = api.report()
+    api.whistle_to(event["id"])                                     # 签收受理 with zhifa
+    page = web_session(app, "staff1")
+    token = csrf(page, f"/events/{event['id']}")
+    r = page.post(f"/events/{event['id']}/say", data={"csrf_token": token, "action": "urge", "text": "请尽快签收"})
+    assert r.status_code == 302
+    svc = app.extensions["eventflow"]
+    told = svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
+        Notification.kind == "urge", Notification.recipient == "zhifa"))])
+    assert told and "请尽快签收" in told[0] and event["number"] in told[0]
+    assert "催办" in page.get(f"/events/{event['id']}").get_data(as_text=True)      # in the timeline
+    grid = web_session(app, "grid1")                                # a grid worker may comment, not urge
+    token = csrf(grid, f"/events/{event['id']}")
+    grid.post(f"/events/{event['id']}/say", data={"csrf_token": token, "action": "urge", "text": "催一下"})
+    assert len(svc.read(lambda s: s.scalars(select(Notification).where(Notification.kind == "urge")).all())) == 1
+
+
+def test_a_web_session_ends_when_its_token_expires(app, api, settings):
+    svc = app.extensions["eventflow"]
+    page = web_session(app, "staff1")
+    assert page.get("/").status_code == 200
+    wall = svc.runtime.wall_clock
+    try:
+        svc.runtime.wall_clock = SimulatedClock(wall.now() + timedelta(seconds=settings.token_ttl_seconds + 1))
+        r = page.get("/")
+        assert r.status_code == 302 and "/login" in r.headers["Location"]
+    finally:
+        svc.runtime.wall_clock = wall
+
+
+def test_the_report_form_opens_the_phone_camera(app):
+    html = web_session(app, "grid1").get("/report").get_data(as_text=True)
+    photo = re.search(r'<input[^>]*name="photos"[^>]*>', html).group(0)
+    assert 'capture="environment"' in photo and 'accept="image/' in photo and "multiple" in photo
+
+
+def test_a_redeployed_form_is_what_new_tasks_render(app, api):
+    old = api.report()
+    form = (PROCESSES / "forms" / "verify.json").read_text(encoding="utf-8")
+    changed = form.replace('"核实情况"', '"核实情况说明"')
+    assert changed != form
+    r = deploy(api, bundle_zip(drop="verify.json", extra={"forms/verify.json": changed.encode()}), "v2.zip")
+    assert r.status_code == 201, r.json
+    new = api.report()
+    page = web_session(app, "staff1")
+    assert "核实情况说明" in page.get(f"/tasks/{api.task('staff1', new['id'], 'verify')['id']}").get_data(as_text=True)
+    old_page = page.get(f"/tasks/{api.task('staff1', old['id'], 'verify')['id']}").get_data(as_text=True)
+    assert "核实情况说明" not in old_page and "核实情况" in old_page             # v1's instance keeps v1's form
+
+
+def test_the_task_list_filters_by_community_for_a_user_who_sees_several(app, api):
+    """A department clerk with whistles from two communities picks one (the select shows only then)."""
+    r = api.post("/api/users", "admin1", json={"username": "whistle2", "password": "whistle-pass-2",
+                                               "roles": ["whistle_officer"], "community": "lg-longgang"})
+    assert r.status_code == 201, r.json
+    api._tokens.pop("whistle2", None)
+    xincheng = api.report()
+    api.whistle_to(xincheng["id"])
+    longgang = api.report(user="staff2", community="lg-longgang",
+                          location={"lat": 27.58, "lng": 120.60, "address": "龙港社区某路口"})
+    api.complete("staff2", longgang["id"], "verify", {"verdict": "accept"})
+    api.complete("staff2", longgang["id"], "analyse", {"disposal": "whistle"})
+    token = api.client.post("/api/auth/token", json={"username": "whistle2", "password": "whistle-pass-2"}).json
+    task = [t for t in api.client.get("/api/tasks", headers={"Authorization": f"Bearer {token['token']}"}).json["items"]
+            if t["event_id"] == longgang["id"]][0]
+    r = api.client.post(f"/api/tasks/{task['id']}/complete", headers={"Authorization": f"Bearer {token['token']}"},
+                        json={"lead_department": "zhifa", "on_site": False, "whistle_reason": "需执法"})
+    assert r.status_code == 200, r.json
+    clerk = web_session(app, "zhifa1")
+    html = clerk.get("/").get_data(as_text=True)
+    assert 'name="community"' in html and xincheng["number"] in html and longgang["number"] in html
+    html = clerk.get("/?community=lg-longgang").get_data(as_text=True)
+    assert longgang["number"] in html and xincheng["number"] not in html
+    assert 'name="community"' not in web_session(app, "staff1").get("/").get_data(as_text=True)   # one community
+
+
+def test_in_english_the_engines_words_are_translated_too(app, api):
+    """Status, source, timeline actions and lights come from the engine and web/ in Chinese; the English
+    catalog translates them (marked N_ / lazy_gettext, `make translations`)."""
+    event = api.report()
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", event["id"], "analyse", {"disposal": "cadre"})
+    page = web_session(app, "staff1")
+    page.post("/language", data={"csrf_token": csrf(page, "/"), "lang": "en", "next": "/"})
+    html = page.get(f"/events/{event['id']}").get_data(as_text=True)
+    assert ">Open</span>" in html and "Grid worker" in html and "<strong>Reported</strong>" in html
+    assert "办理中" not in html and "上报登记" not in html
+    tasks = page.get("/").get_data(as_text=True)
+    assert "green" in tasks and "h " in tasks and "绿灯" not in tasks

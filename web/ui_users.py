@@ -1,0 +1,110 @@
+"""账号管理 in the web app (issue #6): a system administrator lists the staff accounts, creates one, changes
+its roles and scope, resets its password, disables it, and imports many from a spreadsheet (xlsx/CSV).
+The engine checks and audits every change (engine/users.py, engine/user_import.py); a refused one names
+each field and keeps what was typed."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.errors import Conflict, InvalidData, NotFound
+from engine.users import ROLES
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_users", __name__, url_prefix="/admin/users")
+
+
+def _admin():
+    if "system_admin" not in g.user.roles:
+        abort(403)
+
+
+def _form_account(form) -> dict:
+    """The account fields as the form posts them (an empty select is no community / unit)."""
+    return {"display_name": form.get("display_name", "").strip(), "roles": form.getlist("roles"),
+            "community": form.get("community") or None, "unit": form.get("unit") or None,
+            "sensitive_access": bool(form.get("sensitive_access"))}
+
+
+def _choices(svc) -> dict:
+    roles = {r["value"]: r["label"] for r in svc.catalogs.options("roles")}
+    units = svc.catalogs.options("units")
+    return {"roles": [(code, roles.get(code, code)) for code in ROLES], "communities": svc.catalogs.options("communities"),
+            "units": units, "unit_names": {u["value"]: u["label"] for u in units}}
+
+
+@bp.route("", methods=["GET", "POST"])
+@page
+def index():
+    """The accounts, and 新建账号."""
+    _admin()
+    svc = services()
+    user = g.user
+    values, errors, status = {"roles": []}, {}, 200
+    if request.method == "POST":
+        values = {**_form_account(request.form), "username": request.form.get("username", "").strip(),
+                  "password": request.form.get("password", "")}
+        try:
+            created = svc.run(lambda s: svc.runtime.create_user(s, values, user, svc.settings.scrypt_n))
+            flash(_("已新建账号 %(name)s", name=created["username"]))
+            return redirect(url_for("ui_users.index"))
+        except InvalidData as err:
+            errors, status = _by_field(err), 422
+    accounts = svc.read(svc.runtime.list_users)
+    return render_template("ui/admin/users.html", nav="admin", accounts=accounts, values=values, errors=errors,
+                           imported=None, **_choices(svc)), status
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@page
+def edit(user_id):
+    _admin()
+    svc = services()
+    user = g.user
+    found = [a for a in svc.read(svc.runtime.list_users) if a["id"] == user_id]
+    if not found:
+        abort(404)
+    values, errors, status = found[0], {}, 200
+    if request.method == "POST":
+        changes = {**_form_account(request.form), "active": bool(request.form.get("active"))}
+        if request.form.get("password"):
+            changes["password"] = request.form["password"]
+        values = {**values, **changes}
+        try:
+            svc.run(lambda s: svc.runtime.update_user(s, user_id, changes, user, svc.settings.scrypt_n))
+            flash(_("已保存账号 %(name)s", name=values["username"]))
+            return redirect(url_for("ui_users.index"))
+        except InvalidData as err:
+            errors, status = _by_field(err), 422
+        except (Conflict, NotFound) as err:
+            errors, status = {err.details.get("field", "(form)"): err.message}, err.status
+    return render_template("ui/admin/user.html", nav="admin", account=values, errors=errors, **_choices(svc)), status
+
+
+@bp.post("/import")
+@page
+def import_users():
+    """批量导入: every row checked, all created or none; the initial passwords shown once, here."""
+    _admin()
+    svc = services()
+    upload = request.files.get("file")
+    errors, imported, status = {}, None, 200
+    if upload is None or not upload.filename:
+        errors, status = {"file": _("请选择 xlsx 或 CSV 文件")}, 422
+    else:
+        data = upload.read()
+        try:
+            imported = svc.run(lambda s: svc.runtime.import_users(s, upload.filename, data, svc.settings.scrypt_n))
+        except InvalidData as err:
+            errors, status = _by_field(err), 422
+    accounts = svc.read(svc.runtime.list_users)
+    return render_template("ui/admin/users.html", nav="admin", accounts=accounts, values={"roles": []},
+                           errors=errors, imported=imported, **_choices(svc)), status
+
+
+def _by_field(err: InvalidData) -> dict:
+    found = {}
+    for e in err.details["errors"]:
+        found[e["field"]] = "；".join(filter(None, [found.get(e["field"]), e["reason"]]))
+    return found
