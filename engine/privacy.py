@@ -1,8 +1,10 @@
 """Privacy (issue #6).
 
 - **A reporter's contact**: a citizen's phone and name are shown in full only to the community that
-  registered the event (its cadres, who call back: §7.1 反馈来源) and to the city; everyone else — a
-  department clerk, another community — sees them masked (138****1111, 王*). The audit trail keeps what the
+  registered the event (its cadres, who call back: §7.1 反馈来源) — and, while an address-only report waits
+  for 分拨 in no community's pool yet, to the city authority that places it; everyone else — a department
+  clerk, another community, the city once the event is in a pool, administrators — sees them masked
+  (138****1111, 王*). The audit trail keeps what the
   source sent; what is *shown* of it is masked the same way.
 - **Sensitive events** (Table A.1 rows 1–3: 重点人员、平安建设、警情; `sensitive` in the event-types catalog)
   are seen, among those whose scope reaches them, only by the police — users of the type's competent
@@ -40,10 +42,11 @@ def mask_email(value: str) -> str:
 
 
 def sees_contact(user, event) -> bool:
-    """The registering community's cadres and the city (global roles) see a reporter's contact in full."""
-    if user.is_global:
-        return True
-    return event.community is not None and user.community == event.community and bool(COMMUNITY_ROLES & set(user.roles))
+    """The registering community's cadres see a reporter's contact in full; the city authority only while
+    the event waits for its 分拨 (it may have to call the citizen to find the place)."""
+    if event.community is None:
+        return "city_authority" in user.roles
+    return user.community == event.community and bool(COMMUNITY_ROLES & set(user.roles))
 
 
 def masked(contact: dict | None) -> dict | None:

@@ -71,9 +71,12 @@ def test_a_hotline_report_with_only_an_address_is_placed_by_the_city(app, api):
     found = api.get("/api/events", "city1", query_string={"number": number}).json["items"][0]
     assert found["community"] is None
     assert api.get("/api/events", "staff1", query_string={"number": number}).json["total"] == 0   # no pool yet
+    assert api.event(found["id"], user="city1")["contact_masked"] is False      # the city may call to place it
 
     place(api, "city1", found["id"], "place_by_city", *XINCHENG)
     assert api.event(found["id"])["community"] == "lg-xincheng"
+    assert api.event(found["id"], user="city1")["contact_masked"] is True       # in a pool: its community's
+    assert api.event(found["id"], user="staff1")["contact_masked"] is False
     assert api.task("staff1", found["id"], "verify")
     public = api.client.get(f"{BASE}/requests/{number}.json").json[0]
     assert public["agency_responsible"] == "新城社区" and public["status_notes"] == "办理中：核实"
