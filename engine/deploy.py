@@ -234,7 +234,10 @@ def deploy(session, bundle: Bundle, catalogs, registry, clock, actor: str) -> tu
     content_hash = Bundle(files).content_hash()
     existing = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == key,
                                                            ProcessVersion.content_hash == content_hash))
-    if existing is not None:
+    if existing is not None:            # the same content again: that version, made active if it is not
+        if not existing.active:
+            session.execute(update(ProcessVersion).where(ProcessVersion.process_key == key).values(active=False))
+            existing.active = True
         return existing, False
     number = (session.scalar(select(func.max(ProcessVersion.version))
                              .where(ProcessVersion.process_key == key)) or 0) + 1

@@ -1,25 +1,14 @@
 """Deploying process versions: a .bpmn or a zipped bundle over HTTP (administrators, no code edits)."""
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import func, select
 
 from engine import bundle as bundles
-from engine.clock import local
+from engine import version_history
 from engine.errors import InvalidData
-from engine.models import Instance, ProcessVersion
+from engine.version_history import describe
 from web.auth import services, signed_in
 
 bp = Blueprint("processes", __name__, url_prefix="/api/process-versions")
 ADMINS = ("process_admin", "system_admin")
-
-
-def describe(version: ProcessVersion, instances: int | None = None) -> dict:
-    body = {"id": version.id, "process_key": version.process_key, "version": version.version,
-            "content_hash": version.content_hash, "active": version.active,
-            "deployed_at": local(version.deployed_at), "deployed_by": version.deployed_by,
-            "user_tasks": sorted(k for k in version.task_meta if not k.startswith("_"))}
-    if instances is not None:
-        body["instances"] = instances
-    return body
 
 
 @bp.post("")
@@ -44,10 +33,23 @@ def deploy():
 @bp.get("")
 @signed_in(*ADMINS)
 def index():
-    def query(session):
-        counts = dict(session.execute(select(Instance.version_id, func.count(Instance.id))
-                                      .group_by(Instance.version_id)).all())
-        rows = session.scalars(select(ProcessVersion).order_by(ProcessVersion.process_key,
-                                                               ProcessVersion.version.desc()))
-        return [describe(v, counts.get(v.id, 0)) for v in rows]
-    return jsonify({"items": services().read(query)})
+    """Every version, newest first per process, with its instances; `?process=` for one process."""
+    process = request.args.get("process") or None
+    return jsonify({"items": services().read(lambda s: version_history.listing(s, process))})
+
+
+@bp.get("/<int:version_id>")
+@signed_in(*ADMINS)
+def show(version_id):
+    """One version: who, when, hash, its instances, and what changed against the version before."""
+    return jsonify(services().read(lambda s: version_history.detail(s, version_id)))
+
+
+@bp.post("/<int:version_id>/activate")
+@signed_in(*ADMINS)
+def activate(version_id):
+    """启用 (rollback to an earlier version, or forward again): new events start on it."""
+    svc = services()
+    user = g.user
+    svc.run(lambda s: version_history.activate(s, version_id, user, svc.clock.now()))
+    return jsonify(svc.read(lambda s: version_history.detail(s, version_id)))

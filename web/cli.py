@@ -95,6 +95,57 @@ def deploy(ctx, path, actor):
     click.echo(f"{version.process_key} v{version.version} {state} (hash {version.content_hash[:12]})")
 
 
+@main.command()
+@click.option("--process", default=None, help="only this process key")
+@click.option("--changes", "show_changes", is_flag=True, help="also what each version changed against the one before")
+@click.pass_context
+def versions(ctx, process, show_changes):
+    """List the deployed process versions: who, when, hash, active, instances by status."""
+    from engine import version_history
+    svc = _services(ctx)
+    rows = svc.read(lambda s: version_history.listing(s, process))
+    if not rows:
+        click.echo("no process version deployed")
+    for row in rows:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(row["instances_by_status"].items())) or "no instances"
+        mark = "*" if row["active"] else " "
+        click.echo(f"{mark} {row['process_key']} v{row['version']}  id {row['id']}  {row['deployed_at'][:16]} "
+                   f"{row['deployed_by']}  {row['content_hash'][:12]}  ({counts})")
+        if show_changes:
+            found = svc.read(lambda s, i=row["id"]: version_history.detail(s, i))["changes"]
+            if found["first"]:
+                click.echo("    first version")
+            for kind in ("added", "removed", "changed"):
+                for element in found[kind]:
+                    click.echo(f"    {kind:8} {element['type']} {element['id']} {element['name']}")
+            for kind, paths in found["forms"].items():
+                for path in paths:
+                    click.echo(f"    {kind:8} form {path}")
+            if found["layout_changed"]:
+                click.echo("    layout changed")
+
+
+@main.command()
+@click.argument("process")
+@click.argument("version", type=int)
+@click.option("--actor", default="cli", help="who activated it (audit)")
+@click.pass_context
+def activate(ctx, process, version, actor):
+    """Make VERSION of PROCESS the active one (a rollback to an earlier one): new events start on it."""
+    from engine import version_history
+    from engine.users import Principal
+    svc = _services(ctx)
+    rows = [r for r in svc.read(lambda s: version_history.listing(s, process)) if r["version"] == version]
+    if not rows:
+        raise click.ClickException(f"no version {version} of process {process!r}")
+    operator = Principal(0, actor, actor, frozenset({"process_admin"}), None, None)
+    try:
+        svc.run(lambda s: version_history.activate(s, rows[0]["id"], operator, svc.clock.now()))
+    except EventflowError as err:
+        _fail(err)
+    click.echo(f"{process} v{version} is now active: new events start on it; running instances stay on theirs")
+
+
 @main.command("create-user")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help="role code; repeat for several")
