@@ -13,12 +13,22 @@ _DURATION = re.compile(
 )
 
 
+#: the longest time limit a catalog may set: a year (a longer one is a typo, and would overflow a date)
+LONGEST = timedelta(days=366)
+
+
 def parse_duration(text: str) -> timedelta:
-    """``"PT2H"`` → ``timedelta(hours=2)``; raises ValueError for anything else, and for zero."""
+    """``"PT2H"`` → ``timedelta(hours=2)``; raises ValueError for anything else, for zero and for more
+    than a year."""
     match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None or text == "P":
         raise ValueError(f"not an ISO 8601 duration of the form PnDTnHnMnS: {text!r}")
-    value = timedelta(**{unit: int(n) for unit, n in match.groupdict().items() if n is not None})
+    parts = {unit: int(n) for unit, n in match.groupdict().items() if n is not None}
+    if any(n > 10**7 for n in parts.values()):
+        raise ValueError(f"a time limit must be at most a year: {text!r}")
+    value = timedelta(**parts)
     if value <= timedelta(0):
         raise ValueError(f"a time limit must be longer than zero: {text!r}")
+    if value > LONGEST:
+        raise ValueError(f"a time limit must be at most a year: {text!r}")
     return value

@@ -54,9 +54,13 @@ def _instance(session, event_id: int, user) -> tuple[Event, Instance]:
 
 
 def _tell_open_work(session, catalogs, now, event: Event, kind: str, text: str) -> None:
-    for item in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id)):
-        notify(session, catalogs, now, event.id, item.assignee_kind, getattr(item, item.assignee_kind), kind,
-               f"事件 {event.number}「{item.title}」{text}")
+    """Whoever has open work on the event — the assignee, and the one who claimed it — once each."""
+    told = set()
+    for item in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id).order_by(WorkItem.created_at)):
+        for recipient in ((item.assignee_kind, getattr(item, item.assignee_kind)), ("person", item.claimed_by)):
+            if recipient[1] and recipient not in told:
+                told.add(recipient)
+                notify(session, catalogs, now, event.id, *recipient, kind, f"事件 {event.number}「{item.title}」{text}")
 
 
 def suspend(session, runtime, event_id: int, reason: str, user) -> Event:

@@ -14,15 +14,17 @@ community's whistle list and time limits (§7.3.2: 应拟定本社区吹哨事�
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 
 from catalogs import CatalogError, load_catalogs
-from catalogs.loader import FILES
+from catalogs.loader import DATA_DIR, FILES
 from engine.clock import local
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.models import Audit, CatalogRevision, Event, User, WorkItem
 
 #: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
@@ -60,18 +62,45 @@ def may_edit(user, name: str, community: str | None = None) -> bool:
         and user.community == community
 
 
-def save(session, catalogs, name: str, document, user, now, directory=None):
+def newest_of(session, name: str) -> int:
+    """The newest revision of one catalog (0: its data file is in force): what an edit form started from."""
+    return session.scalar(select(func.max(CatalogRevision.id)).where(CatalogRevision.name == name)) or 0
+
+
+def _lock(session, name: str, base: int | None) -> None:
+    """One edit at a time (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE already), and none over
+    an edit saved since the form was opened (`base`: the revision it started from)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EDIT_LOCK})
+    if base is not None and newest_of(session, name) != base:
+        raise Conflict("修改期间已有他人保存了该目录，请刷新后重新修改 (someone saved this catalog since you opened "
+                       "it; reload and edit again)", field="base_revision")
+
+
+def in_force(session, name: str, directory=None):
+    """A catalog as it is in force now, read from the database (not from this node's memory)."""
+    raw = overrides(session).get(name)
+    if raw is None:
+        raw = (Path(directory) if directory is not None else DATA_DIR).joinpath(FILES[name]).read_bytes()
+    return json.loads(raw.decode("utf-8"))
+
+
+def save(session, name: str, document, user, now, directory=None, base: int | None = None):
     """Check and store a whole catalog. Returns (revision or None when nothing changed, the new catalogs)."""
     if name not in EDITABLE:
         raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
     if not may_edit(user, name):
         raise Forbidden(f"catalog {name} is edited by a system administrator", field="role")
-    return _store(session, catalogs, name, document, user, now, directory)
+    _lock(session, name, base)
+    return _store(session, name, in_force(session, name, directory), document, user, now, directory)
 
 
-def save_community(session, catalogs, code: str, body, user, now, directory=None):
-    """§7.3.2 whistle list and §8.1 time limits of one community (`whistle_list`, `time_limits`; either)."""
-    document = catalogs.get("communities")
+def save_community(session, code: str, body, user, now, directory=None, base: int | None = None):
+    """§7.3.2 whistle list and §8.1 time limits of one community (`whistle_list`, `time_limits`; either),
+    changed in the communities catalog as it is in force (another community's edit is kept)."""
+    _lock(session, "communities", base)
+    document = in_force(session, "communities", directory)
+    before = copy.deepcopy(document)
     feature = next((f for f in document["features"] if f["properties"]["code"] == code), None)
     if feature is None:
         raise NotFound(f"community {code} does not exist", field="community")
@@ -86,25 +115,23 @@ def save_community(session, catalogs, code: str, body, user, now, directory=None
     for field in ("whistle_list", "time_limits"):
         if field in body:
             feature["properties"][field] = body[field]
-    return _store(session, catalogs, "communities", document, user, now, directory, community=code)
+    return _store(session, "communities", before, document, user, now, directory, community=code)
 
 
-def _store(session, catalogs, name, document, user, now, directory, community=None):
+def _store(session, name, before, document, user, now, directory, community=None):
     try:
         raw = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
     except (TypeError, ValueError) as err:
         raise InvalidData([{"field": "(body)", "reason": f"not JSON data: {err}"}]) from None
-    if session.get_bind().dialect.name == "postgresql":   # edits one at a time (SQLite: BEGIN IMMEDIATE)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EDIT_LOCK})
-    in_force = overrides(session)
-    in_force[name] = raw
+    documents = overrides(session)
+    documents[name] = raw
     try:
-        new = load_catalogs(directory, in_force)
+        new = load_catalogs(directory, documents)
     except CatalogError as err:
         raise InvalidData([_field(e, community) for e in err.errors],
                           message=f"{FILES[name]}: {err}") from None
-    still_used(session, new)
-    summary = summarize(name, catalogs.get(name), new.get(name))
+    still_used(session, new, name, before)
+    summary = summarize(name, before, new.get(name))
     if not any(summary.values()):
         return None, new
     row = CatalogRevision(name=name, content=raw.decode("utf-8"), sha256=hashlib.sha256(raw).hexdigest(),
@@ -124,23 +151,34 @@ def _field(error: CatalogError, community: str | None) -> dict:
     return {"field": path or error.file, "reason": f"{error.reason} ({error.file})"}
 
 
-def still_used(session, catalogs) -> None:
-    """What the database still refers to must stay: units with active users, open work or open events;
-    duty rosters name active users."""
+def still_used(session, catalogs, name: str, before) -> None:
+    """What the database still refers to must stay: units and communities with active users, open work or
+    open events; a duty-roster entry added or changed names an active user."""
     errors = []
-    units = {u["code"] for u in catalogs.get("units")}
-    used = {("user", u) for u in session.scalars(select(User.unit).where(User.active.is_(True), User.unit.is_not(None)))}
-    used |= {("open work", u) for u in session.scalars(select(WorkItem.unit).where(WorkItem.unit.is_not(None)))}
-    used |= {("open event", u) for u in session.scalars(select(Event.lead_unit).where(
-        Event.status == "open", Event.lead_unit.is_not(None)))}
-    for what, unit in sorted(used):
-        if unit not in units:
-            errors.append({"field": unit, "reason": f"单位仍在使用，不能删除 (still used by an active {what})"})
-    people = set(session.scalars(select(User.username).where(User.active.is_(True))))
-    for index, row in enumerate(catalogs.get("duty_rosters")):
-        if row["person"] not in people:
-            errors.append({"field": f"[{index}].person",
-                           "reason": f"{row['person']} 不是在用的账号 (no active user of that name)"})
+    if name == "units":
+        units = {u["code"] for u in catalogs.get("units")}
+        used = {("user", u) for u in session.scalars(select(User.unit).where(User.active.is_(True),
+                                                                            User.unit.is_not(None)))}
+        used |= {("open work", u) for u in session.scalars(select(WorkItem.unit).where(WorkItem.unit.is_not(None)))}
+        used |= {("open event", u) for u in session.scalars(select(Event.lead_unit).where(
+            Event.status == "open", Event.lead_unit.is_not(None)))}
+        errors += [{"field": unit, "reason": f"单位仍在使用，不能删除 (still used by an active {what})"}
+                   for what, unit in sorted(used) if unit not in units]
+    if name == "communities":
+        codes = {f["properties"]["code"] for f in catalogs.get("communities")["features"]}
+        used = {("user", c) for c in session.scalars(select(User.community).where(User.active.is_(True),
+                                                                                 User.community.is_not(None)))}
+        used |= {("open event", c) for c in session.scalars(select(Event.community).where(
+            Event.status == "open", Event.community.is_not(None)))}
+        errors += [{"field": code, "reason": f"社区仍在使用，不能删除 (still used by an active {what})"}
+                   for what, code in sorted(used) if code not in codes]
+    if name == "duty_rosters":
+        people = set(session.scalars(select(User.username).where(User.active.is_(True))))
+        kept = {json.dumps(row, sort_keys=True) for row in before}
+        for index, row in enumerate(catalogs.get("duty_rosters")):
+            if row["person"] not in people and json.dumps(row, sort_keys=True) not in kept:
+                errors.append({"field": f"[{index}].person",
+                               "reason": f"{row['person']} 不是在用的账号 (no active user of that name)"})
     if errors:
         raise InvalidData(errors)
 

@@ -144,9 +144,9 @@ class Runtime:
         """催办 (§9.1) the event's open tasks."""
         return comments.urge(session, self.catalogs, event_id, body, user, self.clock.now())
 
-    def import_users(self, session, filename, data: bytes, scrypt_n: int) -> list[dict]:
-        """Staff accounts from a spreadsheet, all or none (engine/user_import.py)."""
-        return user_import.import_users(session, self.catalogs, self.wall_clock, filename, data, scrypt_n)
+    def import_users(self, session, filename, data: bytes, scrypt_n: int, actor: str = "system") -> list[dict]:
+        """Staff accounts from a spreadsheet, all or none (engine/user_import.py), audited."""
+        return user_import.import_users(session, self.catalogs, self.wall_clock, filename, data, scrypt_n, actor)
 
     def list_users(self, session) -> list[dict]:
         return [users.describe(u) for u in session.scalars(select(User).order_by(User.username))]

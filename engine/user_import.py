@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from engine import users
 from engine.errors import InvalidData
+from engine.models import Audit
 
 COLUMNS = {"用户名": "username", "username": "username", "姓名": "display_name", "display_name": "display_name",
            "角色": "roles", "roles": "roles", "社区": "community", "community": "community", "单位": "unit",
@@ -56,9 +57,12 @@ def _roles(text: str, catalogs) -> list[str]:
     return found
 
 
-def import_users(session, catalogs, clock, filename, data: bytes, scrypt_n: int) -> list[dict]:
-    """Create every user of the file, or none. Returns [{row, username, password}] (passwords shown once)."""
+def import_users(session, catalogs, clock, filename, data: bytes, scrypt_n: int, actor: str = "system") -> list[dict]:
+    """Create every user of the file, or none. Returns [{row, username, password}] (passwords shown once).
+    The import is audited: who, which file, which accounts (never their passwords)."""
     rows = read_rows(filename, data)
+    if not rows:
+        raise InvalidData([{"field": "file", "reason": "文件中没有账号行 (the file holds no account rows)"}])
     errors, created, seen = [], [], set()
     for number, row in enumerate(rows, start=2):          # row 1 is the header
         username = row.get("username", "")
@@ -79,4 +83,6 @@ def import_users(session, catalogs, clock, filename, data: bytes, scrypt_n: int)
         created.append({"row": number, "username": username, "password": password})
     if errors:
         raise InvalidData(errors)          # the unit of work rolls back: nothing is created
+    session.add(Audit(at=clock.now(), actor=actor, action="users_imported",
+                      data={"file": filename, "users": [c["username"] for c in created]}))
     return created

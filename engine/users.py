@@ -104,6 +104,8 @@ def create_user(session, catalogs, clock, username: str, password: str, roles, c
         errors.append({"field": "username", "reason": f"user {username!r} already exists"})
     errors += _password_errors(password)
     errors += scope_errors(catalogs, roles, community, unit, sensitive_access)
+    if display_name is not None and (not isinstance(display_name, str) or len(display_name.strip()) > 100):
+        errors.append({"field": "display_name", "reason": "at most 100 characters"})
     if errors:
         raise InvalidData(errors)
     user = User(username=username, display_name=display_name or username,

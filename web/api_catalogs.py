@@ -34,7 +34,7 @@ def replace(name):
     svc = services()
     user = g.user
     return jsonify(svc.edit_catalog(lambda s: catalog_edits.save(
-        s, svc.catalogs, name, document, user, svc.clock.now(), svc.settings.catalog_dir)))
+        s, name, document, user, svc.clock.now(), svc.settings.catalog_dir)))
 
 
 @bp.put("/communities/<code>")
@@ -45,7 +45,7 @@ def community(code):
     svc = services()
     user = g.user
     return jsonify(svc.edit_catalog(lambda s: catalog_edits.save_community(
-        s, svc.catalogs, code, body, user, svc.clock.now(), svc.settings.catalog_dir)))
+        s, code, body, user, svc.clock.now(), svc.settings.catalog_dir)))
 
 
 @bp.get("/<name>/revisions")

@@ -24,8 +24,9 @@ def import_users():
         raise InvalidData([{"field": "file", "reason": "请上传 xlsx 或 CSV 文件 (multipart `file`)"}])
     data = upload.read()
     svc = services()
-    created = svc.run(lambda s: svc.runtime.import_users(s, upload.filename, data, svc.settings.scrypt_n))
-    return jsonify({"created": created}), 201
+    actor = g.user.username
+    created = svc.run(lambda s: svc.runtime.import_users(s, upload.filename, data, svc.settings.scrypt_n, actor))
+    return jsonify({"created": created}), 201, {"Cache-Control": "no-store"}   # initial passwords, once
 
 
 @bp.post("")

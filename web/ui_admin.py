@@ -8,18 +8,23 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from catalogs import parse_duration
 from engine import catalog_edits
-from engine.errors import InvalidData
+from engine.errors import Conflict, InvalidData
 from web.auth import services
 from web.ui_session import page
 
 bp = Blueprint("ui_admin", __name__, url_prefix="/admin")
 #: blank rows offered for adding units and duty-roster entries
 NEW_ROWS = 3
-UNIT_KINDS = {"department": "市直部门", "office": "派出机构/基层站所", "company": "企业", "committee": "社区联合党委",
-              "authority": "市级主管部门"}
+UNIT_KINDS = {"department": _l("市直部门"), "office": _l("派出机构/基层站所"), "company": _l("企业"),
+              "committee": _l("社区联合党委"), "authority": _l("市级主管部门")}
+#: the most rows a table form posts (units, duty-roster entries, years)
+MAX_ROWS = 2000
+#: the longest time limit typed in hours: a year (catalogs/durations.py refuses more)
+MAX_HOURS = Decimal(366 * 24)
 
 
 def may_manage(user) -> bool:
@@ -36,18 +41,33 @@ def _hours(duration: str) -> str:
 def _duration(hours: str, field: str, errors: list) -> str | None:
     """What staff typed in hours → an ISO duration; a bad one is named in `errors`."""
     try:
-        minutes = Decimal(hours.strip()) * 60
+        value = Decimal(hours.strip())
     except InvalidOperation:
-        minutes = None
-    if minutes is None or minutes <= 0 or minutes != minutes.to_integral_value():
-        errors.append({"field": field, "reason": _("应为大于 0 的小时数（可到分钟，如 0.5）")})
+        value = None
+    minutes = value * 60 if value is not None and value.is_finite() and 0 < value <= MAX_HOURS else None
+    if minutes is None or minutes != minutes.to_integral_value():
+        errors.append({"field": field, "reason": _("应为大于 0、不超过 8784（一年）的小时数，可到分钟，如 0.5")})
         return None
     h, m = divmod(int(minutes), 60)
     return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "")
 
 
+def _count(name: str) -> int:
+    """How many rows a table form says it posts (a made-up number is a bad request)."""
+    raw = request.form.get(name, "0")
+    if not raw.isdigit() or int(raw) > MAX_ROWS:
+        abort(400)
+    return int(raw)
+
+
+def _base() -> int | None:
+    """The revision the form was opened on (an edit saved since then is not overwritten)."""
+    raw = request.form.get("base", "")
+    return int(raw) if raw.isdigit() else None
+
+
 def _save(edit, back: str):
-    """Run the edit; flash what changed. InvalidData goes back to the form."""
+    """Run the edit; flash what changed. InvalidData and Conflict go back to the form."""
     svc = services()
     done = svc.edit_catalog(edit)
     if not done["changed"]:
@@ -57,6 +77,21 @@ def _save(edit, back: str):
         flash(_("已保存（修订 %(n)s）：新增 %(a)s，删除 %(r)s，修改 %(c)s", n=done["revision"],
                 a=len(summary["added"]), r=len(summary["removed"]), c=len(summary["changed"])))
     return redirect(back)
+
+
+def _refused(err, rows_at=None) -> tuple[list, int]:
+    """A refused edit's errors for the form; `rows_at` maps a saved row's index to its row on the form."""
+    if isinstance(err, Conflict):
+        return [{"field": err.details.get("field", "(form)"), "reason": err.message}], 409
+    errors = []
+    for e in err.details["errors"]:
+        field = e["field"]
+        if rows_at is not None and field.startswith("["):
+            index, _closing, rest = field[1:].partition("]")
+            if index.isdigit() and int(index) < len(rows_at):
+                field = _("第 %(n)s 行", n=rows_at[int(index)] + 1) + rest
+        errors.append({"field": field, "reason": e["reason"]})
+    return errors, 422
 
 
 @bp.get("/catalogs")
@@ -86,7 +121,9 @@ def community(code):
     types = svc.catalogs.get("event_types")
     limits = {key: _hours(value) for key, value in current["time_limits"].items()}
     whistle, errors, status = current["whistle_list"], [], 200
+    base = svc.read(lambda s: catalog_edits.newest_of(s, "communities"))
     if request.method == "POST":
+        base = _base()
         whistle = request.form.getlist("whistle_list")
         limits = {key[len("limit."):]: value for key, value in request.form.items()
                   if key.startswith("limit.") and value.strip()}
@@ -97,15 +134,15 @@ def community(code):
             wanted[key] = old if old and iso and parse_duration(old) == parse_duration(iso) else iso
         if "default" not in wanted:
             errors.append({"field": "time_limits.default", "reason": _("请填写一般时限（§8.1 一般为 2 小时）")})
+        status = 422
         if not errors:
             try:
                 return _save(lambda s: catalog_edits.save_community(
-                    s, svc.catalogs, code, {"whistle_list": whistle, "time_limits": wanted}, user, svc.clock.now(),
-                    svc.settings.catalog_dir), url_for("ui_admin.community", code=code))
-            except InvalidData as err:
-                errors = err.details["errors"]
-        status = 422
-    return render_template("ui/admin/community.html", nav="admin", community=current, types=types,
+                    s, code, {"whistle_list": whistle, "time_limits": wanted}, user, svc.clock.now(),
+                    svc.settings.catalog_dir, base), url_for("ui_admin.community", code=code))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err)
+    return render_template("ui/admin/community.html", nav="admin", community=current, types=types, base=base,
                            whistle=set(whistle), limits=limits, errors=errors), status
 
 
@@ -121,23 +158,31 @@ def units():
     svc = services()
     user = g.user
     rows, errors, status = svc.catalogs.get("units"), [], 200
+    base = svc.read(lambda s: catalog_edits.newest_of(s, "units"))
     if request.method == "POST":
-        rows = _unit_rows(request.form)
-        try:
-            return _save(lambda s: catalog_edits.save(s, svc.catalogs, "units", rows, user, svc.clock.now(),
-                                                      svc.settings.catalog_dir), url_for("ui_admin.units"))
-        except InvalidData as err:
-            errors, status = err.details["errors"], 422
+        base, (rows, rows_at, errors) = _base(), _unit_rows(request.form)
+        status = 422
+        if not errors:
+            try:
+                return _save(lambda s: catalog_edits.save(s, "units", rows, user, svc.clock.now(),
+                                                          svc.settings.catalog_dir, base), url_for("ui_admin.units"))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err, rows_at)
     return render_template("ui/admin/units.html", nav="admin", rows=rows, errors=errors, kinds=UNIT_KINDS,
-                           blank=NEW_ROWS, codes=[u["code"] for u in svc.catalogs.get("units")]), status
+                           blank=NEW_ROWS, base=base, codes=[u["code"] for u in svc.catalogs.get("units")]), status
 
 
-def _unit_rows(form) -> list[dict]:
-    """The table as posted: kept rows, changed in place, and the blank rows that were filled in."""
-    rows = []
-    for index in range(int(form.get("rows", "0") or 0)):
+def _unit_rows(form) -> tuple[list[dict], list[int], list[dict]]:
+    """The table as posted: kept rows, changed in place, and the blank rows that were filled in; with the
+    form row of each, and a row filled in without a code named (nothing typed is dropped silently)."""
+    rows, rows_at, errors = [], [], []
+    for index in range(_count("rows")):
         get = lambda name, i=index: (form.get(f"{i}.{name}") or "").strip()   # noqa: E731
-        if not get("code") or form.get(f"{index}.delete"):
+        if form.get(f"{index}.delete"):
+            continue
+        if not get("code"):
+            if any(get(k) for k in ("name", "full_name", "supervisor_name", "supervisor_title")):
+                errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code", "reason": _("请填写单位代码")})
             continue
         row = {"code": get("code"), "name": get("name"), "kind": get("kind"), "parent": get("parent") or None,
                "supervisor": {"name": get("supervisor_name"), "title": get("supervisor_title")}}
@@ -145,7 +190,8 @@ def _unit_rows(form) -> list[dict]:
             if get(optional):
                 row[optional] = get(optional)
         rows.append(row)
-    return rows
+        rows_at.append(index)
+    return rows, rows_at, errors
 
 
 @bp.route("/catalogs/duty_rosters", methods=["GET", "POST"])
@@ -155,23 +201,26 @@ def duty_rosters():
     svc = services()
     user = g.user
     rows, errors, status = svc.catalogs.get("duty_rosters"), [], 200
+    base = svc.read(lambda s: catalog_edits.newest_of(s, "duty_rosters"))
     if request.method == "POST":
-        rows = []
-        for index in range(int(request.form.get("rows", "0") or 0)):
+        base, rows, rows_at = _base(), [], []
+        for index in range(_count("rows")):
             get = lambda name, i=index: (request.form.get(f"{i}.{name}") or "").strip()   # noqa: E731
-            if request.form.get(f"{index}.delete") or not (get("unit") or get("date") or get("person")):
+            if request.form.get(f"{index}.delete") or not any(get(k) for k in ("unit", "date", "person", "note")):
                 continue
             row = {"unit": get("unit"), "date": get("date"), "person": get("person")}
             if get("note"):
                 row["note"] = get("note")
             rows.append(row)
+            rows_at.append(index)
+        status = 422
         try:
-            return _save(lambda s: catalog_edits.save(s, svc.catalogs, "duty_rosters", rows, user, svc.clock.now(),
-                                                      svc.settings.catalog_dir), url_for("ui_admin.duty_rosters"))
-        except InvalidData as err:
-            errors, status = err.details["errors"], 422
+            return _save(lambda s: catalog_edits.save(s, "duty_rosters", rows, user, svc.clock.now(),
+                                                      svc.settings.catalog_dir, base), url_for("ui_admin.duty_rosters"))
+        except (InvalidData, Conflict) as err:
+            errors, status = _refused(err, rows_at)
     return render_template("ui/admin/duty_rosters.html", nav="admin", rows=rows, errors=errors, blank=NEW_ROWS,
-                           units=svc.catalogs.options("units")), status
+                           base=base, units=svc.catalogs.options("units")), status
 
 
 @bp.route("/catalogs/calendar", methods=["GET", "POST"])
@@ -181,19 +230,25 @@ def calendar():
     svc = services()
     user = g.user
     document, errors, status = svc.catalogs.get("calendar"), [], 200
+    base = svc.read(lambda s: catalog_edits.newest_of(s, "calendar"))
     if request.method == "POST":
-        years = {}
-        for index in range(int(request.form.get("years", "0") or 0)):
+        base, years = _base(), {}
+        for index in range(_count("years")):
             get = lambda name, i=index: request.form.get(f"y{i}.{name}") or ""   # noqa: E731
             year = get("year").strip()
             if year and not get("delete"):
                 years[year] = {kind: get(kind).split() for kind in ("holidays", "workdays")}   # a date a line
+            elif not year and (get("holidays").strip() or get("workdays").strip()):
+                errors.append({"field": f"y{index}.year", "reason": _("请填写年份")})
         document = {**document, "office_hours": {"start": request.form.get("office_start", "").strip(),
                                                  "end": request.form.get("office_end", "").strip()},
                     "years": years}
-        try:
-            return _save(lambda s: catalog_edits.save(s, svc.catalogs, "calendar", document, user, svc.clock.now(),
-                                                      svc.settings.catalog_dir), url_for("ui_admin.calendar"))
-        except InvalidData as err:
-            errors, status = err.details["errors"], 422
-    return render_template("ui/admin/calendar.html", nav="admin", document=document, errors=errors), status
+        status = 422
+        if not errors:
+            try:
+                return _save(lambda s: catalog_edits.save(s, "calendar", document, user, svc.clock.now(),
+                                                          svc.settings.catalog_dir, base), url_for("ui_admin.calendar"))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err)
+    return render_template("ui/admin/calendar.html", nav="admin", document=document, errors=errors,
+                           base=base), status

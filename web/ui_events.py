@@ -57,14 +57,23 @@ def index():
 @bp.get("/events/<int:event_id>")
 @page
 def show(event_id):
+    return _event_page(event_id)
+
+
+def _event_page(event_id, typed=None, problems=None, status=200):
+    """The event page; after a refused 留言/催办 or 挂起/恢复/终止, again with what was typed and why not."""
     svc = services()
     user = g.user
     event = svc.view_event(event_id, user, "event_page")   # 404 if not theirs to see
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
-                           compare=before_after(event),
+                           compare=before_after(event), typed=typed or {}, problems=problems or [],
                            may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open",
                            may_administer=administration.may_administer(user) and event["status"] == "open"
-                           and (event["process"] or {}).get("status") in ("running", "suspended"))
+                           and (event["process"] or {}).get("status") in ("running", "suspended")), status
+
+
+def _reasons(err) -> list[str]:
+    return [e["reason"] for e in err.details.get("errors", [])] or [err.message]
 
 
 @bp.post("/events/<int:event_id>/administer")
@@ -78,12 +87,12 @@ def administer(event_id):
     if action not in said:
         abort(400)
     act = getattr(svc.runtime, action)
+    reason = request.form.get("reason", "")
     try:
-        svc.run(lambda s: act(s, event_id, request.form.get("reason", ""), user))
-        flash(said[action])
+        svc.run(lambda s: act(s, event_id, reason, user))
     except (InvalidData, Conflict, Forbidden) as err:
-        reasons = [e["reason"] for e in err.details.get("errors", [])] or [err.message]
-        flash("；".join(reasons))
+        return _event_page(event_id, {"reason": reason}, _reasons(err), err.status)
+    flash(said[action])
     return redirect(url_for("ui_events.show", event_id=event_id))
 
 
@@ -97,10 +106,9 @@ def say(event_id):
     act = svc.runtime.urge if request.form.get("action") == "urge" else svc.runtime.comment
     try:
         done = svc.run(lambda s: act(s, event_id, body, user))
-        flash(_("已发送，通知 %(n)s 处", n=len(done["told"])))
     except (InvalidData, Conflict, Forbidden) as err:
-        reasons = [e["reason"] for e in err.details.get("errors", [])] or [err.message]
-        flash("；".join(reasons))
+        return _event_page(event_id, {"text": body["text"]}, _reasons(err), err.status)
+    flash(_("已发送，通知 %(n)s 处", n=len(done["told"])))
     return redirect(url_for("ui_events.show", event_id=event_id))
 
 

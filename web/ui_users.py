@@ -95,12 +95,15 @@ def import_users():
     else:
         data = upload.read()
         try:
-            imported = svc.run(lambda s: svc.runtime.import_users(s, upload.filename, data, svc.settings.scrypt_n))
+            actor = g.user.username
+            imported = svc.run(lambda s: svc.runtime.import_users(s, upload.filename, data, svc.settings.scrypt_n,
+                                                                  actor))
         except InvalidData as err:
             errors, status = _by_field(err), 422
     accounts = svc.read(svc.runtime.list_users)
     return render_template("ui/admin/users.html", nav="admin", accounts=accounts, values={"roles": []},
-                           errors=errors, imported=imported, **_choices(svc)), status
+                           errors=errors, imported=imported, **_choices(svc)), status, \
+        {"Cache-Control": "no-store"}          # the initial passwords are shown this once
 
 
 def _by_field(err: InvalidData) -> dict:

@@ -321,7 +321,7 @@ def test_catalogs_are_edited_in_the_app_and_a_bad_value_is_named(server, browser
     from engine.users import Principal
     root = Principal(0, "test", "test", frozenset({"system_admin"}), None, None)
     for name, document in before.items():      # the module's other tests keep the shipped catalogs
-        svc.edit_catalog(lambda s, n=name, d=document: catalog_edits.save(s, svc.catalogs, n, d, root, svc.clock.now()))
+        svc.edit_catalog(lambda s, n=name, d=document: catalog_edits.save(s, n, d, root, svc.clock.now()))
 
 
 def test_an_administrator_manages_accounts_in_the_app(server, browser):

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
+from engine.errors import Conflict
+
 from tests.web.test_deadlines import advance_to, deadline, declared_difficult, now, told, whistle
 from web.services import Services
 
@@ -136,3 +140,43 @@ def test_another_app_node_picks_up_an_edit(app, api, settings):
     finally:
         other.db.dispose()
     assert now(api)   # the first node still answers
+
+
+def test_an_edit_made_since_the_form_was_opened_is_not_overwritten(app, api):
+    """Two cadres (or nodes) at once: the second, based on the revision before the first, gets 409; an edit
+    of one community keeps another community's edit (it starts from the catalog in force, not memory)."""
+    from engine import catalog_edits
+    from engine.users import Principal
+    svc = app.extensions["eventflow"]
+    admin = Principal(0, "admin1", "admin1", frozenset({"system_admin"}), None, None)
+    base = svc.read(lambda s: catalog_edits.newest_of(s, "communities"))
+    put(api, "/api/catalogs/communities/lg-longgang", "staff2", {"whistle_list": ["A02"]})
+    stale = svc.catalogs.get("communities")      # what a form opened before that edit would hold
+    with pytest.raises(Conflict, match="刷新"):
+        svc.edit_catalog(lambda s: catalog_edits.save_community(s, "lg-xincheng", {"whistle_list": ["A05"]}, admin,
+                                                                svc.clock.now(), base=base))
+    put(api, "/api/catalogs/communities/lg-xincheng", "staff1", {"whistle_list": ["A05"]})
+    assert community(api, "lg-longgang")["whistle_list"] == ["A02"]          # the other edit kept
+    assert community(api, "lg-xincheng")["whistle_list"] == ["A05"]
+    assert stale
+
+
+def test_a_disabled_user_on_the_roster_does_not_block_other_edits_and_limits_stay_within_a_year(app, api):
+    rosters = api.get("/api/catalogs/duty_rosters", "admin1").json
+    shijian = [u for u in api.get("/api/users", "admin1").json["items"] if u["username"] == "shijian1"][0]
+    assert api.client.patch(f"/api/users/{shijian['id']}", headers=api.headers("admin1"),
+                            json={"active": False}).status_code == 200
+    put(api, "/api/catalogs/communities/lg-xincheng", "staff1", {"whistle_list": ["A05"]})   # not blocked
+    body = put(api, "/api/catalogs/duty_rosters", "admin1", [*rosters, {"unit": "zhifa", "date": "2026-10-18",
+                                                                        "person": "zhifa1"}])
+    assert body["changed"]                                   # the old row naming shijian1 may stay
+    r = api.client.put("/api/catalogs/communities/lg-xincheng", headers=api.headers("staff1"),
+                       json={"time_limits": {"default": "PT100000000H"}})
+    assert r.status_code == 422 and "year" in r.json["errors"][0]["reason"], r.json
+
+
+def test_a_community_still_in_use_cannot_be_removed(app, api):
+    document = api.get("/api/catalogs/communities", "admin1").json
+    document["features"] = [f for f in document["features"] if f["properties"]["code"] != "lg-longgang"]
+    r = api.client.put("/api/catalogs/communities", headers=api.headers("admin1"), json=document)
+    assert r.status_code == 422 and any(e["field"] == "lg-longgang" for e in r.json["errors"]), r.json

@@ -134,3 +134,35 @@ def test_in_english_the_engines_words_are_translated_too(app, api):
     assert "办理中" not in html and "上报登记" not in html
     tasks = page.get("/").get_data(as_text=True)
     assert "green" in tasks and "h " in tasks and "绿灯" not in tasks
+
+
+def test_catalog_forms_answer_odd_input_with_a_clear_refusal_not_a_crash(app, api):
+    admin = web_session(app, "admin1")
+    token = csrf(admin, "/admin/catalogs/units")
+    assert admin.post("/admin/catalogs/units", data={"csrf_token": token, "rows": "abc"}).status_code == 400
+    assert admin.post("/admin/catalogs/units", data={"csrf_token": token, "rows": "99999999"}).status_code == 400
+    r = admin.post("/admin/catalogs/units", data={"csrf_token": token, "rows": "1", "0.name": "新单位"})
+    assert r.status_code == 422 and "请填写单位代码" in r.get_data(as_text=True)
+    cadre = web_session(app, "staff1")
+    token = csrf(cadre, "/admin/catalogs/communities/lg-xincheng")
+    for typed in ("NaN", "Infinity", "1e30", "-2", "abc", "9000"):
+        r = cadre.post("/admin/catalogs/communities/lg-xincheng",
+                       data={"csrf_token": token, "limit.default": typed})
+        assert r.status_code == 422, typed
+        assert "不超过 8784" in r.get_data(as_text=True) and typed in r.get_data(as_text=True), typed
+    token = csrf(admin, "/admin/catalogs/duty_rosters")
+    r = admin.post("/admin/catalogs/duty_rosters", data={"csrf_token": token, "rows": "6", "5.note": "只有备注"})
+    assert r.status_code == 422 and "第 6 行" in r.get_data(as_text=True)          # the row as the form counts it
+
+
+def test_a_refused_urge_or_reason_keeps_what_was_typed(app, api):
+    event = api.report()
+    page = web_session(app, "grid1")                                   # may comment, not urge
+    token = csrf(page, f"/events/{event['id']}")
+    r = page.post(f"/events/{event['id']}/say", data={"csrf_token": token, "action": "urge", "text": "请尽快处理此事"})
+    assert r.status_code == 403 and "请尽快处理此事" in r.get_data(as_text=True)
+    owner = web_session(app, "owner1")
+    token = csrf(owner, f"/events/{event['id']}")
+    r = owner.post(f"/events/{event['id']}/administer", data={"csrf_token": token, "action": "resume",
+                                                              "reason": "恢复办理的理由"})
+    assert r.status_code == 409 and "恢复办理的理由" in r.get_data(as_text=True)       # not suspended
