@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import datetime, timezone
 
 from lxml import etree
 from sqlalchemy import func, select, update
@@ -22,14 +23,17 @@ from engine.errors import DeployError
 from engine.models import ProcessVersion
 from engine.sandbox import check_code
 from engine.spiff import SAFE_XML, make_parser
-from engine.timers import TimerEventDefinition, is_cycle
+from engine.deadlines import DeadlineError, Deadlines
+from engine.timers import TimerEventDefinition, bare_iso, is_cycle
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 ASSIGNEE = re.compile(r"^(community|unit:[A-Za-z_][\w.]*|person:[A-Za-z_][\w.]*)$")
 FORM_PROPERTY = "formJsonSchemaFilename"
-#: an ISO 8601 duration written without quotes parses as a (missing) variable name
+#: an ISO 8601 duration written without quotes inside a larger expression parses as a variable name
 ISO_LIKE = re.compile(r"^P(\d|T\d)")
+#: a fixed start for checking that a deadline() limit computes (a working day: 2026-10-12, Monday)
+PROBE_START = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)
 
 
 def _element_id(node) -> str | None:
@@ -54,7 +58,7 @@ def _parse_xml(bundle: Bundle) -> dict:
     return trees
 
 
-def _check_expressions(path: str, root) -> None:
+def _check_expressions(path: str, root, deadlines) -> None:
     def code(node, text, mode="eval"):
         if text is None or not text.strip():
             return
@@ -69,8 +73,12 @@ def _check_expressions(path: str, root) -> None:
                           element=_element_id(node), line=node.sourceline)
     for tag in ("timeDuration", "timeDate"):
         for node in root.iterfind(f".//bpmn:{tag}", NS):
+            if bare_iso(node.text):                 # PT1H typed as the modeler saves it: a literal
+                _check_bare_literal(path, node, tag)
+                continue
             code(node, node.text)
             _check_timer_literals(path, node, tag)
+            _check_deadline_calls(path, node, deadlines)
     for node in root.iterfind(".//bpmn:script", NS):
         code(node, node.text, "exec")
     for tag in ("preScript", "postScript"):
@@ -78,6 +86,44 @@ def _check_expressions(path: str, root) -> None:
             code(node, node.text, "exec")
     for node in root.iterfind(".//spiffworkflow:parameter", NS):
         code(node, node.get("value"))
+
+
+def _check_bare_literal(path, node, tag) -> None:
+    value = node.text.strip()
+    try:
+        if tag == "timeDuration":
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.get_datetime(value)
+    except Exception:  # noqa: BLE001 - the library raises a bare Exception('Invalid duration')
+        raise DeployError(f"timer {tag} {value!r} is not a valid ISO 8601 value", file=path,
+                          element=_element_id(node), line=node.sourceline) from None
+    if tag == "timeDate" and "T" not in value:
+        raise DeployError(f"timer timeDate {value!r} needs a time of day and an offset", file=path,
+                          element=_element_id(node), line=node.sourceline)
+
+
+def _check_deadline_calls(path, node, deadlines) -> None:
+    """Every `deadline(kind, limit, …)` of a timer evaluates: its kind is in the deadline_kinds catalog and
+    its literal limit is one that kind can count (a working-time kind takes "P5D" or "PT2H", not both)."""
+    tree = ast.parse((node.text or "").strip(), mode="eval")
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "deadline"):
+            continue
+        where = dict(file=path, element=_element_id(node), line=node.sourceline)
+        if not call.args or not (isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+            raise DeployError("deadline() needs the kind of limit as its first argument, quoted: "
+                              "deadline(\"close\", \"PT24H\", …)", **where)
+        kind = call.args[0].value
+        if deadlines.catalogs.deadline_kind(kind) is None:
+            known = ", ".join(k["code"] for k in deadlines.catalogs.get("deadline_kinds"))
+            raise DeployError(f"deadline kind {kind!r} is not in the deadline_kinds catalog ({known})", **where)
+        limit = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "limit"), None)
+        if isinstance(limit, ast.Constant) and isinstance(limit.value, str):
+            try:
+                deadlines.compute(kind, limit.value, PROBE_START)
+            except (ValueError, DeadlineError) as err:
+                raise DeployError(f"deadline({kind!r}, {limit.value!r}): {err}", **where) from None
 
 
 def _check_timer_literals(path, node, tag) -> None:
@@ -163,8 +209,9 @@ def plan(bundle: Bundle, catalogs, registry) -> tuple[str, dict[str, bytes], dic
         except UnicodeDecodeError:
             raise DeployError("not UTF-8 text", file=path) from None
     trees = _parse_xml(bundle)
+    deadlines = Deadlines(catalogs)
     for path, root in trees.items():
-        _check_expressions(path, root)
+        _check_expressions(path, root, deadlines)
         _lanes(path, root, catalogs)
         for op in root.iterfind(".//spiffworkflow:serviceTaskOperator", NS):
             if op.get("id") not in registry:

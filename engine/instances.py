@@ -173,6 +173,8 @@ class Instances:
             inner = unwrap_handler_error(err)
             if isinstance(inner, EventflowError):  # a handler's own failure, or its 422 on a parameter
                 raise inner from err
+            if inner is not err:                   # the sandbox stopped diagram code (engine/sandbox.py)
+                raise ProcessError(f"{type(inner).__name__}: {inner}", element=element) from err
             raise ProcessError(f"{type(err).__name__}: {err}", element=element) from err
 
     def start(self, session, event: Event, version_row, data: dict, actor: str) -> Instance:

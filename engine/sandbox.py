@@ -1,31 +1,144 @@
-"""What a diagram's expressions and scripts may do (scripts inside diagrams cannot reach the server).
+"""What a diagram's expressions and scripts may do: the right to deploy a diagram is not the right to run
+code on the server (issue #7).
 
 SpiffWorkflow evaluates conditions, timer expressions, service parameters and scripts with plain
-eval/exec (SPIFF.md). Two fences keep a deployed diagram from reaching the server:
-1. at deploy, `check_code` refuses imports, dunder/underscore names and attributes, str.format, and
-   calls to builtins that open doors (open, eval, getattr …);
-2. at run time, expressions see only `SAFE_BUILTINS`, so `__import__` and friends do not exist.
+eval/exec (SPIFF.md). Three fences:
+1. at deploy, `check_code` refuses imports, global/nonlocal, names and attributes with a leading
+   underscore (no dunder tricks), str.format and the padding methods, calls of the builtins that open
+   doors (open, eval, getattr …), a `while True` with no `break`, and f-string widths of four digits;
+2. at run time the code sees only `SAFE_BUILTINS` (no `__import__`, `open`, `exec`: no file, network
+   or module), and is compiled again through `compiled()`, which checks it once more (a version
+   deployed before a rule was added is held to it too);
+3. `BoundedEnvironment` runs it within a step and size budget: at most `MAX_STEPS` lines executed
+   (a loop that never ends is stopped), no string, list or tuple longer than `MAX_ITEMS` built in one
+   operation, no integer larger than `MAX_BITS` bits, and at most `MAX_TOTAL` items built in all by
+   one evaluation. What exceeds it raises `Exhausted`: the step fails with the element named and
+   nothing is saved (engine/instances.py).
 """
 from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import keyword
+import re
+import sys
+import textwrap
+import threading
+from functools import lru_cache
+
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
+
+#: lines one evaluation of diagram code may execute (about a few tenths of a second)
+MAX_STEPS = 200_000
+#: the longest string, list or tuple one operation may build
+MAX_ITEMS = 100_000
+#: the most items (characters, elements) one evaluation may build in all through guarded operations
+MAX_TOTAL = 2_000_000
+#: the largest integer ** or << may build
+MAX_BITS = 4096
+#: the file name diagram code is compiled under: only its frames are traced
+FILENAME = "<diagram>"
+
+
+class Exhausted(RuntimeError):
+    """Diagram code ran too long or built too much: it is stopped, the step fails, nothing is saved."""
+
+
+class UnsafeCode(ValueError):
+    """Diagram code that `check_code` refuses, met at run time."""
+
+
+_budget = threading.local()
+
+
+def _spend(value):
+    """Count what a guarded operation built against the evaluation's budget; the value, if within it."""
+    size = len(value) if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset, range)) else 0
+    if size > MAX_ITEMS:
+        raise Exhausted(f"diagram code built {size} items in one operation (at most {MAX_ITEMS})")
+    spent = getattr(_budget, "spent", None)
+    if spent is not None:
+        _budget.spent = spent + size
+        if _budget.spent > MAX_TOTAL:
+            raise Exhausted(f"diagram code built more than {MAX_TOTAL} items in one evaluation")
+    return value
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_WIDTH = re.compile(r"%[#0\- +]*(\*|\d+)")
+
+
+def _op_guard_(op: str, left, right):
+    """`*`, `**`, `<<`, `%` and `+` of diagram code, checked before (or, for `+`, right after) they build."""
+    if op == "Mult":
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, (str, bytes, list, tuple)) and _is_int(n) and len(seq) * max(n, 0) > MAX_ITEMS:
+                raise Exhausted(f"diagram code would build {len(seq) * n} items (at most {MAX_ITEMS})")
+        return _spend(left * right)
+    if op == "Pow":
+        if _is_int(left) and _is_int(right) and abs(left) > 1 and right * abs(left).bit_length() > MAX_BITS:
+            raise Exhausted(f"diagram code would build an integer of more than {MAX_BITS} bits")
+        return left ** right
+    if op == "LShift":
+        if _is_int(right) and right > MAX_BITS:
+            raise Exhausted(f"diagram code would build an integer of more than {MAX_BITS} bits")
+        return left << right
+    if op == "Mod":
+        if isinstance(left, str):
+            for width in _WIDTH.findall(left):
+                if width == "*" or int(width) > 1000:
+                    raise Exhausted("a % format width in diagram code is limited to 1000")
+        return _spend(left % right)
+    return _spend(left + right)   # Add: at most twice what was already within bounds
+
+
+def _method_guard_(obj, name: str, *args, **kwargs):
+    """`.replace()` and `.join()` of diagram code, whose results can outgrow their inputs."""
+    method = getattr(obj, name)
+    if name == "replace" and isinstance(obj, str) and len(args) >= 2 and isinstance(args[0], str) \
+            and isinstance(args[1], str):
+        growth = max(len(args[1]) - len(args[0]), 0) * (obj.count(args[0]) if args[0] else len(obj) + 1)
+        if len(obj) + growth > MAX_ITEMS:
+            raise Exhausted(f"diagram code would build a string of {len(obj) + growth} characters")
+    if name == "join" and isinstance(obj, str) and len(args) == 1:
+        parts = list(args[0])
+        _spend(parts)
+        if sum(len(p) if isinstance(p, str) else 0 for p in parts) + len(obj) * len(parts) > MAX_ITEMS:
+            raise Exhausted("diagram code would join a string too long")
+        return _spend(method(parts, **kwargs))
+    return _spend(method(*args, **kwargs))
+
+
+def _counted(constructor):
+    def build(*args, **kwargs):
+        return _spend(constructor(*args, **kwargs))
+    build.__name__ = constructor.__name__
+    return build
 
 SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
     "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "int", "isinstance",
     "len", "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum",
     "tuple", "zip", "True", "False", "None", "ValueError", "KeyError", "Exception",
 )}
+# what builds a collection counts against the budget (a range longer than MAX_ITEMS is refused)
+SAFE_BUILTINS.update({name: _counted(getattr(builtins, name))
+                      for name in ("dict", "list", "range", "set", "sorted", "tuple")})
 
 _FORBIDDEN_CALLS = {"eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals",
                     "locals", "vars", "input", "breakpoint", "memoryview", "type", "object", "super",
                     "help", "exit", "quit", "classmethod", "staticmethod", "property"}
-_FORBIDDEN_ATTRS = {"format", "format_map", "mro", "gi_frame", "f_globals", "f_locals", "f_back"}
+_FORBIDDEN_ATTRS = {"format", "format_map", "mro", "gi_frame", "gi_code", "cr_frame", "ag_frame", "tb_frame",
+                    "f_globals", "f_locals", "f_back", "f_builtins", "f_code",
+                    # they pad a string to any width asked for
+                    "center", "ljust", "rjust", "zfill", "expandtabs"}
 
 #: Names a form field or task-data key may not take: they would shadow the script environment.
 RESERVED_NAMES = frozenset(set(SAFE_BUILTINS) | set(dir(builtins)) | set(keyword.kwlist)
-                           | {"now", "deadline", "working_days", "event", "typename", "task"})
+                           | {"now", "deadline", "add_working_days", "working_days", "event", "typename", "task"})
 
 
 def check_code(source: str, mode: str = "eval") -> str | None:
@@ -45,4 +158,133 @@ def check_code(source: str, mode: str = "eval") -> str | None:
             return f"attribute {node.attr!r} is not allowed"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FORBIDDEN_CALLS:
             return f"calling {node.func.id}() is not allowed"
+        if isinstance(node, ast.While) and _never_ends(node):
+            return "a loop that never ends (while True without break) is not allowed"
+        if isinstance(node, ast.FormattedValue) and node.format_spec is not None and not _small_spec(node.format_spec):
+            return "an f-string width is limited to three digits, and may not be computed"
     return None
+
+
+def _never_ends(loop: ast.While) -> bool:
+    if not (isinstance(loop.test, ast.Constant) and loop.test.value):
+        return False
+    def breaks(nodes) -> bool:
+        for node in nodes:
+            if isinstance(node, ast.Break) or isinstance(node, ast.Return):
+                return True
+            if isinstance(node, (ast.For, ast.While, ast.AsyncFor, ast.FunctionDef, ast.Lambda)):
+                continue        # a break in there leaves that loop, not this one
+            if breaks(ast.iter_child_nodes(node)):
+                return True
+        return False
+    return not breaks(loop.body)
+
+
+def _small_spec(spec) -> bool:
+    parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
+    return all(isinstance(p, ast.Constant) and not re.search(r"\d{4}", str(p.value)) for p in parts)
+
+
+class _Guard(ast.NodeTransformer):
+    """Routes the operations that can build without bound through the guards above."""
+
+    OPS = (ast.Mult, ast.Pow, ast.LShift, ast.Mod, ast.Add)
+
+    def _call(self, name, args, node, keywords=()):
+        return ast.copy_location(ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=list(keywords)), node)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, self.OPS):
+            return self._call("_op_guard_", [ast.Constant(type(node.op).__name__), node.left, node.right], node)
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.op, self.OPS):
+            return node
+        read = copy.deepcopy(node.target)
+        read.ctx = ast.Load()
+        value = self._call("_op_guard_", [ast.Constant(type(node.op).__name__), read, node.value], node)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("replace", "join"):
+            return self._call("_method_guard_", [node.func.value, ast.Constant(node.func.attr), *node.args],
+                              node, node.keywords)
+        return node
+
+    def visit_JoinedStr(self, node):
+        self.generic_visit(node)
+        return self._call("_spend_", [node], node)
+
+
+@lru_cache(maxsize=4096)
+def compiled(source: str, mode: str):
+    """Diagram code checked again and compiled with its guards (once per text)."""
+    source = source.strip() if mode == "eval" else textwrap.dedent(source).strip()
+    problem = check_code(source, mode)
+    if problem:
+        raise UnsafeCode(problem)
+    tree = ast.fix_missing_locations(_Guard().visit(ast.parse(source, mode=mode)))
+    return compile(tree, FILENAME, mode)
+
+
+#: what the guarded code calls; their leading underscore keeps diagram code from naming them
+GUARDS = {"_op_guard_": _op_guard_, "_method_guard_": _method_guard_, "_spend_": _spend}
+
+
+def run_bounded(action, steps: int = MAX_STEPS):
+    """Run `action` (which evaluates diagram code) within the step and size budget."""
+    count = 0
+
+    def line(frame, event, _arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+            if count > steps:
+                raise Exhausted(f"diagram code ran more than {steps} steps (a loop that does not end?)")
+        return line
+
+    def call(frame, _event, _arg):
+        return line if frame.f_code.co_filename == FILENAME else None   # only the diagram's own frames
+
+    previous_trace, previous_spent = sys.gettrace(), getattr(_budget, "spent", None)
+    _budget.spent = 0
+    sys.settrace(call)
+    try:
+        return action()
+    finally:
+        sys.settrace(previous_trace)
+        _budget.spent = previous_spent
+
+
+class BoundedEnvironment(TaskDataEnvironment):
+    """SpiffWorkflow's task-data environment, running diagram code compiled with its guards and within
+    the budget (the interface and the data handling are SpiffWorkflow's own)."""
+
+    def __init__(self, environment_globals=None, steps: int = MAX_STEPS):
+        super().__init__({**(environment_globals or {}), **GUARDS})
+        self.steps = steps
+
+    def evaluate(self, expression, context, external_context=None):
+        code = compiled(expression, "eval")
+        my_globals = copy.copy(self.globals)
+        self._prepare_context(context)
+        my_globals.update(external_context or {})
+        my_globals.update(context)
+        return run_bounded(lambda: eval(code, my_globals), self.steps)
+
+    def execute(self, script, context, external_context=None):
+        code = compiled(script, "exec")
+        self.check_for_overwrite(context, external_context or {})
+        my_globals = copy.copy(self.globals)
+        self._prepare_context(context)
+        my_globals.update(external_context or {})
+        context.update(my_globals)
+        try:
+            run_bounded(lambda: exec(code, context), self.steps)
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True

@@ -1,16 +1,17 @@
-"""The script engine each instance runs with: restricted builtins, the injected clock, and service
-tasks routed to the one registry in handlers/ (STYLE.md §2).
+"""The script engine each instance runs with: diagram code checked, guarded and bounded
+(engine/sandbox.py), the injected clock, and service tasks routed to the one registry in handlers/
+(STYLE.md §2).
 """
 from __future__ import annotations
 
 import json
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from engine.clock import SHANGHAI, parse_instant
 from engine.context import RunContext
 from engine.errors import EventflowError, HandlerError, InvalidData, InvalidParameter
-from engine.sandbox import SAFE_BUILTINS
+from engine.sandbox import SAFE_BUILTINS, BoundedEnvironment, Exhausted, UnsafeCode
 
 
 class EventflowScriptEngine(PythonScriptEngine):
@@ -20,7 +21,7 @@ class EventflowScriptEngine(PythonScriptEngine):
         self.registry = registry
         self.deadlines = deadlines
         self.current_task = None  # the task whose expression is being evaluated (deadline() needs it)
-        super().__init__(environment=TaskDataEnvironment({
+        super().__init__(environment=BoundedEnvironment({
             "__builtins__": SAFE_BUILTINS,
             "now": lambda: self.clock.now().astimezone(SHANGHAI).isoformat(),
             "deadline": self._deadline,
@@ -75,10 +76,11 @@ def _field_of(task, param: str) -> str:
 
 
 def unwrap_handler_error(err: Exception) -> Exception:
-    """SpiffWorkflow wraps exceptions raised in a task; find our own error inside if there is one."""
+    """SpiffWorkflow wraps exceptions raised in a task; find our own error inside if there is one (a
+    handler's, or the sandbox stopping diagram code)."""
     current, visited = err, set()
     while current is not None and id(current) not in visited:
-        if isinstance(current, EventflowError):
+        if isinstance(current, (EventflowError, Exhausted, UnsafeCode)):
             return current
         visited.add(id(current))
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__

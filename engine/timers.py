@@ -4,21 +4,40 @@ serializer under the stock type names, so stored instances stay standard SpiffWo
 """
 from __future__ import annotations
 
+import re
+
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
                                                               DurationTimerEventDefinition,
                                                               TimeDateEventDefinition,
                                                               TimerEventDefinition)
 
 
+#: an ISO 8601 duration or date-time typed without quotes, as a modeler's timer field saves it (PT1H)
+BARE_ISO = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+                      r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})")
+
+
+def bare_iso(expression) -> bool:
+    """A timer expression that is an ISO 8601 value typed without quotes (taken as that literal)."""
+    return isinstance(expression, str) and BARE_ISO.fullmatch(expression.strip()) is not None
+
+
 def _now(my_task):
     return my_task.workflow.script_engine.clock.now()
+
+
+def _expression(my_task, expression):
+    """The timer's value: a bare ISO literal as it is, anything else evaluated as diagram code."""
+    if bare_iso(expression):
+        return expression.strip()
+    return my_task.workflow.script_engine.evaluate(my_task, expression)
 
 
 class ClockTimeDateEventDefinition(TimeDateEventDefinition):
     def has_fired(self, my_task):
         value = my_task._get_internal_data("event_value")
         if value is None:
-            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            value = _expression(my_task, self.expression)
             my_task._set_internal_data(event_value=value)
         if TimerEventDefinition.parse_time_or_duration(value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
@@ -29,7 +48,7 @@ class ClockDurationTimerEventDefinition(DurationTimerEventDefinition):
     def has_fired(self, my_task):
         value = my_task._get_internal_data("event_value")
         if value is None:
-            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            expression = _expression(my_task, self.expression)
             parsed = TimerEventDefinition.parse_iso_duration(expression)
             start = _now(my_task)
             value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
