@@ -37,8 +37,10 @@ PROBE_START = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)
 
 
 def _element_id(node) -> str | None:
+    """The id of the element a node belongs to, as the modeler shows it: a timer's expression belongs to
+    its timer event (the event definition inside it is no shape of its own)."""
     while node is not None:
-        if node.get("id"):
+        if node.get("id") and not etree.QName(node).localname.endswith("EventDefinition"):
             return node.get("id")
         node = node.getparent()
     return None

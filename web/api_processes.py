@@ -2,7 +2,7 @@
 from flask import Blueprint, g, jsonify, request
 
 from engine import bundle as bundles
-from engine import version_history
+from engine import migration, version_history
 from engine.errors import InvalidData
 from engine.version_history import describe
 from web.auth import services, signed_in
@@ -53,3 +53,31 @@ def activate(version_id):
     user = g.user
     svc.run(lambda s: version_history.activate(s, version_id, user, svc.clock.now()))
     return jsonify(svc.read(lambda s: version_history.detail(s, version_id)))
+
+
+@bp.get("/<int:version_id>/migration")
+@signed_in(*ADMINS)
+def migration_plan(version_id):
+    """迁移预演 (dry run): per running or suspended instance of the process on another version, whether
+    it can move to this one and why not, and the armed timers that keep their due times."""
+    svc = services()
+    return jsonify(svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id)))
+
+
+@bp.post("/<int:version_id>/migration")
+@signed_in(*ADMINS)
+def migrate(version_id):
+    """迁移: `{"instances": [ids]}` (default: every instance the dry run says can move), each in its own
+    unit of work; one that cannot move is reported with its reasons and left as it was."""
+    body = request.get_json(silent=True) or {}
+    wanted = body.get("instances") if isinstance(body, dict) else None
+    if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(i, int) for i in wanted)):
+        raise InvalidData([{"field": "instances", "reason": "a list of instance ids"}])
+    svc = services()
+    actor = g.user.username
+    if wanted is None:
+        plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id))
+        wanted = [i["instance_id"] for i in plan["items"] if i["can_move"]]
+    else:
+        svc.read(lambda s: migration.target_of(s, version_id))          # 404 before anything moves
+    return jsonify({"items": svc.migrate_instances(version_id, wanted, actor)})

@@ -146,6 +146,38 @@ def activate(ctx, process, version, actor):
     click.echo(f"{process} v{version} is now active: new events start on it; running instances stay on theirs")
 
 
+@main.command()
+@click.argument("process")
+@click.argument("version", type=int)
+@click.option("--dry-run", is_flag=True, help="only say, per instance, whether it can move and why not")
+@click.option("--actor", default="cli", help="who moved them (audit)")
+@click.pass_context
+def migrate(ctx, process, version, dry_run, actor):
+    """Move the running instances of PROCESS to VERSION (those that can; the others are listed with why)."""
+    from engine import migration, version_history
+    svc = _services(ctx)
+    rows = [r for r in svc.read(lambda s: version_history.listing(s, process)) if r["version"] == version]
+    if not rows:
+        raise click.ClickException(f"no version {version} of process {process!r}")
+    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, rows[0]["id"]))
+    for item in plan["items"]:
+        state = "can move" if item["can_move"] else "cannot move: " + "; ".join(item["reasons"])
+        timers = ", ".join(f"{t['timer']} {t['due_at'][:16]}" for t in item["timers_kept"])
+        click.echo(f"{item['event_number']} (instance {item['instance_id']}, v{item['from_version']}): {state}"
+                   + (f"; timers keep their due times: {timers}" if timers and item["can_move"] else ""))
+    movable = [i["instance_id"] for i in plan["items"] if i["can_move"]]
+    click.echo(f"{len(movable)} of {len(plan['items'])} can move to {process} v{version}")
+    if dry_run or not movable:
+        return
+    with click.progressbar(length=len(movable), label="migrating") as bar:
+        results = svc.migrate_instances(rows[0]["id"], movable, actor, lambda done, total: bar.update(1))
+    moved = sum(1 for r in results if r["moved"])
+    for r in results:
+        if not r["moved"]:
+            click.echo(f"instance {r['instance_id']} not moved: {'; '.join(r['reasons'])}")
+    click.echo(f"{moved} instances moved to {process} v{version}")
+
+
 @main.command("create-user")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help="role code; repeat for several")

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogs import load_catalogs
-from engine import catalog_edits, duplicates, uow
+from engine import catalog_edits, duplicates, migration, uow
 from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
@@ -116,6 +116,20 @@ class Services:
         if self.catalogs.is_sensitive(body["type_code"]):
             self.run(lambda s: self.runtime.log_view(s, event_id, user, where))
         return body
+
+    def migrate_instances(self, target_id: int, instance_ids, actor: str, progress=None) -> list[dict]:
+        """Move instances to a version, each in its own unit of work (engine/migration.py); one that cannot
+        move is reported with its reasons and left as it was. `progress(done, total)` after each."""
+        results = []
+        for done, instance_id in enumerate(instance_ids, start=1):
+            try:
+                results.append(self.run(lambda s, i=instance_id: migration.migrate(s, self.runtime, i, target_id, actor)))
+            except EventflowError as err:
+                results.append({"instance_id": instance_id, "moved": False,
+                                "reasons": err.details.get("reasons") or [err.message]})
+            if progress is not None:
+                progress(done, len(instance_ids))
+        return results
 
     def log_sensitive(self, event_id: int, user, where: str) -> None:
         """A view of part of a sensitive event — a photo, the map, the diagram, the whistle order — is
