@@ -20,7 +20,7 @@ from engine.errors import EventflowError
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
-UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users")
+UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
                 "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
@@ -51,7 +51,7 @@ def _secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web import ui_admin, ui_events, ui_report, ui_session, ui_tasks, ui_users
+    from web import ui_admin, ui_events, ui_processes, ui_report, ui_session, ui_tasks, ui_users
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -62,7 +62,7 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=ui_session.select_locale)
-    for module in (ui_session, ui_tasks, ui_events, ui_report, ui_admin, ui_users):
+    for module in (ui_session, ui_tasks, ui_events, ui_report, ui_admin, ui_users, ui_processes):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -28,8 +28,9 @@ MAX_HOURS = Decimal(366 * 24)
 
 
 def may_manage(user) -> bool:
-    """Who sees 管理: a system administrator (every catalog), a community's staff (its own community)."""
-    return "system_admin" in user.roles or "community_staff" in user.roles
+    """Who sees 管理: a system administrator (every catalog, accounts, process versions), a process
+    administrator (process versions), a community's staff (its own community's catalog)."""
+    return bool({"system_admin", "process_admin", "community_staff"} & set(user.roles))
 
 
 def _hours(duration: str) -> str:
@@ -107,7 +108,8 @@ def index():
     if "system_admin" in user.roles:
         history = svc.read(lambda s: {name: catalog_edits.history(s, name, 5) for name in catalog_edits.EDITABLE})
     return render_template("ui/admin/index.html", nav="admin", communities=communities, history=history,
-                           system_admin="system_admin" in user.roles)
+                           system_admin="system_admin" in user.roles,
+                           process_owner=bool({"system_admin", "process_admin"} & set(user.roles)))
 
 
 @bp.route("/catalogs/communities/<code>", methods=["GET", "POST"])

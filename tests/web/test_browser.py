@@ -400,3 +400,52 @@ def test_the_task_list_counts_down_and_filters_by_status(server, browser):
     expect(page.locator("li.task", has_text=event["number"])).to_have_count(0)
     expect(page.locator("li.task", has_text=other["number"])).to_have_count(1)
     staff.close()
+
+
+def test_a_process_owner_deploys_rolls_back_and_migrates_with_a_progress_bar(server, browser):
+    """流程版本 (issue #7): a refused upload names the element and changes nothing; a good one shows what
+    it changed; the running instances move to it in batches with a progress bar; an earlier version is
+    activated again (rollback). Runs last: it leaves v2 deployed."""
+    from tests.web.client import Api
+    from tests.web.test_deploy import BPMN, bundle_zip
+    base, app = server
+    shots = ARTIFACTS / "processes"
+    shutil.rmtree(shots, ignore_errors=True)
+    api = Api(app)
+    running = [api.report(description=f"迁移演示 {i}") for i in range(3)]
+    owner = Person(browser, base, "owner1", DESK, shots)
+    page = owner.page
+    page.get_by_role("link", name="管理").click()
+    page.get_by_role("link", name="流程版本：部署、启用、迁移").click()
+    hostile = BPMN.replace(b'verdict == "accept"</bpmn:conditionExpression>',
+                           b'open("/etc/passwd") != ""</bpmn:conditionExpression>')
+    page.get_by_label("文件").set_input_files([{"name": "hostile.zip", "mimeType": "application/zip",
+                                               "buffer": bundle_zip(hostile)}])
+    page.get_by_role("button", name="部署").click()
+    expect(page.get_by_test_id("deploy-error")).to_contain_text("open")
+    expect(page.get_by_test_id("deploy-error")).to_contain_text("event_flow.bpmn")
+    expect(page.locator("tr[data-version]")).to_have_count(1)                 # nothing changed
+    owner.shot("01-refused")
+    v2 = BPMN.replace('name="核查"'.encode(), 'name="核查验收"'.encode())
+    page.get_by_label("文件").set_input_files([{"name": "v2.zip", "mimeType": "application/zip",
+                                               "buffer": bundle_zip(v2)}])
+    page.get_by_role("button", name="部署").click()
+    expect(page.locator("p.flash")).to_contain_text("v2")
+    expect(page.get_by_test_id("changes")).to_contain_text("核查验收")
+    plan = page.get_by_test_id("plan")
+    for event in running:
+        expect(plan.locator(f'tr[data-event="{event["number"]}"]')).to_contain_text("可以")
+    owner.shot("02-deployed")
+    page.get_by_role("button", name="迁移所选").click()
+    expect(page.get_by_test_id("migration-status")).to_contain_text("完成：迁移")
+    total = page.locator("input.pick").count()
+    expect(page.get_by_test_id("progress")).to_have_attribute("value", str(total))
+    owner.shot("03-migrated")
+    for event in running:
+        assert api.event(event["id"])["process"]["version"] == 2
+    page.goto("/admin/processes")
+    page.locator("tr[data-version='1']").get_by_role("link").click()
+    page.get_by_role("button", name="启用此版本（新事件按此版本办理）").click()
+    expect(page.locator("p.flash")).to_contain_text("v1")
+    assert api.event(api.report()["id"])["process"]["version"] == 1          # new events on v1 again
+    owner.close()

@@ -1,0 +1,104 @@
+"""流程版本 in the web app (issue #7): the process versions with who deployed them, when, what each changed,
+their instances; deploying a bundle; activating an earlier version (rollback); and migrating running
+instances to a version — a dry run per instance, then a move in batches with a progress bar
+(web/static/migrate.js). The engine does each step (engine/version_history.py, engine/migration.py)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import bundle as bundles
+from engine import migration, version_history
+from engine.errors import Conflict, DeployError, EventflowError, InvalidData
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_processes", __name__, url_prefix="/admin/processes")
+#: instances moved per request of the page's progress bar
+BATCH = 10
+
+
+def _owner():
+    if not set(g.user.roles) & set(version_history.OWNERS):
+        abort(403)
+
+
+@bp.get("")
+@page
+def index():
+    _owner()
+    svc = services()
+    return render_template("ui/admin/processes.html", nav="admin", versions=svc.read(version_history.listing))
+
+
+@bp.post("/deploy")
+@page
+def deploy():
+    """部署: a .bpmn or a .zip bundle, checked before anything changes (engine/deploy.py)."""
+    _owner()
+    svc = services()
+    user = g.user
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidData([{"field": "file", "reason": _("请选择 .bpmn 或 .zip 文件")}])
+        data, name = upload.read(), upload.filename
+        if name.lower().endswith(".zip"):
+            bundle = bundles.from_zip(data, name)
+        elif name.lower().endswith(".bpmn"):
+            bundle = bundles.from_bpmn(name, data)
+        else:
+            raise InvalidData([{"field": "file", "reason": _("只接受 .bpmn 或 .zip 文件")}])
+        version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, user.username))
+    except (DeployError, InvalidData) as err:
+        problem = err.to_dict() if isinstance(err, DeployError) else {"message": "；".join(
+            e["reason"] for e in err.details["errors"])}
+        return render_template("ui/admin/processes.html", nav="admin", problem=problem,
+                               versions=svc.read(version_history.listing)), err.status
+    flash(_("已部署 %(key)s v%(n)s", key=version.process_key, n=version.version) if created
+          else _("内容与 v%(n)s 相同，未生成新版本", n=version.version))
+    return redirect(url_for("ui_processes.show", version_id=version.id))
+
+
+@bp.get("/<int:version_id>")
+@page
+def show(version_id):
+    _owner()
+    svc = services()
+    detail = svc.read(lambda s: version_history.detail(s, version_id))
+    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id))
+    return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH)
+
+
+@bp.post("/<int:version_id>/activate")
+@page
+def activate(version_id):
+    """启用 (rollback)."""
+    _owner()
+    svc = services()
+    user = g.user
+    try:
+        version = svc.run(lambda s: version_history.activate(s, version_id, user, svc.clock.now()))
+        flash(_("已启用 %(key)s v%(n)s：新事件按此版本办理", key=version.process_key, n=version.version))
+    except Conflict as err:
+        flash(err.message)
+    return redirect(url_for("ui_processes.show", version_id=version_id))
+
+
+@bp.post("/<int:version_id>/migrate")
+@page
+def migrate(version_id):
+    """One batch of the page's migration (JSON in, JSON out; CSRF in the X-CSRFToken header)."""
+    _owner()
+    body = request.get_json(silent=True)
+    wanted = body.get("instances") if isinstance(body, dict) else None
+    if not isinstance(wanted, list) or not wanted or len(wanted) > BATCH or \
+            not all(isinstance(i, int) for i in wanted):
+        return jsonify({"error": "invalid", "errors": [{"field": "instances",
+                                                        "reason": f"1 to {BATCH} instance ids"}]}), 422
+    svc = services()
+    try:
+        svc.read(lambda s: migration.target_of(s, version_id))
+    except EventflowError as err:
+        return jsonify(err.to_dict()), err.status
+    return jsonify({"items": svc.migrate_instances(version_id, wanted, g.user.username)})
