@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
-from engine import forms
+from engine import forms, lint
 from engine.bundle import Bundle
 from engine.errors import DeployError
 from engine.models import ProcessVersion
@@ -174,6 +174,19 @@ def _lanes(path: str, root, catalogs) -> None:
                               element=lane.get("id"), line=lane.sourceline)
 
 
+def _lint(bundle: Bundle) -> None:
+    """bpmnlint's recommended rules (engine/lint.py): the first error refuses the bundle, naming it."""
+    try:
+        found = lint.problems({p: bundle.files[p] for p in bundle.bpmn_paths})
+    except lint.LintUnavailable as err:
+        raise DeployError(str(err)) from None
+    if found:
+        first = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise DeployError(f"{first['message']} (bpmnlint {first['rule']}){more}", file=first["file"],
+                          element=first["element"])
+
+
 def _top_level_process(trees: dict) -> str:
     processes, called = {}, set()
     for path, root in trees.items():
@@ -219,6 +232,7 @@ def plan(bundle: Bundle, catalogs, registry) -> tuple[str, dict[str, bytes], dic
             if op.get("id") not in registry:
                 raise DeployError(f"service operation {op.get('id')!r} has no handler in handlers/",
                                   file=path, element=_element_id(op.getparent()), line=op.sourceline)
+    _lint(bundle)
     key = _top_level_process(trees)
     parser = make_parser()
     try:

@@ -117,3 +117,11 @@ def test_only_process_admins_deploy(api):
     assert deploy(api, bundle_zip(), "bundle.zip", user="staff1").status_code == 403
     r = api.client.post("/api/process-versions")
     assert r.status_code == 401
+
+
+def test_a_diagram_that_breaks_bpmnlints_rules_is_refused_naming_the_element(api):
+    lonely = BPMN.replace(b"</bpmn:laneSet>", '</bpmn:laneSet>\n    <bpmn:task id="lonely_task" name="孤立任务" />'.encode(), 1)
+    r = deploy(api, bundle_zip(lonely), "lint.zip")
+    assert r.status_code == 400, r.json
+    assert r.json["element"] == "lonely_task" and "bpmnlint" in r.json["reason"] and r.json["file"] == "event_flow.bpmn"
+    assert len(versions(api)) == 1
