@@ -16,13 +16,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) web/frontend/node_modules/.package-lock.json tools/lint-bpmn/node_modules/.package-lock.json
+install: $(STAMP) web/frontend/dist/modeler.js tools/lint-bpmn/node_modules/.package-lock.json
 	$(BIN)/pybabel compile -d web/translations
 
 # the web app's browser libraries (bpmn-js viewer, Leaflet), served from the app's own origin; bpmnlint,
 # which deploy runs on every diagram (engine/lint.py)
 web/frontend/node_modules/.package-lock.json: web/frontend/package-lock.json
 	cd web/frontend && npm ci --silent --no-audit --no-fund
+
+# the process modeler (bpmn-js + properties panel + eventflow's fields), bundled by esbuild from src/
+web/frontend/dist/modeler.js: web/frontend/node_modules/.package-lock.json $(wildcard web/frontend/src/*)
+	cd web/frontend && npm run --silent build
 
 run: install
 	$(BIN)/eventflow init-db

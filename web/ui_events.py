@@ -19,7 +19,11 @@ FRONTEND = Path(__file__).resolve().parent / "frontend" / "node_modules"
 #: the browser libraries the pages load, from npm (web/frontend/package.json), never from a CDN
 VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
           "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css", "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
-          "leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css"}
+          "bpmn-font.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css",
+          "properties-panel.css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
+          "leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css",
+          # the modeler with its properties panel, bundled from web/frontend/src at set-up (npm run build)
+          "modeler.js": "../dist/modeler.js"}
 
 
 def before_after(event: dict) -> list[dict]:

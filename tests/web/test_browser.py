@@ -449,3 +449,81 @@ def test_a_process_owner_deploys_rolls_back_and_migrates_with_a_progress_bar(ser
     expect(page.locator("p.flash")).to_contain_text("v1")
     assert api.event(api.report()["id"])["process"]["version"] == 1          # new events on v1 again
     owner.close()
+
+
+def test_a_process_owner_edits_a_task_name_and_a_timer_in_the_modeler(server, browser):
+    """流程建模 (issue #7): bpmn-js's modeler opens the active version; in the properties panel the owner
+    renames 核查 and changes the 签收受理 timer; a wrong deadline kind is refused and marked on the diagram;
+    the corrected save becomes a new version, listed with what it changed and used by new events."""
+    from tests.web.client import Api
+    base, app = server
+    shots = ARTIFACTS / "modeler"
+    shutil.rmtree(shots, ignore_errors=True)
+    api = Api(app)
+    active = [v for v in api.get("/api/process-versions", "owner1").json["items"] if v["active"]][0]
+    owner = Person(browser, base, "owner1", DESK, shots)
+    page = owner.page
+    page.goto(f"/admin/processes/{active['id']}")
+    page.get_by_test_id("open-modeler").click()
+    expect(page.get_by_test_id("modeler")).to_have_attribute("data-ready", "1")
+    page.locator('.djs-element[data-element-id="check"]').first.click()
+    page.locator(".bio-properties-panel-group-header", has_text="General").click()   # bpmn-js's own fields
+    name = page.locator("#bio-properties-panel-name")
+    expect(name).to_have_value("核查")
+    name.fill("核查验收")
+    page.locator('.djs-element[data-element-id="timer_accept"]').first.click(force=True)
+    timer = page.locator("#bio-properties-panel-ef-timer")
+    expect(timer).to_have_value('deadline("accept", "PT30M", dispatch["dispatched_at"])')
+    timer.fill('deadline("acceptance", "PT20M", dispatch["dispatched_at"])')
+    page.locator("#bio-properties-panel-name").first.click()           # leave the field: the value is taken
+    page.get_by_role("button", name="保存并部署为新版本").click()
+    expect(page.get_by_test_id("modeler-status")).to_contain_text("timer_accept")
+    expect(page.locator('.djs-element.deploy-error[data-element-id="timer_accept"]')).to_have_count(1)
+    owner.shot("01-refused-and-marked")
+    before = len(api.get("/api/process-versions", "owner1").json["items"])
+    timer = page.locator("#bio-properties-panel-ef-timer")
+    timer.fill('deadline("accept", "PT20M", dispatch["dispatched_at"])')
+    page.locator("#bio-properties-panel-ef-kind").focus()
+    page.get_by_role("button", name="保存并部署为新版本").click()
+    expect(page.get_by_test_id("changes")).to_contain_text("核查验收")
+    expect(page.get_by_test_id("changes")).to_contain_text("timer_accept")
+    owner.shot("02-new-version")
+    listed = api.get("/api/process-versions", "owner1").json["items"]
+    assert len(listed) == before + 1 and [v for v in listed if v["active"]][0]["id"] != active["id"]
+    event = api.report(description="建模后新事件")
+    api.whistle_to(event["id"])
+    accept = [d for d in api.event(event["id"])["deadlines"] if d["kind"] == "accept"][0]
+    assert accept["rule"] == "PT20M"                                         # the new version is used
+    owner.close()
+
+
+def test_the_engines_extension_elements_survive_copy_paste_and_a_type_change(server, browser):
+    """The spiffworkflow moddle descriptor (web/frontend/src/spiffworkflow.json) lets bpmn-js keep a task's
+    form and assignee when it is copied and pasted, and when its type is changed in the modeler."""
+    from tests.web.client import Api
+    base, app = server
+    api = Api(app)
+    active = [v for v in api.get("/api/process-versions", "owner1").json["items"] if v["active"]][0]
+    owner = Person(browser, base, "owner1", DESK, ARTIFACTS / "modeler")
+    page = owner.page
+    page.goto(f"/admin/processes/{active['id']}/modeler?file=event_flow.bpmn")
+    expect(page.get_by_test_id("modeler")).to_have_attribute("data-ready", "1")
+    xml = page.evaluate("""async () => {
+        const m = window.eventflowModeler, registry = m.get('elementRegistry');
+        const task = registry.get('verify');
+        m.get('copyPaste').copy([task]);
+        const pasted = m.get('copyPaste').paste({element: task.parent, point: {x: task.x + 60, y: task.y + 300}});
+        m.get('bpmnReplace').replaceElement(registry.get('analyse'), {type: 'bpmn:ManualTask'});
+        const {xml} = await m.saveXML({format: true});
+        return {xml, pasted: pasted.map(e => e.id)};
+    }""")
+    from lxml import etree
+    root = etree.fromstring(xml["xml"].encode("utf-8"))
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "s": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+    copies = [e for e in root.iterfind(".//bpmn:userTask", ns) if e.get("id") in xml["pasted"]]
+    assert copies, xml["pasted"]
+    forms = copies[0].xpath(".//s:property[@name='formJsonSchemaFilename']/@value", namespaces=ns)
+    assert forms == ["forms/verify.json"]
+    [manual] = root.iterfind(".//bpmn:manualTask[@id='analyse']", ns)
+    assert manual.xpath(".//s:property[@name='formJsonSchemaFilename']/@value", namespaces=ns) == ["forms/analyse.json"]
+    owner.close()
