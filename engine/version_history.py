@@ -13,6 +13,10 @@ from engine.models import Audit, Instance, ProcessVersion
 from engine.spiff import SAFE_XML
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+#: BPMN attribute defaults: a modeler leaves them out (bpmn-js drops isSequential="false"), a hand writes them
+DEFAULTS = {"isSequential": "false", "cancelActivity": "true", "isInterrupting": "true", "isForCompensation": "false",
+            "startQuantity": "1", "completionQuantity": "1", "isClosed": "false", "parallelMultiple": "false",
+            "instantiate": "false", "triggeredByEvent": "false"}
 #: who deploys, activates and migrates process versions
 OWNERS = ("process_admin", "system_admin")
 
@@ -41,6 +45,10 @@ def _elements(files: dict) -> tuple[dict, dict]:
             if not _tracked(element):
                 continue
             copy = etree.fromstring(etree.tostring(element))
+            for node in copy.iter():              # a default written out or left out is no change
+                for name, default in DEFAULTS.items():
+                    if node.get(name) == default:
+                        del node.attrib[name]
             for inner in list(copy.iter()):
                 if inner is not copy and _tracked(inner) and inner.getparent() is not None:
                     placeholder = etree.Element("ref", id=inner.get("id"))
