@@ -1,0 +1,121 @@
+"""§8.6 indicators (issue #8, engine/indicators.py) over HTTP, checked against a history built on the
+simulated clock whose every count is worked out by hand below — not by the production query. Both
+databases.
+
+The history (T0 = 2026-10-08 09:00, every event A05 in 新城社区, reported and whistled to 执法局 at T0 unless said):
+- E1: accepted at T0+10m, disposed at T0+2h, check passed 满意 — on time, first time;
+- E2: accepted late at T0+40m, disposed late at T0+27h, check passed 基本满意 — late, but first time;
+- E3: 执法局 returns it at T0+10m (its 签收受理 is met by the return), re-dispatched to 市监局, which accepts
+  at T0+10m and disposes at T0+2h; check passed 满意 — not first time (a return);
+- E4: handled by the community's cadres (no whistle), done at T0+1h, check passed 满意;
+- E5: accepted at T0+10m, disposed at T0+2h, check failed (不满意), reworked at T0+3h, check passed 满意 —
+  not first time (rework);
+- E6: accepted at T0+10m, never disposed — due at T0+24h, not handled.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.web.test_deadlines import advance_to, now
+
+PERIOD = {"from": "2026-10-08T00:00:00+08:00", "to": "2026-10-12T00:00:00+08:00"}
+
+
+def history(api):
+    t0 = now(api)
+    e = {n: api.report(description=f"考核样本 {n}") for n in ("E1", "E2", "E3", "E4", "E5", "E6")}
+    for n in ("E1", "E2", "E3", "E5", "E6"):
+        api.whistle_to(e[n]["id"])
+    api.complete("staff1", e["E4"]["id"], "verify", {"verdict": "accept"})
+    api.complete("staff1", e["E4"]["id"], "analyse", {"disposal": "cadre"})
+    advance_to(api, t0 + timedelta(minutes=10))
+    for n in ("E1", "E5", "E6"):
+        api.complete("zhifa1", e[n]["id"], "accept_whistle", {"decision": "accept"})
+    api.complete("zhifa1", e["E3"]["id"], "accept_whistle", {"decision": "return", "return_reason": "非执法局职责"})
+    api.complete("whistle1", e["E3"]["id"], "redispatch", {"lead_department": "shijian", "redispatch_note": "改派市监"})
+    api.complete("shijian1", e["E3"]["id"], "accept_whistle", {"decision": "accept"})
+    advance_to(api, t0 + timedelta(minutes=40))
+    api.complete("zhifa1", e["E2"]["id"], "accept_whistle", {"decision": "accept"})
+    advance_to(api, t0 + timedelta(hours=1))
+    api.complete("staff1", e["E4"]["id"], "handle_by_cadre", {"result_summary": "已劝导整改"})
+    api.complete("staff1", e["E4"]["id"], "check", {"passed": True, "rating": "满意"})
+    advance_to(api, t0 + timedelta(hours=2))
+    for n, unit_user in (("E1", "zhifa1"), ("E3", "shijian1"), ("E5", "zhifa1")):
+        api.complete(unit_user, e[n]["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.complete("staff1", e["E1"]["id"], "check", {"passed": True, "rating": "满意"})
+    api.complete("staff1", e["E3"]["id"], "check", {"passed": True, "rating": "满意"})
+    api.complete("staff1", e["E5"]["id"], "check", {"passed": False, "check_note": "未清理干净", "rating": "不满意"})
+    advance_to(api, t0 + timedelta(hours=3))
+    api.complete("zhifa1", e["E5"]["id"], "dispose_rework", {"result_summary": "已全部清理"})
+    api.complete("staff1", e["E5"]["id"], "check", {"passed": True, "rating": "满意"})
+    advance_to(api, t0 + timedelta(hours=27))
+    api.complete("zhifa1", e["E2"]["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.complete("staff1", e["E2"]["id"], "check", {"passed": True, "rating": "基本满意"})
+    for n in ("E1", "E2", "E3", "E4", "E5"):
+        assert api.event(e[n]["id"])["status"] == "closed", n
+    assert api.event(e["E6"]["id"])["status"] == "open"
+    return e
+
+
+def rows(api, level, user="city1"):
+    r = api.get("/api/indicators", user, query_string={"level": level, **PERIOD})
+    assert r.status_code == 200, r.json
+    return {item["key"]: item["indicators"] for item in r.json["items"]}
+
+
+def counts(indicator):
+    return indicator["numerator"], indicator["denominator"]
+
+
+def test_each_indicator_matches_the_count_done_by_hand(app, api):
+    history(api)
+    units = rows(api, "unit")
+    zhifa = units["zhifa"]
+    assert counts(zhifa["accept_on_time_rate"]) == (4, 5)       # E1 E3(return) E5 E6 on time; E2 late
+    assert counts(zhifa["disposal_rate"]) == (3, 4)             # due: E1 E2 E5 E6; handled: E1 E2 E5
+    assert counts(zhifa["on_time_rate"]) == (2, 4)              # E1, E5 (its rework by T0+3h)
+    assert counts(zhifa["first_time_rate"]) == (2, 3)           # closed: E1 E2 E5; first time: E1 E2
+    assert counts(zhifa["average_handling_hours"]) == (32, 3)   # 2 + 27 + 3 hours from dispatch
+    assert zhifa["average_handling_hours"]["value"] == 10.67
+    assert counts(zhifa["extension_rate"]) == (0, 4)
+    assert counts(zhifa["return_rate"]) == (1, 5)               # dispatched E1 E2 E3 E5 E6; returned E3
+    assert counts(zhifa["satisfaction_rate"]) == (2, 3)         # last ratings 满意, 基本满意, 满意
+    assert zhifa["on_time_rate"]["value"] == 0.5 and zhifa["on_time_rate"]["formula"] == "按期处置数 ÷ 应处置数"
+
+    shijian = units["shijian"]
+    assert counts(shijian["accept_on_time_rate"]) == (1, 1)
+    assert counts(shijian["disposal_rate"]) == (1, 1) and counts(shijian["on_time_rate"]) == (1, 1)
+    assert shijian["average_handling_hours"]["value"] == 1.83    # T0+10m → T0+2h
+    assert counts(shijian["first_time_rate"]) == (0, 1)         # E3 was returned on its way
+    assert counts(shijian["return_rate"]) == (0, 1)
+
+    xincheng = rows(api, "community")["lg-xincheng"]
+    assert counts(xincheng["disposal_rate"]) == (1, 1)          # its own obligation: E4's 2 hours (§8.1)
+    assert counts(xincheng["on_time_rate"]) == (1, 1)
+    assert counts(xincheng["average_handling_hours"]) == (1, 1)
+    assert counts(xincheng["first_time_rate"]) == (3, 5)        # closed E1–E5; first time E1 E2 E4
+    assert counts(xincheng["satisfaction_rate"]) == (4, 5)
+    assert xincheng["return_rate"]["value"] is None             # not a community's indicator
+
+    before = rows(api, "unit")
+    r = api.get("/api/indicators", "city1", query_string={"level": "unit", "from": "2026-10-09T12:00:00+08:00",
+                                                          "to": "2026-10-12T00:00:00+08:00"})
+    later = {item["key"]: item["indicators"] for item in r.json["items"]}
+    assert counts(later["zhifa"]["disposal_rate"]) == (0, 0)     # nothing of zhifa's fell due after noon on the 9th
+    assert counts(later["zhifa"]["first_time_rate"]) == (1, 1)   # E2 closed then (T0+27h = the 9th, 12:00)
+    assert before["zhifa"] == zhifa
+
+
+def test_scope_and_input(app, api):
+    history(api)
+    assert set(rows(api, "unit", "zhifa1")) == {"zhifa"}                   # a department: its own unit
+    assert set(rows(api, "community", "staff1")) == {"lg-xincheng"}        # a cadre: their community
+    assert rows(api, "unit", "staff1") == {}
+    assert rows(api, "department", "city1").keys() == rows(api, "unit", "city1").keys()
+    assert api.get("/api/indicators", "grid1", query_string={"level": "unit", **PERIOD}).status_code == 403
+    r = api.get("/api/indicators", "city1", query_string={"level": "street", **PERIOD})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "level"
+    r = api.get("/api/indicators", "city1", query_string={"level": "unit", "from": PERIOD["to"], "to": PERIOD["from"]})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "to"
+    r = api.get("/api/indicators", "city1", query_string={"level": "unit"})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "from"
