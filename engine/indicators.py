@@ -211,3 +211,26 @@ def visible(session, catalogs, user, level: str, parties) -> list[str]:
         elif user.community and who.community == user.community and {"community_staff", "committee"} & set(user.roles):
             keep.append(person)
     return keep
+
+
+def table(report_items: list[dict]) -> tuple[list[str], list[list]]:
+    """The indicator rows as a table for export: per indicator its value, numerator and denominator."""
+    header = ["代码", "名称"]
+    for key, (name, _formula) in INDICATORS.items():
+        header += [name, f"{name}·分子", f"{name}·分母"]
+    rows = []
+    for item in report_items:
+        row = [item["key"], item["name"]]
+        for key in INDICATORS:
+            value = item["indicators"][key]
+            row += [value["value"], value["numerator"], value["denominator"]]
+        rows.append(row)
+    return header, rows
+
+
+def events_by_community(session, start, end) -> dict[str, int]:
+    """Events registered in the period, per community (the dashboard's map)."""
+    from sqlalchemy import func
+    found = session.execute(select(Event.community, func.count(Event.id)).where(
+        Event.created_at >= start, Event.created_at < end, Event.community.is_not(None)).group_by(Event.community))
+    return {community: number for community, number in found}

@@ -529,3 +529,45 @@ def test_the_engines_extension_elements_survive_copy_paste_and_a_type_change(ser
     [manual] = root.iterfind(".//bpmn:manualTask[@id='analyse']", ns)
     assert manual.xpath(".//s:property[@name='formJsonSchemaFilename']/@value", namespaces=ns) == ["forms/analyse.json"]
     owner.close()
+
+
+def test_the_assessment_dashboard_draws_its_charts_and_downloads_the_export(server, browser):
+    """考核看板 (issue #8): the city authority opens the dashboard; its table shows each indicator with
+    numerator and denominator, ECharts draws the comparison, trend and map, and the Excel export downloads
+    as a real workbook with the same numbers."""
+    import io as _io
+    from openpyxl import load_workbook
+    from tests.web.client import Api
+    base, app = server
+    shots = ARTIFACTS / "dashboard"
+    shutil.rmtree(shots, ignore_errors=True)
+    api = Api(app)
+    event = api.report(description="看板样本")
+    api.whistle_to(event["id"])
+    api.close_whistle(event["id"])                                           # 执法局: accepted, disposed, checked
+    city = Person(browser, base, "city1", DESK, shots)
+    page = city.page
+    page.get_by_role("link", name="考核").click()
+    page.get_by_label("自").fill("2026-10-01")
+    page.get_by_label("至").fill("2026-10-31")
+    page.get_by_role("button", name="查询").click()
+    for chart in ("chart-compare", "chart-trend", "chart-map"):
+        expect(page.get_by_test_id(chart)).to_have_attribute("data-ready", "1")
+        expect(page.get_by_test_id(chart).locator("svg")).to_have_count(1)
+    row = page.locator("table[data-testid=indicators] tr[data-key=zhifa]")
+    expect(row).to_have_count(1)
+    shown = row.locator("td").nth(1).inner_text()                            # 处置率: "x% / n / d"
+    city.shot("01-dashboard")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-xlsx").click()
+    path = download.value.path()
+    assert download.value.suggested_filename == "indicators-unit-2026-10-01-2026-10-31.xlsx"
+    sheet = load_workbook(_io.BytesIO(Path(path).read_bytes())).active
+    header = [c.value for c in sheet[1]]
+    zhifa = [[c.value for c in r] for r in sheet.iter_rows(min_row=2) if r[0].value == "zhifa"][0]
+    numerator, denominator = zhifa[header.index("处置率·分子")], zhifa[header.index("处置率·分母")]
+    assert f"{numerator} / {denominator}" in shown
+    with page.expect_download() as download:
+        page.get_by_test_id("export-csv").click()
+    assert Path(download.value.path()).read_bytes().startswith("\ufeff代码,名称".encode("utf-8"))
+    city.close()

@@ -1,0 +1,113 @@
+"""考核看板 in the web app (issue #8): the §8.6 indicators of communities, units or people for a period —
+a table with numerators and denominators, charts (ECharts from npm: a comparison, a six-month trend, a map
+of events by community) and exports to Excel and CSV."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, Response, abort, g, render_template, request
+
+from engine import indicators, spreadsheets
+from engine.clock import SHANGHAI
+from web.api_indicators import READERS
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_dashboard", __name__)
+LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}
+
+
+def may_read(user) -> bool:
+    return bool(set(READERS) & set(user.roles))
+
+
+def _period():
+    """[from 00:00, the day after `to` 00:00) in Asia/Shanghai; default: this month up to today."""
+    today = services().clock.now().astimezone(SHANGHAI).date()
+    try:
+        first = date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
+        last = date.fromisoformat(request.args.get("to") or today.isoformat())
+    except ValueError:
+        abort(400)
+    if last < first:
+        first, last = last, first
+    return first, last, datetime.combine(first, time(), SHANGHAI), datetime.combine(last + timedelta(days=1), time(), SHANGHAI)
+
+
+def _level():
+    level = request.args.get("level", "unit")
+    level = "unit" if level == "department" else level
+    if level not in indicators.LEVELS:
+        abort(400)
+    return level
+
+
+def _report(session, level, start, end):
+    svc = services()
+    found = indicators.compute(session, level, start, end)
+    keep = indicators.visible(session, svc.catalogs, g.user, level, found)
+    return [indicators.describe(svc.catalogs, level, party, found[party]) for party in keep]
+
+
+def _trend(session, level, end):
+    """The last six months: the on-time and disposal rates of the visible parties together."""
+    months = []
+    month = (end - timedelta(seconds=1)).astimezone(SHANGHAI).date().replace(day=1)
+    for _ in range(6):
+        months.insert(0, month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    points = []
+    for first in months:
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        rows = _report(session, level, datetime.combine(first, time(), SHANGHAI), datetime.combine(nxt, time(), SHANGHAI))
+        total = {k: [0, 0] for k in ("on_time_rate", "disposal_rate")}
+        for row in rows:
+            for key in total:
+                total[key][0] += row["indicators"][key]["numerator"]
+                total[key][1] += row["indicators"][key]["denominator"]
+        points.append({"month": first.strftime("%Y-%m"),
+                       **{k: round(n / d, 4) if d else None for k, (n, d) in total.items()}})
+    return points
+
+
+@bp.get("/dashboard")
+@page
+def dashboard():
+    if not may_read(g.user):
+        abort(403)
+    svc = services()
+    level = _level()
+    first, last, start, end = _period()
+
+    def build(session):
+        return (_report(session, level, start, end), _trend(session, level, end),
+                indicators.events_by_community(session, start, end))
+    rows, trend, by_community = svc.read(build)
+    charts = {"parties": [r["name"] for r in rows],
+              "on_time": [r["indicators"]["on_time_rate"]["value"] for r in rows],
+              "disposal": [r["indicators"]["disposal_rate"]["value"] for r in rows],
+              "first_time": [r["indicators"]["first_time_rate"]["value"] for r in rows],
+              "trend": trend, "map": svc.catalogs.get("communities"),
+              "by_community": [{"name": (svc.catalogs.community(c) or {}).get("name", c), "value": n}
+                               for c, n in by_community.items()]}
+    return render_template("ui/dashboard.html", nav="dashboard", rows=rows, level=level, levels=LEVEL_WORDS,
+                           first=first, last=last, charts=charts, formulas=indicators.INDICATORS)
+
+
+@bp.get("/dashboard/export.<fmt>")
+@page
+def export(fmt):
+    if not may_read(g.user) or fmt not in ("xlsx", "csv"):
+        abort(403 if fmt in ("xlsx", "csv") else 404)
+    svc = services()
+    level = _level()
+    first, last, start, end = _period()
+    header, rows = indicators.table(svc.read(lambda s: _report(s, level, start, end)))
+    name = f"indicators-{level}-{first.isoformat()}-{last.isoformat()}.{fmt}"
+    if fmt == "xlsx":
+        body = spreadsheets.xlsx(f"考核指标 {first}至{last}", header, rows)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = spreadsheets.csv_bytes(header, rows)
+        mimetype = "text/csv; charset=utf-8"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
