@@ -43,6 +43,7 @@ INDICATORS = {
     "extension_rate": ("延期率", "延期数 ÷ 应处置数"),
     "return_rate": ("退回率", "退回数 ÷ 派单数"),
     "satisfaction_rate": ("满意率", "评价满意数 ÷ 评价数"),
+    "spot_check_pass_rate": ("抽查合格率", "抽查合格数 ÷ 抽查数"),
 }
 
 
@@ -132,6 +133,13 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
             elif audit.action == "whistle_returned" and data.get("unit"):
                 counts[data["unit"]]["returned"] += 1
 
+    # §9.3 the city authority's spot checks: findings recorded in the period count for the community
+    if level == "community":
+        from engine.spot_checks import pass_counts
+        for community, (passed, checked) in pass_counts(session, start, end).items():
+            counts[community]["spot_passed"] += passed
+            counts[community]["spot_checked"] += checked
+
     return {party: _indicators(c) for party, c in sorted(counts.items())}
 
 
@@ -171,6 +179,7 @@ def _indicators(c) -> dict:
         "extension_rate": _ratio(c["extended"], c["due"]),
         "return_rate": _ratio(c["returned"], c["dispatched"]),
         "satisfaction_rate": _ratio(c["satisfied"], c["rated"]),
+        "spot_check_pass_rate": _ratio(c["spot_passed"], c["spot_checked"]),
     }
 
 

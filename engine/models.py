@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
@@ -471,3 +471,36 @@ class CatalogRevision(Base):
     actor: Mapped[str] = mapped_column(String(100))
     #: what changed against the revision before (rows added, removed, changed)
     summary: Mapped[dict] = mapped_column(JSON)
+
+
+class SpotCheck(Base):
+    """抽查 (§9.3): a sample of one community's closed events drawn by the city authority, reproducible
+    from its recorded seed (engine/spot_checks.py)."""
+
+    __tablename__ = "spot_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community: Mapped[str] = mapped_column(String(60), index=True)
+    period_from: Mapped[datetime]
+    period_to: Mapped[datetime]
+    size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    drawn_by: Mapped[str] = mapped_column(String(100))
+    drawn_at: Mapped[datetime]
+    #: the events drawn, in the order drawn
+    sample: Mapped[list] = mapped_column(JSON)
+
+
+class SpotCheckFinding(Base):
+    """One checked event of a spot check: 合格 or 不合格, with what was found."""
+
+    __tablename__ = "spot_check_finding"
+    __table_args__ = (UniqueConstraint("spot_check_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_check.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text)
+    checked_by: Mapped[str] = mapped_column(String(100))
+    checked_at: Mapped[datetime]

@@ -1,0 +1,71 @@
+"""§9.3 spot checks (issue #8, engine/spot_checks.py) over HTTP: the city authority draws a sample of a
+community's closed events from a recorded seed — reproduced here independently with Python's random —
+records findings, and the pass rate counts in the community's indicators. Both databases."""
+from __future__ import annotations
+
+import random
+
+PERIOD = {"from": "2026-10-01T00:00:00+08:00", "to": "2026-11-01T00:00:00+08:00"}
+
+
+def closed_events(api, n):
+    ids = []
+    for i in range(n):
+        event = api.report(description=f"抽查样本 {i}")
+        api.whistle_to(event["id"])
+        api.close_whistle(event["id"])
+        ids.append(event["id"])
+    return ids
+
+
+def test_a_draw_is_reproduced_from_its_seed_and_findings_count_for_the_community(app, api):
+    ids = closed_events(api, 6)
+    open_one = api.report(description="未办结")                    # not closed: never drawn
+    r = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", "size": 3, "seed": 20261008, **PERIOD})
+    assert r.status_code == 201, r.json
+    check = r.json
+    expected = random.Random(20261008).sample(sorted(ids), 3)       # the same draw, done independently
+    assert [i["event_id"] for i in check["items"]] == expected and check["seed"] == 20261008
+    assert open_one["id"] not in [i["event_id"] for i in check["items"]]
+    again = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", "size": 3, "seed": 20261008,
+                                                        **PERIOD}).json
+    assert [i["event_id"] for i in again["items"]] == expected    # drawn again: the same sample
+    drawn = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", "size": 2, **PERIOD}).json
+    assert [i["event_id"] for i in drawn["items"]] == random.Random(drawn["seed"]).sample(sorted(ids), 2)
+
+    first, second, third = expected
+    for event_id, passed in ((first, True), (second, False), (third, True)):
+        r = api.client.put(f"/api/spot-checks/{check['id']}/events/{event_id}", headers=api.headers("city1"),
+                           json={"passed": passed, "note": "现场复核" if passed else "整改不到位，照片与现场不符"})
+        assert r.status_code == 200, r.json
+    shown = {i["event_id"]: i["finding"] for i in api.get(f"/api/spot-checks/{check['id']}", "city1").json["items"]}
+    assert shown[second]["passed"] is False and shown[first]["checked_by"] == "city1"
+    r = api.get("/api/indicators", "city1", query_string={"level": "community", "from": "2026-10-01T00:00:00+08:00",
+                                                          "to": "2026-11-01T00:00:00+08:00"})
+    xincheng = {i["key"]: i for i in r.json["items"]}["lg-xincheng"]["indicators"]
+    assert (xincheng["spot_check_pass_rate"]["numerator"], xincheng["spot_check_pass_rate"]["denominator"]) == (2, 3)
+    timeline = [t["action"] for t in api.event(second)["timeline"]]
+    assert "spot_checked" in timeline
+
+
+def test_what_is_refused(app, api):
+    ids = closed_events(api, 2)
+    r = api.post("/api/spot-checks", "staff1", json={"community": "lg-xincheng", "size": 1, **PERIOD})
+    assert r.status_code == 403
+    r = api.post("/api/spot-checks", "city1", json={"community": "nowhere", "size": 0, "seed": -1, "from": "x"})
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json["errors"]} == {"community", "size", "seed", "from"}
+    check = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", "size": 1, "seed": 7, **PERIOD}).json
+    [drawn] = [i["event_id"] for i in check["items"]]
+    other = [i for i in ids if i != drawn][0]
+    r = api.client.put(f"/api/spot-checks/{check['id']}/events/{other}", headers=api.headers("city1"),
+                       json={"passed": True, "note": "复核"})
+    assert r.status_code == 404 and r.json["field"] == "event_id"          # not drawn
+    r = api.client.put(f"/api/spot-checks/{check['id']}/events/{drawn}", headers=api.headers("city1"), json={"note": "x"})
+    assert r.status_code == 422 and {e["field"] for e in r.json["errors"]} == {"passed", "note"}
+    ok = api.client.put(f"/api/spot-checks/{check['id']}/events/{drawn}", headers=api.headers("city1"),
+                        json={"passed": True, "note": "复核合格"})
+    assert ok.status_code == 200
+    again = api.client.put(f"/api/spot-checks/{check['id']}/events/{drawn}", headers=api.headers("city1"),
+                           json={"passed": False, "note": "改判"})
+    assert again.status_code == 409

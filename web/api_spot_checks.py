@@ -1,0 +1,72 @@
+"""§9.3 spot checks over HTTP (issue #8): draw a reproducible sample, record findings, read them."""
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+
+from engine import spot_checks
+from engine.clock import parse_instant
+from engine.errors import InvalidData, NotFound
+from engine.models import SpotCheck
+from web.auth import json_body, services, signed_in
+
+bp = Blueprint("spot_checks", __name__, url_prefix="/api/spot-checks")
+
+
+def _instant(body, name):
+    raw = body.get(name)
+    try:
+        return parse_instant(raw) if isinstance(raw, str) and raw else None
+    except ValueError:
+        return None
+
+
+@bp.post("")
+@signed_in(*spot_checks.CHECKERS)
+def draw():
+    """`{community, from, to, size, seed?}`: the seed is recorded (drawn when left out)."""
+    body = json_body()
+    svc = services()
+    user = g.user
+
+    def unit(s):
+        check = spot_checks.draw(s, svc.catalogs, user, svc.clock.now(), body.get("community"),
+                                 _instant(body, "from"), _instant(body, "to"), body.get("size"), body.get("seed"))
+        return spot_checks.describe(s, check)
+    return jsonify(svc.run(unit)), 201
+
+
+@bp.get("")
+@signed_in(*spot_checks.CHECKERS, "process_admin")
+def index():
+    svc = services()
+    community = request.args.get("community")
+
+    def query(s):
+        stmt = select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)
+        if community:
+            stmt = stmt.where(SpotCheck.community == community)
+        return [spot_checks.describe(s, c) for c in s.scalars(stmt)]
+    return jsonify({"items": svc.read(query)})
+
+
+@bp.get("/<int:check_id>")
+@signed_in(*spot_checks.CHECKERS, "process_admin")
+def show(check_id):
+    svc = services()
+
+    def query(s):
+        check = s.get(SpotCheck, check_id)
+        if check is None:
+            raise NotFound(f"spot check {check_id} does not exist", field="spot_check_id")
+        return spot_checks.describe(s, check)
+    return jsonify(svc.read(query))
+
+
+@bp.put("/<int:check_id>/events/<int:event_id>")
+@signed_in(*spot_checks.CHECKERS)
+def finding(check_id, event_id):
+    """`{passed, note}`: the finding on one drawn event."""
+    body = json_body()
+    svc = services()
+    user = g.user
+    svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, event_id, body))
+    return jsonify(svc.read(lambda s: spot_checks.describe(s, s.get(SpotCheck, check_id))))
