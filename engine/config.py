@@ -68,6 +68,11 @@ class Settings:
     start_grace_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_START_GRACE_S"})
     #: how often an app node looks for catalogs another node saved in the app, seconds (engine/catalog_edits.py)
     catalog_refresh_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CATALOG_REFRESH_S"})
+    #: the assessment score's weights (engine/assessment.py): indicator:weight, comma-separated (total = full marks)
+    assessment_weights: str = field(default="on_time_rate:40,first_time_rate:25,accept_on_time_rate:15,satisfaction_rate:20",
+                                    metadata={"env": "EVENTFLOW_ASSESSMENT_WEIGHTS"})
+    #: points taken off the score per entry of the period's circular and per failed spot check
+    assessment_deduction: int = field(default=2, metadata={"env": "EVENTFLOW_ASSESSMENT_DEDUCTION"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/callbacks.py)
     callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
 

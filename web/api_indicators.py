@@ -1,4 +1,4 @@
-"""§8.6 indicators over HTTP (issue #8): each with its numerator, denominator and formula."""
+"""§8.6 indicators, the §9.1 circular and the assessment score over HTTP (issue #8): every number with its parts."""
 from flask import Blueprint, g, jsonify, request
 
 from engine import indicators
@@ -6,7 +6,7 @@ from engine.clock import local, parse_instant
 from engine.errors import InvalidData
 from web.auth import services, signed_in
 
-bp = Blueprint("indicators", __name__, url_prefix="/api/indicators")
+bp = Blueprint("indicators", __name__, url_prefix="/api")
 #: who reads indicators: the city, administrators, and the parties themselves (their own rows)
 READERS = ("city_authority", "system_admin", "process_admin", "department_staff", "community_staff", "committee")
 
@@ -21,7 +21,7 @@ def _instant(name):
         raise InvalidData([{"field": name, "reason": str(err)}]) from None
 
 
-@bp.get("")
+@bp.get("/indicators")
 @signed_in(*READERS)
 def index():
     """`?level=community|unit|person&from=…&to=…` (`department` is accepted for `unit`); the period is [from, to)."""
@@ -38,3 +38,38 @@ def index():
     items = svc.read(query)
     return jsonify({"level": level, "from": local(start), "to": local(end), "items": items,
                     "formulas": {k: {"name": n, "formula": f} for k, (n, f) in indicators.INDICATORS.items()}})
+
+
+@bp.get("/circular")
+@signed_in("city_authority", "system_admin", "process_admin")
+def circular():
+    """通报 (§9.1) for `?from=…&to=…`: units, people and communities with late responses, late feedback and
+    poorly handled work, each entry naming the event."""
+    from engine import circular as circulars
+    start, end = _instant("from"), _instant("to")
+    indicators.check_period(start, end)
+    svc = services()
+    return jsonify(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end)))
+
+
+@bp.get("/assessment")
+@signed_in(*READERS)
+def assessment():
+    """考核得分 for `?level=…&from=…&to=…`: weights and deduction from the settings, every part shown."""
+    from engine import assessment as assessments
+    level = request.args.get("level", "unit")
+    level = "unit" if level == "department" else level
+    start, end = _instant("from"), _instant("to")
+    indicators.check_period(start, end)
+    svc = services()
+    user = g.user
+    weights = assessments.parse_weights(svc.settings.assessment_weights)
+
+    def query(session):
+        found = assessments.scores(session, svc.catalogs, level, start, end, weights,
+                                   svc.settings.assessment_deduction)
+        keep = indicators.visible(session, svc.catalogs, user, level, found)
+        return [{"key": party, "name": indicators.describe(svc.catalogs, level, party, {})["name"], **found[party]}
+                for party in keep]
+    return jsonify({"level": level, "from": local(start), "to": local(end), "weights": weights,
+                    "deduction": svc.settings.assessment_deduction, "items": svc.read(query)})

@@ -111,3 +111,48 @@ def export(fmt):
         body = spreadsheets.csv_bytes(header, rows)
         mimetype = "text/csv; charset=utf-8"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _may_circulate(user) -> bool:
+    return bool({"city_authority", "system_admin", "process_admin"} & set(user.roles))
+
+
+@bp.get("/circular")
+@page
+def circular():
+    """通报 (§9.1) for a period, laid out for printing (the browser's print gives the PDF), with its Excel file."""
+    from engine import circular as circulars
+    if not _may_circulate(g.user):
+        abort(403)
+    svc = services()
+    first, last, start, end = _period()
+    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end))
+    return render_template("ui/circular.html", nav="dashboard", notice=notice, first=first, last=last)
+
+
+@bp.get("/circular.xlsx")
+@page
+def circular_xlsx():
+    from engine import circular as circulars
+    if not _may_circulate(g.user):
+        abort(403)
+    svc = services()
+    first, last, start, end = _period()
+    header, rows = circulars.table(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end)))
+    body = spreadsheets.xlsx(f"通报 {first}至{last}", header, rows)
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="circular-{first}-{last}.xlsx"'})
+
+
+@bp.get("/supervision")
+@page
+def supervision():
+    """督办 board (§9.1): the open supervision records the user may see, newest first."""
+    svc = services()
+    user = g.user
+    status = request.args.get("status") or "open"
+    if status not in ("open", "closed", "all"):
+        abort(400)
+    rows = svc.read(lambda s: svc.runtime.supervision(s, user, {"status": status}))
+    return render_template("ui/supervision.html", nav="supervision", rows=rows, status=status,
+                           may_circulate=_may_circulate(user))

@@ -1,0 +1,88 @@
+"""通报 — the circular of §9.1 for a period (issue #8): 对因事件处置超期或事件处置不到位、反馈不及时等现象的单位和
+个人，进行通报.
+
+For [from, to) it names every unit and person (and community, for its own obligations) with:
+- **响应超期** (late response): a missed deadline of acceptance, arrival or a superior's assignment
+  (`accept`, `arrive`, `superior`) — its supervision record (督办) opened in the period;
+- **反馈不及时** (late feedback): a missed handling deadline (`community_handle`, `close`,
+  `close_difficult`) — 处置反馈 not given by its due time; its supervision record opened in the period;
+- **处置不到位** (poorly handled): a 核查 that failed in the period (the work went back for 重办), named
+  against the event's lead unit, or the community when the community handled it.
+
+Each entry names the event, the limit or the check and when. The same data gives the printable page and
+the Excel file, and each entry takes points off the assessment score (engine/assessment.py).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from engine.clock import local
+from engine.models import Audit, Event, Supervision
+
+RESPONSE = ("accept", "arrive", "superior")
+FEEDBACK = ("community_handle", "close", "close_difficult")
+CATEGORIES = {"late_response": "响应超期", "late_feedback": "反馈不及时", "poorly_handled": "处置不到位"}
+
+
+def build(session, catalogs, start, end) -> dict:
+    """{"units": [...], "people": [...], "communities": [...]}, each party with its entries by category."""
+    parties = {"unit": defaultdict(lambda: defaultdict(list)), "person": defaultdict(lambda: defaultdict(list)),
+               "community": defaultdict(lambda: defaultdict(list))}
+    for sup, number in session.execute(select(Supervision, Event.number).join(Event, Event.id == Supervision.event_id)
+                                       .where(Supervision.opened_at >= start, Supervision.opened_at < end)
+                                       .order_by(Supervision.opened_at, Supervision.id)):
+        category = "late_response" if sup.kind in RESPONSE else "late_feedback"
+        entry = {"event_id": sup.event_id, "event_number": number, "kind": sup.kind, "reason": sup.reason,
+                 "at": local(sup.opened_at)}
+        if sup.unit:
+            parties["unit"][sup.unit][category].append(entry)
+        if sup.person:
+            parties["person"][sup.person][category].append(entry)
+        if not sup.unit and not sup.person and sup.community:
+            parties["community"][sup.community][category].append(entry)
+    for audit, event in session.execute(select(Audit, Event).join(Event, Event.id == Audit.event_id)
+                                        .where(Audit.action == "task_completed", Audit.at >= start, Audit.at < end)
+                                        .order_by(Audit.at, Audit.id)):
+        if not (isinstance(audit.data, dict) and audit.data.get("passed") is False):
+            continue
+        entry = {"event_id": event.id, "event_number": event.number, "kind": "check",
+                 "reason": f"核查不通过：{audit.data.get('check_note') or ''}".rstrip("：") + "（§8.5 重办）",
+                 "at": local(audit.at)}
+        if event.lead_unit:
+            parties["unit"][event.lead_unit]["poorly_handled"].append(entry)
+        elif event.community:
+            parties["community"][event.community]["poorly_handled"].append(entry)
+
+    def rows(level, found):
+        out = []
+        for key in sorted(found):
+            entries = found[key]
+            unit = catalogs.unit(key) if level == "unit" else None
+            name = ((catalogs.community(key) or {}).get("name", key) if level == "community"
+                    else (unit or {}).get("name", key) if level == "unit" else key)
+            supervisor = (unit or {}).get("supervisor") or {}
+            out.append({"key": key, "name": name, "supervisor": supervisor or None,
+                        "counts": {c: len(entries.get(c, [])) for c in CATEGORIES},
+                        "entries": {c: entries.get(c, []) for c in CATEGORIES}})
+        return sorted(out, key=lambda r: (-sum(r["counts"].values()), r["key"]))
+
+    return {"from": local(start), "to": local(end), "categories": CATEGORIES,
+            "units": rows("unit", parties["unit"]), "people": rows("person", parties["person"]),
+            "communities": rows("community", parties["community"])}
+
+
+def table(circular: dict) -> tuple[list[str], list[list]]:
+    """One row per named entry, for the Excel file."""
+    header = ["对象类别", "代码", "名称", "分管领导", "问题类别", "事件编号", "情况", "时间"]
+    rows = []
+    for level, word in (("units", "单位"), ("people", "个人"), ("communities", "社区")):
+        for party in circular[level]:
+            supervisor = party["supervisor"] or {}
+            lead = f"{supervisor.get('title', '')}{supervisor.get('name', '')}" if supervisor else ""
+            for category, entries in party["entries"].items():
+                for entry in entries:
+                    rows.append([word, party["key"], party["name"], lead, CATEGORIES[category],
+                                 entry["event_number"], entry["reason"], entry["at"]])
+    return header, rows

@@ -1,0 +1,63 @@
+"""§9.1 circular (通报) and the assessment score (issue #8, engine/circular.py, engine/assessment.py), from the
+history of tests/web/test_indicators.py, every count worked out by hand:
+- 执法局: E2's 签收受理 late (响应超期 1); E2's and E6's 处置反馈 late (反馈不及时 2); E5's 核查 failed (处置不到位 1);
+- 市监局: nothing to name.
+Score with the default weights (按期处置率 40, 一次性处置率 25, 按时签收率 15, 满意率 20) and 2 points per entry:
+执法局 40×0.5 + 25×0.6667 + 15×0.8 + 20×0.6667 − 4×2 = 20 + 16.67 + 12 + 13.33 − 8 = 54;
+市监局 40×1 + 25×0 + 15×1 + 20×1 = 75."""
+from __future__ import annotations
+
+from tests.web.test_indicators import PERIOD, history
+
+
+def test_the_circular_names_who_was_late_or_handled_poorly(app, api):
+    e = history(api)
+    r = api.get("/api/circular", "city1", query_string=PERIOD)
+    assert r.status_code == 200, r.json
+    units = {u["key"]: u for u in r.json["units"]}
+    zhifa = units["zhifa"]
+    assert zhifa["counts"] == {"late_response": 1, "late_feedback": 2, "poorly_handled": 1}
+    assert zhifa["supervisor"]["name"] == "李明华" and zhifa["name"] == "执法局"
+    assert {x["event_number"] for x in zhifa["entries"]["late_feedback"]} == {e["E2"]["number"], e["E6"]["number"]}
+    assert zhifa["entries"]["poorly_handled"][0]["event_number"] == e["E5"]["number"]
+    assert "shijian" not in units and r.json["communities"] == []
+    assert api.get("/api/circular", "zhifa1", query_string=PERIOD).status_code == 403
+    r = api.get("/api/circular", "city1", query_string={"from": PERIOD["to"], "to": PERIOD["from"]})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "to"
+
+
+def test_the_assessment_score_and_its_parts(app, api):
+    history(api)
+    r = api.get("/api/assessment", "city1", query_string={"level": "unit", **PERIOD})
+    assert r.status_code == 200, r.json
+    scores = {i["key"]: i for i in r.json["items"]}
+    assert r.json["weights"] == {"on_time_rate": 40, "first_time_rate": 25, "accept_on_time_rate": 15,
+                                 "satisfaction_rate": 20} and r.json["deduction"] == 2
+    assert scores["zhifa"]["score"] == 54.0 and scores["zhifa"]["full"] == 100
+    assert scores["zhifa"]["deductions"] == {"late_response": 2, "late_feedback": 4, "poorly_handled": 2,
+                                             "spot_check_failed": 0}
+    assert {p["indicator"]: p["points"] for p in scores["zhifa"]["parts"]} == {
+        "on_time_rate": 20.0, "first_time_rate": 16.67, "accept_on_time_rate": 12.0, "satisfaction_rate": 13.33}
+    assert scores["shijian"]["score"] == 75.0
+    assert set(i["key"] for i in api.get("/api/assessment", "zhifa1",
+                                         query_string={"level": "unit", **PERIOD}).json["items"]) == {"zhifa"}
+
+
+def test_the_printable_circular_its_excel_file_and_the_supervision_board(app, api):
+    import io
+    from openpyxl import load_workbook
+    from tests.web.test_sensitive import web_session
+    e = history(api)
+    page = web_session(app, "city1")
+    html = page.get("/circular?from=2026-10-08&to=2026-10-11").get_data(as_text=True)
+    assert "执法局" in html and "李明华" in html and e["E5"]["number"] in html and "反馈不及时 2" in html
+    r = page.get("/circular.xlsx?from=2026-10-08&to=2026-10-11")
+    assert r.status_code == 200 and "circular-2026-10-08-2026-10-11.xlsx" in r.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert sorted(r[4] for r in rows if r[1] == "zhifa") == ["反馈不及时", "反馈不及时", "响应超期", "处置不到位"]
+    board = page.get("/supervision?status=all").get_data(as_text=True)
+    assert e["E6"]["number"] in board and e["E2"]["number"] in board
+    clerk = web_session(app, "zhifa1")
+    assert clerk.get("/circular").status_code == 403
+    assert e["E6"]["number"] in clerk.get("/supervision").get_data(as_text=True)     # their own, still open
