@@ -504,3 +504,61 @@ class SpotCheckFinding(Base):
     note: Mapped[str] = mapped_column(Text)
     checked_by: Mapped[str] = mapped_column(String(100))
     checked_at: Mapped[datetime]
+
+
+class Patrol(Base):
+    """巡查打卡 (§9.2 人员到位): who walked which grid of which community, when and where."""
+
+    __tablename__ = "patrol"
+    __table_args__ = (Index("ix_patrol_community_at", "community", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    community: Mapped[str] = mapped_column(String(60))
+    grid: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HazardPoint(Base):
+    """重点隐患整治点 (§9.2): reported by a community for a month, rectified with before/after evidence and
+    verified (engine/hazards.py)."""
+
+    __tablename__ = "hazard_point"
+    __table_args__ = (Index("ix_hazard_point_community_month", "community", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community: Mapped[str] = mapped_column(String(60))
+    #: the month it is reported for, "YYYY-MM" (Asia/Shanghai)
+    month: Mapped[str] = mapped_column(String(7))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(String(300))
+    #: reported | rectified | verified | rejected (verification found it not rectified: rectify again)
+    status: Mapped[str] = mapped_column(String(10), default="reported")
+    reported_by: Mapped[str] = mapped_column(String(100))
+    reported_at: Mapped[datetime]
+    before_photos: Mapped[list] = mapped_column(JSON, default=list)
+    rectified_by: Mapped[str | None] = mapped_column(String(100))
+    rectified_at: Mapped[datetime | None]
+    rectification_note: Mapped[str | None] = mapped_column(Text)
+    after_photos: Mapped[list] = mapped_column(JSON, default=list)
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    verified_at: Mapped[datetime | None]
+    verify_note: Mapped[str | None] = mapped_column(Text)
+
+
+class HazardMonth(Base):
+    """A community's month for its hazard point: when it was reminded (the month's last working days
+    with none reported) and when it was flagged (the month closed with none)."""
+
+    __tablename__ = "hazard_month"
+    __table_args__ = (UniqueConstraint("community", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community: Mapped[str] = mapped_column(String(60))
+    month: Mapped[str] = mapped_column(String(7))
+    reminded_at: Mapped[datetime | None]
+    flagged_at: Mapped[datetime | None]

@@ -248,6 +248,22 @@ class PhotoStore:
             Photo.event_id == event.id, Photo.sha256.in_([c.sha256 for c in unique])))}
         return [found[c.sha256] for c in unique]
 
+    def store_under(self, folder: str, checked: list[Checked]) -> list[str]:
+        """Photos of something that is not an event (a hazard point): written once under
+        <media_dir>/<folder>/<sha256>.<ext>; their keys, in order."""
+        unique = list({c.sha256: c for c in checked}.values())
+        for photo in unique:
+            self._write(self.media_dir / folder / f"{photo.sha256}.{extension(photo.content_type)}", photo.data)
+        return [f"{photo.sha256}.{extension(photo.content_type)}" for photo in unique]
+
+    def read_under(self, folder: str, key: str) -> bytes:
+        if "/" in key or key.startswith("."):
+            raise NotFound(f"photo {key} does not exist")
+        try:
+            return (self.media_dir / folder / key).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"photo {key} does not exist") from None
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         if path.is_file() and path.stat().st_size == len(data):

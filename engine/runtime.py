@@ -9,8 +9,8 @@ from sqlalchemy import bindparam, delete, func, select
 from engine import administration
 from engine import deploy as deploying
 from engine import deadlines as deadlines_module
-from engine import (callbacks, comments, devices, duplicates, events, inbox, intake, open311, photos, privacy, supervision,
-                    tasks, user_import, users, whistle_order)
+from engine import (callbacks, comments, devices, duplicates, events, hazards, inbox, intake, open311, photos, privacy,
+                    supervision, tasks, user_import, users, whistle_order)
 from engine.clock import local
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
@@ -474,6 +474,15 @@ class Runtime:
         for row in rows:
             self.deadlines.warn(session, row, now, session.get(Event, row.event_id))
         return len(rows)
+
+    def check_hazards(self, session) -> dict | None:
+        """§9.2 hazard-point reminders and flags (engine/hazards.py), once per day of the clock."""
+        today = self.clock.now().astimezone(timezone(timedelta(hours=8))).date()
+        if getattr(self, "_hazards_checked", None) == today:
+            return None
+        done = hazards.remind_and_flag(session, self.catalogs, self.deadlines.calendar, self.clock.now())
+        self._hazards_checked = today
+        return done
 
     def fire(self, session, instance_id: int) -> list[str]:
         """Fire what fell due on one instance. The timer rows are locked (PostgreSQL: FOR UPDATE SKIP

@@ -42,7 +42,16 @@ def sweep(session_factory, runtime, limit: int = 500) -> SweepResult:
     except Exception:  # noqa: BLE001 - warnings must not stop the timers
         log.exception("timer sweep: sending warnings failed")
     result.started = start_waiting(session_factory, runtime)
+    check_hazards(session_factory, runtime)
     return result
+
+
+def check_hazards(session_factory, runtime) -> None:
+    """§9.2: remind and flag communities without a hazard point for the month (once a day)."""
+    try:
+        uow.run(session_factory, runtime.check_hazards)
+    except Exception:  # noqa: BLE001 - a reminder must not stop the timers
+        log.exception("sweep: hazard-point reminders failed")
 
 
 def start_waiting(session_factory, runtime, limit: int = 100) -> list[int]:
@@ -83,4 +92,5 @@ def advance(session_factory, runtime, clock, target) -> SweepResult:
         previous = upcoming
     clock.set(max(target, clock.now()))
     total.started += start_waiting(session_factory, runtime)   # submissions that waited past the grace
+    check_hazards(session_factory, runtime)                     # the day the clock reached
     return total

@@ -10,8 +10,8 @@ from web.services import Services
 def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
     from web import (api_alerts, api_auth, api_catalogs, api_duplicates, api_events, api_inbox, api_indicators,
-                     api_meta, api_photos, api_processes, api_sim, api_spot_checks, api_supervision, api_tasks,
-                     api_users, errors, open311, ui)
+                     api_meta, api_monthly, api_photos, api_processes, api_sim, api_spot_checks, api_supervision,
+                     api_tasks, api_users, errors, open311, ui)
 
     app = Flask(__name__)
     services = services or Services.build(settings)
@@ -24,7 +24,8 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/catalog_edits.py)
         services.refresh_catalogs()
     api = (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks, api_supervision,
-           api_processes, api_catalogs, api_sim, api_meta, api_users, api_indicators, api_spot_checks, open311)
+           api_processes, api_catalogs, api_sim, api_meta, api_users, api_indicators, api_spot_checks, api_monthly,
+           open311)
     for module in api:
         app.register_blueprint(module.bp)
     ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)

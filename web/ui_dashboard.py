@@ -156,3 +156,38 @@ def supervision():
     rows = svc.read(lambda s: svc.runtime.supervision(s, user, {"status": status}))
     return render_template("ui/supervision.html", nav="supervision", rows=rows, status=status,
                            may_circulate=_may_circulate(user))
+
+
+def _report_args():
+    """The community and month of a monthly report the user may see (a community's people: their own)."""
+    from engine.users import GLOBAL_ROLES
+    user = g.user
+    community = request.args.get("community") or user.community
+    month = request.args.get("month") or services().clock.now().astimezone(SHANGHAI).strftime("%Y-%m")
+    if not community or (not set(user.roles) & GLOBAL_ROLES and community != user.community):
+        abort(403)
+    return community, month
+
+
+@bp.get("/monthly-report")
+@page
+def monthly():
+    """社区月报 (§9.2), laid out for printing (the browser's print gives the PDF), with its Excel file."""
+    from engine import monthly_report
+    svc = services()
+    community, month = _report_args()
+    report = svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month))
+    return render_template("ui/monthly.html", nav="dashboard", report=report,
+                           communities=svc.catalogs.options("communities"))
+
+
+@bp.get("/monthly-report.xlsx")
+@page
+def monthly_xlsx():
+    from engine import monthly_report
+    svc = services()
+    community, month = _report_args()
+    header, rows = monthly_report.table(svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month)))
+    body = spreadsheets.xlsx(f"月报 {community} {month}", header, rows)
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="monthly-{community}-{month}.xlsx"'})
