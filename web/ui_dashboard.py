@@ -191,3 +191,28 @@ def monthly_xlsx():
     body = spreadsheets.xlsx(f"月报 {community} {month}", header, rows)
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="monthly-{community}-{month}.xlsx"'})
+
+
+@bp.get("/circular.pdf")
+@page
+def circular_pdf():
+    from engine import circular as circulars
+    from engine import pdf
+    if not _may_circulate(g.user):
+        abort(403)
+    svc = services()
+    first, last, start, end = _period()
+    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end))
+    return Response(pdf.circular(notice, first, last), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="circular-{first}-{last}.pdf"'})
+
+
+@bp.get("/monthly-report.pdf")
+@page
+def monthly_pdf():
+    from engine import monthly_report, pdf
+    svc = services()
+    community, month = _report_args()
+    report = svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month))
+    return Response(pdf.monthly(report), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="monthly-{community}-{month}.pdf"'})

@@ -61,3 +61,14 @@ def test_the_printable_circular_its_excel_file_and_the_supervision_board(app, ap
     clerk = web_session(app, "zhifa1")
     assert clerk.get("/circular").status_code == 403
     assert e["E6"]["number"] in clerk.get("/supervision").get_data(as_text=True)     # their own, still open
+
+
+def test_the_circular_as_a_pdf(app, api):
+    import io
+    from pypdf import PdfReader
+    from tests.web.test_sensitive import web_session
+    e = history(api)
+    r = web_session(app, "city1").get("/circular.pdf?from=2026-10-08&to=2026-10-11")
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages).replace("\n", "")
+    assert "事件处置情况通报" in text and "执法局" in text and "李明华" in text and e["E5"]["number"] in text

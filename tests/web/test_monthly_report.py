@@ -125,3 +125,13 @@ def test_the_printable_monthly_report_and_its_excel_file(app, api):
     assert ["事件流转处置", "受理事件", 1] in rows and ["重点隐患整治点", "新城大道排水沟堵塞", "reported"] in rows
     assert page.get("/monthly-report?community=lg-longgang&month=2026-10").status_code == 403
     assert web_session(app, "city1").get("/monthly-report?community=lg-longgang&month=2026-10").status_code == 200
+
+
+def test_the_monthly_report_as_a_pdf(app, api):
+    from pypdf import PdfReader
+    from tests.web.test_sensitive import web_session
+    assert report_hazard(api).status_code == 201
+    r = web_session(app, "staff1").get("/monthly-report.pdf?month=2026-10")
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages).replace("\n", "")
+    assert "新城社区 2026-10 社区月报" in text and "新城大道排水沟堵塞" in text and "人员到位" in text
