@@ -481,6 +481,8 @@ class SpotCheck(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community: Mapped[str] = mapped_column(String(60), index=True)
+    #: events (closed events) | hazards (key hazard points, §9.2)
+    kind: Mapped[str] = mapped_column(String(10), default="events", server_default="events")
     period_from: Mapped[datetime]
     period_to: Mapped[datetime]
     size: Mapped[int] = mapped_column(Integer)
@@ -495,11 +497,14 @@ class SpotCheckFinding(Base):
     """One checked event of a spot check: 合格 or 不合格, with what was found."""
 
     __tablename__ = "spot_check_finding"
-    __table_args__ = (UniqueConstraint("spot_check_id", "event_id"),)
+    __table_args__ = (UniqueConstraint("spot_check_id", "event_id"),
+                      UniqueConstraint("spot_check_id", "hazard_id", name="uq_spot_check_finding_hazard"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_check.id"), index=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    #: the drawn event, or the drawn hazard point (one of the two)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard_point.id"))
     passed: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(Text)
     checked_by: Mapped[str] = mapped_column(String(100))

@@ -22,14 +22,16 @@ def _instant(body, name):
 @bp.post("")
 @signed_in(*spot_checks.CHECKERS)
 def draw():
-    """`{community, from, to, size, seed?}`: the seed is recorded (drawn when left out)."""
+    """`{community, from, to, size, seed?, kind?}` (kind: events | hazards): the seed is recorded (drawn
+    when left out)."""
     body = json_body()
     svc = services()
     user = g.user
 
     def unit(s):
         check = spot_checks.draw(s, svc.catalogs, user, svc.clock.now(), body.get("community"),
-                                 _instant(body, "from"), _instant(body, "to"), body.get("size"), body.get("seed"))
+                                 _instant(body, "from"), _instant(body, "to"), body.get("size"), body.get("seed"),
+                                 body.get("kind", "events"))
         return spot_checks.describe(s, check)
     return jsonify(svc.run(unit)), 201
 
@@ -69,4 +71,15 @@ def finding(check_id, event_id):
     svc = services()
     user = g.user
     svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, event_id, body))
+    return jsonify(svc.read(lambda s: spot_checks.describe(s, s.get(SpotCheck, check_id))))
+
+
+@bp.put("/<int:check_id>/hazards/<int:hazard_id>")
+@signed_in(*spot_checks.CHECKERS)
+def hazard_finding(check_id, hazard_id):
+    """`{passed, note}`: the finding on one drawn hazard point."""
+    body = json_body()
+    svc = services()
+    user = g.user
+    svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, hazard_id, body, "hazards"))
     return jsonify(svc.read(lambda s: spot_checks.describe(s, s.get(SpotCheck, check_id))))

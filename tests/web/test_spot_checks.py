@@ -69,3 +69,34 @@ def test_what_is_refused(app, api):
     again = api.client.put(f"/api/spot-checks/{check['id']}/events/{drawn}", headers=api.headers("city1"),
                            json={"passed": False, "note": "改判"})
     assert again.status_code == 409
+
+
+def test_key_hazard_points_are_spot_checked_too(app, api):
+    import io
+    import json
+    from tests.web.client import image
+    keys = []
+    for i in range(4):
+        r = api.post("/api/hazards", "staff1", data={"hazard": json.dumps({"title": f"隐患点 {i}", "description": "需整治",
+                                                                           "address": f"新城路 {i} 号"}),
+                                                     "before_photos": [(io.BytesIO(image(color=(i * 40, 90, 90))), "p.jpg")]},
+                     content_type="multipart/form-data")
+        assert r.status_code == 201, r.json
+        keys.append(r.json["id"])
+    r = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", "kind": "hazards", "size": 2,
+                                                    "seed": 42, **PERIOD})
+    assert r.status_code == 201 and r.json["kind"] == "hazards", r.json
+    drawn = [i["hazard_id"] for i in r.json["items"]]
+    assert drawn == random.Random(42).sample(sorted(keys), 2)
+    assert r.json["items"][0]["title"].startswith("隐患点")
+    ok = api.client.put(f"/api/spot-checks/{r.json['id']}/hazards/{drawn[0]}", headers=api.headers("city1"),
+                        json={"passed": False, "note": "现场未整改"})
+    assert ok.status_code == 200 and ok.json["items"][0]["finding"]["passed"] is False
+    wrong = api.client.put(f"/api/spot-checks/{r.json['id']}/events/{drawn[1]}", headers=api.headers("city1"),
+                           json={"passed": True, "note": "复核"})
+    assert wrong.status_code == 404                                   # a hazards check has no events
+    rates = api.get("/api/indicators", "city1", query_string={"level": "community", **PERIOD}).json["items"]
+    xincheng = {i["key"]: i for i in rates}["lg-xincheng"]["indicators"]["spot_check_pass_rate"]
+    assert (xincheng["numerator"], xincheng["denominator"]) == (0, 1)
+    r = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", "kind": "trees", "size": 1, **PERIOD})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "kind"
