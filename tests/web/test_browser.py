@@ -560,6 +560,7 @@ def test_the_assessment_dashboard_draws_its_charts_and_downloads_the_export(serv
     city.shot("01-dashboard")
     with page.expect_download() as download:
         page.get_by_test_id("export-xlsx").click()
+    expect(page.get_by_test_id("export-progress")).to_have_attribute("data-done", "1")   # progress shown to the end
     path = download.value.path()
     assert download.value.suggested_filename == "indicators-unit-2026-10-01-2026-10-31.xlsx"
     sheet = load_workbook(_io.BytesIO(Path(path).read_bytes())).active
@@ -571,3 +572,49 @@ def test_the_assessment_dashboard_draws_its_charts_and_downloads_the_export(serv
         page.get_by_test_id("export-csv").click()
     assert Path(download.value.path()).read_bytes().startswith("\ufeff代码,名称".encode("utf-8"))
     city.close()
+
+
+def test_patrol_check_in_and_a_hazard_point_from_report_to_verification_on_a_phone(server, browser):
+    """§9.2 in the field (issue #8): a grid worker checks in on patrol with the phone's position; a cadre
+    reports a key hazard point with a before photo and rectifies it with an after photo; the committee
+    verifies it, and the page shows both photos side by side."""
+    base, app = server
+    shots = ARTIFACTS / "field"
+    shutil.rmtree(shots, ignore_errors=True)
+    grid = Person(browser, base, "grid1", PHONE, shots, geolocation={"latitude": 27.52, "longitude": 120.60})
+    grid.page.get_by_role("link", name="巡查").click()
+    grid.page.get_by_label("网格").fill("新城一网格")
+    grid.page.get_by_role("button", name="获取当前位置").click()
+    expect(grid.page.locator("#position")).to_contain_text("27.52")
+    grid.page.get_by_role("button", name="打卡").click()
+    expect(grid.page.locator("p.flash")).to_contain_text("新城一网格")
+    expect(grid.page.get_by_test_id("my-patrols")).to_contain_text("(27.52000, 120.60000)")
+    grid.shot("01-patrol")
+    grid.close()
+
+    cadre = Person(browser, base, "staff1", PHONE, shots)
+    page = cadre.page
+    page.get_by_role("link", name="隐患").click()
+    page.get_by_label("名称").fill("新城大道井盖缺失")
+    page.get_by_label("隐患情况").fill("人行道井盖缺失，夜间易跌落")
+    page.get_by_label("地点").fill("新城大道 66 号")
+    page.get_by_label("整治前照片").set_input_files([{"name": "before.jpg", "mimeType": "image/jpeg",
+                                                    "buffer": photo_bytes((150, 60, 60))}])
+    page.get_by_role("button", name="上报").click()
+    expect(page.locator("p.flash")).to_contain_text("已上报")
+    page.get_by_label("整改情况").fill("已更换新井盖")
+    page.get_by_label("整治后照片").set_input_files([{"name": "after.jpg", "mimeType": "image/jpeg",
+                                                   "buffer": photo_bytes((60, 150, 60))}])
+    page.get_by_role("button", name="提交整改").click()
+    expect(page.get_by_test_id("hazard")).to_contain_text("已整改")
+    url = page.url
+    cadre.close()
+
+    committee = Person(browser, base, "committee1", PHONE, shots)
+    committee.page.goto(url)
+    committee.page.get_by_label("验收意见").fill("现场验收合格")
+    committee.page.get_by_role("button", name="提交验收").click()
+    expect(committee.page.get_by_test_id("hazard")).to_contain_text("已验收")
+    expect(committee.page.get_by_test_id("hazard").locator("img")).to_have_count(2)
+    committee.shot("02-hazard-verified")
+    committee.close()

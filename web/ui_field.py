@@ -1,0 +1,154 @@
+"""§9.2 in the field (issue #8): 巡查打卡 on a phone (the grid, the current position) and the key hazard points —
+reported with before photos, rectified with after photos, verified by the committee or the city — as pages
+of the web app. The engine checks and records each step (engine/hazards.py)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine import hazards
+from engine.errors import Conflict, Forbidden, InvalidData
+from engine.models import HazardPoint, Patrol
+from engine.users import GLOBAL_ROLES
+from web.api_photos import photo_response, uploads
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_field", __name__)
+
+
+def may_patrol(user) -> bool:
+    return bool(set(user.roles) & set(hazards.PATROLLERS)) and bool(user.community)
+
+
+def may_see_hazards(user) -> bool:
+    return bool(user.community and set(user.roles) & set(hazards.REPORTERS)) or bool(set(user.roles) & GLOBAL_ROLES)
+
+
+def _float(name):
+    raw = (request.form.get(name) or "").strip()
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return raw          # the engine names it
+
+
+@bp.route("/patrol", methods=["GET", "POST"])
+@page
+def patrol():
+    user = g.user
+    if not may_patrol(user):
+        abort(403)
+    svc = services()
+    errors, status = {}, 200
+    if request.method == "POST":
+        body = {"grid": request.form.get("grid", ""), "lat": _float("lat"), "lng": _float("lng"),
+                "note": request.form.get("note")}
+        try:
+            svc.run(lambda s: hazards.check_in(s, svc.catalogs, user, svc.clock.now(), body))
+            flash(_("已打卡：%(grid)s", grid=body["grid"]))
+            return redirect(url_for("ui_field.patrol"))
+        except InvalidData as err:
+            errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
+    mine = svc.read(lambda s: [hazards.describe_patrol(p) for p in s.scalars(
+        select(Patrol).where(Patrol.username == user.username).order_by(Patrol.at.desc()).limit(20))])
+    return render_template("ui/patrol.html", nav="patrol", patrols=mine, errors=errors,
+                           values=request.form), status
+
+
+@bp.route("/hazards", methods=["GET", "POST"])
+@page
+def hazard_list():
+    user = g.user
+    if not may_see_hazards(user):
+        abort(403)
+    svc = services()
+    errors, status = {}, 200
+    community = request.args.get("community") or user.community
+    if request.method == "POST":
+        body = {k: request.form.get(k) for k in ("title", "description", "address", "month")}
+        body = {k: v for k, v in body.items() if v}
+        try:
+            files = uploads("before_photos")
+            checked = svc.runtime.check_photos(files, "before_photos") if files else []
+
+            def unit(s):
+                point = hazards.report(s, svc.catalogs, user, svc.clock.now(), body, ["pending"] if checked else [])
+                point.before_photos = svc.runtime.photos.store_under(f"hazards/{point.id}", checked)
+                return point.id
+            hazard_id = svc.run(unit)
+            flash(_("已上报重点隐患整治点"))
+            return redirect(url_for("ui_field.hazard", hazard_id=hazard_id))
+        except (InvalidData, Forbidden) as err:
+            errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"role": err.message}
+            status = err.status
+    if not set(user.roles) & GLOBAL_ROLES and community != user.community:
+        abort(403)
+
+    def query(s):
+        stmt = select(HazardPoint).order_by(HazardPoint.id.desc()).limit(200)
+        if community:
+            stmt = stmt.where(HazardPoint.community == community)
+        return [hazards.describe(p) for p in s.scalars(stmt)]
+    return render_template("ui/hazards.html", nav="hazards", points=svc.read(query), errors=errors,
+                           values=request.form, may_report=bool(user.community and set(user.roles) & set(hazards.REPORTERS)),
+                           month=svc.clock.now().strftime("%Y-%m")), status
+
+
+def _visible(point, user):
+    if not set(user.roles) & GLOBAL_ROLES and point.community != user.community:
+        abort(404)
+
+
+@bp.route("/hazards/<int:hazard_id>", methods=["GET", "POST"])
+@page
+def hazard(hazard_id):
+    user = g.user
+    svc = services()
+    point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
+    if point is None:
+        abort(404)
+    _visible(point, user)
+    errors, status = {}, 200
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "rectify":
+                files = uploads("after_photos")
+                checked = svc.runtime.check_photos(files, "after_photos") if files else []
+
+                def unit(s):
+                    keys = svc.runtime.photos.store_under(f"hazards/{hazard_id}", checked) if checked else []
+                    return hazards.rectify(s, user, svc.clock.now(), hazard_id, {"note": request.form.get("note")}, keys)
+                svc.run(unit)
+                flash(_("已提交整改"))
+            elif action == "verify":
+                body = {"passed": request.form.get("passed") == "yes", "note": request.form.get("note")}
+                svc.run(lambda s: hazards.verify(s, user, svc.clock.now(), hazard_id, body))
+                flash(_("已验收") if body["passed"] else _("验收未通过，已退回整改"))
+            else:
+                abort(400)
+            return redirect(url_for("ui_field.hazard", hazard_id=hazard_id))
+        except (InvalidData, Forbidden, Conflict) as err:
+            errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
+            status = err.status
+        point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
+    own = bool(user.community == point.community and set(user.roles) & set(hazards.REPORTERS))
+    verifier = "city_authority" in user.roles or ("committee" in user.roles and user.community == point.community)
+    return render_template("ui/hazard.html", nav="hazards", point=hazards.describe(point), errors=errors,
+                           may_rectify=own and point.status in ("reported", "rejected"),
+                           may_verify=verifier and point.status == "rectified"), status
+
+
+@bp.get("/hazards/<int:hazard_id>/photos/<key>")
+@page
+def hazard_photo(hazard_id, key):
+    svc = services()
+    point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
+    if point is None or key not in (point.before_photos or []) + (point.after_photos or []):
+        abort(404)
+    _visible(point, g.user)
+    data = svc.runtime.photos.read_under(f"hazards/{hazard_id}", key)
+    content_type = "image/png" if key.endswith(".png") else "image/webp" if key.endswith(".webp") else "image/jpeg"
+    return photo_response(key, content_type, data)
