@@ -21,7 +21,7 @@ from engine.errors import EventflowError
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes",
-                 "ui_dashboard", "ui_field")
+                 "ui_dashboard", "ui_field", "ui_spot_checks")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
                 "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
@@ -52,8 +52,8 @@ def _secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web import (ui_admin, ui_dashboard, ui_events, ui_field, ui_processes, ui_report, ui_session, ui_tasks,
-                     ui_users)
+    from web import (ui_admin, ui_dashboard, ui_events, ui_field, ui_processes, ui_report, ui_session, ui_spot_checks,
+                     ui_tasks, ui_users)
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -65,7 +65,7 @@ def set_up(app, api_blueprints) -> None:
         csrf.exempt(bp)
     Babel(app, locale_selector=ui_session.select_locale)
     for module in (ui_session, ui_tasks, ui_events, ui_report, ui_admin, ui_users, ui_processes, ui_dashboard,
-                   ui_field):
+                   ui_field, ui_spot_checks):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -78,7 +78,8 @@ def set_up(app, api_blueprints) -> None:
         return {"current_user": user, "task_count": count, "may_manage": bool(user) and ui_admin.may_manage(user),
                 "may_assess": bool(user) and ui_dashboard.may_read(user),
                 "may_patrol": bool(user) and ui_field.may_patrol(user),
-                "may_see_hazards": bool(user) and ui_field.may_see_hazards(user), "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
+                "may_see_hazards": bool(user) and ui_field.may_see_hazards(user),
+                "may_spot_check": bool(user) and ui_spot_checks.may_check(user), "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
                 "status_words": {k: gettext(v) for k, v in events.STATUS_WORDS.items()}, "action_words": ACTION_WORDS, "photo_flags": PHOTO_FLAGS,
                 "languages": ui_session.LANGUAGES, "locale": str(get_locale()),
                 "type_name": lambda code: _type_name(svc.catalogs, code),

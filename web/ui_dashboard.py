@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from engine import indicators, spreadsheets
+from engine import assessment, indicators, spreadsheets
 from engine.clock import SHANGHAI
 from web.api_indicators import READERS
 from web.auth import services
@@ -79,10 +79,13 @@ def dashboard():
     level = _level()
     first, last, start, end = _period()
 
+    weights = assessment.parse_weights(svc.settings.assessment_weights)
+
     def build(session):
         return (_report(session, level, start, end), _trend(session, level, end),
-                indicators.events_by_community(session, start, end))
-    rows, trend, by_community = svc.read(build)
+                indicators.events_by_community(session, start, end),
+                assessment.scores(session, svc.catalogs, level, start, end, weights, svc.settings.assessment_deduction))
+    rows, trend, by_community, scores = svc.read(build)
     charts = {"parties": [r["name"] for r in rows],
               "on_time": [r["indicators"]["on_time_rate"]["value"] for r in rows],
               "disposal": [r["indicators"]["disposal_rate"]["value"] for r in rows],
@@ -91,7 +94,8 @@ def dashboard():
               "by_community": [{"name": (svc.catalogs.community(c) or {}).get("name", c), "value": n}
                                for c, n in by_community.items()]}
     return render_template("ui/dashboard.html", nav="dashboard", rows=rows, level=level, levels=LEVEL_WORDS,
-                           first=first, last=last, charts=charts, formulas=indicators.INDICATORS)
+                           first=first, last=last, charts=charts, formulas=indicators.INDICATORS, scores=scores,
+                           full=sum(weights.values()))
 
 
 @bp.get("/dashboard/export.<fmt>")
@@ -154,8 +158,20 @@ def supervision():
     if status not in ("open", "closed", "all"):
         abort(400)
     rows = svc.read(lambda s: svc.runtime.supervision(s, user, {"status": status}))
+    now = svc.clock.now()
+
+    def poorly(session):
+        """处置不到位 of the last 30 days (failed 核查), for the units and communities the user may see."""
+        from engine import circular as circulars
+        notice = circulars.build(session, svc.catalogs, now - timedelta(days=30), now)
+        shown = []
+        for level, parties in (("unit", notice["units"]), ("community", notice["communities"])):
+            keep = set(indicators.visible(session, svc.catalogs, user, level, [p["key"] for p in parties]))
+            shown += [{"party": p["name"], **entry} for p in parties if p["key"] in keep
+                      for entry in p["entries"]["poorly_handled"]]
+        return shown
     return render_template("ui/supervision.html", nav="supervision", rows=rows, status=status,
-                           may_circulate=_may_circulate(user))
+                           may_circulate=_may_circulate(user), poorly=svc.read(poorly))
 
 
 def _report_args():

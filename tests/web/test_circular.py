@@ -72,3 +72,39 @@ def test_the_circular_as_a_pdf(app, api):
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages).replace("\n", "")
     assert "事件处置情况通报" in text and "执法局" in text and "李明华" in text and e["E5"]["number"] in text
+
+
+def test_the_supervision_board_lists_poorly_handled_work_and_the_dashboard_shows_the_score(app, api):
+    from tests.web.test_sensitive import web_session
+    e = history(api)
+    board = web_session(app, "city1").get("/supervision").get_data(as_text=True)
+    assert "处置不到位" in board and e["E5"]["number"] in board and "未清理干净" in board
+    assert e["E5"]["number"] not in web_session(app, "shijian1").get("/supervision").get_data(as_text=True)
+    html = web_session(app, "city1").get("/dashboard?level=unit&from=2026-10-08&to=2026-10-11").get_data(as_text=True)
+    assert "考核得分" in html and ">54.0<" in html and ">75.0<" in html
+
+
+def test_spot_checks_in_the_web_app(app, api):
+    import random
+    from sqlalchemy import select
+    from engine.models import SpotCheckFinding
+    from tests.web.test_sensitive import web_session
+    from tests.web.test_ui_pages import csrf
+    e = history(api)
+    closed = sorted(e[n]["id"] for n in ("E1", "E2", "E3", "E4", "E5"))
+    page = web_session(app, "city1")
+    r = page.post("/spot-checks", data={"csrf_token": csrf(page, "/spot-checks"), "community": "lg-xincheng",
+                                        "kind": "events", "from": "2026-10-08", "to": "2026-10-11", "size": "2",
+                                        "seed": "99"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    html = page.get(r.headers["Location"]).get_data(as_text=True)
+    drawn = random.Random(99).sample(closed, 2)
+    assert 'data-testid="seed">99<' in html and all(f'data-item="{i}"' in html for i in drawn)
+    target = r.headers["Location"]
+    r = page.post(target, data={"csrf_token": csrf(page, target), "kind": "events", "item": str(drawn[0]),
+                                "passed": "no", "note": "回访群众不满意"})
+    assert r.status_code == 302
+    svc = app.extensions["eventflow"]
+    found = svc.read(lambda s: [(f.event_id, f.passed) for f in s.scalars(select(SpotCheckFinding))])
+    assert found == [(drawn[0], False)]
+    assert web_session(app, "staff1").get("/spot-checks").status_code == 403

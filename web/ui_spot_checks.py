@@ -1,0 +1,85 @@
+"""抽查 in the web app (issue #8, §9.3): the city authority draws a sample of a community's closed events or
+key hazard points — the seed shown, so anyone can draw it again — and records a finding on each."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine import spot_checks
+from engine.clock import SHANGHAI
+from engine.errors import Conflict, InvalidData, NotFound
+from engine.models import SpotCheck
+from web.auth import services
+from web.ui_session import page
+
+bp = Blueprint("ui_spot_checks", __name__, url_prefix="/spot-checks")
+
+
+def may_check(user) -> bool:
+    return bool(set(user.roles) & set(spot_checks.CHECKERS))
+
+
+def _day(name, default: date) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(request.form.get(name) or default.isoformat()), time(), SHANGHAI)
+    except ValueError:
+        return None
+
+
+@bp.route("", methods=["GET", "POST"])
+@page
+def index():
+    if not may_check(g.user):
+        abort(403)
+    svc = services()
+    user = g.user
+    today = svc.clock.now().astimezone(SHANGHAI).date()
+    errors, status = {}, 200
+    if request.method == "POST":
+        start = _day("from", today.replace(day=1))
+        last = _day("to", today)
+        end = last + timedelta(days=1) if last else None
+        raw_seed, raw_size = (request.form.get("seed") or "").strip(), (request.form.get("size") or "").strip()
+        seed = int(raw_seed) if raw_seed.isdigit() else (None if not raw_seed else -1)
+        size = int(raw_size) if raw_size.isdigit() else 0
+        try:
+            check_id = svc.run(lambda s: spot_checks.draw(s, svc.catalogs, user, svc.clock.now(),
+                                                         request.form.get("community"), start, end, size, seed,
+                                                         request.form.get("kind", "events")).id)
+            flash(_("已抽取"))
+            return redirect(url_for("ui_spot_checks.show", check_id=check_id))
+        except InvalidData as err:
+            errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
+    checks = svc.read(lambda s: [spot_checks.describe(s, c) for c in s.scalars(
+        select(SpotCheck).order_by(SpotCheck.id.desc()).limit(50))])
+    return render_template("ui/spot_checks.html", nav="dashboard", checks=checks, errors=errors, values=request.form,
+                           communities=svc.catalogs.options("communities"), first=today.replace(day=1), last=today), status
+
+
+@bp.route("/<int:check_id>", methods=["GET", "POST"])
+@page
+def show(check_id):
+    if not may_check(g.user):
+        abort(403)
+    svc = services()
+    user = g.user
+    errors, status = {}, 200
+    if request.method == "POST":
+        item = request.form.get("item", "")
+        body = {"passed": request.form.get("passed") == "yes", "note": request.form.get("note")}
+        kind = request.form.get("kind", "events")
+        try:
+            svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, int(item) if item.isdigit() else -1,
+                                                 body, kind))
+            flash(_("已记录抽查结论"))
+            return redirect(url_for("ui_spot_checks.show", check_id=check_id))
+        except (InvalidData, Conflict, NotFound) as err:
+            errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
+            status = err.status
+    check = svc.read(lambda s: s.get(SpotCheck, check_id) and spot_checks.describe(s, s.get(SpotCheck, check_id)))
+    if not check:
+        abort(404)
+    return render_template("ui/spot_check.html", nav="dashboard", check=check, errors=errors), status
