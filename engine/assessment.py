@@ -21,7 +21,13 @@ def parse_weights(text: str) -> dict[str, float]:
         name, _, number = part.partition(":")
         if name.strip() not in indicators.INDICATORS or name.strip() == "average_handling_hours":
             raise ValueError(f"{name.strip()!r} is not a ratio indicator ({', '.join(indicators.INDICATORS)})")
-        weights[name.strip()] = float(number)
+        try:
+            weight = float(number)
+        except ValueError:
+            raise ValueError(f"the weight of {name.strip()!r} is not a number: {number!r}") from None
+        if weight < 0:
+            raise ValueError(f"the weight of {name.strip()!r} is negative")
+        weights[name.strip()] = weight
     if not weights or sum(weights.values()) <= 0:
         raise ValueError("at least one indicator with a weight above 0")
     return weights

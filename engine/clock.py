@@ -16,6 +16,8 @@ def parse_instant(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset (write e.g. 2026-10-08T09:00:00+08:00)")
+    if not 1900 <= value.year <= 2200:
+        raise ValueError(f"{text!r} is outside the years 1900–2200")
     return value.astimezone(timezone.utc)
 
 

@@ -75,7 +75,7 @@ def _own(user, community) -> bool:
 def report(session, catalogs, user, now, body, photo_keys: list[str]) -> HazardPoint:
     body = body if isinstance(body, dict) else {}
     community = body.get("community") or user.community
-    if catalogs.community(community) is None:
+    if not isinstance(community, str) or catalogs.community(community) is None:
         raise InvalidData([{"field": "community", "reason": f"unknown community {community!r}"}])
     if not _own(user, community):
         raise Forbidden("由本社区干部或联合党委上报 (the community's cadres or committee)", field="role")
@@ -108,10 +108,16 @@ def _point(session, hazard_id: int) -> HazardPoint:
     return point
 
 
-def rectify(session, user, now, hazard_id: int, body, photo_keys: list[str]) -> HazardPoint:
+def may_rectify(session, user, hazard_id: int) -> HazardPoint:
+    """The point, if this user may rectify it (checked before any photo of it is written)."""
     point = _point(session, hazard_id)
     if not _own(user, point.community):
         raise Forbidden("由本社区整改 (the community rectifies it)", field="role")
+    return point
+
+
+def rectify(session, user, now, hazard_id: int, body, photo_keys: list[str]) -> HazardPoint:
+    point = may_rectify(session, user, hazard_id)
     if point.status not in ("reported", "rejected"):
         raise Conflict(f"该隐患点已{ {'rectified': '整改', 'verified': '验收'}[point.status] } (it is {point.status})",
                        field="status")
@@ -134,6 +140,8 @@ def verify(session, user, now, hazard_id: int, body) -> HazardPoint:
         raise Forbidden("由社区联合党委或市级主管部门验收 (the committee or the city authority)", field="role")
     if point.status != "rectified":
         raise Conflict("只有已整改的隐患点可以验收 (only a rectified point is verified)", field="status")
+    if user.username in (point.reported_by, point.rectified_by):
+        raise Forbidden("不能验收自己上报或整改的隐患点 (not a point you reported or rectified)", field="role")
     body = body if isinstance(body, dict) else {}
     errors = []
     if not isinstance(body.get("passed"), bool):

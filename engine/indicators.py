@@ -119,18 +119,22 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
         for party in _event_parties(level, event, people):
             counts[party]["closed"] += 1
             counts[party]["first_time"] += first
-            if ratings and level != "person":
+            if ratings and level != "person" and event.lead_unit:   # the community's rating of a department
                 counts[party]["rated"] += 1
                 counts[party]["satisfied"] += ratings[-1] == "满意"
 
     # whistle orders dispatched to a unit in the period, and those it returned
-    if level == "unit":
-        for audit in session.scalars(select(Audit).where(Audit.at >= start, Audit.at < end,
-                                                         Audit.action.in_(("whistle_dispatched", "whistle_returned")))):
+    if level == "unit":                 # a return counts against the order it returns: dispatched in the period
+        dispatched = set()
+        audits = list(session.scalars(select(Audit).where(Audit.at >= start, Audit.at < end,
+                                                          Audit.action.in_(("whistle_dispatched", "whistle_returned")))
+                                      .order_by(Audit.id)))
+        for audit in audits:
             data = audit.data if isinstance(audit.data, dict) else {}
             if audit.action == "whistle_dispatched" and data.get("lead_unit"):
                 counts[data["lead_unit"]]["dispatched"] += 1
-            elif audit.action == "whistle_returned" and data.get("unit"):
+                dispatched.add((audit.event_id, data["lead_unit"]))
+            elif audit.action == "whistle_returned" and (audit.event_id, data.get("unit")) in dispatched:
                 counts[data["unit"]]["returned"] += 1
 
     # §9.3 the city authority's spot checks: findings recorded in the period count for the community

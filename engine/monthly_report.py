@@ -4,8 +4,8 @@
 For one community and month (Asia/Shanghai):
 - **人员到位** (staff presence): each of the community's active staff with their duty-roster days, patrols
   (巡查打卡) and the days they completed tasks (task activity);
-- **事件流转处置**: events received (registered in the community's pool), closed, whistled and overdue
-  (a missed limit);
+- **事件流转处置**: events received (registered in the community's pool in the month), closed in it,
+  whistled (of those received), and overdue (events of the community with a limit missed in the month);
 - **重点问题**: the event types received most often;
 - **重点隐患整治点**: the month's hazard points with their state, and whether the community was reminded
   or flagged for having none.
@@ -55,12 +55,13 @@ def build(session, catalogs, community: str, month: str) -> dict:
                                                         Event.created_at < end)))
     ids = [e.id for e in received]
     whistled = set()
-    overdue = set()
     if ids:
         whistled = set(session.scalars(select(Audit.event_id).where(Audit.event_id.in_(ids),
                                                                    Audit.action == "whistle_dispatched")))
-        overdue = set(session.scalars(select(Deadline.event_id).where(Deadline.event_id.in_(ids),
-                                                                      Deadline.status == "missed")))
+    # events of the community with a limit missed in the month (whenever they came in): a closed month's
+    # number does not change later
+    overdue = set(session.scalars(select(Deadline.event_id).join(Event, Event.id == Deadline.event_id).where(
+        Event.community == community, Deadline.missed_at >= start, Deadline.missed_at < end)))
     closed = [e for e in session.scalars(select(Event).where(Event.community == community, Event.status == "closed",
                                                              Event.closed_at >= start, Event.closed_at < end))]
     types = Counter(e.type_code for e in received)

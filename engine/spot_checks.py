@@ -47,7 +47,7 @@ def draw(session, catalogs, user, now, community, start, end, size, seed=None, k
     if not set(user.roles) & set(CHECKERS):
         raise Forbidden(f"this needs one of the roles {', '.join(CHECKERS)}", field="role")
     errors = []
-    if catalogs.community(community) is None:
+    if not isinstance(community, str) or catalogs.community(community) is None:
         errors.append({"field": "community", "reason": f"unknown community {community!r}"})
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_SIZE:
         errors.append({"field": "size", "reason": f"a whole number from 1 to {MAX_SIZE}"})

@@ -88,6 +88,7 @@ def rectify_hazard(hazard_id):
     user = g.user
 
     def unit(s):
+        hazards.may_rectify(s, user, hazard_id)                      # before any file is written
         keys = svc.runtime.photos.store_under(f"hazards/{hazard_id}", checked) if checked else []
         return hazards.describe(hazards.rectify(s, user, svc.clock.now(), hazard_id, body, keys))
     return jsonify(svc.run(unit))

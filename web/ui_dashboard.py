@@ -29,6 +29,8 @@ def _period():
         last = date.fromisoformat(request.args.get("to") or today.isoformat())
     except ValueError:
         abort(400)
+    if not (1900 <= first.year <= 2200 and 1900 <= last.year <= 2200):
+        abort(400)
     if last < first:
         first, last = last, first
     return first, last, datetime.combine(first, time(), SHANGHAI), datetime.combine(last + timedelta(days=1), time(), SHANGHAI)
@@ -86,6 +88,7 @@ def dashboard():
                 indicators.events_by_community(session, start, end),
                 assessment.scores(session, svc.catalogs, level, start, end, weights, svc.settings.assessment_deduction))
     rows, trend, by_community, scores = svc.read(build)
+    by_community = _visible_counts(by_community)
     charts = {"parties": [r["name"] for r in rows],
               "on_time": [r["indicators"]["on_time_rate"]["value"] for r in rows],
               "disposal": [r["indicators"]["disposal_rate"]["value"] for r in rows],
@@ -96,6 +99,15 @@ def dashboard():
     return render_template("ui/dashboard.html", nav="dashboard", rows=rows, level=level, levels=LEVEL_WORDS,
                            first=first, last=last, charts=charts, formulas=indicators.INDICATORS, scores=scores,
                            full=sum(weights.values()))
+
+
+def _visible_counts(by_community: dict) -> dict:
+    """The map shows every community to the city and administrators, and their own to everyone else."""
+    from engine.users import GLOBAL_ROLES
+    user = g.user
+    if set(user.roles) & GLOBAL_ROLES:
+        return by_community
+    return {c: n for c, n in by_community.items() if c == user.community}
 
 
 @bp.get("/dashboard/export.<fmt>")

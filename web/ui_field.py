@@ -93,7 +93,7 @@ def hazard_list():
         return [hazards.describe(p) for p in s.scalars(stmt)]
     return render_template("ui/hazards.html", nav="hazards", points=svc.read(query), errors=errors,
                            values=request.form, may_report=bool(user.community and set(user.roles) & set(hazards.REPORTERS)),
-                           month=svc.clock.now().strftime("%Y-%m")), status
+                           month=hazards.month_of(svc.clock.now())), status
 
 
 def _visible(point, user):
@@ -119,6 +119,7 @@ def hazard(hazard_id):
                 checked = svc.runtime.check_photos(files, "after_photos") if files else []
 
                 def unit(s):
+                    hazards.may_rectify(s, user, hazard_id)          # before any file is written
                     keys = svc.runtime.photos.store_under(f"hazards/{hazard_id}", checked) if checked else []
                     return hazards.rectify(s, user, svc.clock.now(), hazard_id, {"note": request.form.get("note")}, keys)
                 svc.run(unit)

@@ -24,9 +24,10 @@ def may_check(user) -> bool:
 
 def _day(name, default: date) -> datetime:
     try:
-        return datetime.combine(date.fromisoformat(request.form.get(name) or default.isoformat()), time(), SHANGHAI)
+        day = date.fromisoformat(request.form.get(name) or default.isoformat())
     except ValueError:
         return None
+    return datetime.combine(day, time(), SHANGHAI) if 1900 <= day.year <= 2200 else None
 
 
 @bp.route("", methods=["GET", "POST"])

@@ -556,7 +556,7 @@ def test_the_assessment_dashboard_draws_its_charts_and_downloads_the_export(serv
         expect(page.get_by_test_id(chart).locator("svg")).to_have_count(1)
     row = page.locator("table[data-testid=indicators] tr[data-key=zhifa]")
     expect(row).to_have_count(1)
-    shown = row.locator("td").nth(1).inner_text()                            # 处置率: "x% / n / d"
+    shown = row.locator("td").nth(2).inner_text()                            # 处置率 (after the score): "x% n / d"
     city.shot("01-dashboard")
     with page.expect_download() as download:
         page.get_by_test_id("export-xlsx").click()

@@ -94,7 +94,7 @@ def test_each_indicator_matches_the_count_done_by_hand(app, api):
     assert counts(xincheng["on_time_rate"]) == (1, 1)
     assert counts(xincheng["average_handling_hours"]) == (1, 1)
     assert counts(xincheng["first_time_rate"]) == (3, 5)        # closed E1–E5; first time E1 E2 E4
-    assert counts(xincheng["satisfaction_rate"]) == (4, 5)
+    assert counts(xincheng["satisfaction_rate"]) == (3, 4)      # departments' work: E1 E2 E3 E5 (not its own E4)
     assert xincheng["return_rate"]["value"] is None             # not a community's indicator
 
     before = rows(api, "unit")
@@ -119,3 +119,24 @@ def test_scope_and_input(app, api):
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "to"
     r = api.get("/api/indicators", "city1", query_string={"level": "unit"})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "from"
+
+
+def test_odd_periods_are_refused_not_crashed_on(app, api):
+    for period in ({"from": "0001-01-01T00:00:00+08:00", "to": PERIOD["to"]},
+                   {"from": PERIOD["from"], "to": "9999-12-31T23:59:59+08:00"}):
+        for path in ("/api/indicators", "/api/circular", "/api/assessment"):
+            r = api.get(path, "city1", query_string={"level": "unit", **period})
+            assert r.status_code == 422, (path, r.json)
+    from tests.web.test_sensitive import web_session
+    page = web_session(app, "city1")
+    assert page.get("/dashboard?from=2026-10-01&to=9999-12-31").status_code == 400
+    assert page.get("/circular?from=0001-01-01&to=2026-10-01").status_code == 400
+
+
+def test_a_bad_weights_setting_stops_the_start(settings):
+    import dataclasses
+    import pytest
+    from web.services import Services
+    for bad in ("on_time_rate:-5", "on_time_rate:many", "average_handling_hours:10", "colour:5"):
+        with pytest.raises(ValueError, match="EVENTFLOW_ASSESSMENT_WEIGHTS"):
+            Services.build(dataclasses.replace(settings, assessment_weights=bad))

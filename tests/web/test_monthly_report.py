@@ -135,3 +135,30 @@ def test_the_monthly_report_as_a_pdf(app, api):
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages).replace("\n", "")
     assert "新城社区 2026-10 社区月报" in text and "新城大道排水沟堵塞" in text and "人员到位" in text
+
+
+def test_a_committee_does_not_verify_its_own_point_and_a_refused_rectify_writes_nothing(app, api, settings):
+    from pathlib import Path
+    point = report_hazard(api, user="committee1").json
+    r = api.post(f"/api/hazards/{point['id']}/rectify", "staff2",
+                 data={"note": "不是本社区", "after_photos": [photo((1, 2, 3))]}, content_type="multipart/form-data")
+    assert r.status_code == 403
+    folder = Path(settings.media_dir) / "hazards" / str(point["id"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(point["before_photos"])   # no file of the refused one
+    api.post(f"/api/hazards/{point['id']}/rectify", "staff1", data={"note": "已整改", "after_photos": [photo((9, 9, 9))]},
+             content_type="multipart/form-data")
+    r = api.post(f"/api/hazards/{point['id']}/verify", "committee1", json={"passed": True, "note": "验收"})
+    assert r.status_code == 403                                       # it reported the point itself
+    assert api.post(f"/api/hazards/{point['id']}/verify", "city1", json={"passed": True, "note": "验收合格"}).status_code == 200
+    r = api.post("/api/hazards", "staff1", data={"hazard": json.dumps({"community": ["lg-xincheng"], "title": "x"}),
+                                                 "before_photos": [photo((5, 5, 5))]}, content_type="multipart/form-data")
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "community"
+
+
+def test_a_title_that_looks_like_a_formula_is_text_in_the_excel_file(app, api):
+    from openpyxl import load_workbook
+    from tests.web.test_sensitive import web_session
+    assert report_hazard(api, title='=HYPERLINK("http://evil.example","点击")').status_code == 201
+    r = web_session(app, "staff1").get("/monthly-report.xlsx?month=2026-10")
+    cells = [c.value for row in load_workbook(io.BytesIO(r.data)).active.iter_rows() for c in row]
+    assert "'=HYPERLINK(\"http://evil.example\",\"点击\")" in cells
