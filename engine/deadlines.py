@@ -150,7 +150,7 @@ class Deadlines:
         if existing is not None and not (existing.status in ("met", "missed") and new_start):
             existing.timer_task_id, existing.task_spec = str(timer_task.id), spec
             if existing.status == "met":          # rework: the same limit runs on, not a fresh one
-                existing.status, existing.met_at = "pending", None
+                existing.status, existing.met_at, existing.met_by = "pending", None, None
             return local(_utc(existing.due_at))
         now = ctx.now()
         begin = begin or now
@@ -249,9 +249,9 @@ class Deadlines:
                 self._missed(session, row, now, event)
             if row.timer_task_id in met_ids:
                 if row.status == "pending":
-                    row.status, row.met_at = "met", now
+                    row.status, row.met_at, row.met_by = "met", now, ctx.actor
                 elif row.status == "missed" and row.met_at is None:   # done late: supervision closes
-                    row.met_at = now
+                    row.met_at, row.met_by = now, ctx.actor
                     for sup in session.scalars(select(Supervision).where(Supervision.deadline_id == row.id,
                                                                          Supervision.status == "open")):
                         sup.status, sup.closed_at = "closed", now

@@ -15,8 +15,9 @@ The counts rest on the deadline records of §8 (engine/deadlines.py) — each is
 - acceptance on time, average handling time, extension, return and satisfaction as in `INDICATORS`.
 
 Whose obligation: `unit` — the deadline's unit (a lead or co-operating department, a local office);
-`person` — the deadline's person; `community` — the community's own obligations (deadlines with its
-community and no unit or person) and, for the first-time rate and satisfaction, the events of its pool.
+`person` — the deadline's person, or else who did the work that met it (the user completing the watched
+task); `community` — the community's own obligations (deadlines with its community and no unit or person)
+and, for the first-time rate and satisfaction, the events of its pool.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def _party(level: str, row: Deadline) -> str | None:
     if level == "unit":
         return row.unit
     if level == "person":
-        return row.person
+        return row.person or row.met_by     # named on it, or who did the work that met it
     return row.community if not row.unit and not row.person else None
 
 
@@ -148,11 +149,12 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
 
 
 def _people_of(session, event_ids) -> dict[int, set]:
-    """The people with a handling obligation on each event."""
+    """The people with a handling obligation on each event: named on it, or who did the work that met it."""
     found = defaultdict(set)
-    for event_id, person in session.execute(select(Deadline.event_id, Deadline.person).where(
-            Deadline.event_id.in_(event_ids), Deadline.person.is_not(None), Deadline.kind.in_(HANDLING))):
-        found[event_id].add(person)
+    for event_id, person, met_by in session.execute(select(Deadline.event_id, Deadline.person, Deadline.met_by).where(
+            Deadline.event_id.in_(event_ids), Deadline.kind.in_(HANDLING))):
+        if person or met_by:
+            found[event_id].add(person or met_by)
     return found
 
 

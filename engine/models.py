@@ -300,6 +300,8 @@ class Deadline(Base):
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     warned_at: Mapped[datetime | None]
     met_at: Mapped[datetime | None]
+    #: who did the work that met it (the user completing the watched task): a person's indicators (§8.6)
+    met_by: Mapped[str | None] = mapped_column(String(100), index=True)
     missed_at: Mapped[datetime | None]
     #: e.g. "2027 has no holiday calendar: counted on weekends only"
     calendar_warning: Mapped[str | None] = mapped_column(String(300))
@@ -491,6 +493,9 @@ class SpotCheck(Base):
     drawn_at: Mapped[datetime]
     #: the events drawn, in the order drawn
     sample: Mapped[list] = mapped_column(JSON)
+    #: what it was drawn from (ids in order): random.Random(seed).sample(population, size) gives the sample
+    #: again, even after an event of it was reopened
+    population: Mapped[list | None] = mapped_column(JSON)
 
 
 class SpotCheckFinding(Base):

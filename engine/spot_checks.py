@@ -4,7 +4,8 @@
 A draw takes a community, a period, a size and what to sample — the events of that community closed in
 the period, or its key hazard points (§9.2) reported in it — which, in id order, are sampled with Python's
 `random.Random(seed).sample` — the seed is recorded (given, or drawn from
-the operating system's randomness), so anyone can draw the same sample again from the same events. Each
+the operating system's randomness), and so is what it was drawn from (`population`): anyone can draw the
+same sample again, `random.Random(seed).sample(population, size)`, even after an event of it changed. Each
 checked event gets a finding (合格 or 不合格, with what was found); the pass rate counts in the community's
 (its joint party committee's) indicators.
 """
@@ -60,9 +61,10 @@ def draw(session, catalogs, user, now, community, start, end, size, seed=None, k
     if errors:
         raise InvalidData(errors)
     seed = secrets.randbits(62) if seed is None else seed
-    chosen = sample(candidates(session, community, start, end, kind), size, seed)
+    population = candidates(session, community, start, end, kind)
+    chosen = sample(population, size, seed)
     check = SpotCheck(community=community, kind=kind, period_from=start, period_to=end, size=size, seed=seed,
-                      drawn_by=user.username, drawn_at=now, sample=chosen)
+                      drawn_by=user.username, drawn_at=now, sample=chosen, population=population)
     session.add(check)
     session.flush()
     session.add(Audit(at=now, actor=user.username, action="spot_check_drawn",
@@ -122,7 +124,8 @@ def describe(session, check: SpotCheck) -> dict:
             "checked_at": local(found.checked_at)}}
     return {"id": check.id, "community": check.community, "kind": check.kind, "from": local(check.period_from),
             "to": local(check.period_to), "size": check.size, "seed": check.seed, "drawn_by": check.drawn_by,
-            "drawn_at": local(check.drawn_at), "items": [item(key) for key in check.sample or []]}
+            "drawn_at": local(check.drawn_at), "population": check.population,
+            "items": [item(key) for key in check.sample or []]}
 
 
 def pass_counts(session, start, end) -> dict[str, tuple[int, int]]:

@@ -140,3 +140,18 @@ def test_a_bad_weights_setting_stops_the_start(settings):
     for bad in ("on_time_rate:-5", "on_time_rate:many", "average_handling_hours:10", "colour:5"):
         with pytest.raises(ValueError, match="EVENTFLOW_ASSESSMENT_WEIGHTS"):
             Services.build(dataclasses.replace(settings, assessment_weights=bad))
+
+
+def test_a_persons_indicators_count_the_work_they_did(app, api):
+    """A person's obligations: named on them, or met by their own completion (who did 签收受理, 处置反馈 …).
+    执法局's zhifa1 did every 执法局 step of E1, E2, E3 (the return), E5 and E6; shijian1 E3's; staff1 E4's."""
+    history(api)
+    people = rows(api, "person")
+    zhifa1 = people["zhifa1"]
+    assert counts(zhifa1["accept_on_time_rate"]) == (4, 5)
+    assert counts(zhifa1["disposal_rate"]) == (3, 3)            # E6 undone: nobody's work yet, the unit's obligation
+    assert counts(zhifa1["on_time_rate"]) == (2, 3)
+    assert counts(zhifa1["first_time_rate"]) == (2, 3)
+    assert counts(people["shijian1"]["on_time_rate"]) == (1, 1) and counts(people["shijian1"]["first_time_rate"]) == (0, 1)
+    assert counts(people["staff1"]["on_time_rate"]) == (1, 1)   # E4's 2 hours (§8.1), done by the cadre
+    assert set(rows(api, "person", "zhifa1")) == {"zhifa1"}     # a department's staff: their unit's people

@@ -26,6 +26,8 @@ def test_a_draw_is_reproduced_from_its_seed_and_findings_count_for_the_community
     check = r.json
     expected = random.Random(20261008).sample(sorted(ids), 3)       # the same draw, done independently
     assert [i["event_id"] for i in check["items"]] == expected and check["seed"] == 20261008
+    assert check["population"] == sorted(ids)                      # what it was drawn from, kept with it
+    assert random.Random(check["seed"]).sample(check["population"], 3) == expected
     assert open_one["id"] not in [i["event_id"] for i in check["items"]]
     again = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", "size": 3, "seed": 20261008,
                                                         **PERIOD}).json
