@@ -7,7 +7,8 @@ For [from, to) it names every unit and person (and community, for its own obliga
 - **反馈不及时** (late feedback): a missed handling deadline (`community_handle`, `close`,
   `close_difficult`) — 处置反馈 not given by its due time; its supervision record opened in the period;
 - **处置不到位** (poorly handled): a 核查 that failed in the period (the work went back for 重办), named
-  against the event's lead unit, or the community when the community handled it.
+  against the event's lead unit, or the community when the community handled it, and against the person
+  who did the handling work (who met its limit).
 
 Each entry names the event, the limit or the check and when. The same data gives the printable page and
 the Excel file, and each entry takes points off the assessment score (engine/assessment.py).
@@ -19,7 +20,7 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from engine.clock import local
-from engine.models import Audit, Event, Supervision
+from engine.models import Audit, Deadline, Event, Supervision
 
 RESPONSE = ("accept", "arrive", "superior")
 FEEDBACK = ("community_handle", "close", "close_difficult")
@@ -42,11 +43,17 @@ def build(session, catalogs, start, end) -> dict:
             parties["person"][sup.person][category].append(entry)
         if not sup.unit and not sup.person and sup.community:
             parties["community"][sup.community][category].append(entry)
-    for audit, event in session.execute(select(Audit, Event).join(Event, Event.id == Audit.event_id)
-                                        .where(Audit.action == "task_completed", Audit.at >= start, Audit.at < end)
-                                        .order_by(Audit.at, Audit.id)):
-        if not (isinstance(audit.data, dict) and audit.data.get("passed") is False):
-            continue
+    failed = [(audit, event) for audit, event in session.execute(
+        select(Audit, Event).join(Event, Event.id == Audit.event_id)
+        .where(Audit.action == "task_completed", Audit.at >= start, Audit.at < end).order_by(Audit.at, Audit.id))
+        if isinstance(audit.data, dict) and audit.data.get("passed") is False]
+    doers = defaultdict(set)             # who did the handling work that the check found poor
+    if failed:
+        for event_id, person in session.execute(select(Deadline.event_id, Deadline.met_by).where(
+                Deadline.event_id.in_({event.id for _, event in failed}), Deadline.met_by.is_not(None),
+                Deadline.kind.in_(FEEDBACK))):
+            doers[event_id].add(person)
+    for audit, event in failed:
         entry = {"event_id": event.id, "event_number": event.number, "kind": "check",
                  "reason": f"核查不通过：{audit.data.get('check_note') or ''}".rstrip("：") + "（§8.5 重办）",
                  "at": local(audit.at)}
@@ -54,6 +61,8 @@ def build(session, catalogs, start, end) -> dict:
             parties["unit"][event.lead_unit]["poorly_handled"].append(entry)
         elif event.community:
             parties["community"][event.community]["poorly_handled"].append(entry)
+        for person in sorted(doers.get(event.id, ())):
+            parties["person"][person]["poorly_handled"].append(entry)
 
     def rows(level, found):
         out = []

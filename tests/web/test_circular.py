@@ -21,6 +21,8 @@ def test_the_circular_names_who_was_late_or_handled_poorly(app, api):
     assert {x["event_number"] for x in zhifa["entries"]["late_feedback"]} == {e["E2"]["number"], e["E6"]["number"]}
     assert zhifa["entries"]["poorly_handled"][0]["event_number"] == e["E5"]["number"]
     assert "shijian" not in units and r.json["communities"] == []
+    people = {p["key"]: p for p in r.json["people"]}
+    assert people["zhifa1"]["counts"]["poorly_handled"] == 1      # who did E5's 处置反馈 and 重办
     assert api.get("/api/circular", "zhifa1", query_string=PERIOD).status_code == 403
     r = api.get("/api/circular", "city1", query_string={"from": PERIOD["to"], "to": PERIOD["from"]})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "to"
