@@ -7,7 +7,7 @@
   var units = (list.dataset.units || "天|小时|分").split("|");
 
   function words(ms) {
-    var minutes = Math.floor(Math.abs(ms) / 60000);
+    var minutes = Math.floor(Math.round(Math.abs(ms) / 1000) / 60);   // whole seconds first: no drift of a few ms
     var days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
     var text = (days ? days + units[0] : "") + (hours ? hours + units[1] : "") + mins + units[2];
     return (ms >= 0 ? list.dataset.left : list.dataset.over).replace("{t}", text);
