@@ -175,8 +175,8 @@ class Deadlines:
         deadline not extended by a decision is computed again from its start; where the due time moves,
         the timer is re-armed there. Returns the deadlines that moved."""
         moved = []
-        for row in session.scalars(select(Deadline).where(Deadline.status == "pending", Deadline.basis == "working",
-                                                          Deadline.extended.is_(False))):
+        for row in session.scalars(select(Deadline).where(Deadline.status.in_(("pending", "paused")),
+                                                          Deadline.basis == "working", Deadline.extended.is_(False))):
             event = event_of(row.event_id)
             due, _, _, warning = self.compute(row.kind, row.rule, _utc(row.started_at), row.community,
                                               event.type_code)
@@ -185,7 +185,8 @@ class Deadlines:
             row.original_due_at = row.due_at = due
             row.warn_at, row.warned_at = self.warn_at(row.kind, _utc(row.started_at), due), None
             row.calendar_warning = warning
-            rearm(row, event, due)
+            if row.status == "pending":         # a paused one's timer moves when its instance resumes
+                rearm(row, event, due)
             moved.append(row)
         return moved
 

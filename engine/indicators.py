@@ -152,7 +152,7 @@ def _people_of(session, event_ids) -> dict[int, set]:
     """The people with a handling obligation on each event: named on it, or who did the work that met it."""
     found = defaultdict(set)
     for event_id, person, met_by in session.execute(select(Deadline.event_id, Deadline.person, Deadline.met_by).where(
-            Deadline.event_id.in_(event_ids), Deadline.kind.in_(HANDLING))):
+            Deadline.event_id.in_(event_ids), Deadline.kind.in_(HANDLING), Deadline.status != "superseded")):
         if person or met_by:
             found[event_id].add(person or met_by)
     return found

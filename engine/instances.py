@@ -34,6 +34,7 @@ from engine.deadlines import Deadlines
 from engine.events import initial_data
 from engine.errors import Conflict, EventflowError, StaleInstance
 from engine.models import Event, Instance, Timer, WorkItem
+from engine.sandbox import Exhausted, UnsafeCode
 from engine.scripting import EventflowScriptEngine, unwrap_handler_error
 from engine.timers import due_times
 from engine.versions import CompiledVersion, active_version
@@ -169,6 +170,8 @@ class Instances:
             action()
         except EventflowError:
             raise
+        except (Exhausted, UnsafeCode) as err:   # the sandbox stopped diagram code (engine/sandbox.py)
+            raise ProcessError(f"{type(err).__name__}: {err}", element=element) from err
         except Exception as err:  # noqa: BLE001 - surface the handler's own error if there is one
             inner = unwrap_handler_error(err)
             if isinstance(inner, EventflowError):  # a handler's own failure, or its 422 on a parameter

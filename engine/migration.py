@@ -138,12 +138,15 @@ def migrate(session, runtime, instance_id: int, target_id: int, actor: str) -> d
         raise Conflict("；".join(reasons), field="instance_id", reasons=reasons)
     armed = {spec: due for _, spec, due in due_times(workflow)}
     top, subprocesses = _diff(workflow, compiled)
-    migrate_workflow(top, workflow, compiled.spec)
-    workflow.subprocess_specs = compiled.subprocess_specs
-    for sp_id, diff in subprocesses.items():
-        if diff is not None:
-            sub = workflow.subprocesses[sp_id]
-            migrate_workflow(diff, sub, compiled.subprocess_specs[sub.spec.name])
+
+    def move():                           # re-predicting a branch may evaluate diagram code: as in any step
+        migrate_workflow(top, workflow, compiled.spec)
+        workflow.subprocess_specs = compiled.subprocess_specs
+        for sp_id, diff in subprocesses.items():
+            if diff is not None:
+                sub = workflow.subprocesses[sp_id]
+                migrate_workflow(diff, sub, compiled.subprocess_specs[sub.spec.name])
+    instances._run(workflow, move)
     _restore_timers(workflow, armed)
     claims = {w.id: (w.claimed_by, w.claimed_at) for w in session.scalars(
         select(WorkItem).where(WorkItem.instance_id == row.id, WorkItem.claimed_by.is_not(None)))}

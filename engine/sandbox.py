@@ -4,15 +4,17 @@ code on the server (issue #7).
 SpiffWorkflow evaluates conditions, timer expressions, service parameters and scripts with plain
 eval/exec (SPIFF.md). Three fences:
 1. at deploy, `check_code` refuses imports, global/nonlocal, names and attributes with a leading
-   underscore (no dunder tricks), str.format and the padding methods, calls of the builtins that open
-   doors (open, eval, getattr …), a `while True` with no `break`, and f-string widths of four digits;
+   underscore (no dunder tricks), str.format and the methods that pad or grow a value (center, translate,
+   extend …), replace/join taken as values, calls of the builtins that open doors (open, eval, getattr …),
+   a `while True` with no `break`, `finally` and catch-all `except`, and f-string widths of four digits;
 2. at run time the code sees only `SAFE_BUILTINS` (no `__import__`, `open`, `exec`: no file, network
    or module), and is compiled again through `compiled()`, which checks it once more (a version
    deployed before a rule was added is held to it too);
 3. `BoundedEnvironment` runs it within a step and size budget: at most `MAX_STEPS` lines executed
    (a loop that never ends is stopped), no string, list or tuple longer than `MAX_ITEMS` built in one
-   operation, no integer larger than `MAX_BITS` bits, and at most `MAX_TOTAL` items built in all by
-   one evaluation. What exceeds it raises `Exhausted`: the step fails with the element named and
+   operation (nested items counted), no integer larger than `MAX_BITS` bits, at most `MAX_TOTAL` items
+   built in all by one evaluation, and no more than that left in the task data. What exceeds it raises
+   `Exhausted` — a BaseException diagram code cannot catch: the step fails with the element named and
    nothing is saved (engine/instances.py).
 """
 from __future__ import annotations
@@ -41,8 +43,10 @@ MAX_BITS = 4096
 FILENAME = "<diagram>"
 
 
-class Exhausted(RuntimeError):
-    """Diagram code ran too long or built too much: it is stopped, the step fails, nothing is saved."""
+class Exhausted(BaseException):
+    """Diagram code ran too long or built too much: it is stopped, the step fails, nothing is saved. A
+    BaseException, so no `except Exception` in diagram code can swallow it (and `except:`, `except
+    BaseException` and `finally` are refused at deploy)."""
 
 
 class UnsafeCode(ValueError):
@@ -65,19 +69,51 @@ def _spend(value):
     return value
 
 
+def _deep(value, limit: int) -> int:
+    """How many items a value holds, nested ones counted as often as they appear (as JSON would write
+    them out); stops counting past `limit`."""
+    total, stack = 0, [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += len(item)
+            stack.extend(item)
+        else:
+            total += 1
+    return total
+
+
+def check_data(value, what: str = "diagram code") -> None:
+    """The data diagram code leaves (a script's task data, an expression's value) must stay within the
+    budget as it would be stored."""
+    if _deep(value, MAX_TOTAL) > MAX_TOTAL:
+        raise Exhausted(f"{what} left more than {MAX_TOTAL} items of data")
+
+
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_WIDTH = re.compile(r"%[#0\- +]*(\*|\d+)")
+#: a %-format conversion: (mapping key) flags width .precision — the width and precision are checked
+_WIDTH = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d*)(?:\.(\*|\d*))?")
 
 
 def _op_guard_(op: str, left, right):
     """`*`, `**`, `<<`, `%` and `+` of diagram code, checked before (or, for `+`, right after) they build."""
     if op == "Mult":
         for seq, n in ((left, right), (right, left)):
-            if isinstance(seq, (str, bytes, list, tuple)) and _is_int(n) and len(seq) * max(n, 0) > MAX_ITEMS:
-                raise Exhausted(f"diagram code would build {len(seq) * n} items (at most {MAX_ITEMS})")
+            if isinstance(seq, (str, bytes, list, tuple)) and _is_int(n):
+                if len(seq) * max(n, 0) > MAX_ITEMS:
+                    raise Exhausted(f"diagram code would build {len(seq) * n} items (at most {MAX_ITEMS})")
+                if isinstance(seq, (list, tuple)) and _deep(seq, MAX_TOTAL) * max(n, 0) > MAX_TOTAL:
+                    raise Exhausted(f"diagram code would build more than {MAX_TOTAL} items, counting nested ones")
+        if _is_int(left) and _is_int(right) and abs(left).bit_length() + abs(right).bit_length() > MAX_BITS:
+            raise Exhausted(f"diagram code would build an integer of more than {MAX_BITS} bits")
         return _spend(left * right)
     if op == "Pow":
         if _is_int(left) and _is_int(right) and abs(left) > 1 and right * abs(left).bit_length() > MAX_BITS:
@@ -88,16 +124,20 @@ def _op_guard_(op: str, left, right):
             raise Exhausted(f"diagram code would build an integer of more than {MAX_BITS} bits")
         return left << right
     if op == "Mod":
-        if isinstance(left, str):
-            for width in _WIDTH.findall(left):
-                if width == "*" or int(width) > 1000:
-                    raise Exhausted("a % format width in diagram code is limited to 1000")
+        if isinstance(left, (str, bytes)):
+            text = left.decode("latin-1") if isinstance(left, bytes) else left
+            for width, precision in _WIDTH.findall(text):
+                for number in (width, precision):
+                    if number == "*" or (number and int(number) > 1000):
+                        raise Exhausted("a % format width or precision in diagram code is limited to 1000")
         return _spend(left % right)
     return _spend(left + right)   # Add: at most twice what was already within bounds
 
 
 def _method_guard_(obj, name: str, *args, **kwargs):
     """`.replace()` and `.join()` of diagram code, whose results can outgrow their inputs."""
+    if isinstance(obj, type):             # str.join(sep, parts): call it on the string itself
+        raise Exhausted(f"call .{name}() on a value, not on the type {obj.__name__}")
     method = getattr(obj, name)
     if name == "replace" and isinstance(obj, str) and len(args) >= 2 and isinstance(args[0], str) \
             and isinstance(args[1], str):
@@ -113,28 +153,34 @@ def _method_guard_(obj, name: str, *args, **kwargs):
     return _spend(method(*args, **kwargs))
 
 
-def _counted(constructor):
-    def build(*args, **kwargs):
-        return _spend(constructor(*args, **kwargs))
-    build.__name__ = constructor.__name__
-    return build
 
 SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
     "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "int", "isinstance",
     "len", "list", "map", "max", "min", "range", "reversed", "round", "set", "sorted", "str", "sum",
     "tuple", "zip", "True", "False", "None", "ValueError", "KeyError", "Exception",
 )}
-# what builds a collection counts against the budget (a range longer than MAX_ITEMS is refused)
-SAFE_BUILTINS.update({name: _counted(getattr(builtins, name))
-                      for name in ("dict", "list", "range", "set", "sorted", "tuple")})
+#: the builtins that build a collection: a call of one goes through `_build_` (counted against the budget;
+#: a range longer than MAX_ITEMS refused); the names stay the real types, so isinstance(x, list) works
+BUILDERS = ("dict", "list", "range", "set", "sorted", "tuple", "sum")
+
+
+def _build_(name: str, *args, **kwargs):
+    if name == "sum" and (len(args) > 1 or "start" in kwargs):
+        start = args[1] if len(args) > 1 else kwargs["start"]
+        if not isinstance(start, (int, float)):
+            raise Exhausted("sum() adds numbers only in diagram code")
+    return _spend(getattr(builtins, name)(*args, **kwargs))
 
 _FORBIDDEN_CALLS = {"eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "globals",
                     "locals", "vars", "input", "breakpoint", "memoryview", "type", "object", "super",
                     "help", "exit", "quit", "classmethod", "staticmethod", "property"}
 _FORBIDDEN_ATTRS = {"format", "format_map", "mro", "gi_frame", "gi_code", "cr_frame", "ag_frame", "tb_frame",
                     "f_globals", "f_locals", "f_back", "f_builtins", "f_code",
-                    # they pad a string to any width asked for
-                    "center", "ljust", "rjust", "zfill", "expandtabs"}
+                    # they pad or grow a value to any size asked for
+                    "center", "ljust", "rjust", "zfill", "expandtabs", "translate", "maketrans", "extend",
+                    "insert", "__iadd__", "__imul__"}
+#: methods guarded only when called where they are written (`s.replace(…)`), so never taken as a value
+_GUARDED_METHODS = {"replace", "join"}
 
 #: Names a form field or task-data key may not take: they would shadow the script environment.
 RESERVED_NAMES = frozenset(set(SAFE_BUILTINS) | set(dir(builtins)) | set(keyword.kwlist)
@@ -147,7 +193,17 @@ def check_code(source: str, mode: str = "eval") -> str | None:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as err:
         return f"syntax error in {source!r}: {err.msg}"
+    except (RecursionError, MemoryError, ValueError):
+        return "the code is nested too deeply or too long to check"
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _GUARDED_METHODS and id(node) not in called:
+            return f"attribute {node.attr!r} may only be called where it is written"
+        if isinstance(node, ast.Try) and node.finalbody:
+            return "finally is not allowed in diagram code"
+        if isinstance(node, ast.ExceptHandler) and (node.type is None or any(
+                isinstance(n, ast.Name) and n.id in ("BaseException", "Exhausted") for n in ast.walk(node.type))):
+            return "catch a named exception (except ValueError: …), not everything"
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             return "imports are not allowed in diagram code"
         if isinstance(node, (ast.Global, ast.Nonlocal)):
@@ -210,7 +266,9 @@ class _Guard(ast.NodeTransformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("replace", "join"):
+        if isinstance(node.func, ast.Name) and node.func.id in BUILDERS:
+            return self._call("_build_", [ast.Constant(node.func.id), *node.args], node, node.keywords)
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _GUARDED_METHODS:
             return self._call("_method_guard_", [node.func.value, ast.Constant(node.func.attr), *node.args],
                               node, node.keywords)
         return node
@@ -232,7 +290,7 @@ def compiled(source: str, mode: str):
 
 
 #: what the guarded code calls; their leading underscore keeps diagram code from naming them
-GUARDS = {"_op_guard_": _op_guard_, "_method_guard_": _method_guard_, "_spend_": _spend}
+GUARDS = {"_op_guard_": _op_guard_, "_method_guard_": _method_guard_, "_spend_": _spend, "_build_": _build_}
 
 
 def run_bounded(action, steps: int = MAX_STEPS):
@@ -274,7 +332,9 @@ class BoundedEnvironment(TaskDataEnvironment):
         self._prepare_context(context)
         my_globals.update(external_context or {})
         my_globals.update(context)
-        return run_bounded(lambda: eval(code, my_globals), self.steps)
+        value = run_bounded(lambda: eval(code, my_globals), self.steps)
+        check_data(value, "an expression")
+        return value
 
     def execute(self, script, context, external_context=None):
         code = compiled(script, "exec")
@@ -287,4 +347,5 @@ class BoundedEnvironment(TaskDataEnvironment):
             run_bounded(lambda: exec(code, context), self.steps)
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
+        check_data(context, "a script")
         return True

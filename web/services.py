@@ -85,7 +85,7 @@ class Services:
         if row is None:
             return {"revision": None, "changed": False}
         self.catalogs.replace_with(new)
-        self.catalog_revision = self.read(catalog_edits.newest_id)
+        self.catalog_revision = row.id          # what this node loaded (a later edit elsewhere is picked up)
         moved = self.run(self.runtime.recompute_deadlines) if row.name == "calendar" else 0
         return {"revision": row.id, "changed": True, "summary": row.summary, "deadlines_moved": moved}
 

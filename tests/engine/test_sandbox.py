@@ -88,3 +88,40 @@ def test_while_true_without_break_is_refused_but_with_a_break_it_is_not():
     assert "never ends" in check_code("while True:\n    pass", "exec")
     assert check_code("while True:\n    if x:\n        break", "exec") is None
     assert "never ends" in check_code("while True:\n    for i in y:\n        break", "exec")
+
+
+@pytest.mark.parametrize("script", [
+    "try:\n    n = 0\n    while n >= 0:\n        n += 1\nexcept Exception:\n    n = -1",   # the stop cannot be caught
+    "x = 2**2000\nfor i in range(6):\n    x = x * x",                                # integers by *
+    "r = str.join('', ['b' * 1000] * 200)",                                          # a method through its type
+    "r = [[0] * 99999] * 99999",                                                     # nested: 10^10 as JSON
+    "a = [0] * 99999\nx = []\nfor i in range(1000):\n    x.append(a)",              # left in the task data
+    "r = '%(k)999999999s' % {'k': 1}", "r = '%.999999999d' % 1", "r = b'%999999999d' % 1",
+    "r = sum([[1] * 100] * 100, [])",
+])
+def test_the_review_findings_are_stopped(bounded, script):
+    with pytest.raises(Exhausted):
+        bounded.execute(script, {})
+
+
+@pytest.mark.parametrize("source, reason", [
+    ("try:\n    x = 1\nfinally:\n    x = 2", "finally"),
+    ("try:\n    x = 1\nexcept:\n    x = 2", "named exception"),
+    ("try:\n    x = 1\nexcept BaseException:\n    x = 2", "named exception"),
+    ("f = 'a'.replace", "called where it is written"),
+    ("r = 'a'.translate({97: 'b'})", "translate"),
+    ("x = []\nx.extend([1])", "extend"),
+])
+def test_escape_hatches_are_refused_at_deploy(source, reason):
+    assert reason in check_code(source, "exec")
+
+
+def test_a_deeply_nested_expression_is_refused_not_crashed_on():
+    assert "nested too deeply" in check_code("1" + "+1" * 5000)
+
+
+def test_the_builtins_are_still_the_real_types(bounded):
+    data = {}
+    bounded.execute("ok = isinstance([1], list) and isinstance({}, dict) and list(range(3)) == [0, 1, 2]\n"
+                    "total = sum([1, 2, 3])", data)
+    assert data["ok"] is True and data["total"] == 6

@@ -167,3 +167,17 @@ def test_a_step_that_loaded_the_instance_before_it_was_suspended_is_refused(app,
     assert r.status_code == 409 and r.json["error"] == "suspended"
     assert api.task("staff1", event["id"], "verify")                       # still there, still not done
     assert svc.read(lambda s: s.scalars(select(Notification).where(Notification.kind == "suspended")).all())
+
+
+def test_a_calendar_edited_while_suspended_moves_the_paused_limit_too(app, api):
+    event = declared_difficult(api)                       # 5 working days: Wed 2026-10-14 17:30
+    administer(api, "suspend", event["id"])
+    calendar = api.get("/api/catalogs/calendar", "admin1").json
+    calendar["years"] = {"2026": {"holidays": ["2026-01-01", *[f"2026-10-0{d}" for d in (1, 2, 5, 6, 7)], "2026-10-13"],
+                                  "workdays": ["2026-10-10"]}}
+    r = api.client.put("/api/catalogs/calendar", headers=api.headers("admin1"), json=calendar)
+    assert r.status_code == 200 and r.json["deadlines_moved"] == 1, r.json
+    row = deadline(api, event["id"], "close_difficult")
+    assert row["status"] == "paused" and row["due_at"] == "2026-10-15T17:30:00+08:00"
+    administer(api, "resume", event["id"])                # no time passed: nothing more to move
+    assert deadline(api, event["id"], "close_difficult")["due_at"] == "2026-10-15T17:30:00+08:00"
