@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import DeployError
+from engine.errors import DeployError, InvalidData
 
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
@@ -86,3 +86,12 @@ def from_zip(data: bytes, origin: str = "upload.zip") -> Bundle:
 
 def from_bpmn(name: str, data: bytes) -> Bundle:
     return Bundle({_safe_path(posixpath.basename(name) or "process.bpmn", name): data})
+
+
+def from_upload(name: str, data: bytes) -> Bundle:
+    """An uploaded file, by its name: a zipped bundle or one .bpmn (anything else is named as refused)."""
+    if name.lower().endswith(".zip"):
+        return from_zip(data, name)
+    if name.lower().endswith(".bpmn"):
+        return from_bpmn(name, data)
+    raise InvalidData([{"field": "file", "reason": f"只接受 .bpmn 或 .zip 文件 ({name!r} is neither .bpmn nor .zip)"}])

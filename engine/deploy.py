@@ -90,8 +90,8 @@ def _check_expressions(path: str, root, deadlines) -> None:
         code(node, node.get("value"))
 
 
-def _check_bare_literal(path, node, tag) -> None:
-    value = node.text.strip()
+def _check_iso(path, node, tag, value) -> None:
+    """A timer's literal value parses as its field expects: a duration, or a date-time."""
     try:
         if tag == "timeDuration":
             TimerEventDefinition.parse_iso_duration(value)
@@ -100,6 +100,11 @@ def _check_bare_literal(path, node, tag) -> None:
     except Exception:  # noqa: BLE001 - the library raises a bare Exception('Invalid duration')
         raise DeployError(f"timer {tag} {value!r} is not a valid ISO 8601 value", file=path,
                           element=_element_id(node), line=node.sourceline) from None
+
+
+def _check_bare_literal(path, node, tag) -> None:
+    value = node.text.strip()
+    _check_iso(path, node, tag, value)
     if tag == "timeDate" and "T" not in value:
         raise DeployError(f"timer timeDate {value!r} needs a time of day and an offset", file=path,
                           element=_element_id(node), line=node.sourceline)
@@ -144,14 +149,7 @@ def _check_timer_literals(path, node, tag) -> None:
         raise DeployError(f"timer {tag} must be a quoted ISO 8601 value, e.g. \"PT2H\"", file=path,
                           element=_element_id(node), line=node.sourceline)
     for value in constants:
-        try:
-            if tag == "timeDuration":
-                TimerEventDefinition.parse_iso_duration(value)
-            else:
-                TimerEventDefinition.get_datetime(value)
-        except Exception:  # noqa: BLE001 - the library raises a bare Exception('Invalid duration')
-            raise DeployError(f"timer {tag} {value!r} is not a valid ISO 8601 value", file=path,
-                              element=_element_id(node), line=node.sourceline) from None
+        _check_iso(path, node, tag, value)
 
 
 def _results(node) -> list[str]:

@@ -156,6 +156,46 @@ def verify(session, user, now, hazard_id: int, body) -> HazardPoint:
     return point
 
 
+def report_with_photos(session, catalogs, store, user, now, body, checked) -> HazardPoint:
+    """`report` with the before photos (already decoded: engine/photos.py) written under the point."""
+    point = report(session, catalogs, user, now, body, ["pending"] if checked else [])
+    point.before_photos = store.store_under(f"hazards/{point.id}", checked)
+    return point
+
+
+def rectify_with_photos(session, store, user, now, hazard_id: int, body, checked) -> HazardPoint:
+    """`rectify` with the after photos, written only once the user may rectify it."""
+    may_rectify(session, user, hazard_id)
+    keys = store.store_under(f"hazards/{hazard_id}", checked) if checked else []
+    return rectify(session, user, now, hazard_id, body, keys)
+
+
+def photo(store, point: HazardPoint, key: str) -> tuple[str, bytes]:
+    """(content type, bytes) of one of the point's before or after photos."""
+    if key not in (point.before_photos or []) + (point.after_photos or []):
+        raise NotFound(f"photo {key} does not exist")
+    content_type = "image/png" if key.endswith(".png") else "image/webp" if key.endswith(".webp") else "image/jpeg"
+    return content_type, store.read_under(f"hazards/{point.id}", key)
+
+
+def list_points(session, community: str | None, month: str | None = None, limit: int = 500) -> list[dict]:
+    query = select(HazardPoint).order_by(HazardPoint.id.desc()).limit(limit)
+    if community:
+        query = query.where(HazardPoint.community == community)
+    if month:
+        query = query.where(HazardPoint.month == month)
+    return [describe(p) for p in session.scalars(query)]
+
+
+def list_patrols(session, community: str | None = None, username: str | None = None, limit: int = 500) -> list[dict]:
+    query = select(Patrol).order_by(Patrol.at.desc()).limit(limit)
+    if community:
+        query = query.where(Patrol.community == community)
+    if username:
+        query = query.where(Patrol.username == username)
+    return [describe_patrol(p) for p in session.scalars(query)]
+
+
 def describe(point: HazardPoint) -> dict:
     return {"id": point.id, "community": point.community, "month": point.month, "title": point.title,
             "description": point.description, "address": point.address, "status": point.status,

@@ -21,12 +21,17 @@ def _instant(name):
         raise InvalidData([{"field": name, "reason": str(err)}]) from None
 
 
+def _level() -> str:
+    """`?level=`: community | unit | person (`department` is accepted for `unit`); default unit."""
+    level = request.args.get("level", "unit")
+    return "unit" if level == "department" else level
+
+
 @bp.get("/indicators")
 @signed_in(*READERS)
 def index():
     """`?level=community|unit|person&from=…&to=…` (`department` is accepted for `unit`); the period is [from, to)."""
-    level = request.args.get("level", "unit")
-    level = "unit" if level == "department" else level
+    level = _level()
     start, end = _instant("from"), _instant("to")
     svc = services()
     user = g.user
@@ -57,8 +62,7 @@ def circular():
 def assessment():
     """考核得分 for `?level=…&from=…&to=…`: weights and deduction from the settings, every part shown."""
     from engine import assessment as assessments
-    level = request.args.get("level", "unit")
-    level = "unit" if level == "department" else level
+    level = _level()
     start, end = _instant("from"), _instant("to")
     indicators.check_period(start, end)
     svc = services()

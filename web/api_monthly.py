@@ -2,11 +2,10 @@
 import json
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
 
 from engine import hazards, monthly_report
 from engine.errors import Forbidden, InvalidData, NotFound
-from engine.models import HazardPoint, Patrol
+from engine.models import HazardPoint
 from engine.users import GLOBAL_ROLES
 from web.api_photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
@@ -41,12 +40,7 @@ def patrols():
     community = request.args.get("community") or user.community
     _community_scope(user, community)
 
-    def query(s):
-        stmt = select(Patrol).order_by(Patrol.at.desc()).limit(500)
-        if community:
-            stmt = stmt.where(Patrol.community == community)
-        return [hazards.describe_patrol(p) for p in s.scalars(stmt)]
-    return jsonify({"items": svc.read(query)})
+    return jsonify({"items": svc.read(lambda s: hazards.list_patrols(s, community))})
 
 
 def _photos(field):
@@ -71,11 +65,8 @@ def report_hazard():
     svc = services()
     user = g.user
 
-    def unit(s):
-        point = hazards.report(s, svc.catalogs, user, svc.clock.now(), body, ["pending"] if checked else [])
-        point.before_photos = svc.runtime.photos.store_under(f"hazards/{point.id}", checked)
-        return hazards.describe(point)
-    return jsonify(svc.run(unit)), 201
+    return jsonify(svc.run(lambda s: hazards.describe(hazards.report_with_photos(
+        s, svc.catalogs, svc.runtime.photos, user, svc.clock.now(), body, checked)))), 201
 
 
 @bp.post("/hazards/<int:hazard_id>/rectify")
@@ -87,11 +78,8 @@ def rectify_hazard(hazard_id):
     svc = services()
     user = g.user
 
-    def unit(s):
-        hazards.may_rectify(s, user, hazard_id)                      # before any file is written
-        keys = svc.runtime.photos.store_under(f"hazards/{hazard_id}", checked) if checked else []
-        return hazards.describe(hazards.rectify(s, user, svc.clock.now(), hazard_id, body, keys))
-    return jsonify(svc.run(unit))
+    return jsonify(svc.run(lambda s: hazards.describe(hazards.rectify_with_photos(
+        s, svc.runtime.photos, user, svc.clock.now(), hazard_id, body, checked))))
 
 
 @bp.post("/hazards/<int:hazard_id>/verify")
@@ -112,15 +100,7 @@ def list_hazards():
     community = request.args.get("community") or user.community
     _community_scope(user, community)
     month = request.args.get("month")
-
-    def query(s):
-        stmt = select(HazardPoint).order_by(HazardPoint.id.desc()).limit(500)
-        if community:
-            stmt = stmt.where(HazardPoint.community == community)
-        if month:
-            stmt = stmt.where(HazardPoint.month == month)
-        return [hazards.describe(p) for p in s.scalars(stmt)]
-    return jsonify({"items": svc.read(query)})
+    return jsonify({"items": svc.read(lambda s: hazards.list_points(s, community, month))})
 
 
 @bp.get("/hazards/<int:hazard_id>/photos/<key>")
@@ -129,11 +109,10 @@ def hazard_photo(hazard_id, key):
     svc = services()
     user = g.user
     point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
-    if point is None or key not in (point.before_photos or []) + (point.after_photos or []):
+    if point is None:
         raise NotFound(f"photo {key} does not exist")
     _community_scope(user, point.community)
-    data = svc.runtime.photos.read_under(f"hazards/{hazard_id}", key)
-    content_type = "image/png" if key.endswith(".png") else "image/webp" if key.endswith(".webp") else "image/jpeg"
+    content_type, data = hazards.photo(svc.runtime.photos, point, key)
     return photo_response(key, content_type, data)
 
 

@@ -17,13 +17,7 @@ def deploy():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidData([{"field": "file", "reason": "attach a .bpmn file or a .zip bundle as multipart field 'file'"}])
-    data, name = upload.read(), upload.filename
-    if name.lower().endswith(".zip"):
-        bundle = bundles.from_zip(data, name)
-    elif name.lower().endswith(".bpmn"):
-        bundle = bundles.from_bpmn(name, data)
-    else:
-        raise InvalidData([{"field": "file", "reason": f"{name!r} is neither .bpmn nor .zip"}])
+    bundle = bundles.from_upload(upload.filename, upload.read())
     svc = services()
     actor = g.user.username
     version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, actor))

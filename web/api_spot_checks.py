@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from engine import spot_checks
 from engine.clock import parse_instant
-from engine.errors import InvalidData, NotFound
+from engine.errors import NotFound
 from engine.models import SpotCheck
 from web.auth import json_body, services, signed_in
 
@@ -67,10 +67,14 @@ def show(check_id):
 @signed_in(*spot_checks.CHECKERS)
 def finding(check_id, event_id):
     """`{passed, note}`: the finding on one drawn event."""
+    return _record(check_id, event_id, "events")
+
+
+def _record(check_id, item_id, kind):
     body = json_body()
     svc = services()
     user = g.user
-    svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, event_id, body))
+    svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, item_id, body, kind))
     return jsonify(svc.read(lambda s: spot_checks.describe(s, s.get(SpotCheck, check_id))))
 
 
@@ -78,8 +82,4 @@ def finding(check_id, event_id):
 @signed_in(*spot_checks.CHECKERS)
 def hazard_finding(check_id, hazard_id):
     """`{passed, note}`: the finding on one drawn hazard point."""
-    body = json_body()
-    svc = services()
-    user = g.user
-    svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, hazard_id, body, "hazards"))
-    return jsonify(svc.read(lambda s: spot_checks.describe(s, s.get(SpotCheck, check_id))))
+    return _record(check_id, hazard_id, "hazards")

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from engine import hazards
 from engine.errors import Conflict, Forbidden, InvalidData
-from engine.models import HazardPoint, Patrol
+from engine.models import HazardPoint
 from engine.users import GLOBAL_ROLES
 from web.api_photos import photo_response, uploads
 from web.auth import services
@@ -51,8 +50,7 @@ def patrol():
             return redirect(url_for("ui_field.patrol"))
         except InvalidData as err:
             errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
-    mine = svc.read(lambda s: [hazards.describe_patrol(p) for p in s.scalars(
-        select(Patrol).where(Patrol.username == user.username).order_by(Patrol.at.desc()).limit(20))])
+    mine = svc.read(lambda s: hazards.list_patrols(s, username=user.username, limit=20))
     return render_template("ui/patrol.html", nav="patrol", patrols=mine, errors=errors,
                            values=request.form), status
 
@@ -73,11 +71,8 @@ def hazard_list():
             files = uploads("before_photos")
             checked = svc.runtime.check_photos(files, "before_photos") if files else []
 
-            def unit(s):
-                point = hazards.report(s, svc.catalogs, user, svc.clock.now(), body, ["pending"] if checked else [])
-                point.before_photos = svc.runtime.photos.store_under(f"hazards/{point.id}", checked)
-                return point.id
-            hazard_id = svc.run(unit)
+            hazard_id = svc.run(lambda s: hazards.report_with_photos(
+                s, svc.catalogs, svc.runtime.photos, user, svc.clock.now(), body, checked).id)
             flash(_("已上报重点隐患整治点"))
             return redirect(url_for("ui_field.hazard", hazard_id=hazard_id))
         except (InvalidData, Forbidden) as err:
@@ -86,12 +81,8 @@ def hazard_list():
     if not set(user.roles) & GLOBAL_ROLES and community != user.community:
         abort(403)
 
-    def query(s):
-        stmt = select(HazardPoint).order_by(HazardPoint.id.desc()).limit(200)
-        if community:
-            stmt = stmt.where(HazardPoint.community == community)
-        return [hazards.describe(p) for p in s.scalars(stmt)]
-    return render_template("ui/hazards.html", nav="hazards", points=svc.read(query), errors=errors,
+    return render_template("ui/hazards.html", nav="hazards", points=svc.read(lambda s: hazards.list_points(s, community)),
+                           errors=errors,
                            values=request.form, may_report=bool(user.community and set(user.roles) & set(hazards.REPORTERS)),
                            month=hazards.month_of(svc.clock.now())), status
 
@@ -118,11 +109,8 @@ def hazard(hazard_id):
                 files = uploads("after_photos")
                 checked = svc.runtime.check_photos(files, "after_photos") if files else []
 
-                def unit(s):
-                    hazards.may_rectify(s, user, hazard_id)          # before any file is written
-                    keys = svc.runtime.photos.store_under(f"hazards/{hazard_id}", checked) if checked else []
-                    return hazards.rectify(s, user, svc.clock.now(), hazard_id, {"note": request.form.get("note")}, keys)
-                svc.run(unit)
+                svc.run(lambda s: hazards.rectify_with_photos(s, svc.runtime.photos, user, svc.clock.now(), hazard_id,
+                                                              {"note": request.form.get("note")}, checked))
                 flash(_("已提交整改"))
             elif action == "verify":
                 body = {"passed": request.form.get("passed") == "yes", "note": request.form.get("note")}
@@ -147,9 +135,8 @@ def hazard(hazard_id):
 def hazard_photo(hazard_id, key):
     svc = services()
     point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
-    if point is None or key not in (point.before_photos or []) + (point.after_photos or []):
+    if point is None:
         abort(404)
     _visible(point, g.user)
-    data = svc.runtime.photos.read_under(f"hazards/{hazard_id}", key)
-    content_type = "image/png" if key.endswith(".png") else "image/webp" if key.endswith(".webp") else "image/jpeg"
+    content_type, data = hazards.photo(svc.runtime.photos, point, key)
     return photo_response(key, content_type, data)

@@ -43,13 +43,7 @@ def deploy():
     try:
         if upload is None or not upload.filename:
             raise InvalidData([{"field": "file", "reason": _("请选择 .bpmn 或 .zip 文件")}])
-        data, name = upload.read(), upload.filename
-        if name.lower().endswith(".zip"):
-            bundle = bundles.from_zip(data, name)
-        elif name.lower().endswith(".bpmn"):
-            bundle = bundles.from_bpmn(name, data)
-        else:
-            raise InvalidData([{"field": "file", "reason": _("只接受 .bpmn 或 .zip 文件")}])
+        bundle = bundles.from_upload(upload.filename, upload.read())
         version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, user.username))
     except (DeployError, InvalidData) as err:
         problem = err.to_dict() if isinstance(err, DeployError) else {"message": "；".join(
