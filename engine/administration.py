@@ -22,28 +22,21 @@ from datetime import timezone
 
 from sqlalchemy import select
 
+from engine import permissions
 from engine.clock import local
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, NotFound
 from engine.events import STATUS_WORDS
 from engine.models import Audit, Event, Instance, WorkItem
 from engine.outbox import notify
-
-#: who administers instances
-ADMIN_ROLES = ("process_admin", "system_admin")
 
 
 def _utc(value):
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
-def may_administer(user) -> bool:
-    return bool(set(user.roles) & set(ADMIN_ROLES))
-
-
 def _instance(session, event_id: int, user) -> tuple[Event, Instance]:
     """The event (row locked until commit) and its newest process instance."""
-    if not may_administer(user):
-        raise Forbidden(f"this needs one of the roles {', '.join(ADMIN_ROLES)}", field="role")
+    permissions.ADMINISTER.require(user)
     event = session.get(Event, event_id, with_for_update=True)
     if event is None:
         raise NotFound(f"event {event_id} does not exist")

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text
 
 from catalogs import CatalogError, load_catalogs
 from catalogs.loader import DATA_DIR, FILES
+from engine import permissions
 from engine.clock import local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.models import Audit, CatalogRevision, Event, User, WorkItem
@@ -56,10 +57,7 @@ def load(session, directory=None):
 
 
 def may_edit(user, name: str, community: str | None = None) -> bool:
-    if "system_admin" in user.roles:
-        return name in EDITABLE
-    return name == "communities" and community is not None and "community_staff" in user.roles \
-        and user.community == community
+    return permissions.may_edit_catalog(user, name, EDITABLE, community)
 
 
 def newest_of(session, name: str) -> int:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import events
-from engine.errors import Conflict, Forbidden, InvalidData
+from engine import events, permissions
+from engine.errors import Conflict, InvalidData
 from engine.models import Audit, WorkItem
 from engine.outbox import notify
-
-#: who may urge (催办): the community that owns the event, and the city above it
-URGERS = {"community_staff", "committee", "whistle_officer", "city_authority"}
 
 
 def _text(body) -> str:
@@ -47,8 +44,7 @@ def urge(session, catalogs, event_id: int, body, user, now) -> dict:
     """催办 (§9.1): the community or the city presses whoever has the event's open tasks."""
     text = _text(body)
     event = events.get_visible(session, event_id, user, catalogs)
-    if not URGERS & set(user.roles):
-        raise Forbidden("只有社区干部、吹哨人员、联合党委或市级主管部门可以催办 (who may urge)", field="role")
+    permissions.URGE.require(user)   # the community that owns the event, and the city above it
     if event.status != "open":
         raise Conflict(f"事件 {event.number} 已不在办理中，无需催办 (the event is no longer open)", event_status=event.status)
     told = _tell_assignees(session, catalogs, event, "urge", f"【催办】事件 {event.number}：{text}", now)

@@ -12,18 +12,18 @@ import re
 from datetime import datetime, timezone
 
 from lxml import etree
-from sqlalchemy import func, select, update
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.spiff.specs.defaults import UserTask
+from sqlalchemy import func, select, update
 
 from engine import forms, lint
 from engine.bundle import Bundle
+from engine.deadlines import DeadlineError, Deadlines
 from engine.errors import DeployError
 from engine.models import ProcessVersion
 from engine.sandbox import check_code
 from engine.spiff import SAFE_XML, make_parser
-from engine.deadlines import DeadlineError, Deadlines
 from engine.timers import TimerEventDefinition, bare_iso, is_cycle
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

@@ -16,13 +16,13 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 
+from engine import permissions
 from engine.clock import local
-from engine.errors import Conflict, Forbidden, InvalidData
+from engine.errors import Conflict, InvalidData
 from engine.location import distance_m
 from engine.models import Audit, Event
 
 #: who may decide on a duplicate: the registrar of the event's community, or the city above it
-DECIDERS = {"community_staff", "city_authority", "system_admin"}
 
 
 @dataclass(frozen=True)
@@ -99,14 +99,6 @@ def related(session, event: Event) -> dict:
     return {"suspected_duplicates": [i for i in flagged if i["status"] == "open"], "merged_reports": merged}
 
 
-def _may_decide(user, *events: Event) -> None:
-    if not DECIDERS & set(user.roles):
-        raise Forbidden("只有社区干部（登记核实）或市级主管部门可以处理重复事件 "
-                        "(only the community's registrar or the city may decide on duplicates)", field="role")
-    if not user.is_global and any(e.community != user.community for e in events):
-        raise Forbidden("只能处理本社区的事件 (only events of your own community)", field="community")
-
-
 def check_merge(session, duplicate: Event, body, user) -> tuple[Event, str]:
     """The surviving event and the reason, or a 422/409/403 naming what is wrong."""
     body = body if isinstance(body, dict) else {}
@@ -123,7 +115,7 @@ def check_merge(session, duplicate: Event, body, user) -> tuple[Event, str]:
     survivor = session.get(Event, into)
     if survivor is None:
         raise InvalidData([{"field": "into", "reason": f"事件 {into} 不存在 (no such event)"}])
-    _may_decide(user, duplicate, survivor)
+    permissions.may_merge(user, duplicate, survivor)
     if duplicate.status != "open":
         raise Conflict(f"事件 {duplicate.number} 已不在办理中，不能合并 (only an open event can be merged)",
                        event_status=duplicate.status)
@@ -149,7 +141,7 @@ def dismiss(session, event: Event, reason, user, now) -> None:
     """不是重复: the registrar clears the flag (audited with the reason)."""
     if not isinstance(reason, str) or len(reason.strip()) < 2:
         raise InvalidData([{"field": "reason", "reason": "请说明理由，至少2个字 (a reason of at least 2 characters)"}])
-    _may_decide(user, event)
+    permissions.may_merge(user, event)
     if event.duplicate_of_id is None or event.merged_into_id is not None:
         raise Conflict(f"事件 {event.number} 没有待处理的重复标记 (the event is not flagged as a duplicate)")
     original = event.duplicate_of_id

@@ -2,15 +2,24 @@
 see it, and its detail and timeline."""
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine import forms, intake, photos, privacy
+from engine import forms, intake, permissions, photos
 from engine.clock import SHANGHAI, local, parse_instant
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.location import SYSTEMS
-from engine.models import Audit, Event, EventCounter, EventParty, Instance, PendingStart, ProcessVersion, WorkItem
-from engine.scope import units_within
+from engine.models import (
+    Audit,
+    Event,
+    EventCounter,
+    EventParty,
+    Instance,
+    PendingStart,
+    ProcessVersion,
+    WorkItem,
+)
+
 
 def N_(text: str) -> str:
     """Marks a word staff read for the web app's message catalog (gettext_noop: `make translations` extracts
@@ -25,9 +34,6 @@ SOURCES = {"grid_worker": N_("专职网格员上报"), "committee_patrol": N_("�
 STATUS_WORDS = {"open": N_("办理中"), "closed": N_("办结"), "invalid": N_("不属实/无效"), "returned": N_("退回来源"),
                 "transferred": N_("转办"), "withdrawn": N_("撤单"), "merged": N_("已合并"), "terminated": N_("已终止"),
                 "error": N_("流程启动失败")}
-#: who may register an event, by role
-REPORTER_ROLES = {"grid_worker", "community_staff", "committee", "whistle_officer", "stationed_staff",
-                  "city_authority", "system_admin"}
 
 EVENT_SCHEMA = {
     "type": "object",
@@ -79,9 +85,8 @@ def check_report(payload, catalogs, user) -> dict:
         errors.extend(_source_problems(payload, catalogs))
     if errors:
         raise InvalidData(errors)
-    if not user.roles & REPORTER_ROLES:
-        raise Forbidden("your role may not register events")
-    if not user.is_global and user.community != asked:
+    permissions.REPORT.require(user)
+    if not permissions.is_global(user) and user.community != asked:
         raise Forbidden("you may register events only in your own community's pool", field="community")
     if "lat" not in payload["location"]:   # an address only: the community's registrar places it (分拨)
         return {**payload, "location": intake.unplaced(payload["location"]), "community": asked}
@@ -199,25 +204,8 @@ def initial_data(event: Event, reopened: bool = False, placement_unit: str | Non
             "superior_body": event.superior_body, "superior_deadline": deadline, "placement_unit": placement_unit}
 
 
-def visible(user, catalogs):
-    """SQL condition: the events a user may see (own community, own units' dispatches, own reports)."""
-    sensitive = privacy.event_filter(user, catalogs)   # Table A.1 rows 1–3: police and designated cadres
-    if user.is_global:
-        return sensitive
-    parties = [and_(EventParty.kind == "person", EventParty.value == user.username)]
-    clauses = [Event.reporter == user.username]
-    if user.community:
-        clauses.append(Event.community == user.community)
-    if user.unit:
-        units = units_within(catalogs, user.unit)
-        clauses.append(Event.lead_unit.in_(units))
-        parties.append(and_(EventParty.kind == "unit", EventParty.value.in_(units)))
-    clauses.append(Event.id.in_(select(EventParty.event_id).where(or_(*parties))))
-    return and_(or_(*clauses), sensitive)
-
-
 def get_visible(session, event_id: int, user, catalogs) -> Event:
-    event = session.scalar(select(Event).where(Event.id == event_id, visible(user, catalogs)))
+    event = session.scalar(select(Event).where(Event.id == event_id, permissions.events_of(user, catalogs)))
     if event is None:
         raise NotFound(f"event {event_id} does not exist or is not yours to see")
     return event
@@ -227,7 +215,7 @@ LIST_FILTERS = ("status", "community", "type_code", "source", "lead_unit", "numb
 
 
 def search(session, user, catalogs, filters: dict, page: int, per_page: int):
-    query = select(Event).where(visible(user, catalogs))
+    query = select(Event).where(permissions.events_of(user, catalogs))
     for name in LIST_FILTERS:
         if filters.get(name):
             query = query.where(getattr(Event, name) == filters[name])

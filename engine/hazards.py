@@ -17,14 +17,12 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from engine import permissions
 from engine.clock import SHANGHAI, local
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.models import Audit, HazardMonth, HazardPoint, Patrol
 from engine.outbox import notify
 
-PATROLLERS = ("grid_worker", "community_staff", "committee", "stationed_staff")
-REPORTERS = ("community_staff", "committee")
-VERIFIERS = ("committee", "city_authority")
 #: the last working days of a month on which a community without a hazard point is reminded
 REMIND_DAYS = 3
 
@@ -43,7 +41,7 @@ def month_of(moment: datetime) -> str:
 
 # -- patrols -------------------------------------------------------------------------------------------
 def check_in(session, catalogs, user, now, body) -> Patrol:
-    if not set(user.roles) & set(PATROLLERS) or not user.community:
+    if not permissions.may_patrol(user):
         raise Forbidden("巡查打卡由社区网格员、干部或联合党委成员进行 (a community's patrol staff)", field="role")
     body = body if isinstance(body, dict) else {}
     errors = []
@@ -68,16 +66,12 @@ def describe_patrol(p: Patrol) -> dict:
 
 
 # -- hazard points -------------------------------------------------------------------------------------
-def _own(user, community) -> bool:
-    return user.community == community and bool(set(user.roles) & set(REPORTERS))
-
-
 def report(session, catalogs, user, now, body, photo_keys: list[str]) -> HazardPoint:
     body = body if isinstance(body, dict) else {}
     community = body.get("community") or user.community
     if not isinstance(community, str) or catalogs.community(community) is None:
         raise InvalidData([{"field": "community", "reason": f"unknown community {community!r}"}])
-    if not _own(user, community):
+    if not permissions.may_report_hazard(user, community):
         raise Forbidden("由本社区干部或联合党委上报 (the community's cadres or committee)", field="role")
     errors = []
     title = _text(body, "title", errors, 2, 200)
@@ -111,7 +105,7 @@ def _point(session, hazard_id: int) -> HazardPoint:
 def may_rectify(session, user, hazard_id: int) -> HazardPoint:
     """The point, if this user may rectify it (checked before any photo of it is written)."""
     point = _point(session, hazard_id)
-    if not _own(user, point.community):
+    if not permissions.may_report_hazard(user, point.community):
         raise Forbidden("由本社区整改 (the community rectifies it)", field="role")
     return point
 
@@ -135,8 +129,7 @@ def rectify(session, user, now, hazard_id: int, body, photo_keys: list[str]) -> 
 
 def verify(session, user, now, hazard_id: int, body) -> HazardPoint:
     point = _point(session, hazard_id)
-    allowed = "city_authority" in user.roles or ("committee" in user.roles and user.community == point.community)
-    if not allowed:
+    if not permissions.may_verify_hazard(user, point.community):
         raise Forbidden("由社区联合党委或市级主管部门验收 (the committee or the city authority)", field="role")
     if point.status != "rectified":
         raise Conflict("只有已整改的隐患点可以验收 (only a rectified point is verified)", field="status")

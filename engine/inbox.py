@@ -9,10 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from engine.clock import local
 from engine.errors import InvalidData
 from engine.models import Event, Notification
-from engine.scope import units_within
-
-#: roles that read the messages addressed to their community as a whole
-COMMUNITY_READERS = {"community_staff", "committee", "whistle_officer"}
+from engine.permissions import reads_community_messages, units_within
 
 
 def addressed_to(user, catalogs):
@@ -21,7 +18,7 @@ def addressed_to(user, catalogs):
     if user.unit:
         clauses.append(and_(Notification.recipient_kind == "unit",
                             Notification.recipient.in_(units_within(catalogs, user.unit))))
-    if user.community and COMMUNITY_READERS & set(user.roles):
+    if reads_community_messages(user):
         clauses.append(and_(Notification.recipient_kind == "community", Notification.recipient == user.community))
     return or_(*clauses)
 

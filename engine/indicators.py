@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from engine import permissions
 from engine.errors import InvalidData
 from engine.models import Audit, Deadline, Event
 
@@ -203,29 +204,18 @@ def describe(catalogs, level: str, party: str, indicators: dict) -> dict:
 
 
 def visible(session, catalogs, user, level: str, parties) -> list[str]:
-    """The parties whose numbers this user may see: the city and administrators all; a department's
-    staff their unit and the units below it (and their people); a community's cadres their community
-    (and its people)."""
+    """The parties whose numbers this user may see (engine/permissions.py): the city and administrators
+    all; a unit's people their unit and the units below it; a community's people their community; a person
+    their own row (and a unit's or community's cadres their people's)."""
     from engine.models import User
-    from engine.users import GLOBAL_ROLES
-    if set(user.roles) & GLOBAL_ROLES:
+    if permissions.is_global(user):
         return list(parties)
     if level == "unit":
-        return [p for p in parties if user.unit and catalogs.is_within(p, user.unit)]
+        return [p for p in parties if permissions.may_read_unit_row(user, catalogs, p)]
     if level == "community":
-        return [p for p in parties if user.community and p == user.community and
-                {"community_staff", "committee"} & set(user.roles)]
+        return [p for p in parties if permissions.may_read_community_row(user, p)]
     scope = {u.username: u for u in session.scalars(select(User).where(User.username.in_(list(parties))))}
-    keep = []
-    for person in parties:
-        who = scope.get(person)
-        if who is None:
-            continue
-        if user.unit and who.unit and catalogs.is_within(who.unit, user.unit):
-            keep.append(person)
-        elif user.community and who.community == user.community and {"community_staff", "committee"} & set(user.roles):
-            keep.append(person)
-    return keep
+    return [p for p in parties if p in scope and permissions.may_read_person_row(user, catalogs, scope[p])]
 
 
 def table(report_items: list[dict]) -> tuple[list[str], list[list]]:

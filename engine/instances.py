@@ -17,28 +17,26 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
-
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import spiff
 from engine.clock import SHANGHAI, local
 from engine.context import RunContext
 from engine.deadlines import Deadlines
-from engine.events import initial_data
 from engine.errors import Conflict, EventflowError, StaleInstance
+from engine.events import initial_data
 from engine.models import Event, Instance, Timer, WorkItem
 from engine.sandbox import Exhausted, UnsafeCode
 from engine.scripting import EventflowScriptEngine, unwrap_handler_error
 from engine.timers import due_times
 from engine.versions import CompiledVersion, active_version
-
 
 #: the save path's statements, built once (constructing a statement costs SQLAlchemy more than
 #: SQLite takes to run it: bench/lifecycle.py)

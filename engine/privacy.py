@@ -9,21 +9,26 @@
 - **Sensitive events** (Table A.1 rows 1–3: 重点人员、平安建设、警情; `sensitive` in the event-types catalog)
   are seen, among those whose scope reaches them, only by the police — users of the type's competent
   department (公安局) or a unit below it, e.g. a station's stationed officer — and by the cadres their
-  community designated (`sensitive_access`), plus the one who reported it. Not by other cadres, departments or the city. Every view of one is audited
-  (`sensitive_viewed`: who, when).
+  community designated (`sensitive_access`), plus the one who reported it; who that is, is decided in
+  `engine/permissions.py`. Every read of one's content — its page, its task, a photo, the map, the
+  diagram, the whistle order, a list that shows its description — goes through `disclose`, and the unit of
+  work (engine/uow.py) records it as `sensitive_viewed` (who, when, where), whatever the caller.
+  Anything derived from one — messages, comments, reasons, supervision entries, circular and report
+  lines — is shown to others as `REDACTED`, without its number, text or names (`redact_row`).
 """
 from __future__ import annotations
 
 import copy
 
-from sqlalchemy import or_, select, true
+from engine import permissions
+from engine.models import Audit
 
-from engine.models import Audit, Event, WorkItem
-
-#: roles of the registering community that see the contact in full
-COMMUNITY_ROLES = {"community_staff", "committee"}
 #: contact fields as the API and Open311 name them
 PHONE_FIELDS, NAME_FIELDS, EMAIL_FIELDS = ("phone",), ("name", "first_name", "last_name"), ("email",)
+#: what stands for a sensitive event's content for someone who may not see the event
+REDACTED = "涉密事件（无权查看内容）"
+#: session.info key under which a unit of work collects the sensitive reads it made
+DISCLOSURES = "sensitive_disclosures"
 
 
 def mask_phone(value: str) -> str:
@@ -39,14 +44,6 @@ def mask_name(value: str) -> str:
 def mask_email(value: str) -> str:
     local, _, domain = str(value).partition("@")
     return (local[:1] + "***@" + domain) if domain else "***"
-
-
-def sees_contact(user, event) -> bool:
-    """The registering community's cadres see a reporter's contact in full; the city authority only while
-    the event waits for its 分拨 (it may have to call the citizen to find the place)."""
-    if event.community is None:
-        return "city_authority" in user.roles
-    return user.community == event.community and bool(COMMUNITY_ROLES & set(user.roles))
 
 
 def masked(contact: dict | None) -> dict | None:
@@ -68,7 +65,7 @@ def masked(contact: dict | None) -> dict | None:
 def redact_detail(body: dict, event, user) -> dict:
     """The event as this user may see it: `reporter_contact` in full or masked, and the same for the
     contact the timeline's `reported` entry carries (as the source sent it)."""
-    full = sees_contact(user, event)
+    full = permissions.may_see_contact(user, event)
     body["reporter_contact"] = event.reporter_contact if full else masked(event.reporter_contact)
     body["contact_masked"] = not full and bool(event.reporter_contact)
     if not full:
@@ -81,38 +78,46 @@ def redact_detail(body: dict, event, user) -> dict:
     return body
 
 
-def forbidden_codes(user, catalogs) -> list[str]:
-    """The sensitive types this user may not see (their own reports aside)."""
-    codes = []
-    for code in catalogs.sensitive_codes():
-        department = catalogs.competent_department(code)
-        police = bool(user.unit and department and catalogs.is_within(user.unit, department))
-        designated = bool(getattr(user, "sensitive_access", False) and user.community)
-        if not (police or designated):
-            codes.append(code)
-    return codes
+# -- sensitive events: every read of their content is recorded -------------------------------------------
+def disclose(session, catalogs, user, event, now, where: str) -> None:
+    """The one function every read of an event's content passes: for a sensitive event (Table A.1 rows
+    1–3) it notes who read it, when and where; the unit of work writes the notes as `sensitive_viewed`
+    audit rows when it ends (a read-only unit in a short write of its own), whoever the caller was."""
+    if event is not None and catalogs.is_sensitive(event.type_code):
+        session.info.setdefault(DISCLOSURES, []).append(
+            {"at": now, "actor": user.username, "event_id": event.id, "where": where})
 
 
-def event_filter(user, catalogs):
-    """SQL condition on Event: no sensitive event the user may not see, but their own reports."""
-    codes = forbidden_codes(user, catalogs)
-    return or_(Event.type_code.not_in(codes), Event.reporter == user.username) if codes else true()
+def record(session, disclosures: list[dict]) -> None:
+    """Write the noted reads (engine/uow.py calls this; one row per event and place per unit)."""
+    seen = set()
+    for item in disclosures:
+        key = (item["actor"], item["event_id"], item["where"])
+        if key in seen:
+            continue
+        seen.add(key)
+        session.add(Audit(at=item["at"], actor=item["actor"], action="sensitive_viewed", event_id=item["event_id"],
+                          data={"view": item["where"]}))
 
 
-def work_item_filter(user, catalogs):
-    """SQL condition on WorkItem: no task of a sensitive event the user may not see."""
-    codes = forbidden_codes(user, catalogs)
-    if not codes:
-        return true()
-    return WorkItem.event_id.not_in(select(Event.id).where(Event.type_code.in_(codes)))
+def hidden_ids(user, catalogs, rows) -> set[int]:
+    """Of (event id, type code, reporter) rows, the ids of sensitive events this user may not see."""
+    return {event_id for event_id, type_code, reporter in rows
+            if event_id is not None and not permissions.may_see_sensitive(user, catalogs, type_code, reporter)}
 
 
-def may_see(user, catalogs, event) -> bool:
-    return event.type_code not in forbidden_codes(user, catalogs) or event.reporter == user.username
-
-
-def log_view(session, catalogs, event, user, now, where: str) -> None:
-    """Every view of a sensitive event is recorded: who, when, where (API, event page, task page)."""
-    if catalogs.is_sensitive(event.type_code):
-        session.add(Audit(at=now, actor=user.username, action="sensitive_viewed", event_id=event.id,
-                          data={"view": where}))
+def redact_row(row: dict, text_fields=(), name_fields=(), id_fields=("event_id", "event_number")) -> dict:
+    """A list entry derived from a sensitive event, for someone who may not see the event: counted, but
+    without its number, text or names."""
+    out = dict(row)
+    for name in id_fields:
+        if name in out:
+            out[name] = None
+    for name in text_fields:
+        if out.get(name) is not None:
+            out[name] = REDACTED
+    for name in name_fields:
+        if name in out:
+            out[name] = None
+    out["sensitive"] = True
+    return out

@@ -6,18 +6,44 @@ from datetime import timedelta, timezone
 
 from sqlalchemy import bindparam, delete, func, select
 
-from engine import administration
-from engine import deploy as deploying
+from engine import (
+    administration,
+    callbacks,
+    comments,
+    devices,
+    duplicates,
+    events,
+    hazards,
+    inbox,
+    intake,
+    open311,
+    photos,
+    privacy,
+    supervision,
+    tasks,
+    user_import,
+    users,
+    whistle_order,
+)
 from engine import deadlines as deadlines_module
-from engine import (callbacks, comments, devices, duplicates, events, hazards, inbox, intake, open311, photos, privacy,
-                    supervision, tasks, user_import, users, whistle_order)
+from engine import deploy as deploying
 from engine.clock import local
 from engine.config import Settings
-from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import Deadlines
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.instances import InstanceCache, Instances
-from engine.models import (Audit, Deadline, Event, Instance, Notification, PendingStart, ProcessVersion, Timer,
-                           User, WorkItem)
+from engine.models import (
+    Audit,
+    Deadline,
+    Event,
+    Instance,
+    Notification,
+    PendingStart,
+    ProcessVersion,
+    Timer,
+    User,
+    WorkItem,
+)
 from engine.photos import PhotoStore
 from engine.versions import SpecCache, active_version
 
@@ -118,9 +144,11 @@ class Runtime:
         return self.instances.start(session, event, version,
                                     events.initial_data(event, placement_unit=self.catalogs.city_authority()), actor)
 
-    def event_detail(self, session, event_id: int, user) -> dict:
-        """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
+    def event_detail(self, session, event_id: int, user, where: str = "api") -> dict:
+        """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights (a
+        sensitive one's read is recorded: engine/privacy.py `disclose`)."""
         event = events.get_visible(session, event_id, user, self.catalogs)
+        privacy.disclose(session, self.catalogs, user, event, self.clock.now(), where)
         body = events.detail(session, event)
         now = self.clock.now()
         rows = session.scalars(select(Deadline).where(Deadline.event_id == event.id).order_by(Deadline.id))
@@ -177,12 +205,15 @@ class Runtime:
 
     def whistle_order(self, session, event_id: int, user) -> dict:
         """哨单 (§7.3): the printable whistle order (404 until the event has been whistled)."""
-        return whistle_order.build(session, self.catalogs, event_id, user)
+        order = whistle_order.build(session, self.catalogs, event_id, user)
+        privacy.disclose(session, self.catalogs, user, session.get(Event, event_id), self.clock.now(), "whistle_order")
+        return order
 
     def diagram(self, session, event_id: int, user) -> tuple[str, list[str]]:
         """(BPMN XML, ids of the open tasks in it): the diagram of the event's process version that holds
         its current task (Figure 1 itself while it is in event_flow), for the bpmn-js viewer."""
         event = events.get_visible(session, event_id, user, self.catalogs)
+        privacy.disclose(session, self.catalogs, user, event, self.clock.now(), "diagram")
         row = session.scalar(select(Instance).where(Instance.event_id == event.id).order_by(Instance.id.desc()))
         if row is None:
             raise NotFound(f"event {event.number} has no process")
@@ -199,6 +230,7 @@ class Runtime:
     def map_data(self, session, event_id: int, user) -> dict:
         """GeoJSON of the event's community boundary and its point (WGS-84), for the event page's map."""
         event = events.get_visible(session, event_id, user, self.catalogs)
+        privacy.disclose(session, self.catalogs, user, event, self.clock.now(), "map")
         features = [f for f in self.catalogs.get("communities")["features"]
                     if f["properties"]["code"] == event.community]
         boundary = [{"type": "Feature", "geometry": f["geometry"],
@@ -207,10 +239,6 @@ class Runtime:
                                                                                   "coordinates": [event.lng, event.lat]},
                                                "properties": {"kind": "event", "name": event.number}}]
         return {"type": "FeatureCollection", "features": boundary + point}
-
-    def log_view(self, session, event_id: int, user, where: str = "api") -> None:
-        """A view of a sensitive event (Table A.1 rows 1–3) is audited: who, when, where."""
-        privacy.log_view(session, self.catalogs, session.get(Event, event_id), user, self.clock.now(), where)
 
     # -- §9.1 supervision, §8.4 extensions --------------------------------------------------------
     def supervision(self, session, user, filters) -> list[dict]:
@@ -379,9 +407,10 @@ class Runtime:
                           data={"photos": [{"key": r.sha256, "flags": list(r.flags or [])} for r in rows]}))
         return rows
 
-    def photo_file(self, session, event_id: int, key: str, user) -> tuple[str, bytes]:
+    def photo_file(self, session, event_id: int, key: str, user, where: str = "api_photo") -> tuple[str, bytes]:
         """(content type, bytes) of a stored photo, only for a user who may see the event (404 otherwise)."""
         event = events.get_visible(session, event_id, user, self.catalogs)
+        privacy.disclose(session, self.catalogs, user, event, self.clock.now(), where)
         row = photos.find(session, event, key)
         return row.content_type, self.photos.read(row)
 
@@ -389,10 +418,19 @@ class Runtime:
     def tasks_for(self, session, user) -> list[dict]:
         return tasks.ready_for(session, user, self.catalogs, self.specs)
 
-    def events_of(self, session, ids) -> dict[int, dict]:
+    def events_of(self, session, ids, user) -> dict[int, dict]:
         """Summaries of the events behind a user's tasks (they see each one through its task)."""
-        rows = session.scalars(select(Event).where(Event.id.in_(set(ids)))) if ids else []
+        rows = list(session.scalars(select(Event).where(Event.id.in_(set(ids))))) if ids else []
+        for event in rows:
+            privacy.disclose(session, self.catalogs, user, event, self.clock.now(), "tasks")
         return {e.id: events.summary(e) for e in rows}
+
+    def search_events(self, session, user, filters: dict, page: int, per_page: int, where: str = "api_list"):
+        """(total, summaries) of the events the user may see that match the filters (engine/events.py)."""
+        total, rows = events.search(session, user, self.catalogs, filters, page, per_page)
+        for event in rows:
+            privacy.disclose(session, self.catalogs, user, event, self.clock.now(), where)
+        return total, [events.summary(e) for e in rows]
 
     def claim(self, session, task_id: str, user) -> dict:
         """认领 a ready task (the clock runs on)."""
@@ -413,10 +451,11 @@ class Runtime:
         return tasks.with_deadlines(session, tasks.ready_for(session, user, self.catalogs, self.specs),
                                     self.catalogs, self.clock.now())
 
-    def task_detail(self, session, task_id: str, user) -> dict:
+    def task_detail(self, session, task_id: str, user, where: str = "api_task") -> dict:
         """One ready task with its form and what the worker needs to see: the task's process data
         (the order to work on, earlier answers for a rework 重办, co-departments' parts to consolidate)."""
         item, row, event = tasks.find_work(session, user, self.catalogs, task_id)
+        privacy.disclose(session, self.catalogs, user, event, self.clock.now(), where)
         compiled = self.specs.get(session, row.version_id)
         body = tasks.describe(item, event, compiled.resolved_form(item.form, self.catalogs),
                               row.status == "suspended")

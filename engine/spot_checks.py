@@ -16,11 +16,11 @@ import secrets
 
 from sqlalchemy import func, select
 
+from engine import permissions
 from engine.clock import local
-from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import Audit, Event, HazardPoint, SpotCheck, SpotCheckFinding
 
-CHECKERS = ("city_authority", "system_admin")
 MAX_SIZE = 200
 
 
@@ -45,8 +45,7 @@ def sample(ids: list[int], size: int, seed: int) -> list[int]:
 
 
 def draw(session, catalogs, user, now, community, start, end, size, seed=None, kind="events") -> SpotCheck:
-    if not set(user.roles) & set(CHECKERS):
-        raise Forbidden(f"this needs one of the roles {', '.join(CHECKERS)}", field="role")
+    permissions.SPOT_CHECK.require(user)
     errors = []
     if not isinstance(community, str) or catalogs.community(community) is None:
         errors.append({"field": "community", "reason": f"unknown community {community!r}"})
@@ -75,8 +74,7 @@ def draw(session, catalogs, user, now, community, start, end, size, seed=None, k
 
 def record(session, user, now, check_id: int, item_id: int, body, kind: str = "events") -> SpotCheckFinding:
     """The finding on one drawn event or hazard point (once; a second finding on it is refused)."""
-    if not set(user.roles) & set(CHECKERS):
-        raise Forbidden(f"this needs one of the roles {', '.join(CHECKERS)}", field="role")
+    permissions.SPOT_CHECK.require(user)
     check = session.get(SpotCheck, check_id)
     if check is None:
         raise NotFound(f"spot check {check_id} does not exist", field="spot_check_id")

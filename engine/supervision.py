@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import func, select
 
+from engine import permissions
 from engine.clock import local, parse_instant
-from engine.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.errors import Conflict, InvalidData, NotFound
 from engine.events import get_visible
-from engine.models import Audit, Deadline, Event, ExtensionRequest, Notification, Supervision
-from engine.scope import units_within
+from engine.models import (
+    Audit,
+    Deadline,
+    Event,
+    ExtensionRequest,
+    Notification,
+    Supervision,
+)
 
 SUPERVISION_FILTERS = ("unit", "person", "kind", "community", "status")
 SUPERVISION_STATUSES = ("open", "closed", "all")
@@ -23,22 +30,9 @@ def _utc(value):
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
-def _scope(model, user, catalogs):
-    """The rows a user may see: everything for the city level; else their community's, their units'
-    (and units below), and their own."""
-    if user.is_global:
-        return true()
-    clauses = [model.person == user.username]
-    if user.community:
-        clauses.append(model.community == user.community)
-    if user.unit:
-        clauses.append(model.unit.in_(units_within(catalogs, user.unit)))
-    return or_(*clauses)
-
-
 def list_supervision(session, user, catalogs, filters: dict) -> list[dict]:
     query = select(Supervision, Event.number).join(Event, Event.id == Supervision.event_id) \
-        .where(_scope(Supervision, user, catalogs))
+        .where(permissions.scoped_rows(Supervision, user, catalogs))
     status = filters.get("status") or "open"
     if status not in SUPERVISION_STATUSES:
         raise InvalidData([{"field": "status", "reason": f"应为 {' | '.join(SUPERVISION_STATUSES)}"}])
@@ -84,8 +78,7 @@ def request_extension(session, catalogs, clock, deadline_id: int, body: dict, us
     if deadline is None:
         raise NotFound(f"deadline {deadline_id} does not exist")
     event = get_visible(session, deadline.event_id, user, catalogs)
-    if "community_staff" not in user.roles or user.community != event.community:
-        raise Forbidden("延期由事件所在社区申请 (§8.4: the event's community staff request extensions)", field="role")
+    permissions.may_request_extension(user, event)
     reason = _text_field(body.get("reason"), "reason")
     wanted = _instant_field(body.get("requested_due_at"), "requested_due_at")
     session.execute(select(Deadline.id).where(Deadline.id == deadline.id).with_for_update())
@@ -122,8 +115,7 @@ def list_requests(session, user, catalogs, status: str | None) -> list[dict]:
     if status and status not in REQUEST_STATUSES:
         raise InvalidData([{"field": "status", "reason": f"应为 {' | '.join(REQUEST_STATUSES)}"}])
     query = select(ExtensionRequest).join(Event, Event.id == ExtensionRequest.event_id)
-    if not user.is_global:
-        query = query.where(Event.community == user.community) if user.community else query.where(false())
+    query = query.where(permissions.extension_requests_of(user))
     if status:
         query = query.where(ExtensionRequest.status == status)
     return [describe_request(r) for r in session.scalars(query.order_by(ExtensionRequest.id.desc()).limit(500))]
@@ -132,8 +124,7 @@ def list_requests(session, user, catalogs, status: str | None) -> list[dict]:
 def decide(session, catalogs, clock, instances, request_id: int, body: dict, user) -> ExtensionRequest:
     """§8.4: 市级主管部门审批 — approve with a new due time (the timer is re-armed, the original due time
     kept, the deadline marked extended; a later miss is still a miss) or reject."""
-    if "city_authority" not in user.roles:
-        raise Forbidden("延期由市级主管部门审批 (§8.4: only the city authority decides)", field="role")
+    permissions.EXTENSION_DECIDE.require(user)   # §8.4: the city authority decides
     row = session.get(ExtensionRequest, request_id)
     if row is None:
         raise NotFound(f"extension request {request_id} does not exist")

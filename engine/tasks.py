@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
 
-from engine import forms, photos, privacy
+from engine import forms, permissions, photos
 from engine.clock import local
-from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.deadlines import describe as describe_deadline
+from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.models import Audit, Deadline, Event, Instance, WorkItem
-from engine.scope import may_work_on, work_items_of
+from engine.permissions import may_work_on, work_items_of
 
 
 def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = False) -> dict:
@@ -56,10 +56,10 @@ def find_work(session, user, catalogs, task_id: str) -> tuple[WorkItem, Instance
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
         raise NotFound(f"task {task_id} does not exist")
     item, instance, event = found
-    if not privacy.may_see(user, catalogs, event):
+    if not permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
         raise NotFound(f"task {task_id} does not exist")
     if not may_work_on(user, item, catalogs):
-        if user.is_global or event.community == user.community:
+        if permissions.is_global(user) or event.community == user.community:
             raise Forbidden(f"task {item.title} belongs to role {item.role}", field="role")
         raise NotFound(f"task {task_id} does not exist")
     return item, instance, event

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
-                                                              DurationTimerEventDefinition,
-                                                              TimeDateEventDefinition,
-                                                              TimerEventDefinition)
-
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 
 #: an ISO 8601 duration or date-time typed without quotes, as a modeler's timer field saves it (PT1H)
 BARE_ISO = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"

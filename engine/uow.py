@@ -11,6 +11,7 @@ import logging
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import privacy
 from engine.db import READ_ONLY
 from engine.errors import Conflict, StaleInstance
 
@@ -22,6 +23,7 @@ def run(session_factory, fn, retries: int = 5):
         session = session_factory()
         try:
             result = fn(session)
+            privacy.record(session, session.info.pop(privacy.DISCLOSURES, []))   # sensitive reads (issue #15)
             session.commit()
             for callback in session.info.pop("after_commit", []):
                 callback()
@@ -39,16 +41,24 @@ def run(session_factory, fn, retries: int = 5):
             raise
         finally:
             session.info.pop("after_commit", None)
+            session.info.pop(privacy.DISCLOSURES, None)
             session.close()
     raise Conflict("the event is busy; try again")
 
 
 def read(session_factory, fn):
     """A read-only unit: nothing is committed. Objects it returns stay readable (close() detaches
-    them without expiring what was loaded)."""
+    them without expiring what was loaded). A sensitive event's content it read (engine/privacy.py
+    `disclose`) is recorded afterwards in a short write unit of its own, so ordinary reads never take the
+    write lock."""
     session = session_factory()
     try:
         session.connection(execution_options={READ_ONLY: True})   # SQLite: a snapshot, no write lock
-        return fn(session)
+        result = fn(session)
+        disclosures = session.info.pop(privacy.DISCLOSURES, [])
     finally:
+        session.info.pop(privacy.DISCLOSURES, None)
         session.close()
+    if disclosures:
+        run(session_factory, lambda s: privacy.record(s, disclosures))
+    return result

@@ -52,10 +52,6 @@ class Principal:
     #: designated for the sensitive rows of Table A.1 in their community (engine/privacy.py)
     sensitive_access: bool = False
 
-    @property
-    def is_global(self) -> bool:
-        return bool(self.roles & GLOBAL_ROLES)
-
     def to_dict(self) -> dict:
         return {"username": self.username, "display_name": self.display_name, "roles": sorted(self.roles),
                 "community": self.community, "unit": self.unit, "sensitive_access": self.sensitive_access}

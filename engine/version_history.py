@@ -7,8 +7,9 @@ from __future__ import annotations
 from lxml import etree
 from sqlalchemy import func, select, update
 
+from engine import permissions
 from engine.clock import local
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, NotFound
 from engine.models import Audit, Instance, ProcessVersion
 from engine.spiff import SAFE_XML
 
@@ -18,7 +19,6 @@ DEFAULTS = {"isSequential": "false", "cancelActivity": "true", "isInterrupting":
             "startQuantity": "1", "completionQuantity": "1", "isClosed": "false", "parallelMultiple": "false",
             "instantiate": "false", "triggeredByEvent": "false"}
 #: who deploys, activates and migrates process versions
-OWNERS = ("process_admin", "system_admin")
 
 
 def _tracked(element) -> bool:
@@ -129,8 +129,7 @@ def detail(session, version_id: int) -> dict:
 
 def activate(session, version_id: int, user, now) -> ProcessVersion:
     """启用: new events of the process start on this version (a rollback when it is an older one)."""
-    if not set(user.roles) & set(OWNERS):
-        raise Forbidden(f"this needs one of the roles {', '.join(OWNERS)}", field="role")
+    permissions.VERSIONS.require(user)
     version = session.get(ProcessVersion, version_id, with_for_update=True)
     if version is None:
         raise NotFound(f"process version {version_id} does not exist", field="version_id")

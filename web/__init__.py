@@ -9,9 +9,27 @@ from web.services import Services
 
 def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
-    from web import (api_alerts, api_auth, api_catalogs, api_duplicates, api_events, api_inbox, api_indicators,
-                     api_meta, api_monthly, api_photos, api_processes, api_sim, api_spot_checks, api_supervision,
-                     api_tasks, api_users, errors, open311, ui)
+    from web import (
+        api_alerts,
+        api_auth,
+        api_catalogs,
+        api_duplicates,
+        api_events,
+        api_inbox,
+        api_indicators,
+        api_meta,
+        api_monthly,
+        api_photos,
+        api_processes,
+        api_sim,
+        api_spot_checks,
+        api_supervision,
+        api_tasks,
+        api_users,
+        errors,
+        open311,
+        ui,
+    )
 
     app = Flask(__name__)
     services = services or Services.build(settings)

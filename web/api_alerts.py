@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.devices import DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from web.auth import services
+from web.auth import public, services
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/alerts")
 
@@ -22,6 +22,7 @@ def _too_large():
 
 
 @bp.post("")
+@public
 def receive():
     """A signed alert → 201 with a new event, or 200 when it repeats an open one (alert_count) or
     retries an alert_id already received. The body is read raw: the signature covers its exact bytes."""

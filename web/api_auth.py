@@ -3,12 +3,13 @@ from flask import Blueprint, g, jsonify
 from engine import users
 from engine.clock import local
 from engine.errors import InvalidData
-from web.auth import json_body, services, signed_in
+from web.auth import json_body, public, services, signed_in
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
 
 @bp.post("/token")
+@public
 def token():
     body = json_body()
     missing = [{"field": f, "reason": "必填项 (required)"} for f in ("username", "password")

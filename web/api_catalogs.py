@@ -2,7 +2,7 @@
 tree, duty rosters and calendar edited by administrators (engine/catalog_edits.py)."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import catalog_edits
+from engine import catalog_edits, permissions
 from engine.errors import InvalidData, NotFound
 from web.auth import json_body, services, signed_in
 
@@ -25,7 +25,7 @@ def show(name):
 
 
 @bp.put("/<name>")
-@signed_in("system_admin")
+@signed_in(permissions.CATALOG_EDIT)
 def replace(name):
     """The whole catalog as its data file would hold it; checked with everything else in force."""
     document = request.get_json(silent=True)
@@ -38,7 +38,7 @@ def replace(name):
 
 
 @bp.put("/communities/<code>")
-@signed_in("community_staff", "system_admin")
+@signed_in(permissions.COMMUNITY_SETTINGS)
 def community(code):
     """§7.3.2 吹哨清单 and §8.1 处置时限 of one community: `{whistle_list, time_limits}` (either)."""
     body = json_body()
@@ -49,7 +49,7 @@ def community(code):
 
 
 @bp.get("/<name>/revisions")
-@signed_in("system_admin", "process_admin", "city_authority")
+@signed_in(permissions.CATALOG_HISTORY)
 def revisions(name):
     """修改记录: who changed the catalog, when, and which rows."""
     svc = services()

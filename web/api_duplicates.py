@@ -2,13 +2,14 @@
 event of the same matter, or clears the flag (engine/duplicates.py)."""
 from flask import Blueprint, g, jsonify
 
+from engine import permissions
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("duplicates", __name__, url_prefix="/api/events")
 
 
 @bp.post("/<int:event_id>/merge")
-@signed_in("community_staff", "city_authority", "system_admin")
+@signed_in(permissions.MERGE)
 def merge(event_id):
     """合并: `{into, reason}`; the duplicate's process ends as `merged`, its source is told."""
     body = json_body()
@@ -19,7 +20,7 @@ def merge(event_id):
 
 
 @bp.post("/<int:event_id>/not-duplicate")
-@signed_in("community_staff", "city_authority", "system_admin")
+@signed_in(permissions.MERGE)
 def not_duplicate(event_id):
     """不是重复: `{reason}` clears the flag."""
     body = json_body()

@@ -3,7 +3,7 @@ import json
 
 from flask import Blueprint, g, jsonify, request
 
-from engine import events
+from engine import events, permissions
 from engine.clock import parse_instant
 from engine.errors import InvalidData
 from web.api_photos import uploads
@@ -13,7 +13,7 @@ bp = Blueprint("events", __name__, url_prefix="/api/events")
 
 
 @bp.post("")
-@signed_in()
+@signed_in(permissions.REPORT)
 def create():
     """A report as JSON, or as multipart/form-data: a `report` part (the same JSON) and `photos` files
     (实时照片, §7.1), decoded and checked before anything is stored."""
@@ -64,7 +64,7 @@ def show(event_id):
 
 
 @bp.post("/<int:event_id>/withdraw")
-@signed_in()
+@signed_in(permissions.SPEAK_FOR_SOURCE)
 def withdraw(event_id):
     """撤单 (§7.1): the reporter (or the community's staff on the caller's behalf) withdraws before closure."""
     reason = json_body().get("reason")
@@ -75,7 +75,7 @@ def withdraw(event_id):
 
 
 @bp.post("/<int:event_id>/start")
-@signed_in("process_admin", "system_admin")
+@signed_in(permissions.ADMINISTER)
 def restart(event_id):
     """重新启动: start the process of an event whose start was refused (status `error`)."""
     svc = services()
@@ -93,28 +93,28 @@ def _administer(event_id, action):
 
 
 @bp.post("/<int:event_id>/suspend")
-@signed_in("process_admin", "system_admin")
+@signed_in(permissions.ADMINISTER)
 def suspend(event_id):
     """挂起: `{reason}`; its tasks cannot be completed, its timers wait and its deadlines pause."""
     return _administer(event_id, services().runtime.suspend)
 
 
 @bp.post("/<int:event_id>/resume")
-@signed_in("process_admin", "system_admin")
+@signed_in(permissions.ADMINISTER)
 def resume(event_id):
     """恢复: `{reason}`; its deadlines and timers move by the suspension and count on."""
     return _administer(event_id, services().runtime.resume)
 
 
 @bp.post("/<int:event_id>/terminate")
-@signed_in("process_admin", "system_admin")
+@signed_in(permissions.ADMINISTER)
 def terminate(event_id):
     """终止: `{reason}`; open work and timers are cancelled, the event ends `terminated`, its source is told."""
     return _administer(event_id, services().runtime.terminate)
 
 
 @bp.post("/<int:event_id>/reopen")
-@signed_in()
+@signed_in(permissions.SPEAK_FOR_SOURCE)
 def reopen(event_id):
     """重启: a closed event returns to 研判 within the reopen window (a repeat complaint)."""
     reason = json_body().get("reason")
@@ -154,10 +154,8 @@ def index():
     if flagged not in (None, "true", "false"):
         raise InvalidData([{"field": "suspected_duplicate", "reason": "true 或 false (true or false)"}])
     filters["suspected_duplicate"] = flagged == "true"
-    def query(session):
-        total, rows = events.search(session, g.user, svc.catalogs, filters, page, per_page)
-        return total, [events.summary(e) for e in rows]
-    total, items = svc.read(query)
+    user = g.user
+    total, items = svc.read(lambda s: svc.runtime.search_events(s, user, filters, page, per_page))
     return jsonify({"total": total, "page": page, "per_page": per_page, "items": items})
 
 
@@ -172,7 +170,7 @@ def comment(event_id):
 
 
 @bp.post("/<int:event_id>/urge")
-@signed_in()
+@signed_in(permissions.URGE)
 def urge(event_id):
     """催办 (§9.1): `{text}`; the community's cadres or the city press whoever has the open tasks."""
     body = json_body()

@@ -1,14 +1,13 @@
 """§8.6 indicators, the §9.1 circular and the assessment score over HTTP (issue #8): every number with its parts."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import indicators
+from engine import indicators, permissions
 from engine.clock import local, parse_instant
 from engine.errors import InvalidData
 from web.auth import services, signed_in
 
 bp = Blueprint("indicators", __name__, url_prefix="/api")
 #: who reads indicators: the city, administrators, and the parties themselves (their own rows)
-READERS = ("city_authority", "system_admin", "process_admin", "department_staff", "community_staff", "committee")
 
 
 def _instant(name):
@@ -28,7 +27,7 @@ def _level() -> str:
 
 
 @bp.get("/indicators")
-@signed_in(*READERS)
+@signed_in(permissions.INDICATORS)
 def index():
     """`?level=community|unit|person&from=…&to=…` (`department` is accepted for `unit`); the period is [from, to)."""
     level = _level()
@@ -46,7 +45,7 @@ def index():
 
 
 @bp.get("/circular")
-@signed_in("city_authority", "system_admin", "process_admin")
+@signed_in(permissions.CIRCULAR)
 def circular():
     """通报 (§9.1) for `?from=…&to=…`: units, people and communities with late responses, late feedback and
     poorly handled work, each entry naming the event."""
@@ -58,7 +57,7 @@ def circular():
 
 
 @bp.get("/assessment")
-@signed_in(*READERS)
+@signed_in(permissions.INDICATORS)
 def assessment():
     """考核得分 for `?level=…&from=…&to=…`: weights and deduction from the settings, every part shown."""
     from engine import assessment as assessments

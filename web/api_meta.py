@@ -5,13 +5,14 @@ from pathlib import Path
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from web.auth import services
+from web.auth import public, services
 
 bp = Blueprint("meta", __name__, url_prefix="/api")
 OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 @bp.get("/health")
+@public
 def health():
     svc = services()
     try:
@@ -24,5 +25,6 @@ def health():
 
 
 @bp.get("/openapi.json")
+@public
 def openapi():
     return jsonify(json.loads(OPENAPI.read_text(encoding="utf-8")))

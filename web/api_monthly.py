@@ -3,26 +3,19 @@ import json
 
 from flask import Blueprint, g, jsonify, request
 
-from engine import hazards, monthly_report
-from engine.errors import Forbidden, InvalidData, NotFound
+from engine import hazards, monthly_report, permissions
+from engine.errors import InvalidData, NotFound
 from engine.models import HazardPoint
-from engine.users import GLOBAL_ROLES
 from web.api_photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("monthly", __name__, url_prefix="/api")
 
 
-def _community_scope(user, community):
-    """The city and administrators see every community; a community's people their own."""
-    if set(user.roles) & GLOBAL_ROLES:
-        return
-    if not community or community != user.community:
-        raise Forbidden("只能查看本社区 (only your own community)", field="community")
 
 
 @bp.post("/patrols")
-@signed_in(*hazards.PATROLLERS)
+@signed_in(permissions.PATROL)
 def check_in():
     """巡查打卡: `{grid, lat?, lng?, note?}` — the caller walked this grid of their community now."""
     body = json_body()
@@ -33,12 +26,12 @@ def check_in():
 
 
 @bp.get("/patrols")
-@signed_in()
+@signed_in(permissions.COMMUNITY_READ)
 def patrols():
     svc = services()
     user = g.user
     community = request.args.get("community") or user.community
-    _community_scope(user, community)
+    permissions.require_community(user, community)
 
     return jsonify({"items": svc.read(lambda s: hazards.list_patrols(s, community))})
 
@@ -50,7 +43,7 @@ def _photos(field):
 
 
 @bp.post("/hazards")
-@signed_in(*hazards.REPORTERS)
+@signed_in(permissions.HAZARD_REPORT)
 def report_hazard():
     """重点隐患整治点: multipart `hazard` (JSON: {title, description, address, month?, community?}) and
     `before_photos` files, decoded before anything is stored."""
@@ -70,7 +63,7 @@ def report_hazard():
 
 
 @bp.post("/hazards/<int:hazard_id>/rectify")
-@signed_in(*hazards.REPORTERS)
+@signed_in(permissions.HAZARD_REPORT)
 def rectify_hazard(hazard_id):
     """整改: multipart `note` and `after_photos` files."""
     checked = _photos("after_photos")
@@ -83,7 +76,7 @@ def rectify_hazard(hazard_id):
 
 
 @bp.post("/hazards/<int:hazard_id>/verify")
-@signed_in(*hazards.VERIFIERS)
+@signed_in(permissions.HAZARD_VERIFY)
 def verify_hazard(hazard_id):
     """验收: `{passed, note}`; not passed sends it back to be rectified again."""
     body = json_body()
@@ -93,36 +86,36 @@ def verify_hazard(hazard_id):
 
 
 @bp.get("/hazards")
-@signed_in()
+@signed_in(permissions.COMMUNITY_READ)
 def list_hazards():
     svc = services()
     user = g.user
     community = request.args.get("community") or user.community
-    _community_scope(user, community)
+    permissions.require_community(user, community)
     month = request.args.get("month")
     return jsonify({"items": svc.read(lambda s: hazards.list_points(s, community, month))})
 
 
 @bp.get("/hazards/<int:hazard_id>/photos/<key>")
-@signed_in()
+@signed_in(permissions.COMMUNITY_READ)
 def hazard_photo(hazard_id, key):
     svc = services()
     user = g.user
     point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
     if point is None:
         raise NotFound(f"photo {key} does not exist")
-    _community_scope(user, point.community)
+    permissions.require_community(user, point.community)
     content_type, data = hazards.photo(svc.runtime.photos, point, key)
     return photo_response(key, content_type, data)
 
 
 @bp.get("/monthly-report")
-@signed_in()
+@signed_in(permissions.COMMUNITY_READ)
 def report():
     """社区月报 (§9.2) for `?community=…&month=YYYY-MM`."""
     svc = services()
     user = g.user
     community = request.args.get("community") or user.community
-    _community_scope(user, community)
+    permissions.require_community(user, community)
     month = request.args.get("month") or ""
     return jsonify(svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month)))

@@ -38,7 +38,6 @@ def show(event_id, key):
     svc = services()
     user = g.user
     content_type, data = svc.read(lambda s: svc.runtime.photo_file(s, event_id, key, user))
-    svc.log_sensitive(event_id, user, "api_photo")
     return photo_response(key, content_type, data)
 
 

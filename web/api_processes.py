@@ -2,17 +2,16 @@
 from flask import Blueprint, g, jsonify, request
 
 from engine import bundle as bundles
-from engine import migration, version_history
+from engine import migration, permissions, version_history
 from engine.errors import InvalidData
 from engine.version_history import describe
 from web.auth import services, signed_in
 
 bp = Blueprint("processes", __name__, url_prefix="/api/process-versions")
-ADMINS = ("process_admin", "system_admin")
 
 
 @bp.post("")
-@signed_in(*ADMINS)
+@signed_in(permissions.VERSIONS)
 def deploy():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -25,7 +24,7 @@ def deploy():
 
 
 @bp.get("")
-@signed_in(*ADMINS)
+@signed_in(permissions.VERSIONS)
 def index():
     """Every version, newest first per process, with its instances; `?process=` for one process."""
     process = request.args.get("process") or None
@@ -33,14 +32,14 @@ def index():
 
 
 @bp.get("/<int:version_id>")
-@signed_in(*ADMINS)
+@signed_in(permissions.VERSIONS)
 def show(version_id):
     """One version: who, when, hash, its instances, and what changed against the version before."""
     return jsonify(services().read(lambda s: version_history.detail(s, version_id)))
 
 
 @bp.post("/<int:version_id>/activate")
-@signed_in(*ADMINS)
+@signed_in(permissions.VERSIONS)
 def activate(version_id):
     """启用 (rollback to an earlier version, or forward again): new events start on it."""
     svc = services()
@@ -50,7 +49,7 @@ def activate(version_id):
 
 
 @bp.get("/<int:version_id>/migration")
-@signed_in(*ADMINS)
+@signed_in(permissions.VERSIONS)
 def migration_plan(version_id):
     """迁移预演 (dry run): per running or suspended instance of the process on another version, whether
     it can move to this one and why not, and the armed timers that keep their due times."""
@@ -59,7 +58,7 @@ def migration_plan(version_id):
 
 
 @bp.post("/<int:version_id>/migration")
-@signed_in(*ADMINS)
+@signed_in(permissions.VERSIONS)
 def migrate(version_id):
     """迁移: `{"instances": [ids]}` (default: every instance the dry run says can move), each in its own
     unit of work; one that cannot move is reported with its reasons and left as it was."""

@@ -4,7 +4,7 @@ from datetime import timedelta
 from flask import Blueprint, jsonify
 
 from catalogs import parse_duration
-from engine import sweep
+from engine import permissions, sweep
 from engine.clock import local, parse_instant
 from engine.errors import Forbidden, InvalidData
 from web.auth import json_body, services, signed_in
@@ -27,14 +27,14 @@ def _duration(text) -> timedelta:
 
 
 @bp.get("/now")
-@signed_in()
+@signed_in(permissions.SIM_CLOCK)
 def now():
     svc = services()
     return jsonify({"now": local(svc.clock.now()), "simulated": svc.clock.simulated})
 
 
 @bp.post("/advance")
-@signed_in("system_admin", "process_admin", "city_authority")
+@signed_in(permissions.SIM_CLOCK)
 def advance():
     svc = _simulated()
     body = json_body()

@@ -2,7 +2,7 @@
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
-from engine import spot_checks
+from engine import permissions, spot_checks
 from engine.clock import parse_instant
 from engine.errors import NotFound
 from engine.models import SpotCheck
@@ -20,7 +20,7 @@ def _instant(body, name):
 
 
 @bp.post("")
-@signed_in(*spot_checks.CHECKERS)
+@signed_in(permissions.SPOT_CHECK)
 def draw():
     """`{community, from, to, size, seed?, kind?}` (kind: events | hazards): the seed is recorded (drawn
     when left out)."""
@@ -37,7 +37,7 @@ def draw():
 
 
 @bp.get("")
-@signed_in(*spot_checks.CHECKERS, "process_admin")
+@signed_in(permissions.SPOT_CHECK_READ)
 def index():
     svc = services()
     community = request.args.get("community")
@@ -51,7 +51,7 @@ def index():
 
 
 @bp.get("/<int:check_id>")
-@signed_in(*spot_checks.CHECKERS, "process_admin")
+@signed_in(permissions.SPOT_CHECK_READ)
 def show(check_id):
     svc = services()
 
@@ -64,7 +64,7 @@ def show(check_id):
 
 
 @bp.put("/<int:check_id>/events/<int:event_id>")
-@signed_in(*spot_checks.CHECKERS)
+@signed_in(permissions.SPOT_CHECK)
 def finding(check_id, event_id):
     """`{passed, note}`: the finding on one drawn event."""
     return _record(check_id, event_id, "events")
@@ -79,7 +79,7 @@ def _record(check_id, item_id, kind):
 
 
 @bp.put("/<int:check_id>/hazards/<int:hazard_id>")
-@signed_in(*spot_checks.CHECKERS)
+@signed_in(permissions.SPOT_CHECK)
 def hazard_finding(check_id, hazard_id):
     """`{passed, note}`: the finding on one drawn hazard point."""
     return _record(check_id, hazard_id, "hazards")

@@ -1,6 +1,7 @@
 """督办 and 延期 over HTTP (§9.1, §8.4): open supervision records, extension requests and decisions."""
 from flask import Blueprint, g, jsonify, request
 
+from engine import permissions
 from engine.supervision import SUPERVISION_FILTERS
 from web.auth import json_body, services, signed_in
 
@@ -18,7 +19,7 @@ def supervision():
 
 
 @bp.post("/deadlines/<int:deadline_id>/extension-requests")
-@signed_in("community_staff")
+@signed_in(permissions.EXTENSION_REQUEST)
 def request_extension(deadline_id):
     body = json_body()
     svc = services()
@@ -36,7 +37,7 @@ def extension_requests():
 
 
 @bp.post("/extension-requests/<int:request_id>/decision")
-@signed_in("city_authority")
+@signed_in(permissions.EXTENSION_DECIDE)
 def decide(request_id):
     body = json_body()
     svc = services()

@@ -2,6 +2,7 @@
 scope, active, a new password), and a bulk import from xlsx or CSV."""
 from flask import Blueprint, g, jsonify, request
 
+from engine import permissions
 from engine.errors import InvalidData
 from web.auth import json_body, services, signed_in
 
@@ -9,14 +10,14 @@ bp = Blueprint("users", __name__, url_prefix="/api/users")
 
 
 @bp.get("")
-@signed_in("system_admin")
+@signed_in(permissions.USERS)
 def index():
     svc = services()
     return jsonify({"items": svc.read(svc.runtime.list_users)})
 
 
 @bp.post("/import")
-@signed_in("system_admin")
+@signed_in(permissions.USERS)
 def import_users():
     """Multipart `file` (.xlsx or UTF-8 .csv): every row checked, all created or none; initial passwords once."""
     upload = request.files.get("file")
@@ -30,7 +31,7 @@ def import_users():
 
 
 @bp.post("")
-@signed_in("system_admin")
+@signed_in(permissions.USERS)
 def create():
     """新建账号: `{username, password, display_name, roles, community, unit, sensitive_access}`."""
     body = json_body()
@@ -40,7 +41,7 @@ def create():
 
 
 @bp.patch("/<int:user_id>")
-@signed_in("system_admin")
+@signed_in(permissions.USERS)
 def update(user_id):
     """修改账号: any of display_name, roles, community, unit, sensitive_access, active, password. A change of
     roles, scope, password or state ends the account's tokens and web sessions."""

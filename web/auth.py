@@ -1,35 +1,42 @@
-"""Bearer-token authentication and role checks for every /api endpoint."""
+"""Bearer-token authentication for every /api endpoint, and the operation rule each one names
+(engine/permissions.py): `eventflow docs` writes the rules into the OpenAPI document as `x-roles`."""
 from __future__ import annotations
 
 from functools import wraps
 
 from flask import current_app, g, request
 
-from engine import users
-from engine.errors import Forbidden, InvalidData, Unauthorized
+from engine import permissions, users
+from engine.errors import InvalidData, Unauthorized
 
 
 def services():
     return current_app.extensions["eventflow"]
 
 
-def signed_in(*roles):
-    """Require a valid bearer token; with roles, require one of them."""
+def signed_in(rule: permissions.Rule = permissions.SIGNED_IN):
+    """Require a valid bearer token, then the operation's rule (403 naming `role` before anything else)."""
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("send Authorization: Bearer <token> (POST /api/auth/token)",
+                raise Unauthorized("请先登录 (send Authorization: Bearer <token>, from POST /api/auth/token)",
                                    field="Authorization")
             svc = services()
             g.user = svc.read(lambda s: users.authenticate(s, svc.runtime.wall_clock, token.strip()))
-            if roles and not g.user.roles & set(roles):
-                raise Forbidden(f"this needs one of the roles {', '.join(roles)}", field="role")
+            rule.require(g.user)
             return view(*args, **kwargs)
+        wrapper.permission = rule
         return wrapper
     return decorate
+
+
+def public(view):
+    """An operation without a token (sign-in, health, the document, Open311, a device's signed alert)."""
+    view.permission = permissions.PUBLIC
+    return view
 
 
 def json_body() -> dict:

@@ -345,6 +345,25 @@ def api_key_list(ctx):
 
 
 @main.command()
+@click.option("--check", is_flag=True, help="only say whether web/openapi.json and README.md are up to date")
+def docs(check):
+    """Write who may call each operation (engine/permissions.py) into web/openapi.json (x-permission,
+    x-roles) and the README's role × operation table."""
+    from web import apidoc, create_app
+    from web.services import Services
+    app = create_app(services=Services.build(Settings.from_env(env={}, database_url="sqlite://")))
+    document, readme = apidoc.render(app)
+    stale = [path for path, text in ((apidoc.OPENAPI, document), (apidoc.README, readme))
+             if path.read_text(encoding="utf-8") != text]
+    if check:
+        if stale:
+            raise click.ClickException("out of date: " + ", ".join(p.name for p in stale) + " (run eventflow docs)")
+        return
+    apidoc.write(app)
+    click.echo("written: " + (", ".join(p.name for p in stale) or "nothing changed"))
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.pass_context

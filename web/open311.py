@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine import apikeys, open311
 from engine.errors import EventflowError, Forbidden, InvalidData, NotFound
-from web.auth import services
+from web.auth import public, services
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -86,12 +86,14 @@ def _http_error(err: HTTPException):
 # -- services ---------------------------------------------------------------------------------------
 
 @bp.get("/services.<fmt>")
+@public
 def service_list(fmt):
     """The services: the event types of Appendix A Table A.1."""
     return _render(_format(fmt), "services", open311.services(services().catalogs))
 
 
 @bp.get("/services/<code>.<fmt>")
+@public
 def service_definition(code, fmt):
     """A service's attributes (发生时间, 是否紧急)."""
     fmt = _format(fmt)
@@ -113,6 +115,7 @@ def _channel(svc) -> str:
 
 
 @bp.post("/requests.<fmt>")
+@public
 def create_request(fmt):
     """A citizen's report (form-encoded). 201 with its number and token; 200 for a retry with the same
     `source_ref` / Idempotency-Key. The report is stored (and committed) before its process starts."""
@@ -131,6 +134,7 @@ def create_request(fmt):
 
 
 @bp.get("/requests.<fmt>")
+@public
 def request_list(fmt):
     """Public list: filters service_request_id, service_code, start_date, end_date, status."""
     fmt = _format(fmt)
@@ -142,6 +146,7 @@ def request_list(fmt):
 
 
 @bp.get("/requests/<request_id>.<fmt>")
+@public
 def request_detail(request_id, fmt):
     fmt = _format(fmt)
     svc = services()
@@ -149,6 +154,7 @@ def request_detail(request_id, fmt):
 
 
 @bp.get("/tokens/<token>.<fmt>")
+@public
 def token_detail(token, fmt):
     fmt = _format(fmt)
     svc = services()
@@ -157,6 +163,7 @@ def token_detail(token, fmt):
 
 @bp.route("/", methods=ANY_METHOD)
 @bp.route("/<path:rest>", methods=ANY_METHOD)
+@public
 def unknown(rest=""):
     """Anything else under /open311/v2/ answers in GeoReport's error shape: 405 for a known path with
     another method, else 404."""

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogs import load_catalogs
@@ -15,7 +15,7 @@ from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
 from engine.errors import EventflowError
-from engine.models import ClockState, Event
+from engine.models import ClockState
 from engine.photos import PhotoStore
 from engine.runtime import Runtime
 from handlers.registry import default_registry
@@ -117,10 +117,7 @@ class Services:
     def view_event(self, event_id: int, user, where: str = "api") -> dict:
         """The event as the user sees it (a read); a sensitive one's view is then audited in a write of
         its own, so an ordinary view never takes the write lock."""
-        body = self.read(lambda s: self.runtime.event_detail(s, event_id, user))
-        if self.catalogs.is_sensitive(body["type_code"]):
-            self.run(lambda s: self.runtime.log_view(s, event_id, user, where))
-        return body
+        return self.read(lambda s: self.runtime.event_detail(s, event_id, user, where))
 
     def migrate_instances(self, target_id: int, instance_ids, actor: str, progress=None) -> list[dict]:
         """Move instances to a version, each in its own unit of work (engine/migration.py); one that cannot
@@ -135,13 +132,6 @@ class Services:
             if progress is not None:
                 progress(done, len(instance_ids))
         return results
-
-    def log_sensitive(self, event_id: int, user, where: str) -> None:
-        """A view of part of a sensitive event — a photo, the map, the diagram, the whistle order — is
-        audited as a view of the event (engine/privacy.py), after the read that showed it."""
-        type_code = self.read(lambda s: s.scalar(select(Event.type_code).where(Event.id == event_id)))
-        if type_code and self.catalogs.is_sensitive(type_code):
-            self.run(lambda s: self.runtime.log_view(s, event_id, user, where))
 
     def store_submission(self, store):
         """Store a submission of any source in its own unit of work, committed before anything else

@@ -9,9 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import render_template, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 from flask_babel import gettext as _
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -52,8 +51,18 @@ def _secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web import (ui_admin, ui_dashboard, ui_events, ui_field, ui_processes, ui_report, ui_session, ui_spot_checks,
-                     ui_tasks, ui_users)
+    from web import (
+        ui_admin,
+        ui_dashboard,
+        ui_events,
+        ui_field,
+        ui_processes,
+        ui_report,
+        ui_session,
+        ui_spot_checks,
+        ui_tasks,
+        ui_users,
+    )
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalogs import parse_duration
-from engine import catalog_edits
+from engine import catalog_edits, permissions
 from engine.errors import Conflict, InvalidData
 from web.auth import services
 from web.ui_session import page
@@ -28,9 +37,9 @@ MAX_HOURS = Decimal(366 * 24)
 
 
 def may_manage(user) -> bool:
-    """Who sees 管理: a system administrator (every catalog, accounts, process versions), a process
-    administrator (process versions), a community's staff (its own community's catalog)."""
-    return bool({"system_admin", "process_admin", "community_staff"} & set(user.roles))
+    """Who sees 管理 (engine/permissions.py MANAGE): a system administrator (every catalog, accounts, process
+    versions), a process administrator (process versions), a community's staff (its own community's catalog)."""
+    return permissions.MANAGE.allows(user)
 
 
 def _hours(duration: str) -> str:
@@ -96,24 +105,22 @@ def _refused(err, rows_at=None) -> tuple[list, int]:
 
 
 @bp.get("/catalogs")
-@page
+@page(rule=permissions.MANAGE)
 def index():
     svc = services()
     user = g.user
-    if not may_manage(user):
-        abort(403)
     communities = [c for c in svc.catalogs.options("communities")
                    if catalog_edits.may_edit(user, "communities", c["value"])]
     history = {}
-    if "system_admin" in user.roles:
+    if permissions.CATALOG_EDIT.allows(user):
         history = svc.read(lambda s: {name: catalog_edits.history(s, name, 5) for name in catalog_edits.EDITABLE})
     return render_template("ui/admin/index.html", nav="admin", communities=communities, history=history,
-                           system_admin="system_admin" in user.roles,
-                           process_owner=bool({"system_admin", "process_admin"} & set(user.roles)))
+                           system_admin=permissions.CATALOG_EDIT.allows(user),
+                           process_owner=permissions.VERSIONS.allows(user))
 
 
 @bp.route("/catalogs/communities/<code>", methods=["GET", "POST"])
-@page
+@page(rule=permissions.COMMUNITY_SETTINGS)
 def community(code):
     svc = services()
     user = g.user
@@ -148,15 +155,9 @@ def community(code):
                            whistle=set(whistle), limits=limits, errors=errors), status
 
 
-def _system_admin():
-    if "system_admin" not in g.user.roles:
-        abort(403)
-
-
 @bp.route("/catalogs/units", methods=["GET", "POST"])
-@page
+@page(rule=permissions.CATALOG_EDIT)
 def units():
-    _system_admin()
     svc = services()
     user = g.user
     rows, errors, status = svc.catalogs.get("units"), [], 200
@@ -197,9 +198,8 @@ def _unit_rows(form) -> tuple[list[dict], list[int], list[dict]]:
 
 
 @bp.route("/catalogs/duty_rosters", methods=["GET", "POST"])
-@page
+@page(rule=permissions.CATALOG_EDIT)
 def duty_rosters():
-    _system_admin()
     svc = services()
     user = g.user
     rows, errors, status = svc.catalogs.get("duty_rosters"), [], 200
@@ -226,9 +226,8 @@ def duty_rosters():
 
 
 @bp.route("/catalogs/calendar", methods=["GET", "POST"])
-@page
+@page(rule=permissions.CATALOG_EDIT)
 def calendar():
-    _system_admin()
     svc = services()
     user = g.user
     document, errors, status = svc.catalogs.get("calendar"), [], 200

@@ -7,9 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from engine import assessment, indicators, spreadsheets
+from engine import assessment, indicators, permissions, spreadsheets
 from engine.clock import SHANGHAI
-from web.api_indicators import READERS
 from web.auth import services
 from web.ui_session import page
 
@@ -18,7 +17,7 @@ LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}
 
 
 def may_read(user) -> bool:
-    return bool(set(READERS) & set(user.roles))
+    return permissions.INDICATORS.allows(user)
 
 
 def _period():
@@ -73,10 +72,8 @@ def _trend(session, level, end):
 
 
 @bp.get("/dashboard")
-@page
+@page(rule=permissions.INDICATORS)
 def dashboard():
-    if not may_read(g.user):
-        abort(403)
     svc = services()
     level = _level()
     first, last, start, end = _period()
@@ -103,18 +100,14 @@ def dashboard():
 
 def _visible_counts(by_community: dict) -> dict:
     """The map shows every community to the city and administrators, and their own to everyone else."""
-    from engine.users import GLOBAL_ROLES
-    user = g.user
-    if set(user.roles) & GLOBAL_ROLES:
-        return by_community
-    return {c: n for c, n in by_community.items() if c == user.community}
+    return {c: n for c, n in by_community.items() if permissions.may_read_community_row(g.user, c)}
 
 
 @bp.get("/dashboard/export.<fmt>")
-@page
+@page(rule=permissions.INDICATORS)
 def export(fmt):
-    if not may_read(g.user) or fmt not in ("xlsx", "csv"):
-        abort(403 if fmt in ("xlsx", "csv") else 404)
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
     svc = services()
     level = _level()
     first, last, start, end = _period()
@@ -130,16 +123,14 @@ def export(fmt):
 
 
 def _may_circulate(user) -> bool:
-    return bool({"city_authority", "system_admin", "process_admin"} & set(user.roles))
+    return permissions.CIRCULAR.allows(user)
 
 
 @bp.get("/circular")
-@page
+@page(rule=permissions.CIRCULAR)
 def circular():
     """通报 (§9.1) for a period, laid out for printing (the browser's print gives the PDF), with its Excel file."""
     from engine import circular as circulars
-    if not _may_circulate(g.user):
-        abort(403)
     svc = services()
     first, last, start, end = _period()
     notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end))
@@ -147,11 +138,9 @@ def circular():
 
 
 @bp.get("/circular.xlsx")
-@page
+@page(rule=permissions.CIRCULAR)
 def circular_xlsx():
     from engine import circular as circulars
-    if not _may_circulate(g.user):
-        abort(403)
     svc = services()
     first, last, start, end = _period()
     header, rows = circulars.table(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end)))
@@ -188,11 +177,10 @@ def supervision():
 
 def _report_args():
     """The community and month of a monthly report the user may see (a community's people: their own)."""
-    from engine.users import GLOBAL_ROLES
     user = g.user
     community = request.args.get("community") or user.community
     month = request.args.get("month") or services().clock.now().astimezone(SHANGHAI).strftime("%Y-%m")
-    if not community or (not set(user.roles) & GLOBAL_ROLES and community != user.community):
+    if not permissions.may_read_community(user, community):
         abort(403)
     return community, month
 
@@ -222,12 +210,10 @@ def monthly_xlsx():
 
 
 @bp.get("/circular.pdf")
-@page
+@page(rule=permissions.CIRCULAR)
 def circular_pdf():
     from engine import circular as circulars
     from engine import pdf
-    if not _may_circulate(g.user):
-        abort(403)
     svc = services()
     first, last, start, end = _period()
     notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end))

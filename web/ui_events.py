@@ -5,13 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from engine import administration, comments, events
+from engine import events, permissions
 from engine.errors import Conflict, Forbidden, InvalidData
 from web.api_photos import photo_response
-from web.auth import services
+from web.auth import public, services
 from web.ui_session import page
 
 bp = Blueprint("ui_events", __name__)
@@ -52,10 +64,7 @@ def index():
     if mine:
         filters["reporter"] = user.username
 
-    def query(s):
-        total, rows = events.search(s, user, svc.catalogs, filters, 1, 100)
-        return total, [events.summary(e) for e in rows]
-    total, items = svc.read(query)
+    total, items = svc.read(lambda s: svc.runtime.search_events(s, user, filters, 1, 100, "events_page"))
     return render_template("ui/events.html", nav="events", items=items, total=total, filters=filters, mine=mine)
 
 
@@ -72,8 +81,8 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     event = svc.view_event(event_id, user, "event_page")   # 404 if not theirs to see
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
                            compare=before_after(event), typed=typed or {}, problems=problems or [],
-                           may_urge=bool(comments.URGERS & set(user.roles)) and event["status"] == "open",
-                           may_administer=administration.may_administer(user) and event["status"] == "open"
+                           may_urge=permissions.URGE.allows(user) and event["status"] == "open",
+                           may_administer=permissions.ADMINISTER.allows(user) and event["status"] == "open"
                            and (event["process"] or {}).get("status") in ("running", "suspended")), status
 
 
@@ -122,8 +131,7 @@ def say(event_id):
 def photo(event_id, key):
     svc = services()
     user = g.user
-    content_type, data = svc.read(lambda s: svc.runtime.photo_file(s, event_id, key, user))
-    svc.log_sensitive(event_id, user, "photo")
+    content_type, data = svc.read(lambda s: svc.runtime.photo_file(s, event_id, key, user, "photo"))
     return photo_response(key, content_type, data)
 
 
@@ -137,6 +145,7 @@ def messages():
 
 
 @bp.get("/vendor/<name>")
+@public
 def vendor(name):
     """A file of the whitelisted npm packages (nothing else under node_modules is reachable)."""
     path = VENDOR.get(name)
@@ -152,7 +161,6 @@ def diagram(event_id):
     svc = services()
     user = g.user
     xml, current = svc.read(lambda s: svc.runtime.diagram(s, event_id, user))
-    svc.log_sensitive(event_id, user, "diagram")
     response = Response(xml, mimetype="application/xml")
     response.headers["X-Current-Tasks"] = ",".join(current)
     return response
@@ -164,7 +172,6 @@ def map_data(event_id):
     svc = services()
     user = g.user
     found = svc.read(lambda s: svc.runtime.map_data(s, event_id, user))
-    svc.log_sensitive(event_id, user, "map")
     return jsonify(found)
 
 
@@ -175,5 +182,4 @@ def whistle_order(event_id):
     svc = services()
     user = g.user
     order = svc.read(lambda s: svc.runtime.whistle_order(s, event_id, user))
-    svc.log_sensitive(event_id, user, "whistle_order")
     return render_template("ui/whistle_order.html", order=order, event_id=event_id)

@@ -3,13 +3,21 @@ reported with before photos, rectified with after photos, verified by the commit
 of the web app. The engine checks and records each step (engine/hazards.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from engine import hazards
+from engine import hazards, permissions
 from engine.errors import Conflict, Forbidden, InvalidData
 from engine.models import HazardPoint
-from engine.users import GLOBAL_ROLES
 from web.api_photos import photo_response, uploads
 from web.auth import services
 from web.ui_session import page
@@ -17,12 +25,8 @@ from web.ui_session import page
 bp = Blueprint("ui_field", __name__)
 
 
-def may_patrol(user) -> bool:
-    return bool(set(user.roles) & set(hazards.PATROLLERS)) and bool(user.community)
-
-
-def may_see_hazards(user) -> bool:
-    return bool(user.community and set(user.roles) & set(hazards.REPORTERS)) or bool(set(user.roles) & GLOBAL_ROLES)
+may_patrol = permissions.may_patrol
+may_see_hazards = permissions.may_see_hazards
 
 
 def _float(name):
@@ -78,17 +82,17 @@ def hazard_list():
         except (InvalidData, Forbidden) as err:
             errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"role": err.message}
             status = err.status
-    if not set(user.roles) & GLOBAL_ROLES and community != user.community:
+    if not permissions.may_read_community(user, community):
         abort(403)
 
     return render_template("ui/hazards.html", nav="hazards", points=svc.read(lambda s: hazards.list_points(s, community)),
                            errors=errors,
-                           values=request.form, may_report=bool(user.community and set(user.roles) & set(hazards.REPORTERS)),
+                           values=request.form, may_report=permissions.may_report_hazard(user, user.community),
                            month=hazards.month_of(svc.clock.now())), status
 
 
 def _visible(point, user):
-    if not set(user.roles) & GLOBAL_ROLES and point.community != user.community:
+    if not permissions.may_read_community(user, point.community):
         abort(404)
 
 
@@ -123,8 +127,8 @@ def hazard(hazard_id):
             errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
             status = err.status
         point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
-    own = bool(user.community == point.community and set(user.roles) & set(hazards.REPORTERS))
-    verifier = "city_authority" in user.roles or ("committee" in user.roles and user.community == point.community)
+    own = permissions.may_report_hazard(user, point.community)
+    verifier = permissions.may_verify_hazard(user, point.community)
     return render_template("ui/hazard.html", nav="hazards", point=hazards.describe(point), errors=errors,
                            may_rectify=own and point.status in ("reported", "rejected"),
                            may_verify=verifier and point.status == "rectified"), status

@@ -4,12 +4,22 @@ instances to a version — a dry run per instance, then a move in batches with a
 (web/static/migrate.js). The engine does each step (engine/version_history.py, engine/migration.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from engine import bundle as bundles
-from engine import migration, version_history
+from engine import migration, permissions, version_history
 from engine.errors import Conflict, DeployError, EventflowError, InvalidData
 from web.auth import services
 from web.ui_session import page
@@ -19,24 +29,17 @@ bp = Blueprint("ui_processes", __name__, url_prefix="/admin/processes")
 BATCH = 10
 
 
-def _owner():
-    if not set(g.user.roles) & set(version_history.OWNERS):
-        abort(403)
-
-
 @bp.get("")
-@page
+@page(rule=permissions.VERSIONS)
 def index():
-    _owner()
     svc = services()
     return render_template("ui/admin/processes.html", nav="admin", versions=svc.read(version_history.listing))
 
 
 @bp.post("/deploy")
-@page
+@page(rule=permissions.VERSIONS)
 def deploy():
     """部署: a .bpmn or a .zip bundle, checked before anything changes (engine/deploy.py)."""
-    _owner()
     svc = services()
     user = g.user
     upload = request.files.get("file")
@@ -56,9 +59,8 @@ def deploy():
 
 
 @bp.get("/<int:version_id>")
-@page
+@page(rule=permissions.VERSIONS)
 def show(version_id):
-    _owner()
     svc = services()
     detail = svc.read(lambda s: version_history.detail(s, version_id))
     plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id))
@@ -66,10 +68,9 @@ def show(version_id):
 
 
 @bp.post("/<int:version_id>/activate")
-@page
+@page(rule=permissions.VERSIONS)
 def activate(version_id):
     """启用 (rollback)."""
-    _owner()
     svc = services()
     user = g.user
     try:
@@ -81,10 +82,9 @@ def activate(version_id):
 
 
 @bp.post("/<int:version_id>/migrate")
-@page
+@page(rule=permissions.VERSIONS)
 def migrate(version_id):
     """One batch of the page's migration (JSON in, JSON out; CSRF in the X-CSRFToken header)."""
-    _owner()
     body = request.get_json(silent=True)
     wanted = body.get("instances") if isinstance(body, dict) else None
     if not isinstance(wanted, list) or not wanted or len(wanted) > BATCH or \
@@ -100,10 +100,9 @@ def migrate(version_id):
 
 
 @bp.get("/<int:version_id>/files/<path:path>")
-@page
+@page(rule=permissions.VERSIONS)
 def file(version_id, path):
     """One BPMN file of a version, for the modeler."""
-    _owner()
     svc = services()
     files = svc.read(lambda s: _files(s, version_id))
     if not path.endswith(".bpmn") or path not in files:
@@ -120,11 +119,10 @@ def _files(session, version_id) -> dict:
 
 
 @bp.route("/<int:version_id>/modeler", methods=["GET", "POST"])
-@page
+@page(rule=permissions.VERSIONS)
 def modeler(version_id):
     """流程建模: bpmn-js opens a file of this version; saving deploys the bundle with that file changed as a
     new version (checked first; a refusal names the element, which the page marks on the diagram)."""
-    _owner()
     svc = services()
     files = svc.read(lambda s: _files(s, version_id))
     diagrams = sorted(p for p in files if p.endswith(".bpmn"))

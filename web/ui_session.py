@@ -6,12 +6,21 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from engine import users
+from engine import permissions, users
 from engine.errors import Unauthorized
-from web.auth import services
+from web.auth import public, services
 
 bp = Blueprint("ui_session", __name__)
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -32,16 +41,21 @@ def current_user():
     return user
 
 
-def page(view):
-    """A page for signed-in users: anyone else goes to the sign-in page and comes back after."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        user = current_user()
-        if user is None:
-            return redirect(url_for("ui_session.login", next=request.full_path.rstrip("?")))
-        g.user = user
-        return view(*args, **kwargs)
-    return wrapper
+def page(view=None, rule: permissions.Rule = permissions.SIGNED_IN):
+    """A page for signed-in users (`@page`, or `@page(rule=permissions.X)` for an operation rule of
+    engine/permissions.py, refused with the 403 page): anyone else goes to the sign-in page and comes back."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                return redirect(url_for("ui_session.login", next=request.full_path.rstrip("?")))
+            g.user = user
+            rule.require(user)
+            return view(*args, **kwargs)
+        wrapper.permission = rule
+        return wrapper
+    return decorate(view) if view is not None else decorate
 
 
 def _safe_next(target: str | None) -> str:
@@ -53,6 +67,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login():
     error = None
     if request.method == "POST":
@@ -76,6 +91,7 @@ def login():
 
 
 @bp.post("/logout")
+@public
 def logout():
     token = session.get("token")
     if token:
@@ -90,6 +106,7 @@ def logout():
 
 
 @bp.post("/language")
+@public
 def language():
     code = request.form.get("lang")
     if code in LANGUAGES:

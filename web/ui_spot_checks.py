@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import spot_checks
+from engine import permissions, spot_checks
 from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import SpotCheck
@@ -19,7 +28,7 @@ bp = Blueprint("ui_spot_checks", __name__, url_prefix="/spot-checks")
 
 
 def may_check(user) -> bool:
-    return bool(set(user.roles) & set(spot_checks.CHECKERS))
+    return permissions.SPOT_CHECK.allows(user)
 
 
 def _day(name, default: date) -> datetime:
@@ -31,10 +40,8 @@ def _day(name, default: date) -> datetime:
 
 
 @bp.route("", methods=["GET", "POST"])
-@page
+@page(rule=permissions.SPOT_CHECK)
 def index():
-    if not may_check(g.user):
-        abort(403)
     svc = services()
     user = g.user
     today = svc.clock.now().astimezone(SHANGHAI).date()
@@ -61,10 +68,8 @@ def index():
 
 
 @bp.route("/<int:check_id>", methods=["GET", "POST"])
-@page
+@page(rule=permissions.SPOT_CHECK)
 def show(check_id):
-    if not may_check(g.user):
-        abort(403)
     svc = services()
     user = g.user
     errors, status = {}, 200

@@ -40,7 +40,7 @@ def index():
     items = svc.read(lambda s: svc.runtime.my_work(s, user))
     now = svc.clock.now()
     wanted = {k: request.args.get(k) or None for k in ("type_code", "source", "community", "light", "status")}
-    events = svc.read(lambda s: svc.runtime.events_of(s, {t["event_id"] for t in items}))
+    events = svc.read(lambda s: svc.runtime.events_of(s, {t["event_id"] for t in items}, user))
     shown = []
     for task in items:
         event = events.get(task["event_id"], {})
@@ -83,7 +83,7 @@ def task(task_id):
     svc = services()
     user = g.user
     try:
-        detail = svc.read(lambda s: svc.runtime.task_detail(s, task_id, user))
+        detail = svc.read(lambda s: svc.runtime.task_detail(s, task_id, user, "task_form"))
     except Conflict:
         flash(_("该任务已办理或已撤销"))
         return redirect(url_for("ui_tasks.index"))

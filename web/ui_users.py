@@ -4,20 +4,25 @@ The engine checks and audits every change (engine/users.py, engine/user_import.p
 each field and keeps what was typed."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
+from engine import permissions
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.users import ROLES
 from web.auth import services
 from web.ui_session import page
 
 bp = Blueprint("ui_users", __name__, url_prefix="/admin/users")
-
-
-def _admin():
-    if "system_admin" not in g.user.roles:
-        abort(403)
 
 
 def _form_account(form) -> dict:
@@ -35,10 +40,9 @@ def _choices(svc) -> dict:
 
 
 @bp.route("", methods=["GET", "POST"])
-@page
+@page(rule=permissions.USERS)
 def index():
     """The accounts, and 新建账号."""
-    _admin()
     svc = services()
     user = g.user
     values, errors, status = {"roles": []}, {}, 200
@@ -57,9 +61,8 @@ def index():
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
-@page
+@page(rule=permissions.USERS)
 def edit(user_id):
-    _admin()
     svc = services()
     user = g.user
     found = [a for a in svc.read(svc.runtime.list_users) if a["id"] == user_id]
@@ -83,10 +86,9 @@ def edit(user_id):
 
 
 @bp.post("/import")
-@page
+@page(rule=permissions.USERS)
 def import_users():
     """批量导入: every row checked, all created or none; the initial passwords shown once, here."""
-    _admin()
     svc = services()
     upload = request.files.get("file")
     errors, imported, status = {}, None, 200

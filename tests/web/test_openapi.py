@@ -363,7 +363,7 @@ def test_real_answers_match_the_document(doc, seeded_app):
     for name in [*names, "no_such_catalog"]:
         api.call("get", "/api/catalogs/{name}", f"/api/catalogs/{name}", token=grid)
 
-    api.call("get", "/api/sim/now", token=grid)
+    api.call("get", "/api/sim/now", token=grid)    # the city and administrators only: 403
     api.call("post", "/api/sim/advance", token=admin, json={"by": "P1DT2H"})
     api.call("post", "/api/sim/advance", token=admin, json={"by": "PT1M", "to": "2030-01-01T00:00:00+08:00"})
     api.call("post", "/api/sim/advance", token=grid, json={"by": "PT1M"})
