@@ -19,6 +19,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from engine import privacy
 from engine.clock import local
 from engine.models import Audit, Deadline, Event, Supervision
 
@@ -27,8 +28,10 @@ FEEDBACK = ("community_handle", "close", "close_difficult")
 CATEGORIES = {"late_response": "响应超期", "late_feedback": "反馈不及时", "poorly_handled": "处置不到位"}
 
 
-def build(session, catalogs, start, end) -> dict:
-    """{"units": [...], "people": [...], "communities": [...]}, each party with its entries by category."""
+def build(session, catalogs, start, end, viewer=None) -> dict:
+    """{"units": [...], "people": [...], "communities": [...]}, each party with its entries by category. For a
+    `viewer`, entries of sensitive events they may not see are counted without number, text or names
+    (`for_viewer`); without one (the assessment's counting) everything is as recorded."""
     parties = {"unit": defaultdict(lambda: defaultdict(list)), "person": defaultdict(lambda: defaultdict(list)),
                "community": defaultdict(lambda: defaultdict(list))}
     for sup, number in session.execute(select(Supervision, Event.number).join(Event, Event.id == Supervision.event_id)
@@ -77,9 +80,49 @@ def build(session, catalogs, start, end) -> dict:
                         "entries": {c: entries.get(c, []) for c in CATEGORIES}})
         return sorted(out, key=lambda r: (-sum(r["counts"].values()), r["key"]))
 
-    return {"from": local(start), "to": local(end), "categories": CATEGORIES,
-            "units": rows("unit", parties["unit"]), "people": rows("person", parties["person"]),
-            "communities": rows("community", parties["community"])}
+    notice = {"from": local(start), "to": local(end), "categories": CATEGORIES,
+              "units": rows("unit", parties["unit"]), "people": rows("person", parties["person"]),
+              "communities": rows("community", parties["community"])}
+    return notice if viewer is None else for_viewer(session, catalogs, notice, viewer)
+
+
+def for_viewer(session, catalogs, notice: dict, user) -> dict:
+    """The circular as this user may read it (issue #15): each party's entries of sensitive events they may not
+    see become one line 「涉密事件 N 件」 (no number, text or names), and people named only for such events are
+    gathered in one row without a name, so every count still adds up."""
+    ids = {e["event_id"] for level in ("units", "people", "communities") for party in notice[level]
+           for entries in party["entries"].values() for e in entries}
+    rows = session.execute(select(Event.id, Event.type_code, Event.reporter).where(Event.id.in_(ids))) if ids else []
+    hidden = privacy.hidden_ids(user, catalogs, list(rows))
+    if not hidden:
+        return notice
+
+    def collapse(entries):
+        kept = [e for e in entries if e["event_id"] not in hidden]
+        count = len(entries) - len(kept)
+        if count:
+            kept.append({"event_id": None, "event_number": None, "kind": None, "reason": f"涉密事件 {count} 件",
+                         "at": None, "sensitive": True})
+        return kept
+
+    out = dict(notice)
+    for level in ("units", "communities"):
+        out[level] = [{**party, "entries": {c: collapse(e) for c, e in party["entries"].items()}}
+                      for party in notice[level]]
+    people, unnamed = [], {c: 0 for c in CATEGORIES}
+    for party in notice["people"]:
+        open_entries = {c: [e for e in entries if e["event_id"] not in hidden] for c, entries in party["entries"].items()}
+        for c, entries in party["entries"].items():
+            unnamed[c] += len(entries) - len(open_entries[c])
+        if any(open_entries.values()):
+            people.append({**party, "counts": {c: len(e) for c, e in open_entries.items()}, "entries": open_entries})
+    if any(unnamed.values()):
+        people.append({"key": None, "name": "涉密事件相关人员", "supervisor": None, "counts": unnamed,
+                       "entries": {c: [{"event_id": None, "event_number": None, "kind": None,
+                                        "reason": f"涉密事件 {n} 件", "at": None, "sensitive": True}] if n else []
+                                   for c, n in unnamed.items()}})
+    out["people"] = people
+    return out
 
 
 def table(circular: dict) -> tuple[list[str], list[list]]:
@@ -92,6 +135,6 @@ def table(circular: dict) -> tuple[list[str], list[list]]:
             lead = f"{supervisor.get('title', '')}{supervisor.get('name', '')}" if supervisor else ""
             for category, entries in party["entries"].items():
                 for entry in entries:
-                    rows.append([word, party["key"], party["name"], lead, CATEGORIES[category],
-                                 entry["event_number"], entry["reason"], entry["at"]])
+                    rows.append([word, party["key"] or "", party["name"], lead, CATEGORIES[category],
+                                 entry["event_number"] or "", entry["reason"], entry["at"] or ""])
     return header, rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
 
+from engine import privacy
 from engine.clock import local
 from engine.errors import InvalidData
 from engine.models import Event, Notification
@@ -28,7 +29,8 @@ def listing(session, user, catalogs, after_id: int | None = None, kind: str | No
     """(total, newest first) of the user's messages; `after_id` gives only those newer than one seen."""
     if kind is not None and (not isinstance(kind, str) or len(kind) > 40):
         raise InvalidData([{"field": "kind", "reason": "至多40个字符 (at most 40 characters)"}])
-    query = select(Notification, Event.number).outerjoin(Event, Event.id == Notification.event_id) \
+    query = select(Notification, Event.number, Event.type_code, Event.reporter) \
+        .outerjoin(Event, Event.id == Notification.event_id) \
         .where(addressed_to(user, catalogs))
     if after_id is not None:
         query = query.where(Notification.id > after_id)
@@ -36,7 +38,12 @@ def listing(session, user, catalogs, after_id: int | None = None, kind: str | No
         query = query.where(Notification.kind == kind)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page))
-    return total, [describe(n, number) for n, number in rows]
+    rows = list(rows)
+    hidden = privacy.hidden_ids(user, catalogs, [(n.event_id, code, reporter) for n, _n, code, reporter in rows])
+    # a message about a sensitive event the reader may not see (a duty officer's copy, a unit's notice):
+    # that something happened, not what (issue #15)
+    return total, [privacy.redact_row(describe(n, number), text_fields=("message",)) if n.event_id in hidden
+                   else describe(n, number) for n, number, _c, _r in rows]
 
 
 def describe(row: Notification, event_number: str | None) -> dict:

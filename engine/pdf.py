@@ -55,7 +55,7 @@ def circular(notice: dict, first, last) -> bytes:
             lead = f"{supervisor.get('title', '')}{supervisor.get('name', '')}"
             for category, entries in party["entries"].items():
                 for entry in entries:
-                    rows.append([party["name"], lead, categories[category], entry["event_number"], entry["reason"]])
+                    rows.append([party["name"], lead, categories[category], entry["event_number"] or "", entry["reason"]])
         story.append(_table(rows, [26 * mm, 30 * mm, 22 * mm, 36 * mm, 60 * mm]))
     return _document("事件处置情况通报", story)
 

@@ -16,7 +16,7 @@ import secrets
 
 from sqlalchemy import func, select
 
-from engine import permissions
+from engine import permissions, privacy
 from engine.clock import local
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.models import Audit, Event, HazardPoint, SpotCheck, SpotCheckFinding
@@ -103,7 +103,9 @@ def record(session, user, now, check_id: int, item_id: int, body, kind: str = "e
     return finding
 
 
-def describe(session, check: SpotCheck) -> dict:
+def describe(session, check: SpotCheck, viewer=None, catalogs=None) -> dict:
+    """A draw with its items and findings; for a `viewer`, a drawn sensitive event they may not see shows as
+    涉密事件, without its number (issue #15)."""
     hazards = check.kind == "hazards"
     findings = {(f.hazard_id if hazards else f.event_id): f for f in session.scalars(select(SpotCheckFinding).where(
         SpotCheckFinding.spot_check_id == check.id))}
@@ -111,12 +113,16 @@ def describe(session, check: SpotCheck) -> dict:
         names = dict(session.execute(select(HazardPoint.id, HazardPoint.title).where(
             HazardPoint.id.in_(check.sample or []))).all()) if check.sample else {}
     else:
-        names = dict(session.execute(select(Event.id, Event.number).where(
-            Event.id.in_(check.sample or []))).all()) if check.sample else {}
+        rows = session.execute(select(Event.id, Event.number, Event.type_code, Event.reporter).where(
+            Event.id.in_(check.sample or []))).all() if check.sample else []
+        hidden = privacy.hidden_ids(viewer, catalogs, [(i, t, r) for i, _n, t, r in rows]) if viewer else set()
+        names = {i: (None if i in hidden else number) for i, number, _t, _r in rows}
 
     def item(key):
         found = findings.get(key)
         head = {"hazard_id": key, "title": names.get(key)} if hazards else {"event_id": key, "event_number": names.get(key)}
+        if not hazards and names.get(key) is None:
+            head["sensitive"] = True
         return {**head, "finding": None if found is None else {
             "passed": found.passed, "note": found.note, "checked_by": found.checked_by,
             "checked_at": local(found.checked_at)}}

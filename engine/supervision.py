@@ -6,7 +6,7 @@ from datetime import timezone
 
 from sqlalchemy import func, select
 
-from engine import permissions
+from engine import permissions, privacy
 from engine.clock import local, parse_instant
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.events import get_visible
@@ -31,7 +31,7 @@ def _utc(value):
 
 
 def list_supervision(session, user, catalogs, filters: dict) -> list[dict]:
-    query = select(Supervision, Event.number).join(Event, Event.id == Supervision.event_id) \
+    query = select(Supervision, Event.number, Event.type_code, Event.reporter).join(Event, Event.id == Supervision.event_id) \
         .where(permissions.scoped_rows(Supervision, user, catalogs))
     status = filters.get("status") or "open"
     if status not in SUPERVISION_STATUSES:
@@ -42,10 +42,15 @@ def list_supervision(session, user, catalogs, filters: dict) -> list[dict]:
         if filters.get(name):
             query = query.where(getattr(Supervision, name) == filters[name])
     rows = session.execute(query.order_by(Supervision.opened_at.desc(), Supervision.id.desc()).limit(500))
-    return [{"id": s.id, "event_id": s.event_id, "event_number": number, "deadline_id": s.deadline_id,
-             "kind": s.kind, "unit": s.unit, "person": s.person, "community": s.community, "reason": s.reason,
-             "status": s.status, "opened_at": local(s.opened_at), "closed_at": local(s.closed_at)}
-            for s, number in rows]
+    rows = list(rows)
+    hidden = privacy.hidden_ids(user, catalogs, [(s.event_id, code, reporter) for s, _n, code, reporter in rows])
+    items = [{"id": s.id, "event_id": s.event_id, "event_number": number, "deadline_id": s.deadline_id,
+              "kind": s.kind, "unit": s.unit, "person": s.person, "community": s.community, "reason": s.reason,
+              "status": s.status, "opened_at": local(s.opened_at), "closed_at": local(s.closed_at)}
+             for s, number, _c, _r in rows]
+    # a sensitive event's record is counted for those who may not see the event, without its number or names
+    return [privacy.redact_row(i, name_fields=("person",), id_fields=("event_id", "event_number", "deadline_id"))
+            if i["event_id"] in hidden else i for i in items]
 
 
 def describe_request(row: ExtensionRequest) -> dict:
@@ -114,11 +119,16 @@ def request_extension(session, catalogs, clock, deadline_id: int, body: dict, us
 def list_requests(session, user, catalogs, status: str | None) -> list[dict]:
     if status and status not in REQUEST_STATUSES:
         raise InvalidData([{"field": "status", "reason": f"应为 {' | '.join(REQUEST_STATUSES)}"}])
-    query = select(ExtensionRequest).join(Event, Event.id == ExtensionRequest.event_id)
+    query = select(ExtensionRequest, Event.type_code, Event.reporter).join(Event, Event.id == ExtensionRequest.event_id)
     query = query.where(permissions.extension_requests_of(user))
     if status:
         query = query.where(ExtensionRequest.status == status)
-    return [describe_request(r) for r in session.scalars(query.order_by(ExtensionRequest.id.desc()).limit(500))]
+    rows = list(session.execute(query.order_by(ExtensionRequest.id.desc()).limit(500)))
+    hidden = privacy.hidden_ids(user, catalogs, [(r.event_id, code, reporter) for r, code, reporter in rows])
+    # the city decides a sensitive event's request without reading its reason (issue #15)
+    return [privacy.redact_row(describe_request(r), text_fields=("reason", "decision_note"),
+                               name_fields=("requested_by",), id_fields=("event_id", "deadline_id"))
+            if r.event_id in hidden else describe_request(r) for r, _c, _r in rows]
 
 
 def decide(session, catalogs, clock, instances, request_id: int, body: dict, user) -> ExtensionRequest:

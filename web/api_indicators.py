@@ -53,7 +53,7 @@ def circular():
     start, end = _instant("from"), _instant("to")
     indicators.check_period(start, end)
     svc = services()
-    return jsonify(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end)))
+    return jsonify(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user)))
 
 
 @bp.get("/assessment")

@@ -133,7 +133,7 @@ def circular():
     from engine import circular as circulars
     svc = services()
     first, last, start, end = _period()
-    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end))
+    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user))
     return render_template("ui/circular.html", nav="dashboard", notice=notice, first=first, last=last)
 
 
@@ -143,7 +143,7 @@ def circular_xlsx():
     from engine import circular as circulars
     svc = services()
     first, last, start, end = _period()
-    header, rows = circulars.table(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end)))
+    header, rows = circulars.table(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user)))
     body = spreadsheets.xlsx(f"通报 {first}至{last}", header, rows)
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="circular-{first}-{last}.xlsx"'})
@@ -164,7 +164,7 @@ def supervision():
     def poorly(session):
         """处置不到位 of the last 30 days (failed 核查), for the units and communities the user may see."""
         from engine import circular as circulars
-        notice = circulars.build(session, svc.catalogs, now - timedelta(days=30), now)
+        notice = circulars.build(session, svc.catalogs, now - timedelta(days=30), now, user)
         shown = []
         for level, parties in (("unit", notice["units"]), ("community", notice["communities"])):
             keep = set(indicators.visible(session, svc.catalogs, user, level, [p["key"] for p in parties]))
@@ -216,7 +216,7 @@ def circular_pdf():
     from engine import pdf
     svc = services()
     first, last, start, end = _period()
-    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end))
+    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user))
     return Response(pdf.circular(notice, first, last), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="circular-{first}-{last}.pdf"'})
 
