@@ -1,5 +1,23 @@
 """The community event pool (社区事件池, §7.1): registering a report, its readable number, who may
-see it, and its detail and timeline."""
+see it, and its detail and timeline.
+
+Who may claim which source (§5; issue #15 part 3). A report's `source` says where the event came from, and
+the process and the indicators trust it (a 上级交办 carries the superior's deadline, §8.2), so a signed-in
+user may register only the sources of their own roles (`SOURCE_USERS`, checked by `may_use_source`):
+
+| role | may register | why (§5) |
+|---|---|---|
+| grid_worker 网格员 | grid_worker | §5.1 its own patrol reports |
+| committee 社区联合党委 | committee_patrol, one_thing, superior | §5.2 it leads the patrol; §5.5 its responsibility list; §5.6/§8.2 it records an assignment it was given |
+| community_staff 社区干部/社工 | committee_patrol, one_thing | the committee's cadres walk its patrol (§5.2) and take in its "one thing" matters (§5.5) |
+| stationed_staff 下沉部门人员 | committee_patrol | §5.2 the patrol's police, law-enforcement and fire members |
+| whistle_officer 吹哨人员 | committee_patrol | a community worker (§7.3.3) on the committee's patrol |
+| city_authority 市级主管部门 | superior | §5.6 the city recording an assignment to a community |
+| department_staff, process_admin, system_admin | — | §5 names no source for them |
+
+`citizen` (§5.3 群众接报) comes only through an Open311 API key (engine/open311.py) and `iot_alert` (§5.4
+智慧社区预警) only from a signed device (engine/devices.py): no signed-in user may claim them. Anything else
+is refused with 403 naming `source`."""
 from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, func, or_, select
@@ -25,9 +43,27 @@ SOURCES = {"grid_worker": N_("专职网格员上报"), "committee_patrol": N_("�
 STATUS_WORDS = {"open": N_("办理中"), "closed": N_("办结"), "invalid": N_("不属实/无效"), "returned": N_("退回来源"),
                 "transferred": N_("转办"), "withdrawn": N_("撤单"), "merged": N_("已合并"), "terminated": N_("已终止"),
                 "error": N_("流程启动失败")}
-#: who may register an event, by role
-REPORTER_ROLES = {"grid_worker", "community_staff", "committee", "whistle_officer", "stationed_staff",
-                  "city_authority", "system_admin"}
+#: §5: the sources each role may register as a signed-in user (the module docstring gives the reasons).
+#: `citizen` and `iot_alert` are in no row: only Open311 keys and signed devices register them.
+SOURCE_USERS = {"grid_worker": ("grid_worker",),
+                "committee": ("committee_patrol", "one_thing", "superior"),
+                "community_staff": ("committee_patrol", "one_thing"),
+                "stationed_staff": ("committee_patrol",),
+                "whistle_officer": ("committee_patrol",),
+                "city_authority": ("superior",)}
+#: who may register an event at all, by role
+REPORTER_ROLES = frozenset(SOURCE_USERS)
+
+
+def may_use_source(user, source: str) -> bool:
+    """May this signed-in user register an event of this §5 source?"""
+    return any(source in SOURCE_USERS.get(role, ()) for role in user.roles)
+
+
+def sources_for(user) -> list[str]:
+    """The sources the user may register, in §5's order (the report page's picker)."""
+    return [source for source in SOURCES if may_use_source(user, source)]
+
 
 EVENT_SCHEMA = {
     "type": "object",
@@ -79,8 +115,10 @@ def check_report(payload, catalogs, user) -> dict:
         errors.extend(_source_problems(payload, catalogs))
     if errors:
         raise InvalidData(errors)
-    if not user.roles & REPORTER_ROLES:
-        raise Forbidden("your role may not register events")
+    if not may_use_source(user, payload["source"]):
+        raise Forbidden(f"您的角色不能登记来源为“{SOURCES[payload['source']]}”的事件 "
+                        f"(your role may not register events of source {payload['source']!r}; "
+                        f"yours: {', '.join(sources_for(user)) or 'none'})", field="source")
     if not user.is_global and user.community != asked:
         raise Forbidden("you may register events only in your own community's pool", field="community")
     if "lat" not in payload["location"]:   # an address only: the community's registrar places it (分拨)
@@ -94,10 +132,13 @@ def check_report(payload, catalogs, user) -> dict:
 
 def _source_problems(payload, catalogs) -> list[dict]:
     """§5.5: a "one thing" matter names its Appendix B code; §5.6/§8.2: a superior assignment names
-    the assigning body and its deadline (an instant with its offset)."""
+    the assigning body and its deadline (an instant with its offset), and no other source carries them."""
     problems = []
     if payload["source"] == "one_thing" and catalogs.one_thing_matter(payload["type_code"]) is None:
         problems.append({"field": "type_code", "reason": "一件事须填写附录B事项编码 (an Appendix B matter code)"})
+    if payload["source"] != "superior":   # only an assignment carries a superior's body and deadline
+        problems.extend({"field": name, "reason": "仅上级交办可填写 (only for a superior assignment)"}
+                        for name in ("superior_body", "superior_deadline") if name in payload)
     if payload["source"] == "superior":
         for name in ("superior_body", "superior_deadline"):
             if name not in payload:
