@@ -1,5 +1,16 @@
 """The community event pool (社区事件池, §7.1): registering a report, its readable number, who may
-see it, and its detail and timeline."""
+see it, and its detail and timeline.
+
+Who may claim which source (§5; issue #15 part 3). A report's `source` says where the event came from, and
+the process and the indicators trust it (a 上级交办 carries the superior's deadline, §8.2), so a signed-in
+user may register only the sources of their own roles (engine/permissions.py `SOURCE_USERS`, checked by
+`may_use_source`):
+
+The table, with its reasons, is in engine/permissions.py.
+
+`citizen` (§5.3 群众接报) comes only through an Open311 API key (engine/open311.py) and `iot_alert` (§5.4
+智慧社区预警) only from a signed device (engine/devices.py): no signed-in user may claim them. Anything else
+is refused with 403 naming `source`."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
@@ -85,7 +96,10 @@ def check_report(payload, catalogs, user) -> dict:
         errors.extend(_source_problems(payload, catalogs))
     if errors:
         raise InvalidData(errors)
-    permissions.REPORT.require(user)
+    if not permissions.may_use_source(user, payload["source"]):
+        raise Forbidden(f"您的角色不能登记来源为“{SOURCES[payload['source']]}”的事件 "
+                        f"(your role may not register events of source {payload['source']!r}; "
+                        f"yours: {', '.join(permissions.sources_for(user, SOURCES)) or 'none'})", field="source")
     if not permissions.is_global(user) and user.community != asked:
         raise Forbidden("you may register events only in your own community's pool", field="community")
     if "lat" not in payload["location"]:   # an address only: the community's registrar places it (分拨)
@@ -99,10 +113,13 @@ def check_report(payload, catalogs, user) -> dict:
 
 def _source_problems(payload, catalogs) -> list[dict]:
     """§5.5: a "one thing" matter names its Appendix B code; §5.6/§8.2: a superior assignment names
-    the assigning body and its deadline (an instant with its offset)."""
+    the assigning body and its deadline (an instant with its offset), and no other source carries them."""
     problems = []
     if payload["source"] == "one_thing" and catalogs.one_thing_matter(payload["type_code"]) is None:
         problems.append({"field": "type_code", "reason": "一件事须填写附录B事项编码 (an Appendix B matter code)"})
+    if payload["source"] != "superior":   # only an assignment carries a superior's body and deadline
+        problems.extend({"field": name, "reason": "仅上级交办可填写 (only for a superior assignment)"}
+                        for name in ("superior_body", "superior_deadline") if name in payload)
     if payload["source"] == "superior":
         for name in ("superior_body", "superior_deadline"):
             if name not in payload:

@@ -6,6 +6,7 @@ holiday reaches a person, not only an office that is closed.
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 from engine.clock import SHANGHAI
@@ -13,9 +14,16 @@ from engine.models import Notification
 from engine.workdays import WorkCalendar
 
 
-@lru_cache(maxsize=8)
 def _calendar(catalogs) -> WorkCalendar:
-    return WorkCalendar(catalogs.calendar())
+    """The working calendar in force. Cached by its content, not by the Catalogs object: an edit saved in
+    the app (or by another node) replaces the calendar inside the same object (`replace_with`), and the
+    duty-roster copies must follow it at once (issue #15)."""
+    return _calendar_of(json.dumps(catalogs.calendar(), sort_keys=True))
+
+
+@lru_cache(maxsize=8)
+def _calendar_of(document: str) -> WorkCalendar:
+    return WorkCalendar(json.loads(document))
 
 
 def out_of_hours(catalogs, at) -> bool:

@@ -56,8 +56,19 @@ CITY = ("city_authority", "process_admin", "system_admin")
 #: no token at all: sign-in, health, the document itself, Open311's public reads, a device's signed alert
 PUBLIC = Rule("public", (), "anyone (Open311 submissions carry a channel key; device alerts a signature)")
 SIGNED_IN = _rule("signed_in", ROLES, "what their scope reaches")
-REPORT = _rule("report", ("grid_worker", "community_staff", "committee", "whistle_officer", "stationed_staff",
-                          "city_authority"),
+#: §5: the sources each role may register as a signed-in user (issue #15). `citizen` (§5.3) comes only through
+#: an Open311 key (engine/open311.py) and `iot_alert` (§5.4) only from a signed device (engine/devices.py).
+#: grid_worker: §5.1 its own reports; committee: §5.2 it leads the patrol, §5.5 its responsibility list,
+#: §5.6/§8.2 an assignment it was given; community_staff: the committee's cadres walk its patrol and take in
+#: its "one thing" matters; stationed_staff, whistle_officer: members of the committee's patrol (§5.2);
+#: city_authority: §5.6 the city recording an assignment to a community. §5 names no source for the others.
+SOURCE_USERS = {"grid_worker": ("grid_worker",),
+                "committee": ("committee_patrol", "one_thing", "superior"),
+                "community_staff": ("committee_patrol", "one_thing"),
+                "stationed_staff": ("committee_patrol",),
+                "whistle_officer": ("committee_patrol",),
+                "city_authority": ("superior",)}
+REPORT = _rule("report", SOURCE_USERS,
                "their own community (the city: any); each source only by those it belongs to (§5)")
 SPEAK_FOR_SOURCE = _rule("speak_for_source", ROLES, "the reporter, or a cadre of the event's community (撤单, 重启)")
 URGE = _rule("urge", ("community_staff", "committee", "whistle_officer", "city_authority"),
@@ -186,6 +197,16 @@ def may_see_contact(user, event) -> bool:
     if event.community is None:
         return "city_authority" in user.roles
     return user.community == event.community and bool(CONTACT_ROLES & set(user.roles))
+
+
+def may_use_source(user, source: str) -> bool:
+    """May this signed-in user register an event of this §5 source? (403 naming `source` otherwise)"""
+    return any(source in SOURCE_USERS.get(role, ()) for role in user.roles)
+
+
+def sources_for(user, sources) -> list[str]:
+    """The sources the user may register, in §5's order (the report page's picker)."""
+    return [source for source in sources if may_use_source(user, source)]
 
 
 def may_speak_for_source(user, event) -> bool:

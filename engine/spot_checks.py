@@ -1,13 +1,17 @@
 """抽查 — spot checks by the city authority (§9.3: 市级主管部门定期对社区事件信息处置…情况进行抽查通报，并将抽查
 结果纳入社区联合党委考核; issue #8).
 
-A draw takes a community, a period, a size and what to sample — the events of that community closed in
-the period, or its key hazard points (§9.2) reported in it — which, in id order, are sampled with Python's
+A draw takes a community, a period, a size and what to sample — the events of that community that ended
+in the period, or its key hazard points (§9.2) reported in it — which, in id order, are sampled with Python's
 `random.Random(seed).sample` — the seed is recorded (given, or drawn from
 the operating system's randomness), and so is what it was drawn from (`population`): anyone can draw the
 same sample again, `random.Random(seed).sample(population, size)`, even after an event of it changed. Each
 checked event gets a finding (合格 or 不合格, with what was found); the pass rate counts in the community's
 (its joint party committee's) indicators.
+
+"Ended" is every way an event's process ends (`ENDED`): 办结, but also 不属实, 撤单, 退回来源, 转办, 合并 and
+终止 — a community must not be able to keep work out of the sample by writing it off (issue #15). Each drawn
+event shows how it ended (`status`, `status_name`, `closed_at`).
 """
 from __future__ import annotations
 
@@ -19,22 +23,25 @@ from sqlalchemy import func, select
 from engine import permissions, privacy
 from engine.clock import local
 from engine.errors import Conflict, InvalidData, NotFound
+from engine.events import STATUS_WORDS
 from engine.models import Audit, Event, HazardPoint, SpotCheck, SpotCheckFinding
 
 MAX_SIZE = 200
 
 
 KINDS = ("events", "hazards")
+#: the statuses of an event whose process has ended (all but 办理中 and a start that failed, which waits)
+ENDED = tuple(status for status in STATUS_WORDS if status not in ("open", "error"))
 
 
 def candidates(session, community: str, start, end, kind: str = "events") -> list[int]:
-    """What a draw samples from, in id order: the community's events closed in [start, end), or its key
-    hazard points (§9.2) reported in it."""
+    """What a draw samples from, in id order: the community's events that ended (`ENDED`) in [start, end),
+    or its key hazard points (§9.2) reported in it."""
     if kind == "hazards":
         return list(session.scalars(select(HazardPoint.id).where(
             HazardPoint.community == community, HazardPoint.reported_at >= start, HazardPoint.reported_at < end)
             .order_by(HazardPoint.id)))
-    return list(session.scalars(select(Event.id).where(Event.community == community, Event.status == "closed",
+    return list(session.scalars(select(Event.id).where(Event.community == community, Event.status.in_(ENDED),
                                                        Event.closed_at >= start, Event.closed_at < end)
                                 .order_by(Event.id)))
 
@@ -56,7 +63,7 @@ def draw(session, catalogs, user, now, community, start, end, size, seed=None, k
     if start is None or end is None or end <= start:
         errors.append({"field": "to" if start is not None else "from", "reason": "a period with from before to"})
     if kind not in KINDS:
-        errors.append({"field": "kind", "reason": "events (closed events) or hazards (key hazard points)"})
+        errors.append({"field": "kind", "reason": "events (ended events) or hazards (key hazard points)"})
     if errors:
         raise InvalidData(errors)
     seed = secrets.randbits(62) if seed is None else seed
@@ -112,17 +119,24 @@ def describe(session, check: SpotCheck, viewer=None, catalogs=None) -> dict:
     if hazards:
         names = dict(session.execute(select(HazardPoint.id, HazardPoint.title).where(
             HazardPoint.id.in_(check.sample or []))).all()) if check.sample else {}
-    else:
-        rows = session.execute(select(Event.id, Event.number, Event.type_code, Event.reporter).where(
-            Event.id.in_(check.sample or []))).all() if check.sample else []
-        hidden = privacy.hidden_ids(viewer, catalogs, [(i, t, r) for i, _n, t, r in rows]) if viewer else set()
-        names = {i: (None if i in hidden else number) for i, number, _t, _r in rows}
+    else:   # each event with how it ended (a 不属实 or 撤单 is checked as much as a 办结)
+        rows = session.execute(select(Event.id, Event.number, Event.status, Event.closed_at, Event.type_code,
+                                      Event.reporter).where(Event.id.in_(check.sample))).all() if check.sample else []
+        hidden = privacy.hidden_ids(viewer, catalogs, [(r.id, r.type_code, r.reporter) for r in rows]) if viewer else set()
+        names = {row.id: row for row in rows}
 
     def item(key):
         found = findings.get(key)
-        head = {"hazard_id": key, "title": names.get(key)} if hazards else {"event_id": key, "event_number": names.get(key)}
-        if not hazards and names.get(key) is None:
-            head["sensitive"] = True
+        if hazards:
+            head = {"hazard_id": key, "title": names.get(key)}
+        elif key in hidden:   # a sensitive event the viewer may not see: counted, without its number (issue #15)
+            head = {"event_id": key, "event_number": None, "status": None, "status_name": None, "closed_at": None,
+                    "sensitive": True}
+        else:
+            row = names.get(key)
+            head = {"event_id": key, "event_number": row and row.number, "status": row and row.status,
+                    "status_name": row and STATUS_WORDS.get(row.status, row.status),
+                    "closed_at": local(row.closed_at) if row else None}
         return {**head, "finding": None if found is None else {
             "passed": found.passed, "note": found.note, "checked_by": found.checked_by,
             "checked_at": local(found.checked_at)}}

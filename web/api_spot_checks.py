@@ -22,8 +22,8 @@ def _instant(body, name):
 @bp.post("")
 @signed_in(permissions.SPOT_CHECK)
 def draw():
-    """`{community, from, to, size, seed?, kind?}` (kind: events | hazards): the seed is recorded (drawn
-    when left out)."""
+    """`{community, from, to, size, seed?, kind?}` (kind: events that ended in the period, in any way |
+    hazards): the seed is recorded (drawn when left out)."""
     body = json_body()
     svc = services()
     user = g.user

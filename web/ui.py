@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from engine import events, tasks
+from engine import events, permissions, tasks
 from engine.errors import EventflowError
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,8 @@ def set_up(app, api_blueprints) -> None:
                 "may_assess": bool(user) and ui_dashboard.may_read(user),
                 "may_patrol": bool(user) and ui_field.may_patrol(user),
                 "may_see_hazards": bool(user) and ui_field.may_see_hazards(user),
-                "may_spot_check": bool(user) and ui_spot_checks.may_check(user), "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
+                "may_spot_check": bool(user) and ui_spot_checks.may_check(user),
+                "may_report": bool(user) and bool(permissions.sources_for(user, events.SOURCES)), "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
                 "status_words": {k: gettext(v) for k, v in events.STATUS_WORDS.items()}, "action_words": ACTION_WORDS, "photo_flags": PHOTO_FLAGS,
                 "languages": ui_session.LANGUAGES, "locale": str(get_locale()),
                 "type_name": lambda code: _type_name(svc.catalogs, code),

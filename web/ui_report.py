@@ -1,26 +1,29 @@
-"""上报 on a phone (issue #6, §5.1 网格员 / §5.2 巡查, §7.1): type picker from the catalog, description, the
-current position (the phone's GPS, WGS-84) or an address alone (then 分拨定位), photos from the camera.
-The report and its photos are stored in one unit before the process starts, as through the API."""
+"""上报 on a phone (issue #6, §5, §7.1): type picker from the catalog, description, the current position (the
+phone's GPS, WGS-84) or an address alone (then 分拨定位), photos from the camera. The source picker offers
+only the sources the user may register (engine/permissions.py `sources_for`); a "one thing" matter (§5.5) picks
+an Appendix B code, a superior assignment (§5.6) names the body and its deadline, and a user of no
+community (the city) picks the community. The report and its photos are stored in one unit before the
+process starts, as through the API."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine import events, permissions
+from engine.clock import SHANGHAI
 from engine.errors import Forbidden, InvalidData
 from web.api_photos import uploads
 from web.auth import services
 from web.ui_session import page
 
 bp = Blueprint("ui_report", __name__)
-#: the source a role reports as by default (§5)
-DEFAULT_SOURCE = {"committee": "committee_patrol"}
 
 
 def _payload(form, user) -> dict:
-    payload = {"source": form.get("source") or next((DEFAULT_SOURCE[r] for r in user.roles if r in DEFAULT_SOURCE),
-                                                    "grid_worker"),
+    payload = {"source": form.get("source") or next(iter(permissions.sources_for(user, events.SOURCES)), ""),
                "type_code": form.get("type_code", ""), "description": form.get("description", "").strip(),
                "location": {"address": form.get("address", "").strip()}}
     lat, lng = form.get("lat", "").strip(), form.get("lng", "").strip()
@@ -31,10 +34,25 @@ def _payload(form, user) -> dict:
             payload["location"].update(lat=lat, lng=lng)   # the engine names the field and the reason
     if form.get("community"):
         payload["community"] = form["community"]
+    if payload["source"] == "superior":   # the engine names a missing one
+        if form.get("superior_body", "").strip():
+            payload["superior_body"] = form["superior_body"].strip()
+        if form.get("superior_deadline", "").strip():
+            payload["superior_deadline"] = _local_instant(form["superior_deadline"].strip())
     contact = {k: form.get(f"contact_{k}", "").strip() for k in ("name", "phone")}
     if any(contact.values()):
         payload["reporter_contact"] = {k: v for k, v in contact.items() if v}
     return payload
+
+
+def _local_instant(text: str) -> str:
+    """A datetime-local field (2026-10-10T17:00, the user's wall time in Longgang) as an instant with its
+    offset; anything else is passed on for the engine to name."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return when.replace(tzinfo=SHANGHAI).isoformat() if when.tzinfo is None else text
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -42,6 +60,9 @@ def _payload(form, user) -> dict:
 def report():
     svc = services()
     user = g.user
+    sources = permissions.sources_for(user, events.SOURCES)
+    if not sources:
+        raise Forbidden("您的角色不能上报事件 (your role may not register events)", field="source")
     errors, values, status = {}, {}, 200
     if request.method == "POST":
         values = request.form
@@ -67,7 +88,10 @@ def report():
             flash(_("已上报，事件编号 %(number)s", number=event.number))
             return redirect(url_for("ui_events.show", event_id=event.id))
     types = [t for t in svc.catalogs.get("event_types")]
-    return render_template("ui/report.html", nav="report", types=types, errors=errors, values=values,
+    matters = svc.catalogs.options("one_thing_matters") if "one_thing" in sources else []
+    communities = svc.catalogs.options("communities") if user.community is None else []
+    return render_template("ui/report.html", nav="report", types=types, matters=matters, errors=errors,
+                           values=values, offered=sources, communities=communities,
                            submission=_submission_key()), status
 
 

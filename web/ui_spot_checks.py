@@ -1,5 +1,6 @@
-"""抽查 in the web app (issue #8, §9.3): the city authority draws a sample of a community's closed events or
-key hazard points — the seed shown, so anyone can draw it again — and records a finding on each."""
+"""抽查 in the web app (issue #8, §9.3): the city authority draws a sample of a community's ended events (办结,
+不属实, 撤单 …, each shown with how it ended) or key hazard points — the seed shown, so anyone can draw it
+again — and records a finding on each."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta

@@ -126,6 +126,50 @@ def test_an_edited_calendar_moves_pending_working_day_deadlines(app, api):
     assert r.status_code == 422 and "office_hours" in r.json["errors"][0]["field"], r.json
 
 
+def overdue_notices(app, event_id, recipient):
+    from sqlalchemy import select
+
+    from engine.models import Notification
+    svc = app.extensions["eventflow"]
+    return svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
+        Notification.recipient == recipient, Notification.kind == "overdue", Notification.event_id == event_id))])
+
+
+def duty_copies(app, event_id, person="zhifa1"):
+    """The 【值班】 copies of overdue notices about one event that reached the person on duty."""
+    return [m for m in overdue_notices(app, event_id, person) if m.startswith("【值班】")]
+
+
+def overdue_accept_at(api, when: datetime) -> dict:
+    """A whistle to zhifa dispatched at `when` whose 30-minute accept limit (§8.3, natural time) is missed."""
+    advance_to(api, when)
+    event = api.report()
+    dispatched = whistle(api, event)
+    advance_to(api, dispatched + timedelta(minutes=31))
+    return event
+
+
+def test_an_edited_calendar_decides_at_once_who_on_duty_is_told(app, api):
+    """The duty-roster copy (值班表) follows the calendar as edited in the app, even after the outbox has
+    read the calendar before: a normal Friday made a holiday is out of hours (the person on duty is told),
+    a Sunday made a working day is not."""
+    rosters = api.get("/api/catalogs/duty_rosters", "admin1").json   # zhifa1 is on duty Sun 2026-10-11
+    put(api, "/api/catalogs/duty_rosters", "admin1", [*rosters, {"unit": "zhifa", "date": "2026-10-09",
+                                                                 "person": "zhifa1"}])
+    thursday = overdue_accept_at(api, now(api))                       # Thu 10-08, office hours: read the calendar
+    assert overdue_notices(app, thursday["id"], "zhifa") and duty_copies(app, thursday["id"]) == []
+    calendar = api.get("/api/catalogs/calendar", "admin1").json
+    national_day = [f"2026-10-0{d}" for d in (1, 2, 5, 6, 7)]
+    calendar["years"] = {"2026": {"holidays": ["2026-01-01", *national_day, "2026-10-09"],
+                                  "workdays": ["2026-10-10", "2026-10-11"]}}
+    put(api, "/api/catalogs/calendar", "admin1", calendar)
+    friday = overdue_accept_at(api, datetime.fromisoformat("2026-10-09T10:00:00+08:00"))   # now a holiday
+    assert overdue_notices(app, friday["id"], "zhifa")
+    assert [m for m in duty_copies(app, friday["id"]) if "【红灯】" in m], overdue_notices(app, friday["id"], "zhifa1")
+    sunday = overdue_accept_at(api, datetime.fromisoformat("2026-10-11T10:00:00+08:00"))   # now a working day
+    assert overdue_notices(app, sunday["id"], "zhifa") and duty_copies(app, sunday["id"]) == []
+
+
 def test_another_app_node_picks_up_an_edit(app, api, settings):
     other = Services.build(settings)                 # a second app node on the same database
     try:

@@ -40,7 +40,7 @@ def test_source_ref_is_the_key_without_a_header_and_keys_belong_to_their_sender(
     first = api.report(source_ref="巡查日志-0815")
     r = api.post("/api/events", "grid1", json={**REPORT, "source_ref": "巡查日志-0815"})
     assert r.status_code == 200 and r.json["id"] == first["id"]
-    other = api.report("staff1", source_ref="巡查日志-0815")                # another sender's own key
+    other = api.report("staff1", source="committee_patrol", source_ref="巡查日志-0815")   # another sender's key
     assert other["id"] != first["id"]
     r = api.post("/api/events", "grid1", json={**REPORT, "source_ref": "x" * 201})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "source_ref"
@@ -70,7 +70,7 @@ def test_gcj02_input_is_converted_and_lands_in_the_right_community(app, api):
     true_lat, true_lng = LONGGANG_WGS
     gcj = prcoords.wgs_gcj(prcoords.Coords(true_lat, true_lng))
     sent = {"lat": gcj.lat, "lng": gcj.lon, "address": "龙港大道南段", "crs": "gcj02"}
-    event = api.report("staff2", community="lg-longgang", location=sent)
+    event = api.report("staff2", source="committee_patrol", community="lg-longgang", location=sent)
     assert event["community"] == "lg-longgang"
     row = stored(app, event["id"])
     here = prcoords.Coords(row.lat, row.lng)
@@ -79,7 +79,7 @@ def test_gcj02_input_is_converted_and_lands_in_the_right_community(app, api):
     [reported] = [e for e in event["timeline"] if e["action"] == "reported"]
     assert reported["data"]["location"]["lat"] == gcj.lat                   # the audit keeps what was sent
     # the same numbers taken for WGS-84 lie in 新城社区: this is the shift the conversion prevents
-    misread = api.report("staff2", community="lg-longgang",
+    misread = api.report("staff2", source="committee_patrol", community="lg-longgang",
                          location={"lat": gcj.lat, "lng": gcj.lon, "address": "龙港大道南段"})
     assert misread["community"] == "lg-xincheng"
 

@@ -259,15 +259,23 @@ def test_the_arrival_photo_must_be_one_of_the_events_photos(app, api):
 
 
 def test_open311_public_reads_never_show_a_stored_photo(app, api):
-    """A citizen's report taken down by community staff with a photo: public reads carry a URL the
-    source sent, never the key of a photo that only those who may see the event are served."""
-    r = register(api, "staff1", photos=[("1.jpg", image())], report={**REPORT, "source": "citizen"})
-    assert r.status_code == 201, r.json
-    [public] = api.client.get(f"/open311/v2/requests/{r.json['number']}.json").json
-    assert public["media_url"] is None
-    sent = api.report("staff1", source="citizen", photos=["https://img.example.com/a.jpg"])
-    [public] = api.client.get(f"/open311/v2/requests/{sent['number']}.json").json
-    assert public["media_url"] == "https://img.example.com/a.jpg"
+    """A citizen's report (§5.3, through Open311) whose `photos` also hold a stored photo's key (as a
+    report sent with photos keeps them): public reads carry a URL the source sent, never the key of a
+    photo that only those who may see the event are served."""
+    from engine import users
+    from engine.models import User
+    from tests.web.test_open311 import new_key, reported
+    svc = app.extensions["eventflow"]
+    staff = svc.read(lambda s: users.principal(s.scalar(select(User).where(User.username == "staff1"))))
+    key = new_key(app)
+    for media_url in (None, "https://img.example.com/a.jpg"):
+        number = reported(api, key, media_url=media_url)["service_request_id"]
+        event_id = api.get("/api/events", "staff1", query_string={"number": number}).json["items"][0]["id"]
+        checked = svc.runtime.check_photos([("1.jpg", image())], "photos")
+        svc.run(lambda s, i=event_id: svc.runtime.attach_report_photos(s, s.get(Event, i), checked, staff))
+        assert len(api.event(event_id)["photos"]) == (1 if media_url is None else 2)
+        [public] = api.client.get(f"/open311/v2/requests/{number}.json").json
+        assert public["media_url"] == media_url
 
 
 def test_the_report_part_may_be_a_json_file_part(app, api):

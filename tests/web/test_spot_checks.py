@@ -1,5 +1,5 @@
 """§9.3 spot checks (issue #8, engine/spot_checks.py) over HTTP: the city authority draws a sample of a
-community's closed events from a recorded seed — reproduced here independently with Python's random —
+community's ended events (办结, and also 不属实, 撤单, 退回来源, 转办) from a recorded seed — reproduced here independently with Python's random —
 records findings, and the pass rate counts in the community's indicators. Both databases."""
 from __future__ import annotations
 
@@ -48,6 +48,53 @@ def test_a_draw_is_reproduced_from_its_seed_and_findings_count_for_the_community
     assert (xincheng["spot_check_pass_rate"]["numerator"], xincheng["spot_check_pass_rate"]["denominator"]) == (2, 3)
     timeline = [t["action"] for t in api.event(second)["timeline"]]
     assert "spot_checked" in timeline
+
+
+def ended_in_every_way(api) -> dict:
+    """One event of the pool for each way a process ends at 核实 or after (§7.1), and one still open."""
+    ended = {"closed": closed_events(api, 1)[0]}
+    for status, verdict in (("invalid", {"verdict": "invalid", "verify_note": "现场核实无此情况"}),
+                            ("returned", {"verdict": "return", "verify_note": "不属于社区事务，退回来源"}),
+                            ("transferred", {"verdict": "transfer", "target_community": "lg-longgang",
+                                             "verify_note": "事发地属龙港社区"})):
+        event = api.report(description=f"核实结束 {status}")
+        api.complete("staff1", event["id"], "verify", verdict)
+        ended[status] = event["id"]
+    withdrawn = api.report(description="群众已自行解决")
+    api.withdraw("grid1", withdrawn["id"])
+    ended["withdrawn"] = withdrawn["id"]
+    for status, event_id in ended.items():
+        assert api.event(event_id)["status"] == status
+    return ended
+
+
+def test_events_written_off_are_drawn_too_and_show_how_they_ended(app, api):
+    """§9.3: 不属实, 撤单, 退回来源 and 转办 are in the population beside 办结 (a community cannot keep work out of
+    the sample by writing it off); the recorded seed still gives the same sample; each item shows its ending."""
+    ended = ended_in_every_way(api)
+    still_open = api.report(description="办理中")["id"]
+    population = sorted(ended.values())
+    written_off = {ended["invalid"], ended["withdrawn"]}
+    seed = next(s for s in range(1000) if set(random.Random(s).sample(population, 2)) == written_off)
+    body = {"community": "lg-xincheng", "size": 2, "seed": seed, **PERIOD}
+    check = api.post("/api/spot-checks", "city1", json=body).json
+    assert check["population"] == population and still_open not in population
+    expected = random.Random(seed).sample(population, 2)               # done independently
+    assert [i["event_id"] for i in check["items"]] == expected and set(expected) == written_off
+    again = api.post("/api/spot-checks", "city1", json=body).json
+    assert [i["event_id"] for i in again["items"]] == expected
+    whole = api.post("/api/spot-checks", "city1", json={**body, "size": 10, "seed": 11}).json
+    shown = {i["event_id"]: (i["status"], i["status_name"]) for i in whole["items"]}
+    assert shown == {ended["closed"]: ("closed", "办结"), ended["invalid"]: ("invalid", "不属实/无效"),
+                     ended["returned"]: ("returned", "退回来源"), ended["transferred"]: ("transferred", "转办"),
+                     ended["withdrawn"]: ("withdrawn", "撤单")}
+    assert all(i["closed_at"] for i in whole["items"])
+    r = api.client.put(f"/api/spot-checks/{check['id']}/events/{ended['invalid']}", headers=api.headers("city1"),
+                       json={"passed": False, "note": "现场确有占道，核实不实"})
+    assert r.status_code == 200, r.json
+    from tests.web.test_sensitive import web_session
+    html = web_session(app, "city1").get(f"/spot-checks/{check['id']}").get_data(as_text=True)
+    assert html.count('data-testid="ending"') == 2 and "不属实/无效" in html and "撤单" in html
 
 
 def test_what_is_refused(app, api):

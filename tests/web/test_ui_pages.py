@@ -103,7 +103,7 @@ def test_the_task_list_filters_by_community_for_a_user_who_sees_several(app, api
     api._tokens.pop("whistle2", None)
     xincheng = api.report()
     api.whistle_to(xincheng["id"])
-    longgang = api.report(user="staff2", community="lg-longgang",
+    longgang = api.report(user="staff2", source="committee_patrol", community="lg-longgang",
                           location={"lat": 27.58, "lng": 120.60, "address": "龙港社区某路口"})
     api.complete("staff2", longgang["id"], "verify", {"verdict": "accept"})
     api.complete("staff2", longgang["id"], "analyse", {"disposal": "whistle"})
