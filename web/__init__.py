@@ -12,6 +12,7 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     from web import (api_alerts, api_auth, api_catalogs, api_duplicates, api_events, api_inbox, api_indicators,
                      api_meta, api_monthly, api_photos, api_processes, api_sim, api_spot_checks, api_supervision,
                      api_tasks, api_users, errors, open311, ui)
+    from web import api_incidents   # 流程异常 (issue #15)
 
     app = Flask(__name__)
     services = services or Services.build(settings)
@@ -25,7 +26,7 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
         services.refresh_catalogs()
     api = (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks, api_supervision,
            api_processes, api_catalogs, api_sim, api_meta, api_users, api_indicators, api_spot_checks, api_monthly,
-           open311)
+           open311, api_incidents)
     for module in api:
         app.register_blueprint(module.bp)
     ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)
