@@ -31,6 +31,7 @@ from engine.errors import Conflict, Forbidden, HandlerError, InvalidData, NotFou
 from engine.instances import ProcessError
 from engine.models import Audit, Event, Incident, Instance, ProcessVersion, Timer, WorkItem
 from engine.sandbox import Exhausted, UnsafeCode
+from engine.scripting import root_cause
 
 #: who sees and retries incidents (the lead may move this into the permissions module)
 INCIDENT_ROLES = ("process_admin", "system_admin")
@@ -54,23 +55,11 @@ def _check(user) -> None:
 
 
 # -- a failed step ----------------------------------------------------------------------------------
-def _root(err: BaseException | None) -> BaseException | None:
-    """The innermost exception behind a failure (SpiffWorkflow wraps the one diagram code raised)."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        inner = err.__cause__ or err.__context__
-        if inner is None:
-            return err
-        err = inner
-    return err
-
-
 def _stored_reason(err, sensitive: bool) -> str:
     """The reason kept and shown: in full, but for a sensitive event only the kind of failure when its
     words might quote the event's data (an error message can carry a value it choked on)."""
     cause = err.cause if isinstance(err, ProcessError) else err.__cause__
-    root = _root(cause)
+    root = root_cause(cause) if cause is not None else None
     if not sensitive or root is None or isinstance(root, _OWN_WORDS) or isinstance(cause, _OWN_WORDS):
         return err.message[:2000]
     if isinstance(err, HandlerError):
@@ -87,7 +76,7 @@ def task_failure(err, item: WorkItem, row: Instance, event: Event, data: dict, a
                     reason=_stored_reason(err, catalogs.is_sensitive(event.type_code)))
     return StepFailed(f"「{item.title}」未能办理：流程在 {element} 出错，已记录流程异常，任务仍待办 "
                       f"(the step failed at {element}: {err.message}; an incident is open and the task stays ready)",
-                      incident, element=element, task_id=item.id, reason=err.message)
+                      incident, element=element, task_id=item.id, reason=err.message, handler=err.details.get("handler"))
 
 
 def timer_failure(err, row: Instance, event: Event, timers: list[str], catalogs) -> StepFailed:
@@ -99,7 +88,7 @@ def timer_failure(err, row: Instance, event: Event, timers: list[str], catalogs)
                     reason=_stored_reason(err, catalogs.is_sensitive(event.type_code)))
     return StepFailed(f"计时器 {activity} 未能触发：流程在 {element} 出错，已记录流程异常 "
                       f"(the timer failed at {element}: {err.message}; an incident is open)",
-                      incident, element=element, reason=err.message)
+                      incident, element=element, reason=err.message, handler=err.details.get("handler"))
 
 
 def record(session, failure: StepFailed, now) -> Incident:
@@ -216,6 +205,8 @@ def listing(session, user, filters: dict, limit: int = 500) -> list[dict]:
 
 
 def one(session, incident_id: int) -> dict:
+    if not 1 <= incident_id <= MAX_ID:
+        raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
     row = session.execute(select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version)
                           .join(Event, Event.id == Incident.event_id)
                           .join(ProcessVersion, ProcessVersion.id == Incident.version_id)

@@ -35,7 +35,7 @@ from engine.events import initial_data
 from engine.errors import Conflict, EventflowError, StaleInstance
 from engine.models import Event, Instance, Timer, WorkItem
 from engine.sandbox import Exhausted, UnsafeCode
-from engine.scripting import EventflowScriptEngine, failed_element, unwrap_handler_error
+from engine.scripting import EventflowScriptEngine, failed_element, root_cause, unwrap_handler_error
 from engine.timers import due_times
 from engine.versions import CompiledVersion, active_version
 
@@ -65,8 +65,12 @@ class ProcessError(EventflowError):
     cause: BaseException | None = None
 
     @classmethod
-    def of(cls, cause: BaseException, element: str | None) -> "ProcessError":
-        error = cls(f"{type(cause).__name__}: {cause}", element=element)
+    def of(cls, failure: BaseException, element: str | None) -> "ProcessError":
+        """What stopped the step, by the exception diagram code raised (with SpiffWorkflow's words on
+        where, e.g. the expression it was evaluating, when it wrapped one)."""
+        cause = root_cause(failure)
+        where = f" — {str(failure).strip()}" if cause is not failure and str(failure).strip() else ""
+        error = cls(f"{type(cause).__name__}: {cause}{where}", element=element)
         error.cause = cause
         return error
 

@@ -22,6 +22,7 @@ class EventflowScriptEngine(PythonScriptEngine):
         self.deadlines = deadlines
         self.current_task = None  # the task whose expression is being evaluated (deadline() needs it)
         self.failed_at = None     # the BPMN id of the task whose code failed in this step (issue #15)
+        self.hold_timers = False  # while a migration re-predicts: no timer fires (engine/timers.py)
         super().__init__(environment=BoundedEnvironment({
             "__builtins__": SAFE_BUILTINS,
             "now": lambda: self.clock.now().astimezone(SHANGHAI).isoformat(),
@@ -103,6 +104,18 @@ def failed_element(err: BaseException, engine=None) -> str | None:
         visited.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def root_cause(err: BaseException) -> BaseException:
+    """The innermost exception behind one SpiffWorkflow raised (it wraps what diagram code raised)."""
+    seen = set()
+    while id(err) not in seen:
+        seen.add(id(err))
+        inner = err.__cause__ or err.__context__
+        if inner is None:
+            break
+        err = inner
+    return err
 
 
 def unwrap_handler_error(err: Exception) -> Exception:
