@@ -19,6 +19,7 @@ from engine.intake import locate
 from engine.models import Audit, Notification, User
 from engine.outbox import messages
 
+
 _AUDITS, _NOTIFICATIONS = Audit.__table__.insert(), Notification.__table__.insert()
 
 

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from uuid import UUID
 
+from sqlalchemy import bindparam, select
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, select
 
 from catalogs.durations import parse_duration
 from engine.clock import local, parse_instant

@@ -3,7 +3,8 @@
 Everything a process owner can get wrong is checked here, before anything is stored (a rejected
 upload changes nothing): XML and XSD validity, SpiffWorkflow's semantic checks, lanes → roles,
 each user task's form and assignee (§8.2: the event's community, the unit chosen at dispatch, or a
-named person), service operations → handlers, and every expression against the sandbox.
+named person), service operations → handlers, and every expression against the sandbox — its rules, and
+its budget for every constant part (engine/sandbox.py `exhausting_constant`, issue #15).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from engine.bundle import Bundle
 from engine.deadlines import DeadlineError, Deadlines
 from engine.errors import DeployError
 from engine.models import ProcessVersion
-from engine.sandbox import check_code
+from engine.sandbox import check_code, exhausting_constant
 from engine.spiff import SAFE_XML, make_parser
 from engine.timers import TimerEventDefinition, bare_iso, is_cycle
 
@@ -64,7 +65,7 @@ def _check_expressions(path: str, root, deadlines) -> None:
     def code(node, text, mode="eval"):
         if text is None or not text.strip():
             return
-        problem = check_code(text.strip(), mode)
+        problem = check_code(text.strip(), mode) or exhausting_constant(text, mode)
         if problem:
             raise DeployError(problem, file=path, element=_element_id(node), line=node.sourceline)
 

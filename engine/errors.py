@@ -62,6 +62,19 @@ class Conflict(EventflowError):
     code = "conflict"
 
 
+class StepFailed(Conflict):
+    """A step of a process failed at run time (issue #15): the element that failed and why. Nothing of the
+    step was saved — the task stays ready, the timer waits — and an incident (流程异常) is opened for the
+    process administrators in a unit of work of its own (engine/incidents.py). `incident` holds what
+    that unit stores; it is never part of the answer."""
+
+    code = "step_failed"
+
+    def __init__(self, message: str, incident: dict, **details):
+        super().__init__(message, **details)
+        self.incident = incident
+
+
 class HandlerError(EventflowError):
     """A service task's handler failed; SpiffWorkflow would otherwise mask the cause (SPIFF.md)."""
 

@@ -34,7 +34,7 @@ from engine.errors import Conflict, EventflowError, StaleInstance
 from engine.events import initial_data
 from engine.models import Event, Instance, Timer, WorkItem
 from engine.sandbox import Exhausted, UnsafeCode
-from engine.scripting import EventflowScriptEngine, unwrap_handler_error
+from engine.scripting import EventflowScriptEngine, failed_element, root_cause, unwrap_handler_error
 from engine.timers import due_times
 from engine.versions import CompiledVersion, active_version
 
@@ -59,6 +59,18 @@ class ProcessError(EventflowError):
 
     status = 500
     code = "process_error"
+    #: the exception that stopped the step, if any (engine/incidents.py: may its words be shown?)
+    cause: BaseException | None = None
+
+    @classmethod
+    def of(cls, failure: BaseException, element: str | None) -> "ProcessError":
+        """What stopped the step, by the exception diagram code raised (with SpiffWorkflow's words on
+        where, e.g. the expression it was evaluating, when it wrapped one)."""
+        cause = root_cause(failure)
+        where = f" — {str(failure).strip()}" if cause is not failure and str(failure).strip() else ""
+        error = cls(f"{type(cause).__name__}: {cause}{where}", element=element)
+        error.cause = cause
+        return error
 
 
 class Suspended(Conflict):
@@ -164,19 +176,22 @@ class Instances:
         return EventflowScriptEngine(ctx, self.registry, self.deadlines)
 
     def _run(self, workflow, action, element=None):
+        """Run a step; a failure names the element it failed at (the gateway, script or timer whose code
+        failed, else `element`: the task being completed)."""
+        engine = workflow.script_engine
+        engine.failed_at = None
         try:
             action()
         except EventflowError:
             raise
         except (Exhausted, UnsafeCode) as err:   # the sandbox stopped diagram code (engine/sandbox.py)
-            raise ProcessError(f"{type(err).__name__}: {err}", element=element) from err
+            raise ProcessError.of(err, failed_element(err, engine) or element) from err
         except Exception as err:  # noqa: BLE001 - surface the handler's own error if there is one
             inner = unwrap_handler_error(err)
             if isinstance(inner, EventflowError):  # a handler's own failure, or its 422 on a parameter
                 raise inner from err
-            if inner is not err:                   # the sandbox stopped diagram code (engine/sandbox.py)
-                raise ProcessError(f"{type(inner).__name__}: {inner}", element=element) from err
-            raise ProcessError(f"{type(err).__name__}: {err}", element=element) from err
+            # the sandbox stopped diagram code (engine/sandbox.py), or the code itself failed
+            raise ProcessError.of(inner, failed_element(err, engine) or element) from err
 
     def start(self, session, event: Event, version_row, data: dict, actor: str) -> Instance:
         compiled = self.specs.get(session, version_row.id)

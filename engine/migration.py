@@ -6,7 +6,9 @@ A **dry run** says per instance whether it can move and why not:
   exist in the target version (matched by BPMN id), and every subprocess it is inside must too;
 - a suspended instance is resumed first (挂起的实例先恢复);
 - timers already armed keep their due times (the dry run lists them), and so do the deadline records
-  behind them: a limit changed in the new version applies to timers armed after the move.
+  behind them: a limit changed in the new version applies to timers armed after the move. A timer already
+  due (e.g. one whose firing failed: an incident, engine/incidents.py) is not fired by the move itself:
+  the sweep, or the incident's retry, fires it on the target, its branch run there.
 
 A **move** is one unit of work per instance: the state is migrated (tasks re-aligned to the target's
 specs, the branches it is at re-predicted from the target), the armed timers' due times put back, the
@@ -140,12 +142,16 @@ def migrate(session, runtime, instance_id: int, target_id: int, actor: str) -> d
     top, subprocesses = _diff(workflow, compiled)
 
     def move():                           # re-predicting a branch may evaluate diagram code: as in any step
-        migrate_workflow(top, workflow, compiled.spec)
-        workflow.subprocess_specs = compiled.subprocess_specs
-        for sp_id, diff in subprocesses.items():
-            if diff is not None:
-                sub = workflow.subprocesses[sp_id]
-                migrate_workflow(diff, sub, compiled.subprocess_specs[sub.spec.name])
+        workflow.script_engine.hold_timers = True      # a timer already due fires later, with its branch
+        try:
+            migrate_workflow(top, workflow, compiled.spec)
+            workflow.subprocess_specs = compiled.subprocess_specs
+            for sp_id, diff in subprocesses.items():
+                if diff is not None:
+                    sub = workflow.subprocesses[sp_id]
+                    migrate_workflow(diff, sub, compiled.subprocess_specs[sub.spec.name])
+        finally:
+            workflow.script_engine.hold_timers = False
     instances._run(workflow, move)
     _restore_timers(workflow, armed)
     claims = {w.id: (w.claimed_by, w.claimed_at) for w in session.scalars(

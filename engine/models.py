@@ -3,20 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
 
@@ -206,6 +194,42 @@ class Timer(Base):
     spec_name: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime] = mapped_column(index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """流程异常 — as Camunda's incidents (issue #15): a step of a process that failed at run time (a task's
+    completion, a timer's firing), kept open for the process administrators until a retry succeeds or the
+    step is taken otherwise. Only the element, the reason and where (event, version) are ever shown; the
+    reason of a sensitive event's step is stored without anything the failure might quote of its data."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: task (a completion failed: the task stayed ready) | timer (a firing failed: the sweep holds it)
+    kind: Mapped[str] = mapped_column(String(10))
+    #: open | resolved
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    #: the version the step failed on (the instance may be migrated to another since)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    #: the BPMN element that failed (a gateway's flow, a script, a service or timer event)
+    element: Mapped[str | None] = mapped_column(String(100))
+    #: the user task or timer event whose step it was
+    activity: Mapped[str] = mapped_column(String(200))
+    #: the ready task (kind task), and the form data and user of the failed completion, for the retry
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    payload: Mapped[dict | None] = deferred(mapped_column(JSON))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    #: retried (an administrator's retry succeeded) | completed (the task was done) | fired (the timers fired)
+    #: | gone (the task or timer is no longer there: cancelled, withdrawn, terminated)
+    resolution: Mapped[str | None] = mapped_column(String(20))
 
 
 class Audit(Base):

@@ -6,44 +6,17 @@ from datetime import timedelta, timezone
 
 from sqlalchemy import bindparam, delete, func, select
 
-from engine import (
-    administration,
-    callbacks,
-    comments,
-    devices,
-    duplicates,
-    events,
-    hazards,
-    inbox,
-    intake,
-    open311,
-    photos,
-    privacy,
-    supervision,
-    tasks,
-    user_import,
-    users,
-    whistle_order,
-)
 from engine import deadlines as deadlines_module
 from engine import deploy as deploying
+from engine import (administration, callbacks, comments, devices, duplicates, events, hazards, inbox, incidents,
+                    intake, open311, photos, privacy, supervision, tasks, user_import, users, whistle_order)
 from engine.clock import local
 from engine.config import Settings
 from engine.deadlines import Deadlines
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.instances import InstanceCache, Instances
-from engine.models import (
-    Audit,
-    Deadline,
-    Event,
-    Instance,
-    Notification,
-    PendingStart,
-    ProcessVersion,
-    Timer,
-    User,
-    WorkItem,
-)
+from engine.models import (Audit, Deadline, Event, Instance, Notification, PendingStart, ProcessVersion, Timer, User,
+                           WorkItem)
 from engine.photos import PhotoStore
 from engine.versions import SpecCache, active_version
 
@@ -467,10 +440,27 @@ class Runtime:
         tasks.not_claimed_by_another(item, user)
         compiled = self.specs.get(session, row.version_id)
         clean = tasks.check_data(item, compiled, self.catalogs, data, event=event, session=session)
-        done = self.instances.complete_task(session, row, event, task_id, clean, user.username)
+        try:
+            done = self.instances.complete_task(session, row, event, task_id, clean, user.username)
+        except incidents.STEP_FAILURES as err:   # 409, the task stays ready, an incident opens (issue #15)
+            raise incidents.task_failure(err, item, row, event, clean, user.username, self.catalogs) from err
         if done is None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
+        incidents.resolve_task(session, task_id, user.username, self.clock.now())
         return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage}
+
+    # -- incidents: 流程异常 (engine/incidents.py) ---------------------------------------------------------
+    def record_incident(self, session, failure) -> int:
+        """Open (or count again) the incident of a failed step, in a unit of its own; its id."""
+        return incidents.record(session, failure, self.clock.now()).id
+
+    def list_incidents(self, session, user, filters: dict) -> list[dict]:
+        return incidents.listing(session, user, filters)
+
+    def retry_incident(self, session, incident_id: int, user) -> dict:
+        """重试: the failed step again; StepFailed (409) if it fails again."""
+        incidents.retry(session, self, incident_id, user)
+        return incidents.one(session, incident_id)
 
     # -- timers -----------------------------------------------------------------------------------
     def due_instance_ids(self, session, limit: int = 500) -> list[int]:
@@ -481,8 +471,10 @@ class Runtime:
         healthy = session.scalars(_DUE.where(Timer.due_at <= now, Timer.last_error.is_(None))
                                   .order_by(Timer.due_at).limit(limit * 4))
         ids = list(dict.fromkeys(healthy))[:limit]
-        if len(ids) < limit:  # failed ones are retried after the healthy, never ahead of them
-            failed = session.scalars(_DUE.where(Timer.due_at <= now, Timer.last_error.is_not(None))
+        if len(ids) < limit:  # failed ones are retried after the healthy, never ahead of them, and not at
+            # all while an incident holds them (a diagram's failure: retried by an administrator, issue #15)
+            failed = session.scalars(_DUE.where(Timer.due_at <= now, Timer.last_error.is_not(None),
+                                                Timer.instance_id.not_in(incidents.held_instances()))
                                      .order_by(Timer.due_at).limit(limit * 4))
             ids = list(dict.fromkeys([*ids, *failed]))[:limit]
         return ids
@@ -526,19 +518,30 @@ class Runtime:
     def fire(self, session, instance_id: int) -> list[str]:
         """Fire what fell due on one instance. The timer rows are locked (PostgreSQL: FOR UPDATE SKIP
         LOCKED), so when several app nodes sweep at once each timer fires once."""
-        claimed = session.scalars(select(Timer.id).where(Timer.instance_id == instance_id,
-                                                         Timer.due_at <= self.clock.now())
+        claimed = session.execute(select(Timer.id, Timer.last_error).where(Timer.instance_id == instance_id,
+                                                                           Timer.due_at <= self.clock.now())
                                   .with_for_update(skip_locked=True)).all()
         row = session.get(Instance, instance_id)
         if not claimed or row.status != "running":   # a suspended instance's timers wait (issue #4)
             return []
         event = session.get(Event, row.event_id)
-        return self.instances.fire_timers(session, row, event)
+        fired = self.instances.fire_timers(session, row, event)
+        if any(error for _, error in claimed):       # a failed one fired after all: its incident is resolved
+            incidents.resolve_timers(session, instance_id, self.clock.now())
+        return fired
 
-    def record_timer_error(self, session, instance_id: int, message: str) -> None:
-        for timer in session.scalars(select(Timer).where(Timer.instance_id == instance_id,
-                                                         Timer.due_at <= self.clock.now())):
+    def record_timer_error(self, session, instance_id: int, message: str, error=None) -> None:
+        """The sweep could not fire an instance's due timers: the error is kept on them, and a failure of
+        the diagram's step (not, say, of the database) opens an incident, which holds them until retried."""
+        due = list(session.scalars(select(Timer).where(Timer.instance_id == instance_id,
+                                                       Timer.due_at <= self.clock.now())))
+        for timer in due:
             timer.last_error = message[:2000]
+        if isinstance(error, incidents.STEP_FAILURES) and due:
+            row = session.get(Instance, instance_id)
+            failure = incidents.timer_failure(error, row, session.get(Event, row.event_id),
+                                              [t.spec_name for t in due], self.catalogs)
+            incidents.record(session, failure, self.clock.now())
 
     def open_work(self, session, event_id: int) -> list[WorkItem]:
         return list(session.scalars(select(WorkItem).where(WorkItem.event_id == event_id)))

@@ -7,6 +7,8 @@ eval/exec (SPIFF.md). Three fences:
    underscore (no dunder tricks), str.format and the methods that pad or grow a value (center, translate,
    extend …), replace/join taken as values, calls of the builtins that open doors (open, eval, getattr …),
    a `while True` with no `break`, `finally` and catch-all `except`, and f-string widths of four digits;
+   and `exhausting_constant` evaluates every constant part of the code within the budget (below) and
+   refuses what exhausts it: such code could only fail at run time (issue #15);
 2. at run time the code sees only `SAFE_BUILTINS` (no `__import__`, `open`, `exec`: no file, network
    or module), and is compiled again through `compiled()`, which checks it once more (a version
    deployed before a rule was added is held to it too);
@@ -316,6 +318,67 @@ def run_bounded(action, steps: int = MAX_STEPS):
     finally:
         sys.settrace(previous_trace)
         _budget.spent = previous_spent
+
+
+def _free_names(tree) -> set[str]:
+    """The names a piece of code reads that it does not bind itself (flow-insensitively: a name assigned
+    anywhere inside counts as bound)."""
+    read, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return read - bound
+
+
+def _closed(tree) -> bool:
+    """Code that reads nothing but the builtins and what it binds itself: a constant, whatever the task data."""
+    return _free_names(tree) <= set(SAFE_BUILTINS)
+
+
+#: expressions that are not worth evaluating alone, or cannot be: descend into them instead
+_NOT_ALONE = (ast.Constant, ast.Name, ast.Lambda, ast.Starred, ast.Slice)
+
+
+def _constant_parts(tree):
+    """The largest constant sub-expressions of `tree`, outermost first."""
+    todo = [tree]
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, ast.expr) and not isinstance(node, _NOT_ALONE) and _closed(node):
+            yield node
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def exhausting_constant(source: str, mode: str = "eval") -> str | None:
+    """Deploy's run of every constant part of diagram code (issue #15): each sub-expression that reads no
+    task data — and a script that reads none at all, as a whole — is evaluated once within the budget. One
+    that exhausts it can never succeed at run time (`10 ** 10 ** 10 > 0`, `len("a" * 10 ** 10)`, an endless
+    comprehension), so it is refused; any other error may depend on the path taken and is left to run
+    time. Returns why, or None. Call it on code `check_code` accepted."""
+    source = source.strip() if mode == "eval" else textwrap.dedent(source).strip()
+    try:
+        tree = ast.parse(source, mode=mode)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None                           # check_code says why
+    env = BoundedEnvironment({"__builtins__": SAFE_BUILTINS})
+    parts = [(source, "exec")] if mode == "exec" and _closed(tree) else []
+    parts += [(ast.unparse(node), "eval") for node in _constant_parts(tree)]
+    for part, part_mode in parts:
+        try:
+            env.evaluate(part, {}) if part_mode == "eval" else env.execute(part, {})
+        except Exhausted as err:
+            shown = part if len(part) <= 80 else part[:77] + "…"
+            return f"常量表达式 {shown!r} 超出运行预算，运行时必然失败 (it exhausts the sandbox: {err})"
+        except Exception:  # noqa: BLE001 - only exhaustion is certain; other errors are for run time
+            continue
+    return None
 
 
 class BoundedEnvironment(TaskDataEnvironment):

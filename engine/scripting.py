@@ -21,6 +21,8 @@ class EventflowScriptEngine(PythonScriptEngine):
         self.registry = registry
         self.deadlines = deadlines
         self.current_task = None  # the task whose expression is being evaluated (deadline() needs it)
+        self.failed_at = None     # the BPMN id of the task whose code failed in this step (issue #15)
+        self.hold_timers = False  # while a migration re-predicts: no timer fires (engine/timers.py)
         super().__init__(environment=BoundedEnvironment({
             "__builtins__": SAFE_BUILTINS,
             "now": lambda: self.clock.now().astimezone(SHANGHAI).isoformat(),
@@ -32,8 +34,22 @@ class EventflowScriptEngine(PythonScriptEngine):
         previous, self.current_task = self.current_task, task
         try:
             return super().evaluate(task, expression, external_context)
+        except BaseException:     # the sandbox's stop (Exhausted) is no Exception: noted all the same
+            self._failed(task)
+            raise
         finally:
             self.current_task = previous
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return super().execute(task, script, external_context)
+        except BaseException:
+            self._failed(task)
+            raise
+
+    def _failed(self, task) -> None:
+        if self.failed_at is None and task is not None:
+            self.failed_at = task.task_spec.bpmn_id or task.task_spec.name
 
     def _deadline(self, kind, limit=None, start=None, at=None):
         """`deadline(kind, limit, start)` in a timer: the due time of this §8 limit (engine/deadlines.py)."""
@@ -73,6 +89,33 @@ def _field_of(task, param: str) -> str:
     spec = getattr(task.task_spec, "operation_params", None) or {}
     expression = str((spec.get(param) or {}).get("value", "")).strip()
     return expression if expression.isidentifier() else param
+
+
+def failed_element(err: BaseException, engine=None) -> str | None:
+    """The BPMN element a step failed at: the task whose code failed (noted by the engine), else the task
+    SpiffWorkflow names in its exception, if any."""
+    if engine is not None and getattr(engine, "failed_at", None):
+        return engine.failed_at
+    current, visited = err, set()
+    while current is not None and id(current) not in visited:
+        spec = getattr(current, "task_spec", None)
+        if spec is not None:
+            return getattr(spec, "bpmn_id", None) or spec.name
+        visited.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def root_cause(err: BaseException) -> BaseException:
+    """The innermost exception behind one SpiffWorkflow raised (it wraps what diagram code raised)."""
+    seen = set()
+    while id(err) not in seen:
+        seen.add(id(err))
+        inner = err.__cause__ or err.__context__
+        if inner is None:
+            break
+        err = inner
+    return err
 
 
 def unwrap_handler_error(err: Exception) -> Exception:

@@ -7,36 +7,25 @@ import json
 from uuid import UUID
 
 import orjson
+
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.serializer.default.event_definition import (
-    TimerConditionalEventDefinitionConverter,
-)
-from SpiffWorkflow.bpmn.serializer.default.workflow import (
-    BpmnWorkflowConverter,
-    WorkflowConverter,
-)
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.defaults import (
-    BoundaryEvent,
-    IntermediateCatchEvent,
-    StartEvent,
-)
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (DurationTimerEventDefinition,
+                                                              TimeDateEventDefinition)
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.event_parsers import (
-    SpiffBoundaryEventParser,
-    SpiffIntermediateCatchEventParser,
-    SpiffStartEventParser,
-)
+from SpiffWorkflow.spiff.parser.event_parsers import (SpiffBoundaryEventParser,
+                                                      SpiffIntermediateCatchEventParser,
+                                                      SpiffStartEventParser)
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine.timers import STOCK_NAMES, ClockTimerParserMixin
+
 
 #: BPMN is parsed without entity expansion or network access (no XXE from an uploaded diagram).
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True)

@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+
 #: a cell beginning with one of these would be read as a formula by a spreadsheet (formula injection)
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 

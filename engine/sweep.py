@@ -1,6 +1,10 @@
 """The one timer sweep (STYLE.md §4): load only instances with a due timer, fire each in its own unit
 of work, and catch errors per instance so one broken instance never blocks the rest.
 
+A failure of the diagram's own step (its code, a handler) opens an incident (engine/incidents.py) and the
+sweep leaves that instance's failed timers to an administrator's retry; any other failure (the database
+went away) is kept on the timer rows and tried again after the healthy ones.
+
 APScheduler calls `sweep` every few seconds under the system clock; POST /api/sim/advance calls
 `advance`, which walks the simulated clock from due time to due time so each timer fires at its
 own moment.
@@ -36,7 +40,8 @@ def sweep(session_factory, runtime, limit: int = 500) -> SweepResult:
             message = f"{type(err).__name__}: {err}"
             log.exception("timer sweep: instance %s failed", instance_id)
             result.errors[instance_id] = message
-            uow.run(session_factory, lambda s, i=instance_id, m=message: runtime.record_timer_error(s, i, m))
+            uow.run(session_factory,
+                    lambda s, i=instance_id, m=message, e=err: runtime.record_timer_error(s, i, m, e))
     try:
         result.warnings = uow.run(session_factory, runtime.send_warnings)
     except Exception:  # noqa: BLE001 - warnings must not stop the timers

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import re
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition, DurationTimerEventDefinition,
+                                                              TimeDateEventDefinition, TimerEventDefinition)
 
 #: an ISO 8601 duration or date-time typed without quotes, as a modeler's timer field saves it (PT1H)
 BARE_ISO = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
@@ -27,6 +23,13 @@ def _now(my_task):
     return my_task.workflow.script_engine.clock.now()
 
 
+def _due(my_task, at) -> bool:
+    """Has the timer's time come? Never while the engine holds timers: a migration re-predicts the
+    branches an instance is at, and a timer already due must not fire there, without its branch being
+    run (engine/migration.py); the sweep fires it afterwards."""
+    return at <= _now(my_task) and not getattr(my_task.workflow.script_engine, "hold_timers", False)
+
+
 def _expression(my_task, expression):
     """The timer's value: a bare ISO literal as it is, anything else evaluated as diagram code."""
     if bare_iso(expression):
@@ -40,7 +43,7 @@ class ClockTimeDateEventDefinition(TimeDateEventDefinition):
         if value is None:
             value = _expression(my_task, self.expression)
             my_task._set_internal_data(event_value=value)
-        if TimerEventDefinition.parse_time_or_duration(value) <= _now(my_task):
+        if _due(my_task, TimerEventDefinition.parse_time_or_duration(value)):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -54,7 +57,7 @@ class ClockDurationTimerEventDefinition(DurationTimerEventDefinition):
             start = _now(my_task)
             value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
             my_task._set_internal_data(event_value=value)
-        if TimerEventDefinition.get_datetime(value) <= _now(my_task):
+        if _due(my_task, TimerEventDefinition.get_datetime(value)):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 

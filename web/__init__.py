@@ -9,27 +9,9 @@ from web.services import Services
 
 def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
-    from web import (
-        api_alerts,
-        api_auth,
-        api_catalogs,
-        api_duplicates,
-        api_events,
-        api_inbox,
-        api_indicators,
-        api_meta,
-        api_monthly,
-        api_photos,
-        api_processes,
-        api_sim,
-        api_spot_checks,
-        api_supervision,
-        api_tasks,
-        api_users,
-        errors,
-        open311,
-        ui,
-    )
+    from web import (api_alerts, api_auth, api_catalogs, api_duplicates, api_events, api_inbox, api_incidents,
+                     api_indicators, api_meta, api_monthly, api_photos, api_processes, api_sim, api_spot_checks,
+                     api_supervision, api_tasks, api_users, errors, open311, ui)
 
     app = Flask(__name__)
     services = services or Services.build(settings)
@@ -43,7 +25,7 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
         services.refresh_catalogs()
     api = (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks, api_supervision,
            api_processes, api_catalogs, api_sim, api_meta, api_users, api_indicators, api_spot_checks, api_monthly,
-           open311)
+           open311, api_incidents)
     for module in api:
         app.register_blueprint(module.bp)
     ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)

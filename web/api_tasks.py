@@ -32,7 +32,7 @@ def complete(task_id):
     if not isinstance(data, dict):
         raise InvalidData([{"field": "(body)", "reason": "form data must be a JSON object"}])
     user = g.user
-    return jsonify(svc.run(lambda s: svc.runtime.complete(s, task_id, data, user)))
+    return jsonify(svc.run_step(lambda s: svc.runtime.complete(s, task_id, data, user)))
 
 
 @bp.post("/<task_id>/claim")

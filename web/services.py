@@ -14,7 +14,7 @@ from engine import catalog_edits, duplicates, migration, uow
 from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
-from engine.errors import EventflowError
+from engine.errors import EventflowError, StepFailed
 from engine.models import ClockState
 from engine.photos import PhotoStore
 from engine.runtime import Runtime
@@ -113,6 +113,17 @@ class Services:
 
     def read(self, fn):
         return uow.read(self.session_factory, fn)
+
+    def run_step(self, fn):
+        """A unit of work that takes a process step (completing a task, retrying an incident). If the step
+        fails (StepFailed, 409) its unit is rolled back — the task stays ready — and its incident is opened,
+        or counted again, in a unit of its own (engine/incidents.py); the answer names the incident."""
+        try:
+            return self.run(fn)
+        except StepFailed as err:
+            err.details["incident_id"] = self.run(lambda s: self.runtime.record_incident(s, err))
+            log.warning("incident %s: %s", err.details["incident_id"], err.message)
+            raise
 
     def view_event(self, event_id: int, user, where: str = "api") -> dict:
         """The event as the user sees it (a read); a sensitive one's view is then audited in a write of

@@ -31,7 +31,8 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "merged_into": _l("合并至"), "merged_from": _l("合并入"), "duplicate_dismissed": _l("不是重复"),
                 "overdue": _l("超期记录"), "task_claimed": _l("认领"), "comment": _l("留言"), "urged": _l("催办"), "sensitive_viewed": _l("查看（敏感事件）"), "task_released": _l("取消认领"), "part_reported": _l("协办反馈"), "whistle_returned": _l("退回吹哨"),
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
-                "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动")}
+                "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
+                "incident_opened": _l("流程异常"), "incident_retried": _l("重试")}
 PHOTO_FLAGS = {"far": _l("拍摄地点远离事发地"), "old": _l("拍摄时间早于上报"), "no_exif": _l("无拍摄信息")}
 
 

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import (Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 
-from engine import events, permissions
+from engine import events, incidents, permissions
 from engine.errors import Conflict, Forbidden, InvalidData
 from web.api_photos import photo_response
 from web.auth import public, services
@@ -79,8 +68,10 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     svc = services()
     user = g.user
     event = svc.view_event(event_id, user, "event_page")   # 404 if not theirs to see
+    found = svc.read(lambda s: incidents.listing(s, user, {"event_id": event_id})) \
+        if incidents.may_handle(user) else []                # 流程异常, for process administrators (issue #15)
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
-                           compare=before_after(event), typed=typed or {}, problems=problems or [],
+                           compare=before_after(event), typed=typed or {}, problems=problems or [], incidents=found,
                            may_urge=permissions.URGE.allows(user) and event["status"] == "open",
                            may_administer=permissions.ADMINISTER.allows(user) and event["status"] == "open"
                            and (event["process"] or {}).get("status") in ("running", "suspended")), status

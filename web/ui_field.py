@@ -3,16 +3,7 @@ reported with before photos, rectified with after photos, verified by the commit
 of the web app. The engine checks and records each step (engine/hazards.py)."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 
 from engine import hazards, permissions

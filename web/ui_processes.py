@@ -1,26 +1,16 @@
 """流程版本 in the web app (issue #7): the process versions with who deployed them, when, what each changed,
 their instances; deploying a bundle; activating an earlier version (rollback); and migrating running
 instances to a version — a dry run per instance, then a move in batches with a progress bar
-(web/static/migrate.js). The engine does each step (engine/version_history.py, engine/migration.py)."""
+(web/static/migrate.js); and the 流程异常 (incidents, issue #15) of its steps that failed, each with 重试. The engine does each step (engine/version_history.py, engine/migration.py)."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from engine import bundle as bundles
-from engine import migration, permissions, version_history
-from engine.errors import Conflict, DeployError, EventflowError, InvalidData
+from engine import incidents, migration, permissions, version_history
+from engine.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
 from web.auth import services
 from web.ui_session import page
 
@@ -64,7 +54,31 @@ def show(version_id):
     svc = services()
     detail = svc.read(lambda s: version_history.detail(s, version_id))
     plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id))
-    return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH)
+    user = g.user
+    found = svc.read(lambda s: incidents.listing(s, user, {"version_id": version_id}))   # 流程异常 on it
+    return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH,
+                           incidents=found)
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@page
+def retry_incident(incident_id):
+    """重试 a 流程异常 (issue #15) from the version's page or the event's page, back to the page it came from."""
+    if not incidents.may_handle(g.user):
+        abort(403)
+    svc = services()
+    user = g.user
+    incident = svc.read(lambda s: incidents.one(s, incident_id))
+    try:
+        svc.run_step(lambda s: svc.runtime.retry_incident(s, incident_id, user))
+        flash(_("重试成功，流程异常已解决"))
+    except StepFailed as err:
+        flash(_("重试未成功：%(reason)s", reason=err.details.get("reason") or err.message))
+    except (Conflict, InvalidData) as err:
+        flash("；".join(e["reason"] for e in err.details.get("errors", [])) or err.message)
+    if request.form.get("back") == "event":
+        return redirect(url_for("ui_events.show", event_id=incident["event_id"]))
+    return redirect(url_for("ui_processes.show", version_id=incident["version_id"]))
 
 
 @bp.post("/<int:version_id>/activate")

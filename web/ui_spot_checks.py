@@ -5,16 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request, url_for)
 from flask_babel import gettext as _
 from sqlalchemy import select
 

@@ -97,7 +97,8 @@ def task(task_id):
             errors = {e["field"]: e["reason"] for e in err.details["errors"]}
             status = 422
         except Conflict as err:
-            if err.code == "suspended":        # 挂起: the task stays; the page says so
+            # 挂起, or the process failed at a step (流程异常, issue #15): the task stays; the page says so
+            if err.code in ("suspended", "step_failed"):
                 flash(err.message)
                 return redirect(url_for("ui_tasks.task", task_id=task_id))
             flash(_("该任务已办理或已撤销"))
@@ -119,7 +120,7 @@ def _complete(svc, user, detail, schema, data, uploads):
         keys = {name: [p["key"] for p in svc.runtime.add_photos(s, detail["event_id"], photos, user)]
                 for name, photos in checked.items()}
         return svc.runtime.complete(s, detail["id"], ui_forms.fill_photos(data, schema, keys), user)
-    return svc.run(work)
+    return svc.run_step(work)
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -125,3 +125,48 @@ def test_the_builtins_are_still_the_real_types(bounded):
     bounded.execute("ok = isinstance([1], list) and isinstance({}, dict) and list(range(3)) == [0, 1, 2]\n"
                     "total = sum([1, 2, 3])", data)
     assert data["ok"] is True and data["total"] == 6
+
+
+# -- deploy's run of constant code (issue #15: engine/sandbox.py exhausting_constant) ---------------------
+from engine.sandbox import exhausting_constant  # noqa: E402
+
+
+@pytest.mark.parametrize("source, mode, why", [
+    ("10 ** 10 ** 10 > 0", "eval", "4096 bits"),
+    ("len('a' * 10 ** 10)", "eval", "items"),
+    ("len([0 for a in [[1]] for x in a if not a.append(1)]) > 0", "eval", "steps"),
+    ('verdict == "accept" and 10 ** 10 ** 10 > 0', "eval", "4096 bits"),          # a constant part of it
+    ('"PT1H" if sum(1 for a in [[1]] for x in a if a.append(x) is None) else "PT2H"', "eval", "steps"),
+    ("(lambda: [0 for a in [[1]] for x in a if not a.append(1)])()", "eval", "steps"),
+    ("n = 0\nwhile n >= 0:\n    n = n + 1", "exec", "steps"),                    # reads no data: run whole
+    ("f = lambda: len('a' * 10 ** 10)\nresult = 1", "exec", "items"),           # a lambda's body too
+])
+def test_constant_code_that_exhausts_the_budget_is_found(source, mode, why):
+    assert check_code(source, mode) is None
+    problem = exhausting_constant(source, mode)
+    assert problem is not None and why in problem and "超出运行预算" in problem
+
+
+@pytest.mark.parametrize("source, mode", [
+    ('verdict == "accept"', "eval"),
+    ("len(verdict * 10 ** 9) > 0", "eval"),                       # only the data makes it costly: run time's
+    ('deadline("close", "PT24H", dispatch["dispatched_at"])', "eval"),   # calls the app: never run at deploy
+    ("1 / 0 > 0 or passed", "eval"),                              # fails, but not by exhaustion: run time's
+    ("n = 0\nwhile n >= 0 and event_type:\n    n = n + 1", "exec"),
+    ("total = sum(range(1000))\nlabel = 'x' * 99", "exec"),
+])
+def test_code_that_only_the_data_can_make_fail_passes_deploy(source, mode):
+    assert exhausting_constant(source, mode) is None
+
+
+def test_every_expression_of_the_shipped_processes_passes():
+    from lxml import etree
+
+    from tests.conftest import PROCESSES
+    checked = 0
+    for path in PROCESSES.glob("*.bpmn"):
+        root = etree.parse(str(path)).getroot()
+        for node in root.iter("{*}conditionExpression", "{*}timeDate", "{*}timeDuration"):
+            assert exhausting_constant(node.text or "") is None, (path.name, node.text)
+            checked += 1
+    assert checked > 20

@@ -57,9 +57,9 @@ def test_a_failing_handler_surfaces_with_its_name_and_changes_nothing(settings):
     task = api.task("whistle1", event["id"], "issue_whistle")
     r = api.post(f"/api/tasks/{task['id']}/complete", "whistle1",
                  json={"lead_department": "zhifa", "on_site": False})
-    assert r.status_code == 500
+    assert r.status_code == 409 and r.json["error"] == "step_failed", r.json      # an incident (issue #15)
     assert r.json["handler"] == "dispatch_whistle" and "城管系统无响应" in r.json["message"]
-    assert r.json["element"] == "dispatch_order"
+    assert r.json["element"] == "dispatch_order" and r.json["incident_id"]
     assert api.task("whistle1", event["id"], "issue_whistle")["id"] == task["id"]   # still ready
     assert api.event(event["id"])["lead_unit"] is None
 

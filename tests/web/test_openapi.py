@@ -259,8 +259,19 @@ def test_event_list_parameters(doc):
 def test_task_completion_documents_conflict_and_process_failures(doc):
     op = doc["paths"]["/api/tasks/{task_id}/complete"]["post"]
     assert {"200", "401", "403", "404", "409", "422", "500"} <= set(op["responses"])
-    failure = json.dumps(inline_refs(doc, op["responses"]["500"]), ensure_ascii=False)
-    assert "handler_failed" in failure and "process_error" in failure
+    failure = json.dumps(inline_refs(doc, op["responses"]["409"]), ensure_ascii=False)
+    assert "step_failed" in failure and "incident_id" in failure and "handler" in failure   # issue #15
+
+
+def test_incidents_are_documented_for_administrators(doc):
+    listing, retry = doc["paths"]["/api/incidents"]["get"], doc["paths"]["/api/incidents/{incident_id}/retry"]["post"]
+    for op in (listing, retry):
+        assert "**Roles:** process_admin, system_admin." in op["description"] and "403" in op["responses"]
+    params = {p["name"]: p for p in (deref(doc, p) for p in listing["parameters"])}
+    assert set(params) == {"version_id", "event_id", "status"}
+    from engine.incidents import STATUSES
+    assert params["status"]["schema"]["enum"] == [*STATUSES, "all"]
+    assert "description" not in doc["components"]["schemas"]["Incident"]["properties"]   # no content
 
 
 def test_deploy_documents_upload_and_outcomes(doc):
@@ -368,6 +379,11 @@ def test_real_answers_match_the_document(doc, seeded_app):
     api.call("post", "/api/sim/advance", token=admin, json={"by": "PT1M", "to": "2030-01-01T00:00:00+08:00"})
     api.call("post", "/api/sim/advance", token=grid, json={"by": "PT1M"})
     api.call("get", "/api/health")
+
+    api.call("get", "/api/incidents", "/api/incidents?status=all", token=admin)
+    api.call("get", "/api/incidents", "/api/incidents?status=nope", token=admin)
+    api.call("get", "/api/incidents", token=grid)
+    api.call("post", "/api/incidents/{incident_id}/retry", "/api/incidents/1/retry", token=admin)
 
     statuses = {status for _, _, status in api.seen}
     assert {"200", "201", "400", "401", "403", "404", "422"} <= statuses

@@ -4,8 +4,9 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 00:44:47.905353
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = '0001'
 down_revision = None

@@ -5,8 +5,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-26
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0005'
 down_revision = '0004'

@@ -5,8 +5,8 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0011'
 down_revision = '0010'

@@ -5,8 +5,8 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-05
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0012'
 down_revision = '0011'

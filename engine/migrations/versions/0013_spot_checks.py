@@ -5,8 +5,8 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-05
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0013'
 down_revision = '0012'

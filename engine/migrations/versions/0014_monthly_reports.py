@@ -5,8 +5,8 @@ Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0014'
 down_revision = '0013'

@@ -5,8 +5,8 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-05
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0015'
 down_revision = '0014'
