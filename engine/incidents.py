@@ -65,28 +65,33 @@ def _stored_reason(err, sensitive: bool) -> str:
     return f"{type(root).__name__} ({WITHHELD})"
 
 
-def task_failure(err, item: WorkItem, row: Instance, event: Event, data: dict, actor: str,
-                 catalogs) -> StepFailed:
-    """A task's completion failed: the answer (409) and the incident to open."""
+def task_failure(err, item: WorkItem, row: Instance, event: Event, data: dict, actor: str, catalogs,
+                 retried: bool = False) -> StepFailed:
+    """A task's completion failed: the answer (409) and the incident to open. The answer gives the reason
+    in full to whoever completed the task (they see the event); a retry's, to an administrator, gives
+    the reason as the incident keeps it."""
     element = err.details.get("element") or item.spec_name
+    stored = _stored_reason(err, catalogs.is_sensitive(event.type_code))
     incident = dict(kind="task", event_id=event.id, instance_id=row.id, version_id=row.version_id,
                     element=element, activity=item.spec_name, task_id=item.id, payload=data, actor=actor,
-                    reason=_stored_reason(err, catalogs.is_sensitive(event.type_code)))
+                    reason=stored)
+    reason = stored if retried else err.message
     return StepFailed(f"「{item.title}」未能办理：流程在 {element} 出错，已记录流程异常，任务仍待办 "
-                      f"(the step failed at {element}: {err.message}; an incident is open and the task stays ready)",
-                      incident, element=element, task_id=item.id, reason=err.message, handler=err.details.get("handler"))
+                      f"(the step failed at {element}: {reason}; an incident is open and the task stays ready)",
+                      incident, element=element, task_id=item.id, reason=reason, handler=err.details.get("handler"))
 
 
 def timer_failure(err, row: Instance, event: Event, timers: list[str], catalogs) -> StepFailed:
-    """An instance's due timers failed to fire."""
+    """An instance's due timers failed to fire (the sweep, or an administrator's retry: the reason as the
+    incident keeps it)."""
     activity = ",".join(sorted(set(timers)))[:200] or "(timer)"
     element = err.details.get("element") or activity
+    stored = _stored_reason(err, catalogs.is_sensitive(event.type_code))
     incident = dict(kind="timer", event_id=event.id, instance_id=row.id, version_id=row.version_id,
-                    element=element, activity=activity, task_id=None, payload=None, actor="system",
-                    reason=_stored_reason(err, catalogs.is_sensitive(event.type_code)))
+                    element=element, activity=activity, task_id=None, payload=None, actor="system", reason=stored)
     return StepFailed(f"计时器 {activity} 未能触发：流程在 {element} 出错，已记录流程异常 "
-                      f"(the timer failed at {element}: {err.message}; an incident is open)",
-                      incident, element=element, reason=err.message, handler=err.details.get("handler"))
+                      f"(the timer failed at {element}: {stored}; an incident is open)",
+                      incident, element=element, reason=stored, handler=err.details.get("handler"))
 
 
 def record(session, failure: StepFailed, now) -> Incident:
@@ -250,7 +255,7 @@ def _retry_task(session, runtime, incident, row, event) -> str:
     try:
         done = runtime.instances.complete_task(session, row, event, item.id, clean, incident.actor)
     except STEP_FAILURES as err:
-        raise task_failure(err, item, row, event, clean, incident.actor, runtime.catalogs) from err
+        raise task_failure(err, item, row, event, clean, incident.actor, runtime.catalogs, retried=True) from err
     return "retried" if done is not None else "gone"
 
 

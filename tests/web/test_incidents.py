@@ -225,6 +225,9 @@ def test_a_sensitive_events_incident_shows_nothing_of_its_content(app, api):
         html = web_session(app, user).get(f"/admin/processes/{version_id(api, 2)}").get_data(as_text=True)
         assert event["number"] in html and marker not in html
     assert marker not in str(audits(app, event["id"], "incident_opened"))
+    r = api.post(f"/api/incidents/{row.id}/retry", "owner1")                         # fails again: said as kept
+    assert r.status_code == 409 and "ValueError" in r.json["reason"] and marker not in r.get_data(as_text=True)
+    assert marker not in str(audits(app, event["id"], "incident_retried"))
 
     ordinary = api.report(description="人行道被占道经营")
     api.complete("staff1", ordinary["id"], "verify", {"verdict": "accept"}, expect=409)

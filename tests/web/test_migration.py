@@ -117,3 +117,21 @@ def test_migrate_from_the_cli(settings, tmp_path):
     assert "0 of 0 can move" in out.output                                   # none left on v1
     out = run(settings, "migrate", "community_event", "9")
     assert out.exit_code != 0 and "no version 9" in out.output
+
+
+def test_a_timer_already_due_is_fired_after_the_move_with_its_branch_not_by_it(app, api):
+    """Re-predicting the branch a due timer waits on must not fire it half (no 记录超期 run, the timer
+    gone): the move leaves it waiting, and the sweep fires it on the target (issue #15: a timer held by
+    its incident is migrated in exactly this state)."""
+    event = api.report()
+    api.whistle_to(event["id"])
+    svc = app.extensions["eventflow"]
+    svc.clock.set(svc.clock.now() + timedelta(minutes=31))      # the 签收受理 limit is due, not yet swept
+    assert deploy(api, bundle_zip(V2), "v2.zip").status_code == 201
+    r = api.post(f"/api/process-versions/{version_id(api, 2)}/migration", "owner1", json={})
+    assert r.status_code == 200 and r.json["items"][0]["moved"] is True, r.json
+    assert deadline(api, event["id"], "accept")["status"] == "pending"
+    assert not any(t["action"] in ("overdue", "timer_fired") for t in api.event(event["id"])["timeline"])
+    assert api.advance("PT1S")["fired"]
+    assert deadline(api, event["id"], "accept")["status"] == "missed"
+    assert any(t["action"] == "overdue" for t in api.event(event["id"])["timeline"])
