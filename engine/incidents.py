@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from engine import permissions, tasks
+from engine import permissions, privacy, tasks
 from engine.clock import local
 from engine.errors import Conflict, HandlerError, InvalidData, NotFound, StepFailed
 from engine.instances import ProcessError
@@ -194,29 +194,39 @@ def check_filters(args) -> dict:
             "status": None if status == "all" else status}
 
 
-def listing(session, user, filters: dict, limit: int = 500) -> list[dict]:
+def _shown(rows, user, catalogs) -> list[dict]:
+    """Each incident as `describe` gives it; a sensitive event's number only to those who may see the event
+    (issue #15 part 1: the administrators see that its step failed, not which event)."""
+    rows = list(rows)
+    hidden = privacy.hidden_ids(user, catalogs, [(i.event_id, code, reporter) for i, _n, _k, _v, code, reporter in rows])
+    return [privacy.redact_row(describe(i, n, k, v), id_fields=("event_id", "event_number")) if i.event_id in hidden
+            else describe(i, n, k, v) for i, n, k, v, _c, _r in rows]
+
+
+def listing(session, user, catalogs, filters: dict, limit: int = 500) -> list[dict]:
     """Incidents, newest first (the filters as `check_filters` returns them)."""
     _check(user)
-    query = (select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version)
+    query = (select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version, Event.type_code,
+                    Event.reporter)
              .join(Event, Event.id == Incident.event_id)
              .join(ProcessVersion, ProcessVersion.id == Incident.version_id))
     for name in ("version_id", "event_id", "status"):
         if filters.get(name) is not None:
             query = query.where(getattr(Incident, name) == filters[name])
-    rows = session.execute(query.order_by(Incident.id.desc()).limit(limit))
-    return [describe(*row) for row in rows]
+    return _shown(session.execute(query.order_by(Incident.id.desc()).limit(limit)), user, catalogs)
 
 
-def one(session, incident_id: int) -> dict:
+def one(session, incident_id: int, user, catalogs) -> dict:
     if not 1 <= incident_id <= MAX_ID:
         raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
-    row = session.execute(select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version)
+    row = session.execute(select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version,
+                                 Event.type_code, Event.reporter)
                           .join(Event, Event.id == Incident.event_id)
                           .join(ProcessVersion, ProcessVersion.id == Incident.version_id)
                           .where(Incident.id == incident_id)).first()
     if row is None:
         raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
-    return describe(*row)
+    return _shown([row], user, catalogs)[0]
 
 
 # -- retrying ---------------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import copy
 
+from sqlalchemy import select
+
 from engine import permissions
-from engine.models import Audit
+from engine.models import Audit, Event, Instance
 
 #: contact fields as the API and Open311 name them
 PHONE_FIELDS, NAME_FIELDS, EMAIL_FIELDS = ("phone",), ("name", "first_name", "last_name"), ("email",)
@@ -121,3 +123,14 @@ def redact_row(row: dict, text_fields=(), name_fields=(), id_fields=("event_id",
             out[name] = None
     out["sensitive"] = True
     return out
+
+
+def instance_errors(session, catalogs, user, errors: dict) -> dict:
+    """{instance id: message} of a sweep's failures as this user may read them: a failure of a sensitive
+    event's process may quote its data, so it says only that it failed (the incident keeps what it may)."""
+    if not errors:
+        return {}
+    rows = session.execute(select(Instance.id, Event.type_code, Event.reporter).join(Event, Event.id == Instance.event_id)
+                           .where(Instance.id.in_(list(errors))))
+    hidden = hidden_ids(user, catalogs, list(rows))
+    return {str(k): (REDACTED if k in hidden else v) for k, v in errors.items()}

@@ -455,12 +455,12 @@ class Runtime:
         return incidents.record(session, failure, self.clock.now()).id
 
     def list_incidents(self, session, user, filters: dict) -> list[dict]:
-        return incidents.listing(session, user, filters)
+        return incidents.listing(session, user, self.catalogs, filters)
 
     def retry_incident(self, session, incident_id: int, user) -> dict:
         """重试: the failed step again; StepFailed (409) if it fails again."""
         incidents.retry(session, self, incident_id, user)
-        return incidents.one(session, incident_id)
+        return incidents.one(session, incident_id, user, self.catalogs)
 
     # -- timers -----------------------------------------------------------------------------------
     def due_instance_ids(self, session, limit: int = 500) -> list[int]:

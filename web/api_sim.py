@@ -1,10 +1,10 @@
 """The simulated clock (EVENTFLOW_CLOCK=simulated only): move time forward and fire what fell due."""
 from datetime import timedelta
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, g, jsonify
 
 from catalogs import parse_duration
-from engine import permissions, sweep
+from engine import permissions, privacy, sweep
 from engine.clock import local, parse_instant
 from engine.errors import Forbidden, InvalidData
 from web.auth import json_body, services, signed_in
@@ -53,7 +53,9 @@ def advance():
             raise InvalidData([{"field": "to", "reason": f"is before now ({local(svc.clock.now())})"}])
     result = sweep.advance(svc.session_factory, svc.runtime, svc.clock, target)
     svc.run(svc.save_clock)
+    user = g.user
+    errors = svc.read(lambda s: privacy.instance_errors(s, svc.catalogs, user, result.errors))
     return jsonify({"now": local(svc.clock.now()),
                     "fired": {str(k): v for k, v in result.fired.items()},
-                    "errors": {str(k): v for k, v in result.errors.items()},
+                    "errors": errors,
                     "started": result.started})

@@ -55,7 +55,7 @@ def show(version_id):
     detail = svc.read(lambda s: version_history.detail(s, version_id))
     plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id))
     user = g.user
-    found = svc.read(lambda s: incidents.listing(s, user, {"version_id": version_id}))   # 流程异常 on it
+    found = svc.read(lambda s: incidents.listing(s, user, svc.catalogs, {"version_id": version_id}))   # 流程异常 on it
     return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH,
                            incidents=found)
 
@@ -68,7 +68,7 @@ def retry_incident(incident_id):
         abort(403)
     svc = services()
     user = g.user
-    incident = svc.read(lambda s: incidents.one(s, incident_id))
+    incident = svc.read(lambda s: incidents.one(s, incident_id, g.user, svc.catalogs))
     try:
         svc.run_step(lambda s: svc.runtime.retry_incident(s, incident_id, user))
         flash(_("重试成功，流程异常已解决"))
