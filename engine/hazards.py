@@ -84,8 +84,8 @@ def report(session, catalogs, user, now, body, photo_keys: list[str]) -> HazardP
     description = _text(body, "description", errors)
     address = _text(body, "address", errors, 2, 300)
     month = body.get("month") or month_of(now)
-    if not (isinstance(month, str) and len(month) == 7 and month[4] == "-" and month[:4].isdigit()
-            and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
+    if not (isinstance(month, str) and len(month) == 7 and month.isascii() and month[4] == "-"
+            and month[:4].isdigit() and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
         errors.append({"field": "month", "reason": "YYYY-MM"})
     if not photo_keys:
         errors.append({"field": "before_photos", "reason": "请附整治前照片 (before photos)"})
