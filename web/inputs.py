@@ -136,7 +136,8 @@ class CheckedJSONProvider(DefaultJSONProvider):
 
 
 def check_request() -> None:
-    """before_request: the query string, path segments, headers and form fields (names and values)."""
+    """before_request: the query string, path segments, headers and form fields (names and values), then
+    a JSON body (parse_json)."""
     errors = []
 
     def check(field, value):
@@ -162,6 +163,9 @@ def check_request() -> None:
             check(name, upload.filename)
     if errors:
         raise InvalidData(errors)
+    if request.is_json and request.content_length != 0:
+        request.get_json(silent=True)    # parsed (and cached) now: too deep → 400, bad text → 422, before any
+                                         # view reads it; what is not JSON stays for the view to refuse
 
 
 def set_up(app) -> None:
