@@ -42,6 +42,10 @@ def month_of(moment: datetime) -> str:
 
 
 # -- patrols -------------------------------------------------------------------------------------------
+def _degrees(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)   # JSON true is no angle
+
+
 def check_in(session, catalogs, user, now, body) -> Patrol:
     if not set(user.roles) & set(PATROLLERS) or not user.community:
         raise Forbidden("巡查打卡由社区网格员、干部或联合党委成员进行 (a community's patrol staff)", field="role")
@@ -50,7 +54,7 @@ def check_in(session, catalogs, user, now, body) -> Patrol:
     grid = _text(body, "grid", errors, 1, 100)
     lat, lng = body.get("lat"), body.get("lng")
     if (lat is None) != (lng is None) or (lat is not None and not (
-            isinstance(lat, (int, float)) and isinstance(lng, (int, float)) and -90 <= lat <= 90 and -180 <= lng <= 180)):
+            _degrees(lat) and _degrees(lng) and -90 <= lat <= 90 and -180 <= lng <= 180)):
         errors.append({"field": "lat", "reason": "lat and lng together, in degrees (WGS-84)"})
     if errors:
         raise InvalidData(errors)

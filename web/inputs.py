@@ -145,22 +145,20 @@ def check_request() -> None:
         if reason:
             errors.append({"field": field, "reason": reason})
 
-    for name, values in request.args.lists():
-        check(name if text_problem(name) is None else "(query)", name)
-        for value in values:
-            check(name, value)
-    for name, value in (request.view_args or {}).items():
-        check(name, value)
-    for name, value in request.headers.items():
-        check(name, value)
+    def check_all(pairs, where):
+        """(name, value) pairs of one part of the request; a name that cannot be stored is named by the part"""
+        for name, value in pairs:
+            named = isinstance(name, str) and name and text_problem(name) is None
+            if not named:
+                check(where, name)
+            check(name if named else where, value)
+
+    check_all(request.args.items(multi=True), "(query)")
+    check_all((request.view_args or {}).items(), "(path)")
+    check_all(request.headers.items(), "(headers)")
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for name, values in request.form.lists():
-            check(name if text_problem(name) is None else "(form)", name)
-            for value in values:
-                check(name, value)
-        for name, upload in request.files.items(multi=True):
-            check(name if text_problem(name) is None else "(form)", name)
-            check(name, upload.filename)
+        check_all(request.form.items(multi=True), "(form)")
+        check_all(((name, upload.filename) for name, upload in request.files.items(multi=True)), "(form)")
     if errors:
         raise InvalidData(errors)
     if request.is_json and request.content_length != 0:

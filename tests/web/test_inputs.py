@@ -289,3 +289,19 @@ def test_notifications_after_the_newest_id_are_none(app, api):
     newest = svc.read(lambda s: s.scalar(select(func.max(Notification.id)))) or 0
     r = api.get(f"/api/notifications?after_id={newest}", "staff1")
     assert r.status_code == 200 and r.json["items"] == []
+
+
+def test_a_multipart_part_without_a_name_is_no_server_error(api):
+    boundary = "b0undary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\n{{}}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\na\u0000b\r\n--{boundary}--\r\n')
+    r = api.client.post("/api/hazards", data=body.encode(), headers=api.headers("staff1"),
+                        content_type=f"multipart/form-data; boundary={boundary}")
+    invalid(r, "x", NUL_REASON)
+
+
+def test_true_is_no_coordinate(app, api):
+    r = api.post("/api/patrols", "grid1", json={"grid": "3号网格", "lat": True, "lng": True})
+    invalid(r, "lat", "degrees")
+    r = api.post("/api/patrols", "grid1", json={"grid": "3号网格", "lat": 27.52, "lng": 120.6})
+    assert r.status_code == 201 and r.json["lat"] == 27.52
