@@ -78,11 +78,9 @@ def parse_json(raw: str | bytes, field: str = "(body)"):
     that cannot be stored (check_json)."""
     try:
         value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
-    except RecursionError:
-        value = None
-        too_deep = True
-    else:
         too_deep = _depth_exceeds(value, MAX_DEPTH)
+    except RecursionError:     # far deeper still: the parser's own limit
+        too_deep = True
     if too_deep:
         raise Unreadable(f"{field}: JSON 嵌套超过 {MAX_DEPTH} 层 (nested deeper than {MAX_DEPTH} levels)",
                          field=field)

@@ -7,6 +7,8 @@ The format is the path's suffix. Errors are GeoReport's own shape, not the JSON 
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from lxml import etree
 from werkzeug.exceptions import HTTPException
@@ -23,6 +25,9 @@ FORMATS = ("json", "xml")
 ITEM_TAGS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
              "errors": "error"}
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF): an error that names
+#: a field as it was sent shows each as U+FFFD
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # -- rendering --------------------------------------------------------------------------------------
@@ -38,7 +43,7 @@ def _add(parent, tag: str, value) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = NOT_XML.sub("\ufffd", str(value))
 
 
 def _render(fmt: str, root: str, body, status: int = 200) -> Response:

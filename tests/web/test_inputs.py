@@ -305,3 +305,9 @@ def test_true_is_no_coordinate(app, api):
     invalid(r, "lat", "degrees")
     r = api.post("/api/patrols", "grid1", json={"grid": "3号网格", "lat": 27.52, "lng": 120.6})
     assert r.status_code == 201 and r.json["lat"] == 27.52
+
+
+def test_an_open311_xml_error_shows_control_characters_it_cannot_hold(api):
+    r = api.client.get(f"{BASE}/requests.xml?a%10b=x%00")
+    assert r.status_code == 400 and r.mimetype == "text/xml"
+    assert "a\ufffdb: " in r.get_data(as_text=True)
