@@ -12,7 +12,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def parse_instant(text: str) -> datetime:
-    """An ISO date-time that must carry its offset (a naive time is ambiguous)."""
+    """An ISO date-time that must carry its offset (a naive time is ambiguous). ValueError for anything
+    else, a number or a list included."""
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not an ISO date-time text")
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset (write e.g. 2026-10-08T09:00:00+08:00)")

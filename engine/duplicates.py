@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 from engine import permissions
 from engine.clock import local
 from engine.errors import Conflict, InvalidData
+from engine.ids import MAX_ID, is_record_id
 from engine.location import distance_m
 from engine.models import Audit, Event
 
@@ -104,8 +105,9 @@ def check_merge(session, duplicate: Event, body, user) -> tuple[Event, str]:
     body = body if isinstance(body, dict) else {}
     into, reason = body.get("into"), body.get("reason")
     errors = []
-    if not isinstance(into, int) or isinstance(into, bool):
-        errors.append({"field": "into", "reason": "须为保留事件的编号 id（整数）(the id of the event to keep, an integer)"})
+    if not is_record_id(into):   # a number past the database's INTEGER names no event (engine/ids.py)
+        errors.append({"field": "into", "reason": f"须为保留事件的编号 id，1 至 {MAX_ID} 的整数 "
+                                                  f"(the id of the event to keep, a whole number from 1 to {MAX_ID})"})
     if not isinstance(reason, str) or len(reason.strip()) < 2:
         errors.append({"field": "reason", "reason": "请说明理由，至少2个字 (a reason of at least 2 characters)"})
     if errors:

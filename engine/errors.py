@@ -99,3 +99,11 @@ class InvalidParameter(Exception):
 
 class StaleInstance(Exception):
     """Someone else saved the instance first; the unit of work is retried (never shown to a user)."""
+
+
+class Unreadable(EventflowError):
+    """The request cannot be read at all (a JSON body nested deeper than any document of ours): 400,
+    naming the part."""
+
+    status = 400
+    code = "unreadable"

@@ -115,12 +115,12 @@ def _source_problems(payload, catalogs) -> list[dict]:
         for name in ("superior_body", "superior_deadline"):
             if name not in payload:
                 problems.append({"field": name, "reason": "上级交办必填 (required for a superior assignment)"})
-        if "superior_deadline" in payload:
-            try:
-                parse_instant(payload["superior_deadline"])
-            except ValueError:
-                problems.append({"field": "superior_deadline",
-                                 "reason": "应为带时区的日期时间 (an ISO date-time with offset, e.g. 2026-10-09T18:00+08:00)"})
+    if "superior_deadline" in payload:   # whatever the source: a deadline given is stored, so it must be one
+        try:
+            parse_instant(payload["superior_deadline"])
+        except ValueError:
+            problems.append({"field": "superior_deadline",
+                             "reason": "应为带时区的日期时间 (an ISO date-time with offset, e.g. 2026-10-09T18:00+08:00)"})
     return problems
 
 

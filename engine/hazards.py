@@ -40,6 +40,10 @@ def month_of(moment: datetime) -> str:
 
 
 # -- patrols -------------------------------------------------------------------------------------------
+def _degrees(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)   # JSON true is no angle
+
+
 def check_in(session, catalogs, user, now, body) -> Patrol:
     if not permissions.may_patrol(user):
         raise Forbidden("巡查打卡由社区网格员、干部或联合党委成员进行 (a community's patrol staff)", field="role")
@@ -48,7 +52,7 @@ def check_in(session, catalogs, user, now, body) -> Patrol:
     grid = _text(body, "grid", errors, 1, 100)
     lat, lng = body.get("lat"), body.get("lng")
     if (lat is None) != (lng is None) or (lat is not None and not (
-            isinstance(lat, (int, float)) and isinstance(lng, (int, float)) and -90 <= lat <= 90 and -180 <= lng <= 180)):
+            _degrees(lat) and _degrees(lng) and -90 <= lat <= 90 and -180 <= lng <= 180)):
         errors.append({"field": "lat", "reason": "lat and lng together, in degrees (WGS-84)"})
     if errors:
         raise InvalidData(errors)
@@ -78,8 +82,8 @@ def report(session, catalogs, user, now, body, photo_keys: list[str]) -> HazardP
     description = _text(body, "description", errors)
     address = _text(body, "address", errors, 2, 300)
     month = body.get("month") or month_of(now)
-    if not (isinstance(month, str) and len(month) == 7 and month[4] == "-" and month[:4].isdigit()
-            and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
+    if not (isinstance(month, str) and len(month) == 7 and month.isascii() and month[4] == "-"
+            and month[:4].isdigit() and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
         errors.append({"field": "month", "reason": "YYYY-MM"})
     if not photo_keys:
         errors.append({"field": "before_photos", "reason": "请附整治前照片 (before photos)"})

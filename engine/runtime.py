@@ -163,10 +163,11 @@ class Runtime:
         roles = body.get("roles")
         if not isinstance(roles, list):
             raise InvalidData([{"field": "roles", "reason": "a list of role codes"}])
+        def code(name):    # "" is no code; a list or an object is refused by name (users.scope_errors)
+            return None if body.get(name) in (None, "") else body[name]
         user = users.create_user(session, self.catalogs, self.wall_clock, body.get("username") or "",
-                                 body.get("password") or "", roles, body.get("community") or None,
-                                 body.get("unit") or None, body.get("display_name") or None, scrypt_n,
-                                 bool(body.get("sensitive_access")))
+                                 body.get("password") or "", roles, code("community"), code("unit"),
+                                 body.get("display_name") or None, scrypt_n, bool(body.get("sensitive_access")))
         session.add(Audit(at=self.wall_clock.now(), actor=actor.username, action="user_created",
                           data={"user": user.username, "roles": user.roles, "community": user.community,
                                 "unit": user.unit}))

@@ -65,7 +65,14 @@ def principal(user: User) -> Principal:
 def scope_errors(catalogs, roles, community, unit, sensitive_access) -> list[dict]:
     """What is wrong with a set of roles and a scope (a community and/or a unit), field by field."""
     errors = []
-    roles = list(roles or [])
+    if not isinstance(roles, (list, tuple, set, frozenset)) or not all(isinstance(r, str) for r in roles):
+        return [{"field": "roles", "reason": "角色代码的列表 (a list of role codes)"}]
+    for name, value in (("community", community), ("unit", unit)):
+        if value is not None and not isinstance(value, str):     # a list or an object is no code (issue #15)
+            return [{"field": name, "reason": "应为代码文本或 null (a code as text, or null)"}]
+    if not isinstance(sensitive_access, bool):
+        return [{"field": "sensitive_access", "reason": "true 或 false (true or false)"}]
+    roles = list(roles)
     for role in roles:
         if role not in ROLES:
             errors.append({"field": "role", "reason": f"unknown role {role!r}; one of {', '.join(ROLES)}"})
@@ -94,7 +101,8 @@ def _password_errors(password) -> list[dict]:
 def create_user(session, catalogs, clock, username: str, password: str, roles, community=None,
                 unit=None, display_name=None, scrypt_n: int = 2**14, sensitive_access: bool = False) -> User:
     errors = []
-    if not username or len(username) > 100 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+    if not isinstance(username, str) or not username or len(username) > 100 \
+            or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         errors.append({"field": "username", "reason": "letters, digits, _ - . only, at most 100"})
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
         errors.append({"field": "username", "reason": f"user {username!r} already exists"})

@@ -62,7 +62,8 @@ def changes(before: dict | None, after: dict) -> dict:
     """What `after` (a version's files) changed against `before` (None for a first version)."""
     new, new_layout = _elements(after)
     if before is None:
-        return {"first": True, "added": [], "removed": [], "changed": [], "forms": {}, "layout_changed": False}
+        return {"first": True, "added": [], "removed": [], "changed": [],
+                "forms": {"added": [], "removed": [], "changed": []}, "layout_changed": False}
     old, old_layout = _elements(before)
 
     def row(element_id, source):

@@ -11,9 +11,10 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
     from web import (api_alerts, api_auth, api_catalogs, api_duplicates, api_events, api_inbox, api_incidents,
                      api_indicators, api_meta, api_monthly, api_photos, api_processes, api_sim, api_spot_checks,
-                     api_supervision, api_tasks, api_users, errors, open311, ui)
+                     api_supervision, api_tasks, api_users, errors, inputs, open311, ui)
 
     app = Flask(__name__)
+    inputs.set_up(app)   # before any route: bounded ids in paths, every request's text and JSON checked
     services = services or Services.build(settings)
     app.extensions["eventflow"] = services
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes

@@ -1,6 +1,4 @@
 """The event pool over HTTP (§5 sources, §7.1 registration)."""
-import json
-
 from flask import Blueprint, g, jsonify, request
 
 from engine import events, permissions
@@ -8,6 +6,7 @@ from engine.clock import parse_instant
 from engine.errors import InvalidData
 from web.api_photos import uploads
 from web.auth import json_body, services, signed_in
+from web.inputs import parse_json
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
 
@@ -46,7 +45,7 @@ def _report_part() -> dict:
     part = request.files.get("report")
     raw = part.read() if part is not None else request.form.get("report")
     try:
-        payload = json.loads(raw) if raw else None
+        payload = parse_json(raw, "report") if raw else None
     except (ValueError, UnicodeDecodeError):
         payload = None
     if not isinstance(payload, dict):
@@ -128,7 +127,7 @@ def _int_arg(name, default, low, high):
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidData([{"field": name, "reason": f"a whole number from {low} to {high}"}])
     return int(raw)
 

@@ -2,6 +2,7 @@
 §7.1 反馈来源), dispatches, warnings (预警) and supervision (督办, §9.1)."""
 from flask import Blueprint, g, jsonify, request
 
+from engine.ids import MAX_ID
 from web.api_events import _int_arg
 from web.auth import services, signed_in
 
@@ -15,7 +16,7 @@ def notifications():
     svc = services()
     user = g.user
     page, per_page = _int_arg("page", 1, 1, 10**6), _int_arg("per_page", 20, 1, 100)
-    after_id = _int_arg("after_id", None, 0, 2**53)
+    after_id = _int_arg("after_id", None, 0, MAX_ID)
     kind = request.args.get("kind")
     total, items = svc.read(lambda s: svc.runtime.inbox(s, user, after_id, kind, page, per_page))
     return jsonify({"total": total, "page": page, "per_page": per_page, "items": items})

@@ -1,6 +1,4 @@
 """§9.2 over HTTP (issue #8): patrol check-ins, key hazard rectification points, the monthly report."""
-import json
-
 from flask import Blueprint, g, jsonify, request
 
 from engine import hazards, monthly_report, permissions
@@ -8,6 +6,7 @@ from engine.errors import InvalidData, NotFound
 from engine.models import HazardPoint
 from web.api_photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
+from web.inputs import parse_json
 
 bp = Blueprint("monthly", __name__, url_prefix="/api")
 
@@ -50,7 +49,7 @@ def report_hazard():
     checked = _photos("before_photos")
     part = request.form.get("hazard")
     try:
-        body = json.loads(part) if part else None
+        body = parse_json(part, "hazard") if part else None
     except ValueError:
         body = None
     if not isinstance(body, dict):

@@ -4,6 +4,7 @@ from flask import Blueprint, g, jsonify, request
 from engine import bundle as bundles
 from engine import migration, permissions, version_history
 from engine.errors import InvalidData
+from engine.ids import MAX_ID, is_record_id
 from engine.version_history import describe
 from web.auth import services, signed_in
 
@@ -64,8 +65,8 @@ def migrate(version_id):
     unit of work; one that cannot move is reported with its reasons and left as it was."""
     body = request.get_json(silent=True) or {}
     wanted = body.get("instances") if isinstance(body, dict) else None
-    if wanted is not None and (not isinstance(wanted, list) or not all(isinstance(i, int) for i in wanted)):
-        raise InvalidData([{"field": "instances", "reason": "a list of instance ids"}])
+    if wanted is not None and (not isinstance(wanted, list) or not all(is_record_id(i) for i in wanted)):
+        raise InvalidData([{"field": "instances", "reason": f"a list of instance ids (whole numbers from 1 to {MAX_ID})"}])
     svc = services()
     actor = g.user.username
     if wanted is None:

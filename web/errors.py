@@ -30,4 +30,10 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        return jsonify({"error": err.name.lower().replace(" ", "_"), "message": err.description}), err.code
+        body = jsonify({"error": err.name.lower().replace(" ", "_"), "message": err.description})
+        return body, err.code, exception_headers(err)
+
+
+def exception_headers(err: HTTPException) -> list[tuple[str, str]]:
+    """The headers an HTTP error carries besides its body's type: a 405's `Allow` (RFC 9110 §15.5.6)."""
+    return [(name, value) for name, value in err.get_headers() if name.lower() != "content-type"]

@@ -7,6 +7,8 @@ The format is the path's suffix. Errors are GeoReport's own shape, not the JSON 
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from lxml import etree
 from werkzeug.exceptions import HTTPException
@@ -14,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from engine import apikeys, open311
 from engine.errors import EventflowError, Forbidden, InvalidData, NotFound
 from web.auth import public, services
+from web.errors import exception_headers
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -22,6 +25,9 @@ FORMATS = ("json", "xml")
 ITEM_TAGS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
              "errors": "error"}
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF): an error that names
+#: a field as it was sent shows each as U+FFFD
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # -- rendering --------------------------------------------------------------------------------------
@@ -37,7 +43,7 @@ def _add(parent, tag: str, value) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = NOT_XML.sub("\ufffd", str(value))
 
 
 def _render(fmt: str, root: str, body, status: int = 200) -> Response:
@@ -66,9 +72,11 @@ def _error_format() -> str:
     return "xml" if request.path.endswith(".xml") else "json"
 
 
-def _errors(status: int, descriptions: list[str]) -> Response:
+def _errors(status: int, descriptions: list[str], headers=()) -> Response:
     body = [{"code": status, "description": text} for text in descriptions]
-    return _render(_error_format(), "errors", body, status)
+    response = _render(_error_format(), "errors", body, status)
+    response.headers.extend(headers)
+    return response
 
 
 @bp.errorhandler(EventflowError)
@@ -80,7 +88,7 @@ def _domain_error(err: EventflowError):
 
 @bp.errorhandler(HTTPException)
 def _http_error(err: HTTPException):
-    return _errors(err.code or 500, [f"{err.name}: {err.description}"])
+    return _errors(err.code or 500, [f"{err.name}: {err.description}"], exception_headers(err))
 
 
 # -- services ---------------------------------------------------------------------------------------
@@ -102,9 +110,19 @@ def service_definition(code, fmt):
 
 # -- requests ---------------------------------------------------------------------------------------
 
+#: the header that may carry a channel's key instead of the form field
+KEY_HEADER = "X-Api-Key"
+
+
 def _channel(svc) -> str:
-    """The citizen channel of the request's API key; 403 for a missing, unknown or revoked key."""
-    key = request.form.get("api_key") or request.args.get("api_key")
+    """The citizen channel of the request's API key (the form field `api_key` or the X-Api-Key header);
+    403 for a missing, unknown or revoked key. A key in the query string is refused (400) before it is
+    looked at: URLs land in access logs and proxies' histories, so a key sent there is as good as leaked."""
+    if "api_key" in request.args:
+        raise InvalidData([{"field": "api_key", "reason": f"密钥不得放在查询串中（会写入访问日志），请放在表单或 {KEY_HEADER} "
+                                                          f"头中 (not in the query string, which lands in access logs: "
+                                                          f"send it in the form body or the {KEY_HEADER} header)"}])
+    key = request.form.get("api_key") or request.headers.get(KEY_HEADER)
     if not key:
         raise Forbidden("api_key: 必填，每个群众渠道有自己的密钥 (required: each citizen channel has its own key)",
                         field="api_key")
@@ -161,20 +179,39 @@ def token_detail(token, fmt):
     return _render(fmt, "service_requests", svc.read(lambda s: open311.find_token(s, token)))
 
 
+def _allowed(path: str) -> list[str]:
+    """The methods GeoReport's own routes take at `path` (the catch-all below not counted)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST"):
+        try:
+            endpoint, _ = adapter.match(path, method=method)
+        except HTTPException:  # no route for that method (or a redirect)
+            continue
+        if endpoint != "open311.unknown":
+            allowed += ["GET", "HEAD"] if method == "GET" else [method]
+    return allowed + ["OPTIONS"] if allowed else []
+
+
+@bp.before_request
+def _options():
+    """OPTIONS names the methods of the resource itself (Flask's own answer would add the catch-all's)."""
+    if request.method == "OPTIONS":
+        allowed = _allowed(request.path)
+        if not allowed:
+            return _errors(404, [f"path: no such resource {request.path!r} (see /open311/v2/services.json)"])
+        return Response(status=200, headers={"Allow": ", ".join(allowed)})
+    return None
+
+
 @bp.route("/", methods=ANY_METHOD)
 @bp.route("/<path:rest>", methods=ANY_METHOD)
 @public
 def unknown(rest=""):
-    """Anything else under /open311/v2/ answers in GeoReport's error shape: 405 for a known path with
-    another method, else 404."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    for method in ("GET", "POST"):
-        if method == request.method:
-            continue
-        try:
-            endpoint, _ = adapter.match(request.path, method=method)
-        except HTTPException:  # no route for that method either (or a redirect)
-            continue
-        if endpoint != "open311.unknown":
-            return _errors(405, [f"method: {request.method} is not allowed here (use {method})"])
+    """Anything else under /open311/v2/ answers in GeoReport's error shape: 405 (with `Allow`) for a known
+    path with another method, else 404."""
+    allowed = _allowed(request.path)
+    if allowed:
+        return _errors(405, [f"method: {request.method} is not allowed here (use {allowed[0]})"],
+                       [("Allow", ", ".join(allowed))])
     return _errors(404, [f"path: no such resource {request.path!r} (see /open311/v2/services.json)"])

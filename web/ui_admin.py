@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from catalogs import parse_duration
 from engine import catalog_edits, permissions
 from engine.errors import Conflict, InvalidData
+from engine.ids import MAX_ID
 from web.auth import services
 from web.ui_session import page
 
@@ -56,7 +57,7 @@ def _duration(hours: str, field: str, errors: list) -> str | None:
 def _count(name: str) -> int:
     """How many rows a table form says it posts (a made-up number is a bad request)."""
     raw = request.form.get(name, "0")
-    if not raw.isdigit() or int(raw) > MAX_ROWS:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_ROWS:
         abort(400)
     return int(raw)
 
@@ -64,7 +65,7 @@ def _count(name: str) -> int:
 def _base() -> int | None:
     """The revision the form was opened on (an edit saved since then is not overwritten)."""
     raw = request.form.get("base", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID else None
 
 
 def _save(edit, back: str):

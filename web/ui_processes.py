@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from engine import bundle as bundles
 from engine import incidents, migration, permissions, version_history
 from engine.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
+from engine.ids import is_record_id
 from web.auth import services
 from web.ui_session import page
 
@@ -102,7 +103,7 @@ def migrate(version_id):
     body = request.get_json(silent=True)
     wanted = body.get("instances") if isinstance(body, dict) else None
     if not isinstance(wanted, list) or not wanted or len(wanted) > BATCH or \
-            not all(isinstance(i, int) for i in wanted):
+            not all(is_record_id(i) for i in wanted):
         return jsonify({"error": "invalid", "errors": [{"field": "instances",
                                                         "reason": f"1 to {BATCH} instance ids"}]}), 422
     svc = services()

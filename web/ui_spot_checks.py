@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine import permissions, spot_checks
 from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidData, NotFound
+from engine.ids import MAX_ID
 from engine.models import SpotCheck
 from web.auth import services
 from web.ui_session import page
@@ -43,8 +44,8 @@ def index():
         last = _day("to", today)
         end = last + timedelta(days=1) if last else None
         raw_seed, raw_size = (request.form.get("seed") or "").strip(), (request.form.get("size") or "").strip()
-        seed = int(raw_seed) if raw_seed.isdigit() else (None if not raw_seed else -1)
-        size = int(raw_size) if raw_size.isdigit() else 0
+        seed = int(raw_seed) if raw_seed.isascii() and raw_seed.isdigit() else (None if not raw_seed else -1)
+        size = int(raw_size) if raw_size.isascii() and raw_size.isdigit() else 0
         try:
             check_id = svc.run(lambda s: spot_checks.draw(s, svc.catalogs, user, svc.clock.now(),
                                                          request.form.get("community"), start, end, size, seed,
@@ -69,9 +70,9 @@ def show(check_id):
         item = request.form.get("item", "")
         body = {"passed": request.form.get("passed") == "yes", "note": request.form.get("note")}
         kind = request.form.get("kind", "events")
+        item_id = int(item) if item.isascii() and item.isdigit() and int(item) <= MAX_ID else -1
         try:
-            svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, int(item) if item.isdigit() else -1,
-                                                 body, kind))
+            svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, item_id, body, kind))
             flash(_("已记录抽查结论"))
             return redirect(url_for("ui_spot_checks.show", check_id=check_id))
         except (InvalidData, Conflict, NotFound) as err:
