@@ -86,6 +86,12 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
     return notice if viewer is None else for_viewer(session, catalogs, notice, viewer)
 
 
+def event_ids(notice: dict) -> set:
+    """The events a circular names (for recording the sensitive ones' reads)."""
+    return {e["event_id"] for level in ("units", "people", "communities") for party in notice[level]
+            for entries in party["entries"].values() for e in entries} - {None}
+
+
 def for_viewer(session, catalogs, notice: dict, user) -> dict:
     """The circular as this user may read it (issue #15): each party's entries of sensitive events they may not
     see become one line 「涉密事件 N 件」 (no number, text or names), and people named only for such events are

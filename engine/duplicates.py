@@ -75,11 +75,13 @@ def flag(session, event: Event, window: Window, now) -> Event | None:
     return original
 
 
-def describe_flag(session, event: Event) -> dict | None:
-    """What the registrar sees on a flagged event: the open event it seems to repeat, and how near."""
+def describe_flag(session, event: Event, user, catalogs) -> dict | None:
+    """What the registrar sees on a flagged event: the open event it seems to repeat, and how near — only
+    if the user may see that event too (a sensitive one, another community's: nothing of it, issue #15)."""
     if event.duplicate_of_id is None:
         return None
-    original = session.get(Event, event.duplicate_of_id)
+    original = session.scalar(select(Event).where(Event.id == event.duplicate_of_id,
+                                                  permissions.events_of(user, catalogs)))
     if original is None:
         return None
     return {"id": original.id, "number": original.number, "status": original.status,
@@ -88,10 +90,11 @@ def describe_flag(session, event: Event) -> dict | None:
             "distance_m": round(distance_m(event.lat, event.lng, original.lat, original.lng), 1)}
 
 
-def related(session, event: Event) -> dict:
-    """Reports flagged as repeating this event, and reports merged into it (they follow it)."""
-    rows = session.scalars(select(Event).where((Event.duplicate_of_id == event.id) | (Event.merged_into_id == event.id))
-                           .order_by(Event.id))
+def related(session, event: Event, user, catalogs) -> dict:
+    """Reports flagged as repeating this event, and reports merged into it (they follow it): those the user
+    may see."""
+    rows = session.scalars(select(Event).where((Event.duplicate_of_id == event.id) | (Event.merged_into_id == event.id),
+                                               permissions.events_of(user, catalogs)).order_by(Event.id))
     flagged, merged = [], []
     for row in rows:
         item = {"id": row.id, "number": row.number, "source": row.source, "channel": row.channel,
@@ -100,7 +103,7 @@ def related(session, event: Event) -> dict:
     return {"suspected_duplicates": [i for i in flagged if i["status"] == "open"], "merged_reports": merged}
 
 
-def check_merge(session, duplicate: Event, body, user) -> tuple[Event, str]:
+def check_merge(session, duplicate: Event, body, user, catalogs) -> tuple[Event, str]:
     """The surviving event and the reason, or a 422/409/403 naming what is wrong."""
     body = body if isinstance(body, dict) else {}
     into, reason = body.get("into"), body.get("reason")
@@ -114,7 +117,8 @@ def check_merge(session, duplicate: Event, body, user) -> tuple[Event, str]:
         raise InvalidData(errors)
     if into == duplicate.id:
         raise InvalidData([{"field": "into", "reason": "不能并入自身 (an event cannot be merged into itself)"}])
-    survivor = session.get(Event, into)
+    # only an event the user may see can be named: nothing of another is told, not even that it exists
+    survivor = session.scalar(select(Event).where(Event.id == into, permissions.events_of(user, catalogs)))
     if survivor is None:
         raise InvalidData([{"field": "into", "reason": f"事件 {into} 不存在 (no such event)"}])
     permissions.may_merge(user, duplicate, survivor)

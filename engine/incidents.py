@@ -28,20 +28,18 @@ from sqlalchemy import select, update
 from engine import permissions, privacy, tasks
 from engine.clock import local
 from engine.errors import Conflict, HandlerError, InvalidData, NotFound, StepFailed
+from engine.ids import MAX_ID
 from engine.instances import ProcessError
 from engine.models import Audit, Event, Incident, Instance, ProcessVersion, Timer, WorkItem
 from engine.sandbox import Exhausted, UnsafeCode
 from engine.scripting import root_cause
 
-#: who sees and retries incidents (the lead may move this into the permissions module)
 STATUSES = ("open", "resolved")
 #: the failures a step can have that open an incident (others, e.g. the database going away, are retried)
 STEP_FAILURES = (ProcessError, HandlerError)
 #: failures whose words are the engine's own, never the task data's: shown even for a sensitive event
 _OWN_WORDS = (Exhausted, UnsafeCode, NameError, SyntaxError)
 WITHHELD = "涉密事件，详情不予显示 (details withheld: sensitive event)"
-#: the largest id a filter takes (the databases' integer range)
-MAX_ID = 2**31 - 1
 
 
 def may_handle(user) -> bool:
@@ -245,7 +243,7 @@ def retry(session, runtime, incident_id: int, user) -> dict:
     event = session.get(Event, incident.event_id)
     try:
         if incident.kind == "task":
-            outcome = _retry_task(session, runtime, incident, row, event)
+            outcome = _retry_task(session, runtime, incident, row, event, user)
         else:
             outcome = _retry_timers(session, runtime, incident, row, event)
     except StepFailed as failure:
@@ -256,12 +254,20 @@ def retry(session, runtime, incident_id: int, user) -> dict:
     return {"id": incident.id, "status": incident.status, "resolution": incident.resolution}
 
 
-def _retry_task(session, runtime, incident, row, event) -> str:
+def _retry_task(session, runtime, incident, row, event, user) -> str:
     item = session.get(WorkItem, incident.task_id)
     if item is None or item.instance_id != row.id:
         return "gone"                       # done, or cancelled (a timer, 撤单, 终止) since
     compiled = runtime.specs.get(session, row.version_id)
-    clean = tasks.check_data(item, compiled, runtime.catalogs, incident.payload or {}, event=event, session=session)
+    try:
+        clean = tasks.check_data(item, compiled, runtime.catalogs, incident.payload or {}, event=event, session=session)
+    except InvalidData as err:
+        if permissions.may_see_sensitive(user, runtime.catalogs, event.type_code, event.reporter):
+            raise
+        # a form's reasons may quote what was typed: for a sensitive event, only which fields (issue #15)
+        raise InvalidData([{"field": e.get("field"), "reason": "保存的表单数据不符合该版本的表单 "
+                                                               "(the stored form data does not fit this version's form)"}
+                           for e in err.details.get("errors", [])]) from None
     try:
         done = runtime.instances.complete_task(session, row, event, item.id, clean, incident.actor)
     except STEP_FAILURES as err:

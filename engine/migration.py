@@ -31,6 +31,7 @@ from engine.errors import Conflict, NotFound
 from engine.instances import Indexed
 from engine.models import Event, Instance, ProcessVersion, WorkItem
 from engine.timers import due_times
+from engine import privacy
 
 #: the states of a task the instance is at (a predicted one is rebuilt from the target's spec)
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -100,9 +101,10 @@ def _candidates(session, target: ProcessVersion, instance_ids=None):
     return session.execute(query).all()
 
 
-def dry_run(session, specs, target_id: int, instance_ids=None) -> dict:
+def dry_run(session, specs, target_id: int, instance_ids=None, viewer=None, catalogs=None) -> dict:
     """Per running or suspended instance of the process on another version: can it move, why not, and
-    which armed timers keep their due times."""
+    which armed timers keep their due times. For a `viewer`, a sensitive event they may not see is listed
+    without its id or number (engine/privacy.py)."""
     target = target_of(session, target_id)
     compiled = specs.get(session, target.id)
     items = []
@@ -114,6 +116,8 @@ def dry_run(session, specs, target_id: int, instance_ids=None) -> dict:
                       "at": sorted({t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in
                                     workflow.get_tasks(state=TaskState.READY, manual=True)}),
                       "timers_kept": _armed(workflow)})
+    if viewer is not None:
+        items = privacy.redact_items(session, catalogs, viewer, items)
     return {"process_key": target.process_key, "target_version": target.version,
             "movable": sum(1 for i in items if i["can_move"]), "items": items,
             "note": "已启动的计时器保持原到期时间 (timers already armed keep their due times)"}

@@ -88,6 +88,8 @@ INDICATORS = _rule("indicators", ROLES,
 CIRCULAR = _rule("circular", CITY)
 PATROL = _rule("patrol", ("grid_worker", "community_staff", "committee", "stationed_staff"), "their community")
 HAZARD_REPORT = _rule("hazard_report", ("community_staff", "committee"), "their community")
+HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),
+                    "隐患整治点: their own community's (the city and administrators: any)")
 HAZARD_VERIFY = _rule("hazard_verify", ("committee", "city_authority"), "the committee its community; the city any")
 COMMUNITY_READ = _rule("community_read", ROLES, "their own community (the city and administrators: any)")
 SPOT_CHECK = _rule("spot_check", ("city_authority", "system_admin"), "§9.3 抽查")
@@ -279,8 +281,8 @@ def may_report_hazard(user, community: str | None) -> bool:
 
 
 def may_see_hazards(user) -> bool:
-    """The 隐患 pages: a community's cadres and committee, and the city level."""
-    return (HAZARD_REPORT.allows(user) and bool(user.community)) or is_global(user)
+    """隐患 (API and pages): a community's cadres and committee, and the city level."""
+    return HAZARD_READ.allows(user) and (bool(user.community) or is_global(user))
 
 
 def may_verify_hazard(user, community: str | None) -> bool:

@@ -90,6 +90,18 @@ def disclose(session, catalogs, user, event, now, where: str) -> None:
             {"at": now, "actor": user.username, "event_id": event.id, "where": where})
 
 
+def disclose_ids(session, catalogs, user, ids, now, where: str) -> None:
+    """`disclose` for each sensitive event among these ids that the user may see (a list that showed what
+    was derived from them: messages, reasons, circular and spot-check lines)."""
+    ids = {i for i in ids if i is not None}
+    codes = catalogs.sensitive_codes()
+    if not ids or not codes:
+        return
+    for event in session.scalars(select(Event).where(Event.id.in_(ids), Event.type_code.in_(codes))):
+        if permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
+            disclose(session, catalogs, user, event, now, where)
+
+
 def record(session, disclosures: list[dict]) -> None:
     """Write the noted reads (engine/uow.py calls this; one row per event and place per unit)."""
     seen = set()
@@ -134,3 +146,41 @@ def instance_errors(session, catalogs, user, errors: dict) -> dict:
                            .where(Instance.id.in_(list(errors))))
     hidden = hidden_ids(user, catalogs, list(rows))
     return {str(k): (REDACTED if k in hidden else v) for k, v in errors.items()}
+
+
+def redact_items(session, catalogs, user, items: list[dict]) -> list[dict]:
+    """Rows naming an event (`event_id`, `event_number`: a migration's plan or result) as this user may read
+    them: a sensitive event they may not see keeps its row, without its id or number."""
+    ids = {i.get("event_id") for i in items} - {None}
+    if not ids:
+        return items
+    rows = session.execute(select(Event.id, Event.type_code, Event.reporter).where(Event.id.in_(ids)))
+    hidden = hidden_ids(user, catalogs, list(rows))
+    return [redact_row(i) if i.get("event_id") in hidden else i for i in items]
+
+
+def scrub(value, numbers: set[str]):
+    """A copy of `value` (a timeline, a detail) with these event numbers replaced wherever they appear: the
+    events it links to that the reader may not see (a repeat of a sensitive report names its original)."""
+    if not numbers:
+        return value
+    if isinstance(value, str):
+        for number in numbers:
+            value = value.replace(number, "（无权查看的事件）")
+        return value
+    if isinstance(value, dict):
+        return {k: scrub(v, numbers) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, numbers) for v in value]
+    return value
+
+
+def linked_hidden_numbers(session, catalogs, user, event) -> set[str]:
+    """Numbers of the sensitive events linked to this one (repeat of, merged into, transferred from or to, and
+    those linked to it) that the user may not see."""
+    linked = select(Event.number, Event.type_code, Event.reporter).where(
+        Event.id.in_({event.duplicate_of_id, event.merged_into_id, event.transferred_from_id,
+                      event.transferred_to_id} - {None})
+        | (Event.duplicate_of_id == event.id) | (Event.merged_into_id == event.id))
+    return {number for number, type_code, reporter in session.execute(linked)
+            if not permissions.may_see_sensitive(user, catalogs, type_code, reporter)}

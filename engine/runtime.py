@@ -8,8 +8,9 @@ from sqlalchemy import bindparam, delete, func, select
 
 from engine import deadlines as deadlines_module
 from engine import deploy as deploying
-from engine import (administration, callbacks, comments, devices, duplicates, events, hazards, inbox, incidents,
-                    intake, open311, photos, privacy, supervision, tasks, user_import, users, whistle_order)
+from engine import (administration, callbacks, circular, comments, devices, duplicates, events, hazards, inbox,
+                    incidents, intake, open311, permissions, photos, privacy, spot_checks, supervision, tasks,
+                    user_import, users, whistle_order)
 from engine.clock import local
 from engine.config import Settings
 from engine.deadlines import Deadlines
@@ -128,14 +129,36 @@ class Runtime:
         body["deadlines"] = [deadlines_module.describe(row, self.catalogs, now) for row in rows]
         # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
         body["warnings"] = sorted({row["calendar_warning"] for row in body["deadlines"] if row["calendar_warning"]})
-        body["duplicate_of"] = duplicates.describe_flag(session, event)   # for the registrar (§7.1)
-        body.update(duplicates.related(session, event))
+        body["duplicate_of"] = duplicates.describe_flag(session, event, user, self.catalogs)   # for the registrar (§7.1)
+        if body["duplicate_of"]:
+            self.disclose_listed(session, user, [body["duplicate_of"]["id"]], where)
+        body.update(duplicates.related(session, event, user, self.catalogs))
         body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
+        body = privacy.scrub(body, privacy.linked_hidden_numbers(session, self.catalogs, user, event))
         return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
     def inbox(self, session, user, after_id=None, kind=None, page=1, per_page=20):
         """The user's messages (engine/inbox.py): outcomes of their reports, dispatches, warnings, 督办."""
-        return inbox.listing(session, user, self.catalogs, after_id, kind, page, per_page)
+        total, items = inbox.listing(session, user, self.catalogs, after_id, kind, page, per_page)
+        self.disclose_listed(session, user, [i["event_id"] for i in items], "notifications")
+        return total, items
+
+    def circular(self, session, user, start, end) -> dict:
+        """§9.1 通报 for a period as this user may read it (engine/circular.py), its sensitive reads recorded."""
+        notice = circular.build(session, self.catalogs, start, end, user)
+        self.disclose_listed(session, user, circular.event_ids(notice), "circular")
+        return notice
+
+    def spot_check(self, session, user, check) -> dict:
+        """A §9.3 draw as this user may read it (engine/spot_checks.py), its sensitive reads recorded."""
+        body = spot_checks.describe(session, check, user, self.catalogs)
+        self.disclose_listed(session, user, [i.get("event_id") for i in body["items"] if not i.get("sensitive")],
+                             "spot_check")
+        return body
+
+    def disclose_listed(self, session, user, event_ids, where: str) -> None:
+        """A list showed what was derived from these events: the sensitive ones' reads are recorded."""
+        privacy.disclose_ids(session, self.catalogs, user, event_ids, self.clock.now(), where)
 
     def comment(self, session, event_id: int, body, user) -> dict:
         """留言 on an event, told to whoever has its open tasks."""
@@ -216,18 +239,22 @@ class Runtime:
 
     # -- §9.1 supervision, §8.4 extensions --------------------------------------------------------
     def supervision(self, session, user, filters) -> list[dict]:
-        return supervision.list_supervision(session, user, self.catalogs, filters)
+        items = supervision.list_supervision(session, user, self.catalogs, filters)
+        self.disclose_listed(session, user, [i["event_id"] for i in items], "supervision")
+        return items
 
     def request_extension(self, session, deadline_id: int, body: dict, user) -> dict:
         return supervision.describe_request(
             supervision.request_extension(session, self.catalogs, self.clock, deadline_id, body, user))
 
     def extension_requests(self, session, user, status=None) -> list[dict]:
-        return supervision.list_requests(session, user, self.catalogs, status)
+        items = supervision.list_requests(session, user, self.catalogs, status)
+        self.disclose_listed(session, user, [i["event_id"] for i in items], "extension_requests")
+        return items
 
     def decide_extension(self, session, request_id: int, body: dict, user) -> dict:
-        return supervision.describe_request(
-            supervision.decide(session, self.catalogs, self.clock, self.instances, request_id, body, user))
+        row = supervision.decide(session, self.catalogs, self.clock, self.instances, request_id, body, user)
+        return supervision.shown_request(session, self.catalogs, user, row)
 
     # -- instance administration: 挂起, 恢复, 终止 (engine/administration.py) ---------------------------
     def suspend(self, session, event_id: int, reason, user) -> Event:
@@ -260,7 +287,7 @@ class Runtime:
         """撤单 (§7.1): the source takes its report back before closure. A BPMN message: the process's
         withdraw boundary event cancels all open work and timers and ends the event as `withdrawn`."""
         event = self._locked(session, event_id, user)
-        if not _speaks_for_source(event, user):
+        if not permissions.may_speak_for_source(user, event):
             raise Forbidden("只有上报人或本社区干部可以撤单 (only the reporter or the community's staff may withdraw)")
         if event.status != "open":
             raise Conflict(f"事件 {event.number} 状态为「{events.STATUS_WORDS.get(event.status, event.status)}」，不能撤单",
@@ -287,7 +314,7 @@ class Runtime:
         complaint about the same matter. It starts a new instance of the active version with
         `reopened` true (the BPMN routes it past 核实), and counts against the first-time rate (§8.6)."""
         event = self._locked(session, event_id, user)
-        if not _speaks_for_source(event, user):
+        if not permissions.may_speak_for_source(user, event):
             raise Forbidden("只有上报人或本社区干部可以重启事件 (only the reporter or the community's staff may reopen)")
         if event.status != "closed" or event.closed_at is None:
             raise Conflict(f"只有已办结的事件可以重启 (only a closed event can be reopened; it is {event.status})",
@@ -310,7 +337,7 @@ class Runtime:
         A BPMN message `merge` ends the duplicate's process (its open work and timers are cancelled, its
         source is told); from then on the survivor's outcomes reach the merged report's source too."""
         event = self._locked(session, event_id, user)
-        survivor, reason = duplicates.check_merge(session, event, body, user)
+        survivor, reason = duplicates.check_merge(session, event, body, user, self.catalogs)
         payload = {"into": survivor.id, "into_number": survivor.number, "reason": reason, "by": user.username}
         self._end_by_message(session, event, "merge", payload, user,
                              "流程当前不接受合并 (the process does not accept a merge now)", "merged",
@@ -328,9 +355,7 @@ class Runtime:
     def restart(self, session, event_id: int, user) -> Event:
         """重新启动: an administrator starts the process of a stored event whose start was refused (status
         `error`: e.g. no version was deployed then). Nothing changes if it is refused again."""
-        event = session.get(Event, event_id)
-        if event is None:
-            raise NotFound(f"event {event_id} does not exist")
+        event = events.get_visible(session, event_id, user, self.catalogs)
         if event.status != "error" or session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
             raise Conflict(f"事件 {event.number} 不是启动失败的事件 (only an event whose process failed to start)",
                            event_status=event.status)
@@ -418,7 +443,7 @@ class Runtime:
 
     def done_work(self, session, user) -> list[dict]:
         """已办: what the user completed, newest first."""
-        return tasks.done_by(session, user.username)
+        return tasks.done_by(session, user, self.catalogs)
 
     def my_work(self, session, user) -> list[dict]:
         """待办: the user's ready tasks, each with the deadline that runs on it and its light."""
@@ -546,11 +571,6 @@ class Runtime:
 
     def open_work(self, session, event_id: int) -> list[WorkItem]:
         return list(session.scalars(select(WorkItem).where(WorkItem.event_id == event_id)))
-
-
-def _speaks_for_source(event: Event, user) -> bool:
-    """The reporter, or a cadre of the event's community acting on the caller's behalf (§7.1)."""
-    return event.reporter == user.username or ("community_staff" in user.roles and user.community == event.community)
 
 
 def _reason(value) -> str:

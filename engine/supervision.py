@@ -54,6 +54,15 @@ def describe_request(row: ExtensionRequest) -> dict:
             "decision_note": row.decision_note}
 
 
+def shown_request(session, catalogs, user, row: ExtensionRequest) -> dict:
+    """One request as this user may read it (the list's rule: a sensitive event's reason withheld)."""
+    event = session.get(Event, row.event_id)
+    if event is not None and not permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
+        return privacy.redact_row(describe_request(row), text_fields=("reason", "decision_note"),
+                                  name_fields=("requested_by",), id_fields=("event_id", "deadline_id"))
+    return describe_request(row)
+
+
 def _instant_field(value, field):
     if value is None:
         return None

@@ -92,10 +92,12 @@ def with_deadlines(session, tasks: list[dict], catalogs, now) -> list[dict]:
     return [{**t, "deadline": first.get((t["event_id"], t["name"]))} for t in tasks]
 
 
-def done_by(session, username: str, limit: int = 100) -> list[dict]:
-    """已办: the tasks this user completed, newest first (from the audit trail)."""
+def done_by(session, user, catalogs, limit: int = 100) -> list[dict]:
+    """已办: the tasks this user completed, newest first (from the audit trail), of the events they may still
+    see (a cadre no longer designated for sensitive events no longer lists them)."""
     rows = session.execute(select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
-                           .where(Audit.actor == username, Audit.action == "task_completed")
+                           .where(Audit.actor == user.username, Audit.action == "task_completed",
+                                  permissions.events_of(user, catalogs))
                            .order_by(Audit.id.desc()).limit(limit))
     return [{"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
              "event_number": number, "event_status": status} for a, number, status in rows]

@@ -49,11 +49,10 @@ def index():
 def circular():
     """通报 (§9.1) for `?from=…&to=…`: units, people and communities with late responses, late feedback and
     poorly handled work, each entry naming the event."""
-    from engine import circular as circulars
     start, end = _instant("from"), _instant("to")
     indicators.check_period(start, end)
     svc = services()
-    return jsonify(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user)))
+    return jsonify(svc.read(lambda s: svc.runtime.circular(s, g.user, start, end)))
 
 
 @bp.get("/assessment")

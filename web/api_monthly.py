@@ -85,7 +85,7 @@ def verify_hazard(hazard_id):
 
 
 @bp.get("/hazards")
-@signed_in(permissions.COMMUNITY_READ)
+@signed_in(permissions.HAZARD_READ)
 def list_hazards():
     svc = services()
     user = g.user
@@ -96,7 +96,7 @@ def list_hazards():
 
 
 @bp.get("/hazards/<int:hazard_id>/photos/<key>")
-@signed_in(permissions.COMMUNITY_READ)
+@signed_in(permissions.HAZARD_READ)
 def hazard_photo(hazard_id, key):
     svc = services()
     user = g.user

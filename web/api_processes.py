@@ -2,7 +2,7 @@
 from flask import Blueprint, g, jsonify, request
 
 from engine import bundle as bundles
-from engine import migration, permissions, version_history
+from engine import migration, permissions, privacy, version_history
 from engine.errors import InvalidData
 from engine.ids import MAX_ID, is_record_id
 from engine.version_history import describe
@@ -55,7 +55,8 @@ def migration_plan(version_id):
     """迁移预演 (dry run): per running or suspended instance of the process on another version, whether
     it can move to this one and why not, and the armed timers that keep their due times."""
     svc = services()
-    return jsonify(svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id)))
+    return jsonify(svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, viewer=g.user,
+                                                        catalogs=svc.catalogs)))
 
 
 @bp.post("/<int:version_id>/migration")
@@ -70,8 +71,10 @@ def migrate(version_id):
     svc = services()
     actor = g.user.username
     if wanted is None:
-        plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id))
+        plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, viewer=g.user,
+                                                        catalogs=svc.catalogs))
         wanted = [i["instance_id"] for i in plan["items"] if i["can_move"]]
     else:
         svc.read(lambda s: migration.target_of(s, version_id))          # 404 before anything moves
-    return jsonify({"items": svc.migrate_instances(version_id, wanted, actor)})
+    results = svc.migrate_instances(version_id, wanted, actor)
+    return jsonify({"items": svc.read(lambda s: privacy.redact_items(s, svc.catalogs, g.user, results))})

@@ -32,7 +32,7 @@ def draw():
         check = spot_checks.draw(s, svc.catalogs, user, svc.clock.now(), body.get("community"),
                                  _instant(body, "from"), _instant(body, "to"), body.get("size"), body.get("seed"),
                                  body.get("kind", "events"))
-        return spot_checks.describe(s, check, g.user, svc.catalogs)
+        return svc.runtime.spot_check(s, g.user, check)
     return jsonify(svc.run(unit)), 201
 
 
@@ -46,7 +46,7 @@ def index():
         stmt = select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)
         if community:
             stmt = stmt.where(SpotCheck.community == community)
-        return [spot_checks.describe(s, c, g.user, svc.catalogs) for c in s.scalars(stmt)]
+        return [svc.runtime.spot_check(s, g.user, c) for c in s.scalars(stmt)]
     return jsonify({"items": svc.read(query)})
 
 
@@ -59,7 +59,7 @@ def show(check_id):
         check = s.get(SpotCheck, check_id)
         if check is None:
             raise NotFound(f"spot check {check_id} does not exist", field="spot_check_id")
-        return spot_checks.describe(s, check, g.user, svc.catalogs)
+        return svc.runtime.spot_check(s, g.user, check)
     return jsonify(svc.read(query))
 
 
@@ -75,7 +75,7 @@ def _record(check_id, item_id, kind):
     svc = services()
     user = g.user
     svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, item_id, body, kind))
-    return jsonify(svc.read(lambda s: spot_checks.describe(s, s.get(SpotCheck, check_id), g.user, svc.catalogs)))
+    return jsonify(svc.read(lambda s: svc.runtime.spot_check(s, g.user, s.get(SpotCheck, check_id))))
 
 
 @bp.put("/<int:check_id>/hazards/<int:hazard_id>")

@@ -130,10 +130,9 @@ def _may_circulate(user) -> bool:
 @page(rule=permissions.CIRCULAR)
 def circular():
     """通报 (§9.1) for a period, laid out for printing (the browser's print gives the PDF), with its Excel file."""
-    from engine import circular as circulars
     svc = services()
     first, last, start, end = _period()
-    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user))
+    notice = svc.read(lambda s: svc.runtime.circular(s, g.user, start, end))
     return render_template("ui/circular.html", nav="dashboard", notice=notice, first=first, last=last)
 
 
@@ -143,7 +142,7 @@ def circular_xlsx():
     from engine import circular as circulars
     svc = services()
     first, last, start, end = _period()
-    header, rows = circulars.table(svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user)))
+    header, rows = circulars.table(svc.read(lambda s: svc.runtime.circular(s, g.user, start, end)))
     body = spreadsheets.xlsx(f"通报 {first}至{last}", header, rows)
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="circular-{first}-{last}.xlsx"'})
@@ -163,8 +162,7 @@ def supervision():
 
     def poorly(session):
         """处置不到位 of the last 30 days (failed 核查), for the units and communities the user may see."""
-        from engine import circular as circulars
-        notice = circulars.build(session, svc.catalogs, now - timedelta(days=30), now, user)
+        notice = svc.runtime.circular(session, user, now - timedelta(days=30), now)
         shown = []
         for level, parties in (("unit", notice["units"]), ("community", notice["communities"])):
             keep = set(indicators.visible(session, svc.catalogs, user, level, [p["key"] for p in parties]))
@@ -212,11 +210,10 @@ def monthly_xlsx():
 @bp.get("/circular.pdf")
 @page(rule=permissions.CIRCULAR)
 def circular_pdf():
-    from engine import circular as circulars
     from engine import pdf
     svc = services()
     first, last, start, end = _period()
-    notice = svc.read(lambda s: circulars.build(s, svc.catalogs, start, end, g.user))
+    notice = svc.read(lambda s: svc.runtime.circular(s, g.user, start, end))
     return Response(pdf.circular(notice, first, last), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="circular-{first}-{last}.pdf"'})
 

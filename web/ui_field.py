@@ -51,7 +51,7 @@ def patrol():
 
 
 @bp.route("/hazards", methods=["GET", "POST"])
-@page
+@page(rule=permissions.HAZARD_READ)
 def hazard_list():
     user = g.user
     if not may_see_hazards(user):
@@ -88,7 +88,7 @@ def _visible(point, user):
 
 
 @bp.route("/hazards/<int:hazard_id>", methods=["GET", "POST"])
-@page
+@page(rule=permissions.HAZARD_READ)
 def hazard(hazard_id):
     user = g.user
     svc = services()
@@ -126,7 +126,7 @@ def hazard(hazard_id):
 
 
 @bp.get("/hazards/<int:hazard_id>/photos/<key>")
-@page
+@page(rule=permissions.HAZARD_READ)
 def hazard_photo(hazard_id, key):
     svc = services()
     point = svc.read(lambda s: s.get(HazardPoint, hazard_id))

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from engine import bundle as bundles
-from engine import incidents, migration, permissions, version_history
+from engine import incidents, migration, permissions, privacy, version_history
 from engine.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
 from engine.ids import is_record_id
 from web.auth import services
@@ -54,7 +54,8 @@ def deploy():
 def show(version_id):
     svc = services()
     detail = svc.read(lambda s: version_history.detail(s, version_id))
-    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id))
+    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, viewer=g.user,
+                                                        catalogs=svc.catalogs))
     user = g.user
     found = svc.read(lambda s: incidents.listing(s, user, svc.catalogs, {"version_id": version_id}))   # 流程异常 on it
     return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH,
@@ -62,11 +63,9 @@ def show(version_id):
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
-@page
+@page(rule=permissions.INCIDENTS)
 def retry_incident(incident_id):
     """重试 a 流程异常 (issue #15) from the version's page or the event's page, back to the page it came from."""
-    if not incidents.may_handle(g.user):
-        abort(403)
     svc = services()
     user = g.user
     incident = svc.read(lambda s: incidents.one(s, incident_id, g.user, svc.catalogs))
@@ -111,7 +110,8 @@ def migrate(version_id):
         svc.read(lambda s: migration.target_of(s, version_id))
     except EventflowError as err:
         return jsonify(err.to_dict()), err.status
-    return jsonify({"items": svc.migrate_instances(version_id, wanted, g.user.username)})
+    results = svc.migrate_instances(version_id, wanted, g.user.username)
+    return jsonify({"items": svc.read(lambda s: privacy.redact_items(s, svc.catalogs, g.user, results))})
 
 
 @bp.get("/<int:version_id>/files/<path:path>")

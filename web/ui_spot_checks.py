@@ -54,7 +54,7 @@ def index():
             return redirect(url_for("ui_spot_checks.show", check_id=check_id))
         except InvalidData as err:
             errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
-    checks = svc.read(lambda s: [spot_checks.describe(s, c, g.user, svc.catalogs) for c in s.scalars(
+    checks = svc.read(lambda s: [svc.runtime.spot_check(s, g.user, c) for c in s.scalars(
         select(SpotCheck).order_by(SpotCheck.id.desc()).limit(50))])
     return render_template("ui/spot_checks.html", nav="dashboard", checks=checks, errors=errors, values=request.form,
                            communities=svc.catalogs.options("communities"), first=today.replace(day=1), last=today), status
@@ -78,7 +78,7 @@ def show(check_id):
         except (InvalidData, Conflict, NotFound) as err:
             errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
             status = err.status
-    check = svc.read(lambda s: s.get(SpotCheck, check_id) and spot_checks.describe(s, s.get(SpotCheck, check_id), g.user, svc.catalogs))
+    check = svc.read(lambda s: s.get(SpotCheck, check_id) and svc.runtime.spot_check(s, g.user, s.get(SpotCheck, check_id)))
     if not check:
         abort(404)
     return render_template("ui/spot_check.html", nav="dashboard", check=check, errors=errors), status

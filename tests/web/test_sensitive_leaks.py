@@ -27,7 +27,8 @@ from tests.web.test_sensitive import web_session
 DOC = json.loads((Path(__file__).resolve().parents[2] / "web" / "openapi.json").read_text(encoding="utf-8"))
 MARK = "ZQX7MARK"
 #: users whose scope reaches 新城社区 (or everything) but who may not see a police matter
-REFUSED = ("staff3", "whistle1", "committee1", "staff2", "zhifa1", "shijian1", "city1", "owner1", "admin1")
+REFUSED = ("staff3", "whistle1", "committee1", "staff2", "zhifa1", "shijian1", "city1", "owner1", "admin1",
+           "grid2")   # grid2 reported a repeat of the police matter: its own report, nothing of the first
 PERIOD = {"from": "2026-10-01T00:00:00+08:00", "to": "2026-11-01T00:00:00+08:00"}
 #: query strings each GET is read with, besides none at all
 QUERIES = {
@@ -72,7 +73,11 @@ def history(app, api) -> dict:
     svc = app.extensions["eventflow"]
     svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "staff3", PASSWORD,
                                         ["community_staff"], "lg-xincheng", None, "社区干部 三", 1024))
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "grid2", PASSWORD,
+                                        ["grid_worker"], "lg-xincheng", None, "网格员 二", 1024))
     open_one = api.report(type_code="A03", description=f"{MARK} 邻里纠纷警情，需社区协调")
+    repeat = api.report(user="grid2", type_code="A03", description="楼下又在争吵")   # flagged as its duplicate
+    assert api.event(repeat["id"], user="staff1")["duplicate_of"]["id"] == open_one["id"]
     key = api.photo("grid1", open_one["id"])
     assert api.post(f"/api/events/{open_one['id']}/comments", "staff1", json={"text": f"留言 {MARK}"}).status_code == 201
     api.complete("staff1", open_one["id"], "verify", {"verdict": "accept", "verify_note": f"核实 {MARK}"})
@@ -96,7 +101,7 @@ def history(app, api) -> dict:
     r = api.post("/api/spot-checks", "city1", json={"community": "lg-xincheng", **PERIOD, "size": 20, "seed": 7})
     assert r.status_code == 201, r.json
     tasks = [t["id"] for t in api.tasks("stationed1") + api.tasks("staff1")]
-    return {"events": [open_one, closed], "key": key, "check": r.json["id"], "tasks": tasks,
+    return {"events": [open_one, closed, repeat], "key": key, "check": r.json["id"], "tasks": tasks,
             "deadline": pending[0]["id"], "numbers": [open_one["number"], closed["number"]]}
 
 
@@ -176,3 +181,21 @@ def database_url(request, tmp_path, sqlite_template):
     path = tmp_path / "eventflow.sqlite3"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"
+
+
+def test_answers_to_writes_tell_nothing_of_it_either(app, api):
+    """Naming a sensitive event in a merge, deciding its extension, administering it: the answers carry
+    neither its number nor its text for someone refused it."""
+    made = history(app, api)
+    secret_id = made["events"][0]["id"]
+    ordinary = api.report(description="人行道被占道经营")
+    r = api.post(f"/api/events/{ordinary['id']}/merge", "staff3", json={"into": secret_id, "reason": "同一问题"})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "into"
+    assert MARK not in r.get_data(as_text=True) and made["numbers"][0] not in r.get_data(as_text=True)
+    pending = api.get("/api/extension-requests?status=pending", "city1").json["items"]
+    assert pending and pending[0]["reason"] != f"延期 {MARK}" and pending[0]["sensitive"] is True
+    r = api.post(f"/api/extension-requests/{pending[0]['id']}/decision", "city1", json={"approve": False, "note": "不予延期"})
+    assert r.status_code == 200 and MARK not in r.get_data(as_text=True) and r.json["event_id"] is None
+    for action in ("suspend", "terminate"):
+        r = api.post(f"/api/events/{secret_id}/{action}", "admin1", json={"reason": "测试理由"})
+        assert r.status_code == 404 and made["numbers"][0] not in r.get_data(as_text=True)
