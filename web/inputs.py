@@ -6,7 +6,7 @@
   view runs), a form field or a JSON body, keys too, or a JSON part of a multipart form (checked when the
   view reads them, so under the size limit the view sets).
 - A JSON body nested deeper than MAX_DEPTH is refused with 400 when it is read (Python's parser would
-  otherwise stop on its recursion limit); NaN, Infinity and numbers past a float are not JSON.
+  otherwise stop on its recursion limit); NaN, Infinity and numbers past a float are refused by name (422).
 - A number in a path where the route takes `<int:…>` is a record id: beyond the database's INTEGER
   (engine/ids.py) no route matches, so it answers 404 like any other id that names nothing.
 """
@@ -28,6 +28,7 @@ MAX_DEPTH = 64
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 NUL_REASON = "不得含有 NUL 字符 (must not contain NUL, \\u0000)"
 SURROGATE_REASON = "含有不成对的代理项，不是有效的 Unicode 文本 (a lone surrogate such as \\ud800 is not Unicode text)"
+NOT_FINITE_REASON = "须为有限数字，JSON 没有 NaN 或 Infinity (a finite number: JSON has no NaN or Infinity)"
 
 
 def text_problem(value: str) -> str | None:
@@ -62,23 +63,12 @@ class RecordIdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-def _reject_constant(name):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} is beyond a floating-point number")
-    return value
-
-
 def parse_json(raw: str | bytes, field: str = "(body)"):
     """JSON as eventflow reads it: ValueError for what is not JSON (callers answer that as they did),
     Unreadable (400) for nesting deeper than MAX_DEPTH, InvalidData (422) naming the field of any text
-    that cannot be stored (check_json)."""
+    that cannot be stored or number that is not finite (check_json)."""
     try:
-        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(raw)
         too_deep = _depth_exceeds(value, MAX_DEPTH)
     except RecursionError:     # far deeper still: the parser's own limit
         too_deep = True
@@ -102,7 +92,9 @@ def _depth_exceeds(value, limit: int) -> bool:
 
 def check_json(value, field: str = "(body)") -> None:
     """InvalidData naming each place in a parsed JSON value whose text (a key or a string) cannot be
-    stored: `location.address`, `photos[0]`; a bad key is named by its parent and the key's position."""
+    stored, or whose number is NaN or infinite (Python's reader takes NaN, Infinity and 1e400; JSON has
+    no such numbers and a database would not give them back): `location.address`, `photos[0]`; a bad
+    key is named by its parent and the key's position."""
     errors = []
     todo = [(value, None)]
     while todo:
@@ -111,6 +103,8 @@ def check_json(value, field: str = "(body)") -> None:
             reason = text_problem(node)
             if reason:
                 errors.append({"field": where or field, "reason": reason})
+        elif isinstance(node, float) and not math.isfinite(node):
+            errors.append({"field": where or field, "reason": NOT_FINITE_REASON})
         elif isinstance(node, dict):
             for position, (key, child) in enumerate(node.items()):
                 reason = text_problem(key)

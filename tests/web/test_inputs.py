@@ -170,10 +170,14 @@ def test_json_64_levels_deep_is_read(api):
     assert r.status_code != 400 and r.status_code < 500, r.json
 
 
-def test_what_is_not_json_is_refused_as_before(api):
+def test_numbers_json_does_not_have_are_refused_by_name(api):
     event = api.report()
-    for body in ('{"text": NaN}', '{"text": Infinity}', '{"text": 1e400}'):
-        invalid(raw_json(api, "POST", f"/api/events/{event['id']}/comments", "staff1", body), "(body)", "JSON")
+    for body, field in (('{"text": NaN}', "text"), ('{"text": "还在", "x": [-Infinity]}', "x[0]"),
+                        ('{"text": 1e400}', "text")):
+        invalid(raw_json(api, "POST", f"/api/events/{event['id']}/comments", "staff1", body), field, "NaN")
+    body = '{"source": "grid_worker", "type_code": "A05", "description": "人行道被占道经营", "location": ' \
+           '{"lat": NaN, "lng": 120.6, "address": "新城大道"}}'
+    invalid(raw_json(api, "POST", "/api/events", "grid1", body), "location.lat", "NaN")
 
 
 # ---------------------------------------------------------------------------------------- wrong types
