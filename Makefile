@@ -8,7 +8,7 @@ PORT   ?= 5000
 # demo only: every demo user gets this password (README lists them)
 DEMO_PASSWORD ?= eventflow-demo
 
-.PHONY: install run test lint-bpmn chromium bench clean translations
+.PHONY: install run test lint lint-bpmn chromium bench clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,8 +57,13 @@ chromium:
 
 # Runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (EVENTFLOW_TEST_PG_URL to change it);
 # the PostgreSQL half is skipped, with the reason printed, only when no server answers.
-test: install lint-bpmn chromium
+test: install lint-bpmn chromium lint
 	$(BIN)/pytest -q
+
+# ruff (pyproject.toml [tool.ruff]) and the import rules between packages (pyproject.toml [tool.importlinter])
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m bench.lifecycle

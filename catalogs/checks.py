@@ -196,7 +196,7 @@ def _check_communities(features: list[dict], units: dict[str, dict], event_types
 def _check_polygons(features: list[dict], codes: list[str]) -> Iterable[CatalogError]:
     """§7.1: an event's location decides its community, so polygons must be valid and must not overlap."""
     valid = []
-    for feature, code in zip(features, codes):
+    for feature, code in zip(features, codes, strict=False):
         geometry = feature["geometry"]
         polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         if any(ring[0] != ring[-1] for polygon in polygons for ring in polygon):

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from engine import callbacks
 from engine.duplicates import flag, followers
-from engine.errors import InvalidData, InvalidParameter
+from engine.errors import InvalidData
+from handlers.errors import InvalidParameter
 from engine.events import add_parties, register_transfer
 from engine.intake import locate
 from engine.models import Audit, Notification, User

@@ -86,17 +86,6 @@ class HandlerError(EventflowError):
         self.handler = handler
 
 
-class InvalidParameter(Exception):
-    """Raised by a handler when a parameter's value is wrong in a way only it can tell (e.g. 转办 to
-    the event's own community). The engine answers 422 naming the form field the parameter came from,
-    and nothing changes."""
-
-    def __init__(self, param: str, reason: str):
-        super().__init__(f"{param}: {reason}")
-        self.param = param
-        self.reason = reason
-
-
 class StaleInstance(Exception):
     """Someone else saved the instance first; the unit of work is retried (never shown to a user)."""
 

@@ -221,7 +221,7 @@ def visible(session, catalogs, user, level: str, parties) -> list[str]:
 def table(report_items: list[dict]) -> tuple[list[str], list[list]]:
     """The indicator rows as a table for export: per indicator its value, numerator and denominator."""
     header = ["代码", "名称"]
-    for key, (name, _formula) in INDICATORS.items():
+    for name, _formula in INDICATORS.values():
         header += [name, f"{name}·分子", f"{name}·分母"]
     rows = []
     for item in report_items:

@@ -36,7 +36,7 @@ def problems(files: dict[str, bytes]) -> list[dict]:
     if missing:
         found = _run(missing)
         with _lock:
-            for path, content in missing.items():
+            for path, _content in missing.items():
                 _known[digests[path]] = found.get(path, [])
     with _lock:
         return [{"file": path, **p} for path in sorted(digests) for p in _known[digests[path]]]

@@ -32,10 +32,14 @@ _WAITING = (select(PendingStart.event_id).where(PendingStart.stored_at <= bindpa
             .order_by(PendingStart.stored_at).limit(bindparam("limit")))
 
 
+#: how near a report must be to an open one to be flagged, unless the settings say otherwise
+DEFAULT_WINDOW = duplicates.Window()
+
+
 class Runtime:
     def __init__(self, catalogs, registry, clock, process_key: str = PROCESS_KEY,
                  reopen_window: timedelta = timedelta(days=7), wall_clock=None,
-                 duplicate_window: duplicates.Window = duplicates.Window(),
+                 duplicate_window: duplicates.Window = DEFAULT_WINDOW,
                  photos: PhotoStore | None = None, start_grace: timedelta = timedelta(seconds=60)):
         self.catalogs = catalogs
         self.registry = registry
@@ -217,7 +221,7 @@ class Runtime:
         version = session.get(ProcessVersion, row.version_id)
         open_ids = [w.spec_name for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id))]
         files = {path: text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")}
-        for path, text in files.items():
+        for _path, text in files.items():
             marked = [i for i in open_ids if f'id="{i}"' in text]
             if marked:
                 return text, marked

@@ -10,7 +10,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from engine.clock import SHANGHAI, parse_instant
 from engine.context import RunContext
-from engine.errors import EventflowError, HandlerError, InvalidData, InvalidParameter
+from engine.errors import EventflowError, HandlerError, InvalidData
+from handlers.errors import InvalidParameter, UnknownOperation
 from engine.sandbox import SAFE_BUILTINS, BoundedEnvironment, Exhausted, UnsafeCode
 
 
@@ -77,6 +78,9 @@ class EventflowScriptEngine(PythonScriptEngine):
             return json.dumps(result if result is not None else {})
         except HandlerError:
             raise
+        except UnknownOperation:
+            raise HandlerError(operation_name, "no handler is registered for this operation",
+                               element=task.task_spec.bpmn_id) from None
         except InvalidParameter as err:
             raise InvalidData([{"field": _field_of(task, err.param), "reason": err.reason}]) from err
         except Exception as err:  # noqa: BLE001 - every handler failure gets its name attached

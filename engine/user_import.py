@@ -37,7 +37,8 @@ def read_rows(filename: str | None, data: bytes) -> list[dict]:
             text = data.decode("utf-8-sig")
             table = [[v.strip() for v in row] for row in csv.reader(io.StringIO(text))]
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same answer
-        raise InvalidData([{"field": "file", "reason": f"无法读取表格，请上传 xlsx 或 UTF-8 CSV (unreadable: {type(err).__name__})"}])
+        raise InvalidData([{"field": "file", "reason": "无法读取表格，请上传 xlsx 或 UTF-8 CSV "
+                                                       f"(unreadable: {type(err).__name__})"}]) from None
     table = [row for row in table if any(row)]
     if not table:
         raise InvalidData([{"field": "file", "reason": "表格为空 (the file has no rows)"}])

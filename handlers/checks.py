@@ -2,7 +2,7 @@
 (422 naming the form field, nothing changes) instead of leaving a task no one will ever see."""
 from __future__ import annotations
 
-from engine.errors import InvalidParameter
+from handlers.errors import InvalidParameter
 from handlers.registry import REGISTRY
 
 

@@ -2,7 +2,7 @@
 co-operating (协办) department gets its own order (§7.3.1, §4.1)."""
 from __future__ import annotations
 
-from engine.errors import InvalidParameter
+from handlers.errors import InvalidParameter
 from handlers.registry import REGISTRY
 
 

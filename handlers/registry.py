@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engine.errors import HandlerError
+from handlers.errors import UnknownOperation
 
 
 class Registry:
@@ -27,7 +27,7 @@ class Registry:
         try:
             return self._handlers[name]
         except KeyError:
-            raise HandlerError(name, "no handler is registered for this operation") from None
+            raise UnknownOperation(name) from None
 
     def names(self) -> set[str]:
         return set(self._handlers)

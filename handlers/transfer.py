@@ -2,7 +2,7 @@
 linked event in that community's pool; this one ends as `transferred` (the pair is counted once)."""
 from __future__ import annotations
 
-from engine.errors import InvalidParameter
+from handlers.errors import InvalidParameter
 from handlers.registry import REGISTRY
 
 

@@ -121,7 +121,7 @@ class Services:
         try:
             return self.run(fn)
         except StepFailed as err:
-            err.details["incident_id"] = self.run(lambda s: self.runtime.record_incident(s, err))
+            err.details["incident_id"] = self.run(lambda s, failure=err: self.runtime.record_incident(s, failure))
             log.warning("incident %s: %s", err.details["incident_id"], err.message)
             raise
 

@@ -29,7 +29,9 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "placed": _l("分拨定位"), "awaiting_placement": _l("待分拨定位"), "jurisdiction_routed": _l("按属地入池"),
                 "photos_added": _l("上传照片"), "duplicate_suspected": _l("疑似重复"), "duplicate_reported": _l("有疑似重复上报"),
                 "merged_into": _l("合并至"), "merged_from": _l("合并入"), "duplicate_dismissed": _l("不是重复"),
-                "overdue": _l("超期记录"), "task_claimed": _l("认领"), "comment": _l("留言"), "urged": _l("催办"), "sensitive_viewed": _l("查看（敏感事件）"), "task_released": _l("取消认领"), "part_reported": _l("协办反馈"), "whistle_returned": _l("退回吹哨"),
+                "overdue": _l("超期记录"), "task_claimed": _l("认领"), "comment": _l("留言"), "urged": _l("催办"),
+                "sensitive_viewed": _l("查看（敏感事件）"), "task_released": _l("取消认领"), "part_reported": _l("协办反馈"),
+                "whistle_returned": _l("退回吹哨"),
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
                 "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
                 "incident_opened": _l("流程异常"), "incident_retried": _l("重试")}
@@ -90,8 +92,10 @@ def set_up(app, api_blueprints) -> None:
                 "may_patrol": bool(user) and ui_field.may_patrol(user),
                 "may_see_hazards": bool(user) and ui_field.may_see_hazards(user),
                 "may_spot_check": bool(user) and ui_spot_checks.may_check(user),
-                "may_report": bool(user) and bool(permissions.sources_for(user, events.SOURCES)), "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
-                "status_words": {k: gettext(v) for k, v in events.STATUS_WORDS.items()}, "action_words": ACTION_WORDS, "photo_flags": PHOTO_FLAGS,
+                "may_report": bool(user) and bool(permissions.sources_for(user, events.SOURCES)),
+                "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
+                "status_words": {k: gettext(v) for k, v in events.STATUS_WORDS.items()}, "action_words": ACTION_WORDS,
+                "photo_flags": PHOTO_FLAGS,
                 "languages": ui_session.LANGUAGES, "locale": str(get_locale()),
                 "type_name": lambda code: _type_name(svc.catalogs, code),
                 "community_name": lambda code: (svc.catalogs.community(code) or {}).get("name", code) if code

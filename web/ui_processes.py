@@ -1,7 +1,8 @@
 """流程版本 in the web app (issue #7): the process versions with who deployed them, when, what each changed,
 their instances; deploying a bundle; activating an earlier version (rollback); and migrating running
 instances to a version — a dry run per instance, then a move in batches with a progress bar
-(web/static/migrate.js); and the 流程异常 (incidents, issue #15) of its steps that failed, each with 重试. The engine does each step (engine/version_history.py, engine/migration.py)."""
+(web/static/migrate.js); and the 流程异常 (incidents, issue #15) of its steps that failed, each with 重试. The engine
+does each step (engine/version_history.py, engine/migration.py)."""
 from __future__ import annotations
 
 from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for)

@@ -1,5 +1,6 @@
 """A reporter's contact (issue #6 privacy): in full for the registering community's cadres (and the city
-only while an address-only report waits for its 分拨), masked for everyone else — also inside the timeline's `reported` entry. Through the API on both databases."""
+only while an address-only report waits for its 分拨), masked for everyone else — also inside the timeline's
+`reported` entry. Through the API on both databases."""
 from __future__ import annotations
 
 from engine.privacy import mask_email, mask_name, mask_phone

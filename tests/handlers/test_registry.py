@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine.errors import HandlerError
+from handlers.errors import UnknownOperation
 from handlers.registry import Registry, default_registry
 from tests.conftest import PROCESSES
 from tests.web.conftest import build_app, seed
@@ -38,9 +38,9 @@ def test_every_handler_has_a_test():
 
 
 def test_unknown_operation_names_itself():
-    with pytest.raises(HandlerError) as err:
+    with pytest.raises(UnknownOperation) as err:
         Registry().get("send_fax")
-    assert err.value.handler == "send_fax"
+    assert err.value.operation == "send_fax"
 
 
 def test_a_failing_handler_surfaces_with_its_name_and_changes_nothing(settings):

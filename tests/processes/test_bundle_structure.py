@@ -104,7 +104,7 @@ def test_every_lane_names_a_role_and_every_flow_node_sits_in_one_lane(processes)
 
 
 def test_user_tasks_have_form_assignee_and_chinese_documentation(processes):
-    for pid, (name, process) in processes.items():
+    for _pid, (name, process) in processes.items():
         for task in process.xpath(".//bpmn:userTask", namespaces=NS):
             p = props(task)
             assert deploy.ASSIGNEE.match(p.get("assignee", "")), (name, task.get("id"))
@@ -116,7 +116,7 @@ def test_user_tasks_have_form_assignee_and_chinese_documentation(processes):
 
 def test_no_script_tasks_and_service_task_ids_differ_from_their_operations(processes):
     registry = default_registry()
-    for pid, (name, process) in processes.items():
+    for _pid, (name, process) in processes.items():
         assert process.xpath(".//bpmn:scriptTask", namespaces=NS) == [], name
         for task in process.xpath(".//bpmn:serviceTask", namespaces=NS):
             [op] = task.xpath(".//spiffworkflow:serviceTaskOperator", namespaces=NS)
@@ -149,7 +149,7 @@ def _flows_out(process, gateway_id):
 
 
 def test_deciding_gateways_name_every_way_and_have_a_default(processes):
-    for pid, (name, process) in processes.items():
+    for _pid, (_name, process) in processes.items():
         for gateway in process.xpath(".//bpmn:exclusiveGateway", namespaces=NS):
             outgoing = _flows_out(process, gateway.get("id"))
             if len(outgoing) < 2:
@@ -194,7 +194,7 @@ def test_expressions_only_use_variables_that_exist(processes):
     known = _known_variables(processes) | {
         "target_community", "verify_note", "stationed_unit", "resolved", "return_reason", "on_spot", "len",
         "deadline"}
-    for pid, (name, process) in processes.items():
+    for _pid, (name, process) in processes.items():
         for where, expression in _expressions(process):
             tree = ast.parse(expression.strip(), mode="eval")
             names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -203,7 +203,7 @@ def test_expressions_only_use_variables_that_exist(processes):
 
 def test_timers_are_non_interrupting_and_lead_to_a_machine_only_record(processes):
     """Escalation branches never leave a human task behind (issue #3 "Also")."""
-    for pid, (name, process) in processes.items():
+    for _pid, (_name, process) in processes.items():
         for timer in process.xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS):
             assert timer.get("cancelActivity") == "false", timer.get("id")
             path, current = [], timer.get("id")
@@ -222,7 +222,7 @@ def _graph(processes):
     """Edges of the whole bundle: sequence flows, activity → its boundary events, call activity →
     the called process's start events (and its ends → back to the activity's outgoing flows)."""
     edges = defaultdict(set)
-    for pid, (_, process) in processes.items():
+    for _pid, (_, process) in processes.items():
         for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NS):
             edges[flow.get("sourceRef")].add(flow.get("targetRef"))
         for boundary in process.xpath(".//bpmn:boundaryEvent", namespaces=NS):
@@ -244,7 +244,7 @@ def test_every_end_state_is_reachable_from_the_start(processes):
             seen.add(current)
             todo.extend(edges[current])
     outcomes = {}
-    for pid, (name, process) in processes.items():
+    for _pid, (name, process) in processes.items():
         for end in process.xpath(".//bpmn:endEvent", namespaces=NS):
             assert end.get("id") in seen, f"{name}: end event {end.get('id')} cannot be reached"
             if props(end).get("outcome"):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine import callbacks
 from engine.models import Callback, Event
-from tests.web.test_alerts import ALERT, WALL, camera, svc_of  # noqa: F401 (the camera fixture)
+from tests.web.test_alerts import ALERT, WALL, camera, svc_of  # noqa: F401, F811 (the camera fixture)
 from tests.web.test_open311 import new_key, reported
 from web.cli import main
 

@@ -34,7 +34,7 @@ def test_a_version_says_what_it_changed_against_the_one_before(api):
 
 def test_rolling_back_to_an_earlier_version_and_forward_again(app, api):
     on_v1 = api.report()
-    v2 = deploy(api, v2_bundle(), "v2.zip").json
+    assert deploy(api, v2_bundle(), "v2.zip").status_code == 201
     on_v2 = api.report()
     assert api.event(on_v2["id"])["process"]["version"] == 2
     v1_id = [v for v in versions(api) if v["version"] == 1][0]["id"]
