@@ -22,6 +22,7 @@ from sqlalchemy import select
 from engine import privacy
 from engine.clock import local
 from engine.models import Audit, Deadline, Event, Supervision
+from engine import contracts
 
 RESPONSE = ("accept", "arrive", "superior")
 FEEDBACK = ("community_handle", "close", "close_difficult")
@@ -48,8 +49,8 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
             parties["community"][sup.community][category].append(entry)
     failed = [(audit, event) for audit, event in session.execute(
         select(Audit, Event).join(Event, Event.id == Audit.event_id)
-        .where(Audit.action == "task_completed", Audit.at >= start, Audit.at < end).order_by(Audit.at, Audit.id))
-        if isinstance(audit.data, dict) and audit.data.get("passed") is False]
+        .where(Audit.action == contracts.TASK_COMPLETED, Audit.at >= start, Audit.at < end).order_by(Audit.at, Audit.id))
+        if isinstance(audit.data, dict) and audit.data.get(contracts.CHECK_PASSED) is False]
     doers = defaultdict(set)             # who did the handling work that the check found poor
     if failed:
         for event_id, person in session.execute(select(Deadline.event_id, Deadline.met_by).where(

@@ -29,6 +29,8 @@ from sqlalchemy import select
 from engine import permissions
 from engine.errors import InvalidData
 from engine.models import Audit, Deadline, Event
+from handlers import actions
+from engine import contracts
 
 LEVELS = ("community", "unit", "person")
 #: the kinds of limit that are a handling obligation (处置), and the acceptance one (签收受理)
@@ -106,18 +108,18 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
     trail = defaultdict(list)
     if ids:
         for audit in session.scalars(select(Audit).where(Audit.event_id.in_(ids),
-                                                         Audit.action.in_(("whistle_returned", "task_completed",
+                                                         Audit.action.in_((actions.WHISTLE_RETURNED, contracts.TASK_COMPLETED,
                                                                            "reopened")))):
             trail[audit.event_id].append(audit)
     people = _people_of(session, ids) if level == "person" else {}
     for event in closed:
         audits = trail[event.id]
         first = (event.reopen_count or 0) == 0 and not any(
-            a.action in ("whistle_returned", "reopened")
-            or (a.action == "task_completed" and isinstance(a.data, dict) and a.data.get("passed") is False)
+            a.action in (actions.WHISTLE_RETURNED, "reopened")
+            or (a.action == contracts.TASK_COMPLETED and isinstance(a.data, dict) and a.data.get(contracts.CHECK_PASSED) is False)
             for a in audits)
-        ratings = [a.data.get("rating") for a in audits if a.action == "task_completed"
-                   and isinstance(a.data, dict) and a.data.get("rating")]
+        ratings = [a.data.get(contracts.CHECK_RATING) for a in audits if a.action == contracts.TASK_COMPLETED
+                   and isinstance(a.data, dict) and a.data.get(contracts.CHECK_RATING)]
         for party in _event_parties(level, event, people):
             counts[party]["closed"] += 1
             counts[party]["first_time"] += first
@@ -129,14 +131,14 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
     if level == "unit":                 # a return counts against the order it returns: dispatched in the period
         dispatched = set()
         audits = list(session.scalars(select(Audit).where(Audit.at >= start, Audit.at < end,
-                                                          Audit.action.in_(("whistle_dispatched", "whistle_returned")))
+                                                          Audit.action.in_((actions.WHISTLE_DISPATCHED, actions.WHISTLE_RETURNED)))
                                       .order_by(Audit.id)))
         for audit in audits:
             data = audit.data if isinstance(audit.data, dict) else {}
-            if audit.action == "whistle_dispatched" and data.get("lead_unit"):
+            if audit.action == actions.WHISTLE_DISPATCHED and data.get("lead_unit"):
                 counts[data["lead_unit"]]["dispatched"] += 1
                 dispatched.add((audit.event_id, data["lead_unit"]))
-            elif audit.action == "whistle_returned" and (audit.event_id, data.get("unit")) in dispatched:
+            elif audit.action == actions.WHISTLE_RETURNED and (audit.event_id, data.get("unit")) in dispatched:
                 counts[data["unit"]]["returned"] += 1
 
     # §9.3 the city authority's spot checks: findings recorded in the period count for the community

@@ -37,6 +37,7 @@ from engine.sandbox import Exhausted, UnsafeCode
 from engine.scripting import EventflowScriptEngine, failed_element, root_cause, unwrap_handler_error
 from engine.timers import due_times
 from engine.versions import CompiledVersion, active_version
+from engine import contracts
 
 #: the save path's statements, built once (constructing a statement costs SQLAlchemy more than
 #: SQLite takes to run it: bench/lifecycle.py)
@@ -227,7 +228,7 @@ class Instances:
         if task is None or task.state != TaskState.READY:
             return None
         task.data.update(data)
-        ctx.record("task_completed", data, task=task)
+        ctx.record(contracts.TASK_COMPLETED, data, task=task)
         attached = _boundary_timer_ids(task)   # the limits this task's completion meets
 
         def step():

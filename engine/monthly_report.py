@@ -21,6 +21,8 @@ from engine.clock import SHANGHAI
 from engine.errors import InvalidData
 from engine.hazards import describe, month_state
 from engine.models import Audit, Deadline, Event, HazardPoint, Patrol, User
+from handlers import actions
+from engine import contracts
 
 
 def bounds(month: str) -> tuple[datetime, datetime]:
@@ -45,7 +47,7 @@ def build(session, catalogs, community: str, month: str) -> dict:
                                                                    Patrol.at >= start, Patrol.at < end)))
     active_days = defaultdict(set)
     for actor, at in session.execute(select(Audit.actor, Audit.at).where(
-            Audit.action == "task_completed", Audit.actor.in_(names), Audit.at >= start, Audit.at < end)):
+            Audit.action == contracts.TASK_COMPLETED, Audit.actor.in_(names), Audit.at >= start, Audit.at < end)):
         active_days[actor].add(at.astimezone(SHANGHAI).date() if at.tzinfo else at.date())
     presence = [{"username": u.username, "name": u.display_name, "roles": sorted(u.roles or []),
                  "duty_days": duty.get(u.username, 0), "patrols": patrols.get(u.username, 0),
@@ -57,7 +59,7 @@ def build(session, catalogs, community: str, month: str) -> dict:
     whistled = set()
     if ids:
         whistled = set(session.scalars(select(Audit.event_id).where(Audit.event_id.in_(ids),
-                                                                   Audit.action == "whistle_dispatched")))
+                                                                   Audit.action == actions.WHISTLE_DISPATCHED)))
     # events of the community with a limit missed in the month (whenever they came in): a closed month's
     # number does not change later
     overdue = set(session.scalars(select(Deadline.event_id).join(Event, Event.id == Deadline.event_id).where(

@@ -25,6 +25,7 @@ from engine.clock import local, parse_instant
 from engine.errors import InvalidData, NotFound
 from engine.location import SYSTEMS
 from engine.models import Audit, Event
+from engine import contracts
 
 #: the attributes every service asks for (GeoReport `service_definition`); none is required
 ATTRIBUTES = [
@@ -356,10 +357,10 @@ def _outcomes(session, ids: list[int]) -> dict[int, str]:
     found = {}
     if ids:
         rows = session.execute(select(Audit.event_id, Audit.data).where(
-            Audit.event_id.in_(ids), Audit.action == "task_completed").order_by(Audit.id))
+            Audit.event_id.in_(ids), Audit.action == contracts.TASK_COMPLETED).order_by(Audit.id))
         for event_id, data in rows:
-            if isinstance(data, dict) and isinstance(data.get("result_summary"), str) and data["result_summary"]:
-                found[event_id] = data["result_summary"]
+            if isinstance(data, dict) and isinstance(data.get(contracts.RESULT_SUMMARY), str) and data[contracts.RESULT_SUMMARY]:
+                found[event_id] = data[contracts.RESULT_SUMMARY]
     return found
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from engine import permissions
 from engine.models import Audit, Event, Instance
+from engine import contracts
 
 #: contact fields as the API and Open311 name them
 PHONE_FIELDS, NAME_FIELDS, EMAIL_FIELDS = ("phone",), ("name", "first_name", "last_name"), ("email",)
@@ -110,7 +111,7 @@ def record(session, disclosures: list[dict]) -> None:
         if key in seen:
             continue
         seen.add(key)
-        session.add(Audit(at=item["at"], actor=item["actor"], action="sensitive_viewed", event_id=item["event_id"],
+        session.add(Audit(at=item["at"], actor=item["actor"], action=contracts.SENSITIVE_VIEWED, event_id=item["event_id"],
                           data={"view": item["where"]}))
 
 

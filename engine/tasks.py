@@ -9,6 +9,7 @@ from engine.deadlines import describe as describe_deadline
 from engine.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.models import Audit, Deadline, Event, Instance, WorkItem
 from engine.permissions import may_work_on, work_items_of
+from engine import contracts
 
 
 def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = False) -> dict:
@@ -96,7 +97,7 @@ def done_by(session, user, catalogs, limit: int = 100) -> list[dict]:
     """已办: the tasks this user completed, newest first (from the audit trail), of the events they may still
     see (a cadre no longer designated for sensitive events no longer lists them)."""
     rows = session.execute(select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
-                           .where(Audit.actor == user.username, Audit.action == "task_completed",
+                           .where(Audit.actor == user.username, Audit.action == contracts.TASK_COMPLETED,
                                   permissions.events_of(user, catalogs))
                            .order_by(Audit.id.desc()).limit(limit))
     return [{"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,

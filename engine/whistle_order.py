@@ -9,6 +9,8 @@ from engine import events
 from engine.clock import local
 from engine.errors import NotFound
 from engine.models import Audit, Deadline
+from handlers import actions
+from engine import contracts
 
 #: the limits of §8.3 that a whistle order carries
 ORDER_KINDS = ("accept", "arrive", "close", "close_difficult")
@@ -17,9 +19,9 @@ ORDER_KINDS = ("accept", "arrive", "close", "close_difficult")
 def build(session, catalogs, event_id: int, user) -> dict:
     event = events.get_visible(session, event_id, user, catalogs)
     rows = list(session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id)))
-    whistle = next((a for a in reversed(rows) if a.action == "task_completed"
-                    and isinstance(a.data, dict) and "lead_department" in a.data), None)
-    dispatched = [a for a in rows if a.action == "whistle_dispatched"]
+    whistle = next((a for a in reversed(rows) if a.action == contracts.TASK_COMPLETED
+                    and isinstance(a.data, dict) and contracts.LEAD_DEPARTMENT in a.data), None)
+    dispatched = [a for a in rows if a.action == actions.WHISTLE_DISPATCHED]
     if whistle is None or not dispatched:
         raise NotFound(f"事件 {event.number} 尚未吹哨 (the event has not been whistled)")
     lead = dispatched[-1].data.get("lead_unit")

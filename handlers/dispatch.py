@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.errors import InvalidParameter
 from handlers.registry import REGISTRY
+from handlers import actions
 
 
 def _department(ctx, department):
@@ -21,9 +22,9 @@ def dispatch_whistle(ctx, task, department, event_type=None, community=None, co_
                                              "(the lead department cannot also be co-operating)")
     ctx.set_lead_unit(department)
     ctx.involve("unit", department)
-    ctx.notify("unit", department, "whistle_dispatched",
+    ctx.notify("unit", department, actions.WHISTLE_DISPATCHED,
                f"新哨单 {ctx.event.number}：请在时限内签收受理（§8.3）")
-    ctx.record("whistle_dispatched", {"lead_unit": department, "event_type": event_type,
+    ctx.record(actions.WHISTLE_DISPATCHED, {"lead_unit": department, "event_type": event_type,
                                       "community": community}, task=task)
     return {"lead_unit": department, "lead_unit_name": unit["name"],
             "dispatched_at": ctx.now().isoformat()}
@@ -48,11 +49,11 @@ def record_return(ctx, task, department, reason):
     who owns it (兜底)."""
     count = int((task.data.get("returns") or {}).get("count", 0)) + 1
     authority = ctx.catalogs.city_authority()
-    ctx.record("whistle_returned", {"unit": department, "reason": reason, "count": count}, task=task)
+    ctx.record(actions.WHISTLE_RETURNED, {"unit": department, "reason": reason, "count": count}, task=task)
     if count >= 2:
         ctx.notify("unit", authority, "owner_needed",
                    f"哨单 {ctx.event.number} 已被退回 {count} 次，请指定承办部门（兜底）")
     else:
-        ctx.notify("community", ctx.event.community, "whistle_returned",
+        ctx.notify("community", ctx.event.community, actions.WHISTLE_RETURNED,
                    f"哨单 {ctx.event.number} 被 {department} 退回：{reason}，请改派")
     return {"count": count, "authority": authority, "last_unit": department}

@@ -14,6 +14,7 @@ from engine.errors import Conflict, Forbidden, InvalidData
 from web.api_photos import photo_response
 from web.auth import public, services
 from web.ui_session import page
+from engine import contracts
 
 bp = Blueprint("ui_events", __name__)
 FRONTEND = Path(__file__).resolve().parent / "frontend" / "node_modules"
@@ -33,11 +34,11 @@ def before_after(event: dict) -> list[dict]:
     side-by-side view (keys from the task's answer in the timeline; the photos are the event's)."""
     pairs = []
     for entry in reversed(event.get("timeline", [])):
-        data = entry.get("data") if entry.get("action") == "task_completed" else None
+        data = entry.get("data") if entry.get("action") == contracts.TASK_COMPLETED else None
         if not isinstance(data, dict):
             continue
-        for prefix in ("", "stationed_"):
-            before, after = data.get(f"{prefix}before_photos"), data.get(f"{prefix}after_photos")
+        for prefix in ("", contracts.STATIONED):
+            before, after = data.get(prefix + contracts.BEFORE_PHOTOS), data.get(prefix + contracts.AFTER_PHOTOS)
             if before and after:
                 pairs.append({"task": entry.get("task_name"), "at": entry.get("at"), "before": before, "after": after})
     return pairs
