@@ -5,7 +5,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,3 +57,13 @@ def alembic_config(engine: Engine) -> Config:
 def init_db(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+def has_table(engine: Engine, name: str) -> bool:
+    """Whether the schema has this table yet (before `eventflow init-db` it has none)."""
+    return inspect(engine).has_table(name)
+
+
+def ping(session) -> None:
+    """The cheapest statement that proves the database answers (GET /api/health)."""
+    session.execute(text("SELECT 1"))

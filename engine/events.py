@@ -20,7 +20,7 @@ from engine import forms, intake, permissions, photos
 from engine.clock import SHANGHAI, local, parse_instant
 from engine.errors import Forbidden, InvalidData, NotFound
 from engine.location import SYSTEMS
-from engine.models import (Audit, Event, EventCounter, EventParty, Instance, PendingStart, ProcessVersion, WorkItem)
+from engine.models import Audit, Event, EventCounter, EventParty, Instance, PendingStart, ProcessVersion, WorkItem
 
 
 def N_(text: str) -> str:

@@ -99,6 +99,11 @@ def report(session, catalogs, user, now, body, photo_keys: list[str]) -> HazardP
     return point
 
 
+def find(session, hazard_id: int) -> HazardPoint | None:
+    """A hazard point to read (None if there is none)."""
+    return session.get(HazardPoint, hazard_id)
+
+
 def _point(session, hazard_id: int) -> HazardPoint:
     point = session.get(HazardPoint, hazard_id, with_for_update=True)
     if point is None:

@@ -110,6 +110,21 @@ def record(session, user, now, check_id: int, item_id: int, body, kind: str = "e
     return finding
 
 
+def recent(session, community: str | None = None, limit: int = 100) -> list[SpotCheck]:
+    """The newest draws (of one community, if named)."""
+    query = select(SpotCheck).order_by(SpotCheck.id.desc()).limit(limit)
+    if community:
+        query = query.where(SpotCheck.community == community)
+    return list(session.scalars(query))
+
+
+def find(session, check_id: int) -> SpotCheck:
+    check = session.get(SpotCheck, check_id)
+    if check is None:
+        raise NotFound(f"spot check {check_id} does not exist", field="spot_check_id")
+    return check
+
+
 def describe(session, check: SpotCheck, viewer=None, catalogs=None) -> dict:
     """A draw with its items and findings; for a `viewer`, a drawn sensitive event they may not see shows as
     涉密事件, without its number (issue #15)."""

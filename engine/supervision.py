@@ -10,7 +10,7 @@ from engine import permissions, privacy
 from engine.clock import local, parse_instant
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.events import get_visible
-from engine.models import (Audit, Deadline, Event, ExtensionRequest, Notification, Supervision)
+from engine.models import Audit, Deadline, Event, ExtensionRequest, Notification, Supervision
 
 SUPERVISION_FILTERS = ("unit", "person", "kind", "community", "status")
 SUPERVISION_STATUSES = ("open", "closed", "all")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import privacy
@@ -62,3 +62,21 @@ def read(session_factory, fn):
     if disclosures:
         run(session_factory, lambda s: privacy.record(s, disclosures))
     return result
+
+
+def run_unique(session_factory, fn):
+    """A unit that stores something under a unique key (an idempotency key): when two racing units meet at
+    the key's index, the loser runs again and finds what the winner stored."""
+    try:
+        return run(session_factory, fn)
+    except IntegrityError:
+        return run(session_factory, fn)
+
+
+def read_if_ready(session_factory, fn, default=None):
+    """A read that answers `default` while the schema has no tables yet (before `eventflow init-db`)."""
+    try:
+        return read(session_factory, fn)
+    except DBAPIError:
+        log.debug("not readable yet", exc_info=True)
+        return default

@@ -57,6 +57,10 @@ class Principal:
                 "community": self.community, "unit": self.unit, "sensitive_access": self.sensitive_access}
 
 
+def exists(session, username: str) -> bool:
+    return session.scalar(select(User.id).where(User.username == username)) is not None
+
+
 def principal(user: User) -> Principal:
     return Principal(user.id, user.username, user.display_name, frozenset(user.roles), user.community,
                      user.unit, bool(user.sensitive_access))

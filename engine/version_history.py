@@ -128,6 +128,12 @@ def detail(session, version_id: int) -> dict:
     return body
 
 
+def files_of(session, version_id: int) -> dict | None:
+    """A version's files by path (None if there is no such version)."""
+    row = session.get(ProcessVersion, version_id)
+    return dict(row.files) if row is not None else None
+
+
 def activate(session, version_id: int, user, now) -> ProcessVersion:
     """启用: new events of the process start on this version (a rollback when it is an older one)."""
     permissions.VERSIONS.require(user)

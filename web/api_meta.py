@@ -3,9 +3,9 @@ import json
 from pathlib import Path
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
 
 from web.auth import public, services
+from engine import db
 
 bp = Blueprint("meta", __name__, url_prefix="/api")
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -16,7 +16,7 @@ OPENAPI = Path(__file__).with_name("openapi.json")
 def health():
     svc = services()
     try:
-        svc.read(lambda s: s.execute(text("SELECT 1")))
+        svc.read(db.ping)
         database = "ok"
     except Exception as err:  # noqa: BLE001 - health reports, never raises
         database = f"error: {type(err).__name__}"

@@ -3,7 +3,6 @@ from flask import Blueprint, g, jsonify, request
 
 from engine import hazards, monthly_report, permissions
 from engine.errors import InvalidData, NotFound
-from engine.models import HazardPoint
 from web.api_photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
 from web.inputs import parse_json
@@ -100,7 +99,7 @@ def list_hazards():
 def hazard_photo(hazard_id, key):
     svc = services()
     user = g.user
-    point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
+    point = svc.read(lambda s: hazards.find(s, hazard_id))
     if point is None:
         raise NotFound(f"photo {key} does not exist")
     permissions.require_community(user, point.community)

@@ -1,11 +1,8 @@
 """§9.3 spot checks over HTTP (issue #8): draw a reproducible sample, record findings, read them."""
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
 
 from engine import permissions, spot_checks
 from engine.clock import parse_instant
-from engine.errors import NotFound
-from engine.models import SpotCheck
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("spot_checks", __name__, url_prefix="/api/spot-checks")
@@ -43,10 +40,7 @@ def index():
     community = request.args.get("community")
 
     def query(s):
-        stmt = select(SpotCheck).order_by(SpotCheck.id.desc()).limit(100)
-        if community:
-            stmt = stmt.where(SpotCheck.community == community)
-        return [svc.runtime.spot_check(s, g.user, c) for c in s.scalars(stmt)]
+        return [svc.runtime.spot_check(s, g.user, c) for c in spot_checks.recent(s, community)]
     return jsonify({"items": svc.read(query)})
 
 
@@ -56,10 +50,7 @@ def show(check_id):
     svc = services()
 
     def query(s):
-        check = s.get(SpotCheck, check_id)
-        if check is None:
-            raise NotFound(f"spot check {check_id} does not exist", field="spot_check_id")
-        return svc.runtime.spot_check(s, g.user, check)
+        return svc.runtime.spot_check(s, g.user, spot_checks.find(s, check_id))
     return jsonify(svc.read(query))
 
 
@@ -75,7 +66,7 @@ def _record(check_id, item_id, kind):
     svc = services()
     user = g.user
     svc.run(lambda s: spot_checks.record(s, user, svc.clock.now(), check_id, item_id, body, kind))
-    return jsonify(svc.read(lambda s: svc.runtime.spot_check(s, g.user, s.get(SpotCheck, check_id))))
+    return jsonify(svc.read(lambda s: svc.runtime.spot_check(s, g.user, spot_checks.find(s, check_id))))
 
 
 @bp.put("/<int:check_id>/hazards/<int:hazard_id>")

@@ -4,12 +4,11 @@ from __future__ import annotations
 import secrets
 
 import click
-from sqlalchemy import inspect
 
 from engine import bundle as bundles
 from engine import users
 from engine.config import Settings
-from engine.db import init_db
+from engine.db import has_table, init_db
 from engine.errors import EventflowError
 
 #: demo accounts: (username, display name, roles, community, unit). Demo data only (`demo-data`).
@@ -67,7 +66,7 @@ def load_catalogs_command(ctx):
         size = len(data["features"]) if isinstance(data, dict) and "features" in data else len(data)
         click.echo(f"{name}: {size}")
     click.echo(f"catalogs valid, content hash {svc.catalogs.content_hash[:12]}")
-    if inspect(svc.db).has_table("deadline"):  # the working calendar may have changed: move what depends on it
+    if has_table(svc.db, "deadline"):  # the working calendar may have changed: move what depends on it
         moved = svc.run(svc.runtime.recompute_deadlines)
         if moved:
             click.echo(f"{moved} pending working-day deadlines moved with the calendar")
@@ -205,13 +204,10 @@ def create_user(ctx, name, roles, community, unit, department, password, display
 @click.pass_context
 def demo_data(ctx, password):
     """Create demo users for every role and scope and print their passwords (demo only)."""
-    from sqlalchemy import select
-
-    from engine.models import User
     svc = _services(ctx)
     password = password or secrets.token_urlsafe(9)
     for username, display, roles, community, unit in DEMO_USERS:
-        exists = svc.read(lambda s, u=username: s.scalar(select(User.id).where(User.username == u)))
+        exists = svc.read(lambda s, u=username: users.exists(s, u))
         if exists:
             click.echo(f"{username:11} exists")
             continue

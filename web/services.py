@@ -6,16 +6,13 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import inspect
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from catalogs import load_catalogs
-from engine import catalog_edits, duplicates, migration, uow
+from engine import catalog_edits, clock_state, duplicates, migration, uow
 from engine.clock import SimulatedClock, SystemClock, parse_instant
 from engine.config import Settings
-from engine.db import make_engine, make_session_factory
+from engine.db import has_table, make_engine, make_session_factory
 from engine.errors import EventflowError, StepFailed
-from engine.models import ClockState
 from engine.photos import PhotoStore
 from engine.runtime import Runtime
 from handlers.registry import default_registry
@@ -46,7 +43,7 @@ class Services:
         db = make_engine(settings.database_url)
         factory = make_session_factory(db)
         catalogs, revision = load_catalogs(settings.catalog_dir), None
-        if inspect(db).has_table("catalog_revision"):   # catalogs edited in the app replace their files
+        if has_table(db, "catalog_revision"):   # catalogs edited in the app replace their files
             catalogs, revision = uow.read(factory, lambda s: (catalog_edits.load(s, settings.catalog_dir),
                                                               catalog_edits.newest_id(s)))
         clock = cls._clock(settings, db, factory)
@@ -66,10 +63,8 @@ class Services:
         if not force and now - self.catalogs_checked < self.settings.catalog_refresh_seconds:
             return False
         self.catalogs_checked = now
-        try:
-            newest = self.read(catalog_edits.newest_id)
-        except DBAPIError:   # no tables yet (before `eventflow init-db`): the files are what there is
-            log.debug("catalog revisions not readable", exc_info=True)
+        newest = uow.read_if_ready(self.session_factory, catalog_edits.newest_id, default=False)
+        if newest is False:   # no tables yet (before `eventflow init-db`): the files are what there is
             return False
         if newest == self.catalog_revision:
             return False
@@ -94,18 +89,13 @@ class Services:
         if settings.clock == "system":
             return SystemClock()
         start = parse_instant(settings.sim_start) if settings.sim_start else SystemClock().now()
-        if inspect(db).has_table(ClockState.__tablename__):  # a restarted app keeps simulated time
-            saved = uow.read(factory, lambda s: s.get(ClockState, 1))
-            if saved is not None and saved.now > start:
-                start = saved.now
+        saved = clock_state.saved(db, factory)     # a restarted app keeps simulated time
+        if saved is not None and saved > start:
+            start = saved
         return SimulatedClock(start)
 
     def save_clock(self, session) -> None:
-        state = session.get(ClockState, 1)
-        if state is None:
-            session.add(ClockState(id=1, now=self.clock.now()))
-        else:
-            state.now = self.clock.now()
+        clock_state.save(session, self.clock.now())
 
     def run(self, fn):
         """One unit of work (commit once, retried on a concurrent save)."""
@@ -148,10 +138,7 @@ class Services:
         """Store a submission of any source in its own unit of work, committed before anything else
         happens. Two racing retries with one idempotency key meet at its unique index: the loser runs
         again and finds what the winner stored."""
-        try:
-            return self.run(store)
-        except IntegrityError:
-            return self.run(store)
+        return uow.run_unique(self.session_factory, store)
 
     def start_process(self, event_id: int, actor: str) -> None:
         """Start a stored submission's process in a second unit, if it still waits for one (a retry of a

@@ -3,12 +3,11 @@ reported with before photos, rectified with after photos, verified by the commit
 of the web app. The engine checks and records each step (engine/hazards.py)."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, url_for)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import hazards, permissions
 from engine.errors import Conflict, Forbidden, InvalidData
-from engine.models import HazardPoint
 from web.api_photos import photo_response, uploads
 from web.auth import services
 from web.ui_session import page
@@ -92,7 +91,7 @@ def _visible(point, user):
 def hazard(hazard_id):
     user = g.user
     svc = services()
-    point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
+    point = svc.read(lambda s: hazards.find(s, hazard_id))
     if point is None:
         abort(404)
     _visible(point, user)
@@ -117,7 +116,7 @@ def hazard(hazard_id):
         except (InvalidData, Forbidden, Conflict) as err:
             errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
             status = err.status
-        point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
+        point = svc.read(lambda s: hazards.find(s, hazard_id))
     own = permissions.may_report_hazard(user, point.community)
     verifier = permissions.may_verify_hazard(user, point.community)
     return render_template("ui/hazard.html", nav="hazards", point=hazards.describe(point), errors=errors,
@@ -129,7 +128,7 @@ def hazard(hazard_id):
 @page(rule=permissions.HAZARD_READ)
 def hazard_photo(hazard_id, key):
     svc = services()
-    point = svc.read(lambda s: s.get(HazardPoint, hazard_id))
+    point = svc.read(lambda s: hazards.find(s, hazard_id))
     if point is None:
         abort(404)
     _visible(point, g.user)

@@ -5,7 +5,7 @@ instances to a version — a dry run per instance, then a move in batches with a
 does each step (engine/version_history.py, engine/migration.py)."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for)
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
@@ -127,11 +127,10 @@ def file(version_id, path):
 
 
 def _files(session, version_id) -> dict:
-    from engine.models import ProcessVersion
-    row = session.get(ProcessVersion, version_id)
-    if row is None:
+    files = version_history.files_of(session, version_id)
+    if files is None:
         abort(404)
-    return dict(row.files)
+    return files
 
 
 @bp.route("/<int:version_id>/modeler", methods=["GET", "POST"])

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, url_for)
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from engine import permissions, spot_checks
 from engine.clock import SHANGHAI
 from engine.errors import Conflict, InvalidData, NotFound
 from engine.ids import MAX_ID
-from engine.models import SpotCheck
 from web.auth import services
 from web.ui_session import page
 
@@ -54,8 +52,7 @@ def index():
             return redirect(url_for("ui_spot_checks.show", check_id=check_id))
         except InvalidData as err:
             errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
-    checks = svc.read(lambda s: [svc.runtime.spot_check(s, g.user, c) for c in s.scalars(
-        select(SpotCheck).order_by(SpotCheck.id.desc()).limit(50))])
+    checks = svc.read(lambda s: [svc.runtime.spot_check(s, g.user, c) for c in spot_checks.recent(s, limit=50)])
     return render_template("ui/spot_checks.html", nav="dashboard", checks=checks, errors=errors, values=request.form,
                            communities=svc.catalogs.options("communities"), first=today.replace(day=1), last=today), status
 
@@ -78,7 +75,5 @@ def show(check_id):
         except (InvalidData, Conflict, NotFound) as err:
             errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
             status = err.status
-    check = svc.read(lambda s: s.get(SpotCheck, check_id) and svc.runtime.spot_check(s, g.user, s.get(SpotCheck, check_id)))
-    if not check:
-        abort(404)
+    check = svc.read(lambda s: svc.runtime.spot_check(s, g.user, spot_checks.find(s, check_id)))   # 404 if none
     return render_template("ui/spot_check.html", nav="dashboard", check=check, errors=errors), status

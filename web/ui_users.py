@@ -4,7 +4,7 @@ The engine checks and audits every change (engine/users.py, engine/user_import.p
 each field and keeps what was typed."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, url_for)
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import permissions
