@@ -42,7 +42,17 @@ def _fail(err: Exception):
     raise click.ClickException(err.message if isinstance(err, EventflowError) else str(err))
 
 
-@click.group()
+class Commands(click.Group):
+    """The one place a refused command becomes its message and exit status 1 (no traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EventflowError as err:
+            _fail(err)
+
+
+@click.group(cls=Commands)
 def main():
     """eventflow: community event flow and disposal (DB330383/T 5—2021)."""
 
@@ -80,16 +90,13 @@ def deploy(ctx, path, actor):
     """Deploy a process bundle (a folder, a .zip or a .bpmn); identical content makes no new version."""
     svc = _services(ctx)
     path = path or svc.settings.processes_dir
-    try:
-        if path.endswith(".zip"):
-            bundle = bundles.from_zip(open(path, "rb").read(), path)
-        elif path.endswith(".bpmn"):
-            bundle = bundles.from_bpmn(path, open(path, "rb").read())
-        else:
-            bundle = bundles.from_directory(path)
-        version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, actor))
-    except EventflowError as err:
-        _fail(err)
+    if path.endswith(".zip"):
+        bundle = bundles.from_zip(open(path, "rb").read(), path)
+    elif path.endswith(".bpmn"):
+        bundle = bundles.from_bpmn(path, open(path, "rb").read())
+    else:
+        bundle = bundles.from_directory(path)
+    version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, actor))
     state = "deployed" if created else "unchanged, already"
     click.echo(f"{version.process_key} v{version.version} {state} (hash {version.content_hash[:12]})")
 
@@ -138,10 +145,7 @@ def activate(ctx, process, version, actor):
     if not rows:
         raise click.ClickException(f"no version {version} of process {process!r}")
     operator = Principal(0, actor, actor, frozenset({"process_admin"}), None, None)
-    try:
-        svc.run(lambda s: version_history.activate(s, rows[0]["id"], operator, svc.clock.now()))
-    except EventflowError as err:
-        _fail(err)
+    svc.run(lambda s: version_history.activate(s, rows[0]["id"], operator, svc.clock.now()))
     click.echo(f"{process} v{version} is now active: new events start on it; running instances stay on theirs")
 
 
@@ -190,12 +194,9 @@ def migrate(ctx, process, version, dry_run, actor):
 def create_user(ctx, name, roles, community, unit, department, password, display_name, sensitive_access):
     """Create a user with roles and a scope (a community and/or a unit)."""
     svc = _services(ctx)
-    try:
-        svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, name, password, roles,
-                                            community, unit or department, display_name,
-                                            svc.settings.scrypt_n, sensitive_access))
-    except EventflowError as err:
-        _fail(err)
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, name, password, roles,
+                                        community, unit or department, display_name,
+                                        svc.settings.scrypt_n, sensitive_access))
     click.echo(f"user {name} created")
 
 
@@ -211,12 +212,9 @@ def demo_data(ctx, password):
         if exists:
             click.echo(f"{username:11} exists")
             continue
-        try:
-            svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
-                s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
-                u in DEMO_SENSITIVE_ACCESS))
-        except EventflowError as err:
-            _fail(err)
+        svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
+            s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
+            u in DEMO_SENSITIVE_ACCESS))
         click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")
 
 
@@ -234,10 +232,7 @@ def device_register(ctx, device_id, community, kind):
     """Register a device and print its signing secret (shown this once only)."""
     from engine import devices
     svc = _services(ctx)
-    try:
-        secret = svc.run(lambda s: devices.register(s, device_id, community, kind, svc.clock.now(), svc.catalogs))
-    except EventflowError as err:
-        _fail(err)
+    secret = svc.run(lambda s: devices.register(s, device_id, community, kind, svc.clock.now(), svc.catalogs))
     click.echo(f"device {device_id} registered ({kind}, {community})")
     click.echo(f"secret: {secret}")
     click.echo("keep it on the device: it is not shown again (sign with HMAC-SHA256, docs/devices.md)")
@@ -250,10 +245,7 @@ def device_revoke(ctx, device_id):
     """Refuse the device's alerts from now on (its events stay)."""
     from engine import devices
     svc = _services(ctx)
-    try:
-        svc.run(lambda s: devices.revoke(s, device_id, svc.clock.now()))
-    except EventflowError as err:
-        _fail(err)
+    svc.run(lambda s: devices.revoke(s, device_id, svc.clock.now()))
     click.echo(f"device {device_id} revoked")
 
 
@@ -270,10 +262,7 @@ def callback_set(ctx, channel, url):
     """Send CHANNEL's outcomes (a channels-catalog code or a device id) to URL; print the signing secret."""
     from engine import callbacks
     svc = _services(ctx)
-    try:
-        secret = svc.run(lambda s: callbacks.set_endpoint(s, svc.catalogs, channel, url, svc.clock.now()))
-    except EventflowError as err:
-        _fail(err)
+    secret = svc.run(lambda s: callbacks.set_endpoint(s, svc.catalogs, channel, url, svc.clock.now()))
     click.echo(f"callbacks of {channel} go to {url}")
     click.echo(f"secret: {secret}")
     click.echo("verify X-Eventflow-Signature with it: it is not shown again (docs/callbacks.md)")
@@ -286,10 +275,7 @@ def callback_remove(ctx, channel):
     """Stop CHANNEL's callbacks (pending ones are not sent)."""
     from engine import callbacks
     svc = _services(ctx)
-    try:
-        svc.run(lambda s: callbacks.remove_endpoint(s, channel, svc.clock.now()))
-    except EventflowError as err:
-        _fail(err)
+    svc.run(lambda s: callbacks.remove_endpoint(s, channel, svc.clock.now()))
     click.echo(f"callbacks of {channel} removed")
 
 
@@ -306,10 +292,7 @@ def api_key_create(ctx, channel, actor):
     """Create a key for CHANNEL (hotline_12345, zhihui_cunshe, suishoupai, zhifa_platform); printed once."""
     from engine import apikeys
     svc = _services(ctx)
-    try:
-        key = svc.run(lambda s: apikeys.create(s, channel, actor, svc.runtime.clock.now(), svc.catalogs))
-    except EventflowError as err:
-        _fail(err)
+    key = svc.run(lambda s: apikeys.create(s, channel, actor, svc.runtime.clock.now(), svc.catalogs))
     click.echo(f"api key for {channel}: {key}")
     click.echo("keep it with the channel: only its hash is stored, it is not shown again")
 
@@ -321,10 +304,7 @@ def api_key_revoke(ctx, key):
     """End KEY (the whole key, or its prefix as `api-key list` shows it): refused from now on."""
     from engine import apikeys
     svc = _services(ctx)
-    try:
-        row = svc.run(lambda s: apikeys.revoke(s, key, svc.runtime.clock.now()))
-    except EventflowError as err:
-        _fail(err)
+    row = svc.run(lambda s: apikeys.revoke(s, key, svc.runtime.clock.now()))
     click.echo(f"api key {row.prefix}… of {row.channel} revoked")
 
 

@@ -39,3 +39,11 @@ def test_deploy_of_a_broken_file_fails_clearly(settings, tmp_path):
     broken.write_text("<definitions>", encoding="utf-8")
     out = run(settings, "deploy", str(broken))
     assert out.exit_code != 0 and "broken.bpmn" in out.output and "malformed XML" in out.output
+
+
+def test_a_refused_command_in_a_subgroup_says_why_once(settings):
+    """The one error handler of the command group (web/cli.py Commands): a refusal anywhere, also in a
+    subgroup, is its message and exit status 1, never a traceback."""
+    run(settings, "init-db")
+    out = run(settings, "device", "revoke", "no-such-device")
+    assert out.exit_code == 1 and "no device 'no-such-device'" in out.output and "Traceback" not in out.output
