@@ -1,23 +1,78 @@
 """Shared fixtures. Every database test runs twice: on SQLite (a file per test) and on the real
-PostgreSQL server at 127.0.0.1:5432 (skipped, with the reason printed, only if none answers)."""
+PostgreSQL server at 127.0.0.1:5432 (skipped, with the reason printed, only if none answers).
+
+A test starts from a state made once per session: the bare schema, or — for a test that asks for
+`seeded`, as the `app` fixture does — the schema with processes/ deployed and the demo users created, so
+no test deploys and hashes passwords in its set-up. On SQLite the test gets a copy of a template file.
+On PostgreSQL each pytest process has a database of its own (runs in parallel never meet), put back into
+that state before each test: every table emptied by DELETE, the seeded rows written again, every
+sequence set back (measured against a database per test made by CREATE DATABASE … TEMPLATE and against
+TRUNCATE + reseeding, both many times slower: see `PgState`)."""
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, select, text
 
 from engine.config import Settings
 from engine.db import init_db, make_engine
-from engine.models import Base
+from engine.models import Base, CatalogRevision, ClockState
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
 SIM_START = "2026-10-08T09:00:00+08:00"
 PASSWORD = "test-password-1"
 PG_URL = os.environ.get("EVENTFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: the fixture whose name, among a test's fixtures, makes `database_url` start seeded
+SEEDED = "seeded"
+
+
+def build_app(settings, registry=None):
+    from web import create_app
+    from web.services import Services
+    return create_app(services=Services.build(settings, registry=registry))
+
+
+def seed(app, deploy=True):
+    """Deploy processes/ (version 1) and create the demo users of web/cli.py (ids 1… in their order), each
+    with PASSWORD, through the app's own engine calls."""
+    from engine import bundle, users
+    from web.cli import DEMO_SENSITIVE_ACCESS, DEMO_USERS
+    svc = app.extensions["eventflow"]
+    if deploy:
+        svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "test"))
+    for username, display, roles, community, unit in DEMO_USERS:
+        svc.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
+            s, svc.catalogs, svc.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024, u in DEMO_SENSITIVE_ACCESS))
+
+
+def make_settings(database_url: str, media_dir) -> Settings:
+    """A test app's settings: a simulated clock, cheap password hashes, a media directory of its own."""
+    return Settings.from_env(env={}, database_url=database_url, clock="simulated", sim_start=SIM_START,
+                             scrypt_n=1024, media_dir=str(media_dir))
+
+
+def _seed_template(url: str, where: Path) -> None:
+    """Seed the template at `url` as a test's own set-up did, and check that it left nothing a test's app
+    would start from differently: no saved simulated time, no catalog revision, no file outside it."""
+    app = build_app(make_settings(url, where / "media"))
+    seed(app)
+    svc = app.extensions["eventflow"]
+    assert svc.read(lambda s: (s.get(ClockState, 1), s.scalar(select(CatalogRevision.id)))) == (None, None)
+    svc.db.dispose()
+    assert not (where / "media").exists() or not any((where / "media").iterdir())
+
+
+def _copy_sqlite(template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "eventflow.sqlite3"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
 
 
 def _pg_problem() -> str | None:
@@ -27,6 +82,46 @@ def _pg_problem() -> str | None:
     except Exception as err:  # noqa: BLE001
         return f"no PostgreSQL server answers at {PG_URL}: {type(err).__name__}"
     return None
+
+
+@dataclass(frozen=True)
+class PgState:
+    """What every table of a PostgreSQL database holds and where each of its sequences stands (value,
+    is_called), to put it back.
+
+    Per test on this box (a small workload between): DELETE + INSERT + setval 11 ms; a database of the
+    test's own made by CREATE DATABASE … TEMPLATE (default WAL_LOG strategy) and dropped after it 187 ms;
+    TRUNCATE … RESTART IDENTITY alone 76–137 ms, with the reseeding by the app 330–380 ms."""
+
+    rows: dict
+    sequences: tuple
+
+    @classmethod
+    def of(cls, engine) -> "PgState":
+        with engine.connect() as conn:
+            rows = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in Base.metadata.sorted_tables}
+            names = conn.scalars(text("SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"
+                                      " WHERE schemaname = current_schema() ORDER BY 1")).all()
+            sequences = tuple((name, *conn.execute(text(f"SELECT last_value, is_called FROM {name}")).one())
+                              for name in names)
+        return cls(rows, sequences)
+
+    def bare(self) -> "PgState":
+        """The state of the schema alone: no rows, every sequence at its start."""
+        return PgState({name: [] for name in self.rows}, tuple((name, None, False) for name, *_ in self.sequences))
+
+    def restore(self, engine) -> None:
+        """In one transaction; a connection a test left holding a lock fails it within 30 s, not hangs it."""
+        tables = Base.metadata.sorted_tables
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
+            conn.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in reversed(tables)))
+            for table in tables:
+                if self.rows[table.name]:
+                    conn.execute(insert(table), self.rows[table.name])
+            conn.exec_driver_sql("; ".join(f"ALTER SEQUENCE {name} RESTART" if value is None
+                                           else f"SELECT setval('{name}', {value}, {called})"
+                                           for name, value, called in self.sequences))
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +134,24 @@ def sqlite_template(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def seeded_sqlite_template(sqlite_template, tmp_path_factory):
+    """The schema with processes/ deployed and the demo users, in one file (written back from its WAL, so
+    a copy of the file is the whole database)."""
+    where = tmp_path_factory.mktemp("seeded")
+    path = where / "template.sqlite3"
+    shutil.copy(sqlite_template, path)
+    _seed_template(f"sqlite:///{path}", where)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    return path
+
+
+@pytest.fixture(scope="session")
 def pg_url():
-    """A database of this test run's own on the PostgreSQL server (runs in parallel never meet),
-    created from the server's `test` database and dropped at the end. None (with the reason) if no
-    server answers."""
+    """A database of this test run's own on the PostgreSQL server (runs in parallel never meet), with the
+    schema, dropped at the end. (None, the reason) if no server answers."""
     problem = _pg_problem()
     if problem:
         yield None, problem
@@ -50,7 +159,7 @@ def pg_url():
     name = f"eventflow_test_{os.getpid()}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
     engine = make_engine(url)
@@ -62,26 +171,42 @@ def pg_url():
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_states(pg_url, tmp_path_factory):
+    """An engine on this run's database, and its two states: {"bare": the schema, "seeded": processes/
+    deployed and the demo users, made as a test's own set-up made them}."""
+    url, _ = pg_url
+    engine = make_engine(url)
+    bare = PgState.of(engine).bare()     # a module (test_schemathesis) may have used the database already
+    bare.restore(engine)
+    _seed_template(url, tmp_path_factory.mktemp("pg_seeded"))
+    yield engine, {"bare": bare, "seeded": PgState.of(engine)}
+    engine.dispose()
+
+
+@pytest.fixture
+def seeded():
+    """Ask for it (the `app` fixture does) and `database_url` starts seeded: processes/ deployed as version
+    1, the demo users of web/cli.py created in their order (ids 1…), each with PASSWORD."""
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
+    """A database of the test's own: the seeded state if the test asks for `seeded`, else the bare schema."""
+    seeded = SEEDED in request.fixturenames
     if request.param == "sqlite":
-        path = tmp_path / "eventflow.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        yield _copy_sqlite(request.getfixturevalue("seeded_sqlite_template" if seeded else "sqlite_template"),
+                           tmp_path)
         return
     url, problem = request.getfixturevalue("pg_url")
     if problem:
         pytest.skip(problem)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    engine, states = request.getfixturevalue("pg_states")
+    states["seeded" if seeded else "bare"].restore(engine)
     yield url
 
 
 @pytest.fixture
 def settings(database_url, tmp_path):
     """An app's settings: a fresh database, a simulated clock and a media directory of the test's own."""
-    return Settings.from_env(env={}, database_url=database_url, clock="simulated", sim_start=SIM_START,
-                             scrypt_n=1024, media_dir=str(tmp_path / "media"))
+    return make_settings(database_url, tmp_path / "media")

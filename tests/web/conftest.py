@@ -1,35 +1,24 @@
-"""An app on a fresh database with processes/ deployed and users for every role and scope."""
+"""An app on a fresh database with processes/ deployed and users for every role and scope: a copy of the
+session's seeded template (tests/conftest.py). `build_app` and `seed` make one by hand (a custom registry,
+other settings, nothing deployed): the slow path, on a bare database."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
-from tests.conftest import PASSWORD, PROCESSES
+from engine.models import User
+from tests.conftest import build_app, seed  # noqa: F401 - re-exported: tests import them from here
 from tests.web.client import Api
-from web import create_app
-from web.cli import DEMO_SENSITIVE_ACCESS, DEMO_USERS
-from web.services import Services
-
-
-def build_app(settings, registry=None):
-    return create_app(services=Services.build(settings, registry=registry))
-
-
-def seed(app, deploy=True):
-    from engine import bundle, users
-    svc = app.extensions["eventflow"]
-    if deploy:
-        svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "test"))
-    for username, display, roles, community, unit in DEMO_USERS:
-        svc.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
-            s, svc.catalogs, svc.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024, u in DEMO_SENSITIVE_ACCESS))
 
 
 @pytest.fixture
-def app(settings):
+def app(settings, seeded):
     app = build_app(settings)
-    seed(app)
+    svc = app.extensions["eventflow"]
+    if svc.read(lambda s: s.scalar(select(User.id).limit(1))) is None:
+        seed(app)   # a module's own `database_url` gave a bare database
     yield app
-    app.extensions["eventflow"].db.dispose()
+    svc.db.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from engine.models import Event, Photo
 from tests.web.client import REPORT, Api, image
-from tests.web.conftest import build_app, seed
+from tests.web.conftest import build_app
 
 
 def media(app) -> Path:
@@ -41,11 +41,10 @@ def register(api, user="grid1", photos=(), report=None, headers=None):
 
 
 @pytest.fixture
-def limited(settings):
+def limited(settings, seeded):
     """An app whose photos may be at most 20 000 bytes and 200 pixels on a side, in a body of at most
-    20 000 × 9 + 1 MiB."""
+    20 000 × 9 + 1 MiB (on a copy of the seeded database)."""
     app = build_app(replace(settings, photo_max_bytes=20_000, photo_max_side=200, max_upload_bytes=1000))
-    seed(app)
     yield app
     app.extensions["eventflow"].db.dispose()
 

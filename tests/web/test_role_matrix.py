@@ -23,10 +23,10 @@ PARAMS = {"fmt": "json", "code": "lg-nowhere", "name": "no_such_catalog", "key":
 
 
 @pytest.fixture
-def database_url(tmp_path, sqlite_template):
-    """What a role may call does not depend on the database: SQLite."""
+def database_url(tmp_path, seeded_sqlite_template):
+    """What a role may call does not depend on the database: SQLite (seeded, for the `app` fixture)."""
     path = tmp_path / "eventflow.sqlite3"
-    shutil.copy(sqlite_template, path)
+    shutil.copy(seeded_sqlite_template, path)
     return f"sqlite:///{path}"
 
 

@@ -175,11 +175,11 @@ def test_the_designated_cadre_reads_it_and_every_read_is_audited(app, api):
 
 
 @pytest.fixture
-def database_url(request, tmp_path, sqlite_template):
-    """One database is enough here: what is shown does not depend on it (SQLite)."""
+def database_url(request, tmp_path, seeded_sqlite_template):
+    """One database is enough here: what is shown does not depend on it (SQLite, seeded for `app`)."""
     import shutil
     path = tmp_path / "eventflow.sqlite3"
-    shutil.copy(sqlite_template, path)
+    shutil.copy(seeded_sqlite_template, path)
     return f"sqlite:///{path}"
 
 
