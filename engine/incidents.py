@@ -42,10 +42,6 @@ _OWN_WORDS = (Exhausted, UnsafeCode, NameError, SyntaxError)
 WITHHELD = "涉密事件，详情不予显示 (details withheld: sensitive event)"
 
 
-def may_handle(user) -> bool:
-    return permissions.INCIDENTS.allows(user)
-
-
 def _check(user) -> None:
     permissions.INCIDENTS.require(user)
 

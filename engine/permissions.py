@@ -158,14 +158,6 @@ def events_of(user, catalogs):
     return and_(or_(*clauses), sensitive)
 
 
-def visible_event_ids(session, user, catalogs, ids) -> set[int]:
-    """Which of these events the user may see (one query)."""
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return set()
-    return set(session.scalars(select(Event.id).where(Event.id.in_(ids), events_of(user, catalogs))))
-
-
 # -- tasks -----------------------------------------------------------------------------------------------
 def work_items_of(user, catalogs):
     """SQL condition on WorkItem: the ready tasks this user may see and complete — of their roles, given to

@@ -87,11 +87,11 @@ def set_up(app, api_blueprints) -> None:
         svc = app.extensions["eventflow"]
         user = ui_session.current_user()
         count = svc.read(lambda s: tasks.count_for(s, user, svc.catalogs)) if user else 0
-        return {"current_user": user, "task_count": count, "may_manage": bool(user) and ui_admin.may_manage(user),
-                "may_assess": bool(user) and ui_dashboard.may_read(user),
-                "may_patrol": bool(user) and ui_field.may_patrol(user),
-                "may_see_hazards": bool(user) and ui_field.may_see_hazards(user),
-                "may_spot_check": bool(user) and ui_spot_checks.may_check(user),
+        return {"current_user": user, "task_count": count, "may_manage": bool(user) and permissions.MANAGE.allows(user),
+                "may_assess": bool(user) and permissions.INDICATORS.allows(user),
+                "may_patrol": bool(user) and permissions.may_patrol(user),
+                "may_see_hazards": bool(user) and permissions.may_see_hazards(user),
+                "may_spot_check": bool(user) and permissions.SPOT_CHECK.allows(user),
                 "may_report": bool(user) and bool(permissions.sources_for(user, events.SOURCES)),
                 "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
                 "status_words": {k: gettext(v) for k, v in events.STATUS_WORDS.items()}, "action_words": ACTION_WORDS,

@@ -28,12 +28,6 @@ MAX_ROWS = 2000
 MAX_HOURS = Decimal(366 * 24)
 
 
-def may_manage(user) -> bool:
-    """Who sees 管理 (engine/permissions.py MANAGE): a system administrator (every catalog, accounts, process
-    versions), a process administrator (process versions), a community's staff (its own community's catalog)."""
-    return permissions.MANAGE.allows(user)
-
-
 def _hours(duration: str) -> str:
     """"PT2H" → "2", "PT30M" → "0.5", "P1D" → "24": a limit as staff type it (小时)."""
     hours = Decimal(int(parse_duration(duration).total_seconds())) / 3600

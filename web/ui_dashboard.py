@@ -16,10 +16,6 @@ bp = Blueprint("ui_dashboard", __name__)
 LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}
 
 
-def may_read(user) -> bool:
-    return permissions.INDICATORS.allows(user)
-
-
 def _period():
     """[from 00:00, the day after `to` 00:00) in Asia/Shanghai; default: this month up to today."""
     today = services().clock.now().astimezone(SHANGHAI).date()
@@ -122,10 +118,6 @@ def export(fmt):
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _may_circulate(user) -> bool:
-    return permissions.CIRCULAR.allows(user)
-
-
 @bp.get("/circular")
 @page(rule=permissions.CIRCULAR)
 def circular():
@@ -170,7 +162,7 @@ def supervision():
                       for entry in p["entries"]["poorly_handled"]]
         return shown
     return render_template("ui/supervision.html", nav="supervision", rows=rows, status=status,
-                           may_circulate=_may_circulate(user), poorly=svc.read(poorly))
+                           may_circulate=permissions.CIRCULAR.allows(user), poorly=svc.read(poorly))
 
 
 def _report_args():

@@ -70,7 +70,7 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     user = g.user
     event = svc.view_event(event_id, user, "event_page")   # 404 if not theirs to see
     found = svc.read(lambda s: incidents.listing(s, user, svc.catalogs, {"event_id": event_id})) \
-        if incidents.may_handle(user) else []                # 流程异常, for process administrators (issue #15)
+        if permissions.INCIDENTS.allows(user) else []                # 流程异常, for process administrators (issue #15)
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
                            compare=before_after(event), typed=typed or {}, problems=problems or [], incidents=found,
                            may_urge=permissions.URGE.allows(user) and event["status"] == "open",

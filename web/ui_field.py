@@ -15,8 +15,6 @@ from web.ui_session import page
 bp = Blueprint("ui_field", __name__)
 
 
-may_patrol = permissions.may_patrol
-may_see_hazards = permissions.may_see_hazards
 
 
 def _float(name):
@@ -31,7 +29,7 @@ def _float(name):
 @page
 def patrol():
     user = g.user
-    if not may_patrol(user):
+    if not permissions.may_patrol(user):
         abort(403)
     svc = services()
     errors, status = {}, 200
@@ -53,7 +51,7 @@ def patrol():
 @page(rule=permissions.HAZARD_READ)
 def hazard_list():
     user = g.user
-    if not may_see_hazards(user):
+    if not permissions.may_see_hazards(user):
         abort(403)
     svc = services()
     errors, status = {}, 200

@@ -18,10 +18,6 @@ from web.ui_session import page
 bp = Blueprint("ui_spot_checks", __name__, url_prefix="/spot-checks")
 
 
-def may_check(user) -> bool:
-    return permissions.SPOT_CHECK.allows(user)
-
-
 def _day(name, default: date) -> datetime:
     try:
         day = date.fromisoformat(request.form.get(name) or default.isoformat())
