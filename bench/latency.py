@@ -21,11 +21,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from engine import bundle, users
-from engine.clock import SystemClock
-from engine.config import Settings
-from engine.models import Audit, Deadline
-from engine.runtime import Runtime
+from engine.runtime import bundle
+from engine.accounts import users
+from engine.core.clock import SystemClock
+from engine.core.config import Settings
+from engine.store.models import Audit, Deadline
+from engine.facade import Runtime
 from handlers.registry import default_registry
 from web import create_app
 from web.cli import DEMO_USERS
@@ -60,7 +61,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env(env={}, database_url=args.database_url or f"sqlite:///{tmp}/latency.sqlite3",
                                      scrypt_n=1024, sweep_interval_seconds=1)
-        from engine.db import init_db, make_engine
+        from engine.store.db import init_db, make_engine
         init_db(make_engine(settings.database_url))
         services = Services.build(settings)
         clock = ShiftableClock()

@@ -24,16 +24,17 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from catalogs import load_catalogs
-from engine import bundle, spiff, uow
-from engine.clock import SHANGHAI, SimulatedClock, parse_instant
-from engine.deadlines import Deadlines
-from engine.context import RunContext
-from engine.models import Audit, WorkItem
-from engine.db import init_db, make_engine, make_session_factory
-from engine.runtime import Runtime
-from engine.scripting import EventflowScriptEngine
-from engine.users import Principal
-from engine.versions import compile_version
+from engine.runtime import bundle, spiff
+from engine.store import uow
+from engine.core.clock import SHANGHAI, SimulatedClock, parse_instant
+from engine.limits.deadlines import Deadlines
+from engine.casework.run_context import RunContext
+from engine.store.models import Audit, WorkItem
+from engine.store.db import init_db, make_engine, make_session_factory
+from engine.facade import Runtime
+from engine.runtime.scripting import EventflowScriptEngine
+from engine.accounts.users import Principal
+from engine.runtime.specs import compile_version
 from handlers.registry import default_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ STEPS = [("staff", "verify", {"verdict": "accept"}),
 FIND = select(WorkItem.id).where(WorkItem.event_id == bindparam("event_id"), WorkItem.spec_name == bindparam("name"))
 REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "community": "lg-xincheng",
           "location": {"lat": 27.52, "lng": 120.60, "address": "bench"}}
-#: what engine.events.initial_data gives the process at its start
+#: what engine.pool.events.initial_data gives the process at its start
 START = {"event_id": 1, "event_number": "LG-BENCH", "community": "lg-xincheng", "event_type": "A05",
          "source": "grid_worker", "description": "bench", "location": REPORT["location"], "reporter": "grid1",
          "reopened": False, "matter_code": None, "superior_body": None, "superior_deadline": None}

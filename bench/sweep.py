@@ -21,12 +21,13 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from catalogs import load_catalogs
-from engine import bundle, sweep, uow
-from engine.clock import SimulatedClock
-from engine.db import init_db, make_engine, make_session_factory
-from engine.models import Event, Instance, Timer
-from engine.runtime import Runtime
-from engine.users import Principal
+from engine.runtime import bundle, sweep
+from engine.store import uow
+from engine.core.clock import SimulatedClock
+from engine.store.db import init_db, make_engine, make_session_factory
+from engine.store.models import Event, Instance, Timer
+from engine.facade import Runtime
+from engine.accounts.users import Principal
 from handlers.registry import default_registry
 
 ROOT = Path(__file__).resolve().parent.parent

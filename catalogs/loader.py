@@ -45,7 +45,7 @@ def load_catalogs(directory: str | os.PathLike[str] | None = None,
     """Load, validate and cross-check every catalog file in ``directory`` (default: the shipped data).
 
     ``overrides`` maps a catalog key to the UTF-8 JSON that replaces its file: the revisions an
-    administrator saved in the app (engine/catalog_edits.py), checked exactly as a file is.
+    administrator saved in the app (engine/accounts/catalog_edits.py), checked exactly as a file is.
     Raises :class:`CatalogError` for the first problem found, with all problems in ``.errors``.
     """
     directory = Path(directory) if directory is not None else DATA_DIR

@@ -1,12 +1,12 @@
 """Tell the source the outcome of its report (§7.1 feeds back to the source; §4.3 closed loop): the
-reporter's notification, and a signed callback where the source's channel has one (engine/callbacks.py)."""
+reporter's notification, and a signed callback where the source's channel has one (engine/channels/callbacks.py)."""
 from __future__ import annotations
 
 from handlers.registry import REGISTRY
 
 OUTCOME_WORDS = {"closed": "已办结", "invalid": "经核实不予受理", "returned": "已退回",
                  "transferred": "已转办", "withdrawn": "已撤单", "merged": "已合并",
-                 "terminated": "已终止"}   # 终止 by an administrator (engine/administration.py)
+                 "terminated": "已终止"}   # 终止 by an administrator (engine/casework/administration.py)
 
 
 @REGISTRY.operation("notify_source")

@@ -2,7 +2,7 @@
 at the end of a timer's branch, recorded in the event's timeline once per limit and unit.
 
 Who is told, and the supervision record (督办, §9.1) naming the unit and person, come from the
-deadline record the timer was armed with (engine/deadlines.py), so they happen once however many
+deadline record the timer was armed with (engine/limits/deadlines.py), so they happen once however many
 timers watch the same limit.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The one seam between BPMN service tasks and Python.
 
-A handler is `fn(ctx, task, **params) -> dict`: `ctx` is engine.context.RunContext, `task` the
+A handler is `fn(ctx, task, **params) -> dict`: `ctx` is engine.casework.run_context.RunContext, `task` the
 SpiffWorkflow task, params the evaluated `spiffworkflow:parameter`s. It returns a JSON-able dict that
 lands in the service task's result variable. Tests swap the registry, not the engine.
 """

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert, select, text
 
-from engine.config import Settings
-from engine.db import init_db, make_engine
-from engine.models import Base, CatalogRevision, ClockState
+from engine.core.config import Settings
+from engine.store.db import init_db, make_engine
+from engine.store.models import Base, CatalogRevision, ClockState
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
@@ -42,7 +42,8 @@ def build_app(settings, registry=None):
 def seed(app, deploy=True):
     """Deploy processes/ (version 1) and create the demo users of web/cli.py (ids 1… in their order), each
     with PASSWORD, through the app's own engine calls."""
-    from engine import bundle, users
+    from engine.runtime import bundle
+    from engine.accounts import users
     from web.cli import DEMO_SENSITIVE_ACCESS, DEMO_USERS
     svc = app.extensions["eventflow"]
     if deploy:

@@ -22,7 +22,7 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     app.json.sort_keys = False
 
     @app.before_request
-    def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/catalog_edits.py)
+    def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/accounts/catalog_edits.py)
         services.refresh_catalogs()
     api = (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks, api_supervision,
            api_processes, api_catalogs, api_sim, api_meta, api_users, api_indicators, api_spot_checks, api_monthly,

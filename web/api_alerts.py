@@ -1,13 +1,13 @@
 """智慧社区预警 (§5.4) over HTTP: IoT sensors and video-AI cameras post signed alerts (docs/devices.md).
 
-No bearer token: the device's HMAC signature is the authentication (engine/devices.py).
+No bearer token: the device's HMAC signature is the authentication (engine/channels/devices.py).
 """
 from datetime import timedelta
 
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine.devices import DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from engine.channels.devices import DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from web.auth import public, services
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/alerts")

@@ -1,8 +1,8 @@
 from flask import Blueprint, g, jsonify
 
-from engine import users
-from engine.clock import local
-from engine.errors import InvalidData
+from engine.accounts import users
+from engine.core.clock import local
+from engine.core.errors import InvalidData
 from web.auth import json_body, public, services, signed_in
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")

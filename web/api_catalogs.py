@@ -1,9 +1,9 @@
 """Catalogs: read by any signed-in user (forms and maps need them); the whistle lists, time limits, unit
-tree, duty rosters and calendar edited by administrators (engine/catalog_edits.py)."""
+tree, duty rosters and calendar edited by administrators (engine/accounts/catalog_edits.py)."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import catalog_edits, permissions
-from engine.errors import InvalidData, NotFound
+from engine.accounts import catalog_edits, permissions
+from engine.core.errors import InvalidData, NotFound
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("catalogs", __name__, url_prefix="/api/catalogs")

@@ -1,8 +1,8 @@
 """Duplicates across channels over HTTP (§5, §7.1): the registrar merges a repeated report into the open
-event of the same matter, or clears the flag (engine/duplicates.py)."""
+event of the same matter, or clears the flag (engine/pool/duplicates.py)."""
 from flask import Blueprint, g, jsonify
 
-from engine import permissions
+from engine.accounts import permissions
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("duplicates", __name__, url_prefix="/api/events")

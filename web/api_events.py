@@ -1,9 +1,10 @@
 """The event pool over HTTP (§5 sources, §7.1 registration)."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import events, permissions
-from engine.clock import parse_instant
-from engine.errors import InvalidData
+from engine.pool import events
+from engine.accounts import permissions
+from engine.core.clock import parse_instant
+from engine.core.errors import InvalidData
 from web.api_photos import uploads
 from web.auth import json_body, services, signed_in
 from web.inputs import parse_json

@@ -1,8 +1,8 @@
-"""消息 over HTTP: the caller's notifications (engine/inbox.py) — how each of their reports ended (§4.3,
+"""消息 over HTTP: the caller's notifications (engine/notices/inbox.py) — how each of their reports ended (§4.3,
 §7.1 反馈来源), dispatches, warnings (预警) and supervision (督办, §9.1)."""
 from flask import Blueprint, g, jsonify, request
 
-from engine.ids import MAX_ID
+from engine.core.ids import MAX_ID
 from web.api_events import _int_arg
 from web.auth import services, signed_in
 

@@ -1,8 +1,9 @@
 """流程异常 over HTTP (issue #15): the incidents of failed steps, and retrying one after the cause was fixed
-(engine/incidents.py). Process and system administrators only."""
+(engine/casework/incidents.py). Process and system administrators only."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import incidents, permissions
+from engine.casework import incidents
+from engine.accounts import permissions
 from web.auth import services, signed_in
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")

@@ -1,9 +1,10 @@
 """§8.6 indicators, the §9.1 circular and the assessment score over HTTP (issue #8): every number with its parts."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import indicators, permissions
-from engine.clock import local, parse_instant
-from engine.errors import InvalidData
+from engine.oversight import indicators
+from engine.accounts import permissions
+from engine.core.clock import local, parse_instant
+from engine.core.errors import InvalidData
 from web.auth import services, signed_in
 
 bp = Blueprint("indicators", __name__, url_prefix="/api")
@@ -59,7 +60,7 @@ def circular():
 @signed_in(permissions.INDICATORS)
 def assessment():
     """考核得分 for `?level=…&from=…&to=…`: weights and deduction from the settings, every part shown."""
-    from engine import assessment as assessments
+    from engine.oversight import assessment as assessments
     level = _level()
     start, end = _instant("from"), _instant("to")
     indicators.check_period(start, end)

@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Blueprint, jsonify
 
 from web.auth import public, services
-from engine import db
+from engine.store import db
 
 bp = Blueprint("meta", __name__, url_prefix="/api")
 OPENAPI = Path(__file__).with_name("openapi.json")

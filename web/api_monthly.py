@@ -1,8 +1,9 @@
 """§9.2 over HTTP (issue #8): patrol check-ins, key hazard rectification points, the monthly report."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import hazards, monthly_report, permissions
-from engine.errors import InvalidData, NotFound
+from engine.oversight import hazards, monthly_report
+from engine.accounts import permissions
+from engine.core.errors import InvalidData, NotFound
 from web.api_photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
 from web.inputs import parse_json

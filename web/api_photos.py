@@ -1,8 +1,8 @@
 """Photos over HTTP (§7.1 实时照片, §8.5 before/after photos): upload to an event, and serve one only to
-users who may see the event. Decoding, limits, EXIF flags and storage are engine/photos.py's."""
+users who may see the event. Decoding, limits, EXIF flags and storage are engine/pool/photos.py's."""
 from flask import Blueprint, Response, g, jsonify, request
 
-from engine import events, photos
+from engine.pool import events, photos
 from web.auth import services, signed_in
 
 bp = Blueprint("photos", __name__, url_prefix="/api/events")
@@ -10,7 +10,7 @@ bp = Blueprint("photos", __name__, url_prefix="/api/events")
 
 def uploads(field: str) -> list[tuple[str | None, bytes]]:
     """(filename, bytes) of every file sent as multipart `field`. The request may be as large as
-    engine.photos.PER_REQUEST photos (EVENTFLOW_PHOTO_MAX_BYTES each): set before the body is read."""
+    engine.pool.photos.PER_REQUEST photos (EVENTFLOW_PHOTO_MAX_BYTES each): set before the body is read."""
     svc = services()
     request.max_content_length = svc.runtime.photos.request_limit(svc.settings.max_upload_bytes)
     found = []

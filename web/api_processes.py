@@ -1,11 +1,12 @@
 """Deploying process versions: a .bpmn or a zipped bundle over HTTP (administrators, no code edits)."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import bundle as bundles
-from engine import migration, permissions, privacy, version_history
-from engine.errors import InvalidData
-from engine.ids import MAX_ID, is_record_id
-from engine.version_history import describe
+from engine.runtime import bundle as bundles
+from engine.runtime import instance_migration as migration, versions as version_history
+from engine.accounts import permissions, privacy
+from engine.core.errors import InvalidData
+from engine.core.ids import MAX_ID, is_record_id
+from engine.runtime.versions import describe
 from web.auth import services, signed_in
 
 bp = Blueprint("processes", __name__, url_prefix="/api/process-versions")
@@ -45,7 +46,7 @@ def activate(version_id):
     """启用 (rollback to an earlier version, or forward again): new events start on it."""
     svc = services()
     user = g.user
-    svc.run(lambda s: version_history.activate(s, version_id, user, svc.clock.now()))
+    svc.run(lambda s: version_history.activate(s, version_id, user.username, svc.clock.now()))
     return jsonify(svc.read(lambda s: version_history.detail(s, version_id)))
 
 
@@ -55,8 +56,8 @@ def migration_plan(version_id):
     """迁移预演 (dry run): per running or suspended instance of the process on another version, whether
     it can move to this one and why not, and the armed timers that keep their due times."""
     svc = services()
-    return jsonify(svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, viewer=g.user,
-                                                        catalogs=svc.catalogs)))
+    return jsonify(svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id,
+                                                        redact=privacy.redactor(s, svc.catalogs, g.user))))
 
 
 @bp.post("/<int:version_id>/migration")
@@ -71,8 +72,7 @@ def migrate(version_id):
     svc = services()
     actor = g.user.username
     if wanted is None:
-        plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, viewer=g.user,
-                                                        catalogs=svc.catalogs))
+        plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, redact=privacy.redactor(s, svc.catalogs, g.user)))
         wanted = [i["instance_id"] for i in plan["items"] if i["can_move"]]
     else:
         svc.read(lambda s: migration.target_of(s, version_id))          # 404 before anything moves

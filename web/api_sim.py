@@ -4,9 +4,10 @@ from datetime import timedelta
 from flask import Blueprint, g, jsonify
 
 from catalogs import parse_duration
-from engine import permissions, privacy, sweep
-from engine.clock import local, parse_instant
-from engine.errors import Forbidden, InvalidData
+from engine.accounts import permissions, privacy
+from engine.runtime import sweep
+from engine.core.clock import local, parse_instant
+from engine.core.errors import Forbidden, InvalidData
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("sim", __name__, url_prefix="/api/sim")

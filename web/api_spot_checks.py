@@ -1,8 +1,9 @@
 """§9.3 spot checks over HTTP (issue #8): draw a reproducible sample, record findings, read them."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import permissions, spot_checks
-from engine.clock import parse_instant
+from engine.accounts import permissions
+from engine.oversight import spot_checks
+from engine.core.clock import parse_instant
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("spot_checks", __name__, url_prefix="/api/spot-checks")

@@ -1,8 +1,8 @@
 """督办 and 延期 over HTTP (§9.1, §8.4): open supervision records, extension requests and decisions."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import permissions
-from engine.supervision import SUPERVISION_FILTERS
+from engine.accounts import permissions
+from engine.limits.supervision import SUPERVISION_FILTERS
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("supervision", __name__, url_prefix="/api")

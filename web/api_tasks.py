@@ -1,7 +1,7 @@
 """A user's ready tasks and completing one, by their own role and scope."""
 from flask import Blueprint, g, jsonify, request
 
-from engine.errors import InvalidData
+from engine.core.errors import InvalidData
 from web.auth import services, signed_in
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")

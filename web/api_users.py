@@ -2,8 +2,8 @@
 scope, active, a new password), and a bulk import from xlsx or CSV."""
 from flask import Blueprint, g, jsonify, request
 
-from engine import permissions
-from engine.errors import InvalidData
+from engine.accounts import permissions
+from engine.core.errors import InvalidData
 from web.auth import json_body, services, signed_in
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")

@@ -1,5 +1,5 @@
 """The role × operation table (issue #15), written once: each API view names its operation rule of
-engine/permissions.py (`web/auth.signed_in(rule)`, `public`); `eventflow docs` writes the rules into the
+engine/accounts/permissions.py (`web/auth.signed_in(rule)`, `public`); `eventflow docs` writes the rules into the
 OpenAPI document (`x-permission`, `x-roles` per operation) and the README's table from that document. A test
 regenerates both and fails when either is out of date, and another calls every operation as every role
 against the document's `x-roles`."""
@@ -9,8 +9,8 @@ import json
 import re
 from pathlib import Path
 
-from engine import permissions
-from engine.users import ROLES
+from engine.accounts import permissions
+from engine.accounts.users import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "web" / "openapi.json"

@@ -1,13 +1,13 @@
 """Bearer-token authentication for every /api endpoint, and the operation rule each one names
-(engine/permissions.py): `eventflow docs` writes the rules into the OpenAPI document as `x-roles`."""
+(engine/accounts/permissions.py): `eventflow docs` writes the rules into the OpenAPI document as `x-roles`."""
 from __future__ import annotations
 
 from functools import wraps
 
 from flask import current_app, g, request
 
-from engine import permissions, users
-from engine.errors import InvalidData, Unauthorized
+from engine.accounts import permissions, users
+from engine.core.errors import InvalidData, Unauthorized
 
 
 def services():

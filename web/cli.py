@@ -5,14 +5,14 @@ import secrets
 
 import click
 
-from engine import bundle as bundles
-from engine import users
-from engine.config import Settings
-from engine.db import has_table, init_db
-from engine.errors import EventflowError
+from engine.runtime import bundle as bundles
+from engine.accounts import users
+from engine.core.config import Settings
+from engine.store.db import has_table, init_db
+from engine.core.errors import EventflowError
 
 #: demo accounts: (username, display name, roles, community, unit). Demo data only (`demo-data`).
-#: demo cadres designated for the sensitive rows of Table A.1 (engine/privacy.py)
+#: demo cadres designated for the sensitive rows of Table A.1 (engine/accounts/privacy.py)
 DEMO_SENSITIVE_ACCESS = {"staff1"}
 DEMO_USERS = [
     ("grid1", "网格员 李明", ["grid_worker"], "lg-xincheng", None),
@@ -107,7 +107,7 @@ def deploy(ctx, path, actor):
 @click.pass_context
 def versions(ctx, process, show_changes):
     """List the deployed process versions: who, when, hash, active, instances by status."""
-    from engine import version_history
+    from engine.runtime import versions as version_history
     svc = _services(ctx)
     rows = svc.read(lambda s: version_history.listing(s, process))
     if not rows:
@@ -138,14 +138,12 @@ def versions(ctx, process, show_changes):
 @click.pass_context
 def activate(ctx, process, version, actor):
     """Make VERSION of PROCESS the active one (a rollback to an earlier one): new events start on it."""
-    from engine import version_history
-    from engine.users import Principal
+    from engine.runtime import versions as version_history
     svc = _services(ctx)
     rows = [r for r in svc.read(lambda s: version_history.listing(s, process)) if r["version"] == version]
     if not rows:
         raise click.ClickException(f"no version {version} of process {process!r}")
-    operator = Principal(0, actor, actor, frozenset({"process_admin"}), None, None)
-    svc.run(lambda s: version_history.activate(s, rows[0]["id"], operator, svc.clock.now()))
+    svc.run(lambda s: version_history.activate(s, rows[0]["id"], actor, svc.clock.now()))
     click.echo(f"{process} v{version} is now active: new events start on it; running instances stay on theirs")
 
 
@@ -157,7 +155,7 @@ def activate(ctx, process, version, actor):
 @click.pass_context
 def migrate(ctx, process, version, dry_run, actor):
     """Move the running instances of PROCESS to VERSION (those that can; the others are listed with why)."""
-    from engine import migration, version_history
+    from engine.runtime import instance_migration as migration, versions as version_history
     svc = _services(ctx)
     rows = [r for r in svc.read(lambda s: version_history.listing(s, process)) if r["version"] == version]
     if not rows:
@@ -230,7 +228,7 @@ def device():
 @click.pass_context
 def device_register(ctx, device_id, community, kind):
     """Register a device and print its signing secret (shown this once only)."""
-    from engine import devices
+    from engine.channels import devices
     svc = _services(ctx)
     secret = svc.run(lambda s: devices.register(s, device_id, community, kind, svc.clock.now(), svc.catalogs))
     click.echo(f"device {device_id} registered ({kind}, {community})")
@@ -243,7 +241,7 @@ def device_register(ctx, device_id, community, kind):
 @click.pass_context
 def device_revoke(ctx, device_id):
     """Refuse the device's alerts from now on (its events stay)."""
-    from engine import devices
+    from engine.channels import devices
     svc = _services(ctx)
     svc.run(lambda s: devices.revoke(s, device_id, svc.clock.now()))
     click.echo(f"device {device_id} revoked")
@@ -251,7 +249,7 @@ def device_revoke(ctx, device_id):
 
 @main.group()
 def callback():
-    """Signed callbacks of outcomes to channels that cannot poll (§7.1 反馈来源; engine/callbacks.py)."""
+    """Signed callbacks of outcomes to channels that cannot poll (§7.1 反馈来源; engine/channels/callbacks.py)."""
 
 
 @callback.command("set")
@@ -260,7 +258,7 @@ def callback():
 @click.pass_context
 def callback_set(ctx, channel, url):
     """Send CHANNEL's outcomes (a channels-catalog code or a device id) to URL; print the signing secret."""
-    from engine import callbacks
+    from engine.channels import callbacks
     svc = _services(ctx)
     secret = svc.run(lambda s: callbacks.set_endpoint(s, svc.catalogs, channel, url, svc.clock.now()))
     click.echo(f"callbacks of {channel} go to {url}")
@@ -273,7 +271,7 @@ def callback_set(ctx, channel, url):
 @click.pass_context
 def callback_remove(ctx, channel):
     """Stop CHANNEL's callbacks (pending ones are not sent)."""
-    from engine import callbacks
+    from engine.channels import callbacks
     svc = _services(ctx)
     svc.run(lambda s: callbacks.remove_endpoint(s, channel, svc.clock.now()))
     click.echo(f"callbacks of {channel} removed")
@@ -290,7 +288,7 @@ def api_key():
 @click.pass_context
 def api_key_create(ctx, channel, actor):
     """Create a key for CHANNEL (hotline_12345, zhihui_cunshe, suishoupai, zhifa_platform); printed once."""
-    from engine import apikeys
+    from engine.accounts import apikeys
     svc = _services(ctx)
     key = svc.run(lambda s: apikeys.create(s, channel, actor, svc.runtime.clock.now(), svc.catalogs))
     click.echo(f"api key for {channel}: {key}")
@@ -302,7 +300,7 @@ def api_key_create(ctx, channel, actor):
 @click.pass_context
 def api_key_revoke(ctx, key):
     """End KEY (the whole key, or its prefix as `api-key list` shows it): refused from now on."""
-    from engine import apikeys
+    from engine.accounts import apikeys
     svc = _services(ctx)
     row = svc.run(lambda s: apikeys.revoke(s, key, svc.runtime.clock.now()))
     click.echo(f"api key {row.prefix}… of {row.channel} revoked")
@@ -312,8 +310,8 @@ def api_key_revoke(ctx, key):
 @click.pass_context
 def api_key_list(ctx):
     """Every key's prefix, channel and state (never the keys themselves)."""
-    from engine import apikeys
-    from engine.clock import local
+    from engine.accounts import apikeys
+    from engine.core.clock import local
     svc = _services(ctx)
     for row in svc.read(apikeys.listing):
         state = f"revoked {local(row.revoked_at)}" if row.revoked_at else "active"
@@ -323,7 +321,7 @@ def api_key_list(ctx):
 @main.command()
 @click.option("--check", is_flag=True, help="only say whether web/openapi.json and README.md are up to date")
 def docs(check):
-    """Write who may call each operation (engine/permissions.py) into web/openapi.json (x-permission,
+    """Write who may call each operation (engine/accounts/permissions.py) into web/openapi.json (x-permission,
     x-roles) and the README's role × operation table."""
     from web import apidoc, create_app
     from web.services import Services
@@ -346,7 +344,7 @@ def docs(check):
 def serve(ctx, host, port):
     """Serve the API. Timers that fell due while it was down fire first, in due order; then, under the
     system clock, a background sweep fires due timers about every second, and a job sends the sources'
-    callbacks (engine/callbacks.py)."""
+    callbacks (engine/channels/callbacks.py)."""
     from web import create_app
     from web.scheduler import catch_up, start_sweeper
     svc = _services(ctx)

@@ -6,7 +6,7 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from engine.errors import EventflowError
+from engine.core.errors import EventflowError
 from web import ui
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@
 - A JSON body nested deeper than MAX_DEPTH is refused with 400 when it is read (Python's parser would
   otherwise stop on its recursion limit); NaN, Infinity and numbers past a float are refused by name (422).
 - A number in a path where the route takes `<int:…>` is a record id: beyond the database's INTEGER
-  (engine/ids.py) no route matches, so it answers 404 like any other id that names nothing.
+  (engine/core/ids.py) no route matches, so it answers 404 like any other id that names nothing.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from flask import Request, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from engine.errors import InvalidData, Unreadable
-from engine.ids import MAX_ID
+from engine.core.errors import InvalidData, Unreadable
+from engine.core.ids import MAX_ID
 
 #: deeper than any document eventflow reads (catalogs, task forms, reports nest a few levels)
 MAX_DEPTH = 64

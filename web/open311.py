@@ -13,8 +13,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from lxml import etree
 from werkzeug.exceptions import HTTPException
 
-from engine import apikeys, open311
-from engine.errors import EventflowError, Forbidden, InvalidData, NotFound
+from engine.accounts import apikeys
+from engine.channels import open311
+from engine.core.errors import EventflowError, Forbidden, InvalidData, NotFound
 from web.auth import public, services
 from web.errors import exception_headers
 

@@ -5,18 +5,19 @@ locks (PostgreSQL SKIP LOCKED), so each timer fires once. SQLite is single-proce
 At start-up `catch_up` first fires everything that fell due while the server was down, in due order,
 and starts the processes of submissions stored just before it stopped (past the grace period).
 
-Callbacks to the sources (engine/callbacks.py) are sent by a job of their own, so a slow receiver never
+Callbacks to the sources (engine/channels/callbacks.py) are sent by a job of their own, so a slow receiver never
 holds up a timer; under a simulated clock it runs too (its retries fall due as the clock is advanced).
 """
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from engine import callbacks, sweep
+from engine.channels import callbacks
+from engine.runtime import sweep
 
 
 def catch_up(services) -> sweep.SweepResult:
     """At start-up, before serving: move working-day deadlines if the calendar was edited, then fire,
     in due order, every timer (and warning) already due."""
-    from engine import uow
+    from engine.store import uow
     uow.run(services.session_factory, services.runtime.recompute_deadlines)
     total = sweep.SweepResult()
     while True:

@@ -8,13 +8,16 @@ from datetime import timedelta
 
 
 from catalogs import load_catalogs
-from engine import catalog_edits, clock_state, duplicates, migration, uow
-from engine.clock import SimulatedClock, SystemClock, parse_instant
-from engine.config import Settings
-from engine.db import has_table, make_engine, make_session_factory
-from engine.errors import EventflowError, StepFailed
-from engine.photos import PhotoStore
-from engine.runtime import Runtime
+from engine.accounts import catalog_edits
+from engine.store import clock_state, uow
+from engine.pool import duplicates
+from engine.runtime import instance_migration as migration
+from engine.core.clock import SimulatedClock, SystemClock, parse_instant
+from engine.core.config import Settings
+from engine.store.db import has_table, make_engine, make_session_factory
+from engine.core.errors import EventflowError, StepFailed
+from engine.pool.photos import PhotoStore
+from engine.facade import Runtime
 from handlers.registry import default_registry
 
 log = logging.getLogger(__name__)
@@ -28,14 +31,14 @@ class Services:
     catalogs: object
     clock: object
     runtime: Runtime
-    #: the newest catalog revision this node has loaded (engine/catalog_edits.py), and when it last looked
+    #: the newest catalog revision this node has loaded (engine/accounts/catalog_edits.py), and when it last looked
     catalog_revision: int | None = None
     catalogs_checked: float = 0.0
 
     @classmethod
     def build(cls, settings: Settings | None = None, registry=None) -> "Services":
         settings = settings or Settings.from_env()
-        from engine.assessment import parse_weights
+        from engine.oversight.assessment import parse_weights
         try:
             parse_weights(settings.assessment_weights)          # a bad setting stops the start, not a page
         except ValueError as err:
@@ -74,7 +77,7 @@ class Services:
         return True
 
     def edit_catalog(self, edit) -> dict:
-        """A catalog edit (engine/catalog_edits.py) in one unit of work; once committed this node uses the
+        """A catalog edit (engine/accounts/catalog_edits.py) in one unit of work; once committed this node uses the
         new catalogs at once, and pending working-day deadlines move with an edited calendar."""
         row, new = self.run(edit)
         if row is None:
@@ -107,7 +110,7 @@ class Services:
     def run_step(self, fn):
         """A unit of work that takes a process step (completing a task, retrying an incident). If the step
         fails (StepFailed, 409) its unit is rolled back — the task stays ready — and its incident is opened,
-        or counted again, in a unit of its own (engine/incidents.py); the answer names the incident."""
+        or counted again, in a unit of its own (engine/casework/incidents.py); the answer names the incident."""
         try:
             return self.run(fn)
         except StepFailed as err:
@@ -121,7 +124,7 @@ class Services:
         return self.read(lambda s: self.runtime.event_detail(s, event_id, user, where))
 
     def migrate_instances(self, target_id: int, instance_ids, actor: str, progress=None) -> list[dict]:
-        """Move instances to a version, each in its own unit of work (engine/migration.py); one that cannot
+        """Move instances to a version, each in its own unit of work (engine/runtime/instance_migration.py); one that cannot
         move is reported with its reasons and left as it was. `progress(done, total)` after each."""
         results = []
         for done, instance_id in enumerate(instance_ids, start=1):
@@ -145,7 +148,7 @@ class Services:
         submission whose first attempt stopped after storing it starts it too). If the process refuses
         to start (no version deployed, a handler's error), the event stays in the pool marked `error` for
         an administrator. Anything else (the database went away) leaves it waiting: the sweep starts it
-        after a grace period (engine/sweep.py)."""
+        after a grace period (engine/runtime/sweep.py)."""
         try:
             self.run(lambda s: self.runtime.start_pending(s, event_id, actor))
         except EventflowError as err:

@@ -14,8 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from engine import events, permissions, tasks
-from engine.errors import EventflowError
+from engine.pool import events
+from engine.accounts import permissions
+from engine.casework import tasks
+from engine.core.errors import EventflowError
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"

@@ -1,6 +1,6 @@
 """目录管理 in the web app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the unit
 tree and its supervisors (分管领导), duty rosters (值班表) and the working calendar (工作日), edited in forms.
-Each form builds the whole catalog and hands it to engine/catalog_edits.py, which checks it, stores a
+Each form builds the whole catalog and hands it to engine/accounts/catalog_edits.py, which checks it, stores a
 revision and audits it; a refused edit shows each row and reason and changes nothing."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalogs import parse_duration
-from engine import catalog_edits, permissions
-from engine.errors import Conflict, InvalidData
-from engine.ids import MAX_ID
+from engine.accounts import catalog_edits, permissions
+from engine.core.errors import Conflict, InvalidData
+from engine.core.ids import MAX_ID
 from web.auth import services
 from web.ui_session import page
 

@@ -7,8 +7,10 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from engine import assessment, indicators, permissions, spreadsheets
-from engine.clock import SHANGHAI
+from engine.oversight import assessment, indicators
+from engine.accounts import permissions
+from engine.exports import spreadsheets
+from engine.core.clock import SHANGHAI
 from web.auth import services
 from web.ui_session import page
 
@@ -131,7 +133,7 @@ def circular():
 @bp.get("/circular.xlsx")
 @page(rule=permissions.CIRCULAR)
 def circular_xlsx():
-    from engine import circular as circulars
+    from engine.oversight import circular as circulars
     svc = services()
     first, last, start, end = _period()
     header, rows = circulars.table(svc.read(lambda s: svc.runtime.circular(s, g.user, start, end)))
@@ -179,7 +181,7 @@ def _report_args():
 @page
 def monthly():
     """社区月报 (§9.2), laid out for printing (the browser's print gives the PDF), with its Excel file."""
-    from engine import monthly_report
+    from engine.oversight import monthly_report
     svc = services()
     community, month = _report_args()
     report = svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month))
@@ -190,7 +192,7 @@ def monthly():
 @bp.get("/monthly-report.xlsx")
 @page
 def monthly_xlsx():
-    from engine import monthly_report
+    from engine.oversight import monthly_report
     svc = services()
     community, month = _report_args()
     header, rows = monthly_report.table(svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month)))
@@ -202,7 +204,7 @@ def monthly_xlsx():
 @bp.get("/circular.pdf")
 @page(rule=permissions.CIRCULAR)
 def circular_pdf():
-    from engine import pdf
+    from engine.exports import pdf
     svc = services()
     first, last, start, end = _period()
     notice = svc.read(lambda s: svc.runtime.circular(s, g.user, start, end))
@@ -213,7 +215,8 @@ def circular_pdf():
 @bp.get("/monthly-report.pdf")
 @page
 def monthly_pdf():
-    from engine import monthly_report, pdf
+    from engine.oversight import monthly_report
+    from engine.exports import pdf
     svc = services()
     community, month = _report_args()
     report = svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month))

@@ -9,12 +9,14 @@ from flask import (Blueprint, Response, abort, flash, g, jsonify, redirect, rend
                    url_for)
 from flask_babel import gettext as _
 
-from engine import events, incidents, permissions
-from engine.errors import Conflict, Forbidden, InvalidData
+from engine.pool import events
+from engine.casework import incidents
+from engine.accounts import permissions
+from engine.core.errors import Conflict, Forbidden, InvalidData
 from web.api_photos import photo_response
 from web.auth import public, services
 from web.ui_session import page
-from engine import contracts
+from engine.core import contracts
 
 bp = Blueprint("ui_events", __name__)
 FRONTEND = Path(__file__).resolve().parent / "frontend" / "node_modules"

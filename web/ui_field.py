@@ -1,13 +1,14 @@
 """§9.2 in the field (issue #8): 巡查打卡 on a phone (the grid, the current position) and the key hazard points —
 reported with before photos, rectified with after photos, verified by the committee or the city — as pages
-of the web app. The engine checks and records each step (engine/hazards.py)."""
+of the web app. The engine checks and records each step (engine/oversight/hazards.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import hazards, permissions
-from engine.errors import Conflict, Forbidden, InvalidData
+from engine.oversight import hazards
+from engine.accounts import permissions
+from engine.core.errors import Conflict, Forbidden, InvalidData
 from web.api_photos import photo_response, uploads
 from web.auth import services
 from web.ui_session import page

@@ -1,4 +1,4 @@
-"""Task forms in the web app (issue #6): a task's resolved form (engine/forms.py: JSON Schema with display
+"""Task forms in the web app (issue #6): a task's resolved form (engine/runtime/forms.py: JSON Schema with display
 hints and catalog choices as `oneOf`) rendered as the fields of a server-side HTML form, and what the
 browser posts parsed back into task data, which the engine then checks against the same schema.
 
@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 ROWS = 5            # rows rendered for an array of objects (任务分工) when its maxItems allows as many
 MAX_ROW_INDEX = 1000  # posted row indexes above this are ignored: a post cannot make us build huge lists
 RADIO_MAX = 5       # a choice without an x-widget is a radio group up to this many options, else a select
-PHOTO_TYPES = "image/jpeg,image/png,image/webp"   # what engine/photos.py decodes (as on the report page)
+PHOTO_TYPES = "image/jpeg,image/png,image/webp"   # what engine/pool/photos.py decodes (as on the report page)
 _ABSENT = object()
 
 

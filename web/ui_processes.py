@@ -2,17 +2,19 @@
 their instances; deploying a bundle; activating an earlier version (rollback); and migrating running
 instances to a version — a dry run per instance, then a move in batches with a progress bar
 (web/static/migrate.js); and the 流程异常 (incidents, issue #15) of its steps that failed, each with 重试. The engine
-does each step (engine/version_history.py, engine/migration.py)."""
+does each step (engine/runtime/versions.py, engine/runtime/instance_migration.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
-from engine import bundle as bundles
-from engine import incidents, migration, permissions, privacy, version_history
-from engine.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
-from engine.ids import is_record_id
+from engine.runtime import bundle as bundles
+from engine.casework import incidents
+from engine.runtime import instance_migration as migration, versions as version_history
+from engine.accounts import permissions, privacy
+from engine.core.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
+from engine.core.ids import is_record_id
 from web.auth import services
 from web.ui_session import page
 
@@ -31,7 +33,7 @@ def index():
 @bp.post("/deploy")
 @page(rule=permissions.VERSIONS)
 def deploy():
-    """部署: a .bpmn or a .zip bundle, checked before anything changes (engine/deploy.py)."""
+    """部署: a .bpmn or a .zip bundle, checked before anything changes (engine/runtime/deploy.py)."""
     svc = services()
     user = g.user
     upload = request.files.get("file")
@@ -55,8 +57,7 @@ def deploy():
 def show(version_id):
     svc = services()
     detail = svc.read(lambda s: version_history.detail(s, version_id))
-    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, viewer=g.user,
-                                                        catalogs=svc.catalogs))
+    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, redact=privacy.redactor(s, svc.catalogs, g.user)))
     user = g.user
     found = svc.read(lambda s: incidents.listing(s, user, svc.catalogs, {"version_id": version_id}))   # 流程异常 on it
     return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH,
@@ -89,7 +90,7 @@ def activate(version_id):
     svc = services()
     user = g.user
     try:
-        version = svc.run(lambda s: version_history.activate(s, version_id, user, svc.clock.now()))
+        version = svc.run(lambda s: version_history.activate(s, version_id, user.username, svc.clock.now()))
         flash(_("已启用 %(key)s v%(n)s：新事件按此版本办理", key=version.process_key, n=version.version))
     except Conflict as err:
         flash(err.message)

@@ -1,6 +1,6 @@
 """上报 on a phone (issue #6, §5, §7.1): type picker from the catalog, description, the current position (the
 phone's GPS, WGS-84) or an address alone (then 分拨定位), photos from the camera. The source picker offers
-only the sources the user may register (engine/permissions.py `sources_for`); a "one thing" matter (§5.5) picks
+only the sources the user may register (engine/accounts/permissions.py `sources_for`); a "one thing" matter (§5.5) picks
 an Appendix B code, a superior assignment (§5.6) names the body and its deadline, and a user of no
 community (the city) picks the community. The report and its photos are stored in one unit before the
 process starts, as through the API."""
@@ -12,9 +12,10 @@ from datetime import datetime
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import events, permissions
-from engine.clock import SHANGHAI
-from engine.errors import Forbidden, InvalidData
+from engine.pool import events
+from engine.accounts import permissions
+from engine.core.clock import SHANGHAI
+from engine.core.errors import Forbidden, InvalidData
 from web.api_photos import uploads
 from web.auth import services
 from web.ui_session import page

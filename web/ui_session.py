@@ -1,4 +1,4 @@
-"""Signing in to the web app (issue #6): a session cookie that carries a token of engine/users.py, so it
+"""Signing in to the web app (issue #6): a session cookie that carries a token of engine/accounts/users.py, so it
 expires exactly as a bearer token does (EVENTFLOW_TOKEN_TTL); every form posts a CSRF token (Flask-WTF);
 the language is Simplified Chinese unless the user picks English (Flask-Babel)."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine import permissions, users
-from engine.errors import Unauthorized
+from engine.accounts import permissions, users
+from engine.core.errors import Unauthorized
 from web.auth import public, services
 
 bp = Blueprint("ui_session", __name__)
@@ -34,7 +34,7 @@ def current_user():
 
 def page(view=None, rule: permissions.Rule = permissions.SIGNED_IN):
     """A page for signed-in users (`@page`, or `@page(rule=permissions.X)` for an operation rule of
-    engine/permissions.py, refused with the 403 page): anyone else goes to the sign-in page and comes back."""
+    engine/accounts/permissions.py, refused with the 403 page): anyone else goes to the sign-in page and comes back."""
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):

@@ -8,10 +8,11 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import permissions, spot_checks
-from engine.clock import SHANGHAI
-from engine.errors import Conflict, InvalidData, NotFound
-from engine.ids import MAX_ID
+from engine.accounts import permissions
+from engine.oversight import spot_checks
+from engine.core.clock import SHANGHAI
+from engine.core.errors import Conflict, InvalidData, NotFound
+from engine.core.ids import MAX_ID
 from web.auth import services
 from web.ui_session import page
 

@@ -9,8 +9,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.clock import parse_instant
-from engine.errors import Conflict, InvalidData
+from engine.core.clock import parse_instant
+from engine.core.errors import Conflict, InvalidData
 from web import ui_forms
 from web.auth import services
 from web.ui_session import page

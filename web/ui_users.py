@@ -1,15 +1,15 @@
 """账号管理 in the web app (issue #6): a system administrator lists the staff accounts, creates one, changes
 its roles and scope, resets its password, disables it, and imports many from a spreadsheet (xlsx/CSV).
-The engine checks and audits every change (engine/users.py, engine/user_import.py); a refused one names
+The engine checks and audits every change (engine/accounts/users.py, engine/accounts/user_import.py); a refused one names
 each field and keeps what was typed."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import permissions
-from engine.errors import Conflict, InvalidData, NotFound
-from engine.users import ROLES
+from engine.accounts import permissions
+from engine.core.errors import Conflict, InvalidData, NotFound
+from engine.accounts.users import ROLES
 from web.auth import services
 from web.ui_session import page
 

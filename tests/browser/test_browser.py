@@ -31,12 +31,12 @@ DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from engine.config import Settings
+    from engine.core.config import Settings
     from tests.conftest import SIM_START
     tmp = tmp_path_factory.mktemp("browser")
     settings = Settings.from_env(env={}, database_url=f"sqlite:///{tmp}/eventflow.sqlite3", clock="simulated",
                                  sim_start=SIM_START, scrypt_n=1024, media_dir=str(tmp / "media"))
-    from engine.db import init_db, make_engine
+    from engine.store.db import init_db, make_engine
     engine = make_engine(settings.database_url)
     init_db(engine)
     engine.dispose()
@@ -317,8 +317,8 @@ def test_catalogs_are_edited_in_the_app_and_a_bad_value_is_named(server, browser
     admin.shot("03-history")
     for person in (cadre, admin):
         person.close()
-    from engine import catalog_edits
-    from engine.users import Principal
+    from engine.accounts import catalog_edits
+    from engine.accounts.users import Principal
     root = Principal(0, "test", "test", frozenset({"system_admin"}), None, None)
     for name, document in before.items():      # the module's other tests keep the shipped catalogs
         svc.edit_catalog(lambda s, n=name, d=document: catalog_edits.save(s, n, d, root, svc.clock.now()))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 def sweep_until_idle(database_url: str, now_iso: str, ready, go) -> None:
     from catalogs import load_catalogs
-    from engine import sweep
-    from engine.clock import SimulatedClock, parse_instant
-    from engine.db import make_engine, make_session_factory
-    from engine.runtime import Runtime
+    from engine.runtime import sweep
+    from engine.core.clock import SimulatedClock, parse_instant
+    from engine.store.db import make_engine, make_session_factory
+    from engine.facade import Runtime
     from handlers.registry import default_registry
 
     db = make_engine(database_url)

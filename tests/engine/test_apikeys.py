@@ -1,4 +1,4 @@
-"""API keys of the citizen channels (engine/apikeys.py) on both databases: shown once, stored as a hash,
+"""API keys of the citizen channels (engine/accounts/apikeys.py) on both databases: shown once, stored as a hash,
 bound to a catalog channel, refused once revoked."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from catalogs import load_catalogs
-from engine import apikeys, uow
-from engine.db import init_db, make_engine, make_session_factory
-from engine.errors import InvalidData, NotFound
-from engine.models import ApiKey
+from engine.accounts import apikeys
+from engine.store import uow
+from engine.store.db import init_db, make_engine, make_session_factory
+from engine.core.errors import InvalidData, NotFound
+from engine.store.models import ApiKey
 
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
 

@@ -1,4 +1,4 @@
-"""engine/devices.py below the API (§5.4): the signature a device computes, the registry, and each way
+"""engine/channels/devices.py below the API (§5.4): the signature a device computes, the registry, and each way
 `verify` refuses a request, on both databases. The wall clock is a datetime passed in."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from catalogs import load_catalogs
-from engine import devices, uow
-from engine.db import make_engine, make_session_factory
-from engine.errors import Conflict, Forbidden, InvalidData, NotFound, Unauthorized
-from engine.models import AlertReceipt
+from engine.channels import devices
+from engine.store import uow
+from engine.store.db import make_engine, make_session_factory
+from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound, Unauthorized
+from engine.store.models import AlertReceipt
 
 NOW = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
 TS = str(int(NOW.timestamp()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.location import distance_m
+from engine.pool.location import distance_m
 
 #: about 100 m / 300 m north of the client's REPORT point (27.52, 120.60), still in lg-xincheng
 NEAR, FAR = 0.0009, 0.0027
@@ -58,7 +58,7 @@ def test_the_nearest_open_event_is_named(api):
 
 
 def test_the_radius_and_window_are_settings(app, api):
-    from engine.config import Settings
+    from engine.core.config import Settings
     from web.services import Services
     settings = Settings.from_env(env={"EVENTFLOW_DUPLICATE_RADIUS_M": "50", "EVENTFLOW_DUPLICATE_WINDOW_H": "2"})
     window = Services.build(settings.__class__(**{**settings.__dict__, "database_url": "sqlite://"})).runtime \

@@ -7,12 +7,13 @@ import json
 from sqlalchemy import select, update
 
 from catalogs import load_catalogs
-from engine import bundle, uow
-from engine.clock import SimulatedClock, parse_instant
-from engine.db import make_engine, make_session_factory
-from engine.models import Instance
-from engine.runtime import Runtime
-from engine.users import Principal
+from engine.runtime import bundle
+from engine.store import uow
+from engine.core.clock import SimulatedClock, parse_instant
+from engine.store.db import make_engine, make_session_factory
+from engine.store.models import Instance
+from engine.facade import Runtime
+from engine.accounts.users import Principal
 from handlers.registry import default_registry
 from tests.conftest import PROCESSES, SIM_START
 from tests.web.client import REPORT

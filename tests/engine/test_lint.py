@@ -1,7 +1,7 @@
-"""bpmnlint's recommended rules at deploy (engine/lint.py): the real bpmnlint from npm, run on the files."""
+"""bpmnlint's recommended rules at deploy (engine/runtime/lint.py): the real bpmnlint from npm, run on the files."""
 from __future__ import annotations
 
-from engine import lint
+from engine.runtime import lint
 from tests.conftest import PROCESSES
 
 

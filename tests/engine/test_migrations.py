@@ -1,11 +1,11 @@
-"""The Alembic migrations build exactly the schema engine/models.py declares, on both databases."""
+"""The Alembic migrations build exactly the schema engine/store/models.py declares, on both databases."""
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.db import init_db, make_engine
-from engine.models import Base
+from engine.store.db import init_db, make_engine
+from engine.store.models import Base
 
 
 def test_the_migrations_match_the_models(database_url):
@@ -23,7 +23,7 @@ def test_making_event_columns_nullable_keeps_the_rows_that_refer_to_events(datab
     from alembic import command
     from sqlalchemy import text
 
-    from engine.db import alembic_config
+    from engine.store.db import alembic_config
     db = make_engine(database_url)
     command.upgrade(alembic_config(db), "0006")
     with db.begin() as conn:

@@ -1,4 +1,4 @@
-"""engine/photos.py on real images made with Pillow: decoding decides, limits hold, EXIF is read, flags
+"""engine/pool/photos.py on real images made with Pillow: decoding decides, limits hold, EXIF is read, flags
 are computed against the event, and the same bytes are stored once."""
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from engine import forms, photos
-from engine.errors import InvalidData
-from engine.models import Event, Photo
+from engine.runtime import forms
+from engine.pool import photos
+from engine.core.errors import InvalidData
+from engine.store.models import Event, Photo
 from tests.web.client import image
 
 LIMITS = photos.Limits()
@@ -183,7 +184,7 @@ def test_photo_fields_are_found_in_arrays_strings_and_nested_objects():
 
 
 def _event(session) -> Event:
-    from engine.events import next_number
+    from engine.pool.events import next_number
     event = Event(number=next_number(session, REPORTED), source="grid_worker", type_code="A05", description="占道",
                   lat=AT[0], lng=AT[1], address="新城大道 88 号", photos=[], community="lg-xincheng",
                   reporter="grid1", status="open", stage="登记", created_at=REPORTED)

@@ -3,7 +3,7 @@ only while an address-only report waits for its 分拨), masked for everyone els
 `reported` entry. Through the API on both databases."""
 from __future__ import annotations
 
-from engine.privacy import mask_email, mask_name, mask_phone
+from engine.accounts.privacy import mask_email, mask_name, mask_phone
 
 CONTACT = {"name": "王小明", "phone": "13800001111"}
 

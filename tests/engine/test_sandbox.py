@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
-from engine.sandbox import RESERVED_NAMES, SAFE_BUILTINS, check_code
+from engine.runtime.sandbox import RESERVED_NAMES, SAFE_BUILTINS, check_code
 
 
 @pytest.mark.parametrize("source", [
@@ -41,8 +41,8 @@ def test_reserved_names_cover_script_globals_and_builtins():
     assert {"now", "len", "deadline", "typename", "class"} <= RESERVED_NAMES
 
 
-# -- the run-time budget (engine/sandbox.py BoundedEnvironment) -----------------------------------------
-from engine.sandbox import BoundedEnvironment, Exhausted, UnsafeCode  # noqa: E402
+# -- the run-time budget (engine/runtime/sandbox.py BoundedEnvironment) -----------------------------------------
+from engine.runtime.sandbox import BoundedEnvironment, Exhausted, UnsafeCode  # noqa: E402
 
 
 @pytest.fixture
@@ -127,8 +127,8 @@ def test_the_builtins_are_still_the_real_types(bounded):
     assert data["ok"] is True and data["total"] == 6
 
 
-# -- deploy's run of constant code (issue #15: engine/sandbox.py exhausting_constant) ---------------------
-from engine.sandbox import exhausting_constant  # noqa: E402
+# -- deploy's run of constant code (issue #15: engine/runtime/sandbox.py exhausting_constant) ---------------------
+from engine.runtime.sandbox import exhausting_constant  # noqa: E402
 
 
 @pytest.mark.parametrize("source, mode, why", [

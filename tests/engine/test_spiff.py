@@ -1,4 +1,4 @@
-"""engine/spiff.py writes an instance exactly as SpiffWorkflow's own converters and JSON encoder
+"""engine/runtime/spiff.py writes an instance exactly as SpiffWorkflow's own converters and JSON encoder
 would, only faster (it is on every save): checked on every save of real paths through Figure 1,
 including co-departments' subprocesses, timers that fire and a 撤单 message."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-from engine import spiff
+from engine.runtime import spiff
 from tests.conftest import PROCESSES
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.models import Audit, Deadline, Notification
+from engine.store.models import Audit, Deadline, Notification
 from tests.web.client import Api
 from tests.web.conftest import build_app
 from tests.engine.sweepers import sweep_until_idle
@@ -66,8 +66,8 @@ def test_a_server_stopped_over_a_due_time_fires_it_on_start(settings, app, api):
     api.whistle_to(event["id"], department="zhifa")
     svc = app.extensions["eventflow"]
     svc.db.dispose()                                                    # the server stops …
-    from engine.models import ClockState
-    from engine import uow
+    from engine.store.models import ClockState
+    from engine.store import uow
     uow.run(svc.session_factory, lambda s: setattr(s.get(ClockState, 1) or s.merge(ClockState(id=1, now=svc.clock.now())),
                                                    "now", svc.clock.now() + timedelta(hours=2)))
     restarted = build_app(settings)                                     # … and starts two hours later

@@ -1,4 +1,4 @@
-"""Units of work (engine/uow.py): on SQLite a reading unit takes a snapshot and no lock, so pages and
+"""Units of work (engine/store/uow.py): on SQLite a reading unit takes a snapshot and no lock, so pages and
 task lists are served while a writer holds the database (writers queue with BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import threading
 
 from sqlalchemy import func, select
 
-from engine import uow
-from engine.db import make_engine, make_session_factory
-from engine.models import Audit
+from engine.store import uow
+from engine.store.db import make_engine, make_session_factory
+from engine.store.models import Audit
 
 
 def test_a_read_is_served_while_a_writer_holds_the_database(sqlite_template, tmp_path):

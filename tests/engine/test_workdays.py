@@ -10,11 +10,11 @@ import pytest
 
 from catalogs import load_catalogs
 from catalogs.loader import DATA_DIR
-from engine.clock import SHANGHAI, SimulatedClock, parse_instant
-from engine.context import RunContext
-from engine.deadlines import DeadlineError, Deadlines
-from engine.scripting import EventflowScriptEngine
-from engine.workdays import WorkCalendar
+from engine.core.clock import SHANGHAI, SimulatedClock, parse_instant
+from engine.casework.run_context import RunContext
+from engine.limits.deadlines import DeadlineError, Deadlines
+from engine.runtime.scripting import EventflowScriptEngine
+from engine.limits.workdays import WorkCalendar
 from handlers.registry import default_registry
 
 
@@ -114,7 +114,7 @@ def test_an_hour_limit_in_natural_time_ignores_office_hours():
     assert basis == "natural" and due.astimezone(SHANGHAI).isoformat() == "2026-11-20T17:50:00+08:00"
 
 
-# -- what a suspension covered (engine/administration.py moves a working-time limit by it) -----------
+# -- what a suspension covered (engine/casework/administration.py moves a working-time limit by it) -----------
 def test_working_time_between_counts_office_hours_on_working_days_only():
     at, cal = datetime.fromisoformat, calendar()
     # Fri 2026-10-09 16:30 → Sun 10-11 12:00: Friday 16:30–17:30, and Saturday 10-10 (调休, a working day)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Notification
+from engine.store.models import Notification
 
 
 def notifications(app):

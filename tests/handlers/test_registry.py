@@ -73,7 +73,7 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
     at its own time, and the failure is kept on the timer row for the next sweep."""
     from sqlalchemy import select
 
-    from engine.models import Timer
+    from engine.store.models import Timer
     registry = Registry()
     for name in default_registry().names():
         registry.operation(name)(default_registry().get(name))
@@ -105,7 +105,7 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
 def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(settings):
     """A sweep reads healthy due timers first (review of issue #4): with room for one instance per
     sweep, the failing one due earlier does not keep a healthy one from firing."""
-    from engine import sweep
+    from engine.runtime import sweep
     registry = Registry()
     for name in default_registry().names():
         registry.operation(name)(default_registry().get(name))
@@ -129,7 +129,7 @@ def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(setti
     api.whistle_to(healthy["id"])
     svc = app.extensions["eventflow"]
     svc.clock.set(svc.clock.now() + timedelta(minutes=31))
-    from engine.models import Deadline
+    from engine.store.models import Deadline
     fired = sweep.sweep(svc.session_factory, svc.runtime, limit=1)
     assert list(fired.fired) and not fired.errors     # the healthy one, though the broken one is older
     assert svc.read(lambda s: s.scalar(select(Deadline.status).where(Deadline.event_id == healthy["id"],

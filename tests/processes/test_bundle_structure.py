@@ -19,9 +19,10 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 
 from catalogs import load_catalogs
-from engine import bundle, deploy
-from engine.events import STATUS_WORDS
-from engine.sandbox import RESERVED_NAMES
+from engine.limits.deadlines import Deadlines
+from engine.runtime import bundle, deploy
+from engine.pool.events import STATUS_WORDS
+from engine.runtime.sandbox import RESERVED_NAMES
 from handlers.registry import default_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,12 +37,12 @@ NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
 FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
               "task", "userTask", "serviceTask", "scriptTask", "manualTask", "callActivity", "subProcess",
               "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"}
-#: what the app puts into every instance at its start (engine.events.initial_data)
+#: what the app puts into every instance at its start (engine.pool.events.initial_data)
 START_DATA = {"event_id", "event_number", "community", "event_type", "source", "description", "location",
               "reporter", "reopened", "matter_code", "superior_body", "superior_deadline"}
 #: every end state an event can reach besides `open`/`error`, each shown on the event
 #: the ends a diagram reaches (not `terminated`: an administrator's 终止 ends any process from outside it,
-#: engine/administration.py)
+#: engine/casework/administration.py)
 END_STATES = set(STATUS_WORDS) - {"open", "error", "terminated"}
 
 
@@ -74,7 +75,8 @@ def form_of(task):
 
 
 def test_the_bundle_deploys_with_every_check_of_the_engine():
-    key, files, meta = deploy.plan(bundle.from_directory(PROCESSES), load_catalogs(), default_registry())
+    catalogs = load_catalogs()
+    key, files, meta = deploy.plan(bundle.from_directory(PROCESSES), catalogs, default_registry(), Deadlines(catalogs))
     assert key == TOP
     assert {p for p in files if p.endswith(".bpmn")} == {p.name for p in FILES}
     forms_used = {p for p in files if p.endswith(".json")}

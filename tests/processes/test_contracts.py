@@ -1,4 +1,4 @@
-"""Contracts as code (issue #16): every completed-form key a report reads (engine/contracts.py) is defined
+"""Contracts as code (issue #16): every completed-form key a report reads (engine/core/contracts.py) is defined
 by the forms named for it in processes/forms/, so a field renamed in the modeler fails here, not silently
 in an indicator (§8.6), the circular (§9.1), the whistle order (§7.3) or Open311's status notes."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from engine import contracts
+from engine.core import contracts
 from tests.conftest import PROCESSES
 
 
@@ -19,7 +19,7 @@ def test_every_key_a_report_reads_is_defined_by_its_forms(key, forms):
 
 
 def test_the_check_form_answers_what_the_indicators_count():
-    """核查 passed is a yes/no and its rating one of the words 满意率 counts (engine/indicators.py)."""
+    """核查 passed is a yes/no and its rating one of the words 满意率 counts (engine/oversight/indicators.py)."""
     schema = json.loads((PROCESSES / "forms" / "check.json").read_text(encoding="utf-8"))
     assert schema["properties"][contracts.CHECK_PASSED]["type"] == "boolean"
     assert {"满意", "基本满意", "不满意"} <= set(schema["properties"][contracts.CHECK_RATING]["enum"])

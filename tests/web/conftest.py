@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.models import User
+from engine.store.models import User
 from tests.conftest import build_app, seed  # noqa: F401 - re-exported: tests import them from here
 from tests.web.client import Api
 

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import tasks, uow
-from engine.errors import StaleInstance
-from engine.models import Notification, Timer, User
-from engine.users import principal
+from engine.casework import tasks
+from engine.store import uow
+from engine.core.errors import StaleInstance
+from engine.store.models import Notification, Timer, User
+from engine.accounts.users import principal
 from tests.web.test_deadlines import (advance_to, deadline, declared_difficult, now, supervised, told,
                                       whistle)
 

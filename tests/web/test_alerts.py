@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine import devices
-from engine.clock import SimulatedClock
-from engine.models import AlertReceipt, Audit, Device, Event
+from engine.channels import devices
+from engine.core.clock import SimulatedClock
+from engine.store.models import AlertReceipt, Audit, Device, Event
 from web.cli import main
 
 WALL = datetime(2026, 10, 8, 1, 0, 30, tzinfo=timezone.utc)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.clock import SimulatedClock
-from engine.config import Settings
+from engine.core.clock import SimulatedClock
+from engine.core.config import Settings
 from tests.web.conftest import build_app
 
 

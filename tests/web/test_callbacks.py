@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import callbacks
-from engine.models import Callback, Event
+from engine.channels import callbacks
+from engine.store.models import Callback, Event
 from tests.web.test_alerts import ALERT, WALL, camera, svc_of  # noqa: F401, F811 (the camera fixture)
 from tests.web.test_open311 import new_key, reported
 from web.cli import main

@@ -1,4 +1,4 @@
-"""Catalogs edited in the app (issue #6, engine/catalog_edits.py) through the HTTP API: a community's
+"""Catalogs edited in the app (issue #6, engine/accounts/catalog_edits.py) through the HTTP API: a community's
 whistle list (§7.3.2) and time limits (§8.1) by its own staff, the unit tree and supervisors, duty rosters
 and the working calendar by a system administrator — validated with everything else in force, stored as
 revisions, audited, used at once (routing reads them), and picked up by another app node. A refused
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine.errors import Conflict
+from engine.core.errors import Conflict
 
 from tests.web.test_deadlines import advance_to, deadline, declared_difficult, now, told, whistle
 from web.services import Services
@@ -129,7 +129,7 @@ def test_an_edited_calendar_moves_pending_working_day_deadlines(app, api):
 def overdue_notices(app, event_id, recipient):
     from sqlalchemy import select
 
-    from engine.models import Notification
+    from engine.store.models import Notification
     svc = app.extensions["eventflow"]
     return svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
         Notification.recipient == recipient, Notification.kind == "overdue", Notification.event_id == event_id))])
@@ -189,8 +189,8 @@ def test_another_app_node_picks_up_an_edit(app, api, settings):
 def test_an_edit_made_since_the_form_was_opened_is_not_overwritten(app, api):
     """Two cadres (or nodes) at once: the second, based on the revision before the first, gets 409; an edit
     of one community keeps another community's edit (it starts from the catalog in force, not memory)."""
-    from engine import catalog_edits
-    from engine.users import Principal
+    from engine.accounts import catalog_edits
+    from engine.accounts.users import Principal
     svc = app.extensions["eventflow"]
     admin = Principal(0, "admin1", "admin1", frozenset({"system_admin"}), None, None)
     base = svc.read(lambda s: catalog_edits.newest_of(s, "communities"))

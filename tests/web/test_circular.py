@@ -1,4 +1,4 @@
-"""§9.1 circular (通报) and the assessment score (issue #8, engine/circular.py, engine/assessment.py), from the
+"""§9.1 circular (通报) and the assessment score (issue #8, engine/oversight/circular.py, engine/oversight/assessment.py), from the
 history of tests/web/test_indicators.py, every count worked out by hand:
 - 执法局: E2's 签收受理 late (响应超期 1); E2's and E6's 处置反馈 late (反馈不及时 2); E5's 核查 failed (处置不到位 1);
 - 市监局: nothing to name.
@@ -89,7 +89,7 @@ def test_the_supervision_board_lists_poorly_handled_work_and_the_dashboard_shows
 def test_spot_checks_in_the_web_app(app, api):
     import random
     from sqlalchemy import select
-    from engine.models import SpotCheckFinding
+    from engine.store.models import SpotCheckFinding
     from tests.web.test_sensitive import web_session
     from tests.web.test_ui_pages import csrf
     e = history(api)

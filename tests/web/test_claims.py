@@ -2,7 +2,7 @@
 clock: 签收受理's 30 minutes (§8.3) are met by completing the task, not by claiming it."""
 from __future__ import annotations
 
-from engine import users
+from engine.accounts import users
 from tests.conftest import PASSWORD
 
 

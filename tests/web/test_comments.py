@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Notification
+from engine.store.models import Notification
 
 
 def told(app, kind):

@@ -36,10 +36,10 @@ def test_two_concurrent_completions_give_one_200_and_one_409(app, api):
 def test_two_concurrent_reopens_start_one_process(app, api, settings, monkeypatch):
     """Both requests pass their visibility check before either writes (PostgreSQL, forced by a barrier);
     the event row lock makes the second see the first's reopen: one 200, one 409, one running process."""
-    from engine import events
+    from engine.pool import events
     from sqlalchemy import func, select
 
-    from engine.models import Instance
+    from engine.store.models import Instance
     event = api.report()
     api.whistle_to(event["id"])
     api.close_whistle(event["id"])

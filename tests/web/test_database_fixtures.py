@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine.models import ClockState, ProcessVersion, User
+from engine.store.models import ClockState, ProcessVersion, User
 from tests.conftest import SIM_START, PgState, build_app, make_settings
 from tests.web.client import Api
 from web.cli import DEMO_USERS

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.models import Notification
+from engine.store.models import Notification
 from tests.web.test_paths import SUPERIOR
 
 SIM_START = datetime.fromisoformat("2026-10-08T09:00:00+08:00")
@@ -296,7 +296,7 @@ def test_supervision_is_filtered_and_scoped(app, api):
 @pytest.mark.parametrize("when", ["2026-10-01T10:00:00+08:00"])
 def test_working_days_skip_the_national_day_holiday(when):
     from catalogs import load_catalogs
-    from engine.workdays import WorkCalendar
+    from engine.limits.workdays import WorkCalendar
     calendar = WorkCalendar(load_catalogs().calendar())
     # 10-01..10-07 off; Thu 10-08 1, Fri 10-09 2, Sat 10-10 (调休) 3, Mon 10-12 4, Tue 10-13 5
     assert calendar.add_working_days(datetime.fromisoformat(when), 5).isoformat() == "2026-10-13T17:30:00+08:00"
@@ -409,7 +409,7 @@ def test_a_unit_that_missed_and_gets_the_order_back_has_a_new_accept_limit(app, 
 
 
 def test_the_diagrams_default_applies_where_the_community_sets_no_limit(app, api, tmp_path):
-    from engine.deadlines import Deadlines
+    from engine.limits.deadlines import Deadlines
     svc = app.extensions["eventflow"]
     deadlines = Deadlines(svc.catalogs)
     start = datetime.fromisoformat("2026-10-08T09:00:00+08:00")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Notification
+from engine.store.models import Notification
 from tests.web.test_open311 import BASE, new_key, reported
 
 NEAR = 0.0009    # about 100 m north

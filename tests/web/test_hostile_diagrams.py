@@ -3,7 +3,7 @@ Imports, file access, dunder tricks and a `while True` are refused at deploy, na
 code that only shows its cost when it runs (a sum over a billion numbers, a string doubled forty times)
 is stopped at run time by the step and size budget: the step fails naming the element, and nothing is
 saved. Code that could only exhaust the budget, whatever the data (a constant `10 ** 10 ** 10`), is refused
-at deploy (issue #15). The real app on both databases (engine/sandbox.py)."""
+at deploy (issue #15). The real app on both databases (engine/runtime/sandbox.py)."""
 from __future__ import annotations
 
 import pytest
@@ -81,7 +81,7 @@ PLACES = {"condition": (lambda code: with_condition(code), "flow_gw_verify__gw_j
 @pytest.mark.parametrize("place", PLACES)
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_code_that_can_only_exhaust_the_sandbox_is_refused_at_deploy(api, hostile, place):
-    """Deploy evaluates every constant part of diagram code within the run-time budget (engine/sandbox.py
+    """Deploy evaluates every constant part of diagram code within the run-time budget (engine/runtime/sandbox.py
     `exhausting_constant`): what exhausts it could never run, so the bundle is refused naming the file, the
     element and why, and nothing changes."""
     code, why = HOSTILE[hostile]

@@ -4,14 +4,14 @@ A step that fails at run time answers 409 naming the element and the reason, lea
 opens an incident; process and system administrators see it over the API, on the version's page and on
 the event's page, and retry it after migrating the instance to a corrected version. A timer whose firing
 fails opens one too, and is not fired again until retried. A sensitive event's incident shows nothing of
-its content. The real app on both databases (engine/incidents.py)."""
+its content. The real app on both databases (engine/casework/incidents.py)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.models import Audit, Incident
+from engine.store.models import Audit, Incident
 from tests.web.test_deadlines import advance_to, deadline, now
 from tests.web.test_deploy import BPMN, bundle_zip, deploy, versions
 from tests.web.test_hostile_diagrams import with_condition
@@ -245,7 +245,7 @@ def test_a_timer_whose_firing_fails_opens_an_incident_and_is_held_until_retried(
     api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
     api.complete("staff1", event["id"], "analyse", {"disposal": "cadre"})
     due = deadline(api, event["id"], "community_handle")["due_at"]
-    from engine.clock import parse_instant
+    from engine.core.clock import parse_instant
     r = api.post("/api/sim/advance", "admin1", json={"to": (parse_instant(due) + timedelta(minutes=1)).isoformat()})
     assert r.status_code == 200 and list(r.json["errors"].values()), r.json
     assert "Exhausted" in list(r.json["errors"].values())[0]

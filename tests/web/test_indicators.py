@@ -1,4 +1,4 @@
-"""§8.6 indicators (issue #8, engine/indicators.py) over HTTP, checked against a history built on the
+"""§8.6 indicators (issue #8, engine/oversight/indicators.py) over HTTP, checked against a history built on the
 simulated clock whose every count is worked out by hand below — not by the production query. Both
 databases.
 

@@ -1,6 +1,6 @@
 """No input gives a 5xx (issue #15 §4): one test for each cause schemathesis found, on SQLite and on
 PostgreSQL (PostgreSQL refuses NUL in text and numbers past a 32-bit INTEGER; SQLite numbers past 64
-bits), and the document's answer to each for every operation it lists (web/inputs.py, engine/ids.py)."""
+bits), and the document's answer to each for every operation it lists (web/inputs.py, engine/core/ids.py)."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine import version_history
-from engine.events import STATUS_WORDS
-from engine.ids import MAX_ID
-from engine.models import Event, Notification
+from engine.runtime import versions as version_history
+from engine.pool.events import STATUS_WORDS
+from engine.core.ids import MAX_ID
+from engine.store.models import Event, Notification
 from tests.conftest import PROCESSES
 from tests.web.client import REPORT
 from tests.web.test_open311 import BASE, FORM, new_key, submit

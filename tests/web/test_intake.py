@@ -1,11 +1,11 @@
-"""Registration from staff (§5.1, §5.2) through POST /api/events (engine/intake.py): idempotency keys,
+"""Registration from staff (§5.1, §5.2) through POST /api/events (engine/pool/intake.py): idempotency keys,
 coordinates converted to WGS-84, jurisdiction by the community boundary (§7.1 属地)."""
 from __future__ import annotations
 
 import prcoords
 from sqlalchemy import func, select
 
-from engine.models import Event
+from engine.store.models import Event
 from tests.web.client import REPORT
 
 #: a point of 龙港社区 40 m north of its boundary with 新城社区; its GCJ-02 reading lies ~300 m south,
@@ -113,8 +113,8 @@ def test_the_community_defaults_to_the_reporters_own(app, api):
 def stored_but_not_started(app, key=None):
     """What a request leaves behind when the app stops right after committing the submission: the
     event is stored (its own unit of work), its process never started."""
-    from engine import users
-    from engine.models import User
+    from engine.accounts import users
+    from engine.store.models import User
     svc = app.extensions["eventflow"]
     grid = svc.read(lambda s: users.principal(s.scalar(select(User).where(User.username == "grid1"))))
     event, created = svc.store_submission(lambda s: svc.runtime.report(s, REPORT, grid, idempotency_key=key))

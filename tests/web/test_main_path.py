@@ -107,7 +107,7 @@ def test_a_report_is_kept_even_when_its_process_cannot_start(settings):
 
 
 def test_an_administrator_starts_an_event_whose_start_was_refused(settings):
-    from engine import bundle
+    from engine.runtime import bundle
     from tests.conftest import PROCESSES
     from tests.web.client import REPORT, Api
     from tests.web.conftest import seed

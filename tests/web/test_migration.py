@@ -1,4 +1,4 @@
-"""Migrating running instances between process versions (issue #7, engine/migration.py) over HTTP and the
+"""Migrating running instances between process versions (issue #7, engine/runtime/instance_migration.py) over HTTP and the
 CLI: a dry run per instance (can it move, why not, which armed timers keep their due times), a bulk move
 of those that can, one that cannot (its task is gone in the target) and a suspended one left as they
 were; moved ones finish on the target with their timers and claims kept, audited. Both databases."""
@@ -92,8 +92,8 @@ def test_who_may_migrate_and_unknown_targets(api):
 
 
 def test_migrate_from_the_cli(settings, tmp_path):
-    from engine import uow
-    from engine.users import Principal
+    from engine.store import uow
+    from engine.accounts.users import Principal
     from tests.conftest import PROCESSES
     from tests.web.client import REPORT
     from web.services import Services

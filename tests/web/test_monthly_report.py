@@ -1,7 +1,7 @@
 """§9.2 (issue #8): patrol check-ins, a key hazard rectification point reported with before photos,
 rectified with after photos and verified, the monthly report of a community from a seeded history, and the
 reminder (the month's last working days) and flag (the month closed) for a community without a hazard
-point. The real app on both databases and the simulated clock (engine/hazards.py, engine/monthly_report.py)."""
+point. The real app on both databases and the simulated clock (engine/oversight/hazards.py, engine/oversight/monthly_report.py)."""
 from __future__ import annotations
 
 import io
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from engine.models import Notification
+from engine.store.models import Notification
 from tests.web.client import image
 from tests.web.test_deadlines import advance_to, now
 

@@ -10,8 +10,8 @@ import prcoords
 from lxml import etree
 from sqlalchemy import func, select
 
-from engine import apikeys
-from engine.models import ApiKey, Event
+from engine.accounts import apikeys
+from engine.store.models import ApiKey, Event
 from tests.web.test_cli import run as cli
 from web.services import Services
 

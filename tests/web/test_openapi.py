@@ -14,11 +14,12 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from engine import bundle, users
-from engine.config import Settings
-from engine.db import init_db
-from engine.events import EVENT_SCHEMA, LIST_FILTERS, SOURCES
-from engine.users import ROLES
+from engine.runtime import bundle
+from engine.accounts import users
+from engine.core.config import Settings
+from engine.store.db import init_db
+from engine.pool.events import EVENT_SCHEMA, LIST_FILTERS, SOURCES
+from engine.accounts.users import ROLES
 from web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 IMPLICIT = {"HEAD", "OPTIONS"}
 #: the only operations that need no bearer token
 PUBLIC = {("post", "/api/auth/token"), ("get", "/api/health"), ("get", "/api/openapi.json"),
-          ("post", "/api/alerts"),   # a device signs its alert instead (engine/devices.py)
+          ("post", "/api/alerts"),   # a device signs its alert instead (engine/channels/devices.py)
           # GeoReport v2 (docs/open311.md): public reads; a submission carries its channel's api_key
           *{("get", f"/open311/v2/{p}.{{fmt}}") for p in ("services", "services/{code}", "requests",
                                                           "requests/{request_id}", "tokens/{token}")},
@@ -269,7 +270,7 @@ def test_incidents_are_documented_for_administrators(doc):
         assert "**Roles:** process_admin, system_admin." in op["description"] and "403" in op["responses"]
     params = {p["name"]: p for p in (deref(doc, p) for p in listing["parameters"])}
     assert set(params) == {"version_id", "event_id", "status"}
-    from engine.incidents import STATUSES
+    from engine.casework.incidents import STATUSES
     assert params["status"]["schema"]["enum"] == [*STATUSES, "all"]
     assert "description" not in doc["components"]["schemas"]["Incident"]["properties"]   # no content
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine.models import Notification, Timer
+from engine.store.models import Notification, Timer
 from tests.web.client import REPORT
 
 
 def timers_of(app, event_id):
-    from engine.models import Instance
+    from engine.store.models import Instance
     svc = app.extensions["eventflow"]
     return svc.read(lambda s: s.scalar(select(func.count(Timer.id)).join(Instance, Instance.id == Timer.instance_id)
                                        .where(Instance.event_id == event_id)))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Event, Photo
+from engine.store.models import Event, Photo
 from tests.web.client import REPORT, Api, image
 from tests.web.conftest import build_app
 
@@ -261,8 +261,8 @@ def test_open311_public_reads_never_show_a_stored_photo(app, api):
     """A citizen's report (§5.3, through Open311) whose `photos` also hold a stored photo's key (as a
     report sent with photos keeps them): public reads carry a URL the source sent, never the key of a
     photo that only those who may see the event are served."""
-    from engine import users
-    from engine.models import User
+    from engine.accounts import users
+    from engine.store.models import User
     from tests.web.test_open311 import new_key, reported
     svc = app.extensions["eventflow"]
     staff = svc.read(lambda s: users.principal(s.scalar(select(User).where(User.username == "staff1"))))

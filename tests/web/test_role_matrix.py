@@ -2,7 +2,7 @@
 without a token, answers as its `x-roles` say — a role outside them gets 403 naming `role` before anything
 is read; a role inside them never does (its request may still be refused for its scope or its data, with 404
 or 422, never 401 or a 5xx); no token gets 401 wherever a token is needed. The table itself is written once
-(engine/permissions.py) and copied by `eventflow docs`: a second test fails when the copies are stale."""
+(engine/accounts/permissions.py) and copied by `eventflow docs`: a second test fails when the copies are stale."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from engine.users import ROLES
+from engine.accounts.users import ROLES
 from tests.web.test_sensitive_leaks import DOC
 from web import apidoc
 
@@ -74,7 +74,7 @@ def test_every_operation_as_every_role_and_no_token(api):
 
 def test_the_tables_are_written_from_the_rules(app):
     """web/openapi.json's x-roles and the README's table are what `eventflow docs` writes from
-    engine/permissions.py and the views' rules (run it after changing a rule)."""
+    engine/accounts/permissions.py and the views' rules (run it after changing a rule)."""
     document, readme = apidoc.render(app)
     assert json.loads(document) == DOC, "web/openapi.json is out of date: run `eventflow docs`"
     assert readme == apidoc.README.read_text(encoding="utf-8"), "README.md's roles table is out of date: run `eventflow docs`"

@@ -22,9 +22,9 @@ import schemathesis
 from sqlalchemy import text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from engine.config import Settings
-from engine.db import make_engine
-from engine.models import Base
+from engine.core.config import Settings
+from engine.store.db import make_engine
+from engine.store.models import Base
 from tests.conftest import SIM_START
 from tests.web.client import Api
 from tests.web.conftest import build_app, seed

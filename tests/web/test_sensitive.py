@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import users
-from engine.models import Audit
+from engine.accounts import users
+from engine.store.models import Audit
 from tests.conftest import PASSWORD
 
 
@@ -51,7 +51,7 @@ def test_ordinary_events_are_not_logged_and_stay_visible_to_every_cadre(app, api
 def test_only_a_communitys_cadre_can_be_designated(app):
     svc = app.extensions["eventflow"]
     import pytest
-    from engine.errors import InvalidData
+    from engine.core.errors import InvalidData
     with pytest.raises(InvalidData) as err:
         svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "clerk9", PASSWORD,
                                             ["department_staff"], None, "zhifa", None, 1024, True))

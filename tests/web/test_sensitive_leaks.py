@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import users
-from engine.models import Audit
+from engine.accounts import users
+from engine.store.models import Audit
 from tests.conftest import PASSWORD
 from tests.web.test_sensitive import web_session
 

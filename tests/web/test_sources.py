@@ -6,11 +6,11 @@ import re
 
 from sqlalchemy import func, select
 
-from engine.models import Event
+from engine.store.models import Event
 from tests.web.client import REPORT
 from tests.web.test_sensitive import web_session
 
-#: what each demo user may register, written out here (not read from engine/events.py) so that a change
+#: what each demo user may register, written out here (not read from engine/pool/events.py) so that a change
 #: of the rule shows as a failing test
 ALLOWED = {"grid1": {"grid_worker"},
            "committee1": {"committee_patrol", "one_thing", "superior"},
@@ -68,7 +68,7 @@ def test_a_grid_worker_cannot_set_a_superior_deadline_on_its_own_report(app, api
 
 def test_a_citizen_and_a_device_still_register_through_their_own_channels(app, api):
     """What no user may claim arrives by an Open311 key (§5.3) and a signed device (§5.4)."""
-    from engine.clock import SimulatedClock
+    from engine.core.clock import SimulatedClock
     from tests.web.test_alerts import WALL, Sender, register
     from tests.web.test_open311 import new_key, reported
     number = reported(api, new_key(app))["service_request_id"]

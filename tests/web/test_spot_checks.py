@@ -1,4 +1,4 @@
-"""§9.3 spot checks (issue #8, engine/spot_checks.py) over HTTP: the city authority draws a sample of a
+"""§9.3 spot checks (issue #8, engine/oversight/spot_checks.py) over HTTP: the city authority draws a sample of a
 community's ended events (办结, and also 不属实, 撤单, 退回来源, 转办) from a recorded seed — reproduced here
 independently with Python's random —
 records findings, and the pass rate counts in the community's indicators. Both databases."""

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from catalogs import load_catalogs
-from engine import forms
+from engine.runtime import forms
 from tests.conftest import PROCESSES
 from web import ui_forms
 

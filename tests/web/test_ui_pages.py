@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.clock import SimulatedClock
-from engine.models import Notification
+from engine.core.clock import SimulatedClock
+from engine.store.models import Notification
 from tests.web.test_deploy import bundle_zip, deploy
 from tests.web.test_sensitive import web_session
 from tests.conftest import PROCESSES

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Audit
+from engine.store.models import Audit
 from tests.conftest import PASSWORD
 
 NEW = {"username": "staff9", "password": "init-pass-99", "display_name": "新城社区 王芳", "roles": ["community_staff"],

@@ -1,11 +1,11 @@
-"""Process versions for their owners (issue #7, engine/version_history.py) over HTTP and the CLI: what a
+"""Process versions for their owners (issue #7, engine/runtime/versions.py) over HTTP and the CLI: what a
 version changed against the one before, instances per version, activating an earlier version (rollback)
 and back, each audited; both databases."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Audit
+from engine.store.models import Audit
 from tests.web.test_cli import run
 from tests.web.test_deploy import BPMN, bundle_zip, deploy, versions
 

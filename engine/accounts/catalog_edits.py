@@ -1,0 +1,223 @@
+"""Catalogs edited in the app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the
+unit tree and its supervisors (分管领导), the duty rosters (值班表) and the working calendar (工作日).
+
+An edit is checked by the one catalog loader together with everything else in force (a whistle list
+naming a type that is not in Table A.1, a unit whose parent does not exist, a time limit that is no
+duration: each refused with its row and reason) and against what the database still uses (a unit with
+active users or open work, a duty roster naming no active user). A refused edit stores nothing. An
+accepted one is stored as a revision — the whole catalog, who, when, and what changed — and audited;
+the app uses it at once, and every other app node within `EVENTFLOW_CATALOG_REFRESH_S` seconds
+(web/services.py). The shipped data files stay as they are: a revision replaces its file.
+
+Who: a system administrator edits any of them; a community's staff (community_staff) edits its own
+community's whistle list and time limits (§7.3.2: 应拟定本社区吹哨事件清单).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from catalogs import CatalogError, load_catalogs
+from catalogs.loader import DATA_DIR, FILES
+from engine.accounts import permissions
+from engine.core.clock import local
+from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.store.models import Audit, CatalogRevision, Event, User, WorkItem
+
+#: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
+#: standard's own tables or system settings, changed by deploying new data files
+EDITABLE = ("communities", "units", "duty_rosters", "calendar")
+#: catalog → what identifies a row, for the summary of an edit
+_ROW_KEYS = {"units": lambda row: row["code"], "duty_rosters": lambda row: f"{row['unit']} {row['date']}"}
+
+#: PostgreSQL advisory lock key: two edits checked against each other's catalogs, never side by side
+_EDIT_LOCK = 0x65766366
+_NEWEST = (select(CatalogRevision.name, func.max(CatalogRevision.id)).group_by(CatalogRevision.name))
+
+
+def overrides(session) -> dict[str, bytes]:
+    """The newest revision of each edited catalog, as the loader takes them."""
+    ids = [row_id for _, row_id in session.execute(_NEWEST)]
+    rows = session.scalars(select(CatalogRevision).where(CatalogRevision.id.in_(ids))) if ids else []
+    return {row.name: row.content.encode("utf-8") for row in rows}
+
+
+def newest_id(session) -> int | None:
+    """Changes whenever any catalog is edited: an app node compares it to what it loaded."""
+    return session.scalar(select(func.max(CatalogRevision.id)))
+
+
+def load(session, directory=None):
+    """The catalogs in force: the data files, each replaced by its newest revision."""
+    return load_catalogs(directory, overrides(session))
+
+
+def may_edit(user, name: str, community: str | None = None) -> bool:
+    return permissions.may_edit_catalog(user, name, EDITABLE, community)
+
+
+def newest_of(session, name: str) -> int:
+    """The newest revision of one catalog (0: its data file is in force): what an edit form started from."""
+    return session.scalar(select(func.max(CatalogRevision.id)).where(CatalogRevision.name == name)) or 0
+
+
+def _lock(session, name: str, base: int | None) -> None:
+    """One edit at a time (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE already), and none over
+    an edit saved since the form was opened (`base`: the revision it started from)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EDIT_LOCK})
+    if base is not None and newest_of(session, name) != base:
+        raise Conflict("修改期间已有他人保存了该目录，请刷新后重新修改 (someone saved this catalog since you opened "
+                       "it; reload and edit again)", field="base_revision")
+
+
+def in_force(session, name: str, directory=None):
+    """A catalog as it is in force now, read from the database (not from this node's memory)."""
+    raw = overrides(session).get(name)
+    if raw is None:
+        raw = (Path(directory) if directory is not None else DATA_DIR).joinpath(FILES[name]).read_bytes()
+    return json.loads(raw.decode("utf-8"))
+
+
+def save(session, name: str, document, user, now, directory=None, base: int | None = None):
+    """Check and store a whole catalog. Returns (revision or None when nothing changed, the new catalogs)."""
+    if name not in EDITABLE:
+        raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
+    if not may_edit(user, name):
+        raise Forbidden(f"catalog {name} is edited by a system administrator", field="role")
+    _lock(session, name, base)
+    return _store(session, name, in_force(session, name, directory), document, user, now, directory)
+
+
+def save_community(session, code: str, body, user, now, directory=None, base: int | None = None):
+    """§7.3.2 whistle list and §8.1 time limits of one community (`whistle_list`, `time_limits`; either),
+    changed in the communities catalog as it is in force (another community's edit is kept)."""
+    _lock(session, "communities", base)
+    document = in_force(session, "communities", directory)
+    before = copy.deepcopy(document)
+    feature = next((f for f in document["features"] if f["properties"]["code"] == code), None)
+    if feature is None:
+        raise NotFound(f"community {code} does not exist", field="community")
+    if not may_edit(user, "communities", code):
+        raise Forbidden("只有本社区干部或系统管理员可以修改 (the community's own staff, or a system administrator)",
+                        field="role")
+    if not isinstance(body, dict) or not ({"whistle_list", "time_limits"} & set(body)):
+        raise InvalidData([{"field": "(body)", "reason": "send whistle_list and/or time_limits"}])
+    unknown = sorted(set(body) - {"whistle_list", "time_limits"})
+    if unknown:
+        raise InvalidData([{"field": f, "reason": "not a field of a community edited here"} for f in unknown])
+    for field in ("whistle_list", "time_limits"):
+        if field in body:
+            feature["properties"][field] = body[field]
+    return _store(session, "communities", before, document, user, now, directory, community=code)
+
+
+def _store(session, name, before, document, user, now, directory, community=None):
+    try:
+        raw = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    except (TypeError, ValueError) as err:
+        raise InvalidData([{"field": "(body)", "reason": f"not JSON data: {err}"}]) from None
+    documents = overrides(session)
+    documents[name] = raw
+    try:
+        new = load_catalogs(directory, documents)
+    except CatalogError as err:
+        raise InvalidData([_field(e, community) for e in err.errors],
+                          message=f"{FILES[name]}: {err}") from None
+    still_used(session, new, name, before)
+    summary = summarize(name, before, new.get(name))
+    if not any(summary.values()):
+        return None, new
+    row = CatalogRevision(name=name, content=raw.decode("utf-8"), sha256=hashlib.sha256(raw).hexdigest(),
+                          saved_at=now, actor=user.username, summary=summary)
+    session.add(row)
+    session.flush()
+    session.add(Audit(at=now, actor=user.username, action="catalog_edited",
+                      data={"catalog": name, "revision": row.id, "community": community, **summary}))
+    return row, new
+
+
+def _field(error: CatalogError, community: str | None) -> dict:
+    """A loader error as an API error: the row and field (for one community's edit, the field alone)."""
+    path = error.path
+    if community and path.startswith(f"{community}."):
+        path = path[len(community) + 1:]
+    return {"field": path or error.file, "reason": f"{error.reason} ({error.file})"}
+
+
+def still_used(session, catalogs, name: str, before) -> None:
+    """What the database still refers to must stay: units and communities with active users, open work or
+    open events; a duty-roster entry added or changed names an active user."""
+    errors = []
+    if name == "units":
+        units = {u["code"] for u in catalogs.get("units")}
+        used = {("user", u) for u in session.scalars(select(User.unit).where(User.active.is_(True),
+                                                                            User.unit.is_not(None)))}
+        used |= {("open work", u) for u in session.scalars(select(WorkItem.unit).where(WorkItem.unit.is_not(None)))}
+        used |= {("open event", u) for u in session.scalars(select(Event.lead_unit).where(
+            Event.status == "open", Event.lead_unit.is_not(None)))}
+        errors += [{"field": unit, "reason": f"单位仍在使用，不能删除 (still used by an active {what})"}
+                   for what, unit in sorted(used) if unit not in units]
+    if name == "communities":
+        codes = {f["properties"]["code"] for f in catalogs.get("communities")["features"]}
+        used = {("user", c) for c in session.scalars(select(User.community).where(User.active.is_(True),
+                                                                                 User.community.is_not(None)))}
+        used |= {("open event", c) for c in session.scalars(select(Event.community).where(
+            Event.status == "open", Event.community.is_not(None)))}
+        errors += [{"field": code, "reason": f"社区仍在使用，不能删除 (still used by an active {what})"}
+                   for what, code in sorted(used) if code not in codes]
+    if name == "duty_rosters":
+        people = set(session.scalars(select(User.username).where(User.active.is_(True))))
+        kept = {json.dumps(row, sort_keys=True) for row in before}
+        for index, row in enumerate(catalogs.get("duty_rosters")):
+            if row["person"] not in people and json.dumps(row, sort_keys=True) not in kept:
+                errors.append({"field": f"[{index}].person",
+                               "reason": f"{row['person']} 不是在用的账号 (no active user of that name)"})
+    if errors:
+        raise InvalidData(errors)
+
+
+def summarize(name: str, before, after) -> dict:
+    """Rows added, removed and changed (communities by code, with the fields that changed)."""
+    if name == "calendar":
+        keys = sorted(set(before) | set(after))
+        changed = [k for k in keys if before.get(k) != after.get(k) and k != "years"]
+        years_before, years_after = before.get("years", {}), after.get("years", {})
+        return {"added": sorted(set(years_after) - set(years_before)),
+                "removed": sorted(set(years_before) - set(years_after)),
+                "changed": changed + sorted(y for y in set(years_before) & set(years_after)
+                                            if years_before[y] != years_after[y])}
+    if name == "communities":
+        rows_before = {f["properties"]["code"]: f for f in before["features"]}
+        rows_after = {f["properties"]["code"]: f for f in after["features"]}
+        changed = []
+        for code in sorted(set(rows_before) & set(rows_after)):
+            old, new = rows_before[code], rows_after[code]
+            fields = sorted(k for k in set(old["properties"]) | set(new["properties"])
+                            if old["properties"].get(k) != new["properties"].get(k))
+            if old.get("geometry") != new.get("geometry"):
+                fields.append("geometry")
+            if fields:
+                changed.append(f"{code}: {', '.join(fields)}")
+        return {"added": sorted(set(rows_after) - set(rows_before)),
+                "removed": sorted(set(rows_before) - set(rows_after)), "changed": changed}
+    key = _ROW_KEYS[name]
+    rows_before, rows_after = {key(r): r for r in before}, {key(r): r for r in after}
+    return {"added": sorted(set(rows_after) - set(rows_before)),
+            "removed": sorted(set(rows_before) - set(rows_after)),
+            "changed": sorted(k for k in set(rows_before) & set(rows_after) if rows_before[k] != rows_after[k])}
+
+
+def history(session, name: str, limit: int = 50) -> list[dict]:
+    """修改记录: the revisions of a catalog, newest first."""
+    if name not in EDITABLE:
+        raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
+    rows = session.scalars(select(CatalogRevision).where(CatalogRevision.name == name)
+                           .order_by(CatalogRevision.id.desc()).limit(limit))
+    return [{"revision": r.id, "saved_at": local(r.saved_at), "actor": r.actor, "sha256": r.sha256,
+             "summary": r.summary} for r in rows]
+

@@ -1,0 +1,301 @@
+"""Who may do what (issue #15): every role and scope rule of eventflow, in one module.
+
+Two kinds of rule live here and nowhere else:
+
+- **Operation rules** (`Rule`): which roles may ask for an operation at all. Every API operation and every
+  page names one (`web/auth.signed_in(permissions.MERGE)`); `eventflow docs` writes them into the OpenAPI
+  document as `x-roles` and into the README's role × operation table, and a test calls every operation as
+  every role against that table. A refused role gets 403 naming `role` before anything is read.
+- **Object checks** (`may_*`, and the SQL conditions `*_of`/`*_filter`): whether this user may act on this
+  event, task, community or point — their scope (a community and/or a unit of the unit tree, §6) and
+  Table A.1's sensitive rows 1–3 (重点人员、平安建设、警情), which only the police (the type's competent
+  department and the units below it) and the cadres a community designated see, besides their reporter.
+
+The API, the pages, the CLI and the exports call these; nothing else tests a role by name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, false, or_, select, true
+
+from engine.core.errors import Forbidden
+from engine.store.models import Event, EventParty, WorkItem
+from engine.accounts.users import GLOBAL_ROLES, ROLES
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An operation and the roles that may ask for it; `scope` says, in words, what narrows it further."""
+
+    name: str
+    roles: tuple[str, ...]
+    scope: str = ""
+
+    def allows(self, user) -> bool:
+        return user is not None and bool(set(user.roles) & set(self.roles))
+
+    def require(self, user) -> None:
+        if not self.allows(user):
+            raise Forbidden(f"无权进行此操作 (this needs one of the roles {', '.join(self.roles)})", field="role")
+
+
+#: every operation rule, by name (the order the README lists them in)
+RULES: dict[str, Rule] = {}
+
+
+def _rule(name: str, roles, scope: str = "") -> Rule:
+    rule = Rule(name, tuple(r for r in ROLES if r in set(roles)), scope)
+    RULES[name] = rule
+    return rule
+
+
+ADMINS = ("process_admin", "system_admin")
+CITY = ("city_authority", "process_admin", "system_admin")
+
+#: no token at all: sign-in, health, the document itself, Open311's public reads, a device's signed alert
+PUBLIC = Rule("public", (), "anyone (Open311 submissions carry a channel key; device alerts a signature)")
+SIGNED_IN = _rule("signed_in", ROLES, "what their scope reaches")
+#: §5: the sources each role may register as a signed-in user (issue #15). `citizen` (§5.3) comes only through
+#: an Open311 key (engine/open311.py) and `iot_alert` (§5.4) only from a signed device (engine/channels/devices.py).
+#: grid_worker: §5.1 its own reports; committee: §5.2 it leads the patrol, §5.5 its responsibility list,
+#: §5.6/§8.2 an assignment it was given; community_staff: the committee's cadres walk its patrol and take in
+#: its "one thing" matters; stationed_staff, whistle_officer: members of the committee's patrol (§5.2);
+#: city_authority: §5.6 the city recording an assignment to a community. §5 names no source for the others.
+SOURCE_USERS = {"grid_worker": ("grid_worker",),
+                "committee": ("committee_patrol", "one_thing", "superior"),
+                "community_staff": ("committee_patrol", "one_thing"),
+                "stationed_staff": ("committee_patrol",),
+                "whistle_officer": ("committee_patrol",),
+                "city_authority": ("superior",)}
+REPORT = _rule("report", SOURCE_USERS,
+               "their own community (the city: any); each source only by those it belongs to (§5)")
+SPEAK_FOR_SOURCE = _rule("speak_for_source", ROLES, "the reporter, or a cadre of the event's community (撤单, 重启)")
+URGE = _rule("urge", ("community_staff", "committee", "whistle_officer", "city_authority"),
+             "an open event they see (§9.1 催办)")
+MERGE = _rule("merge", ("community_staff", "city_authority"), "events of their own community (the city: any)")
+ADMINISTER = _rule("administer", ADMINS, "挂起, 恢复, 终止, 重新启动 an event's process")
+VERSIONS = _rule("versions", ADMINS, "deploy, list, activate and migrate process versions")
+INCIDENTS = _rule("incidents", ADMINS, "流程异常: list and retry")
+CATALOG_EDIT = _rule("catalog_edit", ("system_admin",), "units, duty rosters, calendar, communities")
+COMMUNITY_SETTINGS = _rule("community_settings", ("community_staff", "system_admin"),
+                           "their own community's whistle list and time limits")
+CATALOG_HISTORY = _rule("catalog_history", CITY)
+SIM_CLOCK = _rule("sim_clock", CITY, "only under the simulated clock")
+USERS = _rule("users", ("system_admin",))
+INDICATORS = _rule("indicators", ROLES,
+                   "the city and administrators all rows; others their own community's, unit's and person's")
+CIRCULAR = _rule("circular", CITY)
+PATROL = _rule("patrol", ("grid_worker", "community_staff", "committee", "stationed_staff"), "their community")
+HAZARD_REPORT = _rule("hazard_report", ("community_staff", "committee"), "their community")
+HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),
+                    "隐患整治点: their own community's (the city and administrators: any)")
+HAZARD_VERIFY = _rule("hazard_verify", ("committee", "city_authority"), "the committee its community; the city any")
+COMMUNITY_READ = _rule("community_read", ROLES, "their own community (the city and administrators: any)")
+SPOT_CHECK = _rule("spot_check", ("city_authority", "system_admin"), "§9.3 抽查")
+SPOT_CHECK_READ = _rule("spot_check_read", CITY)
+EXTENSION_REQUEST = _rule("extension_request", ("community_staff",), "deadlines of their community's events (§8.4)")
+EXTENSION_DECIDE = _rule("extension_decide", ("city_authority",), "§8.4 审批")
+MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
+
+#: roles of the registering community that see a reporter's contact in full
+CONTACT_ROLES = {"community_staff", "committee"}
+#: roles that read what is addressed to their community as a whole (消息)
+COMMUNITY_READERS = {"community_staff", "committee", "whistle_officer"}
+
+
+def is_global(user) -> bool:
+    """The city authority and administrators: every community and unit."""
+    return bool(set(user.roles) & GLOBAL_ROLES)
+
+
+def units_within(catalogs, unit: str | None) -> list[str]:
+    if not unit:
+        return []
+    return [u["code"] for u in catalogs.get("units") if catalogs.is_within(u["code"], unit)]
+
+
+# -- sensitive events (Table A.1 rows 1–3) -------------------------------------------------------------
+def forbidden_codes(user, catalogs) -> list[str]:
+    """The sensitive types this user may not see (their own reports aside): all of them but for the police
+    (the type's competent department or a unit below it) and a community's designated cadres."""
+    codes = []
+    for code in catalogs.sensitive_codes():
+        department = catalogs.competent_department(code)
+        police = bool(user.unit and department and catalogs.is_within(user.unit, department))
+        designated = bool(getattr(user, "sensitive_access", False) and user.community)
+        if not (police or designated):
+            codes.append(code)
+    return codes
+
+
+def may_see_sensitive(user, catalogs, type_code: str | None, reporter: str | None) -> bool:
+    """Whether the type alone keeps this event from the user (scope aside)."""
+    return type_code not in forbidden_codes(user, catalogs) or (reporter is not None and reporter == user.username)
+
+
+def sensitive_filter(user, catalogs):
+    """SQL condition on Event: no sensitive event the user may not see, but their own reports."""
+    codes = forbidden_codes(user, catalogs)
+    return or_(Event.type_code.not_in(codes), Event.reporter == user.username) if codes else true()
+
+
+def events_of(user, catalogs):
+    """SQL condition on Event: the events a user may see — their community's, their units' dispatches and
+    parts, their own reports; everything for the city level — less the sensitive ones not theirs."""
+    sensitive = sensitive_filter(user, catalogs)
+    if is_global(user):
+        return sensitive
+    parties = [and_(EventParty.kind == "person", EventParty.value == user.username)]
+    clauses = [Event.reporter == user.username]
+    if user.community:
+        clauses.append(Event.community == user.community)
+    if user.unit:
+        units = units_within(catalogs, user.unit)
+        clauses.append(Event.lead_unit.in_(units))
+        parties.append(and_(EventParty.kind == "unit", EventParty.value.in_(units)))
+    clauses.append(Event.id.in_(select(EventParty.event_id).where(or_(*parties))))
+    return and_(or_(*clauses), sensitive)
+
+
+# -- tasks -----------------------------------------------------------------------------------------------
+def work_items_of(user, catalogs):
+    """SQL condition on WorkItem: the ready tasks this user may see and complete — of their roles, given to
+    them by name, to their community, or to their unit or one above it — less sensitive events' tasks."""
+    scope = [and_(WorkItem.assignee_kind == "person", WorkItem.person == user.username)]
+    if user.community:
+        scope.append(and_(WorkItem.assignee_kind == "community", WorkItem.community == user.community))
+    if user.unit:
+        scope.append(and_(WorkItem.assignee_kind == "unit", WorkItem.unit.in_(units_within(catalogs, user.unit))))
+    if not user.roles:
+        return false()
+    codes = forbidden_codes(user, catalogs)
+    sensitive = WorkItem.event_id.not_in(select(Event.id).where(Event.type_code.in_(codes))) if codes else true()
+    return and_(WorkItem.role.in_(sorted(user.roles)), or_(*scope), sensitive)
+
+
+def may_work_on(user, item: WorkItem, catalogs) -> bool:
+    if item.role not in user.roles:
+        return False
+    if item.assignee_kind == "community":
+        return item.community is not None and item.community == user.community
+    if item.assignee_kind == "unit":
+        return bool(user.unit) and catalogs.is_within(item.unit, user.unit)
+    return item.person == user.username
+
+
+# -- events ---------------------------------------------------------------------------------------------
+def may_see_contact(user, event) -> bool:
+    """A reporter's contact in full: the registering community's cadres; the city authority only while the
+    event waits for its 分拨 (it may have to call the citizen to find the place)."""
+    if event.community is None:
+        return "city_authority" in user.roles
+    return user.community == event.community and bool(CONTACT_ROLES & set(user.roles))
+
+
+def may_use_source(user, source: str) -> bool:
+    """May this signed-in user register an event of this §5 source? (403 naming `source` otherwise)"""
+    return any(source in SOURCE_USERS.get(role, ()) for role in user.roles)
+
+
+def sources_for(user, sources) -> list[str]:
+    """The sources the user may register, in §5's order (the report page's picker)."""
+    return [source for source in sources if may_use_source(user, source)]
+
+
+def may_speak_for_source(user, event) -> bool:
+    """撤单 and 重启: the reporter, or a cadre of the event's community acting on the caller's behalf (§7.1)."""
+    return event.reporter == user.username or ("community_staff" in user.roles and user.community == event.community)
+
+
+def may_merge(user, *events) -> None:
+    """合并 / 非重复: the registering community's cadres for their own events, the city for any."""
+    MERGE.require(user)
+    if not is_global(user) and any(e.community != user.community for e in events):
+        raise Forbidden("只能处理本社区的事件 (only events of your own community)", field="community")
+
+
+def may_request_extension(user, event) -> None:
+    """§8.4 延期申请: a cadre of the event's community."""
+    if not EXTENSION_REQUEST.allows(user) or user.community != event.community:
+        raise Forbidden("延期由事件所属社区的社区干部申请 (§8.4: the event's community applies)", field="role")
+
+
+def scoped_rows(model, user, catalogs):
+    """SQL condition on a row naming a community, a unit and a person (督办 records): everything for the
+    city level; else their community's, their units' (and units below), and their own."""
+    if is_global(user):
+        return true()
+    clauses = [model.person == user.username]
+    if user.community:
+        clauses.append(model.community == user.community)
+    if user.unit:
+        clauses.append(model.unit.in_(units_within(catalogs, user.unit)))
+    return or_(*clauses)
+
+
+def extension_requests_of(user):
+    """SQL condition on Event for 延期申请: the city level all; a community its own events' requests."""
+    if is_global(user):
+        return true()
+    return Event.community == user.community if user.community else false()
+
+
+def reads_community_messages(user) -> bool:
+    return bool(user.community and COMMUNITY_READERS & set(user.roles))
+
+
+# -- catalogs ---------------------------------------------------------------------------------------------
+def may_edit_catalog(user, name: str, editable, community: str | None = None) -> bool:
+    if CATALOG_EDIT.allows(user):
+        return name in editable
+    return name == "communities" and community is not None and "community_staff" in user.roles \
+        and user.community == community
+
+
+# -- §8.6 / §9 -------------------------------------------------------------------------------------------
+def may_read_community(user, community: str | None) -> bool:
+    """A community's reports (月报, 巡查, 隐患): its own people; the city and administrators any."""
+    return is_global(user) or bool(community and community == user.community)
+
+
+def require_community(user, community: str | None) -> None:
+    if not may_read_community(user, community):
+        raise Forbidden("只能查看本社区 (only your own community)", field="community")
+
+
+def may_patrol(user) -> bool:
+    return PATROL.allows(user) and bool(user.community)
+
+
+def may_report_hazard(user, community: str | None) -> bool:
+    return HAZARD_REPORT.allows(user) and bool(community) and user.community == community
+
+
+def may_see_hazards(user) -> bool:
+    """隐患 (API and pages): a community's cadres and committee, and the city level."""
+    return HAZARD_READ.allows(user) and (bool(user.community) or is_global(user))
+
+
+def may_verify_hazard(user, community: str | None) -> bool:
+    return "city_authority" in user.roles or ("committee" in user.roles and user.community == community)
+
+
+def may_read_unit_row(user, catalogs, unit: str | None) -> bool:
+    """§8.6 indicators: a unit's row for the city level and for the unit's own people (and those above)."""
+    return is_global(user) or bool(user.unit and unit and catalogs.is_within(unit, user.unit))
+
+
+def may_read_community_row(user, community: str | None) -> bool:
+    """A community's row for the city level and for the community's own people."""
+    return is_global(user) or bool(user.community and community == user.community)
+
+
+def may_read_person_row(user, catalogs, person) -> bool:
+    """A person's row: their own; a unit's people for those of their unit and below; a community's cadres
+    for its people; the city level all."""
+    if is_global(user) or person.username == user.username:
+        return True
+    if user.unit and person.unit and catalogs.is_within(person.unit, user.unit):
+        return True
+    return bool(user.community and person.community == user.community and CONTACT_ROLES & set(user.roles))

@@ -1,0 +1,213 @@
+"""Users, roles, scope and bearer tokens. Passwords are scrypt hashes; tokens are stored hashed and
+expire (Settings.token_ttl_seconds)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from engine.core.errors import Conflict, InvalidData, NotFound, Unauthorized
+from engine.store.models import Audit, Token, User
+
+#: role codes (the roles catalog names them in Chinese)
+ROLES = ("grid_worker", "community_staff", "whistle_officer", "stationed_staff", "department_staff",
+         "committee", "city_authority", "process_admin", "system_admin")
+#: roles that see every community and unit
+GLOBAL_ROLES = {"city_authority", "system_admin", "process_admin"}
+#: roles whose scope is a community
+COMMUNITY_ROLES = {"grid_worker", "community_staff", "whistle_officer", "stationed_staff", "committee"}
+
+
+def hash_password(password: str, n: int = 2**14) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
+    return f"scrypt${n}$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                                p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user as the engine sees it: roles and scope."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset
+    community: str | None
+    unit: str | None
+    #: designated for the sensitive rows of Table A.1 in their community (engine/accounts/privacy.py)
+    sensitive_access: bool = False
+
+    def to_dict(self) -> dict:
+        return {"username": self.username, "display_name": self.display_name, "roles": sorted(self.roles),
+                "community": self.community, "unit": self.unit, "sensitive_access": self.sensitive_access}
+
+
+def exists(session, username: str) -> bool:
+    return session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+def principal(user: User) -> Principal:
+    return Principal(user.id, user.username, user.display_name, frozenset(user.roles), user.community,
+                     user.unit, bool(user.sensitive_access))
+
+
+def scope_errors(catalogs, roles, community, unit, sensitive_access) -> list[dict]:
+    """What is wrong with a set of roles and a scope (a community and/or a unit), field by field."""
+    errors = []
+    if not isinstance(roles, (list, tuple, set, frozenset)) or not all(isinstance(r, str) for r in roles):
+        return [{"field": "roles", "reason": "角色代码的列表 (a list of role codes)"}]
+    for name, value in (("community", community), ("unit", unit)):
+        if value is not None and not isinstance(value, str):     # a list or an object is no code (issue #15)
+            return [{"field": name, "reason": "应为代码文本或 null (a code as text, or null)"}]
+    if not isinstance(sensitive_access, bool):
+        return [{"field": "sensitive_access", "reason": "true 或 false (true or false)"}]
+    roles = list(roles)
+    for role in roles:
+        if role not in ROLES:
+            errors.append({"field": "role", "reason": f"unknown role {role!r}; one of {', '.join(ROLES)}"})
+    if not roles:
+        errors.append({"field": "role", "reason": "at least one role"})
+    if community is not None and catalogs.community(community) is None:
+        errors.append({"field": "community", "reason": f"unknown community {community!r}"})
+    if unit is not None and catalogs.unit(unit) is None:
+        errors.append({"field": "unit", "reason": f"unknown unit {unit!r}"})
+    if set(roles) & COMMUNITY_ROLES and community is None:
+        errors.append({"field": "community", "reason": "community roles need a community"})
+    if sensitive_access and not ({"community_staff", "committee"} & set(roles) and community):
+        errors.append({"field": "sensitive_access", "reason": "only a community's cadres (community_staff, committee) "
+                                                              "can be designated for sensitive events"})
+    if "department_staff" in roles and unit is None:
+        errors.append({"field": "unit", "reason": "department staff need a unit"})
+    return errors
+
+
+def _password_errors(password) -> list[dict]:
+    if not isinstance(password, str) or len(password) < 8:
+        return [{"field": "password", "reason": "至少 8 个字符 (at least 8 characters)"}]
+    return []
+
+
+def create_user(session, catalogs, clock, username: str, password: str, roles, community=None,
+                unit=None, display_name=None, scrypt_n: int = 2**14, sensitive_access: bool = False) -> User:
+    errors = []
+    if not isinstance(username, str) or not username or len(username) > 100 \
+            or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        errors.append({"field": "username", "reason": "letters, digits, _ - . only, at most 100"})
+    elif session.scalar(select(User.id).where(User.username == username)) is not None:
+        errors.append({"field": "username", "reason": f"user {username!r} already exists"})
+    errors += _password_errors(password)
+    errors += scope_errors(catalogs, roles, community, unit, sensitive_access)
+    if display_name is not None and (not isinstance(display_name, str) or len(display_name.strip()) > 100):
+        errors.append({"field": "display_name", "reason": "at most 100 characters"})
+    if errors:
+        raise InvalidData(errors)
+    user = User(username=username, display_name=display_name or username,
+                password_hash=hash_password(password, scrypt_n), roles=list(roles), community=community,
+                unit=unit, active=True, created_at=clock.now(), sensitive_access=bool(sensitive_access))
+    session.add(user)
+    session.flush()
+    return user
+
+
+#: what an administrator may change of an account (PATCH /api/users/{id})
+EDITABLE_FIELDS = ("display_name", "roles", "community", "unit", "sensitive_access", "active", "password")
+
+
+def update_user(session, catalogs, clock, user_id: int, changes, actor, scrypt_n: int = 2**14) -> User:
+    """An administrator changes an account: name, roles and scope, sensitive access, active, a new password.
+    The account's tokens (its API tokens and web sessions) end when its roles, scope, password or state
+    change. Nobody disables themself, and the last active system administrator keeps the role."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist", field="user_id")
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidData([{"field": "(body)", "reason": f"send one or more of {', '.join(EDITABLE_FIELDS)}"}])
+    errors = [{"field": k, "reason": "not a field an administrator edits"} for k in changes if k not in EDITABLE_FIELDS]
+    wanted = {k: changes.get(k, getattr(user, k)) for k in ("roles", "community", "unit", "sensitive_access")}
+    if not isinstance(wanted["roles"], list):
+        errors.append({"field": "roles", "reason": "a list of role codes"})
+    else:
+        errors += scope_errors(catalogs, wanted["roles"], wanted["community"], wanted["unit"],
+                               wanted["sensitive_access"])
+    if "display_name" in changes and not (isinstance(changes["display_name"], str)
+                                          and 0 < len(changes["display_name"].strip()) <= 100):
+        errors.append({"field": "display_name", "reason": "1 to 100 characters"})
+    if "active" in changes and not isinstance(changes["active"], bool):
+        errors.append({"field": "active", "reason": "true or false"})
+    if "password" in changes:
+        errors += _password_errors(changes["password"])
+    if errors:
+        raise InvalidData(errors)
+    active = changes.get("active", user.active)
+    if user.username == actor.username and (not active or "system_admin" not in wanted["roles"]) \
+            and "system_admin" in user.roles:
+        raise Conflict("不能停用自己或取消自己的系统管理员角色 (you cannot disable yourself or drop your own "
+                       "system_admin role)", field="active")
+    if "system_admin" in user.roles and user.active and (not active or "system_admin" not in wanted["roles"]):
+        others = [u for u in session.scalars(select(User).where(User.active.is_(True), User.id != user.id))
+                  if "system_admin" in (u.roles or [])]
+        if not others:
+            raise Conflict("至少保留一名在用的系统管理员 (the last active system administrator)", field="roles")
+    changed = {}
+    for key in ("display_name", "roles", "community", "unit", "sensitive_access", "active"):
+        if key in changes and changes[key] != getattr(user, key):
+            value = changes[key].strip() if key == "display_name" else changes[key]
+            changed[key] = {"from": getattr(user, key), "to": value}
+            setattr(user, key, value)
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"], scrypt_n)
+        changed["password"] = "reset"
+    if set(changed) - {"display_name"}:       # what they may do changed: sign in again
+        session.execute(delete(Token).where(Token.user_id == user.id))
+    if changed:
+        session.add(Audit(at=clock.now(), actor=actor.username, action="user_updated",
+                          data={"user": user.username, "changes": changed}))
+    return user
+
+
+def describe(user: User) -> dict:
+    return {"id": user.id, **principal(user).to_dict(), "active": user.active}
+
+
+def issue_token(session, clock, username: str, password: str, ttl_seconds: int) -> tuple[str, object]:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not check_password(password or "", user.password_hash):
+        raise Unauthorized("wrong username or password", field="password")
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.execute(delete(Token).where(Token.user_id == user.id, Token.expires_at <= now))
+    session.add(Token(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id,
+                      created_at=now, expires_at=now + timedelta(seconds=ttl_seconds)))
+    return token, now + timedelta(seconds=ttl_seconds)
+
+
+def authenticate(session, clock, token: str) -> Principal:
+    row = session.get(Token, hashlib.sha256(token.encode()).hexdigest()) if token else None
+    if row is None:
+        raise Unauthorized("missing or unknown bearer token")
+    if row.expires_at <= clock.now():
+        raise Unauthorized("the token has expired; sign in again")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("the account is disabled")
+    return principal(user)
+
+
+def revoke_token(session, token: str) -> None:
+    """Signing out: the token stops working at once."""
+    session.execute(delete(Token).where(Token.token_hash == hashlib.sha256(token.encode()).hexdigest()))

@@ -1,0 +1,286 @@
+"""流程异常 — incidents, as Camunda keeps them (issue #15): a deployed diagram cannot make a task impossible
+to complete.
+
+A step that fails at run time — diagram code stopped by the sandbox or raising, a service handler
+failing, an assignee with no value — saves nothing of itself (engine/runtime/instances.py). Then:
+- **a task's completion** answers 409 `step_failed` naming the element and the reason; the task stays
+  ready; an incident is opened, holding the submitted form data and who sent it, for the retry;
+- **a timer's firing** (the sweep) opens an incident, and the sweep stops trying that instance's failed
+  timers: the timer fails once, visibly, not silently nor on every sweep.
+A failure of the same task or of the same instance's timers again counts on the open incident (`failures`).
+
+Process and system administrators (engine/accounts/permissions.py `INCIDENTS`) see the incidents — over the API, on the process
+version's page and on the event's page — and **retry** one after fixing the cause: deploying a corrected
+version and migrating the instance to it (engine/runtime/instance_migration.py), or resuming a suspended one. The retry
+completes the task with the stored data on behalf of who sent it (checked against the task's form
+again), or fires the instance's due timers; it resolves the incident, or answers 409 and counts the
+failure. An incident is also resolved when its task is completed by its owner, or its timers fire.
+
+What is shown of an incident is its element, its reason and where (event id and number, version); never
+the event's content. The reason of a sensitive event's step (Table A.1 rows 1–3) is stored with only the
+kind of failure, unless its words are the engine's own (the sandbox's stop, a name not defined).
+Opening and every retry are audited (`incident_opened`, `incident_retried`).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from engine.accounts import permissions, privacy
+from engine.casework import tasks
+from engine.core.clock import local
+from engine.core.errors import Conflict, HandlerError, InvalidData, NotFound, StepFailed
+from engine.core.ids import MAX_ID
+from engine.runtime.instances import ProcessError
+from engine.store.models import Audit, Event, Incident, Instance, ProcessVersion, Timer, WorkItem
+from engine.runtime.sandbox import Exhausted, UnsafeCode
+from engine.runtime.scripting import root_cause
+
+STATUSES = ("open", "resolved")
+#: the failures a step can have that open an incident (others, e.g. the database going away, are retried)
+STEP_FAILURES = (ProcessError, HandlerError)
+#: failures whose words are the engine's own, never the task data's: shown even for a sensitive event
+_OWN_WORDS = (Exhausted, UnsafeCode, NameError, SyntaxError)
+WITHHELD = "涉密事件，详情不予显示 (details withheld: sensitive event)"
+
+
+def _check(user) -> None:
+    permissions.INCIDENTS.require(user)
+
+
+# -- a failed step ----------------------------------------------------------------------------------
+def _stored_reason(err, sensitive: bool) -> str:
+    """The reason kept and shown: in full, but for a sensitive event only the kind of failure when its
+    words might quote the event's data (an error message can carry a value it choked on)."""
+    cause = err.cause if isinstance(err, ProcessError) else err.__cause__
+    root = root_cause(cause) if cause is not None else None
+    if not sensitive or root is None or isinstance(root, _OWN_WORDS) or isinstance(cause, _OWN_WORDS):
+        return err.message[:2000]
+    if isinstance(err, HandlerError):
+        return f"service operation {err.handler!r} failed: {type(root).__name__} ({WITHHELD})"
+    return f"{type(root).__name__} ({WITHHELD})"
+
+
+def task_failure(err, item: WorkItem, row: Instance, event: Event, data: dict, actor: str, catalogs,
+                 retried: bool = False) -> StepFailed:
+    """A task's completion failed: the answer (409) and the incident to open. The answer gives the reason
+    in full to whoever completed the task (they see the event); a retry's, to an administrator, gives
+    the reason as the incident keeps it."""
+    element = err.details.get("element") or item.spec_name
+    stored = _stored_reason(err, catalogs.is_sensitive(event.type_code))
+    incident = dict(kind="task", event_id=event.id, instance_id=row.id, version_id=row.version_id,
+                    element=element, activity=item.spec_name, task_id=item.id, payload=data, actor=actor,
+                    reason=stored)
+    reason = stored if retried else err.message
+    return StepFailed(f"「{item.title}」未能办理：流程在 {element} 出错，已记录流程异常，任务仍待办 "
+                      f"(the step failed at {element}: {reason}; an incident is open and the task stays ready)",
+                      incident, element=element, task_id=item.id, reason=reason, handler=err.details.get("handler"))
+
+
+def timer_failure(err, row: Instance, event: Event, timers: list[str], catalogs) -> StepFailed:
+    """An instance's due timers failed to fire (the sweep, or an administrator's retry: the reason as the
+    incident keeps it)."""
+    activity = ",".join(sorted(set(timers)))[:200] or "(timer)"
+    element = err.details.get("element") or activity
+    stored = _stored_reason(err, catalogs.is_sensitive(event.type_code))
+    incident = dict(kind="timer", event_id=event.id, instance_id=row.id, version_id=row.version_id,
+                    element=element, activity=activity, task_id=None, payload=None, actor="system", reason=stored)
+    return StepFailed(f"计时器 {activity} 未能触发：流程在 {element} 出错，已记录流程异常 "
+                      f"(the timer failed at {element}: {stored}; an incident is open)",
+                      incident, element=element, reason=stored, handler=err.details.get("handler"))
+
+
+def record(session, failure: StepFailed, now) -> Incident:
+    """Open the failure's incident, or count it on the open one of the same task (or the same instance's
+    timers); a failed retry also writes its `incident_retried` row. In a unit of its own: the step's
+    unit was rolled back."""
+    spec = failure.incident
+    incident = _open_one(session, spec)
+    if incident is None:
+        incident = Incident(status="open", failures=1, opened_at=now, last_failed_at=now,
+                            **{k: spec[k] for k in ("kind", "event_id", "instance_id", "version_id", "element",
+                                                    "activity", "task_id", "payload", "actor", "reason")})
+        session.add(incident)
+        session.flush()
+        _audit(session, now, spec["actor"], "incident_opened", incident)
+    else:
+        incident.failures += 1
+        incident.last_failed_at = now
+        for name in ("version_id", "element", "activity", "reason", "payload", "actor"):
+            setattr(incident, name, spec[name])
+    if spec.get("retried_by"):
+        _audit(session, now, spec["retried_by"], "incident_retried", incident, outcome="failed")
+    return incident
+
+
+def _open_one(session, spec: dict) -> Incident | None:
+    if spec.get("incident_id"):
+        found = session.get(Incident, spec["incident_id"], with_for_update=True)
+        return found if found is not None and found.status == "open" else None
+    query = select(Incident).where(Incident.instance_id == spec["instance_id"], Incident.kind == spec["kind"],
+                                   Incident.status == "open")
+    if spec["kind"] == "task":
+        query = query.where(Incident.task_id == spec["task_id"])
+    return session.scalars(query.order_by(Incident.id).limit(1).with_for_update()).first()
+
+
+def _audit(session, now, actor: str, action: str, incident: Incident, **more) -> None:
+    session.add(Audit(at=now, actor=actor, action=action, event_id=incident.event_id,
+                      instance_id=incident.instance_id, task_id=incident.task_id,
+                      data={"incident": incident.id, "element": incident.element, "activity": incident.activity,
+                            "reason": incident.reason, **more}))
+
+
+def _resolve(incident: Incident, how: str, by: str, now) -> None:
+    incident.status, incident.resolution, incident.resolved_by, incident.resolved_at = "resolved", how, by, now
+
+
+def resolve_task(session, task_id: str, by: str, now) -> None:
+    """The task was completed by its owner: its open incident, if any, is resolved (one indexed UPDATE)."""
+    session.execute(update(Incident).where(Incident.task_id == task_id, Incident.status == "open")
+                    .values(status="resolved", resolution="completed", resolved_by=by, resolved_at=now)
+                    .execution_options(synchronize_session=False))
+
+
+def resolve_timers(session, instance_id: int, now) -> None:
+    """The instance's failed timers fired after all (e.g. with another timer, after a migration)."""
+    session.execute(update(Incident).where(Incident.instance_id == instance_id, Incident.kind == "timer",
+                                           Incident.status == "open")
+                    .values(status="resolved", resolution="fired", resolved_by="system", resolved_at=now)
+                    .execution_options(synchronize_session=False))
+
+
+def held_instances():
+    """SQL: instances with an open timer incident (the sweep leaves their failed timers to the retry)."""
+    return select(Incident.instance_id).where(Incident.kind == "timer", Incident.status == "open")
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def describe(incident: Incident, event_number: str, process_key: str, version: int) -> dict:
+    """What is shown of an incident: where, what failed and why — never the event's content."""
+    return {"id": incident.id, "kind": incident.kind, "status": incident.status, "element": incident.element,
+            "activity": incident.activity, "reason": incident.reason, "event_id": incident.event_id,
+            "event_number": event_number, "instance_id": incident.instance_id, "version_id": incident.version_id,
+            "process_key": process_key, "version": version, "failures": incident.failures,
+            "opened_at": local(incident.opened_at), "last_failed_at": local(incident.last_failed_at),
+            "resolved_at": local(incident.resolved_at), "resolved_by": incident.resolved_by,
+            "resolution": incident.resolution}
+
+
+def _id(value, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+    else:
+        number = 0
+    if not 1 <= number <= MAX_ID:
+        raise InvalidData([{"field": field, "reason": f"须为 1 到 {MAX_ID} 的整数 (an id from 1 to {MAX_ID})"}])
+    return number
+
+
+def check_filters(args) -> dict:
+    """`version_id`, `event_id`, `status` (open, resolved or all; open unless said)."""
+    status = args.get("status") or "open"
+    if status not in (*STATUSES, "all"):
+        raise InvalidData([{"field": "status", "reason": "须为 open、resolved 或 all (open, resolved or all)"}])
+    return {"version_id": _id(args.get("version_id"), "version_id"), "event_id": _id(args.get("event_id"), "event_id"),
+            "status": None if status == "all" else status}
+
+
+def _shown(rows, user, catalogs) -> list[dict]:
+    """Each incident as `describe` gives it; a sensitive event's number only to those who may see the event
+    (issue #15 part 1: the administrators see that its step failed, not which event)."""
+    rows = list(rows)
+    hidden = privacy.hidden_ids(user, catalogs, [(i.event_id, code, reporter) for i, _n, _k, _v, code, reporter in rows])
+    return [privacy.redact_row(describe(i, n, k, v), id_fields=("event_id", "event_number")) if i.event_id in hidden
+            else describe(i, n, k, v) for i, n, k, v, _c, _r in rows]
+
+
+def listing(session, user, catalogs, filters: dict, limit: int = 500) -> list[dict]:
+    """Incidents, newest first (the filters as `check_filters` returns them)."""
+    _check(user)
+    query = (select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version, Event.type_code,
+                    Event.reporter)
+             .join(Event, Event.id == Incident.event_id)
+             .join(ProcessVersion, ProcessVersion.id == Incident.version_id))
+    for name in ("version_id", "event_id", "status"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(Incident, name) == filters[name])
+    return _shown(session.execute(query.order_by(Incident.id.desc()).limit(limit)), user, catalogs)
+
+
+def one(session, incident_id: int, user, catalogs) -> dict:
+    if not 1 <= incident_id <= MAX_ID:
+        raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
+    row = session.execute(select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version,
+                                 Event.type_code, Event.reporter)
+                          .join(Event, Event.id == Incident.event_id)
+                          .join(ProcessVersion, ProcessVersion.id == Incident.version_id)
+                          .where(Incident.id == incident_id)).first()
+    if row is None:
+        raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
+    return _shown([row], user, catalogs)[0]
+
+
+# -- retrying ---------------------------------------------------------------------------------------
+def retry(session, runtime, incident_id: int, user) -> dict:
+    """重试: take the failed step again, after the cause was fixed. Resolved on success; on failure the
+    StepFailed raised carries the incident, which the caller counts in a unit of its own."""
+    _check(user)
+    incident = session.get(Incident, incident_id, with_for_update=True) if 1 <= incident_id <= MAX_ID else None
+    if incident is None:
+        raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
+    if incident.status != "open":
+        raise Conflict(f"流程异常 {incident_id} 已解决 (the incident is resolved already: {incident.resolution})",
+                       incident_status=incident.status)
+    now = runtime.clock.now()
+    row = session.get(Instance, incident.instance_id)
+    event = session.get(Event, incident.event_id)
+    try:
+        if incident.kind == "task":
+            outcome = _retry_task(session, runtime, incident, row, event, user)
+        else:
+            outcome = _retry_timers(session, runtime, incident, row, event)
+    except StepFailed as failure:
+        failure.incident.update(incident_id=incident.id, retried_by=user.username)
+        raise
+    _resolve(incident, outcome, user.username, now)
+    _audit(session, now, user.username, "incident_retried", incident, outcome=outcome)
+    return {"id": incident.id, "status": incident.status, "resolution": incident.resolution}
+
+
+def _retry_task(session, runtime, incident, row, event, user) -> str:
+    item = session.get(WorkItem, incident.task_id)
+    if item is None or item.instance_id != row.id:
+        return "gone"                       # done, or cancelled (a timer, 撤单, 终止) since
+    compiled = runtime.specs.get(session, row.version_id)
+    try:
+        clean = tasks.check_data(item, compiled, runtime.catalogs, incident.payload or {}, event=event, session=session)
+    except InvalidData as err:
+        if permissions.may_see_sensitive(user, runtime.catalogs, event.type_code, event.reporter):
+            raise
+        # a form's reasons may quote what was typed: for a sensitive event, only which fields (issue #15)
+        raise InvalidData([{"field": e.get("field"), "reason": "保存的表单数据不符合该版本的表单 "
+                                                               "(the stored form data does not fit this version's form)"}
+                           for e in err.details.get("errors", [])]) from None
+    try:
+        done = runtime.instances.complete_task(session, row, event, item.id, clean, incident.actor)
+    except STEP_FAILURES as err:
+        raise task_failure(err, item, row, event, clean, incident.actor, runtime.catalogs, retried=True) from err
+    return "retried" if done is not None else "gone"
+
+
+def _retry_timers(session, runtime, incident, row, event) -> str:
+    now = runtime.clock.now()
+    due = list(session.scalars(select(Timer.spec_name).where(Timer.instance_id == row.id, Timer.due_at <= now)))
+    if not due:
+        return "gone"                       # no timer is due any more (its task was done, the process ended)
+    session.execute(update(Timer).where(Timer.instance_id == row.id).values(last_error=None)
+                    .execution_options(synchronize_session=False))
+    try:
+        runtime.instances.fire_timers(session, row, event)
+    except STEP_FAILURES as err:
+        raise timer_failure(err, row, event, due, runtime.catalogs) from err
+    return "retried"

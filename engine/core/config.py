@@ -1,0 +1,92 @@
+"""Every setting, declared once, with its default and its environment variable (STYLE.md §9)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_db_url() -> str:
+    return f"sqlite:///{ROOT / 'instance' / 'eventflow.sqlite3'}"
+
+
+@dataclass
+class Settings:
+    #: SQLAlchemy URL. SQLite is the embedded default; postgresql+psycopg://… to scale out.
+    database_url: str = field(default_factory=_default_db_url, metadata={"env": "EVENTFLOW_DATABASE_URL"})
+    #: "system" (wall clock) or "simulated" (moved by POST /api/sim/advance; tests and demos only).
+    clock: str = field(default="system", metadata={"env": "EVENTFLOW_CLOCK"})
+    #: Where a simulated clock starts (ISO date-time with offset); default: the wall clock at first start.
+    sim_start: str | None = field(default=None, metadata={"env": "EVENTFLOW_SIM_START"})
+    #: Bearer tokens expire after this many seconds.
+    token_ttl_seconds: int = field(default=8 * 3600, metadata={"env": "EVENTFLOW_TOKEN_TTL"})
+    #: Largest accepted request body (deploy uploads, form data), bytes.
+    max_upload_bytes: int = field(default=5 * 1024 * 1024, metadata={"env": "EVENTFLOW_MAX_UPLOAD"})
+    #: How often the timer sweep runs under the system clock, seconds (a timer fires within about this).
+    sweep_interval_seconds: int = field(default=1, metadata={"env": "EVENTFLOW_SWEEP_INTERVAL"})
+    #: Directory of catalog data files; default: the catalogs package's own data.
+    catalog_dir: str | None = field(default=None, metadata={"env": "EVENTFLOW_CATALOG_DIR"})
+    #: Process bundle deployed by `make run` / `eventflow deploy` without a path.
+    processes_dir: str = field(default=str(ROOT / "processes"), metadata={"env": "EVENTFLOW_PROCESSES_DIR"})
+    #: A closed event may be reopened (a repeat complaint about the same matter) within this many days.
+    reopen_window_days: int = field(default=7, metadata={"env": "EVENTFLOW_REOPEN_WINDOW_DAYS"})
+    #: scrypt cost parameter for password hashes (2**14 is the interactive-login recommendation).
+    scrypt_n: int = field(default=2**14, metadata={"env": "EVENTFLOW_SCRYPT_N"})
+    #: §5.4 a device's signed alert is refused as stale when its X-Timestamp is further than this many
+    #: seconds from the wall clock (either way); its signature can never be used again (replay)
+    alert_signature_window_s: int = field(default=300, metadata={"env": "EVENTFLOW_ALERT_WINDOW_S"})
+    #: §5.4 repeats of one device's alert of one type within this many minutes count on one open event
+    alert_repeat_window_min: int = field(default=30, metadata={"env": "EVENTFLOW_ALERT_REPEAT_MIN"})
+    #: §7.1/§8.5 photos are stored once per event by content hash: <media_dir>/events/<event id>/<sha256>.<ext>
+    media_dir: str = field(default=str(ROOT / "instance" / "media"), metadata={"env": "EVENTFLOW_MEDIA_DIR"})
+    #: the largest photo accepted, bytes (a request may carry up to engine.pool.photos.PER_REQUEST of them)
+    photo_max_bytes: int = field(default=8 * 1024 * 1024, metadata={"env": "EVENTFLOW_PHOTO_MAX_BYTES"})
+    #: the longest side of a photo accepted, pixels
+    photo_max_side: int = field(default=10_000, metadata={"env": "EVENTFLOW_PHOTO_MAX_SIDE"})
+    #: the most pixels (width × height) a photo may have: checked before decoding (decompression bombs)
+    photo_max_pixels: int = field(default=50_000_000, metadata={"env": "EVENTFLOW_PHOTO_MAX_PIXELS"})
+    #: a photo whose EXIF GPS lies further than this many metres from the event's location is flagged `far`
+    photo_far_m: int = field(default=500, metadata={"env": "EVENTFLOW_PHOTO_FAR_M"})
+    #: a photo whose EXIF capture time is more than this many hours before the report is flagged `old`
+    photo_old_h: int = field(default=24, metadata={"env": "EVENTFLOW_PHOTO_OLD_H"})
+    #: §5/§7.1 a new report of the same type within this many metres and hours of an open event is
+    #: flagged for the registrar as a possible duplicate (merged only by a person)
+    duplicate_radius_m: int = field(default=200, metadata={"env": "EVENTFLOW_DUPLICATE_RADIUS_M"})
+    duplicate_window_hours: int = field(default=24, metadata={"env": "EVENTFLOW_DUPLICATE_WINDOW_H"})
+    #: signs the web app's session cookies. Unset: kept in a file beside a SQLite database (created on first
+    #: start); with PostgreSQL set it, the same on every app node, or sessions end at each restart.
+    secret_key: str | None = field(default=None, metadata={"env": "EVENTFLOW_SECRET_KEY"})
+    #: send the session cookie over HTTPS only (set to 1 behind TLS)
+    secure_cookies: int = field(default=0, metadata={"env": "EVENTFLOW_SECURE_COOKIES"})
+    #: map tiles for the event page (a Leaflet URL template such as https://tile.example/{z}/{x}/{y}.png);
+    #: empty: no tiles — the page still draws the community boundary and the point
+    map_tiles: str = field(default="", metadata={"env": "EVENTFLOW_MAP_TILES"})
+    #: a stored submission whose process has not started this many seconds later (the app stopped between
+    #: storing and starting it) is started by the sweep (engine/runtime/sweep.py)
+    start_grace_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_START_GRACE_S"})
+    #: how often an app node looks for catalogs another node saved in the app, seconds (engine/accounts/catalog_edits.py)
+    catalog_refresh_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CATALOG_REFRESH_S"})
+    #: the assessment score's weights (engine/oversight/assessment.py): indicator:weight, comma-separated (total = full marks)
+    assessment_weights: str = field(default="on_time_rate:40,first_time_rate:25,accept_on_time_rate:15,satisfaction_rate:20",
+                                    metadata={"env": "EVENTFLOW_ASSESSMENT_WEIGHTS"})
+    #: points taken off the score per entry of the period's circular and per failed spot check
+    assessment_deduction: int = field(default=2, metadata={"env": "EVENTFLOW_ASSESSMENT_DEDUCTION"})
+    #: how often the job that sends the sources' signed callbacks runs, seconds (engine/channels/callbacks.py)
+    callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
+
+    @classmethod
+    def from_env(cls, env=None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            name = f.metadata.get("env")
+            if name and name in env:
+                raw = env[name]
+                values[f.name] = int(raw) if f.type == "int" else raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        if settings.clock not in ("system", "simulated"):
+            raise ValueError(f"EVENTFLOW_CLOCK must be 'system' or 'simulated', not {settings.clock!r}")
+        return settings

@@ -1,0 +1,31 @@
+"""The names reports read from what the process wrote (issue #16, contracts as code): audit actions and the
+keys of completed task forms. Writers and readers use these constants; `tests/processes/test_contracts.py`
+checks that the deployed forms in `processes/forms/` define every key a report reads, so renaming a form
+field in the modeler cannot silently empty an indicator, the circular or the whistle order.
+The actions the service-task handlers write are theirs: `handlers/actions.py`."""
+from __future__ import annotations
+
+# -- audit actions the engine writes ---------------------------------------------------------------------
+TASK_COMPLETED = "task_completed"       # data: the completed form (§8.6 counts, §9.1 circular, 已办)
+REOPENED = "reopened"                   # 重启 (§8.6 first-time rate)
+SENSITIVE_VIEWED = "sensitive_viewed"   # a read of a sensitive event's content (engine/accounts/privacy.py)
+
+# -- keys of completed forms that reports read --------------------------------------------------------------
+CHECK_PASSED = "passed"                 # 核查 passed (§8.5 重办 when false; §8.6 first-time rate, §9.1 处置不到位)
+CHECK_RATING = "rating"                 # 核查's 评价 (§8.6 满意率)
+RESULT_SUMMARY = "result_summary"       # 处置结果 text (§8.5), told to citizens (Open311 status_notes)
+LEAD_DEPARTMENT = "lead_department"     # the whistle's lead department (§7.3, 哨单)
+BEFORE_PHOTOS, AFTER_PHOTOS = "before_photos", "after_photos"   # §8.5 before/after (also `stationed_…`)
+STATIONED = "stationed_"                # the stationed officer's result form prefixes its fields
+
+#: key → the forms (processes/forms/<name>.json) that must define it
+FORM_KEYS = {
+    CHECK_PASSED: ("check",),
+    CHECK_RATING: ("check",),
+    RESULT_SUMMARY: ("local_result", "feedback"),
+    LEAD_DEPARTMENT: ("whistle",),
+    BEFORE_PHOTOS: ("local_result", "feedback"),
+    AFTER_PHOTOS: ("local_result", "feedback"),
+    STATIONED + BEFORE_PHOTOS: ("stationed_result",),
+    STATIONED + AFTER_PHOTOS: ("stationed_result",),
+}

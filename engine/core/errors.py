@@ -1,0 +1,98 @@
+"""Domain errors, in one module (STYLE.md §8). web/ turns each into one JSON shape and status."""
+from __future__ import annotations
+
+
+class EventflowError(Exception):
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict:
+        body = {"error": self.code, "message": self.message}
+        body.update({k: v for k, v in self.details.items() if v is not None})
+        return body
+
+
+class DeployError(EventflowError):
+    """A bundle was refused. Names the file, the BPMN element (or line) and the reason."""
+
+    code = "deploy_rejected"
+
+    def __init__(self, reason: str, file: str | None = None, element: str | None = None, line: int | None = None):
+        where = " ".join(p for p in (file, f"element {element}" if element else None,
+                                     f"line {line}" if line else None) if p)
+        super().__init__(f"{where}: {reason}" if where else reason,
+                         file=file, element=element, line=line, reason=reason)
+
+
+class InvalidData(EventflowError):
+    """Submitted data failed validation. `errors` is a list of {field, reason}."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, errors: list[dict], message: str | None = None):
+        message = message or "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        super().__init__(message, errors=errors)
+
+
+class NotFound(EventflowError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(EventflowError):
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(EventflowError):
+    status = 401
+    code = "unauthorized"
+
+
+class Conflict(EventflowError):
+    """The task is no longer ready (completed by someone else, cancelled by a timer or withdrawal)."""
+
+    status = 409
+    code = "conflict"
+
+
+class StepFailed(Conflict):
+    """A step of a process failed at run time (issue #15): the element that failed and why. Nothing of the
+    step was saved — the task stays ready, the timer waits — and an incident (流程异常) is opened for the
+    process administrators in a unit of work of its own (engine/casework/incidents.py). `incident` holds what
+    that unit stores; it is never part of the answer."""
+
+    code = "step_failed"
+
+    def __init__(self, message: str, incident: dict, **details):
+        super().__init__(message, **details)
+        self.incident = incident
+
+
+class HandlerError(EventflowError):
+    """A service task's handler failed; SpiffWorkflow would otherwise mask the cause (SPIFF.md)."""
+
+    status = 500
+    code = "handler_failed"
+
+    def __init__(self, handler: str, message: str, element: str | None = None):
+        super().__init__(f"service operation {handler!r} failed: {message}", handler=handler, element=element)
+        self.handler = handler
+
+
+class StaleInstance(Exception):
+    """Someone else saved the instance first; the unit of work is retried (never shown to a user)."""
+
+
+class Unreadable(EventflowError):
+    """The request cannot be read at all (a JSON body nested deeper than any document of ours): 400,
+    naming the part."""
+
+    status = 400
+    code = "unreadable"

@@ -1,0 +1,147 @@
+"""通报 — the circular of §9.1 for a period (issue #8): 对因事件处置超期或事件处置不到位、反馈不及时等现象的单位和
+个人，进行通报.
+
+For [from, to) it names every unit and person (and community, for its own obligations) with:
+- **响应超期** (late response): a missed deadline of acceptance, arrival or a superior's assignment
+  (`accept`, `arrive`, `superior`) — its supervision record (督办) opened in the period;
+- **反馈不及时** (late feedback): a missed handling deadline (`community_handle`, `close`,
+  `close_difficult`) — 处置反馈 not given by its due time; its supervision record opened in the period;
+- **处置不到位** (poorly handled): a 核查 that failed in the period (the work went back for 重办), named
+  against the event's lead unit, or the community when the community handled it, and against the person
+  who did the handling work (who met its limit).
+
+Each entry names the event, the limit or the check and when. The same data gives the printable page and
+the Excel file, and each entry takes points off the assessment score (engine/oversight/assessment.py).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from engine.accounts import privacy
+from engine.core.clock import local
+from engine.store.models import Audit, Deadline, Event, Supervision
+from engine.core import contracts
+
+RESPONSE = ("accept", "arrive", "superior")
+FEEDBACK = ("community_handle", "close", "close_difficult")
+CATEGORIES = {"late_response": "响应超期", "late_feedback": "反馈不及时", "poorly_handled": "处置不到位"}
+
+
+def build(session, catalogs, start, end, viewer=None) -> dict:
+    """{"units": [...], "people": [...], "communities": [...]}, each party with its entries by category. For a
+    `viewer`, entries of sensitive events they may not see are counted without number, text or names
+    (`for_viewer`); without one (the assessment's counting) everything is as recorded."""
+    parties = {"unit": defaultdict(lambda: defaultdict(list)), "person": defaultdict(lambda: defaultdict(list)),
+               "community": defaultdict(lambda: defaultdict(list))}
+    for sup, number in session.execute(select(Supervision, Event.number).join(Event, Event.id == Supervision.event_id)
+                                       .where(Supervision.opened_at >= start, Supervision.opened_at < end)
+                                       .order_by(Supervision.opened_at, Supervision.id)):
+        category = "late_response" if sup.kind in RESPONSE else "late_feedback"
+        entry = {"event_id": sup.event_id, "event_number": number, "kind": sup.kind, "reason": sup.reason,
+                 "at": local(sup.opened_at)}
+        if sup.unit:
+            parties["unit"][sup.unit][category].append(entry)
+        if sup.person:
+            parties["person"][sup.person][category].append(entry)
+        if not sup.unit and not sup.person and sup.community:
+            parties["community"][sup.community][category].append(entry)
+    failed = [(audit, event) for audit, event in session.execute(
+        select(Audit, Event).join(Event, Event.id == Audit.event_id)
+        .where(Audit.action == contracts.TASK_COMPLETED, Audit.at >= start, Audit.at < end).order_by(Audit.at, Audit.id))
+        if isinstance(audit.data, dict) and audit.data.get(contracts.CHECK_PASSED) is False]
+    doers = defaultdict(set)             # who did the handling work that the check found poor
+    if failed:
+        for event_id, person in session.execute(select(Deadline.event_id, Deadline.met_by).where(
+                Deadline.event_id.in_({event.id for _, event in failed}), Deadline.met_by.is_not(None),
+                Deadline.kind.in_(FEEDBACK))):
+            doers[event_id].add(person)
+    for audit, event in failed:
+        entry = {"event_id": event.id, "event_number": event.number, "kind": "check",
+                 "reason": f"核查不通过：{audit.data.get('check_note') or ''}".rstrip("：") + "（§8.5 重办）",
+                 "at": local(audit.at)}
+        if event.lead_unit:
+            parties["unit"][event.lead_unit]["poorly_handled"].append(entry)
+        elif event.community:
+            parties["community"][event.community]["poorly_handled"].append(entry)
+        for person in sorted(doers.get(event.id, ())):
+            parties["person"][person]["poorly_handled"].append(entry)
+
+    def rows(level, found):
+        out = []
+        for key in sorted(found):
+            entries = found[key]
+            unit = catalogs.unit(key) if level == "unit" else None
+            name = ((catalogs.community(key) or {}).get("name", key) if level == "community"
+                    else (unit or {}).get("name", key) if level == "unit" else key)
+            supervisor = (unit or {}).get("supervisor") or {}
+            out.append({"key": key, "name": name, "supervisor": supervisor or None,
+                        "counts": {c: len(entries.get(c, [])) for c in CATEGORIES},
+                        "entries": {c: entries.get(c, []) for c in CATEGORIES}})
+        return sorted(out, key=lambda r: (-sum(r["counts"].values()), r["key"]))
+
+    notice = {"from": local(start), "to": local(end), "categories": CATEGORIES,
+              "units": rows("unit", parties["unit"]), "people": rows("person", parties["person"]),
+              "communities": rows("community", parties["community"])}
+    return notice if viewer is None else for_viewer(session, catalogs, notice, viewer)
+
+
+def event_ids(notice: dict) -> set:
+    """The events a circular names (for recording the sensitive ones' reads)."""
+    return {e["event_id"] for level in ("units", "people", "communities") for party in notice[level]
+            for entries in party["entries"].values() for e in entries} - {None}
+
+
+def for_viewer(session, catalogs, notice: dict, user) -> dict:
+    """The circular as this user may read it (issue #15): each party's entries of sensitive events they may not
+    see become one line 「涉密事件 N 件」 (no number, text or names), and people named only for such events are
+    gathered in one row without a name, so every count still adds up."""
+    ids = {e["event_id"] for level in ("units", "people", "communities") for party in notice[level]
+           for entries in party["entries"].values() for e in entries}
+    rows = session.execute(select(Event.id, Event.type_code, Event.reporter).where(Event.id.in_(ids))) if ids else []
+    hidden = privacy.hidden_ids(user, catalogs, list(rows))
+    if not hidden:
+        return notice
+
+    def collapse(entries):
+        kept = [e for e in entries if e["event_id"] not in hidden]
+        count = len(entries) - len(kept)
+        if count:
+            kept.append({"event_id": None, "event_number": None, "kind": None, "reason": f"涉密事件 {count} 件",
+                         "at": None, "sensitive": True})
+        return kept
+
+    out = dict(notice)
+    for level in ("units", "communities"):
+        out[level] = [{**party, "entries": {c: collapse(e) for c, e in party["entries"].items()}}
+                      for party in notice[level]]
+    people, unnamed = [], {c: 0 for c in CATEGORIES}
+    for party in notice["people"]:
+        open_entries = {c: [e for e in entries if e["event_id"] not in hidden] for c, entries in party["entries"].items()}
+        for c, entries in party["entries"].items():
+            unnamed[c] += len(entries) - len(open_entries[c])
+        if any(open_entries.values()):
+            people.append({**party, "counts": {c: len(e) for c, e in open_entries.items()}, "entries": open_entries})
+    if any(unnamed.values()):
+        people.append({"key": None, "name": "涉密事件相关人员", "supervisor": None, "counts": unnamed,
+                       "entries": {c: [{"event_id": None, "event_number": None, "kind": None,
+                                        "reason": f"涉密事件 {n} 件", "at": None, "sensitive": True}] if n else []
+                                   for c, n in unnamed.items()}})
+    out["people"] = people
+    return out
+
+
+def table(circular: dict) -> tuple[list[str], list[list]]:
+    """One row per named entry, for the Excel file."""
+    header = ["对象类别", "代码", "名称", "分管领导", "问题类别", "事件编号", "情况", "时间"]
+    rows = []
+    for level, word in (("units", "单位"), ("people", "个人"), ("communities", "社区")):
+        for party in circular[level]:
+            supervisor = party["supervisor"] or {}
+            lead = f"{supervisor.get('title', '')}{supervisor.get('name', '')}" if supervisor else ""
+            for category, entries in party["entries"].items():
+                for entry in entries:
+                    rows.append([word, party["key"] or "", party["name"], lead, CATEGORIES[category],
+                                 entry["event_number"] or "", entry["reason"], entry["at"] or ""])
+    return header, rows

@@ -1,0 +1,103 @@
+"""社区月报 — a community's monthly report (§9.2, issue #8): 社区应对人员到位、事件流转处置、重点问题等情况进行汇总
+上报，并每月至少上报一处重点隐患整治点.
+
+For one community and month (Asia/Shanghai):
+- **人员到位** (staff presence): each of the community's active staff with their duty-roster days, patrols
+  (巡查打卡) and the days they completed tasks (task activity);
+- **事件流转处置**: events received (registered in the community's pool in the month), closed in it,
+  whistled (of those received), and overdue (events of the community with a limit missed in the month);
+- **重点问题**: the event types received most often;
+- **重点隐患整治点**: the month's hazard points with their state, and whether the community was reminded
+  or flagged for having none.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from engine.core.clock import SHANGHAI
+from engine.core.errors import InvalidData
+from engine.oversight.hazards import describe, month_state
+from engine.store.models import Audit, Deadline, Event, HazardPoint, Patrol, User
+from handlers import actions
+from engine.core import contracts
+
+
+def bounds(month: str) -> tuple[datetime, datetime]:
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except (TypeError, ValueError):
+        raise InvalidData([{"field": "month", "reason": "YYYY-MM"}]) from None
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return datetime.combine(first, time(), SHANGHAI), datetime.combine(nxt, time(), SHANGHAI)
+
+
+def build(session, catalogs, community: str, month: str) -> dict:
+    if catalogs.community(community) is None:
+        raise InvalidData([{"field": "community", "reason": f"unknown community {community!r}"}])
+    start, end = bounds(month)
+    staff = list(session.scalars(select(User).where(User.community == community, User.active.is_(True))
+                                 .order_by(User.username)))
+    names = [u.username for u in staff]
+    duty = Counter(row["person"] for row in catalogs.get("duty_rosters")
+                   if row["person"] in names and row["date"].startswith(month))
+    patrols = Counter(session.scalars(select(Patrol.username).where(Patrol.community == community,
+                                                                   Patrol.at >= start, Patrol.at < end)))
+    active_days = defaultdict(set)
+    for actor, at in session.execute(select(Audit.actor, Audit.at).where(
+            Audit.action == contracts.TASK_COMPLETED, Audit.actor.in_(names), Audit.at >= start, Audit.at < end)):
+        active_days[actor].add(at.astimezone(SHANGHAI).date() if at.tzinfo else at.date())
+    presence = [{"username": u.username, "name": u.display_name, "roles": sorted(u.roles or []),
+                 "duty_days": duty.get(u.username, 0), "patrols": patrols.get(u.username, 0),
+                 "active_days": len(active_days.get(u.username, ()))} for u in staff]
+
+    received = list(session.scalars(select(Event).where(Event.community == community, Event.created_at >= start,
+                                                        Event.created_at < end)))
+    ids = [e.id for e in received]
+    whistled = set()
+    if ids:
+        whistled = set(session.scalars(select(Audit.event_id).where(Audit.event_id.in_(ids),
+                                                                   Audit.action == actions.WHISTLE_DISPATCHED)))
+    # events of the community with a limit missed in the month (whenever they came in): a closed month's
+    # number does not change later
+    overdue = set(session.scalars(select(Deadline.event_id).join(Event, Event.id == Deadline.event_id).where(
+        Event.community == community, Deadline.missed_at >= start, Deadline.missed_at < end)))
+    closed = [e for e in session.scalars(select(Event).where(Event.community == community, Event.status == "closed",
+                                                             Event.closed_at >= start, Event.closed_at < end))]
+    types = Counter(e.type_code for e in received)
+    problems = [{"type_code": code, "name": _type_name(catalogs, code), "count": n} for code, n in types.most_common(5)]
+    points = [describe(p) for p in session.scalars(select(HazardPoint).where(
+        HazardPoint.community == community, HazardPoint.month == month).order_by(HazardPoint.id))]
+    return {"community": community, "community_name": catalogs.community(community)["name"], "month": month,
+            "presence": presence,
+            "events": {"received": len(received), "closed": len(closed), "whistled": len(whistled),
+                       "overdue": len(overdue)},
+            "key_problems": problems, "hazard_points": points, "hazard_month": month_state(session, community, month)}
+
+
+def _type_name(catalogs, code) -> str:
+    row = catalogs.event_type(code)
+    if row:
+        return f"{row['category']} · {row['content']}"
+    return (catalogs.one_thing_matter(code) or {}).get("name", code)
+
+
+def table(report: dict) -> tuple[list[str], list[list]]:
+    """The report as rows for Excel: sections one after another."""
+    header = ["项目", "内容", "数量/情况"]
+    rows = [["社区", report["community_name"], report["month"]]]
+    for p in report["presence"]:
+        rows.append(["人员到位", f"{p['name']}（{p['username']}）",
+                     f"值班 {p['duty_days']} 天，巡查 {p['patrols']} 次，办理 {p['active_days']} 天"])
+    for key, word in (("received", "受理事件"), ("closed", "办结事件"), ("whistled", "吹哨事件"), ("overdue", "超期事件")):
+        rows.append(["事件流转处置", word, report["events"][key]])
+    for p in report["key_problems"]:
+        rows.append(["重点问题", f"{p['type_code']} {p['name']}", p["count"]])
+    for h in report["hazard_points"]:
+        rows.append(["重点隐患整治点", h["title"], h["status"]])
+    state = report["hazard_month"]
+    if not report["hazard_points"]:
+        rows.append(["重点隐患整治点", "未上报", "已标记" if state["flagged_at"] else ("已提醒" if state["reminded_at"] else "")])
+    return header, rows

@@ -1,0 +1,279 @@
+"""The community event pool (社区事件池, §7.1): registering a report, its readable number, who may
+see it, and its detail and timeline.
+
+Who may claim which source (§5; issue #15 part 3). A report's `source` says where the event came from, and
+the process and the indicators trust it (a 上级交办 carries the superior's deadline, §8.2), so a signed-in
+user may register only the sources of their own roles (engine/accounts/permissions.py `SOURCE_USERS`, checked by
+`may_use_source`):
+
+The table, with its reasons, is in engine/accounts/permissions.py.
+
+`citizen` (§5.3 群众接报) comes only through an Open311 API key (engine/open311.py) and `iot_alert` (§5.4
+智慧社区预警) only from a signed device (engine/channels/devices.py): no signed-in user may claim them. Anything else
+is refused with 403 naming `source`."""
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.runtime import forms
+from engine.pool import intake, photos
+from engine.accounts import permissions
+from engine.core.clock import SHANGHAI, local, parse_instant
+from engine.core.errors import Forbidden, InvalidData, NotFound
+from engine.pool.location import SYSTEMS
+from engine.store.models import Audit, Event, EventCounter, EventParty, Instance, PendingStart, ProcessVersion, WorkItem
+
+
+def N_(text: str) -> str:
+    """Marks a word staff read for the web app's message catalog (gettext_noop: `make translations` extracts
+    it, the web app translates it where it shows it); the engine and the API keep the Chinese."""
+    return text
+
+
+#: §5: the six sources of the pool (§5.1 … §5.6, in order).
+SOURCES = {"grid_worker": N_("专职网格员上报"), "committee_patrol": N_("社区联合党委巡查"), "citizen": N_("群众接报"),
+           "iot_alert": N_("智慧社区预警"), "one_thing": N_("社区治理一件事"), "superior": N_("上级交办")}
+#: the event's status in the words staff read; every end state is explicit (issue #3)
+STATUS_WORDS = {"open": N_("办理中"), "closed": N_("办结"), "invalid": N_("不属实/无效"), "returned": N_("退回来源"),
+                "transferred": N_("转办"), "withdrawn": N_("撤单"), "merged": N_("已合并"), "terminated": N_("已终止"),
+                "error": N_("流程启动失败")}
+
+EVENT_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["source", "type_code", "description", "location"],
+    "properties": {
+        "source": {"type": "string", "enum": sorted(SOURCES)},
+        "type_code": {"type": "string", "minLength": 1, "maxLength": 20},
+        "description": {"type": "string", "minLength": 2, "maxLength": 2000},
+        #: the pool it is sent to (default: the reporter's own); the location decides whose it is
+        "community": {"type": "string", "minLength": 1, "maxLength": 60},
+        "photos": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+        #: the source's own reference, used as the idempotency key when no Idempotency-Key header is sent
+        "source_ref": {"type": "string", "minLength": 1, "maxLength": 200},
+        "reporter_contact": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"name": {"type": "string", "maxLength": 60},
+                           "phone": {"type": "string", "pattern": "^[0-9+\\- ]{3,20}$"},
+                           "email": {"type": "string", "maxLength": 120}}},
+        "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
+        "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
+        "location": {
+            #: coordinates may be missing (an address only: a registrar places it, 分拨) but not half given
+            "type": "object", "additionalProperties": False, "required": ["address"],
+            "dependentRequired": {"lat": ["lng"], "lng": ["lat"]},
+            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
+                           "lng": {"type": "number", "minimum": -180, "maximum": 180},
+                           "address": {"type": "string", "minLength": 1, "maxLength": 300},
+                           #: wgs84 (GPS, the default), gcj02 (高德/腾讯), bd09 (百度): stored as WGS-84
+                           "crs": {"type": "string", "enum": sorted(SYSTEMS)}}},
+    },
+}
+
+
+def check_report(payload, catalogs, user) -> dict:
+    """Validate a report; raise InvalidData naming each bad field, Forbidden for a wrong scope.
+    Returns the report as it is registered: the location in WGS-84 and `community` the one whose area
+    holds it (jurisdiction, engine/pool/intake.py), `routed_from` the pool it was sent to if that differs."""
+    errors = forms.validate(EVENT_SCHEMA, payload)
+    if not errors:
+        code = payload["type_code"]  # a Table A.1 type, or an Appendix B "one thing" matter
+        if catalogs.event_type(code) is None and catalogs.one_thing_matter(code) is None:
+            errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
+        asked = payload.get("community") or user.community
+        if asked is None:
+            errors.append({"field": "community", "reason": "请选择接收社区 (required: you belong to no community)"})
+        elif catalogs.community(asked) is None:
+            errors.append({"field": "community", "reason": f"unknown community {asked!r}"})
+        errors.extend(_source_problems(payload, catalogs))
+    if errors:
+        raise InvalidData(errors)
+    if not permissions.may_use_source(user, payload["source"]):
+        raise Forbidden(f"您的角色不能登记来源为“{SOURCES[payload['source']]}”的事件 "
+                        f"(your role may not register events of source {payload['source']!r}; "
+                        f"yours: {', '.join(permissions.sources_for(user, SOURCES)) or 'none'})", field="source")
+    if not permissions.is_global(user) and user.community != asked:
+        raise Forbidden("you may register events only in your own community's pool", field="community")
+    if "lat" not in payload["location"]:   # an address only: the community's registrar places it (分拨)
+        return {**payload, "location": intake.unplaced(payload["location"]), "community": asked}
+    location, holder = intake.locate(payload["location"], catalogs)
+    clean = {**payload, "location": location, "community": holder}
+    if holder != asked:
+        clean["routed_from"] = asked
+    return clean
+
+
+def _source_problems(payload, catalogs) -> list[dict]:
+    """§5.5: a "one thing" matter names its Appendix B code; §5.6/§8.2: a superior assignment names
+    the assigning body and its deadline (an instant with its offset), and no other source carries them."""
+    problems = []
+    if payload["source"] == "one_thing" and catalogs.one_thing_matter(payload["type_code"]) is None:
+        problems.append({"field": "type_code", "reason": "一件事须填写附录B事项编码 (an Appendix B matter code)"})
+    if payload["source"] != "superior":   # only an assignment carries a superior's body and deadline
+        problems.extend({"field": name, "reason": "仅上级交办可填写 (only for a superior assignment)"}
+                        for name in ("superior_body", "superior_deadline") if name in payload)
+    if payload["source"] == "superior":
+        for name in ("superior_body", "superior_deadline"):
+            if name not in payload:
+                problems.append({"field": name, "reason": "上级交办必填 (required for a superior assignment)"})
+    if "superior_deadline" in payload:   # whatever the source: a deadline given is stored, so it must be one
+        try:
+            parse_instant(payload["superior_deadline"])
+        except ValueError:
+            problems.append({"field": "superior_deadline",
+                             "reason": "应为带时区的日期时间 (an ISO date-time with offset, e.g. 2026-10-09T18:00+08:00)"})
+    return problems
+
+
+def add_party(session, event_id: int, kind: str, value: str) -> None:
+    """Remember that a unit or person was given work on the event (idempotent)."""
+    add_parties(session, event_id, [(kind, value)])
+
+
+#: upserts are dialect statements: one of each, built once, chosen by the session's dialect name
+_DIALECTS = (("postgresql", postgresql), ("sqlite", sqlite))
+_ADD_PARTIES = {name: dialect.insert(EventParty.__table__).on_conflict_do_nothing() for name, dialect in _DIALECTS}
+
+
+def add_parties(session, event_id: int, parties) -> None:
+    """add_party for several (kind, value) pairs in one batched statement."""
+    rows = [dict(event_id=event_id, kind=kind, value=str(value)) for kind, value in parties]
+    if rows:
+        session.connection().execute(_ADD_PARTIES[session.get_bind().dialect.name], rows)
+
+
+_COUNT = {name: dialect.insert(EventCounter.__table__).values(day=bindparam("the_day"), last=1)
+          .on_conflict_do_update(index_elements=["day"], set_={"last": EventCounter.__table__.c.last + 1})
+          .returning(EventCounter.__table__.c.last)
+          for name, dialect in _DIALECTS}
+
+
+def next_number(session, now) -> str:
+    """LG-YYYYMMDD-NNNN, counted per day in Asia/Shanghai, safe under concurrent inserts."""
+    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    last = session.connection().execute(_COUNT[session.get_bind().dialect.name], {"the_day": day}).scalar_one()
+    return f"LG-{day}-{last:04d}"
+
+
+def register(session, payload: dict, reporter: str, now, key: str | None = None, channel: str | None = None,
+             public_token: str | None = None, raw=None) -> Event:
+    """Store a checked report (check_report's result) with its idempotency key. `raw` is what the source
+    sent, kept in the audit trail as received (before coordinate conversion)."""
+    loc = payload["location"]
+    event = Event(number=next_number(session, now), source=payload["source"], type_code=payload["type_code"],
+                  description=payload["description"], lat=loc["lat"], lng=loc["lng"], address=loc["address"],
+                  photos=payload.get("photos", []), community=payload["community"], reporter=reporter,
+                  status="open", stage="登记", created_at=now, superior_body=payload.get("superior_body"),
+                  superior_deadline=parse_instant(payload["superior_deadline"])
+                  if payload.get("superior_deadline") else None,
+                  intake_key=key, channel=channel, reporter_contact=payload.get("reporter_contact"),
+                  received_crs=loc.get("crs") or "wgs84", public_token=public_token)
+    session.add(event)
+    session.flush()
+    session.add(PendingStart(event_id=event.id, stored_at=now))   # until its process starts (issue #5)
+    session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id,
+                      data=raw if raw is not None else payload))
+    if loc["lat"] is None:
+        session.add(Audit(at=now, actor="system", action="awaiting_placement", event_id=event.id,
+                          data={"address": loc["address"], "community": payload["community"],
+                                "reason": "仅有地址，待分拨定位 (an address only: waiting to be placed, §7.1)"}))
+    if payload.get("routed_from"):
+        session.add(Audit(at=now, actor="system", action="jurisdiction_routed", event_id=event.id,
+                          data={"sent_to": payload["routed_from"], "community": payload["community"],
+                                "reason": "事发地属该社区辖区 (§7.1 属地: the location lies in this community)"}))
+    return event
+
+
+def register_transfer(session, source: Event, community: str, reason: str, actor: str, now) -> Event:
+    """转办 (§7.1): the event belongs to another community. A linked copy is registered in that
+    community's pool; the two are one matter (counted once: the source ends as `transferred`)."""
+    event = Event(number=next_number(session, now), source=source.source, type_code=source.type_code,
+                  description=source.description, lat=source.lat, lng=source.lng, address=source.address,
+                  photos=list(source.photos or []), community=community, reporter=source.reporter,
+                  status="open", stage="登记", created_at=now, transferred_from_id=source.id,
+                  channel=source.channel,   # the channel hears the linked event's outcome too
+                  superior_body=source.superior_body, superior_deadline=source.superior_deadline)
+    session.add(event)
+    session.flush()
+    source.transferred_to_id = event.id
+    session.add(Audit(at=now, actor=actor, action="transferred_in", event_id=event.id,
+                      data={"from": source.number, "from_community": source.community, "reason": reason}))
+    return event
+
+
+def initial_data(event: Event, reopened: bool = False, placement_unit: str | None = None) -> dict:
+    """What the process sees at its start event (docs/process-conventions.md, "Task data").
+    `placement_unit` is the city unit that places (分拨) a report with neither coordinates nor community."""
+    matter = event.type_code if event.source == "one_thing" else None
+    deadline = local(event.superior_deadline) if event.superior_deadline else None
+    return {"event_id": event.id, "event_number": event.number, "community": event.community,
+            "event_type": event.type_code, "source": event.source, "description": event.description,
+            "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
+            "reporter": event.reporter, "reopened": reopened, "matter_code": matter,
+            "superior_body": event.superior_body, "superior_deadline": deadline, "placement_unit": placement_unit}
+
+
+def get_visible(session, event_id: int, user, catalogs) -> Event:
+    event = session.scalar(select(Event).where(Event.id == event_id, permissions.events_of(user, catalogs)))
+    if event is None:
+        raise NotFound(f"event {event_id} does not exist or is not yours to see")
+    return event
+
+
+LIST_FILTERS = ("status", "community", "type_code", "source", "lead_unit", "number", "reporter")
+
+
+def search(session, user, catalogs, filters: dict, page: int, per_page: int):
+    query = select(Event).where(permissions.events_of(user, catalogs))
+    for name in LIST_FILTERS:
+        if filters.get(name):
+            query = query.where(getattr(Event, name) == filters[name])
+    if filters.get("created_from"):
+        query = query.where(Event.created_at >= filters["created_from"])
+    if filters.get("created_to"):
+        query = query.where(Event.created_at < filters["created_to"])
+    if filters.get("suspected_duplicate"):   # the registrar's queue: open reports flagged as repeats (§7.1)
+        query = query.where(Event.duplicate_of_id.is_not(None), Event.merged_into_id.is_(None),
+                            Event.status == "open")
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(Event.id.desc()).offset((page - 1) * per_page).limit(per_page))
+    return total, list(rows)
+
+
+def summary(event: Event) -> dict:
+    return {"id": event.id, "number": event.number, "source": event.source, "type_code": event.type_code,
+            "description": event.description, "community": event.community, "status": event.status,
+            "status_name": STATUS_WORDS.get(event.status, event.status),
+            "stage": event.stage, "lead_unit": event.lead_unit, "reporter": event.reporter,
+            "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
+            "photos": event.photos or [], "created_at": local(event.created_at),
+            "closed_at": local(event.closed_at), "error": event.error, "status_reason": event.status_reason,
+            "transferred_from_id": event.transferred_from_id, "transferred_to_id": event.transferred_to_id,
+            "reopen_count": event.reopen_count or 0, "superior_body": event.superior_body,
+            "duplicate_of_id": event.duplicate_of_id, "merged_into_id": event.merged_into_id,
+            "superior_deadline": local(event.superior_deadline)}
+
+
+def detail(session, event: Event) -> dict:
+    body = summary(event)
+    row = session.execute(select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by,
+                                 Instance.suspend_reason, ProcessVersion.process_key, ProcessVersion.version)
+                          .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+                          .where(Instance.event_id == event.id).order_by(Instance.id.desc())).first()
+    body["process"] = None if row is None else {
+        "instance_id": row.id, "status": row.status, "process_key": row.process_key, "version": row.version,
+        # 挂起 (engine/casework/administration.py): since when, by whom, why
+        "suspended_at": local(row.suspended_at), "suspended_by": row.suspended_by,
+        "suspend_reason": row.suspend_reason}
+    body["open_tasks"] = [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
+                           "community": w.community, "unit": w.unit, "person": w.person,
+                           "created_at": local(w.created_at)}
+                          for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id)
+                                                   .order_by(WorkItem.created_at))]
+    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
+                         "task_name": a.task_name, "data": a.data}
+                        for a in session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id))]
+    # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
+    body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
+    return body

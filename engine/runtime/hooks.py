@@ -1,0 +1,23 @@
+"""What the process runtime asks of the standard's domain: the one seam between them (issue #16).
+
+The runtime runs BPMN and keeps its state, work items and timers; it knows nothing of §5–§9. Whoever
+builds it (engine/command.py) hands it these, made by the domain:
+- `run_context(session, clock, catalogs, event, instance_id, actor, task_meta)`: the object service-task
+  handlers and diagram code act through (engine/casework/run_context.py). The runtime only calls its
+  `record`, `involve` and `write`, reads `armed` and `pending_starts`, and passes it to handlers.
+- `limits`: the time limits timers carry (`deadline(kind, limit, start)` in a timer expression;
+  engine/limits/deadlines.py). The runtime calls `arm`, `reconcile`, `instance_ended`, `warn_at`,
+  `compute` (to check a diagram at deploy), `catalogs` and `calendar` (`add_working_days`).
+- `initial_data(event)`: what a process started for an event (转办's new event) begins with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Hooks:
+    run_context: Callable[..., Any]
+    limits: Any
+    initial_data: Callable[[Any], dict]

@@ -1,0 +1,69 @@
+"""Engine, sessions and schema set-up. The schema is Alembic's (engine/store/migrations)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: execution option of a unit of work that only reads (engine/store/uow.py)
+READ_ONLY = "eventflow_read_only"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            # WAL lets readers go on while one writer commits; NORMAL sync is safe with WAL.
+            # isolation_level=None + explicit BEGIN IMMEDIATE below: writers queue instead of
+            # failing with "database is locked" on lock upgrade.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # a read-only unit (engine/store/uow.py `read`) takes a snapshot and no lock: readers never
+            # queue behind writers or each other
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def init_db(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def has_table(engine: Engine, name: str) -> bool:
+    """Whether the schema has this table yet (before `eventflow init-db` it has none)."""
+    return inspect(engine).has_table(name)
+
+
+def ping(session) -> None:
+    """The cheapest statement that proves the database answers (GET /api/health)."""
+    session.execute(text("SELECT 1"))

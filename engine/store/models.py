@@ -1,0 +1,610 @@
+"""The database schema (SQLAlchemy 2). Alembic migrations in engine/store/migrations mirror it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Always an aware UTC datetime in Python, whatever the database keeps (SQLite keeps naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class ProcessVersion(Base):
+    """One deployed bundle of a process: its files under one content hash (kept forever)."""
+
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("process_key", "content_hash"),
+                      UniqueConstraint("process_key", "version"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: {relative path: text} of every BPMN and form file of the bundle.
+    files: Mapped[dict] = deferred(mapped_column(JSON))
+    #: what deploy learned per user task: {task id: {role, lane, assignee, form}}.
+    task_meta: Mapped[dict] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(100))
+
+
+class Event(Base):
+    """A community event in the pool (社区事件池, §7.1)."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    source: Mapped[str] = mapped_column(String(40))
+    type_code: Mapped[str] = mapped_column(String(20), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    #: WGS-84; null while a report that gave only an address waits for 分拨 (placement, §7.1)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(300))
+    photos: Mapped[list] = mapped_column(JSON, default=list)
+    #: the pool it is in; null only while a citizen's address-only report waits for the city's 分拨
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    reporter: Mapped[str] = mapped_column(String(100))
+    #: open | closed | invalid | returned | transferred | withdrawn | merged | terminated | error
+    status: Mapped[str] = mapped_column(String(20), index=True, default="open")
+    #: the titles of the open tasks, for lists ("签收受理").
+    stage: Mapped[str] = mapped_column(String(200), default="")
+    lead_unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    #: why it ended as it did (不予受理/退回/撤单 reasons, §7.1), shown with the status
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    #: 转办 (§7.1): the event this one was transferred from / to — a linked pair counted once
+    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    transferred_to_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    #: times a closed event was reopened (a repeat complaint); counts against the first-time rate (§8.6)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: §5.6/§8.2 superior assignment: the assigning body and its deadline
+    superior_body: Mapped[str | None] = mapped_column(String(200))
+    superior_deadline: Mapped[datetime | None]
+    #: §5.3 the citizen channel (12345 hotline, 智慧村社通, 随手拍 …) or the device of an alert (§5.4)
+    channel: Mapped[str | None] = mapped_column(String(40), index=True)
+    #: the submission's idempotency key, within its source ("open311:hotline_12345:GD-1"): a retry finds it
+    intake_key: Mapped[str | None] = mapped_column(String(240), unique=True)
+    #: who to call back (name, phone, email): personal data, never in public reads
+    reporter_contact: Mapped[dict | None] = mapped_column(JSON)
+    #: the coordinate system the source sent (lat/lng are always stored as WGS-84)
+    received_crs: Mapped[str | None] = mapped_column(String(10))
+    #: Open311 token of a citizen's request
+    public_token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    #: §5.4 repeats of one device's alert of one type within the window
+    alert_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: a suspected duplicate of an open event (flagged for the registrar), and where it was merged into
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+
+
+class EventParty(Base):
+    """Every unit and person that has been given work on an event (交办、派单、协办、分工): they keep
+    seeing the event after their task is done."""
+
+    __tablename__ = "event_party"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), primary_key=True)
+    #: unit | person
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class PendingStart(Base):
+    """A stored submission whose process has not started yet (the outbox between storing and starting):
+    written with the event, removed in the unit that starts its process. A row older than a grace
+    period means the app stopped in between; the sweep starts it (engine/runtime/sweep.py)."""
+
+    __tablename__ = "pending_start"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EventCounter(Base):
+    """Per-day counter behind readable numbers (LG-20261125-0001)."""
+
+    __tablename__ = "event_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int]
+
+
+class Instance(Base):
+    """A running process instance: its version and its serialized state, nothing else of the spec."""
+
+    __tablename__ = "process_instance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    state: Mapped[str] = deferred(mapped_column(Text))
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    #: running | suspended (挂起) | completed | terminated (终止): engine/casework/administration.py
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[datetime]
+    #: while suspended: since when, by whom and why (the history is in the audit trail)
+    suspended_at: Mapped[datetime | None]
+    suspended_by: Mapped[str | None] = mapped_column(String(100))
+    suspend_reason: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class WorkItem(Base):
+    """A ready user task, indexed for 'my tasks' by role and scope. Rebuilt on every save."""
+
+    __tablename__ = "work_item"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    spec_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(40), index=True)
+    #: whose it is (§8.2): community | unit | person, with the value.
+    assignee_kind: Mapped[str] = mapped_column(String(20))
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    person: Mapped[str | None] = mapped_column(String(100), index=True)
+    form: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    #: 认领: one of those who may do it took it on; the others see whose it is. It does not stop any clock.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+
+
+class Timer(Base):
+    """A waiting timer of an instance; one sweep fires the due ones (STYLE.md §4)."""
+
+    __tablename__ = "timer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    spec_name: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """流程异常 — as Camunda's incidents (issue #15): a step of a process that failed at run time (a task's
+    completion, a timer's firing), kept open for the process administrators until a retry succeeds or the
+    step is taken otherwise. Only the element, the reason and where (event, version) are ever shown; the
+    reason of a sensitive event's step is stored without anything the failure might quote of its data."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: task (a completion failed: the task stayed ready) | timer (a firing failed: the sweep holds it)
+    kind: Mapped[str] = mapped_column(String(10))
+    #: open | resolved
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    #: the version the step failed on (the instance may be migrated to another since)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    #: the BPMN element that failed (a gateway's flow, a script, a service or timer event)
+    element: Mapped[str | None] = mapped_column(String(100))
+    #: the user task or timer event whose step it was
+    activity: Mapped[str] = mapped_column(String(200))
+    #: the ready task (kind task), and the form data and user of the failed completion, for the retry
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    payload: Mapped[dict | None] = deferred(mapped_column(JSON))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    #: retried (an administrator's retry succeeded) | completed (the task was done) | fired (the timers fired)
+    #: | gone (the task or timer is no longer there: cancelled, withdrawn, terminated)
+    resolution: Mapped[str | None] = mapped_column(String(20))
+
+
+class Audit(Base):
+    """Append-only trail: who, when (injected clock), which task, what data."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_event_at", "event_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    instance_id: Mapped[int | None]
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Notification(Base):
+    """Something a person or unit must be told (the source of an outcome, a supervisor of an overdue)."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(20))  # person | unit | community
+    recipient: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[list] = mapped_column(JSON)
+    community: Mapped[str | None] = mapped_column(String(60))
+    unit: Mapped[str | None] = mapped_column(String(60))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    #: a cadre designated by the community for the sensitive rows of Table A.1 (重点人员、平安建设、警情)
+    sensitive_access: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Token(Base):
+    """A bearer token, stored as its SHA-256 only; expires."""
+
+    __tablename__ = "auth_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ClockState(Base):
+    """The simulated clock's position, so a restarted app keeps simulated time."""
+
+    __tablename__ = "clock_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    now: Mapped[datetime]
+
+
+class Deadline(Base):
+    """A time limit of §8 as a record (issue #4): who must act by when, and whether they did.
+
+    Created when its timer arms (the BPMN timer calls `deadline(kind, limit, start)`); the timer fires
+    at `due_at`. A rework finds the same record (no free extension); an approved extension (§8.4) moves
+    `due_at` and keeps `original_due_at`.
+    """
+
+    __tablename__ = "deadline"
+    __table_args__ = (Index("ix_deadline_status_warn", "status", "warn_at"),
+                      Index("ix_deadline_instance_kind", "instance_id", "kind"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    #: community_handle | accept | close | arrive | close_difficult | superior (catalog deadline_kinds)
+    kind: Mapped[str] = mapped_column(String(40))
+    #: the user task (or call activity) the limit is on, and the timer that watches it now
+    task_spec: Mapped[str] = mapped_column(String(100))
+    timer_task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: who must act: a unit, a person, or the community
+    unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    person: Mapped[str | None] = mapped_column(String(100), index=True)
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    #: natural | working; the rule as written in the diagram (e.g. "PT30M", "P5D" in working days)
+    basis: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    original_due_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    #: pending | paused (its instance is suspended) | met | missed | superseded
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    warned_at: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+    #: who did the work that met it (the user completing the watched task): a person's indicators (§8.6)
+    met_by: Mapped[str | None] = mapped_column(String(100), index=True)
+    missed_at: Mapped[datetime | None]
+    #: e.g. "2027 has no holiday calendar: counted on weekends only"
+    calendar_warning: Mapped[str | None] = mapped_column(String(300))
+
+
+class Supervision(Base):
+    """督办 (§9.1): opened when a deadline is missed, naming the unit and person; closed when the late
+    work is done (or the event ends)."""
+
+    __tablename__ = "supervision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadline.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60), index=True)
+    person: Mapped[str | None] = mapped_column(String(100), index=True)
+    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    #: open | closed
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class ExtensionRequest(Base):
+    """延期申请 (§8.4): the community asks, with a reason; the city authority approves with a new due
+    time, or rejects."""
+
+    __tablename__ = "extension_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadline.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    requested_due_at: Mapped[datetime | None]
+    #: pending | approved | rejected
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    new_due_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKey(Base):
+    """An API key of a §5.3 citizen channel for the Open311 endpoint. Only its SHA-256 is kept."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the first characters, to tell keys apart in lists
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None]
+
+
+class Device(Base):
+    """A registered IoT sensor or video-AI camera (§5.4) with its HMAC secret."""
+
+    __tablename__ = "device"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    community: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AlertReceipt(Base):
+    """A signed alert accepted from a device: its signature can never be accepted again (replay)."""
+
+    __tablename__ = "alert_receipt"
+    __table_args__ = (UniqueConstraint("device_id", "signature", name="uq_alert_receipt_signature"),
+                      Index("ix_alert_receipt_device_alert", "device_id", "alert_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("device.id"))
+    signature: Mapped[str] = mapped_column(String(64))
+    #: the device's own id of the alert: a retry of it (a new signature) finds the event it went to
+    alert_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+
+
+class Photo(Base):
+    """实时照片 (§7.1) and before/after photos (§8.5): an image checked by decoding, stored once per
+    event by its SHA-256 (<media_dir>/events/<event_id>/<sha256>.<ext>, engine/pool/photos.py) and referenced
+    by that hash from the event and from task data, never copied into them."""
+
+    __tablename__ = "photo"
+    __table_args__ = (UniqueConstraint("event_id", "sha256", name="uq_photo_event_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    #: the photo's key: hex SHA-256 of its bytes
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: image/jpeg | image/png | image/webp, as decoded (never as named)
+    content_type: Mapped[str] = mapped_column(String(20))
+    bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    #: EXIF DateTimeOriginal (with OffsetTimeOriginal, else Asia/Shanghai), and EXIF GPS in WGS-84
+    taken_at: Mapped[datetime | None]
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lng: Mapped[float | None] = mapped_column(Float)
+    #: metres from the EXIF GPS to the event's location (geodesic, WGS-84)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    #: far | old | no_exif, for the registrar (§7.1 核实)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime]
+
+
+class CallbackEndpoint(Base):
+    """Where a channel that cannot poll (a device platform, a work-order system) hears its events'
+    outcomes (engine/channels/callbacks.py), with the secret that signs them. Set by an administrator."""
+
+    __tablename__ = "callback_endpoint"
+
+    #: a channels-catalog code or a registered device id (the event's `channel`)
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class Callback(Base):
+    """The outbox of signed callbacks (§4.3, §7.1 反馈来源): written with the outcome, sent and retried
+    by the delivery job."""
+
+    __tablename__ = "callback"
+    __table_args__ = (Index("ix_callback_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(500))
+    body: Mapped[dict] = mapped_column(JSON)
+    #: pending | delivered | failed
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class CatalogRevision(Base):
+    """A catalog as an administrator saved it in the app (engine/accounts/catalog_edits.py): it replaces the
+    shipped data file of that catalog. Append-only: the newest revision of a name is in force."""
+
+    __tablename__ = "catalog_revision"
+    __table_args__ = (Index("ix_catalog_revision_name_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    #: the whole catalog, UTF-8 JSON as its data file would hold it
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    #: what changed against the revision before (rows added, removed, changed)
+    summary: Mapped[dict] = mapped_column(JSON)
+
+
+class SpotCheck(Base):
+    """抽查 (§9.3): a sample of one community's closed events drawn by the city authority, reproducible
+    from its recorded seed (engine/oversight/spot_checks.py)."""
+
+    __tablename__ = "spot_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community: Mapped[str] = mapped_column(String(60), index=True)
+    #: events (closed events) | hazards (key hazard points, §9.2)
+    kind: Mapped[str] = mapped_column(String(10), default="events", server_default="events")
+    period_from: Mapped[datetime]
+    period_to: Mapped[datetime]
+    size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    drawn_by: Mapped[str] = mapped_column(String(100))
+    drawn_at: Mapped[datetime]
+    #: the events drawn, in the order drawn
+    sample: Mapped[list] = mapped_column(JSON)
+    #: what it was drawn from (ids in order): random.Random(seed).sample(population, size) gives the sample
+    #: again, even after an event of it was reopened
+    population: Mapped[list | None] = mapped_column(JSON)
+
+
+class SpotCheckFinding(Base):
+    """One checked event of a spot check: 合格 or 不合格, with what was found."""
+
+    __tablename__ = "spot_check_finding"
+    __table_args__ = (UniqueConstraint("spot_check_id", "event_id"),
+                      UniqueConstraint("spot_check_id", "hazard_id", name="uq_spot_check_finding_hazard"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_check.id"), index=True)
+    #: the drawn event, or the drawn hazard point (one of the two)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    hazard_id: Mapped[int | None] = mapped_column(ForeignKey("hazard_point.id"))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text)
+    checked_by: Mapped[str] = mapped_column(String(100))
+    checked_at: Mapped[datetime]
+
+
+class Patrol(Base):
+    """巡查打卡 (§9.2 人员到位): who walked which grid of which community, when and where."""
+
+    __tablename__ = "patrol"
+    __table_args__ = (Index("ix_patrol_community_at", "community", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    community: Mapped[str] = mapped_column(String(60))
+    grid: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HazardPoint(Base):
+    """重点隐患整治点 (§9.2): reported by a community for a month, rectified with before/after evidence and
+    verified (engine/oversight/hazards.py)."""
+
+    __tablename__ = "hazard_point"
+    __table_args__ = (Index("ix_hazard_point_community_month", "community", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community: Mapped[str] = mapped_column(String(60))
+    #: the month it is reported for, "YYYY-MM" (Asia/Shanghai)
+    month: Mapped[str] = mapped_column(String(7))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(String(300))
+    #: reported | rectified | verified | rejected (verification found it not rectified: rectify again)
+    status: Mapped[str] = mapped_column(String(10), default="reported")
+    reported_by: Mapped[str] = mapped_column(String(100))
+    reported_at: Mapped[datetime]
+    before_photos: Mapped[list] = mapped_column(JSON, default=list)
+    rectified_by: Mapped[str | None] = mapped_column(String(100))
+    rectified_at: Mapped[datetime | None]
+    rectification_note: Mapped[str | None] = mapped_column(Text)
+    after_photos: Mapped[list] = mapped_column(JSON, default=list)
+    verified_by: Mapped[str | None] = mapped_column(String(100))
+    verified_at: Mapped[datetime | None]
+    verify_note: Mapped[str | None] = mapped_column(Text)
+
+
+class HazardMonth(Base):
+    """A community's month for its hazard point: when it was reminded (the month's last working days
+    with none reported) and when it was flagged (the month closed with none)."""
+
+    __tablename__ = "hazard_month"
+    __table_args__ = (UniqueConstraint("community", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community: Mapped[str] = mapped_column(String(60))
+    month: Mapped[str] = mapped_column(String(7))
+    reminded_at: Mapped[datetime | None]
+    flagged_at: Mapped[datetime | None]

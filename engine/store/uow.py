@@ -1,0 +1,94 @@
+"""One unit of work per request or job (STYLE.md §6): open a session, run, commit once.
+
+A StaleDataError means another transaction saved the same instance first: the whole unit is run
+again on fresh state (unrelated work on the instance then succeeds; a task already completed by the
+other side is found gone and refused with 409 by the caller's own check).
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.store.db import READ_ONLY
+from engine.core.errors import Conflict, StaleInstance
+
+log = logging.getLogger(__name__)
+#: the session.info key of what `note` keeps
+NOTES = "unit_of_work_notes"
+
+
+def run(session_factory, fn, retries: int = 5):
+    for attempt in range(retries):
+        session = session_factory()
+        try:
+            result = fn(session)
+            _write_notes(session, session.info.pop(NOTES, {}))   # e.g. sensitive reads (engine/accounts/privacy.py)
+            session.commit()
+            for callback in session.info.pop("after_commit", []):
+                callback()
+            return result
+        except (StaleDataError, StaleInstance) as err:
+            session.rollback()
+            log.info("unit of work retried after a concurrent save (%s), attempt %d", err, attempt + 1)
+        except OperationalError as err:
+            session.rollback()
+            if "deadlock" not in str(err).lower() and "could not serialize" not in str(err).lower():
+                raise
+            log.info("unit of work retried after %s", err)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.info.pop("after_commit", None)
+            session.info.pop(NOTES, None)
+            session.close()
+    raise Conflict("the event is busy; try again")
+
+
+def read(session_factory, fn):
+    """A read-only unit: nothing is committed. Objects it returns stay readable (close() detaches
+    them without expiring what was loaded). What it noted (`note`: a sensitive event's content it read,
+    engine/accounts/privacy.py `disclose`) is written afterwards in a short write unit of its own, so ordinary
+    reads never take the write lock."""
+    session = session_factory()
+    try:
+        session.connection(execution_options={READ_ONLY: True})   # SQLite: a snapshot, no write lock
+        result = fn(session)
+        notes = session.info.pop(NOTES, {})
+    finally:
+        session.info.pop(NOTES, None)
+        session.close()
+    if notes:
+        run(session_factory, lambda s: _write_notes(s, notes))
+    return result
+
+
+def note(session, writer, item) -> None:
+    """Keep `item` for `writer(session, items)`, which the unit of work calls once, with every item noted
+    for it, when it ends: before its commit, or for a read-only unit in a short write of its own."""
+    session.info.setdefault(NOTES, {}).setdefault(writer, []).append(item)
+
+
+def _write_notes(session, notes: dict) -> None:
+    for writer, items in notes.items():
+        writer(session, items)
+
+
+def run_unique(session_factory, fn):
+    """A unit that stores something under a unique key (an idempotency key): when two racing units meet at
+    the key's index, the loser runs again and finds what the winner stored."""
+    try:
+        return run(session_factory, fn)
+    except IntegrityError:
+        return run(session_factory, fn)
+
+
+def read_if_ready(session_factory, fn, default=None):
+    """A read that answers `default` while the schema has no tables yet (before `eventflow init-db`)."""
+    try:
+        return read(session_factory, fn)
+    except DBAPIError:
+        log.debug("not readable yet", exc_info=True)
+        return default
