@@ -9,9 +9,9 @@ from web.services import Services
 
 def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
-    from web import (api_alerts, api_auth, api_catalogs, api_duplicates, api_events, api_inbox, api_incidents,
-                     api_indicators, api_meta, api_monthly, api_photos, api_processes, api_sim, api_spot_checks,
-                     api_supervision, api_tasks, api_users, errors, inputs, open311, ui)
+    from web import errors, inputs, ui
+    from web.api import (alerts, auth, catalogs, duplicates, events, inbox, incidents, indicators, meta, monthly, open311,
+                         photos, processes, sim, spot_checks, supervision, tasks, users)
 
     app = Flask(__name__)
     inputs.set_up(app)   # before any route: bounded ids in paths, every request's text and JSON checked
@@ -24,9 +24,8 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     @app.before_request
     def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/accounts/catalog_edits.py)
         services.refresh_catalogs()
-    api = (api_auth, api_events, api_photos, api_duplicates, api_inbox, api_alerts, api_tasks, api_supervision,
-           api_processes, api_catalogs, api_sim, api_meta, api_users, api_indicators, api_spot_checks, api_monthly,
-           open311, api_incidents)
+    api = (auth, events, photos, duplicates, inbox, alerts, tasks, supervision, processes, catalogs, sim, meta, users,
+           indicators, spot_checks, monthly, open311, incidents)
     for module in api:
         app.register_blueprint(module.bp)
     ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import g, request
 
 from engine.accounts import permissions, users
 from engine.core.errors import InvalidData, Unauthorized
-
-
-def services():
-    return current_app.extensions["eventflow"]
+from web.units import services  # noqa: F401 - views import it from here too
 
 
 def signed_in(rule: permissions.Rule = permissions.SIGNED_IN):

@@ -59,6 +59,15 @@ class Services:
         return cls(settings, db, factory, catalogs, clock, runtime, catalog_revision=revision,
                    catalogs_checked=time.monotonic())
 
+    @property
+    def env(self):
+        """The engine's long-lived parts (engine/wiring.py); operations get them as `cmd.env`."""
+        return self.runtime.env
+
+    def command(self, session, user=None):
+        """The command context (engine/core/command.py) of one operation in this unit of work."""
+        return self.runtime.env.command(session, user)
+
     def refresh_catalogs(self, force: bool = False) -> bool:
         """Take on catalogs another app node saved (at most every EVENTFLOW_CATALOG_REFRESH_S seconds,
         one indexed read). True when they changed."""

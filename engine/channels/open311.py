@@ -1,5 +1,5 @@
 """Open311 GeoReport v2 for the citizen channels (群众接报, §5.3): the services, a citizen's report,
-and what the public may read back. No Flask: web/open311.py renders these dicts as JSON or XML.
+and what the public may read back. No Flask: web/api/open311.py renders these dicts as JSON or XML.
 
 - **Services** are the event types of Appendix A Table A.1 (the "one thing" matters of Appendix B are
   the community's own, not a citizen's). Each has the same small set of attributes (ATTRIBUTES).

@@ -1,4 +1,4 @@
-"""web/ui_forms.py: every task form rendered from its resolved JSON Schema, posted back the way a browser
+"""web/ui/forms.py: every task form rendered from its resolved JSON Schema, posted back the way a browser
 posts it, and checked by the engine against the same schema (issue #6)."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from catalogs import load_catalogs
 from engine.runtime import forms
 from tests.conftest import PROCESSES
-from web import ui_forms
+from web.ui import forms as ui_forms
 
 FORM_FILES = sorted((PROCESSES / "forms").glob("*.json"))
 CONTROLS = "input|select|textarea"

@@ -13,13 +13,13 @@ from engine.pool import events
 from engine.casework import incidents
 from engine.accounts import permissions
 from engine.core.errors import Conflict, Forbidden, InvalidData
-from web.api_photos import photo_response
+from web.api.photos import photo_response
 from web.auth import public, services
-from web.ui_session import page
+from web.ui.session import page
 from engine.core import contracts
 
 bp = Blueprint("ui_events", __name__)
-FRONTEND = Path(__file__).resolve().parent / "frontend" / "node_modules"
+FRONTEND = Path(__file__).resolve().parents[1] / "frontend" / "node_modules"
 #: the browser libraries the pages load, from npm (web/frontend/package.json), never from a CDN
 VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
           "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css", "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",

@@ -14,13 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from engine.pool import events
+from engine.pool import events as pool
 from engine.accounts import permissions
-from engine.casework import tasks
+from engine.casework import tasks as work
 from engine.core.errors import EventflowError
 
 log = logging.getLogger(__name__)
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes",
                  "ui_dashboard", "ui_field", "ui_spot_checks")
 #: the audit trail's actions in the words staff read
@@ -56,18 +56,7 @@ def _secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web import (
-        ui_admin,
-        ui_dashboard,
-        ui_events,
-        ui_field,
-        ui_processes,
-        ui_report,
-        ui_session,
-        ui_spot_checks,
-        ui_tasks,
-        ui_users,
-    )
+    from web.ui import admin, dashboard, events, field, processes, report, session, spot_checks, tasks, users
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -77,9 +66,8 @@ def set_up(app, api_blueprints) -> None:
     csrf = CSRFProtect(app)
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
-    Babel(app, locale_selector=ui_session.select_locale)
-    for module in (ui_session, ui_tasks, ui_events, ui_report, ui_admin, ui_users, ui_processes, ui_dashboard,
-                   ui_field, ui_spot_checks):
+    Babel(app, locale_selector=session.select_locale)
+    for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -87,18 +75,18 @@ def set_up(app, api_blueprints) -> None:
         if request.blueprint not in UI_BLUEPRINTS:
             return {}
         svc = app.extensions["eventflow"]
-        user = ui_session.current_user()
-        count = svc.read(lambda s: tasks.count_for(s, user, svc.catalogs)) if user else 0
+        user = session.current_user()
+        count = svc.read(lambda s: work.count_for(s, user, svc.catalogs)) if user else 0
         return {"current_user": user, "task_count": count, "may_manage": bool(user) and permissions.MANAGE.allows(user),
                 "may_assess": bool(user) and permissions.INDICATORS.allows(user),
                 "may_patrol": bool(user) and permissions.may_patrol(user),
                 "may_see_hazards": bool(user) and permissions.may_see_hazards(user),
                 "may_spot_check": bool(user) and permissions.SPOT_CHECK.allows(user),
-                "may_report": bool(user) and bool(permissions.sources_for(user, events.SOURCES)),
-                "sources": {k: gettext(v) for k, v in events.SOURCES.items()},
-                "status_words": {k: gettext(v) for k, v in events.STATUS_WORDS.items()}, "action_words": ACTION_WORDS,
+                "may_report": bool(user) and bool(permissions.sources_for(user, pool.SOURCES)),
+                "sources": {k: gettext(v) for k, v in pool.SOURCES.items()},
+                "status_words": {k: gettext(v) for k, v in pool.STATUS_WORDS.items()}, "action_words": ACTION_WORDS,
                 "photo_flags": PHOTO_FLAGS,
-                "languages": ui_session.LANGUAGES, "locale": str(get_locale()),
+                "languages": session.LANGUAGES, "locale": str(get_locale()),
                 "type_name": lambda code: _type_name(svc.catalogs, code),
                 "community_name": lambda code: (svc.catalogs.community(code) or {}).get("name", code) if code
                 else _("待分拨"),

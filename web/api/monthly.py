@@ -4,7 +4,7 @@ from flask import Blueprint, g, jsonify, request
 from engine.oversight import hazards, monthly_report
 from engine.accounts import permissions
 from engine.core.errors import InvalidData, NotFound
-from web.api_photos import photo_response, uploads
+from web.api.photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
 from web.inputs import parse_json
 

@@ -1,6 +1,6 @@
 """待办 and 已办 in the web app (issue #6): the user's ready tasks by role and scope, each with the time
 limit that runs on it (§8) and its warning light (预警: 绿灯/黄灯/红灯); a task's form rendered from its
-JSON Schema (web/ui_forms.py) and checked on the server by the engine, exactly as the API checks it."""
+JSON Schema (web/ui/forms.py) and checked on the server by the engine, exactly as the API checks it."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,9 +11,9 @@ from flask_babel import lazy_gettext as _l
 
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, InvalidData
-from web import ui_forms
+from web.ui import forms as ui_forms
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_tasks", __name__)
 LIGHT_WORDS = {"green": _l("绿灯"), "yellow": _l("黄灯"), "red": _l("红灯"), "paused": _l("暂停")}

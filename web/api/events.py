@@ -5,7 +5,7 @@ from engine.pool import events
 from engine.accounts import permissions
 from engine.core.clock import parse_instant
 from engine.core.errors import InvalidData
-from web.api_photos import uploads
+from web.api.photos import uploads
 from web.auth import json_body, services, signed_in
 from web.inputs import parse_json
 

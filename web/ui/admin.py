@@ -15,7 +15,7 @@ from engine.accounts import catalog_edits, permissions
 from engine.core.errors import Conflict, InvalidData
 from engine.core.ids import MAX_ID
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_admin", __name__, url_prefix="/admin")
 #: blank rows offered for adding units and duty-roster entries

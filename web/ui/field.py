@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from engine.oversight import hazards
 from engine.accounts import permissions
 from engine.core.errors import Conflict, Forbidden, InvalidData
-from web.api_photos import photo_response, uploads
+from web.api.photos import photo_response, uploads
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_field", __name__)
 

@@ -12,7 +12,7 @@ from engine.accounts import permissions
 from engine.exports import spreadsheets
 from engine.core.clock import SHANGHAI
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_dashboard", __name__)
 LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}

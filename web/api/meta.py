@@ -8,7 +8,7 @@ from web.auth import public, services
 from engine.store import db
 
 bp = Blueprint("meta", __name__, url_prefix="/api")
-OPENAPI = Path(__file__).with_name("openapi.json")
+OPENAPI = Path(__file__).resolve().parents[1] / "openapi.json"
 
 
 @bp.get("/health")

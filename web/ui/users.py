@@ -11,7 +11,7 @@ from engine.accounts import permissions
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.accounts.users import ROLES
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_users", __name__, url_prefix="/admin/users")
 

@@ -14,7 +14,7 @@ from engine.core.clock import SHANGHAI
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.core.ids import MAX_ID
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_spot_checks", __name__, url_prefix="/spot-checks")
 

@@ -16,9 +16,9 @@ from engine.pool import events
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
 from engine.core.errors import Forbidden, InvalidData
-from web.api_photos import uploads
+from web.api.photos import uploads
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_report", __name__)
 

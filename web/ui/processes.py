@@ -16,7 +16,7 @@ from engine.accounts import permissions, privacy
 from engine.core.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
 from engine.core.ids import is_record_id
 from web.auth import services
-from web.ui_session import page
+from web.ui.session import page
 
 bp = Blueprint("ui_processes", __name__, url_prefix="/admin/processes")
 #: instances moved per request of the page's progress bar

@@ -3,7 +3,7 @@
 from flask import Blueprint, g, jsonify, request
 
 from engine.core.ids import MAX_ID
-from web.api_events import _int_arg
+from web.api.events import _int_arg
 from web.auth import services, signed_in
 
 bp = Blueprint("inbox", __name__, url_prefix="/api")

@@ -1,0 +1,35 @@
+"""One unit of work per request (STYLE.md §6), for the signed-in user: a view calls a domain operation
+with `run(op, *args)` (a write, committed once) or `read(op, *args)` (nothing committed), and returns
+what it answers. The operation gets a `Command` (engine/core/command.py): the unit's session, the engine's
+parts and `g.user`. Flask turns a returned dict or list into JSON."""
+from __future__ import annotations
+
+from flask import current_app, g
+
+
+def services():
+    return current_app.extensions["eventflow"]
+
+
+def _command(session):
+    return services().env.command(session, g.get("user"))
+
+
+def run(op, *args, **kwargs):
+    """`op(cmd, *args)` in one write unit of work (retried on a concurrent save), for the signed-in user."""
+    return services().run(lambda session: op(_command(session), *args, **kwargs))
+
+
+def read(op, *args, **kwargs):
+    """`op(cmd, *args)` in one read-only unit of work, for the signed-in user."""
+    return services().read(lambda session: op(_command(session), *args, **kwargs))
+
+
+def run_step(op, *args, **kwargs):
+    """`run` for an operation that takes a process step: a failed step opens its incident (web/services.py)."""
+    return services().run_step(lambda session: op(_command(session), *args, **kwargs))
+
+
+def items(rows) -> dict:
+    """A list answer: `{"items": rows}`."""
+    return {"items": rows}
