@@ -164,7 +164,7 @@ def test_the_last_rating_counts_wherever_the_database_keeps_the_rows(app, api):
     at the head of the table are deleted and vacuumed after E5's failed check, so its passing check is
     written there, before the failed one."""
     from sqlalchemy import delete
-    from engine.models import Audit
+    from engine.store.models import Audit
     svc = app.extensions["eventflow"]
     t0 = now(api)
     svc.run(lambda s: s.add_all(Audit(at=t0, actor="test", action="filler", data={"pad": "x" * 200})
