@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from catalogs import load_catalogs
+from engine.casework import process_versions, tasks
 from engine.runtime import bundle, spiff
 from engine.store import uow
 from engine.core.clock import SHANGHAI, SimulatedClock, parse_instant
@@ -124,7 +125,7 @@ def persisted(factory, runtime, n):
             user = USERS[who]
             task_id = uow.read(factory, lambda s: s.connection().execute(
                 FIND, {"event_id": event.id, "name": name}).scalar())
-            uow.run(factory, lambda s: runtime.complete(s, task_id, data, user))
+            uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, user), task_id, data))
         assert uow.read(factory, lambda s: runtime.open_work(s, event.id)) == []
 
 
@@ -183,7 +184,8 @@ def main():
         init_db(db)
         factory = make_session_factory(db)
         runtime = Runtime(catalogs, registry, clock)
-        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        version, _ = uow.run(factory, lambda s: process_versions.deploy(runtime.env.command(s),
+                                                                        bundle.from_directory(ROOT / "processes"), "bench"))
         compiled = uow.read(factory, lambda s: compile_version(s.get(type(version), version.id)))
 
         persisted(factory, runtime, 5)            # warm up caches and the database

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from catalogs import load_catalogs
+from engine.casework import process_versions, tasks
 from engine.runtime import bundle, sweep
 from engine.store import uow
 from engine.core.clock import SimulatedClock
@@ -77,7 +78,7 @@ def arm_due(factory, runtime, count: int) -> None:
         for who, name, data in STEPS:
             task_id = uow.read(factory, lambda s: next(w.id for w in runtime.open_work(s, event.id)
                                                        if w.spec_name == name))
-            uow.run(factory, lambda s: runtime.complete(s, task_id, data, USERS[who]))
+            uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, USERS[who]), task_id, data))
 
 
 def main():
@@ -97,7 +98,8 @@ def main():
         init_db(db)
         factory = make_session_factory(db)
         runtime = Runtime(catalogs, registry, clock)
-        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        version, _ = uow.run(factory, lambda s: process_versions.deploy(runtime.env.command(s),
+                                                                        bundle.from_directory(ROOT / "processes"), "bench"))
         have, rows = 0, []
         for size in sizes:
             started = time.perf_counter()
