@@ -206,7 +206,7 @@ def migrate(ctx, process, version, dry_run, actor):
 def create_user(ctx, name, roles, community, unit, department, password, display_name, sensitive_access):
     """Create a user with roles and a scope (a community and/or a unit)."""
     svc = _services(ctx)
-    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, name, password, roles,
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.env.wall_clock, name, password, roles,
                                         community, unit or department, display_name,
                                         svc.settings.scrypt_n, sensitive_access))
     click.echo(f"user {name} created")
@@ -225,7 +225,7 @@ def demo_data(ctx, password):
             click.echo(f"{username:11} exists")
             continue
         svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
-            s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
+            s, svc.catalogs, svc.env.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
             u in DEMO_SENSITIVE_ACCESS))
         click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")
 
