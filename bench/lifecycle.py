@@ -15,29 +15,24 @@ import statistics
 import tempfile
 import time
 import types
-from datetime import datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import bindparam, select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from catalogs import load_catalogs
-from engine.runtime import bundle, spiff
+from bench.setup import deployed
+from engine.casework import tasks
+from engine.runtime import spiff
 from engine.store import uow
-from engine.core.clock import SHANGHAI, SimulatedClock, parse_instant
+from engine.core.clock import SHANGHAI, parse_instant
 from engine.limits.deadlines import Deadlines
 from engine.casework.run_context import RunContext
 from engine.store.models import Audit, WorkItem
-from engine.store.db import init_db, make_engine, make_session_factory
-from engine.facade import Runtime
 from engine.runtime.scripting import EventflowScriptEngine
 from engine.accounts.users import Principal
 from engine.runtime.specs import compile_version
-from handlers.registry import default_registry
 
-ROOT = Path(__file__).resolve().parent.parent
 STEPS = [("staff", "verify", {"verdict": "accept"}),
          ("staff", "analyse", {"disposal": "whistle"}),
          ("whistle", "issue_whistle", {"lead_department": "zhifa", "co_departments": [], "on_site": False,
@@ -124,7 +119,7 @@ def persisted(factory, runtime, n):
             user = USERS[who]
             task_id = uow.read(factory, lambda s: s.connection().execute(
                 FIND, {"event_id": event.id, "name": name}).scalar())
-            uow.run(factory, lambda s: runtime.complete(s, task_id, data, user))
+            uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, user), task_id, data))
         assert uow.read(factory, lambda s: runtime.open_work(s, event.id)) == []
 
 
@@ -175,15 +170,10 @@ def main():
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
 
-    catalogs, registry = load_catalogs(), default_registry()
-    clock = SimulatedClock(datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc))
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        db = make_engine(url)
-        init_db(db)
-        factory = make_session_factory(db)
-        runtime = Runtime(catalogs, registry, clock)
-        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        db, factory, runtime, version = deployed(url)
+        catalogs, registry, clock = runtime.env.catalogs, runtime.env.registry, runtime.env.clock
         compiled = uow.read(factory, lambda s: compile_version(s.get(type(version), version.id)))
 
         persisted(factory, runtime, 5)            # warm up caches and the database

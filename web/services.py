@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from catalogs import load_catalogs
 from engine.accounts import catalog_edits
+from engine.casework import incidents, process_versions
 from engine.store import clock_state, uow
 from engine.pool import duplicates
-from engine.runtime import instance_migration as migration
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
 from engine.store.db import has_table, make_engine, make_session_factory
@@ -123,7 +123,7 @@ class Services:
         try:
             return self.run(fn)
         except StepFailed as err:
-            err.details["incident_id"] = self.run(lambda s, failure=err: self.runtime.record_incident(s, failure))
+            err.details["incident_id"] = self.run(lambda s, failure=err: incidents.record_failure(self.command(s), failure))
             log.warning("incident %s: %s", err.details["incident_id"], err.message)
             raise
 
@@ -138,7 +138,7 @@ class Services:
         results = []
         for done, instance_id in enumerate(instance_ids, start=1):
             try:
-                results.append(self.run(lambda s, i=instance_id: migration.migrate(s, self.runtime, i, target_id, actor)))
+                results.append(self.run(lambda s, i=instance_id: process_versions.migrate(self.command(s), i, target_id, actor)))
             except EventflowError as err:
                 results.append({"instance_id": instance_id, "moved": False,
                                 "reasons": err.details.get("reasons") or [err.message]})
