@@ -24,6 +24,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from catalogs import load_catalogs
+from engine.casework import lifecycle
+from engine.pool import registration
 from engine.runtime import bundle, spiff
 from engine.store import uow
 from engine.core.clock import SHANGHAI, SimulatedClock, parse_instant
@@ -118,14 +120,14 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
 
 def persisted(factory, runtime, n):
     for _ in range(n):
-        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
-        uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
             user = USERS[who]
             task_id = uow.read(factory, lambda s: s.connection().execute(
                 FIND, {"event_id": event.id, "name": name}).scalar())
             uow.run(factory, lambda s: runtime.complete(s, task_id, data, user))
-        assert uow.read(factory, lambda s: runtime.open_work(s, event.id)) == []
+        assert uow.read(factory, lambda s: lifecycle.open_work(runtime.env.command(s), event.id)) == []
 
 
 def bare_commits(db, clock, n):

@@ -21,6 +21,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from catalogs import load_catalogs
+from engine.casework import lifecycle
+from engine.pool import registration
 from engine.runtime import bundle, sweep
 from engine.store import uow
 from engine.core.clock import SimulatedClock
@@ -72,10 +74,10 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
 
 def arm_due(factory, runtime, count: int) -> None:
     for _ in range(count):
-        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
-        uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
-            task_id = uow.read(factory, lambda s: next(w.id for w in runtime.open_work(s, event.id)
+            task_id = uow.read(factory, lambda s: next(w.id for w in lifecycle.open_work(runtime.env.command(s), event.id)
                                                        if w.spec_name == name))
             uow.run(factory, lambda s: runtime.complete(s, task_id, data, USERS[who]))
 
