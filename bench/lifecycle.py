@@ -22,7 +22,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from bench.setup import deployed
-from engine.casework import tasks
+from engine.casework import lifecycle, tasks
+from engine.pool import registration
 from engine.runtime import spiff
 from engine.store import uow
 from engine.core.clock import SHANGHAI, parse_instant
@@ -113,14 +114,14 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
 
 def persisted(factory, runtime, n):
     for _ in range(n):
-        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
-        uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
             user = USERS[who]
             task_id = uow.read(factory, lambda s: s.connection().execute(
                 FIND, {"event_id": event.id, "name": name}).scalar())
             uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, user), task_id, data))
-        assert uow.read(factory, lambda s: runtime.open_work(s, event.id)) == []
+        assert uow.read(factory, lambda s: lifecycle.open_work(runtime.env.command(s), event.id)) == []
 
 
 def bare_commits(db, clock, n):

@@ -20,7 +20,8 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from bench.setup import deployed
-from engine.casework import tasks
+from engine.casework import lifecycle, tasks
+from engine.pool import registration
 from engine.runtime import sweep
 from engine.store import uow
 from engine.store.models import Event, Instance, Timer
@@ -67,10 +68,10 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
 
 def arm_due(factory, runtime, count: int) -> None:
     for _ in range(count):
-        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
-        uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
-            task_id = uow.read(factory, lambda s: next(w.id for w in runtime.open_work(s, event.id)
+            task_id = uow.read(factory, lambda s: next(w.id for w in lifecycle.open_work(runtime.env.command(s), event.id)
                                                        if w.spec_name == name))
             uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, USERS[who]), task_id, data))
 

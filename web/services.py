@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from catalogs import load_catalogs
 from engine.accounts import catalog_edits
-from engine.casework import incidents, process_versions
+from engine.casework import incidents, lifecycle, process_versions
 from engine.store import clock_state, uow
-from engine.pool import duplicates
+from engine.pool import duplicates, reading
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
 from engine.store.db import has_table, make_engine, make_session_factory
@@ -130,7 +130,7 @@ class Services:
     def view_event(self, event_id: int, user, where: str = "api") -> dict:
         """The event as the user sees it (a read); a sensitive one's view is then audited in a write of
         its own, so an ordinary view never takes the write lock."""
-        return self.read(lambda s: self.runtime.event_detail(s, event_id, user, where))
+        return self.read(lambda s: reading.event_detail(self.command(s, user), event_id, where))
 
     def migrate_instances(self, target_id: int, instance_ids, actor: str, progress=None) -> list[dict]:
         """Move instances to a version, each in its own unit of work (engine/runtime/instance_migration.py); one that cannot
@@ -159,9 +159,9 @@ class Services:
         an administrator. Anything else (the database went away) leaves it waiting: the sweep starts it
         after a grace period (engine/runtime/sweep.py)."""
         try:
-            self.run(lambda s: self.runtime.start_pending(s, event_id, actor))
+            self.run(lambda s: lifecycle.start_pending(self.command(s), event_id, actor))
         except EventflowError as err:
             message = err.message
-            self.run(lambda s: self.runtime.mark_failed_start(s, event_id, message))
+            self.run(lambda s: lifecycle.mark_failed_start(self.command(s), event_id, message))
         except Exception:  # noqa: BLE001 - the submission is stored; its start is retried by the sweep
             log.exception("event %s: process not started; the sweep will start it", event_id)

@@ -7,7 +7,8 @@ import json
 from sqlalchemy import select, update
 
 from catalogs import load_catalogs
-from engine.casework import process_versions, tasks
+from engine.casework import lifecycle, process_versions, tasks
+from engine.pool import registration
 from engine.runtime import bundle
 from engine.store import uow
 from engine.core.clock import SimulatedClock, parse_instant
@@ -32,8 +33,8 @@ def make_runtime(database_url):
 
 
 def start_event(factory, runtime):
-    event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, GRID))
-    uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+    event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, GRID), REPORT))
+    uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, GRID), event.id))
     return event
 
 

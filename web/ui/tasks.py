@@ -12,6 +12,8 @@ from flask_babel import lazy_gettext as _l
 from engine.casework import tasks
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, InvalidData
+from engine.pool import reading
+from engine.pool.photos import add as add_photos
 from web.ui import forms as ui_forms
 from web.auth import services
 from web.ui.session import page
@@ -41,7 +43,7 @@ def index():
     items = read(tasks.todo)
     now = svc.clock.now()
     wanted = {k: request.args.get(k) or None for k in ("type_code", "source", "community", "light", "status")}
-    events = svc.read(lambda s: svc.runtime.events_of(s, {t["event_id"] for t in items}, user))
+    events = read(reading.events_of, {t["event_id"] for t in items})
     shown = []
     for task in items:
         event = events.get(task["event_id"], {})
@@ -112,10 +114,10 @@ def task(task_id):
 def _complete(detail, schema, data, uploads):
     """Photos first decoded (a bad one names its field), then stored with the completion in one unit."""
     svc = services()
-    checked = {name: svc.runtime.check_photos(files, name) for name, files in uploads.items() if files}
+    checked = {name: svc.env.photos.check(files, name) for name, files in uploads.items() if files}
 
     def work(cmd):
-        keys = {name: [p["key"] for p in svc.runtime.add_photos(cmd.session, detail["event_id"], photos, cmd.user)]
+        keys = {name: [p["key"] for p in add_photos(cmd, detail["event_id"], photos)]
                 for name, photos in checked.items()}
         return tasks.complete(cmd, detail["id"], ui_forms.fill_photos(data, schema, keys))
     return run_step(work)
