@@ -22,7 +22,7 @@ def signed_in(rule: permissions.Rule = permissions.SIGNED_IN):
                 raise Unauthorized("请先登录 (send Authorization: Bearer <token>, from POST /api/auth/token)",
                                    field="Authorization")
             svc = services()
-            g.user = svc.read(lambda s: users.authenticate(s, svc.runtime.wall_clock, token.strip()))
+            g.user = svc.read(lambda s: users.authenticate(s, svc.env.wall_clock, token.strip()))
             rule.require(g.user)
             return view(*args, **kwargs)
         wrapper.permission = rule

@@ -264,6 +264,14 @@ def require_community(user, community: str | None) -> None:
         raise Forbidden("只能查看本社区 (only your own community)", field="community")
 
 
+def community_to_read(user, asked: str | None) -> str | None:
+    """The community a report or list is for: the one `asked` (`?community=`), else the user's own; Forbidden
+    unless the user may read it (`may_read_community`)."""
+    community = asked or user.community
+    require_community(user, community)
+    return community
+
+
 def may_patrol(user) -> bool:
     return PATROL.allows(user) and bool(user.community)
 

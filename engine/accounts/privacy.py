@@ -102,7 +102,7 @@ def disclose_ids(session, catalogs, user, ids, now, where: str) -> None:
 
 
 def disclose_listed(cmd, event_ids, where: str) -> None:
-    """A list showed what was derived from these events: the sensitive ones' reads are recorded."""
+    """A list showed `cmd.user` what was derived from these events: the sensitive ones' reads are recorded."""
     disclose_ids(cmd.session, cmd.catalogs, cmd.user, event_ids, cmd.now(), where)
 
 

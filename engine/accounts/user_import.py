@@ -58,9 +58,10 @@ def _roles(text: str, catalogs) -> list[str]:
     return found
 
 
-def import_users(session, catalogs, clock, filename, data: bytes, scrypt_n: int, actor: str = "system") -> list[dict]:
+def import_users(cmd, filename, data: bytes, scrypt_n: int = 2**14) -> list[dict]:
     """Create every user of the file, or none. Returns [{row, username, password}] (passwords shown once).
     The import is audited: who, which file, which accounts (never their passwords)."""
+    session, catalogs, clock = cmd.session, cmd.catalogs, cmd.env.wall_clock
     rows = read_rows(filename, data)
     if not rows:
         raise InvalidData([{"field": "file", "reason": "文件中没有账号行 (the file holds no account rows)"}])
@@ -84,6 +85,6 @@ def import_users(session, catalogs, clock, filename, data: bytes, scrypt_n: int,
         created.append({"row": number, "username": username, "password": password})
     if errors:
         raise InvalidData(errors)          # the unit of work rolls back: nothing is created
-    session.add(Audit(at=clock.now(), actor=actor, action="users_imported",
+    session.add(Audit(at=clock.now(), actor=cmd.actor, action="users_imported",
                       data={"file": filename, "users": [c["username"] for c in created]}))
     return created

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from engine.core.errors import Conflict, InvalidData, NotFound, Unauthorized
+from engine.core.errors import Conflict, InvalidData, Unauthorized, must_exist
 from engine.store.models import Audit, Token, User
 
 #: role codes (the roles catalog names them in Chinese)
@@ -124,17 +124,54 @@ def create_user(session, catalogs, clock, username: str, password: str, roles, c
     return user
 
 
+def list_accounts(cmd) -> list[dict]:
+    """Every account (`describe`), by username: for a system administrator (issue #6)."""
+    return [describe(u) for u in cmd.session.scalars(select(User).order_by(User.username))]
+
+
+def account(cmd, user_id: int) -> dict:
+    """One account (`describe`); NotFound if there is none."""
+    return describe(must_exist(cmd.session.get(User, user_id), f"user {user_id} does not exist", field="user_id"))
+
+
+#: what an account is made of (POST /api/users)
+ACCOUNT_FIELDS = ("username", "password", "display_name", "roles", "community", "unit", "sensitive_access")
+
+
+def create_account(cmd, body, scrypt_n: int = 2**14) -> dict:
+    """新建账号 by a system administrator from its fields (`ACCOUNT_FIELDS`), audited; the password is the
+    administrator's to hand over."""
+    if not isinstance(body, dict):
+        raise InvalidData([{"field": "(body)", "reason": "expected a JSON object"}])
+    unknown = sorted(set(body) - set(ACCOUNT_FIELDS))
+    if unknown:
+        raise InvalidData([{"field": k, "reason": "not a field of an account"} for k in unknown])
+    roles = body.get("roles")
+    if not isinstance(roles, list):
+        raise InvalidData([{"field": "roles", "reason": "a list of role codes"}])
+
+    def code(name):    # "" is no code; a list or an object is refused by name (scope_errors)
+        return None if body.get(name) in (None, "") else body[name]
+    user = create_user(cmd.session, cmd.catalogs, cmd.env.wall_clock, body.get("username") or "",
+                       body.get("password") or "", roles, code("community"), code("unit"),
+                       body.get("display_name") or None, scrypt_n, bool(body.get("sensitive_access")))
+    cmd.session.add(Audit(at=cmd.env.wall_clock.now(), actor=cmd.actor, action="user_created",
+                          data={"user": user.username, "roles": user.roles, "community": user.community,
+                                "unit": user.unit}))
+    return describe(user)
+
+
 #: what an administrator may change of an account (PATCH /api/users/{id})
 EDITABLE_FIELDS = ("display_name", "roles", "community", "unit", "sensitive_access", "active", "password")
 
 
-def update_user(session, catalogs, clock, user_id: int, changes, actor, scrypt_n: int = 2**14) -> User:
+def update_account(cmd, user_id: int, changes, scrypt_n: int = 2**14) -> dict:
     """An administrator changes an account: name, roles and scope, sensitive access, active, a new password.
     The account's tokens (its API tokens and web sessions) end when its roles, scope, password or state
     change. Nobody disables themself, and the last active system administrator keeps the role."""
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None:
-        raise NotFound(f"user {user_id} does not exist", field="user_id")
+    session, catalogs, actor = cmd.session, cmd.catalogs, cmd.user
+    user = must_exist(session.get(User, user_id, with_for_update=True), f"user {user_id} does not exist",
+                      field="user_id")
     if not isinstance(changes, dict) or not changes:
         raise InvalidData([{"field": "(body)", "reason": f"send one or more of {', '.join(EDITABLE_FIELDS)}"}])
     errors = [{"field": k, "reason": "not a field an administrator edits"} for k in changes if k not in EDITABLE_FIELDS]
@@ -175,9 +212,9 @@ def update_user(session, catalogs, clock, user_id: int, changes, actor, scrypt_n
     if set(changed) - {"display_name"}:       # what they may do changed: sign in again
         session.execute(delete(Token).where(Token.user_id == user.id))
     if changed:
-        session.add(Audit(at=clock.now(), actor=actor.username, action="user_updated",
+        session.add(Audit(at=cmd.env.wall_clock.now(), actor=actor.username, action="user_updated",
                           data={"user": user.username, "changes": changed}))
-    return user
+    return describe(user)
 
 
 def describe(user: User) -> dict:

@@ -29,3 +29,19 @@ FORM_KEYS = {
     STATIONED + BEFORE_PHOTOS: ("stationed_result",),
     STATIONED + AFTER_PHOTOS: ("stationed_result",),
 }
+
+
+def before_after(timeline: list[dict]) -> list[dict]:
+    """§8.5 处置前后对比照片: each completed task of an event's timeline (oldest first, as engine/pool/events.py
+    `detail` gives it) whose answer holds both before and after photos (its own or the stationed officer's
+    fields), newest first: {task, at, before, after} with the photo keys."""
+    pairs = []
+    for entry in reversed(timeline):
+        data = entry.get("data") if entry.get("action") == TASK_COMPLETED else None
+        if not isinstance(data, dict):
+            continue
+        for prefix in ("", STATIONED):
+            before, after = data.get(prefix + BEFORE_PHOTOS), data.get(prefix + AFTER_PHOTOS)
+            if before and after:
+                pairs.append({"task": entry.get("task_name"), "at": entry.get("at"), "before": before, "after": after})
+    return pairs

@@ -3,8 +3,18 @@ from __future__ import annotations
 
 
 class EventflowError(Exception):
+    """A refusal the caller can act on: `status` (HTTP) and `code` name its kind, set per subclass
+    (`class NotFound(EventflowError, status=404, code="not_found")`); `details` name the field or element."""
+
     status = 400
     code = "error"
+
+    def __init_subclass__(cls, status: int | None = None, code: str | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, **details):
         super().__init__(message)
@@ -17,10 +27,8 @@ class EventflowError(Exception):
         return body
 
 
-class DeployError(EventflowError):
+class DeployError(EventflowError, code="deploy_rejected"):
     """A bundle was refused. Names the file, the BPMN element (or line) and the reason."""
-
-    code = "deploy_rejected"
 
     def __init__(self, reason: str, file: str | None = None, element: str | None = None, line: int | None = None):
         where = " ".join(p for p in (file, f"element {element}" if element else None,
@@ -29,57 +37,50 @@ class DeployError(EventflowError):
                          file=file, element=element, line=line, reason=reason)
 
 
-class InvalidData(EventflowError):
+class InvalidData(EventflowError, status=422, code="invalid"):
     """Submitted data failed validation. `errors` is a list of {field, reason}."""
-
-    status = 422
-    code = "invalid"
 
     def __init__(self, errors: list[dict], message: str | None = None):
         message = message or "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         super().__init__(message, errors=errors)
 
 
-class NotFound(EventflowError):
-    status = 404
-    code = "not_found"
+class NotFound(EventflowError, status=404, code="not_found"):
+    """What was asked for does not exist (or the user may not know that it does)."""
 
 
-class Forbidden(EventflowError):
-    status = 403
-    code = "forbidden"
+class Forbidden(EventflowError, status=403, code="forbidden"):
+    """The user's roles or scope do not allow it."""
 
 
-class Unauthorized(EventflowError):
-    status = 401
-    code = "unauthorized"
+class Unauthorized(EventflowError, status=401, code="unauthorized"):
+    """No valid sign-in."""
 
 
-class Conflict(EventflowError):
+class Conflict(EventflowError, status=409, code="conflict"):
     """The task is no longer ready (completed by someone else, cancelled by a timer or withdrawal)."""
 
-    status = 409
-    code = "conflict"
+
+def must_exist(row, message: str, **details):
+    """`row`, or NotFound with `message` if there is none (a row `session.get` did not find)."""
+    if row is None:
+        raise NotFound(message, **details)
+    return row
 
 
-class StepFailed(Conflict):
+class StepFailed(Conflict, code="step_failed"):
     """A step of a process failed at run time (issue #15): the element that failed and why. Nothing of the
     step was saved — the task stays ready, the timer waits — and an incident (流程异常) is opened for the
     process administrators in a unit of work of its own (engine/casework/incidents.py). `incident` holds what
     that unit stores; it is never part of the answer."""
-
-    code = "step_failed"
 
     def __init__(self, message: str, incident: dict, **details):
         super().__init__(message, **details)
         self.incident = incident
 
 
-class HandlerError(EventflowError):
+class HandlerError(EventflowError, status=500, code="handler_failed"):
     """A service task's handler failed; SpiffWorkflow would otherwise mask the cause (SPIFF.md)."""
-
-    status = 500
-    code = "handler_failed"
 
     def __init__(self, handler: str, message: str, element: str | None = None):
         super().__init__(f"service operation {handler!r} failed: {message}", handler=handler, element=element)
@@ -90,9 +91,6 @@ class StaleInstance(Exception):
     """Someone else saved the instance first; the unit of work is retried (never shown to a user)."""
 
 
-class Unreadable(EventflowError):
+class Unreadable(EventflowError, status=400, code="unreadable"):
     """The request cannot be read at all (a JSON body nested deeper than any document of ours): 400,
     naming the part."""
-
-    status = 400
-    code = "unreadable"

@@ -58,3 +58,11 @@ def scores(session, catalogs, level: str, start, end, weights: dict[str, float],
         result[party] = {"score": round(max(earned - sum(deductions.values()), 0.0), 2), "full": full,
                          "parts": parts, "deductions": deductions}
     return result
+
+
+def report(cmd, level: str, start, end, weights: dict[str, float], deduction: float) -> list[dict]:
+    """The scores of the parties `cmd.user` may see (engine/oversight/indicators.py `visible`), each with its name."""
+    found = scores(cmd.session, cmd.catalogs, level, start, end, weights, deduction)
+    keep = indicators.visible(cmd.session, cmd.catalogs, cmd.user, level, found)
+    return [{"key": party, "name": indicators.describe(cmd.catalogs, level, party, {})["name"], **found[party]}
+            for party in keep]

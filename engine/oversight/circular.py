@@ -16,11 +16,13 @@ the Excel file, and each entry takes points off the assessment score (engine/ove
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from engine.accounts import privacy
 from engine.core.clock import local
+from engine.oversight import indicators
 from engine.store.models import Audit, Deadline, Event, Supervision
 from engine.core import contracts
 
@@ -85,6 +87,27 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
               "units": rows("unit", parties["unit"]), "people": rows("person", parties["person"]),
               "communities": rows("community", parties["community"])}
     return notice if viewer is None else for_viewer(session, catalogs, notice, viewer)
+
+
+def for_period(cmd, start, end) -> dict:
+    """The circular of [start, end) as `cmd.user` may read it (`for_viewer`), the reads of the sensitive
+    events it names recorded (engine/accounts/privacy.py)."""
+    found = build(cmd.session, cmd.catalogs, start, end, cmd.user)
+    privacy.disclose_listed(cmd, event_ids(found), "circular")
+    return found
+
+
+def poorly_handled(cmd, days: int = 30) -> list[dict]:
+    """处置不到位 (§9.1, failed 核查) of the last `days` days, for the units and communities `cmd.user` may see
+    (the 督办 board): each entry with the party it is held against."""
+    now = cmd.now()
+    found = for_period(cmd, now - timedelta(days=days), now)
+    shown = []
+    for level, parties in (("unit", found["units"]), ("community", found["communities"])):
+        keep = set(indicators.visible(cmd.session, cmd.catalogs, cmd.user, level, [p["key"] for p in parties]))
+        shown += [{"party": p["name"], **entry} for p in parties if p["key"] in keep
+                  for entry in p["entries"]["poorly_handled"]]
+    return shown
 
 
 def event_ids(notice: dict) -> set:

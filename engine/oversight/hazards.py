@@ -180,22 +180,22 @@ def photo(store, point: HazardPoint, key: str) -> tuple[str, bytes]:
     return content_type, store.read_under(f"hazards/{point.id}", key)
 
 
+def _newest(session, model, newest_by, limit: int, **equal):
+    """The newest `limit` rows of `model` by `newest_by` whose columns equal the values given (None: any)."""
+    query = select(model).order_by(newest_by.desc()).limit(limit)
+    for column, value in equal.items():
+        if value:
+            query = query.where(getattr(model, column) == value)
+    return session.scalars(query)
+
+
 def list_points(session, community: str | None, month: str | None = None, limit: int = 500) -> list[dict]:
-    query = select(HazardPoint).order_by(HazardPoint.id.desc()).limit(limit)
-    if community:
-        query = query.where(HazardPoint.community == community)
-    if month:
-        query = query.where(HazardPoint.month == month)
-    return [describe(p) for p in session.scalars(query)]
+    return [describe(p) for p in _newest(session, HazardPoint, HazardPoint.id, limit, community=community, month=month)]
 
 
 def list_patrols(session, community: str | None = None, username: str | None = None, limit: int = 500) -> list[dict]:
-    query = select(Patrol).order_by(Patrol.at.desc()).limit(limit)
-    if community:
-        query = query.where(Patrol.community == community)
-    if username:
-        query = query.where(Patrol.username == username)
-    return [describe_patrol(p) for p in session.scalars(query)]
+    return [describe_patrol(p) for p in _newest(session, Patrol, Patrol.at, limit, community=community,
+                                                username=username)]
 
 
 def describe(point: HazardPoint) -> dict:

@@ -22,11 +22,12 @@ and, for the first-time rate and satisfaction, the events of its pool.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
 from engine.accounts import permissions
+from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
 from engine.store.models import Audit, Deadline, Event
 from handlers import actions
@@ -221,6 +222,34 @@ def visible(session, catalogs, user, level: str, parties) -> list[str]:
     return [p for p in parties if p in scope and permissions.may_read_person_row(user, catalogs, scope[p])]
 
 
+def report(cmd, level: str, start: datetime, end: datetime) -> list[dict]:
+    """The rows of [start, end) at `level` that `cmd.user` may see (`visible`), each as `describe` gives it."""
+    found = compute(cmd.session, level, start, end)
+    keep = visible(cmd.session, cmd.catalogs, cmd.user, level, found)
+    return [describe(cmd.catalogs, level, party, found[party]) for party in keep]
+
+
+#: the rates the dashboard's trend follows
+TREND = ("on_time_rate", "disposal_rate")
+
+
+def trend(cmd, level: str, end: datetime, months: int = 6) -> list[dict]:
+    """The calendar months (Asia/Shanghai) up to the one `end` falls in: for each, `TREND`'s rates of the
+    parties `cmd.user` may see taken together — Σ numerators ÷ Σ denominators, None with nothing to count."""
+    first = (end - timedelta(seconds=1)).astimezone(SHANGHAI).date().replace(day=1)
+    starts = [first]
+    for _ in range(months - 1):
+        starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
+    points = []
+    for month in starts:
+        following = (month + timedelta(days=32)).replace(day=1)
+        rows = report(cmd, level, datetime.combine(month, time(), SHANGHAI), datetime.combine(following, time(), SHANGHAI))
+        sums = {key: [sum(r["indicators"][key][part] for r in rows) for part in ("numerator", "denominator")]
+                for key in TREND}
+        points.append({"month": month.strftime("%Y-%m"), **{k: round(n / d, 4) if d else None for k, (n, d) in sums.items()}})
+    return points
+
+
 def table(report_items: list[dict]) -> tuple[list[str], list[list]]:
     """The indicator rows as a table for export: per indicator its value, numerator and denominator."""
     header = ["代码", "名称"]
@@ -236,9 +265,11 @@ def table(report_items: list[dict]) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def events_by_community(session, start, end) -> dict[str, int]:
-    """Events registered in the period, per community (the dashboard's map)."""
+def events_by_community(cmd, start, end) -> dict[str, int]:
+    """Events registered in the period, per community (the dashboard's map): of every community for the city
+    and administrators, of their own for everyone else (`visible`)."""
     from sqlalchemy import func
-    found = session.execute(select(Event.community, func.count(Event.id)).where(
-        Event.created_at >= start, Event.created_at < end, Event.community.is_not(None)).group_by(Event.community))
-    return {community: number for community, number in found}
+    found = dict(cmd.session.execute(select(Event.community, func.count(Event.id)).where(
+        Event.created_at >= start, Event.created_at < end, Event.community.is_not(None)).group_by(Event.community)).all())
+    keep = set(visible(cmd.session, cmd.catalogs, cmd.user, "community", found))
+    return {community: number for community, number in found.items() if community in keep}

@@ -34,7 +34,10 @@ def bounds(month: str) -> tuple[datetime, datetime]:
     return datetime.combine(first, time(), SHANGHAI), datetime.combine(nxt, time(), SHANGHAI)
 
 
-def build(session, catalogs, community: str, month: str) -> dict:
+def build(cmd, community: str, month: str) -> dict:
+    """社区月报 (§9.2) of `community` for `month` (YYYY-MM): its people's presence (duty, patrols, days with
+    work done), its events, its key problems and its key hazard points."""
+    session, catalogs = cmd.session, cmd.catalogs
     if catalogs.community(community) is None:
         raise InvalidData([{"field": "community", "reason": f"unknown community {community!r}"}])
     start, end = bounds(month)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from engine.accounts import permissions, privacy
 from engine.core.clock import local
-from engine.core.errors import Conflict, InvalidData, NotFound
+from engine.core.errors import Conflict, InvalidData, NotFound, must_exist
 from engine.pool.events import STATUS_WORDS
 from engine.store.models import Audit, Event, HazardPoint, SpotCheck, SpotCheckFinding
 
@@ -51,8 +51,10 @@ def sample(ids: list[int], size: int, seed: int) -> list[int]:
     return random.Random(seed).sample(ids, min(size, len(ids)))
 
 
-def draw(session, catalogs, user, now, community, start, end, size, seed=None, kind="events") -> SpotCheck:
-    permissions.SPOT_CHECK.require(user)
+def draw(cmd, community, start, end, size, seed=None, kind="events") -> SpotCheck:
+    """Draw a sample of `kind` from `community`'s [start, end) (`candidates`), recorded and audited."""
+    permissions.SPOT_CHECK.require(cmd.user)
+    session, catalogs, now = cmd.session, cmd.catalogs, cmd.now()
     errors = []
     if not isinstance(community, str) or catalogs.community(community) is None:
         errors.append({"field": "community", "reason": f"unknown community {community!r}"})
@@ -70,21 +72,20 @@ def draw(session, catalogs, user, now, community, start, end, size, seed=None, k
     population = candidates(session, community, start, end, kind)
     chosen = sample(population, size, seed)
     check = SpotCheck(community=community, kind=kind, period_from=start, period_to=end, size=size, seed=seed,
-                      drawn_by=user.username, drawn_at=now, sample=chosen, population=population)
+                      drawn_by=cmd.actor, drawn_at=now, sample=chosen, population=population)
     session.add(check)
     session.flush()
-    session.add(Audit(at=now, actor=user.username, action="spot_check_drawn",
+    session.add(Audit(at=now, actor=cmd.actor, action="spot_check_drawn",
                       data={"spot_check": check.id, "community": community, "kind": kind, "seed": seed,
                             "sample": chosen}))
     return check
 
 
-def record(session, user, now, check_id: int, item_id: int, body, kind: str = "events") -> SpotCheckFinding:
+def record(cmd, check_id: int, item_id: int, body, kind: str = "events") -> SpotCheckFinding:
     """The finding on one drawn event or hazard point (once; a second finding on it is refused)."""
-    permissions.SPOT_CHECK.require(user)
-    check = session.get(SpotCheck, check_id)
-    if check is None:
-        raise NotFound(f"spot check {check_id} does not exist", field="spot_check_id")
+    permissions.SPOT_CHECK.require(cmd.user)
+    session, now = cmd.session, cmd.now()
+    check = find(session, check_id)
     field = "hazard_id" if kind == "hazards" else "event_id"
     if check.kind != kind or item_id not in (check.sample or []):
         raise NotFound(f"{field[:-3]} {item_id} was not drawn in spot check {check_id}", field=field)
@@ -102,27 +103,36 @@ def record(session, user, now, check_id: int, item_id: int, body, kind: str = "e
                                                         column == item_id)) is not None:
         raise Conflict("该项已有抽查结论 (its finding is recorded)", field=field)
     finding = SpotCheckFinding(spot_check_id=check_id, passed=body["passed"], note=note.strip()[:2000],
-                               checked_by=user.username, checked_at=now, **{field: item_id})
+                               checked_by=cmd.actor, checked_at=now, **{field: item_id})
     session.add(finding)
-    session.add(Audit(at=now, actor=user.username, action="spot_checked",
+    session.add(Audit(at=now, actor=cmd.actor, action="spot_checked",
                       event_id=item_id if field == "event_id" else None,
                       data={"spot_check": check_id, field: item_id, "passed": body["passed"], "note": finding.note}))
     return finding
 
 
-def recent(session, community: str | None = None, limit: int = 100) -> list[SpotCheck]:
-    """The newest draws (of one community, if named)."""
+def recent(cmd, community: str | None = None, limit: int = 100) -> list[dict]:
+    """The newest draws (of one community, if named), as `cmd.user` may read them (`view`)."""
     query = select(SpotCheck).order_by(SpotCheck.id.desc()).limit(limit)
     if community:
         query = query.where(SpotCheck.community == community)
-    return list(session.scalars(query))
+    return [view(cmd, check) for check in cmd.session.scalars(query)]
 
 
 def find(session, check_id: int) -> SpotCheck:
-    check = session.get(SpotCheck, check_id)
-    if check is None:
-        raise NotFound(f"spot check {check_id} does not exist", field="spot_check_id")
-    return check
+    return must_exist(session.get(SpotCheck, check_id), f"spot check {check_id} does not exist", field="spot_check_id")
+
+
+def show(cmd, check_id: int) -> dict:
+    """One draw as `cmd.user` may read it (404 if there is none)."""
+    return view(cmd, find(cmd.session, check_id))
+
+
+def view(cmd, check: SpotCheck) -> dict:
+    """`describe` for `cmd.user`, the reads of the sensitive events it shows recorded (engine/accounts/privacy.py)."""
+    body = describe(cmd.session, check, cmd.user, cmd.catalogs)
+    privacy.disclose_listed(cmd, [i.get("event_id") for i in body["items"] if not i.get("sensitive")], "spot_check")
+    return body
 
 
 def describe(session, check: SpotCheck, viewer=None, catalogs=None) -> dict:

@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.runtime import spiff
 from engine.core.clock import local
-from engine.core.errors import Conflict, NotFound
+from engine.core.errors import Conflict, NotFound, must_exist
 from engine.runtime.instances import Indexed
 from engine.store.models import Event, Instance, ProcessVersion, WorkItem
 from engine.runtime.timers import due_times
@@ -83,10 +83,8 @@ def local_iso(value: str) -> str:
 
 
 def target_of(session, target_id: int) -> ProcessVersion:
-    target = session.get(ProcessVersion, target_id)
-    if target is None:
-        raise NotFound(f"process version {target_id} does not exist", field="version_id")
-    return target
+    return must_exist(session.get(ProcessVersion, target_id), f"process version {target_id} does not exist",
+                      field="version_id")
 
 
 def _candidates(session, target: ProcessVersion, instance_ids=None):

@@ -19,8 +19,8 @@ def test_every_api_call_needs_a_valid_token(api):
 
 def test_tokens_expire(app, api):
     svc = app.extensions["eventflow"]
-    wall = SimulatedClock(svc.runtime.wall_clock.now())
-    svc.runtime.wall_clock = wall
+    wall = SimulatedClock(svc.env.wall_clock.now())
+    svc.env.wall_clock = wall
     headers = api.headers("staff1")
     assert api.client.get("/api/tasks", headers=headers).status_code == 200
     wall.set(wall.now() + timedelta(seconds=svc.settings.token_ttl_seconds + 1))

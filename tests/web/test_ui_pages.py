@@ -66,13 +66,13 @@ def test_a_web_session_ends_when_its_token_expires(app, api, settings):
     svc = app.extensions["eventflow"]
     page = web_session(app, "staff1")
     assert page.get("/").status_code == 200
-    wall = svc.runtime.wall_clock
+    wall = svc.env.wall_clock
     try:
-        svc.runtime.wall_clock = SimulatedClock(wall.now() + timedelta(seconds=settings.token_ttl_seconds + 1))
+        svc.env.wall_clock = SimulatedClock(wall.now() + timedelta(seconds=settings.token_ttl_seconds + 1))
         r = page.get("/")
         assert r.status_code == 302 and "/login" in r.headers["Location"]
     finally:
-        svc.runtime.wall_clock = wall
+        svc.env.wall_clock = wall
 
 
 def test_the_report_form_opens_the_phone_camera(app):

@@ -1,4 +1,5 @@
-from flask import Blueprint, g, jsonify
+"""Bearer tokens (engine/accounts/users.py): sign in for one, and who it stands for."""
+from flask import Blueprint, g
 
 from engine.accounts import users
 from engine.core.clock import local
@@ -17,12 +18,12 @@ def token():
     if missing:
         raise InvalidData(missing)
     svc = services()
-    value, expires = svc.run(lambda s: users.issue_token(s, svc.runtime.wall_clock, body["username"],
+    value, expires = svc.run(lambda s: users.issue_token(s, svc.env.wall_clock, body["username"],
                                                          body["password"], svc.settings.token_ttl_seconds))
-    return jsonify({"token": value, "token_type": "Bearer", "expires_at": local(expires)})
+    return {"token": value, "token_type": "Bearer", "expires_at": local(expires)}
 
 
 @bp.get("/me")
 @signed_in()
 def me():
-    return jsonify(g.user.to_dict())
+    return g.user.to_dict()

@@ -1,14 +1,18 @@
-"""§8.6 indicators, the §9.1 circular and the assessment score over HTTP (issue #8): every number with its parts."""
-from flask import Blueprint, g, jsonify, request
+"""§8.6 indicators, the §9.1 circular and the assessment score over HTTP (issue #8): every number with its
+parts (engine/oversight/indicators.py, circular.py, assessment.py). Each party's row only for those who may
+read it: the city, administrators, and the parties themselves."""
+from flask import Blueprint, request
 
-from engine.oversight import indicators
 from engine.accounts import permissions
 from engine.core.clock import local, parse_instant
 from engine.core.errors import InvalidData
+from engine.oversight import assessment as assessments
+from engine.oversight import circular as circulars
+from engine.oversight import indicators
 from web.auth import services, signed_in
+from web.units import read
 
 bp = Blueprint("indicators", __name__, url_prefix="/api")
-#: who reads indicators: the city, administrators, and the parties themselves (their own rows)
 
 
 def _instant(name):
@@ -19,6 +23,13 @@ def _instant(name):
         return parse_instant(raw)
     except ValueError as err:
         raise InvalidData([{"field": name, "reason": str(err)}]) from None
+
+
+def _period():
+    """`?from=…&to=…`, the period [from, to)."""
+    start, end = _instant("from"), _instant("to")
+    indicators.check_period(start, end)
+    return start, end
 
 
 def _level() -> str:
@@ -33,16 +44,9 @@ def index():
     """`?level=community|unit|person&from=…&to=…` (`department` is accepted for `unit`); the period is [from, to)."""
     level = _level()
     start, end = _instant("from"), _instant("to")
-    svc = services()
-    user = g.user
-
-    def query(session):
-        found = indicators.compute(session, level, start, end)
-        keep = indicators.visible(session, svc.catalogs, user, level, found)
-        return [indicators.describe(svc.catalogs, level, party, found[party]) for party in keep]
-    items = svc.read(query)
-    return jsonify({"level": level, "from": local(start), "to": local(end), "items": items,
-                    "formulas": {k: {"name": n, "formula": f} for k, (n, f) in indicators.INDICATORS.items()}})
+    return {"level": level, "from": local(start), "to": local(end),
+            "items": read(indicators.report, level, start, end),
+            "formulas": {k: {"name": n, "formula": f} for k, (n, f) in indicators.INDICATORS.items()}}
 
 
 @bp.get("/circular")
@@ -50,29 +54,17 @@ def index():
 def circular():
     """通报 (§9.1) for `?from=…&to=…`: units, people and communities with late responses, late feedback and
     poorly handled work, each entry naming the event."""
-    start, end = _instant("from"), _instant("to")
-    indicators.check_period(start, end)
-    svc = services()
-    return jsonify(svc.read(lambda s: svc.runtime.circular(s, g.user, start, end)))
+    return read(circulars.for_period, *_period())
 
 
 @bp.get("/assessment")
 @signed_in(permissions.INDICATORS)
 def assessment():
     """考核得分 for `?level=…&from=…&to=…`: weights and deduction from the settings, every part shown."""
-    from engine.oversight import assessment as assessments
     level = _level()
-    start, end = _instant("from"), _instant("to")
-    indicators.check_period(start, end)
-    svc = services()
-    user = g.user
-    weights = assessments.parse_weights(svc.settings.assessment_weights)
-
-    def query(session):
-        found = assessments.scores(session, svc.catalogs, level, start, end, weights,
-                                   svc.settings.assessment_deduction)
-        keep = indicators.visible(session, svc.catalogs, user, level, found)
-        return [{"key": party, "name": indicators.describe(svc.catalogs, level, party, {})["name"], **found[party]}
-                for party in keep]
-    return jsonify({"level": level, "from": local(start), "to": local(end), "weights": weights,
-                    "deduction": svc.settings.assessment_deduction, "items": svc.read(query)})
+    start, end = _period()
+    settings = services().settings
+    weights = assessments.parse_weights(settings.assessment_weights)
+    return {"level": level, "from": local(start), "to": local(end), "weights": weights,
+            "deduction": settings.assessment_deduction,
+            "items": read(assessments.report, level, start, end, weights, settings.assessment_deduction)}

@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 from web.auth import public, services
 from engine.store import db
@@ -20,11 +20,11 @@ def health():
         database = "ok"
     except Exception as err:  # noqa: BLE001 - health reports, never raises
         database = f"error: {type(err).__name__}"
-    return jsonify({"status": "ok" if database == "ok" else "degraded", "database": database,
-                    "clock": "simulated" if svc.clock.simulated else "system"}), 200 if database == "ok" else 503
+    return {"status": "ok" if database == "ok" else "degraded", "database": database,
+            "clock": "simulated" if svc.clock.simulated else "system"}, 200 if database == "ok" else 503
 
 
 @bp.get("/openapi.json")
 @public
 def openapi():
-    return jsonify(json.loads(OPENAPI.read_text(encoding="utf-8")))
+    return json.loads(OPENAPI.read_text(encoding="utf-8"))

@@ -1,5 +1,7 @@
-"""§9.2 over HTTP (issue #8): patrol check-ins, key hazard rectification points, the monthly report."""
-from flask import Blueprint, g, jsonify, request
+"""§9.2 over HTTP (issue #8): patrol check-ins, key hazard rectification points, the monthly report
+(engine/oversight/hazards.py, monthly_report.py). Lists and reports are of one community: `?community=`, else
+the caller's own (engine/accounts/permissions.py `community_to_read`)."""
+from flask import Blueprint, g, request
 
 from engine.oversight import hazards, monthly_report
 from engine.accounts import permissions
@@ -7,10 +9,18 @@ from engine.core.errors import InvalidData, NotFound
 from web.api.photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
 from web.inputs import parse_json
+from web.units import items, read, run
 
 bp = Blueprint("monthly", __name__, url_prefix="/api")
 
 
+def _community():
+    return permissions.community_to_read(g.user, request.args.get("community"))
+
+
+def _photos(field):
+    files = uploads(field)
+    return services().env.photos.check(files, field) if files else []
 
 
 @bp.post("/patrols")
@@ -18,27 +28,15 @@ bp = Blueprint("monthly", __name__, url_prefix="/api")
 def check_in():
     """巡查打卡: `{grid, lat?, lng?, note?}` — the caller walked this grid of their community now."""
     body = json_body()
-    svc = services()
-    user = g.user
-    return jsonify(svc.run(lambda s: hazards.describe_patrol(hazards.check_in(s, svc.catalogs, user, svc.clock.now(),
-                                                                             body)))), 201
+    return run(lambda cmd: hazards.describe_patrol(hazards.check_in(cmd.session, cmd.catalogs, cmd.user, cmd.now(),
+                                                                    body))), 201
 
 
 @bp.get("/patrols")
 @signed_in(permissions.COMMUNITY_READ)
 def patrols():
-    svc = services()
-    user = g.user
-    community = request.args.get("community") or user.community
-    permissions.require_community(user, community)
-
-    return jsonify({"items": svc.read(lambda s: hazards.list_patrols(s, community))})
-
-
-def _photos(field):
-    svc = services()
-    files = uploads(field)
-    return svc.runtime.photos.check(files, field) if files else []
+    community = _community()
+    return items(read(lambda cmd: hazards.list_patrols(cmd.session, community)))
 
 
 @bp.post("/hazards")
@@ -54,11 +52,8 @@ def report_hazard():
         body = None
     if not isinstance(body, dict):
         raise InvalidData([{"field": "hazard", "reason": "multipart 的 hazard 部分应为 JSON 对象"}])
-    svc = services()
-    user = g.user
-
-    return jsonify(svc.run(lambda s: hazards.describe(hazards.report_with_photos(
-        s, svc.catalogs, svc.runtime.photos, user, svc.clock.now(), body, checked)))), 201
+    return run(lambda cmd: hazards.describe(hazards.report_with_photos(
+        cmd.session, cmd.catalogs, cmd.env.photos, cmd.user, cmd.now(), body, checked))), 201
 
 
 @bp.post("/hazards/<int:hazard_id>/rectify")
@@ -67,11 +62,8 @@ def rectify_hazard(hazard_id):
     """整改: multipart `note` and `after_photos` files."""
     checked = _photos("after_photos")
     body = {"note": request.form.get("note")}
-    svc = services()
-    user = g.user
-
-    return jsonify(svc.run(lambda s: hazards.describe(hazards.rectify_with_photos(
-        s, svc.runtime.photos, user, svc.clock.now(), hazard_id, body, checked))))
+    return run(lambda cmd: hazards.describe(hazards.rectify_with_photos(
+        cmd.session, cmd.env.photos, cmd.user, cmd.now(), hazard_id, body, checked)))
 
 
 @bp.post("/hazards/<int:hazard_id>/verify")
@@ -79,42 +71,28 @@ def rectify_hazard(hazard_id):
 def verify_hazard(hazard_id):
     """验收: `{passed, note}`; not passed sends it back to be rectified again."""
     body = json_body()
-    svc = services()
-    user = g.user
-    return jsonify(svc.run(lambda s: hazards.describe(hazards.verify(s, user, svc.clock.now(), hazard_id, body))))
+    return run(lambda cmd: hazards.describe(hazards.verify(cmd.session, cmd.user, cmd.now(), hazard_id, body)))
 
 
 @bp.get("/hazards")
 @signed_in(permissions.HAZARD_READ)
 def list_hazards():
-    svc = services()
-    user = g.user
-    community = request.args.get("community") or user.community
-    permissions.require_community(user, community)
-    month = request.args.get("month")
-    return jsonify({"items": svc.read(lambda s: hazards.list_points(s, community, month))})
+    community, month = _community(), request.args.get("month")
+    return items(read(lambda cmd: hazards.list_points(cmd.session, community, month)))
 
 
 @bp.get("/hazards/<int:hazard_id>/photos/<key>")
 @signed_in(permissions.HAZARD_READ)
 def hazard_photo(hazard_id, key):
-    svc = services()
-    user = g.user
-    point = svc.read(lambda s: hazards.find(s, hazard_id))
+    point = read(lambda cmd: hazards.find(cmd.session, hazard_id))
     if point is None:
         raise NotFound(f"photo {key} does not exist")
-    permissions.require_community(user, point.community)
-    content_type, data = hazards.photo(svc.runtime.photos, point, key)
-    return photo_response(key, content_type, data)
+    permissions.require_community(g.user, point.community)
+    return photo_response(key, *hazards.photo(services().env.photos, point, key))
 
 
 @bp.get("/monthly-report")
 @signed_in(permissions.COMMUNITY_READ)
 def report():
     """社区月报 (§9.2) for `?community=…&month=YYYY-MM`."""
-    svc = services()
-    user = g.user
-    community = request.args.get("community") or user.community
-    permissions.require_community(user, community)
-    month = request.args.get("month") or ""
-    return jsonify(svc.read(lambda s: monthly_report.build(s, svc.catalogs, community, month)))
+    return read(monthly_report.build, _community(), request.args.get("month") or "")

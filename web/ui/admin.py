@@ -16,6 +16,7 @@ from engine.core.errors import Conflict, InvalidData
 from engine.core.ids import MAX_ID
 from web.auth import services
 from web.ui.session import page
+from web.units import read
 
 bp = Blueprint("ui_admin", __name__, url_prefix="/admin")
 #: blank rows offered for adding units and duty-roster entries
@@ -62,10 +63,21 @@ def _base() -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID else None
 
 
-def _save(edit, back: str):
-    """Run the edit; flash what changed. InvalidData and Conflict go back to the form."""
-    svc = services()
-    done = svc.edit_catalog(edit)
+def _newest(name: str) -> int | None:
+    """The revision a form on the catalog `name` opens on."""
+    return read(lambda cmd: catalog_edits.newest_of(cmd.session, name))
+
+
+def _opened(name: str):
+    """The catalog `name` as it is, and the revision a form on it opens on."""
+    return services().catalogs.get(name), _newest(name)
+
+
+def _save(save, key: str, document, base, back: str):
+    """Save `document` (catalog_edits.save or save_community, under `key`) as the signed-in user; flash what
+    changed and go `back`. InvalidData and Conflict go back to the form."""
+    svc, user = services(), g.user
+    done = svc.edit_catalog(lambda s: save(s, key, document, user, svc.clock.now(), svc.settings.catalog_dir, base))
     if not done["changed"]:
         flash(_("没有修改"))
     else:
@@ -93,13 +105,12 @@ def _refused(err, rows_at=None) -> tuple[list, int]:
 @bp.get("/catalogs")
 @page(rule=permissions.MANAGE)
 def index():
-    svc = services()
     user = g.user
-    communities = [c for c in svc.catalogs.options("communities")
+    communities = [c for c in services().catalogs.options("communities")
                    if catalog_edits.may_edit(user, "communities", c["value"])]
     history = {}
     if permissions.CATALOG_EDIT.allows(user):
-        history = svc.read(lambda s: {name: catalog_edits.history(s, name, 5) for name in catalog_edits.EDITABLE})
+        history = read(lambda cmd: {name: catalog_edits.history(cmd.session, name, 5) for name in catalog_edits.EDITABLE})
     return render_template("ui/admin/index.html", nav="admin", communities=communities, history=history,
                            system_admin=permissions.CATALOG_EDIT.allows(user),
                            process_owner=permissions.VERSIONS.allows(user))
@@ -108,15 +119,13 @@ def index():
 @bp.route("/catalogs/communities/<code>", methods=["GET", "POST"])
 @page(rule=permissions.COMMUNITY_SETTINGS)
 def community(code):
-    svc = services()
-    user = g.user
-    current = svc.catalogs.community(code)
-    if current is None or not catalog_edits.may_edit(user, "communities", code):
+    catalogs = services().catalogs
+    current = catalogs.community(code)
+    if current is None or not catalog_edits.may_edit(g.user, "communities", code):
         abort(404 if current is None else 403)
-    types = svc.catalogs.get("event_types")
     limits = {key: _hours(value) for key, value in current["time_limits"].items()}
     whistle, errors, status = current["whistle_list"], [], 200
-    base = svc.read(lambda s: catalog_edits.newest_of(s, "communities"))
+    base = _newest("communities")
     if request.method == "POST":
         base = _base()
         whistle = request.form.getlist("whistle_list")
@@ -132,33 +141,30 @@ def community(code):
         status = 422
         if not errors:
             try:
-                return _save(lambda s: catalog_edits.save_community(
-                    s, code, {"whistle_list": whistle, "time_limits": wanted}, user, svc.clock.now(),
-                    svc.settings.catalog_dir, base), url_for("ui_admin.community", code=code))
+                return _save(catalog_edits.save_community, code, {"whistle_list": whistle, "time_limits": wanted},
+                             base, url_for("ui_admin.community", code=code))
             except (InvalidData, Conflict) as err:
                 errors, status = _refused(err)
-    return render_template("ui/admin/community.html", nav="admin", community=current, types=types, base=base,
+    return render_template("ui/admin/community.html", nav="admin", community=current,
+                           types=catalogs.get("event_types"), base=base,
                            whistle=set(whistle), limits=limits, errors=errors), status
 
 
 @bp.route("/catalogs/units", methods=["GET", "POST"])
 @page(rule=permissions.CATALOG_EDIT)
 def units():
-    svc = services()
-    user = g.user
-    rows, errors, status = svc.catalogs.get("units"), [], 200
-    base = svc.read(lambda s: catalog_edits.newest_of(s, "units"))
+    (saved, base), errors, status = _opened("units"), [], 200
+    rows = saved
     if request.method == "POST":
         base, (rows, rows_at, errors) = _base(), _unit_rows(request.form)
         status = 422
         if not errors:
             try:
-                return _save(lambda s: catalog_edits.save(s, "units", rows, user, svc.clock.now(),
-                                                          svc.settings.catalog_dir, base), url_for("ui_admin.units"))
+                return _save(catalog_edits.save, "units", rows, base, url_for("ui_admin.units"))
             except (InvalidData, Conflict) as err:
                 errors, status = _refused(err, rows_at)
     return render_template("ui/admin/units.html", nav="admin", rows=rows, errors=errors, kinds=UNIT_KINDS,
-                           blank=NEW_ROWS, base=base, codes=[u["code"] for u in svc.catalogs.get("units")]), status
+                           blank=NEW_ROWS, base=base, codes=[u["code"] for u in saved]), status
 
 
 def _unit_rows(form) -> tuple[list[dict], list[int], list[dict]]:
@@ -186,10 +192,7 @@ def _unit_rows(form) -> tuple[list[dict], list[int], list[dict]]:
 @bp.route("/catalogs/duty_rosters", methods=["GET", "POST"])
 @page(rule=permissions.CATALOG_EDIT)
 def duty_rosters():
-    svc = services()
-    user = g.user
-    rows, errors, status = svc.catalogs.get("duty_rosters"), [], 200
-    base = svc.read(lambda s: catalog_edits.newest_of(s, "duty_rosters"))
+    (rows, base), errors, status = _opened("duty_rosters"), [], 200
     if request.method == "POST":
         base, rows, rows_at = _base(), [], []
         for index in range(_count("rows")):
@@ -203,21 +206,17 @@ def duty_rosters():
             rows_at.append(index)
         status = 422
         try:
-            return _save(lambda s: catalog_edits.save(s, "duty_rosters", rows, user, svc.clock.now(),
-                                                      svc.settings.catalog_dir, base), url_for("ui_admin.duty_rosters"))
+            return _save(catalog_edits.save, "duty_rosters", rows, base, url_for("ui_admin.duty_rosters"))
         except (InvalidData, Conflict) as err:
             errors, status = _refused(err, rows_at)
     return render_template("ui/admin/duty_rosters.html", nav="admin", rows=rows, errors=errors, blank=NEW_ROWS,
-                           base=base, units=svc.catalogs.options("units")), status
+                           base=base, units=services().catalogs.options("units")), status
 
 
 @bp.route("/catalogs/calendar", methods=["GET", "POST"])
 @page(rule=permissions.CATALOG_EDIT)
 def calendar():
-    svc = services()
-    user = g.user
-    document, errors, status = svc.catalogs.get("calendar"), [], 200
-    base = svc.read(lambda s: catalog_edits.newest_of(s, "calendar"))
+    (document, base), errors, status = _opened("calendar"), [], 200
     if request.method == "POST":
         base, years = _base(), {}
         for index in range(_count("years")):
@@ -233,8 +232,7 @@ def calendar():
         status = 422
         if not errors:
             try:
-                return _save(lambda s: catalog_edits.save(s, "calendar", document, user, svc.clock.now(),
-                                                          svc.settings.catalog_dir, base), url_for("ui_admin.calendar"))
+                return _save(catalog_edits.save, "calendar", document, base, url_for("ui_admin.calendar"))
             except (InvalidData, Conflict) as err:
                 errors, status = _refused(err)
     return render_template("ui/admin/calendar.html", nav="admin", document=document, errors=errors,

@@ -25,7 +25,7 @@ def current_user():
     if token:
         svc = services()
         try:
-            user = svc.read(lambda s: users.authenticate(s, svc.runtime.wall_clock, token))
+            user = svc.read(lambda s: users.authenticate(s, svc.env.wall_clock, token))
         except Unauthorized:
             session.clear()
     g.ui_user = user
@@ -65,7 +65,7 @@ def login():
         username, password = request.form.get("username", "").strip(), request.form.get("password", "")
         svc = services()
         try:
-            token, _expires = svc.run(lambda s: users.issue_token(s, svc.runtime.wall_clock, username, password,
+            token, _expires = svc.run(lambda s: users.issue_token(s, svc.env.wall_clock, username, password,
                                                                    svc.settings.token_ttl_seconds))
         except Unauthorized:
             error = _("用户名或密码错误")
