@@ -72,7 +72,7 @@ def main():
         services.run(lambda s: process_versions.deploy(services.command(s), bundle.from_directory(ROOT / "processes"), "bench"))
         for username, display, roles, community, unit in DEMO_USERS:
             services.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
-                s, services.catalogs, services.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024))
+                s, services.catalogs, services.env.wall_clock, u, PASSWORD, r, c, n, d, 1024))
         client = app.test_client()
         tokens = {u: client.post("/api/auth/token", json={"username": u, "password": PASSWORD}).json["token"]
                   for u in ("grid1", "staff1", "whistle1")}

@@ -51,7 +51,7 @@ def seed(app, deploy=True):
         svc.run(lambda s: deploy_bundle(svc.command(s), bundle.from_directory(PROCESSES), "test"))
     for username, display, roles, community, unit in DEMO_USERS:
         svc.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
-            s, svc.catalogs, svc.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024, u in DEMO_SENSITIVE_ACCESS))
+            s, svc.catalogs, svc.env.wall_clock, u, PASSWORD, r, c, n, d, 1024, u in DEMO_SENSITIVE_ACCESS))
 
 
 def make_settings(database_url: str, media_dir) -> Settings:

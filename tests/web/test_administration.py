@@ -160,7 +160,7 @@ def test_a_step_that_loaded_the_instance_before_it_was_suspended_is_refused(app,
         owner = principal(svc.read(lambda s: s.scalar(select(User).where(User.username == "owner1"))))
         uow.run(svc.session_factory, lambda s: administration.suspend(svc.command(s, owner), event["id"], "并发挂起"))
         with pytest.raises(StaleInstance):
-            svc.runtime.instances.complete_task(session, row, loaded, task["id"], {"verdict": "accept"}, "staff1")
+            svc.env.instances.complete_task(session, row, loaded, task["id"], {"verdict": "accept"}, "staff1")
     finally:
         session.rollback()
         session.close()

@@ -8,7 +8,7 @@ from tests.conftest import PASSWORD
 
 def second_clerk(app):
     svc = app.extensions["eventflow"]
-    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "zhifa2", PASSWORD,
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.env.wall_clock, "zhifa2", PASSWORD,
                                         ["department_staff"], None, "zhifa", "执法局 办事员二", 1024))
 
 

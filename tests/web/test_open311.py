@@ -25,7 +25,7 @@ FORM = {"service_code": "A05", "lat": "27.52", "long": "120.60", "address_string
 
 def new_key(app, channel="suishoupai"):
     svc = app.extensions["eventflow"]
-    return svc.run(lambda s: apikeys.create(s, channel, "test", svc.runtime.clock.now(), svc.catalogs))
+    return svc.run(lambda s: apikeys.create(s, channel, "test", svc.clock.now(), svc.catalogs))
 
 
 def submit(api, key, fmt="json", headers=None, **changes):
@@ -360,7 +360,7 @@ def test_a_revoked_key_is_refused(app, api):
     svc = app.extensions["eventflow"]
     key = new_key(app, "zhifa_platform")
     assert submit(api, key).status_code == 201
-    svc.run(lambda s: apikeys.revoke(s, key, svc.runtime.clock.now()))
+    svc.run(lambda s: apikeys.revoke(s, key, svc.clock.now()))
     assert_error(submit(api, key, fmt="xml"), 403, "api_key", "xml")
     assert event_count(app) == 1
 

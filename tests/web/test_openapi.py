@@ -304,7 +304,7 @@ def seeded_app(tmp_path):
                                          ("police1", ["department_staff"], None, "gongan"),
                                          ("admin1", ["system_admin"], None, None)]:
         svc.run(lambda s, n=name, r=roles, c=community, u=unit: users.create_user(
-            s, svc.catalogs, svc.runtime.wall_clock, n, PASSWORD, r, c, u, n, 1024))
+            s, svc.catalogs, svc.env.wall_clock, n, PASSWORD, r, c, u, n, 1024))
     yield app
     svc.db.dispose()
 

@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD
 def staff3(app):
     """A second cadre of 新城社区, not designated."""
     svc = app.extensions["eventflow"]
-    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "staff3", PASSWORD,
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.env.wall_clock, "staff3", PASSWORD,
                                         ["community_staff"], "lg-xincheng", None, "社区干部 三", 1024))
 
 
@@ -53,7 +53,7 @@ def test_only_a_communitys_cadre_can_be_designated(app):
     import pytest
     from engine.core.errors import InvalidData
     with pytest.raises(InvalidData) as err:
-        svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "clerk9", PASSWORD,
+        svc.run(lambda s: users.create_user(s, svc.catalogs, svc.env.wall_clock, "clerk9", PASSWORD,
                                             ["department_staff"], None, "zhifa", None, 1024, True))
     assert err.value.details["errors"][0]["field"] == "sensitive_access"
 

@@ -71,9 +71,9 @@ def text_of(response) -> str:
 
 def history(app, api) -> dict:
     svc = app.extensions["eventflow"]
-    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "staff3", PASSWORD,
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.env.wall_clock, "staff3", PASSWORD,
                                         ["community_staff"], "lg-xincheng", None, "社区干部 三", 1024))
-    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, "grid2", PASSWORD,
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.env.wall_clock, "grid2", PASSWORD,
                                         ["grid_worker"], "lg-xincheng", None, "网格员 二", 1024))
     open_one = api.report(type_code="A03", description=f"{MARK} 邻里纠纷警情，需社区协调")
     repeat = api.report(user="grid2", type_code="A03", description="楼下又在争吵")   # flagged as its duplicate

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from flask import Blueprint, Response, abort, g, render_template, request
 
 from engine.accounts import permissions
+from engine.limits.supervision import records as supervision_records
 from engine.core.clock import SHANGHAI
 from engine.exports import spreadsheets
 from engine.oversight import assessment, indicators, monthly_report
@@ -126,14 +127,12 @@ def circular_pdf():
 def supervision():
     """督办 board (§9.1): the open supervision records the user may see, newest first, and what was poorly
     handled (处置不到位) in the last 30 days."""
-    svc = services()
-    user = g.user
     status = request.args.get("status") or "open"
     if status not in ("open", "closed", "all"):
         abort(400)
-    rows = svc.read(lambda s: svc.runtime.supervision(s, user, {"status": status}))
-    return render_template("ui/supervision.html", nav="supervision", rows=rows, status=status,
-                           may_circulate=permissions.CIRCULAR.allows(user), poorly=read(circulars.poorly_handled))
+    return render_template("ui/supervision.html", nav="supervision", rows=read(supervision_records, {"status": status}),
+                           status=status, may_circulate=permissions.CIRCULAR.allows(g.user),
+                           poorly=read(circulars.poorly_handled))
 
 
 def _monthly():

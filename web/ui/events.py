@@ -13,6 +13,7 @@ from engine.casework import administration, incidents
 from engine.core import contracts
 from engine.core.errors import Conflict, Forbidden, InvalidData
 from engine.limits import whistle_order as whistle
+from engine.notices import inbox
 from engine.pool import comments, events, photos, reading
 from web.api.photos import photo_response
 from web.auth import public, services
@@ -30,21 +31,6 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "echarts.js": "echarts/dist/echarts.min.js",
           # the modeler with its properties panel, bundled from web/frontend/src at set-up (npm run build)
           "modeler.js": "../dist/modeler.js"}
-
-
-def before_after(event: dict) -> list[dict]:
-    """§8.5 处置前后对比照片: each result that came with before and after photos, newest first, for the
-    side-by-side view (keys from the task's answer in the timeline; the photos are the event's)."""
-    pairs = []
-    for entry in reversed(event.get("timeline", [])):
-        data = entry.get("data") if entry.get("action") == contracts.TASK_COMPLETED else None
-        if not isinstance(data, dict):
-            continue
-        for prefix in ("", contracts.STATIONED):
-            before, after = data.get(prefix + contracts.BEFORE_PHOTOS), data.get(prefix + contracts.AFTER_PHOTOS)
-            if before and after:
-                pairs.append({"task": entry.get("task_name"), "at": entry.get("at"), "before": before, "after": after})
-    return pairs
 
 
 @bp.get("/events")
@@ -69,10 +55,11 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     svc = services()
     user = g.user
     event = read(reading.event_detail, event_id, "event_page")   # 404 if not theirs to see
-    found = svc.read(lambda s: incidents.listing(s, user, svc.catalogs, {"event_id": event_id})) \
+    found = read(incidents.search, {"event_id": event_id}) \
         if permissions.INCIDENTS.allows(user) else []                # 流程异常, for process administrators (issue #15)
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
-                           compare=before_after(event), typed=typed or {}, problems=problems or [], incidents=found,
+                           compare=contracts.before_after(event.get("timeline", [])), typed=typed or {},
+                           problems=problems or [], incidents=found,
                            may_urge=permissions.URGE.allows(user) and event["status"] == "open",
                            may_administer=permissions.ADMINISTER.allows(user) and event["status"] == "open"
                            and (event["process"] or {}).get("status") in ("running", "suspended")), status
@@ -124,9 +111,7 @@ def photo(event_id, key):
 @bp.get("/messages")
 @page
 def messages():
-    svc = services()
-    user = g.user
-    _total, items = svc.read(lambda s: svc.runtime.inbox(s, user, per_page=100))
+    _total, items = read(inbox.messages, per_page=100)
     return render_template("ui/messages.html", nav="messages", items=items)
 
 
