@@ -56,9 +56,10 @@ chromium:
 	    $$SUDO apt-get install -y -q chromium fonts-wqy-microhei; }; }
 
 # Runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (EVENTFLOW_TEST_PG_URL to change it);
-# the PostgreSQL half is skipped, with the reason printed, only when no server answers.
+# the PostgreSQL half is skipped, with the reason printed, only when no server answers. Two workers
+# (pytest-xdist, one per core): each has its own SQLite templates and PostgreSQL database (tests/conftest.py).
 test: install lint-bpmn chromium lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # ruff (pyproject.toml [tool.ruff]) and the import rules between packages (pyproject.toml [tool.importlinter])
 lint: install

@@ -1,2 +1,84 @@
-"""Engine tests that need the real app reuse the web fixtures."""
-from tests.web.conftest import api, app  # noqa: F401
+"""Engine tests run the domain without Flask (issue #16): an `env` (engine/wiring.py `Environment`: the
+catalogs, the handlers' default registry, a simulated clock) over the session's seeded template database
+(tests/conftest.py: processes/ deployed, the demo users created), a session factory, and operations run as
+web/units.py runs them — `run(op, *args, user=...)` commits one unit of work, `read(...)` commits nothing,
+and `cmd(user)` is a Command (engine/core/command.py) on a session of its own for a quick look.
+
+Nothing in tests/engine imports flask or web/ (test_layers.py checks it)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from catalogs import load_catalogs
+from engine.accounts.users import Principal, principal
+from engine.core.clock import SimulatedClock, parse_instant
+from engine.pool.photos import PhotoStore
+from engine.store import uow
+from engine.store.db import make_engine, make_session_factory
+from engine.store.models import User
+from engine.wiring import Environment
+from handlers.registry import default_registry
+from tests.conftest import SIM_START
+
+
+@pytest.fixture
+def clock():
+    """Business time, moved only by the test (`clock.set(...)`): no test sleeps."""
+    return SimulatedClock(parse_instant(SIM_START))
+
+
+@pytest.fixture
+def sessions(database_url, seeded):
+    """A session factory on the test's own copy of the seeded template database."""
+    db = make_engine(database_url)
+    yield make_session_factory(db)
+    db.dispose()
+
+
+@pytest.fixture
+def env(clock, tmp_path, seeded):
+    return Environment(load_catalogs(), default_registry(), clock, photos=PhotoStore(tmp_path / "media"))
+
+
+def load_user(session, username: str) -> Principal:
+    """A demo user of the seeded database (web/cli.py DEMO_USERS) as the engine sees it."""
+    row = session.scalar(select(User).where(User.username == username))
+    assert row is not None, f"no user {username!r} in the seeded database"
+    return principal(row)
+
+
+def _as(session, user):
+    return load_user(session, user) if isinstance(user, str) else user
+
+
+@pytest.fixture
+def run(env, sessions):
+    """`run(op, *args, user=None)`: `op(cmd, *args)` in one write unit of work (retried on a concurrent save),
+    `user` a username of the seeded database, a Principal or None (the system's own jobs)."""
+    def run(op, *args, user=None, **kwargs):
+        return uow.run(sessions, lambda s: op(env.command(s, _as(s, user)), *args, **kwargs))
+    return run
+
+
+@pytest.fixture
+def read(env, sessions):
+    """`read(op, *args, user=None)`: `op(cmd, *args)` in one read-only unit of work."""
+    def read(op, *args, user=None, **kwargs):
+        return uow.read(sessions, lambda s: op(env.command(s, _as(s, user)), *args, **kwargs))
+    return read
+
+
+@pytest.fixture
+def cmd(env, sessions):
+    """`cmd(user=None)`: a Command on a session of its own (closed after the test); the test commits it
+    if it writes."""
+    opened = []
+
+    def cmd(user=None):
+        session = sessions()
+        opened.append(session)
+        return env.command(session, _as(session, user))
+    yield cmd
+    for session in opened:
+        session.close()

@@ -15,10 +15,10 @@ from engine.runtime import forms
 from engine.pool import photos
 from engine.core.errors import InvalidData
 from engine.store.models import Event, Photo
-from tests.web.client import image
+from tests.samples import image
 
 LIMITS = photos.Limits()
-#: where REPORT (tests/web/client.py) puts the event: 新城大道, lg-xincheng
+#: where REPORT (tests/samples.py) puts the event: 新城大道, lg-xincheng
 AT = (27.52, 120.60)
 REPORTED = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)   # 09:00 in Shanghai
 
@@ -134,39 +134,37 @@ def test_every_upload_is_checked_and_each_bad_one_named():
         store.check([("x.jpg", image())] * (photos.PER_REQUEST + 1), "photos")
 
 
-def test_the_same_bytes_twice_make_one_file_and_one_row(app, tmp_path):
-    svc = app.extensions["eventflow"]
+def test_the_same_bytes_twice_make_one_file_and_one_row(run, read, tmp_path):
     store = photos.PhotoStore(tmp_path / "media")
     data = image(gps=(27.5201, 120.6001))
-    event_id = svc.run(lambda s: _event(s).id)
+    event_id = run(lambda cmd: _event(cmd.session).id)
 
-    def upload(session):
-        event = session.get(Event, event_id)
+    def upload(cmd):
+        event = cmd.session.get(Event, event_id)
         checked = store.check([("a.jpg", data), ("again.jpg", data)], "file")
-        return [row.sha256 for row in store.store(session, event, checked, "grid1", REPORTED)]
-    first, second = svc.run(upload), svc.run(upload)
+        return [row.sha256 for row in store.store(cmd.session, event, checked, "grid1", REPORTED)]
+    first, second = run(upload), run(upload)
     assert first == second and len(first) == 1
     folder = tmp_path / "media" / "events" / str(event_id)
     assert [p.name for p in folder.iterdir()] == [f"{first[0]}.jpg"]          # no temporary file left behind
     assert (folder / f"{first[0]}.jpg").read_bytes() == data
-    assert svc.read(lambda s: s.scalar(select(func.count()).select_from(Photo))) == 1
+    assert read(lambda cmd: cmd.session.scalar(select(func.count()).select_from(Photo))) == 1
 
 
-def test_task_data_must_reference_photos_stored_for_the_event(app, tmp_path):
-    svc = app.extensions["eventflow"]
+def test_task_data_must_reference_photos_stored_for_the_event(run, read, tmp_path):
     store = photos.PhotoStore(tmp_path / "media")
-    event_id = svc.run(lambda s: _event(s).id)
-    other_id = svc.run(lambda s: _event(s).id)
-    [key] = svc.run(lambda s: [r.sha256 for r in store.store(s, s.get(Event, event_id),
-                                                             store.check([(None, image())], "file"), "u", REPORTED)])
+    event_id = run(lambda cmd: _event(cmd.session).id)
+    other_id = run(lambda cmd: _event(cmd.session).id)
+    [key] = run(lambda cmd: [r.sha256 for r in store.store(cmd.session, cmd.session.get(Event, event_id),
+                                                           store.check([(None, image())], "file"), "u", REPORTED)])
 
-    def problems(session, target, refs):
-        return photos.unknown_references(session, session.get(Event, target), refs)
-    assert svc.read(lambda s: problems(s, event_id, [("after_photos.0", key)])) == []
+    def problems(cmd, target, refs):
+        return photos.unknown_references(cmd.session, cmd.session.get(Event, target), refs)
+    assert read(problems, event_id, [("after_photos.0", key)]) == []
     for refs in ([("after_photos.0", "p/after.jpg")], [("arrival_photo", 7)], [("before_photos.1", key.upper())]):
-        [error] = svc.read(lambda s, r=refs: problems(s, event_id, r))
+        [error] = read(problems, event_id, refs)
         assert error["field"] == refs[0][0] and "not a photo stored for this event" in error["reason"]
-    assert svc.read(lambda s: problems(s, other_id, [("after_photos.0", key)]))[0]["field"] == "after_photos.0"
+    assert read(problems, other_id, [("after_photos.0", key)])[0]["field"] == "after_photos.0"
 
 
 def test_photo_fields_are_found_in_arrays_strings_and_nested_objects():

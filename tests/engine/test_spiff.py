@@ -1,6 +1,7 @@
 """engine/runtime/spiff.py writes an instance exactly as SpiffWorkflow's own converters and JSON encoder
-would, only faster (it is on every save): checked on every save of real paths through Figure 1,
-including co-departments' subprocesses, timers that fire and a 撤单 message."""
+would, only faster (it is on every save). `checked_dumps` compares every save a test makes: here on values
+JSON lacks, in tests/engine/test_mechanics.py on the small processes of tests/data, and in
+tests/web/test_spiff_paths.py on real paths through Figure 1."""
 from __future__ import annotations
 
 import json
@@ -40,36 +41,6 @@ def checked_dumps(monkeypatch):
         return written
     monkeypatch.setattr(spiff, "dump", dump)
     return compared
-
-
-def test_co_departments_parts_and_their_deadlines_serialize_as_stock(app, api, checked_dumps):
-    event = api.report("grid1")
-    api.whistle_to(event["id"], department="zhifa", co_departments=["shijian", "gongan"])
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    api.complete("police1", event["id"], "co_accept", {"accept_note": "派出所已受理"})
-    api.advance("PT31M")                                   # shijian misses its accept: a timer fires
-    api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "主办部分已处置"})
-    api.complete("shijian1", event["id"], "co_accept", {})
-    api.complete("police1", event["id"], "co_report", {"part_summary": "已维持现场秩序"})
-    api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处无照经营"})
-    api.complete("zhifa1", event["id"], "consolidate", {"result_summary": "联合处置完毕"})
-    api.complete("staff1", event["id"], "check", {"passed": False, "rating": "不满意", "check_note": "仍有占道"})
-    assert len(checked_dumps) >= 12
-
-
-def test_on_site_difficult_rework_and_withdrawal_serialize_as_stock(app, api, checked_dumps):
-    event = api.report("grid1")
-    api.whistle_to(event["id"], department="zhifa", on_site=True)
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    api.complete("zhifa1", event["id"], "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
-                                                   "arrival_photo": api.photo("zhifa1", event["id"]),
-                                                   "on_spot": "difficult", "difficult_reason": "需协调产权单位"})
-    api.advance("P2D")
-    other = api.report("grid1")
-    api.complete("staff1", other["id"], "verify", {"verdict": "accept"})
-    api.withdraw("grid1", other["id"])                      # a BPMN message ends the other one
-    api.withdraw("grid1", event["id"])
-    assert len(checked_dumps) >= 8
 
 
 def test_values_json_lacks_keep_their_stock_form_and_big_integers_still_store():

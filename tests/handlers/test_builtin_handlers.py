@@ -1,123 +1,136 @@
-"""The built-in handlers, run by the real engine through the HTTP API (no stand-ins)."""
+"""Each built-in handler alone, against a run context on the seeded database (no app, no process around
+it): what it records, whom it tells, what it refuses naming the parameter. Where Figure 1 calls them,
+through the API: tests/web/test_handlers_in_figure1.py."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from engine.store.models import Notification
+from engine.store.models import Audit, Event, Notification
+from handlers.errors import InvalidParameter
+from tests.engine.steps import report
 
 
-def notifications(app):
-    svc = app.extensions["eventflow"]
-    return svc.read(lambda s: [(n.recipient_kind, n.recipient, n.kind) for n in s.scalars(select(Notification))])
+@pytest.fixture
+def event_id(run):
+    """A grid worker's report in lg-xincheng (tests/samples.py REPORT), its process not started."""
+    return run(report, user="grid1")
 
 
-def test_dispatch_whistle_sets_the_lead_unit_and_tells_it(app, api):
-    event = api.report()
-    api.whistle_to(event["id"], department="shijian.xincheng_scjgs")
-    assert api.event(event["id"])["lead_unit"] == "shijian.xincheng_scjgs"
-    assert ("unit", "shijian.xincheng_scjgs", "whistle_dispatched") in notifications(app)
-    assert api.tasks("shijian1", event["id"])          # the 市监局 above the office sees it
+def notified(read) -> list[tuple]:
+    return read(lambda cmd: [(n.recipient_kind, n.recipient, n.kind) for n in cmd.session.scalars(
+        select(Notification).order_by(Notification.id))])
 
 
-def test_record_overdue_records_the_limit_once_and_the_deadline_tells_the_supervisor(app, api):
-    event = api.report()
-    api.whistle_to(event["id"], department="zhifa")
-    api.advance("PT31M")
-    assert ("unit", "zhifa", "overdue") in notifications(app)
-    overdue = [a for a in api.event(event["id"])["timeline"] if a["action"] == "overdue"]
-    assert overdue[0]["data"] == {"stage": "accept", "name": "签收受理", "limit": "PT30M", "unit": "zhifa"}
-    assert ("unit", "zhifa", "supervise") in notifications(app)
+def recorded(read, action) -> list[dict]:
+    return read(lambda cmd: list(cmd.session.scalars(select(Audit.data).where(Audit.action == action)
+                                                     .order_by(Audit.id))))
 
 
-def test_notify_source_tells_the_reporter_the_outcome(app, api):
-    event = api.report("grid1")
-    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
-    api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
-    api.complete("stationed1", event["id"], "handle_stationed", {"resolved": True, "stationed_summary": "已处理"})
-    api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
-    assert ("person", "grid1", "outcome") in notifications(app)
+def event(read, event_id) -> Event:
+    return read(lambda cmd: cmd.session.get(Event, event_id))
 
 
-def test_dispatch_part_tells_the_co_department_and_keeps_the_lead(app, api):
-    event = api.report()
-    api.whistle_to(event["id"], department="zhifa", co_departments=["shijian"])
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    assert ("unit", "shijian", "part_dispatched") in notifications(app)
-    assert api.event(event["id"])["lead_unit"] == "zhifa"               # 主办 unchanged by 协办派单
+def test_dispatch_whistle_sets_the_lead_unit_and_tells_it(call, read, event_id):
+    result, _ = call("dispatch_whistle", event_id, department="shijian.xincheng_scjgs", event_type="A05")
+    assert result["lead_unit"] == "shijian.xincheng_scjgs" and result["lead_unit_name"]
+    assert event(read, event_id).lead_unit == "shijian.xincheng_scjgs"
+    assert notified(read) == [("unit", "shijian.xincheng_scjgs", "whistle_dispatched")]
+    assert recorded(read, "whistle_dispatched")[0]["lead_unit"] == "shijian.xincheng_scjgs"
+    with pytest.raises(InvalidParameter) as refused:                 # 主办 cannot also be 协办
+        call("dispatch_whistle", event_id, department="zhifa", co_departments=["zhifa"])
+    assert refused.value.param == "department"
+    with pytest.raises(ValueError, match="not a city department"):
+        call("dispatch_whistle", event_id, department="lg-xincheng")
 
 
-def test_record_return_counts_returns_and_calls_the_city_authority_on_the_second(app, api):
-    event = api.report()
-    api.whistle_to(event["id"], department="shijian")
-    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门"})
-    assert ("unit", "shezhi", "owner_needed") not in notifications(app)
-    api.complete("whistle1", event["id"], "redispatch", {"lead_department": "gongan"})
-    api.complete("police1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门"})
-    assert ("unit", "shezhi", "owner_needed") in notifications(app)
-    counts = [a["data"]["count"] for a in api.event(event["id"])["timeline"] if a["action"] == "whistle_returned"]
-    assert counts == [1, 2]
+def test_dispatch_part_tells_the_co_department_and_keeps_the_lead(call, read, event_id):
+    call("dispatch_whistle", event_id, department="zhifa")
+    result, _ = call("dispatch_part", event_id, department="shijian")
+    assert result["unit"] == "shijian" and result["unit_name"] == "市监局"
+    assert ("unit", "shijian", "part_dispatched") in notified(read)
+    assert event(read, event_id).lead_unit == "zhifa"                  # 主办 unchanged by 协办派单
 
 
-def test_record_part_keeps_each_departments_summary_and_photos(app, api):
-    event = api.report()
-    api.whistle_to(event["id"], department="zhifa", co_departments=["shijian"])
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    api.complete("shijian1", event["id"], "co_accept", {})
-    key = api.photo("shijian1", event["id"])
-    api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处", "part_photos": [key]})
-    [part] = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "part_reported"]
-    assert part["unit"] == "shijian" and part["unit_name"] == "市监局"
-    assert part["summary"] == "已查处" and part["photos"] == [key]   # referenced, not copied
+def test_record_return_counts_returns_and_calls_the_city_authority_on_the_second(call, read, event_id):
+    first, _ = call("record_return", event_id, department="shijian", reason="非本部门")
+    assert first["count"] == 1 and notified(read) == [("community", "lg-xincheng", "whistle_returned")]
+    second, _ = call("record_return", event_id, data={"returns": first}, department="gongan", reason="非本部门")
+    assert second["count"] == 2 and notified(read)[-1] == ("unit", second["authority"], "owner_needed")
+    assert [a["count"] for a in recorded(read, "whistle_returned")] == [1, 2]
 
 
-def test_transfer_event_registers_a_linked_event_in_the_other_pool(app, api):
-    event = api.report()
-    api.complete("staff1", event["id"], "verify",
-                 {"verdict": "transfer", "target_community": "lg-longgang", "verify_note": "属龙港社区"})
-    assert ("community", "lg-longgang", "transferred_in") in notifications(app)
-    moved = [a["data"] for a in api.event(event["id"])["timeline"] if a["action"] == "transferred"]
-    assert moved[0]["to_community"] == "lg-longgang" and moved[0]["to_event"].startswith("LG-")
+def test_record_overdue_records_the_limit_once_per_stage_and_unit(call, read, event_id):
+    result, _ = call("record_overdue", event_id, stage="accept", limit="PT30M", unit="zhifa")
+    assert result["stage"] == "accept" and "already_recorded" not in result
+    again, _ = call("record_overdue", event_id, stage="accept", limit="PT30M", unit="zhifa")
+    assert again["already_recorded"] is True                          # §8.2's deadline watched by two timers
+    call("record_overdue", event_id, stage="accept", limit="PT30M", unit="shijian")
+    assert recorded(read, "overdue") == [
+        {"stage": "accept", "name": "签收受理", "limit": "PT30M", "unit": "zhifa"},
+        {"stage": "accept", "name": "签收受理", "limit": "PT30M", "unit": "shijian"}]
 
 
-def test_plan_one_thing_reads_the_matters_catalog_row(app, api):
-    event = api.report("committee1", source="one_thing", type_code="B04", description="违章建筑处置")
-    task = api.task("committee1", event["id"], "lead_matter")
-    plan = api.get(f"/api/tasks/{task['id']}", "committee1").json["data"]["plan"]
+def test_notify_source_tells_the_reporter_the_outcome_and_keeps_the_reason(call, read, event_id):
+    result, _ = call("notify_source", event_id, outcome="invalid", reason="现场无占道")
+    assert result == {"notified": "grid1", "outcome": "invalid"}
+    assert notified(read) == [("person", "grid1", "outcome")]
+    assert event(read, event_id).status_reason == "现场无占道"
+    assert "经核实不予受理：现场无占道" in read(lambda cmd: cmd.session.scalar(select(Notification.message)))
+
+
+def test_record_part_keeps_each_departments_summary_and_photos(call, read, event_id):
+    part, _ = call("record_part", event_id, data={"part_summary": "已查处", "part_photos": ["abc"]}, unit="shijian")
+    assert (part["unit"], part["unit_name"], part["summary"], part["photos"]) == ("shijian", "市监局", "已查处", ["abc"])
+    assert recorded(read, "part_reported")[0]["summary"] == "已查处"
+
+
+def test_transfer_event_registers_a_linked_event_in_the_other_pool(call, read, event_id):
+    result, pending = call("transfer_event", event_id, community="lg-longgang", reason="属龙港社区")
+    linked = event(read, result["event_id"])
+    assert pending == [linked.id]                                      # its process starts after the step
+    assert (linked.community, linked.transferred_from_id, linked.number) == ("lg-longgang", event_id, result["number"])
+    assert notified(read) == [("community", "lg-longgang", "transferred_in"), ("person", "grid1", "outcome")]
+    assert recorded(read, "transferred")[0]["to_community"] == "lg-longgang"
+    with pytest.raises(InvalidParameter) as refused:
+        call("transfer_event", event_id, community="lg-xincheng", reason="同一社区")
+    assert refused.value.param == "community"
+
+
+def test_plan_one_thing_reads_the_matters_catalog_row(call):
+    plan, _ = call("plan_one_thing", matter="B04")
     assert plan == {"code": "B04", "name": "违章建筑处置", "co_departments": ["zigui", "nongye", "zhifa"]}
+    assert {"gongdian", "shuiwu"} <= set(call("plan_one_thing", matter="B02")[0]["co_departments"])   # Table B.1
+    with pytest.raises(ValueError, match="not an Appendix B matter"):
+        call("plan_one_thing", matter="A05")
 
 
-def test_plan_one_thing_includes_the_companies_of_table_b1(app, api):
-    event = api.report("committee1", source="one_thing", type_code="B02", description="合用场所消防安全整治")
-    task = api.task("committee1", event["id"], "lead_matter")
-    plan = api.get(f"/api/tasks/{task['id']}", "committee1").json["data"]["plan"]
-    assert {"gongdian", "shuiwu"} <= set(plan["co_departments"])
-    api.complete("committee1", event["id"], "lead_matter", {"co_departments": plan["co_departments"]})
-    assert ("unit", "gongdian", "part_dispatched") in notifications(app)
+def test_check_assignee_accepts_a_unit_with_staff_stationed_in_the_community(call):
+    ok, _ = call("check_assignee", role="stationed_staff", unit="gongan.xincheng_pcs", community="lg-xincheng")
+    assert ok["unit"] == "gongan.xincheng_pcs"
+    with pytest.raises(InvalidParameter) as refused:
+        call("check_assignee", role="stationed_staff", unit="gongan.xincheng_pcs", community="lg-longgang")
+    assert refused.value.param == "unit"
 
 
-def test_check_assignee_accepts_a_unit_with_staff_stationed_in_the_community(app, api):
-    event = api.report()
-    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
-    api.complete("staff1", event["id"], "analyse", {"disposal": "stationed", "stationed_unit": "gongan.xincheng_pcs"})
-    checked = [a for a in api.event(event["id"])["timeline"] if a["task_name"] == "核对下沉单位"]
-    assert api.task("stationed1", event["id"], "handle_stationed") and not checked   # a machine step, no audit row
+def test_check_assignments_names_the_item_that_cannot_be_done(call):
+    done, _ = call("check_assignments", assignments=[{"unit": "zhifa"}, {"person": "staff1"}], community="lg-xincheng")
+    assert done == {"count": 2}
+    with pytest.raises(InvalidParameter) as refused:
+        call("check_assignments", assignments=[{"unit": "zhifa"}, {"person": "grid1"}], community="lg-xincheng")
+    assert refused.value.param == "assignments" and "第2项" in refused.value.reason
+    with pytest.raises(InvalidParameter, match="第1项"):
+        call("check_assignments", assignments=[{"unit": "zhifa", "person": "staff1"}])
 
 
-def test_check_assignments_names_the_item_that_cannot_be_done(app, api):
-    from tests.web.test_paths import SUPERIOR
-    event = api.report("committee1", **SUPERIOR)
-    task = api.task("committee1", event["id"], "consult")
-    r = api.post(f"/api/tasks/{task['id']}/complete", "committee1", json={"consult_note": "会商", "assignments": [
-        {"unit": "zhifa", "task_description": "整治"}, {"person": "grid1", "task_description": "宣传"}]})
-    assert r.status_code == 422 and "第2项" in r.json["errors"][0]["reason"]
-
-
-def test_place_event_puts_an_address_only_report_on_the_map_and_in_the_pool_that_holds_it(app, api):
-    report = {"source": "grid_worker", "type_code": "A05", "description": "人行道被占道经营",
-              "location": {"address": "新城大道与世纪大道交叉口"}}
-    event = api.post("/api/events", "grid1", json=report).json
-    api.complete("staff1", event["id"], "place_in_community", {"place_lat": 27.58, "place_lng": 120.60})
-    placed = api.event(event["id"], user="staff2")
-    assert (placed["community"], placed["location"]["lat"], placed["location"]["address"]) == \
-        ("lg-longgang", 27.58, "新城大道与世纪大道交叉口")
-    assert [t["data"]["community"] for t in placed["timeline"] if t["action"] == "placed"] == ["lg-longgang"]
+def test_place_event_puts_an_address_only_report_on_the_map_and_in_the_pool_that_holds_it(call, run, read):
+    event_id = run(report, user="grid1", location={"address": "新城大道与世纪大道交叉口"})
+    assert event(read, event_id).lat is None
+    community, _ = call("place_event", event_id, lat=27.58, lng=120.60)
+    placed = event(read, event_id)
+    assert (community, placed.community, placed.lat, placed.address) == \
+        ("lg-longgang", "lg-longgang", 27.58, "新城大道与世纪大道交叉口")
+    assert recorded(read, "placed")[0]["community"] == "lg-longgang"
+    with pytest.raises(InvalidParameter) as refused:                  # in no community
+        call("place_event", event_id, lat=30.0, lng=120.0)
+    assert refused.value.param == "lat"

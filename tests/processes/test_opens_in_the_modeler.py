@@ -1,5 +1,6 @@
-"""Every BPMN file opens cleanly in the bpmn-js modeler (issue #3): the real bpmn-js (npm, pinned in
-tools/lint-bpmn) in the real Chromium (Debian package, installed by `make test`), no stand-ins.
+"""Every BPMN file (processes/, and the small processes of tests/data the engine tests run) opens cleanly
+in the bpmn-js modeler (issue #3): the real bpmn-js (npm, pinned in tools/lint-bpmn) in the real Chromium
+(Debian package, installed by `make test`), no stand-ins.
 
 "Cleanly" means importXML reports no warnings (unknown elements, unresolved references, DI pointing
 nowhere), every flow node, lane and flow of the file is drawn, and the `spiffworkflow:*` extensions the
@@ -17,6 +18,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = ROOT / "processes"
+FIXTURES = ROOT / "tests" / "data"
 BUNDLE = ROOT / "tools" / "lint-bpmn" / "node_modules" / "bpmn-js" / "dist" / "bpmn-modeler.production.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -57,7 +59,8 @@ def page(tmp_path_factory):
 def expected_ids(root) -> set[str]:
     ids = set()
     for tag in ("participant", "lane", "sequenceFlow", "startEvent", "endEvent", "boundaryEvent", "userTask",
-                "serviceTask", "callActivity", "exclusiveGateway", "parallelGateway"):
+                "serviceTask", "scriptTask", "callActivity", "exclusiveGateway", "parallelGateway",
+                "intermediateCatchEvent"):
         ids |= {el.get("id") for el in root.iterfind(f".//bpmn:{tag}", NS)}
     return ids
 
@@ -73,7 +76,8 @@ def engine_extensions(root) -> list[tuple]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("path", sorted(PROCESSES.glob("*.bpmn")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(PROCESSES.glob("*.bpmn")) + sorted(FIXTURES.glob("*.bpmn")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_diagram_opens_cleanly_and_round_trips(page, path):
     xml = path.read_text(encoding="utf-8")
     result = page.evaluate(IMPORT, xml)

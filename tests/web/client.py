@@ -3,34 +3,8 @@ from __future__ import annotations
 
 import io
 
-from PIL import ExifTags, Image
-
 from tests.conftest import PASSWORD
-
-REPORT = {"source": "grid_worker", "type_code": "A05", "description": "人行道被占道经营",
-          "community": "lg-xincheng",
-          "location": {"lat": 27.52, "lng": 120.60, "address": "龙港市新城大道 88 号"}}
-
-
-def image(fmt="JPEG", size=(64, 48), color=(90, 140, 200), taken_at=None, offset=None, gps=None) -> bytes:
-    """A real image made with Pillow. `taken_at` is an EXIF time "2026:10:08 08:30:00" (with `offset`
-    "+08:00" as OffsetTimeOriginal), `gps` a WGS-84 (lat, lng) written as EXIF degrees/minutes/seconds."""
-    exif = Image.Exif()
-    if taken_at or gps:
-        exif[ExifTags.Base.Make] = "eventflow-test"
-    if taken_at:
-        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken_at
-        if offset:
-            exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.OffsetTimeOriginal] = offset
-    if gps:
-        info = exif.get_ifd(ExifTags.IFD.GPSInfo)
-        for (ref_tag, value_tag), value, signs in (((1, 2), gps[0], "NS"), ((3, 4), gps[1], "EW")):
-            minutes, seconds = divmod(abs(value) * 3600, 60)
-            degrees, minutes = divmod(minutes, 60)
-            info[ref_tag], info[value_tag] = signs[value < 0], (float(degrees), float(minutes), round(seconds, 4))
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, fmt, exif=exif)
-    return out.getvalue()
+from tests.samples import REPORT, image  # noqa: F401 - re-exported: tests import them from here
 
 
 class Api:

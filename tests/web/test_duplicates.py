@@ -99,3 +99,16 @@ def test_bad_merges_are_refused_naming_the_field(api):
     third = api.report(**{"location": {"lat": 27.52 - NEAR, "lng": 120.60, "address": "新城大道 86 号"}})
     assert merge(api, "staff1", third["id"], dup["id"], expect=409)["field"] == "into"    # the merged one is gone
     assert api.event(third["id"])["status"] == "open"
+
+
+def test_the_radius_and_window_settings_reach_the_engine():
+    """EVENTFLOW_DUPLICATE_RADIUS_M / _WINDOW_H become the engine's duplicate window (web/services.py);
+    tests/engine/test_duplicates.py shows the window deciding."""
+    from datetime import timedelta
+
+    from engine.core.config import Settings
+    from web.services import Services
+    settings = Settings.from_env(env={"EVENTFLOW_DUPLICATE_RADIUS_M": "50", "EVENTFLOW_DUPLICATE_WINDOW_H": "2"})
+    services = Services.build(settings.__class__(**{**settings.__dict__, "database_url": "sqlite://"}))
+    assert (services.env.duplicate_window.radius_m, services.env.duplicate_window.within) == (50, timedelta(hours=2))
+    services.db.dispose()
