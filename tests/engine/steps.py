@@ -1,48 +1,35 @@
 """Figure 1's first steps through engine functions, for engine tests that need events in a state (no
 Flask, no HTTP): each is an operation `op(cmd, ...)` for the `run` fixture (tests/engine/conftest.py).
 
-`report` and `start` do what a report's two units of work do (engine/pool/events.py `register`, then the
-process started on the active version). Until engine/facade.py's `report`/`start` are domain functions
-of a Command (issue #16), they are spelled out here from the domain modules they call."""
+`report` and `start` are a report's two units of work (engine/pool/registration.py, then
+engine/casework/lifecycle.py starts the process on the active version)."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from engine.casework import tasks
-from engine.pool import duplicates, events
-from engine.runtime.specs import active_version
-from engine.store.models import Event, Instance, PendingStart, WorkItem
+from engine.casework import lifecycle, tasks
+from engine.pool import registration
+from engine.store.models import Event, Instance, WorkItem
 from tests.samples import REPORT
 
 
 def report(cmd, **changes) -> int:
     """A report by `cmd.user` (REPORT with `changes`), checked, registered and flagged against open
     events nearby (§7.1 登记); its process is not started. The event's id."""
-    payload = {**REPORT, **changes}
-    clean = events.check_report(payload, cmd.catalogs, cmd.user)
-    event = events.register(cmd.session, clean, cmd.actor, cmd.now(), raw=payload)
-    duplicates.flag(cmd.session, event, cmd.env.duplicate_window, cmd.now())
+    event, _created = registration.report(cmd, {**REPORT, **changes})
     return event.id
 
 
 def start(cmd, event_id: int) -> int:
     """Start the stored event's process on the active version; the instance's id."""
-    event = cmd.session.get(Event, event_id)
-    cmd.session.execute(delete(PendingStart).where(PendingStart.event_id == event_id))
-    version = active_version(cmd.session, cmd.env.process_key)
-    data = events.initial_data(event, placement_unit=cmd.catalogs.city_authority())
-    return cmd.env.instances.start(cmd.session, event, version, data, cmd.actor).id
+    return lifecycle.start(cmd, event_id).id
 
 
 def complete(cmd, event_id: int, name: str, data: dict) -> str:
     """`cmd.user` completes the event's ready task `name` with form data, checked as the API checks it."""
     task_id = cmd.session.scalar(select(WorkItem.id).where(WorkItem.event_id == event_id, WorkItem.spec_name == name))
     assert task_id is not None, f"event {event_id} has no ready task {name}"
-    item, row, event = tasks.find_work(cmd.session, cmd.user, cmd.catalogs, task_id)
-    clean = tasks.check_data(item, cmd.env.specs.get(cmd.session, row.version_id), cmd.catalogs, data, event=event,
-                             session=cmd.session)
-    assert cmd.env.instances.complete_task(cmd.session, row, event, task_id, clean, cmd.actor) is not None
-    return event.status
+    return tasks.complete(cmd, task_id, data)["event_status"]
 
 
 def send(cmd, event_id: int, message: str, payload: dict) -> bool:
