@@ -5,6 +5,8 @@ import secrets
 
 import click
 
+from engine import jobs
+from engine.limits import deadlines
 from engine.runtime import bundle as bundles
 from engine.accounts import users
 from engine.core.config import Settings
@@ -77,7 +79,7 @@ def load_catalogs_command(ctx):
         click.echo(f"{name}: {size}")
     click.echo(f"catalogs valid, content hash {svc.catalogs.content_hash[:12]}")
     if has_table(svc.db, "deadline"):  # the working calendar may have changed: move what depends on it
-        moved = svc.run(svc.runtime.recompute_deadlines)
+        moved = svc.run(lambda s: deadlines.move_with_calendar(svc.command(s)))
         if moved:
             click.echo(f"{moved} pending working-day deadlines moved with the calendar")
 
@@ -350,9 +352,10 @@ def serve(ctx, host, port):
     svc = _services(ctx)
     app = create_app(services=svc)
     caught = catch_up(svc)
-    if caught.fired or caught.warnings:
+    warnings = len(caught.of(jobs.WARNINGS))
+    if caught.fired or warnings:
         click.echo(f"caught up: {sum(len(v) for v in caught.fired.values())} timers fired, "
-                   f"{caught.warnings} warnings sent while the server was down")
+                   f"{warnings} warnings sent while the server was down")
     scheduler = start_sweeper(svc, timers=not svc.clock.simulated)
     try:
         app.run(host=host, port=port, threaded=True)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from catalogs import load_catalogs
 from engine.accounts import catalog_edits
 from engine.store import clock_state, uow
+from engine.limits import deadlines
 from engine.pool import duplicates
 from engine.runtime import instance_migration as migration
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
@@ -93,7 +94,7 @@ class Services:
             return {"revision": None, "changed": False}
         self.catalogs.replace_with(new)
         self.catalog_revision = row.id          # what this node loaded (a later edit elsewhere is picked up)
-        moved = self.run(self.runtime.recompute_deadlines) if row.name == "calendar" else 0
+        moved = self.run(lambda s: deadlines.move_with_calendar(self.command(s))) if row.name == "calendar" else 0
         return {"revision": row.id, "changed": True, "summary": row.summary, "deadlines_moved": moved}
 
     @staticmethod
