@@ -33,7 +33,7 @@ from web.cli import DEMO_USERS
 from web.scheduler import start_sweeper
 from web.services import Services
 
-from bench.sweep import ROOT
+from bench.common import ROOT
 
 PASSWORD = "bench-password-1"
 

@@ -65,7 +65,7 @@ class Conflict(EventflowError):
 class StepFailed(Conflict):
     """A step of a process failed at run time (issue #15): the element that failed and why. Nothing of the
     step was saved — the task stays ready, the timer waits — and an incident (流程异常) is opened for the
-    process administrators in a unit of work of its own (engine/casework/incidents.py). `incident` holds what
+    process administrators in a unit of work of its own (engine/runtime/incidents.py). `incident` holds what
     that unit stores; it is never part of the answer."""
 
     code = "step_failed"
