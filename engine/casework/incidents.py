@@ -34,8 +34,9 @@ from engine.core.errors import Conflict, InvalidData, NotFound, StepFailed
 from engine.core.ids import MAX_ID
 from engine.store.models import Event, Incident, Instance, ProcessVersion, Timer, WorkItem
 # opening and resolving them is the runtime's (engine/runtime/incidents.py); imported here for their callers
-from engine.runtime.incidents import (STEP_FAILURES, audit, held_instances, record, resolve,  # noqa: F401
-                                      resolve_task, resolve_timers, task_failure, timer_failure)
+from engine.runtime.incidents import (STEP_FAILURES, held_instances, record, resolve_task,  # noqa: F401
+                                      resolve_timers, task_failure, timer_failure)
+from engine.runtime.incidents import audit as _audit, resolve as _resolve
 
 STATUSES = ("open", "resolved")
 
@@ -136,8 +137,8 @@ def retry(session, runtime, incident_id: int, user) -> dict:
     except StepFailed as failure:
         failure.incident.update(incident_id=incident.id, retried_by=user.username)
         raise
-    resolve(incident, outcome, user.username, now)
-    audit(session, now, user.username, "incident_retried", incident, outcome=outcome)
+    _resolve(incident, outcome, user.username, now)
+    _audit(session, now, user.username, "incident_retried", incident, outcome=outcome)
     return {"id": incident.id, "status": incident.status, "resolution": incident.resolution}
 
 
