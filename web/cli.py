@@ -5,13 +5,13 @@ import secrets
 
 import click
 
-from engine import jobs
-from engine.limits import deadlines
 from engine.runtime import bundle as bundles
 from engine.accounts import users
 from engine.core.config import Settings
 from engine.store.db import has_table, init_db
 from engine.core.errors import EventflowError
+from engine import jobs
+from engine.limits import deadlines
 
 #: demo accounts: (username, display name, roles, community, unit). Demo data only (`demo-data`).
 #: demo cadres designated for the sensitive rows of Table A.1 (engine/accounts/privacy.py)
