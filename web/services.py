@@ -10,12 +10,12 @@ from datetime import timedelta
 from catalogs import load_catalogs
 from engine.accounts import catalog_edits
 from engine.store import clock_state, uow
-from engine.limits import deadlines
 from engine.pool import duplicates
 from engine.runtime import instance_migration as migration
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
 from engine.store.db import has_table, make_engine, make_session_factory
+from engine.limits import deadlines
 from engine.core.errors import EventflowError, StepFailed
 from engine.pool.photos import PhotoStore
 from engine.facade import Runtime
