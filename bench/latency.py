@@ -33,7 +33,7 @@ from web.cli import DEMO_USERS
 from web.scheduler import start_sweeper
 from web.services import Services
 
-from bench.common import ROOT
+from bench.sweep import ROOT
 
 PASSWORD = "bench-password-1"
 

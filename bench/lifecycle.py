@@ -15,6 +15,8 @@ import statistics
 import tempfile
 import time
 import types
+from datetime import datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import bindparam, select
@@ -22,17 +24,20 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from catalogs import load_catalogs
-from engine.runtime import spiff
+from engine.runtime import bundle, spiff
 from engine.store import uow
 from engine.core.clock import SHANGHAI, SimulatedClock, parse_instant
 from engine.limits.deadlines import Deadlines
 from engine.casework.run_context import RunContext
 from engine.store.models import Audit, WorkItem
+from engine.store.db import init_db, make_engine, make_session_factory
+from engine.facade import Runtime
 from engine.runtime.scripting import EventflowScriptEngine
+from engine.accounts.users import Principal
 from engine.runtime.specs import compile_version
 from handlers.registry import default_registry
-from bench.common import CLOCK_START, REPORT, USERS, deployed
 
+ROOT = Path(__file__).resolve().parent.parent
 STEPS = [("staff", "verify", {"verdict": "accept"}),
          ("staff", "analyse", {"disposal": "whistle"}),
          ("whistle", "issue_whistle", {"lead_department": "zhifa", "co_departments": [], "on_site": False,
@@ -42,10 +47,16 @@ STEPS = [("staff", "verify", {"verdict": "accept"}),
          ("staff", "check", {"passed": True, "rating": "满意"})]
 #: how a client finds the next task: one query on the work-item index
 FIND = select(WorkItem.id).where(WorkItem.event_id == bindparam("event_id"), WorkItem.spec_name == bindparam("name"))
+REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "community": "lg-xincheng",
+          "location": {"lat": 27.52, "lng": 120.60, "address": "bench"}}
 #: what engine.pool.events.initial_data gives the process at its start
 START = {"event_id": 1, "event_number": "LG-BENCH", "community": "lg-xincheng", "event_type": "A05",
          "source": "grid_worker", "description": "bench", "location": REPORT["location"], "reporter": "grid1",
          "reopened": False, "matter_code": None, "superior_body": None, "superior_deadline": None}
+USERS = {"grid": Principal(1, "grid1", "grid", frozenset({"grid_worker"}), "lg-xincheng", None),
+         "staff": Principal(2, "staff1", "staff", frozenset({"community_staff"}), "lg-xincheng", None),
+         "whistle": Principal(3, "whistle1", "whistle", frozenset({"whistle_officer"}), "lg-xincheng", None),
+         "dept": Principal(4, "zhifa1", "dept", frozenset({"department_staff"}), None, "zhifa")}
 
 
 class _Collect:
@@ -165,10 +176,14 @@ def main():
     args = parser.parse_args()
 
     catalogs, registry = load_catalogs(), default_registry()
-    clock = SimulatedClock(CLOCK_START)
+    clock = SimulatedClock(datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc))
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        db, factory, runtime, version = deployed(url, catalogs, registry, clock)
+        db = make_engine(url)
+        init_db(db)
+        factory = make_session_factory(db)
+        runtime = Runtime(catalogs, registry, clock)
+        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
         compiled = uow.read(factory, lambda s: compile_version(s.get(type(version), version.id)))
 
         persisted(factory, runtime, 5)            # warm up caches and the database

@@ -15,18 +15,27 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
 from catalogs import load_catalogs
-from engine.runtime import sweep
+from engine.runtime import bundle, sweep
 from engine.store import uow
 from engine.core.clock import SimulatedClock
+from engine.store.db import init_db, make_engine, make_session_factory
 from engine.store.models import Event, Instance, Timer
+from engine.facade import Runtime
+from engine.accounts.users import Principal
 from handlers.registry import default_registry
-from bench.common import CLOCK_START, REPORT, USERS, deployed
 
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "community": "lg-xincheng",
+          "location": {"lat": 27.52, "lng": 120.60, "address": "bench"}}
+USERS = {"grid": Principal(1, "grid1", "grid", frozenset({"grid_worker"}), "lg-xincheng", None),
+         "staff": Principal(2, "staff1", "staff", frozenset({"community_staff"}), "lg-xincheng", None),
+         "whistle": Principal(3, "whistle1", "whistle", frozenset({"whistle_officer"}), "lg-xincheng", None)}
 STEPS = [("staff", "verify", {"verdict": "accept"}), ("staff", "analyse", {"disposal": "whistle"}),
          ("whistle", "issue_whistle", {"lead_department": "zhifa", "on_site": False})]
 BATCH = 20_000
@@ -81,10 +90,14 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
 
     catalogs, registry = load_catalogs(), default_registry()
-    clock = SimulatedClock(CLOCK_START)
+    clock = SimulatedClock(datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc))
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/sweep.sqlite3"
-        db, factory, runtime, version = deployed(url, catalogs, registry, clock)
+        db = make_engine(url)
+        init_db(db)
+        factory = make_session_factory(db)
+        runtime = Runtime(catalogs, registry, clock)
+        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
         have, rows = 0, []
         for size in sizes:
             started = time.perf_counter()
