@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from engine.casework import process_versions
 from engine.runtime import bundle
 from engine.accounts import users
 from engine.core.clock import SystemClock
@@ -68,7 +69,7 @@ def main():
         services.clock = clock
         services.runtime = Runtime(services.catalogs, default_registry(), clock, wall_clock=SystemClock())
         app = create_app(services=services)
-        services.run(lambda s: services.runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        services.run(lambda s: process_versions.deploy(services.command(s), bundle.from_directory(ROOT / "processes"), "bench"))
         for username, display, roles, community, unit in DEMO_USERS:
             services.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
                 s, services.catalogs, services.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024))

@@ -15,29 +15,25 @@ import statistics
 import tempfile
 import time
 import types
-from datetime import datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import bindparam, select
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from catalogs import load_catalogs
-from engine.runtime import bundle, spiff
+from bench.setup import deployed
+from engine.casework import lifecycle, tasks
+from engine.pool import registration
+from engine.runtime import spiff
 from engine.store import uow
-from engine.core.clock import SHANGHAI, SimulatedClock, parse_instant
+from engine.core.clock import SHANGHAI, parse_instant
 from engine.limits.deadlines import Deadlines
 from engine.casework.run_context import RunContext
 from engine.store.models import Audit, WorkItem
-from engine.store.db import init_db, make_engine, make_session_factory
-from engine.facade import Runtime
 from engine.runtime.scripting import EventflowScriptEngine
 from engine.accounts.users import Principal
 from engine.runtime.specs import compile_version
-from handlers.registry import default_registry
 
-ROOT = Path(__file__).resolve().parent.parent
 STEPS = [("staff", "verify", {"verdict": "accept"}),
          ("staff", "analyse", {"disposal": "whistle"}),
          ("whistle", "issue_whistle", {"lead_department": "zhifa", "co_departments": [], "on_site": False,
@@ -118,14 +114,14 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
 
 def persisted(factory, runtime, n):
     for _ in range(n):
-        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
-        uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
             user = USERS[who]
             task_id = uow.read(factory, lambda s: s.connection().execute(
                 FIND, {"event_id": event.id, "name": name}).scalar())
-            uow.run(factory, lambda s: runtime.complete(s, task_id, data, user))
-        assert uow.read(factory, lambda s: runtime.open_work(s, event.id)) == []
+            uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, user), task_id, data))
+        assert uow.read(factory, lambda s: lifecycle.open_work(runtime.env.command(s), event.id)) == []
 
 
 def bare_commits(db, clock, n):
@@ -175,15 +171,10 @@ def main():
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
 
-    catalogs, registry = load_catalogs(), default_registry()
-    clock = SimulatedClock(datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc))
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        db = make_engine(url)
-        init_db(db)
-        factory = make_session_factory(db)
-        runtime = Runtime(catalogs, registry, clock)
-        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        db, factory, runtime, version = deployed(url)
+        catalogs, registry, clock = runtime.env.catalogs, runtime.env.registry, runtime.env.clock
         compiled = uow.read(factory, lambda s: compile_version(s.get(type(version), version.id)))
 
         persisted(factory, runtime, 5)            # warm up caches and the database

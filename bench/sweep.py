@@ -15,22 +15,18 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from catalogs import load_catalogs
-from engine.runtime import bundle, sweep
+from bench.setup import deployed
+from engine.casework import lifecycle, tasks
+from engine.pool import registration
+from engine.runtime import sweep
 from engine.store import uow
-from engine.core.clock import SimulatedClock
-from engine.store.db import init_db, make_engine, make_session_factory
 from engine.store.models import Event, Instance, Timer
-from engine.facade import Runtime
 from engine.accounts.users import Principal
-from handlers.registry import default_registry
 
-ROOT = Path(__file__).resolve().parent.parent
 REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "community": "lg-xincheng",
           "location": {"lat": 27.52, "lng": 120.60, "address": "bench"}}
 USERS = {"grid": Principal(1, "grid1", "grid", frozenset({"grid_worker"}), "lg-xincheng", None),
@@ -72,12 +68,12 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
 
 def arm_due(factory, runtime, count: int) -> None:
     for _ in range(count):
-        event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, USERS["grid"]))
-        uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
-            task_id = uow.read(factory, lambda s: next(w.id for w in runtime.open_work(s, event.id)
+            task_id = uow.read(factory, lambda s: next(w.id for w in lifecycle.open_work(runtime.env.command(s), event.id)
                                                        if w.spec_name == name))
-            uow.run(factory, lambda s: runtime.complete(s, task_id, data, USERS[who]))
+            uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, USERS[who]), task_id, data))
 
 
 def main():
@@ -89,15 +85,10 @@ def main():
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    catalogs, registry = load_catalogs(), default_registry()
-    clock = SimulatedClock(datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc))
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/sweep.sqlite3"
-        db = make_engine(url)
-        init_db(db)
-        factory = make_session_factory(db)
-        runtime = Runtime(catalogs, registry, clock)
-        version, _ = uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "bench"))
+        db, factory, runtime, version = deployed(url)
+        clock = runtime.env.clock
         have, rows = 0, []
         for size in sizes:
             started = time.perf_counter()

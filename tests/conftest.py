@@ -44,10 +44,11 @@ def seed(app, deploy=True):
     with PASSWORD, through the app's own engine calls."""
     from engine.runtime import bundle
     from engine.accounts import users
+    from engine.casework.process_versions import deploy as deploy_bundle
     from web.cli import DEMO_SENSITIVE_ACCESS, DEMO_USERS
     svc = app.extensions["eventflow"]
     if deploy:
-        svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "test"))
+        svc.run(lambda s: deploy_bundle(svc.command(s), bundle.from_directory(PROCESSES), "test"))
     for username, display, roles, community, unit in DEMO_USERS:
         svc.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
             s, svc.catalogs, svc.runtime.wall_clock, u, PASSWORD, r, c, n, d, 1024, u in DEMO_SENSITIVE_ACCESS))

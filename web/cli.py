@@ -5,8 +5,9 @@ import secrets
 
 import click
 
-from engine.runtime import bundle as bundles
+from engine.runtime import bundle as bundles, versions as version_history
 from engine.accounts import users
+from engine.casework import process_versions
 from engine.core.config import Settings
 from engine.store.db import has_table, init_db
 from engine.core.errors import EventflowError
@@ -38,6 +39,28 @@ def _services(ctx):
     if ctx.obj is None:
         ctx.obj = Services.build(Settings.from_env())
     return ctx.obj
+
+
+def _run(ctx, op, *args):
+    """`op(cmd, *args)` in one write unit of work, for no signed-in user (the command's actor is "system"
+    unless it names one)."""
+    svc = _services(ctx)
+    return svc.run(lambda s: op(svc.command(s), *args))
+
+
+def _version_id(ctx, process: str, version: int) -> int:
+    """The id of VERSION of PROCESS, or the command fails naming them."""
+    rows = [r for r in _services(ctx).read(lambda s: version_history.listing(s, process)) if r["version"] == version]
+    if not rows:
+        raise click.ClickException(f"no version {version} of process {process!r}")
+    return rows[0]["id"]
+
+
+def _secret(done: str, secret: str, keep: str) -> None:
+    """What was set up, and its secret, printed this once only (only a hash or the holder keeps it)."""
+    click.echo(done)
+    click.echo(f"secret: {secret}")
+    click.echo(keep)
 
 
 def _fail(err: Exception):
@@ -98,7 +121,7 @@ def deploy(ctx, path, actor):
         bundle = bundles.from_bpmn(path, open(path, "rb").read())
     else:
         bundle = bundles.from_directory(path)
-    version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, actor))
+    version, created = _run(ctx, process_versions.deploy, bundle, actor)
     state = "deployed" if created else "unchanged, already"
     click.echo(f"{version.process_key} v{version.version} {state} (hash {version.content_hash[:12]})")
 
@@ -109,7 +132,6 @@ def deploy(ctx, path, actor):
 @click.pass_context
 def versions(ctx, process, show_changes):
     """List the deployed process versions: who, when, hash, active, instances by status."""
-    from engine.runtime import versions as version_history
     svc = _services(ctx)
     rows = svc.read(lambda s: version_history.listing(s, process))
     if not rows:
@@ -140,12 +162,7 @@ def versions(ctx, process, show_changes):
 @click.pass_context
 def activate(ctx, process, version, actor):
     """Make VERSION of PROCESS the active one (a rollback to an earlier one): new events start on it."""
-    from engine.runtime import versions as version_history
-    svc = _services(ctx)
-    rows = [r for r in svc.read(lambda s: version_history.listing(s, process)) if r["version"] == version]
-    if not rows:
-        raise click.ClickException(f"no version {version} of process {process!r}")
-    svc.run(lambda s: version_history.activate(s, rows[0]["id"], actor, svc.clock.now()))
+    _run(ctx, process_versions.activate, _version_id(ctx, process, version), actor)
     click.echo(f"{process} v{version} is now active: new events start on it; running instances stay on theirs")
 
 
@@ -157,12 +174,9 @@ def activate(ctx, process, version, actor):
 @click.pass_context
 def migrate(ctx, process, version, dry_run, actor):
     """Move the running instances of PROCESS to VERSION (those that can; the others are listed with why)."""
-    from engine.runtime import instance_migration as migration, versions as version_history
     svc = _services(ctx)
-    rows = [r for r in svc.read(lambda s: version_history.listing(s, process)) if r["version"] == version]
-    if not rows:
-        raise click.ClickException(f"no version {version} of process {process!r}")
-    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, rows[0]["id"]))
+    target_id = _version_id(ctx, process, version)
+    plan = svc.read(lambda s: process_versions.migration_plan(svc.command(s), target_id))
     for item in plan["items"]:
         state = "can move" if item["can_move"] else "cannot move: " + "; ".join(item["reasons"])
         timers = ", ".join(f"{t['timer']} {t['due_at'][:16]}" for t in item["timers_kept"])
@@ -173,7 +187,7 @@ def migrate(ctx, process, version, dry_run, actor):
     if dry_run or not movable:
         return
     with click.progressbar(length=len(movable), label="migrating") as bar:
-        results = svc.migrate_instances(rows[0]["id"], movable, actor, lambda done, total: bar.update(1))
+        results = svc.migrate_instances(target_id, movable, actor, lambda done, total: bar.update(1))
     moved = sum(1 for r in results if r["moved"])
     for r in results:
         if not r["moved"]:
@@ -194,7 +208,7 @@ def migrate(ctx, process, version, dry_run, actor):
 def create_user(ctx, name, roles, community, unit, department, password, display_name, sensitive_access):
     """Create a user with roles and a scope (a community and/or a unit)."""
     svc = _services(ctx)
-    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.runtime.wall_clock, name, password, roles,
+    svc.run(lambda s: users.create_user(s, svc.catalogs, svc.env.wall_clock, name, password, roles,
                                         community, unit or department, display_name,
                                         svc.settings.scrypt_n, sensitive_access))
     click.echo(f"user {name} created")
@@ -213,7 +227,7 @@ def demo_data(ctx, password):
             click.echo(f"{username:11} exists")
             continue
         svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
-            s, svc.catalogs, svc.runtime.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
+            s, svc.catalogs, svc.env.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
             u in DEMO_SENSITIVE_ACCESS))
         click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")
 
@@ -231,11 +245,9 @@ def device():
 def device_register(ctx, device_id, community, kind):
     """Register a device and print its signing secret (shown this once only)."""
     from engine.channels import devices
-    svc = _services(ctx)
-    secret = svc.run(lambda s: devices.register(s, device_id, community, kind, svc.clock.now(), svc.catalogs))
-    click.echo(f"device {device_id} registered ({kind}, {community})")
-    click.echo(f"secret: {secret}")
-    click.echo("keep it on the device: it is not shown again (sign with HMAC-SHA256, docs/devices.md)")
+    secret = _run(ctx, lambda cmd: devices.register(cmd.session, device_id, community, kind, cmd.now(), cmd.catalogs))
+    _secret(f"device {device_id} registered ({kind}, {community})", secret,
+            "keep it on the device: it is not shown again (sign with HMAC-SHA256, docs/devices.md)")
 
 
 @device.command("revoke")
@@ -244,8 +256,7 @@ def device_register(ctx, device_id, community, kind):
 def device_revoke(ctx, device_id):
     """Refuse the device's alerts from now on (its events stay)."""
     from engine.channels import devices
-    svc = _services(ctx)
-    svc.run(lambda s: devices.revoke(s, device_id, svc.clock.now()))
+    _run(ctx, lambda cmd: devices.revoke(cmd.session, device_id, cmd.now()))
     click.echo(f"device {device_id} revoked")
 
 
@@ -261,11 +272,9 @@ def callback():
 def callback_set(ctx, channel, url):
     """Send CHANNEL's outcomes (a channels-catalog code or a device id) to URL; print the signing secret."""
     from engine.channels import callbacks
-    svc = _services(ctx)
-    secret = svc.run(lambda s: callbacks.set_endpoint(s, svc.catalogs, channel, url, svc.clock.now()))
-    click.echo(f"callbacks of {channel} go to {url}")
-    click.echo(f"secret: {secret}")
-    click.echo("verify X-Eventflow-Signature with it: it is not shown again (docs/callbacks.md)")
+    secret = _run(ctx, lambda cmd: callbacks.set_endpoint(cmd.session, cmd.catalogs, channel, url, cmd.now()))
+    _secret(f"callbacks of {channel} go to {url}", secret,
+            "verify X-Eventflow-Signature with it: it is not shown again (docs/callbacks.md)")
 
 
 @callback.command("remove")
@@ -274,8 +283,7 @@ def callback_set(ctx, channel, url):
 def callback_remove(ctx, channel):
     """Stop CHANNEL's callbacks (pending ones are not sent)."""
     from engine.channels import callbacks
-    svc = _services(ctx)
-    svc.run(lambda s: callbacks.remove_endpoint(s, channel, svc.clock.now()))
+    _run(ctx, lambda cmd: callbacks.remove_endpoint(cmd.session, channel, cmd.now()))
     click.echo(f"callbacks of {channel} removed")
 
 
@@ -291,8 +299,7 @@ def api_key():
 def api_key_create(ctx, channel, actor):
     """Create a key for CHANNEL (hotline_12345, zhihui_cunshe, suishoupai, zhifa_platform); printed once."""
     from engine.accounts import apikeys
-    svc = _services(ctx)
-    key = svc.run(lambda s: apikeys.create(s, channel, actor, svc.runtime.clock.now(), svc.catalogs))
+    key = _run(ctx, lambda cmd: apikeys.create(cmd.session, channel, actor, cmd.now(), cmd.catalogs))
     click.echo(f"api key for {channel}: {key}")
     click.echo("keep it with the channel: only its hash is stored, it is not shown again")
 
@@ -303,8 +310,7 @@ def api_key_create(ctx, channel, actor):
 def api_key_revoke(ctx, key):
     """End KEY (the whole key, or its prefix as `api-key list` shows it): refused from now on."""
     from engine.accounts import apikeys
-    svc = _services(ctx)
-    row = svc.run(lambda s: apikeys.revoke(s, key, svc.runtime.clock.now()))
+    row = _run(ctx, lambda cmd: apikeys.revoke(cmd.session, key, cmd.now()))
     click.echo(f"api key {row.prefix}… of {row.channel} revoked")
 
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from catalogs import load_catalogs
 from engine.accounts import catalog_edits
+from engine.casework import incidents, lifecycle, process_versions
 from engine.store import clock_state, uow
-from engine.pool import duplicates
-from engine.runtime import instance_migration as migration
+from engine.pool import duplicates, reading
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
 from engine.store.db import has_table, make_engine, make_session_factory
@@ -124,14 +124,14 @@ class Services:
         try:
             return self.run(fn)
         except StepFailed as err:
-            err.details["incident_id"] = self.run(lambda s, failure=err: self.runtime.record_incident(s, failure))
+            err.details["incident_id"] = self.run(lambda s, failure=err: incidents.record_failure(self.command(s), failure))
             log.warning("incident %s: %s", err.details["incident_id"], err.message)
             raise
 
     def view_event(self, event_id: int, user, where: str = "api") -> dict:
         """The event as the user sees it (a read); a sensitive one's view is then audited in a write of
         its own, so an ordinary view never takes the write lock."""
-        return self.read(lambda s: self.runtime.event_detail(s, event_id, user, where))
+        return self.read(lambda s: reading.event_detail(self.command(s, user), event_id, where))
 
     def migrate_instances(self, target_id: int, instance_ids, actor: str, progress=None) -> list[dict]:
         """Move instances to a version, each in its own unit of work (engine/runtime/instance_migration.py); one that cannot
@@ -139,7 +139,7 @@ class Services:
         results = []
         for done, instance_id in enumerate(instance_ids, start=1):
             try:
-                results.append(self.run(lambda s, i=instance_id: migration.migrate(s, self.runtime, i, target_id, actor)))
+                results.append(self.run(lambda s, i=instance_id: process_versions.migrate(self.command(s), i, target_id, actor)))
             except EventflowError as err:
                 results.append({"instance_id": instance_id, "moved": False,
                                 "reasons": err.details.get("reasons") or [err.message]})
@@ -160,9 +160,9 @@ class Services:
         an administrator. Anything else (the database went away) leaves it waiting: the sweep starts it
         after a grace period (engine/runtime/sweep.py)."""
         try:
-            self.run(lambda s: self.runtime.start_pending(s, event_id, actor))
+            self.run(lambda s: lifecycle.start_pending(self.command(s), event_id, actor))
         except EventflowError as err:
             message = err.message
-            self.run(lambda s: self.runtime.mark_failed_start(s, event_id, message))
+            self.run(lambda s: lifecycle.mark_failed_start(self.command(s), event_id, message))
         except Exception:  # noqa: BLE001 - the submission is stored; its start is retried by the sweep
             log.exception("event %s: process not started; the sweep will start it", event_id)

@@ -33,3 +33,15 @@ def run_step(op, *args, **kwargs):
 def items(rows) -> dict:
     """A list answer: `{"items": rows}`."""
     return {"items": rows}
+
+
+def store(op, *args, **kwargs):
+    """A submission of any source (§5): `op(cmd, *args)` in a write unit of its own, committed before its
+    process starts (`start`); two racing retries with one idempotency key meet at its unique index."""
+    return services().store_submission(lambda session: op(_command(session), *args, **kwargs))
+
+
+def start(event_id: int, actor: str | None = None) -> None:
+    """Start a stored submission's process in a second unit (web/services.py `start_process`), recorded
+    for `actor` (a channel, a device), by default the signed-in user."""
+    services().start_process(event_id, actor or g.user.username)

@@ -101,6 +101,11 @@ def disclose_ids(session, catalogs, user, ids, now, where: str) -> None:
             disclose(session, catalogs, user, event, now, where)
 
 
+def disclose_listed(cmd, event_ids, where: str) -> None:
+    """A list showed what was derived from these events: the sensitive ones' reads are recorded."""
+    disclose_ids(cmd.session, cmd.catalogs, cmd.user, event_ids, cmd.now(), where)
+
+
 def record(session, disclosures: list[dict]) -> None:
     """Write the noted reads (engine/store/uow.py calls this; one row per event and place per unit)."""
     seen = set()

@@ -23,6 +23,7 @@ from datetime import timezone
 from sqlalchemy import select
 
 from engine.accounts import permissions
+from engine.casework.lifecycle import check_reason
 from engine.core.clock import local
 from engine.core.errors import Conflict, NotFound
 from engine.pool.events import STATUS_WORDS
@@ -58,8 +59,10 @@ def _tell_open_work(session, catalogs, now, event: Event, kind: str, text: str) 
                 notify(session, catalogs, now, event.id, *recipient, kind, f"事件 {event.number}「{item.title}」{text}")
 
 
-def suspend(session, runtime, event_id: int, reason: str, user) -> Event:
-    event, row = _instance(session, runtime.catalogs, event_id, user)
+def suspend(cmd, event_id: int, reason) -> Event:
+    """挂起: `reason` given; its tasks cannot be completed, its timers wait and its deadlines pause."""
+    session, user, reason = cmd.session, cmd.user, check_reason(reason)
+    event, row = _instance(session, cmd.catalogs, event_id, user)
     if row.status == "suspended":
         raise Conflict(f"事件 {event.number} 的流程已挂起 (already suspended since {local(_utc(row.suspended_at))})",
                        process_status=row.status)
@@ -67,53 +70,57 @@ def suspend(session, runtime, event_id: int, reason: str, user) -> Event:
         raise Conflict(f"事件 {event.number} 状态为「{STATUS_WORDS.get(event.status, event.status)}」，"
                        f"只有办理中的流程可以挂起 (only a running process can be suspended)",
                        process_status=row.status, event_status=event.status)
-    now = runtime.clock.now()
+    now = cmd.now()
     row.status, row.suspended_at, row.suspended_by, row.suspend_reason = "suspended", now, user.username, reason
-    paused = runtime.deadlines.pause(session, row.id)
+    paused = cmd.env.limits.pause(session, row.id)
     event.stage = f"已挂起（{event.stage}）"[:200] if event.stage else "已挂起"
     session.add(Audit(at=now, actor=user.username, action="instance_suspended", event_id=event.id,
                       instance_id=row.id, data={"reason": reason,
                                                 "paused": [{"kind": d.kind, "due_at": local(_utc(d.due_at))}
                                                            for d in paused]}))
-    _tell_open_work(session, runtime.catalogs, now, event, "suspended",
+    _tell_open_work(session, cmd.catalogs, now, event, "suspended",
                     f"已挂起，暂停办理，时限暂停计算：{reason}")
     session.flush()   # the version check: a step saved meanwhile makes this unit run again
     return event
 
 
-def resume(session, runtime, event_id: int, reason: str, user) -> Event:
-    event, row = _instance(session, runtime.catalogs, event_id, user)
+def resume(cmd, event_id: int, reason) -> Event:
+    """恢复: its deadlines and timers move by the suspension and count on."""
+    session, user, reason = cmd.session, cmd.user, check_reason(reason)
+    event, row = _instance(session, cmd.catalogs, event_id, user)
     if row.status != "suspended":
         raise Conflict(f"事件 {event.number} 的流程没有挂起 (the process is not suspended)", process_status=row.status)
-    now, began = runtime.clock.now(), _utc(row.suspended_at)
-    moved = runtime.deadlines.resume(session, row.id, began, now)
+    now, began = cmd.now(), _utc(row.suspended_at)
+    moved = cmd.env.limits.resume(session, row.id, began, now)
     row.status, row.suspended_at, row.suspended_by, row.suspend_reason = "running", None, None, None
     session.flush()   # the version check, before the state is loaded and saved again
     record = ("instance_resumed", {"reason": reason, "suspended_at": local(began),
                                    "suspended_seconds": int((now - began).total_seconds()),
                                    "deadlines": [{"kind": d.kind, "due_at": local(_utc(d.due_at))} for d in moved]})
-    runtime.instances.move_timers(session, row, event, {d.timer_task_id: _utc(d.due_at) for d in moved
+    cmd.env.instances.move_timers(session, row, event, {d.timer_task_id: _utc(d.due_at) for d in moved
                                                         if d.timer_task_id}, now - began, user.username, record)
-    due = "；".join(f"{runtime.catalogs.deadline_kind(d.kind)['name']}时限顺延至 {local(_utc(d.due_at))}"
-                   for d in moved if runtime.catalogs.deadline_kind(d.kind))
-    _tell_open_work(session, runtime.catalogs, now, event, "resumed",
+    due = "；".join(f"{cmd.catalogs.deadline_kind(d.kind)['name']}时限顺延至 {local(_utc(d.due_at))}"
+                   for d in moved if cmd.catalogs.deadline_kind(d.kind))
+    _tell_open_work(session, cmd.catalogs, now, event, "resumed",
                     "已恢复办理" + (f"，{due}" if due else "") + f"：{reason}")
     return event
 
 
-def terminate(session, runtime, event_id: int, reason: str, user) -> Event:
-    event, row = _instance(session, runtime.catalogs, event_id, user)
+def terminate(cmd, event_id: int, reason) -> Event:
+    """终止: open work and timers are cancelled, the event ends `terminated`, its source is told."""
+    session, user, reason = cmd.session, cmd.user, check_reason(reason)
+    event, row = _instance(session, cmd.catalogs, event_id, user)
     if row.status not in ("running", "suspended") or event.status != "open":
         raise Conflict(f"事件 {event.number} 状态为「{STATUS_WORDS.get(event.status, event.status)}」，"
                        f"只有办理中或挂起的流程可以终止 (only a running or suspended process can be terminated)",
                        process_status=row.status, event_status=event.status)
-    now = runtime.clock.now()
-    _tell_open_work(session, runtime.catalogs, now, event, "terminated", f"已终止，无需再办：{reason}")
+    now = cmd.now()
+    _tell_open_work(session, cmd.catalogs, now, event, "terminated", f"已终止，无需再办：{reason}")
     row.suspended_at = row.suspended_by = row.suspend_reason = None
     if row.status == "suspended":
         row.status = "running"
     session.flush()
-    runtime.instances.terminate(session, row, event, reason, user.username, runtime.registry.get("notify_source"))
+    cmd.env.instances.terminate(session, row, event, reason, user.username, cmd.env.registry.get("notify_source"))
     return event
 
 

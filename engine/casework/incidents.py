@@ -28,7 +28,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from engine.accounts import permissions, privacy
-from engine.casework import tasks
+from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.core.errors import Conflict, InvalidData, NotFound, StepFailed
 from engine.core.ids import MAX_ID
@@ -43,6 +43,12 @@ STATUSES = ("open", "resolved")
 
 def _check(user) -> None:
     permissions.INCIDENTS.require(user)
+
+
+def record_failure(cmd, failure: StepFailed) -> int:
+    """`record` in a unit of its own (web/services.py `run_step`, after the step's unit was rolled back):
+    the incident's id, for the answer."""
+    return record(cmd.session, failure, cmd.now()).id
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -102,7 +108,14 @@ def listing(session, user, catalogs, filters: dict, limit: int = 500) -> list[di
     return _shown(session.execute(query.order_by(Incident.id.desc()).limit(limit)), user, catalogs)
 
 
-def one(session, incident_id: int, user, catalogs) -> dict:
+def search(cmd, filters: dict) -> list[dict]:
+    """`listing` for the command's user."""
+    return listing(cmd.session, cmd.user, cmd.catalogs, filters)
+
+
+def one(cmd, incident_id: int) -> dict:
+    """One incident, as `listing` shows it."""
+    session = cmd.session
     if not 1 <= incident_id <= MAX_ID:
         raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
     row = session.execute(select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version,
@@ -112,13 +125,15 @@ def one(session, incident_id: int, user, catalogs) -> dict:
                           .where(Incident.id == incident_id)).first()
     if row is None:
         raise NotFound(f"incident {incident_id} does not exist", field="incident_id")
-    return _shown([row], user, catalogs)[0]
+    return _shown([row], cmd.user, cmd.catalogs)[0]
 
 
 # -- retrying ---------------------------------------------------------------------------------------
-def retry(session, runtime, incident_id: int, user) -> dict:
-    """重试: take the failed step again, after the cause was fixed. Resolved on success; on failure the
-    StepFailed raised carries the incident, which the caller counts in a unit of its own."""
+def retry(cmd, incident_id: int) -> dict:
+    """重试: take the failed step again, after the cause was fixed; the incident as `one` shows it, resolved.
+    On failure the StepFailed raised (409) carries the incident, which the caller counts in a unit of its
+    own (web/services.py `run_step`)."""
+    session, user = cmd.session, cmd.user
     _check(user)
     incident = session.get(Incident, incident_id, with_for_update=True) if 1 <= incident_id <= MAX_ID else None
     if incident is None:
@@ -126,52 +141,53 @@ def retry(session, runtime, incident_id: int, user) -> dict:
     if incident.status != "open":
         raise Conflict(f"流程异常 {incident_id} 已解决 (the incident is resolved already: {incident.resolution})",
                        incident_status=incident.status)
-    now = runtime.clock.now()
+    now = cmd.now()
     row = session.get(Instance, incident.instance_id)
     event = session.get(Event, incident.event_id)
     try:
         if incident.kind == "task":
-            outcome = _retry_task(session, runtime, incident, row, event, user)
+            outcome = _retry_task(cmd, incident, row, event)
         else:
-            outcome = _retry_timers(session, runtime, incident, row, event)
+            outcome = _retry_timers(cmd, incident, row, event)
     except StepFailed as failure:
         failure.incident.update(incident_id=incident.id, retried_by=user.username)
         raise
     _resolve(incident, outcome, user.username, now)
     _audit(session, now, user.username, "incident_retried", incident, outcome=outcome)
-    return {"id": incident.id, "status": incident.status, "resolution": incident.resolution}
+    return one(cmd, incident.id)
 
 
-def _retry_task(session, runtime, incident, row, event, user) -> str:
+def _retry_task(cmd, incident, row, event) -> str:
+    session, catalogs = cmd.session, cmd.catalogs
     item = session.get(WorkItem, incident.task_id)
     if item is None or item.instance_id != row.id:
         return "gone"                       # done, or cancelled (a timer, 撤单, 终止) since
-    compiled = runtime.specs.get(session, row.version_id)
+    compiled = cmd.env.specs.get(session, row.version_id)
     try:
-        clean = tasks.check_data(item, compiled, runtime.catalogs, incident.payload or {}, event=event, session=session)
+        clean = check_data(item, compiled, catalogs, incident.payload or {}, event=event, session=session)
     except InvalidData as err:
-        if permissions.may_see_sensitive(user, runtime.catalogs, event.type_code, event.reporter):
+        if permissions.may_see_sensitive(cmd.user, catalogs, event.type_code, event.reporter):
             raise
         # a form's reasons may quote what was typed: for a sensitive event, only which fields (issue #15)
         raise InvalidData([{"field": e.get("field"), "reason": "保存的表单数据不符合该版本的表单 "
                                                                "(the stored form data does not fit this version's form)"}
                            for e in err.details.get("errors", [])]) from None
     try:
-        done = runtime.instances.complete_task(session, row, event, item.id, clean, incident.actor)
+        done = cmd.env.instances.complete_task(session, row, event, item.id, clean, incident.actor)
     except STEP_FAILURES as err:
-        raise task_failure(err, item, row, event, clean, incident.actor, runtime.catalogs, retried=True) from err
+        raise task_failure(err, item, row, event, clean, incident.actor, catalogs, retried=True) from err
     return "retried" if done is not None else "gone"
 
 
-def _retry_timers(session, runtime, incident, row, event) -> str:
-    now = runtime.clock.now()
-    due = list(session.scalars(select(Timer.spec_name).where(Timer.instance_id == row.id, Timer.due_at <= now)))
+def _retry_timers(cmd, incident, row, event) -> str:
+    session = cmd.session
+    due = list(session.scalars(select(Timer.spec_name).where(Timer.instance_id == row.id, Timer.due_at <= cmd.now())))
     if not due:
         return "gone"                       # no timer is due any more (its task was done, the process ended)
     session.execute(update(Timer).where(Timer.instance_id == row.id).values(last_error=None)
                     .execution_options(synchronize_session=False))
     try:
-        runtime.instances.fire_timers(session, row, event)
+        cmd.env.instances.fire_timers(session, row, event)
     except STEP_FAILURES as err:
-        raise timer_failure(err, row, event, due, runtime.catalogs) from err
+        raise timer_failure(err, row, event, due, cmd.catalogs) from err
     return "retried"

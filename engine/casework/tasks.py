@@ -1,14 +1,15 @@
-"""A user's ready tasks and completing one (签收, 受理, 办结 … whatever the diagram says)."""
+"""A user's ready tasks and completing one (签收, 受理, 办结 … whatever the diagram says): 待办, 已办,
+认领 and 取消认领, each an operation of a command (engine/core/command.py) for its user."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select
 
-from engine.runtime import forms
-from engine.accounts import permissions
-from engine.pool import photos
+from engine.accounts import permissions, privacy
+from engine.casework import incidents
+from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.limits.deadlines import describe as describe_deadline
-from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.core.errors import Conflict, Forbidden, NotFound
 from engine.store.models import Audit, Deadline, Event, Instance, WorkItem
 from engine.accounts.permissions import may_work_on, work_items_of
 from engine.core import contracts
@@ -25,17 +26,50 @@ def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = 
             "suspended": suspended}
 
 
-def ready_for(session, user, catalogs, specs, limit: int = 200) -> list[dict]:
+def ready(cmd, limit: int = 200) -> list[dict]:
+    """The user's ready tasks, oldest first, each with its form."""
+    session, catalogs = cmd.session, cmd.catalogs
     rows = session.execute(select(WorkItem, Event, Instance.version_id, Instance.status)
                            .join(Event, Event.id == WorkItem.event_id)
                            .join(Instance, Instance.id == WorkItem.instance_id)
-                           .where(work_items_of(user, catalogs))
+                           .where(work_items_of(cmd.user, catalogs))
                            .order_by(WorkItem.created_at, WorkItem.id).limit(limit))
     result = []
     for item, event, version_id, status in rows:
-        compiled = specs.get(session, version_id)
+        compiled = cmd.env.specs.get(session, version_id)
         result.append(describe(item, event, compiled.resolved_form(item.form, catalogs), status == "suspended"))
     return result
+
+
+def todo(cmd) -> list[dict]:
+    """待办: the user's ready tasks, each with the time limit that runs on it (§8: its due time and its
+    warning light, green / yellow / red), or None: the earliest open deadline of its event that names it."""
+    tasks = ready(cmd)
+    ids = {t["event_id"] for t in tasks}
+    rows = cmd.session.scalars(select(Deadline).where(Deadline.event_id.in_(ids),
+                                                      Deadline.status.in_(("pending", "missed", "paused")),
+                                                      Deadline.met_at.is_(None)).order_by(Deadline.due_at)) if ids else []
+    first, now = {}, cmd.now()
+    for row in rows:
+        first.setdefault((row.event_id, row.task_spec), describe_deadline(row, cmd.catalogs, now))
+    return [{**t, "deadline": first.get((t["event_id"], t["name"]))} for t in tasks]
+
+
+def done(cmd, limit: int = 100) -> list[dict]:
+    """已办: the tasks this user completed, newest first (from the audit trail), of the events they may still
+    see (a cadre no longer designated for sensitive events no longer lists them)."""
+    user = cmd.user
+    rows = cmd.session.execute(select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
+                               .where(Audit.actor == user.username, Audit.action == contracts.TASK_COMPLETED,
+                                      permissions.events_of(user, cmd.catalogs))
+                               .order_by(Audit.id.desc()).limit(limit))
+    return [{"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
+             "event_number": number, "event_status": status} for a, number, status in rows]
+
+
+def count_for(session, user, catalogs) -> int:
+    """How many tasks wait for the user (the 待办 badge)."""
+    return session.scalar(select(func.count(WorkItem.id)).where(work_items_of(user, catalogs))) or 0
 
 
 #: the work item with its instance and event, for completing it. Hot statements are built once:
@@ -68,80 +102,73 @@ def find_work(session, user, catalogs, task_id: str) -> tuple[WorkItem, Instance
     return item, instance, event
 
 
-def check_data(item: WorkItem, compiled, catalogs, data, event: Event | None = None, session=None) -> dict:
-    """The form data with defaults, or InvalidData naming each bad field. With the event, photo fields
-    must name photos stored for it (referenced, never copied: engine/pool/photos.py)."""
-    if not isinstance(data, dict):
-        raise InvalidData([{"field": "(form)", "reason": "form data must be a JSON object"}])
-    schema = compiled.resolved_form(item.form, catalogs)
-    data = forms.with_defaults(schema, data)
-    errors = forms.validate(schema, data)
-    if not errors and event is not None:
-        errors = photos.unknown_references(session, event, forms.photo_references(schema, data))
-    if errors:
-        raise InvalidData(errors)
-    return data
+def detail(cmd, task_id: str, where: str = "api_task") -> dict:
+    """One ready task with its form and what the worker needs to see: the task's process data (the order
+    to work on, earlier answers for a rework 重办, co-departments' parts to consolidate)."""
+    session, catalogs = cmd.session, cmd.catalogs
+    item, row, event = find_work(session, cmd.user, catalogs, task_id)
+    privacy.disclose(session, catalogs, cmd.user, event, cmd.now(), where)
+    compiled = cmd.env.specs.get(session, row.version_id)
+    body = describe(item, event, compiled.resolved_form(item.form, catalogs), row.status == "suspended")
+    body["data"] = cmd.env.instances.task_data(session, row, event, task_id)
+    return body
 
 
-def with_deadlines(session, tasks: list[dict], catalogs, now) -> list[dict]:
-    """Each ready task with the time limit that runs on it (§8: its due time and its warning light,
-    green / yellow / red), or None: the earliest open deadline of its event that names the task."""
-    ids = {t["event_id"] for t in tasks}
-    rows = session.scalars(select(Deadline).where(Deadline.event_id.in_(ids), Deadline.status.in_(("pending", "missed", "paused")),
-                                                  Deadline.met_at.is_(None)).order_by(Deadline.due_at)) if ids else []
-    first = {}
-    for row in rows:
-        first.setdefault((row.event_id, row.task_spec), describe_deadline(row, catalogs, now))
-    return [{**t, "deadline": first.get((t["event_id"], t["name"]))} for t in tasks]
+def complete(cmd, task_id: str, data) -> dict:
+    """Complete a ready task with its form data (checked against its form first). If the step fails, the
+    answer is 409 `step_failed`, the task stays ready and an incident opens (engine/casework/incidents.py)."""
+    session, user = cmd.session, cmd.user
+    item, row, event = find_work(session, user, cmd.catalogs, task_id)
+    _not_claimed_by_another(item, user)
+    compiled = cmd.env.specs.get(session, row.version_id)
+    clean = check_data(item, compiled, cmd.catalogs, data, event=event, session=session)
+    try:
+        finished = cmd.env.instances.complete_task(session, row, event, task_id, clean, user.username)
+    except incidents.STEP_FAILURES as err:
+        raise incidents.task_failure(err, item, row, event, clean, user.username, cmd.catalogs) from err
+    if finished is None:
+        raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
+    incidents.resolve_task(session, task_id, user.username, cmd.now())
+    return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage}
 
 
-def done_by(session, user, catalogs, limit: int = 100) -> list[dict]:
-    """已办: the tasks this user completed, newest first (from the audit trail), of the events they may still
-    see (a cadre no longer designated for sensitive events no longer lists them)."""
-    rows = session.execute(select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
-                           .where(Audit.actor == user.username, Audit.action == contracts.TASK_COMPLETED,
-                                  permissions.events_of(user, catalogs))
-                           .order_by(Audit.id.desc()).limit(limit))
-    return [{"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
-             "event_number": number, "event_status": status} for a, number, status in rows]
-
-
-def count_for(session, user, catalogs) -> int:
-    """How many tasks wait for the user (the 待办 badge)."""
-    return session.scalar(select(func.count(WorkItem.id)).where(work_items_of(user, catalogs))) or 0
-
-
-def claim(session, user, catalogs, task_id: str, now) -> WorkItem:
+def claim(cmd, task_id: str) -> dict:
     """认领: the user takes a ready task on; the others who may do it see whose it is. The task's time limit
     runs on regardless (§8.3: 签收受理 is met when the task is *completed*, not when it is claimed)."""
-    item = find_for(session, user, catalogs, task_id)
-    session.execute(select(WorkItem.id).where(WorkItem.id == item.id).with_for_update())
-    session.refresh(item)
-    if item.claimed_by == user.username:
-        return item
-    if item.claimed_by:
+    item, user = _locked(cmd, task_id), cmd.user
+    if item.claimed_by and item.claimed_by != user.username:
         raise Conflict(f"该任务已由 {item.claimed_by} 认领 (already claimed)", task_id=task_id, claimed_by=item.claimed_by)
-    item.claimed_by, item.claimed_at = user.username, now
-    session.add(Audit(at=now, actor=user.username, action="task_claimed", event_id=item.event_id,
-                      instance_id=item.instance_id, task_id=item.id, task_name=item.title))
-    return item
+    if not item.claimed_by:
+        item.claimed_by, item.claimed_at = user.username, cmd.now()
+        _audit(cmd, item, "task_claimed")
+    return {"task_id": item.id, "claimed_by": item.claimed_by, "claimed_at": local(item.claimed_at)}
 
 
-def release(session, user, catalogs, task_id: str, now) -> WorkItem:
+def release(cmd, task_id: str) -> dict:
     """取消认领: the claimer gives the task back to everyone who may do it."""
-    item = find_for(session, user, catalogs, task_id)
-    session.execute(select(WorkItem.id).where(WorkItem.id == item.id).with_for_update())
-    session.refresh(item)
-    if item.claimed_by != user.username:
+    item = _locked(cmd, task_id)
+    if item.claimed_by != cmd.user.username:
         raise Conflict("只有认领人可以取消认领 (only the claimer may release it)" if item.claimed_by else
                        "该任务尚未认领 (the task is not claimed)", task_id=task_id, claimed_by=item.claimed_by)
     item.claimed_by = item.claimed_at = None
-    session.add(Audit(at=now, actor=user.username, action="task_released", event_id=item.event_id,
-                      instance_id=item.instance_id, task_id=item.id, task_name=item.title))
+    _audit(cmd, item, "task_released")
+    return {"task_id": item.id, "claimed_by": None, "claimed_at": None}
+
+
+def _locked(cmd, task_id: str) -> WorkItem:
+    """The ready task the user may work on, its row locked until commit (who has claimed it, as of the lock)."""
+    item = find_for(cmd.session, cmd.user, cmd.catalogs, task_id)
+    cmd.session.execute(select(WorkItem.id).where(WorkItem.id == item.id).with_for_update())
+    cmd.session.refresh(item)
     return item
 
 
-def not_claimed_by_another(item: WorkItem, user) -> None:
+def _audit(cmd, item: WorkItem, action: str) -> None:
+    cmd.session.add(Audit(at=cmd.now(), actor=cmd.actor, action=action, event_id=item.event_id,
+                          instance_id=item.instance_id, task_id=item.id, task_name=item.title))
+
+
+def _not_claimed_by_another(item: WorkItem, user) -> None:
     """A claimed task is completed by its claimer (they may release it first)."""
     if item.claimed_by and item.claimed_by != user.username:
         raise Conflict(f"该任务已由 {item.claimed_by} 认领 (claimed by someone else)", task_id=item.id,

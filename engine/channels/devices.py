@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from engine.pool import events, intake
+from engine.pool import duplicates, events, intake
 from engine.runtime import forms
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound, Unauthorized
@@ -195,12 +195,14 @@ def check_alert(body: bytes, device: Device, catalogs) -> tuple[dict, dict]:
     return clean, alert
 
 
-def receive(session, catalogs, device_id, timestamp_header, signature_header, body: bytes, *, now: datetime,
-            wall_now: datetime, signature_window: int = 300,
+def receive(cmd, device_id, timestamp_header, signature_header, body: bytes, *, signature_window: int = 300,
             repeat_window: timedelta = timedelta(minutes=30)) -> Accepted:
-    """Verify a signed alert and register it, count it as a repeat, or find the event a retry of the
-    same alert_id created. The receipt is stored in the same unit; the process is started by the caller
-    in the next one (as for any report: the submission is committed first)."""
+    """智慧社区预警 (§5.4): verify a signed alert (against the wall clock) and register it (by the business
+    clock), count it as a repeat, or find the event a retry of the same alert_id created. A new one is
+    flagged if it repeats a citizen's or a grid worker's report (engine/pool/duplicates.py). The receipt
+    is stored in the same unit; the process is started by the caller in the next one (as for any report:
+    the submission is committed first)."""
+    session, catalogs, now, wall_now = cmd.session, cmd.catalogs, cmd.now(), cmd.env.wall_clock.now()
     device = verify(session, device_id, timestamp_header, signature_header, body, wall_now, signature_window)
     clean, alert = check_alert(body, device, catalogs)
     # alerts of one device are taken one at a time, so two repeats cannot both open an event
@@ -224,6 +226,8 @@ def receive(session, catalogs, device_id, timestamp_header, signature_header, bo
     session.add(AlertReceipt(device_id=device.id, signature=signature_header.lower(), alert_id=alert["alert_id"],
                              received_at=wall_now, event_id=event.id))
     session.flush()
+    if created:
+        duplicates.flag(session, event, cmd.env.duplicate_window, now)
     return Accepted(event.id, event.number, event.alert_count or 1, created)
 
 

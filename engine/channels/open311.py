@@ -20,7 +20,7 @@ from datetime import timedelta, timezone
 
 from sqlalchemy import func, select
 
-from engine.pool import events, intake
+from engine.pool import duplicates, events, intake
 from engine.runtime import forms
 from engine.core.clock import local, parse_instant
 from engine.core.errors import InvalidData, NotFound
@@ -94,10 +94,13 @@ def renamed(err: InvalidData) -> InvalidData:
     return InvalidData([{**e, "field": open311_field(e["field"])} for e in err.details["errors"]])
 
 
-def submit(session, catalogs, form: dict, channel: str, now, idempotency_key=None) -> tuple[Event, bool]:
-    """Register a citizen's report from `channel` (its API key already checked); (event, created).
-    A retry with the same key (Idempotency-Key, else `source_ref`) returns the event it created.
+def submit(cmd, form: dict, channel: str, idempotency_key=None) -> tuple[Event, bool]:
+    """群众接报 (§5.3): register a citizen's report from `channel` (its API key already checked); (event,
+    created). Stored without a user, in the community that holds the point, and flagged if it repeats an
+    open report (engine/pool/duplicates.py); as for any report, its process starts in a second unit of
+    work. A retry with the same key (Idempotency-Key, else `source_ref`) returns the event it created.
     Raises InvalidData naming the Open311 fields (`lat/long` for a point in no community, §7.1)."""
+    session, catalogs, now = cmd.session, cmd.catalogs, cmd.now()
     try:
         key = intake.key_for(f"open311:{channel}", idempotency_key or form.get("source_ref"))
         found = intake.existing(session, key)
@@ -115,6 +118,7 @@ def submit(session, catalogs, form: dict, channel: str, now, idempotency_key=Non
     raw = {name: value for name, value in form.items() if name != "api_key"}  # as received, but no secret
     event = events.register(session, clean, f"open311:{channel}", now, key=key, channel=channel,
                             public_token=secrets.token_urlsafe(24), raw=raw)
+    duplicates.flag(session, event, cmd.env.duplicate_window, now)
     return event, True
 
 

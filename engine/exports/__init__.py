@@ -1,0 +1,1 @@
+"""Exports: PDF (`pdf`) and Excel (`spreadsheets`) writers for the circular and reports."""

@@ -46,6 +46,13 @@ def list_supervision(session, user, catalogs, filters: dict) -> list[dict]:
             if i["event_id"] in hidden else i for i in items]
 
 
+def records(cmd, filters: dict) -> list[dict]:
+    """督办 (§9.1): `list_supervision` for the command's user, its sensitive reads recorded."""
+    items = list_supervision(cmd.session, cmd.user, cmd.catalogs, filters)
+    privacy.disclose_listed(cmd, [i["event_id"] for i in items], "supervision")
+    return items
+
+
 def describe_request(row: ExtensionRequest) -> dict:
     return {"id": row.id, "deadline_id": row.deadline_id, "event_id": row.event_id,
             "requested_by": row.requested_by, "requested_at": local(row.requested_at), "reason": row.reason,
@@ -78,9 +85,10 @@ def _text_field(value, field, minimum=2):
     return value.strip()[:2000]
 
 
-def request_extension(session, catalogs, clock, deadline_id: int, body: dict, user) -> ExtensionRequest:
+def request_extension(cmd, deadline_id: int, body: dict) -> dict:
     """§8.4: 社区作出申请并说明情况 — the event's community asks, with a reason; the count of requests
     (pending or approved) per deadline is capped by the deadline kind's `max_extensions`."""
+    session, catalogs, user = cmd.session, cmd.catalogs, cmd.user
     deadline = session.get(Deadline, deadline_id)
     if deadline is None:
         raise NotFound(f"deadline {deadline_id} does not exist")
@@ -103,7 +111,7 @@ def request_extension(session, catalogs, clock, deadline_id: int, body: dict, us
         raise Conflict("该时限已有待审批的延期申请 (a request is already waiting for a decision)")
     if used >= cap:
         raise Conflict(f"该时限最多延期 {cap} 次 (at most {cap} extensions of this limit)", max_extensions=cap)
-    now = clock.now()
+    now = cmd.now()
     row = ExtensionRequest(deadline_id=deadline.id, event_id=event.id, requested_by=user.username, requested_at=now,
                            reason=reason, requested_due_at=wanted, status="pending")
     session.add(row)
@@ -115,10 +123,13 @@ def request_extension(session, catalogs, clock, deadline_id: int, body: dict, us
     session.add(Audit(at=now, actor=user.username, action="extension_requested", event_id=event.id,
                       data={"deadline_id": deadline.id, "kind": deadline.kind, "reason": reason,
                             "requested_due_at": local(wanted)}))
-    return row
+    return describe_request(row)
 
 
-def list_requests(session, user, catalogs, status: str | None) -> list[dict]:
+def extension_requests(cmd, status: str | None = None) -> list[dict]:
+    """The extension requests the user may see (`permissions.extension_requests_of`), newest first; the
+    sensitive reads recorded, a sensitive event's reason withheld from those who may not see it."""
+    session, catalogs, user = cmd.session, cmd.catalogs, cmd.user
     if status and status not in REQUEST_STATUSES:
         raise InvalidData([{"field": "status", "reason": f"应为 {' | '.join(REQUEST_STATUSES)}"}])
     query = select(ExtensionRequest, Event.type_code, Event.reporter).join(Event, Event.id == ExtensionRequest.event_id)
@@ -128,14 +139,18 @@ def list_requests(session, user, catalogs, status: str | None) -> list[dict]:
     rows = list(session.execute(query.order_by(ExtensionRequest.id.desc()).limit(500)))
     hidden = privacy.hidden_ids(user, catalogs, [(r.event_id, code, reporter) for r, code, reporter in rows])
     # the city decides a sensitive event's request without reading its reason (issue #15)
-    return [privacy.redact_row(describe_request(r), text_fields=("reason", "decision_note"),
-                               name_fields=("requested_by",), id_fields=("event_id", "deadline_id"))
-            if r.event_id in hidden else describe_request(r) for r, _c, _r in rows]
+    items = [privacy.redact_row(describe_request(r), text_fields=("reason", "decision_note"),
+                                name_fields=("requested_by",), id_fields=("event_id", "deadline_id"))
+             if r.event_id in hidden else describe_request(r) for r, _c, _r in rows]
+    privacy.disclose_listed(cmd, [i["event_id"] for i in items], "extension_requests")
+    return items
 
 
-def decide(session, catalogs, clock, instances, request_id: int, body: dict, user) -> ExtensionRequest:
+def decide_extension(cmd, request_id: int, body: dict) -> dict:
     """§8.4: 市级主管部门审批 — approve with a new due time (the timer is re-armed, the original due time
-    kept, the deadline marked extended; a later miss is still a miss) or reject."""
+    kept, the deadline marked extended; a later miss is still a miss) or reject. The request as the
+    decider may read it (`shown_request`)."""
+    session, catalogs, user = cmd.session, cmd.catalogs, cmd.user
     permissions.EXTENSION_DECIDE.require(user)   # §8.4: the city authority decides
     row = session.get(ExtensionRequest, request_id)
     if row is None:
@@ -154,7 +169,7 @@ def decide(session, catalogs, clock, instances, request_id: int, body: dict, use
     note = note.strip()[:2000] if note else None
     deadline = session.get(Deadline, row.deadline_id)
     event = session.get(Event, row.event_id)
-    now = clock.now()
+    now = cmd.now()
     if approve:
         new_due = _instant_field(body.get("new_due_at"), "new_due_at")
         if new_due is None:
@@ -164,7 +179,7 @@ def decide(session, catalogs, clock, instances, request_id: int, body: dict, use
         if deadline.status != "pending":
             raise Conflict(f"该时限{DEADLINE_WORDS.get(deadline.status, deadline.status)}，不能再延期 "
                            f"(the deadline is {deadline.status})", deadline_status=deadline.status)
-        instances.extend(session, deadline, event, new_due)
+        cmd.env.instances.extend(session, deadline, event, new_due)
         row.status, row.new_due_at = "approved", new_due
     else:
         note = _text_field(note, "note")
@@ -180,4 +195,4 @@ def decide(session, catalogs, clock, instances, request_id: int, body: dict, use
     session.add(Audit(at=now, actor=user.username, action="extension_decided", event_id=event.id,
                       data={"request_id": row.id, "deadline_id": deadline.id, "approved": approve,
                             "new_due_at": local(row.new_due_at), "note": note}))
-    return row
+    return shown_request(session, catalogs, user, row)

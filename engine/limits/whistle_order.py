@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.accounts import privacy
 from engine.pool import events
 from engine.core.clock import local
 from engine.core.errors import NotFound
@@ -16,7 +17,9 @@ from engine.core import contracts
 ORDER_KINDS = ("accept", "arrive", "close", "close_difficult")
 
 
-def build(session, catalogs, event_id: int, user) -> dict:
+def build(cmd, event_id: int) -> dict:
+    """The printable order (404 until the event has been whistled); a sensitive event's read is recorded."""
+    session, catalogs, user = cmd.session, cmd.catalogs, cmd.user
     event = events.get_visible(session, event_id, user, catalogs)
     rows = list(session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id)))
     whistle = next((a for a in reversed(rows) if a.action == contracts.TASK_COMPLETED
@@ -34,6 +37,7 @@ def build(session, catalogs, event_id: int, user) -> dict:
                "status": d.status, "unit": unit_name(d.unit) if d.unit else None}
               for d in session.scalars(select(Deadline).where(Deadline.event_id == event.id,
                                                               Deadline.kind.in_(ORDER_KINDS)).order_by(Deadline.id))]
+    privacy.disclose(session, catalogs, user, event, cmd.now(), "whistle_order")
     type_row = catalogs.event_type(event.type_code) or {}
     return {"number": event.number, "community": (catalogs.community(event.community) or {}).get("name"),
             "type": f"{event.type_code} {type_row.get('category', '')} · {type_row.get('content', '')}",

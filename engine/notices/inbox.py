@@ -46,6 +46,14 @@ def listing(session, user, catalogs, after_id: int | None = None, kind: str | No
                    else describe(n, number) for n, number, _c, _r in rows]
 
 
+def messages(cmd, after_id: int | None = None, kind: str | None = None, page: int = 1,
+             per_page: int = 20) -> tuple[int, list[dict]]:
+    """`listing` for the command's user: what they read of a sensitive event is recorded (engine/accounts/privacy.py)."""
+    total, items = listing(cmd.session, cmd.user, cmd.catalogs, after_id, kind, page, per_page)
+    privacy.disclose_listed(cmd, [i["event_id"] for i in items], "notifications")
+    return total, items
+
+
 def describe(row: Notification, event_number: str | None) -> dict:
     return {"id": row.id, "at": local(row.at), "kind": row.kind, "message": row.message,
             "event_id": row.event_id, "event_number": event_number,

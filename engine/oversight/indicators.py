@@ -109,7 +109,8 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
     if ids:
         for audit in session.scalars(select(Audit).where(Audit.event_id.in_(ids),
                                                          Audit.action.in_((actions.WHISTLE_RETURNED, contracts.TASK_COMPLETED,
-                                                                           "reopened")))):
+                                                                           "reopened")))
+                                     .order_by(Audit.id)):   # written order: the last rating is the last one
             trail[audit.event_id].append(audit)
     people = _people_of(session, ids) if level == "person" else {}
     for event in closed:

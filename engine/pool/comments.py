@@ -30,8 +30,9 @@ def _tell_assignees(session, catalogs, event, kind: str, message: str, now) -> l
     return told
 
 
-def comment(session, catalogs, event_id: int, body, user, now) -> dict:
+def comment(cmd, event_id: int, body) -> dict:
     """留言: recorded on the event and told to whoever has its open tasks."""
+    session, catalogs, user, now = cmd.session, cmd.catalogs, cmd.user, cmd.now()
     text = _text(body)
     event = events.get_visible(session, event_id, user, catalogs)
     told = _tell_assignees(session, catalogs, event, "comment",
@@ -41,8 +42,9 @@ def comment(session, catalogs, event_id: int, body, user, now) -> dict:
     return {"event_id": event.id, "text": text, "told": told}
 
 
-def urge(session, catalogs, event_id: int, body, user, now) -> dict:
+def urge(cmd, event_id: int, body) -> dict:
     """催办 (§9.1): the community or the city presses whoever has the event's open tasks."""
+    session, catalogs, user, now = cmd.session, cmd.catalogs, cmd.user, cmd.now()
     text = _text(body)
     event = events.get_visible(session, event_id, user, catalogs)
     permissions.URGE.require(user)   # the community that owns the event, and the city above it

@@ -1,5 +1,5 @@
-"""The community event pool (社区事件池, §7.1): registering a report, its readable number, who may
-see it, and its detail and timeline.
+"""The community event pool (社区事件池, §7.1): checking and registering a report, its readable number,
+who may see it, and its summary (an event's detail and timeline: engine/pool/reading.py).
 
 Who may claim which source (§5; issue #15 part 3). A report's `source` says where the event came from, and
 the process and the indicators trust it (a 上级交办 carries the superior's deadline, §8.2), so a signed-in
@@ -17,12 +17,12 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.runtime import forms
-from engine.pool import intake, photos
+from engine.pool import intake
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI, local, parse_instant
 from engine.core.errors import Forbidden, InvalidData, NotFound
 from engine.pool.location import SYSTEMS
-from engine.store.models import Audit, Event, EventCounter, EventParty, Instance, PendingStart, ProcessVersion, WorkItem
+from engine.store.models import Audit, Event, EventCounter, EventParty, PendingStart
 
 
 def N_(text: str) -> str:
@@ -254,26 +254,3 @@ def summary(event: Event) -> dict:
             "duplicate_of_id": event.duplicate_of_id, "merged_into_id": event.merged_into_id,
             "superior_deadline": local(event.superior_deadline)}
 
-
-def detail(session, event: Event) -> dict:
-    body = summary(event)
-    row = session.execute(select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by,
-                                 Instance.suspend_reason, ProcessVersion.process_key, ProcessVersion.version)
-                          .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
-                          .where(Instance.event_id == event.id).order_by(Instance.id.desc())).first()
-    body["process"] = None if row is None else {
-        "instance_id": row.id, "status": row.status, "process_key": row.process_key, "version": row.version,
-        # 挂起 (engine/casework/administration.py): since when, by whom, why
-        "suspended_at": local(row.suspended_at), "suspended_by": row.suspended_by,
-        "suspend_reason": row.suspend_reason}
-    body["open_tasks"] = [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
-                           "community": w.community, "unit": w.unit, "person": w.person,
-                           "created_at": local(w.created_at)}
-                          for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id)
-                                                   .order_by(WorkItem.created_at))]
-    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
-                         "task_name": a.task_name, "data": a.data}
-                        for a in session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id))]
-    # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
-    body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
-    return body

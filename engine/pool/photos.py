@@ -32,10 +32,12 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.accounts import privacy
 from engine.core.clock import SHANGHAI, local
 from engine.core.errors import InvalidData, NotFound
+from engine.pool import events
 from engine.pool.location import distance_m
-from engine.store.models import Event, Photo
+from engine.store.models import Audit, Event, Photo
 
 #: decoded format → (content type, file extension); nothing else is accepted
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -330,3 +332,32 @@ def unknown_references(session, event: Event, references) -> list[dict]:
     return [{"field": field, "reason": f"不是本事件已上传的照片，请先上传 (not a photo stored for this event: "
                                       f"upload it to POST /api/events/{event.id}/photos and send its key)"}
             for field, value in references if value not in known]
+
+
+# -- an event's photos, as the users who may see it add and read them ----------------------------------
+def add(cmd, event_id: int, checked) -> list[dict]:
+    """Store checked photos (`PhotoStore.check`) for an event the user may see (once per event and content)."""
+    event = events.get_visible(cmd.session, event_id, cmd.user, cmd.catalogs)
+    return [describe(row, event.id) for row in _store(cmd, event, checked)]
+
+
+def attach_to_report(cmd, event: Event, checked) -> None:
+    """The photos sent with a report (实时照片, §7.1), stored in the report's own unit of work: the event's
+    `photos` list holds their keys."""
+    rows = _store(cmd, event, checked)
+    event.photos = list(dict.fromkeys([*(event.photos or []), *(row.sha256 for row in rows)]))
+
+
+def _store(cmd, event: Event, checked) -> list[Photo]:
+    rows = cmd.env.photos.store(cmd.session, event, checked, cmd.actor, cmd.now())
+    cmd.session.add(Audit(at=cmd.now(), actor=cmd.actor, action="photos_added", event_id=event.id,
+                          data={"photos": [{"key": r.sha256, "flags": list(r.flags or [])} for r in rows]}))
+    return rows
+
+
+def photo_file(cmd, event_id: int, key: str, where: str = "api_photo") -> tuple[str, bytes]:
+    """(content type, bytes) of a stored photo, only for a user who may see the event (404 otherwise)."""
+    event = events.get_visible(cmd.session, event_id, cmd.user, cmd.catalogs)
+    privacy.disclose(cmd.session, cmd.catalogs, cmd.user, event, cmd.now(), where)
+    row = find(cmd.session, event, key)
+    return row.content_type, cmd.env.photos.read(row)

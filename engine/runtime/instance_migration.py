@@ -122,8 +122,9 @@ def dry_run(session, specs, target_id: int, instance_ids=None, redact=None) -> d
             "note": "已启动的计时器保持原到期时间 (timers already armed keep their due times)"}
 
 
-def migrate(session, runtime, instance_id: int, target_id: int, actor: str) -> dict:
-    """Move one instance (one unit of work); Conflict with its reasons if it cannot move."""
+def migrate(session, instances, instance_id: int, target_id: int, actor: str) -> dict:
+    """Move one instance (one unit of work) with the process runtime's `Instances`; Conflict with its
+    reasons if it cannot move."""
     target = target_of(session, target_id)
     row = session.get(Instance, instance_id, with_for_update=True)
     if row is None:
@@ -134,8 +135,7 @@ def migrate(session, runtime, instance_id: int, target_id: int, actor: str) -> d
         raise Conflict(f"实例 {instance_id} 不能迁移到 {target.process_key} v{target.version} "
                        f"(not a running instance of another version of that process)", field="instance_id")
     event = session.get(Event, row.event_id)
-    instances = runtime.instances
-    compiled = runtime.specs.get(session, target.id)
+    compiled = instances.specs.get(session, target.id)
     workflow, _old, ctx, before = instances.load(session, row, event, actor)
     reasons = blockers(workflow, compiled, row.status)
     if reasons:

@@ -7,6 +7,8 @@ import json
 from sqlalchemy import select, update
 
 from catalogs import load_catalogs
+from engine.casework import lifecycle, process_versions, tasks
+from engine.pool import registration
 from engine.runtime import bundle
 from engine.store import uow
 from engine.core.clock import SimulatedClock, parse_instant
@@ -26,13 +28,13 @@ def make_runtime(database_url):
     db = make_engine(database_url)
     factory = make_session_factory(db)
     runtime = Runtime(load_catalogs(), default_registry(), SimulatedClock(parse_instant(SIM_START)))
-    uow.run(factory, lambda s: runtime.deploy(s, bundle.from_directory(PROCESSES), "test"))
+    uow.run(factory, lambda s: process_versions.deploy(runtime.env.command(s), bundle.from_directory(PROCESSES), "test"))
     return db, factory, runtime
 
 
 def start_event(factory, runtime):
-    event, _ = uow.run(factory, lambda s: runtime.report(s, REPORT, GRID))
-    uow.run(factory, lambda s: runtime.start(s, event.id, "grid1"))
+    event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, GRID), REPORT))
+    uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, GRID), event.id))
     return event
 
 
@@ -59,7 +61,7 @@ def test_unrelated_concurrent_work_is_retried_not_refused(database_url):
     IMMEDIATE), so there the other save is made inside our transaction after we read the row."""
     db, factory, runtime = make_runtime(database_url)
     event = start_event(factory, runtime)
-    task_id = uow.read(factory, lambda s: runtime.tasks_for(s, STAFF)[0]["id"])
+    task_id = uow.read(factory, lambda s: tasks.ready(runtime.env.command(s, STAFF))[0]["id"])
     attempts = []
     bump = update(Instance).where(Instance.event_id == event.id).values(row_version=Instance.row_version + 1)
 
@@ -72,7 +74,7 @@ def test_unrelated_concurrent_work_is_retried_not_refused(database_url):
                 uow.run(factory, lambda other: other.execute(bump))                 # they commit v+1
             else:
                 session.execute(bump, execution_options={"synchronize_session": False})
-        return runtime.complete(session, task_id, {"verdict": "accept"}, STAFF)
+        return tasks.complete(runtime.env.command(session, STAFF), task_id, {"verdict": "accept"})
 
     result = uow.run(factory, complete)
     assert attempts.count(1) == 2 and result["stage"] == "研判"

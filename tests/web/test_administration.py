@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.casework import tasks
+from engine.casework import administration, tasks
 from engine.store import uow
 from engine.core.errors import StaleInstance
 from engine.store.models import Notification, Timer, User
@@ -158,7 +158,7 @@ def test_a_step_that_loaded_the_instance_before_it_was_suspended_is_refused(app,
         item, row, loaded = tasks.find_work(session, user, svc.catalogs, task["id"])
         assert row.status == "running"
         owner = principal(svc.read(lambda s: s.scalar(select(User).where(User.username == "owner1"))))
-        uow.run(svc.session_factory, lambda s: svc.runtime.suspend(s, event["id"], "并发挂起", owner))
+        uow.run(svc.session_factory, lambda s: administration.suspend(svc.command(s, owner), event["id"], "并发挂起"))
         with pytest.raises(StaleInstance):
             svc.runtime.instances.complete_task(session, row, loaded, task["id"], {"verdict": "accept"}, "staff1")
     finally:

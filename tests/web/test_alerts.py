@@ -35,7 +35,7 @@ class Sender:
 
     @property
     def wall(self):
-        return self.app.extensions["eventflow"].runtime.wall_clock
+        return self.app.extensions["eventflow"].env.wall_clock
 
     def request(self, alert=None, *, body=None, timestamp=None, signature=None, secret=None, device_id=None,
                 **changes):
@@ -64,7 +64,7 @@ def register(app, device_id, community="lg-xincheng", kind="camera"):
 
 @pytest.fixture
 def camera(app):
-    svc_of(app).runtime.wall_clock = SimulatedClock(WALL)
+    svc_of(app).env.wall_clock = SimulatedClock(WALL)
     return Sender(app, "cam-7", register(app, "cam-7"))
 
 
@@ -77,7 +77,7 @@ def stored(app, event_id) -> Event:
 
 
 def tick(app, seconds):
-    wall = svc_of(app).runtime.wall_clock
+    wall = svc_of(app).env.wall_clock
     wall.set(wall.now() + timedelta(seconds=seconds))
 
 
@@ -262,7 +262,7 @@ def test_devices_are_registered_and_revoked_with_the_cli(settings, app):
     nowhere = cli(settings, "device", "register", "sensor-2", "--community", "lg-atlantis")
     assert nowhere.exit_code != 0 and "community" in nowhere.output
 
-    svc_of(app).runtime.wall_clock = SimulatedClock(WALL)
+    svc_of(app).env.wall_clock = SimulatedClock(WALL)
     sensor = Sender(app, "sensor-1", secret)
     assert sensor.send(alert_id="s-1").status_code == 201
     out = cli(settings, "device", "revoke", "sensor-1")

@@ -156,3 +156,29 @@ def test_a_persons_indicators_count_the_work_they_did(app, api):
     assert counts(people["shijian1"]["on_time_rate"]) == (1, 1) and counts(people["shijian1"]["first_time_rate"]) == (0, 1)
     assert counts(people["staff1"]["on_time_rate"]) == (1, 1)   # E4's 2 hours (§8.1), done by the cadre
     assert set(rows(api, "person", "zhifa1")) == {"zhifa1"}     # a department's staff: their unit's people
+
+
+def test_the_last_rating_counts_wherever_the_database_keeps_the_rows(app, api):
+    """§8.6 满意率 takes an event's last rating. PostgreSQL returns rows without ORDER BY in the order they lie
+    in the table, which is not the order they were written once a page has free room: here rows of no event
+    at the head of the table are deleted and vacuumed after E5's failed check, so its passing check is
+    written there, before the failed one."""
+    from sqlalchemy import delete
+    from engine.store.models import Audit
+    svc = app.extensions["eventflow"]
+    t0 = now(api)
+    svc.run(lambda s: s.add_all(Audit(at=t0, actor="test", action="filler", data={"pad": "x" * 200})
+                                for _ in range(40)))
+    e5 = api.report(description="考核样本 E5")["id"]
+    api.whistle_to(e5)
+    api.complete("zhifa1", e5, "accept_whistle", {"decision": "accept"})
+    api.complete("zhifa1", e5, "dispose_feedback", {"result_summary": "已处置"})
+    api.complete("staff1", e5, "check", {"passed": False, "check_note": "未清理干净", "rating": "不满意"})
+    svc.run(lambda s: s.execute(delete(Audit).where(Audit.action == "filler")))
+    if svc.db.dialect.name == "postgresql":
+        with svc.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM audit")
+    api.complete("zhifa1", e5, "dispose_rework", {"result_summary": "已全部清理"})
+    api.complete("staff1", e5, "check", {"passed": True, "rating": "满意"})
+    assert api.event(e5)["status"] == "closed"
+    assert counts(rows(api, "unit")["zhifa"]["satisfaction_rate"]) == (1, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import prcoords
 from sqlalchemy import func, select
 
+from engine.pool import registration
 from engine.store.models import Event
 from tests.web.client import REPORT
 
@@ -117,7 +118,7 @@ def stored_but_not_started(app, key=None):
     from engine.store.models import User
     svc = app.extensions["eventflow"]
     grid = svc.read(lambda s: users.principal(s.scalar(select(User).where(User.username == "grid1"))))
-    event, created = svc.store_submission(lambda s: svc.runtime.report(s, REPORT, grid, idempotency_key=key))
+    event, created = svc.store_submission(lambda s: registration.report(svc.command(s, grid), REPORT, key))
     assert created
     return event
 

@@ -107,6 +107,7 @@ def test_a_report_is_kept_even_when_its_process_cannot_start(settings):
 
 
 def test_an_administrator_starts_an_event_whose_start_was_refused(settings):
+    from engine.casework import process_versions
     from engine.runtime import bundle
     from tests.conftest import PROCESSES
     from tests.web.client import REPORT, Api
@@ -119,7 +120,7 @@ def test_an_administrator_starts_an_event_whose_start_was_refused(settings):
     r = api.post(f"/api/events/{event['id']}/start", "admin1")
     assert r.status_code == 404 and api.event(event["id"])["status"] == "error"     # refused again: unchanged
     svc = app.extensions["eventflow"]
-    svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(PROCESSES), "admin1"))
+    svc.run(lambda s: process_versions.deploy(svc.command(s), bundle.from_directory(PROCESSES), "admin1"))
     assert api.post(f"/api/events/{event['id']}/start", "grid1").status_code == 403
     r = api.post(f"/api/events/{event['id']}/start", "admin1")
     assert r.status_code == 200, r.json

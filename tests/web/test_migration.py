@@ -94,6 +94,8 @@ def test_who_may_migrate_and_unknown_targets(api):
 def test_migrate_from_the_cli(settings, tmp_path):
     from engine.store import uow
     from engine.accounts.users import Principal
+    from engine.casework import lifecycle
+    from engine.pool import registration
     from tests.conftest import PROCESSES
     from tests.web.client import REPORT
     from web.services import Services
@@ -102,8 +104,8 @@ def test_migrate_from_the_cli(settings, tmp_path):
     svc = Services.build(settings)
     grid = Principal(1, "grid1", "grid1", frozenset({"grid_worker"}), "lg-xincheng", None)
     try:
-        event, _ = uow.run(svc.session_factory, lambda s: svc.runtime.report(s, REPORT, grid))
-        uow.run(svc.session_factory, lambda s: svc.runtime.start(s, event.id, "grid1"))
+        event, _ = uow.run(svc.session_factory, lambda s: registration.report(svc.command(s, grid), REPORT))
+        uow.run(svc.session_factory, lambda s: lifecycle.start(svc.command(s, grid), event.id))
     finally:
         svc.db.dispose()
     bundle = tmp_path / "v2.zip"

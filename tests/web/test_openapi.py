@@ -16,6 +16,7 @@ from referencing.jsonschema import DRAFT202012
 
 from engine.runtime import bundle
 from engine.accounts import users
+from engine.casework import process_versions
 from engine.core.config import Settings
 from engine.store.db import init_db
 from engine.pool.events import EVENT_SCHEMA, LIST_FILTERS, SOURCES
@@ -296,7 +297,7 @@ def seeded_app(tmp_path):
     app = create_app(settings)
     svc = app.extensions["eventflow"]
     init_db(svc.db)
-    svc.run(lambda s: svc.runtime.deploy(s, bundle.from_directory(ROOT / "processes"), "test"))
+    svc.run(lambda s: process_versions.deploy(svc.command(s), bundle.from_directory(ROOT / "processes"), "test"))
     for name, roles, community, unit in [("grid1", ["grid_worker"], "lg-xincheng", None),
                                          ("staff1", ["community_staff"], "lg-xincheng", None),
                                          ("staff2", ["community_staff"], "lg-longgang", None),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from engine.pool import photos
 from engine.store.models import Event, Photo
 from tests.web.client import REPORT, Api, image
 from tests.web.conftest import build_app
@@ -270,8 +271,8 @@ def test_open311_public_reads_never_show_a_stored_photo(app, api):
     for media_url in (None, "https://img.example.com/a.jpg"):
         number = reported(api, key, media_url=media_url)["service_request_id"]
         event_id = api.get("/api/events", "staff1", query_string={"number": number}).json["items"][0]["id"]
-        checked = svc.runtime.check_photos([("1.jpg", image())], "photos")
-        svc.run(lambda s, i=event_id: svc.runtime.attach_report_photos(s, s.get(Event, i), checked, staff))
+        checked = svc.env.photos.check([("1.jpg", image())], "photos")
+        svc.run(lambda s, i=event_id: photos.attach_to_report(svc.command(s, staff), s.get(Event, i), checked))
         assert len(api.event(event_id)["photos"]) == (1 if media_url is None else 2)
         [public] = api.client.get(f"/open311/v2/requests/{number}.json").json
         assert public["media_url"] == media_url

@@ -74,7 +74,7 @@ def test_a_citizen_and_a_device_still_register_through_their_own_channels(app, a
     number = reported(api, new_key(app))["service_request_id"]
     [citizen] = api.get("/api/events", "staff1", query_string={"number": number}).json["items"]
     assert citizen["source"] == "citizen"
-    app.extensions["eventflow"].runtime.wall_clock = SimulatedClock(WALL)
+    app.extensions["eventflow"].env.wall_clock = SimulatedClock(WALL)
     r = Sender(app, "cam-9", register(app, "cam-9")).send()
     assert r.status_code == 201, r.json
     assert api.event(r.json["event_id"])["source"] == "iot_alert"

@@ -4,11 +4,13 @@ No bearer token: the device's HMAC signature is the authentication (engine/chann
 """
 from datetime import timedelta
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from engine.channels import devices
 from engine.channels.devices import DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from web.auth import public, services
+from web.auth import public
+from web.units import services, start, store
 
 bp = Blueprint("alerts", __name__, url_prefix="/api/alerts")
 
@@ -17,8 +19,7 @@ MAX_ALERT_BYTES = 64 * 1024
 
 
 def _too_large():
-    return jsonify({"error": "too_large", "field": "(body)",
-                    "message": f"an alert is at most {MAX_ALERT_BYTES} bytes"}), 413
+    return {"error": "too_large", "field": "(body)", "message": f"an alert is at most {MAX_ALERT_BYTES} bytes"}, 413
 
 
 @bp.post("")
@@ -33,20 +34,14 @@ def receive():
         body = request.get_data()
     except RequestEntityTooLarge:
         return _too_large()
-    svc = services()
     device_id = request.headers.get(DEVICE_HEADER)
-    timestamp = request.headers.get(TIMESTAMP_HEADER)
-    signature = request.headers.get(SIGNATURE_HEADER)
-    repeat_window = timedelta(minutes=svc.settings.alert_repeat_window_min)
-
-    def receive_alert(s):
-        return svc.runtime.receive_alert(s, device_id, timestamp, signature, body,
-                                         signature_window=svc.settings.alert_signature_window_s,
-                                         repeat_window=repeat_window)
+    settings = services().settings
     # The accepted alert and its receipt are committed before the process starts (a racing copy of the
     # same request is then a replay, 409, or a retry).
-    accepted = svc.store_submission(receive_alert)
-    svc.start_process(accepted.event_id, f"device:{device_id}")   # a no-op for a repeat or a started retry
+    accepted = store(devices.receive, device_id, request.headers.get(TIMESTAMP_HEADER),
+                     request.headers.get(SIGNATURE_HEADER), body, signature_window=settings.alert_signature_window_s,
+                     repeat_window=timedelta(minutes=settings.alert_repeat_window_min))
+    start(accepted.event_id, f"device:{device_id}")   # a no-op for a repeat or a started retry
     body = {"event_id": accepted.event_id, "number": accepted.number, "alert_count": accepted.alert_count,
             "created": accepted.created}
-    return jsonify(body), 201 if accepted.created else 200, {"Location": f"/api/events/{accepted.event_id}"}
+    return body, 201 if accepted.created else 200, {"Location": f"/api/events/{accepted.event_id}"}

@@ -1,13 +1,15 @@
-"""The event pool over HTTP (§5 sources, §7.1 registration)."""
-from flask import Blueprint, g, jsonify, request
+"""The event pool over HTTP (§5 sources, §7.1 registration, the moves of an event's process)."""
+from flask import Blueprint, request
 
-from engine.pool import events
 from engine.accounts import permissions
+from engine.casework import administration, lifecycle
 from engine.core.clock import parse_instant
 from engine.core.errors import InvalidData
-from web.api.photos import uploads
-from web.auth import json_body, services, signed_in
+from engine.pool import comments, events, reading, registration
+from web.api.photos import checked, uploads
+from web.auth import json_body, signed_in
 from web.inputs import parse_json
+from web.units import read, run, start, store
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
 
@@ -17,28 +19,17 @@ bp = Blueprint("events", __name__, url_prefix="/api/events")
 def create():
     """A report as JSON, or as multipart/form-data: a `report` part (the same JSON) and `photos` files
     (实时照片, §7.1), decoded and checked before anything is stored."""
-    svc = services()
-    user = g.user
-    key = request.headers.get("Idempotency-Key")
-    checked = []
+    found = []
     if request.mimetype == "multipart/form-data":
         files = uploads("photos")
         payload = _report_part()
-        if files:
-            checked = svc.runtime.check_photos(files, "photos")   # a bad one: 422, and no event
+        found = checked(files, "photos")   # a bad one: 422, and no event
     else:
         payload = json_body()
-
-    def report(s):
-        event, created = svc.runtime.report(s, payload, user, idempotency_key=key)
-        if created and checked:   # the event and its photos in one unit (a retry stores nothing again)
-            svc.runtime.attach_report_photos(s, event, checked, user)
-        return event, created
-    event, created = svc.store_submission(report)     # committed before anything else happens
-    svc.start_process(event.id, user.username)           # a retry gets the event it created (and starts it
-                                                         # if the first attempt stopped before that)
-    body = svc.read(lambda s: svc.runtime.event_detail(s, event.id, user))
-    return jsonify(body), 201 if created else 200, {"Location": f"/api/events/{event.id}"}
+    # the event and its photos, committed before anything else happens; a retry gets the event it created
+    event, created = store(registration.report, payload, request.headers.get("Idempotency-Key"), found)
+    start(event.id)   # (and starts it, if the first attempt stopped before that)
+    return read(reading.event_detail, event.id), 201 if created else 200, {"Location": f"/api/events/{event.id}"}
 
 
 def _report_part() -> dict:
@@ -58,70 +49,40 @@ def _report_part() -> dict:
 @bp.get("/<int:event_id>")
 @signed_in()
 def show(event_id):
-    svc = services()
-    user = g.user
-    return jsonify(svc.view_event(event_id, user))   # a sensitive event's view is audited
+    return read(reading.event_detail, event_id)   # a sensitive event's view is audited
 
 
-@bp.post("/<int:event_id>/withdraw")
-@signed_in(permissions.SPEAK_FOR_SOURCE)
-def withdraw(event_id):
-    """撤单 (§7.1): the reporter (or the community's staff on the caller's behalf) withdraws before closure."""
-    reason = json_body().get("reason")
-    svc = services()
-    user = g.user
-    svc.run(lambda s: svc.runtime.withdraw(s, event_id, reason, user))
-    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
+def answer(op, event_id: int, *args) -> dict:
+    """`op(cmd, event_id, *args)` in a write unit, then the event as the caller now sees it."""
+    run(op, event_id, *args)
+    return read(reading.event_detail, event_id)
 
 
 @bp.post("/<int:event_id>/start")
 @signed_in(permissions.ADMINISTER)
 def restart(event_id):
     """重新启动: start the process of an event whose start was refused (status `error`)."""
-    svc = services()
-    user = g.user
-    svc.run(lambda s: svc.runtime.restart(s, event_id, user))
-    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
+    return answer(lifecycle.restart, event_id)
 
 
-def _administer(event_id, action):
-    reason = json_body().get("reason")
-    svc = services()
-    user = g.user
-    svc.run(lambda s: action(s, event_id, reason, user))
-    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
+#: the moves that take `{reason}` and answer with the event: POST /api/events/{id}/<name> → (its rule, the
+#: operation, whose docstring says what it does)
+MOVES = {"withdraw": (permissions.SPEAK_FOR_SOURCE, lifecycle.withdraw),         # 撤单 (§7.1), before closure
+         "reopen": (permissions.SPEAK_FOR_SOURCE, lifecycle.reopen),             # 重启, within the reopen window
+         "suspend": (permissions.ADMINISTER, administration.suspend),            # 挂起
+         "resume": (permissions.ADMINISTER, administration.resume),              # 恢复
+         "terminate": (permissions.ADMINISTER, administration.terminate)}        # 终止
 
 
-@bp.post("/<int:event_id>/suspend")
-@signed_in(permissions.ADMINISTER)
-def suspend(event_id):
-    """挂起: `{reason}`; its tasks cannot be completed, its timers wait and its deadlines pause."""
-    return _administer(event_id, services().runtime.suspend)
+def _move(name: str, op):
+    def view(event_id):
+        return answer(op, event_id, json_body().get("reason"))
+    view.__name__, view.__doc__ = name, op.__doc__
+    return view
 
 
-@bp.post("/<int:event_id>/resume")
-@signed_in(permissions.ADMINISTER)
-def resume(event_id):
-    """恢复: `{reason}`; its deadlines and timers move by the suspension and count on."""
-    return _administer(event_id, services().runtime.resume)
-
-
-@bp.post("/<int:event_id>/terminate")
-@signed_in(permissions.ADMINISTER)
-def terminate(event_id):
-    """终止: `{reason}`; open work and timers are cancelled, the event ends `terminated`, its source is told."""
-    return _administer(event_id, services().runtime.terminate)
-
-
-@bp.post("/<int:event_id>/reopen")
-@signed_in(permissions.SPEAK_FOR_SOURCE)
-def reopen(event_id):
-    """重启: a closed event returns to 研判 within the reopen window (a repeat complaint)."""
-    reason = json_body().get("reason")
-    svc = services()
-    user = g.user
-    svc.run(lambda s: svc.runtime.reopen(s, event_id, reason, user))
-    return jsonify(svc.read(lambda s: svc.runtime.event_detail(s, event_id, user)))
+for _name, (_rule, _op) in MOVES.items():
+    bp.add_url_rule(f"/<int:event_id>/{_name}", _name, signed_in(_rule)(_move(_name, _op)), methods=["POST"])
 
 
 def _int_arg(name, default, low, high):
@@ -146,7 +107,6 @@ def _instant_arg(name):
 @bp.get("")
 @signed_in()
 def index():
-    svc = services()
     page, per_page = _int_arg("page", 1, 1, 10**6), _int_arg("per_page", 20, 1, 100)
     filters = {name: request.args.get(name) for name in events.LIST_FILTERS}
     filters["created_from"], filters["created_to"] = _instant_arg("created_from"), _instant_arg("created_to")
@@ -154,26 +114,19 @@ def index():
     if flagged not in (None, "true", "false"):
         raise InvalidData([{"field": "suspected_duplicate", "reason": "true 或 false (true or false)"}])
     filters["suspected_duplicate"] = flagged == "true"
-    user = g.user
-    total, items = svc.read(lambda s: svc.runtime.search_events(s, user, filters, page, per_page))
-    return jsonify({"total": total, "page": page, "per_page": per_page, "items": items})
+    total, items = read(reading.search_events, filters, page, per_page)
+    return {"total": total, "page": page, "per_page": per_page, "items": items}
 
 
 @bp.post("/<int:event_id>/comments")
 @signed_in()
 def comment(event_id):
     """留言: `{text}`; recorded in the timeline and told to whoever has the event's open tasks."""
-    body = json_body()
-    svc = services()
-    user = g.user
-    return jsonify(svc.run(lambda s: svc.runtime.comment(s, event_id, body, user))), 201
+    return run(comments.comment, event_id, json_body()), 201
 
 
 @bp.post("/<int:event_id>/urge")
 @signed_in(permissions.URGE)
 def urge(event_id):
     """催办 (§9.1): `{text}`; the community's cadres or the city press whoever has the open tasks."""
-    body = json_body()
-    svc = services()
-    user = g.user
-    return jsonify(svc.run(lambda s: svc.runtime.urge(s, event_id, body, user))), 201
+    return run(comments.urge, event_id, json_body()), 201

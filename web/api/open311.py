@@ -18,6 +18,7 @@ from engine.channels import open311
 from engine.core.errors import EventflowError, Forbidden, InvalidData, NotFound
 from web.auth import public, services
 from web.errors import exception_headers
+from web.units import start, store
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -142,12 +143,8 @@ def create_request(fmt):
     svc = services()
     channel = _channel(svc)
     form = {name: request.form.get(name) for name in request.form}
-    key = request.headers.get("Idempotency-Key")
-
-    def submit(s):
-        return svc.runtime.report_citizen(s, form, channel, idempotency_key=key)
-    event, created = svc.store_submission(submit)       # committed before its process starts
-    svc.start_process(event.id, f"open311:{channel}")   # a retry starts it if the first attempt could not
+    event, created = store(open311.submit, form, channel, request.headers.get("Idempotency-Key"))  # committed
+    start(event.id, f"open311:{channel}")   # then started; a retry starts it if the first attempt could not
     body = [open311.receipt(event, svc.catalogs, form.get("account_id"))]
     return _render(fmt, "service_requests", body, 201 if created else 200)
 
@@ -159,7 +156,7 @@ def request_list(fmt):
     fmt = _format(fmt)
     svc = services()
     args = request.args.to_dict()
-    now = svc.runtime.clock.now()
+    now = svc.clock.now()
     body = svc.read(lambda s: open311.find_requests(s, svc.catalogs, args, now))
     return _render(fmt, "service_requests", body)
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import (Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from engine.pool import events
-from engine.casework import incidents
 from engine.accounts import permissions
+from engine.casework import administration, incidents
+from engine.core import contracts
 from engine.core.errors import Conflict, Forbidden, InvalidData
+from engine.limits import whistle_order as whistle
+from engine.pool import comments, events, photos, reading
 from web.api.photos import photo_response
 from web.auth import public, services
 from web.ui.session import page
-from engine.core import contracts
+from web.units import read, run
 
 bp = Blueprint("ui_events", __name__)
 FRONTEND = Path(__file__).resolve().parents[1] / "frontend" / "node_modules"
@@ -49,14 +50,11 @@ def before_after(event: dict) -> list[dict]:
 @bp.get("/events")
 @page
 def index():
-    svc = services()
-    user = g.user
     mine = request.args.get("mine") == "1"
     filters = {name: request.args.get(name) or None for name in events.LIST_FILTERS}
     if mine:
-        filters["reporter"] = user.username
-
-    total, items = svc.read(lambda s: svc.runtime.search_events(s, user, filters, 1, 100, "events_page"))
+        filters["reporter"] = g.user.username
+    total, items = read(reading.search_events, filters, 1, 100, "events_page")
     return render_template("ui/events.html", nav="events", items=items, total=total, filters=filters, mine=mine)
 
 
@@ -70,7 +68,7 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     """The event page; after a refused 留言/催办 or 挂起/恢复/终止, again with what was typed and why not."""
     svc = services()
     user = g.user
-    event = svc.view_event(event_id, user, "event_page")   # 404 if not theirs to see
+    event = read(reading.event_detail, event_id, "event_page")   # 404 if not theirs to see
     found = svc.read(lambda s: incidents.listing(s, user, svc.catalogs, {"event_id": event_id})) \
         if permissions.INCIDENTS.allows(user) else []                # 流程异常, for process administrators (issue #15)
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
@@ -88,45 +86,39 @@ def _reasons(err) -> list[str]:
 @page
 def administer(event_id):
     """A process or system administrator suspends, resumes or terminates the event's process, with a reason."""
-    svc = services()
-    user = g.user
-    said = {"suspend": _("已挂起"), "resume": _("已恢复办理"), "terminate": _("已终止")}   # 挂起 / 恢复 / 终止
-    action = request.form.get("action")
-    if action not in said:
+    acts = {"suspend": (administration.suspend, _("已挂起")), "resume": (administration.resume, _("已恢复办理")),
+            "terminate": (administration.terminate, _("已终止"))}
+    act, said = acts.get(request.form.get("action"), (None, None))
+    if act is None:
         abort(400)
-    act = getattr(svc.runtime, action)
     reason = request.form.get("reason", "")
-    try:
-        svc.run(lambda s: act(s, event_id, reason, user))
-    except (InvalidData, Conflict, Forbidden) as err:
-        return _event_page(event_id, {"reason": reason}, _reasons(err), err.status)
-    flash(said[action])
-    return redirect(url_for("ui_events.show", event_id=event_id))
+    return _act(event_id, {"reason": reason}, lambda done: said, act, reason)
 
 
 @bp.post("/events/<int:event_id>/say")
 @page
 def say(event_id):
     """留言 (any who see the event) or 催办 (the community's cadres, the city): told to the open tasks' holders."""
-    svc = services()
-    user = g.user
+    act = comments.urge if request.form.get("action") == "urge" else comments.comment
     body = {"text": request.form.get("text", "")}
-    act = svc.runtime.urge if request.form.get("action") == "urge" else svc.runtime.comment
+    return _act(event_id, body, lambda done: _("已发送，通知 %(n)s 处", n=len(done["told"])), act, body)
+
+
+def _act(event_id, typed: dict, said, act, *args):
+    """`act(cmd, event_id, *args)`, then back to the event page saying `said(what act answered)`; if it is
+    refused, the page again with what was typed and why not."""
     try:
-        done = svc.run(lambda s: act(s, event_id, body, user))
+        done = run(act, event_id, *args)
     except (InvalidData, Conflict, Forbidden) as err:
-        return _event_page(event_id, {"text": body["text"]}, _reasons(err), err.status)
-    flash(_("已发送，通知 %(n)s 处", n=len(done["told"])))
+        return _event_page(event_id, typed, _reasons(err), err.status)
+    flash(said(done))
     return redirect(url_for("ui_events.show", event_id=event_id))
 
 
 @bp.get("/events/<int:event_id>/photos/<key>")
 @page
 def photo(event_id, key):
-    svc = services()
-    user = g.user
-    content_type, data = svc.read(lambda s: svc.runtime.photo_file(s, event_id, key, user, "photo"))
-    return photo_response(key, content_type, data)
+    return photo_response(key, *read(photos.photo_file, event_id, key, "photo"))
 
 
 @bp.get("/messages")
@@ -152,9 +144,7 @@ def vendor(name):
 @page
 def diagram(event_id):
     """The BPMN that holds the event's current task; the open tasks' ids ride in a header for the viewer."""
-    svc = services()
-    user = g.user
-    xml, current = svc.read(lambda s: svc.runtime.diagram(s, event_id, user))
+    xml, current = read(reading.diagram, event_id)
     response = Response(xml, mimetype="application/xml")
     response.headers["X-Current-Tasks"] = ",".join(current)
     return response
@@ -163,17 +153,11 @@ def diagram(event_id):
 @bp.get("/events/<int:event_id>/map.json")
 @page
 def map_data(event_id):
-    svc = services()
-    user = g.user
-    found = svc.read(lambda s: svc.runtime.map_data(s, event_id, user))
-    return jsonify(found)
+    return read(reading.map_data, event_id)
 
 
 @bp.get("/events/<int:event_id>/whistle-order")
 @page
 def whistle_order(event_id):
     """哨单 (§7.3), laid out for printing."""
-    svc = services()
-    user = g.user
-    order = svc.read(lambda s: svc.runtime.whistle_order(s, event_id, user))
-    return render_template("ui/whistle_order.html", order=order, event_id=event_id)
+    return render_template("ui/whistle_order.html", order=read(whistle.build, event_id), event_id=event_id)

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from engine.oversight import hazards
 from engine.accounts import permissions
 from engine.core.errors import Conflict, Forbidden, InvalidData
-from web.api.photos import photo_response, uploads
+from web.api.photos import checked_uploads, photo_response
 from web.auth import services
 from web.ui.session import page
 
@@ -61,11 +61,9 @@ def hazard_list():
         body = {k: request.form.get(k) for k in ("title", "description", "address", "month")}
         body = {k: v for k, v in body.items() if v}
         try:
-            files = uploads("before_photos")
-            checked = svc.runtime.check_photos(files, "before_photos") if files else []
-
+            checked = checked_uploads("before_photos")
             hazard_id = svc.run(lambda s: hazards.report_with_photos(
-                s, svc.catalogs, svc.runtime.photos, user, svc.clock.now(), body, checked).id)
+                s, svc.catalogs, svc.env.photos, user, svc.clock.now(), body, checked).id)
             flash(_("已上报重点隐患整治点"))
             return redirect(url_for("ui_field.hazard", hazard_id=hazard_id))
         except (InvalidData, Forbidden) as err:
@@ -99,10 +97,8 @@ def hazard(hazard_id):
         action = request.form.get("action")
         try:
             if action == "rectify":
-                files = uploads("after_photos")
-                checked = svc.runtime.check_photos(files, "after_photos") if files else []
-
-                svc.run(lambda s: hazards.rectify_with_photos(s, svc.runtime.photos, user, svc.clock.now(), hazard_id,
+                checked = checked_uploads("after_photos")
+                svc.run(lambda s: hazards.rectify_with_photos(s, svc.env.photos, user, svc.clock.now(), hazard_id,
                                                               {"note": request.form.get("note")}, checked))
                 flash(_("已提交整改"))
             elif action == "verify":
@@ -131,5 +127,5 @@ def hazard_photo(hazard_id, key):
     if point is None:
         abort(404)
     _visible(point, g.user)
-    content_type, data = hazards.photo(svc.runtime.photos, point, key)
+    content_type, data = hazards.photo(svc.env.photos, point, key)
     return photo_response(key, content_type, data)

@@ -5,18 +5,19 @@ instances to a version — a dry run per instance, then a move in batches with a
 does each step (engine/runtime/versions.py, engine/runtime/instance_migration.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from engine.runtime import bundle as bundles
-from engine.casework import incidents
-from engine.runtime import instance_migration as migration, versions as version_history
-from engine.accounts import permissions, privacy
+from engine.casework import incidents, process_versions
+from engine.runtime import versions as version_history
+from engine.accounts import permissions
 from engine.core.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
 from engine.core.ids import is_record_id
 from web.auth import services
 from web.ui.session import page
+from web.units import items, read, run, run_step
 
 bp = Blueprint("ui_processes", __name__, url_prefix="/admin/processes")
 #: instances moved per request of the page's progress bar
@@ -26,27 +27,23 @@ BATCH = 10
 @bp.get("")
 @page(rule=permissions.VERSIONS)
 def index():
-    svc = services()
-    return render_template("ui/admin/processes.html", nav="admin", versions=svc.read(version_history.listing))
+    return render_template("ui/admin/processes.html", nav="admin", versions=services().read(version_history.listing))
 
 
 @bp.post("/deploy")
 @page(rule=permissions.VERSIONS)
 def deploy():
     """部署: a .bpmn or a .zip bundle, checked before anything changes (engine/runtime/deploy.py)."""
-    svc = services()
-    user = g.user
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
             raise InvalidData([{"field": "file", "reason": _("请选择 .bpmn 或 .zip 文件")}])
-        bundle = bundles.from_upload(upload.filename, upload.read())
-        version, created = svc.run(lambda s: svc.runtime.deploy(s, bundle, user.username))
+        version, created = run(process_versions.deploy, bundles.from_upload(upload.filename, upload.read()))
     except (DeployError, InvalidData) as err:
         problem = err.to_dict() if isinstance(err, DeployError) else {"message": "；".join(
             e["reason"] for e in err.details["errors"])}
         return render_template("ui/admin/processes.html", nav="admin", problem=problem,
-                               versions=svc.read(version_history.listing)), err.status
+                               versions=services().read(version_history.listing)), err.status
     flash(_("已部署 %(key)s v%(n)s", key=version.process_key, n=version.version) if created
           else _("内容与 v%(n)s 相同，未生成新版本", n=version.version))
     return redirect(url_for("ui_processes.show", version_id=version.id))
@@ -55,11 +52,9 @@ def deploy():
 @bp.get("/<int:version_id>")
 @page(rule=permissions.VERSIONS)
 def show(version_id):
-    svc = services()
-    detail = svc.read(lambda s: version_history.detail(s, version_id))
-    plan = svc.read(lambda s: migration.dry_run(s, svc.runtime.specs, version_id, redact=privacy.redactor(s, svc.catalogs, g.user)))
-    user = g.user
-    found = svc.read(lambda s: incidents.listing(s, user, svc.catalogs, {"version_id": version_id}))   # 流程异常 on it
+    detail = services().read(lambda s: version_history.detail(s, version_id))
+    plan = read(process_versions.migration_plan, version_id)
+    found = read(incidents.search, {"version_id": version_id})   # 流程异常 on it
     return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH,
                            incidents=found)
 
@@ -68,11 +63,9 @@ def show(version_id):
 @page(rule=permissions.INCIDENTS)
 def retry_incident(incident_id):
     """重试 a 流程异常 (issue #15) from the version's page or the event's page, back to the page it came from."""
-    svc = services()
-    user = g.user
-    incident = svc.read(lambda s: incidents.one(s, incident_id, g.user, svc.catalogs))
+    incident = read(incidents.one, incident_id)
     try:
-        svc.run_step(lambda s: svc.runtime.retry_incident(s, incident_id, user))
+        run_step(incidents.retry, incident_id)
         flash(_("重试成功，流程异常已解决"))
     except StepFailed as err:
         flash(_("重试未成功：%(reason)s", reason=err.details.get("reason") or err.message))
@@ -87,10 +80,8 @@ def retry_incident(incident_id):
 @page(rule=permissions.VERSIONS)
 def activate(version_id):
     """启用 (rollback)."""
-    svc = services()
-    user = g.user
     try:
-        version = svc.run(lambda s: version_history.activate(s, version_id, user.username, svc.clock.now()))
+        version = run(process_versions.activate, version_id)
         flash(_("已启用 %(key)s v%(n)s：新事件按此版本办理", key=version.process_key, n=version.version))
     except Conflict as err:
         flash(err.message)
@@ -105,15 +96,13 @@ def migrate(version_id):
     wanted = body.get("instances") if isinstance(body, dict) else None
     if not isinstance(wanted, list) or not wanted or len(wanted) > BATCH or \
             not all(is_record_id(i) for i in wanted):
-        return jsonify({"error": "invalid", "errors": [{"field": "instances",
-                                                        "reason": f"1 to {BATCH} instance ids"}]}), 422
-    svc = services()
+        return {"error": "invalid", "errors": [{"field": "instances", "reason": f"1 to {BATCH} instance ids"}]}, 422
     try:
-        svc.read(lambda s: migration.target_of(s, version_id))
+        read(process_versions.target, version_id)
     except EventflowError as err:
-        return jsonify(err.to_dict()), err.status
-    results = svc.migrate_instances(version_id, wanted, g.user.username)
-    return jsonify({"items": svc.read(lambda s: privacy.redact_items(s, svc.catalogs, g.user, results))})
+        return err.to_dict(), err.status
+    results = services().migrate_instances(version_id, wanted, g.user.username)
+    return items(read(process_versions.shown, results))
 
 
 @bp.get("/<int:version_id>/files/<path:path>")
@@ -150,16 +139,16 @@ def modeler(version_id):
         changed = {name: text.encode("utf-8") for name, text in files.items()}
         changed[path] = xml
         try:
-            version, _created = svc.run(lambda s: svc.runtime.deploy(s, bundles.Bundle(changed), g.user.username))
+            version, _created = run(process_versions.deploy, bundles.Bundle(changed))
         except (DeployError, InvalidData) as err:
-            return jsonify(err.to_dict()), 400
-        return jsonify({"version_id": version.id, "version": version.version,
-                        "version_url": url_for("ui_processes.show", version_id=version.id)})
+            return err.to_dict(), 400
+        return {"version_id": version.id, "version": version.version,
+                "version_url": url_for("ui_processes.show", version_id=version.id)}
     detail = svc.read(lambda s: version_history.detail(s, version_id))
     settings = {"file_url": url_for("ui_processes.file", version_id=version_id, path=path),
                 "save_url": url_for("ui_processes.modeler", version_id=version_id, file=path),
                 "csrf": generate_csrf(), "forms": sorted(p for p in files if p.endswith(".json")),
-                "operations": sorted(svc.runtime.registry.names()),
+                "operations": sorted(svc.env.registry.names()),
                 "roles": [r["label"] for r in svc.catalogs.options("roles")],
                 "deadline_kinds": [{"code": k["code"], "name": k["name"]} for k in svc.catalogs.get("deadline_kinds")],
                 "words": {"saving": _("正在校验并部署…"), "refused": _("未部署：")}}

@@ -12,13 +12,13 @@ from datetime import datetime
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.pool import events
+from engine.pool import events, registration
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
 from engine.core.errors import Forbidden, InvalidData
-from web.api.photos import uploads
-from web.auth import services
+from web.api.photos import checked_uploads
 from web.ui.session import page
+from web.units import services, start, store
 
 bp = Blueprint("ui_report", __name__)
 
@@ -59,8 +59,7 @@ def _local_instant(text: str) -> str:
 @bp.route("/report", methods=["GET", "POST"])
 @page
 def report():
-    svc = services()
-    user = g.user
+    svc, user = services(), g.user
     sources = permissions.sources_for(user, events.SOURCES)
     if not sources:
         raise Forbidden("您的角色不能上报事件 (your role may not register events)", field="source")
@@ -68,16 +67,9 @@ def report():
     if request.method == "POST":
         values = request.form
         payload = _payload(request.form, user)
-        try:
-            files = uploads("photos")
-            checked = svc.runtime.check_photos(files, "photos") if files else []
-
-            def store(s):
-                event, created = svc.runtime.report(s, payload, user, idempotency_key=request.form.get("submission"))
-                if created and checked:
-                    svc.runtime.attach_report_photos(s, event, checked, user)
-                return event, created
-            event, created = svc.store_submission(store)
+        try:   # the report and its photos in one unit, as through the API
+            found = checked_uploads("photos")
+            event, _created = store(registration.report, payload, request.form.get("submission"), found)
         except InvalidData as err:
             errors = {e["field"]: e["reason"] for e in err.details["errors"]}
             status = 422
@@ -85,7 +77,7 @@ def report():
             errors = {err.details.get("field") or "community": err.message}
             status = 403
         else:
-            svc.start_process(event.id, user.username)
+            start(event.id)
             flash(_("已上报，事件编号 %(number)s", number=event.number))
             return redirect(url_for("ui_events.show", event_id=event.id))
     types = [t for t in svc.catalogs.get("event_types")]

@@ -9,11 +9,15 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from engine.casework import tasks
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, InvalidData
+from engine.pool import reading
+from engine.pool.photos import add as add_photos
 from web.ui import forms as ui_forms
 from web.auth import services
 from web.ui.session import page
+from web.units import read, run, run_step
 
 bp = Blueprint("ui_tasks", __name__)
 LIGHT_WORDS = {"green": _l("绿灯"), "yellow": _l("黄灯"), "red": _l("红灯"), "paused": _l("暂停")}
@@ -35,12 +39,11 @@ def remaining(deadline: dict | None, now: datetime) -> str | None:
 @bp.get("/")
 @page
 def index():
-    svc = services()
-    user = g.user
-    items = svc.read(lambda s: svc.runtime.my_work(s, user))
+    svc, user = services(), g.user
+    items = read(tasks.todo)
     now = svc.clock.now()
     wanted = {k: request.args.get(k) or None for k in ("type_code", "source", "community", "light", "status")}
-    events = svc.read(lambda s: svc.runtime.events_of(s, {t["event_id"] for t in items}, user))
+    events = read(reading.events_of, {t["event_id"] for t in items})
     shown = []
     for task in items:
         event = events.get(task["event_id"], {})
@@ -72,18 +75,14 @@ def _status(task: dict, user) -> str:
 @bp.get("/done")
 @page
 def done():
-    svc = services()
-    user = g.user
-    return render_template("ui/done.html", nav="done", items=svc.read(lambda s: svc.runtime.done_work(s, user)))
+    return render_template("ui/done.html", nav="done", items=read(tasks.done))
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @page
 def task(task_id):
-    svc = services()
-    user = g.user
     try:
-        detail = svc.read(lambda s: svc.runtime.task_detail(s, task_id, user, "task_form"))
+        detail = read(tasks.detail, task_id, "task_form")
     except Conflict:
         flash(_("该任务已办理或已撤销"))
         return redirect(url_for("ui_tasks.index"))
@@ -92,7 +91,7 @@ def task(task_id):
         data, uploads = ui_forms.parse(schema, request.form, request.files)
         values = data
         try:
-            done = _complete(svc, user, detail, schema, data, uploads)
+            done = _complete(detail, schema, data, uploads)
         except InvalidData as err:
             errors = {e["field"]: e["reason"] for e in err.details["errors"]}
             status = 422
@@ -107,40 +106,39 @@ def task(task_id):
             flash(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
                     number=detail["event_number"], stage=done["stage"] or done["event_status"]))
             return redirect(url_for("ui_tasks.index"))
-    event = svc.view_event(detail["event_id"], user, "task_page")
+    event = services().view_event(detail["event_id"], g.user, "task_page")
     return render_template("ui/task.html", nav="tasks", task=detail, event=event, schema=schema,
                            fields=ui_forms.render(schema, values, errors), errors=errors), status
 
 
-def _complete(svc, user, detail, schema, data, uploads):
+def _complete(detail, schema, data, uploads):
     """Photos first decoded (a bad one names its field), then stored with the completion in one unit."""
-    checked = {name: svc.runtime.check_photos(files, name) for name, files in uploads.items() if files}
+    svc = services()
+    checked = {name: svc.env.photos.check(files, name) for name, files in uploads.items() if files}
 
-    def work(s):
-        keys = {name: [p["key"] for p in svc.runtime.add_photos(s, detail["event_id"], photos, user)]
+    def work(cmd):
+        keys = {name: [p["key"] for p in add_photos(cmd, detail["event_id"], photos)]
                 for name, photos in checked.items()}
-        return svc.runtime.complete(s, detail["id"], ui_forms.fill_photos(data, schema, keys), user)
-    return svc.run_step(work)
+        return tasks.complete(cmd, detail["id"], ui_forms.fill_photos(data, schema, keys))
+    return run_step(work)
 
 
 @bp.post("/tasks/<task_id>/claim")
 @page
 def claim(task_id):
     """认领 (the time limit runs on)."""
-    return _claim_action(task_id, services().runtime.claim, _("已认领"))
+    return _claim_action(task_id, tasks.claim, _("已认领"))
 
 
 @bp.post("/tasks/<task_id>/release")
 @page
 def release(task_id):
-    return _claim_action(task_id, services().runtime.release, _("已取消认领"))
+    return _claim_action(task_id, tasks.release, _("已取消认领"))
 
 
 def _claim_action(task_id, act, done: str):
-    svc = services()
-    user = g.user
     try:
-        svc.run(lambda s: act(s, task_id, user))
+        run(act, task_id)
         flash(done)
     except Conflict as err:
         flash(err.message)

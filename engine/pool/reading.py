@@ -1,0 +1,110 @@
+"""Reading the pool (§7.1): an event's detail — process, open tasks, timeline, photos, deadlines and their
+lights, duplicate flags, callbacks — its diagram and map, and the search of the events a user may see.
+Every read of a sensitive event's content is recorded (engine/accounts/privacy.py `disclose`)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.accounts import privacy
+from engine.channels import callbacks
+from engine.core.clock import local
+from engine.core.errors import NotFound
+from engine.limits import deadlines
+from engine.pool import duplicates, events, photos
+from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, WorkItem
+
+
+def visible(cmd, event_id: int, where: str) -> Event:
+    """The event if the user may see it (404 otherwise), its read recorded as made `where`."""
+    event = events.get_visible(cmd.session, event_id, cmd.user, cmd.catalogs)
+    privacy.disclose(cmd.session, cmd.catalogs, cmd.user, event, cmd.now(), where)
+    return event
+
+
+def event_detail(cmd, event_id: int, where: str = "api") -> dict:
+    """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
+    session, user, catalogs, now = cmd.session, cmd.user, cmd.catalogs, cmd.now()
+    event = visible(cmd, event_id, where)
+    body = _detail(session, event)
+    rows = session.scalars(select(Deadline).where(Deadline.event_id == event.id).order_by(Deadline.id))
+    body["deadlines"] = [deadlines.describe(row, catalogs, now) for row in rows]
+    # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
+    body["warnings"] = sorted({row["calendar_warning"] for row in body["deadlines"] if row["calendar_warning"]})
+    body["duplicate_of"] = duplicates.describe_flag(session, event, user, catalogs)   # for the registrar (§7.1)
+    if body["duplicate_of"]:
+        privacy.disclose_ids(session, catalogs, user, [body["duplicate_of"]["id"]], now, where)
+    body.update(duplicates.related(session, event, user, catalogs))
+    body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
+    body = privacy.scrub(body, privacy.linked_hidden_numbers(session, catalogs, user, event))
+    return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
+
+
+def _detail(session, event: Event) -> dict:
+    body = events.summary(event)
+    row = session.execute(select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by,
+                                 Instance.suspend_reason, ProcessVersion.process_key, ProcessVersion.version)
+                          .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+                          .where(Instance.event_id == event.id).order_by(Instance.id.desc())).first()
+    body["process"] = None if row is None else {
+        "instance_id": row.id, "status": row.status, "process_key": row.process_key, "version": row.version,
+        # 挂起 (engine/casework/administration.py): since when, by whom, why
+        "suspended_at": local(row.suspended_at), "suspended_by": row.suspended_by,
+        "suspend_reason": row.suspend_reason}
+    body["open_tasks"] = [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
+                           "community": w.community, "unit": w.unit, "person": w.person,
+                           "created_at": local(w.created_at)}
+                          for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id)
+                                                   .order_by(WorkItem.created_at))]
+    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
+                         "task_name": a.task_name, "data": a.data}
+                        for a in session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id))]
+    # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
+    body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
+    return body
+
+
+def search_events(cmd, filters: dict, page: int, per_page: int, where: str = "api_list") -> tuple[int, list[dict]]:
+    """(total, summaries) of the events the user may see that match the filters (engine/pool/events.py)."""
+    total, rows = events.search(cmd.session, cmd.user, cmd.catalogs, filters, page, per_page)
+    for event in rows:
+        privacy.disclose(cmd.session, cmd.catalogs, cmd.user, event, cmd.now(), where)
+    return total, [events.summary(e) for e in rows]
+
+
+def events_of(cmd, ids) -> dict[int, dict]:
+    """Summaries of the events behind a user's tasks (they see each one through its task)."""
+    rows = list(cmd.session.scalars(select(Event).where(Event.id.in_(set(ids))))) if ids else []
+    for event in rows:
+        privacy.disclose(cmd.session, cmd.catalogs, cmd.user, event, cmd.now(), "tasks")
+    return {e.id: events.summary(e) for e in rows}
+
+
+def diagram(cmd, event_id: int) -> tuple[str, list[str]]:
+    """(BPMN XML, ids of the open tasks in it): the diagram of the event's process version that holds
+    its current task (Figure 1 itself while it is in event_flow), for the bpmn-js viewer."""
+    session = cmd.session
+    event = visible(cmd, event_id, "diagram")
+    row = session.scalar(select(Instance).where(Instance.event_id == event.id).order_by(Instance.id.desc()))
+    if row is None:
+        raise NotFound(f"event {event.number} has no process")
+    version = session.get(ProcessVersion, row.version_id)
+    open_ids = [w.spec_name for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id))]
+    files = {path: text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")}
+    for _path, text in files.items():
+        marked = [i for i in open_ids if f'id="{i}"' in text]
+        if marked:
+            return text, marked
+    top = next((t for t in files.values() if f'id="{version.process_key}"' in t), next(iter(files.values())))
+    return top, []
+
+
+def map_data(cmd, event_id: int) -> dict:
+    """GeoJSON of the event's community boundary and its point (WGS-84), for the event page's map."""
+    event = visible(cmd, event_id, "map")
+    features = [f for f in cmd.catalogs.get("communities")["features"] if f["properties"]["code"] == event.community]
+    boundary = [{"type": "Feature", "geometry": f["geometry"],
+                 "properties": {"kind": "community", "name": f["properties"].get("name")}} for f in features]
+    point = [] if event.lat is None else [{"type": "Feature", "properties": {"kind": "event", "name": event.number},
+                                           "geometry": {"type": "Point", "coordinates": [event.lng, event.lat]}}]
+    return {"type": "FeatureCollection", "features": boundary + point}
+
