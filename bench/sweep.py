@@ -100,11 +100,11 @@ def main():
                 arm_due(factory, runtime, args.due)
                 clock.set(clock.now() + timedelta(minutes=31))
                 t0 = time.perf_counter()
-                result = sweep.sweep(factory, runtime, limit=args.due * 2)
+                result = sweep.sweep(factory, runtime.env, limit=args.due * 2)
                 fire_times.append(time.perf_counter() - t0)
                 assert sum(len(v) for v in result.fired.values()) == args.due and not result.errors, result
                 t0 = time.perf_counter()
-                sweep.sweep(factory, runtime)
+                sweep.sweep(factory, runtime.env)
                 empty_times.append(time.perf_counter() - t0)
             rows.append((size, statistics.median(fire_times), statistics.median(empty_times), filled))
             print(f"  {size:>9,} open instances ready (filler {filled:5.1f} s)", flush=True)

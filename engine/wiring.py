@@ -10,6 +10,7 @@ from typing import Any
 from engine.casework.run_context import RunContext
 from engine.core.command import Command
 from engine.core.config import Settings
+from engine.jobs import periodic
 from engine.limits.deadlines import Deadlines
 from engine.pool import events
 from engine.pool.duplicates import Window
@@ -41,6 +42,8 @@ class Environment:
     start_grace: timedelta = timedelta(seconds=60)
     process_key: str = PROCESS_KEY
     specs: SpecCache = field(default_factory=SpecCache)
+    #: the periodic work beside the timer sweep (engine/jobs.py), this environment's own
+    jobs: list = field(default_factory=periodic)
 
     def __post_init__(self):
         if self.wall_clock is None:

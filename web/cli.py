@@ -11,6 +11,8 @@ from engine.casework import process_versions
 from engine.core.config import Settings
 from engine.store.db import has_table, init_db
 from engine.core.errors import EventflowError
+from engine import jobs
+from engine.limits import deadlines
 
 #: demo accounts: (username, display name, roles, community, unit). Demo data only (`demo-data`).
 #: demo cadres designated for the sensitive rows of Table A.1 (engine/accounts/privacy.py)
@@ -100,7 +102,7 @@ def load_catalogs_command(ctx):
         click.echo(f"{name}: {size}")
     click.echo(f"catalogs valid, content hash {svc.catalogs.content_hash[:12]}")
     if has_table(svc.db, "deadline"):  # the working calendar may have changed: move what depends on it
-        moved = svc.run(svc.runtime.recompute_deadlines)
+        moved = svc.run(lambda s: deadlines.move_with_calendar(svc.command(s)))
         if moved:
             click.echo(f"{moved} pending working-day deadlines moved with the calendar")
 
@@ -356,9 +358,10 @@ def serve(ctx, host, port):
     svc = _services(ctx)
     app = create_app(services=svc)
     caught = catch_up(svc)
-    if caught.fired or caught.warnings:
+    warnings = len(caught.of(jobs.WARNINGS))
+    if caught.fired or warnings:
         click.echo(f"caught up: {sum(len(v) for v in caught.fired.values())} timers fired, "
-                   f"{caught.warnings} warnings sent while the server was down")
+                   f"{warnings} warnings sent while the server was down")
     scheduler = start_sweeper(svc, timers=not svc.clock.simulated)
     try:
         app.run(host=host, port=port, threaded=True)

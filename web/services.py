@@ -15,6 +15,7 @@ from engine.pool import duplicates, reading
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
 from engine.store.db import has_table, make_engine, make_session_factory
+from engine.limits import deadlines
 from engine.core.errors import EventflowError, StepFailed
 from engine.pool.photos import PhotoStore
 from engine.facade import Runtime
@@ -93,7 +94,7 @@ class Services:
             return {"revision": None, "changed": False}
         self.catalogs.replace_with(new)
         self.catalog_revision = row.id          # what this node loaded (a later edit elsewhere is picked up)
-        moved = self.run(self.runtime.recompute_deadlines) if row.name == "calendar" else 0
+        moved = self.run(lambda s: deadlines.move_with_calendar(self.command(s))) if row.name == "calendar" else 0
         return {"revision": row.id, "changed": True, "summary": row.summary, "deadlines_moved": moved}
 
     @staticmethod

@@ -71,7 +71,7 @@ def must_exist(row, message: str, **details):
 class StepFailed(Conflict, code="step_failed"):
     """A step of a process failed at run time (issue #15): the element that failed and why. Nothing of the
     step was saved — the task stays ready, the timer waits — and an incident (流程异常) is opened for the
-    process administrators in a unit of work of its own (engine/casework/incidents.py). `incident` holds what
+    process administrators in a unit of work of its own (engine/runtime/incidents.py). `incident` holds what
     that unit stores; it is never part of the answer."""
 
     def __init__(self, message: str, incident: dict, **details):

@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from catalogs.durations import parse_duration
 from engine.core.clock import local, parse_instant
 from engine.core.errors import EventflowError
-from engine.store.models import Audit, Deadline, Supervision
+from engine.store.models import Audit, Deadline, Event, Supervision
 from engine.notices.outbox import notify
 from engine.limits.workdays import WorkCalendar
 
@@ -304,7 +304,7 @@ class Deadlines:
         if not row.person and not row.unit and row.community:
             yield "community", row.community
 
-    # -- warnings (the sweep) ---------------------------------------------------------------------
+    # -- warnings (a job beside the sweep: engine/jobs.py) ---------------------------------------
     def due_warnings(self, session, now, limit: int = 500) -> list[Deadline]:
         return list(session.scalars(select(Deadline).where(Deadline.status == "pending",
                                                            Deadline.warned_at.is_(None),
@@ -345,3 +345,31 @@ def describe(row: Deadline, catalogs, now) -> dict:
             "warn_at": local(_utc(row.warn_at)), "status": row.status, "light": light(row, now),
             "extended": row.extended, "extensions": row.extensions, "met_at": local(row.met_at),
             "missed_at": local(row.missed_at), "calendar_warning": row.calendar_warning}
+
+
+# -- jobs beside the timer sweep (engine/jobs.py), and an edited calendar ----------------------------------
+def send_warnings(cmd) -> list[int]:
+    """黄灯预警 for every pending deadline past its warning share (rows locked: each warning once, however
+    many app nodes sweep); the ids of the deadlines warned."""
+    now, limits = cmd.now(), cmd.env.limits
+    rows = limits.due_warnings(cmd.session, now)
+    for row in rows:
+        limits.warn(cmd.session, row, now, cmd.session.get(Event, row.event_id))
+    return [row.id for row in rows]
+
+
+def next_warning_at(cmd):
+    """When the next warning falls due (None: none is pending), for a simulated clock's advance."""
+    return cmd.env.limits.next_warning(cmd.session)
+
+
+def move_with_calendar(cmd) -> int:
+    """After the working calendar was edited (§8.3 working days): pending working-day deadlines move with
+    it, their timers re-armed at the new due time, each move audited; how many moved."""
+    session, instances = cmd.session, cmd.env.instances
+    moved = cmd.env.limits.recompute(session, lambda event_id: session.get(Event, event_id),
+                                     lambda row, event, due: instances.rearm(session, row, event, due))
+    for row in moved:
+        session.add(Audit(at=cmd.now(), actor="system", action="deadline_recomputed", event_id=row.event_id,
+                          data={"kind": row.kind, "due_at": local(row.due_at), "calendar_warning": row.calendar_warning}))
+    return len(moved)

@@ -9,7 +9,7 @@
 - **Reminder and flag**: on the last `REMIND_DAYS` working days of a month, a community with no hazard point
   reported for it is reminded (once); when the month has closed with none, the community is flagged for it
   (once) — for a month the app watched (it ran during it), not for months before it was installed. The
-  sweep checks this once a day (engine/runtime/sweep.py).
+  sweep checks this once a day (a job beside it: engine/jobs.py).
 """
 from __future__ import annotations
 

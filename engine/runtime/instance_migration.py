@@ -7,7 +7,7 @@ A **dry run** says per instance whether it can move and why not:
 - a suspended instance is resumed first (挂起的实例先恢复);
 - timers already armed keep their due times (the dry run lists them), and so do the deadline records
   behind them: a limit changed in the new version applies to timers armed after the move. A timer already
-  due (e.g. one whose firing failed: an incident, engine/casework/incidents.py) is not fired by the move itself:
+  due (e.g. one whose firing failed: an incident, engine/runtime/incidents.py) is not fired by the move itself:
   the sweep, or the incident's retry, fires it on the target, its branch run there.
 
 A **move** is one unit of work per instance: the state is migrated (tasks re-aligned to the target's

@@ -58,7 +58,7 @@ class ProcessError(EventflowError):
 
     status = 500
     code = "process_error"
-    #: the exception that stopped the step, if any (engine/casework/incidents.py: may its words be shown?)
+    #: the exception that stopped the step, if any (engine/runtime/incidents.py: may its words be shown?)
     cause: BaseException | None = None
 
     @classmethod

@@ -16,8 +16,5 @@ def sweep_until_idle(database_url: str, now_iso: str, ready, go) -> None:
     runtime = Runtime(load_catalogs(), default_registry(), SimulatedClock(parse_instant(now_iso)))
     ready.set()
     go.wait()
-    while True:
-        result = sweep.sweep(factory, runtime, limit=5)
-        if not result.fired and not result.errors and not result.warnings:
-            break
+    sweep.until_idle(factory, runtime.env, limit=5)
     db.dispose()

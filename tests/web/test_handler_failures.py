@@ -98,7 +98,7 @@ def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(setti
     svc = app.extensions["eventflow"]
     svc.clock.set(svc.clock.now() + timedelta(minutes=31))
     from engine.store.models import Deadline
-    fired = sweep.sweep(svc.session_factory, svc.runtime, limit=1)
+    fired = sweep.sweep(svc.session_factory, svc.env, limit=1)
     assert list(fired.fired) and not fired.errors     # the healthy one, though the broken one is older
     assert svc.read(lambda s: s.scalar(select(Deadline.status).where(Deadline.event_id == healthy["id"],
                                                                        Deadline.kind == "accept"))) == "missed"

@@ -5,6 +5,7 @@ from flask import Blueprint, g, jsonify
 
 from catalogs import parse_duration
 from engine.accounts import permissions, privacy
+from engine import jobs
 from engine.runtime import sweep
 from engine.core.clock import local, parse_instant
 from engine.core.errors import Forbidden, InvalidData
@@ -52,11 +53,11 @@ def advance():
             raise InvalidData([{"field": "to", "reason": "an ISO 8601 date-time with offset"}])
         if target < svc.clock.now():
             raise InvalidData([{"field": "to", "reason": f"is before now ({local(svc.clock.now())})"}])
-    result = sweep.advance(svc.session_factory, svc.runtime, svc.clock, target)
+    result = sweep.advance(svc.session_factory, svc.env, target)
     svc.run(svc.save_clock)
     user = g.user
     errors = svc.read(lambda s: privacy.instance_errors(s, svc.catalogs, user, result.errors))
     return jsonify({"now": local(svc.clock.now()),
                     "fired": {str(k): v for k, v in result.fired.items()},
                     "errors": errors,
-                    "started": result.started})
+                    "started": result.of(jobs.PENDING_STARTS)})

@@ -1,0 +1,45 @@
+"""The standard's periodic work, registered as jobs beside the timer sweep (engine/runtime/sweep.py runs
+them, and knows nothing of what they do). In the order each sweep runs them:
+
+- 黄灯预警 (§8): a warning for every pending deadline past its warning share; a simulated clock's advance
+  stops at each warning's time (engine/limits/deadlines.py);
+- the start of stored submissions whose process never started (issue #5: the app stopped between storing
+  one and starting it), once they waited past the grace period (engine/casework/lifecycle.py);
+- the §9.2 hazard-point reminders and flags, once per day of the business clock
+  (engine/oversight/hazards.py);
+- and, on an interval of its own, not in the sweep, the signed callbacks to the sources
+  (engine/channels/callbacks.py), so a slow receiver never holds up a timer.
+
+Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps the day it last ran.
+"""
+from __future__ import annotations
+
+from engine.casework import lifecycle
+from engine.channels import callbacks
+from engine.limits import deadlines
+from engine.oversight import hazards
+from engine.runtime.sweep import Job, OncePerDay, one_unit
+
+#: the jobs' names: what each did is `SweepResult.of(name)`
+WARNINGS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS = "warnings", "pending_starts", "hazard_reminders", "callbacks"
+
+
+def periodic() -> list[Job]:
+    return [Job(WARNINGS, one_unit(deadlines.send_warnings), next_due=deadlines.next_warning_at),
+            Job(PENDING_STARTS, lifecycle.start_waiting),
+            Job(HAZARD_REMINDERS, OncePerDay(one_unit(remind_hazards))),
+            Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds")]
+
+
+def remind_hazards(cmd) -> list[tuple[str, str]]:
+    """§9.2: remind (the month's last working days) and flag (the month closed) each community without a
+    hazard point for the month; ("reminded" | "flagged", community) of each."""
+    done = hazards.remind_and_flag(cmd.session, cmd.catalogs, cmd.env.limits.calendar, cmd.now())
+    return [(what, community) for what in ("reminded", "flagged") for community in done[what]]
+
+
+def deliver_callbacks(session_factory, env) -> list[int]:
+    """Every due callback, once (engine/channels/callbacks.py); the ids of those attempted."""
+    delivery = callbacks.deliver_due(session_factory, env.clock, env.wall_clock)
+    return [*delivery.delivered, *delivery.retried, *delivery.failed]
+
