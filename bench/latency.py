@@ -27,7 +27,7 @@ from engine.accounts import users
 from engine.core.clock import SystemClock
 from engine.core.config import Settings
 from engine.store.models import Audit, Deadline
-from engine.facade import Runtime
+from engine.wiring import Environment
 from handlers.registry import default_registry
 from web import create_app
 from web.cli import DEMO_USERS
@@ -67,7 +67,8 @@ def main():
         services = Services.build(settings)
         clock = ShiftableClock()
         services.clock = clock
-        services.runtime = Runtime(services.catalogs, default_registry(), clock, wall_clock=SystemClock())
+        services.env = Environment(services.catalogs, default_registry(), clock, wall_clock=SystemClock(),
+                                   photos=services.env.photos)
         app = create_app(services=services)
         services.run(lambda s: process_versions.deploy(services.command(s), bundle.from_directory(ROOT / "processes"), "bench"))
         for username, display, roles, community, unit in DEMO_USERS:

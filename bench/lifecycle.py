@@ -112,16 +112,16 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
         assert wf.completed
 
 
-def persisted(factory, runtime, n):
+def persisted(factory, env, n):
     for _ in range(n):
-        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
-        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
+        event, _ = uow.run(factory, lambda s: registration.report(env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
             user = USERS[who]
             task_id = uow.read(factory, lambda s: s.connection().execute(
                 FIND, {"event_id": event.id, "name": name}).scalar())
-            uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, user), task_id, data))
-        assert uow.read(factory, lambda s: lifecycle.open_work(runtime.env.command(s), event.id)) == []
+            uow.run(factory, lambda s: tasks.complete(env.command(s, user), task_id, data))
+        assert uow.read(factory, lambda s: lifecycle.open_work(env.command(s), event.id)) == []
 
 
 def bare_commits(db, clock, n):
@@ -173,18 +173,18 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        db, factory, runtime, version = deployed(url)
-        catalogs, registry, clock = runtime.env.catalogs, runtime.env.registry, runtime.env.clock
+        db, factory, env, version = deployed(url)
+        catalogs, registry, clock = env.catalogs, env.registry, env.clock
         compiled = uow.read(factory, lambda s: compile_version(s.get(type(version), version.id)))
 
-        persisted(factory, runtime, 5)            # warm up caches and the database
+        persisted(factory, env, 5)            # warm up caches and the database
         in_memory(compiled, catalogs, registry, clock, 5)
         mem = rate(lambda n: in_memory(compiled, catalogs, registry, clock, n), args.n, args.rounds)
         dumped = rate(lambda n: in_memory(compiled, catalogs, registry, clock, n, serialize=True),
                       args.n, args.rounds)
         floor = rate(lambda n: bare_commits(db, clock, n), args.n, args.rounds)
-        disk = rate(lambda n: persisted(factory, runtime, n), args.n, args.rounds)
-        statements, driver_ms = driver_share(db, lambda n: persisted(factory, runtime, n), args.n)
+        disk = rate(lambda n: persisted(factory, env, n), args.n, args.rounds)
+        statements, driver_ms = driver_share(db, lambda n: persisted(factory, env, n), args.n)
         db.dispose()
 
     print(f"database          {url.split('://')[0]}")

@@ -8,22 +8,22 @@ from pathlib import Path
 from catalogs import load_catalogs
 from engine.casework import process_versions
 from engine.core.clock import SimulatedClock
-from engine.facade import Runtime
 from engine.runtime import bundle
 from engine.store import uow
 from engine.store.db import init_db, make_engine, make_session_factory
+from engine.wiring import Environment
 from handlers.registry import default_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def deployed(url: str):
-    """(db, session factory, runtime, version) on a new database at `url`."""
+    """(db, session factory, the engine's parts (engine/wiring.py), version) on a new database at `url`."""
     clock = SimulatedClock(datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc))
     db = make_engine(url)
     init_db(db)
     factory = make_session_factory(db)
-    runtime = Runtime(load_catalogs(), default_registry(), clock)
-    version, _ = uow.run(factory, lambda s: process_versions.deploy(runtime.env.command(s),
+    env = Environment(load_catalogs(), default_registry(), clock)
+    version, _ = uow.run(factory, lambda s: process_versions.deploy(env.command(s),
                                                                     bundle.from_directory(ROOT / "processes"), "bench"))
-    return db, factory, runtime, version
+    return db, factory, env, version

@@ -66,14 +66,14 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
-def arm_due(factory, runtime, count: int) -> None:
+def arm_due(factory, env, count: int) -> None:
     for _ in range(count):
-        event, _ = uow.run(factory, lambda s: registration.report(runtime.env.command(s, USERS["grid"]), REPORT))
-        uow.run(factory, lambda s: lifecycle.start(runtime.env.command(s, USERS["grid"]), event.id))
+        event, _ = uow.run(factory, lambda s: registration.report(env.command(s, USERS["grid"]), REPORT))
+        uow.run(factory, lambda s: lifecycle.start(env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
-            task_id = uow.read(factory, lambda s: next(w.id for w in lifecycle.open_work(runtime.env.command(s), event.id)
+            task_id = uow.read(factory, lambda s: next(w.id for w in lifecycle.open_work(env.command(s), event.id)
                                                        if w.spec_name == name))
-            uow.run(factory, lambda s: tasks.complete(runtime.env.command(s, USERS[who]), task_id, data))
+            uow.run(factory, lambda s: tasks.complete(env.command(s, USERS[who]), task_id, data))
 
 
 def main():
@@ -87,8 +87,8 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/sweep.sqlite3"
-        db, factory, runtime, version = deployed(url)
-        clock = runtime.env.clock
+        db, factory, env, version = deployed(url)
+        clock = env.clock
         have, rows = 0, []
         for size in sizes:
             started = time.perf_counter()
@@ -97,14 +97,14 @@ def main():
             filled = time.perf_counter() - started
             fire_times, empty_times = [], []
             for _ in range(args.rounds):
-                arm_due(factory, runtime, args.due)
+                arm_due(factory, env, args.due)
                 clock.set(clock.now() + timedelta(minutes=31))
                 t0 = time.perf_counter()
-                result = sweep.sweep(factory, runtime.env, limit=args.due * 2)
+                result = sweep.sweep(factory, env, limit=args.due * 2)
                 fire_times.append(time.perf_counter() - t0)
                 assert sum(len(v) for v in result.fired.values()) == args.due and not result.errors, result
                 t0 = time.perf_counter()
-                sweep.sweep(factory, runtime.env)
+                sweep.sweep(factory, env)
                 empty_times.append(time.perf_counter() - t0)
             rows.append((size, statistics.median(fire_times), statistics.median(empty_times), filled))
             print(f"  {size:>9,} open instances ready (filler {filled:5.1f} s)", flush=True)

@@ -18,7 +18,7 @@ from engine.store.db import has_table, make_engine, make_session_factory
 from engine.limits import deadlines
 from engine.core.errors import EventflowError, StepFailed
 from engine.pool.photos import PhotoStore
-from engine.facade import Runtime
+from engine.wiring import Environment
 from handlers.registry import default_registry
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ class Services:
     session_factory: object
     catalogs: object
     clock: object
-    runtime: Runtime
+    #: the engine's long-lived parts (engine/wiring.py); operations get them as `cmd.env`
+    env: Environment
     #: the newest catalog revision this node has loaded (engine/accounts/catalog_edits.py), and when it last looked
     catalog_revision: int | None = None
     catalogs_checked: float = 0.0
@@ -51,23 +52,18 @@ class Services:
             catalogs, revision = uow.read(factory, lambda s: (catalog_edits.load(s, settings.catalog_dir),
                                                               catalog_edits.newest_id(s)))
         clock = cls._clock(settings, db, factory)
-        runtime = Runtime(catalogs, registry or default_registry(), clock,
-                          reopen_window=timedelta(days=settings.reopen_window_days), wall_clock=SystemClock(),
+        env = Environment(catalogs, registry or default_registry(), clock, wall_clock=SystemClock(),
+                          photos=PhotoStore.from_settings(settings),
                           duplicate_window=duplicates.Window(settings.duplicate_radius_m,
                                                              timedelta(hours=settings.duplicate_window_hours)),
-                          photos=PhotoStore.from_settings(settings),
+                          reopen_window=timedelta(days=settings.reopen_window_days),
                           start_grace=timedelta(seconds=settings.start_grace_seconds))
-        return cls(settings, db, factory, catalogs, clock, runtime, catalog_revision=revision,
+        return cls(settings, db, factory, catalogs, clock, env, catalog_revision=revision,
                    catalogs_checked=time.monotonic())
-
-    @property
-    def env(self):
-        """The engine's long-lived parts (engine/wiring.py); operations get them as `cmd.env`."""
-        return self.runtime.env
 
     def command(self, session, user=None):
         """The command context (engine/core/command.py) of one operation in this unit of work."""
-        return self.runtime.env.command(session, user)
+        return self.env.command(session, user)
 
     def refresh_catalogs(self, force: bool = False) -> bool:
         """Take on catalogs another app node saved (at most every EVENTFLOW_CATALOG_REFRESH_S seconds,

@@ -85,7 +85,7 @@ def responsible(ctx, timer_task) -> tuple[str, str | None, str | None, str | Non
 
 
 class Deadlines:
-    """What the script engine's `deadline()` and the engine's steps call. One per Runtime."""
+    """What the script engine's `deadline()` and the engine's steps call. One per Environment (engine/wiring.py)."""
 
     def __init__(self, catalogs, calendar: WorkCalendar | None = None):
         self.catalogs = catalogs

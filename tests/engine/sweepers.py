@@ -8,13 +8,13 @@ def sweep_until_idle(database_url: str, now_iso: str, ready, go) -> None:
     from engine.runtime import sweep
     from engine.core.clock import SimulatedClock, parse_instant
     from engine.store.db import make_engine, make_session_factory
-    from engine.facade import Runtime
+    from engine.wiring import Environment
     from handlers.registry import default_registry
 
     db = make_engine(database_url)
     factory = make_session_factory(db)
-    runtime = Runtime(load_catalogs(), default_registry(), SimulatedClock(parse_instant(now_iso)))
+    env = Environment(load_catalogs(), default_registry(), SimulatedClock(parse_instant(now_iso)))
     ready.set()
     go.wait()
-    sweep.until_idle(factory, runtime.env, limit=5)
+    sweep.until_idle(factory, env, limit=5)
     db.dispose()

@@ -74,7 +74,7 @@ def set_callback(settings, channel, url) -> str:
 
 def deliver(app):
     svc = svc_of(app)
-    return callbacks.deliver_due(svc.session_factory, svc.clock, svc.runtime.wall_clock, timeout=5)
+    return callbacks.deliver_due(svc.session_factory, svc.clock, svc.env.wall_clock, timeout=5)
 
 
 def rows(app):
