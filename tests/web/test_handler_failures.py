@@ -42,9 +42,6 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
     from sqlalchemy import select
 
     from engine.store.models import Timer
-    registry = Registry()
-    for name in default_registry().names():
-        registry.operation(name)(default_registry().get(name))
     calls = []
 
     def flaky_record_overdue(ctx, task, **params):
@@ -52,10 +49,7 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
         if params["stage"] == "accept":
             raise RuntimeError("短信网关故障")
         return default_registry().get("record_overdue")(ctx, task, **params)
-    registry._handlers["record_overdue"] = flaky_record_overdue
-    app = build_app(settings, registry=registry)
-    seed(app)
-    api = Api(app)
+    app, api = _app_with_record_overdue(settings, flaky_record_overdue)
     late = api.report()
     api.whistle_to(late["id"])                                   # accept timer due 09:30, will fail
     other = api.report()
@@ -74,20 +68,13 @@ def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(setti
     """A sweep reads healthy due timers first (review of issue #4): with room for one instance per
     sweep, the failing one due earlier does not keep a healthy one from firing."""
     from engine.runtime import sweep
-    registry = Registry()
-    for name in default_registry().names():
-        registry.operation(name)(default_registry().get(name))
-
     broken_ids = []
 
     def failing_for_one_event(ctx, task, **params):
         if ctx.event.id in broken_ids:
             raise RuntimeError("短信网关故障")
         return default_registry().get("record_overdue")(ctx, task, **params)
-    registry._handlers["record_overdue"] = failing_for_one_event
-    app = build_app(settings, registry=registry)
-    seed(app)
-    api = Api(app)
+    app, api = _app_with_record_overdue(settings, failing_for_one_event)
     broken = api.report()
     broken_ids.append(broken["id"])
     api.whistle_to(broken["id"])                     # its accept timer will fail at 09:30, every time
@@ -102,3 +89,14 @@ def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(setti
     assert list(fired.fired) and not fired.errors     # the healthy one, though the broken one is older
     assert svc.read(lambda s: s.scalar(select(Deadline.status).where(Deadline.event_id == healthy["id"],
                                                                        Deadline.kind == "accept"))) == "missed"
+
+
+def _app_with_record_overdue(settings, handler):
+    """A seeded app whose `record_overdue` operation is `handler` (the others are the real ones)."""
+    registry = Registry()
+    for name in default_registry().names():
+        registry.operation(name)(default_registry().get(name))
+    registry._handlers["record_overdue"] = handler
+    app = build_app(settings, registry=registry)
+    seed(app)
+    return app, Api(app)
