@@ -33,10 +33,7 @@ from engine.core.clock import local
 from engine.core.errors import Conflict, InvalidData, NotFound, StepFailed
 from engine.core.ids import MAX_ID
 from engine.store.models import Event, Incident, Instance, ProcessVersion, Timer, WorkItem
-# opening and resolving them is the runtime's (engine/runtime/incidents.py); imported here for their callers
-from engine.runtime.incidents import (STEP_FAILURES, held_instances, record, resolve_task,  # noqa: F401
-                                      resolve_timers, task_failure, timer_failure)
-from engine.runtime.incidents import audit as _audit, resolve as _resolve
+from engine.runtime.incidents import STEP_FAILURES, audit, record, resolve, task_failure, timer_failure
 
 STATUSES = ("open", "resolved")
 
@@ -152,8 +149,8 @@ def retry(cmd, incident_id: int) -> dict:
     except StepFailed as failure:
         failure.incident.update(incident_id=incident.id, retried_by=user.username)
         raise
-    _resolve(incident, outcome, user.username, now)
-    _audit(session, now, user.username, "incident_retried", incident, outcome=outcome)
+    resolve(incident, outcome, user.username, now)
+    audit(session, now, user.username, "incident_retried", incident, outcome=outcome)
     return one(cmd, incident.id)
 
 

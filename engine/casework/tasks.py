@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select
 
 from engine.accounts import permissions, privacy
-from engine.casework import incidents
+from engine.runtime import incidents
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.limits.deadlines import describe as describe_deadline
