@@ -23,14 +23,13 @@ from sqlalchemy import select
 
 from engine.casework import process_versions
 from engine.runtime import bundle
-from engine.accounts import users
+from engine.accounts import demo
 from engine.core.clock import SystemClock
 from engine.core.config import Settings
 from engine.store.models import Audit, Deadline
 from engine.wiring import Environment
 from handlers.registry import default_registry
 from web import create_app
-from web.cli import DEMO_USERS
 from web.scheduler import start_sweeper
 from web.services import Services
 
@@ -71,9 +70,8 @@ def main():
                                    photos=services.env.photos)
         app = create_app(services=services)
         services.run(lambda s: process_versions.deploy(services.command(s), bundle.from_directory(ROOT / "processes"), "bench"))
-        for username, display, roles, community, unit in DEMO_USERS:
-            services.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
-                s, services.catalogs, services.env.wall_clock, u, PASSWORD, r, c, n, d, 1024))
+        for entry in demo.DEMO_USERS:
+            services.run(lambda s, e=entry: demo.create(services.command(s), e, PASSWORD, 1024))
         client = app.test_client()
         tokens = {u: client.post("/api/auth/token", json={"username": u, "password": PASSWORD}).json["token"]
                   for u in ("grid1", "staff1", "whistle1")}

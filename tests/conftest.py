@@ -42,16 +42,20 @@ def build_app(settings, registry=None):
 def seed(app, deploy=True):
     """Deploy processes/ (version 1) and create the demo users of web/cli.py (ids 1… in their order), each
     with PASSWORD, through the app's own engine calls."""
-    from engine.runtime import bundle
-    from engine.accounts import users
-    from engine.casework.process_versions import deploy as deploy_bundle
-    from web.cli import DEMO_SENSITIVE_ACCESS, DEMO_USERS
     svc = app.extensions["eventflow"]
+    seed_engine(svc.session_factory, svc.env, deploy)
+
+
+def seed_engine(session_factory, env, deploy=True):
+    """`seed` through the engine alone (engine/wiring.py Environment), no app."""
+    from engine.accounts import demo
+    from engine.casework.process_versions import deploy as deploy_bundle
+    from engine.runtime import bundle
+    from engine.store import uow
     if deploy:
-        svc.run(lambda s: deploy_bundle(svc.command(s), bundle.from_directory(PROCESSES), "test"))
-    for username, display, roles, community, unit in DEMO_USERS:
-        svc.run(lambda s, u=username, r=roles, c=community, n=unit, d=display: users.create_user(
-            s, svc.catalogs, svc.env.wall_clock, u, PASSWORD, r, c, n, d, 1024, u in DEMO_SENSITIVE_ACCESS))
+        uow.run(session_factory, lambda s: deploy_bundle(env.command(s), bundle.from_directory(PROCESSES), "test"))
+    for entry in demo.DEMO_USERS:
+        uow.run(session_factory, lambda s, e=entry: demo.create(env.command(s), e, PASSWORD, 1024))
 
 
 def make_settings(database_url: str, media_dir) -> Settings:
@@ -63,11 +67,20 @@ def make_settings(database_url: str, media_dir) -> Settings:
 def _seed_template(url: str, where: Path) -> None:
     """Seed the template at `url` as a test's own set-up did, and check that it left nothing a test's app
     would start from differently: no saved simulated time, no catalog revision, no file outside it."""
-    app = build_app(make_settings(url, where / "media"))
-    seed(app)
-    svc = app.extensions["eventflow"]
-    assert svc.read(lambda s: (s.get(ClockState, 1), s.scalar(select(CatalogRevision.id)))) == (None, None)
-    svc.db.dispose()
+    from catalogs import load_catalogs
+    from engine.core.clock import SimulatedClock, parse_instant
+    from engine.pool.photos import PhotoStore
+    from engine.store import uow
+    from engine.store.db import make_session_factory
+    from engine.wiring import Environment
+    from handlers.registry import default_registry
+    db = make_engine(url)
+    factory = make_session_factory(db)
+    env = Environment(load_catalogs(), default_registry(), SimulatedClock(parse_instant(SIM_START)),
+                      photos=PhotoStore.from_settings(make_settings(url, where / "media")))
+    seed_engine(factory, env)
+    assert uow.read(factory, lambda s: (s.get(ClockState, 1), s.scalar(select(CatalogRevision.id)))) == (None, None)
+    db.dispose()
     assert not (where / "media").exists() or not any((where / "media").iterdir())
 
 

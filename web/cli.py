@@ -6,7 +6,7 @@ import secrets
 import click
 
 from engine.runtime import bundle as bundles, versions as version_history
-from engine.accounts import users
+from engine.accounts import demo, users
 from engine.casework import process_versions
 from engine.core.config import Settings
 from engine.store.db import has_table, init_db
@@ -14,24 +14,6 @@ from engine.core.errors import EventflowError
 from engine import jobs
 from engine.limits import deadlines
 
-#: demo accounts: (username, display name, roles, community, unit). Demo data only (`demo-data`).
-#: demo cadres designated for the sensitive rows of Table A.1 (engine/accounts/privacy.py)
-DEMO_SENSITIVE_ACCESS = {"staff1"}
-DEMO_USERS = [
-    ("grid1", "网格员 李明", ["grid_worker"], "lg-xincheng", None),
-    ("staff1", "社区干部 陈芳", ["community_staff"], "lg-xincheng", None),
-    ("whistle1", "吹哨人员 张伟", ["whistle_officer"], "lg-xincheng", None),
-    ("stationed1", "下沉民警 王强", ["stationed_staff"], "lg-xincheng", "gongan.xincheng_pcs"),
-    ("committee1", "联合党委 刘书记", ["committee"], "lg-xincheng", "committee.xincheng"),
-    ("staff2", "社区干部 赵敏", ["community_staff"], "lg-longgang", None),
-    ("police1", "公安局 办事员", ["department_staff"], None, "gongan"),
-    ("pcs1", "龙港派出所 办事员", ["department_staff"], None, "gongan.longgang_pcs"),
-    ("zhifa1", "执法局 办事员", ["department_staff"], None, "zhifa"),
-    ("shijian1", "市监局 办事员", ["department_staff"], None, "shijian"),
-    ("city1", "市社会治理中心", ["city_authority"], None, "shezhi"),
-    ("owner1", "流程管理员", ["process_admin"], None, None),
-    ("admin1", "系统管理员", ["system_admin"], None, None),
-]
 
 
 def _services(ctx):
@@ -221,14 +203,12 @@ def demo_data(ctx, password):
     """Create demo users for every role and scope and print their passwords (demo only)."""
     svc = _services(ctx)
     password = password or secrets.token_urlsafe(9)
-    for username, display, roles, community, unit in DEMO_USERS:
-        exists = svc.read(lambda s, u=username: users.exists(s, u))
-        if exists:
+    for entry in demo.DEMO_USERS:
+        username, display, roles = entry[:3]
+        if svc.read(lambda s, u=username: users.exists(s, u)):
             click.echo(f"{username:11} exists")
             continue
-        svc.run(lambda s, u=username, d=display, r=roles, c=community, n=unit: users.create_user(
-            s, svc.catalogs, svc.env.wall_clock, u, password, r, c, n, d, svc.settings.scrypt_n,
-            u in DEMO_SENSITIVE_ACCESS))
+        _run(ctx, demo.create, entry, password, svc.settings.scrypt_n)
         click.echo(f"{username:11} {password}  {display} ({', '.join(roles)})")
 
 

@@ -42,7 +42,7 @@ def env(clock, tmp_path, seeded):
 
 
 def load_user(session, username: str) -> Principal:
-    """A demo user of the seeded database (web/cli.py DEMO_USERS) as the engine sees it."""
+    """A demo user of the seeded database (engine/accounts/demo.py DEMO_USERS) as the engine sees it."""
     row = session.scalar(select(User).where(User.username == username))
     assert row is not None, f"no user {username!r} in the seeded database"
     return principal(row)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.store.models import ClockState, ProcessVersion, User
 from tests.conftest import SIM_START, PgState, build_app, make_settings
 from tests.web.client import Api
-from web.cli import DEMO_USERS
+from engine.accounts.demo import DEMO_USERS
 
 NEW_USER = {"username": "clerk9", "password": "another-password-9", "roles": ["department_staff"], "unit": "zhifa"}
 

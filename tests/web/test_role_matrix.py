@@ -14,7 +14,7 @@ from engine.accounts.users import ROLES
 from tests.web.test_sensitive_leaks import DOC
 from web import apidoc
 
-#: one demo user (web/cli.py DEMO_USERS) of each role
+#: one demo user (engine/accounts/demo.py DEMO_USERS) of each role
 USER_OF = {"grid_worker": "grid1", "community_staff": "staff1", "whistle_officer": "whistle1",
            "stationed_staff": "stationed1", "department_staff": "zhifa1", "committee": "committee1",
            "city_authority": "city1", "process_admin": "owner1", "system_admin": "admin1"}
