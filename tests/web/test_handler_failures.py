@@ -12,13 +12,7 @@ from tests.web.conftest import build_app, seed
 
 
 def test_a_failing_handler_surfaces_with_its_name_and_changes_nothing(settings):
-    registry = Registry()
-    for name in default_registry().names():
-        registry.operation(name)(default_registry().get(name))
-    registry._handlers["dispatch_whistle"] = _broken
-    app = build_app(settings, registry=registry)
-    seed(app)
-    api = Api(app)
+    _app, api = _app_with(settings, "dispatch_whistle", _broken)
     event = api.report()
     api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
     api.complete("staff1", event["id"], "analyse", {"disposal": "whistle"})
@@ -49,7 +43,7 @@ def test_a_failing_timer_does_not_hold_back_later_ones(settings):
         if params["stage"] == "accept":
             raise RuntimeError("短信网关故障")
         return default_registry().get("record_overdue")(ctx, task, **params)
-    app, api = _app_with_record_overdue(settings, flaky_record_overdue)
+    app, api = _app_with(settings, "record_overdue", flaky_record_overdue)
     late = api.report()
     api.whistle_to(late["id"])                                   # accept timer due 09:30, will fail
     other = api.report()
@@ -74,7 +68,7 @@ def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(setti
         if ctx.event.id in broken_ids:
             raise RuntimeError("短信网关故障")
         return default_registry().get("record_overdue")(ctx, task, **params)
-    app, api = _app_with_record_overdue(settings, failing_for_one_event)
+    app, api = _app_with(settings, "record_overdue", failing_for_one_event)
     broken = api.report()
     broken_ids.append(broken["id"])
     api.whistle_to(broken["id"])                     # its accept timer will fail at 09:30, every time
@@ -91,12 +85,12 @@ def test_failed_timers_never_starve_healthy_ones_and_advance_does_not_spin(setti
                                                                        Deadline.kind == "accept"))) == "missed"
 
 
-def _app_with_record_overdue(settings, handler):
-    """A seeded app whose `record_overdue` operation is `handler` (the others are the real ones)."""
+def _app_with(settings, operation: str, handler):
+    """A seeded app whose `operation` is `handler` (the others are the real ones)."""
     registry = Registry()
     for name in default_registry().names():
         registry.operation(name)(default_registry().get(name))
-    registry._handlers["record_overdue"] = handler
+    registry._handlers[operation] = handler
     app = build_app(settings, registry=registry)
     seed(app)
     return app, Api(app)
