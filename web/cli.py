@@ -307,6 +307,25 @@ def api_key_list(ctx):
 
 
 @main.command()
+@click.argument("dest_dir", type=click.Path(file_okay=False))
+@click.pass_context
+def backup(ctx, dest_dir):
+    """Copy the database, consistent while the app runs, into DEST_DIR (SQLite: the online backup API;
+    PostgreSQL: pg_dump's custom format for pg_restore); the photos are copied beside it by
+    deploy/backup.sh (docs/deploy.md)."""
+    from datetime import datetime, timezone
+    from pathlib import Path
+    from engine.store.backup import backup as copy_database
+    from subprocess import CalledProcessError
+    settings = Settings.from_env()
+    try:
+        written = copy_database(settings.database_url, Path(dest_dir), datetime.now(timezone.utc))
+    except (ValueError, OSError, CalledProcessError) as err:
+        raise click.ClickException(f"no backup written: {err}") from err
+    click.echo(f"database copied to {written}")
+
+
+@main.command()
 @click.option("--check", is_flag=True, help="only say whether web/openapi.json and README.md are up to date")
 def docs(check):
     """Write who may call each operation (engine/accounts/permissions.py) into web/openapi.json (x-permission,
