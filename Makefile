@@ -8,7 +8,7 @@ PORT   ?= 5000
 # demo only: every demo user gets this password (README lists them)
 DEMO_PASSWORD ?= eventflow-demo
 
-.PHONY: install run test lint lint-bpmn chromium bench clean translations
+.PHONY: install run test lint lint-bpmn chromium nginx bench clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,10 +55,20 @@ chromium:
 	  $$SUDO apt-get install -y -q chromium fonts-wqy-microhei || { $$SUDO apt-get update -q && \
 	    $$SUDO apt-get install -y -q chromium fonts-wqy-microhei; }; }
 
+# The deployment tests (tests/ops) run Debian's nginx from a configuration of their own (no /etc, no root
+# needed) in front of `eventflow serve` with TLS (deploy/nginx/eventflow.conf), and follow docs/deploy.md:
+# rsync (deploy/backup.sh), pg_dump/pg_restore (postgresql-client); apt as root, else sudo.
+nginx:
+	@{ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } && command -v rsync >/dev/null && \
+	  command -v pg_restore >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q nginx rsync postgresql-client || { $$SUDO apt-get update -q && \
+	    $$SUDO apt-get install -y -q nginx rsync postgresql-client; }; }
+
 # Runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (EVENTFLOW_TEST_PG_URL to change it);
 # the PostgreSQL half is skipped, with the reason printed, only when no server answers. Two workers
 # (pytest-xdist, one per core): each has its own SQLite templates and PostgreSQL database (tests/conftest.py).
-test: install lint-bpmn chromium lint
+test: install lint-bpmn chromium nginx lint
 	$(BIN)/pytest -q -n 2
 
 # ruff (pyproject.toml [tool.ruff]) and the import rules between packages (pyproject.toml [tool.importlinter])
