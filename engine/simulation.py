@@ -36,9 +36,9 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Callable, Iterator
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from engine.accounts import users
+from engine.accounts import permissions, users
 from engine.accounts.users import Principal
 from engine.casework import lifecycle, tasks
 from engine.channels import devices, open311
@@ -50,7 +50,7 @@ from engine.oversight import hazards, spot_checks
 from engine.pool import comments, photos, registration
 from engine.runtime import sweep
 from engine.store import uow
-from engine.store.models import Deadline, Device, Event, ExtensionRequest, User, WorkItem
+from engine.store.models import Audit, Deadline, Device, Event, ExtensionRequest, Patrol, User, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ class City:
     def read(self, fn: Callable):
         return uow.read(self.factory, fn)
 
-    def report(self, rng, user: Principal, payload: dict) -> int:
+    def report(self, user: Principal, payload: dict) -> int:
         event, _ = self.run(lambda cmd: registration.report(cmd, payload), user)
         return self._started(event.id, payload["source"])
 
@@ -336,7 +336,6 @@ class City:
 
     def worker(self, session, item: WorkItem, rng) -> Principal:
         """One of the people who may do the task (its role, scope and the event's sensitivity)."""
-        from engine.accounts import permissions
         event = session.get(Event, item.event_id)
         fit = [p for p in self.people.all if permissions.may_work_on(p, item, self.catalogs)
                and permissions.may_see_sensitive(p, self.catalogs, event.type_code, event.reporter)
@@ -433,7 +432,7 @@ def report_story(city: City, rng: random.Random) -> Story:
     else:
         role = "grid_worker" if source == "grid_worker" else "committee"
         reporter = rng.choice(city.people.with_role(role, community))
-        event_id = city.report(rng, reporter, {"source": source, "type_code": code, "description": description,
+        event_id = city.report(reporter, {"source": source, "type_code": code, "description": description,
                                                "community": community, "location": location})
     yield from event_story(city, rng, event_id, community, code, reporter, location)
 
@@ -655,7 +654,7 @@ def superior_story(city: City, rng, community: str) -> Story:
     deadline = datetime.combine((city.now().astimezone(SHANGHAI) + timedelta(days=days)).date(), time(17, 0),
                                 tzinfo=SHANGHAI)
     code = rng.choice(("A09", "A14", "A30", "A25", "A12"))
-    event_id = city.report(rng, committee, {
+    event_id = city.report(committee, {
         "source": "superior", "type_code": code, "community": community,
         "description": f"专项工作：{city.catalogs.event_type(code)['content'][:50]}",
         "superior_body": rng.choice(SUPERIOR_BODIES), "superior_deadline": deadline.isoformat(),
@@ -680,7 +679,7 @@ def one_thing_story(city: City, rng, community: str) -> Story:
     committee = rng.choice(city.people.with_role("committee", community))
     matter = rng.choice(city.catalogs.get("one_thing_matters"))
     lat, lng, address = rng.choice(city.spots[community])
-    event_id = city.report(rng, committee, {"source": "one_thing", "type_code": matter["code"], "community": community,
+    event_id = city.report(committee, {"source": "one_thing", "type_code": matter["code"], "community": community,
                                             "description": matter["name"], "location": {"lat": lat, "lng": lng,
                                                                                         "address": address}})
     yield city.office(city.now() + _minutes(rng, 30, 240), rng)
@@ -825,7 +824,7 @@ def run(session_factory, base_env, events: int, start: datetime, end: datetime, 
     rng = random.Random(seed)
     city = City(session_factory, env, people, secrets_of, random.Random(f"{seed}:spots"))
     queue: list = []
-    stories: dict[int, Iterator] = {}
+    stories: dict[int, tuple[Iterator, bool]] = {}   # number → (story, whether it is a report)
 
     def add(story: Iterator, at: datetime, counted: bool = False) -> None:
         number = len(stories)
@@ -891,8 +890,6 @@ PATH_EVIDENCE = {
 def paths_reached(session) -> dict[str, int]:
     """How often each path of `PATH_EVIDENCE` was taken, read back from the audit trail and the events'
     end states (a failed 核查 is a `task_completed` of 核查 with passed false); patrols from their table."""
-    from sqlalchemy import func
-    from engine.store.models import Audit, Patrol
     actions = dict(session.execute(select(Audit.action, func.count()).group_by(Audit.action)).all())
     done = dict(session.execute(select(Audit.task_name, func.count()).where(Audit.action == "task_completed")
                                 .group_by(Audit.task_name)).all())
