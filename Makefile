@@ -7,6 +7,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 # demo only: every demo user gets this password (README lists them)
 DEMO_PASSWORD ?= eventflow-demo
+# the demo's month of simulated history (eventflow simulate, engine/simulation.py): a small month, so the
+# set-up stays within a couple of minutes (about 3 reports/s on one core); only into a database with no events
+SIM_EVENTS ?= 300
 
 .PHONY: install run test lint lint-bpmn chromium nginx bench clean translations
 
@@ -33,6 +36,7 @@ run: install
 	$(BIN)/eventflow load-catalogs
 	$(BIN)/eventflow deploy processes
 	$(BIN)/eventflow demo-data --password $(DEMO_PASSWORD)
+	$(BIN)/eventflow simulate --if-empty --events $(SIM_EVENTS) --password $(DEMO_PASSWORD)
 	$(BIN)/eventflow serve --host $(HOST) --port $(PORT)
 
 # after changing words on a page: collect them (web/, and the engine's words marked N_) into the catalogs,

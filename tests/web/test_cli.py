@@ -47,3 +47,22 @@ def test_a_refused_command_in_a_subgroup_says_why_once(settings):
     run(settings, "init-db")
     out = run(settings, "device", "revoke", "no-such-device")
     assert out.exit_code == 1 and "no device 'no-such-device'" in out.output and "Traceback" not in out.output
+
+
+def test_simulate_replays_a_history_once_into_an_empty_database(settings, seeded):
+    """`eventflow simulate` (engine/simulation.py, issue #17) with its progress bar; `--if-empty` (make run)
+    adds nothing to a database that has events, and the simulated clock goes on from the history's end."""
+    def simulate(*args):
+        env = {"EVENTFLOW_DATABASE_URL": settings.database_url, "EVENTFLOW_SCRYPT_N": "1024",
+               "EVENTFLOW_MEDIA_DIR": settings.media_dir, "EVENTFLOW_CLOCK": "simulated",
+               "EVENTFLOW_SIM_START": "2026-10-08T09:00:00+08:00"}
+        return CliRunner().invoke(main, ["simulate", *args], env=env, catch_exceptions=False)
+    out = simulate("--events", "20", "--from", "2026-10-12", "--to", "2026-10-14", "--seed", "5", "--if-empty")
+    assert out.exit_code == 0, out.output
+    assert "simulating 20 reports" in out.output and "reports registered" in out.output and "whistle" in out.output
+    again = simulate("--events", "20", "--if-empty")
+    assert again.exit_code == 0 and "nothing simulated" in again.output
+    backwards = simulate("--events", "5", "--from", "2026-10-14", "--to", "2026-10-12")
+    assert backwards.exit_code != 0 and "--to must be after --from" in backwards.output
+    from web.services import Services
+    assert Services.build(settings).clock.now().isoformat().startswith("2026-10-13T16:00")   # 10-14 00:00 +08:00
