@@ -207,6 +207,7 @@ def main():
             have = size
             print(f"  {size:>9,} events written ({time.perf_counter() - t0:5.1f} s)", flush=True)
             results.append({name: best(factory, env, fn, args.rounds) for name, fn in measures.items()})
+            print("  " + ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in results[-1].items()), flush=True)
         db.dispose()
     print(f"database   {url.split('://')[0]}")
     print(f"{'measure':<18}" + "".join(f"{f'{s:,} events':>16}" for s in sizes) + f"{'growth':>9}")

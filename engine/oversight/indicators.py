@@ -149,7 +149,7 @@ def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[st
     return found
 
 
-def _json_false(session, key: str):
+def json_false(session, key: str):
     """`audit.data[key] is False` (a JSON false, nothing else)."""
     if _dialect(session) == "sqlite":
         return func.json_type(Audit.data, f"$.{key}") == "false"
@@ -169,7 +169,7 @@ def _closed_query(session, level: str, start: datetime, end: datetime):
     """(party, 办结数, 一次性办结数, 评价数, 评价满意数) of the events closed in [start, end)."""
     rework = (select(Audit.id).where(Audit.event_id == Event.id, or_(
         Audit.action.in_((actions.WHISTLE_RETURNED, "reopened")),
-        and_(Audit.action == contracts.TASK_COMPLETED, _json_false(session, contracts.CHECK_PASSED)))))
+        and_(Audit.action == contracts.TASK_COMPLETED, json_false(session, contracts.CHECK_PASSED)))))
     rating = _json_text(session, contracts.CHECK_RATING)
     last_rating = (select(rating).where(Audit.event_id == Event.id, Audit.action == contracts.TASK_COMPLETED,
                                         rating.is_not(None))
@@ -214,9 +214,10 @@ def _returned_query(session, start, end):
     returned = Audit.__table__.alias("returned")
     unit = (func.json_extract(returned.c.data, "$.unit") if _dialect(session) == "sqlite"
             else returned.c.data.op("->>")("unit"))
+    at = func.coalesce(Audit.at, Audit.at)     # not `at` itself: the event's trail is the index to read by
     dispatched = select(Audit.id).where(Audit.event_id == returned.c.event_id,
-                                        Audit.action == actions.WHISTLE_DISPATCHED, Audit.at >= start,
-                                        Audit.at < end, Audit.id < returned.c.id, _lead_unit(session) == unit)
+                                        Audit.action == actions.WHISTLE_DISPATCHED, at >= start,
+                                        at < end, Audit.id < returned.c.id, _lead_unit(session) == unit)
     return (select(unit, func.count()).where(returned.c.action == actions.WHISTLE_RETURNED, returned.c.at >= start,
                                              returned.c.at < end, dispatched.exists())
             .group_by(unit))
