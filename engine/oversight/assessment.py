@@ -33,11 +33,13 @@ def parse_weights(text: str) -> dict[str, float]:
     return weights
 
 
-def scores(session, catalogs, level: str, start, end, weights: dict[str, float], deduction: float) -> dict[str, dict]:
-    """{party: {score, full, parts: [...], deductions: {...}}}."""
+def scores(session, catalogs, level: str, start, end, weights: dict[str, float], deduction: float,
+           found: dict | None = None) -> dict[str, dict]:
+    """{party: {score, full, parts: [...], deductions: {...}}} (`found`: the period's `indicators.compute`, if
+    the caller has it already)."""
     if level not in indicators.LEVELS:
         raise InvalidData([{"field": "level", "reason": f"one of {', '.join(indicators.LEVELS)}"}])
-    found = indicators.compute(session, level, start, end)
+    found = indicators.compute(session, level, start, end) if found is None else found
     notice = circulars.build(session, catalogs, start, end)
     listed = {p["key"]: p["counts"] for p in notice[{"unit": "units", "person": "people",
                                                       "community": "communities"}[level]]}

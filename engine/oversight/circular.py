@@ -51,7 +51,9 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
             parties["community"][sup.community][category].append(entry)
     failed = [(audit, event) for audit, event in session.execute(
         select(Audit, Event).join(Event, Event.id == Audit.event_id)
-        .where(Audit.action == contracts.TASK_COMPLETED, Audit.at >= start, Audit.at < end).order_by(Audit.at, Audit.id))
+        .where(Audit.action == contracts.TASK_COMPLETED, Audit.at >= start, Audit.at < end,
+               indicators.json_false(session, contracts.CHECK_PASSED))      # only the failed checks leave the database
+        .order_by(Audit.at, Audit.id))
         if isinstance(audit.data, dict) and audit.data.get(contracts.CHECK_PASSED) is False]
     doers = defaultdict(set)             # who did the handling work that the check found poor
     if failed:

@@ -22,9 +22,9 @@ and, for the first-time rate and satisfaction, the events of its pool.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal, or_, select
 
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
@@ -52,20 +52,6 @@ INDICATORS = {
 }
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
-def _party(level: str, row: Deadline) -> str | None:
-    if level == "unit":
-        return row.unit
-    if level == "person":
-        return row.person or row.met_by     # named on it, or who did the work that met it
-    return row.community if not row.unit and not row.person else None
-
-
 def check_period(start, end) -> None:
     if start is None or end is None:
         raise InvalidData([{"field": "from" if start is None else "to",
@@ -75,73 +61,28 @@ def check_period(start, end) -> None:
 
 
 def compute(session, level: str, start: datetime, end: datetime) -> dict[str, dict]:
-    """{party: {indicator: {value, numerator, denominator}}} for every party with something to count."""
+    """{party: {indicator: {value, numerator, denominator}}} for every party with something to count.
+
+    Counted in the database (issue #17): each part is one aggregate over indexed columns, grouped by party —
+    the deadlines due in the period, the events closed in it (first time or not, the last rating, each an
+    EXISTS or a last-row subquery on the event's audit trail), the whistle orders and returns, the spot checks."""
     if level not in LEVELS:
         raise InvalidData([{"field": "level", "reason": f"one of {', '.join(LEVELS)} (department = unit)"}])
     check_period(start, end)
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-
-    # deadlines: handling and acceptance obligations due in the period
-    for row in session.scalars(select(Deadline).where(Deadline.due_at >= start, Deadline.due_at < end,
-                                                      Deadline.kind.in_(HANDLING + ACCEPTANCE),
-                                                      Deadline.status != "superseded")):
-        party = _party(level, row)
-        if party is None:
-            continue
+    for party, found in deadline_counts(session, level, [start, end])[0].items():
+        counts[party].update(found)
+    for party, closed, first, rated, satisfied in session.execute(_closed_query(session, level, start, end)):
         c = counts[party]
-        met_at, due_at = _utc(row.met_at), _utc(row.due_at)
-        done = met_at is not None and met_at < end
-        if row.kind in HANDLING:
-            c["due"] += 1
-            c["handled"] += done
-            c["on_time"] += done and met_at <= due_at
-            c["extended"] += bool(row.extended)
-            if done:
-                c["handling_hours"] += (met_at - _utc(row.started_at)).total_seconds() / 3600
-        else:
-            c["accept_due"] += 1
-            c["accepted_on_time"] += done and met_at <= due_at
-
-    # events closed in the period: first time or not, and the community's rating of the lead unit
-    closed = list(session.scalars(select(Event).where(Event.status == "closed", Event.closed_at >= start,
-                                                      Event.closed_at < end)))
-    ids = [e.id for e in closed]
-    trail = defaultdict(list)
-    if ids:
-        for audit in session.scalars(select(Audit).where(Audit.event_id.in_(ids),
-                                                         Audit.action.in_((actions.WHISTLE_RETURNED, contracts.TASK_COMPLETED,
-                                                                           "reopened")))
-                                     .order_by(Audit.id)):   # written order: the last rating is the last one
-            trail[audit.event_id].append(audit)
-    people = _people_of(session, ids) if level == "person" else {}
-    for event in closed:
-        audits = trail[event.id]
-        first = (event.reopen_count or 0) == 0 and not any(
-            a.action in (actions.WHISTLE_RETURNED, "reopened")
-            or (a.action == contracts.TASK_COMPLETED and isinstance(a.data, dict) and a.data.get(contracts.CHECK_PASSED) is False)
-            for a in audits)
-        ratings = [a.data.get(contracts.CHECK_RATING) for a in audits if a.action == contracts.TASK_COMPLETED
-                   and isinstance(a.data, dict) and a.data.get(contracts.CHECK_RATING)]
-        for party in _event_parties(level, event, people):
-            counts[party]["closed"] += 1
-            counts[party]["first_time"] += first
-            if ratings and level != "person" and event.lead_unit:   # the community's rating of a department
-                counts[party]["rated"] += 1
-                counts[party]["satisfied"] += ratings[-1] == "满意"
-
-    # whistle orders dispatched to a unit in the period, and those it returned
+        c["closed"] += int(closed)                  # PostgreSQL's sums are numeric
+        c["first_time"] += int(first or 0)
+        c["rated"] += int(rated or 0)
+        c["satisfied"] += int(satisfied or 0)
     if level == "unit":                 # a return counts against the order it returns: dispatched in the period
-        dispatched = set()
-        audits = list(session.scalars(select(Audit).where(Audit.at >= start, Audit.at < end,
-                                                          Audit.action.in_((actions.WHISTLE_DISPATCHED, actions.WHISTLE_RETURNED)))
-                                      .order_by(Audit.id)))
-        for audit in audits:
-            data = audit.data if isinstance(audit.data, dict) else {}
-            if audit.action == actions.WHISTLE_DISPATCHED and data.get("lead_unit"):
-                counts[data["lead_unit"]]["dispatched"] += 1
-                dispatched.add((audit.event_id, data["lead_unit"]))
-            elif audit.action == actions.WHISTLE_RETURNED and (audit.event_id, data.get("unit")) in dispatched:
-                counts[data["unit"]]["returned"] += 1
+        for unit, dispatched in session.execute(_dispatched_query(session, start, end)):
+            counts[unit]["dispatched"] += int(dispatched)
+        for unit, returned in session.execute(_returned_query(session, start, end)):
+            counts[unit]["returned"] += int(returned)
 
     # §9.3 the city authority's spot checks: findings recorded in the period count for the community
     if level == "community":
@@ -153,22 +94,133 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
     return {party: _indicators(c) for party, c in sorted(counts.items())}
 
 
-def _people_of(session, event_ids) -> dict[int, set]:
-    """The people with a handling obligation on each event: named on it, or who did the work that met it."""
-    found = defaultdict(set)
-    for event_id, person, met_by in session.execute(select(Deadline.event_id, Deadline.person, Deadline.met_by).where(
-            Deadline.event_id.in_(event_ids), Deadline.kind.in_(HANDLING), Deadline.status != "superseded")):
-        if person or met_by:
-            found[event_id].add(person or met_by)
+def _dialect(session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _party_column(level: str):
+    """Whose obligation a deadline is (docs/indicators.md): the unit; the person named on it, or else who did
+    the work that met it; a community its own (no unit, no person)."""
+    if level == "unit":
+        return Deadline.unit
+    if level == "person":
+        return func.coalesce(func.nullif(Deadline.person, ""), Deadline.met_by)
+    return case((and_(func.coalesce(Deadline.unit, "") == "", func.coalesce(Deadline.person, "") == ""),
+                 Deadline.community))
+
+
+def _microseconds(session, later, earlier):
+    """`later − earlier` in whole microseconds, exactly (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text)."""
+    if _dialect(session) == "sqlite":
+        return ((func.strftime("%s", later) - func.strftime("%s", earlier)) * 1_000_000
+                + (cast(func.substr(later, 21, 6), Integer) - cast(func.substr(earlier, 21, 6), Integer)))
+    return cast(func.extract("epoch", later - earlier) * 1_000_000, BigInteger)
+
+
+def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[str, dict[str, float]]]:
+    """The deadline counts of each period [bounds[i], bounds[i+1]) — {party: {due, handled, on_time, extended,
+    handling_hours, accept_due, accepted_on_time}} per period — in one aggregate over `deadline.due_at`."""
+    periods = len(bounds) - 1
+    bucket = case(*[(Deadline.due_at < bounds[i + 1], i) for i in range(periods)]) if periods > 1 else literal(0)
+    period_end = (case(*[(Deadline.due_at < bounds[i + 1], bounds[i + 1]) for i in range(periods)])
+                  if periods > 1 else literal(bounds[-1], Deadline.due_at.type))
+    party = _party_column(level).label("party")
+    handling = Deadline.kind.in_(HANDLING)
+    done = and_(Deadline.met_at.is_not(None), Deadline.met_at < period_end)
+    on_time = and_(done, Deadline.met_at <= Deadline.due_at)
+
+    def total(condition, value=1):
+        return func.sum(case((condition, value), else_=0))
+
+    query = (select(bucket.label("bucket"), party,
+                    total(handling), total(and_(handling, done)), total(and_(handling, on_time)),
+                    total(and_(handling, Deadline.extended.is_(True))),
+                    total(and_(handling, done), _microseconds(session, Deadline.met_at, Deadline.started_at)),
+                    total(~handling), total(and_(~handling, on_time)))
+             .where(Deadline.due_at >= bounds[0], Deadline.due_at < bounds[-1],
+                    Deadline.kind.in_(HANDLING + ACCEPTANCE), Deadline.status != "superseded",
+                    party.is_not(None))
+             .group_by(bucket, party))
+    found: list[dict] = [{} for _ in range(periods)]
+    for index, who, due, handled, in_time, extended, micros, accept_due, accepted in session.execute(query):
+        found[index][who] = {"due": int(due or 0), "handled": int(handled or 0), "on_time": int(in_time or 0),
+                             "extended": int(extended or 0), "handling_hours": int(micros or 0) / 3_600_000_000,
+                             "accept_due": int(accept_due or 0), "accepted_on_time": int(accepted or 0)}
     return found
 
 
-def _event_parties(level, event, people) -> list[str]:
-    if level == "community":
-        return [event.community] if event.community else []
-    if level == "unit":
-        return [event.lead_unit] if event.lead_unit else []
-    return sorted(people.get(event.id, ()))
+def json_false(session, key: str):
+    """`audit.data[key] is False` (a JSON false, nothing else)."""
+    if _dialect(session) == "sqlite":
+        return func.json_type(Audit.data, f"$.{key}") == "false"
+    return and_(func.json_typeof(Audit.data.op("->")(key)) == "boolean", Audit.data.op("->>")(key) == "false")
+
+
+def _json_text(session, key: str):
+    """`audit.data[key]` when it is a non-empty string (a rating is one, processes/forms/check.json), else NULL."""
+    if _dialect(session) == "sqlite":
+        return case((and_(func.json_type(Audit.data, f"$.{key}") == "text",
+                          func.json_extract(Audit.data, f"$.{key}") != ""), func.json_extract(Audit.data, f"$.{key}")))
+    return case((and_(func.json_typeof(Audit.data.op("->")(key)) == "string",
+                      Audit.data.op("->>")(key) != ""), Audit.data.op("->>")(key)))
+
+
+def _closed_query(session, level: str, start: datetime, end: datetime):
+    """(party, 办结数, 一次性办结数, 评价数, 评价满意数) of the events closed in [start, end)."""
+    rework = (select(Audit.id).where(Audit.event_id == Event.id, or_(
+        Audit.action.in_((actions.WHISTLE_RETURNED, "reopened")),
+        and_(Audit.action == contracts.TASK_COMPLETED, json_false(session, contracts.CHECK_PASSED)))))
+    rating = _json_text(session, contracts.CHECK_RATING)
+    last_rating = (select(rating).where(Audit.event_id == Event.id, Audit.action == contracts.TASK_COMPLETED,
+                                        rating.is_not(None))
+                   .order_by(Audit.id.desc()).limit(1).scalar_subquery())   # written order: the last is the last
+    first = case((and_(func.coalesce(Event.reopen_count, 0) == 0, ~rework.exists()), 1), else_=0)
+    closed = [Event.status == "closed", Event.closed_at >= start, Event.closed_at < end]
+    if level == "person":       # the people with a handling obligation on the event
+        people = (select(Deadline.event_id, func.coalesce(func.nullif(Deadline.person, ""),
+                                                          func.nullif(Deadline.met_by, "")).label("party"))
+                  .where(Deadline.kind.in_(HANDLING), Deadline.status != "superseded").distinct().subquery())
+        rows = (select(people.c.party.label("party"), first.label("first"), literal(None).label("rating"))
+                .join_from(Event, people, people.c.event_id == Event.id)
+                .where(*closed, people.c.party.is_not(None)))
+    else:
+        column = Event.community if level == "community" else Event.lead_unit
+        rows = (select(column.label("party"), first.label("first"),
+                       case((func.coalesce(Event.lead_unit, "") != "", last_rating)).label("rating"))
+                .where(*closed, func.coalesce(column, "") != ""))
+    rows = rows.subquery()
+    rated = case((rows.c.rating.is_not(None), 1), else_=0)
+    return (select(rows.c.party, func.count(), func.sum(rows.c.first), func.sum(rated),
+                   func.sum(case((rows.c.rating == "满意", 1), else_=0)))
+            .group_by(rows.c.party))
+
+
+def _lead_unit(session):
+    if _dialect(session) == "sqlite":
+        return func.json_extract(Audit.data, "$.lead_unit")
+    return Audit.data.op("->>")("lead_unit")
+
+
+def _dispatched_query(session, start, end):
+    """(unit, 派单数): whistle orders dispatched to a unit in [start, end)."""
+    unit = _lead_unit(session)
+    return (select(unit, func.count()).where(Audit.action == actions.WHISTLE_DISPATCHED, Audit.at >= start,
+                                             Audit.at < end, func.coalesce(unit, "") != "")
+            .group_by(unit))
+
+
+def _returned_query(session, start, end):
+    """(unit, 退回数): returns in [start, end) of an order dispatched to that unit earlier in the period."""
+    returned = Audit.__table__.alias("returned")
+    unit = (func.json_extract(returned.c.data, "$.unit") if _dialect(session) == "sqlite"
+            else returned.c.data.op("->>")("unit"))
+    at = func.coalesce(Audit.at, Audit.at)     # not `at` itself: the event's trail is the index to read by
+    dispatched = select(Audit.id).where(Audit.event_id == returned.c.event_id,
+                                        Audit.action == actions.WHISTLE_DISPATCHED, at >= start,
+                                        at < end, Audit.id < returned.c.id, _lead_unit(session) == unit)
+    return (select(unit, func.count()).where(returned.c.action == actions.WHISTLE_RETURNED, returned.c.at >= start,
+                                             returned.c.at < end, dispatched.exists())
+            .group_by(unit))
 
 
 def _ratio(numerator, denominator, digits=4) -> dict:
@@ -222,30 +274,36 @@ def visible(session, catalogs, user, level: str, parties) -> list[str]:
     return [p for p in parties if p in scope and permissions.may_read_person_row(user, catalogs, scope[p])]
 
 
-def report(cmd, level: str, start: datetime, end: datetime) -> list[dict]:
-    """The rows of [start, end) at `level` that `cmd.user` may see (`visible`), each as `describe` gives it."""
-    found = compute(cmd.session, level, start, end)
+def report(cmd, level: str, start: datetime, end: datetime, found: dict | None = None) -> list[dict]:
+    """The rows of [start, end) at `level` that `cmd.user` may see (`visible`), each as `describe` gives it
+    (`found`: what `compute` gave for them, if the caller has it already)."""
+    found = compute(cmd.session, level, start, end) if found is None else found
     keep = visible(cmd.session, cmd.catalogs, cmd.user, level, found)
     return [describe(cmd.catalogs, level, party, found[party]) for party in keep]
 
 
 #: the rates the dashboard's trend follows
 TREND = ("on_time_rate", "disposal_rate")
+#: their numerators and denominator in `deadline_counts`
+_TREND_PARTS = {"on_time_rate": ("on_time", "due"), "disposal_rate": ("handled", "due")}
 
 
 def trend(cmd, level: str, end: datetime, months: int = 6) -> list[dict]:
     """The calendar months (Asia/Shanghai) up to the one `end` falls in: for each, `TREND`'s rates of the
-    parties `cmd.user` may see taken together — Σ numerators ÷ Σ denominators, None with nothing to count."""
+    parties `cmd.user` may see taken together — Σ numerators ÷ Σ denominators, None with nothing to count.
+    The months are counted in one aggregate (`deadline_counts`), each with its own end."""
     first = (end - timedelta(seconds=1)).astimezone(SHANGHAI).date().replace(day=1)
     starts = [first]
     for _ in range(months - 1):
         starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
+    bounds = [datetime.combine(month, time(), SHANGHAI) for month in starts]
+    bounds.append(datetime.combine((starts[-1] + timedelta(days=32)).replace(day=1), time(), SHANGHAI))
+    per_month = deadline_counts(cmd.session, level, bounds)
+    keep = set(visible(cmd.session, cmd.catalogs, cmd.user, level, sorted({p for m in per_month for p in m})))
     points = []
-    for month in starts:
-        following = (month + timedelta(days=32)).replace(day=1)
-        rows = report(cmd, level, datetime.combine(month, time(), SHANGHAI), datetime.combine(following, time(), SHANGHAI))
-        sums = {key: [sum(r["indicators"][key][part] for r in rows) for part in ("numerator", "denominator")]
-                for key in TREND}
+    for month, found in zip(starts, per_month, strict=True):
+        shown = [c for party, c in found.items() if party in keep]
+        sums = {key: [sum(c[part] for c in shown) for part in _TREND_PARTS[key]] for key in TREND}
         points.append({"month": month.strftime("%Y-%m"), **{k: round(n / d, 4) if d else None for k, (n, d) in sums.items()}})
     return points
 

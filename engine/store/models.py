@@ -76,7 +76,7 @@ class Event(Base):
     stage: Mapped[str] = mapped_column(String(200), default="")
     lead_unit: Mapped[str | None] = mapped_column(String(60), index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
-    closed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
     error: Mapped[str | None] = mapped_column(Text)
     #: why it ended as it did (不予受理/退回/撤单 reasons, §7.1), shown with the status
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -236,7 +236,10 @@ class Audit(Base):
     """Append-only trail: who, when (injected clock), which task, what data."""
 
     __tablename__ = "audit"
-    __table_args__ = (Index("ix_audit_event_at", "event_id", "id"),)
+    __table_args__ = (Index("ix_audit_event_at", "event_id", "id"),
+                      # the period's aggregates (engine/oversight): rows of an action in a period, an event's of one
+                      Index("ix_audit_action_at", "action", "at"),
+                      Index("ix_audit_event_action", "event_id", "action", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
@@ -328,7 +331,7 @@ class Deadline(Base):
     rule: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime]
     original_due_at: Mapped[datetime]
-    due_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
     warn_at: Mapped[datetime]
     #: pending | paused (its instance is suspended) | met | missed | superseded
     status: Mapped[str] = mapped_column(String(12), default="pending")
@@ -359,7 +362,7 @@ class Supervision(Base):
     reason: Mapped[str] = mapped_column(String(300))
     #: open | closed
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
-    opened_at: Mapped[datetime]
+    opened_at: Mapped[datetime] = mapped_column(index=True)
     closed_at: Mapped[datetime | None]
 
 

@@ -53,11 +53,12 @@ def dashboard():
     first, last, start, end = _period()
     weights = assessment.parse_weights(svc.settings.assessment_weights)
 
-    def build(cmd):
-        return (indicators.report(cmd, level, start, end), indicators.trend(cmd, level, end),
+    def build(cmd):                     # the period's indicators are counted once, for the table and the scores
+        found = indicators.compute(cmd.session, level, start, end)
+        return (indicators.report(cmd, level, start, end, found), indicators.trend(cmd, level, end),
                 indicators.events_by_community(cmd, start, end),
                 assessment.scores(cmd.session, cmd.catalogs, level, start, end, weights,
-                                  svc.settings.assessment_deduction))
+                                  svc.settings.assessment_deduction, found))
     rows, trend, by_community, scores = read(build)
     charts = {"parties": [r["name"] for r in rows],
               "on_time": [r["indicators"]["on_time_rate"]["value"] for r in rows],

@@ -1,0 +1,224 @@
+"""A year of data (issue #17): the §8.6 indicators for a year and for a month, and the dashboard page's
+computation, over a simulated year of N events — the aim is under 1 s each at 200,000 events, growing less
+than 2× from 20,000 to 200,000.
+
+    python -m bench.year [--events 20000,200000] [--database-url URL]   # default: a fresh SQLite file
+
+The events are written straight into the tables (executemany), shaped like what a real closed event writes
+(a walk through engine/ writes them so: tests/engine/steps.py): the event row, its instance, its deadlines
+(签收受理 `accept` and 处置 `close` of the lead department for a whistled event, `community_handle` for one the
+community's cadres handled), its audit trail (reported … 核查 with a rating … source_notified; some returned,
+some failing a check and reworked, some reopened) and a 督办 record for each missed limit. Spread over
+2026 (Asia/Shanghai), deterministic (seeded). Printed: each size's timings (best of `--rounds`) and the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, insert, select, text
+
+from bench.setup import deployed
+from engine.accounts.users import Principal
+from engine.core.clock import SHANGHAI
+from engine.oversight import assessment, indicators
+from engine.store.models import Audit, Deadline, Event, Instance, Supervision
+
+CITY = Principal(11, "city1", "市社会治理中心", frozenset({"city_authority"}), None, "shezhi")
+YEAR = (datetime(2026, 1, 1, tzinfo=SHANGHAI), datetime(2027, 1, 1, tzinfo=SHANGHAI))
+MONTH = (datetime(2026, 6, 1, tzinfo=SHANGHAI), datetime(2026, 7, 1, tzinfo=SHANGHAI))
+#: the dashboard as of the year's last day: December so far, and the trend of July … December
+DASHBOARD = (datetime(2026, 12, 1, tzinfo=SHANGHAI), datetime(2027, 1, 1, tzinfo=SHANGHAI))
+BATCH = 10_000
+
+
+def _rows(rng: random.Random, ids: range, version_id: int, communities, departments, audit_id: list) -> dict:
+    """The rows of the events `ids`: {model: [row dicts]}."""
+    year_seconds = (YEAR[1] - YEAR[0]).total_seconds()
+    out = {Event: [], Instance: [], Deadline: [], Audit: [], Supervision: []}
+    offsets = sorted(rng.random() * year_seconds for _ in ids)
+
+    def audit(at, actor, action, event_id, data, task_name=None):
+        audit_id[0] += 1
+        out[Audit].append(dict(id=audit_id[0], at=at, actor=actor, action=action, event_id=event_id,
+                               instance_id=event_id, task_id=None, task_name=task_name, data=data))
+
+    def deadline(event_id, kind, task_spec, unit, community, started, limit, met_at, met_by, extended=False,
+                 status=None):
+        due = started + limit + (timedelta(days=2) if extended else timedelta())
+        missed = due if (met_at is None or met_at > due) and due < YEAR[1] else None
+        out[Deadline].append(dict(event_id=event_id, instance_id=event_id, kind=kind, task_spec=task_spec,
+                                  timer_task_id=None, unit=unit, person=None, community=community,
+                                  basis="natural", rule=f"PT{int(limit.total_seconds() // 60)}M", started_at=started,
+                                  original_due_at=started + limit, due_at=due, warn_at=due - limit / 3,
+                                  status=status or ("met" if met_at else "missed" if missed else "pending"),
+                                  extended=extended, extensions=int(extended), warned_at=None, met_at=met_at,
+                                  met_by=met_by, missed_at=missed, calendar_warning=None))
+        if missed:
+            out[Supervision].append(dict(event_id=event_id, kind=kind, unit=unit, person=None,
+                                         community=community if not unit else None,
+                                         reason=f"{kind} 超期", status="closed" if met_at else "open",
+                                         opened_at=missed, closed_at=met_at))
+
+    for event_id, offset in zip(ids, offsets, strict=True):
+        t = created = YEAR[0].astimezone(timezone.utc) + timedelta(seconds=offset)
+        community = rng.choice(communities)
+        whistled = rng.random() < 0.6
+        closed = rng.random() < 0.9
+        returned = whistled and rng.random() < 0.05
+        failed = closed and rng.random() < 0.05
+        reopened = closed and rng.random() < 0.02
+        lead = rng.choice(departments) if whistled else None
+        hours = rng.choice((1, 2, 3, 5, 8, 20, 30))
+        done = t + timedelta(hours=hours)
+        closed_at = done + timedelta(minutes=30) if closed else None
+        audit(t, "grid1", "reported", event_id, {"source": "grid_worker", "type_code": "A05", "community": community})
+        audit(t, "grid1", "process_started", event_id, {"process": "community_event", "version": 1})
+        audit(t, "staff1", "task_completed", event_id, {"verdict": "accept"}, "核实")
+        audit(t, "staff1", "task_completed", event_id, {"disposal": "whistle" if whistled else "cadre"}, "研判")
+        if whistled:
+            audit(t, "whistle1", "task_completed", event_id, {"lead_department": lead, "on_site": False}, "吹哨")
+            if returned:
+                first = rng.choice([d for d in departments if d != lead])
+                audit(t, "whistle1", "whistle_dispatched", event_id, {"lead_unit": first, "community": community})
+                back = t + timedelta(minutes=10)
+                deadline(event_id, "accept", "accept_whistle", first, community, t, timedelta(minutes=30), back,
+                         f"{first}-1")
+                audit(back, f"{first}-1", "whistle_returned", event_id, {"unit": first, "reason": "非本单位职责",
+                                                                         "count": 1})
+                t = back
+            audit(t, "whistle1", "whistle_dispatched", event_id, {"lead_unit": lead, "community": community})
+            audit(t, "whistle1", "deadline_set", event_id, {"kind": "accept", "unit": lead, "rule": "PT30M"})
+            accepted = t + timedelta(minutes=rng.choice((5, 10, 20, 40)))
+            person = f"{lead}-{rng.randint(1, 5)}"
+            deadline(event_id, "accept", "accept_whistle", lead, community, t, timedelta(minutes=30), accepted, person)
+            audit(accepted, person, "task_completed", event_id, {"decision": "accept"}, "签收受理")
+            audit(accepted, person, "deadline_set", event_id, {"kind": "close", "unit": lead, "rule": "PT24H"})
+            deadline(event_id, "close", "dispose_feedback", lead, community, t, timedelta(hours=24),
+                     done if closed else None, person if closed else None, extended=rng.random() < 0.03)
+            if closed:
+                audit(done, person, "task_completed", event_id, {"result_summary": "已处置"}, "处置反馈")
+        else:
+            person = f"{community}-staff{rng.randint(1, 3)}"
+            audit(t, "staff1", "deadline_set", event_id, {"kind": "community_handle", "rule": "PT24H"})
+            deadline(event_id, "community_handle", "handle_by_cadre", None, community, t, timedelta(hours=24),
+                     done if closed else None, person if closed else None)
+            if closed:
+                audit(done, person, "task_completed", event_id, {"result_summary": "已劝导整改"}, "社区处置")
+        if closed:
+            if failed:
+                audit(done, "staff1", "task_completed", event_id, {"passed": False, "check_note": "未清理干净",
+                                                                   "rating": "不满意"}, "核查")
+                audit(done, person, "task_completed", event_id, {"result_summary": "已全部清理"}, "重办反馈")
+            audit(closed_at, "staff1", "task_completed", event_id,
+                  {"passed": True, "rating": rng.choice(("满意", "满意", "满意", "基本满意", "不满意"))}, "核查")
+            audit(closed_at, "staff1", "source_notified", event_id, {"outcome": "closed", "reporter": "grid1"})
+            if reopened:
+                audit(closed_at + timedelta(hours=1), "staff1", "reopened", event_id, {"reason": "重复投诉"})
+                closed_at = closed_at + timedelta(hours=5)
+        out[Event].append(dict(id=event_id, number=f"Y-{event_id}", source="grid_worker", type_code="A05",
+                               description="bench", lat=27.5, lng=120.6, address="bench", photos=[],
+                               community=community, reporter="grid1", status="closed" if closed else "open",
+                               stage="" if closed else "处置反馈", lead_unit=lead, created_at=created,
+                               closed_at=closed_at,
+                               reopen_count=int(reopened)))
+        out[Instance].append(dict(id=event_id, event_id=event_id, version_id=version_id, state="{}",
+                                  serializer_version="1.4", status="complete" if closed else "running", row_version=1,
+                                  updated_at=closed_at or t))
+    return out
+
+
+def fill(db, version_id: int, have: int, want: int, catalogs) -> None:
+    """Grow the year from `have` to `want` events (a fresh random stream per batch, seeded by its start)."""
+    communities = [f["properties"]["code"] for f in catalogs.get("communities")["features"]]
+    departments = [u["code"] for u in catalogs.get("units") if u["kind"] == "department"]
+    with db.begin() as conn:
+        audit_id = [conn.scalar(select(func.max(Audit.id))) or 0]
+        first = (conn.scalar(select(func.max(Event.id))) or 0) + 1
+    for start in range(first, first + want - have, BATCH):
+        ids = range(start, min(start + BATCH, first + want - have))
+        rows = _rows(random.Random(start), ids, version_id, communities, departments, audit_id)
+        with db.begin() as conn:
+            for model in (Event, Instance, Deadline, Audit, Supervision):
+                if rows[model]:
+                    conn.execute(insert(model), rows[model])
+    with db.begin() as conn:
+        if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
+            for table in ("event", "process_instance", "audit"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    with db.connect() as conn:               # fresh statistics, as a live database has them
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+        else:
+            conn.execute(text("ANALYZE"))
+
+
+def dashboard(cmd, weights, deduction):
+    """What web/ui/dashboard.py `dashboard` computes for the unit level."""
+    start, end = DASHBOARD
+    found = indicators.compute(cmd.session, "unit", start, end) if _SHARED else None
+    return (indicators.report(cmd, "unit", start, end, *([found] if _SHARED else [])),
+            indicators.trend(cmd, "unit", end), indicators.events_by_community(cmd, start, end),
+            assessment.scores(cmd.session, cmd.catalogs, "unit", start, end, weights, deduction,
+                              *([found] if _SHARED else [])))
+
+
+#: whether this tree's dashboard counts the period once (issue #17) — the bench runs on the tree before too
+_SHARED = "found" in indicators.report.__code__.co_varnames
+
+
+def best(factory, env, fn, rounds=3) -> float:
+    times = []
+    for _ in range(rounds):
+        with factory() as session:
+            cmd = env.command(session, CITY)
+            t0 = time.perf_counter()
+            fn(cmd)
+            times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", default="20000,200000", help="sizes, comma-separated, growing")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file (a PostgreSQL "
+                        "database is emptied: init_db drops nothing, so give a new one)")
+    parser.add_argument("--rounds", type=int, default=3, help="timings per measure (the best is printed)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.events.split(",")]
+    weights = assessment.parse_weights("on_time_rate:40,first_time_rate:30,satisfaction_rate:30")
+    measures = {
+        "year (unit)": lambda cmd: indicators.report(cmd, "unit", *YEAR),
+        "year (person)": lambda cmd: indicators.report(cmd, "person", *YEAR),
+        "year (community)": lambda cmd: indicators.report(cmd, "community", *YEAR),
+        "month (unit)": lambda cmd: indicators.report(cmd, "unit", *MONTH),
+        "dashboard": lambda cmd: dashboard(cmd, weights, 2.0),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/year.sqlite3"
+        db, factory, env, version = deployed(url)
+        have, results = 0, []
+        for size in sizes:
+            t0 = time.perf_counter()
+            fill(db, version.id, have, size, env.catalogs)
+            have = size
+            print(f"  {size:>9,} events written ({time.perf_counter() - t0:5.1f} s)", flush=True)
+            results.append({name: best(factory, env, fn, args.rounds) for name, fn in measures.items()})
+            print("  " + ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in results[-1].items()), flush=True)
+        db.dispose()
+    print(f"database   {url.split('://')[0]}")
+    print(f"{'measure':<18}" + "".join(f"{f'{s:,} events':>16}" for s in sizes) + f"{'growth':>9}")
+    for name in measures:
+        times = [r[name] for r in results]
+        print(f"{name:<18}" + "".join(f"{t * 1000:>13.0f} ms" for t in times) + f"{times[-1] / times[0]:>8.1f}x")
+    worst = max(r for r in results[-1].values())
+    growth = max(results[-1][n] / results[0][n] for n in measures)
+    print(f"aim: each under 1 s at the largest size ({'met' if worst < 1 else 'NOT met'}: {worst:.2f} s), "
+          f"growth under 2x ({'met' if growth < 2 else 'NOT met'}: {growth:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
