@@ -3,10 +3,12 @@
 SQLite and on PostgreSQL; printed: the database's growth over the deployed empty one, divided by N, and
 which tables (with their indexes) and which columns take the bytes.
 
-    python -m bench.storage [--n 500] [--sqlite-only] [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    python -m bench.storage [--n 500] [--databases sqlite,postgresql] [--pg-url postgresql+psycopg://…/test]
 
 SQLite: the file after VACUUM, tables and indexes by the dbstat virtual table. PostgreSQL: a database of
-its own (created and dropped), after VACUUM FULL, by pg_total_relation_size; columns by pg_column_size.
+its own (created and dropped); the live rows of each table with its indexes and TOAST (a copy measured by
+pg_total_relation_size: what VACUUM FULL would leave). Columns: length() on SQLite, pg_column_size (after
+compression) on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -40,14 +42,22 @@ def _sqlite_sizes(db) -> tuple[int, dict]:
 
 
 def _pg_sizes(db) -> tuple[int, dict]:
+    """As the SQLite sizes, of the live rows only: each table is copied with its indexes (LIKE … INCLUDING
+    ALL) into a schema of its own and measured there (pg_total_relation_size: heap, TOAST, indexes). A
+    VACUUM FULL would do as much only if no transaction anywhere on the server were older than the bench's
+    own deletes (another database's idle transaction holds back what it may remove)."""
     with db.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql("VACUUM FULL ANALYZE")
-        total = conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
-        by_table = dict(conn.exec_driver_sql(
-            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'").all())
-    return total, by_table
+        tables = conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS measured CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA measured")
+        by_table = {}
+        for table in tables:
+            conn.exec_driver_sql(f'CREATE TABLE measured."{table}" (LIKE public."{table}" INCLUDING ALL)')
+            conn.exec_driver_sql(f'INSERT INTO measured."{table}" SELECT * FROM public."{table}"')
+            by_table[table] = conn.exec_driver_sql(f"SELECT pg_total_relation_size('measured.\"{table}\"')").scalar()
+        conn.exec_driver_sql("DROP SCHEMA measured CASCADE")
+    return sum(by_table.values()), by_table
 
 
 def _columns(db, tables) -> dict:
@@ -93,14 +103,15 @@ def report(name: str, n: int, found: dict) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500, help="closed events")
-    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("EVENTFLOW_TEST_PG_URL",
                                                              "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        report("SQLite", args.n, measure(f"sqlite:///{Path(tmp) / 'storage.sqlite3'}", args.n))
-    if args.sqlite_only:
+    if "sqlite" in args.databases:
+        with tempfile.TemporaryDirectory() as tmp:
+            report("SQLite", args.n, measure(f"sqlite:///{Path(tmp) / 'storage.sqlite3'}", args.n))
+    if "postgresql" not in args.databases:
         return
     admin_url = make_url(args.pg_url)
     name = f"eventflow_bench_storage_{os.getpid()}"
