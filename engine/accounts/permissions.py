@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from engine.core.errors import Forbidden
 from engine.store.models import Event, EventParty, WorkItem
@@ -159,6 +160,10 @@ def events_of(user, catalogs):
 
 
 # -- tasks -----------------------------------------------------------------------------------------------
+#: the event of a work item, as its own name in the query (the caller's query may join Event too)
+_OF_ITEM = aliased(Event)
+
+
 def work_items_of(user, catalogs):
     """SQL condition on WorkItem: the ready tasks this user may see and complete — of their roles, given to
     them by name, to their community, or to their unit or one above it — less sensitive events' tasks."""
@@ -170,7 +175,8 @@ def work_items_of(user, catalogs):
     if not user.roles:
         return false()
     codes = forbidden_codes(user, catalogs)
-    sensitive = WorkItem.event_id.not_in(select(Event.id).where(Event.type_code.in_(codes))) if codes else true()
+    # per work item, one look-up of its event (not a list of every sensitive event ever: issue #17)
+    sensitive = ~exists().where(_OF_ITEM.id == WorkItem.event_id, _OF_ITEM.type_code.in_(codes)) if codes else true()
     return and_(WorkItem.role.in_(sorted(user.roles)), or_(*scope), sensitive)
 
 

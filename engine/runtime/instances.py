@@ -4,6 +4,11 @@ One call = one step of one instance inside the caller's unit of work: nothing he
 Optimistic concurrency: the instance row carries `row_version`; a concurrent save makes the UPDATE
 miss and the save raises StaleInstance, which the unit of work retries (engine/store/uow.py).
 
+An ended instance (completed, terminated) keeps no state (issue #17): what people read of it afterwards —
+the event, its deadlines, its audit trail with every form's data, its version for the diagram — is kept
+elsewhere, nothing loads it again (a reopened event starts a new instance) and its task tree would be
+most of what a closed event stores. Its row keeps the version, status and times.
+
 The save path writes through SQLAlchemy Core on the session's connection: one UPDATE of the instance,
 then one batched statement per index table and per kind of row the step recorded (bench/lifecycle.py
 measures what that buys against the ORM's unit of work).
@@ -51,6 +56,8 @@ _DROP_TIMER = delete(_TIMERS).where(and_(_TIMERS.c.instance_id == bindparam("ins
                                          _TIMERS.c.task_id == bindparam("task"), _TIMERS.c.spec_name == bindparam("spec")))
 _ADD_TIMERS = insert(_TIMERS)
 _STATE = select(Instance.state).where(Instance.id == bindparam("instance_id"))
+#: the statuses of an instance that takes no step again: its state is not kept
+ENDED = ("completed", "terminated")
 
 
 class ProcessError(EventflowError):
@@ -91,25 +98,56 @@ def _writable(row: Instance) -> None:
 class InstanceCache:
     """Deserialized instances keyed by (id, row_version), each with what its indexes hold (so a step
     does not walk the task tree again to learn what it starts from). An entry is taken out while in
-    use and put back only after its transaction committed, so a cached state is always a committed one."""
+    use and put back only after its transaction committed, so a cached state is always a committed one.
 
-    def __init__(self, size: int = 2000):
-        self._items: OrderedDict[int, tuple[int, BpmnWorkflow, "Indexed | None"]] = OrderedDict()
+    Bounded by count and by memory (issue #17: an app worker stays within 200 MB): a loaded workflow
+    takes about 2 KB per task of its tree (Figure 1 mid-flow: ~40 tasks, ~80 KB), so `max_bytes` is
+    counted as tasks × BYTES_PER_TASK; the least recently used go first. An ended instance is never
+    put (`Instances.save`)."""
+
+    #: measured with tracemalloc on Figure 1's workflows (SpiffWorkflow 3): Task objects, their data dicts
+    BYTES_PER_TASK = 2048
+
+    def __init__(self, size: int = 2000, max_bytes: int = 48 * 1024 * 1024):
+        self._items: OrderedDict[int, tuple[int, BpmnWorkflow, "Indexed | None", int]] = OrderedDict()
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    @classmethod
+    def weight(cls, workflow) -> int:
+        """Estimated bytes of a loaded workflow: its tasks and its subprocesses' tasks."""
+        return cls.BYTES_PER_TASK * (len(workflow.tasks) + sum(len(sp.tasks) for sp in workflow.subprocesses.values()))
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def take(self, instance_id: int, row_version: int):
         """(workflow, indexed) of the committed state, or (None, None)."""
         with self._lock:
             item = self._items.pop(instance_id, None)
+            if item is not None:
+                self._bytes -= item[3]
         return (item[1], item[2]) if item and item[0] == row_version else (None, None)
 
     def put(self, instance_id: int, row_version: int, workflow, index: "Indexed | None" = None) -> None:
+        weight = self.weight(workflow)
+        if weight > self._max_bytes:
+            return
         with self._lock:
-            self._items[instance_id] = (row_version, workflow, index)
-            self._items.move_to_end(instance_id)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            old = self._items.pop(instance_id, None)
+            if old is not None:
+                self._bytes -= old[3]
+            self._items[instance_id] = (row_version, workflow, index, weight)
+            self._bytes += weight
+            while len(self._items) > self._size or self._bytes > self._max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= dropped[3]
 
 
 def _aware(value: datetime) -> datetime:
@@ -211,6 +249,9 @@ class Instances:
         workflow, index = self.cache.take(row.id, row.row_version)
         if workflow is None:
             state = session.scalar(_STATE, {"instance_id": row.id})
+            if not state:                 # ended: its state is not kept (a caller checks _writable first)
+                raise Conflict(f"流程已结束 (the process is {row.status}: its state is not kept)",
+                               process_status=row.status)
             workflow = spiff.load(state, compiled.spec, compiled.subprocess_specs)
         ctx = self._context(session, event, row.id, actor, compiled)
         workflow.script_engine = self._engine(ctx)
@@ -333,7 +374,8 @@ class Instances:
     # -- storing ----------------------------------------------------------------------------------
     def save(self, session, row: Instance, workflow, compiled: CompiledVersion, event: Event,
              before: "Indexed | None" = None, met_ids=frozenset(), status: str | None = None) -> None:
-        """Store the state, then bring the work-item and timer indexes in step with it.
+        """Store the state (none once the instance ended), then bring the work-item and timer indexes in
+        step with it.
 
         The instance UPDATE goes first: its row_version check detects a concurrent save before anything
         else is written, and it takes the instance's row lock first, always in that order. Then what the
@@ -341,8 +383,8 @@ class Instances:
         statement. The indexes are changed by difference with what the loaded state had (no re-reading).
         """
         now = self.clock.now()
-        state = spiff.dump(workflow)
         status = status or ("completed" if workflow.completed else "running")
+        state = "" if status in ENDED else spiff.dump(workflow)
         version = row.row_version
         connection = session.connection()
         done = connection.execute(_SAVE, {"instance_id": row.id, "expected": version, "new_state": state,
@@ -364,8 +406,9 @@ class Instances:
         if workflow.completed:
             self.deadlines.instance_ended(ctx, now)
         self._sync_event(workflow, compiled, event, titles, now)
-        pending = session.info.setdefault("after_commit", [])
-        pending.append(lambda rid=row.id, rv=version + 1, wf=workflow: self.cache.put(rid, rv, wf, after))
+        if status not in ENDED:       # an ended one is never loaded again: it would only take memory
+            pending = session.info.setdefault("after_commit", [])
+            pending.append(lambda rid=row.id, rv=version + 1, wf=workflow: self.cache.put(rid, rv, wf, after))
 
     def _sync_work_items(self, connection, ctx, row, before, after, compiled, event, now) -> list[str]:
         gone = [task_id for task_id in before.ready if task_id not in after.ready]

@@ -56,6 +56,8 @@ class Event(Base):
     """A community event in the pool (社区事件池, §7.1)."""
 
     __tablename__ = "event"
+    #: the open events of a type near in time (engine/pool/duplicates.py `candidate`, issue #17)
+    __table_args__ = (Index("ix_event_type_status_created", "type_code", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -101,8 +103,8 @@ class Event(Base):
     #: §5.4 repeats of one device's alert of one type within the window
     alert_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     #: a suspected duplicate of an open event (flagged for the registrar), and where it was merged into
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
 
 
 class EventParty(Base):
@@ -138,7 +140,8 @@ class EventCounter(Base):
 
 
 class Instance(Base):
-    """A running process instance: its version and its serialized state, nothing else of the spec."""
+    """A process instance: its version and, while it can take a step, its serialized state (nothing else of
+    the spec). An ended one (completed, terminated) keeps "" (engine/runtime/instances.py, issue #17)."""
 
     __tablename__ = "process_instance"
 
@@ -321,11 +324,11 @@ class Deadline(Base):
     kind: Mapped[str] = mapped_column(String(40))
     #: the user task (or call activity) the limit is on, and the timer that watches it now
     task_spec: Mapped[str] = mapped_column(String(100))
-    timer_task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    timer_task_id: Mapped[str | None] = mapped_column(String(36))
     #: who must act: a unit, a person, or the community
-    unit: Mapped[str | None] = mapped_column(String(60), index=True)
-    person: Mapped[str | None] = mapped_column(String(100), index=True)
-    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60))
+    person: Mapped[str | None] = mapped_column(String(100))
+    community: Mapped[str | None] = mapped_column(String(60))
     #: natural | working; the rule as written in the diagram (e.g. "PT30M", "P5D" in working days)
     basis: Mapped[str] = mapped_column(String(10))
     rule: Mapped[str] = mapped_column(String(100))
@@ -340,7 +343,7 @@ class Deadline(Base):
     warned_at: Mapped[datetime | None]
     met_at: Mapped[datetime | None]
     #: who did the work that met it (the user completing the watched task): a person's indicators (§8.6)
-    met_by: Mapped[str | None] = mapped_column(String(100), index=True)
+    met_by: Mapped[str | None] = mapped_column(String(100))
     missed_at: Mapped[datetime | None]
     #: e.g. "2027 has no holiday calendar: counted on weekends only"
     calendar_warning: Mapped[str | None] = mapped_column(String(300))

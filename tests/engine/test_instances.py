@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select, update
 
+from engine.casework import lifecycle
+from engine.core.errors import Conflict
+from engine.pool import reading
 from engine.store import uow
+from engine.runtime.instances import InstanceCache
 from engine.store.models import Event, Instance
 from engine.wiring import Environment
 from tests.engine.conftest import load_user
-from tests.engine.steps import complete, reported_and_started
+from tests.engine.steps import complete, reported_and_started, whistled
 
 
 def test_instances_store_no_spec_and_share_one_parsed_spec(env, sessions, run):
@@ -62,3 +67,59 @@ def test_a_cached_state_is_used_only_for_its_own_row_version(env, sessions, run)
     assert [t.task_spec.bpmn_id for t in index.ready.values()] == ["verify"]   # with what it is waiting on
     env.instances.cache.put(row.id, row.row_version, cached, index)
     assert env.instances.cache.take(row.id, row.row_version + 1) == (None, None)
+
+
+def test_an_ended_instance_keeps_no_state_and_its_event_reads_the_same(env, sessions, run, read):
+    """Issue #17: once the process ends its task tree is dropped (most of what a closed event stored);
+    the detail, timeline and diagram of the event read what is kept elsewhere, from empty caches too,
+    and 重启 starts a new instance."""
+    event_id = whistled(run)
+    run(complete, event_id, "accept_whistle", {"decision": "accept"}, user="zhifa1")
+    run(complete, event_id, "dispose_feedback", {"result_summary": "已处置"}, user="zhifa1")
+    assert run(complete, event_id, "check", {"passed": True, "rating": "满意"}, user="staff1") == "closed"
+    row = read(lambda cmd: cmd.session.scalar(select(Instance).where(Instance.event_id == event_id)))
+    assert (row.status, read(lambda cmd: cmd.session.scalar(select(Instance.state).where(Instance.id == row.id)))) \
+        == ("completed", "")
+    assert env.instances.cache.take(row.id, row.row_version) == (None, None)      # not kept in memory either
+
+    fresh = Environment(env.catalogs, env.registry, env.clock)
+    as_staff = lambda op, *args: uow.read(sessions, lambda s: op(fresh.command(s, load_user(s, "staff1")), *args))  # noqa: E731
+    detail = as_staff(reading.event_detail, event_id)
+    assert detail["process"]["status"] == "completed" and detail["process"]["version"] == 1
+    assert detail["open_tasks"] == [] and detail["stage"] == ""
+    done = {a["task_name"]: a["data"] for a in detail["timeline"] if a["action"] == "task_completed"}
+    assert done["处置反馈"]["result_summary"] == "已处置" and done["核查"]["rating"] == "满意"   # the forms' data
+    assert [d["status"] for d in detail["deadlines"]] and all(d["status"] != "open" for d in detail["deadlines"])
+    xml, current = as_staff(reading.diagram, event_id)
+    assert 'id="community_event"' in xml and current == []
+    with pytest.raises(Conflict):                                  # nothing can take a step on it
+        uow.read(sessions, lambda s: fresh.instances.load(s, s.get(Instance, row.id), None, "t"))
+
+    run(lifecycle.reopen, event_id, "同一问题再次投诉", user="grid1")
+    rows = read(lambda cmd: list(cmd.session.scalars(select(Instance).where(Instance.event_id == event_id)
+                                                      .order_by(Instance.id))))
+    assert [r.status for r in rows] == ["completed", "running"]
+    assert [w.spec_name for w in read(lifecycle.open_work, event_id)] == ["analyse"]
+
+
+def test_the_instance_cache_is_bounded_by_memory_least_recently_used_first(env, sessions, run):
+    """Issue #17: a worker's cache holds at most `max_bytes` of loaded workflows (≈ 2 KB per task)."""
+    event_id = reported_and_started(run)
+    row = uow.read(sessions, lambda s: s.scalar(select(Instance).where(Instance.event_id == event_id)))
+    workflow, index = env.instances.cache.take(row.id, row.row_version)
+    weight = InstanceCache.weight(workflow)
+    tasks = len(workflow.tasks) + sum(len(sp.tasks) for sp in workflow.subprocesses.values())  # its subprocesses' too
+    assert weight == InstanceCache.BYTES_PER_TASK * tasks > 0
+    cache = InstanceCache(size=10, max_bytes=2 * weight)
+    for instance_id in (1, 2, 3):
+        cache.put(instance_id, 1, workflow, index)
+    assert len(cache) == 2 and cache.bytes == 2 * weight
+    assert cache.take(1, 1) == (None, None)                          # the oldest went first
+    assert cache.take(3, 1)[0] is workflow and cache.bytes == weight
+    cache.put(2, 2, workflow, index)                                 # a newer version replaces, not adds
+    assert len(cache) == 1 and cache.bytes == weight
+    assert InstanceCache(max_bytes=weight - 1).put(1, 1, workflow) is None   # too large: not kept at all
+    by_count = InstanceCache(size=1)
+    by_count.put(1, 1, workflow)
+    by_count.put(2, 1, workflow)
+    assert len(by_count) == 1 and by_count.take(2, 1)[0] is workflow

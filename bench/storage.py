@@ -1,0 +1,131 @@
+"""Bytes per closed event (issue #17: aim ≤ 6 KB): N events walk Figure 1's main path through engine/
+(bench/lifecycle.py `persisted`: report, start, 核实 → 研判 → 吹哨 → 签收受理 → 处置反馈 → 核查, closed), on
+SQLite and on PostgreSQL; printed: the database's growth over the deployed empty one, divided by N, and
+which tables (with their indexes) and which columns take the bytes.
+
+    python -m bench.storage [--n 500] [--databases sqlite,postgresql] [--pg-url postgresql+psycopg://…/test]
+
+SQLite: the file after VACUUM, tables and indexes by the dbstat virtual table. PostgreSQL: a database of
+its own (created and dropped); the live rows of each table with its indexes and TOAST (a copy measured by
+pg_total_relation_size: what VACUUM FULL would leave). Columns: length() on SQLite, pg_column_size (after
+compression) on PostgreSQL.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import tempfile
+from contextlib import closing
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.lifecycle import persisted
+from bench.setup import deployed
+from engine.store.models import Base
+
+
+def _sqlite_sizes(db) -> tuple[int, dict]:
+    """(file bytes, {table: bytes of it and its indexes}), read with sqlite3 itself (the engine's
+    connections begin a transaction at once, and VACUUM runs outside one)."""
+    with closing(sqlite3.connect(db.url.database, isolation_level=None)) as conn:
+        conn.execute("VACUUM")
+        total = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+        objects = dict(conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table','index')"))
+        by_table: dict[str, int] = {}
+        for name, size in conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
+            table = objects.get(name, name)
+            by_table[table] = by_table.get(table, 0) + size
+    return total, by_table
+
+
+def _pg_sizes(db) -> tuple[int, dict]:
+    """As the SQLite sizes, of the live rows only: each table is copied with its indexes (LIKE … INCLUDING
+    ALL) into a schema of its own and measured there (pg_total_relation_size: heap, TOAST, indexes). A
+    VACUUM FULL would do as much only if no transaction anywhere on the server were older than the bench's
+    own deletes (another database's idle transaction holds back what it may remove)."""
+    with db.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        tables = conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS measured CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA measured")
+        by_table = {}
+        for table in tables:
+            conn.exec_driver_sql(f'CREATE TABLE measured."{table}" (LIKE public."{table}" INCLUDING ALL)')
+            conn.exec_driver_sql(f'INSERT INTO measured."{table}" SELECT * FROM public."{table}"')
+            by_table[table] = conn.exec_driver_sql(f"SELECT pg_total_relation_size('measured.\"{table}\"')").scalar()
+        conn.exec_driver_sql("DROP SCHEMA measured CASCADE")
+    return sum(by_table.values()), by_table
+
+
+def _columns(db, tables) -> dict:
+    """{(table, column): bytes the column's values take} over the given tables."""
+    sizer = "length(CAST({c} AS BLOB))" if db.dialect.name == "sqlite" else "pg_column_size({c})"
+    found = {}
+    with db.connect() as conn:
+        for table in tables:
+            if table not in Base.metadata.tables:
+                continue
+            for column in Base.metadata.tables[table].columns:
+                quoted = f'"{column.name}"'
+                found[(table, column.name)] = conn.execute(text(
+                    f'SELECT coalesce(sum({sizer.format(c=quoted)}), 0) FROM "{table}"')).scalar() or 0
+    return found
+
+
+def measure(url: str, n: int) -> dict:
+    db, factory, env, _ = deployed(url)
+    sizes = _sqlite_sizes if db.dialect.name == "sqlite" else _pg_sizes
+    total0, tables0 = sizes(db)
+    columns0 = _columns(db, tables0)
+    persisted(factory, env, n)
+    total1, tables1 = sizes(db)
+    columns1 = _columns(db, tables1)
+    db.dispose()
+    return {"total": (total1 - total0) / n,
+            "tables": {t: (tables1[t] - tables0.get(t, 0)) / n for t in tables1},
+            "columns": {c: (columns1[c] - columns0.get(c, 0)) / n for c in columns1}}
+
+
+def report(name: str, n: int, found: dict) -> None:
+    print(f"\n{name}: {n} closed events, {found['total'] / 1024:.1f} KB per closed event (aim <= 6 KB)")
+    print(f"  {'table (with its indexes)':<28}{'bytes/event':>12}")
+    for table, size in sorted(found["tables"].items(), key=lambda kv: -kv[1]):
+        if size >= 16:
+            print(f"  {table:<28}{size:>12,.0f}")
+    print(f"  {'largest columns (values only)':<40}{'bytes/event':>12}")
+    for (table, column), size in sorted(found["columns"].items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {table + '.' + column:<40}{size:>12,.0f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500, help="closed events")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get("EVENTFLOW_TEST_PG_URL",
+                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+
+    if "sqlite" in args.databases:
+        with tempfile.TemporaryDirectory() as tmp:
+            report("SQLite", args.n, measure(f"sqlite:///{Path(tmp) / 'storage.sqlite3'}", args.n))
+    if "postgresql" not in args.databases:
+        return
+    admin_url = make_url(args.pg_url)
+    name = f"eventflow_bench_storage_{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        report("PostgreSQL", args.n, measure(admin_url.set(database=name).render_as_string(hide_password=False),
+                                             args.n))
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
