@@ -3,13 +3,13 @@ emptied); the duplicate look-ups get their indexes (who is flagged as, or merged
 events of a type by time); the deadline indexes nothing looks up by are dropped (five per record)
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-20
 """
 from alembic import op
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
