@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 from catalogs import load_catalogs
 from engine.accounts import catalog_edits
 from engine.casework import incidents, lifecycle, process_versions
-from engine.store import clock_state, uow
+from engine.store import clock_state, locks, uow
 from engine.pool import duplicates, reading
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
@@ -18,6 +19,7 @@ from engine.store.db import has_table, make_engine, make_session_factory
 from engine.limits import deadlines
 from engine.core.errors import EventflowError, StepFailed
 from engine.pool.photos import PhotoStore
+from engine.runtime import sweep
 from engine.wiring import Environment
 from handlers.registry import default_registry
 
@@ -105,6 +107,44 @@ class Services:
 
     def save_clock(self, session) -> None:
         clock_state.save(session, self.clock.now())
+
+    def sync_clock(self) -> None:
+        """A simulated clock takes on the time saved in the database if it is later: every process on the
+        database — the gunicorn workers, `eventflow worker`, other nodes — shares one simulated time (the
+        clock_state row; web/__init__.py reads it before each request). Nothing under the system clock."""
+        if self.clock.simulated:
+            saved = clock_state.newest(self.session_factory)
+            if saved is not None:
+                self.clock.follow(saved)
+
+    @contextmanager
+    def holding_clock(self, wait: bool = True):
+        """Under a simulated clock, hold the shared clock (engine/store/locks.py: across processes) at its
+        saved time: yields False at once when `wait` is False and an advance holds it. Under the system
+        clock, True (nothing to hold)."""
+        if not self.clock.simulated:
+            yield True
+            return
+        with locks.exclusive(self.db, locks.CLOCK, wait) as held:
+            if held:
+                self.sync_clock()
+            yield held
+
+    def advance_clock(self, target) -> sweep.SweepResult:
+        """Move the shared simulated clock to `target(now)`, firing every timer and job at its due time on
+        the way (engine/runtime/sweep.py `advance`), and save the time for every process. One advance at a
+        time on the database; the worker's sweep waits for it, so what fell due is fired, and reported, here."""
+        with self.holding_clock():
+            result = sweep.advance(self.session_factory, self.env, target(self.clock.now()))
+            self.run(self.save_clock)
+        return result
+
+    def sweep(self) -> sweep.SweepResult:
+        """One timer sweep with its jobs (`eventflow worker`, every EVENTFLOW_SWEEP_INTERVAL seconds). Under a
+        simulated clock it runs at the shared time, and not while an advance holds the clock (that advance
+        fires what falls due)."""
+        with self.holding_clock(wait=False) as held:
+            return sweep.sweep(self.session_factory, self.env) if held else sweep.SweepResult()
 
     def run(self, fn):
         """One unit of work (commit once, retried on a concurrent save)."""
