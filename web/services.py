@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 
 from catalogs import load_catalogs
-from engine.accounts import catalog_edits
+from engine.accounts import catalog_edits, users
 from engine.casework import incidents, lifecycle, process_versions
 from engine.store import clock_state, locks, uow
 from engine.pool import duplicates, reading
@@ -38,6 +39,8 @@ class Services:
     #: the newest catalog revision this node has loaded (engine/accounts/catalog_edits.py), and when it last looked
     catalog_revision: int | None = None
     catalogs_checked: float = 0.0
+    #: per thread, the session a request's token check opened for the request's first unit of work
+    _opened: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def build(cls, settings: Settings | None = None, registry=None) -> "Services":
@@ -148,10 +151,43 @@ class Services:
 
     def run(self, fn):
         """One unit of work (commit once, retried on a concurrent save)."""
-        return uow.run(self.session_factory, fn)
+        return uow.run(self._session, fn)
 
     def read(self, fn):
-        return uow.read(self.session_factory, fn)
+        return uow.read(self._session, fn)
+
+    def authenticate(self, token: str):
+        """The bearer token's user (401 if none). On PostgreSQL the check begins the request's unit of
+        work: the request's first unit (`run`, `read`, `store_submission`) goes on in its session and
+        transaction, so checking the token costs one statement and no round trips of its own
+        (bench/latency.py). On SQLite, whose writers take the lock at BEGIN, it is a read of its own."""
+        if self.db.dialect.name != "postgresql":
+            return self.read(lambda s: users.authenticate(s, self.env.wall_clock, token))
+        self.end_request()
+        session = self.session_factory()
+        try:
+            user = users.authenticate(session, self.env.wall_clock, token)
+        except BaseException:
+            session.close()
+            raise
+        self._opened.session = session
+        return user
+
+    def _session(self):
+        """The session the request's token check opened, once; else a new one."""
+        session = getattr(self._opened, "session", None)
+        if session is None:
+            return self.session_factory()
+        self._opened.session = None
+        return session
+
+    def end_request(self) -> None:
+        """Close the session a token check opened if no unit of work took it (the request failed first, or
+        needed none)."""
+        session = getattr(self._opened, "session", None)
+        if session is not None:
+            self._opened.session = None
+            session.close()
 
     def run_step(self, fn):
         """A unit of work that takes a process step (completing a task, retrying an incident). If the step
@@ -187,7 +223,7 @@ class Services:
         """Store a submission of any source in its own unit of work, committed before anything else
         happens. Two racing retries with one idempotency key meet at its unique index: the loser runs
         again and finds what the winner stored."""
-        return uow.run_unique(self.session_factory, store)
+        return uow.run_unique(self._session, store)
 
     def start_process(self, event_id: int, actor: str) -> None:
         """Start a stored submission's process in a second unit, if it still waits for one (a retry of a
