@@ -7,7 +7,6 @@ an advance. Real sockets, real processes, no mocks; waiting for the processes po
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
 import socket
@@ -16,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from json import dumps, loads
 from pathlib import Path
 
 import pytest
@@ -45,13 +45,14 @@ class Http:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def open(self, method, path, headers=None, json=None):   # noqa: A002 - Flask's test client's name
-        body = None if json is None else _dumps(json)
+        body = None if json is None else dumps(json, ensure_ascii=False).encode()
         headers = {**(headers or {}), **({} if body is None else {"Content-Type": "application/json"})}
         self.conn.request(method, path, body=body, headers=headers)
         answer = self.conn.getresponse()
         data = answer.read()
         assert answer.status < 500, data[:2000]
-        return Response(answer.status, _loads(data) if answer.getheader("Content-Type", "").startswith("application/json") else None)
+        is_json = answer.getheader("Content-Type", "").startswith("application/json")
+        return Response(answer.status, loads(data) if is_json else None)
 
     def get(self, path, headers=None, **kw):
         return self.open("GET", path, headers, **kw)
@@ -78,14 +79,6 @@ class Http:
                 except OSError:
                     continue
         return None
-
-
-def _dumps(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
-
-
-def _loads(data: bytes):
-    return json.loads(data)
 
 
 def _free_port() -> int:
@@ -154,29 +147,20 @@ class Server:
                 [p for p, cmd in children.items() if cmd.rstrip().endswith("web worker")])
 
     def stop(self) -> None:
-        """SIGTERM to `serve` alone (as a supervisor stops it): gunicorn stops and stops the worker process.
-        Whatever is left of the session is killed."""
-        _, worker = self.processes()
+        """SIGTERM to `serve` alone (as a supervisor stops it): gunicorn stops, and stops the worker process
+        before it exits. Whatever is left of the session is killed."""
+        children = _children(self.process.pid)
         try:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                self.process.wait(60)
-            gone = _until("stopped worker process", lambda: all(not Path(f"/proc/{p}").exists()
-                                                                or "(Z)" in _state(p) for p in worker), 30)
-            assert gone and self.process.returncode == 0, self.output()
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(90)
+            assert self.process.returncode == 0, self.output()
+            assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], self.output()
         finally:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.process.wait(10)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return "(Z)"
 
 
 @pytest.fixture
@@ -191,9 +175,11 @@ def server(database_url, seeded, tmp_path):
 
 def _two_workers(server) -> tuple[Http, Http]:
     """Two keep-alive connections held by two different gunicorn workers."""
-    web, worker = _until("two gunicorn workers and the worker process",
-                         lambda: (lambda w: w if len(w[0]) == 2 and len(w[1]) == 1 else None)(server.processes()),
-                         BOOT_S, server)
+    def started():
+        web, worker = server.processes()
+        return web if len(web) == 2 and len(worker) == 1 else None
+
+    web = _until("two gunicorn workers and the worker process", started, BOOT_S, server)
     by_worker = {}
 
     def another():
