@@ -37,7 +37,7 @@ run: install
 	$(BIN)/eventflow deploy processes
 	$(BIN)/eventflow demo-data --password $(DEMO_PASSWORD)
 	$(BIN)/eventflow simulate --if-empty --events $(SIM_EVENTS) --password $(DEMO_PASSWORD)
-	$(BIN)/eventflow serve --host $(HOST) --port $(PORT)
+	$(BIN)/eventflow serve --host $(HOST) --port $(PORT)   # gunicorn, with eventflow worker (sweep, jobs) beside it
 
 # after changing words on a page: collect them (web/, and the engine's words marked N_) into the catalogs,
 # then write the English in web/translations/en/LC_MESSAGES/messages.po

@@ -1,6 +1,7 @@
 """Fire latency after due (issue #4): in a running app — the APScheduler sweep every second on the
 wall clock — under a steady load of task completions through the HTTP API, how long after its due time
-does each timer fire? Prints p50 / p99 / max.
+does each timer fire? Prints p50 / p99 / max; and the latency of the load's own requests (an event read
+and a task completion, each signed in with a bearer token), p50 / p99.
 
     make bench            # or: python -m bench.latency [--timers 200] [--spread 20] [--load 20]
 
@@ -13,13 +14,14 @@ minus the timer's due time.
 from __future__ import annotations
 
 import argparse
+import collections
 import statistics
 import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import event as sqlalchemy_event, select
 
 from engine.casework import process_versions
 from engine.runtime import bundle
@@ -33,7 +35,7 @@ from web import create_app
 from web.scheduler import start_sweeper
 from web.services import Services
 
-from bench.sweep import ROOT
+from bench.setup import ROOT
 
 PASSWORD = "bench-password-1"
 
@@ -73,12 +75,18 @@ def main():
         for entry in demo.DEMO_USERS:
             services.run(lambda s, e=entry: demo.create(services.command(s), e, PASSWORD, 1024))
         client = app.test_client()
+        measuring = threading.Event()
         tokens = {u: client.post("/api/auth/token", json={"username": u, "password": PASSWORD}).json["token"]
                   for u in ("grid1", "staff1", "whistle1")}
 
+        requests = []   # (seconds) of each request of the load, measured while the sweep runs
+
         def call(user, method, path, body=None):
+            started = time.perf_counter()
             r = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {tokens[user]}"})
             assert r.status_code in (200, 201), r.json
+            if measuring.is_set():
+                requests.append(time.perf_counter() - started)
             return r.json
 
         def report():
@@ -107,6 +115,7 @@ def main():
         clock.offset = base + timedelta(seconds=far - ahead) - datetime.now(timezone.utc)
         scheduler = start_sweeper(services)
         stop = threading.Event()
+        measuring.set()
 
         def load():
             while backlog and not stop.is_set():
@@ -119,6 +128,14 @@ def main():
         stop.set()
         worker.join()
         scheduler.shutdown(wait=True)
+
+        reads = []            # a signed-in read alone, the sweep stopped: what a request's round trips cost
+        trips = _count_round_trips(services.db)
+        for _ in range(300):
+            started = time.perf_counter()
+            call("staff1", "GET", f"/api/events/{backlog[0] if backlog else 1}")
+            reads.append(time.perf_counter() - started)
+        trips = {k: v / len(reads) for k, v in trips.items()}
 
         def measure(session):
             fired = {a.event_id: a.at for a in session.scalars(select(Audit).where(Audit.action == "timer_fired"))}
@@ -136,6 +153,29 @@ def main():
         p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
         print(f"fire latency    p50 {p(0.50) * 1000:7.0f} ms   p99 {p(0.99) * 1000:7.0f} ms   "
               f"max {latencies[-1] * 1000:7.0f} ms   mean {statistics.mean(latencies) * 1000:7.0f} ms")
+    requests.sort()
+    if requests:
+        q = lambda x: requests[min(len(requests) - 1, int(x * len(requests)))]  # noqa: E731
+        print(f"request latency p50 {q(0.50) * 1000:7.1f} ms   p99 {q(0.99) * 1000:7.1f} ms   "
+              f"({len(requests)} requests of the load: event reads and task completions)")
+    reads.sort()
+    print(f"event read      p50 {reads[len(reads) // 2] * 1000:7.2f} ms   p90 {reads[int(len(reads) * 0.9)] * 1000:7.2f} ms   "
+          f"(GET /api/events/{{id}} × {len(reads)}, one at a time, nothing else running)")
+    print(f"round trips     {sum(trips.values()):.1f} per event read: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in trips.items() if v))
+
+
+def _count_round_trips(db) -> collections.Counter:
+    """The database round trips from here on, by kind: a pool checkout's ping (pool_pre_ping), BEGIN, each
+    statement, COMMIT, ROLLBACK (psycopg sends BEGIN with a transaction's first statement, a ROLLBACK only
+    inside one)."""
+    trips = collections.Counter()
+    if getattr(db.pool, "_pre_ping", False):
+        sqlalchemy_event.listen(db.pool, "checkout", lambda *a: trips.update(["ping"]))
+    for name in ("begin", "commit", "rollback"):
+        sqlalchemy_event.listen(db, name, lambda *a, n=name: trips.update([n]))
+    sqlalchemy_event.listen(db, "before_cursor_execute", lambda *a: trips.update(["statement"]))
+    return trips
 
 
 if __name__ == "__main__":

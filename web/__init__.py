@@ -24,6 +24,14 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     @app.before_request
     def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/accounts/catalog_edits.py)
         services.refresh_catalogs()
+
+    @app.before_request
+    def shared_simulated_time():   # a simulated clock another process moved (web/services.py sync_clock)
+        services.sync_clock()
+
+    @app.teardown_request
+    def end_unit_of_work(_error):  # a token check's session no unit of work took (web/services.py)
+        services.end_request()
     api = (auth, events, photos, duplicates, inbox, alerts, tasks, supervision, processes, catalogs, sim, meta, users,
            indicators, spot_checks, monthly, open311, incidents)
     for module in api:

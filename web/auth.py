@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import g, request
 
-from engine.accounts import permissions, users
+from engine.accounts import permissions
 from engine.core.errors import InvalidData, Unauthorized
 from web.units import services  # noqa: F401 - views import it from here too
 
@@ -22,7 +22,7 @@ def signed_in(rule: permissions.Rule = permissions.SIGNED_IN):
                 raise Unauthorized("请先登录 (send Authorization: Bearer <token>, from POST /api/auth/token)",
                                    field="Authorization")
             svc = services()
-            g.user = svc.read(lambda s: users.authenticate(s, svc.env.wall_clock, token.strip()))
+            g.user = svc.authenticate(token.strip())   # on PostgreSQL inside the request's unit of work
             rule.require(g.user)
             return view(*args, **kwargs)
         wrapper.permission = rule

@@ -1,7 +1,9 @@
 """The `eventflow` command (click, as Flask does)."""
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 
 import click
 
@@ -396,25 +398,60 @@ def docs(check):
     click.echo("written: " + (", ".join(p.name for p in stale) or "nothing changed"))
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
-@click.pass_context
-def serve(ctx, host, port):
-    """Serve the API. Timers that fell due while it was down fire first, in due order; then, under the
-    system clock, a background sweep fires due timers about every second, and a job sends the sources'
-    callbacks (engine/channels/callbacks.py)."""
-    from web import create_app
-    from web.scheduler import catch_up, start_sweeper
-    svc = _services(ctx)
-    app = create_app(services=svc)
+def _caught_up(svc) -> None:
+    from web.scheduler import catch_up
     caught = catch_up(svc)
     warnings = len(caught.of(jobs.WARNINGS))
     if caught.fired or warnings:
         click.echo(f"caught up: {sum(len(v) for v in caught.fired.values())} timers fired, "
                    f"{warnings} warnings sent while the server was down")
-    scheduler = start_sweeper(svc, timers=not svc.clock.simulated)
-    try:
-        app.run(host=host, port=port, threaded=True)
-    finally:
-        scheduler.shutdown(wait=False)
+
+
+@main.command()
+@click.option("--host", default=None, help="listen on this address (default: from EVENTFLOW_BIND)")
+@click.option("--port", default=None, type=int, help="and this port (default: from EVENTFLOW_BIND)")
+@click.option("--workers", default=None, type=int, help="gunicorn worker processes (EVENTFLOW_WEB_WORKERS)")
+@click.option("--threads", default=None, type=int, help="threads per gunicorn worker (EVENTFLOW_WEB_THREADS)")
+@click.option("--no-worker", is_flag=True, help="serve the app only: the sweep and jobs run elsewhere (`eventflow worker`)")
+@click.pass_context
+def serve(ctx, host, port, workers, threads, no_worker):
+    """Serve the API and the web app under gunicorn, and run `eventflow worker` (the timer sweep and the
+    jobs) beside it as a process of its own unless --no-worker. Timers that fell due while it was down fire
+    first, in due order, before it serves (web/serving.py)."""
+    from web import serving, ui
+    svc = _services(ctx)
+    settings = svc.settings
+    default_host, _, default_port = settings.bind.rpartition(":")
+    bind = settings.bind if host is None and port is None else f"{host or default_host}:{port or default_port}"
+    if not settings.secret_key:   # one session key for every gunicorn worker (a file beside SQLite)
+        os.environ["EVENTFLOW_SECRET_KEY"] = ui.secret_key(settings)
+    if not no_worker:
+        _caught_up(svc)
+    svc.db.dispose()              # no connection crosses gunicorn's forks
+    click.echo(f"serving http://{bind} ({workers or settings.web_workers} workers × "
+               f"{threads or settings.web_threads} threads; {'no worker' if no_worker else 'with eventflow worker'}; "
+               f"clock {settings.clock})")
+    serving.serve(settings, bind, workers or settings.web_workers, threads or settings.web_threads, not no_worker)
+
+
+@main.command()
+@click.pass_context
+def worker(ctx):
+    """Run the timer sweep (every EVENTFLOW_SWEEP_INTERVAL seconds) and the jobs — 黄灯预警, the callbacks,
+    the start of stored submissions, the §9.2 reminders — until SIGTERM or SIGINT, after firing what fell
+    due while none ran. Several may run on PostgreSQL (each timer fires once); on SQLite one. Under a
+    simulated clock it sweeps at the time every process shares (web/scheduler.py)."""
+    from engine.store import locks
+    from web.scheduler import work
+    stop = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)   # before any thread starts: they all inherit it
+    svc = _services(ctx)
+    with locks.single_worker(svc.db) as alone:
+        if not alone:
+            raise click.ClickException("another eventflow worker runs on this SQLite database (one only: "
+                                       "use PostgreSQL for several)")
+        _caught_up(svc)
+        click.echo(f"eventflow worker {os.getpid()}: sweep every {svc.settings.sweep_interval_seconds}s, "
+                   f"clock {svc.settings.clock}")
+        work(svc, lambda: signal.sigwait(stop))
+        click.echo(f"eventflow worker {os.getpid()} stopped")

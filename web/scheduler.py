@@ -1,7 +1,13 @@
-"""APScheduler runs the one timer sweep about every second (system clock; issue #4: a timer fires within
-about a second of its due time), with the jobs the domain registered beside it (engine/jobs.py). Several
-app nodes may each run it: timer rows are claimed with row locks (PostgreSQL SKIP LOCKED), so each timer
-fires once. SQLite is single-process.
+"""The background work of `eventflow worker` (a process of its own; `eventflow serve` starts one beside
+the gunicorn workers): APScheduler runs the one timer sweep about every second (issue #4: a timer fires
+within about a second of its due time), with the jobs the domain registered beside it (engine/jobs.py:
+黄灯预警, the start of stored submissions past their grace, the §9.2 reminders, the callbacks). Several
+workers may run on PostgreSQL: timer rows are claimed with row locks (SKIP LOCKED), so each timer fires
+once. On SQLite one worker (engine/store/locks.py `single_worker`).
+
+Under a simulated clock the worker sweeps too, at the time every process shares (the clock_state row,
+web/services.py `sync_clock`): what an advance fires it fires itself and reports; a time set in the
+database by other means is swept by the worker.
 
 At start-up `catch_up` first fires everything that fell due while the server was down, in due order,
 and starts the processes of submissions stored just before it stopped (past the grace period).
@@ -20,23 +26,38 @@ from engine.store import uow
 def catch_up(services) -> sweep.SweepResult:
     """At start-up, before serving: move working-day deadlines if the calendar was edited, then fire,
     in due order, every timer (and warning) already due."""
-    uow.run(services.session_factory, lambda s: deadlines.move_with_calendar(services.command(s)))
-    return sweep.until_idle(services.session_factory, services.env)
+    with services.holding_clock():
+        uow.run(services.session_factory, lambda s: deadlines.move_with_calendar(services.command(s)))
+        return sweep.until_idle(services.session_factory, services.env)
+
+
+def _job(services, job):
+    services.sync_clock()
+    return sweep.run_job(services.session_factory, services.env, job)
 
 
 def start_sweeper(services, timers: bool = True) -> BackgroundScheduler:
-    """The timer sweep with its jobs (unless `timers` is False: a simulated clock fires them on advance),
-    each job with an interval of its own, and the catalog refresh."""
+    """The timer sweep with its jobs (unless `timers` is False), each job with an interval of its own, and
+    the catalog refresh."""
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
-    factory, env = services.session_factory, services.env
     if timers:
-        scheduler.add_job(sweep.sweep, "interval", seconds=services.settings.sweep_interval_seconds,
-                          args=(factory, env), id="timer-sweep", max_instances=1, coalesce=True)
-    for job in env.jobs:
+        scheduler.add_job(services.sweep, "interval", seconds=services.settings.sweep_interval_seconds,
+                          id="timer-sweep", max_instances=1, coalesce=True)
+    for job in services.env.jobs:
         if job.interval is not None:
-            scheduler.add_job(sweep.run_job, "interval", seconds=getattr(services.settings, job.interval),
-                              args=(factory, env, job), id=job.name, max_instances=1, coalesce=True)
+            scheduler.add_job(_job, "interval", seconds=getattr(services.settings, job.interval),
+                              args=(services, job), id=job.name, max_instances=1, coalesce=True)
     scheduler.add_job(services.refresh_catalogs, "interval", seconds=services.settings.catalog_refresh_seconds,
                       id="catalog-refresh", max_instances=1, coalesce=True)   # edits saved on another node
     scheduler.start()
     return scheduler
+
+
+def work(services, until) -> None:
+    """Sweep and run the jobs until `until()` returns (SIGTERM, SIGINT: web/cli.py), then let the running
+    ones finish."""
+    scheduler = start_sweeper(services)
+    try:
+        until()
+    finally:
+        scheduler.shutdown(wait=True)

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 
 from catalogs import load_catalogs
-from engine.accounts import catalog_edits
+from engine.accounts import catalog_edits, users
 from engine.casework import incidents, lifecycle, process_versions
-from engine.store import clock_state, uow
+from engine.store import clock_state, locks, uow
 from engine.pool import duplicates, reading
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
@@ -18,6 +20,7 @@ from engine.store.db import has_table, make_engine, make_session_factory
 from engine.limits import deadlines
 from engine.core.errors import EventflowError, StepFailed
 from engine.pool.photos import PhotoStore
+from engine.runtime import sweep
 from engine.wiring import Environment
 from handlers.registry import default_registry
 
@@ -36,6 +39,8 @@ class Services:
     #: the newest catalog revision this node has loaded (engine/accounts/catalog_edits.py), and when it last looked
     catalog_revision: int | None = None
     catalogs_checked: float = 0.0
+    #: per thread, the session a request's token check opened for the request's first unit of work
+    _opened: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def build(cls, settings: Settings | None = None, registry=None) -> "Services":
@@ -106,12 +111,83 @@ class Services:
     def save_clock(self, session) -> None:
         clock_state.save(session, self.clock.now())
 
+    def sync_clock(self) -> None:
+        """A simulated clock takes on the time saved in the database if it is later: every process on the
+        database — the gunicorn workers, `eventflow worker`, other nodes — shares one simulated time (the
+        clock_state row; web/__init__.py reads it before each request). Nothing under the system clock."""
+        if self.clock.simulated:
+            saved = clock_state.newest(self.session_factory)
+            if saved is not None:
+                self.clock.follow(saved)
+
+    @contextmanager
+    def holding_clock(self, wait: bool = True):
+        """Under a simulated clock, hold the shared clock (engine/store/locks.py: across processes) at its
+        saved time: yields False at once when `wait` is False and an advance holds it. Under the system
+        clock, True (nothing to hold)."""
+        if not self.clock.simulated:
+            yield True
+            return
+        with locks.exclusive(self.db, locks.CLOCK, wait) as held:
+            if held:
+                self.sync_clock()
+            yield held
+
+    def advance_clock(self, target) -> sweep.SweepResult:
+        """Move the shared simulated clock to `target(now)`, firing every timer and job at its due time on
+        the way (engine/runtime/sweep.py `advance`), and save the time for every process. One advance at a
+        time on the database; the worker's sweep waits for it, so what fell due is fired, and reported, here."""
+        with self.holding_clock():
+            result = sweep.advance(self.session_factory, self.env, target(self.clock.now()))
+            self.run(self.save_clock)
+        return result
+
+    def sweep(self) -> sweep.SweepResult:
+        """One timer sweep with its jobs (`eventflow worker`, every EVENTFLOW_SWEEP_INTERVAL seconds). Under a
+        simulated clock it runs at the shared time, and not while an advance holds the clock (that advance
+        fires what falls due)."""
+        with self.holding_clock(wait=False) as held:
+            return sweep.sweep(self.session_factory, self.env) if held else sweep.SweepResult()
+
     def run(self, fn):
         """One unit of work (commit once, retried on a concurrent save)."""
-        return uow.run(self.session_factory, fn)
+        return uow.run(self._session, fn)
 
     def read(self, fn):
-        return uow.read(self.session_factory, fn)
+        return uow.read(self._session, fn)
+
+    def authenticate(self, token: str):
+        """The bearer token's user (401 if none). On PostgreSQL the check begins the request's unit of
+        work: the request's first unit (`run`, `read`, `store_submission`) goes on in its session and
+        transaction, so checking the token costs one statement and no round trips of its own
+        (bench/latency.py). On SQLite, whose writers take the lock at BEGIN, it is a read of its own."""
+        if self.db.dialect.name != "postgresql":
+            return self.read(lambda s: users.authenticate(s, self.env.wall_clock, token))
+        self.end_request()
+        session = self.session_factory()
+        try:
+            user = users.authenticate(session, self.env.wall_clock, token)
+        except BaseException:
+            session.close()
+            raise
+        self._opened.session = session
+        return user
+
+    def _session(self):
+        """The session the request's token check opened, once; else a new one."""
+        session = getattr(self._opened, "session", None)
+        if session is None:
+            return self.session_factory()
+        self._opened.session = None
+        return session
+
+    def end_request(self) -> None:
+        """Close the session a token check opened if no unit of work took it (the request failed first, or
+        needed none)."""
+        session = getattr(self._opened, "session", None)
+        if session is not None:
+            self._opened.session = None
+            session.close()
 
     def run_step(self, fn):
         """A unit of work that takes a process step (completing a task, retrying an incident). If the step
@@ -147,7 +223,7 @@ class Services:
         """Store a submission of any source in its own unit of work, committed before anything else
         happens. Two racing retries with one idempotency key meet at its unique index: the loser runs
         again and finds what the winner stored."""
-        return uow.run_unique(self.session_factory, store)
+        return uow.run_unique(self._session, store)
 
     def start_process(self, event_id: int, actor: str) -> None:
         """Start a stored submission's process in a second unit, if it still waits for one (a retry of a

@@ -234,13 +234,16 @@ def issue_token(session, clock, username: str, password: str, ttl_seconds: int) 
 
 
 def authenticate(session, clock, token: str) -> Principal:
-    row = session.get(Token, hashlib.sha256(token.encode()).hexdigest()) if token else None
+    """The bearer token's user, in one statement (the token joined to its user); 401 for an unknown or
+    expired token or a disabled account."""
+    row = session.execute(select(Token.expires_at, User).join(User, User.id == Token.user_id)
+                          .where(Token.token_hash == hashlib.sha256(token.encode()).hexdigest())).first() if token else None
     if row is None:
         raise Unauthorized("missing or unknown bearer token")
-    if row.expires_at <= clock.now():
+    expires_at, user = row
+    if expires_at <= clock.now():
         raise Unauthorized("the token has expired; sign in again")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         raise Unauthorized("the account is disabled")
     return principal(user)
 

@@ -58,3 +58,11 @@ class SimulatedClock:
             if value < self._now:
                 raise ValueError(f"the simulated clock only moves forward (now {self._now.isoformat()})")
             self._now = value
+
+    def follow(self, value: datetime) -> None:
+        """Take on a later time another process saved (engine/store/clock_state.py); an earlier one is
+        ignored (this process was moved further already), never an error."""
+        value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        with self._lock:
+            if value > self._now:
+                self._now = value

@@ -24,7 +24,7 @@ class Settings:
     token_ttl_seconds: int = field(default=8 * 3600, metadata={"env": "EVENTFLOW_TOKEN_TTL"})
     #: Largest accepted request body (deploy uploads, form data), bytes.
     max_upload_bytes: int = field(default=5 * 1024 * 1024, metadata={"env": "EVENTFLOW_MAX_UPLOAD"})
-    #: How often the timer sweep runs under the system clock, seconds (a timer fires within about this).
+    #: How often `eventflow worker` runs the timer sweep, seconds (a timer fires within about this).
     sweep_interval_seconds: int = field(default=1, metadata={"env": "EVENTFLOW_SWEEP_INTERVAL"})
     #: Directory of catalog data files; default: the catalogs package's own data.
     catalog_dir: str | None = field(default=None, metadata={"env": "EVENTFLOW_CATALOG_DIR"})
@@ -75,6 +75,16 @@ class Settings:
     assessment_deduction: int = field(default=2, metadata={"env": "EVENTFLOW_ASSESSMENT_DEDUCTION"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/channels/callbacks.py)
     callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
+    #: where `eventflow serve` listens (gunicorn's bind: HOST:PORT, or unix:PATH); --host/--port override it
+    bind: str = field(default="127.0.0.1:5000", metadata={"env": "EVENTFLOW_BIND"})
+    #: gunicorn worker processes of `eventflow serve` (each a whole app; about 2 per core)
+    web_workers: int = field(default=2, metadata={"env": "EVENTFLOW_WEB_WORKERS"})
+    #: threads per gunicorn worker (gthread: a thread per request in flight; 1: the sync worker)
+    web_threads: int = field(default=4, metadata={"env": "EVENTFLOW_WEB_THREADS"})
+    #: seconds an idle HTTP keep-alive connection stays open (behind a proxy: longer than nothing, shorter than its own)
+    keepalive_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_KEEPALIVE_S"})
+    #: a gunicorn worker silent for this many seconds (a request still running) is restarted; also the grace at a stop
+    web_timeout_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_WEB_TIMEOUT_S"})
 
     @classmethod
     def from_env(cls, env=None, **overrides) -> "Settings":

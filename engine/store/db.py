@@ -40,7 +40,10 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # no ping at each checkout (a round trip per unit of work): a connection the server dropped fails its
+    # statement, SQLAlchemy empties the pool, and the unit of work runs again on a fresh one (uow.py);
+    # connections are renewed every half hour, before a firewall or the server drops an idle one
+    return create_engine(url, pool_recycle=1800)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -21,10 +21,11 @@ NOTES = "unit_of_work_notes"
 
 def run(session_factory, fn, retries: int = 5):
     for attempt in range(retries):
-        session = session_factory()
+        session, committing = session_factory(), False
         try:
             result = fn(session)
             _write_notes(session, session.info.pop(NOTES, {}))   # e.g. sensitive reads (engine/accounts/privacy.py)
+            committing = True
             session.commit()
             for callback in session.info.pop("after_commit", []):
                 callback()
@@ -32,9 +33,9 @@ def run(session_factory, fn, retries: int = 5):
         except (StaleDataError, StaleInstance) as err:
             session.rollback()
             log.info("unit of work retried after a concurrent save (%s), attempt %d", err, attempt + 1)
-        except OperationalError as err:
+        except DBAPIError as err:
             session.rollback()
-            if "deadlock" not in str(err).lower() and "could not serialize" not in str(err).lower():
+            if not _retryable(err, committing):
                 raise
             log.info("unit of work retried after %s", err)
         except BaseException:
@@ -47,19 +48,35 @@ def run(session_factory, fn, retries: int = 5):
     raise Conflict("the event is busy; try again")
 
 
-def read(session_factory, fn):
+def _retryable(err: DBAPIError, committing: bool) -> bool:
+    """A deadlock or a serialization failure; or a connection the server dropped (no ping checks it first:
+    engine/store/db.py), unless it dropped during the commit, which may have been made."""
+    if err.connection_invalidated:
+        return not committing
+    text = str(err).lower()
+    return isinstance(err, OperationalError) and ("deadlock" in text or "could not serialize" in text)
+
+
+def read(session_factory, fn, retries: int = 2):
     """A read-only unit: nothing is committed. Objects it returns stay readable (close() detaches
     them without expiring what was loaded). What it noted (`note`: a sensitive event's content it read,
     engine/accounts/privacy.py `disclose`) is written afterwards in a short write unit of its own, so ordinary
     reads never take the write lock."""
-    session = session_factory()
-    try:
-        session.connection(execution_options={READ_ONLY: True})   # SQLite: a snapshot, no write lock
-        result = fn(session)
-        notes = session.info.pop(NOTES, {})
-    finally:
-        session.info.pop(NOTES, None)
-        session.close()
+    for attempt in range(retries):
+        session = session_factory()
+        try:
+            if not session.in_transaction():   # (one the request's token check began goes on: web/services.py)
+                session.connection(execution_options={READ_ONLY: True})   # SQLite: a snapshot, no write lock
+            result = fn(session)
+            notes = session.info.pop(NOTES, {})
+            break
+        except DBAPIError as err:
+            if not err.connection_invalidated or attempt == retries - 1:
+                raise
+            log.info("read retried on a fresh connection after %s", err)
+        finally:
+            session.info.pop(NOTES, None)
+            session.close()
     if notes:
         run(session_factory, lambda s: _write_notes(s, notes))
     return result

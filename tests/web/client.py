@@ -8,9 +8,10 @@ from tests.samples import REPORT, image  # noqa: F401 - re-exported: tests impor
 
 
 class Api:
-    def __init__(self, app):
+    def __init__(self, app, client=None):
+        """The app's Flask test client, or `client` with its get/post (tests/web/test_serve.py: over HTTP)."""
         self.app = app
-        self.client = app.test_client()
+        self.client = client or app.test_client()
         self._tokens = {}
         self._photos = 0
 

@@ -1,4 +1,6 @@
-"""The simulated clock (EVENTFLOW_CLOCK=simulated only): move time forward and fire what fell due."""
+"""The simulated clock (EVENTFLOW_CLOCK=simulated only): move time forward and fire what fell due. The
+clock is shared by every process on the database (web/services.py `advance_clock`): an advance through any
+gunicorn worker or node moves it for all, and answers with what fired."""
 from datetime import timedelta
 
 from flask import Blueprint, g, jsonify
@@ -6,7 +8,6 @@ from flask import Blueprint, g, jsonify
 from catalogs import parse_duration
 from engine.accounts import permissions, privacy
 from engine import jobs
-from engine.runtime import sweep
 from engine.core.clock import local, parse_instant
 from engine.core.errors import Forbidden, InvalidData
 from web.auth import json_body, services, signed_in
@@ -43,18 +44,23 @@ def advance():
     if ("by" in body) == ("to" in body):
         raise InvalidData([{"field": "by", "reason": "give exactly one of 'by' (duration) or 'to' (date-time)"}])
     if "by" in body:
-        target = svc.clock.now() + _duration(body["by"])
+        by = _duration(body["by"])
+
+        def target(now):   # the shared clock's time, read under its lock
+            return now + by
     else:
         try:
-            target = parse_instant(body["to"]) if isinstance(body["to"], str) else None
+            to = parse_instant(body["to"]) if isinstance(body["to"], str) else None
         except ValueError as err:
             raise InvalidData([{"field": "to", "reason": str(err)}]) from None
-        if target is None:
+        if to is None:
             raise InvalidData([{"field": "to", "reason": "an ISO 8601 date-time with offset"}])
-        if target < svc.clock.now():
-            raise InvalidData([{"field": "to", "reason": f"is before now ({local(svc.clock.now())})"}])
-    result = sweep.advance(svc.session_factory, svc.env, target)
-    svc.run(svc.save_clock)
+
+        def target(now):
+            if to < now:
+                raise InvalidData([{"field": "to", "reason": f"is before now ({local(now)})"}])
+            return to
+    result = svc.advance_clock(target)
     user = g.user
     errors = svc.read(lambda s: privacy.instance_errors(s, svc.catalogs, user, result.errors))
     return jsonify({"now": local(svc.clock.now()),

@@ -40,7 +40,9 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
 PHOTO_FLAGS = {"far": _l("拍摄地点远离事发地"), "old": _l("拍摄时间早于上报"), "no_exif": _l("无拍摄信息")}
 
 
-def _secret_key(settings) -> str:
+def secret_key(settings) -> str:
+    """EVENTFLOW_SECRET_KEY, or the one kept in a file beside a SQLite database (made at its first start), or a
+    random one for this process's life."""
     if settings.secret_key:
         return settings.secret_key
     if settings.database_url.startswith("sqlite:///") and not settings.database_url.endswith(":memory:"):
@@ -58,7 +60,7 @@ def _secret_key(settings) -> str:
 def set_up(app, api_blueprints) -> None:
     from web.ui import admin, dashboard, events, field, processes, report, session, spot_checks, tasks, users
     settings = app.extensions["eventflow"].settings
-    app.config.update(SECRET_KEY=_secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+    app.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
                       PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.token_ttl_seconds),
                       WTF_CSRF_TIME_LIMIT=settings.token_ttl_seconds,
