@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,19 +171,27 @@ def pg_url():
     if problem:
         yield None, problem
         return
-    name = f"eventflow_test_{os.getpid()}"
+    with fresh_pg_database(f"eventflow_test_{os.getpid()}") as url:
+        engine = make_engine(url)
+        init_db(engine)
+        engine.dispose()
+        yield url, None
+
+
+@contextmanager
+def fresh_pg_database(name: str):
+    """A new, empty database `name` on the PostgreSQL server (dropped first if left over); its URL. Dropped
+    at the end."""
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    init_db(engine)
-    engine.dispose()
-    yield url, None
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PG_URL, _pg_problem
+from tests.conftest import _pg_problem, fresh_pg_database
 from tests.ops.stack import ROOT
 
 DOC = ROOT / "docs" / "deploy.md"
@@ -82,15 +82,8 @@ def pg_database():
     problem = _pg_problem()
     if problem:
         pytest.skip(problem)
-    name = f"eventflow_doc_{os.getpid()}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database(f"eventflow_doc_{os.getpid()}") as url:
+        yield url
 
 
 def follow(tmp: Path, database: str, database_url: str) -> tuple[str, str]:

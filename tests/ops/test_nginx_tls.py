@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from sqlalchemy import create_engine, text
 
 from tests.browser.test_browser import ARGS, CHROMIUM, PHONE, photo_bytes
-from tests.conftest import PG_URL, _pg_problem
+from tests.conftest import _pg_problem, fresh_pg_database
 from tests.ops.stack import (HOST, NGINX, AppNode, Nginx, app_env, eventflow_command, free_port, render_site, run,
                              self_signed_certificate)
 
@@ -31,15 +30,8 @@ def database(tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('db')}/eventflow.sqlite3"
         return
     import os
-    name = f"eventflow_deploy_{os.getpid()}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database(f"eventflow_deploy_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
