@@ -453,5 +453,5 @@ def worker(ctx):
         _caught_up(svc)
         click.echo(f"eventflow worker {os.getpid()}: sweep every {svc.settings.sweep_interval_seconds}s, "
                    f"clock {svc.settings.clock}")
-        work(svc, lambda: signal.sigwait(stop))
+        work(svc, lambda: signal.sigwait(stop), report=lambda line: click.echo(f"eventflow worker {os.getpid()}: {line}"))
         click.echo(f"eventflow worker {os.getpid()} stopped")

@@ -36,13 +36,20 @@ def _job(services, job):
     return sweep.run_job(services.session_factory, services.env, job)
 
 
-def start_sweeper(services, timers: bool = True) -> BackgroundScheduler:
+def _sweep(services, report) -> None:
+    """One sweep; what it fired is reported (`eventflow worker` prints it: a line per sweep that fired)."""
+    result = services.sweep()
+    if result.fired and report is not None:
+        report("fired " + " ".join(f"instance {i}: {', '.join(t)}" for i, t in sorted(result.fired.items())))
+
+
+def start_sweeper(services, timers: bool = True, report=None) -> BackgroundScheduler:
     """The timer sweep with its jobs (unless `timers` is False), each job with an interval of its own, and
-    the catalog refresh."""
+    the catalog refresh. `report(line)` hears what each sweep fired."""
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     if timers:
-        scheduler.add_job(services.sweep, "interval", seconds=services.settings.sweep_interval_seconds,
-                          id="timer-sweep", max_instances=1, coalesce=True)
+        scheduler.add_job(_sweep, "interval", seconds=services.settings.sweep_interval_seconds,
+                          args=(services, report), id="timer-sweep", max_instances=1, coalesce=True)
     for job in services.env.jobs:
         if job.interval is not None:
             scheduler.add_job(_job, "interval", seconds=getattr(services.settings, job.interval),
@@ -53,10 +60,10 @@ def start_sweeper(services, timers: bool = True) -> BackgroundScheduler:
     return scheduler
 
 
-def work(services, until) -> None:
+def work(services, until, report=None) -> None:
     """Sweep and run the jobs until `until()` returns (SIGTERM, SIGINT: web/cli.py), then let the running
-    ones finish."""
-    scheduler = start_sweeper(services)
+    ones finish. `report(line)` hears what each sweep fired."""
+    scheduler = start_sweeper(services, report=report)
     try:
         until()
     finally:

@@ -3,7 +3,9 @@ it, started as a deployment starts it, on a fresh database of each kind (one wor
 One simulated clock is shared by every process (the clock_state row, web/services.py `sync_clock`): an
 advance through one gunicorn worker fires §8.3's 30 minutes to accept a whistle (签收受理) and the other
 worker sees its effect; a time set in the database by other means is swept by the worker process, not by
-an advance. Real sockets, real processes, no mocks; waiting for the processes polls with a deadline."""
+an advance. Real sockets, real processes, no mocks. Nothing sleeps: the test waits on what the processes
+print (gunicorn booting its workers, the worker process starting and each sweep that fired), and the
+deadlines only bound a wait that would otherwise hang."""
 from __future__ import annotations
 
 import http.client
@@ -12,23 +14,26 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from json import dumps, loads
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from engine.core.clock import parse_instant
 from engine.store import uow
 from engine.store.db import make_engine, make_session_factory
-from engine.store.models import ClockState
+from engine.store.models import ClockState, Instance
 from tests.conftest import ROOT, SIM_START
 from tests.web.client import Api
 
 BOOT_S = 120     # gunicorn's workers and the worker process each build an app
 FIRE_S = 60      # the worker sweeps every second
+#: new connections tried, at the most, before each gunicorn worker holds one
+CONNECTIONS = 200
 
 
 @dataclass
@@ -101,44 +106,44 @@ def _children(pid: int) -> dict[int, str]:
     return found
 
 
-def _until(what: str, check, seconds: float, server=None):
-    """Poll `check` until it answers something true; fail naming `what` past the deadline, or at once if
-    the server stopped."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server is not None and server.process.poll() is not None:
-            pytest.fail(f"eventflow serve stopped ({server.process.returncode}) waiting for {what}:\n{server.output()}")
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    pytest.fail(f"no {what} within {seconds}s:\n{server.output() if server else ''}")
-
-
 class Server:
     """`python -m web serve` (the `eventflow` command) in a session of its own."""
 
     def __init__(self, database_url: str, tmp_path: Path):
-        self.port, self.log = _free_port(), tmp_path / "serve.log"
+        self.port, self.lines, self.seen = _free_port(), [], threading.Condition()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "EVENTFLOW_DATABASE_URL": database_url,
                "EVENTFLOW_CLOCK": "simulated", "EVENTFLOW_SIM_START": SIM_START, "EVENTFLOW_SCRYPT_N": "1024",
                "EVENTFLOW_MEDIA_DIR": str(tmp_path / "media"), "EVENTFLOW_WEB_WORKERS": "2",
                "EVENTFLOW_WEB_THREADS": "2", "EVENTFLOW_KEEPALIVE_S": "300", "EVENTFLOW_SWEEP_INTERVAL": "1"}
-        with open(self.log, "wb") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "web", "serve", "--port", str(self.port)],
-                                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.process = subprocess.Popen([sys.executable, "-m", "web", "serve", "--port", str(self.port)],
+                                        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        start_new_session=True, text=True, errors="replace")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            with self.seen:
+                self.lines.append(line)
+                self.seen.notify_all()
+        with self.seen:
+            self.lines.append(None)          # the output ended: the server stopped
+            self.seen.notify_all()
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")[-6000:]
+        return "".join(line for line in self.lines if line)[-6000:]
 
-    def healthy(self) -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            conn.request("GET", "/api/health")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
+    def wait_for(self, what: str, found, seconds: float):
+        """Wait until `found(lines printed so far)` answers something true; fail naming `what` if the server
+        stops first, or if nothing comes within `seconds`."""
+        def answer():
+            if self.lines and self.lines[-1] is None:
+                return "stopped"
+            return found([line for line in self.lines if line])
+        with self.seen:
+            result = self.seen.wait_for(answer, timeout=seconds)
+        if not result or result == "stopped":
+            pytest.fail(f"no {what} ({'serve stopped' if result else f'{seconds}s passed'}):\n{self.output()}")
+        return result
 
     def processes(self) -> tuple[list[int], list[int]]:
         """(the gunicorn workers, the eventflow worker)."""
@@ -167,29 +172,31 @@ class Server:
 def server(database_url, seeded, tmp_path):
     started = Server(database_url, tmp_path)
     try:
-        _until("GET /api/health 200", started.healthy, BOOT_S, started)
+        started.wait_for("two gunicorn workers and the worker process", _booted, BOOT_S)
+        assert Http(started.port).get("/api/health").status_code == 200   # answered once a worker has the app
         yield started
     finally:
         started.stop()
 
 
+def _booted(lines) -> bool:
+    """gunicorn booted two workers and the worker process said it sweeps."""
+    return (sum("Booting worker with pid" in line for line in lines) >= 2
+            and any(line.startswith("eventflow worker ") and "sweep every" in line for line in lines))
+
+
 def _two_workers(server) -> tuple[Http, Http]:
     """Two keep-alive connections held by two different gunicorn workers."""
-    def started():
-        web, worker = server.processes()
-        return web if len(web) == 2 and len(worker) == 1 else None
-
-    web = _until("two gunicorn workers and the worker process", started, BOOT_S, server)
+    web, worker = server.processes()
+    assert len(web) == 2 and len(worker) == 1, server.output()
     by_worker = {}
-
-    def another():
+    for _ in range(CONNECTIONS):
         conn = Http(server.port)
         assert conn.get("/api/health").status_code == 200
         by_worker.setdefault(conn.handled_by(web), conn)
-        return len(by_worker.keys() - {None}) == 2
-
-    _until("a connection to each gunicorn worker", another, BOOT_S, server)
-    return tuple(by_worker[pid] for pid in web)
+        if len(by_worker.keys() - {None}) == 2:
+            return tuple(by_worker[pid] for pid in web)
+    pytest.fail(f"{CONNECTIONS} connections all went to one gunicorn worker:\n{server.output()}")
 
 
 def _missed(api, event_id) -> list[str]:
@@ -214,9 +221,12 @@ def test_one_simulated_clock_for_every_process_and_the_worker_fires_timers(serve
     assert _missed(one, late["id"]) == []
     db = make_engine(database_url)                                    # time moved in the database alone:
     try:
-        uow.run(make_session_factory(db), lambda s: setattr(s.get(ClockState, 1), "now",
-                                                            parse_instant(now) + timedelta(minutes=31)))
+        factory = make_session_factory(db)
+        instance = uow.read(factory, lambda s: s.scalar(select(Instance.id).where(Instance.event_id == late["id"])))
+        uow.run(factory, lambda s: setattr(s.get(ClockState, 1), "now", parse_instant(now) + timedelta(minutes=31)))
     finally:
         db.dispose()
-    assert _until("the worker process firing the accept timer", lambda: _missed(one, late["id"]), FIRE_S, server) == ["accept"]
+    server.wait_for("sweep of the worker process firing the accept timer",       # … its own sweep fires it
+                    lambda lines: any(f"fired instance {instance}: " in line for line in lines), FIRE_S)
+    assert _missed(one, late["id"]) == ["accept"]
     assert other.get("/api/sim/now", "admin1").json["now"] == one.get("/api/sim/now", "admin1").json["now"]
