@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from bench.setup import analyze, move_sequences
 from engine.accounts import demo
 from engine.casework import process_versions
 from engine.core.config import Settings
@@ -109,15 +110,11 @@ def grow_filler(db, version_id: int, now, count: int, seed: int = 17) -> None:
                 if rows:                  # one statement per table: every row names the same columns
                     columns = {key for row in rows for key in row}
                     conn.execute(insert(table), [{key: row.get(key) for key in columns} for row in rows])
-            if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
-                for table in ("event", "process_instance"):
-                    conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                         f"(SELECT max(id) FROM {table}))")
+            move_sequences(conn)
         next_id += n
         done += n
-    if db.dialect.name == "postgresql":   # fresh statistics, as autovacuum would give a live database
-        with db.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    if db.dialect.name == "postgresql":
+        analyze(db)
 
 
 def main():

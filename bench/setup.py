@@ -27,3 +27,16 @@ def deployed(url: str):
     version, _ = uow.run(factory, lambda s: process_versions.deploy(env.command(s),
                                                                     bundle.from_directory(ROOT / "processes"), "bench"))
     return db, factory, env, version
+
+
+def move_sequences(conn, tables=("event", "process_instance")) -> None:
+    """After rows written with explicit ids: PostgreSQL's id sequences move past them (SQLite needs nothing)."""
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+
+
+def analyze(db) -> None:
+    """Fresh planner statistics, as autovacuum gives a live PostgreSQL database (and ANALYZE a SQLite one)."""
+    with db.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")

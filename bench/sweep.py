@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from bench.setup import deployed
+from bench.setup import analyze, deployed, move_sequences
 from engine.casework import lifecycle, tasks
 from engine.pool import registration
 from engine.runtime import sweep
@@ -55,15 +55,11 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
                                                  updated_at=now) for i in ids])
             conn.execute(insert(Timer), [dict(instance_id=i, task_id=f"fill-{i}", spec_name="timer_accept",
                                               due_at=far) for i in ids])
-            if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
-                for table in ("event", "process_instance"):
-                    conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                         f"(SELECT max(id) FROM {table}))")
+            move_sequences(conn)
         next_event += n
         have += n
-    if db.dialect.name == "postgresql":   # fresh statistics, as autovacuum would give a live database
-        with db.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    if db.dialect.name == "postgresql":
+        analyze(db)
 
 
 def arm_due(factory, env, count: int) -> None:

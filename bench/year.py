@@ -19,9 +19,9 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
-from bench.setup import deployed
+from bench.setup import analyze, deployed, move_sequences
 from engine.accounts.users import Principal
 from engine.core.clock import SHANGHAI
 from engine.oversight import assessment, indicators
@@ -146,14 +146,8 @@ def fill(db, version_id: int, have: int, want: int, catalogs) -> None:
                 if rows[model]:
                     conn.execute(insert(model), rows[model])
     with db.begin() as conn:
-        if conn.dialect.name == "postgresql":  # explicit ids: move the sequences past them
-            for table in ("event", "process_instance", "audit"):
-                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-    with db.connect() as conn:               # fresh statistics, as a live database has them
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-        else:
-            conn.execute(text("ANALYZE"))
+        move_sequences(conn, ("event", "process_instance", "audit"))
+    analyze(db)
 
 
 def dashboard(cmd, weights, deduction):
