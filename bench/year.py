@@ -150,6 +150,18 @@ def fill(db, version_id: int, have: int, want: int, catalogs) -> None:
     analyze(db)
 
 
+def refresh(db) -> tuple[int, float]:
+    """What `eventflow worker` does every EVENTFLOW_ROLLUP_INTERVAL_S: count the days the writes listed into the
+    counts kept per day (engine/oversight/rollups.py); (days, seconds)."""
+    from engine.oversight import rollups
+    from engine.store.db import make_session_factory
+    t0 = time.perf_counter()
+    with make_session_factory(db)() as session, session.begin():
+        days = rollups.refresh(session)
+    analyze(db)
+    return len(days), time.perf_counter() - t0
+
+
 def dashboard(cmd, weights, deduction):
     """What web/ui/dashboard.py `dashboard` computes for the unit level."""
     start, end = DASHBOARD
@@ -200,6 +212,9 @@ def main():
             fill(db, version.id, have, size, env.catalogs)
             have = size
             print(f"  {size:>9,} events written ({time.perf_counter() - t0:5.1f} s)", flush=True)
+            if hasattr(indicators, "rollups"):      # the tree before issue #17's counts kept per day has none
+                days, took = refresh(db)
+                print(f"  {days} days counted into the kept counts ({took:5.1f} s, the worker's refresh)", flush=True)
             results.append({name: best(factory, env, fn, args.rounds) for name, fn in measures.items()})
             print("  " + ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in results[-1].items()), flush=True)
         db.dispose()

@@ -7,8 +7,9 @@ them, and knows nothing of what they do). In the order each sweep runs them:
   one and starting it), once they waited past the grace period (engine/casework/lifecycle.py);
 - the §9.2 hazard-point reminders and flags, once per day of the business clock
   (engine/oversight/hazards.py);
-- and, on an interval of its own, not in the sweep, the signed callbacks to the sources
-  (engine/channels/callbacks.py), so a slow receiver never holds up a timer.
+- and, each on an interval of its own, not in the sweep: the signed callbacks to the sources
+  (engine/channels/callbacks.py), so a slow receiver never holds up a timer; the refresh of the §8.6 counts
+  kept per day (engine/oversight/rollups.py).
 
 Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps the day it last ran.
 """
@@ -17,18 +18,20 @@ from __future__ import annotations
 from engine.casework import lifecycle
 from engine.channels import callbacks
 from engine.limits import deadlines
-from engine.oversight import hazards
+from engine.oversight import hazards, rollups
 from engine.runtime.sweep import Job, OncePerDay, one_unit
 
 #: the jobs' names: what each did is `SweepResult.of(name)`
-WARNINGS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS = "warnings", "pending_starts", "hazard_reminders", "callbacks"
+WARNINGS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, ROLLUPS = ("warnings", "pending_starts", "hazard_reminders",
+                                                           "callbacks", "rollups")
 
 
 def periodic() -> list[Job]:
     return [Job(WARNINGS, one_unit(deadlines.send_warnings), next_due=deadlines.next_warning_at),
             Job(PENDING_STARTS, lifecycle.start_waiting),
             Job(HAZARD_REMINDERS, OncePerDay(one_unit(remind_hazards))),
-            Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds")]
+            Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds"),
+            Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session)), interval="rollup_interval_seconds")]
 
 
 def remind_hazards(cmd) -> list[tuple[str, str]]:

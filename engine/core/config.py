@@ -75,6 +75,9 @@ class Settings:
     assessment_deduction: int = field(default=2, metadata={"env": "EVENTFLOW_ASSESSMENT_DEDUCTION"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/channels/callbacks.py)
     callback_interval_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CALLBACK_INTERVAL"})
+    #: how often `eventflow worker` counts the days whose §8.6 counts changed into the kept counts, seconds
+    #: (engine/oversight/rollups.py; reads are exact meanwhile, they count such days from the tables)
+    rollup_interval_seconds: int = field(default=30, metadata={"env": "EVENTFLOW_ROLLUP_INTERVAL_S"})
     #: where `eventflow serve` listens (gunicorn's bind: HOST:PORT, or unix:PATH); --host/--port override it
     bind: str = field(default="127.0.0.1:5000", metadata={"env": "EVENTFLOW_BIND"})
     #: gunicorn worker processes of `eventflow serve` (each a whole app; about 2 per core)

@@ -40,9 +40,7 @@ def scores(session, catalogs, level: str, start, end, weights: dict[str, float],
     if level not in indicators.LEVELS:
         raise InvalidData([{"field": "level", "reason": f"one of {', '.join(indicators.LEVELS)}"}])
     found = indicators.compute(session, level, start, end) if found is None else found
-    notice = circulars.build(session, catalogs, start, end)
-    listed = {p["key"]: p["counts"] for p in notice[{"unit": "units", "person": "people",
-                                                      "community": "communities"}[level]]}
+    listed = circulars.counts(session, start, end)[level]
     full = sum(weights.values())
     result = {}
     for party in sorted(set(found) | set(listed)):

@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from engine.accounts import privacy
 from engine.core.clock import local
 from engine.oversight import indicators
+from engine.oversight.counting import failed_check
 from engine.store.models import Audit, Deadline, Event, Supervision
 from engine.core import contracts
 
@@ -49,28 +50,14 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
             parties["person"][sup.person][category].append(entry)
         if not sup.unit and not sup.person and sup.community:
             parties["community"][sup.community][category].append(entry)
-    failed = [(audit, event) for audit, event in session.execute(
-        select(Audit, Event).join(Event, Event.id == Audit.event_id)
-        .where(Audit.action == contracts.TASK_COMPLETED, Audit.at >= start, Audit.at < end,
-               indicators.json_false(session, contracts.CHECK_PASSED))      # only the failed checks leave the database
-        .order_by(Audit.at, Audit.id))
-        if isinstance(audit.data, dict) and audit.data.get(contracts.CHECK_PASSED) is False]
-    doers = defaultdict(set)             # who did the handling work that the check found poor
-    if failed:
-        for event_id, person in session.execute(select(Deadline.event_id, Deadline.met_by).where(
-                Deadline.event_id.in_({event.id for _, event in failed}), Deadline.met_by.is_not(None),
-                Deadline.kind.in_(FEEDBACK))):
-            doers[event_id].add(person)
+    failed = _failed_checks(session, start, end)
+    doers = _doers(session, {event.id for _, event in failed})
     for audit, event in failed:
         entry = {"event_id": event.id, "event_number": event.number, "kind": "check",
                  "reason": f"核查不通过：{audit.data.get('check_note') or ''}".rstrip("：") + "（§8.5 重办）",
                  "at": local(audit.at)}
-        if event.lead_unit:
-            parties["unit"][event.lead_unit]["poorly_handled"].append(entry)
-        elif event.community:
-            parties["community"][event.community]["poorly_handled"].append(entry)
-        for person in sorted(doers.get(event.id, ())):
-            parties["person"][person]["poorly_handled"].append(entry)
+        for level, party in _held_against(event, doers):
+            parties[level][party]["poorly_handled"].append(entry)
 
     def rows(level, found):
         out = []
@@ -89,6 +76,56 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
               "units": rows("unit", parties["unit"]), "people": rows("person", parties["person"]),
               "communities": rows("community", parties["community"])}
     return notice if viewer is None else for_viewer(session, catalogs, notice, viewer)
+
+
+def counts(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
+    """{"unit" | "person" | "community": {party: {category: entries}}} of [start, end), as `build` counts them
+    (the assessment's deductions, engine/oversight/assessment.py), counted in the database: the supervision
+    records grouped by party and kind, and the failed checks (a partial index holds just those)."""
+    found = {level: defaultdict(lambda: dict.fromkeys(CATEGORIES, 0)) for level in ("unit", "person", "community")}
+    category = case((Supervision.kind.in_(RESPONSE), "late_response"), else_="late_feedback")
+    for kind, unit, person, community, number in session.execute(
+            select(category, Supervision.unit, Supervision.person, Supervision.community, func.count())
+            .where(Supervision.opened_at >= start, Supervision.opened_at < end)
+            .group_by(category, Supervision.unit, Supervision.person, Supervision.community)):
+        if unit:
+            found["unit"][unit][kind] += number
+        if person:
+            found["person"][person][kind] += number
+        if not unit and not person and community:
+            found["community"][community][kind] += number
+    failed = _failed_checks(session, start, end)
+    doers = _doers(session, {event.id for _, event in failed})
+    for _, event in failed:
+        for level, party in _held_against(event, doers):
+            found[level][party]["poorly_handled"] += 1
+    return {level: dict(parties) for level, parties in found.items()}
+
+
+def _failed_checks(session, start, end) -> list:
+    """(audit, event) of each 核查 that failed in [start, end), in order."""
+    return [(audit, event) for audit, event in session.execute(
+        select(Audit, Event).join(Event, Event.id == Audit.event_id)
+        .where(failed_check(session), Audit.at >= start, Audit.at < end)   # a partial index holds just these
+        .order_by(Audit.at, Audit.id))
+        if isinstance(audit.data, dict) and audit.data.get(contracts.CHECK_PASSED) is False]
+
+
+def _doers(session, event_ids: set) -> dict[int, set]:
+    """Who did the handling work (met its limit) of each event: the check that found it poor names them."""
+    doers = defaultdict(set)
+    if event_ids:
+        for event_id, person in session.execute(select(Deadline.event_id, Deadline.met_by).where(
+                Deadline.event_id.in_(event_ids), Deadline.met_by.is_not(None), Deadline.kind.in_(FEEDBACK))):
+            doers[event_id].add(person)
+    return doers
+
+
+def _held_against(event, doers) -> list[tuple[str, str]]:
+    """(level, party) a failed check of `event` is entered against: its lead unit, or its community when the
+    community handled it, and each person who did the work."""
+    found = [("unit", event.lead_unit)] if event.lead_unit else [("community", event.community)] if event.community else []
+    return found + [("person", person) for person in sorted(doers.get(event.id, ()))]
 
 
 def for_period(cmd, start, end) -> dict:

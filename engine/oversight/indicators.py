@@ -24,19 +24,17 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, select
 
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
-from engine.store.models import Audit, Deadline, Event
-from handlers import actions
-from engine.core import contracts
+from engine.oversight import rollups
+from engine.oversight.counting import (ACCEPTANCE, HANDLING, closed_query, dispatched_query, microseconds,
+                                       party_column, returned_query)
+from engine.store.models import Deadline, Event
 
 LEVELS = ("community", "unit", "person")
-#: the kinds of limit that are a handling obligation (处置), and the acceptance one (签收受理)
-HANDLING = ("community_handle", "close", "close_difficult", "superior")
-ACCEPTANCE = ("accept",)
 
 #: indicator → (Chinese name, formula as docs/indicators.md writes it)
 INDICATORS = {
@@ -60,29 +58,23 @@ def check_period(start, end) -> None:
         raise InvalidData([{"field": "to", "reason": "应晚于 from (after from)"}])
 
 
-def compute(session, level: str, start: datetime, end: datetime) -> dict[str, dict]:
+def compute(session, level: str, start: datetime, end: datetime, rollup: bool = True) -> dict[str, dict]:
     """{party: {indicator: {value, numerator, denominator}}} for every party with something to count.
 
-    Counted in the database (issue #17): each part is one aggregate over indexed columns, grouped by party —
-    the deadlines due in the period, the events closed in it (first time or not, the last rating, each an
-    EXISTS or a last-row subquery on the event's audit trail), the whistle orders and returns, the spot checks."""
+    Counted in the database (issue #17). A period of whole Asia/Shanghai days is read from the counts kept per
+    day and month (engine/oversight/rollups.py), so a year costs about what a month does; any other period (or
+    `rollup=False`, the reference the kept counts are tested against) is counted from the tables, each part one
+    aggregate over indexed columns grouped by party: the deadlines due in the period, the events closed in it
+    (first time or not, the last rating, each an EXISTS or a last-row subquery on the event's audit trail),
+    the whistle orders and returns. The spot checks are counted from their own small table either way."""
     if level not in LEVELS:
         raise InvalidData([{"field": "level", "reason": f"one of {', '.join(LEVELS)} (department = unit)"}])
     check_period(start, end)
+    days = rollups.whole_days(start, end) if rollup else None
+    found = rollups.counts(session, level, *days) if days else _from_tables(session, level, start, end)
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for party, found in deadline_counts(session, level, [start, end])[0].items():
-        counts[party].update(found)
-    for party, closed, first, rated, satisfied in session.execute(_closed_query(session, level, start, end)):
-        c = counts[party]
-        c["closed"] += int(closed)                  # PostgreSQL's sums are numeric
-        c["first_time"] += int(first or 0)
-        c["rated"] += int(rated or 0)
-        c["satisfied"] += int(satisfied or 0)
-    if level == "unit":                 # a return counts against the order it returns: dispatched in the period
-        for unit, dispatched in session.execute(_dispatched_query(session, start, end)):
-            counts[unit]["dispatched"] += int(dispatched)
-        for unit, returned in session.execute(_returned_query(session, start, end)):
-            counts[unit]["returned"] += int(returned)
+    for party, measures in found.items():
+        counts[party].update(measures)
 
     # §9.3 the city authority's spot checks: findings recorded in the period count for the community
     if level == "community":
@@ -94,27 +86,23 @@ def compute(session, level: str, start: datetime, end: datetime) -> dict[str, di
     return {party: _indicators(c) for party, c in sorted(counts.items())}
 
 
-def _dialect(session) -> str:
-    return session.get_bind().dialect.name
-
-
-def _party_column(level: str):
-    """Whose obligation a deadline is (docs/indicators.md): the unit; the person named on it, or else who did
-    the work that met it; a community its own (no unit, no person)."""
-    if level == "unit":
-        return Deadline.unit
-    if level == "person":
-        return func.coalesce(func.nullif(Deadline.person, ""), Deadline.met_by)
-    return case((and_(func.coalesce(Deadline.unit, "") == "", func.coalesce(Deadline.person, "") == ""),
-                 Deadline.community))
-
-
-def _microseconds(session, later, earlier):
-    """`later − earlier` in whole microseconds, exactly (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text)."""
-    if _dialect(session) == "sqlite":
-        return ((func.strftime("%s", later) - func.strftime("%s", earlier)) * 1_000_000
-                + (cast(func.substr(later, 21, 6), Integer) - cast(func.substr(earlier, 21, 6), Integer)))
-    return cast(func.extract("epoch", later - earlier) * 1_000_000, BigInteger)
+def _from_tables(session, level: str, start: datetime, end: datetime) -> dict[str, dict[str, float]]:
+    """The period's counts per party, from the deadlines, events and audit trail themselves."""
+    counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for party, found in deadline_counts(session, level, [start, end])[0].items():
+        counts[party].update(found)
+    for party, closed, first, rated, satisfied in session.execute(closed_query(session, level, start, end)):
+        c = counts[party]
+        c["closed"] += int(closed)                  # PostgreSQL's sums are numeric
+        c["first_time"] += int(first or 0)
+        c["rated"] += int(rated or 0)
+        c["satisfied"] += int(satisfied or 0)
+    if level == "unit":                 # a return counts against the order it returns: dispatched in the period
+        for unit, dispatched in session.execute(dispatched_query(session, start, end)):
+            counts[unit]["dispatched"] += int(dispatched)
+        for unit, returned in session.execute(returned_query(session, start, end)):
+            counts[unit]["returned"] += int(returned)
+    return counts
 
 
 def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[str, dict[str, float]]]:
@@ -124,7 +112,7 @@ def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[st
     bucket = case(*[(Deadline.due_at < bounds[i + 1], i) for i in range(periods)]) if periods > 1 else literal(0)
     period_end = (case(*[(Deadline.due_at < bounds[i + 1], bounds[i + 1]) for i in range(periods)])
                   if periods > 1 else literal(bounds[-1], Deadline.due_at.type))
-    party = _party_column(level).label("party")
+    party = party_column(level).label("party")
     handling = Deadline.kind.in_(HANDLING)
     done = and_(Deadline.met_at.is_not(None), Deadline.met_at < period_end)
     on_time = and_(done, Deadline.met_at <= Deadline.due_at)
@@ -135,7 +123,7 @@ def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[st
     query = (select(bucket.label("bucket"), party,
                     total(handling), total(and_(handling, done)), total(and_(handling, on_time)),
                     total(and_(handling, Deadline.extended.is_(True))),
-                    total(and_(handling, done), _microseconds(session, Deadline.met_at, Deadline.started_at)),
+                    total(and_(handling, done), microseconds(session, Deadline.met_at, Deadline.started_at)),
                     total(~handling), total(and_(~handling, on_time)))
              .where(Deadline.due_at >= bounds[0], Deadline.due_at < bounds[-1],
                     Deadline.kind.in_(HANDLING + ACCEPTANCE), Deadline.status != "superseded",
@@ -147,80 +135,6 @@ def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[st
                              "extended": int(extended or 0), "handling_hours": int(micros or 0) / 3_600_000_000,
                              "accept_due": int(accept_due or 0), "accepted_on_time": int(accepted or 0)}
     return found
-
-
-def json_false(session, key: str):
-    """`audit.data[key] is False` (a JSON false, nothing else)."""
-    if _dialect(session) == "sqlite":
-        return func.json_type(Audit.data, f"$.{key}") == "false"
-    return and_(func.json_typeof(Audit.data.op("->")(key)) == "boolean", Audit.data.op("->>")(key) == "false")
-
-
-def _json_text(session, key: str):
-    """`audit.data[key]` when it is a non-empty string (a rating is one, processes/forms/check.json), else NULL."""
-    if _dialect(session) == "sqlite":
-        return case((and_(func.json_type(Audit.data, f"$.{key}") == "text",
-                          func.json_extract(Audit.data, f"$.{key}") != ""), func.json_extract(Audit.data, f"$.{key}")))
-    return case((and_(func.json_typeof(Audit.data.op("->")(key)) == "string",
-                      Audit.data.op("->>")(key) != ""), Audit.data.op("->>")(key)))
-
-
-def _closed_query(session, level: str, start: datetime, end: datetime):
-    """(party, 办结数, 一次性办结数, 评价数, 评价满意数) of the events closed in [start, end)."""
-    rework = (select(Audit.id).where(Audit.event_id == Event.id, or_(
-        Audit.action.in_((actions.WHISTLE_RETURNED, "reopened")),
-        and_(Audit.action == contracts.TASK_COMPLETED, json_false(session, contracts.CHECK_PASSED)))))
-    rating = _json_text(session, contracts.CHECK_RATING)
-    last_rating = (select(rating).where(Audit.event_id == Event.id, Audit.action == contracts.TASK_COMPLETED,
-                                        rating.is_not(None))
-                   .order_by(Audit.id.desc()).limit(1).scalar_subquery())   # written order: the last is the last
-    first = case((and_(func.coalesce(Event.reopen_count, 0) == 0, ~rework.exists()), 1), else_=0)
-    closed = [Event.status == "closed", Event.closed_at >= start, Event.closed_at < end]
-    if level == "person":       # the people with a handling obligation on the event
-        people = (select(Deadline.event_id, func.coalesce(func.nullif(Deadline.person, ""),
-                                                          func.nullif(Deadline.met_by, "")).label("party"))
-                  .where(Deadline.kind.in_(HANDLING), Deadline.status != "superseded").distinct().subquery())
-        rows = (select(people.c.party.label("party"), first.label("first"), literal(None).label("rating"))
-                .join_from(Event, people, people.c.event_id == Event.id)
-                .where(*closed, people.c.party.is_not(None)))
-    else:
-        column = Event.community if level == "community" else Event.lead_unit
-        rows = (select(column.label("party"), first.label("first"),
-                       case((func.coalesce(Event.lead_unit, "") != "", last_rating)).label("rating"))
-                .where(*closed, func.coalesce(column, "") != ""))
-    rows = rows.subquery()
-    rated = case((rows.c.rating.is_not(None), 1), else_=0)
-    return (select(rows.c.party, func.count(), func.sum(rows.c.first), func.sum(rated),
-                   func.sum(case((rows.c.rating == "满意", 1), else_=0)))
-            .group_by(rows.c.party))
-
-
-def _lead_unit(session):
-    if _dialect(session) == "sqlite":
-        return func.json_extract(Audit.data, "$.lead_unit")
-    return Audit.data.op("->>")("lead_unit")
-
-
-def _dispatched_query(session, start, end):
-    """(unit, 派单数): whistle orders dispatched to a unit in [start, end)."""
-    unit = _lead_unit(session)
-    return (select(unit, func.count()).where(Audit.action == actions.WHISTLE_DISPATCHED, Audit.at >= start,
-                                             Audit.at < end, func.coalesce(unit, "") != "")
-            .group_by(unit))
-
-
-def _returned_query(session, start, end):
-    """(unit, 退回数): returns in [start, end) of an order dispatched to that unit earlier in the period."""
-    returned = Audit.__table__.alias("returned")
-    unit = (func.json_extract(returned.c.data, "$.unit") if _dialect(session) == "sqlite"
-            else returned.c.data.op("->>")("unit"))
-    at = func.coalesce(Audit.at, Audit.at)     # not `at` itself: the event's trail is the index to read by
-    dispatched = select(Audit.id).where(Audit.event_id == returned.c.event_id,
-                                        Audit.action == actions.WHISTLE_DISPATCHED, at >= start,
-                                        at < end, Audit.id < returned.c.id, _lead_unit(session) == unit)
-    return (select(unit, func.count()).where(returned.c.action == actions.WHISTLE_RETURNED, returned.c.at >= start,
-                                             returned.c.at < end, dispatched.exists())
-            .group_by(unit))
 
 
 def _ratio(numerator, denominator, digits=4) -> dict:
@@ -291,14 +205,15 @@ _TREND_PARTS = {"on_time_rate": ("on_time", "due"), "disposal_rate": ("handled",
 def trend(cmd, level: str, end: datetime, months: int = 6) -> list[dict]:
     """The calendar months (Asia/Shanghai) up to the one `end` falls in: for each, `TREND`'s rates of the
     parties `cmd.user` may see taken together — Σ numerators ÷ Σ denominators, None with nothing to count.
-    The months are counted in one aggregate (`deadline_counts`), each with its own end."""
+    Each month is read from the counts kept (engine/oversight/rollups.py)."""
     first = (end - timedelta(seconds=1)).astimezone(SHANGHAI).date().replace(day=1)
     starts = [first]
     for _ in range(months - 1):
         starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
     bounds = [datetime.combine(month, time(), SHANGHAI) for month in starts]
     bounds.append(datetime.combine((starts[-1] + timedelta(days=32)).replace(day=1), time(), SHANGHAI))
-    per_month = deadline_counts(cmd.session, level, bounds)
+    per_month = [rollups.counts(cmd.session, level, *rollups.whole_days(a, b))
+                 for a, b in zip(bounds, bounds[1:], strict=False)]
     keep = set(visible(cmd.session, cmd.catalogs, cmd.user, level, sorted({p for m in per_month for p in m})))
     points = []
     for month, found in zip(starts, per_month, strict=True):

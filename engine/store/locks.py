@@ -84,3 +84,10 @@ def single_worker(engine):
 @contextmanager
 def _always():
     yield True
+
+
+def for_transaction(session, name: str) -> None:
+    """Hold the lock NAME until the session's transaction ends (PostgreSQL: a transaction advisory lock).
+    SQLite needs none: its writers take the database's one write lock at BEGIN IMMEDIATE (engine/store/db.py)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"eventflow:{name}".encode())})

@@ -1,10 +1,10 @@
 """The database schema (SQLAlchemy 2). Alembic migrations in engine/store/migrations mirror it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
 
@@ -242,7 +242,12 @@ class Audit(Base):
     __table_args__ = (Index("ix_audit_event_at", "event_id", "id"),
                       # the period's aggregates (engine/oversight): rows of an action in a period, an event's of one
                       Index("ix_audit_action_at", "action", "at"),
-                      Index("ix_audit_event_action", "event_id", "action", "id"))
+                      Index("ix_audit_event_action", "event_id", "action", "id"),
+                      # the failed checks alone (engine/oversight/counting.py `failed_check`, migration 0020)
+                      Index("ix_audit_failed_check", "at",
+                            sqlite_where=text("action = 'task_completed' AND json_type(data, '$.passed') = 'false'"),
+                            postgresql_where=text("action = 'task_completed' AND json_typeof(data -> 'passed') = "
+                                                  "'boolean' AND (data ->> 'passed') = 'false'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
@@ -614,3 +619,52 @@ class HazardMonth(Base):
     month: Mapped[str] = mapped_column(String(7))
     reminded_at: Mapped[datetime | None]
     flagged_at: Mapped[datetime | None]
+
+
+class Tally(Base):
+    """The §8.6 indicators' counts kept per Asia/Shanghai day (and month) and party (issue #17): what
+    engine/oversight/indicators.py `compute` counts, summed over a bucket, so a year is read from about
+    twelve rows a party. Written only by engine/oversight/rollups.py, from the deadlines, events and audit
+    trail; a bucket whose rows changed is listed in `tally_dirty` (by the database's triggers, migration
+    0020) until it is counted again.
+
+    `late_day`: the day a deadline due in the bucket was met, when that was after the bucket (the period must
+    reach past it for the work to count as handled); `early_day`: the day of the order a return in the
+    bucket answers, when that was before the bucket (the period must include it)."""
+
+    __tablename__ = "tally"
+    __table_args__ = (Index("ix_tally_level_grain_day", "level", "grain", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(5))          # day | month
+    day: Mapped[date] = mapped_column(Date)                # the bucket's first day
+    level: Mapped[str] = mapped_column(String(10))         # community | unit | person
+    party: Mapped[str] = mapped_column(String(100))
+    late_day: Mapped[date | None] = mapped_column(Date)
+    early_day: Mapped[date | None] = mapped_column(Date)
+    due: Mapped[int] = mapped_column(Integer, default=0)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    extended: Mapped[int] = mapped_column(Integer, default=0)
+    handling_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    accept_due: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    first_time: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    dispatched: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TallyDirty(Base):
+    """A day whose `tally` rows no longer match what they count: written by the database's triggers on
+    deadline, event and audit (migration 0020) in the writer's own transaction, removed by the refresh that
+    counted the day again. `xid`: the writing transaction (PostgreSQL), so a day is listed once per writer."""
+
+    __tablename__ = "tally_dirty"
+    __table_args__ = (Index("ix_tally_dirty_day_xid", "day", "xid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    xid: Mapped[int | None] = mapped_column(BigInteger)

@@ -66,3 +66,12 @@ def test_simulate_replays_a_history_once_into_an_empty_database(settings, seeded
     assert backwards.exit_code != 0 and "--to must be after --from" in backwards.output
     from web.services import Services
     assert Services.build(settings).clock.now().isoformat().startswith("2026-10-13T16:00")   # 10-14 00:00 +08:00
+
+    # the §8.6 counts kept per day (engine/oversight/rollups.py): the history's days are counted once
+    rollups = CliRunner().invoke(main, ["rollups", "refresh"], env={"EVENTFLOW_DATABASE_URL": settings.database_url},
+                                 catch_exceptions=False)
+    assert rollups.exit_code == 0 and int(rollups.output.split()[0]) >= 2, rollups.output
+    again = CliRunner().invoke(main, ["rollups", "refresh"], env={"EVENTFLOW_DATABASE_URL": settings.database_url})
+    assert again.output.startswith("0 days counted")
+    rebuilt = CliRunner().invoke(main, ["rollups", "rebuild"], env={"EVENTFLOW_DATABASE_URL": settings.database_url})
+    assert rebuilt.exit_code == 0 and "days counted in" in rebuilt.output, rebuilt.output

@@ -1,0 +1,150 @@
+"""The §8.6 counts kept per day and party (issue #17, engine/oversight/rollups.py) equal the full computation
+from the tables (`indicators.compute(…, rollup=False)`) after a simulated month through the real engine: for
+whole months, weeks and odd runs of days, at every level, before the refresh (days listed dirty are counted
+from the tables), after it (from the kept rows), after more work changed days already kept, and after a
+write made behind the engine's back (the triggers of migration 0020 list it). The circular's counts that the
+assessment deducts equal the entries the circular lists."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select, text
+
+from engine import simulation
+from engine.core.clock import SHANGHAI, parse_instant
+from engine.oversight import circular, indicators, rollups
+from engine.store import uow
+from engine.store.models import Tally, TallyDirty
+
+START, END = parse_instant("2026-10-01T00:00:00+08:00"), parse_instant("2026-11-01T00:00:00+08:00")
+EVENTS = 40
+
+
+def periods(seed: int = 7):
+    """The month, the whole span, its weeks, and random runs of days reaching past either end."""
+    yield START, END
+    yield START - timedelta(days=3), END + timedelta(days=40)
+    for week in range(5):
+        yield START + timedelta(days=7 * week), START + timedelta(days=7 * week + 7)
+    rng = random.Random(seed)
+    for _ in range(6):
+        first = START + timedelta(days=rng.randrange(-5, 31))
+        yield first, first + timedelta(days=rng.randrange(1, 45))
+
+
+def differences(session) -> list:
+    """Every (level, period) where the kept counts differ from the full computation."""
+    found = []
+    for start, end in periods():
+        for level in indicators.LEVELS:
+            kept = indicators.compute(session, level, start, end)
+            full = indicators.compute(session, level, start, end, rollup=False)
+            if kept != full:
+                found.append((level, start.date(), end.date(),
+                              {p: (kept.get(p), full.get(p)) for p in set(kept) | set(full) if kept.get(p) != full.get(p)}))
+    return found
+
+
+def kept_rows(session) -> list[tuple]:
+    columns = [c for c in Tally.__table__.c if c.name != "id"]
+    return sorted(tuple(str(v) for v in row) for row in session.execute(select(*columns)))
+
+
+def test_the_counts_kept_equal_the_full_computation_after_a_simulated_month(sessions, env, seeded):
+    outcome = simulation.run(sessions, env, EVENTS, START, END, seed=5, scrypt_n=1024)
+    assert outcome.errors == [] and outcome.refused == []
+    dirty_days = uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.day.distinct()))))
+    assert dirty_days > 10                             # the engine's writes listed the days they changed
+    assert uow.read(sessions, differences) == []       # counted from the tables while dirty
+
+    refreshed = uow.run(sessions, rollups.refresh)
+    assert refreshed and len(refreshed) == dirty_days
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.id)))) == 0
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(Tally.id)).where(Tally.grain == "month"))) > 0
+    assert uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END)), "the month counts something"
+    assert uow.read(sessions, differences) == []       # read from the kept rows
+
+    # more work: a second stretch of the simulated city changes days already kept (late work met, checks)
+    more = simulation.run(sessions, env, 12, END - timedelta(days=4), END + timedelta(days=6), seed=9, scrypt_n=1024)
+    assert more.errors == []
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.id)))) > 0
+    assert uow.read(sessions, differences) == []       # kept rows and dirty days together
+    uow.run(sessions, rollups.refresh)
+    assert uow.read(sessions, differences) == []
+    incremental = uow.read(sessions, kept_rows)
+
+    # everything counted again from nothing gives the same rows
+    uow.run(sessions, lambda s: s.execute(Tally.__table__.delete()))
+    assert uow.run(sessions, rollups.rebuild) >= 35
+    assert uow.read(sessions, kept_rows) == incremental
+
+
+def test_a_write_behind_the_engines_back_is_listed_by_the_database(sessions, env, seeded):
+    """An UPDATE made in SQL (a repair by hand, a restore) changes the counts read at once: the triggers list
+    the days it touched, in its own transaction."""
+    simulation.run(sessions, env, 20, START, START + timedelta(days=10), seed=11, scrypt_n=1024)
+    uow.run(sessions, rollups.refresh)
+    before = uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END))
+
+    def late(session):              # every met acceptance met a day after it was due, in SQL by hand
+        later = ("datetime(due_at, '+1 day')" if session.get_bind().dialect.name == "sqlite"
+                 else "due_at + interval '1 day'")
+        session.execute(text(f"UPDATE deadline SET met_at = {later} WHERE kind = 'accept' AND met_at IS NOT NULL"))
+    uow.run(sessions, late)
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.id)))) > 0
+    after = uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END))
+    assert after != before
+    assert all(p["accept_on_time_rate"]["numerator"] == 0 for p in after.values())
+    assert uow.read(sessions, differences) == []
+    uow.run(sessions, rollups.refresh)
+    assert uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END)) == after
+
+
+def test_a_period_not_of_whole_days_is_counted_from_the_tables(sessions, env, seeded):
+    simulation.run(sessions, env, 12, START, START + timedelta(days=5), seed=2, scrypt_n=1024)
+    uow.run(sessions, rollups.refresh)
+    noon = datetime.combine(date(2026, 10, 1), time(12), SHANGHAI)
+    assert rollups.whole_days(noon, END) is None
+    assert rollups.whole_days(START, END) == (date(2026, 10, 1), date(2026, 11, 1))
+    assert uow.read(sessions, lambda s: indicators.compute(s, "person", noon, END)) == \
+        uow.read(sessions, lambda s: indicators.compute(s, "person", noon, END, rollup=False))
+
+
+def test_the_assessments_circular_counts_are_the_entries_it_lists(sessions, env, seeded):
+    simulation.run(sessions, env, 30, START, START + timedelta(days=12), seed=4, scrypt_n=1024)
+
+    def both(session):
+        out = []
+        for start, end in periods():
+            built = circular.build(session, env.catalogs, start, end)
+            counted = circular.counts(session, start, end)
+            for level, key in (("unit", "units"), ("person", "people"), ("community", "communities")):
+                out.append(({p["key"]: p["counts"] for p in built[key]}, counted[level]))
+        return out
+    pairs = uow.read(sessions, both)
+    assert any(listed for listed, _ in pairs), "the simulated days have circular entries"
+    for listed, counted in pairs:
+        assert counted == listed
+
+
+def test_the_failed_checks_are_read_by_their_partial_index(sessions, database_url):
+    """PostgreSQL's planner uses ix_audit_failed_check for the circular's failed checks (written as the index's
+    condition is); SQLite keeps the same index."""
+    from engine.oversight.counting import failed_check
+    from engine.store.models import Audit
+
+    def plan(session):
+        query = select(Audit.id).where(failed_check(session), Audit.at >= START, Audit.at < END)
+        compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        prefix = "EXPLAIN " if database_url.startswith("postgresql") else "EXPLAIN QUERY PLAN "
+        if database_url.startswith("postgresql"):
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+        return " ".join(str(r) for r in session.execute(text(prefix + str(compiled))))
+    found = uow.read(sessions, plan)
+    if database_url.startswith("postgresql"):
+        assert "ix_audit_failed_check" in found, found
+    else:
+        names = uow.read(sessions, lambda s: s.scalars(text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'")).all())
+        assert "ix_audit_failed_check" in names
