@@ -3,8 +3,9 @@ with `eventflow worker` — the timer sweep and the jobs (web/scheduler.py) — 
 it, unless the node serves only the app (`--no-worker`: other nodes, or a worker run on its own).
 
 Each gunicorn worker builds its own app (no preloading: no database connection crosses a fork). The worker
-process is a child of `serve`: it is stopped when gunicorn stops, and told by the kernel (Linux
-PR_SET_PDEATHSIG) if `serve` dies without stopping it."""
+process is a child of `serve`, kept running as gunicorn keeps its own workers: one that dies is started
+again (`Supervisor`); it is stopped when gunicorn stops, and told by the kernel (Linux PR_SET_PDEATHSIG) if
+`serve` dies without stopping it."""
 from __future__ import annotations
 
 import ctypes
@@ -14,6 +15,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 from gunicorn.app.base import BaseApplication
 
@@ -69,13 +72,51 @@ def stop_worker(child: subprocess.Popen, timeout: float) -> None:
             child.wait()
 
 
+class Supervisor:
+    """Keeps `eventflow worker` running beside gunicorn: a worker process that dies (a crash, the OOM killer,
+    a kill by hand) is started again after a pause that doubles with each death in a row (1 s, 2 s … 60 s)
+    and starts again at 1 s once one has lived a minute; each death is said on stderr."""
+
+    MAX_PAUSE_S = 60
+
+    def __init__(self):
+        self._lock, self._stopping = threading.Lock(), threading.Event()
+        self.child = start_worker()
+        threading.Thread(target=self._watch, name="eventflow-worker-supervisor", daemon=True).start()
+
+    def _watch(self) -> None:
+        pause = 1
+        while True:
+            child, started = self.child, time.monotonic()
+            code = child.wait()      # gunicorn's arbiter may reap it first: then the code reads 0
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started > self.MAX_PAUSE_S:
+                pause = 1
+            print(f"eventflow serve: eventflow worker {child.pid} exited ({code}); starting another in {pause}s",
+                  file=sys.stderr, flush=True)
+            if self._stopping.wait(pause):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.child = start_worker()
+            pause = min(pause * 2, self.MAX_PAUSE_S)
+
+    def stop(self, timeout: float) -> None:
+        with self._lock:
+            self._stopping.set()
+            child = self.child
+        stop_worker(child, timeout)
+
+
 def serve(settings: Settings, bind: str, workers: int, threads: int, worker: bool) -> None:
     """Run gunicorn until it is stopped (SIGTERM, SIGINT), with the worker process unless `worker` is False."""
     arbiter = os.getpid()
-    child = start_worker() if worker else None
+    supervisor = Supervisor() if worker else None
     try:
         Server(options(settings, bind, workers, threads)).run()
     finally:
         # gunicorn's own workers are forks of this process: their exit passes here too, and must not stop it
-        if child is not None and os.getpid() == arbiter:
-            stop_worker(child, settings.web_timeout_seconds)
+        if supervisor is not None and os.getpid() == arbiter:
+            supervisor.stop(settings.web_timeout_seconds)

@@ -3,7 +3,7 @@ it, started as a deployment starts it, on a fresh database of each kind (one wor
 One simulated clock is shared by every process (the clock_state row, web/services.py `sync_clock`): an
 advance through one gunicorn worker fires §8.3's 30 minutes to accept a whistle (签收受理) and the other
 worker sees its effect; a time set in the database by other means is swept by the worker process, not by
-an advance. Real sockets, real processes, no mocks. Nothing sleeps: the test waits on what the processes
+an advance; the worker process killed, `serve` starts another that goes on firing. Real sockets, real processes, no mocks. Nothing sleeps: the test waits on what the processes
 print (gunicorn booting its workers, the worker process starting and each sweep that fired), and the
 deadlines only bound a wait that would otherwise hang."""
 from __future__ import annotations
@@ -230,3 +230,25 @@ def test_one_simulated_clock_for_every_process_and_the_worker_fires_timers(serve
                     lambda lines: any(f"fired instance {instance}: " in line for line in lines), FIRE_S)
     assert _missed(one, late["id"]) == ["accept"]
     assert other.get("/api/sim/now", "admin1").json["now"] == one.get("/api/sim/now", "admin1").json["now"]
+
+    # the worker process dies (a crash, the OOM killer): `serve` starts another, which goes on firing timers
+    (dead,) = server.processes()[1]
+    os.kill(dead, signal.SIGKILL)
+    server.wait_for("word that the worker process died", lambda lines: any(
+        f"eventflow worker {dead} exited" in line for line in lines), FIRE_S)
+    again = server.wait_for("another worker process sweeping", lambda lines: [
+        line for line in lines if line.startswith("eventflow worker ") and "sweep every" in line
+        and not line.startswith(f"eventflow worker {dead}:")], BOOT_S)
+    assert len(server.processes()[1]) == 1, again
+    third = other.report()
+    other.whistle_to(third["id"], department="zhifa")
+    db = make_engine(database_url)
+    try:
+        factory = make_session_factory(db)
+        instance = uow.read(factory, lambda s: s.scalar(select(Instance.id).where(Instance.event_id == third["id"])))
+        uow.run(factory, lambda s: setattr(s.get(ClockState, 1), "now", s.get(ClockState, 1).now + timedelta(minutes=31)))
+    finally:
+        db.dispose()
+    server.wait_for("the new worker process firing the accept timer",
+                    lambda lines: any(f"fired instance {instance}: " in line for line in lines), FIRE_S)
+    assert _missed(one, third["id"]) == ["accept"]
