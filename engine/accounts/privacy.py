@@ -92,13 +92,24 @@ def disclose(session, catalogs, user, event, now, where: str) -> None:
 def disclose_ids(session, catalogs, user, ids, now, where: str) -> None:
     """`disclose` for each sensitive event among these ids that the user may see (a list that showed what
     was derived from them: messages, reasons, circular and spot-check lines)."""
-    ids = {i for i in ids if i is not None}
-    codes = catalogs.sensitive_codes()
-    if not ids or not codes:
-        return
-    for event in session.scalars(select(Event).where(Event.id.in_(ids), Event.type_code.in_(codes))):
+    for event in sensitive_among(session, catalogs, ids):
         if permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
             disclose(session, catalogs, user, event, now, where)
+
+
+#: ids per IN (…) list: PostgreSQL takes at most 65,535 parameters a statement (a year's circular names more)
+CHUNK = 10_000
+
+
+def sensitive_among(session, catalogs, ids) -> list:
+    """The sensitive events (Table A.1 rows 1–3) among these ids, however many ids there are."""
+    ids = sorted({i for i in ids if i is not None})
+    codes = catalogs.sensitive_codes()
+    if not ids or not codes:
+        return []
+    return [event for start in range(0, len(ids), CHUNK)
+            for event in session.scalars(select(Event).where(Event.id.in_(ids[start:start + CHUNK]),
+                                                             Event.type_code.in_(codes)))]
 
 
 def disclose_listed(cmd, event_ids, where: str) -> None:
@@ -163,8 +174,8 @@ def redact_items(session, catalogs, user, items: list[dict]) -> list[dict]:
     ids = {i.get("event_id") for i in items} - {None}
     if not ids:
         return items
-    rows = session.execute(select(Event.id, Event.type_code, Event.reporter).where(Event.id.in_(ids)))
-    hidden = hidden_ids(user, catalogs, list(rows))
+    rows = [(e.id, e.type_code, e.reporter) for e in sensitive_among(session, catalogs, ids)]
+    hidden = hidden_ids(user, catalogs, rows)
     return [redact_row(i) if i.get("event_id") in hidden else i for i in items]
 
 

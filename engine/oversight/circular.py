@@ -81,7 +81,8 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
 def counts(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
     """{"unit" | "person" | "community": {party: {category: entries}}} of [start, end), as `build` counts them
     (the assessment's deductions, engine/oversight/assessment.py), counted in the database: the supervision
-    records grouped by party and kind, and the failed checks (a partial index holds just those)."""
+    records grouped by party and kind, and the failed checks (a partial index holds just those) grouped by
+    whom they are held against."""
     found = {level: defaultdict(lambda: dict.fromkeys(CATEGORIES, 0)) for level in ("unit", "person", "community")}
     category = case((Supervision.kind.in_(RESPONSE), "late_response"), else_="late_feedback")
     for kind, unit, person, community, number in session.execute(
@@ -94,11 +95,19 @@ def counts(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
             found["person"][person][kind] += number
         if not unit and not person and community:
             found["community"][community][kind] += number
-    failed = _failed_checks(session, start, end)
-    doers = _doers(session, {event.id for _, event in failed})
-    for _, event in failed:
-        for level, party in _held_against(event, doers):
-            found[level][party]["poorly_handled"] += 1
+    # the failed checks, against the event's lead unit or else its community, and each person who did the work
+    failed = select(Audit.id, Audit.event_id).where(failed_check(session), Audit.at >= start, Audit.at < end).subquery()
+    led = func.coalesce(Event.lead_unit, "") != ""
+    level, party = case((led, "unit"), else_="community"), case((led, Event.lead_unit), else_=Event.community)
+    for held, who, number in session.execute(
+            select(level, party, func.count()).join_from(failed, Event, Event.id == failed.c.event_id)
+            .where(func.coalesce(party, "") != "").group_by(level, party)):
+        found[held][who]["poorly_handled"] += number
+    for who, number in session.execute(
+            select(Deadline.met_by, func.count(failed.c.id.distinct()))
+            .join_from(failed, Deadline, Deadline.event_id == failed.c.event_id)
+            .where(Deadline.met_by.is_not(None), Deadline.kind.in_(FEEDBACK)).group_by(Deadline.met_by)):
+        found["person"][who]["poorly_handled"] += number
     return {level: dict(parties) for level, parties in found.items()}
 
 
@@ -161,8 +170,8 @@ def for_viewer(session, catalogs, notice: dict, user) -> dict:
     gathered in one row without a name, so every count still adds up."""
     ids = {e["event_id"] for level in ("units", "people", "communities") for party in notice[level]
            for entries in party["entries"].values() for e in entries}
-    rows = session.execute(select(Event.id, Event.type_code, Event.reporter).where(Event.id.in_(ids))) if ids else []
-    hidden = privacy.hidden_ids(user, catalogs, list(rows))
+    rows = [(e.id, e.type_code, e.reporter) for e in privacy.sensitive_among(session, catalogs, ids)]
+    hidden = privacy.hidden_ids(user, catalogs, rows)
     if not hidden:
         return notice
 

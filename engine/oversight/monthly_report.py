@@ -12,13 +12,14 @@ For one community and month (Asia/Shanghai):
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
+from engine.oversight.counting import shanghai_day
 from engine.oversight.hazards import describe, month_state
 from engine.store.models import Audit, Deadline, Event, HazardPoint, Patrol, User
 from handlers import actions
@@ -46,37 +47,36 @@ def build(cmd, community: str, month: str) -> dict:
     names = [u.username for u in staff]
     duty = Counter(row["person"] for row in catalogs.get("duty_rosters")
                    if row["person"] in names and row["date"].startswith(month))
-    patrols = Counter(session.scalars(select(Patrol.username).where(Patrol.community == community,
-                                                                   Patrol.at >= start, Patrol.at < end)))
-    active_days = defaultdict(set)
-    for actor, at in session.execute(select(Audit.actor, Audit.at).where(
-            Audit.action == contracts.TASK_COMPLETED, Audit.actor.in_(names), Audit.at >= start, Audit.at < end)):
-        active_days[actor].add(at.astimezone(SHANGHAI).date() if at.tzinfo else at.date())
+    patrols = dict(session.execute(select(Patrol.username, func.count()).where(
+        Patrol.community == community, Patrol.at >= start, Patrol.at < end).group_by(Patrol.username)).all())
+    day = shanghai_day(session, Audit.at)
+    active_days = dict(session.execute(select(Audit.actor, func.count(day.distinct())).where(
+        Audit.action == contracts.TASK_COMPLETED, Audit.actor.in_(names), Audit.at >= start, Audit.at < end)
+        .group_by(Audit.actor)).all()) if names else {}
     presence = [{"username": u.username, "name": u.display_name, "roles": sorted(u.roles or []),
                  "duty_days": duty.get(u.username, 0), "patrols": patrols.get(u.username, 0),
-                 "active_days": len(active_days.get(u.username, ()))} for u in staff]
+                 "active_days": active_days.get(u.username, 0)} for u in staff]
 
-    received = list(session.scalars(select(Event).where(Event.community == community, Event.created_at >= start,
-                                                        Event.created_at < end)))
-    ids = [e.id for e in received]
-    whistled = set()
-    if ids:
-        whistled = set(session.scalars(select(Audit.event_id).where(Audit.event_id.in_(ids),
-                                                                   Audit.action == actions.WHISTLE_DISPATCHED)))
+    # counted in the database (issue #17): a month of a busy community is thousands of events
+    received = and_(Event.community == community, Event.created_at >= start, Event.created_at < end)
+    whistled = (select(Audit.id).where(Audit.event_id == Event.id, Audit.action == actions.WHISTLE_DISPATCHED)
+                .exists())
+    counts = session.execute(select(func.count(), func.sum(case((whistled, 1), else_=0))).where(received)).one()
     # events of the community with a limit missed in the month (whenever they came in): a closed month's
     # number does not change later
-    overdue = set(session.scalars(select(Deadline.event_id).join(Event, Event.id == Deadline.event_id).where(
-        Event.community == community, Deadline.missed_at >= start, Deadline.missed_at < end)))
-    closed = [e for e in session.scalars(select(Event).where(Event.community == community, Event.status == "closed",
-                                                             Event.closed_at >= start, Event.closed_at < end))]
-    types = Counter(e.type_code for e in received)
-    problems = [{"type_code": code, "name": _type_name(catalogs, code), "count": n} for code, n in types.most_common(5)]
+    overdue = session.scalar(select(func.count(Deadline.event_id.distinct())).join(Event, Event.id == Deadline.event_id)
+                             .where(Event.community == community, Deadline.missed_at >= start, Deadline.missed_at < end))
+    closed = session.scalar(select(func.count()).where(Event.community == community, Event.status == "closed",
+                                                       Event.closed_at >= start, Event.closed_at < end))
+    types = session.execute(select(Event.type_code, func.count().label("n")).where(received)
+                            .group_by(Event.type_code).order_by(func.count().desc(), Event.type_code).limit(5)).all()
+    problems = [{"type_code": code, "name": _type_name(catalogs, code), "count": n} for code, n in types]
     points = [describe(p) for p in session.scalars(select(HazardPoint).where(
         HazardPoint.community == community, HazardPoint.month == month).order_by(HazardPoint.id))]
     return {"community": community, "community_name": catalogs.community(community)["name"], "month": month,
             "presence": presence,
-            "events": {"received": len(received), "closed": len(closed), "whistled": len(whistled),
-                       "overdue": len(overdue)},
+            "events": {"received": counts[0], "closed": closed, "whistled": int(counts[1] or 0),
+                       "overdue": overdue},
             "key_problems": problems, "hazard_points": points, "hazard_month": month_state(session, community, month)}
 
 

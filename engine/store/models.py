@@ -243,6 +243,8 @@ class Audit(Base):
                       # the period's aggregates (engine/oversight): rows of an action in a period, an event's of one
                       Index("ix_audit_action_at", "action", "at"),
                       Index("ix_audit_event_action", "event_id", "action", "id"),
+                      # the monthly report's days with work done, per person (§9.2 人员到位)
+                      Index("ix_audit_actor_action_at", "actor", "action", "at"),
                       # the failed checks alone (engine/oversight/counting.py `failed_check`, migration 0020)
                       Index("ix_audit_failed_check", "at",
                             sqlite_where=text("action = 'task_completed' AND json_type(data, '$.passed') = 'false'"),
@@ -320,7 +322,9 @@ class Deadline(Base):
 
     __tablename__ = "deadline"
     __table_args__ = (Index("ix_deadline_status_warn", "status", "warn_at"),
-                      Index("ix_deadline_instance_kind", "instance_id", "kind"))
+                      Index("ix_deadline_instance_kind", "instance_id", "kind"),
+                      # the monthly report's overdue events (§9.2): limits missed in a month
+                      Index("ix_deadline_missed_at", "missed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)

@@ -3,9 +3,10 @@ it, started as a deployment starts it, on a fresh database of each kind (one wor
 One simulated clock is shared by every process (the clock_state row, web/services.py `sync_clock`): an
 advance through one gunicorn worker fires §8.3's 30 minutes to accept a whistle (签收受理) and the other
 worker sees its effect; a time set in the database by other means is swept by the worker process, not by
-an advance; the worker process killed, `serve` starts another that goes on firing. Real sockets, real processes, no mocks. Nothing sleeps: the test waits on what the processes
-print (gunicorn booting its workers, the worker process starting and each sweep that fired), and the
-deadlines only bound a wait that would otherwise hang."""
+an advance; the worker process killed, `serve` starts another that goes on firing. Real sockets, real
+processes, no mocks. Nothing sleeps: the test waits on what the processes print (gunicorn booting its
+workers, the worker process starting and each sweep that fired), and the deadlines only bound a wait that
+would otherwise hang."""
 from __future__ import annotations
 
 import http.client

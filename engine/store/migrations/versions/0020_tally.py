@@ -1,8 +1,8 @@
 """a year in a second (issue #17): the §8.6 counts kept per Asia/Shanghai day and month and party (`tally`),
 and the days whose counts changed (`tally_dirty`), listed by triggers on deadline, event and audit in the
 writer's own transaction, so no write, however made, is missed; every day with data starts dirty, and the
-next refresh (engine/oversight/rollups.py, `eventflow rollups rebuild`) counts it; and a partial index of the
-failed checks (the circular's 处置不到位)
+next refresh (engine/oversight/rollups.py, `eventflow rollups rebuild`) counts it; a partial index of the
+failed checks (the circular's 处置不到位); the monthly report's indexes
 
 Revision ID: 0020
 Revises: 0019
@@ -54,6 +54,9 @@ def upgrade() -> None:
     else:
         failed = "action = 'task_completed' AND json_type(data, '$.passed') = 'false'"
     op.execute(f"CREATE INDEX ix_audit_failed_check ON audit (at) WHERE {failed}")
+    # the monthly report (§9.2) of a busy community: limits missed in the month, each person's days with work
+    op.create_index('ix_deadline_missed_at', 'deadline', ['missed_at'])
+    op.create_index('ix_audit_actor_action_at', 'audit', ['actor', 'action', 'at'])
     if op.get_bind().dialect.name == 'postgresql':
         _postgresql_triggers()
     else:
@@ -177,6 +180,8 @@ def downgrade() -> None:
         for name in ('deadline_insert', 'deadline_update', 'deadline_delete', 'event_insert', 'event_update',
                      'audit_insert', 'audit_update'):
             op.execute(f"DROP TRIGGER tally_{name}")
+    op.drop_index('ix_audit_actor_action_at', table_name='audit')
+    op.drop_index('ix_deadline_missed_at', table_name='deadline')
     op.drop_index('ix_audit_failed_check', table_name='audit')
     op.drop_table('tally_dirty')
     op.drop_table('tally')
