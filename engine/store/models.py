@@ -246,7 +246,7 @@ class Audit(Base):
                       # the monthly report's days with work done, per person (§9.2 人员到位)
                       Index("ix_audit_actor_action_at", "actor", "action", "at"),
                       # the failed checks alone (engine/oversight/counting.py `failed_check`, migration 0020)
-                      Index("ix_audit_failed_check", "at",
+                      Index("ix_audit_failed_check", "action", "at",
                             sqlite_where=text("action = 'task_completed' AND json_type(data, '$.passed') = 'false'"),
                             postgresql_where=text("action = 'task_completed' AND json_typeof(data -> 'passed') = "
                                                   "'boolean' AND (data ->> 'passed') = 'false'")))

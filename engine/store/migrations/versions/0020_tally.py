@@ -53,7 +53,8 @@ def upgrade() -> None:
                   "AND (data ->> 'passed') = 'false'")
     else:
         failed = "action = 'task_completed' AND json_type(data, '$.passed') = 'false'"
-    op.execute(f"CREATE INDEX ix_audit_failed_check ON audit (at) WHERE {failed}")
+    # (action, at), not (at) alone: SQLite then prefers it to ix_audit_action_at
+    op.execute(f"CREATE INDEX ix_audit_failed_check ON audit (action, at) WHERE {failed}")
     # the monthly report (§9.2) of a busy community: limits missed in the month, each person's days with work
     op.create_index('ix_deadline_missed_at', 'deadline', ['missed_at'])
     op.create_index('ix_audit_actor_action_at', 'audit', ['actor', 'action', 'at'])
