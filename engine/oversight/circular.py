@@ -23,11 +23,11 @@ from sqlalchemy import case, func, select
 from engine.accounts import privacy
 from engine.core.clock import local
 from engine.oversight import indicators
-from engine.oversight.counting import failed_check
+from engine.oversight import rollups
+from engine.oversight.counting import RESPONSE, failed_check
 from engine.store.models import Audit, Deadline, Event, Supervision
 from engine.core import contracts
 
-RESPONSE = ("accept", "arrive", "superior")
 FEEDBACK = ("community_handle", "close", "close_difficult")
 CATEGORIES = {"late_response": "响应超期", "late_feedback": "反馈不及时", "poorly_handled": "处置不到位"}
 
@@ -84,17 +84,23 @@ def counts(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
     records grouped by party and kind, and the failed checks (a partial index holds just those) grouped by
     whom they are held against."""
     found = {level: defaultdict(lambda: dict.fromkeys(CATEGORIES, 0)) for level in ("unit", "person", "community")}
-    category = case((Supervision.kind.in_(RESPONSE), "late_response"), else_="late_feedback")
-    for kind, unit, person, community, number in session.execute(
-            select(category, Supervision.unit, Supervision.person, Supervision.community, func.count())
-            .where(Supervision.opened_at >= start, Supervision.opened_at < end)
-            .group_by(category, Supervision.unit, Supervision.person, Supervision.community)):
-        if unit:
-            found["unit"][unit][kind] += number
-        if person:
-            found["person"][person][kind] += number
-        if not unit and not person and community:
-            found["community"][community][kind] += number
+    days = rollups.whole_days(start, end)
+    if days:                    # the 督办 opened, from the counts kept per day (engine/oversight/rollups.py)
+        for level, parties in found.items():
+            for party, kept in rollups.counts(session, level, *days, measures=rollups.SUPERVISED).items():
+                parties[party].update(kept)
+    else:
+        category = case((Supervision.kind.in_(RESPONSE), "late_response"), else_="late_feedback")
+        for kind, unit, person, community, number in session.execute(
+                select(category, Supervision.unit, Supervision.person, Supervision.community, func.count())
+                .where(Supervision.opened_at >= start, Supervision.opened_at < end)
+                .group_by(category, Supervision.unit, Supervision.person, Supervision.community)):
+            if unit:
+                found["unit"][unit][kind] += number
+            if person:
+                found["person"][person][kind] += number
+            if not unit and not person and community:
+                found["community"][community][kind] += number
     # the failed checks, against the event's lead unit or else its community, and each person who did the work
     failed = select(Audit.id, Audit.event_id).where(failed_check(session), Audit.at >= start, Audit.at < end).subquery()
     led = func.coalesce(Event.lead_unit, "") != ""

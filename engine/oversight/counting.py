@@ -14,6 +14,8 @@ from handlers import actions
 #: the kinds of limit that are a handling obligation (处置), and the acceptance one (签收受理)
 HANDLING = ("community_handle", "close", "close_difficult", "superior")
 ACCEPTANCE = ("accept",)
+#: the limits whose miss is a late response in the circular (§9.1 响应超期); the others' is late feedback
+RESPONSE = ("accept", "arrive", "superior")
 
 
 def dialect(session) -> str:

@@ -240,9 +240,15 @@ def table(report_items: list[dict]) -> tuple[list[str], list[list]]:
 
 def events_by_community(cmd, start, end) -> dict[str, int]:
     """Events registered in the period, per community (the dashboard's map): of every community for the city
-    and administrators, of their own for everyone else (`visible`)."""
-    from sqlalchemy import func
-    found = dict(cmd.session.execute(select(Event.community, func.count(Event.id)).where(
-        Event.created_at >= start, Event.created_at < end, Event.community.is_not(None)).group_by(Event.community)).all())
+    and administrators, of their own for everyone else (`visible`). Whole days are read from the counts kept
+    per day (engine/oversight/rollups.py)."""
+    days = rollups.whole_days(start, end)
+    if days:
+        found = {c: int(n["received"]) for c, n in rollups.counts(cmd.session, "community", *days,
+                                                                  measures=rollups.RECEIVED).items()}
+    else:
+        found = dict(cmd.session.execute(select(Event.community, func.count(Event.id)).where(
+            Event.created_at >= start, Event.created_at < end, Event.community.is_not(None))
+            .group_by(Event.community)).all())
     keep = set(visible(cmd.session, cmd.catalogs, cmd.user, "community", found))
     return {community: number for community, number in found.items() if community in keep}

@@ -25,14 +25,20 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 
 from engine.core.clock import SHANGHAI
-from engine.oversight.counting import (ACCEPTANCE, HANDLING, closed_query, dispatched_query, microseconds,
-                                       party_column, returned_query, shanghai_day)
+from engine.oversight.counting import (ACCEPTANCE, HANDLING, RESPONSE, closed_query, dispatched_query,
+                                       microseconds, party_column, returned_query, shanghai_day)
 from engine.store import locks
-from engine.store.models import Deadline, Tally, TallyDirty
+from engine.store.models import Deadline, Event, Supervision, Tally, TallyDirty
 
 LEVELS = ("community", "unit", "person")
 MEASURES = ("due", "handled", "on_time", "extended", "handling_us", "accept_due", "accepted_on_time",
-            "closed", "first_time", "rated", "satisfied", "dispatched", "returned")
+            "closed", "first_time", "rated", "satisfied", "dispatched", "returned",
+            "received", "late_response", "late_feedback")
+#: what the §8.6 indicators count (engine/oversight/indicators.py); the dashboard's map counts `received`,
+#: the circular (§9.1) the 督办 opened
+INDICATOR_MEASURES = MEASURES[:13]
+RECEIVED = ("received",)
+SUPERVISED = ("late_response", "late_feedback")
 #: counted only when the row's late_day is none or before the period's end
 LATE = ("handled", "handling_us")
 #: counted only when the row's early_day is none or on or after the period's start
@@ -52,10 +58,11 @@ def whole_days(start: datetime, end: datetime) -> tuple[date, date] | None:
     return first.date(), last.date()
 
 
-def counts(session, level: str, first: date, last: date) -> dict[str, dict[str, float]]:
-    """{party: {due, handled, on_time, extended, handling_hours, accept_due, accepted_on_time, closed,
-    first_time, rated, satisfied, dispatched, returned}} of the days [first, last): whole months from their
-    month rows, the other days from their day rows, the days listed dirty from the tables."""
+def counts(session, level: str, first: date, last: date,
+           measures: tuple[str, ...] = INDICATOR_MEASURES) -> dict[str, dict[str, float]]:
+    """{party: {measure: number}} of the days [first, last), for each party with one of `measures` not zero:
+    whole months from their month rows, the other days from their day rows, the days listed dirty from the
+    tables. `handling_us` is given as `handling_hours`."""
     dirty = set(session.scalars(select(TallyDirty.day).where(TallyDirty.day >= first, TallyDirty.day < last)
                                 .distinct()))
     months, days = _segments(first, last, dirty)
@@ -82,9 +89,10 @@ def counts(session, level: str, first: date, last: date) -> dict[str, dict[str, 
                 counted[m] += row[m]
     out = {}
     for party, c in found.items():
-        if any(c.values()):
-            out[party] = {**{m: c[m] for m in MEASURES if m != "handling_us"},
-                          "handling_hours": c["handling_us"] / 3_600_000_000}
+        if any(c[m] for m in measures):
+            out[party] = {m: c[m] for m in measures if m != "handling_us"}
+            if "handling_us" in measures:
+                out[party]["handling_hours"] = c["handling_us"] / 3_600_000_000
     return out
 
 
@@ -132,6 +140,11 @@ def day_rows(session, first: date, last: date, levels=LEVELS) -> list[dict]:
                 closed_query(session, level, start, end, by_day=True)):
             rows[(level, party, day, None, None)].update(closed=int(closed), first_time=int(first_time or 0),
                                                          rated=int(rated or 0), satisfied=int(satisfied or 0))
+        for day, party, category, number in session.execute(_supervision_query(session, level, start, end)):
+            rows[(level, party, day, None, None)][category] = int(number)
+        if level == "community":
+            for day, community, number in session.execute(_received_query(session, start, end)):
+                rows[(level, community, day, None, None)]["received"] = int(number)
         if level == "unit":
             for day, unit, dispatched in session.execute(dispatched_query(session, start, end, by_day=True)):
                 rows[(level, unit, day, None, None)]["dispatched"] = int(dispatched)
@@ -167,6 +180,29 @@ def _deadline_query(session, level: str, start: datetime, end: datetime):
                                                    "accepted")])
             .where(rows.c.party.is_not(None))
             .group_by(rows.c.day, rows.c.party, rows.c.late))
+
+
+def _received_query(session, start: datetime, end: datetime):
+    """(day, community, events registered) of [start, end)."""
+    day = shanghai_day(session, Event.created_at).label("day")
+    rows = select(day, Event.community.label("community")).where(
+        Event.created_at >= start, Event.created_at < end, Event.community.is_not(None)).subquery()
+    return select(rows.c.day, rows.c.community, func.count()).group_by(rows.c.day, rows.c.community)
+
+
+def _supervision_query(session, level: str, start: datetime, end: datetime):
+    """(day, party, category, 督办 opened) of [start, end), as the circular (§9.1) names its parties: the
+    unit, the person, or the community when neither is named."""
+    named = {"unit": Supervision.unit, "person": Supervision.person}
+    party = named.get(level)
+    if party is None:
+        party = case((and_(func.coalesce(Supervision.unit, "") == "", func.coalesce(Supervision.person, "") == ""),
+                      Supervision.community))
+    rows = select(shanghai_day(session, Supervision.opened_at).label("day"), party.label("party"),
+                  case((Supervision.kind.in_(RESPONSE), "late_response"), else_="late_feedback").label("category"),
+                  ).where(Supervision.opened_at >= start, Supervision.opened_at < end).subquery()
+    return (select(rows.c.day, rows.c.party, rows.c.category, func.count())
+            .where(func.coalesce(rows.c.party, "") != "").group_by(rows.c.day, rows.c.party, rows.c.category))
 
 
 def refresh(session, limit_days: int | None = None) -> list[date]:
@@ -213,9 +249,9 @@ def _month_rows(session, month: date) -> None:
 def rebuild(session) -> int:
     """List every day from the first with data to the last as dirty and count them all (`eventflow rollups
     rebuild`); the days counted."""
-    from engine.store.models import Audit, Event
+    from engine.store.models import Audit
     edges = []
-    for column in (Deadline.due_at, Event.closed_at, Audit.at):
+    for column in (Deadline.due_at, Event.closed_at, Event.created_at, Audit.at, Supervision.opened_at):
         low, high = session.execute(select(func.min(column), func.max(column))).one()
         edges += [t.astimezone(SHANGHAI).date() for t in (low, high) if t is not None]
     if not edges:

@@ -627,7 +627,8 @@ class HazardMonth(Base):
 
 class Tally(Base):
     """The §8.6 indicators' counts kept per Asia/Shanghai day (and month) and party (issue #17): what
-    engine/oversight/indicators.py `compute` counts, summed over a bucket, so a year is read from about
+    engine/oversight/indicators.py `compute` counts — and the events received and the 督办 opened that the
+    dashboard and the circular count — summed over a bucket, so a year is read from about
     twelve rows a party. Written only by engine/oversight/rollups.py, from the deadlines, events and audit
     trail; a bucket whose rows changed is listed in `tally_dirty` (by the database's triggers, migration
     0020) until it is counted again.
@@ -659,11 +660,16 @@ class Tally(Base):
     satisfied: Mapped[int] = mapped_column(Integer, default=0)
     dispatched: Mapped[int] = mapped_column(Integer, default=0)
     returned: Mapped[int] = mapped_column(Integer, default=0)
+    #: events registered in the pool (a community's; the dashboard's map)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    #: 督办 opened (§9.1, the circular's 响应超期 and 反馈不及时)
+    late_response: Mapped[int] = mapped_column(Integer, default=0)
+    late_feedback: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TallyDirty(Base):
     """A day whose `tally` rows no longer match what they count: written by the database's triggers on
-    deadline, event and audit (migration 0020) in the writer's own transaction, removed by the refresh that
+    deadline, event, audit and supervision (migration 0020) in the writer's own transaction, removed by the refresh that
     counted the day again. `xid`: the writing transaction (PostgreSQL), so a day is listed once per writer."""
 
     __tablename__ = "tally_dirty"

@@ -11,11 +11,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, text
 
+from catalogs import load_catalogs
 from engine import simulation
 from engine.core.clock import SHANGHAI, parse_instant
 from engine.oversight import circular, indicators, rollups
 from engine.store import uow
-from engine.store.models import Tally, TallyDirty
+from engine.store.models import Event, Tally, TallyDirty
 
 START, END = parse_instant("2026-10-01T00:00:00+08:00"), parse_instant("2026-11-01T00:00:00+08:00")
 EVENTS = 40
@@ -34,9 +35,26 @@ def periods(seed: int = 7):
 
 
 def differences(session) -> list:
-    """Every (level, period) where the kept counts differ from the full computation."""
+    """Every (level, period) where the kept counts differ from the full computation: the indicators, the
+    circular's counts (§9.1) and the events received per community (the dashboard's map)."""
     found = []
     for start, end in periods():
+        counted = circular.counts(session, start, end)
+        built = circular.build(session, load_catalogs(), start, end)
+        for level, key in (("unit", "units"), ("person", "people"), ("community", "communities")):
+            listed = {p["key"]: {c: n for c, n in p["counts"].items() if c != "poorly_handled"} for p in built[key]}
+            kept = {p: {c: n for c, n in found_.items() if c != "poorly_handled"}
+                    for p, found_ in counted[level].items()}
+            listed = {p: c for p, c in listed.items() if any(c.values())}
+            kept = {p: c for p, c in kept.items() if any(c.values())}
+            if kept != listed:
+                found.append(("circular", level, start.date(), end.date(), kept, listed))
+        received = dict(session.execute(select(Event.community, func.count()).where(
+            Event.created_at >= start, Event.created_at < end, Event.community.is_not(None))
+            .group_by(Event.community)).all())
+        if rollups.counts(session, "community", *rollups.whole_days(start, end), measures=rollups.RECEIVED) != \
+                {c: {"received": n} for c, n in received.items()}:
+            found.append(("received", start.date(), end.date()))
         for level in indicators.LEVELS:
             kept = indicators.compute(session, level, start, end)
             full = indicators.compute(session, level, start, end, rollup=False)

@@ -1,5 +1,5 @@
 """a year in a second (issue #17): the §8.6 counts kept per Asia/Shanghai day and month and party (`tally`),
-and the days whose counts changed (`tally_dirty`), listed by triggers on deadline, event and audit in the
+and the days whose counts changed (`tally_dirty`), listed by triggers on deadline, event, audit and supervision in the
 writer's own transaction, so no write, however made, is missed; every day with data starts dirty, and the
 next refresh (engine/oversight/rollups.py, `eventflow rollups rebuild`) counts it; a partial index of the
 failed checks (the circular's 处置不到位); the monthly report's indexes
@@ -20,7 +20,9 @@ depends_on = None
 
 #: the deadline columns the counts read (a warning's `warned_at` changes nothing counted)
 DEADLINE_COLUMNS = "event_id, kind, unit, person, community, started_at, due_at, status, extended, met_at, met_by"
-EVENT_COLUMNS = "status, closed_at, reopen_count, community, lead_unit"
+EVENT_COLUMNS = "status, closed_at, reopen_count, community, lead_unit, created_at"
+#: the supervision columns the circular's counts read (§9.1)
+SUPERVISION_COLUMNS = "kind, unit, person, community, opened_at"
 #: the audit rows the counts read: orders and returns (派单数, 退回数), and a closed event's first-time and rating
 COUNTED = "('whistle_dispatched', 'whistle_returned')"
 EVENT_FACTS = "('task_completed', 'whistle_returned', 'reopened')"
@@ -38,7 +40,8 @@ def upgrade() -> None:
         sa.Column('early_day', sa.Date()),
         *[sa.Column(name, sa.BigInteger() if name == 'handling_us' else sa.Integer(), nullable=False)
           for name in ('due', 'handled', 'on_time', 'extended', 'handling_us', 'accept_due', 'accepted_on_time',
-                       'closed', 'first_time', 'rated', 'satisfied', 'dispatched', 'returned')])
+                       'closed', 'first_time', 'rated', 'satisfied', 'dispatched', 'returned', 'received',
+                       'late_response', 'late_feedback')])
     op.create_index('ix_tally_level_grain_day', 'tally', ['level', 'grain', 'day'])
     op.create_table(
         'tally_dirty',
@@ -95,8 +98,21 @@ CREATE FUNCTION tally_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'UPDATE' THEN
     PERFORM tally_mark({day.format('OLD.closed_at')});
+    PERFORM tally_mark({day.format('OLD.created_at')});
   END IF;
   PERFORM tally_mark({day.format('NEW.closed_at')});
+  PERFORM tally_mark({day.format('NEW.created_at')});
+  RETURN NULL;
+END $$""")
+    op.execute(f"""
+CREATE FUNCTION tally_supervision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    PERFORM tally_mark({day.format('OLD.opened_at')});
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    PERFORM tally_mark({day.format('NEW.opened_at')});
+  END IF;
   RETURN NULL;
 END $$""")
     op.execute(f"""
@@ -115,6 +131,8 @@ END $$""")
     op.execute(f"CREATE TRIGGER tally_event AFTER INSERT OR UPDATE OF {EVENT_COLUMNS} ON event "
                "FOR EACH ROW EXECUTE FUNCTION tally_event()")
     op.execute("CREATE TRIGGER tally_audit AFTER INSERT OR UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION tally_audit()")
+    op.execute(f"CREATE TRIGGER tally_supervision AFTER INSERT OR DELETE OR UPDATE OF {SUPERVISION_COLUMNS} "
+               "ON supervision FOR EACH ROW EXECUTE FUNCTION tally_supervision()")
 
 
 def _mark(select: str) -> str:
@@ -137,9 +155,15 @@ def _sqlite_triggers() -> None:
     op.execute(f"CREATE TRIGGER tally_deadline_update AFTER UPDATE OF {DEADLINE_COLUMNS} ON deadline "
                f"BEGIN {old} {new} END")
     op.execute(f"CREATE TRIGGER tally_deadline_delete AFTER DELETE ON deadline BEGIN {old} END")
-    op.execute(f"CREATE TRIGGER tally_event_insert AFTER INSERT ON event BEGIN {_mark(day('NEW.closed_at'))} END")
+    op.execute("CREATE TRIGGER tally_event_insert AFTER INSERT ON event "
+               f"BEGIN {_mark(day('NEW.closed_at'))} {_mark(day('NEW.created_at'))} END")
     op.execute(f"CREATE TRIGGER tally_event_update AFTER UPDATE OF {EVENT_COLUMNS} ON event "
-               f"BEGIN {_mark(day('OLD.closed_at'))} {_mark(day('NEW.closed_at'))} END")
+               f"BEGIN {_mark(day('OLD.closed_at'))} {_mark(day('NEW.closed_at'))} "
+               f"{_mark(day('OLD.created_at'))} {_mark(day('NEW.created_at'))} END")
+    op.execute(f"CREATE TRIGGER tally_supervision_insert AFTER INSERT ON supervision BEGIN {_mark(day('NEW.opened_at'))} END")
+    op.execute(f"CREATE TRIGGER tally_supervision_update AFTER UPDATE OF {SUPERVISION_COLUMNS} ON supervision "
+               f"BEGIN {_mark(day('OLD.opened_at'))} {_mark(day('NEW.opened_at'))} END")
+    op.execute(f"CREATE TRIGGER tally_supervision_delete AFTER DELETE ON supervision BEGIN {_mark(day('OLD.opened_at'))} END")
     counted = _mark(f"{day('NEW.at')} WHERE NEW.action IN {COUNTED}")
     facts = _mark("SELECT date(closed_at, '+8 hours') AS d FROM event WHERE id = NEW.event_id "
                   f"AND status = 'closed' AND NEW.action IN {EVENT_FACTS}")
@@ -151,7 +175,8 @@ def _every_day_dirty() -> None:
     """Every day from the first with data to the last is counted by the next refresh."""
     bind = op.get_bind()
     found = [bind.execute(sa.text(f"SELECT min({c}), max({c}) FROM {t}")).one()
-             for t, c in (("deadline", "due_at"), ("event", "closed_at"), ("audit", "at"))]
+             for t, c in (("deadline", "due_at"), ("event", "closed_at"), ("event", "created_at"), ("audit", "at"),
+                          ("supervision", "opened_at"))]
     edges = [_shanghai_day(v) for pair in found for v in pair if v is not None]
     if not edges:
         return
@@ -172,14 +197,14 @@ def _shanghai_day(value) -> date:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
-        for table in ('deadline', 'event', 'audit'):
+        for table in ('deadline', 'event', 'audit', 'supervision'):
             op.execute(f"DROP TRIGGER tally_{table} ON {table}")
             op.execute(f"DROP FUNCTION tally_{table}()")
         op.execute("DROP FUNCTION tally_closed_day(integer)")
         op.execute("DROP FUNCTION tally_mark(date)")
     else:
         for name in ('deadline_insert', 'deadline_update', 'deadline_delete', 'event_insert', 'event_update',
-                     'audit_insert', 'audit_update'):
+                     'audit_insert', 'audit_update', 'supervision_insert', 'supervision_update', 'supervision_delete'):
             op.execute(f"DROP TRIGGER tally_{name}")
     op.drop_index('ix_audit_actor_action_at', table_name='audit')
     op.drop_index('ix_deadline_missed_at', table_name='deadline')
