@@ -80,10 +80,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# bench.peer: eventflow against spiff-arena's backend over HTTP, on SQLite and PostgreSQL (a few minutes; it
+# installs the peer kit ../shared/peers/spiff-arena into ~/.cache/eventflow/spiff-arena the first time, and
+# prints eventflow's numbers alone when the kit is absent)
 bench: install
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.peer
 
 clean:
 	rm -rf $(VENV) instance tools/lint-bpmn/node_modules .pytest_cache

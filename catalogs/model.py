@@ -127,6 +127,15 @@ class Catalogs:
         row = self._event_types.get(code)
         return copy.deepcopy(row) if row is not None else None
 
+    def process_of(self, code: str | None) -> str | None:
+        """The process an event of type ``code`` starts, if its Table A.1 row names one (``process``);
+        None: the default one (Figure 1's community_event)."""
+        return (self._event_types.get(code) or {}).get("process")
+
+    def processes_named(self) -> dict[str, str]:
+        """Every event type that names its own process: {code: process key}, in file order."""
+        return {code: row["process"] for code, row in self._event_types.items() if row.get("process")}
+
     def sensitive_codes(self) -> tuple[str, ...]:
         """The codes of Table A.1's sensitive rows (1–3), in file order."""
         return tuple(code for code, row in self._event_types.items() if row.get("sensitive"))

@@ -3,8 +3,12 @@ real images made with Pillow (no stand-ins)."""
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 from PIL import ExifTags, Image
+
+from catalogs.loader import DATA_DIR
 
 REPORT = {"source": "grid_worker", "type_code": "A05", "description": "人行道被占道经营",
           "community": "lg-xincheng",
@@ -30,3 +34,23 @@ def image(fmt="JPEG", size=(64, 48), color=(90, 140, 200), taken_at=None, offset
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, fmt, exif=exif)
     return out.getvalue()
+
+
+#: a process of six user tasks in sequence, each the reporter's own (tests/data/six_user_tasks.bpmn): what
+#: an event type naming its own process starts in the tests, and what bench/peer.py runs
+SIX_TASKS = "six_user_tasks"
+
+
+def six_task_files() -> dict[str, bytes]:
+    """The six-task process's bundle: its diagram and the form its tasks share."""
+    data = Path(__file__).resolve().parent / "data"
+    return {"six_user_tasks.bpmn": (data / "six_user_tasks.bpmn").read_bytes(),
+            "forms/note.json": (data / "forms" / "note.json").read_bytes()}
+
+
+def event_types_naming(process: str, code: str = "A05") -> bytes:
+    """Table A.1 (catalogs/data/event_types.json) with row `code` naming `process` as the process its
+    events start (a catalog override, as load_catalogs takes it)."""
+    rows = json.loads((DATA_DIR / "event_types.json").read_text(encoding="utf-8"))
+    next(row for row in rows if row["code"] == code)["process"] = process
+    return json.dumps(rows, ensure_ascii=False).encode("utf-8")

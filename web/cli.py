@@ -78,17 +78,34 @@ def init_db_command(ctx):
 @main.command("load-catalogs")
 @click.pass_context
 def load_catalogs_command(ctx):
-    """Validate the catalog files and show what they hold (they are read from disk at start-up)."""
+    """Validate the catalog files and show what they hold (they are read from disk at start-up); an event
+    type naming a process (Table A.1 `process`) that no active version provides is refused."""
     svc = _services(ctx)
     for name in svc.catalogs.names():
         data = svc.catalogs.get(name)
         size = len(data["features"]) if isinstance(data, dict) and "features" in data else len(data)
         click.echo(f"{name}: {size}")
+    missing = _unprovided(svc)
+    if missing:
+        raise click.ClickException("; ".join(missing) + " (deploy the process first: eventflow deploy)")
     click.echo(f"catalogs valid, content hash {svc.catalogs.content_hash[:12]}")
     if has_table(svc.db, "deadline"):  # the working calendar may have changed: move what depends on it
         moved = svc.run(lambda s: deadlines.move_with_calendar(svc.command(s)))
         if moved:
             click.echo(f"{moved} pending working-day deadlines moved with the calendar")
+
+
+def _unprovided(svc) -> list[str]:
+    """`event_types.json A05.process: …` for each event type naming a process no active version provides."""
+    if not has_table(svc.db, "process_version"):
+        return [f"event_types.json {code}.process: 尚未初始化数据库 (no database yet: eventflow init-db)"
+                for code in svc.catalogs.processes_named()]
+    return [f"{m['field']}: {m['reason']}" for m in svc.read(lambda s: process_versions.unprovided(svc.command(s)))]
+
+
+def _warn_unprovided(svc) -> None:
+    for line in _unprovided(svc):
+        click.echo(f"warning: {line}", err=True)
 
 
 @main.command()
@@ -108,6 +125,7 @@ def deploy(ctx, path, actor):
     version, created = _run(ctx, process_versions.deploy, bundle, actor)
     state = "deployed" if created else "unchanged, already"
     click.echo(f"{version.process_key} v{version.version} {state} (hash {version.content_hash[:12]})")
+    _warn_unprovided(svc)
 
 
 @main.command()
@@ -453,6 +471,7 @@ def serve(ctx, host, port, workers, threads, no_worker):
         os.environ["EVENTFLOW_SECRET_KEY"] = ui.secret_key(settings)
     if not no_worker:
         _caught_up(svc)
+    _warn_unprovided(svc)         # served all the same: such an event is stored, marked for 重新启动
     svc.db.dispose()              # no connection crosses gunicorn's forks
     click.echo(f"serving http://{bind} ({workers or settings.web_workers} workers × "
                f"{threads or settings.web_threads} threads; {'no worker' if no_worker else 'with eventflow worker'}; "

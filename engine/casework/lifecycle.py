@@ -11,10 +11,10 @@ from datetime import timezone
 from sqlalchemy import bindparam, delete, select
 
 from engine.accounts import permissions
+from engine.casework import process_versions
 from engine.core.clock import local
 from engine.core.errors import Conflict, EventflowError, Forbidden, InvalidData, NotFound
 from engine.pool import duplicates, events
-from engine.runtime.specs import active_version
 from engine.store import uow
 from engine.store.models import Audit, Event, Instance, Notification, PendingStart, WorkItem
 
@@ -45,7 +45,7 @@ def start(cmd, event_id: int, actor: str | None = None) -> Instance:
     if session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
         raise Conflict(f"event {event.number} already has a process")
     session.execute(_STARTED, {"event_id": event_id})
-    version = active_version(session, env.process_key)
+    version = process_versions.version_for(cmd, event)   # its type's process (Table A.1 `process`), or Figure 1's
     event.error = None
     return env.instances.start(session, event, version,
                                events.initial_data(event, placement_unit=cmd.catalogs.city_authority()),
@@ -158,7 +158,7 @@ def reopen(cmd, event_id: int, reason) -> Event:
     event.reopen_count = (event.reopen_count or 0) + 1
     cmd.session.add(Audit(at=cmd.now(), actor=cmd.actor, action="reopened", event_id=event.id,
                           data={"reason": reason, "count": event.reopen_count}))
-    version = active_version(cmd.session, env.process_key)
+    version = process_versions.version_for(cmd, event)
     env.instances.start(cmd.session, event, version, events.initial_data(event, reopened=True), cmd.actor)
     return event
 

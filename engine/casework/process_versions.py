@@ -3,11 +3,13 @@ version (a rollback, or forward again), and migrate running instances to one, af
 process runtime does each step (engine/runtime/deploy.py, versions.py, instance_migration.py); here
 they get the command's parts: the §8 time limits a deploy checks every timer against, the process runtime
 a move runs in, and the reader a plan or a result is redacted for (a sensitive event's id and number:
-engine/accounts/privacy.py `redact_items`)."""
+engine/accounts/privacy.py `redact_items`). And which process an event starts: its Table A.1 row may name
+one (`process`), else Figure 1's."""
 from __future__ import annotations
 
 from engine.accounts import privacy
-from engine.runtime import deploy as deploying, instance_migration as migration, versions as version_history
+from engine.core.errors import NotFound
+from engine.runtime import deploy as deploying, instance_migration as migration, specs, versions as version_history
 
 
 def deploy(cmd, bundle, actor: str | None = None):
@@ -16,6 +18,33 @@ def deploy(cmd, bundle, actor: str | None = None):
     env = cmd.env
     return deploying.deploy(cmd.session, bundle, env.catalogs, env.registry, env.clock, actor or cmd.actor,
                             env.limits)
+
+
+# -- which process an event starts ------------------------------------------------------------------------
+def version_for(cmd, event):
+    """The active version of the process an event starts: the one its Table A.1 row names (`process`), else
+    Figure 1's (engine/wiring.py PROCESS_KEY; a "one thing" matter of Table B.1 too). 404 naming the row's
+    field when no active version provides it (deploy it, then 重新启动 the event)."""
+    named = cmd.catalogs.process_of(event.type_code)
+    key = named or cmd.env.process_key
+    row = specs.find_active(cmd.session, key)
+    if row is not None:
+        return row
+    if named:
+        field = f"event_types.json {event.type_code}.process"
+        raise NotFound(f"事件类型 {event.type_code} 指定的流程「{key}」没有已启用的版本，请先部署该流程 "
+                       f"({field}: no version of process {key!r} is deployed)", field=field)
+    raise NotFound(f"流程「{key}」没有已启用的版本，请先部署 (no version of process {key!r} is deployed)")
+
+
+def unprovided(cmd) -> list[dict]:
+    """The Table A.1 rows that name a process no active version provides, as {field, reason}: checked by
+    `eventflow load-catalogs` (refused), after a deploy and when the server starts (warned)."""
+    named = cmd.catalogs.processes_named()
+    active = specs.active_keys(cmd.session) if named else set()
+    return [{"field": f"event_types.json {code}.process",
+             "reason": f"没有已启用的版本提供流程「{key}」，该类事件无法启动 (no active version provides process {key!r})"}
+            for code, key in named.items() if key not in active]
 
 
 def activate(cmd, version_id: int, actor: str | None = None):

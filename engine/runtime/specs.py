@@ -69,10 +69,21 @@ def compile_version(row: ProcessVersion) -> CompiledVersion:
 
 
 _ACTIVE = select(ProcessVersion).where(ProcessVersion.process_key == bindparam("key"), ProcessVersion.active.is_(True))
+_ACTIVE_KEYS = select(ProcessVersion.process_key).where(ProcessVersion.active.is_(True))
+
+
+def find_active(session, process_key: str) -> ProcessVersion | None:
+    """The active version of a process, or None if none is deployed."""
+    return session.scalar(_ACTIVE, {"key": process_key})
 
 
 def active_version(session, process_key: str) -> ProcessVersion:
-    row = session.scalar(_ACTIVE, {"key": process_key})
+    row = find_active(session, process_key)
     if row is None:
         raise NotFound(f"no version of process {process_key!r} is deployed")
     return row
+
+
+def active_keys(session) -> set[str]:
+    """The processes an active version provides (each deployed process has one)."""
+    return set(session.scalars(_ACTIVE_KEYS))

@@ -91,6 +91,17 @@ def test_missing_field_in_appendix_a(tmp_path):
     assert (error.file, error.path, error.reason) == ("event_types.json", "A12.department", "missing required field")
 
 
+def test_a_process_key_must_be_a_bpmn_process_id(tmp_path):
+    """Table A.1's optional `process` (the process an event of the type starts) is an id, not prose; that a
+    deployed version provides it is the database's to say (tests/engine/test_type_processes.py)."""
+    error = refusal(tmp_path, "event_types.json", lambda rows: row(rows, "A05").update(process="六步 办理"))
+    assert (error.file, error.path) == ("event_types.json", "A05.process") and "does not match" in error.reason
+    good = load_catalogs(copy_with(tmp_path / "ok", "event_types.json",
+                                   lambda rows: row(rows, "A05").update(process="six_user_tasks")))
+    assert good.process_of("A05") == "six_user_tasks" and good.process_of("A07") is None
+    assert good.processes_named() == {"A05": "six_user_tasks"}
+
+
 def test_misspelt_field_is_refused(tmp_path):
     error = refusal(tmp_path, "one_thing_matters.json", lambda rows: row(rows, "B02").update(cooperatin=[]))
     assert (error.file, error.path) == ("one_thing_matters.json", "B02") and "'cooperatin'" in error.reason

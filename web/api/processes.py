@@ -21,7 +21,9 @@ def deploy():
     if upload is None or not upload.filename:
         raise InvalidData([{"field": "file", "reason": "attach a .bpmn file or a .zip bundle as multipart field 'file'"}])
     version, created = run(process_versions.deploy, bundles.from_upload(upload.filename, upload.read()))
-    return {**describe(version), "created": created}, 201 if created else 200
+    # event types (Table A.1 `process`) still naming a process no active version provides
+    return {**describe(version), "created": created, "warnings": read(process_versions.unprovided)}, \
+        201 if created else 200
 
 
 @bp.get("")

@@ -46,6 +46,8 @@ def deploy():
                                versions=services().read(version_history.listing)), err.status
     flash(_("已部署 %(key)s v%(n)s", key=version.process_key, n=version.version) if created
           else _("内容与 v%(n)s 相同，未生成新版本", n=version.version))
+    for warning in read(process_versions.unprovided):    # event types naming a process still missing
+        flash(f"{warning['field']}: {warning['reason']}")
     return redirect(url_for("ui_processes.show", version_id=version.id))
 
 
