@@ -4,7 +4,9 @@ what it answers. The operation gets a `Command` (engine/core/command.py): the un
 parts and `g.user`. Flask turns a returned dict or list into JSON."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
+
+from engine.store import paging
 
 
 def services():
@@ -33,6 +35,16 @@ def run_step(op, *args, **kwargs):
 def items(rows) -> dict:
     """A list answer: `{"items": rows}`."""
     return {"items": rows}
+
+
+#: rows per page of the web app's lists (上一页 / 下一页 for the others)
+UI_PAGE = 50
+
+
+def page_asked(default: int = UI_PAGE, maximum: int = UI_PAGE, offset: int = 0) -> paging.PageRequest:
+    """The page a list request asks for: `?cursor=` (the `next_cursor` or `prev_cursor` of the page before;
+    none: the first page) and `?limit=` (1 … `maximum`, `default` unless said); engine/store/paging.py."""
+    return paging.page_request(request.args.get("cursor"), request.args.get("limit"), default, maximum, offset)
 
 
 def store(op, *args, **kwargs):

@@ -26,6 +26,7 @@ from catalogs.loader import DATA_DIR, FILES
 from engine.accounts import permissions
 from engine.core.clock import local
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.store import paging
 from engine.store.models import Audit, CatalogRevision, Event, User, WorkItem
 
 #: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
@@ -212,12 +213,17 @@ def summarize(name: str, before, after) -> dict:
             "changed": sorted(k for k in set(rows_before) & set(rows_after) if rows_before[k] != rows_after[k])}
 
 
-def history(session, name: str, limit: int = 50) -> list[dict]:
-    """修改记录: the revisions of a catalog, newest first."""
+#: 修改记录's order: the newest revision first
+HISTORY_ORDER = paging.Order("revisions", CatalogRevision.id, descending=True)
+HISTORY_PAGE = paging.PageRequest(50)
+
+
+def history(session, name: str, page: paging.PageRequest = HISTORY_PAGE) -> paging.Page:
+    """修改记录: a page of the revisions of a catalog, newest first."""
     if name not in EDITABLE:
         raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
-    rows = session.scalars(select(CatalogRevision).where(CatalogRevision.name == name)
-                           .order_by(CatalogRevision.id.desc()).limit(limit))
-    return [{"revision": r.id, "saved_at": local(r.saved_at), "actor": r.actor, "sha256": r.sha256,
-             "summary": r.summary} for r in rows]
+    query = select(CatalogRevision).where(CatalogRevision.name == name)
+    return paging.fetch(session, query, HISTORY_ORDER, page).map(lambda rows: [
+        {"revision": r.id, "saved_at": local(r.saved_at), "actor": r.actor, "sha256": r.sha256, "summary": r.summary}
+        for r in rows])
 

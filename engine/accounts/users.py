@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from engine.core.errors import Conflict, InvalidData, Unauthorized, must_exist
+from engine.store import paging
 from engine.store.models import Audit, Token, User
 
 #: role codes (the roles catalog names them in Chinese)
@@ -124,9 +125,14 @@ def create_user(session, catalogs, clock, username: str, password: str, roles, c
     return user
 
 
-def list_accounts(cmd) -> list[dict]:
-    """Every account (`describe`), by username: for a system administrator (issue #6)."""
-    return [describe(u) for u in cmd.session.scalars(select(User).order_by(User.username))]
+#: the accounts' order: by username (unique)
+ORDER = paging.Order("users", User.username)
+PAGE = paging.PageRequest(200)
+
+
+def list_accounts(cmd, page: paging.PageRequest = PAGE) -> paging.Page:
+    """A page of the accounts (`describe`), by username: for a system administrator (issue #6)."""
+    return paging.fetch(cmd.session, select(User), ORDER, page).map(lambda rows: [describe(u) for u in rows])
 
 
 def account(cmd, user_id: int) -> dict:

@@ -32,6 +32,7 @@ from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.core.errors import Conflict, InvalidData, NotFound, StepFailed
 from engine.core.ids import MAX_ID
+from engine.store import paging
 from engine.store.models import Event, Incident, Instance, ProcessVersion, Timer, WorkItem
 from engine.runtime.incidents import STEP_FAILURES, audit, record, resolve, task_failure, timer_failure
 
@@ -92,8 +93,13 @@ def _shown(rows, user, catalogs) -> list[dict]:
             else describe(i, n, k, v) for i, n, k, v, _c, _r in rows]
 
 
-def listing(session, user, catalogs, filters: dict, limit: int = 500) -> list[dict]:
-    """Incidents, newest first (the filters as `check_filters` returns them)."""
+#: 流程异常's order: the newest first
+ORDER = paging.Order("incidents", Incident.id, descending=True)
+PAGE = paging.PageRequest(100)
+
+
+def listing(session, user, catalogs, filters: dict, page: paging.PageRequest = PAGE) -> paging.Page:
+    """A page of incidents, newest first (the filters as `check_filters` returns them)."""
     _check(user)
     query = (select(Incident, Event.number, ProcessVersion.process_key, ProcessVersion.version, Event.type_code,
                     Event.reporter)
@@ -102,12 +108,12 @@ def listing(session, user, catalogs, filters: dict, limit: int = 500) -> list[di
     for name in ("version_id", "event_id", "status"):
         if filters.get(name) is not None:
             query = query.where(getattr(Incident, name) == filters[name])
-    return _shown(session.execute(query.order_by(Incident.id.desc()).limit(limit)), user, catalogs)
+    return paging.fetch(session, query, ORDER, page).map(lambda rows: _shown(rows, user, catalogs))
 
 
-def search(cmd, filters: dict) -> list[dict]:
+def search(cmd, filters: dict, page: paging.PageRequest = PAGE) -> paging.Page:
     """`listing` for the command's user."""
-    return listing(cmd.session, cmd.user, cmd.catalogs, filters)
+    return listing(cmd.session, cmd.user, cmd.catalogs, filters, page)
 
 
 def one(cmd, incident_id: int) -> dict:

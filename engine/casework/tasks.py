@@ -2,14 +2,16 @@
 认领 and 取消认领, each an operation of a command (engine/core/command.py) for its user."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
 from engine.runtime import incidents
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
-from engine.limits.deadlines import describe as describe_deadline
-from engine.core.errors import Conflict, Forbidden, NotFound
+from engine.limits.deadlines import LIGHT_NAMES as LIGHTS, describe as describe_deadline, light_is
+from engine.core.errors import Conflict, Forbidden, InvalidQuery, NotFound
+from engine.store import paging
 from engine.store.models import Audit, Deadline, Event, Instance, WorkItem
 from engine.accounts.permissions import may_work_on, work_items_of
 from engine.core import contracts
@@ -26,45 +28,94 @@ def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = 
             "suspended": suspended}
 
 
-def ready(cmd, limit: int = 200) -> list[dict]:
-    """The user's ready tasks, oldest first, each with its form."""
+#: 待办's order: the longest waiting first, the task id breaking ties (issue #17: keyset pages)
+TODO_ORDER = paging.Order("tasks", WorkItem.created_at, WorkItem.id)
+#: 已办's order: the newest completion first, the audit row's id breaking ties
+DONE_ORDER = paging.Order("done", Audit.at, Audit.id, descending=True)
+#: the 待办 filters: of the task's event (type, source, community), its warning light, who has it in hand
+TODO_FILTERS = ("type_code", "source", "community", "light", "status")
+#: the status filter: who has the task in hand (`suspended`: its process is suspended, 挂起)
+STATUSES = ("unclaimed", "mine", "others", "suspended")
+#: the open deadlines of a task (a met one, or one superseded, no longer runs on it)
+OPEN_DEADLINES = ("pending", "missed", "paused")
+#: the API's page, unless the request says (the old answer held up to 200 tasks)
+API_PAGE = paging.PageRequest(100)
+DONE_PAGE = paging.PageRequest(50)
+#: a task's deadlines, as their own name in the light filter's look-up
+_FIRST = aliased(Deadline)
+
+
+def _todo_conditions(cmd, filters: dict) -> list:
+    """SQL conditions for the 待办 filters (none given: none); an unknown light or status is refused."""
+    found = [getattr(Event, name) == filters[name] for name in ("type_code", "source", "community")
+             if filters.get(name)]
+    status, light = filters.get("status"), filters.get("light")
+    if status and status not in STATUSES:
+        raise InvalidQuery([{"field": "status", "reason": f"应为 {' | '.join(STATUSES)}"}])
+    if light and light not in LIGHTS:
+        raise InvalidQuery([{"field": "light", "reason": f"应为 {' | '.join(LIGHTS)}"}])
+    if status == "suspended":
+        found.append(Instance.status == "suspended")
+    elif status:
+        found.append(Instance.status != "suspended")
+        mine = cmd.user.username
+        found.append({"unclaimed": WorkItem.claimed_by.is_(None), "mine": WorkItem.claimed_by == mine,
+                      "others": and_(WorkItem.claimed_by.is_not(None), WorkItem.claimed_by != mine)}[status])
+    if light:
+        # the light of the task's first open deadline (the one `todo` shows beside it)
+        first = (select(_FIRST.id).where(_FIRST.event_id == WorkItem.event_id, _FIRST.task_spec == WorkItem.spec_name,
+                                         _FIRST.status.in_(OPEN_DEADLINES), _FIRST.met_at.is_(None))
+                 .order_by(_FIRST.due_at, _FIRST.id).limit(1).correlate(WorkItem).scalar_subquery())
+        found.append(exists().where(Deadline.id == first, light_is(light, cmd.now())).correlate(WorkItem))
+    return found
+
+
+def ready(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None) -> paging.Page:
+    """A page of the user's ready tasks, oldest first, each with its form (`filters`: TODO_FILTERS)."""
     session, catalogs = cmd.session, cmd.catalogs
-    rows = session.execute(select(WorkItem, Event, Instance.version_id, Instance.status)
-                           .join(Event, Event.id == WorkItem.event_id)
-                           .join(Instance, Instance.id == WorkItem.instance_id)
-                           .where(work_items_of(cmd.user, catalogs))
-                           .order_by(WorkItem.created_at, WorkItem.id).limit(limit))
-    result = []
-    for item, event, version_id, status in rows:
-        compiled = cmd.env.specs.get(session, version_id)
-        result.append(describe(item, event, compiled.resolved_form(item.form, catalogs), status == "suspended"))
-    return result
+    query = (select(WorkItem, Event, Instance.version_id, Instance.status)
+             .join(Event, Event.id == WorkItem.event_id)
+             .join(Instance, Instance.id == WorkItem.instance_id)
+             .where(work_items_of(cmd.user, catalogs), *_todo_conditions(cmd, filters or {})))
+
+    def shown(rows):
+        for item, event, version_id, status in rows:
+            compiled = cmd.env.specs.get(session, version_id)
+            yield describe(item, event, compiled.resolved_form(item.form, catalogs), status == "suspended")
+    return paging.fetch(session, query, TODO_ORDER, page).map(shown)
 
 
-def todo(cmd) -> list[dict]:
-    """待办: the user's ready tasks, each with the time limit that runs on it (§8: its due time and its
-    warning light, green / yellow / red), or None: the earliest open deadline of its event that names it."""
-    tasks = ready(cmd)
-    ids = {t["event_id"] for t in tasks}
-    rows = cmd.session.scalars(select(Deadline).where(Deadline.event_id.in_(ids),
-                                                      Deadline.status.in_(("pending", "missed", "paused")),
-                                                      Deadline.met_at.is_(None)).order_by(Deadline.due_at)) if ids else []
+def todo(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None) -> paging.Page:
+    """待办: a page of the user's ready tasks, each with the time limit that runs on it (§8: its due time and
+    its warning light, green / yellow / red), or None: the earliest open deadline of its event that names it."""
+    found = ready(cmd, page, filters)
+    ids = {t["event_id"] for t in found.items}
+    rows = cmd.session.scalars(select(Deadline).where(Deadline.event_id.in_(ids), Deadline.status.in_(OPEN_DEADLINES),
+                                                      Deadline.met_at.is_(None))
+                               .order_by(Deadline.due_at, Deadline.id)) if ids else []
     first, now = {}, cmd.now()
     for row in rows:
         first.setdefault((row.event_id, row.task_spec), describe_deadline(row, cmd.catalogs, now))
-    return [{**t, "deadline": first.get((t["event_id"], t["name"]))} for t in tasks]
+    return found.map(lambda tasks: [{**t, "deadline": first.get((t["event_id"], t["name"]))} for t in tasks])
 
 
-def done(cmd, limit: int = 100) -> list[dict]:
-    """已办: the tasks this user completed, newest first (from the audit trail), of the events they may still
-    see (a cadre no longer designated for sensitive events no longer lists them)."""
+def task_communities(cmd) -> list[str]:
+    """The communities of the events behind the user's ready tasks (the 待办 page's community filter)."""
+    rows = cmd.session.scalars(select(Event.community).distinct().join(WorkItem, WorkItem.event_id == Event.id)
+                               .where(work_items_of(cmd.user, cmd.catalogs), Event.community.is_not(None)))
+    return sorted(rows)
+
+
+def done(cmd, page: paging.PageRequest = DONE_PAGE) -> paging.Page:
+    """已办: a page of the tasks this user completed, newest first (from the audit trail), of the events they
+    may still see (a cadre no longer designated for sensitive events no longer lists them)."""
     user = cmd.user
-    rows = cmd.session.execute(select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
-                               .where(Audit.actor == user.username, Audit.action == contracts.TASK_COMPLETED,
-                                      permissions.events_of(user, cmd.catalogs))
-                               .order_by(Audit.id.desc()).limit(limit))
-    return [{"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
-             "event_number": number, "event_status": status} for a, number, status in rows]
+    query = (select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
+             .where(Audit.actor == user.username, Audit.action == contracts.TASK_COMPLETED,
+                    permissions.events_of(user, cmd.catalogs)))
+    return paging.fetch(cmd.session, query, DONE_ORDER, page).map(lambda rows: [
+        {"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
+         "event_number": number, "event_status": status} for a, number, status in rows])
 
 
 def count_for(session, user, catalogs) -> int:

@@ -25,6 +25,7 @@ from engine.runtime import forms
 from engine.core.clock import local, parse_instant
 from engine.core.errors import InvalidData, NotFound
 from engine.pool.location import SYSTEMS
+from engine.store import paging
 from engine.store.models import Audit, Event
 from engine.core import contracts
 
@@ -258,11 +259,17 @@ def _instant_arg(args: dict, name: str):
                                                      "(e.g. 2026-10-08T09:00:00+08:00)"}]) from None
 
 
-def find_requests(session, catalogs, args: dict, now) -> list[dict]:
+#: GET requests' order: the newest request first, the event id breaking ties
+ORDER = paging.Order("open311", Event.created_at, Event.id, descending=True)
+
+
+def find_requests(session, catalogs, args: dict, now) -> paging.Page:
     """GET requests. `service_request_id` (comma-separated numbers) overrides the other filters;
     otherwise `service_code`, `status` (open, closed; comma-separated) and the date range of
     `requested_datetime`: `start_date`/`end_date`, at most 90 days, by default the 90 days before now
-    (the business clock). Newest first, at most 1000."""
+    (the business clock). Newest first: `limit` a page (at most and by default 1000, as before pages), and
+    `cursor` the page after (or before) one given (engine/store/paging.py)."""
+    page = paging.page_request(args.get("cursor"), args.get("limit"), MAX_RESULTS, MAX_RESULTS)
     query = select(Event).where(_public(catalogs))
     numbers = _list_arg(args, "service_request_id")
     if numbers:
@@ -287,8 +294,8 @@ def find_requests(session, catalogs, args: dict, now) -> list[dict]:
             query = query.where(Event.status.in_(OPEN_STATES))
         elif states == ["closed"]:
             query = query.where(Event.status.not_in(OPEN_STATES))
-    rows = list(session.scalars(query.order_by(Event.created_at.desc(), Event.id.desc()).limit(MAX_RESULTS)))
-    return describe_many(session, catalogs, rows)
+    found = paging.fetch(session, query, ORDER, page)
+    return found.map(lambda rows: describe_many(session, catalogs, rows))
 
 
 def _window(args: dict, now):

@@ -45,6 +45,10 @@ class InvalidData(EventflowError, status=422, code="invalid"):
         super().__init__(message, errors=errors)
 
 
+class InvalidQuery(InvalidData, status=400):
+    """A query parameter a list cannot use (its `cursor`, its `limit`): 400, in InvalidData's shape."""
+
+
 class NotFound(EventflowError, status=404, code="not_found"):
     """What was asked for does not exist (or the user may not know that it does)."""
 

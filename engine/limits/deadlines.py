@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from uuid import UUID
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
@@ -334,6 +334,17 @@ def light(row: Deadline, now) -> str | None:
     if row.status == "pending":
         return "yellow" if _utc(now) >= _utc(row.warn_at) else "green"
     return LIGHTS.get(row.status)
+
+
+#: every light `light` gives an open deadline
+LIGHT_NAMES = ("green", "yellow", "red", "paused")
+
+
+def light_is(name: str, now):
+    """SQL on Deadline: the rows whose light at `now` is `name` (as `light` tells it)."""
+    pending = Deadline.status == "pending"
+    return {"green": and_(pending, Deadline.warn_at > now), "yellow": and_(pending, Deadline.warn_at <= now),
+            "red": Deadline.status == "missed", "paused": Deadline.status == "paused"}[name]
 
 
 def describe(row: Deadline, catalogs, now) -> dict:

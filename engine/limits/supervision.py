@@ -10,6 +10,7 @@ from engine.accounts import permissions, privacy
 from engine.core.clock import local, parse_instant
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.pool.events import get_visible
+from engine.store import paging
 from engine.store.models import Audit, Deadline, Event, ExtensionRequest, Notification, Supervision
 
 SUPERVISION_FILTERS = ("unit", "person", "kind", "community", "status")
@@ -23,7 +24,15 @@ def _utc(value):
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
-def list_supervision(session, user, catalogs, filters: dict) -> list[dict]:
+#: 督办's order: the newest record first, its id breaking ties
+ORDER = paging.Order("supervision", Supervision.opened_at, Supervision.id, descending=True)
+#: 延期申请's order: the newest request first
+REQUEST_ORDER = paging.Order("extension_requests", ExtensionRequest.id, descending=True)
+PAGE = paging.PageRequest(100)
+
+
+def list_supervision(session, user, catalogs, filters: dict,
+                     page: paging.PageRequest = PAGE) -> paging.Page:
     query = select(Supervision, Event.number, Event.type_code, Event.reporter).join(Event, Event.id == Supervision.event_id) \
         .where(permissions.scoped_rows(Supervision, user, catalogs))
     status = filters.get("status") or "open"
@@ -34,23 +43,25 @@ def list_supervision(session, user, catalogs, filters: dict) -> list[dict]:
     for name in ("unit", "person", "kind", "community"):
         if filters.get(name):
             query = query.where(getattr(Supervision, name) == filters[name])
-    rows = session.execute(query.order_by(Supervision.opened_at.desc(), Supervision.id.desc()).limit(500))
-    rows = list(rows)
-    hidden = privacy.hidden_ids(user, catalogs, [(s.event_id, code, reporter) for s, _n, code, reporter in rows])
-    items = [{"id": s.id, "event_id": s.event_id, "event_number": number, "deadline_id": s.deadline_id,
-              "kind": s.kind, "unit": s.unit, "person": s.person, "community": s.community, "reason": s.reason,
-              "status": s.status, "opened_at": local(s.opened_at), "closed_at": local(s.closed_at)}
-             for s, number, _c, _r in rows]
-    # a sensitive event's record is counted for those who may not see the event, without its number or names
-    return [privacy.redact_row(i, name_fields=("person",), id_fields=("event_id", "event_number", "deadline_id"))
-            if i["event_id"] in hidden else i for i in items]
+    found = paging.fetch(session, query, ORDER, page)
+    hidden = privacy.hidden_ids(user, catalogs, [(s.event_id, code, reporter) for s, _n, code, reporter in found.items])
+
+    def shown(rows):
+        for s, number, _c, _r in rows:
+            item = {"id": s.id, "event_id": s.event_id, "event_number": number, "deadline_id": s.deadline_id,
+                    "kind": s.kind, "unit": s.unit, "person": s.person, "community": s.community, "reason": s.reason,
+                    "status": s.status, "opened_at": local(s.opened_at), "closed_at": local(s.closed_at)}
+            # a sensitive event's record is counted for those who may not see the event, without its number or names
+            yield privacy.redact_row(item, name_fields=("person",), id_fields=("event_id", "event_number", "deadline_id")) \
+                if s.event_id in hidden else item
+    return found.map(shown)
 
 
-def records(cmd, filters: dict) -> list[dict]:
+def records(cmd, filters: dict, page: paging.PageRequest = PAGE) -> paging.Page:
     """督办 (§9.1): `list_supervision` for the command's user, its sensitive reads recorded."""
-    items = list_supervision(cmd.session, cmd.user, cmd.catalogs, filters)
-    privacy.disclose_listed(cmd, [i["event_id"] for i in items], "supervision")
-    return items
+    found = list_supervision(cmd.session, cmd.user, cmd.catalogs, filters, page)
+    privacy.disclose_listed(cmd, [i["event_id"] for i in found.items], "supervision")
+    return found
 
 
 def describe_request(row: ExtensionRequest) -> dict:
@@ -126,9 +137,10 @@ def request_extension(cmd, deadline_id: int, body: dict) -> dict:
     return describe_request(row)
 
 
-def extension_requests(cmd, status: str | None = None) -> list[dict]:
-    """The extension requests the user may see (`permissions.extension_requests_of`), newest first; the
-    sensitive reads recorded, a sensitive event's reason withheld from those who may not see it."""
+def extension_requests(cmd, status: str | None = None,
+                       page: paging.PageRequest = PAGE) -> paging.Page:
+    """A page of the extension requests the user may see (`permissions.extension_requests_of`), newest
+    first; the sensitive reads recorded, a sensitive event's reason withheld from those who may not see it."""
     session, catalogs, user = cmd.session, cmd.catalogs, cmd.user
     if status and status not in REQUEST_STATUSES:
         raise InvalidData([{"field": "status", "reason": f"应为 {' | '.join(REQUEST_STATUSES)}"}])
@@ -136,14 +148,14 @@ def extension_requests(cmd, status: str | None = None) -> list[dict]:
     query = query.where(permissions.extension_requests_of(user))
     if status:
         query = query.where(ExtensionRequest.status == status)
-    rows = list(session.execute(query.order_by(ExtensionRequest.id.desc()).limit(500)))
-    hidden = privacy.hidden_ids(user, catalogs, [(r.event_id, code, reporter) for r, code, reporter in rows])
+    found = paging.fetch(session, query, REQUEST_ORDER, page)
+    hidden = privacy.hidden_ids(user, catalogs, [(r.event_id, code, reporter) for r, code, reporter in found.items])
     # the city decides a sensitive event's request without reading its reason (issue #15)
-    items = [privacy.redact_row(describe_request(r), text_fields=("reason", "decision_note"),
-                                name_fields=("requested_by",), id_fields=("event_id", "deadline_id"))
-             if r.event_id in hidden else describe_request(r) for r, _c, _r in rows]
-    privacy.disclose_listed(cmd, [i["event_id"] for i in items], "extension_requests")
-    return items
+    found = found.map(lambda rows: [privacy.redact_row(describe_request(r), text_fields=("reason", "decision_note"),
+                                                       name_fields=("requested_by",), id_fields=("event_id", "deadline_id"))
+                                    if r.event_id in hidden else describe_request(r) for r, _c, _r in rows])
+    privacy.disclose_listed(cmd, [i["event_id"] for i in found.items], "extension_requests")
+    return found
 
 
 def decide_extension(cmd, request_id: int, body: dict) -> dict:

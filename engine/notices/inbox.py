@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from engine.accounts import privacy
 from engine.core.clock import local
 from engine.core.errors import InvalidData
+from engine.store import paging
 from engine.store.models import Event, Notification
 from engine.accounts.permissions import reads_community_messages, units_within
 
@@ -24,9 +25,15 @@ def addressed_to(user, catalogs):
     return or_(*clauses)
 
 
-def listing(session, user, catalogs, after_id: int | None = None, kind: str | None = None, page: int = 1,
-            per_page: int = 20) -> tuple[int, list[dict]]:
-    """(total, newest first) of the user's messages; `after_id` gives only those newer than one seen."""
+#: 消息's order: the newest first
+ORDER = paging.Order("notifications", Notification.id, descending=True)
+PAGE = paging.PageRequest(20)
+
+
+def listing(session, user, catalogs, after_id: int | None = None, kind: str | None = None,
+            page: paging.PageRequest = PAGE) -> tuple[int, paging.Page]:
+    """(how many, a page of them newest first) of the user's messages; `after_id` gives only those newer
+    than one seen."""
     if kind is not None and (not isinstance(kind, str) or len(kind) > 40):
         raise InvalidData([{"field": "kind", "reason": "至多40个字符 (at most 40 characters)"}])
     query = select(Notification, Event.number, Event.type_code, Event.reporter) \
@@ -37,21 +44,21 @@ def listing(session, user, catalogs, after_id: int | None = None, kind: str | No
     if kind:
         query = query.where(Notification.kind == kind)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.execute(query.order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page))
-    rows = list(rows)
-    hidden = privacy.hidden_ids(user, catalogs, [(n.event_id, code, reporter) for n, _n, code, reporter in rows])
+    found = paging.fetch(session, query, ORDER, page)
+    hidden = privacy.hidden_ids(user, catalogs, [(n.event_id, code, reporter) for n, _n, code, reporter in found.items])
     # a message about a sensitive event the reader may not see (a duty officer's copy, a unit's notice):
     # that something happened, not what (issue #15)
-    return total, [privacy.redact_row(describe(n, number), text_fields=("message",)) if n.event_id in hidden
-                   else describe(n, number) for n, number, _c, _r in rows]
+    return total, found.map(lambda rows: [privacy.redact_row(describe(n, number), text_fields=("message",))
+                                          if n.event_id in hidden else describe(n, number)
+                                          for n, number, _c, _r in rows])
 
 
-def messages(cmd, after_id: int | None = None, kind: str | None = None, page: int = 1,
-             per_page: int = 20) -> tuple[int, list[dict]]:
+def messages(cmd, after_id: int | None = None, kind: str | None = None,
+             page: paging.PageRequest = PAGE) -> tuple[int, paging.Page]:
     """`listing` for the command's user: what they read of a sensitive event is recorded (engine/accounts/privacy.py)."""
-    total, items = listing(cmd.session, cmd.user, cmd.catalogs, after_id, kind, page, per_page)
-    privacy.disclose_listed(cmd, [i["event_id"] for i in items], "notifications")
-    return total, items
+    total, found = listing(cmd.session, cmd.user, cmd.catalogs, after_id, kind, page)
+    privacy.disclose_listed(cmd, [i["event_id"] for i in found.items], "notifications")
+    return total, found
 
 
 def describe(row: Notification, event_number: str | None) -> dict:

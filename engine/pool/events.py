@@ -22,6 +22,7 @@ from engine.accounts import permissions
 from engine.core.clock import SHANGHAI, local, parse_instant
 from engine.core.errors import Forbidden, InvalidData, NotFound
 from engine.pool.location import SYSTEMS
+from engine.store import paging
 from engine.store.models import Audit, Event, EventCounter, EventParty, PendingStart
 
 
@@ -224,7 +225,12 @@ def get_visible(session, event_id: int, user, catalogs) -> Event:
 LIST_FILTERS = ("status", "community", "type_code", "source", "lead_unit", "number", "reporter")
 
 
-def search(session, user, catalogs, filters: dict, page: int, per_page: int):
+#: the pool's order: the newest report first (ids grow with registration)
+ORDER = paging.Order("events", Event.id, descending=True)
+
+
+def search(session, user, catalogs, filters: dict, page: paging.PageRequest) -> tuple[int, paging.Page]:
+    """(how many match, a page of them) of the events the user may see that match the filters."""
     query = select(Event).where(permissions.events_of(user, catalogs))
     for name in LIST_FILTERS:
         if filters.get(name):
@@ -237,8 +243,7 @@ def search(session, user, catalogs, filters: dict, page: int, per_page: int):
         query = query.where(Event.duplicate_of_id.is_not(None), Event.merged_into_id.is_(None),
                             Event.status == "open")
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(Event.id.desc()).offset((page - 1) * per_page).limit(per_page))
-    return total, list(rows)
+    return total, paging.fetch(session, query, ORDER, page)
 
 
 def summary(event: Event) -> dict:

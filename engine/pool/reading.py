@@ -11,6 +11,7 @@ from engine.core.clock import local
 from engine.core.errors import NotFound
 from engine.limits import deadlines
 from engine.pool import duplicates, events, photos
+from engine.store import paging
 from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, WorkItem
 
 
@@ -63,12 +64,13 @@ def _detail(session, event: Event) -> dict:
     return body
 
 
-def search_events(cmd, filters: dict, page: int, per_page: int, where: str = "api_list") -> tuple[int, list[dict]]:
-    """(total, summaries) of the events the user may see that match the filters (engine/pool/events.py)."""
-    total, rows = events.search(cmd.session, cmd.user, cmd.catalogs, filters, page, per_page)
-    for event in rows:
+def search_events(cmd, filters: dict, page, where: str = "api_list") -> tuple[int, paging.Page]:
+    """(how many match, a page of their summaries) of the events the user may see that match the filters
+    (engine/pool/events.py `search`); `page` an engine/store/paging.py PageRequest."""
+    total, found = events.search(cmd.session, cmd.user, cmd.catalogs, filters, page)
+    for event in found.items:
         privacy.disclose(cmd.session, cmd.catalogs, cmd.user, event, cmd.now(), where)
-    return total, [events.summary(e) for e in rows]
+    return total, found.map(lambda rows: [events.summary(e) for e in rows])
 
 
 def events_of(cmd, ids) -> dict[int, dict]:

@@ -56,8 +56,11 @@ class Event(Base):
     """A community event in the pool (社区事件池, §7.1)."""
 
     __tablename__ = "event"
-    #: the open events of a type near in time (engine/pool/duplicates.py `candidate`, issue #17)
-    __table_args__ = (Index("ix_event_type_status_created", "type_code", "status", "created_at"),)
+    #: the open events of a type near in time (engine/pool/duplicates.py `candidate`, issue #17); the pool's
+    #: keyset pages (engine/store/paging.py), newest first, of a community or a status, and Open311's by time
+    __table_args__ = (Index("ix_event_type_status_created", "type_code", "status", "created_at"),
+                      Index("ix_event_community_id", "community", "id"), Index("ix_event_status_id", "status", "id"),
+                      Index("ix_event_created_id", "created_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -70,14 +73,14 @@ class Event(Base):
     address: Mapped[str] = mapped_column(String(300))
     photos: Mapped[list] = mapped_column(JSON, default=list)
     #: the pool it is in; null only while a citizen's address-only report waits for the city's 分拨
-    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    community: Mapped[str | None] = mapped_column(String(60))
     reporter: Mapped[str] = mapped_column(String(100))
     #: open | closed | invalid | returned | transferred | withdrawn | merged | terminated | error
-    status: Mapped[str] = mapped_column(String(20), index=True, default="open")
+    status: Mapped[str] = mapped_column(String(20), default="open")
     #: the titles of the open tasks, for lists ("签收受理").
     stage: Mapped[str] = mapped_column(String(200), default="")
     lead_unit: Mapped[str | None] = mapped_column(String(60), index=True)
-    created_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
     error: Mapped[str | None] = mapped_column(Text)
     #: why it ended as it did (不予受理/退回/撤单 reasons, §7.1), shown with the status
@@ -166,6 +169,8 @@ class WorkItem(Base):
     """A ready user task, indexed for 'my tasks' by role and scope. Rebuilt on every save."""
 
     __tablename__ = "work_item"
+    #: 待办's keyset pages, the longest waiting first (engine/casework/tasks.py)
+    __table_args__ = (Index("ix_work_item_created_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -206,12 +211,14 @@ class Incident(Base):
     reason of a sensitive event's step is stored without anything the failure might quote of its data."""
 
     __tablename__ = "incident"
+    #: 流程异常's keyset pages, newest first, of a status
+    __table_args__ = (Index("ix_incident_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: task (a completion failed: the task stayed ready) | timer (a firing failed: the sweep holds it)
     kind: Mapped[str] = mapped_column(String(10))
     #: open | resolved
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(10))
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     #: the version the step failed on (the instance may be migrated to another since)
@@ -243,8 +250,9 @@ class Audit(Base):
                       # the period's aggregates (engine/oversight): rows of an action in a period, an event's of one
                       Index("ix_audit_action_at", "action", "at"),
                       Index("ix_audit_event_action", "event_id", "action", "id"),
-                      # the monthly report's days with work done, per person (§9.2 人员到位)
-                      Index("ix_audit_actor_action_at", "actor", "action", "at"),
+                      # the monthly report's days with work done, per person (§9.2 人员到位); 已办, a user's
+                      # completions newest first, by keyset pages (engine/casework/tasks.py, migration 0021)
+                      Index("ix_audit_actor_action_at_id", "actor", "action", "at", "id"),
                       # the failed checks alone (engine/oversight/counting.py `failed_check`, migration 0020)
                       Index("ix_audit_failed_check", "action", "at",
                             sqlite_where=text("action = 'task_completed' AND json_type(data, '$.passed') = 'false'"),
@@ -266,12 +274,14 @@ class Notification(Base):
     """Something a person or unit must be told (the source of an outcome, a supervisor of an overdue)."""
 
     __tablename__ = "notification"
+    #: 消息's keyset pages: a recipient's, newest first
+    __table_args__ = (Index("ix_notification_recipient_id", "recipient", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
     recipient_kind: Mapped[str] = mapped_column(String(20))  # person | unit | community
-    recipient: Mapped[str] = mapped_column(String(100), index=True)
+    recipient: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
 
@@ -363,6 +373,9 @@ class Supervision(Base):
     work is done (or the event ends)."""
 
     __tablename__ = "supervision"
+    #: 督办's keyset pages, newest first, of a status (open unless said) or all; the period's by opening time
+    __table_args__ = (Index("ix_supervision_status_opened", "status", "opened_at", "id"),
+                      Index("ix_supervision_opened_id", "opened_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
@@ -373,8 +386,8 @@ class Supervision(Base):
     community: Mapped[str | None] = mapped_column(String(60), index=True)
     reason: Mapped[str] = mapped_column(String(300))
     #: open | closed
-    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
-    opened_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
 
@@ -383,6 +396,8 @@ class ExtensionRequest(Base):
     time, or rejects."""
 
     __tablename__ = "extension_request"
+    #: 延期申请's keyset pages, newest first, of a status
+    __table_args__ = (Index("ix_extension_request_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deadline_id: Mapped[int] = mapped_column(ForeignKey("deadline.id"), index=True)
@@ -392,7 +407,7 @@ class ExtensionRequest(Base):
     reason: Mapped[str] = mapped_column(Text)
     requested_due_at: Mapped[datetime | None]
     #: pending | approved | rejected
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None]
     new_due_at: Mapped[datetime | None]

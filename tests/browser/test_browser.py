@@ -402,6 +402,36 @@ def test_the_task_list_counts_down_and_filters_by_status(server, browser):
     staff.close()
 
 
+def test_the_task_list_pages_with_links_a_thumb_can_hit(server, browser):
+    """待办 a page at a time (issue #17): 下一页 and 上一页 on a phone are tap targets of at least 44 × 44 px,
+    and they lead to the next page and back."""
+    from tests.web.client import Api
+    base, app = server
+    api = Api(app)
+    for _ in range(3):
+        api.report(description="分页的待办")
+    staff = Person(browser, base, "staff1", PHONE, ARTIFACTS / "pages")
+    page = staff.page
+    page.goto("/?limit=2")
+    first = page.locator("li.task").all_inner_texts()
+    following = page.get_by_role("link", name="下一页")
+    expect(following).to_be_visible()
+    expect(page.get_by_role("link", name="上一页")).to_have_count(0)
+    box = following.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    following.click()
+    back = page.get_by_role("link", name="上一页")
+    expect(back).to_be_visible()
+    box = back.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    assert not set(page.locator("li.task").all_inner_texts()) & set(first)
+    staff.shot("tasks-page-2")
+    back.click()
+    expect(page.locator("li.task")).to_have_count(2)
+    assert page.locator("li.task").all_inner_texts() == first
+    staff.close()
+
+
 def test_a_process_owner_deploys_rolls_back_and_migrates_with_a_progress_bar(server, browser):
     """流程版本 (issue #7): a refused upload names the element and changes nothing; a good one shows what
     it changed; the running instances move to it in batches with a progress bar; an earlier version is

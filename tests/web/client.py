@@ -43,9 +43,14 @@ class Api:
         return r.json[0]["key"] if expect == 201 else r.json
 
     def tasks(self, user, event_id=None):
-        r = self.get("/api/tasks", user)
-        assert r.status_code == 200, r.json
-        return [t for t in r.json["items"] if event_id is None or t["event_id"] == event_id]
+        """The user's ready tasks (of one event), every page of them."""
+        found, cursor = [], None
+        while True:
+            r = self.get(f"/api/tasks?cursor={cursor}" if cursor else "/api/tasks", user)   # base64url: as is
+            assert r.status_code == 200, r.json
+            found += [t for t in r.json["items"] if event_id is None or t["event_id"] == event_id]
+            if not (cursor := r.json["next_cursor"]):
+                return found
 
     def task(self, user, event_id, name):
         found = [t for t in self.tasks(user, event_id) if t["name"] == name]

@@ -253,9 +253,11 @@ def test_enums_match_the_engine(doc):
 def test_event_list_parameters(doc):
     op = doc["paths"]["/api/events"]["get"]
     params = {p["name"]: p for p in (deref(doc, p) for p in op["parameters"])}
-    assert set(params) == set(LIST_FILTERS) | {"created_from", "created_to", "page", "per_page", "suspected_duplicate"}
+    assert set(params) == set(LIST_FILTERS) | {"created_from", "created_to", "page", "per_page", "suspected_duplicate",
+                                               "cursor", "limit"}
     assert all(p["in"] == "query" and not p.get("required") for p in params.values())
-    assert params["per_page"]["schema"]["maximum"] == 100
+    assert params["per_page"]["schema"]["maximum"] == params["limit"]["schema"]["maximum"] == 100
+    assert params["page"]["deprecated"] and params["per_page"]["deprecated"]   # keyset pages (issue #17)
 
 
 def test_task_completion_documents_conflict_and_process_failures(doc):
@@ -270,7 +272,7 @@ def test_incidents_are_documented_for_administrators(doc):
     for op in (listing, retry):
         assert "**Roles:** process_admin, system_admin." in op["description"] and "403" in op["responses"]
     params = {p["name"]: p for p in (deref(doc, p) for p in listing["parameters"])}
-    assert set(params) == {"version_id", "event_id", "status"}
+    assert set(params) == {"version_id", "event_id", "status", "cursor", "limit"}
     from engine.casework.incidents import STATUSES
     assert params["status"]["schema"]["enum"] == [*STATUSES, "all"]
     assert "description" not in doc["components"]["schemas"]["Incident"]["properties"]   # no content

@@ -5,7 +5,7 @@ from flask import Blueprint, g, request
 from engine.accounts import catalog_edits, permissions
 from engine.core.errors import InvalidData, NotFound
 from web.auth import json_body, services, signed_in
-from web.units import items, read
+from web.units import items, page_asked, read
 
 bp = Blueprint("catalogs", __name__, url_prefix="/api/catalogs")
 
@@ -51,5 +51,6 @@ def community(code):
 @bp.get("/<name>/revisions")
 @signed_in(permissions.CATALOG_HISTORY)
 def revisions(name):
-    """修改记录: who changed the catalog, when, and which rows."""
-    return items(read(lambda cmd: catalog_edits.history(cmd.session, name)))
+    """修改记录: who changed the catalog, when, and which rows; newest first, a page at a time."""
+    asked = page_asked(50, 200)
+    return read(lambda cmd: catalog_edits.history(cmd.session, name, asked)).body()

@@ -4,12 +4,13 @@ from flask import Blueprint, request
 from engine.accounts import permissions
 from engine.casework import administration, lifecycle
 from engine.core.clock import parse_instant
-from engine.core.errors import InvalidData
+from engine.core.errors import InvalidData, InvalidQuery
 from engine.pool import comments, events, reading, registration
+from engine.store.paging import PageRequest
 from web.api.photos import checked, uploads
 from web.auth import json_body, signed_in
 from web.inputs import parse_json
-from web.units import read, run, start, store
+from web.units import page_asked, read, run, start, store
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
 
@@ -104,18 +105,32 @@ def _instant_arg(name):
         raise InvalidData([{"field": name, "reason": str(err)}]) from None
 
 
+def paged(default: int, maximum: int) -> tuple[int, PageRequest]:
+    """(page number, the page asked for): `?cursor=` and `?limit=` (engine/store/paging.py), or the old
+    `?page=` and `?per_page=` (an offset from the first page; `per_page` is `limit` by its old name), kept for
+    the clients that send them. A cursor goes on from where its page ended: not with a page number."""
+    page, per_page = _int_arg("page", 1, 1, 10**6), _int_arg("per_page", default, 1, maximum)
+    asked = page_asked(per_page, maximum)
+    if asked.cursor and page > 1:
+        raise InvalidQuery([{"field": "page", "reason": "不能与 cursor 同时使用 (not with a cursor: it goes on "
+                                                        "from where its page ended)"}])
+    return page, PageRequest(asked.limit, asked.cursor, 0 if asked.cursor else (page - 1) * asked.limit)
+
+
 @bp.get("")
 @signed_in()
 def index():
-    page, per_page = _int_arg("page", 1, 1, 10**6), _int_arg("per_page", 20, 1, 100)
+    """The events the caller may see, newest first, a page at a time: follow `next_cursor` (null on the
+    last page); `total` counts every match."""
+    number, asked = paged(20, 100)
     filters = {name: request.args.get(name) for name in events.LIST_FILTERS}
     filters["created_from"], filters["created_to"] = _instant_arg("created_from"), _instant_arg("created_to")
     flagged = request.args.get("suspected_duplicate")
     if flagged not in (None, "true", "false"):
         raise InvalidData([{"field": "suspected_duplicate", "reason": "true 或 false (true or false)"}])
     filters["suspected_duplicate"] = flagged == "true"
-    total, items = read(reading.search_events, filters, page, per_page)
-    return {"total": total, "page": page, "per_page": per_page, "items": items}
+    total, found = read(reading.search_events, filters, asked)
+    return {"total": total, "page": number, "per_page": asked.limit, "limit": asked.limit, **found.body()}
 
 
 @bp.post("/<int:event_id>/comments")

@@ -5,7 +5,7 @@ from flask import Blueprint, request
 from engine.casework import incidents
 from engine.accounts import permissions
 from web.auth import signed_in
-from web.units import items, read, run_step
+from web.units import page_asked, read, run_step
 
 bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
 
@@ -13,8 +13,9 @@ bp = Blueprint("incidents", __name__, url_prefix="/api/incidents")
 @bp.get("")
 @signed_in(permissions.INCIDENTS)
 def index():
-    """`?version_id=`, `?event_id=`, `?status=open|resolved|all` (open unless said), newest first."""
-    return items(read(incidents.search, incidents.check_filters(request.args)))
+    """`?version_id=`, `?event_id=`, `?status=open|resolved|all` (open unless said), newest first, a page
+    at a time (follow `next_cursor`)."""
+    return read(incidents.search, incidents.check_filters(request.args), page_asked(100, 500)).body()
 
 
 @bp.post("/<int:incident_id>/retry")

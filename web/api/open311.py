@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lxml import etree
 from werkzeug.exceptions import HTTPException
 
@@ -152,13 +152,20 @@ def create_request(fmt):
 @bp.get("/requests.<fmt>")
 @public
 def request_list(fmt):
-    """Public list: filters service_request_id, service_code, start_date, end_date, status."""
+    """Public list: filters service_request_id, service_code, start_date, end_date, status; `limit` and
+    `cursor` page it. The list keeps GeoReport's shape; the pages next to it are in the `Link` header
+    (rel="next", rel="prev": RFC 8288), each a URL with its `cursor`."""
     fmt = _format(fmt)
     svc = services()
     args = request.args.to_dict()
     now = svc.clock.now()
-    body = svc.read(lambda s: open311.find_requests(s, svc.catalogs, args, now))
-    return _render(fmt, "service_requests", body)
+    found = svc.read(lambda s: open311.find_requests(s, svc.catalogs, args, now))
+    response = _render(fmt, "service_requests", found.items)
+    links = [f'<{url_for(request.endpoint, **{**request.view_args, **args, "cursor": cursor})}>; rel="{rel}"'
+             for rel, cursor in (("next", found.next_cursor), ("prev", found.prev_cursor)) if cursor]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 @bp.get("/requests/<request_id>.<fmt>")

@@ -5,7 +5,7 @@ from flask import Blueprint, request
 from engine.accounts import permissions
 from engine.limits import supervision
 from web.auth import json_body, signed_in
-from web.units import items, read, run
+from web.units import page_asked, read, run
 
 bp = Blueprint("supervision", __name__, url_prefix="/api")
 
@@ -14,7 +14,8 @@ bp = Blueprint("supervision", __name__, url_prefix="/api")
 @signed_in()
 def records():
     """Open supervision records (missed deadlines), filterable by unit, person, kind, community, status."""
-    return items(read(supervision.records, {name: request.args.get(name) for name in supervision.SUPERVISION_FILTERS}))
+    filters = {name: request.args.get(name) for name in supervision.SUPERVISION_FILTERS}
+    return read(supervision.records, filters, page_asked(100, 500)).body()
 
 
 @bp.post("/deadlines/<int:deadline_id>/extension-requests")
@@ -26,7 +27,8 @@ def request_extension(deadline_id):
 @bp.get("/extension-requests")
 @signed_in()
 def extension_requests():
-    return items(read(supervision.extension_requests, request.args.get("status")))
+    """延期申请 the caller may see, newest first, a page at a time (follow `next_cursor`)."""
+    return read(supervision.extension_requests, request.args.get("status"), page_asked(100, 500)).body()
 
 
 @bp.post("/extension-requests/<int:request_id>/decision")

@@ -4,7 +4,7 @@ from flask import Blueprint, request
 from engine.casework import tasks
 from engine.core.errors import InvalidData
 from web.auth import signed_in
-from web.units import items, read, run, run_step
+from web.units import page_asked, read, run, run_step
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
@@ -12,7 +12,8 @@ bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 @bp.get("")
 @signed_in()
 def index():
-    return items(read(tasks.ready))
+    """The caller's ready tasks (待办), oldest first, a page at a time: follow `next_cursor` (null on the last)."""
+    return read(tasks.ready, page_asked(100, 200)).body()
 
 
 @bp.get("/<task_id>")

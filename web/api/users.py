@@ -6,7 +6,7 @@ from flask import Blueprint, request
 from engine.accounts import permissions, user_import, users
 from engine.core.errors import InvalidData
 from web.auth import json_body, services, signed_in
-from web.units import items, read, run
+from web.units import page_asked, read, run
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 
@@ -14,7 +14,8 @@ bp = Blueprint("users", __name__, url_prefix="/api/users")
 @bp.get("")
 @signed_in(permissions.USERS)
 def index():
-    return items(read(users.list_accounts))
+    """The accounts by username, a page at a time (follow `next_cursor`)."""
+    return read(users.list_accounts, page_asked(200, 500)).body()
 
 
 @bp.post("/import")

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from flask_babel import Babel, get_locale, gettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -92,7 +92,13 @@ def set_up(app, api_blueprints) -> None:
                 "type_name": lambda code: _type_name(svc.catalogs, code),
                 "community_name": lambda code: (svc.catalogs.community(code) or {}).get("name", code) if code
                 else _("待分拨"),
-                "assignee": lambda t: _assignee(svc.catalogs, t)}
+                "assignee": lambda t: _assignee(svc.catalogs, t), "page_url": page_url}
+
+
+def page_url(cursor: str) -> str:
+    """This page again at the page of `cursor` (上一页 / 下一页), its other query arguments kept."""
+    args = {**request.args.to_dict(), "cursor": cursor}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
 def _type_name(catalogs, code) -> str:

@@ -14,6 +14,7 @@ from catalogs import parse_duration
 from engine.accounts import catalog_edits, permissions
 from engine.core.errors import Conflict, InvalidData
 from engine.core.ids import MAX_ID
+from engine.store.paging import PageRequest
 from web.auth import services
 from web.ui.session import page
 from web.units import read
@@ -110,7 +111,9 @@ def index():
                    if catalog_edits.may_edit(user, "communities", c["value"])]
     history = {}
     if permissions.CATALOG_EDIT.allows(user):
-        history = read(lambda cmd: {name: catalog_edits.history(cmd.session, name, 5) for name in catalog_edits.EDITABLE})
+        newest = PageRequest(5)
+        history = read(lambda cmd: {name: catalog_edits.history(cmd.session, name, newest).items
+                                    for name in catalog_edits.EDITABLE})
     return render_template("ui/admin/index.html", nav="admin", communities=communities, history=history,
                            system_admin=permissions.CATALOG_EDIT.allows(user),
                            process_owner=permissions.VERSIONS.allows(user))

@@ -16,7 +16,7 @@ from engine.oversight import assessment, indicators, monthly_report
 from engine.oversight import circular as circulars
 from web.auth import services
 from web.ui.session import page
-from web.units import read
+from web.units import page_asked, read
 
 bp = Blueprint("ui_dashboard", __name__)
 LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}
@@ -131,7 +131,8 @@ def supervision():
     status = request.args.get("status") or "open"
     if status not in ("open", "closed", "all"):
         abort(400)
-    return render_template("ui/supervision.html", nav="supervision", rows=read(supervision_records, {"status": status}),
+    found = read(supervision_records, {"status": status}, page_asked())
+    return render_template("ui/supervision.html", nav="supervision", rows=found.items, page=found,
                            status=status, may_circulate=permissions.CIRCULAR.allows(g.user),
                            poorly=read(circulars.poorly_handled))
 

@@ -18,7 +18,7 @@ from engine.pool import comments, events, photos, reading
 from web.api.photos import photo_response
 from web.auth import public, services
 from web.ui.session import page
-from web.units import read, run
+from web.units import page_asked, read, run
 
 bp = Blueprint("ui_events", __name__)
 FRONTEND = Path(__file__).resolve().parents[1] / "frontend" / "node_modules"
@@ -40,8 +40,9 @@ def index():
     filters = {name: request.args.get(name) or None for name in events.LIST_FILTERS}
     if mine:
         filters["reporter"] = g.user.username
-    total, items = read(reading.search_events, filters, 1, 100, "events_page")
-    return render_template("ui/events.html", nav="events", items=items, total=total, filters=filters, mine=mine)
+    total, found = read(reading.search_events, filters, page_asked(), "events_page")
+    return render_template("ui/events.html", nav="events", items=found.items, page=found, total=total,
+                           filters=filters, mine=mine)
 
 
 @bp.get("/events/<int:event_id>")
@@ -55,7 +56,7 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     svc = services()
     user = g.user
     event = read(reading.event_detail, event_id, "event_page")   # 404 if not theirs to see
-    found = read(incidents.search, {"event_id": event_id}) \
+    found = read(incidents.search, {"event_id": event_id}).items \
         if permissions.INCIDENTS.allows(user) else []                # 流程异常, for process administrators (issue #15)
     return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
                            compare=contracts.before_after(event.get("timeline", [])), typed=typed or {},
@@ -111,8 +112,8 @@ def photo(event_id, key):
 @bp.get("/messages")
 @page
 def messages():
-    _total, items = read(inbox.messages, per_page=100)
-    return render_template("ui/messages.html", nav="messages", items=items)
+    _total, found = read(inbox.messages, page=page_asked())
+    return render_template("ui/messages.html", nav="messages", items=found.items, page=found)
 
 
 @bp.get("/vendor/<name>")

@@ -56,7 +56,7 @@ def deploy():
 def show(version_id):
     detail = services().read(lambda s: version_history.detail(s, version_id))
     plan = read(process_versions.migration_plan, version_id)
-    found = read(incidents.search, {"version_id": version_id})   # 流程异常 on it
+    found = read(incidents.search, {"version_id": version_id}).items   # 流程异常 on it (the newest 100)
     return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH,
                            incidents=found)
 

@@ -17,7 +17,7 @@ from engine.pool.photos import add as add_photos
 from web.ui import forms as ui_forms
 from web.auth import services
 from web.ui.session import page
-from web.units import read, run, run_step
+from web.units import page_asked, read, run, run_step
 
 bp = Blueprint("ui_tasks", __name__)
 LIGHT_WORDS = {"green": _l("绿灯"), "yellow": _l("黄灯"), "red": _l("红灯"), "paused": _l("暂停")}
@@ -39,43 +39,31 @@ def remaining(deadline: dict | None, now: datetime) -> str | None:
 @bp.get("/")
 @page
 def index():
-    svc, user = services(), g.user
-    items = read(tasks.todo)
+    """待办: a page of the user's ready tasks, filtered in the database (the filters hold across pages)."""
+    svc = services()
+    wanted = {k: request.args.get(k) or None for k in tasks.TODO_FILTERS}
+    asked = page_asked()
+
+    def build(cmd):                     # one unit: the page, its events, the count and the filter's communities
+        found = tasks.todo(cmd, asked, wanted)
+        return (found, reading.events_of(cmd, {t["event_id"] for t in found.items}),
+                tasks.count_for(cmd.session, cmd.user, cmd.catalogs), tasks.task_communities(cmd))
+    found, events, total, communities = read(build)
     now = svc.clock.now()
-    wanted = {k: request.args.get(k) or None for k in ("type_code", "source", "community", "light", "status")}
-    events = read(reading.events_of, {t["event_id"] for t in items})
     shown = []
-    for task in items:
-        event = events.get(task["event_id"], {})
+    for task in found.items:
         light = (task["deadline"] or {}).get("light")
-        if any(wanted[k] and (light if k == "light" else event.get(k)) != wanted[k]
-               for k in ("type_code", "source", "community", "light")):
-            continue
-        if wanted["status"] and _status(task, user) != wanted["status"]:
-            continue
-        shown.append({**task, "event": event, "light": light, "light_word": LIGHT_WORDS.get(light),
-                      "remaining": remaining(task["deadline"], now)})
-    communities = sorted({events.get(t["event_id"], {}).get("community") for t in items} - {None})
-    return render_template("ui/tasks.html", nav="tasks", tasks=shown, total=len(items), wanted=wanted,
+        shown.append({**task, "event": events.get(task["event_id"], {}), "light": light,
+                      "light_word": LIGHT_WORDS.get(light), "remaining": remaining(task["deadline"], now)})
+    return render_template("ui/tasks.html", nav="tasks", tasks=shown, page=found, total=total, wanted=wanted,
                            catalogs=svc.catalogs, communities=communities, now=now.isoformat())
-
-
-#: the 待办 status filter: who has the task in hand
-STATUSES = ("unclaimed", "mine", "others", "suspended")
-
-
-def _status(task: dict, user) -> str:
-    if task.get("suspended"):
-        return "suspended"
-    if not task.get("claimed_by"):
-        return "unclaimed"
-    return "mine" if task["claimed_by"] == user.username else "others"
 
 
 @bp.get("/done")
 @page
 def done():
-    return render_template("ui/done.html", nav="done", items=read(tasks.done))
+    found = read(tasks.done, page_asked())
+    return render_template("ui/done.html", nav="done", items=found.items, page=found)
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.accounts.users import ROLES
 from web.auth import services
 from web.ui.session import page
-from web.units import read, run
+from web.units import page_asked, read, run
 
 bp = Blueprint("ui_users", __name__, url_prefix="/admin/users")
 
@@ -33,7 +33,8 @@ def _choices() -> dict:
 
 
 def _accounts_page(values=None, errors=None, imported=None, status=200):
-    return render_template("ui/admin/users.html", nav="admin", accounts=read(users.list_accounts),
+    found = read(users.list_accounts, page_asked())
+    return render_template("ui/admin/users.html", nav="admin", accounts=found.items, page=found,
                            values=values or {"roles": []}, errors=errors or {}, imported=imported,
                            **_choices()), status
 
