@@ -1,7 +1,7 @@
 """Keyset pages (engine/store/paging.py, issue #17), on SQLite and PostgreSQL: every row once in a walk however
 rows come and go between pages, back and forth; a cursor only positions (the caller's filter holds); a bad
-cursor or limit is refused naming its field; and on PostgreSQL the first page of 待办 and of the pool is read by
-an index in its order, not by sorting every row the user may see."""
+cursor or limit is refused naming its field; and on PostgreSQL the first page of 待办, 已办 and of the pool is
+read by an index in its order, not by sorting every row the user may see."""
 from __future__ import annotations
 
 import base64
@@ -17,7 +17,7 @@ from engine.core.errors import InvalidQuery
 from engine.pool import events
 from engine.store import paging
 from engine.store.db import init_db, make_engine, make_session_factory
-from engine.store.models import Event, Instance, Notification, ProcessVersion, WorkItem
+from engine.store.models import Audit, Event, Instance, Notification, ProcessVersion, WorkItem
 from tests.engine.conftest import load_user
 
 T0 = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
@@ -180,7 +180,7 @@ def walk_order(db, order, limit):
                 return seen
 
 
-# -- PostgreSQL: the first pages of 待办 and of the pool are index scans --------------------------------
+# -- PostgreSQL: the first pages of 待办, 已办 and the pool are index scans --------------------------------
 
 def _community(n: int) -> str:
     """新城 and 龙港 half each of the filler, but for one in a hundred: 沿江's (a filter that picks few)."""
@@ -204,6 +204,9 @@ def _fill(sessions, count: int) -> None:
                  lane="社区", role="community_staff", assignee_kind="community", community=_community(n),
                  form="forms/verify.json", created_at=T0 + timedelta(seconds=n))
             for n, (event_id, instance) in enumerate(zip(ids, instances, strict=True))])
+        conn.execute(insert(Audit), [   # 已办: a completion on each, by one of two cadres
+            dict(at=T0 + timedelta(seconds=n), actor=("staff1", "staff2")[n % 2], action="task_completed",
+                 event_id=event_id, task_name="核实") for n, event_id in enumerate(ids)])
         conn.exec_driver_sql("ANALYZE")
 
 
@@ -232,7 +235,7 @@ def _an_index_scan_in_order(plan: str, index: str) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_on_postgresql_the_first_pages_of_tasks_and_events_are_index_scans(sessions, read, database_url):
+def test_on_postgresql_the_first_pages_of_tasks_done_and_events_are_index_scans(sessions, read, database_url):
     _fill(sessions, 6000)
     with sessions() as session:
         staff, city = load_user(session, "staff1"), load_user(session, "city1")
@@ -242,6 +245,8 @@ def test_on_postgresql_the_first_pages_of_tasks_and_events_are_index_scans(sessi
     later = read(tasks.ready, first, user=staff).next_cursor
     for plan in _plans(sessions, lambda: read(tasks.ready, paging.PageRequest(20, later), user=staff)):
         _an_index_scan_in_order(plan, "ix_work_item_created_id")          # the next page seeks: no offset
+    for plan in _plans(sessions, lambda: read(tasks.done, first, user=staff)):
+        _an_index_scan_in_order(plan, "ix_audit_actor_action_at_id")
 
     def pool(user, filters, asked):
         return lambda: read(lambda cmd: events.search(cmd.session, cmd.user, cmd.catalogs, filters, asked), user=user)
