@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI, local
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
+from engine.store import paging
 from engine.store.models import Audit, HazardMonth, HazardPoint, Patrol
 from engine.notices.outbox import notify
 
@@ -180,22 +181,31 @@ def photo(store, point: HazardPoint, key: str) -> tuple[str, bytes]:
     return content_type, store.read_under(f"hazards/{point.id}", key)
 
 
-def _newest(session, model, newest_by, limit: int, **equal):
-    """The newest `limit` rows of `model` by `newest_by` whose columns equal the values given (None: any)."""
-    query = select(model).order_by(newest_by.desc()).limit(limit)
+#: the lists of hazard points and patrols, newest first, a page at a time (engine/store/paging.py)
+POINT_ORDER = paging.Order("hazards", HazardPoint.id, descending=True)
+PATROL_ORDER = paging.Order("patrols", Patrol.at, Patrol.id, descending=True)
+PAGE = paging.PageRequest(100)
+
+
+def _page(session, model, order, page: paging.PageRequest, **equal) -> paging.Page:
+    """A page of `model`'s rows whose columns equal the values given (None: any), in `order`."""
+    query = select(model)
     for column, value in equal.items():
         if value:
             query = query.where(getattr(model, column) == value)
-    return session.scalars(query)
+    return paging.fetch(session, query, order, page)
 
 
-def list_points(session, community: str | None, month: str | None = None, limit: int = 500) -> list[dict]:
-    return [describe(p) for p in _newest(session, HazardPoint, HazardPoint.id, limit, community=community, month=month)]
+def list_points(session, community: str | None, month: str | None = None,
+                page: paging.PageRequest = PAGE) -> paging.Page:
+    return _page(session, HazardPoint, POINT_ORDER, page, community=community, month=month).map(
+        lambda points: [describe(p) for p in points])
 
 
-def list_patrols(session, community: str | None = None, username: str | None = None, limit: int = 500) -> list[dict]:
-    return [describe_patrol(p) for p in _newest(session, Patrol, Patrol.at, limit, community=community,
-                                                username=username)]
+def list_patrols(session, community: str | None = None, username: str | None = None,
+                 page: paging.PageRequest = PAGE) -> paging.Page:
+    return _page(session, Patrol, PATROL_ORDER, page, community=community, username=username).map(
+        lambda patrols: [describe_patrol(p) for p in patrols])
 
 
 def describe(point: HazardPoint) -> dict:

@@ -9,7 +9,7 @@ from engine.core.errors import InvalidData, NotFound
 from web.api.photos import photo_response, uploads
 from web.auth import json_body, services, signed_in
 from web.inputs import parse_json
-from web.units import items, read, run
+from web.units import page_asked, read, run
 
 bp = Blueprint("monthly", __name__, url_prefix="/api")
 
@@ -35,8 +35,9 @@ def check_in():
 @bp.get("/patrols")
 @signed_in(permissions.COMMUNITY_READ)
 def patrols():
-    community = _community()
-    return items(read(lambda cmd: hazards.list_patrols(cmd.session, community)))
+    """巡查打卡 records, newest first, a page at a time (follow `next_cursor`)."""
+    community, page = _community(), page_asked(100, 500)
+    return read(lambda cmd: hazards.list_patrols(cmd.session, community, page=page)).body()
 
 
 @bp.post("/hazards")
@@ -77,8 +78,9 @@ def verify_hazard(hazard_id):
 @bp.get("/hazards")
 @signed_in(permissions.HAZARD_READ)
 def list_hazards():
-    community, month = _community(), request.args.get("month")
-    return items(read(lambda cmd: hazards.list_points(cmd.session, community, month)))
+    """重点隐患整治点, newest first, a page at a time (follow `next_cursor`)."""
+    community, month, page = _community(), request.args.get("month"), page_asked(100, 500)
+    return read(lambda cmd: hazards.list_points(cmd.session, community, month, page=page)).body()
 
 
 @bp.get("/hazards/<int:hazard_id>/photos/<key>")

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from engine.oversight import hazards
 from engine.accounts import permissions
 from engine.core.errors import Conflict, Forbidden, InvalidData
+from engine.store import paging
 from web.api.photos import checked_uploads, photo_response
 from web.auth import services
 from web.ui.session import page
@@ -43,7 +44,7 @@ def patrol():
             return redirect(url_for("ui_field.patrol"))
         except InvalidData as err:
             errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
-    mine = svc.read(lambda s: hazards.list_patrols(s, username=user.username, limit=20))
+    mine = svc.read(lambda s: hazards.list_patrols(s, username=user.username, page=paging.PageRequest(20)).items)
     return render_template("ui/patrol.html", nav="patrol", patrols=mine, errors=errors,
                            values=request.form), status
 
@@ -72,7 +73,7 @@ def hazard_list():
     if not permissions.may_read_community(user, community):
         abort(403)
 
-    return render_template("ui/hazards.html", nav="hazards", points=svc.read(lambda s: hazards.list_points(s, community)),
+    return render_template("ui/hazards.html", nav="hazards", points=svc.read(lambda s: hazards.list_points(s, community).items),
                            errors=errors,
                            values=request.form, may_report=permissions.may_report_hazard(user, user.community),
                            month=hazards.month_of(svc.clock.now())), status
