@@ -129,7 +129,27 @@ def complete(cmd, task_id: str, data) -> dict:
     if finished is None:
         raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
     incidents.resolve_task(session, task_id, user.username, cmd.now())
-    return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage}
+    return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage,
+            "next_task": next_task(cmd, row, event, compiled)}
+
+
+#: the ready tasks of one instance, oldest first (built once: see _WORK)
+_INSTANCE_WORK = (select(WorkItem).where(WorkItem.instance_id == bindparam("instance_id"))
+                  .order_by(WorkItem.created_at, WorkItem.id))
+
+
+def next_task(cmd, row: Instance, event: Event, compiled) -> dict | None:
+    """The ready task of the same event that the same user may do next, as GET /api/tasks lists it (with
+    its form), or None: the one a completion answers with, so a client goes on without reading the event
+    again. Only a task the user may work on (role and scope, `may_work_on`) and no one else has claimed;
+    the user already sees the event (a sensitive one only if designated: `find_work`)."""
+    if row.status != "running":        # ended: nothing is ready
+        return None
+    user = cmd.user
+    for item in cmd.session.scalars(_INSTANCE_WORK, {"instance_id": row.id}):
+        if may_work_on(user, item, cmd.catalogs) and item.claimed_by in (None, user.username):
+            return describe(item, event, compiled.resolved_form(item.form, cmd.catalogs))
+    return None
 
 
 def claim(cmd, task_id: str) -> dict:
