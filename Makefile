@@ -80,10 +80,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# the last two run `eventflow serve` on a PostgreSQL database of their own (127.0.0.1:5432, or
+# EVENTFLOW_BENCH_PG_URL); full size: python -m bench.timers --sizes 10000,100000,1000000
 bench: install
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.throughput
+	$(BIN)/python -m bench.timers
 
 clean:
 	rm -rf $(VENV) instance tools/lint-bpmn/node_modules .pytest_cache

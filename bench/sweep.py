@@ -67,7 +67,8 @@ def arm_due(factory, env, count: int) -> list[int]:
     ids = []
     for _ in range(count):
         event, _ = uow.run(factory, lambda s: registration.report(env.command(s, USERS["grid"]), REPORT))
-        uow.run(factory, lambda s: lifecycle.start(env.command(s, USERS["grid"]), event.id))
+        # (start_pending: a worker running beside it may start a submission stored on an earlier clock first)
+        uow.run(factory, lambda s: lifecycle.start_pending(env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
             task_id = uow.read(factory, lambda s: next(w.id for w in lifecycle.open_work(env.command(s), event.id)
                                                        if w.spec_name == name))

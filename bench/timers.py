@@ -20,7 +20,6 @@ For each size, in one database that grows:
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -83,8 +82,8 @@ def grow(db, event_id: int, instance_id: int, have: int, want: int, report) -> N
                 columns = [c.name for c in table.__table__.columns if not (c.name in changes and changes[c.name] is None)]
                 values = ", ".join(changes.get(c) or f"t.{c}" for c in columns)
                 conn.execute(text(f"INSERT INTO {table.__tablename__} ({', '.join(columns)}) SELECT {values} "
-                                  f"FROM {table.__tablename__} t CROSS JOIN generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS g "
-                                  f"WHERE t.{where}"),
+                                  f"FROM {table.__tablename__} t CROSS JOIN "
+                                  f"generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS g WHERE t.{where}"),
                              {"lo": done + 1, "hi": hi, "event": event_id, "instance": instance_id,
                               "base_event": base_event, "base_instance": base_instance})
             move_sequences(conn, ("event", "process_instance", "timer", "deadline"))

@@ -113,7 +113,7 @@ def is_global(user) -> bool:
 def units_within(catalogs, unit: str | None) -> list[str]:
     if not unit:
         return []
-    return [u["code"] for u in catalogs.get("units") if catalogs.is_within(u["code"], unit)]
+    return catalogs.units_within(unit)
 
 
 # -- sensitive events (Table A.1 rows 1–3) -------------------------------------------------------------
@@ -141,9 +141,28 @@ def sensitive_filter(user, catalogs):
     return or_(Event.type_code.not_in(codes), Event.reporter == user.username) if codes else true()
 
 
+#: events_of per (user, catalogs object, catalogs content): one user's condition is the same on every request
+#: (SQL expressions are immutable: one is shared by every thread), and building it costs more than running
+#: the query it is part of (bench/throughput.py)
+_EVENTS_OF: dict = {}
+
+
 def events_of(user, catalogs):
     """SQL condition on Event: the events a user may see — their community's, their units' dispatches and
     parts, their own reports; everything for the city level — less the sensitive ones not theirs."""
+    try:
+        key = (user, id(catalogs), catalogs.content_hash)
+        found = _EVENTS_OF.get(key)
+    except TypeError:        # a user that is no Principal (unhashable): built each time
+        return _events_of(user, catalogs)
+    if found is None:
+        if len(_EVENTS_OF) >= 10_000:
+            _EVENTS_OF.clear()
+        found = _EVENTS_OF[key] = _events_of(user, catalogs)
+    return found
+
+
+def _events_of(user, catalogs):
     sensitive = sensitive_filter(user, catalogs)
     if is_global(user):
         return sensitive
