@@ -103,7 +103,7 @@ def round_trips(url: str, events: int = 20) -> dict[str, dict[str, float]]:
     from engine.core.config import Settings
     from web import create_app
     from web.services import Services
-    services = Services.build(Settings.from_env(env={}, database_url=url, scrypt_n=1024))
+    services = Services.build(Settings.from_env(env={}, database_url=url, scrypt_n=1024, secret_key="bench-" + "0" * 58))
     app, kind = create_app(services=services), ["sign-in"]
     trips = {}
 
