@@ -141,25 +141,30 @@ def sensitive_filter(user, catalogs):
     return or_(Event.type_code.not_in(codes), Event.reporter == user.username) if codes else true()
 
 
-#: events_of per (user, catalogs object, catalogs content): one user's condition is the same on every request
-#: (SQL expressions are immutable: one is shared by every thread), and building it costs more than running
-#: the query it is part of (bench/throughput.py)
+def per_user(cache: dict, user, catalogs, build):
+    """`build()` kept in `cache` per (user, catalogs object, catalogs content): a user's visibility condition,
+    or a statement made of it, is the same on every request (SQL expressions are immutable: one is shared by
+    every thread), and building one — and working out its cache key — costs more than running the query it
+    is part of (bench/throughput.py). A user that is no Principal (unhashable) gets a new one each time."""
+    try:
+        key = (user, id(catalogs), catalogs.content_hash)
+        found = cache.get(key)
+    except TypeError:
+        return build()
+    if found is None:
+        if len(cache) >= 10_000:
+            cache.clear()
+        found = cache[key] = build()
+    return found
+
+
 _EVENTS_OF: dict = {}
 
 
 def events_of(user, catalogs):
     """SQL condition on Event: the events a user may see — their community's, their units' dispatches and
     parts, their own reports; everything for the city level — less the sensitive ones not theirs."""
-    try:
-        key = (user, id(catalogs), catalogs.content_hash)
-        found = _EVENTS_OF.get(key)
-    except TypeError:        # a user that is no Principal (unhashable): built each time
-        return _events_of(user, catalogs)
-    if found is None:
-        if len(_EVENTS_OF) >= 10_000:
-            _EVENTS_OF.clear()
-        found = _EVENTS_OF[key] = _events_of(user, catalogs)
-    return found
+    return per_user(_EVENTS_OF, user, catalogs, lambda: _events_of(user, catalogs))
 
 
 def _events_of(user, catalogs):

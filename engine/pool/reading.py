@@ -33,9 +33,13 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     body["duplicate_of"] = duplicates.describe_flag(session, event, user, catalogs)   # for the registrar (§7.1)
     if body["duplicate_of"]:
         privacy.disclose_ids(session, catalogs, user, [body["duplicate_of"]["id"]], now, where)
-    body.update(duplicates.related(session, event, user, catalogs))
+    links = privacy.linked_events(session, event)      # one read: most events have no link at all
+    if any(row.duplicate_of_id == event.id or row.merged_into_id == event.id for row in links):
+        body.update(duplicates.related(session, event, user, catalogs))
+    else:
+        body.update(suspected_duplicates=[], merged_reports=[])     # what `related` answers then
     body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
-    body = privacy.scrub(body, privacy.linked_hidden_numbers(session, catalogs, user, event))
+    body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
