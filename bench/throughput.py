@@ -253,6 +253,12 @@ def main():
     print(f"other processes     {others:.2f} of {cores} cores busy meanwhile (median; this box is shared)")
     print(f"ceiling             {cores * 1000 / spent[sizes[-1]]:7.1f} completions/s if the {cores} cores did nothing "
           f"else ({cores} x 1000 ms / {spent[sizes[-1]]:.2f} ms of CPU per completion, all parties)")
+    quiet = min(range(args.rounds), key=lambda r: max(rounds[w][r]["others"] for w in sizes))
+    pair = {w: rounds[w][quiet]["rate"] for w in sizes}
+    print(f"quietest round      round {quiet + 1} (other processes <= "
+          f"{max(rounds[w][quiet]['others'] for w in sizes):.2f} cores): "
+          + ", ".join(f"{w} worker{'s' if w > 1 else ''} {pair[w]:.1f}/s" for w in sizes)
+          + f", ratio {pair[sizes[-1]] / pair[sizes[0]]:.2f}x")
     best, ratio = max(medians.values()), medians[sizes[-1]] / medians[sizes[0]]
     print(f"aim >= 250/s        {'met' if best >= 250 else 'NOT met'} ({best:.1f}/s)")
     print(f"ratio {sizes[0]} -> {sizes[-1]}        {ratio:7.2f}x   (aim >= 1.8x: {'met' if ratio >= 1.8 else 'NOT met'})")
