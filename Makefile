@@ -11,7 +11,7 @@ DEMO_PASSWORD ?= eventflow-demo
 # set-up stays within a couple of minutes (about 3 reports/s on one core); only into a database with no events
 SIM_EVENTS ?= 300
 
-.PHONY: install run test lint lint-bpmn chromium nginx bench clean translations
+.PHONY: install run test lint lint-bpmn chromium nginx bench bench-year clean translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,14 +80,30 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-# bench.peer: eventflow against spiff-arena's backend over HTTP, on SQLite and PostgreSQL (a few minutes; it
-# installs the peer kit ../shared/peers/spiff-arena into ~/.cache/eventflow/spiff-arena the first time, and
-# prints eventflow's numbers alone when the kit is absent)
+# the quick benchmarks (a few minutes each; numbers and ratios printed, aims said met or NOT met):
+# bench.peer runs eventflow against spiff-arena's backend over HTTP on SQLite and PostgreSQL (it installs the
+# peer kit ../shared/peers/spiff-arena into ~/.cache/eventflow/spiff-arena the first time, and prints
+# eventflow's numbers alone when the kit is absent); bench.throughput and bench.timers run `eventflow serve`
+# on a PostgreSQL database of their own (127.0.0.1:5432, or EVENTFLOW_BENCH_PG_URL)
 bench: install
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.peer
+	$(BIN)/python -m bench.throughput
+	$(BIN)/python -m bench.timers
+
+# the long ones (an hour or more on a 2-core box): a year of 20,000 and 200,000 events on each database,
+# starts and GET /api/tasks at 100,000 events, bytes per closed event, timers among 1,000,000 open instances
+BENCH_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432
+bench-year: install
+	$(BIN)/python -m bench.year --events 20000,200000
+	psql -q "$(BENCH_PG:postgresql+psycopg%=postgresql%)/test" -c "DROP DATABASE IF EXISTS eventflow_bench_year" \
+	  -c "CREATE DATABASE eventflow_bench_year"
+	$(BIN)/python -m bench.year --events 20000,200000 --database-url $(BENCH_PG)/eventflow_bench_year
+	$(BIN)/python -m bench.growth --events 100000
+	$(BIN)/python -m bench.storage
+	$(BIN)/python -m bench.timers --sizes 10000,100000,1000000
 
 clean:
 	rm -rf $(VENV) instance tools/lint-bpmn/node_modules .pytest_cache

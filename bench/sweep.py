@@ -62,14 +62,19 @@ def grow_filler(db, version_id: int, now, have: int, want: int) -> None:
         analyze(db)
 
 
-def arm_due(factory, env, count: int) -> None:
+def arm_due(factory, env, count: int) -> list[int]:
+    """`count` events walked 核实 → 研判 → 吹哨 at the clock's time: their 30-minute accept timers run. Their ids."""
+    ids = []
     for _ in range(count):
         event, _ = uow.run(factory, lambda s: registration.report(env.command(s, USERS["grid"]), REPORT))
-        uow.run(factory, lambda s: lifecycle.start(env.command(s, USERS["grid"]), event.id))
+        # (start_pending: a worker running beside it may start a submission stored on an earlier clock first)
+        uow.run(factory, lambda s: lifecycle.start_pending(env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
             task_id = uow.read(factory, lambda s: next(w.id for w in lifecycle.open_work(env.command(s), event.id)
                                                        if w.spec_name == name))
             uow.run(factory, lambda s: tasks.complete(env.command(s, USERS[who]), task_id, data))
+        ids.append(event.id)
+    return ids
 
 
 def main():

@@ -32,6 +32,7 @@ class Catalogs:
         self._roles = {r["code"]: r for r in data["roles"]}
         self._role_by_name = {r["name"]: r["code"] for r in data["roles"]}
         self._units = {u["code"]: u for u in data["units"]}
+        self._within: dict[str, tuple[str, ...]] = {}   # units_within, per scope unit
         self._event_types = {t["code"]: t for t in data["event_types"]}
         self._one_thing = {m["code"]: m for m in data["one_thing_matters"]}
         self._deadline_kinds = {k["code"]: k for k in data["deadline_kinds"]}
@@ -112,6 +113,15 @@ class Catalogs:
             chain.append(code)
             code = self._units[code]["parent"]
         return chain
+
+    def units_within(self, scope_unit_code: str) -> list[str]:
+        """Codes of ``scope_unit_code`` and every unit below it, in file order; worked out once per unit and
+        load (each signed-in request of a unit's user asks: engine/accounts/permissions.py)."""
+        found = self._within.get(scope_unit_code)
+        if found is None:
+            found = self._within[scope_unit_code] = tuple(code for code in self._units
+                                                          if self.is_within(code, scope_unit_code))
+        return list(found)
 
     def is_within(self, unit_code: str, scope_unit_code: str) -> bool:
         """True when ``unit_code`` is ``scope_unit_code`` or below it; False for unknown codes."""

@@ -16,11 +16,18 @@ A job with an interval of its own — the callbacks to the sources (engine/chann
 apart, so a slow receiver never holds up a timer; under a simulated clock it runs too (its retries fall
 due as the clock is advanced).
 """
+from datetime import datetime, timedelta, timezone
+
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.limits import deadlines
 from engine.runtime import sweep
 from engine.store import uow
+
+SWEEP = "timer-sweep"
+#: the soonest a brought-forward sweep runs: the sweep that brought it forward has ended by then (one sweep
+#: at a time: a run due while one still runs would be skipped until the next tick)
+AFTER_THIS_SWEEP = timedelta(milliseconds=50)
 
 
 def catch_up(services) -> sweep.SweepResult:
@@ -36,11 +43,28 @@ def _job(services, job):
     return sweep.run_job(services.session_factory, services.env, job)
 
 
-def _sweep(services, report) -> None:
-    """One sweep; what it fired is reported (`eventflow worker` prints it: a line per sweep that fired)."""
+def _sweep(services, report, scheduler=None) -> None:
+    """One sweep; what it fired is reported (`eventflow worker` prints it: a line per sweep that fired).
+    Then the next sweep is brought forward to the next timer's due time, if that comes first."""
     result = services.sweep()
     if result.fired and report is not None:
         report("fired " + " ".join(f"instance {i}: {', '.join(t)}" for i, t in sorted(result.fired.items())))
+    if scheduler is not None:
+        _wake_for_next_timer(services, scheduler)
+
+
+def _wake_for_next_timer(services, scheduler) -> None:
+    """Under the wall clock the sweep runs again when the earliest timer falls due, if that is before the
+    interval's next tick (and the interval goes on from there): a timer fires a few milliseconds after its
+    due time, not up to a whole interval later (issue #17, bench/timers.py). One indexed read per sweep. A
+    timer armed meanwhile with an earlier due time waits at most the interval, as before."""
+    upcoming = services.next_timer_at()
+    job = scheduler.get_job(SWEEP)
+    if upcoming is None or job is None or job.next_run_time is None:
+        return
+    at = max(upcoming, datetime.now(timezone.utc) + AFTER_THIS_SWEEP)
+    if at < job.next_run_time:
+        job.modify(next_run_time=at)
 
 
 def start_sweeper(services, timers: bool = True, report=None) -> BackgroundScheduler:
@@ -49,7 +73,7 @@ def start_sweeper(services, timers: bool = True, report=None) -> BackgroundSched
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     if timers:
         scheduler.add_job(_sweep, "interval", seconds=services.settings.sweep_interval_seconds,
-                          args=(services, report), id="timer-sweep", max_instances=1, coalesce=True)
+                          args=(services, report, scheduler), id=SWEEP, max_instances=1, coalesce=True)
     for job in services.env.jobs:
         if job.interval is not None:
             scheduler.add_job(_job, "interval", seconds=getattr(services.settings, job.interval),

@@ -6,7 +6,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 
 from catalogs import load_catalogs
@@ -148,6 +148,14 @@ class Services:
         fires what falls due)."""
         with self.holding_clock(wait=False) as held:
             return sweep.sweep(self.session_factory, self.env) if held else sweep.SweepResult()
+
+    def next_timer_at(self):
+        """When the earliest timer falls due (engine/runtime/sweep.py `next_timer`), for the worker's next
+        sweep; None under a simulated clock, whose time moves only when advanced."""
+        if self.clock.simulated:
+            return None
+        due = self.read(sweep.next_timer)
+        return due if due is None or due.tzinfo else due.replace(tzinfo=timezone.utc)
 
     def run(self, fn):
         """One unit of work (commit once, retried on a concurrent save)."""

@@ -113,7 +113,7 @@ def is_global(user) -> bool:
 def units_within(catalogs, unit: str | None) -> list[str]:
     if not unit:
         return []
-    return [u["code"] for u in catalogs.get("units") if catalogs.is_within(u["code"], unit)]
+    return catalogs.units_within(unit)
 
 
 # -- sensitive events (Table A.1 rows 1–3) -------------------------------------------------------------
@@ -141,9 +141,33 @@ def sensitive_filter(user, catalogs):
     return or_(Event.type_code.not_in(codes), Event.reporter == user.username) if codes else true()
 
 
+def per_user(cache: dict, user, catalogs, build):
+    """`build()` kept in `cache` per (user, catalogs object, catalogs content): a user's visibility condition,
+    or a statement made of it, is the same on every request (SQL expressions are immutable: one is shared by
+    every thread), and building one — and working out its cache key — costs more than running the query it
+    is part of (bench/throughput.py). A user that is no Principal (unhashable) gets a new one each time."""
+    try:
+        key = (user, id(catalogs), catalogs.content_hash)
+        found = cache.get(key)
+    except TypeError:
+        return build()
+    if found is None:
+        if len(cache) >= 10_000:
+            cache.clear()
+        found = cache[key] = build()
+    return found
+
+
+_EVENTS_OF: dict = {}
+
+
 def events_of(user, catalogs):
     """SQL condition on Event: the events a user may see — their community's, their units' dispatches and
     parts, their own reports; everything for the city level — less the sensitive ones not theirs."""
+    return per_user(_EVENTS_OF, user, catalogs, lambda: _events_of(user, catalogs))
+
+
+def _events_of(user, catalogs):
     sensitive = sensitive_filter(user, catalogs)
     if is_global(user):
         return sensitive

@@ -198,9 +198,19 @@ def scrub(value, numbers: set[str]):
 def linked_hidden_numbers(session, catalogs, user, event) -> set[str]:
     """Numbers of the sensitive events linked to this one (repeat of, merged into, transferred from or to, and
     those linked to it) that the user may not see."""
-    linked = select(Event.number, Event.type_code, Event.reporter).where(
+    return hidden_among(linked_events(session, event), catalogs, user)
+
+
+def linked_events(session, event) -> list:
+    """The events linked to this one — repeat of, merged into, transferred from or to, and those flagged as
+    repeating it or merged into it — as rows (number, type_code, reporter, duplicate_of_id, merged_into_id)."""
+    return session.execute(select(Event.number, Event.type_code, Event.reporter, Event.duplicate_of_id,
+                                  Event.merged_into_id).where(
         Event.id.in_({event.duplicate_of_id, event.merged_into_id, event.transferred_from_id,
                       event.transferred_to_id} - {None})
-        | (Event.duplicate_of_id == event.id) | (Event.merged_into_id == event.id))
-    return {number for number, type_code, reporter in session.execute(linked)
-            if not permissions.may_see_sensitive(user, catalogs, type_code, reporter)}
+        | (Event.duplicate_of_id == event.id) | (Event.merged_into_id == event.id))).all()
+
+
+def hidden_among(rows, catalogs, user) -> set[str]:
+    """The numbers among `linked_events` rows of the sensitive events the user may not see."""
+    return {row.number for row in rows if not permissions.may_see_sensitive(user, catalogs, row.type_code, row.reporter)}

@@ -35,14 +35,16 @@ def check_reason(value) -> str:
 
 
 # -- starting the process -------------------------------------------------------------------------------
-def start(cmd, event_id: int, actor: str | None = None) -> Instance:
+def start(cmd, event_id: int, actor: str | None = None, pending: bool = False) -> Instance:
     """Start a stored event's process (the event row is locked: two starters start one). `actor` is who
-    the start is recorded for (a channel, `system`), by default the command's user."""
+    the start is recorded for (a channel, `system`), by default the command's user. `pending`: the caller
+    holds the lock of the event's pending start, so it has no process yet (the pending start is removed in
+    the unit that starts one: no look-up needed)."""
     session, env = cmd.session, cmd.env
     event = session.get(Event, event_id, with_for_update=True)
     if event is None:
         raise NotFound(f"event {event_id} does not exist")
-    if session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
+    if not pending and session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
         raise Conflict(f"event {event.number} already has a process")
     session.execute(_STARTED, {"event_id": event_id})
     version = process_versions.version_for(cmd, event)   # its type's process (Table A.1 `process`), or Figure 1's
@@ -57,7 +59,7 @@ def start_pending(cmd, event_id: int, actor: str | None = None) -> Instance | No
     retry of it, or from the sweep after the app stopped in between. None if it waits no more."""
     if cmd.session.scalar(_PENDING, {"event_id": event_id}) is None:
         return None
-    return start(cmd, event_id, actor)
+    return start(cmd, event_id, actor, pending=True)
 
 
 def pending_starts(cmd, stored_before, limit: int = 100) -> list[int]:

@@ -127,6 +127,8 @@ def count_for(session, user, catalogs) -> int:
 #: constructing one costs SQLAlchemy more than SQLite takes to run it (bench/lifecycle.py).
 _WORK = (select(WorkItem, Instance, Event).join(Instance, Instance.id == WorkItem.instance_id)
          .join(Event, Event.id == WorkItem.event_id).where(WorkItem.id == bindparam("task_id")))
+#: the same, and whether the task has an open incident (a completion resolves it: no UPDATE when none)
+_WORK_AND_INCIDENT = _WORK.add_columns(incidents.open_for_task(WorkItem.id))
 
 
 def find_for(session, user, catalogs, task_id: str) -> WorkItem:
@@ -138,19 +140,23 @@ def find_for(session, user, catalogs, task_id: str) -> WorkItem:
 def find_work(session, user, catalogs, task_id: str) -> tuple[WorkItem, Instance, Event]:
     """`find_for` with the task's instance and event, loaded in the same query (completing the task
     needs all three; the caller holds them, so the session's identity map keeps them)."""
-    found = session.execute(_WORK, {"task_id": task_id}).first()
+    return _find_work(session, user, catalogs, task_id, _WORK)
+
+
+def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
+    found = session.execute(query, {"task_id": task_id}).first()
     if found is None:
         if session.scalar(select(Audit.id).where(Audit.task_id == task_id).limit(1)) is not None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
         raise NotFound(f"task {task_id} does not exist")
-    item, instance, event = found
+    item, instance, event = found[:3]
     if not permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
         raise NotFound(f"task {task_id} does not exist")
     if not may_work_on(user, item, catalogs):
         if permissions.is_global(user) or event.community == user.community:
             raise Forbidden(f"task {item.title} belongs to role {item.role}", field="role")
         raise NotFound(f"task {task_id} does not exist")
-    return item, instance, event
+    return tuple(found)
 
 
 def detail(cmd, task_id: str, where: str = "api_task") -> dict:
@@ -169,7 +175,7 @@ def complete(cmd, task_id: str, data) -> dict:
     """Complete a ready task with its form data (checked against its form first). If the step fails, the
     answer is 409 `step_failed`, the task stays ready and an incident opens (engine/casework/incidents.py)."""
     session, user = cmd.session, cmd.user
-    item, row, event = find_work(session, user, cmd.catalogs, task_id)
+    item, row, event, incident = _find_work(session, user, cmd.catalogs, task_id, _WORK_AND_INCIDENT)
     _not_claimed_by_another(item, user)
     compiled = cmd.env.specs.get(session, row.version_id)
     clean = check_data(item, compiled, cmd.catalogs, data, event=event, session=session)
@@ -179,7 +185,8 @@ def complete(cmd, task_id: str, data) -> dict:
         raise incidents.task_failure(err, item, row, event, clean, user.username, cmd.catalogs) from err
     if finished is None:
         raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
-    incidents.resolve_task(session, task_id, user.username, cmd.now())
+    if incident:
+        incidents.resolve_task(session, task_id, user.username, cmd.now())
     return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage,
             "next_task": next_task(cmd, row, event, compiled)}
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine.store import uow
 from engine.core.clock import local
@@ -121,9 +121,11 @@ def describe(row: Callback) -> dict:
             "last_status": row.last_status, "last_error": row.last_error, "delivered_at": local(row.delivered_at)}
 
 
+_OF_EVENT = select(Callback).where(Callback.event_id == bindparam("event_id")).order_by(Callback.id)
+
+
 def of_event(session, event_id: int) -> list[dict]:
-    return [describe(r) for r in session.scalars(select(Callback).where(Callback.event_id == event_id)
-                                                 .order_by(Callback.id))]
+    return [describe(r) for r in session.scalars(_OF_EVENT, {"event_id": event_id})]
 
 
 def next_attempt(session):

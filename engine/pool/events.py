@@ -215,8 +215,14 @@ def initial_data(event: Event, reopened: bool = False, placement_unit: str | Non
             "superior_body": event.superior_body, "superior_deadline": deadline, "placement_unit": placement_unit}
 
 
+#: get_visible's statement per user (permissions.per_user)
+_VISIBLE: dict = {}
+
+
 def get_visible(session, event_id: int, user, catalogs) -> Event:
-    event = session.scalar(select(Event).where(Event.id == event_id, permissions.events_of(user, catalogs)))
+    query = permissions.per_user(_VISIBLE, user, catalogs, lambda: select(Event).where(
+        Event.id == bindparam("event_id"), permissions.events_of(user, catalogs)))
+    event = session.scalar(query, {"event_id": event_id})
     if event is None:
         raise NotFound(f"event {event_id} does not exist or is not yours to see")
     return event

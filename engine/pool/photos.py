@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from PIL import ExifTags, Image, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.accounts import privacy
@@ -298,9 +298,12 @@ def _lineage(session, event: Event) -> list[int]:
     return ids
 
 
+_OF_EVENTS = (select(Photo).where(Photo.event_id.in_(bindparam("ids", expanding=True)))
+              .order_by(Photo.uploaded_at, Photo.id))
+
+
 def of_event(session, event: Event) -> list[Photo]:
-    return list(session.scalars(select(Photo).where(Photo.event_id.in_(_lineage(session, event)))
-                                .order_by(Photo.uploaded_at, Photo.id)))
+    return list(session.scalars(_OF_EVENTS, {"ids": _lineage(session, event)}))
 
 
 def find(session, event: Event, key: str) -> Photo:

@@ -3,7 +3,7 @@ lights, duplicate flags, callbacks — its diagram and map, and the search of th
 Every read of a sensitive event's content is recorded (engine/accounts/privacy.py `disclose`)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.accounts import privacy
 from engine.channels import callbacks
@@ -22,30 +22,45 @@ def visible(cmd, event_id: int, where: str) -> Event:
     return event
 
 
+#: an event detail's reads, built once (columns, not ORM rows: building a statement and loading entities
+#: cost more than the queries themselves, bench/throughput.py)
+_PROCESS = (select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by, Instance.suspend_reason,
+                   ProcessVersion.process_key, ProcessVersion.version)
+            .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+            .where(Instance.event_id == bindparam("event_id")).order_by(Instance.id.desc()).limit(1))
+_OPEN_TASKS = (select(WorkItem.id, WorkItem.spec_name, WorkItem.title, WorkItem.lane, WorkItem.role, WorkItem.community,
+                      WorkItem.unit, WorkItem.person, WorkItem.created_at)
+               .where(WorkItem.event_id == bindparam("event_id")).order_by(WorkItem.created_at))
+_TIMELINE = (select(Audit.at, Audit.actor, Audit.action, Audit.task_id, Audit.task_name, Audit.data)
+             .where(Audit.event_id == bindparam("event_id")).order_by(Audit.id))
+_DEADLINES = select(Deadline).where(Deadline.event_id == bindparam("event_id")).order_by(Deadline.id)
+
+
 def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
     session, user, catalogs, now = cmd.session, cmd.user, cmd.catalogs, cmd.now()
     event = visible(cmd, event_id, where)
     body = _detail(session, event)
-    rows = session.scalars(select(Deadline).where(Deadline.event_id == event.id).order_by(Deadline.id))
+    rows = session.scalars(_DEADLINES, {"event_id": event.id})
     body["deadlines"] = [deadlines.describe(row, catalogs, now) for row in rows]
     # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
     body["warnings"] = sorted({row["calendar_warning"] for row in body["deadlines"] if row["calendar_warning"]})
     body["duplicate_of"] = duplicates.describe_flag(session, event, user, catalogs)   # for the registrar (§7.1)
     if body["duplicate_of"]:
         privacy.disclose_ids(session, catalogs, user, [body["duplicate_of"]["id"]], now, where)
-    body.update(duplicates.related(session, event, user, catalogs))
+    links = privacy.linked_events(session, event)      # one read: most events have no link at all
+    if any(row.duplicate_of_id == event.id or row.merged_into_id == event.id for row in links):
+        body.update(duplicates.related(session, event, user, catalogs))
+    else:
+        body.update(suspected_duplicates=[], merged_reports=[])     # what `related` answers then
     body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
-    body = privacy.scrub(body, privacy.linked_hidden_numbers(session, catalogs, user, event))
+    body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
 def _detail(session, event: Event) -> dict:
     body = events.summary(event)
-    row = session.execute(select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by,
-                                 Instance.suspend_reason, ProcessVersion.process_key, ProcessVersion.version)
-                          .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
-                          .where(Instance.event_id == event.id).order_by(Instance.id.desc())).first()
+    row = session.execute(_PROCESS, {"event_id": event.id}).first()
     body["process"] = None if row is None else {
         "instance_id": row.id, "status": row.status, "process_key": row.process_key, "version": row.version,
         # 挂起 (engine/casework/administration.py): since when, by whom, why
@@ -54,11 +69,10 @@ def _detail(session, event: Event) -> dict:
     body["open_tasks"] = [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
                            "community": w.community, "unit": w.unit, "person": w.person,
                            "created_at": local(w.created_at)}
-                          for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id)
-                                                   .order_by(WorkItem.created_at))]
+                          for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
     body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
                          "task_name": a.task_name, "data": a.data}
-                        for a in session.scalars(select(Audit).where(Audit.event_id == event.id).order_by(Audit.id))]
+                        for a in session.execute(_TIMELINE, {"event_id": event.id})]
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body

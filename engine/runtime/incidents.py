@@ -15,7 +15,7 @@ for process and system administrators, is the domain's: engine/casework/incident
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from engine.core.errors import HandlerError, StepFailed
 from engine.runtime.instances import ProcessError
@@ -116,6 +116,11 @@ def audit(session, now, actor: str, action: str, incident: Incident, **more) -> 
 def resolve(incident: Incident, how: str, by: str, now) -> None:
     """Resolved: `how` (retried, gone, completed, fired) and by whom."""
     incident.status, incident.resolution, incident.resolved_by, incident.resolved_at = "resolved", how, by, now
+
+
+def open_for_task(task_id):
+    """SQL: whether the task (`task_id`, a column or value) has an open incident (indexed by task id)."""
+    return exists().where(Incident.task_id == task_id, Incident.status == "open")
 
 
 def resolve_task(session, task_id: str, by: str, now) -> None:

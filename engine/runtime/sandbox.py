@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
 import keyword
 import re
 import sys
@@ -293,6 +294,24 @@ def compiled(source: str, mode: str):
 
 #: what the guarded code calls; their leading underscore keeps diagram code from naming them
 GUARDS = {"_op_guard_": _op_guard_, "_method_guard_": _method_guard_, "_spend_": _spend, "_build_": _build_}
+
+
+def untraced(helper):
+    """An engine helper given to diagram code (`deadline`, `add_working_days`) runs without the step
+    counter's tracer: its lines are not the diagram's steps, and under the tracer every call it makes — a
+    deadline's database read among them — paid for a trace call (issue #17, bench/throughput.py). The
+    diagram's own frame goes on counting when it returns."""
+    @functools.wraps(helper)
+    def run(*args, **kwargs):
+        tracer = sys.gettrace()
+        if tracer is None:
+            return helper(*args, **kwargs)
+        sys.settrace(None)
+        try:
+            return helper(*args, **kwargs)
+        finally:
+            sys.settrace(tracer)
+    return run
 
 
 def run_bounded(action, steps: int = MAX_STEPS):

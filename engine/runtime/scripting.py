@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from engine.core.clock import SHANGHAI, parse_instant
 from engine.core.errors import EventflowError, HandlerError, InvalidData
 from handlers.errors import InvalidParameter, UnknownOperation
-from engine.runtime.sandbox import SAFE_BUILTINS, BoundedEnvironment, Exhausted, UnsafeCode
+from engine.runtime.sandbox import SAFE_BUILTINS, BoundedEnvironment, Exhausted, UnsafeCode, untraced
 
 
 class EventflowScriptEngine(PythonScriptEngine):
@@ -27,8 +27,8 @@ class EventflowScriptEngine(PythonScriptEngine):
         super().__init__(environment=BoundedEnvironment({
             "__builtins__": SAFE_BUILTINS,
             "now": lambda: self.clock.now().astimezone(SHANGHAI).isoformat(),
-            "deadline": self._deadline,
-            "add_working_days": self._add_working_days,
+            "deadline": untraced(self._deadline),
+            "add_working_days": untraced(self._add_working_days),
         }))
 
     def evaluate(self, task, expression, external_context=None):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.core.clock import SHANGHAI
 from engine.core.command import Command
@@ -113,9 +113,13 @@ def due_instance_ids(session, now, limit: int = 500) -> list[int]:
 
 def next_timer(session):
     """The earliest due time of a timer that has not failed (failed ones are retried by every sweep, but
-    must not hold back the timers behind them)."""
-    return session.scalar(select(func.min(Timer.due_at)).join(Instance, Instance.id == Timer.instance_id)
-                          .where(Timer.last_error.is_(None), Instance.status == "running"))
+    must not hold back the timers behind them). Read through the due_at index from the earliest on (a
+    min() over the join would read every open instance's timer: bench/timers.py)."""
+    return session.scalar(_NEXT)
+
+
+_NEXT = (select(Timer.due_at).join(Instance, Instance.id == Timer.instance_id)
+         .where(Timer.last_error.is_(None), Instance.status == "running").order_by(Timer.due_at).limit(1))
 
 
 def fire(cmd, instance_id: int) -> list[str]:

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: execution option of a unit of work that only reads (engine/store/uow.py)
 READ_ONLY = "eventflow_read_only"
+#: Connection.info key: the transaction sent a statement other than a SELECT (PostgreSQL; engine/store/uow.py)
+WROTE = "eventflow_wrote"
 
 
 def make_engine(url: str) -> Engine:
@@ -53,7 +55,24 @@ def make_engine(url: str) -> Engine:
     # no ping at each checkout (a round trip per unit of work): a connection the server dropped fails its
     # statement, SQLAlchemy empties the pool, and the unit of work runs again on a fresh one (uow.py);
     # connections are renewed every half hour, before a firewall or the server drops an idle one
-    return create_engine(url, pool_recycle=1800)
+    engine = create_engine(url, pool_recycle=1800)
+
+    @event.listens_for(engine, "begin")
+    def _clean(conn):
+        conn.info.pop(WROTE, None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(conn, _cursor, statement, _parameters, _context, _many):
+        if not statement.startswith("SELECT"):
+            conn.info[WROTE] = True
+
+    return engine
+
+
+def wrote(connection) -> bool:
+    """Whether the connection's transaction may have written anything (PostgreSQL: any statement but a
+    SELECT since it began)."""
+    return bool(connection.info.get(WROTE))
 
 
 def _writers_queue(conn, path: str) -> None:

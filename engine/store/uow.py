@@ -11,7 +11,7 @@ import logging
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.store.db import READ_ONLY
+from engine.store.db import READ_ONLY, wrote
 from engine.core.errors import Conflict, StaleInstance
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def read(session_factory, fn, retries: int = 2):
                 session.connection(execution_options={READ_ONLY: True})   # SQLite: a snapshot, no write lock
             result = fn(session)
             notes = session.info.pop(NOTES, {})
+            _end_read(session)
             break
         except DBAPIError as err:
             if not err.connection_invalidated or attempt == retries - 1:
@@ -80,6 +81,18 @@ def read(session_factory, fn, retries: int = 2):
     if notes:
         run(session_factory, lambda s: _write_notes(s, notes))
     return result
+
+
+def _end_read(session) -> None:
+    """On PostgreSQL a read that wrote nothing ends with COMMIT, which changes nothing, rather than the
+    ROLLBACK of `close()`: psycopg forgets its prepared statements at every ROLLBACK (and deallocates them
+    on the server), so every request would have its statements parsed and planned afresh (bench/throughput.py).
+    Anything written — an ORM change, any statement but a SELECT — is rolled back as before."""
+    if not session.in_transaction() or session.new or session.deleted or session.dirty:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and not wrote(connection):
+        session.commit()
 
 
 def note(session, writer, item) -> None:

@@ -79,6 +79,20 @@ def test_ordinary_code_runs_and_is_checked_again_at_run_time(bounded):
         bounded.evaluate("open", {})
 
 
+def test_a_helper_runs_untraced_and_the_diagram_goes_on_counting():
+    """deadline() and the other helpers run without the step tracer (their calls are not the diagram's
+    steps, and under it each cost twice the time: issue #17); the diagram's own steps still count after."""
+    import sys
+    from engine.runtime.sandbox import untraced
+    seen = []
+    helper = untraced(lambda: seen.append(sys.gettrace()) or 1)
+    bounded = BoundedEnvironment({"__builtins__": SAFE_BUILTINS, "helper": helper})
+    assert bounded.evaluate("helper() + 1", {}) == 2 and seen == [None]
+    with pytest.raises(Exhausted):
+        bounded.execute("n = helper()\nwhile n >= 0:\n    n += helper()", {})
+    assert len(seen) > 1 and set(seen) == {None}
+
+
 def test_the_budget_is_per_evaluation(bounded):
     for _ in range(50):                                  # many small evaluations add up to nothing
         assert bounded.evaluate("len('x' * 90000)", {}) == 90000

@@ -6,7 +6,9 @@ import shutil
 import sqlite3
 import threading
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import sessionmaker
 
 from engine.store import uow
 from engine.store.db import make_engine, make_session_factory
@@ -34,4 +36,33 @@ def test_a_read_is_served_while_a_writer_holds_the_database(sqlite_template, tmp
         writer.execute("ROLLBACK")
         writer.close()
         reader.join()
+        db.dispose()
+
+
+def _prepared_on_server(session) -> int:
+    return session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+
+
+def test_a_read_keeps_the_prepared_statements_and_commits_nothing(database_url):
+    """On PostgreSQL a read that wrote nothing ends with COMMIT, not ROLLBACK, at which psycopg forgets (and
+    deallocates) every statement it prepared, so each request's statements would be planned afresh (issue
+    #17: bench/throughput.py); what a read did write is still rolled back."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("psycopg's prepared statements: PostgreSQL only")
+    db = make_engine(database_url)
+    factory = sessionmaker(bind=db, expire_on_commit=False)
+    try:
+        count = select(func.count(Audit.id)).where(Audit.actor == "x")
+        for _ in range(6):          # psycopg prepares a statement at its fifth run on a connection
+            uow.read(factory, lambda s: s.scalar(count))
+        assert uow.read(factory, _prepared_on_server) >= 1           # still prepared after six reads
+
+        def writes(session):
+            session.execute(insert(Audit).values(at=func.now(), actor="x", action="read_that_wrote"))
+            return _prepared_on_server(session)
+        uow.read(factory, writes)
+        assert uow.read(factory, lambda s: s.scalar(count)) == 0        # a write in a read: rolled back
+        assert uow.read(factory, lambda s: s.add(Audit(at=func.now(), actor="x", action="orm")) or 0) == 0
+        assert uow.read(factory, lambda s: s.scalar(count)) == 0
+    finally:
         db.dispose()
