@@ -2,7 +2,7 @@
 认领 and 取消认领, each an operation of a command (engine/core/command.py) for its user."""
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
@@ -32,6 +32,8 @@ def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = 
 TODO_ORDER = paging.Order("tasks", WorkItem.created_at, WorkItem.id)
 #: 已办's order: the newest completion first, the audit row's id breaking ties
 DONE_ORDER = paging.Order("done", Audit.at, Audit.id, descending=True)
+#: written into the SQL, as the partial index of completions by person is (migration 0022), so it is used
+COMPLETED = literal_column(f"'{contracts.TASK_COMPLETED}'")
 #: the 待办 filters: of the task's event (type, source, community), its warning light, who has it in hand
 TODO_FILTERS = ("type_code", "source", "community", "light", "status")
 #: the status filter: who has the task in hand (`suspended`: its process is suspended, 挂起)
@@ -111,7 +113,7 @@ def done(cmd, page: paging.PageRequest = DONE_PAGE) -> paging.Page:
     may still see (a cadre no longer designated for sensitive events no longer lists them)."""
     user = cmd.user
     query = (select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
-             .where(Audit.actor == user.username, Audit.action == contracts.TASK_COMPLETED,
+             .where(Audit.actor == user.username, Audit.action == COMPLETED,
                     permissions.events_of(user, cmd.catalogs)))
     return paging.fetch(cmd.session, query, DONE_ORDER, page).map(lambda rows: [
         {"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
@@ -146,7 +148,8 @@ def find_work(session, user, catalogs, task_id: str) -> tuple[WorkItem, Instance
 def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
     found = session.execute(query, {"task_id": task_id}).first()
     if found is None:
-        if session.scalar(select(Audit.id).where(Audit.task_id == task_id).limit(1)) is not None:
+        if session.scalar(select(Audit.id).where(Audit.task_id == task_id, Audit.action == COMPLETED)
+                          .limit(1)) is not None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
         raise NotFound(f"task {task_id} does not exist")
     item, instance, event = found[:3]

@@ -48,7 +48,7 @@ def microseconds(session, later, earlier):
     return cast(func.extract("epoch", later - earlier) * 1_000_000, BigInteger)
 
 
-def _constant(value: str):
+def constant(value: str):
     """A code constant written into the SQL itself, so a partial index whose condition names it can be used."""
     assert "'" not in value
     return literal_column(f"'{value}'")
@@ -58,15 +58,21 @@ def json_false(session, key: str, table=Audit.__table__):
     """`audit.data[key] is False` (a JSON false, nothing else)."""
     data = table.c.data
     if dialect(session) == "sqlite":
-        return func.json_type(data, _constant(f"$.{key}")) == _constant("false")
-    return and_(func.json_typeof(data.op("->")(_constant(key))) == _constant("boolean"),
-                data.op("->>")(_constant(key)) == _constant("false"))
+        return func.json_type(data, constant(f"$.{key}")) == constant("false")
+    return and_(func.json_typeof(data.op("->")(constant(key))) == constant("boolean"),
+                data.op("->>")(constant(key)) == constant("false"))
+
+
+def completed(table=Audit.__table__):
+    """An audit row of a completed task, written as the partial index `ix_audit_completed_by` (migration 0022)
+    is, so the monthly report's days with work done per person read just those rows."""
+    return table.c.action == constant(contracts.TASK_COMPLETED)
 
 
 def failed_check(session, table=Audit.__table__):
     """An audit row of a 核查 that failed (§8.5 重办): written as the partial index `ix_audit_failed_check`
     (migration 0020) is, so the circular and the first-time count read just those rows."""
-    return and_(table.c.action == _constant(contracts.TASK_COMPLETED),
+    return and_(table.c.action == constant(contracts.TASK_COMPLETED),
                 json_false(session, contracts.CHECK_PASSED, table))
 
 

@@ -19,11 +19,10 @@ from sqlalchemy import and_, case, func, select
 
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
-from engine.oversight.counting import shanghai_day
+from engine.oversight.counting import completed, shanghai_day
 from engine.oversight.hazards import describe, month_state
 from engine.store.models import Audit, Deadline, Event, HazardPoint, Patrol, User
 from handlers import actions
-from engine.core import contracts
 
 
 def bounds(month: str) -> tuple[datetime, datetime]:
@@ -51,7 +50,7 @@ def build(cmd, community: str, month: str) -> dict:
         Patrol.community == community, Patrol.at >= start, Patrol.at < end).group_by(Patrol.username)).all())
     day = shanghai_day(session, Audit.at)
     active_days = dict(session.execute(select(Audit.actor, func.count(day.distinct())).where(
-        Audit.action == contracts.TASK_COMPLETED, Audit.actor.in_(names), Audit.at >= start, Audit.at < end)
+        completed(), Audit.actor.in_(names), Audit.at >= start, Audit.at < end)
         .group_by(Audit.actor)).all()) if names else {}
     presence = [{"username": u.username, "name": u.display_name, "roles": sorted(u.roles or []),
                  "duty_days": duty.get(u.username, 0), "patrols": patrols.get(u.username, 0),

@@ -65,7 +65,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     source: Mapped[str] = mapped_column(String(40))
-    type_code: Mapped[str] = mapped_column(String(20), index=True)
+    type_code: Mapped[str] = mapped_column(String(20))     # indexed first in ix_event_type_status_created
     description: Mapped[str] = mapped_column(Text)
     #: WGS-84; null while a report that gave only an address waits for 分拨 (placement, §7.1)
     lat: Mapped[float | None] = mapped_column(Float)
@@ -246,13 +246,17 @@ class Audit(Base):
     """Append-only trail: who, when (injected clock), which task, what data."""
 
     __tablename__ = "audit"
-    __table_args__ = (Index("ix_audit_event_at", "event_id", "id"),
-                      # the period's aggregates (engine/oversight): rows of an action in a period, an event's of one
+    __table_args__ = (# the period's aggregates (engine/oversight): rows of an action in a period; an event's trail
                       Index("ix_audit_action_at", "action", "at"),
-                      Index("ix_audit_event_action", "event_id", "action", "id"),
-                      # the monthly report's days with work done, per person (§9.2 人员到位); 已办, a user's
-                      # completions newest first, by keyset pages (engine/casework/tasks.py, migration 0021)
-                      Index("ix_audit_actor_action_at_id", "actor", "action", "at", "id"),
+                      Index("ix_audit_event_action", "event_id", "action"),
+                      # 已办, a user's completions newest first by keyset pages (engine/casework/tasks.py), and the
+                      # monthly report's days with work done per person (§9.2 人员到位): completions only (0022)
+                      # a completed task by its id (a second completion: 409, not 404), completions only
+                      Index("ix_audit_task_id", "task_id", sqlite_where=text("action = 'task_completed'"),
+                            postgresql_where=text("action = 'task_completed'")),
+                      Index("ix_audit_completed_by", "actor", "at", "id",
+                            sqlite_where=text("action = 'task_completed'"),
+                            postgresql_where=text("action = 'task_completed'")),
                       # the failed checks alone (engine/oversight/counting.py `failed_check`, migration 0020)
                       Index("ix_audit_failed_check", "action", "at",
                             sqlite_where=text("action = 'task_completed' AND json_type(data, '$.passed') = 'false'"),
@@ -265,7 +269,7 @@ class Audit(Base):
     action: Mapped[str] = mapped_column(String(40))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
     instance_id: Mapped[int | None]
-    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
     task_name: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict | None] = mapped_column(JSON)
 

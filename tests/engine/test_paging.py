@@ -246,7 +246,7 @@ def test_on_postgresql_the_first_pages_of_tasks_done_and_events_are_index_scans(
     for plan in _plans(sessions, lambda: read(tasks.ready, paging.PageRequest(20, later), user=staff)):
         _an_index_scan_in_order(plan, "ix_work_item_created_id")          # the next page seeks: no offset
     for plan in _plans(sessions, lambda: read(tasks.done, first, user=staff)):
-        _an_index_scan_in_order(plan, "ix_audit_actor_action_at_id")
+        _an_index_scan_in_order(plan, "ix_audit_completed_by")
 
     def pool(user, filters, asked):
         return lambda: read(lambda cmd: events.search(cmd.session, cmd.user, cmd.catalogs, filters, asked), user=user)
