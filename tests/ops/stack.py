@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-from contextlib import closing
 from pathlib import Path
+
+from bench.serving import free_port  # noqa: E402,F401 - one helper for the tests and the benches
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "eventflow.conf"
@@ -35,12 +35,6 @@ def app_env(database_url: str, media_dir: Path, **more) -> dict:
                EVENTFLOW_SECRET_KEY=secrets.token_hex(32), EVENTFLOW_SECURE_COOKIES="1",
                EVENTFLOW_SCRYPT_N="1024", **more)
     return env
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(args: list[str], env: dict, cwd=ROOT) -> str:

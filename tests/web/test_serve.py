@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from engine.core.clock import parse_instant
 from engine.store import uow
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import ClockState, Instance
+from bench.serving import children, free_port
 from tests.conftest import ROOT, SIM_START
 from tests.web.client import Api
 
@@ -87,31 +87,11 @@ class Http:
         return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _children(pid: int) -> dict[int, str]:
-    """The processes whose parent is `pid`, with their command lines."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(text.rsplit(")", 1)[1].split()[1]) == pid:
-            found[int(stat.parent.name)] = cmdline
-    return found
-
-
 class Server:
     """`python -m web serve` (the `eventflow` command) in a session of its own."""
 
     def __init__(self, database_url: str, tmp_path: Path):
-        self.port, self.lines, self.seen = _free_port(), [], threading.Condition()
+        self.port, self.lines, self.seen = free_port(), [], threading.Condition()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "EVENTFLOW_DATABASE_URL": database_url,
                "EVENTFLOW_CLOCK": "simulated", "EVENTFLOW_SIM_START": SIM_START, "EVENTFLOW_SCRYPT_N": "1024",
                "EVENTFLOW_MEDIA_DIR": str(tmp_path / "media"), "EVENTFLOW_WEB_WORKERS": "2",
@@ -148,19 +128,19 @@ class Server:
 
     def processes(self) -> tuple[list[int], list[int]]:
         """(the gunicorn workers, the eventflow worker)."""
-        children = _children(self.process.pid)
-        return ([p for p, cmd in children.items() if " worker" not in cmd],
-                [p for p, cmd in children.items() if cmd.rstrip().endswith("web worker")])
+        found = children(self.process.pid)
+        return ([p for p, cmd in found.items() if " worker" not in cmd],
+                [p for p, cmd in found.items() if cmd.rstrip().endswith("web worker")])
 
     def stop(self) -> None:
         """SIGTERM to `serve` alone (as a supervisor stops it): gunicorn stops, and stops the worker process
         before it exits. Whatever is left of the session is killed."""
-        children = _children(self.process.pid)
+        found = children(self.process.pid)
         try:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(90)
             assert self.process.returncode == 0, self.output()
-            assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], self.output()
+            assert not [pid for pid in found if Path(f"/proc/{pid}").exists()], self.output()
         finally:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
