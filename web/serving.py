@@ -72,6 +72,21 @@ def stop_worker(child: subprocess.Popen, timeout: float) -> None:
             child.wait()
 
 
+class _Exited:
+    """Stands for a worker that could not be started: it has exited, as far as the watch can tell."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    returncode = 1
+
+    def wait(self) -> int:
+        return self.returncode
+
+    def poll(self) -> int:
+        return self.returncode
+
+
 class Supervisor:
     """Keeps `eventflow worker` running beside gunicorn: a worker process that dies (a crash, the OOM killer,
     a kill by hand) is started again after a pause that doubles with each death in a row (1 s, 2 s … 60 s)
@@ -100,7 +115,12 @@ class Supervisor:
             with self._lock:
                 if self._stopping.is_set():
                     return
-                self.child = start_worker()
+                try:
+                    self.child = start_worker()
+                except OSError as err:      # no fork now (memory, process limit): try again after a longer pause
+                    print(f"eventflow serve: could not start eventflow worker ({err}); trying again",
+                          file=sys.stderr, flush=True)
+                    self.child = _Exited(child.pid)
             pause = min(pause * 2, self.MAX_PAUSE_S)
 
     def stop(self, timeout: float) -> None:

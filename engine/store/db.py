@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
+import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -47,10 +50,14 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "commit")
-        @event.listens_for(engine, "rollback")
-        def _sqlite_end(conn):
-            _writers_leave(conn)
+        def _sqlite_commit(conn):
+            _writers_end(conn, "commit")
 
+        @event.listens_for(engine, "rollback")
+        def _sqlite_rollback(conn):
+            _writers_end(conn, "rollback")
+
+        _release_with_the_pool(engine)
         return engine
     # no ping at each checkout (a round trip per unit of work): a connection the server dropped fails its
     # statement, SQLAlchemy empties the pool, and the unit of work runs again on a fresh one (uow.py);
@@ -75,25 +82,79 @@ def wrote(connection) -> bool:
     return bool(connection.info.get(WROTE))
 
 
+#: how long a writer waits for its turn, as SQLite's own busy timeout (connect_args) would; then "database is
+#: locked", which the unit of work may retry
+WRITER_WAIT_S = 30
+_LOCK, _WRITING = "eventflow_write_lock", "eventflow_writing"
+
+
 def _writers_queue(conn, path: str) -> None:
-    """Writers to one SQLite file wait their turn on a file lock (flock) beside it, each connection with a
-    handle of its own: the kernel wakes the next one the moment the lock is let go. Without it they wait in
-    SQLite's busy handler, which sleeps and polls (up to 100 ms a nap): the slowest of four concurrent
-    completions took 100 ms more than the rest (bench/peer.py). An in-memory database has one connection."""
+    """Writers to one SQLite file take turns on a file lock (flock) beside it, each connection with a handle
+    of its own, before BEGIN IMMEDIATE; the lock is let go once COMMIT or ROLLBACK has been sent. Without it
+    they wait in SQLite's busy handler, which naps up to 100 ms between tries: the slowest of four concurrent
+    completions took 100 ms more than the rest (bench/peer.py). Here a waiter tries again after 0.2 ms, then
+    at most every 2 ms, and gives up as SQLite would after WRITER_WAIT_S. An in-memory database has one
+    connection, and no file to lock beside."""
     if not path or path == ":memory:":
         return
     info = conn.connection.info
-    handle = info.get("eventflow_write_lock")
+    handle = info.get(_LOCK)
     if handle is None:
-        handle = info["eventflow_write_lock"] = open(f"{path}.writers.lock", "a")   # noqa: SIM115 - kept open
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    info["eventflow_writing"] = True
+        handle = info[_LOCK] = open(f"{path}.writers.lock", "a")   # noqa: SIM115 - kept open with the connection
+    nap, deadline = 0.0002, time.monotonic() + WRITER_WAIT_S
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
+            time.sleep(nap)
+            nap = min(nap * 2, 0.002)
+    info[_WRITING] = True
 
 
-def _writers_leave(conn) -> None:
-    info = conn.connection.info
-    if info.pop("eventflow_writing", False):
-        fcntl.flock(info["eventflow_write_lock"], fcntl.LOCK_UN)
+def _writers_end(conn, ending: str) -> None:
+    """COMMIT or ROLLBACK sent now (SQLAlchemy's own, after this event, then finds no transaction), then the
+    turn passed on: the next writer's BEGIN IMMEDIATE finds the database free."""
+    try:
+        fairy = conn.connection
+    except Exception:       # noqa: BLE001 - an invalidated connection: the pool's events let go of its lock
+        return
+    if fairy.info.get(_WRITING):
+        try:
+            getattr(fairy.dbapi_connection, ending)()
+        finally:
+            _writers_leave(fairy.info)
+
+
+def _writers_leave(info) -> None:
+    if info is not None and info.pop(_WRITING, False):
+        fcntl.flock(info[_LOCK], fcntl.LOCK_UN)
+
+
+def _release_with_the_pool(engine: Engine) -> None:
+    """A connection that leaves the pool's hands in any other way (reset, invalidated, closed, detached) lets
+    go of its turn, and closes its handle when it closes."""
+    def reset(_dbapi_connection, record, _reset_state):
+        _writers_leave(record.info)
+
+    def invalidate(_dbapi_connection, record, _exception):
+        _writers_leave(record.info)
+
+    def detach(_dbapi_connection, record):
+        _writers_leave(record.info)
+
+    def close(_dbapi_connection, record):
+        _writers_leave(record.info)
+        if record.info.get(_LOCK) is not None:
+            record.info.pop(_LOCK).close()
+
+    event.listen(engine.pool, "reset", reset)
+    event.listen(engine.pool, "invalidate", invalidate)
+    event.listen(engine.pool, "soft_invalidate", invalidate)
+    event.listen(engine.pool, "detach", detach)
+    event.listen(engine.pool, "close", close)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
