@@ -31,7 +31,8 @@ def periodic() -> list[Job]:
             Job(PENDING_STARTS, lifecycle.start_waiting),
             Job(HAZARD_REMINDERS, OncePerDay(one_unit(remind_hazards))),
             Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds"),
-            Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session)), interval="rollup_interval_seconds")]
+            Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session, rollups.DAYS_PER_REFRESH)),
+                interval="rollup_interval_seconds")]
 
 
 def remind_hazards(cmd) -> list[tuple[str, str]]:

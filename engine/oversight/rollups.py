@@ -44,6 +44,10 @@ LATE = ("handled", "handling_us")
 #: counted only when the row's early_day is none or on or after the period's start
 EARLY = ("returned",)
 LOCK = "tally"
+#: days one refresh of the worker counts at most: a write transaction of its own, so after migration 0020
+#: (every day with data dirty) or a restore, writers never queue behind a whole year's counting (SQLite has
+#: one writer); the next refresh goes on, and reads are exact meanwhile
+DAYS_PER_REFRESH = 31
 
 
 def midnight(day: date) -> datetime:
