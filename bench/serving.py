@@ -120,7 +120,7 @@ class Served:
                                         errors="replace")
         threading.Thread(target=self._read, daemon=True).start()
         try:
-            self.wait_for(lambda lines: sum("Booting worker with pid" in line for line in lines) >= workers
+            self.wait_until(lambda lines: sum("Booting worker with pid" in line for line in lines) >= workers
                           and (not worker or any(line.startswith("eventflow worker ") and "sweep every" in line
                                                  for line in lines)), boot_seconds)
         except BaseException:
@@ -139,7 +139,7 @@ class Served:
     def output(self, tail: int = 4000) -> str:
         return "".join(line for line in self.lines if line)[-tail:]
 
-    def wait_for(self, found, seconds: float):
+    def wait_until(self, found, seconds: float):
         """Wait until `found(lines printed so far)` is true; RuntimeError if the server stops first or
         `seconds` pass."""
         def answer():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,20 +178,12 @@ def pg_url():
         yield url, None
 
 
-@contextmanager
 def fresh_pg_database(name: str):
     """A new, empty database `name` on the PostgreSQL server (dropped first if left over); its URL. Dropped
-    at the end."""
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    at the end (bench/serving.py `pg_database`, on the tests' server; imported here, not above: it loads
+    the web app, which tests/engine must not)."""
+    from bench.serving import pg_database
+    return pg_database(name, PG_URL)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import subprocess
-import sys
-import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from json import dumps, loads
@@ -27,8 +24,8 @@ from engine.core.clock import parse_instant
 from engine.store import uow
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import ClockState, Instance
-from bench.serving import children, free_port
-from tests.conftest import ROOT, SIM_START
+from bench.serving import Served, children
+from tests.conftest import SIM_START
 from tests.web.client import Api
 
 BOOT_S = 120     # gunicorn's workers and the worker process each build an app
@@ -87,50 +84,21 @@ class Http:
         return None
 
 
-class Server:
-    """`python -m web serve` (the `eventflow` command) in a session of its own."""
+class Server(Served):
+    """`python -m web serve` (the `eventflow` command) in a session of its own (bench/serving.py), on the
+    simulated clock, two gunicorn workers of two threads and the worker process sweeping every second."""
 
     def __init__(self, database_url: str, tmp_path: Path):
-        self.port, self.lines, self.seen = free_port(), [], threading.Condition()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "EVENTFLOW_DATABASE_URL": database_url,
-               "EVENTFLOW_CLOCK": "simulated", "EVENTFLOW_SIM_START": SIM_START, "EVENTFLOW_SCRYPT_N": "1024",
-               "EVENTFLOW_MEDIA_DIR": str(tmp_path / "media"), "EVENTFLOW_WEB_WORKERS": "2",
-               "EVENTFLOW_WEB_THREADS": "2", "EVENTFLOW_KEEPALIVE_S": "300", "EVENTFLOW_SWEEP_INTERVAL": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", "web", "serve", "--port", str(self.port)],
-                                        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        start_new_session=True, text=True, errors="replace")
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            with self.seen:
-                self.lines.append(line)
-                self.seen.notify_all()
-        with self.seen:
-            self.lines.append(None)          # the output ended: the server stopped
-            self.seen.notify_all()
-
-    def output(self) -> str:
-        return "".join(line for line in self.lines if line)[-6000:]
+        super().__init__(database_url, workers=2, threads=2, boot_seconds=BOOT_S, env={
+            "EVENTFLOW_CLOCK": "simulated", "EVENTFLOW_SIM_START": SIM_START,
+            "EVENTFLOW_MEDIA_DIR": str(tmp_path / "media"), "EVENTFLOW_SWEEP_INTERVAL": "1"})
 
     def wait_for(self, what: str, found, seconds: float):
-        """Wait until `found(lines printed so far)` answers something true; fail naming `what` if the server
-        stops first, or if nothing comes within `seconds`."""
-        def answer():
-            if self.lines and self.lines[-1] is None:
-                return "stopped"
-            return found([line for line in self.lines if line])
-        with self.seen:
-            result = self.seen.wait_for(answer, timeout=seconds)
-        if not result or result == "stopped":
-            pytest.fail(f"no {what} ({'serve stopped' if result else f'{seconds}s passed'}):\n{self.output()}")
-        return result
-
-    def processes(self) -> tuple[list[int], list[int]]:
-        """(the gunicorn workers, the eventflow worker)."""
-        found = children(self.process.pid)
-        return ([p for p, cmd in found.items() if " worker" not in cmd],
-                [p for p, cmd in found.items() if cmd.rstrip().endswith("web worker")])
+        """`wait_until`, failing the test naming `what` if the server stops first or nothing comes in time."""
+        try:
+            return self.wait_until(found, seconds)
+        except RuntimeError as err:
+            pytest.fail(f"no {what}: {err}")
 
     def stop(self) -> None:
         """SIGTERM to `serve` alone (as a supervisor stops it): gunicorn stops, and stops the worker process
