@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
 
 from engine.core.clock import SHANGHAI
 from engine.oversight.counting import (ACCEPTANCE, HANDLING, RESPONSE, closed_query, dispatched_query,
@@ -213,13 +213,13 @@ def refresh(session, limit_days: int | None = None) -> list[date]:
     """Count every day listed dirty again into `tally` (its day rows, then its month's rows), and clear what
     was listed; one refresh at a time (a lock for the transaction). The days counted."""
     locks.for_transaction(session, LOCK)
-    listed = session.execute(select(TallyDirty.id, TallyDirty.day)).all()
+    listed = session.execute(select(TallyDirty.id, TallyDirty.day, TallyDirty.settle_after)).all()
     if not listed:
         return []
-    days = sorted({day for _, day in listed})
+    days = sorted({row.day for row in listed})
     if limit_days is not None:
         days = days[:limit_days]
-        listed = [(i, d) for i, d in listed if d <= days[-1]]
+        listed = [row for row in listed if row.day <= days[-1]]
     for a, b in _runs(days):
         session.execute(delete(Tally).where(Tally.grain == "day", Tally.day >= a, Tally.day < b))
         rows = day_rows(session, a, b)
@@ -227,10 +227,36 @@ def refresh(session, limit_days: int | None = None) -> list[date]:
             session.execute(insert(Tally), rows[chunk:chunk + 5000])
     for month in sorted({d.replace(day=1) for d in days}):
         _month_rows(session, month)
-    ids = [i for i, _ in listed]
-    for chunk in range(0, len(ids), 5000):
-        session.execute(delete(TallyDirty).where(TallyDirty.id.in_(ids[chunk:chunk + 5000])))
+    settled, kept, settle_after = _settled(session, listed)
+    for chunk in range(0, len(settled), 5000):
+        session.execute(delete(TallyDirty).where(TallyDirty.id.in_(settled[chunk:chunk + 5000])))
+    for chunk in range(0, len(kept), 5000):
+        session.execute(update(TallyDirty).where(TallyDirty.id.in_(kept[chunk:chunk + 5000]))
+                        .values(settle_after=settle_after))
     return days
+
+
+def _settled(session, listed) -> tuple[list[int], list[int], int | None]:
+    """Which listed rows this count settles: (ids to clear, ids to keep listed, the xid after which those
+    settle).
+
+    PostgreSQL: a writer whose transaction was still open at this count may have changed a listed day
+    without listing it — its trigger read the event before another transaction closed it (the closer lists
+    the closing day) — and its rows are not visible to this count. So a day counted while other writers were
+    open stays listed, and is counted again and cleared by a refresh that began after every one of them had
+    ended (its snapshot's xmin at least this one's xmax). A count with no other writer open clears at once.
+    SQLite has one writer at a time: nothing is open beside the refresh."""
+    everything = [row.id for row in listed]
+    if session.get_bind().dialect.name != "postgresql":
+        return everything, [], None
+    xmin, xmax, others = session.execute(text(
+        "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s), "
+        "EXISTS (SELECT 1 FROM txid_snapshot_xip(s) AS x WHERE x IS DISTINCT FROM txid_current_if_assigned()) "
+        "FROM txid_current_snapshot() AS s")).one()
+    if not others:
+        return everything, [], None
+    return ([row.id for row in listed if row.settle_after is not None and row.settle_after <= xmin],
+            [row.id for row in listed if row.settle_after is None], xmax)
 
 
 def _month_rows(session, month: date) -> None:

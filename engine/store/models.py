@@ -697,3 +697,6 @@ class TallyDirty(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)
     xid: Mapped[int | None] = mapped_column(BigInteger)
+    #: PostgreSQL: counted while other writers were open; cleared by a refresh whose snapshot's xmin is at
+    #: least this (engine/oversight/rollups.py `_settled`)
+    settle_after: Mapped[int | None] = mapped_column(BigInteger)

@@ -15,6 +15,7 @@ from catalogs import load_catalogs
 from engine import simulation
 from engine.core.clock import SHANGHAI, parse_instant
 from engine.oversight import circular, indicators, rollups
+from engine.oversight.counting import HANDLING
 from engine.store import uow
 from engine.store.models import Event, Tally, TallyDirty
 
@@ -171,3 +172,37 @@ def test_the_failed_checks_are_read_by_their_partial_index(sessions, database_ur
         names = uow.read(sessions, lambda s: s.scalars(text(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit'")).all())
         assert "ix_audit_failed_check" in names
+
+
+def test_a_writer_open_while_the_event_closes_is_counted_by_a_later_refresh(sessions, env, seeded, database_url):
+    """PostgreSQL, READ COMMITTED: a transaction changes an event's handling deadline while the event is open
+    (its trigger reads the event: not closed, so it lists no closing day); another closes the event and
+    commits (it lists the closing day); the refresh counts that day without the first's change, which is not
+    yet committed. The day stays listed until a refresh that began after the first writer ended has counted
+    it again (engine/oversight/rollups.py `_settled`), so the counts never miss the change."""
+    if not database_url.startswith("postgresql"):
+        return                                   # one writer at a time: no transaction is open beside another
+    simulation.run(sessions, env, 20, START, START + timedelta(days=10), seed=11, scrypt_n=1024)
+    day = "(({}) AT TIME ZONE 'Asia/Shanghai')::date"
+    found = uow.read(sessions, lambda s: s.execute(text(      # its limit fell due on another day than it closed
+        f"SELECT d.id, e.id FROM event e JOIN deadline d ON d.event_id = e.id AND d.kind IN {HANDLING} "
+        f"AND d.status <> 'superseded' WHERE e.status = 'closed' "
+        f"AND {day.format('d.due_at')} <> {day.format('e.closed_at')} ORDER BY e.id LIMIT 1")).one_or_none())
+    assert found is not None
+    deadline, closed = found
+    uow.run(sessions, lambda s: s.execute(text("UPDATE event SET status = 'open' WHERE id = :e"), {"e": closed}))
+    uow.run(sessions, rollups.refresh)
+    db = sessions.kw["bind"]
+    with db.connect() as first, db.connect() as closer:
+        first.execute(text("UPDATE deadline SET person = 'race-person' WHERE id = :d"), {"d": deadline})
+        closer.execute(text("UPDATE event SET status = 'closed' WHERE id = :e"), {"e": closed})
+        closer.commit()
+        uow.run(sessions, rollups.refresh)       # counts the closing day without the open writer's change
+        first.commit()
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.id)))) > 0, "the day stays listed"
+    assert uow.read(sessions, differences) == []
+    person = uow.read(sessions, lambda s: indicators.compute(s, "person", START, END + timedelta(days=40)))
+    assert "race-person" in person
+    uow.run(sessions, rollups.refresh)           # began after the writer ended: counts the day again, clears it
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.id)))) == 0
+    assert uow.read(sessions, differences) == []
