@@ -19,6 +19,7 @@ import threading
 import time
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from engine.core.config import Settings
 
@@ -28,9 +29,25 @@ log = logging.getLogger(__name__)
 class Server(BaseApplication):
     """gunicorn, configured in code (no gunicorn.conf.py, no command-line parsing of its own)."""
 
-    def __init__(self, options: dict):
-        self.options = options
+    def __init__(self, options: dict, on_stop=None):
+        self.options, self.on_stop = options, on_stop
         super().__init__()
+
+    def run(self):
+        """gunicorn's arbiter, telling `on_stop` as soon as it begins to stop (a signal to the whole process
+        group reaches the worker process too: its death then is no crash to restart)."""
+        on_stop = self.on_stop
+
+        class Stopping(Arbiter):
+            def stop(self, graceful=True):
+                if on_stop is not None:
+                    on_stop()
+                super().stop(graceful)
+        try:
+            Stopping(self).run()
+        except RuntimeError as err:
+            print(f"\nError: {err}\n", file=sys.stderr, flush=True)
+            sys.exit(1)
 
     def load_config(self):
         for key, value in self.options.items():
@@ -93,6 +110,8 @@ class Supervisor:
     and starts again at 1 s once one has lived a minute; each death is said on stderr."""
 
     MAX_PAUSE_S = 60
+    #: how long a worker stopped by SIGTERM or SIGINT waits for gunicorn to say it is stopping as well
+    GROUP_SIGNAL_S = 5
 
     def __init__(self):
         self._lock, self._stopping = threading.Lock(), threading.Event()
@@ -106,6 +125,8 @@ class Supervisor:
             code = child.wait()      # gunicorn's arbiter may reap it first: then the code reads 0
             if self._stopping.is_set():
                 return
+            if code in (-signal.SIGTERM, -signal.SIGINT) and self._stopping.wait(self.GROUP_SIGNAL_S):
+                return               # the signal went to the whole process group: gunicorn is stopping too
             if time.monotonic() - started > self.MAX_PAUSE_S:
                 pause = 1
             print(f"eventflow serve: eventflow worker {child.pid} exited ({code}); starting another in {pause}s",
@@ -123,6 +144,10 @@ class Supervisor:
                     self.child = _Exited(child.pid)
             pause = min(pause * 2, self.MAX_PAUSE_S)
 
+    def stopping(self) -> None:
+        """gunicorn is stopping: a worker that dies from now on is not started again."""
+        self._stopping.set()
+
     def stop(self, timeout: float) -> None:
         with self._lock:
             self._stopping.set()
@@ -135,7 +160,8 @@ def serve(settings: Settings, bind: str, workers: int, threads: int, worker: boo
     arbiter = os.getpid()
     supervisor = Supervisor() if worker else None
     try:
-        Server(options(settings, bind, workers, threads)).run()
+        Server(options(settings, bind, workers, threads),
+               on_stop=supervisor.stopping if supervisor is not None else None).run()
     finally:
         # gunicorn's own workers are forks of this process: their exit passes here too, and must not stop it
         if supervisor is not None and os.getpid() == arbiter:

@@ -201,3 +201,13 @@ def test_one_simulated_clock_for_every_process_and_the_worker_fires_timers(serve
     server.wait_for("the new worker process firing the accept timer",
                     lambda lines: any(f"fired instance {instance}: " in line for line in lines), FIRE_S)
     assert _missed(one, third["id"]) == ["accept"]
+
+    # SIGTERM to the whole process group (a terminal's Ctrl-C, `kill -- -PGID`): the worker process gets it
+    # too; its death is gunicorn stopping, not a crash, so no other worker process is started
+    sweeping = len([line for line in server.lines if line and "sweep every" in line])
+    os.killpg(server.process.pid, signal.SIGTERM)
+    server.process.wait(90)
+    assert server.process.returncode == 0, server.output()
+    lines = [line for line in server.lines if line]
+    assert len([line for line in lines if "sweep every" in line]) == sweeping, server.output()
+    assert sum("starting another" in line for line in lines) == 1, server.output()    # the SIGKILL's only
