@@ -8,7 +8,8 @@ them, and knows nothing of what they do). In the order each sweep runs them:
 - the §9.2 hazard-point reminders and flags, once per day of the business clock
   (engine/oversight/hazards.py);
 - and, each on an interval of its own, not in the sweep: the signed callbacks to the sources
-  (engine/channels/callbacks.py), so a slow receiver never holds up a timer; the refresh of the §8.6 counts
+  (engine/channels/callbacks.py) and the notices to channels outside the app (engine/notices/delivery.py),
+  so a slow receiver never holds up a timer; the refresh of the §8.6 counts
   kept per day (engine/oversight/rollups.py).
 
 Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps the day it last ran.
@@ -18,12 +19,13 @@ from __future__ import annotations
 from engine.casework import lifecycle
 from engine.channels import callbacks
 from engine.limits import deadlines
+from engine.notices import delivery
 from engine.oversight import hazards, rollups
 from engine.runtime.sweep import Job, OncePerDay, one_unit
 
 #: the jobs' names: what each did is `SweepResult.of(name)`
-WARNINGS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, ROLLUPS = ("warnings", "pending_starts", "hazard_reminders",
-                                                           "callbacks", "rollups")
+WARNINGS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, NOTICES, ROLLUPS = (
+    "warnings", "pending_starts", "hazard_reminders", "callbacks", "notices", "rollups")
 
 
 def periodic() -> list[Job]:
@@ -31,6 +33,7 @@ def periodic() -> list[Job]:
             Job(PENDING_STARTS, lifecycle.start_waiting),
             Job(HAZARD_REMINDERS, OncePerDay(one_unit(remind_hazards))),
             Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds"),
+            Job(NOTICES, send_notices, interval="notice_interval_seconds"),
             Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session, rollups.DAYS_PER_REFRESH)),
                 interval="rollup_interval_seconds")]
 
@@ -47,3 +50,8 @@ def deliver_callbacks(session_factory, env) -> list[int]:
     delivery = callbacks.deliver_due(session_factory, env.clock, env.wall_clock)
     return [*delivery.delivered, *delivery.retried, *delivery.failed]
 
+
+
+def send_notices(session_factory, env) -> list[int]:
+    """Every due notice delivery, once (engine/notices/delivery.py); the ids of those attempted."""
+    return delivery.send_due(session_factory, env, env.public_url).attempted

@@ -41,6 +41,8 @@ class Environment:
     #: how long a stored submission may wait for its process before the sweep starts it
     start_grace: timedelta = timedelta(seconds=60)
     process_key: str = PROCESS_KEY
+    #: the app's address, for links in notices sent outside it (engine/notices/delivery.py)
+    public_url: str = "http://127.0.0.1:5000"
     specs: SpecCache = field(default_factory=SpecCache)
     #: the periodic work beside the timer sweep (engine/jobs.py), this environment's own
     jobs: list = field(default_factory=periodic)

@@ -17,11 +17,11 @@ from engine.core.errors import InvalidData
 from handlers.errors import InvalidParameter
 from engine.pool.events import add_parties, register_transfer
 from engine.pool.intake import locate
-from engine.store.models import Audit, Notification, User
-from engine.notices.outbox import messages
+from engine.store.models import Audit, User
+from engine.notices.outbox import messages, store
 
 
-_AUDITS, _NOTIFICATIONS = Audit.__table__.insert(), Notification.__table__.insert()
+_AUDITS = Audit.__table__.insert()
 
 
 @dataclass
@@ -79,8 +79,7 @@ class RunContext:
         connection = self.session.connection()
         if self.audits:
             connection.execute(_AUDITS, self.audits)
-        if self.notifications:
-            connection.execute(_NOTIFICATIONS, self.notifications)
+        store(self.session, self.catalogs, self.notifications)
         if self.parties:
             add_parties(self.session, self.event.id, sorted(self.parties))
         self.audits, self.notifications, self.parties = [], [], set()

@@ -78,6 +78,11 @@ class Settings:
     #: how often `eventflow worker` counts the days whose §8.6 counts changed into the kept counts, seconds
     #: (engine/oversight/rollups.py; reads are exact meanwhile, they count such days from the tables)
     rollup_interval_seconds: int = field(default=30, metadata={"env": "EVENTFLOW_ROLLUP_INTERVAL_S"})
+    #: how often `eventflow worker` sends the notices due to channels outside the app, seconds
+    #: (engine/notices/delivery.py: e-mail, webhooks, DingTalk/WeCom robots)
+    notice_interval_seconds: int = field(default=2, metadata={"env": "EVENTFLOW_NOTICE_INTERVAL"})
+    #: the address people open the app at, for the links in notices sent outside it (https://… behind nginx)
+    public_url: str = field(default="http://127.0.0.1:5000", metadata={"env": "EVENTFLOW_PUBLIC_URL"})
     #: where `eventflow serve` listens (gunicorn's bind: HOST:PORT, or unix:PATH); --host/--port override it
     bind: str = field(default="127.0.0.1:5000", metadata={"env": "EVENTFLOW_BIND"})
     #: gunicorn worker processes of `eventflow serve` (each a whole app; about 2 per core)

@@ -213,6 +213,7 @@ def refresh(session, limit_days: int | None = None) -> list[date]:
     """Count every day listed dirty again into `tally` (its day rows, then its month's rows), and clear what
     was listed; one refresh at a time (a lock for the transaction). The days counted."""
     locks.for_transaction(session, LOCK)
+    writers = _open_writers(session)
     listed = session.execute(select(TallyDirty.id, TallyDirty.day, TallyDirty.settle_after)).all()
     if not listed:
         return []
@@ -227,7 +228,7 @@ def refresh(session, limit_days: int | None = None) -> list[date]:
             session.execute(insert(Tally), rows[chunk:chunk + 5000])
     for month in sorted({d.replace(day=1) for d in days}):
         _month_rows(session, month)
-    settled, kept, settle_after = _settled(session, listed)
+    settled, kept, settle_after = _settled(listed, writers)
     for chunk in range(0, len(settled), 5000):
         session.execute(delete(TallyDirty).where(TallyDirty.id.in_(settled[chunk:chunk + 5000])))
     for chunk in range(0, len(kept), 5000):
@@ -236,26 +237,36 @@ def refresh(session, limit_days: int | None = None) -> list[date]:
     return days
 
 
-def _settled(session, listed) -> tuple[list[int], list[int], int | None]:
+def _open_writers(session) -> tuple[int, int | None] | None:
+    """PostgreSQL, before the count: (this transaction's snapshot xmax, the oldest transaction id of another
+    session of this database that has written and not ended, or None); None on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    xmax, xids = session.execute(text(
+        "SELECT txid_snapshot_xmax(txid_current_snapshot()), "
+        "(SELECT array_agg(backend_xid::text) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid())")).one()
+    # backend_xid is 32 bits; the snapshot's ids carry the epoch: the open ones began before xmax
+    full = [(xmax & ~0xFFFFFFFF) | int(x) for x in xids or ()]
+    full = [x - (1 << 32) if x >= xmax else x for x in full]
+    return xmax, min(full, default=None)
+
+
+def _settled(listed, writers) -> tuple[list[int], list[int], int | None]:
     """Which listed rows this count settles: (ids to clear, ids to keep listed, the xid after which those
     settle).
 
-    PostgreSQL: a writer whose transaction was still open at this count may have changed a listed day
-    without listing it — its trigger read the event before another transaction closed it (the closer lists
-    the closing day) — and its rows are not visible to this count. So a day counted while other writers were
-    open stays listed, and is counted again and cleared by a refresh that began after every one of them had
-    ended (its snapshot's xmin at least this one's xmax). A count with no other writer open clears at once.
-    SQLite has one writer at a time: nothing is open beside the refresh."""
+    PostgreSQL: a writer of this database whose transaction was open when this count began may have changed
+    a listed day without listing it — its trigger read the event before another transaction closed it (the
+    closer lists the closing day) — and its rows are not visible to this count. So a day counted while other
+    writers were open stays listed, and is counted again and cleared by a refresh that began when every one
+    of them had ended (no writer open then with an id below the kept row's `settle_after`). A count that began
+    with no other writer open clears at once. SQLite has one writer at a time: nothing is open beside it."""
     everything = [row.id for row in listed]
-    if session.get_bind().dialect.name != "postgresql":
+    if writers is None or writers[1] is None:
         return everything, [], None
-    xmin, xmax, others = session.execute(text(
-        "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s), "
-        "EXISTS (SELECT 1 FROM txid_snapshot_xip(s) AS x WHERE x IS DISTINCT FROM txid_current_if_assigned()) "
-        "FROM txid_current_snapshot() AS s")).one()
-    if not others:
-        return everything, [], None
-    return ([row.id for row in listed if row.settle_after is not None and row.settle_after <= xmin],
+    xmax, oldest_open = writers
+    return ([row.id for row in listed if row.settle_after is not None and row.settle_after <= oldest_open],
             [row.id for row in listed if row.settle_after is None], xmax)
 
 

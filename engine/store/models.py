@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         TypeDecorator, UniqueConstraint, text)
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 
 class UTCDateTime(TypeDecorator):
@@ -525,6 +525,55 @@ class Callback(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class NoticeChannel(Base):
+    """Where a unit, person or community hears its notices outside the app (engine/notices/delivery.py,
+    issue #18): an apprise URL (mailto://, json://, dingtalk://, wecombot:// …; a secret, never shown in
+    full), the kinds of notice it takes (empty: all), and quiet hours handed to the unit's duty officer."""
+
+    __tablename__ = "notice_channel"
+    __table_args__ = (Index("ix_notice_channel_owner", "owner_kind", "owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: person | unit | community
+    owner_kind: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(Text)
+    #: the categories taken (engine/notices/delivery.py CATEGORIES); empty: every one
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    #: "HH:MM" Asia/Shanghai, both or neither; a window may pass midnight (22:00–07:00)
+    quiet_from: Mapped[str | None] = mapped_column(String(5))
+    quiet_until: Mapped[str | None] = mapped_column(String(5))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    removed_at: Mapped[datetime | None]
+
+
+class NoticeDelivery(Base):
+    """One notice to one channel: written with the notice, in the step's own unit of work; sent by the
+    worker with retries (engine/notices/delivery.py). Unique per notice and channel: sent at most once."""
+
+    __tablename__ = "notice_delivery"
+    __table_args__ = (UniqueConstraint("notification_id", "channel_id", name="uq_notice_delivery_once"),
+                      Index("ix_notice_delivery_status_next", "status", "next_attempt_at"),
+                      Index("ix_notice_delivery_channel", "channel_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("notice_channel.id"))
+    #: pending | sending | sent | failed (will retry) | gave_up | held (quiet hours) | unknown (a sender
+    #: stopped mid-send: not sent again unless an administrator resends)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    #: the notice, so a delivery is written with it before its id is known (one flush)
+    notification: Mapped[Notification] = relationship(lazy="raise")
 
 
 class CatalogRevision(Base):

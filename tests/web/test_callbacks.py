@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +16,7 @@ from sqlalchemy import select
 
 from engine.channels import callbacks
 from engine.store.models import Callback, Event
+from tests.receivers import Receiver
 from tests.web.test_alerts import ALERT, WALL, camera, svc_of  # noqa: F401, F811 (the camera fixture)
 from tests.web.test_open311 import new_key, reported
 from web.cli import main
@@ -25,39 +24,11 @@ from web.cli import main
 NEAR = 0.0009
 
 
-class Receiver:
-    """Records each request; answers with the next scripted status (then 200)."""
-
-    def __init__(self):
-        self.requests, self.script = [], []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                status = receiver.script.pop(0) if receiver.script else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/eventflow/callback"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def bodies(self):
-        return [json.loads(body) for _, body in self.requests]
-
-
 @pytest.fixture
 def receiver():
     r = Receiver()
     yield r
-    r.server.shutdown()
-    r.server.server_close()
+    r.close()
 
 
 def cli(settings, *args):

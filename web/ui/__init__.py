@@ -22,7 +22,7 @@ from engine.core.errors import EventflowError
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes",
-                 "ui_dashboard", "ui_field", "ui_spot_checks")
+                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
                 "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
@@ -58,7 +58,7 @@ def secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web.ui import admin, dashboard, events, field, processes, report, session, spot_checks, tasks, users
+    from web.ui import admin, dashboard, events, field, notices, processes, report, session, spot_checks, tasks, users
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -69,7 +69,7 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=session.select_locale)
-    for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks):
+    for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices):
         app.register_blueprint(module.bp)
 
     @app.context_processor
