@@ -108,16 +108,23 @@ def of(action: str, data, task_name, event, catalogs, result: str | None = None)
         outcome = data.get("outcome")
         if outcome not in OUTCOMES:
             return None                   # 转办 is told by its own row above
-        code, status = OUTCOMES[outcome]
         reason = _text(data.get("reason")) or (_text(event.status_reason) if event.status == outcome else "")
-        if outcome == "closed":
-            reason = reason or _text(result) or "已处置完毕"
-        return _stage(code, OUTCOME_WORDS[outcome], status, reason or OUTCOME_WORDS[outcome], final=True)
+        return outcome_stage(outcome, reason, result)
     if action == "reopened":
         return _stage("reopened", "重启", "open", "事件重新办理，社区重新研判（§8.6）")
     if action == "citizen_update":
         return Stage("citizen_update", "群众补充", data.get("status") or "open", _text(data.get("text"), 2000))
     return None
+
+
+def outcome_stage(outcome: str, reason: str | None = None, result: str | None = None) -> Stage:
+    """The last stage, the outcome (handlers/notify.py): 办结 tells the result (§8.5), the others their reason."""
+    if outcome == "transferred":
+        return _stage("transferred", "转办", "internal_referral", _text(reason) or "已转所属社区办理（§7.1）", final=True)
+    code, status = OUTCOMES.get(outcome, (outcome, "closed"))
+    words = OUTCOME_WORDS.get(outcome, outcome)
+    detail = _text(reason) or (_text(result) or "已处置完毕" if outcome == "closed" else words)
+    return _stage(code, words, status, detail, final=True)
 
 
 def _task(name, data, event, catalogs) -> Stage | None:
