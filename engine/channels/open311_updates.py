@@ -27,7 +27,7 @@ from engine.core.clock import local, parse_instant
 from engine.core.errors import InvalidData, NotFound
 from engine.pool.comments import tell_assignees
 from engine.store import paging
-from engine.store.models import Audit, Event
+from engine.store.models import Audit, Event, User
 
 MAX_TEXT, MAX_MEDIA, MAX_REF = 2000, 5, 100
 #: the rows a request follows on the event that handles its matter: those after its own 合并 / 转办 row
@@ -82,11 +82,13 @@ def describe(session, catalogs, keys: list[tuple[int, int]]) -> list[dict]:
     wanted = {k[1] for k in keys} | {a.event_id for a in rows.values()}
     found = {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(wanted)))}
     results = open311._outcomes(session, [a.event_id for a in rows.values() if a.action == "source_notified"])
+    actors = {a.actor for a in rows.values() if a.task_name in stages.UNIT_TASKS}
+    units = dict(session.execute(select(User.username, User.unit).where(User.username.in_(actors))).all()) if actors else {}
     items = []
     for audit_id, request_id in keys:
         row, request = rows[audit_id], found[request_id]
         stage = stages.of(row.action, row.data, row.task_name, found[row.event_id], catalogs,
-                          result=results.get(row.event_id))
+                          result=results.get(row.event_id), unit=units.get(row.actor))
         if stage is None:
             continue
         own = row.event_id == request_id

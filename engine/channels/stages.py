@@ -78,10 +78,15 @@ def _when(value) -> str:
         return str(value)
 
 
-def of(action: str, data, task_name, event, catalogs, result: str | None = None) -> Stage | None:
+#: the tasks a unit does itself (签收受理, 到场): the stage names the unit of whoever completed it
+UNIT_TASKS = ("签收受理", "签收受理（兜底指定，不可退回）", "到场")
+
+
+def of(action: str, data, task_name, event, catalogs, result: str | None = None, unit: str | None = None) -> Stage | None:
     """The stage an audit row is to the event's source, or None (internal work: deadlines, co-operating
-    departments' parts, claims, …). `event` is the row's event as it is now (its community, its lead unit);
-    `result` the event's last written 处置结果 (§8.5), which its 办结 tells."""
+    departments' parts, claims, …). `event` is the row's event (its community); `result` the event's last
+    written 处置结果 (§8.5), which its 办结 tells; `unit` the unit of the row's actor, for UNIT_TASKS (by
+    default the event's lead unit, which is theirs while the step runs)."""
     data = data if isinstance(data, dict) else {}
     if action == "reported":
         return _stage("reported", "登记", "open", f"已登记，由{_community(catalogs, event.community)}核实办理（§7.1）"
@@ -91,7 +96,7 @@ def of(action: str, data, task_name, event, catalogs, result: str | None = None)
     if action == "placed":
         return _stage("placed", "分拨定位", "open", f"已定位至{_community(catalogs, data.get('community'))}，待核实（§7.1）")
     if action == contracts.TASK_COMPLETED:
-        return _task(task_name, data, event, catalogs)
+        return _task(task_name, data, unit or event.lead_unit, catalogs)
     if action == "whistle_returned":
         return _stage("unit_returned", "退回", "investigating",
                       f"{_unit(catalogs, data.get('unit'))}退回哨单，待重新派单（§7.3）")
@@ -127,7 +132,7 @@ def outcome_stage(outcome: str, reason: str | None = None, result: str | None = 
     return _stage(code, words, status, detail, final=True)
 
 
-def _task(name, data, event, catalogs) -> Stage | None:
+def _task(name, data, unit, catalogs) -> Stage | None:
     if name == "核实":
         if data.get("verdict") != "accept":
             return None                   # 转办, 退回来源, 不予受理: their outcome row follows
@@ -148,10 +153,10 @@ def _task(name, data, event, catalogs) -> Stage | None:
     if name in ("签收受理", "签收受理（兜底指定，不可退回）"):
         if data.get("decision", "accept") != "accept":
             return None                   # 退回: the whistle_returned row names the unit
-        return _stage("unit_accepted", "处置中", "in_progress", f"{_unit(catalogs, event.lead_unit)}已签收受理（§8.3）")
+        return _stage("unit_accepted", "处置中", "in_progress", f"{_unit(catalogs, unit)}已签收受理（§8.3）")
     if name == "到场":
         detail = "，疑难问题5个工作日内结案反馈" if data.get("on_spot") == "difficult" else ""
-        return _stage("arrived", "处置中", "in_progress", f"{_unit(catalogs, event.lead_unit)}已到场处置{detail}（§8.3）")
+        return _stage("arrived", "处置中", "in_progress", f"{_unit(catalogs, unit)}已到场处置{detail}（§8.3）")
     if name == "下沉部门处置":
         if data.get("resolved") is not True:
             return None                   # cannot be solved in the community: the whistle follows
