@@ -31,9 +31,17 @@ ACTIONS = ("reported", "transferred_in", "placed", contracts.TASK_COMPLETED, "wh
            "extension_decided", "source_notified", "transferred", "reopened", "citizen_update")
 #: actions a request merged into, or transferred to, another event follows on that event (not its own report)
 FOLLOWED_ACTIONS = tuple(a for a in ACTIONS if a not in ("reported", "transferred_in", "placed", "citizen_update"))
-#: the user tasks of processes/ whose completion is a stage (by name; Figure 1's main line)
-TASKS = ("核实", "研判", "吹哨", "改派", "兜底指定", "签收受理", "签收受理（兜底指定，不可退回）", "到场",
-         "下沉部门处置", "社区干部处置", "处置反馈", "汇总反馈", "重办反馈", "核查")
+#: the user tasks of processes/ whose completion is a stage (by name; Figure 1's main line) → the form each
+#: fills and the keys of it read here (tests/processes/test_contracts.py holds processes/ to them)
+READS = {"核实": ("verify", ("verdict",)), "研判": ("analyse", ("disposal",)),
+         "吹哨": ("whistle", (contracts.LEAD_DEPARTMENT,)), "改派": ("redispatch", (contracts.LEAD_DEPARTMENT,)),
+         "兜底指定": ("authority_assign", ("owner_department",)), "签收受理": ("accept", ("decision",)),
+         "签收受理（兜底指定，不可退回）": ("accept_assigned", ()), "到场": ("arrive", ("on_spot",)),
+         "下沉部门处置": ("stationed_result", ("resolved", contracts.STATIONED + "summary")),
+         "社区干部处置": ("local_result", (contracts.RESULT_SUMMARY,)),
+         "处置反馈": ("feedback", (contracts.RESULT_SUMMARY,)), "汇总反馈": ("feedback", (contracts.RESULT_SUMMARY,)),
+         "重办反馈": ("feedback", (contracts.RESULT_SUMMARY,)), "核查": ("check", (contracts.CHECK_PASSED,))}
+TASKS = tuple(READS)
 #: outcome (engine's Event.status, handlers/notify.py) → (stage code, Open311 status)
 OUTCOMES = {"closed": ("closed", "fixed"), "invalid": ("invalid", "no_further_action"),
             "returned": ("returned", "not_councils_responsibility"), "withdrawn": ("withdrawn", "closed"),
