@@ -346,12 +346,18 @@ def callback():
 @callback.command("set")
 @click.argument("channel")
 @click.argument("url")
+@click.option("--stages", "mode", flag_value="stages", default=None,
+              help="hear every stage (受理, 吹哨派单, 签收受理, 延期, 退回/改派, 处置反馈 …) and the outcome")
+@click.option("--outcome-only", "mode", flag_value="outcome",
+              help="hear the outcome only (the default for a new endpoint)")
 @click.pass_context
-def callback_set(ctx, channel, url):
-    """Send CHANNEL's outcomes (a channels-catalog code or a device id) to URL; print the signing secret."""
+def callback_set(ctx, channel, url, mode):
+    """Send CHANNEL's outcomes (a channels-catalog code or a device id) to URL; print the signing secret.
+    Set again, an endpoint keeps what it heard unless --stages or --outcome-only says otherwise."""
     from engine.channels import callbacks
-    secret = _run(ctx, lambda cmd: callbacks.set_endpoint(cmd.session, cmd.catalogs, channel, url, cmd.now()))
-    _secret(f"callbacks of {channel} go to {url}", secret,
+    secret = _run(ctx, lambda cmd: callbacks.set_endpoint(cmd.session, cmd.catalogs, channel, url, cmd.now(), mode))
+    heard = {"stages": "every stage and the outcome", "outcome": "the outcome only"}.get(mode, "as before (a new one: the outcome only)")
+    _secret(f"callbacks of {channel} go to {url}: {heard}", secret,
             "verify X-Eventflow-Signature with it: it is not shown again (docs/callbacks.md)")
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, delete, select
 
 from engine.accounts import permissions
 from engine.casework import process_versions
+from engine.channels import callbacks
 from engine.core.clock import local
 from engine.core.errors import Conflict, EventflowError, Forbidden, InvalidData, NotFound
 from engine.pool import duplicates, events
@@ -160,6 +161,7 @@ def reopen(cmd, event_id: int, reason) -> Event:
     event.reopen_count = (event.reopen_count or 0) + 1
     cmd.session.add(Audit(at=cmd.now(), actor=cmd.actor, action="reopened", event_id=event.id,
                           data={"reason": reason, "count": event.reopen_count}))
+    callbacks.enqueue_stage(cmd.session, cmd.catalogs, event, "reopened", None, None, cmd.now())   # 重启, to its source
     version = process_versions.version_for(cmd, event)
     env.instances.start(cmd.session, event, version, events.initial_data(event, reopened=True), cmd.actor)
     return event

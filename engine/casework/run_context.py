@@ -78,6 +78,11 @@ class RunContext:
         order it was recorded. Called by the engine's save; safe to call again (the lists empty)."""
         connection = self.session.connection()
         if self.audits:
+            if self.event is not None:     # a channel that follows every stage hears it (engine/channels/callbacks.py)
+                for row in self.audits:
+                    if row["event_id"] == self.event.id:
+                        callbacks.enqueue_stage(self.session, self.catalogs, self.event, row["action"], row["data"],
+                                                row["task_name"], row["at"])
             connection.execute(_AUDITS, self.audits)
         store(self.session, self.catalogs, self.notifications)
         if self.parties:
@@ -109,9 +114,10 @@ class RunContext:
         """A signed callback of the outcome to the event's channel, and to the channels of the reports
         merged into it, where they have a callback endpoint (engine/channels/callbacks.py; sent after commit)."""
         now = self.clock.now()
-        callbacks.enqueue(self.session, self.event, outcome, words, reason, now)
+        callbacks.enqueue(self.session, self.event, outcome, words, reason, now, catalogs=self.catalogs)
         for report in self.merged_reports():
-            callbacks.enqueue(self.session, report, outcome, words, reason, now, merged_into=self.event)
+            callbacks.enqueue(self.session, report, outcome, words, reason, now, merged_into=self.event,
+                              catalogs=self.catalogs, result_of=self.event)
 
     def place(self, lat, lng, crs: str, address: str | None, task=None) -> str:
         """分拨定位 (§7.1): put an address-only event on the map. The point is converted to WGS-84 and the

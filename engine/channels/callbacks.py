@@ -3,11 +3,14 @@ cannot poll — a device's platform (§5.4), a hotline's work-order system (§5.
 retried until it is delivered or gives up.
 
 - **Endpoints.** An administrator gives a channel (a channels-catalog code or a registered device id)
-  a callback URL: `eventflow callback set CHANNEL URL` prints the signing secret, once. Only http(s);
-  URLs come from administrators, never from a report.
+  a callback URL: `eventflow callback set CHANNEL URL [--stages|--outcome-only]` prints the signing
+  secret, once. Only http(s); URLs come from administrators, never from a report. An endpoint hears the
+  outcome only (the default, as before issue #18) or every stage.
 - **Outbox.** When the process tells an event's source its outcome (`notify_source`: 办结, 不予受理,
   退回, 转办, 撤单, 合并) and the event's channel has an endpoint, a callback row is written in the same
-  unit of work as the outcome. Reports merged into the event get theirs too.
+  unit of work as the outcome. Reports merged into the event get theirs too. An endpoint that asked for
+  `stages` also gets one for each stage before it (受理, 吹哨派单, 签收受理, 延期, 退回, 改派, 处置反馈 …:
+  engine/channels/stages.py), written in the unit of work that wrote the stage's audit row.
 - **Delivery.** A job (web/scheduler.py; `deliver_due` here) claims due rows one at a time with a lease
   (PostgreSQL: SKIP LOCKED, so several app nodes never send one twice at once), POSTs outside any
   transaction, and records the answer. 2xx is delivered; anything else is retried after 1 min, 5 min,
@@ -31,10 +34,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, func, select
 
+from engine.channels import stages
 from engine.store import uow
+from engine.core import contracts
 from engine.core.clock import local
 from engine.core.errors import InvalidData, NotFound
-from engine.store.models import AlertReceipt, Callback, CallbackEndpoint, Device, Event
+from engine.store.models import AlertReceipt, Audit, Callback, CallbackEndpoint, Device, Event
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +57,16 @@ def _utc(value: datetime) -> datetime:
 
 
 # -- endpoints (the CLI) --------------------------------------------------------------------------
-def set_endpoint(session, catalogs, channel: str, url: str, now) -> str:
-    """Give a channel its callback URL and a new secret (returned once). Replaces an earlier one."""
+#: what an endpoint hears: the outcome only (the default), or every stage and the outcome
+MODES = ("outcome", "stages")
+
+
+def set_endpoint(session, catalogs, channel: str, url: str, now, mode: str | None = None) -> str:
+    """Give a channel its callback URL and a new secret (returned once). Replaces an earlier one; `mode`
+    (outcome, stages) is what it hears: by default a new endpoint hears the outcome only and one set again
+    keeps what it had."""
+    if mode is not None and mode not in MODES:
+        raise InvalidData([{"field": "mode", "reason": f"应为 {' / '.join(MODES)} (outcome only, or every stage)"}])
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
         raise InvalidData([{"field": "url", "reason": "须为 http(s) 地址，至多500字符 (an http(s) URL of at most 500 characters)"}])
@@ -64,9 +77,11 @@ def set_endpoint(session, catalogs, channel: str, url: str, now) -> str:
     secret = secrets.token_urlsafe(32)
     row = session.get(CallbackEndpoint, channel)
     if row is None:
-        session.add(CallbackEndpoint(channel=channel, url=url, secret=secret, created_at=now))
+        session.add(CallbackEndpoint(channel=channel, url=url, secret=secret, created_at=now, stages=mode == "stages"))
     else:
         row.url, row.secret, row.created_at, row.removed_at = url, secret, now, None
+        if mode is not None:
+            row.stages = mode == "stages"
     return secret
 
 
@@ -97,26 +112,73 @@ def _origin(session, event: Event) -> Event:
     return event
 
 
-def enqueue(session, event: Event, outcome: str, words: str, reason, now, merged_into: Event | None = None) -> bool:
-    """Write the callback of an outcome if the event's channel has an endpoint. True if written."""
+def _endpoint(session, event: Event) -> CallbackEndpoint | None:
     if not event.channel:
-        return False
+        return None
     endpoint = session.get(CallbackEndpoint, event.channel)
-    if endpoint is None or endpoint.removed_at is not None:
-        return False
+    return endpoint if endpoint is not None and endpoint.removed_at is None else None
+
+
+def _body(session, event: Event, kind: str, stage: stages.Stage, catalogs, now) -> dict:
+    """What every callback carries: the event and the source's own references, the stage (a sensitive
+    event's without its description: issue #18, Table A.1 rows 1–3) and when."""
     origin = _origin(session, event)
-    body = {"event": event.number, "source": event.source, "channel": event.channel,
-            "source_refs": _source_refs(session, origin), "outcome": outcome, "outcome_name": words,
-            "reason": reason, "at": local(now),
-            "merged_into": merged_into.number if merged_into is not None else None,
+    sensitive = bool((catalogs.event_type(event.type_code) or {}).get("sensitive")) if catalogs is not None else False
+    return {"kind": kind, "event": event.number, "source": event.source, "channel": event.channel,
+            "source_refs": _source_refs(session, origin), **stage.as_dict(),
+            **({"description": None} if sensitive else {}), "at": local(now),
             "transferred_from": origin.number if origin is not event else None}
+
+
+def _last_result(session, event_id: int) -> str | None:
+    """The event's last written 处置结果 (§8.5), which its 办结 tells."""
+    for data in session.scalars(select(Audit.data).where(Audit.event_id == event_id,
+                                                         Audit.action == contracts.TASK_COMPLETED)
+                                .order_by(Audit.id.desc())):
+        if isinstance(data, dict) and isinstance(data.get(contracts.RESULT_SUMMARY), str) and data[contracts.RESULT_SUMMARY]:
+            return data[contracts.RESULT_SUMMARY]
+    return None
+
+
+def enqueue(session, event: Event, outcome: str, words: str, reason, now, merged_into: Event | None = None,
+            catalogs=None, result_of: Event | None = None) -> bool:
+    """Write the callback of an outcome if the event's channel has an endpoint. True if written. The body
+    keeps the fields it always had (outcome, outcome_name, reason, merged_into) and carries the outcome as
+    the last stage too (`kind` outcome)."""
+    endpoint = _endpoint(session, event)
+    if endpoint is None:
+        return False
+    result = _last_result(session, (result_of or event).id) if outcome == "closed" and not reason else None
+    body = {**_body(session, event, "outcome", stages.outcome_stage(outcome, reason, result), catalogs, now),
+            "outcome": outcome, "outcome_name": words, "reason": reason,
+            "merged_into": merged_into.number if merged_into is not None else None}
     session.add(Callback(event_id=event.id, channel=event.channel, url=endpoint.url, body=body, status="pending",
                          attempts=0, next_attempt_at=now, created_at=now))
     return True
 
 
+def enqueue_stage(session, catalogs, event: Event, action: str, data, task_name, now) -> bool:
+    """Write the callback of a stage (an audit row just written: engine/channels/stages.py) if the event's
+    channel has an endpoint that asked for every stage. Outcomes are told by `enqueue`, the report by the
+    answer to its own submission. True if written."""
+    if action in ("reported", "transferred_in", "source_notified", "transferred", "citizen_update"):
+        return False
+    endpoint = _endpoint(session, event)
+    if endpoint is None or not endpoint.stages:
+        return False
+    stage = stages.of(action, data, task_name, event, catalogs)
+    if stage is None:
+        return False
+    session.add(Callback(event_id=event.id, channel=event.channel, url=endpoint.url,
+                         body={**_body(session, event, "stage", stage, catalogs, now), "merged_into": None},
+                         status="pending", attempts=0, next_attempt_at=now, created_at=now))
+    return True
+
+
 def describe(row: Callback) -> dict:
-    return {"id": row.id, "channel": row.channel, "outcome": (row.body or {}).get("outcome"), "status": row.status,
+    body = row.body or {}
+    return {"id": row.id, "channel": row.channel, "kind": body.get("kind", "outcome"), "stage": body.get("stage"),
+            "outcome": body.get("outcome"), "status": row.status,
             "attempts": row.attempts, "next_attempt_at": local(row.next_attempt_at) if row.status == "pending" else None,
             "last_status": row.last_status, "last_error": row.last_error, "delivered_at": local(row.delivered_at)}
 

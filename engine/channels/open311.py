@@ -20,13 +20,14 @@ from datetime import timedelta, timezone
 
 from sqlalchemy import func, select
 
+from engine.channels import stages
 from engine.pool import duplicates, events, intake
 from engine.runtime import forms
 from engine.core.clock import local, parse_instant
 from engine.core.errors import InvalidData, NotFound
 from engine.pool.location import SYSTEMS
 from engine.store import paging
-from engine.store.models import Audit, Event
+from engine.store.models import Audit, Deadline, Event
 from engine.core import contracts
 
 #: the attributes every service asks for (GeoReport `service_definition`); none is required
@@ -238,10 +239,14 @@ def receipt(event: Event, catalogs, account_id: str | None = None) -> dict:
 
 # -- public reads -----------------------------------------------------------------------------------
 
-def _public(catalogs):
-    """SQL condition: citizens' reports of the non-sensitive Table A.1 types."""
-    codes = [row["code"] for row in catalogs.get("event_types") if not row.get("sensitive")]
-    return (Event.source == "citizen") & Event.type_code.in_(codes)
+def public_types(catalogs) -> list[str]:
+    """The Table A.1 types the public may read of (rows 1–3, the sensitive ones, never)."""
+    return [row["code"] for row in catalogs.get("event_types") if not row.get("sensitive")]
+
+
+def _public(catalogs, event=Event):
+    """SQL condition: citizens' reports of the non-sensitive Table A.1 types (`event`: Event or an alias)."""
+    return (event.source == "citizen") & event.type_code.in_(public_types(catalogs))
 
 
 def _list_arg(args: dict, name: str) -> list[str]:
@@ -334,10 +339,43 @@ def describe_many(session, catalogs, rows: list[Event]) -> list[dict]:
     updated = dict(session.execute(select(Audit.event_id, func.max(Audit.at)).where(Audit.event_id.in_(ids))
                                    .group_by(Audit.event_id)).all()) if ids else {}
     followed = _followed(session, rows)
+    handling = {e.id: followed.get(e.id, e) for e in rows}      # the event each request's matter is with now
     outcomes = _outcomes(session, [e.id for e in [*rows, *followed.values()]
                                    if e.status == "closed" and not e.status_reason])
+    live = {e.id: e for e in handling.values() if e.status == "open"}
+    expected, latest = _expected(session, list(live)), latest_stages(session, catalogs, list(live.values()))
     return [describe(e, catalogs, updated.get(e.id), outcomes.get(e.id), followed.get(e.id),
-                     outcomes.get(followed[e.id].id) if e.id in followed else None) for e in rows]
+                     outcomes.get(followed[e.id].id) if e.id in followed else None,
+                     stage=latest.get(handling[e.id].id), expected=expected.get(handling[e.id].id)) for e in rows]
+
+
+def _expected(session, ids: list[int]) -> dict:
+    """GeoReport `expected_datetime`: when the work in hand is due — the latest due time of the event's
+    pending deadline records (engine/limits/deadlines.py; an approved extension moves it, §8.4). None while
+    nothing is timed (核实, 研判) or the instance is suspended (its deadlines paused)."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(Deadline.event_id, func.max(Deadline.due_at))
+                                .where(Deadline.event_id.in_(ids), Deadline.status == "pending")
+                                .group_by(Deadline.event_id)).all())
+
+
+def latest_stages(session, catalogs, rows: list[Event]) -> dict[int, stages.Stage]:
+    """The latest stage (engine/channels/stages.py) of each event, a citizen's own update not counted."""
+    found: dict[int, stages.Stage] = {}
+    by_id = {e.id: e for e in rows}
+    if not by_id:
+        return found
+    trail = session.execute(select(Audit.event_id, Audit.action, Audit.data, Audit.task_name)
+                            .where(Audit.event_id.in_(list(by_id)), Audit.action.in_(stages.ACTIONS),
+                                   Audit.action != "citizen_update")
+                            .order_by(Audit.event_id, Audit.id.desc()))
+    for event_id, action, data, task_name in trail:
+        if event_id not in found:
+            stage = stages.of(action, data, task_name, by_id[event_id], catalogs)
+            if stage is not None:
+                found[event_id] = stage
+    return found
 
 
 def _next(event: Event) -> int | None:
@@ -376,10 +414,14 @@ def _outcomes(session, ids: list[int]) -> dict[int, str]:
     return found
 
 
-def status_notes(event: Event, outcome: str | None = None) -> str:
-    """The stage or the outcome in the words staff use: 办理中：签收受理, 办结：…, 退回来源：<reason>."""
+def status_notes(event: Event, outcome: str | None = None, stage: stages.Stage | None = None) -> str:
+    """The stage or the outcome in the words staff use: 受理：…, 吹哨派单：…, 延期：…, 办结：…, 退回来源：<reason>.
+    An open event says its latest stage (engine/channels/stages.py); an ended one its outcome."""
     if event.status == "error":
         return "已登记，等待处理"
+    if event.status == "open" and stage is not None:
+        paused = "（已挂起，暂停办理）" if (event.stage or "").startswith("已挂起") else ""
+        return stage.description + paused
     word = events.STATUS_WORDS.get(event.status, event.status)
     detail = event.stage if event.status == "open" else (event.status_reason or outcome)
     if not detail:
@@ -388,7 +430,7 @@ def status_notes(event: Event, outcome: str | None = None) -> str:
 
 
 def describe(event: Event, catalogs, audited=None, outcome: str | None = None, followed: Event | None = None,
-             followed_outcome: str | None = None) -> dict:
+             followed_outcome: str | None = None, stage: stages.Stage | None = None, expected=None) -> dict:
     """One request as the public sees it: no reporter, contact, account or device. A request merged into
     another event (engine/pool/duplicates.py) or transferred to another community's pool (转办, §7.1) follows
     that event: open while it is, then its outcome."""
@@ -396,19 +438,20 @@ def describe(event: Event, catalogs, audited=None, outcome: str | None = None, f
     agency = catalogs.unit(event.lead_unit) if event.lead_unit else catalogs.community(event.community) \
         if event.community else catalogs.unit(catalogs.city_authority())   # not yet placed: the city's 分拨
     times = [t for t in (audited, event.closed_at, event.created_at) if t is not None]
-    status, notes = ("open" if event.status in OPEN_STATES else "closed"), status_notes(event, outcome)
+    status, notes = ("open" if event.status in OPEN_STATES else "closed"), status_notes(event, outcome, stage)
     if followed is not None:
         status = "open" if followed.status in OPEN_STATES else "closed"
         if event.merged_into_id:
-            notes = f"已并入 {followed.number} 办理：{status_notes(followed, followed_outcome)}"
+            notes = f"已并入 {followed.number} 办理：{status_notes(followed, followed_outcome, stage)}"
         else:
             community = (catalogs.community(followed.community) or {}).get("name", followed.community)
-            notes = f"已转 {followed.number}（{community}）办理：{status_notes(followed, followed_outcome)}"
+            notes = f"已转 {followed.number}（{community}）办理：{status_notes(followed, followed_outcome, stage)}"
     return {"service_request_id": event.number, "status": status, "status_notes": notes,
             "service_name": _service_name(row) if row else event.type_code,
             "service_code": event.type_code, "description": event.description,
             "agency_responsible": (agency or {}).get("name"),
             "requested_datetime": local(event.created_at), "updated_datetime": local(max(times, key=_utc)),
+            "expected_datetime": local(expected) if status == "open" else None,
             "address": event.address, "lat": event.lat, "long": event.lng,
             # a URL the source sent; stored photos (keys) are served only to those who may see the event
             "media_url": next((p for p in event.photos or [] if str(p).startswith(("http://", "https://"))), None)}

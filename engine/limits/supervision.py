@@ -7,6 +7,7 @@ from datetime import timezone
 from sqlalchemy import func, select
 
 from engine.accounts import permissions, privacy
+from engine.channels import callbacks
 from engine.core.clock import local, parse_instant
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.pool.events import get_visible
@@ -204,7 +205,8 @@ def decide_extension(cmd, request_id: int, body: dict) -> dict:
         if value:
             session.add(Notification(at=now, event_id=event.id, recipient_kind=kind, recipient=value,
                                      kind="extension_decided", message=f"事件 {event.number} 的延期申请{words}"))
-    session.add(Audit(at=now, actor=user.username, action="extension_decided", event_id=event.id,
-                      data={"request_id": row.id, "deadline_id": deadline.id, "approved": approve,
-                            "new_due_at": local(row.new_due_at), "note": note}))
+    decided = {"request_id": row.id, "deadline_id": deadline.id, "approved": approve,
+               "new_due_at": local(row.new_due_at), "note": note}
+    session.add(Audit(at=now, actor=user.username, action="extension_decided", event_id=event.id, data=decided))
+    callbacks.enqueue_stage(session, catalogs, event, "extension_decided", decided, None, now)   # 延期, to its source
     return shown_request(session, catalogs, user, row)

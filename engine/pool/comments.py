@@ -19,7 +19,9 @@ def _text(body) -> str:
     return text.strip()
 
 
-def _tell_assignees(session, catalogs, event, kind: str, message: str, now) -> list[str]:
+def tell_assignees(session, catalogs, event, kind: str, message: str, now) -> list[str]:
+    """Tell whoever has the event's open tasks (their person, unit — out of hours its duty roster too — or
+    community); the recipients told, as `kind:recipient`."""
     told = []
     for item in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id).order_by(WorkItem.created_at)):
         recipient_kind = "person" if item.claimed_by else item.assignee_kind
@@ -35,7 +37,7 @@ def comment(cmd, event_id: int, body) -> dict:
     session, catalogs, user, now = cmd.session, cmd.catalogs, cmd.user, cmd.now()
     text = _text(body)
     event = events.get_visible(session, event_id, user, catalogs)
-    told = _tell_assignees(session, catalogs, event, "comment",
+    told = tell_assignees(session, catalogs, event, "comment",
                            f"{user.display_name} 在事件 {event.number} 留言：{text}", now)
     session.add(Audit(at=now, actor=user.username, action="comment", event_id=event.id,
                       data={"text": text, "told": told}))
@@ -50,7 +52,7 @@ def urge(cmd, event_id: int, body) -> dict:
     permissions.URGE.require(user)   # the community that owns the event, and the city above it
     if event.status != "open":
         raise Conflict(f"事件 {event.number} 已不在办理中，无需催办 (the event is no longer open)", event_status=event.status)
-    told = _tell_assignees(session, catalogs, event, "urge", f"【催办】事件 {event.number}：{text}", now)
+    told = tell_assignees(session, catalogs, event, "urge", f"【催办】事件 {event.number}：{text}", now)
     if not told:
         raise Conflict("事件当前没有待办任务可催办 (nothing is waiting to be urged)")
     session.add(Audit(at=now, actor=user.username, action="urged", event_id=event.id, data={"text": text, "told": told}))

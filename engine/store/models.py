@@ -503,6 +503,8 @@ class CallbackEndpoint(Base):
     secret: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
+    #: hears every stage (engine/channels/stages.py), not only the outcome (the default; issue #18)
+    stages: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Callback(Base):

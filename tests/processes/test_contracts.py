@@ -7,8 +7,13 @@ import json
 
 import pytest
 
+from lxml import etree
+
+from engine.channels import stages
 from engine.core import contracts
 from tests.conftest import PROCESSES
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
 
 @pytest.mark.parametrize(("key", "forms"), sorted(contracts.FORM_KEYS.items()))
@@ -23,3 +28,19 @@ def test_the_check_form_answers_what_the_indicators_count():
     schema = json.loads((PROCESSES / "forms" / "check.json").read_text(encoding="utf-8"))
     assert schema["properties"][contracts.CHECK_PASSED]["type"] == "boolean"
     assert {"满意", "基本满意", "不满意"} <= set(schema["properties"][contracts.CHECK_RATING]["enum"])
+
+
+def test_every_task_a_stage_reads_is_in_processes_with_its_form_and_keys():
+    """The stages a source hears (engine/channels/stages.py, Open311 updates and callbacks, issue #18) read
+    user tasks by name and their forms by key: a task renamed or a field dropped in the modeler fails here."""
+    tasks = {}
+    for path in PROCESSES.glob("*.bpmn"):
+        for task in etree.parse(str(path)).iter(f"{BPMN}userTask"):
+            forms = {p.get("value") for p in task.iter() if p.get("name") == "formJsonSchemaFilename"}
+            tasks.setdefault(task.get("name"), set()).update(forms)
+    for name, (form, keys) in stages.READS.items():
+        assert name in tasks, f"no user task named {name!r} in processes/ (engine/channels/stages.py reads it)"
+        assert f"forms/{form}.json" in tasks[name], (name, tasks[name])
+        schema = json.loads((PROCESSES / "forms" / f"{form}.json").read_text(encoding="utf-8"))
+        for key in keys:
+            assert key in schema.get("properties", {}), f"processes/forms/{form}.json no longer defines {key!r}"

@@ -246,7 +246,7 @@ def test_public_reads_carry_no_personal_data(app, api):
     [item] = reads[2].json
     assert set(item) == {"service_request_id", "status", "status_notes", "service_name", "service_code",
                          "description", "agency_responsible", "requested_datetime", "updated_datetime",
-                         "address", "lat", "long", "media_url"}
+                         "expected_datetime", "address", "lat", "long", "media_url"}
 
 
 def test_sensitive_types_are_accepted_but_never_listed(app, api):
@@ -271,15 +271,17 @@ def test_status_notes_follow_the_event_to_its_end(app, api):
     ids = {n: event_by_number(app, n).id for n in (invalid, returned, handled)}
 
     [item] = api.client.get(f"{BASE}/requests/{invalid}.json").json
-    assert item["status"] == "open" and item["status_notes"] == "办理中：核实"
+    assert item["status"] == "open" and item["status_notes"] == "登记：已登记，由新城社区核实办理（§7.1）"
+    assert item["expected_datetime"] is None                           # nothing is timed while 核实
 
     api.advance("PT10M")
     api.complete("staff1", ids[invalid], "verify", {"verdict": "invalid", "verify_note": "现场核实无此情况"})
     api.complete("staff1", ids[returned], "verify", {"verdict": "return", "verify_note": "不属于社区事务，请向12345反映"})
     api.whistle_to(ids[handled], department="zhifa")
     [item] = api.client.get(f"{BASE}/requests/{handled}.json").json
-    assert item["status"] == "open" and item["status_notes"].startswith("办理中：")
+    assert item["status"] == "open" and item["status_notes"] == "吹哨派单：已派单至执法局，待签收受理（§7.3、§8.3）"
     assert item["agency_responsible"] == "执法局"                      # the lead department, once dispatched
+    assert item["expected_datetime"] == "2026-10-08T09:40:00+08:00"   # 签收受理 within 30 minutes (§8.3)
     api.close_whistle(ids[handled])
 
     closed = {i["service_request_id"]: i for i in api.client.get(f"{BASE}/requests.json",
@@ -304,7 +306,7 @@ def test_a_transferred_request_follows_the_event_it_was_transferred_to(app, api)
     [item] = api.client.get(f"{BASE}/requests/{number}.json").json
     linked = api.get("/api/events", "staff2", query_string={"community": "lg-longgang"}).json["items"][0]
     assert item["status"] == "open"
-    assert item["status_notes"] == f"已转 {linked['number']}（龙港社区）办理：办理中：核实"
+    assert item["status_notes"] == f"已转 {linked['number']}（龙港社区）办理：登记：转办登记，由龙港社区核实办理（§7.1）"
     api.complete("staff2", linked["id"], "verify", {"verdict": "invalid", "verify_note": "现场核实无此情况"})
     [item] = api.client.get(f"{BASE}/requests/{number}.json").json
     assert item["status"] == "closed"

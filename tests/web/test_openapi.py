@@ -33,8 +33,9 @@ PUBLIC = {("post", "/api/auth/token"), ("get", "/api/health"), ("get", "/api/ope
           ("post", "/api/alerts"),   # a device signs its alert instead (engine/channels/devices.py)
           # GeoReport v2 (docs/open311.md): public reads; a submission carries its channel's api_key
           *{("get", f"/open311/v2/{p}.{{fmt}}") for p in ("services", "services/{code}", "requests",
-                                                          "requests/{request_id}", "tokens/{token}")},
-          ("post", "/open311/v2/requests.{fmt}")}
+                                                          "requests/{request_id}", "tokens/{token}",
+                                                          "servicerequestupdates")},
+          ("post", "/open311/v2/requests.{fmt}"), ("post", "/open311/v2/servicerequestupdates.{fmt}")}
 #: Open311's catch-all answers unknown paths in GeoReport's error shape: not an operation to document
 UNDOCUMENTED_ENDPOINTS = {"open311.unknown"}
 

@@ -14,18 +14,18 @@ from lxml import etree
 from werkzeug.exceptions import HTTPException
 
 from engine.accounts import apikeys
-from engine.channels import open311
+from engine.channels import open311, open311_updates
 from engine.core.errors import EventflowError, Forbidden, InvalidData, NotFound
 from web.auth import public, services
 from web.errors import exception_headers
-from web.units import start, store
+from web.units import run, start, store
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
 FORMATS = ("json", "xml")
 #: XML: the element of each item of a list, by the list's element
 ITEM_TAGS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
-             "errors": "error"}
+             "errors": "error", "service_request_updates": "request_update"}
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 #: characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF): an error that names
 #: a field as it was sent shows each as U+FFFD
@@ -149,6 +149,17 @@ def create_request(fmt):
     return _render(fmt, "service_requests", body, 201 if created else 200)
 
 
+def _paged(fmt: str, root: str, found, args: dict) -> Response:
+    """A page of a list in GeoReport's shape; the pages next to it in the `Link` header (rel="next",
+    rel="prev": RFC 8288), each a URL with its `cursor`."""
+    response = _render(fmt, root, found.items)
+    links = [f'<{url_for(request.endpoint, **{**request.view_args, **args, "cursor": cursor})}>; rel="{rel}"'
+             for rel, cursor in (("next", found.next_cursor), ("prev", found.prev_cursor)) if cursor]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
+
+
 @bp.get("/requests.<fmt>")
 @public
 def request_list(fmt):
@@ -160,12 +171,35 @@ def request_list(fmt):
     args = request.args.to_dict()
     now = svc.clock.now()
     found = svc.read(lambda s: open311.find_requests(s, svc.catalogs, args, now))
-    response = _render(fmt, "service_requests", found.items)
-    links = [f'<{url_for(request.endpoint, **{**request.view_args, **args, "cursor": cursor})}>; rel="{rel}"'
-             for rel, cursor in (("next", found.next_cursor), ("prev", found.prev_cursor)) if cursor]
-    if links:
-        response.headers["Link"] = ", ".join(links)
-    return response
+    return _paged(fmt, "service_requests", found, args)
+
+
+@bp.get("/servicerequestupdates.<fmt>")
+@public
+def update_list(fmt):
+    """mySociety's extension: the updates of public requests in a window (start_date, end_date; by default
+    the last 90 days), oldest first, each a stage of Figure 1 (engine/channels/stages.py) or a citizen's
+    update; `service_request_id`, `limit` and `cursor` as for requests."""
+    fmt = _format(fmt)
+    svc = services()
+    args = request.args.to_dict()
+    now = svc.clock.now()
+    found = svc.read(lambda s: open311_updates.find_updates(s, svc.catalogs, args, now))
+    return _paged(fmt, "service_request_updates", found, args)
+
+
+@bp.post("/servicerequestupdates.<fmt>")
+@public
+def create_update(fmt):
+    """A citizen's update on a public request (form-encoded; the channel's key as for POST requests):
+    201 `[{update_id}]`; 200 for a retry with the same `update_id` (or Idempotency-Key)."""
+    fmt = _format(fmt)
+    channel = _channel(services())
+    form = {name: request.form.get(name) for name in request.form}
+    media = request.form.getlist("media_url") + request.form.getlist("media_url[]")
+    update_id, created = run(open311_updates.submit, form, media, channel, request.headers.get("Idempotency-Key"))
+    body = [{"update_id": str(update_id), **({"account_id": form["account_id"]} if form.get("account_id") else {})}]
+    return _render(fmt, "service_request_updates", body, 201 if created else 200)
 
 
 @bp.get("/requests/<request_id>.<fmt>")

@@ -32,6 +32,7 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "photos_added": _l("上传照片"), "duplicate_suspected": _l("疑似重复"), "duplicate_reported": _l("有疑似重复上报"),
                 "merged_into": _l("合并至"), "merged_from": _l("合并入"), "duplicate_dismissed": _l("不是重复"),
                 "overdue": _l("超期记录"), "task_claimed": _l("认领"), "comment": _l("留言"), "urged": _l("催办"),
+                "citizen_update": _l("群众补充"), "extension_requested": _l("申请延期"), "extension_decided": _l("延期审批"),
                 "sensitive_viewed": _l("查看（敏感事件）"), "task_released": _l("取消认领"), "part_reported": _l("协办反馈"),
                 "whistle_returned": _l("退回吹哨"),
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
