@@ -52,7 +52,8 @@ def test_a_citizens_report_of_an_open_matter_is_flagged_merged_and_follows_it(ap
     assert api.event(original["id"])["suspected_duplicates"] == []
 
     public = api.client.get(f"{BASE}/requests/{citizen['service_request_id']}.json").json[0]
-    assert public["status"] == "open" and public["status_notes"].startswith(f"已并入 {original['number']} 办理：登记：")   # the survivor's stage (engine/channels/stages.py)
+    # the survivor's stage (engine/channels/stages.py)
+    assert public["status"] == "open" and public["status_notes"].startswith(f"已并入 {original['number']} 办理：登记：")
 
     api.whistle_to(original["id"])
     api.close_whistle(original["id"])
