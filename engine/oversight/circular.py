@@ -363,7 +363,7 @@ def _hidden_counts(session, start, end, hidden) -> dict:
     return found
 
 
-def _party(catalogs, level: str, key: str) -> dict:
+def describe(catalogs, level: str, key: str) -> dict:
     """A party's key, name and 分管领导 (a unit's supervisor, from the units catalog)."""
     unit = catalogs.unit(key) if level == "unit" else None
     name = ((catalogs.community(key) or {}).get("name", key) if level == "community"
@@ -399,11 +399,11 @@ class Summary:
                     if not any(shown.values()):
                         continue
                     self.lines += sum(shown.values())
-                    rows.append({**_party(catalogs, level, party), "counts": shown, "_open": shown})
+                    rows.append({**describe(catalogs, level, party), "counts": shown, "_open": shown})
                 else:
                     self.hidden[(level, party)] = secret
                     self.lines += sum(full.values()) - sum(secret.values()) + sum(1 for n in secret.values() if n)
-                    rows.append({**_party(catalogs, level, party), "counts": dict(full),
+                    rows.append({**describe(catalogs, level, party), "counts": dict(full),
                                  "_open": {c: full[c] - secret[c] for c in CATEGORIES}})
             self.parties[key] = rows
         self.lines += sum(1 for n in self.unnamed.values() if n)
@@ -528,7 +528,7 @@ def lines(session, catalogs, start, end, viewer=None, summary: Summary | None = 
                     yield key, _row(word, head, group[1], _sensitive_line(withheld))
                 group, withheld = (row.party, row.category), 0
                 if head is None or head["key"] != row.party:
-                    head = _party(catalogs, level, row.party)
+                    head = describe(catalogs, level, row.party)
             if row.secret:
                 withheld += 1
                 continue
