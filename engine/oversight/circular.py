@@ -15,9 +15,8 @@ Each entry names the event, the limit or the check and when, and takes points of
 
 A year names tens of thousands of entries (issue #17), so what is read is bounded by what is shown:
 - `overview` (the page and the API): each party's counts (`counts`, kept per day) and its first `FIRST`
-  entries of each category, newest first, chosen in the database (ROW_NUMBER() OVER (PARTITION BY party,
-  category)); `party_entries` pages through the rest of one party's category by keyset (engine/store/paging.py,
-  the indexes of migration 0024).
+  entries of each category, newest first: the first keyset page (engine/store/paging.py) of `party_entries`,
+  which pages through the rest of one party's category, read by the party's index (migration 0024).
 - `lines` (the Excel and PDF files): every entry, in the printed order, read from the database as it is
   written out, so memory does not grow with the period.
 - `build` lists everything in memory: the full computation the others are checked against (tests), and the
@@ -30,7 +29,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import JSON, String, case, cast, func, literal_column, null, select
+from sqlalchemy import JSON, String, case, cast, func, literal_column, null, select, union_all
+from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
 from engine.core import contracts
@@ -106,6 +106,11 @@ def counts(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
     (the assessment's deductions, engine/oversight/assessment.py), counted in the database: the supervision
     records grouped by party and kind, and the failed checks (a partial index holds just those) grouped by
     whom they are held against."""
+    return _counts_failed(session, start, end, _supervised(session, start, end))
+
+
+def _supervised(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
+    """`counts` of the 督办 records alone (响应超期, 反馈不及时): kept per day for whole days."""
     found = {level: defaultdict(lambda: dict.fromkeys(CATEGORIES, 0)) for level in ("unit", "person", "community")}
     days = rollups.whole_days(start, end)
     if days:                    # the 督办 opened, from the counts kept per day (engine/oversight/rollups.py)
@@ -124,6 +129,11 @@ def counts(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
                 found["person"][person][kind] += number
             if not unit and not person and community:
                 found["community"][community][kind] += number
+    return found
+
+
+def _counts_failed(session, start, end, found) -> dict:
+    """`found` (`_supervised`) with the failed checks counted in."""
     # the failed checks, against the event's lead unit or else its community, and each person who did the work
     failed = select(Audit.id, Audit.event_id).where(failed_check(session), Audit.at >= start, Audit.at < end).subquery()
     led = func.coalesce(Event.lead_unit, "") != ""
@@ -273,11 +283,14 @@ def _unnamed(column):
     return func.coalesce(column, "") == ""
 
 
-def _entries(session, start, end, level: str | None = None, category: str | None = None, party: str | None = None):
+def _entries(session, start, end, level: str | None = None, category: str | None = None, party: str | None = None,
+             events=None, checks: bool = True):
     """The circular's entries of [start, end) in SQL, one row per party an entry names, as `build` names them:
     (level, party, category, at, id, event_id, kind, reason, data) — `id` the 督办 record's or the failed
     核查's audit row's (unique within a party's category), `reason` a 督办's, `data` a 核查's form. Narrowed to
-    one level, category or party when asked (a party's rows are then read by its index, migration 0024)."""
+    one level, category or party when asked (a party's rows are then read by its index, migration 0024), or
+    to the events of `events` (a select of ids: they are then read by event); without `checks`, the 督办
+    records' alone."""
     parts = []
     if category in (None, "late_response", "late_feedback"):
         kinds = {"late_response": [Supervision.kind.in_(RESPONSE)],
@@ -290,23 +303,31 @@ def _entries(session, start, end, level: str | None = None, category: str | None
             if level not in (None, found):
                 continue
             whose = [column == party] if party is not None else [_named(column)]
+            if events is not None:
+                whose.append(Supervision.event_id.in_(events))
             parts.append(select(constant(found).label("level"), column.label("party"), named.label("category"),
                                 Supervision.opened_at.label("at"), Supervision.id.label("id"),
                                 Supervision.event_id.label("event_id"), Supervision.kind.label("kind"),
                                 Supervision.reason.label("reason"), cast(null(), JSON).label("data"))
                          .where(Supervision.opened_at >= start, Supervision.opened_at < end, *kinds, *where, *whose))
-    if category in (None, "poorly_handled"):
-        doers = (select(Deadline.event_id, Deadline.met_by).where(Deadline.met_by.is_not(None),
-                                                                  Deadline.kind.in_(FEEDBACK)).distinct().subquery())
+    if category in (None, "poorly_handled") and checks:
+        # who did the work: each person once an event — their first handling limit of it (no DISTINCT: a
+        # subquery made distinct first would be read whole for every failed check)
+        other = aliased(Deadline)
+        doer = [Deadline.met_by.is_not(None), Deadline.kind.in_(FEEDBACK),
+                ~select(other.id).where(other.event_id == Deadline.event_id, other.met_by == Deadline.met_by,
+                                        other.kind.in_(FEEDBACK), other.id < Deadline.id).exists()]
         for found, column, where in (("unit", Event.lead_unit, []),
                                      ("community", Event.community, [_unnamed(Event.lead_unit)]),
-                                     ("person", doers.c.met_by, [])):
+                                     ("person", Deadline.met_by, doer)):
             if level not in (None, found):
                 continue
             if party is not None:
                 whose = [column == party]
             else:
                 whose = [column.is_not(None)] if found == "person" else [_named(column)]
+            if events is not None:
+                whose.append(Audit.event_id.in_(events))
             query = (select(constant(found).label("level"), column.label("party"),
                             constant("poorly_handled").label("category"), Audit.at.label("at"), Audit.id.label("id"),
                             Audit.event_id.label("event_id"), constant("check").label("kind"),
@@ -314,7 +335,7 @@ def _entries(session, start, end, level: str | None = None, category: str | None
                      .join_from(Audit, Event, Event.id == Audit.event_id)
                      .where(failed_check(session), Audit.at >= start, Audit.at < end, *where, *whose))
             if found == "person":
-                query = query.join(doers, doers.c.event_id == Audit.event_id)
+                query = query.join(Deadline, Deadline.event_id == Audit.event_id)
             parts.append(query)
     if not parts:
         raise ValueError(f"no entries of level {level!r} and category {category!r}")
@@ -352,13 +373,13 @@ def _hidden_events(catalogs, viewer):
 
 
 def _hidden_counts(session, start, end, hidden) -> dict:
-    """{(level, party): {category: entries}} of the sensitive events a viewer may not see."""
+    """{(level, party): {category: entries}} of the 督办 records of the sensitive events a viewer may not see
+    (`hidden`, a select of their ids; None: none)."""
     found = defaultdict(lambda: dict.fromkeys(CATEGORIES, 0))
     if hidden is not None:
-        e = _entries(session, start, end)
+        e = _entries(session, start, end, events=hidden, checks=False)
         for level, party, category, number in session.execute(
-                select(e.c.level, e.c.party, e.c.category, func.count()).where(e.c.event_id.in_(hidden))
-                .group_by(e.c.level, e.c.party, e.c.category)):
+                select(e.c.level, e.c.party, e.c.category, func.count()).group_by(e.c.level, e.c.party, e.c.category)):
             found[(level, party)][category] += number
     return found
 
@@ -377,10 +398,16 @@ class Summary:
     (those are gathered in one row without a name, `UNNAMED`); a unit's or a community's are counted in full,
     the hidden ones shown as one line a category. `lines` is how many lines the full listing has."""
 
-    def __init__(self, session, catalogs, start, end, viewer=None):
+    def __init__(self, session, catalogs, start, end, viewer=None, first: int = FIRST):
         self.hidden_events = _hidden_events(catalogs, viewer)
-        counted = counts(session, start, end)
+        counted = _supervised(session, start, end)
         hidden = _hidden_counts(session, start, end, self.hidden_events)
+        #: each party's first page of 处置不到位 (`_checks`), counted in with the 督办 records
+        self.checks = {}
+        for (level, party), (number, secret, page) in _checks(session, start, end, self.hidden_events, first).items():
+            counted[level][party]["poorly_handled"] = number
+            hidden[(level, party)]["poorly_handled"] = secret
+            self.checks[(level, party)] = page
         self.parties: dict[str, list[dict]] = {}
         self.hidden: dict[tuple, dict] = {}
         self.unnamed = dict.fromkeys(CATEGORIES, 0)
@@ -433,41 +460,79 @@ def overview(session, catalogs, start, end, viewer=None, first: int = FIRST) -> 
     """The circular of [start, end) as the page and the API show it: `build`'s shape (as `for_viewer` shows it
     to `viewer`), each party with its counts and its first `first` entries of each category, newest first,
     and `more`: {category: the cursor of `party_entries`' next page, or None when nothing more}. `lines`: how
-    many lines the whole listing (the Excel and PDF files) has."""
-    summary = Summary(session, catalogs, start, end, viewer)
-    e = _entries(session, start, end)
-    rank = func.row_number().over(partition_by=(e.c.level, e.c.party, e.c.category),
-                                  order_by=(e.c.at.desc(), e.c.id.desc())).label("rank")
-    ranked = select(e, rank)
-    if summary.hidden_events is not None:
-        ranked = ranked.where(e.c.event_id.not_in(summary.hidden_events))
-    ranked = ranked.subquery()
-    shown = defaultdict(lambda: {c: [] for c in CATEGORIES})
-    last = {}
-    for row in session.execute(select(ranked, Event.number).join(Event, Event.id == ranked.c.event_id)
-                               .where(ranked.c.rank <= first)
-                               .order_by(ranked.c.level, ranked.c.party, ranked.c.category, ranked.c.rank)):
-        shown[(row.level, row.party)][row.category].append(_entry(row))
-        last[(row.level, row.party, row.category)] = (row.at, row.id)
-    order = _order(e)
+    many lines the whole listing (the Excel and PDF files) has.
+
+    A party's first 督办 entries are the first keyset page of `party_entries`, read by the party's index: the
+    cost grows with the parties named, not with the entries of the period (a year's are tens of thousands).
+    The failed checks (处置不到位) are few, and a person's are found through the limits they met: they are read
+    in one pass (`_checks`), which counts them and keeps each party's first ones."""
+    summary = Summary(session, catalogs, start, end, viewer, first)
+    page = paging.PageRequest(first)
     notice = {"from": local(start), "to": local(end), "categories": CATEGORIES, "first": first,
               "lines": summary.lines}
     for level, key in LEVELS.items():
         rows = []
         for party in summary.parties[key]:
-            entries = shown[(level, party["key"])]
             secret = summary.hidden.get((level, party["key"]), {})
-            rows.append({**{k: v for k, v in party.items() if k != "_open"},
-                         "entries": {c: entries[c] + ([_sensitive_line(secret[c])] if secret.get(c) else [])
-                                     for c in CATEGORIES},
-                         "more": {c: order.encode(last[(level, party["key"], c)], paging.FORWARD)
-                                  if party["_open"][c] > len(entries[c]) and (level, party["key"], c) in last
-                                  else None for c in CATEGORIES}})
+            entries, more = {}, {}
+            for c in CATEGORIES:
+                if not party["_open"][c]:
+                    found = paging.Page([])
+                elif c == "poorly_handled":
+                    found = summary.checks.get((level, party["key"]), paging.Page([]))
+                else:
+                    found = party_entries(session, catalogs, start, end, level, party["key"], c, page, viewer)
+                entries[c] = found.items + ([_sensitive_line(secret[c])] if secret.get(c) else [])
+                more[c] = found.next_cursor
+            rows.append({**{k: v for k, v in party.items() if k != "_open"}, "entries": entries, "more": more})
         notice[key] = rows
     unnamed = summary.unnamed_row({c: [_sensitive_line(n)] if n else [] for c, n in summary.unnamed.items()})
     if unnamed:
         notice["people"].append({**unnamed, "more": dict.fromkeys(CATEGORIES)})
     return notice
+
+
+def _checks(session, start, end, hidden, first: int) -> dict[tuple, tuple[int, int, paging.Page]]:
+    """{(level, party): (its 处置不到位 entries, those of the events of `hidden`, the first page of the others)} —
+    every party's from one pass over the period's failed checks (they are few: a partial index holds them),
+    newest first, the page at most `first` entries and the cursor of the next one if there is more. The pass
+    reads keys alone; what the pages show is read for their entries only."""
+    secret = case((Audit.event_id.in_(hidden), 1), else_=0) if hidden is not None else literal_column("0")
+    failed = (select(Audit.id, Audit.at, Audit.event_id, Event.lead_unit, Event.community, secret.label("secret"))
+              .join_from(Audit, Event, Event.id == Audit.event_id)
+              .where(failed_check(session), Audit.at >= start, Audit.at < end).cte("failed"))
+    other = aliased(Deadline)
+    keys = (failed.c.at, failed.c.id, failed.c.event_id, failed.c.secret)
+    rows = union_all(
+        select(constant("unit").label("level"), failed.c.lead_unit.label("party"), *keys)
+        .where(_named(failed.c.lead_unit)),
+        select(constant("community"), failed.c.community, *keys)
+        .where(_unnamed(failed.c.lead_unit), _named(failed.c.community)),
+        select(constant("person"), Deadline.met_by, *keys).join_from(failed, Deadline, Deadline.event_id == failed.c.event_id)
+        .where(Deadline.met_by.is_not(None), Deadline.kind.in_(FEEDBACK),    # each person once an event
+               ~select(other.id).where(other.event_id == Deadline.event_id, other.met_by == Deadline.met_by,
+                                       other.kind.in_(FEEDBACK), other.id < Deadline.id).exists())).subquery()
+    found = defaultdict(lambda: [0, 0, []])
+    for row in session.execute(select(rows).order_by(rows.c.at.desc(), rows.c.id.desc())):
+        party = found[(row.level, row.party)]
+        party[0] += 1
+        if row.secret:
+            party[1] += 1
+        elif len(party[2]) <= first:
+            party[2].append(row)
+    shown = {row.id for _, _, kept in found.values() for row in kept}
+    details = {}
+    ids = sorted(shown)
+    for begin in range(0, len(ids), privacy.CHUNK):
+        for audit_id, data, number in session.execute(
+                select(Audit.id, Audit.data, Event.number).join(Event, Event.id == Audit.event_id)
+                .where(Audit.id.in_(ids[begin:begin + privacy.CHUNK]))):
+            details[audit_id] = (data, number)
+    order = _order(rows)
+    return {key: (number, secret, paging.Page(
+                [_shown(row.at, row.event_id, "check", None, *details[row.id]) for row in kept[:first]],
+                order.encode((kept[first - 1].at, kept[first - 1].id), paging.FORWARD) if len(kept) > first else None))
+            for key, (number, secret, kept) in found.items()}
 
 
 def _order(entries) -> paging.Order:
