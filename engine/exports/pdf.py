@@ -83,14 +83,26 @@ class _Story(list):
 
 #: lines of the circular a table: about a page, so a table is split at most once
 CIRCULAR_CHUNK = 40
-CIRCULAR_WIDTHS = [26 * mm, 30 * mm, 22 * mm, 36 * mm, 60 * mm]
+CIRCULAR_WIDTHS = [24 * mm, 36 * mm, 88 * mm, 26 * mm]
 LEVELS = (("units", "单位"), ("people", "个人"), ("communities", "社区"))
+_PLAIN = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                     ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 9)])
+_HEADED = TableStyle([*_PLAIN.getCommands(), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f0f0"))])
+
+
+def _lines_table(rows, header: bool):
+    """A run of the circular's lines: 问题 and 事件 as plain text (short, one line each), 情况 wrapped (a
+    Paragraph, the costly part of laying a line out), 时间 to the minute."""
+    table = Table(rows, colWidths=CIRCULAR_WIDTHS, repeatRows=1 if header else 0)
+    table.setStyle(_HEADED if header else _PLAIN)
+    return table
 
 
 def circular(out, lines, count: int, first, last) -> None:
     """通报 (engine/oversight/circular.py) as a PDF written into the binary file `out`: `lines`, (level, row)
-    pairs in order (circular.lines: the row as circular.HEADER names its columns), laid out as they are read;
-    `count`, how many there are, is said under the title."""
+    pairs in order (circular.lines: the row as circular.HEADER names its columns), laid out as they are read —
+    each party under a heading of its name and 分管领导, its lines in tables of CIRCULAR_CHUNK; `count`, how
+    many there are, is said under the title."""
     def story():
         yield Paragraph("事件处置情况通报", STYLES["Title"])
         yield Paragraph(_escape(f"DB330383/T 5—2021 §9.1 · {first} 至 {last} · 共 {count} 条"), STYLES["Normal"])
@@ -102,11 +114,14 @@ def circular(out, lines, count: int, first, last) -> None:
             if pending is None or pending[0] != level:
                 yield Paragraph("无", STYLES["Normal"])
                 continue
-            rows = ([row[2], row[3], row[4], row[5], row[6]] for _, row in pending[1])
-            header = [["名称", "分管领导", "问题", "事件", "情况"]]
-            while chunk := list(islice(rows, CIRCULAR_CHUNK)):
-                yield _table(header + chunk, CIRCULAR_WIDTHS, header=bool(header))
-                header = []
+            for (key, name, lead), party in groupby((row for _, row in pending[1]), key=lambda row: (row[1], row[2], row[3])):
+                yield Paragraph(_escape(f"{name}" + (f"（分管领导：{lead}）" if lead else "")), STYLES["Heading3"])
+                rows = ([row[4], row[5], Paragraph(_escape(row[6]), STYLES["Normal"]), str(row[7])[:16].replace("T", " ")]
+                        for row in party)
+                header = [["问题", "事件", "情况", "时间"]]
+                while chunk := list(islice(rows, CIRCULAR_CHUNK)):
+                    yield _lines_table(header + chunk, header=bool(header))
+                    header = []
             pending = next(levels, None)
     _template(out, "事件处置情况通报").build(_Story(story()))
 
