@@ -233,7 +233,7 @@ def _days(period) -> str:
 
 def _instants(period) -> str:
     """`from=…&to=…` of the API: the instants, [from, to)."""
-    return "&".join(f"{name}={t.isoformat().replace('+', '%2B')}" for name, t in zip(("from", "to"), period))
+    return "&".join(f"{name}={t.isoformat().replace('+', '%2B')}" for name, t in zip(("from", "to"), period, strict=True))
 
 
 #: the circular (§9.1) over HTTP: the page and the API, of the year and of a month

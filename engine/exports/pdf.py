@@ -114,7 +114,7 @@ def circular(out, lines, count: int, first, last) -> None:
             if pending is None or pending[0] != level:
                 yield Paragraph("无", STYLES["Normal"])
                 continue
-            for (key, name, lead), party in groupby((row for _, row in pending[1]), key=lambda row: (row[1], row[2], row[3])):
+            for (_key, name, lead), party in groupby((row for _, row in pending[1]), key=lambda row: (row[1], row[2], row[3])):
                 yield Paragraph(_escape(f"{name}" + (f"（分管领导：{lead}）" if lead else "")), STYLES["Heading3"])
                 rows = ([row[4], row[5], Paragraph(_escape(row[6]), STYLES["Normal"]), str(row[7])[:16].replace("T", " ")]
                         for row in party)

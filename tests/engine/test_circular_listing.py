@@ -85,7 +85,7 @@ def _differences(session, catalogs, start, end, viewer) -> list:
         if heads(shown[key]) != heads(full[key]):
             found.append((key, "parties", heads(shown[key]), heads(full[key])))
             continue
-        for whole, part in zip(full[key], shown[key]):
+        for whole, part in zip(full[key], shown[key], strict=True):
             for c in CATEGORIES:
                 want = [e for e in whole["entries"][c] if not e.get("sensitive")][::-1]     # newest first
                 hidden = [e for e in whole["entries"][c] if e.get("sensitive")]
