@@ -311,12 +311,7 @@ def _entries(session, start, end, level: str | None = None, category: str | None
                                 Supervision.reason.label("reason"), cast(null(), JSON).label("data"))
                          .where(Supervision.opened_at >= start, Supervision.opened_at < end, *kinds, *where, *whose))
     if category in (None, "poorly_handled") and checks:
-        # who did the work: each person once an event — their first handling limit of it (no DISTINCT: a
-        # subquery made distinct first would be read whole for every failed check)
-        other = aliased(Deadline)
-        doer = [Deadline.met_by.is_not(None), Deadline.kind.in_(FEEDBACK),
-                ~select(other.id).where(other.event_id == Deadline.event_id, other.met_by == Deadline.met_by,
-                                        other.kind.in_(FEEDBACK), other.id < Deadline.id).exists()]
+        doer = _doer()
         for found, column, where in (("unit", Event.lead_unit, []),
                                      ("community", Event.community, [_unnamed(Event.lead_unit)]),
                                      ("person", Deadline.met_by, doer)):
@@ -340,6 +335,16 @@ def _entries(session, start, end, level: str | None = None, category: str | None
     if not parts:
         raise ValueError(f"no entries of level {level!r} and category {category!r}")
     return (parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])).subquery("entries")
+
+
+def _doer() -> list:
+    """SQL on Deadline: a handling limit met by someone, and the first of theirs on its event — who did the work a
+    failed check is held against, each person once an event (no DISTINCT: a subquery made distinct first would
+    be read whole for every failed check)."""
+    other = aliased(Deadline)
+    return [Deadline.met_by.is_not(None), Deadline.kind.in_(FEEDBACK),
+            ~select(other.id).where(other.event_id == Deadline.event_id, other.met_by == Deadline.met_by,
+                                    other.kind.in_(FEEDBACK), other.id < Deadline.id).exists()]
 
 
 def _check_reason(data) -> str:
@@ -501,7 +506,6 @@ def _checks(session, start, end, hidden, first: int) -> dict[tuple, tuple[int, i
     failed = (select(Audit.id, Audit.at, Audit.event_id, Event.lead_unit, Event.community, secret.label("secret"))
               .join_from(Audit, Event, Event.id == Audit.event_id)
               .where(failed_check(session), Audit.at >= start, Audit.at < end).cte("failed"))
-    other = aliased(Deadline)
     keys = (failed.c.at, failed.c.id, failed.c.event_id, failed.c.secret)
     rows = union_all(
         select(constant("unit").label("level"), failed.c.lead_unit.label("party"), *keys)
@@ -509,9 +513,7 @@ def _checks(session, start, end, hidden, first: int) -> dict[tuple, tuple[int, i
         select(constant("community"), failed.c.community, *keys)
         .where(_unnamed(failed.c.lead_unit), _named(failed.c.community)),
         select(constant("person"), Deadline.met_by, *keys).join_from(failed, Deadline, Deadline.event_id == failed.c.event_id)
-        .where(Deadline.met_by.is_not(None), Deadline.kind.in_(FEEDBACK),    # each person once an event
-               ~select(other.id).where(other.event_id == Deadline.event_id, other.met_by == Deadline.met_by,
-                                       other.kind.in_(FEEDBACK), other.id < Deadline.id).exists())).subquery()
+        .where(*_doer())).subquery()
     found = defaultdict(lambda: [0, 0, []])
     for row in session.execute(select(rows).order_by(rows.c.at.desc(), rows.c.id.desc())):
         party = found[(row.level, row.party)]
