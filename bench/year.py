@@ -2,7 +2,10 @@
 computation, over a simulated year of N events — the aim is under 1 s each at 200,000 events, growing less
 than 2× from 20,000 to 200,000.
 
-    python -m bench.year [--events 20000,200000] [--database-url URL]   # default: a fresh SQLite file
+    python -m bench.year [--events 20000,200000] [--database-url URL] [--exports]  # default: a new SQLite file
+
+Also the circular (§9.1) of the year and of a month over HTTP, as its page and its API (city1 signed in),
+and with `--exports` its Excel and PDF files (one round each).
 
 The events are written straight into the tables (executemany), shaped like what a real closed event writes
 (a walk through engine/ writes them so: tests/engine/steps.py): the event row, its instance, its deadlines
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
+import resource
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -25,7 +30,7 @@ from bench.setup import analyze, deployed, move_sequences
 from engine.accounts.users import Principal
 from engine.core.clock import SHANGHAI
 from engine.oversight import assessment, indicators
-from engine.store.models import Audit, Deadline, Event, Instance, Supervision
+from engine.store.models import Audit, Deadline, Event, Instance, Supervision, User
 
 CITY = Principal(11, "city1", "市社会治理中心", frozenset({"city_authority"}), None, "shezhi")
 YEAR = (datetime(2026, 1, 1, tzinfo=SHANGHAI), datetime(2027, 1, 1, tzinfo=SHANGHAI))
@@ -33,6 +38,8 @@ MONTH = (datetime(2026, 6, 1, tzinfo=SHANGHAI), datetime(2026, 7, 1, tzinfo=SHAN
 #: the dashboard as of the year's last day: December so far, and the trend of July … December
 DASHBOARD = (datetime(2026, 12, 1, tzinfo=SHANGHAI), datetime(2027, 1, 1, tzinfo=SHANGHAI))
 BATCH = 10_000
+#: sensitive types (Table A.1 rows 1-3): the circular shows their entries to the city without number or text
+SENSITIVE, SENSITIVE_SHARE = ("A01", "A02", "A03"), 0.03
 
 
 def _rows(rng: random.Random, ids: range, version_id: int, communities, departments, audit_id: list) -> dict:
@@ -40,6 +47,9 @@ def _rows(rng: random.Random, ids: range, version_id: int, communities, departme
     year_seconds = (YEAR[1] - YEAR[0]).total_seconds()
     out = {Event: [], Instance: [], Deadline: [], Audit: [], Supervision: []}
     offsets = sorted(rng.random() * year_seconds for _ in ids)
+    # a share of sensitive events (Table A.1 rows 1-3), drawn from a stream of their own so the rest is as before
+    kinds = random.Random(ids.start * 31 + 7)
+    types = [kinds.choice(SENSITIVE) if kinds.random() < SENSITIVE_SHARE else "A05" for _ in ids]
 
     def audit(at, actor, action, event_id, data, task_name=None):
         audit_id[0] += 1
@@ -63,7 +73,7 @@ def _rows(rng: random.Random, ids: range, version_id: int, communities, departme
                                          reason=f"{kind} 超期", status="closed" if met_at else "open",
                                          opened_at=missed, closed_at=met_at))
 
-    for event_id, offset in zip(ids, offsets, strict=True):
+    for event_id, offset, type_code in zip(ids, offsets, types, strict=True):
         t = created = YEAR[0].astimezone(timezone.utc) + timedelta(seconds=offset)
         community = rng.choice(communities)
         whistled = rng.random() < 0.6
@@ -75,7 +85,7 @@ def _rows(rng: random.Random, ids: range, version_id: int, communities, departme
         hours = rng.choice((1, 2, 3, 5, 8, 20, 30))
         done = t + timedelta(hours=hours)
         closed_at = done + timedelta(minutes=30) if closed else None
-        audit(t, "grid1", "reported", event_id, {"source": "grid_worker", "type_code": "A05", "community": community})
+        audit(t, "grid1", "reported", event_id, {"source": "grid_worker", "type_code": type_code, "community": community})
         audit(t, "grid1", "process_started", event_id, {"process": "community_event", "version": 1})
         audit(t, "staff1", "task_completed", event_id, {"verdict": "accept"}, "核实")
         audit(t, "staff1", "task_completed", event_id, {"disposal": "whistle" if whistled else "cadre"}, "研判")
@@ -119,7 +129,7 @@ def _rows(rng: random.Random, ids: range, version_id: int, communities, departme
             if reopened:
                 audit(closed_at + timedelta(hours=1), "staff1", "reopened", event_id, {"reason": "重复投诉"})
                 closed_at = closed_at + timedelta(hours=5)
-        out[Event].append(dict(id=event_id, number=f"Y-{event_id}", source="grid_worker", type_code="A05",
+        out[Event].append(dict(id=event_id, number=f"Y-{event_id}", source="grid_worker", type_code=type_code,
                                description="bench", lat=27.5, lng=120.6, address="bench", photos=[],
                                community=community, reporter="grid1", status="closed" if closed else "open",
                                stage="" if closed else "处置反馈", lead_unit=lead, created_at=created,
@@ -176,6 +186,85 @@ def dashboard(cmd, weights, deduction):
 _SHARED = "found" in indicators.report.__code__.co_varnames
 
 
+class Web:
+    """The web app on the bench's database with the city's user signed in (demo user city1, made once): the
+    circular's page (a browser session) and its API (a bearer token), asked for as a person and a client ask."""
+
+    PASSWORD = "bench-password-1"
+
+    def __init__(self, url: str):
+        from engine.accounts import demo
+        from engine.core.config import Settings
+        from web import create_app
+        from web.services import Services
+        self.app = create_app(services=Services.build(Settings.from_env(env={}, database_url=url, scrypt_n=1024)))
+        svc = self.app.extensions["eventflow"]
+        if svc.read(lambda s: s.scalar(select(User.id).where(User.username == CITY.username))) is None:
+            entry = next(e for e in demo.DEMO_USERS if e[0] == CITY.username)
+            svc.run(lambda s: demo.create(svc.command(s), entry, self.PASSWORD, 1024))
+        self.api = self.app.test_client()
+        r = self.api.post("/api/auth/token", json={"username": CITY.username, "password": self.PASSWORD})
+        self.headers = {"Authorization": f"Bearer {r.json['token']}"}
+        self.page = self.app.test_client()
+        form = self.page.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        r = self.page.post("/login", data={"username": CITY.username, "password": self.PASSWORD, "csrf_token": token})
+        assert r.status_code == 302, r.status_code
+
+    def get_page(self, path: str) -> int:
+        r = self.page.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        return len(r.get_data())
+
+    def get_api(self, path: str) -> int:
+        r = self.api.get(path, headers=self.headers)
+        assert r.status_code == 200, (path, r.status_code)
+        return len(r.get_data())
+
+    def close(self):
+        self.app.extensions["eventflow"].db.dispose()
+
+
+def _days(period) -> str:
+    """`from=…&to=…` of the pages: the first and the last day."""
+    first, end = period
+    return f"from={first.date()}&to={(end - timedelta(days=1)).date()}"
+
+
+def _instants(period) -> str:
+    """`from=…&to=…` of the API: the instants, [from, to)."""
+    return "&".join(f"{name}={t.isoformat().replace('+', '%2B')}" for name, t in zip(("from", "to"), period, strict=True))
+
+
+#: the circular (§9.1) over HTTP: the page and the API, of the year and of a month
+CIRCULAR = {
+    "circular year page": lambda web: web.get_page(f"/circular?{_days(YEAR)}"),
+    "circular year API": lambda web: web.get_api(f"/api/circular?{_instants(YEAR)}"),
+    "circular month page": lambda web: web.get_page(f"/circular?{_days(MONTH)}"),
+    "circular month API": lambda web: web.get_api(f"/api/circular?{_instants(MONTH)}"),
+}
+#: its exports (`--exports`), one round each: everything the period names, so the year's is long
+EXPORTS = {
+    "circular month xlsx": lambda web: web.get_page(f"/circular.xlsx?{_days(MONTH)}"),
+    "circular month pdf": lambda web: web.get_page(f"/circular.pdf?{_days(MONTH)}"),
+    "circular year xlsx": lambda web: web.get_page(f"/circular.xlsx?{_days(YEAR)}"),
+    "circular year pdf": lambda web: web.get_page(f"/circular.pdf?{_days(YEAR)}"),
+}
+
+
+def best_web(web, fn, rounds=3) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn(web)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def best(factory, env, fn, rounds=3) -> float:
     times = []
     for _ in range(rounds):
@@ -193,6 +282,8 @@ def main():
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file (a PostgreSQL "
                         "database is emptied: init_db drops nothing, so give a new one)")
     parser.add_argument("--rounds", type=int, default=3, help="timings per measure (the best is printed)")
+    parser.add_argument("--exports", action="store_true", help="also the circular's Excel and PDF files of a "
+                        "month and of the year (one round each; the year's may take long)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.events.split(",")]
     weights = assessment.parse_weights("on_time_rate:40,first_time_rate:30,satisfaction_rate:30")
@@ -217,16 +308,30 @@ def main():
                 print(f"  {days} days counted into the kept counts ({took:5.1f} s, the worker's refresh)", flush=True)
             results.append({name: best(factory, env, fn, args.rounds) for name, fn in measures.items()})
             print("  " + ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in results[-1].items()), flush=True)
+            web = Web(url)
+            for name, fn in CIRCULAR.items():
+                results[-1][name] = best_web(web, fn, args.rounds)
+                print(f"  {name} {results[-1][name] * 1000:.0f} ms ({fn(web):,} bytes)", flush=True)
+            for name, fn in (EXPORTS.items() if args.exports else ()):
+                t0 = time.perf_counter()
+                size = fn(web)
+                results[-1][name] = time.perf_counter() - t0
+                print(f"  {name} {results[-1][name] * 1000:.0f} ms ({size:,} bytes, the bench's peak RSS so far "
+                      f"{peak_rss_mb():.0f} MB)", flush=True)
+            web.close()
         db.dispose()
     print(f"database   {url.split('://')[0]}")
     print(f"{'measure':<18}" + "".join(f"{f'{s:,} events':>16}" for s in sizes) + f"{'growth':>9}")
-    for name in measures:
+    for name in [*measures, *CIRCULAR, *(EXPORTS if args.exports else ())]:
         times = [r[name] for r in results]
-        print(f"{name:<18}" + "".join(f"{t * 1000:>13.0f} ms" for t in times) + f"{times[-1] / times[0]:>8.1f}x")
-    worst = max(r for r in results[-1].values())
+        print(f"{name:<20}" + "".join(f"{t * 1000:>13.0f} ms" for t in times) + f"{times[-1] / times[0]:>8.1f}x")
+    worst = max(results[-1][n] for n in measures)
     growth = max(results[-1][n] / results[0][n] for n in measures)
     print(f"aim: each under 1 s at the largest size ({'met' if worst < 1 else 'NOT met'}: {worst:.2f} s), "
           f"growth under 2x ({'met' if growth < 2 else 'NOT met'}: {growth:.1f}x)")
+    worst = max(results[-1][n] for n in CIRCULAR)
+    print(f"aim: the circular's page and API about 1 s at the largest size ({'met' if worst < 1.2 else 'NOT met'}: "
+          f"{worst:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -143,6 +143,14 @@ def sensitive_filter(user, catalogs):
     return or_(Event.type_code.not_in(codes), Event.reporter == user.username) if codes else true()
 
 
+def sensitive_hidden(user, catalogs):
+    """SQL condition on Event: a sensitive event the user may not see — `may_see_sensitive` false, the
+    negation of `sensitive_filter` (an event with no reporter is nobody's own report)."""
+    codes = forbidden_codes(user, catalogs)
+    return and_(Event.type_code.in_(codes), or_(Event.reporter.is_(None), Event.reporter != user.username)) \
+        if codes else false()
+
+
 def per_user(cache: dict, user, catalogs, build):
     """`build()` kept in `cache` per (user, catalogs object, catalogs content): a user's visibility condition,
     or a statement made of it, is the same on every request (SQL expressions are immutable: one is shared by

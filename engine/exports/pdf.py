@@ -1,8 +1,13 @@
 """PDF files of the §9.1 circular and the §9.2 monthly report (issue #8), made with ReportLab. Chinese text
-uses the Adobe CID font STSong-Light, which every PDF reader carries, so no font file ships with the app."""
+uses the Adobe CID font STSong-Light, which every PDF reader carries, so no font file ships with the app.
+
+A year's circular has tens of thousands of lines (issue #17): they are laid out as they are read, a short
+table at a time (`_Story` hands ReportLab's layout one flowable after another), so no table has to be
+split over thousands of pages and what is kept is the pages already made, not the lines."""
 from __future__ import annotations
 
 import io
+from itertools import groupby, islice
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -23,41 +28,102 @@ def _escape(text) -> str:
     return str(text if text is not None else "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _table(rows, widths=None):
+def _table(rows, widths=None, header: bool = True):
     table = Table([[Paragraph(_escape(cell), STYLES["Normal"]) for cell in row] for row in rows], colWidths=widths,
-                  repeatRows=1)
+                  repeatRows=1 if header else 0)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f0f0")),
+                               *([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f0f0"))] if header else []),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
 
 
+def _template(out, title: str) -> SimpleDocTemplate:
+    return SimpleDocTemplate(out, pagesize=A4, title=title, leftMargin=18 * mm, rightMargin=18 * mm,
+                             topMargin=16 * mm, bottomMargin=16 * mm)
+
+
 def _document(title: str, story: list) -> bytes:
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, title=title, leftMargin=18 * mm, rightMargin=18 * mm,
-                      topMargin=16 * mm, bottomMargin=16 * mm).build(story)
+    _template(out, title).build(story)
     return out.getvalue()
 
 
-def circular(notice: dict, first, last) -> bytes:
-    """通报 (engine/oversight/circular.py) as a PDF."""
-    story = [Paragraph("事件处置情况通报", STYLES["Title"]),
-             Paragraph(_escape(f"DB330383/T 5—2021 §9.1 · {first} 至 {last}"), STYLES["Normal"]), Spacer(1, 6 * mm)]
-    categories = notice["categories"]
-    for level, word in (("units", "单位"), ("people", "个人"), ("communities", "社区")):
-        story.append(Paragraph(word, STYLES["Heading2"]))
-        if not notice[level]:
-            story.append(Paragraph("无", STYLES["Normal"]))
-            continue
-        rows = [["名称", "分管领导", "问题", "事件", "情况"]]
-        for party in notice[level]:
-            supervisor = party["supervisor"] or {}
-            lead = f"{supervisor.get('title', '')}{supervisor.get('name', '')}"
-            for category, entries in party["entries"].items():
-                for entry in entries:
-                    rows.append([party["name"], lead, categories[category], entry["event_number"] or "", entry["reason"]])
-        story.append(_table(rows, [26 * mm, 30 * mm, 22 * mm, 36 * mm, 60 * mm]))
-    return _document("事件处置情况通报", story)
+class _Story(list):
+    """A story ReportLab's layout reads from a generator as it goes: it looks at the front of its list (and a
+    few flowables ahead, to keep a heading with what follows), takes from it and puts split parts back, so a
+    few flowables at a time are made and kept."""
+
+    AHEAD = 3
+
+    def __init__(self, flowables):
+        super().__init__()
+        self._source = iter(flowables)
+        self._more = True
+
+    def _fill(self, count: int) -> None:
+        while self._more and super().__len__() < count:
+            try:
+                self.append(next(self._source))
+            except StopIteration:
+                self._more = False
+
+    def __len__(self) -> int:
+        self._fill(self.AHEAD)
+        return super().__len__()
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            self._fill(index.stop if index.stop is not None and index.stop >= 0 else float("inf"))
+        elif index >= 0:
+            self._fill(index + 1)
+        else:
+            self._fill(float("inf"))
+        return super().__getitem__(index)
+
+
+#: lines of the circular a table: about a page, so a table is split at most once
+CIRCULAR_CHUNK = 40
+CIRCULAR_WIDTHS = [24 * mm, 36 * mm, 88 * mm, 26 * mm]
+LEVELS = (("units", "单位"), ("people", "个人"), ("communities", "社区"))
+_PLAIN = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                     ("FONTNAME", (0, 0), (-1, -1), FONT), ("FONTSIZE", (0, 0), (-1, -1), 9)])
+_HEADED = TableStyle([*_PLAIN.getCommands(), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f0f0"))])
+
+
+def _lines_table(rows, header: bool):
+    """A run of the circular's lines: 问题 and 事件 as plain text (short, one line each), 情况 wrapped (a
+    Paragraph, the costly part of laying a line out), 时间 to the minute."""
+    table = Table(rows, colWidths=CIRCULAR_WIDTHS, repeatRows=1 if header else 0)
+    table.setStyle(_HEADED if header else _PLAIN)
+    return table
+
+
+def circular(out, lines, count: int, first, last) -> None:
+    """通报 (engine/oversight/circular.py) as a PDF written into the binary file `out`: `lines`, (level, row)
+    pairs in order (circular.lines: the row as circular.HEADER names its columns), laid out as they are read —
+    each party under a heading of its name and 分管领导, its lines in tables of CIRCULAR_CHUNK; `count`, how
+    many there are, is said under the title."""
+    def story():
+        yield Paragraph("事件处置情况通报", STYLES["Title"])
+        yield Paragraph(_escape(f"DB330383/T 5—2021 §9.1 · {first} 至 {last} · 共 {count} 条"), STYLES["Normal"])
+        yield Spacer(1, 6 * mm)
+        levels = groupby(lines, key=lambda line: line[0])
+        pending = next(levels, None)
+        for level, word in LEVELS:
+            yield Paragraph(word, STYLES["Heading2"])
+            if pending is None or pending[0] != level:
+                yield Paragraph("无", STYLES["Normal"])
+                continue
+            for (_key, name, lead), party in groupby((row for _, row in pending[1]), key=lambda row: (row[1], row[2], row[3])):
+                yield Paragraph(_escape(f"{name}" + (f"（分管领导：{lead}）" if lead else "")), STYLES["Heading3"])
+                rows = ([row[4], row[5], Paragraph(_escape(row[6]), STYLES["Normal"]), str(row[7])[:16].replace("T", " ")]
+                        for row in party)
+                header = [["问题", "事件", "情况", "时间"]]
+                while chunk := list(islice(rows, CIRCULAR_CHUNK)):
+                    yield _lines_table(header + chunk, header=bool(header))
+                    header = []
+            pending = next(levels, None)
+    _template(out, "事件处置情况通报").build(_Story(story()))
 
 
 def monthly(report: dict) -> bytes:

@@ -377,17 +377,21 @@ class Supervision(Base):
     work is done (or the event ends)."""
 
     __tablename__ = "supervision"
-    #: 督办's keyset pages, newest first, of a status (open unless said) or all; the period's by opening time
+    #: 督办's keyset pages, newest first, of a status (open unless said) or all; the period's by opening time; a
+    #: party's of a period (the circular's pages, engine/oversight/circular.py; migration 0024)
     __table_args__ = (Index("ix_supervision_status_opened", "status", "opened_at", "id"),
-                      Index("ix_supervision_opened_id", "opened_at", "id"))
+                      Index("ix_supervision_opened_id", "opened_at", "id"),
+                      Index("ix_supervision_unit_opened", "unit", "opened_at", "id"),
+                      Index("ix_supervision_person_opened", "person", "opened_at", "id"),
+                      Index("ix_supervision_community_opened", "community", "opened_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
     deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadline.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
-    unit: Mapped[str | None] = mapped_column(String(60), index=True)
-    person: Mapped[str | None] = mapped_column(String(100), index=True)
-    community: Mapped[str | None] = mapped_column(String(60), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60))          # indexed first in ix_supervision_unit_opened
+    person: Mapped[str | None] = mapped_column(String(100))       # … ix_supervision_person_opened
+    community: Mapped[str | None] = mapped_column(String(60))     # … ix_supervision_community_opened
     reason: Mapped[str] = mapped_column(String(300))
     #: open | closed
     status: Mapped[str] = mapped_column(String(10), default="open")

@@ -110,3 +110,70 @@ def test_spot_checks_in_the_web_app(app, api):
     found = svc.read(lambda s: [(f.event_id, f.passed) for f in s.scalars(select(SpotCheckFinding))])
     assert found == [(drawn[0], False)]
     assert web_session(app, "staff1").get("/spot-checks").status_code == 403
+
+
+def test_a_partys_first_entries_and_the_pages_of_the_rest(app, api):
+    """Each party's first entries of a category (`?first=`), newest first, and `more`: the cursor of
+    /api/circular/entries, whose pages hold the rest; together they are the party's entries (issue #17)."""
+    e = history(api)
+    r = api.get("/api/circular", "city1", query_string={**PERIOD, "first": "1"})
+    assert r.status_code == 200, r.json
+    zhifa = {u["key"]: u for u in r.json["units"]}["zhifa"]
+    assert r.json["first"] == 1 and r.json["lines"] == sum(sum(p["counts"].values()) for key in
+                                                           ("units", "people", "communities") for p in r.json[key])
+    assert zhifa["counts"]["late_feedback"] == 2 and len(zhifa["entries"]["late_feedback"]) == 1
+    assert zhifa["more"] == {"late_response": None, "late_feedback": zhifa["more"]["late_feedback"], "poorly_handled": None}
+    newest = zhifa["entries"]["late_feedback"][0]
+    query = {**PERIOD, "level": "unit", "party": "zhifa", "category": "late_feedback"}
+    rest = api.get("/api/circular/entries", "city1", query_string={**query, "cursor": zhifa["more"]["late_feedback"]})
+    assert rest.status_code == 200, rest.json
+    assert [x["event_number"] for x in rest.json["items"]] != [newest["event_number"]]
+    assert {newest["event_number"], *(x["event_number"] for x in rest.json["items"])} == {e["E2"]["number"], e["E6"]["number"]}
+    assert rest.json["next_cursor"] is None and rest.json["prev_cursor"] is not None
+    assert newest["at"] >= rest.json["items"][0]["at"]
+    whole = api.get("/api/circular/entries", "city1", query_string={**query, "limit": "1"})
+    assert whole.json["items"] == [newest] and whole.json["next_cursor"]
+    back = api.get("/api/circular/entries", "city1", query_string={**query, "cursor": rest.json["prev_cursor"]})
+    assert back.json["items"] == [newest, *rest.json["items"]]      # back at the start: the first page, full
+    # every refusal names its field; only the city and the administrators read it
+    for bad, field, status in (({"level": "department"}, "level", 422), ({"category": "late"}, "category", 422),
+                               ({"party": ""}, "party", 422), ({"cursor": "x"}, "cursor", 400),
+                               ({"limit": "0"}, "limit", 400), ({"to": "2026-10-01"}, "to", 422)):
+        r = api.get("/api/circular/entries", "city1", query_string={**query, **bad})
+        assert r.status_code == status and r.json["errors"][0]["field"] == field, (bad, r.json)
+    r = api.get("/api/circular", "city1", query_string={**PERIOD, "first": "0"})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "first"
+    assert api.get("/api/circular/entries", "zhifa1", query_string=query).status_code == 403
+
+
+def test_the_circular_page_links_to_the_rest_and_the_files_hold_everything(app, api):
+    import io
+    import re
+    from html import unescape
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+    from tests.web.test_sensitive import web_session
+    e = history(api)
+    page = web_session(app, "city1")
+    html = page.get("/circular?from=2026-10-08&to=2026-10-11&first=1").get_data(as_text=True)
+    links = [unescape(h) for h in re.findall(r'data-testid="circular-more" href="([^"]+)"', html)]
+    assert len(links) == 1 and "party=zhifa" in links[0] and "category=late_feedback" in links[0]
+    rest = page.get(links[0]).get_data(as_text=True)
+    assert 'data-testid="circular-entries"' in rest and "执法局" in rest
+    shown = {n for n in (e["E2"]["number"], e["E6"]["number"]) if n in rest}
+    assert len(shown) == 1 and shown < {n for n in (e["E2"]["number"], e["E6"]["number"]) if n in html} | shown
+    assert page.get("/circular?from=2026-10-08&to=2026-10-11&first=x").status_code == 400
+    assert page.get("/circular/entries?from=2026-10-08&to=2026-10-11&level=x&party=zhifa&category=late_feedback")\
+        .status_code == 400
+    assert web_session(app, "zhifa1").get(links[0]).status_code == 403
+    # the files: every line, and how many
+    r = page.get("/circular.xlsx?from=2026-10-08&to=2026-10-11")
+    book = load_workbook(io.BytesIO(r.data))
+    rows = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
+    about = {row[0]: row[1] for row in book["说明"].iter_rows(values_only=True)}
+    lines = api.get("/api/circular", "city1", query_string=PERIOD).json["lines"]
+    assert len(rows) == about["行数"] == int(r.headers["X-Row-Count"]) == lines == 5      # 执法局 4, zhifa1 1
+    assert int(r.headers["Content-Length"]) == len(r.data)
+    r = page.get("/circular.pdf?from=2026-10-08&to=2026-10-11")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages).replace("\n", "")
+    assert f"共 {lines} 条" in text and int(r.headers["X-Row-Count"]) == lines

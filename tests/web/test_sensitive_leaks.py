@@ -34,7 +34,11 @@ PERIOD = {"from": "2026-10-01T00:00:00+08:00", "to": "2026-11-01T00:00:00+08:00"
 QUERIES = {
     "/api/indicators": [{**PERIOD, "level": level} for level in ("community", "unit", "person")],
     "/api/assessment": [{**PERIOD, "level": level} for level in ("community", "unit", "person")],
-    "/api/circular": [PERIOD],
+    "/api/circular": [PERIOD, {**PERIOD, "first": "1"}],
+    "/api/circular/entries": [{**PERIOD, "level": level, "party": party, "category": category}
+                              for level, party in (("unit", "gongan.xincheng_pcs"), ("person", "stationed1"),
+                                                   ("community", "lg-xincheng"))
+                              for category in ("late_response", "late_feedback", "poorly_handled")],
     "/api/monthly-report": [{"community": "lg-xincheng", "month": "2026-10"}],
     "/api/supervision": [{"status": "all"}],
     "/api/notifications": [{"per_page": "100"}],
@@ -43,7 +47,11 @@ QUERIES = {
     "/dashboard": [{"from": "2026-10-01", "to": "2026-10-31", "level": level} for level in ("community", "unit", "person")],
     "/dashboard/export.<fmt>": [{"from": "2026-10-01", "to": "2026-10-31", "level": level}
                                 for level in ("community", "unit", "person")],
-    "/circular": [{"from": "2026-10-01", "to": "2026-10-31"}],
+    "/circular": [{"from": "2026-10-01", "to": "2026-10-31"}, {"from": "2026-10-01", "to": "2026-10-31", "first": "1"}],
+    "/circular/entries": [{"from": "2026-10-01", "to": "2026-10-31", "level": level, "party": party, "category": category}
+                          for level, party in (("unit", "gongan.xincheng_pcs"), ("person", "stationed1"),
+                                               ("community", "lg-xincheng"))
+                          for category in ("late_response", "late_feedback", "poorly_handled")],
     "/circular.xlsx": [{"from": "2026-10-01", "to": "2026-10-31"}],
     "/circular.pdf": [{"from": "2026-10-01", "to": "2026-10-31"}],
     "/monthly-report": [{"community": "lg-xincheng", "month": "2026-10"}],

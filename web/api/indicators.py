@@ -10,7 +10,7 @@ from engine.oversight import assessment as assessments
 from engine.oversight import circular as circulars
 from engine.oversight import indicators
 from web.auth import services, signed_in
-from web.units import read
+from web.units import page_asked, read
 
 bp = Blueprint("indicators", __name__, url_prefix="/api")
 
@@ -53,8 +53,22 @@ def index():
 @signed_in(permissions.CIRCULAR)
 def circular():
     """通报 (§9.1) for `?from=…&to=…`: units, people and communities with late responses, late feedback and
-    poorly handled work, each entry naming the event."""
-    return read(circulars.for_period, *_period())
+    poorly handled work, each with its counts and its first `?first=` entries of each category (newest first,
+    each naming the event); `more` gives the cursor of /api/circular/entries for the rest."""
+    start, end = _period()
+    return read(circulars.for_period, start, end, circulars.first_of(request.args.get("first")))
+
+
+@bp.get("/circular/entries")
+@signed_in(permissions.CIRCULAR)
+def circular_entries():
+    """One party's entries of one category of the circular of `?from=…&to=…`, newest first, a page at a time
+    (`?level=&party=&category=&cursor=&limit=`; the circular's `more` cursor continues after its first ones)."""
+    start, end = _period()
+    level, party, category = (request.args.get(name) for name in ("level", "party", "category"))
+    found = read(circulars.entries_page, start, end, level, party, category,
+                 page_asked(circulars.PAGE, circulars.PAGE_MAX))
+    return found.body(level=level, party=party, category=category)
 
 
 @bp.get("/assessment")

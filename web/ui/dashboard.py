@@ -4,13 +4,16 @@ of events by community) and exports to Excel and CSV; the §9.1 circular and the
 out for printing, as Excel files and as PDFs; the 督办 board."""
 from __future__ import annotations
 
+import tempfile
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, Response, abort, g, render_template, request
+from werkzeug.wsgi import wrap_file
 
 from engine.accounts import permissions
 from engine.limits.supervision import records as supervision_records
 from engine.core.clock import SHANGHAI
+from engine.core.errors import InvalidData
 from engine.exports import spreadsheets
 from engine.oversight import assessment, indicators, monthly_report
 from engine.oversight import circular as circulars
@@ -93,34 +96,79 @@ def export(fmt):
     return _download(spreadsheets.csv_bytes(header, rows), "text/csv; charset=utf-8", name)
 
 
-def _circular():
-    """The circular (§9.1) of the period asked for, as the user may read it, and the period's first and last day."""
-    first, last, start, end = _period()
-    return read(circulars.for_period, start, end), first, last
-
-
 @bp.get("/circular")
 @page(rule=permissions.CIRCULAR)
 def circular():
-    """通报 (§9.1) for a period, laid out for printing (the browser's print gives the PDF), with its Excel file."""
-    notice, first, last = _circular()
-    return render_template("ui/circular.html", nav="dashboard", notice=notice, first=first, last=last)
+    """通报 (§9.1) for a period: each party's counts and its first entries of each category (a link pages
+    through the rest), with the whole of it as an Excel file and a PDF."""
+    first, last, start, end = _period()
+    try:
+        shown = circulars.first_of(request.args.get("first"))
+    except InvalidData:
+        abort(400)
+    notice = read(circulars.for_period, start, end, shown)
+    return render_template("ui/circular.html", nav="dashboard", notice=notice, first=first, last=last,
+                           levels=circulars.LEVELS)
+
+
+@bp.get("/circular/entries")
+@page(rule=permissions.CIRCULAR)
+def circular_entries():
+    """One party's entries of one category of the circular, newest first, a page at a time (上一页 / 下一页)."""
+    first, last, start, end = _period()
+    level, party, category = (request.args.get(name) for name in ("level", "party", "category"))
+    if level not in circulars.LEVELS or category not in circulars.CATEGORIES or not party:
+        abort(400)
+    found = read(circulars.entries_page, start, end, level, party, category, page_asked())
+    return render_template("ui/circular_entries.html", nav="dashboard", page=found, rows=found.items, first=first,
+                           last=last, level=level, category=category,
+                           party=circulars.describe(services().catalogs, level, party))
+
+
+def _circular_file(write, mimetype: str, filename: str) -> Response:
+    """The whole circular of the period asked for, written by `write(out, summary, lines, first, last)` into a
+    temporary file as its lines are read (one read unit of work), then sent from the file; `X-Row-Count`
+    says how many lines it has."""
+    first, last, start, end = _period()
+    out = tempfile.TemporaryFile()
+    try:
+        count = read(circulars.export, start, end, lambda summary, lines: write(out, summary, lines, first, last))
+        size = out.tell()
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return Response(wrap_file(request.environ, out), mimetype=mimetype, direct_passthrough=True,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(size),
+                             "X-Row-Count": str(count)})
+
+
+def _xlsx(out, summary, lines, first, last) -> int:
+    return spreadsheets.write_xlsx(out, f"通报 {first}至{last}", circulars.HEADER, (row for _, row in lines),
+                                   [("事件处置情况通报", f"DB330383/T 5—2021 §9.1 · {first} 至 {last}"),
+                                    ("说明", "涉密事件无权查看的，每类合并为一行「涉密事件 N 件」")])
+
+
+def _pdf(out, summary, lines, first, last) -> int:
+    from engine.exports import pdf     # reportlab, loaded when a PDF is asked for
+    pdf.circular(out, lines, summary.lines, first, last)
+    return summary.lines
 
 
 @bp.get("/circular.xlsx")
 @page(rule=permissions.CIRCULAR)
 def circular_xlsx():
-    notice, first, last = _circular()
-    return _download(spreadsheets.xlsx(f"通报 {first}至{last}", *circulars.table(notice)), XLSX,
-                     f"circular-{first}-{last}.xlsx")
+    """The whole circular as an Excel file: one row a line, and a sheet 说明 with how many."""
+    first, last, _start, _end = _period()
+    return _circular_file(_xlsx, XLSX, f"circular-{first}-{last}.xlsx")
 
 
 @bp.get("/circular.pdf")
 @page(rule=permissions.CIRCULAR)
 def circular_pdf():
-    from engine.exports import pdf     # reportlab, loaded when a PDF is asked for
-    notice, first, last = _circular()
-    return _download(pdf.circular(notice, first, last), "application/pdf", f"circular-{first}-{last}.pdf")
+    """The whole circular as a PDF, how many lines it has said under the title."""
+    first, last, _start, _end = _period()
+    return _circular_file(_pdf, "application/pdf", f"circular-{first}-{last}.pdf")
 
 
 @bp.get("/supervision")
