@@ -271,7 +271,8 @@ def escalation():
             except (InvalidData, Conflict) as err:
                 errors, status = _refused(err)
     catalogs = services().catalogs
-    return render_template("ui/admin/escalation.html", nav="admin", rows=rows, errors=errors, base=base,
+    codes = [r["code"] for r in catalogs.get("escalation")]   # a saved rung keeps its code (waiting rows name it)
+    return render_template("ui/admin/escalation.html", nav="admin", rows=rows, errors=errors, base=base, codes=codes,
                            triggers=TRIGGERS, recipients=RECIPIENTS, placeholders=PLACEHOLDER_WORDS,
                            limits=catalogs.options("deadline_kinds"), units=catalogs.options("units"),
                            hours=lambda row: _hours(row["after"]) if row.get("after") else ""), status
