@@ -166,10 +166,11 @@ class Deadlines:
                           extensions=0, calendar_warning=warning)
         session.add(record)
         rows.append(record)
-        ctx.record("deadline_set", {"kind": kind, "unit": unit, "person": person, "rule": rule,
-                                    "due_at": local(due), "calendar_warning": warning})
         # 派单 (§4.1): the ladder's first rungs tell who must act, as the limit starts
-        escalation.climb(session, self.catalogs, "dispatched", record, ctx.event, now, record=ctx.record)
+        rungs = escalation.climb(session, self.catalogs, "dispatched", record, ctx.event, now)
+        ctx.record("deadline_set", {"kind": kind, "unit": unit, "person": person, "rule": rule,
+                                    "due_at": local(due), "calendar_warning": warning,
+                                    **({"rungs": rungs} if rungs else {})})
         return local(due)
 
     def recompute(self, session, event_of, rearm) -> list[Deadline]:
@@ -288,11 +289,12 @@ class Deadlines:
         session.add(Supervision(event_id=row.event_id, deadline_id=row.id, kind=row.kind, unit=row.unit,
                                 person=row.person, community=row.community, reason=reason, status="open",
                                 opened_at=now))
+        # 超期: the red light, the 分管领导, and the rows of the rungs that follow a miss that stands (§9.1)
+        rungs = escalation.climb(session, self.catalogs, "missed", row, event, now)
         session.add(Audit(at=now, actor="system", action="deadline_missed", event_id=row.event_id,
                           instance_id=row.instance_id, data={"kind": row.kind, "unit": row.unit,
-                                                             "person": row.person, "due_at": local(_utc(row.due_at))}))
-        # 超期: the red light, the 分管领导, and the rows of the rungs that follow a miss that stands (§9.1)
-        escalation.climb(session, self.catalogs, "missed", row, event, now)
+                                                             "person": row.person, "due_at": local(_utc(row.due_at)),
+                                                             **({"rungs": rungs} if rungs else {})}))
 
     # -- warnings (a job beside the sweep: engine/jobs.py) ---------------------------------------
     def due_warnings(self, session, now, limit: int = 500) -> list[Deadline]:
@@ -305,10 +307,11 @@ class Deadlines:
         """黄灯预警: the share of the window has passed; the ladder's warning rungs tell the person and the
         unit (and, out of hours, who is on duty)."""
         row.warned_at = now
-        escalation.climb(session, self.catalogs, "warning", row, now=now, event=event)
+        rungs = escalation.climb(session, self.catalogs, "warning", row, event, now)
         session.add(Audit(at=now, actor="system", action="deadline_warning", event_id=row.event_id,
                           instance_id=row.instance_id, data={"kind": row.kind, "unit": row.unit,
-                                                             "person": row.person, "due_at": local(_utc(row.due_at))}))
+                                                             "person": row.person, "due_at": local(_utc(row.due_at)),
+                                                             **({"rungs": rungs} if rungs else {})}))
 
     def next_warning(self, session):
         return session.scalar(select(Deadline.warn_at).where(Deadline.status == "pending",

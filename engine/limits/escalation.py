@@ -1,9 +1,12 @@
 """逐级通知: the escalation ladder of a time limit, as data (issue #18; catalogs/data/escalation.json, edited
 in the app). Each rung says when it fires (`trigger`), for which limits, whom it tells, the notice's kind and
-Chinese text, and the clause it cites; each rung fired is notices (engine/notices/outbox.py `notify`) and one
-`escalated` audit row citing the clause. The shipped ladder: the unit at dispatch (派单, §4.1 自动通知派单);
-the unit and, out of hours, its duty officer at the yellow light (预警); the unit's 分管领导 at the miss
-(超期, §9.1); the city's 社会治理中心 `after` (4 hours) past a due time whose miss still stands.
+Chinese text, and the clause it cites; each rung fired is notices (engine/notices/outbox.py `notify`) and an
+entry `{rung, clause}` in the audit row of its moment: `deadline_set` (dispatched), `deadline_warning`,
+`deadline_missed`, and an `escalated` row of its own for a rung that fires later (one row an event's trail
+has anyway, not one more per rung: bytes per closed event, bench/storage.py). The shipped ladder: the unit
+at dispatch (派单, §4.1 自动通知派单); the unit and, out of hours, its duty officer at the yellow light (预警);
+the unit's 分管领导 at the miss (超期, §9.1); the city's 社会治理中心 `after` (4 hours) past a due time whose
+miss still stands.
 
 Each rung fires once:
 - `dispatched` when the deadline record is made (engine/limits/deadlines.py `arm`: once per record, in the
@@ -26,7 +29,7 @@ from engine.core.clock import SHANGHAI
 from engine.notices.outbox import notify
 from engine.store.models import Audit, Deadline, Escalation, Event, Instance, Supervision, User
 
-#: the audit action of a rung fired
+#: the audit action of a rung that fires after a miss (the others ride the row of their moment)
 ESCALATED = "escalated"
 #: what a notice to a unit in its leader's stead begins with (units.json: a supervisor without `username`)
 FOR_LEADER = "【分管领导】"
@@ -112,7 +115,7 @@ def values(session, catalogs, rung: dict, row: Deadline, event) -> dict:
     leader = ((catalogs.unit(answerable) or {}).get("supervisor") or {}) if answerable else {}
     unit_name = (unit or {}).get("full_name") or (unit or {}).get("name") or ""
     community = (place or {}).get("name") or row.community or ""
-    assignee = "、".join(part for part in (unit_name, row.person) if part) or community
+    assignee = "、".join(part for part in ((unit or {}).get("name"), row.person) if part) or community
     return {"number": event.number if event is not None else "", "limit": settings["name"],
             "limit_clause": settings["clause"], "due_at": _when(row.due_at), "assignee": assignee,
             "unit": unit_name, "person": row.person or "", "community": community,
@@ -121,35 +124,25 @@ def values(session, catalogs, rung: dict, row: Deadline, event) -> dict:
 
 
 # -- firing ---------------------------------------------------------------------------------------------
-def fire(session, catalogs, rung: dict, row: Deadline, event, now, record=None) -> bool:
-    """One rung for one deadline: its notices, and an `escalated` audit row citing its clause (through
-    `record(action, data)`, a step's run context, where one is given). False when it tells no one."""
+def fire(session, catalogs, rung: dict, row: Deadline, event, now) -> dict | None:
+    """One rung for one deadline: its notices (each names the rung: who was told is there, duty officers
+    included); what the audit row of the moment records of it, `{rung, clause}`, or None when it tells no one."""
     told = recipients(session, catalogs, rung, row, event)
     if not told:
-        return False
-    if row.id is None:           # armed in this step: the audit names the record
-        session.flush()
+        return None
     text = rung["message"].format_map(values(session, catalogs, rung, row, event))
-    sent = []
     for kind, recipient, mark in told:
-        rows = notify(session, catalogs, now, row.event_id, kind, recipient, rung["kind"], mark + text,
-                      clause=rung["clause"], rung=rung["code"], duty_copy="duty_officer" in rung["notify"])
-        sent.extend([r["recipient_kind"], r["recipient"]] for r in rows)
-    data = {"rung": rung["code"], "trigger": rung["trigger"], "clause": rung["clause"], "deadline_id": row.id,
-            "limit": row.kind, "notice": rung["kind"], "to": sent}
-    if record is not None:
-        record(ESCALATED, data)
-    else:
-        session.add(Audit(at=now, actor="system", action=ESCALATED, event_id=row.event_id,
-                          instance_id=row.instance_id, data=data))
-    return True
+        notify(session, catalogs, now, row.event_id, kind, recipient, rung["kind"], mark + text,
+               clause=rung["clause"], rung=rung["code"], duty_copy="duty_officer" in rung["notify"])
+    return {"rung": rung["code"], "clause": rung["clause"]}
 
 
-def climb(session, catalogs, trigger: str, row: Deadline, event, now, record=None) -> list[str]:
+def climb(session, catalogs, trigger: str, row: Deadline, event, now) -> list[dict]:
     """Fire every rung of `trigger` (dispatched | warning | missed) that applies to the limit; at the miss,
-    also make the rows of the rungs that fire later (`missed_for`). The codes of the rungs fired."""
-    fired = [rung["code"] for rung in catalogs.rungs(trigger, row.kind)
-             if fire(session, catalogs, rung, row, event, now, record)]
+    also make the rows of the rungs that fire later (`missed_for`). What the audit row of the moment
+    records of the rungs fired (`fire`)."""
+    fired = [entry for rung in catalogs.rungs(trigger, row.kind)
+             if (entry := fire(session, catalogs, rung, row, event, now)) is not None]
     if trigger == "missed":
         schedule(session, catalogs, row)
     return fired
@@ -158,11 +151,11 @@ def climb(session, catalogs, trigger: str, row: Deadline, event, now, record=Non
 def schedule(session, catalogs, row: Deadline, existing=frozenset()) -> list[Escalation]:
     """The `missed_for` rungs of a missed limit, each a row due `after` past its due time (none twice:
     `existing` rung codes are left, and (deadline, rung) is unique)."""
-    if row.id is None:
-        session.flush()
     made = []
     for rung in catalogs.rungs("missed_for", row.kind):
         if rung["code"] not in existing:
+            if row.id is None:        # armed and missed in one step: its rows name it
+                session.flush()
             made.append(Escalation(deadline_id=row.id, event_id=row.event_id, instance_id=row.instance_id,
                                    rung=rung["code"], due_at=_utc(row.due_at) + parse_duration(rung["after"]),
                                    status="pending"))
@@ -212,7 +205,11 @@ def send_due(cmd) -> list[int]:
         if rung is None or rung["trigger"] != "missed_for" or not stands(session, deadline):
             waiting.status = "cancelled"
             continue
-        fire(session, catalogs, rung, deadline, session.get(Event, waiting.event_id), now)
+        entry = fire(session, catalogs, rung, deadline, session.get(Event, waiting.event_id), now)
+        if entry is not None:
+            session.add(Audit(at=now, actor="system", action=ESCALATED, event_id=waiting.event_id,
+                              instance_id=waiting.instance_id,
+                              data={**entry, "deadline_id": deadline.id, "limit": deadline.kind}))
         waiting.status = "fired"
         fired.append(waiting.id)
     return fired

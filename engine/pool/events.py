@@ -197,15 +197,15 @@ def announce(session, catalogs, event: Event, now) -> None:
     """§4.1 事件信息上报后自动通知派单: a new report is a notice to the community whose pool it entered (its
     cadres register and verify it, §7.1), or, for an address no community holds yet, to the city authority
     that places it (分拨). A sensitive event's notice (Table A.1 rows 1–3) names no type: its number only."""
-    kind = catalogs.event_type(event.type_code) or {}
-    what = "" if catalogs.is_sensitive(event.type_code) else f"（{kind.get('category', '')}·{kind.get('content', '')}）"
-    source = SOURCES.get(event.source, event.source)
+    what = "" if catalogs.is_sensitive(event.type_code) else \
+        f" {(catalogs.event_type(event.type_code) or {}).get('content', event.type_code)}"
+    said = f"【新上报】{event.number}{what}（{SOURCES.get(event.source, event.source)}）"
     if event.community:
         notify(session, catalogs, now, event.id, "community", event.community, NEW_REPORT,
-               f"【新上报】事件 {event.number}{what}，来源：{source}，请登记核实（§7.1）", clause="§4.1")
+               f"{said}，请登记核实（§7.1）", clause="§4.1")
     else:
         notify(session, catalogs, now, event.id, "unit", catalogs.city_authority(), NEW_REPORT,
-               f"【新上报】事件 {event.number}{what}，来源：{source}，仅有地址，请分拨定位（§7.1）", clause="§4.1")
+               f"{said}，仅有地址，请分拨定位（§7.1）", clause="§4.1")
 
 
 def register_transfer(session, source: Event, community: str, reason: str, actor: str, now) -> Event:

@@ -9,7 +9,8 @@ through engine functions (no app), on SQLite and on PostgreSQL. A whistle to 执
 - 4 hours after a miss that still stands (06:10): the city's 社会治理中心 (shezhi).
 
 Each once, with TWO app nodes (engine environments on connections of their own, in threads) sweeping the
-same database at once at each stage; each rung also an `escalated` audit row citing its clause. A miss
+same database at once at each stage; each rung also recorded, citing its clause, in the audit row of its moment
+(deadline_set, deadline_warning, deadline_missed; an `escalated` row for the rung that fires later). A miss
 that stops standing (done late, 撤单) cancels the waiting rung; a suspension holds and moves it.
 Also: every notice goes through engine/notices/outbox.py `notify` (the source is checked), and a new report
 tells its community (§4.1 自动通知派单)."""
@@ -62,10 +63,16 @@ def told(read, event_id) -> Counter:
                    if n.rung is not None)
 
 
+#: the audit rows a rung is recorded in: the row of its moment, or a row of its own when it fires later
+MOMENTS = ("deadline_set", "deadline_warning", "deadline_missed", "escalated")
+
+
 def rungs_audited(read, event_id) -> Counter:
-    rows = read(lambda cmd: list(cmd.session.scalars(select(Audit.data).where(Audit.event_id == event_id,
-                                                                              Audit.action == "escalated"))))
-    return Counter((data["rung"], data["clause"]) for data in rows)
+    """(audit action, rung, clause) → how many times the event's trail records the rung fired."""
+    rows = read(lambda cmd: list(cmd.session.execute(select(Audit.action, Audit.data).where(
+        Audit.event_id == event_id, Audit.action.in_(MOMENTS)))))
+    return Counter((action, entry["rung"], entry["clause"]) for action, data in rows
+                   for entry in (data.get("rungs") or ([data] if action == "escalated" else [])))
 
 
 def swept_by_two_nodes(database_url, at: datetime, catalogs=None) -> None:
@@ -101,7 +108,7 @@ def test_each_rung_of_the_ladder_fires_once_with_two_nodes_sweeping(database_url
         assert told(read, event_id) == Counter({("dispatched", "unit", "zhifa"): 1,
                                                 ("dispatched", "person", "zhifa1"): 1})
         [to_unit, on_duty] = notices(read, event_id, "dispatched")
-        assert "请龙港市综合行政执法局于 2026-10-11 02:10 前签收受理（§8.3）" in to_unit.message
+        assert "请执法局于 2026-10-11 02:10 前签收受理（§8.3）" in to_unit.message
         assert on_duty.message == "【值班】" + to_unit.message and to_unit.clause == "§4.1"
 
     swept_by_two_nodes(database_url, SUNDAY_NIGHT + timedelta(minutes=20))   # 02:00: the yellow light
@@ -128,9 +135,10 @@ def test_each_rung_of_the_ladder_fires_once_with_two_nodes_sweeping(database_url
         assert told(read, event_id) == Counter(dict.fromkeys(LADDER, 1))              # each exactly once
         [city] = notices(read, event_id, "escalated")
         assert city.clause == "§9.1" and city.rung == "city" and "超期已逾4小时仍未办结" in city.message
-        assert rungs_audited(read, event_id) == Counter({("dispatch", "§4.1"): 1, ("yellow", "§9.1"): 1,
-                                                         ("red", "§9.1"): 1, ("leader", "§9.1"): 1,
-                                                         ("city", "§9.1"): 1})
+        assert rungs_audited(read, event_id) == Counter({
+            ("deadline_set", "dispatch", "§4.1"): 1, ("deadline_warning", "yellow", "§9.1"): 1,
+            ("deadline_missed", "red", "§9.1"): 1, ("deadline_missed", "leader", "§9.1"): 1,
+            ("escalated", "city", "§9.1"): 1})
     assert read(lambda cmd: sorted(cmd.session.scalars(select(Escalation.status)))) == ["fired"] * len(events)
 
 

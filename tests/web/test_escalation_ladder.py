@@ -43,9 +43,11 @@ def test_the_city_reads_its_notice_hours_after_a_miss_that_still_stands(app, api
     [notice] = messages(api, "city1", "escalated")
     assert notice["clause"] == "§9.1" and notice["rung"] == "city" and notice["to"] == {"kind": "unit", "name": "shezhi"}
     assert "请市社会治理中心协调督办" in notice["message"] and "副局长李明华" in notice["message"]
-    timeline = [a for a in api.event(event["id"])["timeline"] if a["action"] == "escalated"]
-    assert [(a["data"]["rung"], a["data"]["clause"]) for a in timeline] == [
-        ("dispatch", "§4.1"), ("yellow", "§9.1"), ("red", "§9.1"), ("leader", "§9.1"), ("city", "§9.1")]
+    cited = [(a["action"], entry["rung"], entry["clause"]) for a in api.event(event["id"])["timeline"]
+             for entry in (a["data"] or {}).get("rungs", [a["data"]] if a["action"] == "escalated" else [])]
+    assert cited == [("deadline_set", "dispatch", "§4.1"), ("deadline_warning", "yellow", "§9.1"),
+                     ("deadline_missed", "red", "§9.1"), ("deadline_missed", "leader", "§9.1"),
+                     ("escalated", "city", "§9.1")]
 
 
 def test_the_ladder_is_edited_as_a_catalog_and_its_waiting_rungs_follow(app, api):
