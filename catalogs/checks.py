@@ -9,6 +9,7 @@ community polygons that tile without overlapping (§7.1 jurisdiction), whistle l
 from __future__ import annotations
 
 from datetime import date
+from string import Formatter
 from fractions import Fraction
 from typing import Any, Iterable
 
@@ -18,10 +19,13 @@ from shapely.validation import explain_validity
 from .durations import parse_duration
 from .errors import CatalogError
 
-ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUTY, CHANNELS = (
+ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUTY, CHANNELS, ESCALATION = (
     "roles.json", "units.json", "event_types.json", "one_thing_matters.json", "communities.geojson",
-    "deadline_kinds.json", "calendar.json", "duty_rosters.json", "channels.json",
+    "deadline_kinds.json", "calendar.json", "duty_rosters.json", "channels.json", "escalation.json",
 )
+#: what a rung's message may name (engine/limits/escalation.py fills them in)
+PLACEHOLDERS = ("number", "limit", "limit_clause", "due_at", "assignee", "unit", "person", "community",
+                "supervisor", "after", "clause")
 # Table B.1 lists city departments and companies (供电局, 水务公司) as 协同部门, never local offices.
 COOPERATING_KINDS = ("department", "company")
 # An office (派出所, 执法中队, 市场监管所, 消防救援站) is the local office of a department or company.
@@ -46,7 +50,48 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_check_calendar(data["calendar"]),
         *_check_duty_rosters(data["duty_rosters"], units),
         *_unique(CHANNELS, data["channels"], "code"),
+        *_check_escalation(data["escalation"], units, {k["code"] for k in data["deadline_kinds"]}),
     ]
+
+
+def _check_escalation(rows: list[dict], units: dict[str, dict], limits: set[str]) -> Iterable[CatalogError]:
+    """The ladder: codes unique; `after` a duration, given exactly for `missed_for`; its limits and units
+    known; someone told (duty_officer alone tells no one); a message naming only what is filled in."""
+    yield from _unique(ESCALATION, rows, "code")
+    for row in rows:
+        code = row["code"]
+        if row["trigger"] == "missed_for":
+            if "after" not in row:
+                yield CatalogError(ESCALATION, f"{code}.after", "missed_for needs `after`, e.g. \"PT4H\"")
+            else:
+                try:
+                    parse_duration(row["after"])
+                except ValueError as exc:
+                    yield CatalogError(ESCALATION, f"{code}.after", str(exc))
+        elif "after" in row:
+            yield CatalogError(ESCALATION, f"{code}.after", f"only a missed_for rung has `after`, not {row['trigger']}")
+        for i, limit in enumerate(row.get("limits", [])):
+            if limit not in limits:
+                yield CatalogError(ESCALATION, f"{code}.limits[{i}]", f"unknown deadline kind {limit!r}")
+        for i, who in enumerate(row["notify"]):
+            if who.startswith("unit:") and who[5:] not in units:
+                yield CatalogError(ESCALATION, f"{code}.notify[{i}]", f"unknown unit {who[5:]!r}")
+        if row["notify"] == ["duty_officer"]:
+            yield CatalogError(ESCALATION, f"{code}.notify",
+                               "duty_officer only copies the units told: name who is told as well")
+        yield from _check_template(f"{code}.message", row["message"])
+
+
+def _check_template(path: str, text: str) -> Iterable[CatalogError]:
+    try:
+        fields = [(name, conversion, spec) for _, name, spec, conversion in Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        yield CatalogError(ESCALATION, path, f"unbalanced braces: {exc} (write {{{{ and }}}} for a brace itself)")
+        return
+    for name, conversion, spec in fields:
+        if name not in PLACEHOLDERS or conversion or spec:
+            yield CatalogError(ESCALATION, path, f"unknown placeholder {{{name}}}: one of "
+                                                 + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
 
 
 def _check_duty_rosters(rows: list[dict], units: dict[str, dict]) -> Iterable[CatalogError]:

@@ -35,6 +35,7 @@ FILES = {
     "calendar": "calendar.json",  # 工作日: office hours, holiday arrangements beyond chinesecalendar
     "duty_rosters": "duty_rosters.json",  # 值班表: who hears a unit's notices out of hours (issue #4)
     "channels": "channels.json",  # §5.3 citizen channels of the Open311 endpoint (issue #5)
+    "escalation": "escalation.json",  # 逐级通知: who hears of a limit at dispatch, warning, miss and after (#18)
 }
 
 _MAX_REASON = 200  # jsonschema quotes whole instances in some messages; keep reports readable

@@ -17,7 +17,7 @@ from shapely.geometry import shape
 DEFAULT_TIME_LIMIT = "PT2H"
 # Public catalog names, as in GET /api/catalogs/{name}.
 NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities", "deadline_kinds",
-         "calendar", "duty_rosters", "channels")
+         "calendar", "duty_rosters", "channels", "escalation")
 #: units that take orders (派单, 协办): city departments, their local offices, and the companies of
 #: Table B.1 (供电局, 水务公司)
 DEPARTMENT_KINDS = ("department", "office", "company")
@@ -82,6 +82,8 @@ class Catalogs:
                     for d in self._data["duty_rosters"]]
         if name == "deadline_kinds":
             return [{"value": k["code"], "label": f"{k['name']}（{k['clause']}）"} for k in self._data["deadline_kinds"]]
+        if name == "escalation":
+            return [{"value": r["code"], "label": f"{r['name']}（{r['clause']}）"} for r in self._data["escalation"]]
         raise KeyError(name)
 
     def _unit_label(self, unit: dict) -> str:
@@ -171,6 +173,17 @@ class Catalogs:
             if person:
                 return person
         return None
+
+    def rungs(self, trigger: str, limit: str | None = None) -> list[dict]:
+        """逐级通知: the rungs of the escalation ladder fired by `trigger` (dispatched | warning | missed |
+        missed_for) for a time limit of kind `limit`, in file order."""
+        return [copy.deepcopy(r) for r in self._data["escalation"] if r["trigger"] == trigger
+                and (limit is None or "limits" not in r or limit in r["limits"])]
+
+    def rung(self, code: str) -> dict | None:
+        """One rung of the escalation ladder by its code."""
+        row = next((r for r in self._data["escalation"] if r["code"] == code), None)
+        return copy.deepcopy(row) if row is not None else None
 
     def calendar(self) -> dict:
         """Office hours and the holiday arrangements of years beyond chinesecalendar (工作日历)."""

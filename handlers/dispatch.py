@@ -1,5 +1,7 @@
 """派单: a whistle order reaches the responsible (主办) city department or its local office, and each
-co-operating (协办) department gets its own order (§7.3.1, §4.1)."""
+co-operating (协办) department gets its own order (§7.3.1, §4.1). The department hears of it from the
+escalation ladder's dispatch rung (catalogs/data/escalation.json, engine/limits/escalation.py) when its
+limit to accept starts, with the time it must accept by; the handler only records the order."""
 from __future__ import annotations
 
 from handlers.errors import InvalidParameter
@@ -22,8 +24,6 @@ def dispatch_whistle(ctx, task, department, event_type=None, community=None, co_
                                              "(the lead department cannot also be co-operating)")
     ctx.set_lead_unit(department)
     ctx.involve("unit", department)
-    ctx.notify("unit", department, actions.WHISTLE_DISPATCHED,
-               f"新哨单 {ctx.event.number}：请在时限内签收受理（§8.3）")
     ctx.record(actions.WHISTLE_DISPATCHED, {"lead_unit": department, "event_type": event_type,
                                       "community": community}, task=task)
     return {"lead_unit": department, "lead_unit_name": unit["name"],
@@ -35,8 +35,6 @@ def dispatch_part(ctx, task, department, event_type=None, community=None):
     """协办派单: a co-operating department's own order; the lead unit of the event is unchanged."""
     unit = _department(ctx, department)
     ctx.involve("unit", department)
-    ctx.notify("unit", department, "part_dispatched",
-               f"协办哨单 {ctx.event.number}：请签收受理并反馈协办结果（§7.3.1）")
     ctx.record("part_dispatched", {"unit": department, "event_type": event_type, "community": community},
                task=task)
     return {"unit": department, "unit_name": unit["name"], "dispatched_at": ctx.now().isoformat()}

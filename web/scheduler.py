@@ -45,7 +45,7 @@ def _job(services, job):
 
 def _sweep(services, report, scheduler=None) -> None:
     """One sweep; what it fired is reported (`eventflow worker` prints it: a line per sweep that fired).
-    Then the next sweep is brought forward to the next timer's due time, if that comes first."""
+    Then the next sweep is brought forward to the next due time (a timer's, a job's), if that comes first."""
     result = services.sweep()
     if result.fired and report is not None:
         report("fired " + " ".join(f"instance {i}: {', '.join(t)}" for i, t in sorted(result.fired.items())))
@@ -54,11 +54,12 @@ def _sweep(services, report, scheduler=None) -> None:
 
 
 def _wake_for_next_timer(services, scheduler) -> None:
-    """Under the wall clock the sweep runs again when the earliest timer falls due, if that is before the
-    interval's next tick (and the interval goes on from there): a timer fires a few milliseconds after its
-    due time, not up to a whole interval later (issue #17, bench/timers.py). One indexed read per sweep. A
-    timer armed meanwhile with an earlier due time waits at most the interval, as before."""
-    upcoming = services.next_timer_at()
+    """Under the wall clock the sweep runs again when the earliest timer — or a job's next due time: a
+    yellow warning, a rung of the escalation ladder (engine/limits/escalation.py) — falls due, if that is
+    before the interval's next tick (and the interval goes on from there): a timer fires a few milliseconds
+    after its due time, not up to a whole interval later (issue #17, bench/timers.py). One indexed read each
+    per sweep. A timer armed meanwhile with an earlier due time waits at most the interval, as before."""
+    upcoming = services.next_due_at()
     job = scheduler.get_job(SWEEP)
     if upcoming is None or job is None or job.next_run_time is None:
         return

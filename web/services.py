@@ -6,7 +6,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 
 from catalogs import load_catalogs
@@ -17,7 +17,7 @@ from engine.pool import duplicates, reading
 from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
 from engine.store.db import has_table, make_engine, make_session_factory
-from engine.limits import deadlines
+from engine.limits import deadlines, escalation
 from engine.core.errors import EventflowError, StepFailed
 from engine.pool.photos import PhotoStore
 from engine.runtime import sweep
@@ -90,14 +90,17 @@ class Services:
 
     def edit_catalog(self, edit) -> dict:
         """A catalog edit (engine/accounts/catalog_edits.py) in one unit of work; once committed this node uses the
-        new catalogs at once, and pending working-day deadlines move with an edited calendar."""
+        new catalogs at once, pending working-day deadlines move with an edited calendar, and the rungs waiting
+        after a miss with an edited escalation ladder."""
         row, new = self.run(edit)
         if row is None:
             return {"revision": None, "changed": False}
         self.catalogs.replace_with(new)
         self.catalog_revision = row.id          # what this node loaded (a later edit elsewhere is picked up)
         moved = self.run(lambda s: deadlines.move_with_calendar(self.command(s))) if row.name == "calendar" else 0
-        return {"revision": row.id, "changed": True, "summary": row.summary, "deadlines_moved": moved}
+        rescheduled = self.run(lambda s: escalation.resync(self.command(s))) if row.name == "escalation" else 0
+        return {"revision": row.id, "changed": True, "summary": row.summary, "deadlines_moved": moved,
+                "escalations_rescheduled": rescheduled}
 
     @staticmethod
     def _clock(settings, db, factory):
@@ -150,13 +153,13 @@ class Services:
         with self.holding_clock(wait=False) as held:
             return sweep.sweep(self.session_factory, self.env) if held else sweep.SweepResult()
 
-    def next_timer_at(self):
-        """When the earliest timer falls due (engine/runtime/sweep.py `next_timer`), for the worker's next
-        sweep; None under a simulated clock, whose time moves only when advanced."""
+    def next_due_at(self):
+        """When the sweep next has work (engine/runtime/sweep.py `next_due`): the earliest timer, or a job's
+        next due time — a yellow warning, a rung of the escalation ladder that fires hours after a miss —,
+        for the worker's next sweep; None under a simulated clock, whose time moves only when advanced."""
         if self.clock.simulated:
             return None
-        due = self.read(sweep.next_timer)
-        return due if due is None or due.tzinfo else due.replace(tzinfo=timezone.utc)
+        return self.read(lambda s: sweep.next_due(self.command(s)))
 
     def run(self, fn):
         """One unit of work (commit once, retried on a concurrent save)."""

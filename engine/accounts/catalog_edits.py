@@ -1,5 +1,6 @@
 """Catalogs edited in the app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the
-unit tree and its supervisors (分管领导), the duty rosters (值班表) and the working calendar (工作日).
+unit tree and its supervisors (分管领导), the duty rosters (值班表), the working calendar (工作日) and the
+escalation ladder (逐级通知, issue #18).
 
 An edit is checked by the one catalog loader together with everything else in force (a whistle list
 naming a type that is not in Table A.1, a unit whose parent does not exist, a time limit that is no
@@ -31,9 +32,10 @@ from engine.store.models import Audit, CatalogRevision, Event, User, WorkItem
 
 #: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
 #: standard's own tables or system settings, changed by deploying new data files
-EDITABLE = ("communities", "units", "duty_rosters", "calendar")
+EDITABLE = ("communities", "units", "duty_rosters", "calendar", "escalation")
 #: catalog → what identifies a row, for the summary of an edit
-_ROW_KEYS = {"units": lambda row: row["code"], "duty_rosters": lambda row: f"{row['unit']} {row['date']}"}
+_ROW_KEYS = {"units": lambda row: row["code"], "duty_rosters": lambda row: f"{row['unit']} {row['date']}",
+             "escalation": lambda row: row["code"]}
 
 #: PostgreSQL advisory lock key: two edits checked against each other's catalogs, never side by side
 _EDIT_LOCK = 0x65766366
@@ -163,6 +165,14 @@ def still_used(session, catalogs, name: str, before) -> None:
             Event.status == "open", Event.lead_unit.is_not(None)))}
         errors += [{"field": unit, "reason": f"单位仍在使用，不能删除 (still used by an active {what})"}
                    for what, unit in sorted(used) if unit not in units]
+        # a 分管领导's account, named or changed, hears the escalation ladder's notices: it must be a real one
+        people = set(session.scalars(select(User.username).where(User.active.is_(True))))
+        leaders = {u["code"]: (u.get("supervisor") or {}).get("username") for u in before}
+        for unit in catalogs.get("units"):
+            username = (unit.get("supervisor") or {}).get("username")
+            if username and username not in people and leaders.get(unit["code"]) != username:
+                errors.append({"field": f"{unit['code']}.supervisor.username",
+                               "reason": f"{username} 不是在用的账号 (no active user of that name)"})
     if name == "communities":
         codes = {f["properties"]["code"] for f in catalogs.get("communities")["features"]}
         used = {("user", c) for c in session.scalars(select(User.community).where(User.active.is_(True),

@@ -15,9 +15,10 @@ from engine.casework import process_versions
 from engine.channels import callbacks
 from engine.core.clock import local
 from engine.core.errors import Conflict, EventflowError, Forbidden, InvalidData, NotFound
+from engine.notices.outbox import notify
 from engine.pool import duplicates, events
 from engine.store import uow
-from engine.store.models import Audit, Event, Instance, Notification, PendingStart, WorkItem
+from engine.store.models import Audit, Event, Instance, PendingStart, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -205,5 +206,5 @@ def _end_by_message(cmd, event, message: str, payload: dict, refused: str, kind:
     if not cmd.env.instances.send_message(cmd.session, row, event, message, payload, cmd.actor):
         raise Conflict(refused)
     for item in cancelled:
-        cmd.session.add(Notification(at=cmd.now(), event_id=event.id, recipient_kind=item.assignee_kind,
-                                     recipient=getattr(item, item.assignee_kind), kind=kind, message=words(item)))
+        notify(cmd.session, cmd.catalogs, cmd.now(), event.id, item.assignee_kind, getattr(item, item.assignee_kind),
+               kind, words(item))

@@ -1,8 +1,9 @@
 """What a service-task handler may use while an instance runs (one session, one clock, one event).
 
 Handlers never import the engine's tables: they record and notify through this object. What they
-write (audit rows, notifications, parties) is collected here and stored by the engine's save, in one
-batched statement per table, inside the same unit of work (engine/runtime/instances.py `save`).
+record (audit rows, parties) is collected here and stored by the engine's save, in one batched statement
+per table, inside the same unit of work (engine/runtime/instances.py `save`); a notice goes through the
+outbox's one `notify` at once (engine/notices/outbox.py), in the same unit of work.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from handlers.errors import InvalidParameter
 from engine.pool.events import add_parties, register_transfer
 from engine.pool.intake import locate
 from engine.store.models import Audit, User
-from engine.notices.outbox import messages, store
+from engine.notices import outbox
 
 
 _AUDITS = Audit.__table__.insert()
@@ -46,7 +47,6 @@ class RunContext:
     _followers: list | None = None
     #: rows written by this step, stored in batches by `write` (the engine's save calls it)
     audits: list = field(default_factory=list)
-    notifications: list = field(default_factory=list)
     parties: set = field(default_factory=set)
 
     def now(self):
@@ -68,26 +68,24 @@ class RunContext:
         this_step = [row["data"] for row in self.audits if row["action"] == action]
         return any(all((data or {}).get(k) == v for k, v in match.items()) for data in [*stored, *this_step])
 
-    def notify(self, recipient_kind: str, recipient: str, kind: str, message: str) -> None:
-        self.notifications.extend(messages(self.catalogs, self.clock.now(),
-                                           self.event.id if self.event is not None else None,
-                                           recipient_kind, recipient, kind, message))
+    def notify(self, recipient_kind: str, recipient: str, kind: str, message: str, **options) -> None:
+        """Tell someone through the outbox (`outbox.notify`: `clause`, `rung`, `duty_copy` as options)."""
+        outbox.notify(self.session, self.catalogs, self.clock.now(), self.event.id if self.event is not None else None,
+                      recipient_kind, recipient, kind, message, **options)
 
     def write(self) -> None:
-        """Store what this step recorded, notified and involved: one batched INSERT per table, in the
-        order it was recorded. Called by the engine's save; safe to call again (the lists empty)."""
-        connection = self.session.connection()
+        """Store what this step recorded and involved: one batched INSERT per table, in the order it was
+        recorded. Called by the engine's save; safe to call again (the lists empty)."""
         if self.audits:
             if self.event is not None:     # a channel that follows every stage hears it (engine/channels/callbacks.py)
                 for row in self.audits:
                     if row["event_id"] == self.event.id:
                         callbacks.enqueue_stage(self.session, self.catalogs, self.event, row["action"], row["data"],
                                                 row["task_name"], row["at"])
-            connection.execute(_AUDITS, self.audits)
-        store(self.session, self.catalogs, self.notifications)
+            self.session.connection().execute(_AUDITS, self.audits)
         if self.parties:
             add_parties(self.session, self.event.id, sorted(self.parties))
-        self.audits, self.notifications, self.parties = [], [], set()
+        self.audits, self.parties = [], set()
 
     def set_lead_unit(self, unit: str) -> None:
         """The unit chosen at dispatch (派单): who sees the event from now on."""

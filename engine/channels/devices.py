@@ -220,7 +220,7 @@ def receive(cmd, device_id, timestamp_header, signature_header, body: bytes, *, 
                                     "occurred_at": alert["occurred_at"], "confidence": alert.get("confidence"),
                                     "snapshot_url": alert.get("snapshot_url"), "location": alert["location"]}))
         else:
-            event = events.register(session, clean, actor, now, key=key, channel=device.id, raw=alert)
+            event = events.register(session, catalogs, clean, actor, now, key=key, channel=device.id, raw=alert)
             created = True
     # received_at is wall time: receipts are about requests and their signature window, not business time
     session.add(AlertReceipt(device_id=device.id, signature=signature_header.lower(), alert_id=alert["alert_id"],

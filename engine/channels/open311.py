@@ -118,7 +118,7 @@ def submit(cmd, form: dict, channel: str, idempotency_key=None) -> tuple[Event, 
         raise renamed(err) from None
     clean = {**payload, "location": location, "community": community}
     raw = {name: value for name, value in form.items() if name != "api_key"}  # as received, but no secret
-    event = events.register(session, clean, f"open311:{channel}", now, key=key, channel=channel,
+    event = events.register(session, catalogs, clean, f"open311:{channel}", now, key=key, channel=channel,
                             public_token=secrets.token_urlsafe(24), raw=raw)
     duplicates.flag(session, event, cmd.env.duplicate_window, now)
     return event, True

@@ -24,7 +24,7 @@ from catalogs.durations import parse_duration
 from engine.core.clock import local, parse_instant
 from engine.core.errors import EventflowError
 from engine.store.models import Audit, Deadline, Event, Supervision
-from engine.notices.outbox import notify
+from engine.limits import escalation
 from engine.limits.workdays import WorkCalendar
 
 WORKING_DAYS = re.compile(r"^P(\d+)D$")
@@ -166,8 +166,11 @@ class Deadlines:
                           extensions=0, calendar_warning=warning)
         session.add(record)
         rows.append(record)
+        # 派单 (§4.1): the ladder's first rungs tell who must act, as the limit starts
+        rungs = escalation.climb(session, self.catalogs, "dispatched", record, ctx.event, now)
         ctx.record("deadline_set", {"kind": kind, "unit": unit, "person": person, "rule": rule,
-                                    "due_at": local(due), "calendar_warning": warning})
+                                    "due_at": local(due), "calendar_warning": warning,
+                                    **({"rungs": rungs} if rungs else {})})
         return local(due)
 
     def recompute(self, session, event_of, rearm) -> list[Deadline]:
@@ -209,6 +212,7 @@ class Deadlines:
             row.due_at = self.moved(row.basis, _utc(row.due_at), began, now)
             row.warn_at = self.moved(row.basis, _utc(row.warn_at), began, now)
             row.status = "pending"
+        escalation.move(session, instance_id, now - began)   # the ladder's rungs after a miss wait as long
         return rows
 
     def moved(self, basis: str, at: datetime, began: datetime, now: datetime) -> datetime:
@@ -256,6 +260,7 @@ class Deadlines:
                     for sup in session.scalars(select(Supervision).where(Supervision.deadline_id == row.id,
                                                                          Supervision.status == "open")):
                         sup.status, sup.closed_at = "closed", now
+                    escalation.cancel(session, [row.id], now)      # the miss no longer stands
             elif row.status == "pending":
                 row.status = "superseded"
 
@@ -271,6 +276,7 @@ class Deadlines:
             for sup in ctx.session.scalars(select(Supervision).where(Supervision.deadline_id.in_(missed),
                                                                      Supervision.status == "open")):
                 sup.status, sup.closed_at = "closed", now
+            escalation.cancel(ctx.session, missed, now)
 
     def _missed(self, session, row: Deadline, now, event) -> None:
         if row.status == "missed":
@@ -279,30 +285,16 @@ class Deadlines:
             session.flush([row])
         row.status, row.missed_at = "missed", now
         settings = self.catalogs.deadline_kind(row.kind) or {"name": row.kind, "clause": ""}
-        unit = self.catalogs.unit(row.unit) if row.unit else None
-        supervisor = (unit or {}).get("supervisor") or {}
         reason = f"{settings['name']}超期（{settings['clause']}，时限至 {local(_utc(row.due_at))}）"
         session.add(Supervision(event_id=row.event_id, deadline_id=row.id, kind=row.kind, unit=row.unit,
                                 person=row.person, community=row.community, reason=reason, status="open",
                                 opened_at=now))
+        # 超期: the red light, the 分管领导, and the rows of the rungs that follow a miss that stands (§9.1)
+        rungs = escalation.climb(session, self.catalogs, "missed", row, event, now)
         session.add(Audit(at=now, actor="system", action="deadline_missed", event_id=row.event_id,
                           instance_id=row.instance_id, data={"kind": row.kind, "unit": row.unit,
-                                                             "person": row.person, "due_at": local(_utc(row.due_at))}))
-        text = f"【红灯】事件 {event.number} {reason}，已纳入督办（§9.1）"
-        for kind, recipient in self._recipients(row):
-            notify(session, self.catalogs, now, row.event_id, kind, recipient, "overdue", text)
-        if row.unit:
-            notify(session, self.catalogs, now, row.event_id, "unit", row.unit, "supervise",
-                   f"请{supervisor.get('title', '分管领导')}{supervisor.get('name', '')}督办：{text}")
-
-    @staticmethod
-    def _recipients(row: Deadline):
-        if row.person:
-            yield "person", row.person
-        if row.unit:
-            yield "unit", row.unit
-        if not row.person and not row.unit and row.community:
-            yield "community", row.community
+                                                             "person": row.person, "due_at": local(_utc(row.due_at)),
+                                                             **({"rungs": rungs} if rungs else {})}))
 
     # -- warnings (a job beside the sweep: engine/jobs.py) ---------------------------------------
     def due_warnings(self, session, now, limit: int = 500) -> list[Deadline]:
@@ -312,16 +304,14 @@ class Deadlines:
                                     .order_by(Deadline.warn_at).limit(limit).with_for_update(skip_locked=True)))
 
     def warn(self, session, row: Deadline, now, event) -> None:
-        """黄灯预警: the share of the window has passed; tell the person and the unit."""
+        """黄灯预警: the share of the window has passed; the ladder's warning rungs tell the person and the
+        unit (and, out of hours, who is on duty)."""
         row.warned_at = now
-        settings = self.catalogs.deadline_kind(row.kind) or {"name": row.kind, "clause": ""}
-        text = (f"【黄灯预警】事件 {event.number} {settings['name']}（{settings['clause']}）将于 "
-                f"{local(_utc(row.due_at))} 到期，请抓紧办理")
-        for kind, recipient in self._recipients(row):
-            notify(session, self.catalogs, now, row.event_id, kind, recipient, "warning", text)
+        rungs = escalation.climb(session, self.catalogs, "warning", row, event, now)
         session.add(Audit(at=now, actor="system", action="deadline_warning", event_id=row.event_id,
                           instance_id=row.instance_id, data={"kind": row.kind, "unit": row.unit,
-                                                             "person": row.person, "due_at": local(_utc(row.due_at))}))
+                                                             "person": row.person, "due_at": local(_utc(row.due_at)),
+                                                             **({"rungs": rungs} if rungs else {})}))
 
     def next_warning(self, session):
         return session.scalar(select(Deadline.warn_at).where(Deadline.status == "pending",

@@ -12,7 +12,8 @@ from engine.core.clock import local, parse_instant
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.pool.events import get_visible
 from engine.store import paging
-from engine.store.models import Audit, Deadline, Event, ExtensionRequest, Notification, Supervision
+from engine.notices.outbox import notify
+from engine.store.models import Audit, Deadline, Event, ExtensionRequest, Supervision
 
 SUPERVISION_FILTERS = ("unit", "person", "kind", "community", "status")
 SUPERVISION_STATUSES = ("open", "closed", "all")
@@ -129,9 +130,8 @@ def request_extension(cmd, deadline_id: int, body: dict) -> dict:
     session.add(row)
     session.flush()
     authority = catalogs.city_authority()
-    session.add(Notification(at=now, event_id=event.id, recipient_kind="unit", recipient=authority,
-                             kind="extension_requested",
-                             message=f"事件 {event.number} 申请延期：{reason}（§8.4，请审批）"))
+    notify(session, catalogs, now, event.id, "unit", authority, "extension_requested",
+           f"事件 {event.number} 申请延期：{reason}（§8.4，请审批）", clause="§8.4")
     session.add(Audit(at=now, actor=user.username, action="extension_requested", event_id=event.id,
                       data={"deadline_id": deadline.id, "kind": deadline.kind, "reason": reason,
                             "requested_due_at": local(wanted)}))
@@ -199,12 +199,10 @@ def decide_extension(cmd, request_id: int, body: dict) -> dict:
         row.status = "rejected"
     row.decided_by, row.decided_at, row.decision_note = user.username, now, note
     words = f"已批准，新时限 {local(row.new_due_at)}" if approve else f"未批准：{note}"
-    session.add(Notification(at=now, event_id=event.id, recipient_kind="person", recipient=row.requested_by,
-                             kind="extension_decided", message=f"事件 {event.number} 的延期申请{words}"))
-    for kind, value in (("unit", deadline.unit), ("person", deadline.person)):
+    for kind, value in (("person", row.requested_by), ("unit", deadline.unit), ("person", deadline.person)):
         if value:
-            session.add(Notification(at=now, event_id=event.id, recipient_kind=kind, recipient=value,
-                                     kind="extension_decided", message=f"事件 {event.number} 的延期申请{words}"))
+            notify(session, catalogs, now, event.id, kind, value, "extension_decided",
+                   f"事件 {event.number} 的延期申请{words}", clause="§8.4")
     decided = {"request_id": row.id, "deadline_id": deadline.id, "approved": approve,
                "new_due_at": local(row.new_due_at), "note": note}
     session.add(Audit(at=now, actor=user.username, action="extension_decided", event_id=event.id, data=decided))

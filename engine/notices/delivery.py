@@ -42,9 +42,9 @@ CATEGORIES = {
     "dispatch": ("派单", ("whistle_dispatched", "part_dispatched", "transferred_in", "owner_needed", "new_report",
                           "dispatched", "new_work")),
     "warning": ("预警", ("warning",)),
-    "overdue": ("超期", ("overdue", "escalation")),
+    "overdue": ("超期", ("overdue", "escalated")),
     "supervise": ("督办", ("supervise", "supervision")),
-    "message": ("留言/催办", ("comment", "urge")),
+    "message": ("留言/催办", ("comment", "urge", "urged")),
     "outcome": ("办结", ("outcome",)),
     "other": ("其他", ()),
 }

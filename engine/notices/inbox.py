@@ -64,4 +64,4 @@ def messages(cmd, after_id: int | None = None, kind: str | None = None,
 def describe(row: Notification, event_number: str | None) -> dict:
     return {"id": row.id, "at": local(row.at), "kind": row.kind, "message": row.message,
             "event_id": row.event_id, "event_number": event_number,
-            "to": {"kind": row.recipient_kind, "name": row.recipient}}
+            "to": {"kind": row.recipient_kind, "name": row.recipient}, "clause": row.clause, "rung": row.rung}

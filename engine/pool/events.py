@@ -21,6 +21,7 @@ from engine.pool import intake
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI, local, parse_instant
 from engine.core.errors import Forbidden, InvalidData, NotFound
+from engine.notices.outbox import notify
 from engine.pool.location import SYSTEMS
 from engine.store import paging
 from engine.store.models import Audit, Event, EventCounter, EventParty, PendingStart
@@ -157,10 +158,11 @@ def next_number(session, now) -> str:
     return f"LG-{day}-{last:04d}"
 
 
-def register(session, payload: dict, reporter: str, now, key: str | None = None, channel: str | None = None,
-             public_token: str | None = None, raw=None) -> Event:
-    """Store a checked report (check_report's result) with its idempotency key. `raw` is what the source
-    sent, kept in the audit trail as received (before coordinate conversion)."""
+def register(session, catalogs, payload: dict, reporter: str, now, key: str | None = None,
+             channel: str | None = None, public_token: str | None = None, raw=None) -> Event:
+    """Store a checked report (check_report's result) with its idempotency key, and tell the community it
+    came to (`announce`). `raw` is what the source sent, kept in the audit trail as received (before
+    coordinate conversion)."""
     loc = payload["location"]
     event = Event(number=next_number(session, now), source=payload["source"], type_code=payload["type_code"],
                   description=payload["description"], lat=loc["lat"], lng=loc["lng"], address=loc["address"],
@@ -183,7 +185,27 @@ def register(session, payload: dict, reporter: str, now, key: str | None = None,
         session.add(Audit(at=now, actor="system", action="jurisdiction_routed", event_id=event.id,
                           data={"sent_to": payload["routed_from"], "community": payload["community"],
                                 "reason": "事发地属该社区辖区 (§7.1 属地: the location lies in this community)"}))
+    announce(session, catalogs, event, now)
     return event
+
+
+#: the notice of a new report (§4.1 自动通知派单)
+NEW_REPORT = "new_report"
+
+
+def announce(session, catalogs, event: Event, now) -> None:
+    """§4.1 事件信息上报后自动通知派单: a new report is a notice to the community whose pool it entered (its
+    cadres register and verify it, §7.1), or, for an address no community holds yet, to the city authority
+    that places it (分拨). A sensitive event's notice (Table A.1 rows 1–3) names no type: its number only."""
+    what = "" if catalogs.is_sensitive(event.type_code) else \
+        f" {(catalogs.event_type(event.type_code) or {}).get('content', event.type_code)}"
+    said = f"【新上报】{event.number}{what}（{SOURCES.get(event.source, event.source)}）"
+    if event.community:
+        notify(session, catalogs, now, event.id, "community", event.community, NEW_REPORT,
+               f"{said}，请登记核实（§7.1）", clause="§4.1")
+    else:
+        notify(session, catalogs, now, event.id, "unit", catalogs.city_authority(), NEW_REPORT,
+               f"{said}，仅有地址，请分拨定位（§7.1）", clause="§4.1")
 
 
 def register_transfer(session, source: Event, community: str, reason: str, actor: str, now) -> Event:

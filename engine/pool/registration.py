@@ -23,7 +23,7 @@ def report(cmd, payload, idempotency_key=None, checked=()) -> tuple[Event, bool]
     if found is not None:
         return found, False
     clean = events.check_report(payload, cmd.catalogs, user)
-    event = events.register(cmd.session, clean, user.username, cmd.now(), key=key, raw=payload)
+    event = events.register(cmd.session, cmd.catalogs, clean, user.username, cmd.now(), key=key, raw=payload)
     duplicates.flag(cmd.session, event, cmd.env.duplicate_window, cmd.now())
     if checked:   # the event and its photos in one unit
         photos.attach_to_report(cmd, event, checked)

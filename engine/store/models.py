@@ -288,6 +288,10 @@ class Notification(Base):
     recipient: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text)
+    #: the clause of the standard the notice cites (§8.3, §9.1 …), and the escalation ladder's rung that sent
+    #: it (catalogs/data/escalation.json), where there is one
+    clause: Mapped[str | None] = mapped_column(String(20))
+    rung: Mapped[str | None] = mapped_column(String(40))
 
 
 class User(Base):
@@ -370,6 +374,27 @@ class Deadline(Base):
     missed_at: Mapped[datetime | None]
     #: e.g. "2027 has no holiday calendar: counted on weekends only"
     calendar_warning: Mapped[str | None] = mapped_column(String(300))
+
+
+class Escalation(Base):
+    """A rung of the escalation ladder that fires a while after a miss (`missed_for` in
+    catalogs/data/escalation.json: the city N hours after a miss that still stands), waiting for its time
+    like a timer: the sweep claims due rows (PostgreSQL: FOR UPDATE SKIP LOCKED) and fires each once; the
+    pair (deadline, rung) is unique. Cancelled when the miss no longer stands (done late, the process ended)."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (UniqueConstraint("deadline_id", "rung", name="uq_escalation_deadline_rung"),
+                      Index("ix_escalation_status_due", "status", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadline.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    rung: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    #: pending | fired | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    done_at: Mapped[datetime | None]
 
 
 class Supervision(Base):

@@ -237,3 +237,34 @@ def test_a_duty_roster_names_known_units_once_a_day(tmp_path):
     error = refusal(tmp_path / "again", "duty_rosters.json",
                     lambda rows: rows.append({"unit": "zhifa", "date": "2026-10-10", "person": "someone"}))
     assert "two people on duty" in error.reason
+
+
+# -- issue #18: the escalation ladder ------------------------------------------------------------------------
+def rung(rows, code):
+    return next(r for r in rows if r["code"] == code)
+
+
+@pytest.mark.parametrize("change, path, words", [
+    (lambda rows: rung(rows, "city").pop("after"), "city.after", "missed_for needs `after`"),
+    (lambda rows: rung(rows, "city").update(after="PT0H"), "city.after", "longer than zero"),
+    (lambda rows: rung(rows, "red").update(after="PT1H"), "red.after", "only a missed_for rung"),
+    (lambda rows: rung(rows, "dispatch").update(limits=["acept"]), "dispatch.limits[0]", "unknown deadline kind"),
+    (lambda rows: rung(rows, "city").update(notify=["unit:nasa"]), "city.notify[0]", "unknown unit 'nasa'"),
+    (lambda rows: rung(rows, "city").update(notify=["duty_officer"]), "city.notify", "name who is told"),
+    (lambda rows: rung(rows, "city").update(message="事件 {number"), "city.message", "unbalanced braces"),
+    (lambda rows: rung(rows, "city").update(message="{number!r}"), "city.message", "unknown placeholder"),
+    (lambda rows: rung(rows, "city").update(message="{number:>9}"), "city.message", "unknown placeholder"),
+    (lambda rows: rung(rows, "city").update(message="{due_at.year}"), "city.message", "unknown placeholder"),
+    (lambda rows: rows.append(dict(rung(rows, "city"))), "city", "duplicate code 'city'"),
+    (lambda rows: rung(rows, "city").update(trigger="later"), "city.trigger", "is not one of"),
+    (lambda rows: rung(rows, "city").update(notify=["everyone"]), "city.notify[0]", "does not match"),
+])
+def test_a_broken_escalation_ladder_is_refused_naming_the_rung(tmp_path, change, path, words):
+    error = refusal(tmp_path, "escalation.json", change)
+    assert any(e.file == "escalation.json" and e.path == path and words in e.reason for e in error.errors), error.errors
+
+
+def test_a_units_leader_account_is_optional_and_a_name(tmp_path):
+    load_catalogs(copy_with(tmp_path, "units.json", lambda rows: row(rows, "zhifa")["supervisor"].update(username="lmh")))
+    error = refusal(tmp_path / "again", "units.json", lambda rows: row(rows, "zhifa")["supervisor"].update(username=""))
+    assert error.path == "zhifa.supervisor.username"

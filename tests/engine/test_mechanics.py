@@ -137,8 +137,9 @@ def test_an_intermediate_timer_waits_for_the_injected_clock(run, read, clock):
 
 
 def test_a_service_task_calls_its_handler_in_the_same_unit_of_work(run, read):
-    """dispatch_whistle (handlers/dispatch.py, §7.3.1) through its run context: the event's lead unit, the
-    unit's notification and the audit row are written with the step; its result lands in task data."""
+    """dispatch_whistle (handlers/dispatch.py, §7.3.1) through its run context: the event's lead unit and the
+    audit row are written with the step; its result lands in task data. (The unit hears of the order from
+    the escalation ladder when its limit starts, not from the handler: tests/engine/test_escalation.py.)"""
     instance = started(run, "service_call", department="zhifa")
     assert state(read, instance)["work"] == ["handle"]
 
@@ -147,7 +148,7 @@ def test_a_service_task_calls_its_handler_in_the_same_unit_of_work(run, read):
         notes = [(n.recipient_kind, n.recipient, n.kind) for n in cmd.session.scalars(select(Notification))]
         audits = [a.action for a in cmd.session.scalars(select(Audit).where(Audit.instance_id == instance))]
         return event.lead_unit, notes, audits
-    assert read(written) == ("zhifa", [("unit", "zhifa", "whistle_dispatched")],
+    assert read(written) == ("zhifa", [("community", "lg-xincheng", "new_report")],   # the report's, §4.1
                              ["process_started", "whistle_dispatched"])
     task_id = read(lambda cmd: cmd.session.scalar(select(WorkItem.id).where(WorkItem.instance_id == instance)))
     data = read(on_instance("task_data", instance, task_id))

@@ -12,11 +12,11 @@ def notifications(app):
     return svc.read(lambda s: [(n.recipient_kind, n.recipient, n.kind) for n in s.scalars(select(Notification))])
 
 
-def test_dispatch_whistle_sets_the_lead_unit_and_tells_it_in_figure1(app, api):
+def test_dispatch_whistle_sets_the_lead_unit_and_the_ladder_tells_it_in_figure1(app, api):
     event = api.report()
     api.whistle_to(event["id"], department="shijian.xincheng_scjgs")
     assert api.event(event["id"])["lead_unit"] == "shijian.xincheng_scjgs"
-    assert ("unit", "shijian.xincheng_scjgs", "whistle_dispatched") in notifications(app)
+    assert ("unit", "shijian.xincheng_scjgs", "dispatched") in notifications(app)
     assert api.tasks("shijian1", event["id"])          # the 市监局 above the office sees it
 
 
@@ -43,7 +43,7 @@ def test_dispatch_part_tells_the_co_department_and_keeps_the_lead_in_figure1(app
     event = api.report()
     api.whistle_to(event["id"], department="zhifa", co_departments=["shijian"])
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
-    assert ("unit", "shijian", "part_dispatched") in notifications(app)
+    assert ("unit", "shijian", "dispatched") in notifications(app)
     assert api.event(event["id"])["lead_unit"] == "zhifa"               # 主办 unchanged by 协办派单
 
 
@@ -93,7 +93,7 @@ def test_plan_one_thing_includes_the_companies_of_table_b1_in_figure1(app, api):
     plan = api.get(f"/api/tasks/{task['id']}", "committee1").json["data"]["plan"]
     assert {"gongdian", "shuiwu"} <= set(plan["co_departments"])
     api.complete("committee1", event["id"], "lead_matter", {"co_departments": plan["co_departments"]})
-    assert ("unit", "gongdian", "part_dispatched") in notifications(app)
+    assert ("unit", "gongdian", "dispatched") in notifications(app)
 
 
 def test_check_assignee_accepts_a_unit_with_staff_stationed_in_the_community_in_figure1(app, api):

@@ -27,9 +27,9 @@ def test_a_grid_worker_reads_how_a_report_ended(api):
 def test_a_unit_reads_its_dispatches_and_those_of_units_below_it_but_not_others(api):
     event = api.report()
     api.whistle_to(event["id"], department="shijian.xincheng_scjgs")
-    assert "whistle_dispatched" in [m["kind"] for m in messages(api, "shijian1")["items"]]   # 市监局 above the office
-    assert messages(api, "zhifa1", kind="whistle_dispatched")["total"] == 0
-    assert messages(api, "grid1", kind="whistle_dispatched")["total"] == 0
+    assert "dispatched" in [m["kind"] for m in messages(api, "shijian1")["items"]]   # 市监局 above the office
+    assert messages(api, "zhifa1", kind="dispatched")["total"] == 0
+    assert messages(api, "grid1", kind="dispatched")["total"] == 0
 
 
 def test_community_messages_reach_its_cadres_only(api):

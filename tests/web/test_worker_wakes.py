@@ -1,7 +1,7 @@
-"""`eventflow worker` sweeps again when the next timer falls due, not only at its interval's next tick (issue
-#17: a timer fires milliseconds late, not up to a whole interval; bench/timers.py measures it under the
-server). Checked on the scheduler's plan, not by waiting: after a sweep, the sweep job's next run is the
-earliest timer's due time when that comes first."""
+"""`eventflow worker` sweeps again when the next timer (or a job's next due time: a yellow warning, a rung of the
+escalation ladder) falls due, not only at its interval's next tick (issue #17: a timer fires milliseconds late,
+not up to a whole interval; bench/timers.py measures it under the server). Checked on the scheduler's plan,
+not by waiting: after a sweep, the sweep job's next run is the earliest due time when that comes first."""
 from __future__ import annotations
 
 import dataclasses
@@ -35,10 +35,10 @@ def test_the_next_sweep_is_brought_forward_to_the_next_timer(wall_clock_app):
 
         event = Api(wall_clock_app).report()
         Api(wall_clock_app).whistle_to(event["id"])               # §8.3: 30 minutes to accept
-        due = services.next_timer_at()
-        assert timedelta(minutes=29) < due - services.clock.now() <= timedelta(minutes=30)
+        due = services.next_due_at()                              # its yellow light first, at two thirds
+        assert timedelta(minutes=19) < due - services.clock.now() <= timedelta(minutes=20)
         _sweep(services, None, scheduler)
-        assert scheduler.get_job(SWEEP).next_run_time == due      # the sweep runs when the timer falls due
+        assert scheduler.get_job(SWEEP).next_run_time == due      # the sweep runs when the warning falls due
     finally:
         scheduler.shutdown(wait=True)
 
@@ -47,4 +47,4 @@ def test_under_a_simulated_clock_the_interval_alone_counts(app, api):
     """A simulated clock moves only when advanced: no due time on it means anything in wall-clock time."""
     services = app.extensions["eventflow"]
     api.whistle_to(api.report()["id"])
-    assert services.next_timer_at() is None
+    assert services.next_due_at() is None

@@ -1,5 +1,6 @@
 """目录管理 in the web app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the unit
-tree and its supervisors (分管领导), duty rosters (值班表) and the working calendar (工作日), edited in forms.
+tree and its supervisors (分管领导), duty rosters (值班表), the working calendar (工作日) and the escalation
+ladder (逐级通知, issue #18), edited in forms.
 Each form builds the whole catalog and hands it to engine/accounts/catalog_edits.py, which checks it, stores a
 revision and audits it; a refused edit shows each row and reason and changes nothing."""
 from __future__ import annotations
@@ -179,11 +180,13 @@ def _unit_rows(form) -> tuple[list[dict], list[int], list[dict]]:
         if form.get(f"{index}.delete"):
             continue
         if not get("code"):
-            if any(get(k) for k in ("name", "full_name", "supervisor_name", "supervisor_title")):
+            if any(get(k) for k in ("name", "full_name", "supervisor_name", "supervisor_title", "supervisor_username")):
                 errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code", "reason": _("请填写单位代码")})
             continue
         row = {"code": get("code"), "name": get("name"), "kind": get("kind"), "parent": get("parent") or None,
                "supervisor": {"name": get("supervisor_name"), "title": get("supervisor_title")}}
+        if get("supervisor_username"):        # the leader's account hears the ladder's 督办 notices
+            row["supervisor"]["username"] = get("supervisor_username")
         for optional in ("full_name", "name_en"):
             if get(optional):
                 row[optional] = get(optional)
@@ -240,3 +243,57 @@ def calendar():
                 errors, status = _refused(err)
     return render_template("ui/admin/calendar.html", nav="admin", document=document, errors=errors,
                            base=base), status
+
+
+#: the escalation ladder's triggers and recipients in the words staff read (catalogs/data/escalation.json)
+TRIGGERS = {"dispatched": _l("派单（时限开始）"), "warning": _l("黄灯预警"), "missed": _l("红灯超期"),
+            "missed_for": _l("超期后仍未办结满")}
+RECIPIENTS = {"responsible": _l("承办单位和人员"), "unit": _l("承办单位"), "person": _l("承办人"),
+              "community": _l("所在社区"), "supervisor": _l("承办单位分管领导"), "authority": _l("市级主管部门（市社会治理中心）"),
+              "duty_officer": _l("非工作时间同时通知值班人员")}
+#: the placeholders a rung's message may use (catalogs/checks.py PLACEHOLDERS), explained
+PLACEHOLDER_WORDS = {"number": _l("事件编号"), "limit": _l("时限名称"), "limit_clause": _l("时限条款"),
+                     "due_at": _l("到期时间"), "assignee": _l("承办单位/人员"), "unit": _l("承办单位"),
+                     "person": _l("承办人"), "community": _l("社区"), "supervisor": _l("分管领导职务姓名"),
+                     "after": _l("超期时长"), "clause": _l("本级条款")}
+
+
+@bp.route("/catalogs/escalation", methods=["GET", "POST"])
+@page(rule=permissions.CATALOG_EDIT)
+def escalation():
+    (rows, base), errors, status = _opened("escalation"), [], 200
+    if request.method == "POST":
+        base, (rows, errors) = _base(), _rung_rows(request.form)
+        status = 422
+        if not errors:
+            try:
+                return _save(catalog_edits.save, "escalation", rows, base, url_for("ui_admin.escalation"))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err)
+    catalogs = services().catalogs
+    codes = [r["code"] for r in catalogs.get("escalation")]   # a saved rung keeps its code (waiting rows name it)
+    return render_template("ui/admin/escalation.html", nav="admin", rows=rows, errors=errors, base=base, codes=codes,
+                           triggers=TRIGGERS, recipients=RECIPIENTS, placeholders=PLACEHOLDER_WORDS,
+                           limits=catalogs.options("deadline_kinds"), units=catalogs.options("units"),
+                           hours=lambda row: _hours(row["after"]) if row.get("after") else ""), status
+
+
+def _rung_rows(form) -> tuple[list[dict], list[dict]]:
+    """The rungs as posted (a fieldset each, `r<i>.`), with the new one if filled in; `after` typed in hours."""
+    rows, errors = [], []
+    for index in range(_count("rungs")):
+        get = lambda name, i=index: (form.get(f"r{i}.{name}") or "").strip()   # noqa: E731
+        if form.get(f"r{index}.delete") or not any(get(k) for k in ("code", "name", "message")):
+            continue
+        row = {"code": get("code"), "name": get("name"), "trigger": get("trigger"),
+               "notify": [*form.getlist(f"r{index}.notify"), *(f"unit:{u}" for u in form.getlist(f"r{index}.units") if u)],
+               "kind": get("kind"), "clause": get("clause"), "message": get("message")}
+        if row["trigger"] == "missed_for":
+            row["after"] = _duration(get("after"), f"{row['code'] or f'r{index}'}.after", errors) or ""
+        limits = form.getlist(f"r{index}.limits")
+        if limits:                            # none ticked: every limit
+            row["limits"] = limits
+        if get("description"):
+            row["description"] = get("description")
+        rows.append(row)
+    return rows, errors
