@@ -32,6 +32,9 @@ class Settings:
     processes_dir: str = field(default=str(ROOT / "processes"), metadata={"env": "EVENTFLOW_PROCESSES_DIR"})
     #: A closed event may be reopened (a repeat complaint about the same matter) within this many days.
     reopen_window_days: int = field(default=7, metadata={"env": "EVENTFLOW_REOPEN_WINDOW_DAYS"})
+    #: how many times a 不满意 回访 (with its cause) reopens an event, back to 研判 (重新办理); after that a
+    #: 不满意 is recorded without reopening (engine/casework/revisits.py)
+    revisit_reopens: int = field(default=1, metadata={"env": "EVENTFLOW_REVISIT_REOPENS"})
     #: scrypt cost parameter for password hashes (2**14 is the interactive-login recommendation).
     scrypt_n: int = field(default=2**14, metadata={"env": "EVENTFLOW_SCRYPT_N"})
     #: §5.4 a device's signed alert is refused as stale when its X-Timestamp is further than this many
