@@ -72,7 +72,9 @@ class Settings:
     #: how often an app node looks for catalogs another node saved in the app, seconds (engine/accounts/catalog_edits.py)
     catalog_refresh_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CATALOG_REFRESH_S"})
     #: the assessment score's weights (engine/oversight/assessment.py): indicator:weight, comma-separated (total = full marks)
-    assessment_weights: str = field(default="on_time_rate:40,first_time_rate:25,accept_on_time_rate:15,satisfaction_rate:20",
+    #: the two satisfactions share 20: the community's rating of the departments (核查) and the reporter's own (回访)
+    assessment_weights: str = field(default="on_time_rate:40,first_time_rate:25,accept_on_time_rate:15,"
+                                            "satisfaction_rate:10,citizen_satisfaction_rate:10",
                                     metadata={"env": "EVENTFLOW_ASSESSMENT_WEIGHTS"})
     #: points taken off the score per entry of the period's circular and per failed spot check
     assessment_deduction: int = field(default=2, metadata={"env": "EVENTFLOW_ASSESSMENT_DEDUCTION"})

@@ -138,6 +138,9 @@ def test_revisit_after_closure_reopens_once_misses_its_limit_and_counts(app, api
     assert limit["status"] == "missed" and limit["light"] == "red"
     assert [s["kind"] for s in supervised(api, r3)] == ["revisit"]
     assert any(a["action"] == "overdue" and a["data"]["stage"] == "revisit" for a in detail["timeline"])
+    circular = api.get("/api/circular", "city1", query_string=PERIOD).json     # §9.1: 反馈不及时 of the community
+    xincheng = next(c for c in circular["communities"] if c["key"] == "lg-xincheng")
+    assert [e["event_id"] for e in xincheng["entries"]["late_feedback"]] == [r3]
     advance_to(api, t0 + timedelta(days=5))                          # 10-13 09:00: done late, not reached
     revisit(api, r3, {"revisit_reached": False, "revisit_contact": "无人接听"})
     assert api.event(r3)["revisits"][0]["reached"] is False
@@ -198,3 +201,29 @@ def test_a_sensitive_events_revisit_is_for_its_designated_cadres_only(app, api):
     # its satisfaction is counted, without its content, for whoever reads the numbers
     xincheng = rows(api, "community")["lg-xincheng"]
     assert counts(xincheng["citizen_satisfaction_rate"]) == (1, 1)
+
+
+def test_the_pages_show_the_revisit_and_take_its_form_in_chinese(app, api):
+    from tests.web.test_sensitive import web_session
+    from tests.web.test_ui_pages import csrf
+    event_id = api.report(description="回访页面样本")["id"]
+    cadre_closes(api, event_id)
+    page = web_session(app, "staff1")
+    html = page.get(f"/events/{event_id}").get_data(as_text=True)
+    assert 'data-testid="revisit-flag"' in html and "回访中" in html and "办结" in html
+    task = api.task("staff1", event_id, "revisit")
+    form = page.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    for label in ("是否接通", "未接通情况", "满意度", "上报人原话", "不满意原因", "基本满意"):
+        assert label in form, label
+    token = csrf(page, f"/tasks/{task['id']}")
+    r = page.post(f"/tasks/{task['id']}", data={"csrf_token": token, "revisit_reached": "true",
+                                               "revisit_rating": "不满意"})
+    assert r.status_code == 422 and 'data-field="revisit_cause"' in r.get_data(as_text=True)
+    r = page.post(f"/tasks/{task['id']}", data={"csrf_token": token, "revisit_reached": "true",
+                                               "revisit_rating": "基本满意", "revisit_words": "基本解决了"})
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:300]
+    html = page.get(f"/events/{event_id}").get_data(as_text=True)
+    assert 'data-testid="revisits"' in html and "回访记录" in html and "基本解决了" in html and "已回访" in html
+    assert "安排回访" in html                                  # the timeline in words
+    listed = page.get("/events").get_data(as_text=True)
+    assert "已回访" in listed
