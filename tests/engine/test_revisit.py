@@ -176,6 +176,10 @@ def test_nobody_to_ask_no_revisit(run, read, begin):
         assert read(lambda cmd, s=source: revisits.reachable(cmd.session, Event(source=s))) is None
     for source in ("grid_worker", "committee_patrol"):
         assert read(lambda cmd, s=source: revisits.reachable(cmd.session, Event(source=s))) == "account"
+    # a citizen's report transferred to another community (转办, §7.1) is asked by the contact it came with
+    first = run(report, user="grid1")
+    run(lambda cmd: setattr(cmd.session.get(Event, first), "reporter_contact", {"phone": "13800002222"}))
+    assert read(lambda cmd: reachable(cmd, transferred_from_id=first)) == "phone"
 
 
 def test_a_revisit_not_done_in_three_working_days_is_missed(run, read, begin, clock):
