@@ -48,7 +48,8 @@ STEPS = [("staff1", "verify", {"verdict": "accept"}),
          ("whistle1", "issue_whistle", {"lead_department": "zhifa", "on_site": False, "whistle_reason": "bench"}),
          ("zhifa1", "accept_whistle", {"decision": "accept"}),
          ("zhifa1", "dispose_feedback", {"result_summary": "已处置"}),
-         ("staff1", "check", {"passed": True, "rating": "满意"})]
+         ("staff1", "check", {"passed": True, "rating": "满意"}),
+         ("staff1", "revisit", {"revisit_reached": True, "revisit_rating": "满意"})]   # 回访 after closure (issue #18)
 USERS = ("grid1", "staff1", "whistle1", "zhifa1")
 
 

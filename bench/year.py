@@ -11,7 +11,8 @@ The events are written straight into the tables (executemany), shaped like what 
 (a walk through engine/ writes them so: tests/engine/steps.py): the event row, its instance, its deadlines
 (签收受理 `accept` and 处置 `close` of the lead department for a whistled event, `community_handle` for one the
 community's cadres handled), its audit trail (reported … 核查 with a rating … source_notified; some returned,
-some failing a check and reworked, some reopened) and a 督办 record for each missed limit. Spread over
+some failing a check and reworked, some reopened), its 回访 after closure (reached or not, the rating: the citizen's
+satisfaction, issue #18) and a 督办 record for each missed limit. Spread over
 2026 (Asia/Shanghai), deterministic (seeded). Printed: each size's timings (best of `--rounds`) and the ratio.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bench.setup import analyze, deployed, move_sequences
 from engine.accounts.users import Principal
 from engine.core.clock import SHANGHAI
 from engine.oversight import assessment, indicators
-from engine.store.models import Audit, Deadline, Event, Instance, Supervision, User
+from engine.store.models import Audit, Deadline, Event, Instance, Revisit, Supervision, User
 
 CITY = Principal(11, "city1", "市社会治理中心", frozenset({"city_authority"}), None, "shezhi")
 YEAR = (datetime(2026, 1, 1, tzinfo=SHANGHAI), datetime(2027, 1, 1, tzinfo=SHANGHAI))
@@ -45,7 +46,7 @@ SENSITIVE, SENSITIVE_SHARE = ("A01", "A02", "A03"), 0.03
 def _rows(rng: random.Random, ids: range, version_id: int, communities, departments, audit_id: list) -> dict:
     """The rows of the events `ids`: {model: [row dicts]}."""
     year_seconds = (YEAR[1] - YEAR[0]).total_seconds()
-    out = {Event: [], Instance: [], Deadline: [], Audit: [], Supervision: []}
+    out = {Event: [], Instance: [], Deadline: [], Audit: [], Supervision: [], Revisit: []}
     offsets = sorted(rng.random() * year_seconds for _ in ids)
     # a share of sensitive events (Table A.1 rows 1-3), drawn from a stream of their own so the rest is as before
     kinds = random.Random(ids.start * 31 + 7)
@@ -129,6 +130,16 @@ def _rows(rng: random.Random, ids: range, version_id: int, communities, departme
             if reopened:
                 audit(closed_at + timedelta(hours=1), "staff1", "reopened", event_id, {"reason": "重复投诉"})
                 closed_at = closed_at + timedelta(hours=5)
+            asked = closed_at + timedelta(hours=rng.choice((2, 5, 20, 50)))     # 回访, most within 3 working days
+            reached = rng.random() < 0.9
+            rating = rng.choice(("满意", "满意", "满意", "基本满意", "不满意")) if reached else None
+            out[Revisit].append(dict(event_id=event_id, instance_id=event_id, round=int(reopened), community=community,
+                                     lead_unit=lead, closed_at=closed_at, opened_at=closed_at, status="done",
+                                     recorded_at=asked, recorded_by="staff1", via="task", reached=reached,
+                                     contact_result="已接通" if reached else "无人接听", rating=rating, words=None,
+                                     cause=None, reopened=False))
+            audit(asked, "staff1", "task_completed", event_id,
+                  {"revisit_reached": reached, **({"revisit_rating": rating} if rating else {})}, "回访")
         out[Event].append(dict(id=event_id, number=f"Y-{event_id}", source="grid_worker", type_code=type_code,
                                description="bench", lat=27.5, lng=120.6, address="bench", photos=[],
                                community=community, reporter="grid1", status="closed" if closed else "open",
@@ -152,7 +163,7 @@ def fill(db, version_id: int, have: int, want: int, catalogs) -> None:
         ids = range(start, min(start + BATCH, first + want - have))
         rows = _rows(random.Random(start), ids, version_id, communities, departments, audit_id)
         with db.begin() as conn:
-            for model in (Event, Instance, Deadline, Audit, Supervision):
+            for model in (Event, Instance, Deadline, Audit, Supervision, Revisit):
                 if rows[model]:
                     conn.execute(insert(model), rows[model])
     with db.begin() as conn:

@@ -47,6 +47,7 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_check_communities(features, units, event_types),
         *_unique(DEADLINE_KINDS, data["deadline_kinds"], "code"),
         *_check_warn_shares(data["deadline_kinds"]),
+        *_check_default_limits(data["deadline_kinds"]),
         *_check_calendar(data["calendar"]),
         *_check_duty_rosters(data["duty_rosters"], units),
         *_unique(CHANNELS, data["channels"], "code"),
@@ -115,6 +116,16 @@ def _check_warn_shares(rows: list[dict]) -> Iterable[CatalogError]:
         share = row["warn_share"]
         if isinstance(share, str) and not 0 < Fraction(share) < 1:
             yield CatalogError(DEADLINE_KINDS, f"{row['code']}.warn_share", f"{share} is not between 0 and 1")
+
+
+def _check_default_limits(rows: list[dict]) -> Iterable[CatalogError]:
+    """A kind counted in working time reads its default limit as working days ("P3D") or office hours
+    ("PT2H"), never both (engine/limits/deadlines.py)."""
+    for row in rows:
+        limit = row.get("default_limit")
+        if limit and row["basis"] == "working" and "D" in limit and "T" in limit:
+            yield CatalogError(DEADLINE_KINDS, f"{row['code']}.default_limit",
+                               f"{limit} mixes days and hours: a working-time limit is \"P<n>D\" or \"PT<h>H\"")
 
 
 def _check_calendar(calendar: dict) -> Iterable[CatalogError]:

@@ -50,7 +50,7 @@ from engine.oversight import hazards, spot_checks
 from engine.pool import comments, photos, registration
 from engine.runtime import sweep
 from engine.store import uow
-from engine.store.models import Audit, Deadline, Device, Event, ExtensionRequest, Patrol, User, WorkItem
+from engine.store.models import Audit, Deadline, Device, Event, ExtensionRequest, Patrol, Revisit, User, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ PATHS = {
     "withdrawn_late": 0.01,     # 撤单 while the departments work
     "photos": 0.25,             # a result as before/after photos (§8.5) instead of words
     "unsatisfied": 0.05, "fairly_satisfied": 0.2,
+    "revisit_unreached": 0.08,  # 回访: the reporter not reached (未接通 …); the rating as `rating` draws it
     "hazard_month_missed": 0.1, "hazard_rejected": 0.15, "spot_check_failed": 0.1,
 }
 #: the stationed office of each department in each community (§7.2: police, enforcement, market supervision)
@@ -128,7 +129,9 @@ TOUR = [{"source": "grid_worker", "disposal": "stationed"},
         {"source": "grid_worker", "disposal": "stationed", "stationed_escalates": True},
         {"source": "grid_worker", "disposal": "whistle", "withdrawn_late": True},
         {"source": "superior"},
-        {"source": "one_thing"}]
+        {"source": "one_thing"},
+        {"source": "grid_worker", "disposal": "cadre", "revisit_unsatisfied": True},
+        {"source": "citizen", "disposal": "cadre", "revisit_unreached": True}]
 
 
 class StoryRandom(random.Random):
@@ -397,6 +400,42 @@ def rating(rng) -> str:
     return "不满意" if roll < PATHS["unsatisfied"] else "基本满意" if roll < PATHS["unsatisfied"] + PATHS["fairly_satisfied"] else "满意"
 
 
+#: what a reporter says at the 回访, by rating
+REVISIT_WORDS = {"满意": "处理得很及时，满意", "基本满意": "基本解决了", "不满意": "问题还在，没有解决"}
+
+
+def revisit_rating(rng) -> str:
+    forced = getattr(rng, "forced", None)
+    if forced is not None:
+        return "不满意" if forced.get("revisit_unsatisfied") else "满意"
+    return rating(rng)
+
+
+def revisit_story(city: City, rng, event_id: int) -> Story:
+    """回访 after closure (§4.3, §8.6; issue #18): the community asks the reporter within the limit of 3 working
+    days (past it with the share of PATHS["late"]: a missed limit, 督办); reached or not; a 不满意 with its cause
+    reopens the event once (重新办理, back to 研判): the cadres handle it again, and it is asked again."""
+    while city.has_task(event_id, "revisit"):
+        late = _chance(rng, "late")
+        yield city.office(city.now() + (_minutes(rng, 60 * 24 * 5, 60 * 24 * 6) if late else _minutes(rng, 30, 60 * 20)),
+                          rng)
+        if _chance(rng, "revisit_unreached"):
+            data = {"revisit_reached": False, "revisit_contact": rng.choice(("未接通", "无人接听", "号码错误"))}
+        else:
+            said = revisit_rating(rng)
+            data = {"revisit_reached": True, "revisit_rating": said, "revisit_words": REVISIT_WORDS[said]}
+            if said == "不满意":
+                data["revisit_cause"] = "问题没有彻底解决，要求重新处理"
+        if city.complete(rng, event_id, "revisit", data) != "open":
+            return
+        yield city.office(city.now() + _minutes(rng, 10, 60), rng)       # 重新办理: 研判 again
+        city.complete(rng, event_id, "analyse", {"disposal": "cadre", "analysis_note": "回访不满意，重新办理"})
+        yield _minutes(rng, 30, 100)
+        city.complete(rng, event_id, "handle_by_cadre", {"result_summary": "已重新处置"})
+        yield city.office(city.now() + _minutes(rng, 20, 120), rng)
+        city.complete(rng, event_id, "check", {"passed": True, "rating": rating(rng)})
+
+
 def report_story(city: City, rng: random.Random) -> Story:
     """One report from its source to wherever Figure 1 takes it."""
     source = _pick(rng, SOURCE_SHARES, "source")
@@ -481,7 +520,7 @@ def event_story(city: City, rng, event_id: int, community: str, code: str, repor
 
 
 def analysis_story(city: City, rng, event_id: int, community: str, code: str, reporter) -> Story:
-    """研判 (§7.2) → 交办下沉部门 / 社区干部 / 吹哨 → 核查, and a 重启 after closure."""
+    """研判 (§7.2) → 交办下沉部门 / 社区干部 / 吹哨 → 核查, the 回访 after closure, and a 重启 after that."""
     sensitive = city.catalogs.is_sensitive(code)
     department = city.catalogs.competent_department(code)
     yield _minutes(rng, 5, 40)
@@ -524,6 +563,7 @@ def analysis_story(city: City, rng, event_id: int, community: str, code: str, re
                 continue
             city.complete(rng, event_id, "check", {"passed": True, "rating": rating(rng)})
             break
+    yield from revisit_story(city, rng, event_id)
     if city.status(event_id) == "closed" and _chance(rng, "reopen"):
         yield _minutes(rng, 60 * 4, 60 * 24 * 3)
         who = reporter or city.staff(community, rng, sensitive)
@@ -535,6 +575,7 @@ def analysis_story(city: City, rng, event_id: int, community: str, code: str, re
         city.complete(rng, event_id, "handle_by_cadre", {"result_summary": "已再次处置"})
         yield city.office(city.now() + _minutes(rng, 20, 120), rng)
         city.complete(rng, event_id, "check", {"passed": True, "rating": rating(rng)})
+        yield from revisit_story(city, rng, event_id)
 
 
 def _late(rng, low, high, late_low, late_high) -> timedelta:
@@ -884,6 +925,7 @@ PATH_EVIDENCE = {
     "closed": ("status", "closed"), "invalid": ("status", "invalid"), "returned": ("status", "returned"),
     "transferred": ("status", "transferred"), "withdrawn": ("status", "withdrawn"), "merged": ("status", "merged"),
     "spot_checks": ("action", "spot_checked"), "hazards": ("action", "hazard_verified"),
+    "revisits": ("task", "回访"),
 }
 
 
@@ -899,6 +941,9 @@ def paths_reached(session) -> dict[str, int]:
     found = {"task": done, "action": actions, "status": statuses}
     reached = {path: found[kind].get(key, 0) for path, (kind, key) in PATH_EVIDENCE.items()}
     reached["patrols"] = session.scalar(select(func.count(Patrol.id))) or 0
+    reached["revisit_reopened"] = session.scalar(select(func.count(Revisit.id)).where(Revisit.reopened.is_(True))) or 0
+    reached["revisit_missed"] = session.scalar(select(func.count(Deadline.id)).where(
+        Deadline.kind == "revisit", Deadline.status == "missed")) or 0
     for source, count in session.execute(select(Event.source, func.count()).group_by(Event.source)).all():
         reached[f"source:{source}"] = count
     return reached

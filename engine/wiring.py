@@ -38,6 +38,8 @@ class Environment:
     duplicate_window: Window = field(default_factory=Window)
     #: how long after closure its source may reopen an event (重启)
     reopen_window: timedelta = timedelta(days=7)
+    #: how many times a 不满意 回访 reopens an event (重新办理; engine/casework/revisits.py)
+    revisit_reopens: int = 1
     #: how long a stored submission may wait for its process before the sweep starts it
     start_grace: timedelta = timedelta(seconds=60)
     process_key: str = PROCESS_KEY
@@ -59,7 +61,7 @@ class Environment:
                                          initial_data=events.initial_data), InstanceCache())
 
     def _run_context(self, **parts) -> RunContext:
-        return RunContext(duplicate_window=self.duplicate_window, **parts)
+        return RunContext(duplicate_window=self.duplicate_window, revisit_reopens=self.revisit_reopens, **parts)
 
     def command(self, session, user=None) -> Command:
         return Command(session, self, user)

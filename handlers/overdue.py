@@ -11,13 +11,17 @@ from handlers.registry import REGISTRY
 
 
 @REGISTRY.operation("record_overdue")
-def record_overdue(ctx, task, stage, limit=None, unit=None):
+def record_overdue(ctx, task, stage, limit=None, unit=None, community=None):
     """`stage`: the deadline kind (accept, close …); `unit`: who was late (a co-operating department, a
-    stationed office); default the lead unit."""
+    stationed office); default the lead unit — unless `community` says the community itself was late (its
+    own task: 回访)."""
     event = ctx.event
-    unit_code = unit or (event.lead_unit if event is not None else None)
+    unit_code = unit or (event.lead_unit if event is not None and not community else None)
     if ctx.recorded("overdue", stage=stage, unit=unit_code):  # e.g. §8.2's deadline watched by two timers
         return {"stage": stage, "limit": limit, "already_recorded": True}
     name = (ctx.catalogs.deadline_kind(stage) or {}).get("name", stage)
-    ctx.record("overdue", {"stage": stage, "name": name, "limit": limit, "unit": unit_code}, task=task)
+    data = {"stage": stage, "name": name, "limit": limit, "unit": unit_code}
+    if community:
+        data["community"] = community
+    ctx.record("overdue", data, task=task)
     return {"stage": stage, "limit": limit, "at": ctx.now().isoformat()}

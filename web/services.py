@@ -62,6 +62,7 @@ class Services:
                           duplicate_window=duplicates.Window(settings.duplicate_radius_m,
                                                              timedelta(hours=settings.duplicate_window_hours)),
                           reopen_window=timedelta(days=settings.reopen_window_days),
+                          revisit_reopens=settings.revisit_reopens,
                           start_grace=timedelta(seconds=settings.start_grace_seconds),
                           public_url=settings.public_url)
         return cls(settings, db, factory, catalogs, clock, env, catalog_revision=revision,

@@ -179,6 +179,8 @@ def still_used(session, catalogs, name: str, before) -> None:
                                                                                  User.community.is_not(None)))}
         used |= {("open event", c) for c in session.scalars(select(Event.community).where(
             Event.status == "open", Event.community.is_not(None)))}
+        used |= {("open work", c) for c in session.scalars(select(WorkItem.community).where(   # e.g. a 回访 after closure
+            WorkItem.community.is_not(None)))}
         errors += [{"field": code, "reason": f"社区仍在使用，不能删除 (still used by an active {what})"}
                    for what, code in sorted(used) if code not in codes]
     if name == "duty_rosters":

@@ -11,8 +11,9 @@ from datetime import timezone
 from sqlalchemy import bindparam, delete, select
 
 from engine.accounts import permissions
-from engine.casework import process_versions
+from engine.casework import process_versions, revisits
 from engine.channels import callbacks
+from engine.core import contracts
 from engine.core.clock import local
 from engine.core.errors import Conflict, EventflowError, Forbidden, InvalidData, NotFound
 from engine.notices.outbox import notify
@@ -157,11 +158,11 @@ def reopen(cmd, event_id: int, reason) -> Event:
     if cmd.now() > closed_at + env.reopen_window:
         raise Conflict(f"已超过重启期限（办结后 {env.reopen_window.days} 天）(the reopen window has passed)",
                        closed_at=local(closed_at))
+    revisits.check_reopen(cmd.session, event)
     reason = check_reason(reason)
-    event.status, event.closed_at, event.status_reason, event.lead_unit = "open", None, None, None
-    event.reopen_count = (event.reopen_count or 0) + 1
-    cmd.session.add(Audit(at=cmd.now(), actor=cmd.actor, action="reopened", event_id=event.id,
-                          data={"reason": reason, "count": event.reopen_count}))
+    count = events.reopen(event)
+    cmd.session.add(Audit(at=cmd.now(), actor=cmd.actor, action=contracts.REOPENED, event_id=event.id,
+                          data={"reason": reason, "count": count}))
     callbacks.enqueue_stage(cmd.session, cmd.catalogs, event, "reopened", None, None, cmd.now())   # 重启, to its source
     version = process_versions.version_for(cmd, event)
     env.instances.start(cmd.session, event, version, events.initial_data(event, reopened=True), cmd.actor)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.casework import revisits
 from engine.channels import callbacks
 from engine.pool.duplicates import flag, followers
 from engine.core.errors import InvalidData
@@ -37,6 +38,11 @@ class RunContext:
     task_meta: dict | None = None
     #: events this step created that need their own process started (转办), by the engine after the step
     pending_starts: list = field(default_factory=list)
+    #: the data this step's event starts again with, in a new instance, once this one has ended (重新办理
+    #: after a 不满意 回访: engine/casework/revisits.py); None: it does not
+    restart: dict | None = None
+    #: how many times a 不满意 回访 may reopen an event (EVENTFLOW_REVISIT_REOPENS)
+    revisit_reopens: int = 1
     #: a deadline was armed in this step (engine/limits/deadlines.py): its records are reconciled after it
     armed: bool = False
     #: engine/pool/duplicates.py's window: a report placed in this step (分拨) is checked for duplicates too
@@ -145,6 +151,19 @@ class RunContext:
         new = register_transfer(self.session, self.event, community, reason, self.actor, self.clock.now())
         self.pending_starts.append(new)
         return new
+
+    # -- 回访 (engine/casework/revisits.py) ---------------------------------------------------------------
+    def plan_revisit(self, task) -> dict:
+        """安排回访: a 回访 opens when the called process closed the event and its reporter can be asked."""
+        return revisits.plan(self, task)
+
+    def record_revisit(self, task) -> dict:
+        """记录回访结果: the 回访's answers kept; whether its 不满意 reopens the event."""
+        return revisits.record(self, task)
+
+    def reopen(self, task, reason) -> dict:
+        """重新办理: the event opens again, in a new instance started after this step (back to 研判)."""
+        return revisits.reopen(self, task, reason)
 
     def can_be_assigned(self, role: str, unit: str | None = None, person: str | None = None,
                         community: str | None = None) -> bool:

@@ -32,6 +32,9 @@ class Settings:
     processes_dir: str = field(default=str(ROOT / "processes"), metadata={"env": "EVENTFLOW_PROCESSES_DIR"})
     #: A closed event may be reopened (a repeat complaint about the same matter) within this many days.
     reopen_window_days: int = field(default=7, metadata={"env": "EVENTFLOW_REOPEN_WINDOW_DAYS"})
+    #: how many times a 不满意 回访 (with its cause) reopens an event, back to 研判 (重新办理); after that a
+    #: 不满意 is recorded without reopening (engine/casework/revisits.py)
+    revisit_reopens: int = field(default=1, metadata={"env": "EVENTFLOW_REVISIT_REOPENS"})
     #: scrypt cost parameter for password hashes (2**14 is the interactive-login recommendation).
     scrypt_n: int = field(default=2**14, metadata={"env": "EVENTFLOW_SCRYPT_N"})
     #: §5.4 a device's signed alert is refused as stale when its X-Timestamp is further than this many
@@ -69,7 +72,9 @@ class Settings:
     #: how often an app node looks for catalogs another node saved in the app, seconds (engine/accounts/catalog_edits.py)
     catalog_refresh_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CATALOG_REFRESH_S"})
     #: the assessment score's weights (engine/oversight/assessment.py): indicator:weight, comma-separated (total = full marks)
-    assessment_weights: str = field(default="on_time_rate:40,first_time_rate:25,accept_on_time_rate:15,satisfaction_rate:20",
+    #: the two satisfactions share 20: the community's rating of the departments (核查) and the reporter's own (回访)
+    assessment_weights: str = field(default="on_time_rate:40,first_time_rate:25,accept_on_time_rate:15,"
+                                            "satisfaction_rate:10,citizen_satisfaction_rate:10",
                                     metadata={"env": "EVENTFLOW_ASSESSMENT_WEIGHTS"})
     #: points taken off the score per entry of the period's circular and per failed spot check
     assessment_deduction: int = field(default=2, metadata={"env": "EVENTFLOW_ASSESSMENT_DEDUCTION"})

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 # -- audit actions the engine writes ---------------------------------------------------------------------
 TASK_COMPLETED = "task_completed"       # data: the completed form (§8.6 counts, §9.1 circular, 已办)
-REOPENED = "reopened"                   # 重启 (§8.6 first-time rate)
+REOPENED = "reopened"                   # 重启, and 重新办理 after a 不满意 回访 (§8.6 first-time rate)
+REVISIT_OPENED = "revisit_opened"       # 回访 due: the community asks the reporter (engine/casework/revisits.py)
+REVISIT_RECORDED = "revisit_recorded"   # 回访 done: reached or not, the rating, whether it reopened the event
 SENSITIVE_VIEWED = "sensitive_viewed"   # a read of a sensitive event's content (engine/accounts/privacy.py)
 
 # -- keys of completed forms that reports read --------------------------------------------------------------
@@ -17,6 +19,12 @@ RESULT_SUMMARY = "result_summary"       # 处置结果 text (§8.5), told to cit
 LEAD_DEPARTMENT = "lead_department"     # the whistle's lead department (§7.3, 哨单)
 BEFORE_PHOTOS, AFTER_PHOTOS = "before_photos", "after_photos"   # §8.5 before/after (also `stationed_…`)
 STATIONED = "stationed_"                # the stationed officer's result form prefixes its fields
+#: 回访's answers (§4.3, §8.6 群众满意率): engine/casework/revisits.py reads them
+REVISIT_REACHED, REVISIT_CONTACT = "revisit_reached", "revisit_contact"
+REVISIT_RATING, REVISIT_WORDS, REVISIT_CAUSE = "revisit_rating", "revisit_words", "revisit_cause"
+#: the ratings (核查's 评价 and 回访's 满意度), and those the citizen's satisfaction counts as satisfied (§8.6)
+RATINGS = ("满意", "基本满意", "不满意")
+SATISFIED = ("满意", "基本满意")
 
 #: key → the forms (processes/forms/<name>.json) that must define it
 FORM_KEYS = {
@@ -28,6 +36,11 @@ FORM_KEYS = {
     AFTER_PHOTOS: ("local_result", "feedback"),
     STATIONED + BEFORE_PHOTOS: ("stationed_result",),
     STATIONED + AFTER_PHOTOS: ("stationed_result",),
+    REVISIT_REACHED: ("revisit",),
+    REVISIT_CONTACT: ("revisit",),
+    REVISIT_RATING: ("revisit",),
+    REVISIT_WORDS: ("revisit",),
+    REVISIT_CAUSE: ("revisit",),
 }
 
 

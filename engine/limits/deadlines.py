@@ -110,8 +110,10 @@ class Deadlines:
         if kind == "community_handle" and community:   # §8.1: the community's own limit for the type
             limits = (self.catalogs.community(community) or {}).get("time_limits") or {}
             rule = limits.get(event_type) or limits.get("default") or rule
+        rule = rule or settings.get("default_limit")    # e.g. 回访: the catalog's 3 working days
         if not rule:
-            raise DeadlineError(f"deadline {kind!r} needs a limit (e.g. \"PT2H\") or an absolute time")
+            raise DeadlineError(f"deadline {kind!r} needs a limit (e.g. \"PT2H\"), an absolute time, or a "
+                                f"default_limit in the deadline_kinds catalog")
         warning = None
         if settings["basis"] == "working":
             days = WORKING_DAYS.match(rule)

@@ -5,7 +5,8 @@ For [from, to) it names every unit and person (and community, for its own obliga
 - **响应超期** (late response): a missed deadline of acceptance, arrival or a superior's assignment
   (`accept`, `arrive`, `superior`) — its supervision record (督办) opened in the period;
 - **反馈不及时** (late feedback): a missed handling deadline (`community_handle`, `close`,
-  `close_difficult`) — 处置反馈 not given by its due time; its supervision record opened in the period;
+  `close_difficult`) — 处置反馈 not given by its due time — or a 回访 not done in its limit (`revisit`, the
+  community's own); its supervision record opened in the period;
 - **处置不到位** (poorly handled): a 核查 that failed in the period (the work went back for 重办), named
   against the event's lead unit, or the community when the community handled it, and against the person
   who did the handling work (who met its limit).

@@ -1,14 +1,15 @@
 """The SQL the §8.6 indicators count with (issue #17), shared by the full computation over any period
 (engine/oversight/indicators.py) and the counts kept per day (engine/oversight/rollups.py), so both count
 the same way: whose obligation a deadline is, the events closed in a period (first time or not, their last
-rating), the whistle orders dispatched and returned, and the Asia/Shanghai day of a moment."""
+rating), the 回访 recorded (the citizen's satisfaction), the whistle orders dispatched and returned, and the
+Asia/Shanghai day of a moment."""
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Date, Integer, and_, case, cast, func, literal, literal_column, or_, select,
                         type_coerce)
 
 from engine.core import contracts
-from engine.store.models import Audit, Deadline, Event
+from engine.store.models import Audit, Deadline, Event, Revisit
 from handlers import actions
 
 #: the kinds of limit that are a handling obligation (处置), and the acceptance one (签收受理)
@@ -116,6 +117,21 @@ def closed_query(session, level: str, start, end, by_day: bool = False):
     keys = [rows.c.day, rows.c.party] if by_day else [rows.c.party]
     return (select(*keys, func.count(), func.sum(rows.c.first), func.sum(rated),
                    func.sum(case((rows.c.rating == "满意", 1), else_=0)))
+            .group_by(*keys))
+
+
+def revisit_query(session, level: str, start, end, by_day: bool = False):
+    """(party, 回访接通数, 回访满意数) of the 回访 recorded in [start, end) that reached the reporter and have a
+    rating (engine/casework/revisits.py), the second counting 满意 and 基本满意 (§8.6 群众满意率): a community's
+    are those of its events, a unit's those of the events it led when they closed; a person has none (None).
+    With `by_day`, the day recorded first."""
+    if level == "person":
+        return None
+    column = Revisit.community if level == "community" else Revisit.lead_unit
+    keys = ([shanghai_day(session, Revisit.recorded_at).label("day")] if by_day else []) + [column.label("party")]
+    return (select(*keys, func.count(), func.sum(case((Revisit.rating.in_(contracts.SATISFIED), 1), else_=0)))
+            .where(Revisit.status == "done", Revisit.reached.is_(True), Revisit.rating.is_not(None),
+                   Revisit.recorded_at >= start, Revisit.recorded_at < end, func.coalesce(column, "") != "")
             .group_by(*keys))
 
 

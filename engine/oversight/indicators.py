@@ -12,7 +12,10 @@ The counts rest on the deadline records of §8 (engine/limits/deadlines.py) — 
 - **按期处置数 (on time)**: of those, the ones done by their due time;
 - **一次性办结 (first time)**: an event closed in the period with no return (退回), no failed check
   (核查不通过 → 重办) and no reopening (重启);
-- acceptance on time, average handling time, extension, return and satisfaction as in `INDICATORS`.
+- acceptance on time, average handling time, extension, return and satisfaction as in `INDICATORS`: two
+  satisfactions, each its own numerator and denominator — the community's rating of the departments' work
+  (核查's 评价, `satisfaction_rate`) and the reporter's own, asked at the 回访 after closure (满意 and 基本满意
+  over the 回访 that reached them, `citizen_satisfaction_rate`; engine/casework/revisits.py).
 
 Whose obligation: `unit` — the deadline's unit (a lead or co-operating department, a local office);
 `person` — the deadline's person, or else who did the work that met it (the user completing the watched
@@ -31,7 +34,7 @@ from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
 from engine.oversight import rollups
 from engine.oversight.counting import (ACCEPTANCE, HANDLING, closed_query, dispatched_query, microseconds,
-                                       party_column, returned_query)
+                                       party_column, returned_query, revisit_query)
 from engine.store.models import Deadline, Event
 
 LEVELS = ("community", "unit", "person")
@@ -45,7 +48,8 @@ INDICATORS = {
     "average_handling_hours": ("平均处置时长（小时）", "已处置时长合计 ÷ 已处置数"),
     "extension_rate": ("延期率", "延期数 ÷ 应处置数"),
     "return_rate": ("退回率", "退回数 ÷ 派单数"),
-    "satisfaction_rate": ("满意率", "评价满意数 ÷ 评价数"),
+    "satisfaction_rate": ("社区评价满意率", "评价满意数 ÷ 评价数"),
+    "citizen_satisfaction_rate": ("群众满意率（回访）", "回访满意数 ÷ 回访接通数"),
     "spot_check_pass_rate": ("抽查合格率", "抽查合格数 ÷ 抽查数"),
 }
 
@@ -97,6 +101,10 @@ def _from_tables(session, level: str, start: datetime, end: datetime) -> dict[st
         c["first_time"] += int(first or 0)
         c["rated"] += int(rated or 0)
         c["satisfied"] += int(satisfied or 0)
+    revisits = revisit_query(session, level, start, end)
+    for party, reached, satisfied in session.execute(revisits) if revisits is not None else ():
+        counts[party]["revisited"] += int(reached)
+        counts[party]["revisit_satisfied"] += int(satisfied or 0)
     if level == "unit":                 # a return counts against the order it returns: dispatched in the period
         for unit, dispatched in session.execute(dispatched_query(session, start, end)):
             counts[unit]["dispatched"] += int(dispatched)
@@ -156,6 +164,7 @@ def _indicators(c) -> dict:
         "extension_rate": _ratio(c["extended"], c["due"]),
         "return_rate": _ratio(c["returned"], c["dispatched"]),
         "satisfaction_rate": _ratio(c["satisfied"], c["rated"]),
+        "citizen_satisfaction_rate": _ratio(c["revisit_satisfied"], c["revisited"]),
         "spot_check_pass_rate": _ratio(c["spot_passed"], c["spot_checked"]),
     }
 

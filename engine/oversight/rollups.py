@@ -1,7 +1,8 @@
 """The §8.6 counts kept per day and party (issue #17: a year's indicators in under a second).
 
 What engine/oversight/indicators.py counts for a period — deadlines due, handled, on time, extended, their
-handling time, acceptances; events closed, first time, rated, satisfied; orders dispatched and returned — is
+handling time, acceptances; events closed, first time, rated, satisfied; 回访 reached and satisfied; orders
+dispatched and returned — is
 kept in `tally` per Asia/Shanghai day and per month, for each community, unit and person. A period of whole
 days is then read from about twelve month rows and some day rows per party, however many events it holds.
 
@@ -26,17 +27,17 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, t
 
 from engine.core.clock import SHANGHAI
 from engine.oversight.counting import (ACCEPTANCE, HANDLING, RESPONSE, closed_query, dispatched_query,
-                                       microseconds, party_column, returned_query, shanghai_day)
+                                       microseconds, party_column, returned_query, revisit_query, shanghai_day)
 from engine.store import locks
-from engine.store.models import Deadline, Event, Supervision, Tally, TallyDirty
+from engine.store.models import Deadline, Event, Revisit, Supervision, Tally, TallyDirty
 
 LEVELS = ("community", "unit", "person")
 MEASURES = ("due", "handled", "on_time", "extended", "handling_us", "accept_due", "accepted_on_time",
             "closed", "first_time", "rated", "satisfied", "dispatched", "returned",
-            "received", "late_response", "late_feedback")
+            "received", "late_response", "late_feedback", "revisited", "revisit_satisfied")
 #: what the §8.6 indicators count (engine/oversight/indicators.py); the dashboard's map counts `received`,
 #: the circular (§9.1) the 督办 opened
-INDICATOR_MEASURES = MEASURES[:13]
+INDICATOR_MEASURES = MEASURES[:13] + ("revisited", "revisit_satisfied")
 RECEIVED = ("received",)
 SUPERVISED = ("late_response", "late_feedback")
 #: counted only when the row's late_day is none or before the period's end
@@ -149,6 +150,9 @@ def day_rows(session, first: date, last: date, levels=LEVELS) -> list[dict]:
         if level == "community":
             for day, community, number in session.execute(_received_query(session, start, end)):
                 rows[(level, community, day, None, None)]["received"] = int(number)
+        revisits = revisit_query(session, level, start, end, by_day=True)
+        for day, party, reached, satisfied in session.execute(revisits) if revisits is not None else ():
+            rows[(level, party, day, None, None)].update(revisited=int(reached), revisit_satisfied=int(satisfied or 0))
         if level == "unit":
             for day, unit, dispatched in session.execute(dispatched_query(session, start, end, by_day=True)):
                 rows[(level, unit, day, None, None)]["dispatched"] = int(dispatched)
@@ -292,7 +296,8 @@ def rebuild(session) -> int:
     rebuild`); the days counted."""
     from engine.store.models import Audit
     edges = []
-    for column in (Deadline.due_at, Event.closed_at, Event.created_at, Audit.at, Supervision.opened_at):
+    for column in (Deadline.due_at, Event.closed_at, Event.created_at, Audit.at, Supervision.opened_at,
+                   Revisit.recorded_at):
         low, high = session.execute(select(func.min(column), func.max(column))).one()
         edges += [t.astimezone(SHANGHAI).date() for t in (low, high) if t is not None]
     if not edges:

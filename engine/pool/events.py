@@ -40,6 +40,8 @@ SOURCES = {"grid_worker": N_("专职网格员上报"), "committee_patrol": N_("�
 STATUS_WORDS = {"open": N_("办理中"), "closed": N_("办结"), "invalid": N_("不属实/无效"), "returned": N_("退回来源"),
                 "transferred": N_("转办"), "withdrawn": N_("撤单"), "merged": N_("已合并"), "terminated": N_("已终止"),
                 "error": N_("流程启动失败")}
+#: a closed event's 回访 (engine/casework/revisits.py): 回访中 beside 办结 while it is open
+REVISIT_WORDS = {"open": N_("回访中"), "done": N_("已回访")}
 
 EVENT_SCHEMA = {
     "type": "object",
@@ -225,6 +227,14 @@ def register_transfer(session, source: Event, community: str, reason: str, actor
     return event
 
 
+def reopen(event: Event) -> int:
+    """The closed event is open again (重启, or 重新办理 after a 不满意 回访): no closure, no reason, no lead
+    department, no 回访 open; its reopen count (against the first-time rate, §8.6) goes up. The new count."""
+    event.status, event.closed_at, event.status_reason, event.lead_unit, event.revisit = "open", None, None, None, None
+    event.reopen_count = (event.reopen_count or 0) + 1
+    return event.reopen_count
+
+
 def initial_data(event: Event, reopened: bool = False, placement_unit: str | None = None) -> dict:
     """What the process sees at its start event (docs/process-conventions.md, "Task data").
     `placement_unit` is the city unit that places (分拨) a report with neither coordinates nor community."""
@@ -284,6 +294,7 @@ def summary(event: Event) -> dict:
             "closed_at": local(event.closed_at), "error": event.error, "status_reason": event.status_reason,
             "transferred_from_id": event.transferred_from_id, "transferred_to_id": event.transferred_to_id,
             "reopen_count": event.reopen_count or 0, "superior_body": event.superior_body,
+            "revisit": event.revisit, "revisit_name": REVISIT_WORDS.get(event.revisit) if event.revisit else None,
             "duplicate_of_id": event.duplicate_of_id, "merged_into_id": event.merged_into_id,
             "superior_deadline": local(event.superior_deadline)}
 

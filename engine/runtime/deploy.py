@@ -126,6 +126,10 @@ def _check_deadline_calls(path, node, deadlines) -> None:
             known = ", ".join(k["code"] for k in deadlines.catalogs.get("deadline_kinds"))
             raise DeployError(f"deadline kind {kind!r} is not in the deadline_kinds catalog ({known})", **where)
         limit = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "limit"), None)
+        at = call.args[3] if len(call.args) > 3 else next((k.value for k in call.keywords if k.arg == "at"), None)
+        if limit is None and at is None and not deadlines.catalogs.deadline_kind(kind).get("default_limit"):
+            raise DeployError(f"deadline({kind!r}) needs a limit: write one (deadline({kind!r}, \"PT2H\")) or give "
+                              f"the kind a default_limit in the deadline_kinds catalog", **where)
         if isinstance(limit, ast.Constant) and isinstance(limit.value, str):
             try:
                 deadlines.compute(kind, limit.value, PROBE_START)

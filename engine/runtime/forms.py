@@ -20,6 +20,8 @@ _REASONS = {
     "enum": "不在可选范围内 (not one of the choices)",
     "oneOf": "不在可选范围内 (not one of the choices)",
     "const": "不在可选范围内 (not one of the choices)",
+    # `"properties": {"x": {"not": {}}}` in an if/then: a field that must not be given in that case
+    "not": "此情况下不应填写 (not to be given in this case)",
 }
 _TYPE_WORDS = {"string": "文本", "boolean": "是/否", "integer": "整数", "number": "数字",
                "array": "列表", "object": "对象"}

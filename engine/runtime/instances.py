@@ -178,6 +178,23 @@ def _resolve_path(data: dict, path: str):
     return value
 
 
+def outcome_reached(workflow, task_meta: dict) -> str | None:
+    """The outcome of the last end event with one (docs/process-conventions.md, End events) that the instance
+    has completed, in its own process or a called one, `overdue_recorded` aside; None before any. It is what
+    the event's status becomes — also while the instance runs on after it (回访 after a called process closed
+    the event)."""
+    outcomes = task_meta.get("_outcomes") or {}
+    ends = {end for end, word in outcomes.items() if word != "overdue_recorded"}
+    if not any(task._state == TaskState.COMPLETED and task.task_spec.bpmn_id in ends
+               for flow in (workflow, *workflow.subprocesses.values()) for task in flow.tasks.values()):
+        return None
+    outcome = None
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):   # in the tree's order: the last one counts
+        if isinstance(task.task_spec, EndEvent) and task.task_spec.bpmn_id in ends:
+            outcome = outcomes[task.task_spec.bpmn_id]
+    return outcome
+
+
 @dataclass(frozen=True)
 class Indexed:
     """What the work-item and timer indexes hold for a state: ready user tasks and waiting timers."""
@@ -351,11 +368,15 @@ class Instances:
         self.save(session, row, workflow, compiled, event, before, status="terminated")
 
     def _start_linked(self, session, ctx, compiled, actor) -> None:
-        """Events a step created (转办) start on the active version of the same process."""
+        """Events a step created (转办) start on the active version of the same process; an event the step
+        handed to a new instance of its own (`ctx.restart`: the data it starts with) starts again there."""
         while ctx.pending_starts:
             new_event = ctx.pending_starts.pop(0)
             version = active_version(session, compiled.process_key)
             self.start(session, new_event, version, self.hooks.initial_data(new_event), actor)
+        if ctx.restart is not None:
+            data, ctx.restart = ctx.restart, None
+            self.start(session, ctx.event, active_version(session, compiled.process_key), data, actor)
 
     def fire_timers(self, session, row: Instance, event: Event) -> list[str]:
         """Let every timer that fell due by the clock fire. Returns the fired timers' element ids."""
@@ -405,7 +426,8 @@ class Instances:
             self.deadlines.reconcile(ctx, workflow, met_ids, now, event)
         if workflow.completed:
             self.deadlines.instance_ended(ctx, now)
-        self._sync_event(workflow, compiled, event, titles, now)
+        if ctx.restart is None:       # else the event's next instance says where it is (_start_linked)
+            self._sync_event(workflow, compiled, event, titles, now)
         if status not in ENDED:       # an ended one is never loaded again: it would only take memory
             pending = session.info.setdefault("after_commit", [])
             pending.append(lambda rid=row.id, rv=version + 1, wf=workflow: self.cache.put(rid, rv, wf, after))
@@ -449,16 +471,7 @@ class Instances:
                                                   due_at=datetime.fromisoformat(due)) for tid, spec, due in new])
 
     def _sync_event(self, workflow, compiled, event, titles, now) -> None:
-        outcome = None
-        ends = {end for end, word in (compiled.task_meta.get("_outcomes") or {}).items() if word != "overdue_recorded"}
-        reached = event.status == "open" and any(
-            task._state == TaskState.COMPLETED and task.task_spec.bpmn_id in ends
-            for flow in (workflow, *workflow.subprocesses.values()) for task in flow.tasks.values())
-        for task in workflow.get_tasks(state=TaskState.COMPLETED) if reached else ():   # in the tree's order
-            if isinstance(task.task_spec, EndEvent):
-                found = compiled.outcome_of(task.task_spec.bpmn_id)
-                if found and found != "overdue_recorded":
-                    outcome = found
+        outcome = outcome_reached(workflow, compiled.task_meta) if event.status == "open" else None
         if outcome and event.status == "open":
             event.status = outcome
             event.closed_at = now

@@ -108,6 +108,10 @@ class Event(Base):
     #: a suspected duplicate of an open event (flagged for the registrar), and where it was merged into
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), index=True)
+    #: 回访 of a closed event (engine/casework/revisits.py): `open` while the community still has to ask the
+    #: reporter (回访中: the status stays `closed`, the indicators count it closed), `done` once asked; null
+    #: when no 回访 follows (not closed yet, or no reporter to ask)
+    revisit: Mapped[str | None] = mapped_column(String(10))
 
 
 class EventParty(Base):
@@ -764,6 +768,47 @@ class Tally(Base):
     #: 督办 opened (§9.1, the circular's 响应超期 and 反馈不及时)
     late_response: Mapped[int] = mapped_column(Integer, default=0)
     late_feedback: Mapped[int] = mapped_column(Integer, default=0)
+    #: 回访 recorded with the reporter reached and rating, and of those 满意 or 基本满意 (§8.6 群众满意率)
+    revisited: Mapped[int] = mapped_column(Integer, default=0)
+    revisit_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Revisit(Base):
+    """回访 (§4.3 效果反馈, §8.6; as every 12345 rule asks): after an event closed, its community asks the
+    reporter whether it was fixed. One row per closure asked about — a 不满意 that reopens the event (重新办理)
+    leads to a second closure and a second 回访. Opened when the 回访 task starts, recorded when it is done
+    (the community's task, or a channel's citizen update: engine/casework/revisits.py `record_revisit`).
+    The citizen's satisfaction (§8.6 群众满意率) counts the rows recorded, by `recorded_at`."""
+
+    __tablename__ = "revisit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    #: the event's reopenings before this closure (0: its first closure)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    #: whose work the reporter judges: the event's community, and the lead department where one handled it
+    community: Mapped[str | None] = mapped_column(String(60))
+    lead_unit: Mapped[str | None] = mapped_column(String(60))
+    #: the closure asked about
+    closed_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime]
+    #: open | done
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    recorded_at: Mapped[datetime | None] = mapped_column(index=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    #: how it was recorded: `task` (the community's 回访) or the channel of a citizen's own update
+    via: Mapped[str | None] = mapped_column(String(40))
+    #: was the reporter reached (接通); if not, why (未接通, 无人接听, 号码错误, 拒绝回访)
+    reached: Mapped[bool | None] = mapped_column(Boolean)
+    contact_result: Mapped[str | None] = mapped_column(String(20))
+    #: 满意 | 基本满意 | 不满意 (reached only)
+    rating: Mapped[str | None] = mapped_column(String(10))
+    #: the reporter's own words, and the cause of a 不满意
+    words: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(Text)
+    #: this 不满意 reopened the event (重新办理, back to 研判)
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TallyDirty(Base):

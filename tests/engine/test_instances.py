@@ -77,6 +77,8 @@ def test_an_ended_instance_keeps_no_state_and_its_event_reads_the_same(env, sess
     run(complete, event_id, "accept_whistle", {"decision": "accept"}, user="zhifa1")
     run(complete, event_id, "dispose_feedback", {"result_summary": "已处置"}, user="zhifa1")
     assert run(complete, event_id, "check", {"passed": True, "rating": "满意"}, user="staff1") == "closed"
+    assert run(complete, event_id, "revisit", {"revisit_reached": True, "revisit_rating": "满意"},
+               user="staff1") == "closed"                     # 回访 (issue #18): the process ends after it
     row = read(lambda cmd: cmd.session.scalar(select(Instance).where(Instance.event_id == event_id)))
     assert (row.status, read(lambda cmd: cmd.session.scalar(select(Instance.state).where(Instance.id == row.id)))) \
         == ("completed", "")

@@ -3,7 +3,8 @@ from the tables (`indicators.compute(…, rollup=False)`) after a simulated mont
 whole months, weeks and odd runs of days, at every level, before the refresh (days listed dirty are counted
 from the tables), after it (from the kept rows), after more work changed days already kept, and after a
 write made behind the engine's back (the triggers of migration 0020 list it). The circular's counts that the
-assessment deducts equal the entries the circular lists."""
+assessment deducts equal the entries the circular lists. The simulated month has its 回访 (issue #18): the
+citizen's satisfaction and the first-time rate of events a 不满意 reopened are compared as well."""
 from __future__ import annotations
 
 import random
@@ -17,7 +18,7 @@ from engine.core.clock import SHANGHAI, parse_instant
 from engine.oversight import circular, indicators, rollups
 from engine.oversight.counting import HANDLING
 from engine.store import uow
-from engine.store.models import Event, Tally, TallyDirty
+from engine.store.models import Event, Revisit, Tally, TallyDirty
 
 START, END = parse_instant("2026-10-01T00:00:00+08:00"), parse_instant("2026-11-01T00:00:00+08:00")
 EVENTS = 40
@@ -87,6 +88,10 @@ def test_the_counts_kept_equal_the_full_computation_after_a_simulated_month(sess
     assert uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.id)))) == 0
     assert uow.read(sessions, lambda s: s.scalar(select(func.count(Tally.id)).where(Tally.grain == "month"))) > 0
     assert uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END)), "the month counts something"
+    # the month's 回访 (issue #18) are among what is compared: the citizen's satisfaction, a reopened event
+    asked = uow.read(sessions, lambda s: indicators.compute(s, "community", START, END))
+    assert sum(p["citizen_satisfaction_rate"]["denominator"] for p in asked.values()) > 0
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(Revisit.id)).where(Revisit.reopened.is_(True)))) > 0
     assert uow.read(sessions, differences) == []       # read from the kept rows
 
     # more work: a second stretch of the simulated city changes days already kept (late work met, checks)
@@ -123,6 +128,30 @@ def test_a_write_behind_the_engines_back_is_listed_by_the_database(sessions, env
     assert uow.read(sessions, differences) == []
     uow.run(sessions, rollups.refresh)
     assert uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END)) == after
+
+
+def test_a_revisit_changed_behind_the_engines_back_is_listed_by_the_database(sessions, env, seeded):
+    """回访 are counted by the day they were recorded (migration 0023's trigger lists it): a rating changed, or a
+    回访 removed, in SQL changes the citizen's satisfaction read at once, and the kept counts follow."""
+    simulation.run(sessions, env, 24, START, START + timedelta(days=10), seed=11, scrypt_n=1024)
+    uow.run(sessions, rollups.refresh)
+
+    def citizens(session):
+        return {p: counts["citizen_satisfaction_rate"] for p, counts in
+                indicators.compute(session, "community", START, END).items()}
+    before = uow.read(sessions, citizens)
+    assert sum(c["denominator"] for c in before.values()) > 0
+    uow.run(sessions, lambda s: s.execute(text("UPDATE revisit SET rating = '满意' WHERE rating IS NOT NULL")))
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(TallyDirty.id)))) > 0
+    after = uow.read(sessions, citizens)
+    assert all(c["numerator"] == c["denominator"] for c in after.values())
+    assert [c["denominator"] for c in after.values()] == [c["denominator"] for c in before.values()]
+    assert uow.read(sessions, differences) == []
+    uow.run(sessions, rollups.refresh)
+    assert uow.read(sessions, citizens) == after
+    uow.run(sessions, lambda s: s.execute(text("DELETE FROM revisit")))
+    assert all(c["denominator"] == 0 for c in uow.read(sessions, citizens).values())
+    assert uow.read(sessions, differences) == []
 
 
 def test_a_period_not_of_whole_days_is_counted_from_the_tables(sessions, env, seeded):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 from engine.runtime.spiff import make_parser
 from engine.store import uow
@@ -27,15 +28,25 @@ def service_spec():
 
 @pytest.fixture
 def call(env, sessions, service_spec):
-    def call(name, event_id=None, data=None, actor="system", **params):
+    """`reached`: the process has reached its end event `end_done` with this outcome (a called process closed
+    the event: what 安排回访 looks for). Returns (result, ids of the events to start after the step, and
+    ("restart", event id) when the step hands its own event to a new instance)."""
+    def call(name, event_id=None, data=None, actor="system", reached=None, **params):
         def step(session):
             ctx = env.instances.hooks.run_context(session=session, clock=env.clock, catalogs=env.catalogs,
                                                   event=session.get(Event, event_id) if event_id else None,
-                                                  instance_id=None, actor=actor, task_meta=None)
-            [task] = BpmnWorkflow(service_spec).get_tasks(spec_name="dispatch")
+                                                  instance_id=None, actor=actor,
+                                                  task_meta={"_outcomes": {"end_done": reached}} if reached else None)
+            workflow = BpmnWorkflow(service_spec)
+            [task] = workflow.get_tasks(spec_name="dispatch")
+            if reached:                   # the path to the end event taken, as far as the tree tells
+                [end] = workflow.get_tasks(spec_name="end_done")
+                while end is not None:
+                    end._state, end = TaskState.COMPLETED, end.parent
             task.data.update(data or {})
             result = env.registry.get(name)(ctx, task, **params)
             ctx.write()
-            return result, [e.id for e in ctx.pending_starts]
+            return result, [e.id for e in ctx.pending_starts] + ([("restart", ctx.restart["event_id"])]
+                                                                 if ctx.restart else [])
         return uow.run(sessions, step)
     return call

@@ -139,3 +139,55 @@ def test_place_event_puts_an_address_only_report_on_the_map_and_in_the_pool_that
     with pytest.raises(InvalidParameter) as refused:                  # in no community
         call("place_event", event_id, lat=30.0, lng=120.0)
     assert refused.value.param == "lat"
+
+
+# -- 回访 after closure (issue #18, engine/casework/revisits.py) ---------------------------------------------
+def revisit_rows(read, event_id) -> list[tuple]:
+    from engine.store.models import Revisit
+    return read(lambda cmd: [(r.status, r.rating, r.reopened) for r in cmd.session.scalars(
+        select(Revisit).where(Revisit.event_id == event_id).order_by(Revisit.id))])
+
+
+def test_plan_revisit_opens_one_only_after_a_closure_with_someone_to_ask(call, read, run, event_id):
+    assert call("plan_revisit", event_id)[0] == {"needed": False, "reason": "事件未办结 (not closed)"}
+    assert call("plan_revisit", event_id, reached="invalid")[0]["needed"] is False    # 不予受理: nobody is asked
+    assert revisit_rows(read, event_id) == [] and event(read, event_id).revisit is None
+    result, _ = call("plan_revisit", event_id, reached="closed")                      # grid1 reported it
+    assert result == {"needed": True, "how": "account", "how_name": "当面或电话回访（本系统用户）", "round": 0,
+                      "reopens_left": 1}
+    assert revisit_rows(read, event_id) == [("open", None, False)] and event(read, event_id).revisit == "open"
+    assert recorded(read, "revisit_opened") == [{"how": "account", "round": 0, "reopens_left": 1}]
+    run(lambda cmd: setattr(cmd.session.get(Event, event_id), "source", "iot_alert"))   # a device asks nobody
+    assert call("plan_revisit", event_id, reached="closed")[0]["needed"] is False
+
+
+def test_record_revisit_keeps_the_answers_and_reopens_a_first_unsatisfied(call, read, event_id):
+    call("plan_revisit", event_id, reached="closed")
+    unsatisfied = {"revisit_reached": True, "revisit_rating": "不满意", "revisit_words": "又脏了",
+                   "revisit_cause": "垃圾没有清运"}
+    result, _ = call("record_revisit", event_id, data=unsatisfied, actor="staff1")
+    assert result == {"reached": True, "contact_result": "已接通", "rating": "不满意", "cause": "垃圾没有清运",
+                      "reopen": True, "reopens_left": 0}
+    assert revisit_rows(read, event_id) == [("done", "不满意", True)] and event(read, event_id).revisit == "done"
+    call("plan_revisit", event_id, reached="closed")              # closed again after the reopening
+    again, _ = call("record_revisit", event_id, data=unsatisfied, actor="staff1")
+    assert again["reopen"] is False                                # the one reopening is used
+    assert ("community", "lg-xincheng", "revisit") in notified(read)
+    call("plan_revisit", event_id, reached="closed")
+    fine, _ = call("record_revisit", event_id, data={"revisit_reached": False, "revisit_contact": "号码错误",
+                                                     "revisit_rating": "满意"})
+    assert (fine["reached"], fine["rating"], fine["contact_result"], fine["reopen"]) == (False, None, "号码错误", False)
+
+
+def test_reopen_event_opens_the_event_again_for_a_new_instance(call, read, run, event_id):
+    def closed(cmd):
+        e = cmd.session.get(Event, event_id)
+        e.status, e.closed_at, e.lead_unit, e.revisit = "closed", cmd.now(), "zhifa", "done"
+    run(closed)
+    result, starts = call("reopen_event", event_id, reason="垃圾没有清运")
+    assert result == {"count": 1, "reason": "垃圾没有清运"} and starts == [("restart", event_id)]
+    again = event(read, event_id)
+    assert (again.status, again.closed_at, again.lead_unit, again.revisit, again.reopen_count) == \
+        ("open", None, None, None, 1)
+    assert recorded(read, "reopened") == [{"reason": "垃圾没有清运", "count": 1, "by": "revisit"}]
+    assert ("community", "lg-xincheng", "reopened") in notified(read)

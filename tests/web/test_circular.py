@@ -2,9 +2,11 @@
 history of tests/web/test_indicators.py, every count worked out by hand:
 - 执法局: E2's 签收受理 late (响应超期 1); E2's and E6's 处置反馈 late (反馈不及时 2); E5's 核查 failed (处置不到位 1);
 - 市监局: nothing to name.
-Score with the default weights (按期处置率 40, 一次性处置率 25, 按时签收率 15, 满意率 20) and 2 points per entry:
-执法局 40×0.5 + 25×0.6667 + 15×0.8 + 20×0.6667 − 4×2 = 20 + 16.67 + 12 + 13.33 − 8 = 54;
-市监局 40×1 + 25×0 + 15×1 + 20×1 = 75."""
+Score with the default weights (按期处置率 40, 一次性处置率 25, 按时签收率 15, 社区评价满意率 10, 群众满意率 10) and 2
+points per entry. Nobody was asked yet (the 回访 after closure are open): 群众满意率 has nothing to count and is left out,
+the other weights scaled up to the same 100 (× 100/90):
+执法局 (40×0.5 + 25×0.6667 + 15×0.8 + 10×0.6667) × 100/90 − 4×2 = 22.22 + 18.52 + 13.33 + 7.41 − 8 = 53.48;
+市监局 (40×1 + 25×0 + 15×1 + 10×1) × 100/90 = 44.44 + 0 + 16.67 + 11.11 = 72.22."""
 from __future__ import annotations
 
 from tests.web.test_indicators import PERIOD, history
@@ -34,13 +36,13 @@ def test_the_assessment_score_and_its_parts(app, api):
     assert r.status_code == 200, r.json
     scores = {i["key"]: i for i in r.json["items"]}
     assert r.json["weights"] == {"on_time_rate": 40, "first_time_rate": 25, "accept_on_time_rate": 15,
-                                 "satisfaction_rate": 20} and r.json["deduction"] == 2
-    assert scores["zhifa"]["score"] == 54.0 and scores["zhifa"]["full"] == 100
+                                 "satisfaction_rate": 10, "citizen_satisfaction_rate": 10} and r.json["deduction"] == 2
+    assert scores["zhifa"]["score"] == 53.48 and scores["zhifa"]["full"] == 100
     assert scores["zhifa"]["deductions"] == {"late_response": 2, "late_feedback": 4, "poorly_handled": 2,
                                              "spot_check_failed": 0}
     assert {p["indicator"]: p["points"] for p in scores["zhifa"]["parts"]} == {
-        "on_time_rate": 20.0, "first_time_rate": 16.67, "accept_on_time_rate": 12.0, "satisfaction_rate": 13.33}
-    assert scores["shijian"]["score"] == 75.0
+        "on_time_rate": 22.22, "first_time_rate": 18.52, "accept_on_time_rate": 13.33, "satisfaction_rate": 7.41}
+    assert scores["shijian"]["score"] == 72.22
     assert set(i["key"] for i in api.get("/api/assessment", "zhifa1",
                                          query_string={"level": "unit", **PERIOD}).json["items"]) == {"zhifa"}
 
@@ -83,7 +85,8 @@ def test_the_supervision_board_lists_poorly_handled_work_and_the_dashboard_shows
     assert "处置不到位" in board and e["E5"]["number"] in board and "未清理干净" in board
     assert e["E5"]["number"] not in web_session(app, "shijian1").get("/supervision").get_data(as_text=True)
     html = web_session(app, "city1").get("/dashboard?level=unit&from=2026-10-08&to=2026-10-11").get_data(as_text=True)
-    assert "考核得分" in html and ">54.0<" in html and ">75.0<" in html
+    assert "考核得分" in html and ">53.48<" in html and ">72.22<" in html
+    assert "社区评价满意率" in html and "群众满意率（回访）" in html       # the two satisfactions, each its own column
 
 
 def test_spot_checks_in_the_web_app(app, api):

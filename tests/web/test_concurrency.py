@@ -43,6 +43,7 @@ def test_two_concurrent_reopens_start_one_process(app, api, settings, monkeypatc
     event = api.report()
     api.whistle_to(event["id"])
     api.close_whistle(event["id"])
+    api.complete("staff1", event["id"], "revisit", {"revisit_reached": True, "revisit_rating": "满意"})   # 回访 first
     headers = {u: api.headers(u) for u in ("grid1", "staff1")}
     if settings.database_url.startswith("postgresql"):   # SQLite writers queue at BEGIN IMMEDIATE already
         barrier, original, calls = threading.Barrier(2), events.get_visible, []

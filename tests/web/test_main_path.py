@@ -23,7 +23,12 @@ def test_whistle_path_from_report_to_close(api):
     assert result["event_status"] == "closed"
 
     detail = api.event(event["id"], user="grid1")  # the reporter sees the outcome
-    assert detail["status"] == "closed" and detail["open_tasks"] == [] and detail["closed_at"]
+    assert detail["status"] == "closed" and detail["closed_at"] and detail["revisit"] == "open"
+    assert [t["name"] for t in detail["open_tasks"]] == ["revisit"]     # 回访中 (issue #18): asked next
+    api.complete("staff1", event["id"], "revisit", {"revisit_reached": True, "revisit_rating": "满意",
+                                                    "revisit_words": "摊点已清理"})
+    detail = api.event(event["id"], user="grid1")
+    assert detail["status"] == "closed" and detail["open_tasks"] == [] and detail["revisit"] == "done"
     assert detail["process"]["status"] == "completed"
     actions = [(a["actor"], a["action"], a["task_name"]) for a in detail["timeline"]]
     assert actions[0] == ("grid1", "reported", None)

@@ -38,6 +38,9 @@ def test_the_main_path_goes_on_from_each_answer(api):
     assert done["next_task"] is None and done["stage"] == "核查"          # 核查 is the community's
     check = api.task("staff1", event["id"], "check")
     done = complete(api, "staff1", check["id"], {"passed": True, "rating": "满意"})
+    revisit = done["next_task"]                       # closed; 回访 is the community's too (issue #18)
+    assert done["event_status"] == "closed" and revisit == api.task("staff1", event["id"], "revisit")
+    done = complete(api, "staff1", revisit["id"], {"revisit_reached": True, "revisit_rating": "满意"})
     assert done["event_status"] == "closed" and done["next_task"] is None
 
 

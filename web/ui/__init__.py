@@ -37,7 +37,8 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "whistle_returned": _l("退回吹哨"),
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
                 "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
-                "incident_opened": _l("流程异常"), "incident_retried": _l("重试"), "escalated": _l("逐级通知")}
+                "incident_opened": _l("流程异常"), "incident_retried": _l("重试"), "escalated": _l("逐级通知"),
+                "revisit_opened": _l("安排回访"), "revisit_recorded": _l("回访")}
 PHOTO_FLAGS = {"far": _l("拍摄地点远离事发地"), "old": _l("拍摄时间早于上报"), "no_exif": _l("无拍摄信息")}
 
 
