@@ -9,7 +9,7 @@ them, and knows nothing of what they do). In the order each sweep runs them:
   (engine/oversight/hazards.py);
 - and, each on an interval of its own, not in the sweep: the signed callbacks to the sources
   (engine/channels/callbacks.py), so a slow receiver never holds up a timer; the refresh of the §8.6 counts
-  kept per day (engine/oversight/rollups.py).
+  kept per day (engine/oversight/rollups.py); the pruning of the live inbox's feed (engine/notices/live.py).
 
 Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps the day it last ran.
 """
@@ -18,12 +18,14 @@ from __future__ import annotations
 from engine.casework import lifecycle
 from engine.channels import callbacks
 from engine.limits import deadlines
+from engine.notices import live
 from engine.oversight import hazards, rollups
 from engine.runtime.sweep import Job, OncePerDay, one_unit
 
 #: the jobs' names: what each did is `SweepResult.of(name)`
 WARNINGS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, ROLLUPS = ("warnings", "pending_starts", "hazard_reminders",
                                                            "callbacks", "rollups")
+LIVE_FEED = "live_feed"
 
 
 def periodic() -> list[Job]:
@@ -32,7 +34,8 @@ def periodic() -> list[Job]:
             Job(HAZARD_REMINDERS, OncePerDay(one_unit(remind_hazards))),
             Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds"),
             Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session, rollups.DAYS_PER_REFRESH)),
-                interval="rollup_interval_seconds")]
+                interval="rollup_interval_seconds"),
+            Job(LIVE_FEED, one_unit(live.prune), interval="live_prune_interval_seconds")]
 
 
 def remind_hazards(cmd) -> list[tuple[str, str]]:

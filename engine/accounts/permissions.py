@@ -97,6 +97,7 @@ SPOT_CHECK = _rule("spot_check", ("city_authority", "system_admin"), "§9.3 抽�
 SPOT_CHECK_READ = _rule("spot_check_read", CITY)
 EXTENSION_REQUEST = _rule("extension_request", ("community_staff",), "deadlines of their community's events (§8.4)")
 EXTENSION_DECIDE = _rule("extension_decide", ("city_authority",), "§8.4 审批")
+LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them, while the session lasts (issue #18)")
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
 
 #: roles of the registering community that see a reporter's contact in full

@@ -1,0 +1,163 @@
+// 实时待办与消息 (issue #18): the page listens to its live stream (GET /live, Server-Sent Events) from the
+// feed position it was rendered at, so nothing made after it is missed; the browser reconnects by itself with
+// Last-Event-ID when a stream ends. New 待办 and 消息 entries (rendered by the server as the lists render them)
+// appear at the top of the list, the header's counts follow, and a short sound (WebAudio, no file) and a system
+// notification say so — the notification only if the user allowed it, asked on a click of 开启提醒, never on
+// load; nothing at all when muted (提醒：静音). Several tabs of one browser alert once per entry.
+(function () {
+  var body = document.body, url = body.dataset.liveUrl;
+  if (!url || !window.EventSource) return;
+  var button = document.querySelector("[data-testid=alerts]");
+  var taskBadge = document.querySelector("[data-testid=task-count]");
+  var noticeBadge = document.querySelector("[data-testid=notice-count]");
+  var STATE = "eventflow.alerts", ALERTED = "eventflow.alerted", NEW_NOTICES = "eventflow.newNotices";
+  var seen = {}, pending = [], flushing = null, audio = null;
+
+  function stored(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
+  function store(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+
+  // -- 提醒: "on", "muted", or not chosen yet (sound if the browser lets the page play it; no prompt) ---------
+  function state() { return stored(STATE) || ""; }
+  function render() {
+    var now = state();
+    button.hidden = false;
+    button.textContent = now === "on" ? button.dataset.on : now === "muted" ? button.dataset.muted : button.dataset.ask;
+    button.setAttribute("aria-pressed", now === "on" ? "true" : "false");
+  }
+  function unlockAudio() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || state() === "muted") return;
+    try {
+      if (!audio) audio = new Context();
+      if (audio.state === "suspended") audio.resume();
+    } catch (e) { audio = null; }
+  }
+  button.addEventListener("click", function () {
+    if (state() === "on") { store(STATE, "muted"); render(); return; }
+    store(STATE, "on");
+    render();
+    unlockAudio();
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
+  });
+  // browsers let a page play sound once the user has touched it: the first touch or key readies the sound
+  document.addEventListener("pointerdown", unlockAudio, { once: true });
+  document.addEventListener("keydown", unlockAudio, { once: true });
+  render();
+
+  function chime() {
+    unlockAudio();
+    if (!audio) return;
+    var t = audio.currentTime;
+    [[880, 0], [660, 0.16]].forEach(function (note) {
+      var tone = audio.createOscillator(), gain = audio.createGain();
+      tone.type = "sine";
+      tone.frequency.value = note[0];
+      gain.gain.setValueAtTime(0.0001, t + note[1]);
+      gain.gain.exponentialRampToValueAtTime(0.2, t + note[1] + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + note[1] + 0.14);
+      tone.connect(gain);
+      gain.connect(audio.destination);
+      tone.start(t + note[1]);
+      tone.stop(t + note[1] + 0.15);
+    });
+  }
+
+  // one sound and one notification for what arrives together; none when muted; once across tabs
+  function alertOf(item) {
+    pending.push(item);
+    if (!flushing) flushing = setTimeout(flush, 250);
+  }
+  function flush() {
+    var items = pending, newest = Number(stored(ALERTED) || 0);
+    pending = [];
+    flushing = null;
+    items = items.filter(function (item) { return item.feed > newest; });
+    if (!items.length || state() === "muted") return;
+    store(ALERTED, String(Math.max.apply(null, items.map(function (i) { return i.feed; }))));
+    chime();
+    button.dataset.alerts = String(Number(button.dataset.alerts || 0) + 1);
+    if ("Notification" in window && Notification.permission === "granted") {
+      var first = items[0], title = first.alert.title;
+      if (items.length > 1) title += " (+" + (items.length - 1) + ")";
+      try {
+        var shown = new Notification(title, { body: first.alert.body, tag: "eventflow-" + first.feed });
+        shown.onclick = function () { window.focus(); shown.close(); };
+      } catch (e) { /* a phone's browser shows notifications only from a service worker: the sound says it */ }
+    }
+  }
+
+  // -- the lists and the counts ---------------------------------------------------------------------------
+  function setText(selector, value) {
+    var el = document.querySelector(selector);
+    if (el) el.textContent = String(value);
+  }
+  function shownTasks(list) {
+    setText("[data-testid=shown-count]", list.querySelectorAll("li.task").length);
+  }
+  function newNotices(n) {
+    if (!noticeBadge) return;
+    store(NEW_NOTICES, String(n));
+    noticeBadge.textContent = String(n);
+    noticeBadge.hidden = n === 0;
+  }
+  if (document.querySelector("ul.messages")) newNotices(0);     // 消息 read: nothing new
+  else newNotices(Number(stored(NEW_NOTICES) || 0));
+
+  function insert(list, html) {
+    list.insertAdjacentHTML("afterbegin", html);
+    list.firstElementChild.classList.add("live-new");
+    var empty = list.parentNode.querySelector("p.empty");
+    if (empty) empty.hidden = true;
+  }
+  function fresh(item) {          // an entry may come twice (a stream ended mid-way): once is enough
+    if (seen[item.feed]) return false;
+    seen[item.feed] = true;
+    return true;
+  }
+
+  var source = new EventSource(url + (body.dataset.liveSince ? "?since=" + encodeURIComponent(body.dataset.liveSince) : ""));
+  source.addEventListener("work", function (e) {
+    var item = JSON.parse(e.data);
+    if (!fresh(item)) return;
+    var list = document.querySelector("ul.tasks[data-live=on]");
+    if (list && !list.querySelector('[data-task-id="' + CSS.escape(item.task.id) + '"]')) {
+      insert(list, item.html);
+      shownTasks(list);
+    }
+    alertOf(item);
+  });
+  source.addEventListener("done", function (e) {
+    var item = JSON.parse(e.data), list = document.querySelector("ul.tasks");
+    var entry = list && list.querySelector('[data-task-id="' + CSS.escape(item.task_id) + '"]');
+    if (entry) {
+      entry.remove();
+      shownTasks(list);
+    }
+  });
+  source.addEventListener("notice", function (e) {
+    var item = JSON.parse(e.data);
+    if (!fresh(item)) return;
+    var list = document.querySelector("ul.messages[data-live=on]");
+    if (list) {
+      if (!list.querySelector('[data-notice-id="' + item.notice.id + '"]')) insert(list, item.html);
+    } else if (!document.querySelector("ul.messages")) {
+      newNotices(Number(stored(NEW_NOTICES) || 0) + 1);
+    }
+    alertOf(item);
+  });
+  source.addEventListener("counts", function (e) {
+    var counts = JSON.parse(e.data);
+    if (taskBadge) taskBadge.textContent = String(counts.tasks);
+    if (document.querySelector("ul.tasks[data-live=on]")) setText("[data-testid=total-count]", counts.tasks);
+  });
+  source.addEventListener("end", function () {      // signed out or expired: stop, and say so
+    source.close();
+    var ended = document.querySelector("[data-testid=live-ended]");
+    if (ended) ended.hidden = false;
+  });
+  window.addEventListener("storage", function (e) {  // another tab muted, or read 消息
+    if (e.key === STATE) render();
+    if (e.key === NEW_NOTICES && noticeBadge) newNotices(Number(e.newValue || 0));
+  });
+  body.dataset.liveReady = "1";
+})();
