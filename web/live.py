@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import random
+import select
+import socket
 import threading
 import time
 
-from flask import Response, copy_current_request_context, current_app
+from flask import Response, copy_current_request_context, current_app, request
 
 from engine.accounts import users
 from engine.core.errors import Unauthorized
@@ -34,6 +36,9 @@ RETRY_MS = (1000, 3000)
 #: a process with no free stream: try again after this long (spread, so the waiting do not all come back at once)
 BUSY_RETRY_MS = (15000, 30000)
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+#: a waiting stream looks this often whether its client has gone (a page left, a tab closed), seconds: its thread
+#: and slot are free again at once, not at the next heartbeat's failed write
+GONE_CHECK_S = 2.0
 #: what an ended session's stream says (the page shows it)
 SIGNED_OUT = "登录已过期或已退出，请重新登录 (the session has ended: sign in again)"
 BUSY = "实时消息繁忙，稍后自动重连 (too many live streams on this server: it reconnects by itself)"
@@ -85,20 +90,21 @@ class Streams:
         cursor = live.Cursor.parse(since, since_name, now) if since else None
         # the stream runs after the request has ended: `show` (templates, the user's language) in a copy of the
         # request's context, pushed for each call only, never across a yield (a stream may wait a while there)
-        stream = self._stream(token, cursor, copy_current_request_context(show) if show else (lambda item: item))
+        stream = self._stream(token, cursor, copy_current_request_context(show) if show else (lambda item: item),
+                              request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket"))
         return Response(stream, mimetype="text/event-stream", headers=HEADERS)
 
-    def _stream(self, token, cursor, show):
+    def _stream(self, token, cursor, show, client=None):
         if not self._take():
             yield sse("busy", {"message": BUSY}, retry=random.randint(*BUSY_RETRY_MS))
             return
         try:
             with self.services.wakeups.joined() as wakeups:
-                yield from self._passes(wakeups, token, cursor, show)
+                yield from self._passes(wakeups, token, cursor, show, client)
         finally:
             self._give_back()
 
-    def _passes(self, wakeups, token, cursor, show):
+    def _passes(self, wakeups, token, cursor, show, client):
         svc, settings = self.services, self.services.settings
         start = self.clock()
         ends, beat = start + settings.live_stream_seconds, start + settings.live_heartbeat_seconds
@@ -133,7 +139,9 @@ class Streams:
             if now >= beat:
                 yield ": ♥\n\n"
                 beat = now + settings.live_heartbeat_seconds
-            seen = wakeups.wait(seen, min(beat, ends) - now)
+            seen = wakeups.wait(seen, min(beat, ends, now + GONE_CHECK_S) - now)
+            if gone(client):
+                return
 
     def _read(self, session, token, cursor, now, first: bool):
         """One pass in one read unit: the token checked again (401 ends the stream), then what is new, and the
@@ -143,6 +151,21 @@ class Streams:
         cmd = svc.command(session, user)
         found = live.news(cmd, cursor if cursor is not None else live.position(session, now), now)
         return found, live.task_count(cmd) if (first or found.work_moved) else None
+
+
+def gone(client) -> bool:
+    """Whether the client closed its connection (an end of file waits to be read on the socket the server gave
+    the request, gunicorn's or werkzeug's). A request sent after it on the same connection is no end; a socket
+    that cannot be peeked at (TLS in gunicorn itself) counts as open: the next heartbeat's write tells."""
+    if client is None:
+        return False
+    try:
+        readable, _, _ = select.select([client], [], [], 0)
+        return bool(readable) and client.recv(1, socket.MSG_PEEK) == b""
+    except ValueError:
+        return False
+    except OSError:
+        return True
 
 
 def streams() -> Streams:

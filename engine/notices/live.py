@@ -90,8 +90,8 @@ def position(session, now: float) -> Cursor:
 
 @dataclass
 class News:
-    """What is new for a user: `items` in the feed's order, the cursor after them, whether any work was made
-    or went (anyone's: the 待办 count may have moved), and whether the batch was full (read again at once)."""
+    """What is new for a user: `items` in the feed's order, the cursor after them, whether a task of theirs was
+    made or went (the 待办 count moved), and whether the batch was full (read again at once)."""
 
     items: list[dict]
     cursor: Cursor
@@ -116,8 +116,9 @@ def news(cmd, cursor: Cursor, now: float) -> News:
         return News([], after)
     shown = {**_work(cmd, [r for r in rows if r.kind == WORK]), **_done(cmd, [r for r in rows if r.kind == DONE]),
              **_notices(cmd, [r for r in rows if r.kind == NOTICE])}
-    return News([{**shown[r.id], "feed": r.id} for r in rows if r.id in shown], after,
-                any(r.kind in (WORK, DONE) for r in rows), len(rows) == BATCH)
+    items = [{**shown[r.id], "feed": r.id} for r in rows if r.id in shown]
+    # the user's count moves only with a task of theirs made or gone: those are the items shown
+    return News(items, after, any(i["kind"] in (WORK, DONE) for i in items), len(rows) == BATCH)
 
 
 def _sensitive(cmd, event_ids) -> set[int]:

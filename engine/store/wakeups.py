@@ -112,8 +112,8 @@ class Wakeups:
         while not self._ending():
             try:
                 newest = uow.read(self.session_factory, newest_id)
-            except Exception:      # noqa: BLE001 - the database away for a moment: the streams read again
-                log.warning("live feed: could not read the newest id", exc_info=True)
+            except Exception as err:      # noqa: BLE001 - the database away for a moment: the streams read again
+                log.warning("live feed: could not read the newest id (%s)", type(err).__name__)
                 newest = None
             if newest != last:     # the first read too: what committed before this thread began
                 self.wake()
@@ -131,8 +131,8 @@ class Wakeups:
                         pause = 1
                     for _notice in connection.notifies(timeout=TICK_S):
                         self.wake()
-                except Exception:      # noqa: BLE001 - the server or the network went away: listen again later
-                    log.warning("live feed: LISTEN %s lost; again in %ss", CHANNEL, pause, exc_info=True)
+                except Exception as err:      # noqa: BLE001 - the server or the network went away: listen again later
+                    log.warning("live feed: LISTEN %s lost (%s); again in %ss", CHANNEL, type(err).__name__, pause)
                     connection = self._close(connection)
                     self.wake()
                     self._stop.wait(pause)
