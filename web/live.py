@@ -133,15 +133,21 @@ class Streams:
                 yield sse("counts" if moved else None, {"tasks": count} if moved else None, id=sent)
             if found.more:
                 continue
-            now = self.clock()
-            if now >= ends:
-                return
-            if now >= beat:
-                yield ": ♥\n\n"
-                beat = now + settings.live_heartbeat_seconds
-            seen = wakeups.wait(seen, min(beat, ends, now + GONE_CHECK_S) - now)
-            if gone(client):
-                return
+            # until a wake (the next pass), the heartbeat (a comment line, then a pass: the token checked again)
+            # or the stream's end, looking every GONE_CHECK_S whether the client has left
+            while True:
+                now = self.clock()
+                if now >= ends:
+                    return
+                if now >= beat:
+                    yield ": ♥\n\n"
+                    beat = now + settings.live_heartbeat_seconds
+                    break
+                before, seen = seen, wakeups.wait(seen, min(beat, ends, now + GONE_CHECK_S) - now)
+                if gone(client):
+                    return
+                if seen != before:
+                    break
 
     def _read(self, session, token, cursor, now, first: bool):
         """One pass in one read unit: the token checked again (401 ends the stream), then what is new, and the

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "eventflow_live"
 #: how often the watching thread looks whether it should end, seconds
 TICK_S = 0.25
+#: how often the listener asks its connection a question, seconds: one that died silently is made again
+CHECK_S = 60
 MAX_PAUSE_S = 30
 
 
@@ -121,16 +123,19 @@ class Wakeups:
             self._stop.wait(self.poll_seconds)
 
     def _listen(self) -> None:
-        connection, pause = None, 1
+        connection, pause, checked = None, 1, 0.0
         try:
             while not self._ending():
                 try:
                     if connection is None:
                         connection = self._connect()
                         self.wake()          # what committed while no one listened
-                        pause = 1
+                        pause, checked = 1, time.monotonic()
                     for _notice in connection.notifies(timeout=TICK_S):
                         self.wake()
+                    if time.monotonic() - checked > CHECK_S:     # a connection dropped without a word (a
+                        connection.execute("SELECT 1")          # firewall's idle timeout) fails here
+                        checked = time.monotonic()
                 except Exception as err:      # noqa: BLE001 - the server or the network went away: listen again later
                     log.warning("live feed: LISTEN %s lost (%s); again in %ss", CHANNEL, type(err).__name__, pause)
                     connection = self._close(connection)

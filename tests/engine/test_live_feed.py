@@ -8,14 +8,14 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.core.errors import InvalidData
 from engine.notices import live, outbox
 from engine.store import uow
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import LiveFeed
-from engine.store.wakeups import Wakeups
+from engine.store.wakeups import CHANNEL, Wakeups
 from tests.engine.steps import complete, reported_and_started
 
 
@@ -89,3 +89,29 @@ def test_the_feed_is_pruned_to_its_newest_rows(env, sessions, run):
     assert run(live.prune, keep=2) == []
     notify(env, sessions, "又一条")                                       # ids go on after the newest, never reused
     assert uow.read(sessions, lambda s: s.scalar(select(func.max(LiveFeed.id)))) == 6
+
+
+def test_a_listener_whose_connection_is_lost_listens_again(database_url, seeded, env, sessions):
+    """PostgreSQL: the listener's backend terminated (a server restart, a failover) wakes the streams — each
+    reads after its own cursor, so nothing is lost — and the listener connects again and hears the next commit."""
+    db = make_engine(database_url)
+    if db.dialect.name != "postgresql":
+        db.dispose()
+        pytest.skip("SQLite is polled: no connection to lose")
+    hub = Wakeups(db, make_session_factory(db), linger_seconds=0)
+    try:
+        with hub.joined():
+            listening = hub.wait(0, 10)
+            assert listening > 0
+            uow.run(sessions, lambda s: s.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                f"AND query = 'LISTEN {CHANNEL}'")))
+            lost = hub.wait(listening, 10)
+            assert lost != listening                                     # the loss woke the streams
+            again = hub.wait(lost, 10)
+            assert again != lost                                         # connected and listening again
+            notify(env, sessions)
+            assert hub.wait(again, 10) != again
+    finally:
+        hub.stop()
+        db.dispose()

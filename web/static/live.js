@@ -37,7 +37,9 @@
     store(STATE, "on");
     render();
     unlockAudio();
-    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
+    if ("Notification" in window && Notification.permission === "default") {
+      Notification.requestPermission().then(function (answer) { if (answer === "granted") register(); });
+    }
   });
   // browsers let a page play sound once the user has touched it: the first touch or key readies the sound
   document.addEventListener("pointerdown", unlockAudio, { once: true });
@@ -76,15 +78,27 @@
     store(ALERTED, String(Math.max.apply(null, items.map(function (i) { return i.feed; }))));
     chime();
     button.dataset.alerts = String(Number(button.dataset.alerts || 0) + 1);
-    if ("Notification" in window && Notification.permission === "granted") {
-      var first = items[0], title = first.alert.title;
-      if (items.length > 1) title += " (+" + (items.length - 1) + ")";
-      try {
-        var shown = new Notification(title, { body: first.alert.body, tag: "eventflow-" + first.feed });
-        shown.onclick = function () { window.focus(); shown.close(); };
-      } catch (e) { /* a phone's browser shows notifications only from a service worker: the sound says it */ }
+    var first = items[0], title = first.alert.title;
+    if (items.length > 1) title += " (+" + (items.length - 1) + ")";
+    notify(title, { body: first.alert.body, tag: "eventflow-" + first.feed, data: { url: first.alert.url } });
+  }
+  // a system notification if the user allowed them: the page's own, or a phone's through the service worker
+  function notify(title, options) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var shown = new Notification(title, options);
+      shown.onclick = function () { window.focus(); location.href = options.data.url; shown.close(); };
+    } catch (e) {
+      if (worker) worker.then(function (registration) { if (registration) registration.showNotification(title, options); });
     }
   }
+  var worker = null;
+  function register() {
+    if (!("serviceWorker" in navigator) || !window.isSecureContext || worker) return;
+    worker = navigator.serviceWorker.register(body.dataset.liveWorker, { scope: body.dataset.liveWorkerScope })
+      .catch(function () { return null; });
+  }
+  if ("Notification" in window && Notification.permission === "granted") register();
 
   // -- the lists and the counts ---------------------------------------------------------------------------
   function setText(selector, value) {

@@ -4,7 +4,7 @@ notification a page may show (`static/live.js`). A sensitive event's entry says 
 more outside the page ("您有一件涉密事件待办"), even to those who may read it in the app."""
 from __future__ import annotations
 
-from flask import Blueprint, get_template_attribute, request, session
+from flask import Blueprint, get_template_attribute, request, session, url_for
 from flask_babel import gettext as _
 
 from engine.accounts import permissions
@@ -39,9 +39,11 @@ def _shown(item: dict) -> dict:
         html = get_template_attribute("ui/_macros.html", "task_item")(task, sources)
         body = _("您有一件涉密事件待办") if item["sensitive"] else \
             f"{task['event_number']} {item['event'].get('description') or ''}"[:120]
-        return {**item, "html": str(html), "alert": {"title": _("新待办：%(task)s", task=task["title"]), "body": body}}
+        return {**item, "html": str(html), "alert": {"title": _("新待办：%(task)s", task=task["title"]), "body": body,
+                                                     "url": url_for("ui_tasks.task", task_id=task["id"])}}
     if item["kind"] == "notice":
         html = get_template_attribute("ui/_macros.html", "message_item")(item["notice"])
         body = _("您有一条涉密事件消息") if item["sensitive"] else item["notice"]["message"][:120]
-        return {**item, "html": str(html), "alert": {"title": _("新消息"), "body": body}}
+        return {**item, "html": str(html), "alert": {"title": _("新消息"), "body": body,
+                                                     "url": url_for("ui_events.messages")}}
     return item
