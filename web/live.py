@@ -3,11 +3,12 @@ session cookie) or API client (`GET /api/live`, a bearer token) tells the user w
 (engine/notices/live.py) the moment it is committed on any app node, without a reload.
 
 - **Events.** `work` (a task of theirs made, as 待办 lists it), `done` (a task of theirs gone), `notice` (a
-  message to them, as 消息 lists it), `counts` (the 待办 count, when it moved), `end` (the session expired,
+  message to them, as 消息 lists it), `counts` (the 待办 count, ending each pass that moved the cursor), `end` (the session expired,
   was signed out or the account disabled: the stream ends and the page stops listening), `busy` (this
-  process holds as many streams as it may: the browser tries again after `retry`). Each pass ends with an
-  `id:` line, the feed cursor: the browser sends it back as `Last-Event-ID` when it reconnects and misses
-  nothing in between; a page passes the cursor it was rendered at as `?since=`.
+  process holds as many streams as it may: the browser tries again after `retry`). The `counts` that ends a
+  pass carries the feed cursor as its `id`: the browser sends it back as `Last-Event-ID` when it reconnects
+  and misses nothing in between; a page passes the cursor it was rendered at as `?since=` (and the last one
+  it received, when it opens a new stream after a failed one).
 - **Every pass checks the token again** (one statement) and reads with the user's scope as the lists do:
   a new pass comes with each wake (engine/store/wakeups.py) and at least every heartbeat.
 - **Bounded.** A stream holds a gunicorn thread, so it lives EVENTFLOW_LIVE_STREAM_S (then the browser
@@ -125,12 +126,11 @@ class Streams:
             for item in found.items:
                 yield sse(item["kind"], show(item))
             cursor = found.cursor
-            moved = tasks is not None and tasks != count
-            if moved:
+            if tasks is not None:
                 count = tasks
-            if moved or cursor.text() != sent:
+            if cursor.text() != sent:       # the pass ends with the cursor, on the counts (a page keeps both)
                 sent = cursor.text()
-                yield sse("counts" if moved else None, {"tasks": count} if moved else None, id=sent)
+                yield sse("counts", {"tasks": count}, id=sent)
             if found.more:
                 continue
             # until a wake (the next pass), the heartbeat (a comment line, then a pass: the token checked again)

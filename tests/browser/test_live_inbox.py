@@ -3,7 +3,8 @@ a real HTTP server. A community cadre's phone (390 px) shows 待办; a grid work
 (another browser context) and the cadre's page — never reloaded — shows the new 核实 task, its header count
 goes up, a sound plays and a system notification comes (allowed on a click of 开启提醒); a police matter's
 notification says only that there is one; muted, new work still appears but nothing sounds or pops up. A
-department clerk's 消息 page shows the whistle dispatch (派单) arrive, and their 待办 count the task to accept.
+department clerk's 消息 page shows the whistle dispatch (派单) arrive, and their 待办 count the task to accept;
+signed out in another tab, the page says its live updates stopped.
 Playwright's `expect` waits on each condition (no sleeps); screenshots go to artifacts/browser/live/."""
 from __future__ import annotations
 
@@ -109,5 +110,12 @@ def test_new_work_and_messages_appear_without_reloading(server, browser):
     expect(page.locator("li.task", has_text=quiet["number"])).to_have_count(0)    # the cadre's 核实 went
     assert clerk.page.evaluate(FITS)
     clerk.shot("04-clerk-reads-the-dispatch")
+
+    other_tab = clerk.context.new_page()                           # signed out in another tab: the stream ends
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="退出").click()
+    expect(other_tab.get_by_label("用户名")).to_be_visible()
+    api.report("grid1", description="又一件")                        # the next pass checks the token again
+    expect(clerk.page.get_by_test_id("live-ended")).to_be_visible()
     for person in (staff, grid, clerk):
         person.close()

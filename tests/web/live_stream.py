@@ -53,12 +53,13 @@ class Stream:
         raise AssertionError(f"the stream ended before a {' or '.join(names)} event")
 
     def until(self, high: int) -> list[tuple]:
-        """Every event up to the pass whose cursor reaches feed id `high`: what the stream said of those rows."""
+        """Every event up to the pass whose cursor reaches feed id `high`: what the stream said of those rows
+        (the counts that end each pass left out)."""
         seen = []
         if self.cursor_high() >= high:
             return seen
         for block in self.blocks():
-            if block[0] not in ("comment", "id"):
+            if block[0] not in ("comment", "id", "counts"):
                 seen.append(block)
             if self.cursor_high() >= high:
                 return seen

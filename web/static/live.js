@@ -129,46 +129,64 @@
     return true;
   }
 
-  var source = new EventSource(url + (body.dataset.liveSince ? "?since=" + encodeURIComponent(body.dataset.liveSince) : ""));
-  source.addEventListener("work", function (e) {
-    var item = JSON.parse(e.data);
-    if (!fresh(item)) return;
-    var list = document.querySelector("ul.tasks[data-live=on]");
-    if (list && !list.querySelector('[data-task-id="' + CSS.escape(item.task.id) + '"]')) {
-      insert(list, item.html);
-      shownTasks(list);
-    }
-    alertOf(item);
-  });
-  source.addEventListener("done", function (e) {
-    var item = JSON.parse(e.data), list = document.querySelector("ul.tasks");
-    var entry = list && list.querySelector('[data-task-id="' + CSS.escape(item.task_id) + '"]');
-    if (entry) {
-      entry.remove();
-      shownTasks(list);
-    }
-  });
-  source.addEventListener("notice", function (e) {
-    var item = JSON.parse(e.data);
-    if (!fresh(item)) return;
-    var list = document.querySelector("ul.messages[data-live=on]");
-    if (list) {
-      if (!list.querySelector('[data-notice-id="' + item.notice.id + '"]')) insert(list, item.html);
-    } else if (!document.querySelector("ul.messages")) {
-      newNotices(Number(stored(NEW_NOTICES) || 0) + 1);
-    }
-    alertOf(item);
-  });
-  source.addEventListener("counts", function (e) {
-    var counts = JSON.parse(e.data);
-    if (taskBadge) taskBadge.textContent = String(counts.tasks);
-    if (document.querySelector("ul.tasks[data-live=on]")) setText("[data-testid=total-count]", counts.tasks);
-  });
-  source.addEventListener("end", function () {      // signed out or expired: stop, and say so
-    source.close();
-    var ended = document.querySelector("[data-testid=live-ended]");
-    if (ended) ended.hidden = false;
-  });
+  // the stream: the browser reconnects by itself when one ends (with Last-Event-ID); one that failed (a
+  // restart's 502, the network gone) is opened again here after a pause that doubles, 5 s to 60 s, from the
+  // cursor of the last `counts` received
+  var since = body.dataset.liveSince, source = null, pause = 5000, ended = false;
+  function connect() {
+    source = new EventSource(url + (since ? "?since=" + encodeURIComponent(since) : ""));
+    listen(source);
+  }
+  function listen(source) {
+    source.addEventListener("open", function () { pause = 5000; });
+    source.addEventListener("error", function () {
+      if (source.readyState !== EventSource.CLOSED || ended) return;
+      setTimeout(connect, pause);
+      pause = Math.min(pause * 2, 60000);
+    });
+    source.addEventListener("work", function (e) {
+      var item = JSON.parse(e.data);
+      if (!fresh(item)) return;
+      var list = document.querySelector("ul.tasks[data-live=on]");
+      if (list && !list.querySelector('[data-task-id="' + CSS.escape(item.task.id) + '"]')) {
+        insert(list, item.html);
+        shownTasks(list);
+      }
+      alertOf(item);
+    });
+    source.addEventListener("done", function (e) {
+      var item = JSON.parse(e.data), list = document.querySelector("ul.tasks");
+      var entry = list && list.querySelector('[data-task-id="' + CSS.escape(item.task_id) + '"]');
+      if (entry) {
+        entry.remove();
+        shownTasks(list);
+      }
+    });
+    source.addEventListener("notice", function (e) {
+      var item = JSON.parse(e.data);
+      if (!fresh(item)) return;
+      var list = document.querySelector("ul.messages[data-live=on]");
+      if (list) {
+        if (!list.querySelector('[data-notice-id="' + item.notice.id + '"]')) insert(list, item.html);
+      } else if (!document.querySelector("ul.messages")) {
+        newNotices(Number(stored(NEW_NOTICES) || 0) + 1);
+      }
+      alertOf(item);
+    });
+    source.addEventListener("counts", function (e) {
+      var counts = JSON.parse(e.data);
+      if (e.lastEventId) since = e.lastEventId;
+      if (taskBadge) taskBadge.textContent = String(counts.tasks);
+      if (document.querySelector("ul.tasks[data-live=on]")) setText("[data-testid=total-count]", counts.tasks);
+    });
+    source.addEventListener("end", function () {      // signed out or expired: stop, and say so
+      ended = true;
+      source.close();
+      var notice = document.querySelector("[data-testid=live-ended]");
+      if (notice) notice.hidden = false;
+    });
+  }
+  connect();
   window.addEventListener("storage", function (e) {  // another tab muted, or read 消息
     if (e.key === STATE) render();
     if (e.key === NEW_NOTICES && noticeBadge) newNotices(Number(e.newValue || 0));
