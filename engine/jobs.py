@@ -11,8 +11,8 @@ them, and knows nothing of what they do). In the order each sweep runs them:
   (engine/oversight/hazards.py);
 - and, each on an interval of its own, not in the sweep: the signed callbacks to the sources
   (engine/channels/callbacks.py) and the notices to channels outside the app (engine/notices/delivery.py),
-  so a slow receiver never holds up a timer; the refresh of the §8.6 counts
-  kept per day (engine/oversight/rollups.py).
+  so a slow receiver never holds up a timer; the refresh of the §8.6 counts kept per day
+  (engine/oversight/rollups.py); the pruning of the live inbox's feed (engine/notices/live.py).
 
 Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps the day it last ran.
 """
@@ -21,13 +21,14 @@ from __future__ import annotations
 from engine.casework import lifecycle
 from engine.channels import callbacks
 from engine.limits import deadlines, escalation
-from engine.notices import delivery
+from engine.notices import delivery, live
 from engine.oversight import hazards, rollups
 from engine.runtime.sweep import Job, OncePerDay, one_unit
 
 #: the jobs' names: what each did is `SweepResult.of(name)`
 WARNINGS, ESCALATIONS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, NOTICES, ROLLUPS = (
     "warnings", "escalations", "pending_starts", "hazard_reminders", "callbacks", "notices", "rollups")
+LIVE_FEED = "live_feed"
 
 
 def periodic() -> list[Job]:
@@ -38,7 +39,8 @@ def periodic() -> list[Job]:
             Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds"),
             Job(NOTICES, send_notices, interval="notice_interval_seconds"),
             Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session, rollups.DAYS_PER_REFRESH)),
-                interval="rollup_interval_seconds")]
+                interval="rollup_interval_seconds"),
+            Job(LIVE_FEED, one_unit(live.prune), interval="live_prune_interval_seconds")]
 
 
 def remind_hazards(cmd) -> list[tuple[str, str]]:

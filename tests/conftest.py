@@ -58,10 +58,12 @@ def seed_engine(session_factory, env, deploy=True):
         uow.run(session_factory, lambda s, e=entry: demo.create(env.command(s), e, PASSWORD, 1024))
 
 
-def make_settings(database_url: str, media_dir) -> Settings:
-    """A test app's settings: a simulated clock, cheap password hashes, a media directory of its own."""
+def make_settings(database_url: str, media_dir, **more) -> Settings:
+    """A test app's settings: a simulated clock, cheap password hashes, a media directory of its own; a live
+    stream (web/live.py) answers what is new and ends at once, so a test that reads every GET answer does not
+    wait out a stream's life (tests/web/test_live.py gives its streams one)."""
     return Settings.from_env(env={}, database_url=database_url, clock="simulated", sim_start=SIM_START,
-                             scrypt_n=1024, media_dir=str(media_dir))
+                             scrypt_n=1024, media_dir=str(media_dir), **{"live_stream_seconds": 0, **more})
 
 
 def _seed_template(url: str, where: Path) -> None:

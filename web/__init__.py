@@ -9,14 +9,15 @@ from web.services import Services
 
 def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
-    from web import errors, inputs, ui
-    from web.api import (alerts, auth, catalogs, duplicates, events, inbox, incidents, indicators, meta, monthly,
-                         notices, open311, photos, processes, sim, spot_checks, supervision, tasks, users)
+    from web import errors, inputs, live, ui
+    from web.api import (alerts, auth, catalogs, duplicates, events, inbox, incidents, indicators, live as live_api, meta,
+                         monthly, notices, open311, photos, processes, sim, spot_checks, supervision, tasks, users)
 
     app = Flask(__name__)
     inputs.set_up(app)   # before any route: bounded ids in paths, every request's text and JSON checked
     services = services or Services.build(settings)
     app.extensions["eventflow"] = services
+    app.extensions["eventflow_live"] = live.Streams(services)   # the live inbox's streams (web/live.py)
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -32,8 +33,8 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     @app.teardown_request
     def end_unit_of_work(_error):  # a token check's session no unit of work took (web/services.py)
         services.end_request()
-    api = (auth, events, photos, duplicates, inbox, alerts, tasks, supervision, processes, catalogs, sim, meta, users,
-           indicators, spot_checks, monthly, open311, incidents, notices)
+    api = (auth, events, photos, duplicates, inbox, live_api, alerts, tasks, supervision, processes, catalogs, sim, meta,
+           users, indicators, spot_checks, monthly, open311, incidents, notices)
     for module in api:
         app.register_blueprint(module.bp)
     ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)

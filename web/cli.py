@@ -480,8 +480,8 @@ def serve(ctx, host, port, workers, threads, no_worker):
     _warn_unprovided(svc)         # served all the same: such an event is stored, marked for 重新启动
     svc.db.dispose()              # no connection crosses gunicorn's forks
     click.echo(f"serving http://{bind} ({workers or settings.web_workers} workers × "
-               f"{threads or settings.web_threads} threads; {'no worker' if no_worker else 'with eventflow worker'}; "
-               f"clock {settings.clock})")
+               f"{threads or settings.web_threads} threads + {settings.live_streams} for live streams; "
+               f"{'no worker' if no_worker else 'with eventflow worker'}; clock {settings.clock})")
     serving.serve(settings, bind, workers or settings.web_workers, threads or settings.web_threads, not no_worker)
 
 

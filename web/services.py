@@ -21,6 +21,7 @@ from engine.limits import deadlines, escalation
 from engine.core.errors import EventflowError, StepFailed
 from engine.pool.photos import PhotoStore
 from engine.runtime import sweep
+from engine.store.wakeups import Wakeups
 from engine.wiring import Environment
 from handlers.registry import default_registry
 
@@ -41,6 +42,8 @@ class Services:
     catalogs_checked: float = 0.0
     #: per thread, the session a request's token check opened for the request's first unit of work
     _opened: threading.local = field(default_factory=threading.local, repr=False)
+    #: wakes this process's live streams when work or a message is committed on any node (engine/store/wakeups.py)
+    wakeups: Wakeups | None = None
 
     @classmethod
     def build(cls, settings: Settings | None = None, registry=None) -> "Services":
@@ -66,7 +69,8 @@ class Services:
                           start_grace=timedelta(seconds=settings.start_grace_seconds),
                           public_url=settings.public_url)
         return cls(settings, db, factory, catalogs, clock, env, catalog_revision=revision,
-                   catalogs_checked=time.monotonic())
+                   catalogs_checked=time.monotonic(),
+                   wakeups=Wakeups(db, factory, poll_seconds=settings.live_poll_ms / 1000))
 
     def command(self, session, user=None):
         """The command context (engine/core/command.py) of one operation in this unit of work."""

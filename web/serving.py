@@ -58,8 +58,15 @@ class Server(BaseApplication):
         return create_app(Settings.from_env())
 
 
+def threads_per_worker(settings: Settings, threads: int) -> int:
+    """A worker's threads: `threads` for requests, and one for each live stream it may hold (issue #18: a
+    stream holds its thread for its life, web/live.py), so streams never take the requests' threads."""
+    return threads + max(settings.live_streams, 0)
+
+
 def options(settings: Settings, bind: str, workers: int, threads: int) -> dict:
     """gunicorn's settings from eventflow's: gthread workers when a worker has more than one thread."""
+    threads = threads_per_worker(settings, threads)
     return {"bind": [bind], "workers": workers, "threads": threads,
             "worker_class": "gthread" if threads > 1 else "sync",
             "keepalive": settings.keepalive_seconds, "timeout": settings.web_timeout_seconds,

@@ -99,6 +99,7 @@ EXTENSION_REQUEST = _rule("extension_request", ("community_staff",), "deadlines 
 EXTENSION_DECIDE = _rule("extension_decide", ("city_authority",), "§8.4 审批")
 NOTICE_CHANNELS = _rule("notice_channels", ("system_admin",),
                         "通知渠道: channels outside the app, the delivery log, resending")
+LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them, while the session lasts (issue #18)")
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
 
 #: roles of the registering community that see a reporter's contact in full

@@ -72,13 +72,16 @@ def _todo_conditions(cmd, filters: dict) -> list:
     return found
 
 
-def ready(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None) -> paging.Page:
-    """A page of the user's ready tasks, oldest first, each with its form (`filters`: TODO_FILTERS)."""
+def ready(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None, ids=None) -> paging.Page:
+    """A page of the user's ready tasks, oldest first, each with its form (`filters`: TODO_FILTERS; `ids`: only
+    these tasks, those of them the user may see: the live inbox, engine/notices/live.py)."""
     session, catalogs = cmd.session, cmd.catalogs
     query = (select(WorkItem, Event, Instance.version_id, Instance.status)
              .join(Event, Event.id == WorkItem.event_id)
              .join(Instance, Instance.id == WorkItem.instance_id)
              .where(work_items_of(cmd.user, catalogs), *_todo_conditions(cmd, filters or {})))
+    if ids is not None:
+        query = query.where(WorkItem.id.in_(list(ids)))
 
     def shown(rows):
         for item, event, version_id, status in rows:
@@ -87,10 +90,10 @@ def ready(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None)
     return paging.fetch(session, query, TODO_ORDER, page).map(shown)
 
 
-def todo(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None) -> paging.Page:
+def todo(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None, ids=None) -> paging.Page:
     """待办: a page of the user's ready tasks, each with the time limit that runs on it (§8: its due time and
     its warning light, green / yellow / red), or None: the earliest open deadline of its event that names it."""
-    found = ready(cmd, page, filters)
+    found = ready(cmd, page, filters, ids)
     ids = {t["event_id"] for t in found.items}
     rows = cmd.session.scalars(select(Deadline).where(Deadline.event_id.in_(ids), Deadline.status.in_(OPEN_DEADLINES),
                                                       Deadline.met_at.is_(None))

@@ -96,6 +96,18 @@ class Settings:
     web_threads: int = field(default=4, metadata={"env": "EVENTFLOW_WEB_THREADS"})
     #: seconds an idle HTTP keep-alive connection stays open (behind a proxy: longer than nothing, shorter than its own)
     keepalive_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_KEEPALIVE_S"})
+    #: live inbox (issue #18): Server-Sent Event streams a gunicorn worker process holds at most at once; each holds a
+    #: thread, so `eventflow serve` runs EVENTFLOW_WEB_THREADS + this many threads per worker (docs/deploy.md: sizing)
+    live_streams: int = field(default=16, metadata={"env": "EVENTFLOW_LIVE_STREAMS"})
+    #: a stream ends after this many seconds and the browser reconnects with Last-Event-ID (0: it answers what is
+    #: new and ends at once); shorter than EVENTFLOW_WEB_TIMEOUT_S, so a stop or restart waits for no stream
+    live_stream_seconds: int = field(default=45, metadata={"env": "EVENTFLOW_LIVE_STREAM_S"})
+    #: a comment line on a quiet stream every this many seconds (proxies keep it open; the session is checked again)
+    live_heartbeat_seconds: int = field(default=15, metadata={"env": "EVENTFLOW_LIVE_HEARTBEAT_S"})
+    #: SQLite: how often each app process looks for new work and messages, milliseconds (PostgreSQL: LISTEN/NOTIFY)
+    live_poll_ms: int = field(default=1000, metadata={"env": "EVENTFLOW_LIVE_POLL_MS"})
+    #: how often `eventflow worker` prunes the live feed to its newest rows, seconds (engine/notices/live.py)
+    live_prune_interval_seconds: int = field(default=600, metadata={"env": "EVENTFLOW_LIVE_PRUNE_S"})
     #: a gunicorn worker silent for this many seconds (a request still running) is restarted; also the grace at a stop
     web_timeout_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_WEB_TIMEOUT_S"})
 

@@ -31,9 +31,10 @@ PAGE = paging.PageRequest(20)
 
 
 def listing(session, user, catalogs, after_id: int | None = None, kind: str | None = None,
-            page: paging.PageRequest = PAGE) -> tuple[int, paging.Page]:
+            page: paging.PageRequest = PAGE, ids=None) -> tuple[int, paging.Page]:
     """(how many, a page of them newest first) of the user's messages; `after_id` gives only those newer
-    than one seen."""
+    than one seen, `ids` only these messages, those of them addressed to the user (the live inbox,
+    engine/notices/live.py)."""
     if kind is not None and (not isinstance(kind, str) or len(kind) > 40):
         raise InvalidData([{"field": "kind", "reason": "至多40个字符 (at most 40 characters)"}])
     query = select(Notification, Event.number, Event.type_code, Event.reporter) \
@@ -41,6 +42,8 @@ def listing(session, user, catalogs, after_id: int | None = None, kind: str | No
         .where(addressed_to(user, catalogs))
     if after_id is not None:
         query = query.where(Notification.id > after_id)
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(ids)))
     if kind:
         query = query.where(Notification.kind == kind)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
@@ -54,9 +57,9 @@ def listing(session, user, catalogs, after_id: int | None = None, kind: str | No
 
 
 def messages(cmd, after_id: int | None = None, kind: str | None = None,
-             page: paging.PageRequest = PAGE) -> tuple[int, paging.Page]:
+             page: paging.PageRequest = PAGE, ids=None) -> tuple[int, paging.Page]:
     """`listing` for the command's user: what they read of a sensitive event is recorded (engine/accounts/privacy.py)."""
-    total, found = listing(cmd.session, cmd.user, cmd.catalogs, after_id, kind, page)
+    total, found = listing(cmd.session, cmd.user, cmd.catalogs, after_id, kind, page, ids)
     privacy.disclose_listed(cmd, [i["event_id"] for i in found.items], "notifications")
     return total, found
 

@@ -17,7 +17,7 @@ Each entry names the event, the limit or the check and when, and takes points of
 A year names tens of thousands of entries (issue #17), so what is read is bounded by what is shown:
 - `overview` (the page and the API): each party's counts (`counts`, kept per day) and its first `FIRST`
   entries of each category, newest first: the first keyset page (engine/store/paging.py) of `party_entries`,
-  which pages through the rest of one party's category, read by the party's index (migration 0024).
+  which pages through the rest of one party's category, read by the party's index (migration 0026).
 - `lines` (the Excel and PDF files): every entry, in the printed order, read from the database as it is
   written out, so memory does not grow with the period.
 - `build` lists everything in memory: the full computation the others are checked against (tests), and the
@@ -289,7 +289,7 @@ def _entries(session, start, end, level: str | None = None, category: str | None
     """The circular's entries of [start, end) in SQL, one row per party an entry names, as `build` names them:
     (level, party, category, at, id, event_id, kind, reason, data) — `id` the 督办 record's or the failed
     核查's audit row's (unique within a party's category), `reason` a 督办's, `data` a 核查's form. Narrowed to
-    one level, category or party when asked (a party's rows are then read by its index, migration 0024), or
+    one level, category or party when asked (a party's rows are then read by its index, migration 0026), or
     to the events of `events` (a select of ids: they are then read by event); without `checks`, the 督办
     records' alone."""
     parts = []

@@ -407,7 +407,7 @@ class Supervision(Base):
 
     __tablename__ = "supervision"
     #: 督办's keyset pages, newest first, of a status (open unless said) or all; the period's by opening time; a
-    #: party's of a period (the circular's pages, engine/oversight/circular.py; migration 0024)
+    #: party's of a period (the circular's pages, engine/oversight/circular.py; migration 0026)
     __table_args__ = (Index("ix_supervision_status_opened", "status", "opened_at", "id"),
                       Index("ix_supervision_opened_id", "opened_at", "id"),
                       Index("ix_supervision_unit_opened", "unit", "opened_at", "id"),
@@ -825,3 +825,25 @@ class TallyDirty(Base):
     #: PostgreSQL: counted while other writers were open; cleared by a refresh whose snapshot's xmin is at
     #: least this (engine/oversight/rollups.py `_settled`)
     settle_after: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class LiveFeed(Base):
+    """What is new for the live inbox (issue #18): a row for each work item made (`work`) or gone (`done`) and
+    each notification made (`notice`), written by the database's triggers on work_item and notification
+    (migration 0029) in the writer's own transaction, so no insert, however made, is missed; on PostgreSQL the
+    trigger also sends NOTIFY eventflow_live, delivered at commit. The live streams read it after an id
+    (engine/notices/live.py); the assignee's columns let a `done` be checked against the reader's scope after the
+    work item itself is gone. Ids are never reused (SQLite AUTOINCREMENT); the oldest rows are pruned."""
+
+    __tablename__ = "live_feed"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))           # work | done | notice
+    ref: Mapped[str] = mapped_column(String(36))            # the work item's id, or the notification's
+    event_id: Mapped[int | None]
+    role: Mapped[str | None] = mapped_column(String(40))
+    assignee_kind: Mapped[str | None] = mapped_column(String(20))
+    community: Mapped[str | None] = mapped_column(String(60))
+    unit: Mapped[str | None] = mapped_column(String(60))
+    person: Mapped[str | None] = mapped_column(String(100))

@@ -131,7 +131,7 @@ def test_a_write_behind_the_engines_back_is_listed_by_the_database(sessions, env
 
 
 def test_a_revisit_changed_behind_the_engines_back_is_listed_by_the_database(sessions, env, seeded):
-    """回访 are counted by the day they were recorded (migration 0023's trigger lists it): a rating changed, or a
+    """回访 are counted by the day they were recorded (migration 0028's trigger lists it): a rating changed, or a
     回访 removed, in SQL changes the citizen's satisfaction read at once, and the kept counts follow."""
     simulation.run(sessions, env, 24, START, START + timedelta(days=10), seed=11, scrypt_n=1024)
     uow.run(sessions, rollups.refresh)

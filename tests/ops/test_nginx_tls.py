@@ -6,6 +6,7 @@ Debian's Chromium are the real programs (`make test` installs nginx and chromium
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import ssl
 from pathlib import Path
@@ -15,6 +16,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.test_browser import ARGS, CHROMIUM, PHONE, photo_bytes
 from tests.conftest import _pg_problem, fresh_pg_database
+from tests.samples import REPORT
 from tests.ops.stack import (HOST, NGINX, AppNode, Nginx, app_env, eventflow_command, free_port, render_site, run,
                              self_signed_certificate)
 
@@ -139,3 +141,71 @@ def test_a_phone_over_https_reads_its_position_and_reports_through_two_nodes(sta
             context.close()
         finally:
             browser.close()
+
+
+def _json_request(port: int, method: str, path: str, body: dict | None = None, token: str | None = None,
+                  tls: bool = False) -> dict:
+    """A JSON request to nginx (tls) or straight to an app node (plain HTTP); its JSON answer."""
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Host": f"{HOST}:{port}", "Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = conn.getresponse()
+    answer = json.loads(response.read() or b"null")
+    conn.close()
+    assert response.status < 300, (method, path, response.status, answer)
+    return answer
+
+
+def _events(response):
+    """Server-Sent Events as they come through: {"event", "data", "id"} each (comments skipped)."""
+    event = {}
+    while True:
+        line = response.readline()
+        if not line:
+            return
+        line = line.decode("utf-8").rstrip("\n")
+        if not line:
+            if event:
+                yield event
+            event = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(": ")
+            event[field] = json.loads(value) if field == "data" else value
+
+
+def _next(events, name: str) -> dict:
+    for event in events:
+        if event.get("event") == name:
+            return event["data"]
+    raise AssertionError(f"the stream ended before a {name} event")
+
+
+def test_the_live_inbox_streams_through_nginx_work_made_on_either_node(stack):
+    """A cadre's live stream through nginx (TLS, HTTP/1.1 to gunicorn's gthread workers) hears of work made
+    through each app node in turn, the moment it is made: nginx passes each event on unbuffered, and the
+    node that made it need not be the node that streams (issue #18)."""
+    ports = stack["ports"]
+    staff = _json_request(ports["https"], "POST", "/api/auth/token", {"username": "staff1", "password": PASSWORD},
+                          tls=True)["token"]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", ports["https"], context=context, timeout=30)
+    conn.request("GET", "/api/live", headers={"Host": f"{HOST}:{ports['https']}", "Authorization": f"Bearer {staff}"})
+    response = conn.getresponse()
+    assert response.status == 200 and response.getheader("Content-Type").startswith("text/event-stream")
+    events = _events(response)
+    _next(events, "counts")
+    for node in stack["nodes"]:                                      # one of them is not the stream's node
+        grid = _json_request(node.port, "POST", "/api/auth/token", {"username": "grid1", "password": PASSWORD})["token"]
+        event = _json_request(node.port, "POST", "/api/events", {**REPORT, "description": f"经 {node.address} 上报"},
+                              token=grid)
+        work = _next(events, "work")
+        assert (work["task"]["event_number"], work["task"]["title"]) == (event["number"], "核实")
+    conn.close()

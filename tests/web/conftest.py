@@ -18,6 +18,7 @@ def app(settings, seeded):
     if svc.read(lambda s: s.scalar(select(User.id).limit(1))) is None:
         seed(app)   # a module's own `database_url` gave a bare database
     yield app
+    svc.wakeups.stop()      # a live stream's watching thread (web/live.py), if one was opened
     svc.db.dispose()
 
 

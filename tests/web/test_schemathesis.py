@@ -81,7 +81,7 @@ def live(request, tmp_path_factory):
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         engine.dispose()
     settings = Settings.from_env(env={}, database_url=url, clock="simulated", sim_start=SIM_START,
-                                 scrypt_n=1024, media_dir=str(media / "media"))
+                                 scrypt_n=1024, media_dir=str(media / "media"), live_stream_seconds=0)   # answers at once
     app = build_app(settings)
     seed(app)
     api = Api(app)

@@ -58,6 +58,9 @@ QUERIES = {
     "/monthly-report.xlsx": [{"community": "lg-xincheng", "month": "2026-10"}],
     "/monthly-report.pdf": [{"community": "lg-xincheng", "month": "2026-10"}],
     "/supervision": [{"status": "all"}],
+    # the live inbox from the feed's beginning: every work item and message the history made (issue #18)
+    "/api/live": [{"since": "0"}],
+    "/live": [{"since": "0"}],
 }
 
 

@@ -17,12 +17,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from engine.pool import events as pool
 from engine.accounts import permissions
 from engine.casework import tasks as work
+from engine.notices import live as live_feed
 from engine.core.errors import EventflowError
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes",
-                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices")
+                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices", "ui_live")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
                 "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
@@ -60,7 +61,8 @@ def secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web.ui import admin, dashboard, events, field, notices, processes, report, session, spot_checks, tasks, users
+    from web.ui import (admin, dashboard, events, field, live, notices, processes, report, session, spot_checks, tasks,
+                        users)
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -71,7 +73,7 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=session.select_locale)
-    for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices):
+    for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices, live):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -80,8 +82,11 @@ def set_up(app, api_blueprints) -> None:
             return {}
         svc = app.extensions["eventflow"]
         user = session.current_user()
-        count = svc.read(lambda s: work.count_for(s, user, svc.catalogs)) if user else 0
-        return {"current_user": user, "task_count": count, "may_manage": bool(user) and permissions.MANAGE.allows(user),
+        # the 待办 badge, and where the page's live stream starts (web/live.py: nothing after this is missed)
+        count, since = svc.read(lambda s: (work.count_for(s, user, svc.catalogs),
+                                           live_feed.position(s, 0.0).text())) if user else (0, "")
+        return {"current_user": user, "task_count": count, "live_since": since,
+                "may_manage": bool(user) and permissions.MANAGE.allows(user),
                 "may_assess": bool(user) and permissions.INDICATORS.allows(user),
                 "may_patrol": bool(user) and permissions.may_patrol(user),
                 "may_see_hazards": bool(user) and permissions.may_see_hazards(user),

@@ -36,6 +36,14 @@ def remaining(deadline: dict | None, now: datetime) -> str | None:
     return _("剩余 %(t)s", t=text) if seconds >= 0 else _("已超时 %(t)s", t=text)
 
 
+def shown_task(task: dict, event: dict, now: datetime) -> dict:
+    """A task as 待办 shows it (`ui/_macros.html` task_item): with its event, its light in words and the time
+    left; the live inbox shows a new one the same way (web/ui/live.py)."""
+    light = (task["deadline"] or {}).get("light")
+    return {**task, "event": event, "light": light, "light_word": LIGHT_WORDS.get(light),
+            "remaining": remaining(task["deadline"], now)}
+
+
 @bp.get("/")
 @page
 def index():
@@ -50,11 +58,7 @@ def index():
                 tasks.count_for(cmd.session, cmd.user, cmd.catalogs), tasks.task_communities(cmd))
     found, events, total, communities = read(build)
     now = svc.clock.now()
-    shown = []
-    for task in found.items:
-        light = (task["deadline"] or {}).get("light")
-        shown.append({**task, "event": events.get(task["event_id"], {}), "light": light,
-                      "light_word": LIGHT_WORDS.get(light), "remaining": remaining(task["deadline"], now)})
+    shown = [shown_task(task, events.get(task["event_id"], {}), now) for task in found.items]
     return render_template("ui/tasks.html", nav="tasks", tasks=shown, page=found, total=total, wanted=wanted,
                            catalogs=svc.catalogs, communities=communities, now=now.isoformat())
 
