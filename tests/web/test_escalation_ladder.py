@@ -4,7 +4,6 @@ reads its notice in 消息 with the clause it cites; a unit's 分管领导 may b
 wakes for a waiting rung's due time. The ladder walked rung by rung with two nodes: tests/engine/test_escalation.py."""
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -13,11 +12,11 @@ from sqlalchemy import select
 from engine.store.models import Deadline, Escalation, Instance
 
 from tests.web.client import Api
-from tests.web.conftest import build_app
 from tests.web.test_catalog_edits import put
 from tests.web.test_deadlines import advance_to, whistle
 from tests.web.test_sensitive import web_session
 from tests.web.test_ui_pages import csrf
+from tests.web.test_worker_wakes import HOUR, wall_clock_app  # noqa: F401 - the wall-clock app fixture, shared
 
 
 def ladder(api):
@@ -131,15 +130,6 @@ def test_a_new_report_reaches_the_communitys_cadres(app, api):
     assert messages(api, "grid1", "new_report") == []
 
 
-HOUR = 3600
-
-
-@pytest.fixture
-def wall_clock_app(settings, seeded):
-    """The app on the wall clock (the worker's set-up), sweeping every two hours."""
-    app = build_app(dataclasses.replace(settings, clock="system", sim_start=None, sweep_interval_seconds=2 * HOUR))
-    yield app
-    app.extensions["eventflow"].db.dispose()
 
 
 def test_the_worker_wakes_for_a_waiting_rung(wall_clock_app):
