@@ -10,6 +10,7 @@
   var button = document.querySelector("[data-testid=alerts]");
   var taskBadge = document.querySelector("[data-testid=task-count]");
   var noticeBadge = document.querySelector("[data-testid=notice-count]");
+  var QUIET_KINDS = { new_report: true };
   var STATE = "eventflow.alerts", ALERTED = "eventflow.alerted", NEW_NOTICES = "eventflow.newNotices";
   var seen = {}, pending = [], flushing = null, audio = null;
 
@@ -171,7 +172,8 @@
       } else if (!document.querySelector("ul.messages")) {
         newNotices(Number(stored(NEW_NOTICES) || 0) + 1);
       }
-      alertOf(item);
+      // a new report's notice (§4.1) comes with the 核实 or 分拨 task it makes, which has its own alert
+      if (!item.notice || !QUIET_KINDS[item.notice.kind]) alertOf(item);
     });
     source.addEventListener("counts", function (e) {
       var counts = JSON.parse(e.data);
