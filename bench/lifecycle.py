@@ -65,7 +65,7 @@ class _Collect:
     def add(self, _row):
         pass
 
-    def execute(self, _statement):
+    def execute(self, _statement, _params=None):
         pass
 
     def scalars(self, _statement, _params=None):
