@@ -259,16 +259,15 @@ def test_a_gap_left_by_a_later_commit_is_filled_when_it_commits(app, api):
     stream = open_stream(api, "grid1")
     stream.next("counts")
     now = svc.clock.now()
-    slow = svc.db.connect()
-    slow_tx = slow.begin()
-    slow.execute(insert(Notification).values(at=now, event_id=None, recipient_kind="person", recipient="grid1",
-                                             kind="test", message="先写后提交"))
-    svc.run(lambda s: outbox.notify(s, svc.catalogs, now, None, "person", "grid1", "test", "后写先提交"))
-    assert stream.next("notice")["notice"]["message"] == "后写先提交"
-    committed = svc.read(lambda s: s.scalar(select(LiveFeed.id).where(LiveFeed.kind == "notice")))   # the later id
-    stream.next("counts")
-    assert stream.last_id == f"{committed}:{committed - 1}"               # the earlier one is still looked for
-    slow_tx.commit()
-    slow.close()
+    with svc.db.connect() as slow:                    # (closed, its transaction rolled back, whatever happens)
+        slow_tx = slow.begin()
+        slow.execute(insert(Notification).values(at=now, event_id=None, recipient_kind="person", recipient="grid1",
+                                                 kind="test", message="先写后提交"))
+        svc.run(lambda s: outbox.notify(s, svc.catalogs, now, None, "person", "grid1", "test", "后写先提交"))
+        assert stream.next("notice")["notice"]["message"] == "后写先提交"
+        committed = svc.read(lambda s: s.scalar(select(LiveFeed.id).where(LiveFeed.kind == "notice")))  # the later
+        stream.next("counts")
+        assert stream.last_id == f"{committed}:{committed - 1}"           # the earlier one is still looked for
+        slow_tx.commit()
     assert stream.next("notice")["notice"]["message"] == "先写后提交"
     stream.close()
