@@ -171,6 +171,8 @@ def test_every_stage_of_figure_1_round_trips_in_json_and_xml(app, api):
                                                 "arrival_photo": api.photo("zhifa1", site_id), "on_spot": "solved"})
     api.complete("zhifa1", site_id, "dispose_feedback", {"result_summary": "现场已清理"})
     api.complete("staff1", site_id, "check", {"passed": True, "rating": "满意"})
+    # the citizen left a phone: 回访 first (a manual 重启 waits for it), reached and satisfied
+    api.complete("staff1", site_id, "revisit", {"revisit_reached": True, "revisit_rating": "满意"})
     api.reopen("staff1", site_id, reason="同一问题再次投诉")
     assert [code for code, _ in walked(api, site)] == [
         "reported", "accepted", "analysed", "dispatched", "unit_returned", "redispatched", "unit_returned",
