@@ -240,6 +240,21 @@ def test_an_edited_ladder_moves_cancels_and_adds_the_waiting_rungs(sessions, env
     assert [n.rung for n in notices(read, event_id, "escalated")] == ["city"]
 
 
+def test_the_citys_rung_reaches_the_citys_own_channel(sessions, env, run, read, clock):
+    """A rung's notice is a notice like any other (engine/notices/outbox.py `store`): it reaches the channels
+    outside the app its recipient set up for its category (the city's rung: 超期, engine/notices/delivery.py)."""
+    from engine.notices import delivery
+    from engine.store.models import NoticeDelivery
+    run(lambda cmd: delivery.add_channel(cmd.session, cmd.catalogs, "admin1", {
+        "label": "市社会治理中心值班邮箱", "owner_kind": "unit", "owner": "shezhi", "categories": ["overdue"],
+        "url": "mailto://smtp.intra:25?from=eventflow@lg.gov.cn&to=duty@lg.gov.cn&mode=insecure"}, cmd.now()))
+    event_id = whistled(run, department="zhifa")
+    sweep.advance(sessions, env, clock.now() + timedelta(hours=5))
+    [city] = notices(read, event_id, "escalated")
+    assert read(lambda cmd: [d.status for d in cmd.session.scalars(
+        select(NoticeDelivery).where(NoticeDelivery.notification_id == city.id))]) == ["pending"]
+
+
 # -- §4.1 自动通知派单: a new report ---------------------------------------------------------------------------
 def test_a_new_report_is_a_notice_to_its_community(run, read):
     event_id = reported_and_started(run)
