@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from engine.core.errors import Forbidden
-from engine.store.models import Event, EventParty, WorkItem
+from engine.store.models import Delegation, Event, EventParty, WorkItem
 from engine.accounts.users import GLOBAL_ROLES, ROLES
 
 
@@ -101,6 +101,8 @@ NOTICE_CHANNELS = _rule("notice_channels", ("system_admin",),
                         "通知渠道: channels outside the app, the delivery log, resending")
 LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them, while the session lasts (issue #18)")
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
+DELEGATE = _rule("delegate", ("department_staff",),
+                 "下派/收回: the unit's own clerks, its own tasks, to a sub-unit or person of its tree (issue #19)")
 
 #: roles of the registering community that see a reporter's contact in full
 CONTACT_ROLES = {"community_staff", "committee"}
@@ -207,6 +209,9 @@ def work_items_of(user, catalogs):
         scope.append(and_(WorkItem.assignee_kind == "community", WorkItem.community == user.community))
     if user.unit:
         scope.append(and_(WorkItem.assignee_kind == "unit", WorkItem.unit.in_(units_within(catalogs, user.unit))))
+    # 下派: passed down to them or a unit of theirs, while it stands (the unit itself still sees it above)
+    scope.append(exists().where(Delegation.task_id == WorkItem.id, Delegation.status == "active",
+                                delegated_to(user, catalogs)))
     if not user.roles:
         return false()
     codes = forbidden_codes(user, catalogs)
@@ -215,14 +220,64 @@ def work_items_of(user, catalogs):
     return and_(WorkItem.role.in_(sorted(user.roles)), or_(*scope), sensitive)
 
 
-def may_work_on(user, item: WorkItem, catalogs) -> bool:
+def may_work_on(user, item: WorkItem, catalogs, passed=None) -> bool:
+    """The task's role, and its assignee's scope — or, with `passed` (the task's active 下派, if any), passed
+    down to the user or a unit of theirs."""
     if item.role not in user.roles:
         return False
+    if passed is not None and holds_delegation(user, passed, catalogs):
+        return True
     if item.assignee_kind == "community":
         return item.community is not None and item.community == user.community
     if item.assignee_kind == "unit":
         return bool(user.unit) and catalogs.is_within(item.unit, user.unit)
     return item.person == user.username
+
+
+# -- 下派 (issue #19): a unit's task passed to a sub-unit or person of its tree ---------------------------------
+def delegated_to(user, catalogs):
+    """SQL condition on Delegation: passed down to this user by name, or to their unit or one below it."""
+    clauses = [and_(Delegation.to_person.is_not(None), Delegation.to_person == user.username)]
+    if user.unit:
+        clauses.append(Delegation.to_unit.in_(units_within(catalogs, user.unit)))
+    return or_(*clauses)
+
+
+def holds_delegation(user, delegation, catalogs) -> bool:
+    """Is an active 下派 theirs to do: to them by name, or to their unit or one above it."""
+    if delegation.status != "active":
+        return False
+    if delegation.to_person:
+        return delegation.to_person == user.username
+    return bool(user.unit and delegation.to_unit) and catalogs.is_within(delegation.to_unit, user.unit)
+
+
+def is_units_clerk(user, item: WorkItem) -> bool:
+    """The unit's own clerk for this task: a department's staff of the very unit the task is given to, with
+    its role (a unit above sees the task but does not run the unit's organisation; a sub-unit it was passed
+    to does the work, and does not pass it on)."""
+    return DELEGATE.allows(user) and item.assignee_kind == "unit" and item.role in user.roles \
+        and bool(user.unit) and user.unit == item.unit
+
+
+def may_delegate(user, item: WorkItem) -> None:
+    """下派 and 收回: only the unit's own clerks (`is_units_clerk`); Forbidden naming `task` otherwise."""
+    DELEGATE.require(user)
+    if not is_units_clerk(user, item):
+        raise Forbidden("只有任务所属单位本级的工作人员可以下派或收回 (only the unit's own clerks pass its tasks down)",
+                        field="task")
+
+
+def may_pass_to_unit(catalogs, item: WorkItem, unit: str | None) -> bool:
+    """A sub-unit of the task's unit (中队, 所): below it in the unit tree, not the unit itself."""
+    return bool(unit) and unit != item.unit and catalogs.is_within(unit, item.unit)
+
+
+def may_pass_to_person(catalogs, item: WorkItem, person, type_code: str | None) -> bool:
+    """A person of the task's unit or a unit below it, active, with the task's role, who may see the event."""
+    return bool(person is not None and person.active and person.unit and item.role in person.roles
+                and catalogs.is_within(person.unit, item.unit)
+                and may_see_sensitive(person, catalogs, type_code, None))
 
 
 # -- events ---------------------------------------------------------------------------------------------

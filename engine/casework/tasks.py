@@ -6,6 +6,7 @@ from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
+from engine.casework import delegation
 from engine.runtime import incidents
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
@@ -158,7 +159,7 @@ def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
     item, instance, event = found[:3]
     if not permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
         raise NotFound(f"task {task_id} does not exist")
-    if not may_work_on(user, item, catalogs):
+    if not delegation.may_do(session, user, catalogs, item):     # its role and scope, or 下派 to them
         if permissions.is_global(user) or event.community == user.community:
             raise Forbidden(f"task {item.title} belongs to role {item.role}", field="role")
         raise NotFound(f"task {task_id} does not exist")
@@ -193,6 +194,7 @@ def complete(cmd, task_id: str, data) -> dict:
         raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
     if incident:
         incidents.resolve_task(session, task_id, user.username, cmd.now())
+    delegation.finish(cmd, task_id)     # a 下派 that stood is done (issue #19)
     return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage,
             "next_task": next_task(cmd, row, event, compiled)}
 

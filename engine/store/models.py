@@ -811,6 +811,46 @@ class Revisit(Base):
     reopened: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Delegation(Base):
+    """下派 (issue #19): a unit's clerk passes one of the unit's ready tasks (签收受理, 到场, 处置反馈 …) to a
+    sub-unit of its tree (中队, 所) or a person of it, with a sub-deadline inside the unit's own limit, and may
+    take it back (收回). While `active` the assignee sees the task in 待办 and may complete it; the unit still
+    does. The sub-deadline waits like a timer: the sweep's job claims due rows (PostgreSQL: FOR UPDATE SKIP
+    LOCKED) for its yellow light (`warn_at`) and its miss (`due_at`), each once; the unit's own limit (a
+    `deadline` row, §8.3) is untouched and counts for the unit (§8.6). engine/casework/delegation.py."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (Index("ix_delegation_task_status", "task_id", "status"),
+                      Index("ix_delegation_status_due", "status", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    #: the work item passed down (its SpiffWorkflow task id: the same while the task is ready)
+    task_id: Mapped[str] = mapped_column(String(36))
+    task_spec: Mapped[str] = mapped_column(String(100))
+    task_name: Mapped[str] = mapped_column(String(200))
+    #: the unit whose order it is, and the unit's own limit the sub-deadline lies within (if the task has one)
+    unit: Mapped[str] = mapped_column(String(60))
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadline.id"))
+    #: to whom: a sub-unit of `unit`'s tree, or a person of it
+    to_unit: Mapped[str | None] = mapped_column(String(60))
+    to_person: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    passed_by: Mapped[str] = mapped_column(String(100))
+    passed_at: Mapped[datetime]
+    #: the sub-deadline and its yellow light
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    warned_at: Mapped[datetime | None]
+    missed_at: Mapped[datetime | None]
+    #: active | taken_back (收回) | done (the task completed) | ended (the task went otherwise: 撤单, 终止 …)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(100))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class TallyDirty(Base):
     """A day whose `tally` rows no longer match what they count: written by the database's triggers on
     deadline, event, audit and supervision (migration 0020) in the writer's own transaction, removed by the refresh that
