@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from sqlalchemy import and_, bindparam, or_, select
 
-from engine.accounts import permissions
+from engine.accounts import permissions, privacy
 from engine.core.clock import SHANGHAI, local, parse_instant
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.notices.outbox import notify
@@ -39,9 +39,10 @@ OPEN_LIMITS = ("pending", "paused", "missed")
 _ACTIVE = select(Delegation).where(Delegation.task_id == bindparam("task_id"), Delegation.status == "active")
 _WORK = (select(WorkItem, Instance, Event).join(Instance, Instance.id == WorkItem.instance_id)
          .join(Event, Event.id == WorkItem.event_id).where(WorkItem.id == bindparam("task_id")))
-#: active delegations of running instances (a suspended one's wait for its resumption, moved by it)
+#: standing delegations but a suspended instance's (they wait for its resumption, moved by it); an ended
+#: instance's are found too, and end
 _RUNNING = (select(Delegation).join(Instance, Instance.id == Delegation.instance_id)
-            .where(Delegation.status == "active", Instance.status == "running"))
+            .where(Delegation.status == "active", Instance.status != "suspended"))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -154,11 +155,14 @@ def candidates(cmd, item: WorkItem, event: Event) -> dict:
     return {"units": units, "people": people}
 
 
-def for_task(cmd, task_id: str) -> dict:
+def for_task(cmd, task_id: str, where: str | None = "api_delegation") -> dict:
     """A task's 下派 as whoever may do it reads it: the one that stands, the earlier ones, the unit's own limit;
-    and, for the unit's own clerk, whom they may pass it to (`may_delegate`)."""
+    and, for the unit's own clerk, whom they may pass it to (`may_delegate`). A sensitive event's read is
+    recorded as made `where` (None: the page that shows it records its own, engine/accounts/privacy.py)."""
     session, catalogs, now = cmd.session, cmd.catalogs, cmd.now()
     item, instance, event = _task(cmd, task_id)
+    if where:
+        privacy.disclose(session, catalogs, cmd.user, event, now, where)
     rows = _described(session, catalogs, session.scalars(select(Delegation).where(Delegation.task_id == item.id)
                                                          .order_by(Delegation.id)), now)
     limit = unit_limit(session, item)
@@ -403,10 +407,10 @@ def next_due_at(cmd):
     and a simulated clock's advance."""
     session = cmd.session
     times = [session.scalar(select(Delegation.warn_at).join(Instance, Instance.id == Delegation.instance_id)
-                            .where(Delegation.status == "active", Instance.status == "running",
+                            .where(Delegation.status == "active", Instance.status != "suspended",
                                    Delegation.warned_at.is_(None)).order_by(Delegation.warn_at).limit(1)),
              session.scalar(select(Delegation.due_at).join(Instance, Instance.id == Delegation.instance_id)
-                            .where(Delegation.status == "active", Instance.status == "running",
+                            .where(Delegation.status == "active", Instance.status != "suspended",
                                    Delegation.missed_at.is_(None)).order_by(Delegation.due_at).limit(1))]
     times = [_utc(t) for t in times if t is not None]
     return min(times) if times else None

@@ -191,3 +191,40 @@ def test_a_sub_units_person_completes_a_task_passed_to_them_by_name(api):
     assert (row["status"], row["unit"]) == ("met", "gongan")
     [shown] = api.event(event_id, user="police1")["delegations"]
     assert (shown["status"], shown["missed"], shown["ended_by"]) == ("done", False, "pcs1")
+
+
+def test_the_pages_pass_down_refuse_with_what_was_typed_and_take_back(app, api):
+    from tests.web.test_sensitive import web_session
+    from tests.web.test_ui_pages import csrf
+    event_id, task_id = whistled_to_police(api)
+    clerk = web_session(app, "police1")
+    html = clerk.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'data-testid="delegate-link"' in html
+    form = clerk.get(f"/tasks/{task_id}/delegation").get_data(as_text=True)
+    assert "龙港派出所" in form and "龙港派出所 办事员" in form and "本单位签收受理时限至 2026-10-08 09:30" in form
+    token = csrf(clerk, f"/tasks/{task_id}/delegation")
+    r = clerk.post(f"/tasks/{task_id}/delegation", data={"csrf_token": token, "to_unit": PCS,
+                                                         "due_at": "2026-10-08T09:45", "note": "请立即签收并回复"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "下派时限不能晚于本单位的签收受理时限 2026-10-08 09:30" in html
+    assert "请立即签收并回复" in html and 'value="2026-10-08T09:45"' in html   # what was typed is kept
+    assert f'value="{PCS}" selected' in html
+    r = clerk.post(f"/tasks/{task_id}/delegation", data={"csrf_token": token, "to_unit": PCS,
+                                                         "due_at": "2026-10-08T09:20", "note": "请立即签收并回复"})
+    assert r.status_code == 302
+    html = clerk.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "公安局已下派给 龙港派出所，下派时限至 2026-10-08 09:20" in html and 'data-testid="take-back"' in html
+    station = web_session(app, "pcs1")
+    html = station.get(f"/tasks/{task_id}").get_data(as_text=True)   # the station opens it from its 待办
+    assert "已下派给 龙港派出所" in html and 'data-testid="take-back"' not in html
+    assert f'data-task-id="{task_id}"' in station.get("/").get_data(as_text=True)
+    advance_to(api, 21)
+    html = clerk.get(f"/events/{event_id}").get_data(as_text=True)
+    assert 'data-testid="delegations"' in html and "下派超期 2026-10-08 09:20" in html
+    assert "下派超期" in clerk.get(f"/tasks/{task_id}").get_data(as_text=True)
+    r = clerk.post(f"/tasks/{task_id}/take-back", data={"csrf_token": token, "reason": "本局自行签收"})
+    assert r.status_code == 302
+    assert f'data-task-id="{task_id}"' not in station.get("/").get_data(as_text=True)
+    html = clerk.get(f"/events/{event_id}").get_data(as_text=True)
+    assert "已收回" in html and "本局自行签收" in html and "收回下派" in html      # the timeline says it too

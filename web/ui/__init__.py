@@ -23,7 +23,7 @@ from engine.core.errors import EventflowError
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes",
-                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices", "ui_live")
+                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices", "ui_live", "ui_delegation")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
                 "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
@@ -35,6 +35,8 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "overdue": _l("超期记录"), "task_claimed": _l("认领"), "comment": _l("留言"), "urged": _l("催办"),
                 "citizen_update": _l("群众补充"), "extension_requested": _l("申请延期"), "extension_decided": _l("延期审批"),
                 "sensitive_viewed": _l("查看（敏感事件）"), "task_released": _l("取消认领"), "part_reported": _l("协办反馈"),
+                "task_delegated": _l("下派"), "delegation_taken_back": _l("收回下派"), "delegation_warning": _l("下派预警"),
+                "delegation_missed": _l("下派超期"),
                 "whistle_returned": _l("退回吹哨"),
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
                 "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
@@ -63,6 +65,7 @@ def secret_key(settings) -> str:
 def set_up(app, api_blueprints) -> None:
     from web.ui import (admin, dashboard, events, field, live, notices, processes, report, session, spot_checks, tasks,
                         users)
+    from web.ui import delegation
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -75,6 +78,7 @@ def set_up(app, api_blueprints) -> None:
     Babel(app, locale_selector=session.select_locale)
     for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices, live):
         app.register_blueprint(module.bp)
+    app.register_blueprint(delegation.bp)     # 下派 (issue #19)
 
     @app.context_processor
     def words():

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.casework import tasks
+from engine.casework import delegation, tasks
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, InvalidData
 from engine.pool import reading
@@ -99,8 +99,9 @@ def task(task_id):
                     number=detail["event_number"], stage=done["stage"] or done["event_status"]))
             return redirect(url_for("ui_tasks.index"))
     event = services().view_event(detail["event_id"], g.user, "task_page")
+    passed = read(delegation.for_task, task_id, None)     # 下派 (issue #19)
     return render_template("ui/task.html", nav="tasks", task=detail, event=event, schema=schema,
-                           fields=ui_forms.render(schema, values, errors), errors=errors), status
+                           fields=ui_forms.render(schema, values, errors), errors=errors, passed=passed), status
 
 
 def _complete(detail, schema, data, uploads):
