@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from engine.casework import delegation
 from engine.core.clock import SHANGHAI
@@ -16,6 +17,8 @@ from web.ui.session import page
 from web.units import read, run
 
 bp = Blueprint("ui_delegation", __name__)
+#: engine/casework/delegation.py STATUS_WORDS, for the catalog: the pages show them as `_(d.status_name)`
+STATUS_WORDS = {"active": _l("下派中"), "taken_back": _l("已收回"), "done": _l("已办理"), "ended": _l("任务已结束")}
 
 
 def local_instant(text: str) -> str:
