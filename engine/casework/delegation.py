@@ -114,11 +114,21 @@ def describe(row: Delegation, catalogs, now, names: dict, suspended: bool = Fals
 
 
 def _described(session, catalogs, rows, now) -> list[dict]:
+    """`describe` each; one whose task went otherwise (撤单, 终止 …) since is shown ended, as the sweep's job will
+    record it at its next time (`send_due`)."""
     rows = list(rows)
     names = _names(session, [u for r in rows for u in (r.to_person, r.passed_by, r.ended_by)])
     suspended = set(session.scalars(select(Instance.id).where(Instance.id.in_({r.instance_id for r in rows}),
                                                               Instance.status == "suspended"))) if rows else set()
-    return [describe(r, catalogs, now, names, r.instance_id in suspended) for r in rows]
+    standing = [r.task_id for r in rows if r.status == "active"]
+    ready = set(session.scalars(select(WorkItem.id).where(WorkItem.id.in_(standing)))) if standing else set()
+    shown = []
+    for row in rows:
+        item = describe(row, catalogs, now, names, row.instance_id in suspended)
+        if row.status == "active" and row.task_id not in ready:
+            item.update(status="ended", status_name=STATUS_WORDS["ended"], light=None)
+        shown.append(item)
+    return shown
 
 
 def of_event(session, catalogs, event_id: int, now) -> list[dict]:

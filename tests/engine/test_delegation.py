@@ -121,6 +121,8 @@ def test_a_suspension_holds_the_sub_deadline_and_moves_it_with_the_units_limit(s
 def test_a_pass_whose_task_went_otherwise_ends_without_a_miss(sessions, env, run, read, clock):
     event_id, _task = passed(run, read)
     run(lifecycle.withdraw, event_id, "群众撤回", user="grid1")        # 撤单: the task is gone
+    [shown] = read(lambda cmd: delegation.of_event(cmd.session, cmd.catalogs, event_id, cmd.now()))
+    assert (shown["status"], shown["light"]) == ("ended", None)      # shown so at once, recorded by the sweep
     sweep.advance(sessions, env, after(20))
     [row] = rows(read, Delegation, Delegation.event_id == event_id)
     assert (row.status, row.missed_at, row.ended_by) == ("ended", None, "system")
