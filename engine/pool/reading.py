@@ -1,6 +1,7 @@
 """Reading the pool (§7.1): an event's detail — process, open tasks, timeline, the record of each step's answers
-(办理记录), photos, deadlines and their lights, duplicate flags, callbacks — its diagram and map, and the search of the events a user may see.
-Every read of a sensitive event's content is recorded (engine/accounts/privacy.py `disclose`)."""
+(办理记录), photos, deadlines and their lights, duplicate flags, callbacks — its diagram and map, and the search
+of the events a user may see. Every read of a sensitive event's content is recorded (engine/accounts/privacy.py
+`disclose`)."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
