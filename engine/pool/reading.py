@@ -1,12 +1,13 @@
-"""Reading the pool (§7.1): an event's detail — process, open tasks, timeline, photos, deadlines and their
-lights, duplicate flags, callbacks — its diagram and map, and the search of the events a user may see.
-Every read of a sensitive event's content is recorded (engine/accounts/privacy.py `disclose`)."""
+"""Reading the pool (§7.1): an event's detail — process, open tasks, timeline, the record of each step's answers
+(办理记录), photos, deadlines and their lights, duplicate flags, callbacks — its diagram and map, and the search
+of the events a user may see. Every read of a sensitive event's content is recorded (engine/accounts/privacy.py
+`disclose`)."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
 from engine.accounts import privacy
-from engine.casework import revisits
+from engine.casework import record, revisits
 from engine.channels import callbacks
 from engine.core.clock import local
 from engine.core.errors import NotFound
@@ -56,6 +57,7 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
         body.update(suspected_duplicates=[], merged_reports=[])     # what `related` answers then
     body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
     body["revisits"] = revisits.of_event(session, event.id)     # 回访 after each closure (§4.3, §8.6)
+    body["record"] = record.of_event(cmd, event.id)             # 办理记录: each step's answers, readable (issue #19)
     body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
