@@ -157,6 +157,19 @@ def _empty(value) -> bool:
 
 
 # -- who --------------------------------------------------------------------------------------------------------
+def people(session, catalogs, usernames: set[str]) -> dict[str, dict]:
+    """{user name: {name, unit}} of these accounts, for a page that names who did something."""
+    return _people(session, catalogs, usernames, [])
+
+
+def who(username: str, found: dict) -> dict:
+    """{name, unit} of an actor for people (`people` found them): never the login name. An actor that is not a
+    person's account (`open311:<channel>`, a channel's name) is shown as it is."""
+    if username not in found and username != "system" and ":" in (username or ""):
+        return {"name": username, "unit": None}
+    return _who(username, found)
+
+
 def _people(session, catalogs, usernames: set[str], rows) -> dict[str, dict]:
     """{user name: {name, unit}} of the actors, and of the persons named in the steps' data (分工's 承办人)."""
     names = set(usernames)

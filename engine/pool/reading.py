@@ -42,7 +42,7 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
     session, user, catalogs, now = cmd.session, cmd.user, cmd.catalogs, cmd.now()
     event = visible(cmd, event_id, where)
-    body = _detail(session, event)
+    body = _detail(session, catalogs, event)
     rows = session.scalars(_DEADLINES, {"event_id": event.id})
     body["deadlines"] = [deadlines.describe(row, catalogs, now) for row in rows]
     # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
@@ -62,7 +62,7 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
-def _detail(session, event: Event) -> dict:
+def _detail(session, catalogs, event: Event) -> dict:
     body = events.summary(event)
     row = session.execute(_PROCESS, {"event_id": event.id}).first()
     body["process"] = None if row is None else {
@@ -74,9 +74,10 @@ def _detail(session, event: Event) -> dict:
                            "community": w.community, "unit": w.unit, "person": w.person,
                            "created_at": local(w.created_at)}
                           for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
-    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
-                         "task_name": a.task_name, "data": a.data}
-                        for a in session.execute(_TIMELINE, {"event_id": event.id})]
+    trail = list(session.execute(_TIMELINE, {"event_id": event.id}))
+    named = record.people(session, catalogs, {a.actor for a in trail})   # for people: never the login name
+    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "by": record.who(a.actor, named), "action": a.action,
+                         "task_id": a.task_id, "task_name": a.task_name, "data": a.data} for a in trail]
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body

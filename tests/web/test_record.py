@@ -97,6 +97,12 @@ def test_the_event_page_shows_every_step_oldest_first(app, api):
         assert answer(shown, "核查", "passed") == "是"
         assert "执法局 办事员（执法局）" in shown.text_content()
         assert not any(login in shown.text_content() for login in LOGINS)
+        # and the 办理经过 beside it names people the same way (never a login name)
+        trail = html.fromstring(page.get_data(as_text=True)).xpath('//ol[@class="timeline"]')[0].text_content()
+        assert "执法局 办事员（执法局）" in trail and "社区干部 陈芳（新城社区）" in trail
+        assert not any(login in trail for login in LOGINS)
+    by = {(e["action"], e["task_name"]): e["by"] for e in detail["timeline"]}
+    assert by[("task_completed", "处置反馈")] == {"name": "执法局 办事员", "unit": "执法局"}
 
 
 def test_the_accept_page_shows_the_whistle_reason_and_the_analysis(app, api):
