@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 from engine.accounts import permissions, privacy
 from engine.casework import delegation
 from engine.runtime import incidents
+from engine.casework import record
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.limits.deadlines import LIGHT_NAMES as LIGHTS, describe as describe_deadline, light_is
@@ -168,13 +169,15 @@ def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
 
 def detail(cmd, task_id: str, where: str = "api_task") -> dict:
     """One ready task with its form and what the worker needs to see: the task's process data (the order
-    to work on, earlier answers for a rework 重办, co-departments' parts to consolidate)."""
+    to work on, earlier answers for a rework 重办, co-departments' parts to consolidate) and the record of
+    what the earlier steps said, by whom and when, newest first (办理记录, engine/casework/record.py)."""
     session, catalogs = cmd.session, cmd.catalogs
     item, row, event = find_work(session, cmd.user, catalogs, task_id)
     privacy.disclose(session, catalogs, cmd.user, event, cmd.now(), where)
     compiled = cmd.env.specs.get(session, row.version_id)
     body = describe(item, event, compiled.resolved_form(item.form, catalogs), row.status == "suspended")
     body["data"] = cmd.env.instances.task_data(session, row, event, task_id)
+    body["record"] = record.newest_first(record.of_event(cmd, event.id))
     return body
 
 

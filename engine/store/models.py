@@ -250,9 +250,10 @@ class Audit(Base):
     """Append-only trail: who, when (injected clock), which task, what data."""
 
     __tablename__ = "audit"
-    __table_args__ = (# the period's aggregates (engine/oversight): rows of an action in a period; an event's trail
+    __table_args__ = (# the period's aggregates (engine/oversight): rows of an action in a period
                       Index("ix_audit_action_at", "action", "at"),
-                      Index("ix_audit_event_action", "event_id", "action"),
+                      # an event's trail, by the event alone (one B-tree key per event: migration 0030)
+                      Index("ix_audit_event_id", "event_id"),
                       # 已办, a user's completions newest first by keyset pages (engine/casework/tasks.py), and the
                       # monthly report's days with work done per person (§9.2 人员到位): completions only (0022)
                       # a completed task by its id (a second completion: 409, not 404), completions only
