@@ -2,14 +2,14 @@
 sub-deadline inside the unit's own limit; its yellow light and miss wait as the row's times, fired by the
 sweep's job (engine/casework/delegation.py)
 
-Revision ID: 0033_delegation
+Revision ID: 0031
 Revises: 0030
 Create Date: 2027-01-20
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0033_delegation'
+revision = '0031'
 down_revision = '0030'
 branch_labels = None
 depends_on = None
