@@ -136,11 +136,15 @@ def _store(session, name, before, document, user, now, directory, community=None
         raise InvalidData([{"field": "(body)", "reason": f"not JSON data: {err}"}]) from None
     documents = overrides(session)
     documents[name] = raw
+    # a row of Table A.1 or B.1 that events have: said first (the loader may name what else refers to it)
+    in_use = _removed_in_use(session, before, document) if name in APPENDIX_TABLES else []
     try:
         new = load_catalogs(directory, documents)
     except CatalogError as err:
-        raise InvalidData([_field(e, community) for e in err.errors],
+        raise InvalidData(in_use + [_field(e, community) for e in err.errors],
                           message=f"{FILES[name]}: {err}") from None
+    if in_use:
+        raise InvalidData(in_use)
     still_used(session, new, name, before)
     summary = summarize(name, before, new.get(name))
     if not any(summary.values()):
@@ -194,7 +198,7 @@ def still_used(session, catalogs, name: str, before) -> None:
         errors += [{"field": code, "reason": f"社区仍在使用，不能删除 (still used by an active {what})"}
                    for what, code in sorted(used) if code not in codes]
     if name in APPENDIX_TABLES:
-        errors += _appendix_rows_kept(session, name, before, catalogs.get(name))
+        errors += _appendix_rows_kept(name, before, catalogs.get(name))
     if name == "duty_rosters":
         people = set(session.scalars(select(User.username).where(User.active.is_(True))))
         kept = {json.dumps(row, sort_keys=True) for row in before}
@@ -206,19 +210,26 @@ def still_used(session, catalogs, name: str, before) -> None:
         raise InvalidData(errors)
 
 
-def _appendix_rows_kept(session, name: str, before: list, after: list) -> list[dict]:
-    """A row of Table A.1 or B.1 that events refer to stays (retired, if it is not to be offered any more);
-    a Table A.1 row keeps its sensitive mark, and a sensitive row its competent department (who may see the
-    events of it: engine/accounts/permissions.py `forbidden_codes`)."""
+def _removed_in_use(session, before: list, document) -> list[dict]:
+    """A row of Table A.1 or B.1 that events refer to (an event of any state: old events still show it)
+    stays; retired, if it is not to be offered any more. `document` as sent (not yet checked)."""
+    sent = {row.get("code") for row in document if isinstance(row, dict)} if isinstance(document, list) else set()
+    removed = sorted({row["code"] for row in before} - sent)
+    if not removed:
+        return []
+    used = dict(session.execute(select(Event.type_code, func.count()).where(Event.type_code.in_(removed))
+                                .group_by(Event.type_code)).all())
+    return [{"field": code, "reason": f"已有 {used[code]} 件事件使用，不能删除，只能停用 "
+                                      f"(still used by {used[code]} events: retire it instead)"}
+            for code in removed if used.get(code)]
+
+
+def _appendix_rows_kept(name: str, before: list, after: list) -> list[dict]:
+    """A Table A.1 row keeps its sensitive mark, and a sensitive row its competent department (who may see
+    the events of it: engine/accounts/permissions.py `forbidden_codes`). (A row in use stays:
+    `_removed_in_use`.)"""
     errors = []
     kept = {row["code"]: row for row in after}
-    removed = sorted(set(row["code"] for row in before) - set(kept))
-    if removed:
-        used = dict(session.execute(select(Event.type_code, func.count()).where(Event.type_code.in_(removed))
-                                    .group_by(Event.type_code)).all())
-        errors += [{"field": code, "reason": f"已有 {used[code]} 件事件使用，不能删除，只能停用 "
-                                             f"(still used by {used[code]} events: retire it instead)"}
-                   for code in removed if used.get(code)]
     if name == "event_types":
         for old in before:
             new = kept.get(old["code"])

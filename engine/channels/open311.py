@@ -68,7 +68,7 @@ def services(catalogs) -> list[dict]:
                        "description": f"附录A 表A.1 第{row['no']}项：{row['content']}"
                                       f"（主管部门：{department.get('name', row['department'])}）",
                        "metadata": True, "type": "realtime",
-                       "keywords": ", ".join([row["category"], row["category_en"], row["code"]]),
+                       "keywords": ", ".join(k for k in (row["category"], row.get("category_en"), row["code"]) if k),
                        "group": row["category"]})
     return result
 

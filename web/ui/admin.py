@@ -301,11 +301,15 @@ def _rung_rows(form) -> tuple[list[dict], list[dict]]:
 
 
 # -- Appendix A Table A.1 and Appendix B Table B.1 (issue #19) --------------------------------------------
+#: what a blank row of Table B.1's form holds before anything is typed (its lead: 社区联合党委)
+_PRESET = {"lead": "committee"}
+
+
 def _appendix_rows(form, saved: list[dict], fields: tuple[str, ...], lists: tuple[str, ...] = ()):
     """A table of Table A.1 or B.1 as posted: each row the saved row of its code (so what the form does not
-    show — 涉密, the process, English names — is kept) with the fields typed over it; a row marked 删除 left
-    out; blank rows skipped, one filled in without a code named. `no` a whole number (else left as typed, for
-    the schema to name)."""
+    show — 涉密, the process, English names — is kept) with the fields typed over it (a list keeps its saved
+    order, what was added after it); a row marked 删除 left out; blank rows skipped, one filled in without a
+    code named. `no` a whole number (else left as typed, for the schema to name)."""
     by_code = {row["code"]: row for row in saved}
     rows, rows_at, errors = [], [], []
     for index in range(_count("rows")):
@@ -314,14 +318,16 @@ def _appendix_rows(form, saved: list[dict], fields: tuple[str, ...], lists: tupl
             continue
         code = get("code")
         if not code:
-            if any(get(k) for k in fields) or any(form.getlist(f"{index}.{k}") for k in lists):
+            if any(get(k) not in ("", _PRESET.get(k)) for k in fields) or any(form.getlist(f"{index}.{k}") for k in lists):
                 errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code", "reason": _("请填写编码")})
             continue
         row = {**by_code.get(code, {}), "code": code}
         for name in fields:
             row[name] = get(name)
         for name in lists:
-            row[name] = [v for v in form.getlist(f"{index}.{name}") if v]
+            posted = [v for v in form.getlist(f"{index}.{name}") if v]
+            row[name] = [v for v in row.get(name, []) if v in posted] + \
+                [v for v in posted if v not in row.get(name, [])]
         number = row.get("no")
         row["no"] = int(number) if isinstance(number, str) and number.isascii() and number.isdigit() \
             and len(number) <= 6 else number
