@@ -37,8 +37,8 @@ from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.store import paging
 from engine.store.models import Audit, CatalogRevision, Event, User, WorkItem
 
-#: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
-#: standard's own tables or system settings, changed by deploying new data files
+#: the catalogs edited in the app; the others (roles, channels, deadline kinds) are system settings, changed by
+#: deploying new data files
 EDITABLE = ("communities", "units", "duty_rosters", "calendar", "escalation",
             "event_types", "one_thing_matters")   # Appendix A Table A.1, Appendix B Table B.1 (issue #19)
 #: catalog → what identifies a row, for the summary of an edit
