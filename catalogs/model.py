@@ -152,6 +152,16 @@ class Catalogs:
         """The codes of Table A.1's sensitive rows (1–3), in file order."""
         return tuple(code for code, row in self._event_types.items() if row.get("sensitive"))
 
+    def offered(self, name: str) -> list[dict]:
+        """The rows of Table A.1 (``event_types``) or B.1 (``one_thing_matters``) offered for new reports: all
+        but the retired ones (issue #19), in file order."""
+        return [copy.deepcopy(row) for row in self._data[name] if not row.get("retired")]
+
+    def is_retired(self, code: str | None) -> bool:
+        """A Table A.1 or B.1 row no longer offered for new reports (its events still name it)."""
+        row = self._event_types.get(code) or self._one_thing.get(code) or {}
+        return bool(row.get("retired"))
+
     def is_sensitive(self, code: str) -> bool:
         """Table A.1 rows 1–3 (重点人员、警情): never listed publicly (issue #5), restricted views (#6)."""
         return bool((self._event_types.get(code) or {}).get("sensitive"))

@@ -53,6 +53,8 @@ def _rule(name: str, roles, scope: str = "") -> Rule:
 
 ADMINS = ("process_admin", "system_admin")
 CITY = ("city_authority", "process_admin", "system_admin")
+#: §9.3 抽查通报: the results are published to the communities (and their joint party committees) they name
+PUBLISHED_TO = ("community_staff", "committee", "whistle_officer")
 
 #: no token at all: sign-in, health, the document itself, Open311's public reads, a device's signed alert
 PUBLIC = Rule("public", (), "anyone (Open311 submissions carry a channel key; device alerts a signature)")
@@ -78,7 +80,8 @@ MERGE = _rule("merge", ("community_staff", "city_authority"), "events of their o
 ADMINISTER = _rule("administer", ADMINS, "挂起, 恢复, 终止, 重新启动 an event's process")
 VERSIONS = _rule("versions", ADMINS, "deploy, list, activate and migrate process versions")
 INCIDENTS = _rule("incidents", ADMINS, "流程异常: list and retry")
-CATALOG_EDIT = _rule("catalog_edit", ("system_admin",), "units, duty rosters, calendar, communities, escalation ladder")
+CATALOG_EDIT = _rule("catalog_edit", ("system_admin",),
+                     "units, duty rosters, calendar, communities, escalation ladder, Table A.1 and B.1")
 COMMUNITY_SETTINGS = _rule("community_settings", ("community_staff", "system_admin"),
                            "their own community's whistle list and time limits")
 CATALOG_HISTORY = _rule("catalog_history", CITY)
@@ -86,7 +89,9 @@ SIM_CLOCK = _rule("sim_clock", CITY, "only under the simulated clock")
 USERS = _rule("users", ("system_admin",))
 INDICATORS = _rule("indicators", ROLES,
                    "the city and administrators all rows; others their own community's, unit's and person's")
-CIRCULAR = _rule("circular", CITY)
+CIRCULAR = _rule("circular", (*CITY, *PUBLISHED_TO),
+                 "the city all; a community's people the lines naming their community or its joint party committee "
+                 "(§9.3 通报)")
 PATROL = _rule("patrol", ("grid_worker", "community_staff", "committee", "stationed_staff"), "their community")
 HAZARD_REPORT = _rule("hazard_report", ("community_staff", "committee"), "their community")
 HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),
@@ -94,7 +99,8 @@ HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),
 HAZARD_VERIFY = _rule("hazard_verify", ("committee", "city_authority"), "the committee its community; the city any")
 COMMUNITY_READ = _rule("community_read", ROLES, "their own community (the city and administrators: any)")
 SPOT_CHECK = _rule("spot_check", ("city_authority", "system_admin"), "§9.3 抽查")
-SPOT_CHECK_READ = _rule("spot_check_read", CITY)
+SPOT_CHECK_READ = _rule("spot_check_read", (*CITY, *PUBLISHED_TO),
+                        "the city all; a community's people the draws of their own community (§9.3 抽查通报)")
 EXTENSION_REQUEST = _rule("extension_request", ("community_staff",), "deadlines of their community's events (§8.4)")
 EXTENSION_DECIDE = _rule("extension_decide", ("city_authority",), "§8.4 审批")
 NOTICE_CHANNELS = _rule("notice_channels", ("system_admin",),
@@ -366,6 +372,47 @@ def community_to_read(user, asked: str | None) -> str | None:
     community = asked or user.community
     require_community(user, community)
     return community
+
+
+# -- §9.3 published results: a community reads its own lines ----------------------------------------------
+def own_communities(user, catalogs) -> set[str]:
+    """The communities whose published §9.3 results (circular lines, spot-check findings) a user reads: their
+    own community, and those whose joint party committee (社区联合党委) is their unit or one below it."""
+    found = {user.community} if user.community else set()
+    if user.unit:
+        within = set(units_within(catalogs, user.unit))
+        found |= {option["value"] for option in catalogs.options("communities")
+                  if (catalogs.community(option["value"]) or {}).get("committee") in within}
+    return found
+
+
+def community_parties(catalogs, community: str) -> set[tuple[str, str]]:
+    """The circular's parties that are a community's own: the community, and its joint party committee."""
+    committee = (catalogs.community(community) or {}).get("committee")
+    return {("community", community)} | ({("unit", committee)} if committee else set())
+
+
+def circular_parties(user, catalogs) -> set[tuple[str, str]] | None:
+    """The circular's (level, party) whose lines a user reads (`CIRCULAR`): None — every party — for the city
+    and administrators; for a community's people, their communities' (`own_communities`) and those
+    communities' joint party committees' (§9.3: 抽查通报, published to whom it names)."""
+    if is_global(user):
+        return None
+    if not CIRCULAR.allows(user):
+        return set()
+    return {party for community in own_communities(user, catalogs) for party in community_parties(catalogs, community)}
+
+
+def may_read_spot_check(user, catalogs, community: str | None) -> bool:
+    """A spot check (§9.3): the city and administrators any; a community's people the draws of their own."""
+    return is_global(user) or (SPOT_CHECK_READ.allows(user) and community in own_communities(user, catalogs))
+
+
+def spot_check_communities(user, catalogs) -> set[str] | None:
+    """The communities whose draws a user lists: None (every one) for the city level."""
+    if is_global(user):
+        return None
+    return own_communities(user, catalogs) if SPOT_CHECK_READ.allows(user) else set()
 
 
 def may_patrol(user) -> bool:

@@ -95,6 +95,8 @@ def set_up(app, api_blueprints) -> None:
                 "may_patrol": bool(user) and permissions.may_patrol(user),
                 "may_see_hazards": bool(user) and permissions.may_see_hazards(user),
                 "may_spot_check": bool(user) and permissions.SPOT_CHECK.allows(user),
+                "may_read_spot_checks": bool(user) and permissions.SPOT_CHECK_READ.allows(user),
+                "may_read_circular": bool(user) and permissions.CIRCULAR.allows(user),
                 "may_report": bool(user) and bool(permissions.sources_for(user, pool.SOURCES)),
                 "sources": {k: gettext(v) for k, v in pool.SOURCES.items()},
                 "status_words": {k: gettext(v) for k, v in pool.STATUS_WORDS.items()}, "action_words": ACTION_WORDS,
