@@ -101,6 +101,10 @@ NOTICE_CHANNELS = _rule("notice_channels", ("system_admin",),
                         "通知渠道: channels outside the app, the delivery log, resending")
 LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them, while the session lasts (issue #18)")
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
+RETURNS_READ = _rule("returns_read", CITY,
+                     "退回: every unit's returns and their reasons (a sensitive event's only counted, issue #19)")
+RETURN_RULING = _rule("return_ruling", ("city_authority",),
+                      "裁定退回是否合理 (不合理退回 counts against the unit, not as the community's misroute)")
 
 #: roles of the registering community that see a reporter's contact in full
 CONTACT_ROLES = {"community_staff", "committee"}
