@@ -109,6 +109,10 @@ LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them,
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
 DELEGATE = _rule("delegate", ("department_staff",),
                  "下派/收回: the unit's own clerks, its own tasks, to a sub-unit or person of its tree (issue #19)")
+RETURNS_READ = _rule("returns_read", CITY,
+                     "退回: every unit's returns and their reasons (a sensitive event's only counted, issue #19)")
+RETURN_RULING = _rule("return_ruling", ("city_authority",),
+                      "裁定退回是否合理 (不合理退回 counts against the unit, not as the community's misroute)")
 
 #: roles of the registering community that see a reporter's contact in full
 CONTACT_ROLES = {"community_staff", "committee"}

@@ -27,7 +27,9 @@ def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = 
             "created_at": local(item.created_at), "claimed_by": item.claimed_by,
             "claimed_at": local(item.claimed_at), "form": form,
             # 已挂起: listed, but it cannot be completed until the process is resumed
-            "suspended": suspended}
+            "suspended": suspended,
+            # 批量签收 (issue #19): a 签收受理 that may be accepted with others (engine/casework/batch.py)
+            "batch_accept": contracts.batch_acceptance(item.form) is not None}
 
 
 #: 待办's order: the longest waiting first, the task id breaking ties (issue #17: keyset pages)

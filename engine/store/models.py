@@ -772,6 +772,8 @@ class Tally(Base):
     #: 回访 recorded with the reporter reached and rating, and of those 满意 or 基本满意 (§8.6 群众满意率)
     revisited: Mapped[int] = mapped_column(Integer, default=0)
     revisit_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    #: returns ruled unreasonable by the city (不合理退回, issue #19): a unit's; a community's orders' (not its 派错)
+    unreasonable: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Revisit(Base):
@@ -850,6 +852,29 @@ class Delegation(Base):
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(100))
     end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReturnRuling(Base):
+    """The city authority's ruling on a return (退回, issue #19; engine/oversight/returns.py): one per return,
+    the `whistle_returned` audit row it rules on. `unreasonable` (不合理退回): the return counts against the unit
+    that returned (its 不合理退回数) and not as the community's misroute (派错) — nor against the community's
+    first-time rate; `reasonable` (合理): reviewed, nothing moves. The return's unit, community and time are kept
+    beside it, so the counts (engine/oversight/counting.py) and the trigger listing the days a ruling changes
+    (migration 0032) read one row."""
+
+    __tablename__ = "return_ruling"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), unique=True, index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60))
+    community: Mapped[str | None] = mapped_column(String(60))
+    returned_at: Mapped[datetime]
+    #: unreasonable | reasonable
+    verdict: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    ruled_by: Mapped[str] = mapped_column(String(100))
+    ruled_at: Mapped[datetime]
 
 
 class TallyDirty(Base):
