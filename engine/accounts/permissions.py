@@ -87,6 +87,8 @@ USERS = _rule("users", ("system_admin",))
 INDICATORS = _rule("indicators", ROLES,
                    "the city and administrators all rows; others their own community's, unit's and person's")
 CIRCULAR = _rule("circular", CITY)
+UNLISTED_WHISTLES = _rule("unlisted_whistles", ("community_staff", "committee", "whistle_officer", *CITY),
+                          "清单外吹哨 (§7.3.2): the city and administrators every community; a community's people their own")
 PATROL = _rule("patrol", ("grid_worker", "community_staff", "committee", "stationed_staff"), "their community")
 HAZARD_REPORT = _rule("hazard_report", ("community_staff", "committee"), "their community")
 HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),
