@@ -40,6 +40,7 @@ STEPS = [("staff", "verify", {"verdict": "accept"}),
                                         "whistle_reason": "bench"}),
          ("dept", "accept_whistle", {"decision": "accept"}),
          ("dept", "dispose_feedback", {"result_summary": "已处置"}),
+         ("whistle", "receive_closure", {"passed": True}),   # 结案接收 (§7.3.3)
          ("staff", "check", {"passed": True, "rating": "满意"}),
          ("staff", "revisit", {"revisit_reached": True, "revisit_rating": "满意"})]
 #: a persisted lifecycle's transactions: the report, the start, each task

@@ -8,9 +8,9 @@ workers, measured in turn (A B A B …) in one run; prints each and the ratio (a
 Each client is a process of its own with one keep-alive connection, signed in as the four people of the
 main path (bearer tokens). It walks one event after another: 报告 (grid1, POST /api/events: the answer
 lists the open 核实 task), then 核实 and 研判 (staff1), 吹哨 (whistle1), 签收受理 and 处置反馈 (zhifa1),
-核查 (staff1), each POST /api/tasks/{id}/complete. A completion answers the next task the same person may
-do on the event (`next_task`); where the next task is someone else's (the path changes hands three
-times) that person reads the event first (GET /api/events/{id}), as a client must. Counted: completions
+结案接收 (whistle1), 核查 (staff1), each POST /api/tasks/{id}/complete. A completion answers the next task the
+same person may do on the event (`next_task`); where the next task is someone else's (the path changes hands
+four times) that person reads the event first (GET /api/events/{id}), as a client must. Counted: completions
 answered within the measured window (after a warm-up), per second of it; the reports and reads the path
 needs run meanwhile. The box has 2 cores: the clients, the server's processes and PostgreSQL share them,
 so the CPU each used in the window is printed too (per completion).
@@ -48,6 +48,7 @@ STEPS = [("staff1", "verify", {"verdict": "accept"}),
          ("whistle1", "issue_whistle", {"lead_department": "zhifa", "on_site": False, "whistle_reason": "bench"}),
          ("zhifa1", "accept_whistle", {"decision": "accept"}),
          ("zhifa1", "dispose_feedback", {"result_summary": "已处置"}),
+         ("whistle1", "receive_closure", {"passed": True}),   # 结案接收 (§7.3.3)
          ("staff1", "check", {"passed": True, "rating": "满意"}),
          ("staff1", "revisit", {"revisit_reached": True, "revisit_rating": "满意"})]   # 回访 after closure (issue #18)
 USERS = ("grid1", "staff1", "whistle1", "zhifa1")

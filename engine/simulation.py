@@ -92,6 +92,7 @@ PATHS = {
     "late": 0.12,               # a move past its limit (§8: recorded overdue, 督办)
     "urge": 0.5,                # of the late 签收: the community urges (催办, §9.1)
     "rework": 0.08,             # 核查不通过 → 重办
+    "closure_sent_back": 0.04,  # 结案接收: the whistle officer sends the department's closure back (§7.3.3) → 重办
     "reopen": 0.03,             # 重启 after closure
     "withdrawn_late": 0.01,     # 撤单 while the departments work
     "photos": 0.25,             # a result as before/after photos (§8.5) instead of words
@@ -130,6 +131,7 @@ TOUR = [{"source": "grid_worker", "disposal": "stationed"},
         {"source": "iot_alert", "verdict": "transferred", "disposal": "cadre"},
         {"source": "grid_worker", "disposal": "stationed", "stationed_escalates": True},
         {"source": "grid_worker", "disposal": "whistle", "withdrawn_late": True},
+        {"source": "grid_worker", "disposal": "whistle", "closure_sent_back": True},
         {"source": "superior"},
         {"source": "one_thing"},
         {"source": "grid_worker", "disposal": "cadre", "revisit_unsatisfied": True},
@@ -586,7 +588,8 @@ def _late(rng, low, high, late_low, late_high) -> timedelta:
 
 
 def whistle_story(city: City, rng, event_id: int, community: str, code: str, escalated: bool = False) -> Story:
-    """吹哨 (§7.3) → 签收受理 or 退回 (改派, 兜底指定) → 到场 → 协办 → 处置反馈 → 核查 (§8.3-§8.5)."""
+    """吹哨 (§7.3) → 签收受理 or 退回 (改派, 兜底指定) → 到场 → 协办 → 处置反馈 → 结案接收 (§7.3.3) → 核查
+    (§8.3-§8.5)."""
     right = city.catalogs.competent_department(code)
     departments = [u["code"] for u in city.catalogs.get("units") if u["kind"] == "department"]
     returns = 2 if _chance(rng, "returned_twice") else 1 if _chance(rng, "returned_once") else 0
@@ -656,11 +659,13 @@ def whistle_story(city: City, rng, event_id: int, community: str, code: str, esc
     if co:
         yield _minutes(rng, 10, 120)
         city.complete(rng, event_id, "consolidate", {"result_summary": "主办、协办均已处置完毕"})
+    yield from receipt_story(city, rng, event_id)
     yield city.office(city.now() + _minutes(rng, 20, 180), rng)
     if _chance(rng, "rework"):
         city.complete(rng, event_id, "check", {"passed": False, "check_note": "核查未整改到位，请重办", "rating": "不满意"})
         yield _minutes(rng, 60, 600)
         city.complete(rng, event_id, "dispose_rework", {"result_summary": "已重新处置"})
+        yield from receipt_story(city, rng, event_id, again=True)
         yield city.office(city.now() + _minutes(rng, 20, 180), rng)
     city.complete(rng, event_id, "check", {"passed": True, "rating": rating(rng)})
     if returns and not city.catalogs.is_sensitive(code) and _chance(rng, "return_ruled_unreasonable"):
@@ -673,6 +678,18 @@ def whistle_story(city: City, rng, event_id: int, community: str, code: str, esc
                                                  {"verdict": "unreasonable", "note": "属该部门职责，退回理由不成立"}),
                  rng.choice(city.people.with_role("city_authority")))
         city.outcome.moves += 1
+
+
+def receipt_story(city: City, rng, event_id: int, again: bool = False) -> Story:
+    """结案接收 (§7.3.3): the community's whistle officer takes the department's closure, or sends it back once
+    for the department to redo (重办) before taking it."""
+    yield _minutes(rng, 5, 60)
+    if not again and _chance(rng, "closure_sent_back"):
+        city.complete(rng, event_id, "receive_closure", {"passed": False, "receipt_note": "结案反馈未附处置情况，请补充后重新反馈"})
+        yield _minutes(rng, 60, 300)
+        city.complete(rng, event_id, "dispose_rework", {"result_summary": "已补充处置情况"})
+        yield _minutes(rng, 5, 60)
+    city.complete(rng, event_id, "receive_closure", {"passed": True})
 
 
 def extension_story(city: City, rng, event_id: int, community: str) -> Story:
@@ -933,6 +950,7 @@ PATH_EVIDENCE = {
     "returns": ("action", "whistle_returned"), "redispatch": ("task", "改派"), "authority_assign": ("task", "兜底指定"),
     "co_departments": ("task", "协办反馈"), "on_site": ("task", "到场"), "extensions": ("action", "extension_decided"),
     "misses": ("action", "overdue"), "urged": ("action", "urged"), "rework": ("action", "rework"),
+    "closure_sent_back": ("action", "closure_sent_back"), "whistle_unlisted": ("action", "whistle_unlisted"),
     "reopen": ("action", "reopened"), "duplicates_merged": ("action", "merged_into"),
     "superior": ("task", "会商研判"), "one_thing": ("task", "牵头研判"),
     "closed": ("status", "closed"), "invalid": ("status", "invalid"), "returned": ("status", "returned"),
@@ -944,13 +962,16 @@ PATH_EVIDENCE = {
 
 def paths_reached(session) -> dict[str, int]:
     """How often each path of `PATH_EVIDENCE` was taken, read back from the audit trail and the events'
-    end states (a failed 核查 is a `task_completed` of 核查 with passed false); patrols from their table."""
+    end states (a failed 核查 is a `task_completed` of 核查 with passed false, a closure sent back one of 结案接收);
+    patrols from their table."""
     actions = dict(session.execute(select(Audit.action, func.count()).group_by(Audit.action)).all())
     done = dict(session.execute(select(Audit.task_name, func.count()).where(Audit.action == "task_completed")
                                 .group_by(Audit.task_name)).all())
     statuses = dict(session.execute(select(Event.status, func.count()).group_by(Event.status)).all())
     checks = session.scalars(select(Audit.data).where(Audit.action == "task_completed", Audit.task_name == "核查"))
     actions["rework"] = sum(1 for data in checks if isinstance(data, dict) and data.get("passed") is False)
+    receipts = session.scalars(select(Audit.data).where(Audit.action == "task_completed", Audit.task_name == "结案接收"))
+    actions["closure_sent_back"] = sum(1 for data in receipts if isinstance(data, dict) and data.get("passed") is False)
     found = {"task": done, "action": actions, "status": statuses}
     reached = {path: found[kind].get(key, 0) for path, (kind, key) in PATH_EVIDENCE.items()}
     reached["patrols"] = session.scalar(select(func.count(Patrol.id))) or 0

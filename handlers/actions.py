@@ -4,3 +4,4 @@ from __future__ import annotations
 
 WHISTLE_DISPATCHED = "whistle_dispatched"   # data: lead_unit, event_type …
 WHISTLE_RETURNED = "whistle_returned"       # data: unit, code (return_reasons), reason, count
+WHISTLE_UNLISTED = "whistle_unlisted"       # 清单外吹哨 (§7.3.2) data: event_type, community, reason

@@ -2,6 +2,7 @@
 (422 naming the form field, nothing changes) instead of leaving a task no one will ever see."""
 from __future__ import annotations
 
+from handlers import actions
 from handlers.errors import InvalidParameter
 from handlers.registry import REGISTRY
 
@@ -36,3 +37,26 @@ def check_assignments(ctx, task, assignments, community=None):
                                                   f"(item {number}: {person} is not a cadre of this community)")
         checked.append({"unit": unit, "person": person})
     return {"count": len(checked)}
+
+
+#: the fewest characters a reason for a whistle off the community's list may have (§7.3.2)
+UNLISTED_REASON_MIN = 2
+
+
+@REGISTRY.operation("check_whistle_list")
+def check_whistle_list(ctx, task, event_type, community, reason=None):
+    """§7.3.2 吹哨事项清单: a type the community has on its whistle list is whistled as it is; one off the list
+    needs a reason (the whistle form's 吹哨理由), else the whistle is refused naming it; with a reason the
+    whistle is marked 清单外吹哨 (an audit row the event, the city's list and the monthly report read)."""
+    if ctx.catalogs.whistle_listed(community, event_type):
+        return {"listed": True, "reason": None}
+    text = reason.strip() if isinstance(reason, str) else ""
+    if len(text) < UNLISTED_REASON_MIN:
+        row = ctx.catalogs.event_type(event_type) or {}
+        name = f"{event_type} {row.get('content', '')}".strip()
+        raise InvalidParameter("reason", f"事件类型 {name} 不在本社区吹哨事项清单内（§7.3.2）：请填写吹哨理由，说明为何仍需吹哨"
+                                         f"（至少{UNLISTED_REASON_MIN}个字） (this type is not on the community's "
+                                         f"whistle list: give a reason of at least {UNLISTED_REASON_MIN} characters)")
+    ctx.record(actions.WHISTLE_UNLISTED, {"event_type": event_type, "community": community, "reason": text[:2000]},
+               task=task)
+    return {"listed": False, "reason": text[:2000]}

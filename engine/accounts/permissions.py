@@ -92,6 +92,8 @@ INDICATORS = _rule("indicators", ROLES,
 CIRCULAR = _rule("circular", (*CITY, *PUBLISHED_TO),
                  "the city all; a community's people the lines naming their community or its joint party committee "
                  "(§9.3 通报)")
+UNLISTED_WHISTLES = _rule("unlisted_whistles", ("community_staff", "committee", "whistle_officer", *CITY),
+                          "清单外吹哨 (§7.3.2): the city and administrators every community; a community's people their own")
 PATROL = _rule("patrol", ("grid_worker", "community_staff", "committee", "stationed_staff"), "their community")
 HAZARD_REPORT = _rule("hazard_report", ("community_staff", "committee"), "their community")
 HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),

@@ -180,7 +180,20 @@ def detail(cmd, task_id: str, where: str = "api_task") -> dict:
     body = describe(item, event, compiled.resolved_form(item.form, catalogs), row.status == "suspended")
     body["data"] = cmd.env.instances.task_data(session, row, event, task_id)
     body["record"] = record.newest_first(record.of_event(cmd, event.id))
+    if (body["form"] or {}).get("x-context") == "whistle_list":     # the 吹哨 form shows the list first
+        body["whistle_list"] = whistle_list(catalogs, event)
     return body
+
+
+def whistle_list(catalogs, event: Event) -> dict:
+    """§7.3.2 吹哨事项清单 of the event's community, as the 吹哨 form shows it before its fields: the listed
+    types (their Table A.1 words) and whether the event's own type is one of them (if not, the whistle needs
+    a reason and is marked 清单外吹哨: handlers/checks.py `check_whistle_list`)."""
+    codes = (catalogs.community(event.community) or {}).get("whistle_list", [])
+    labels = {o["value"]: o["label"] for o in catalogs.options("event_types")}
+    return {"community": event.community, "event_type": event.type_code,
+            "listed": catalogs.whistle_listed(event.community, event.type_code),
+            "types": [{"code": code, "label": labels.get(code, code)} for code in codes]}
 
 
 def complete(cmd, task_id: str, data) -> dict:

@@ -40,7 +40,8 @@ READS = {"核实": ("verify", ("verdict",)), "研判": ("analyse", ("disposal",)
          "下沉部门处置": ("stationed_result", ("resolved", contracts.STATIONED + "summary")),
          "社区干部处置": ("local_result", (contracts.RESULT_SUMMARY,)),
          "处置反馈": ("feedback", (contracts.RESULT_SUMMARY,)), "汇总反馈": ("feedback", (contracts.RESULT_SUMMARY,)),
-         "重办反馈": ("feedback", (contracts.RESULT_SUMMARY,)), "核查": ("check", (contracts.CHECK_PASSED,))}
+         "重办反馈": ("feedback", (contracts.RESULT_SUMMARY,)), "核查": ("check", (contracts.CHECK_PASSED,)),
+         "结案接收": ("closure_receipt", (contracts.CHECK_PASSED,))}
 TASKS = tuple(READS)
 #: outcome (engine's Event.status, handlers/notify.py) → (stage code, Open311 status)
 OUTCOMES = {"closed": ("closed", "fixed"), "invalid": ("invalid", "no_further_action"),
@@ -175,4 +176,6 @@ def _task(name, data, unit, catalogs) -> Stage | None:
         return _stage("fed_back", "处置反馈", "in_progress", f"{summary or '已处置'}，待社区核查（§8.5）")
     if name == "核查" and data.get(contracts.CHECK_PASSED) is False:
         return _stage("rework", "重办", "in_progress", "核查未通过，退回重新处置（§8.6）")
+    if name == "结案接收" and data.get(contracts.CHECK_PASSED) is False:
+        return _stage("rework", "重办", "in_progress", "结案反馈未被接收，退回重新处置（§7.3.3）")
     return None                           # 核查 passed: 办结 follows in the same step

@@ -15,6 +15,9 @@ RETURN_RULED = "return_ruled"           # the city's ruling on a return: return_
 
 # -- keys of completed forms that reports read --------------------------------------------------------------
 CHECK_PASSED = "passed"                 # 核查 passed (§8.5 重办 when false; §8.6 first-time rate, §9.1 处置不到位)
+#: 结案接收 (§7.3.3) answers with the same key: a closure the whistle officer sends back is a 重办 like a failed
+#: 核查 (counted where the failed checks are: not first-time, 处置不到位), with its reason under its own key
+RECEIPT_NOTE = "receipt_note"
 CHECK_RATING = "rating"                 # 核查's 评价 (§8.6 满意率)
 RESULT_SUMMARY = "result_summary"       # 处置结果 text (§8.5), told to citizens (Open311 status_notes)
 LEAD_DEPARTMENT = "lead_department"     # the whistle's lead department (§7.3, 哨单)
@@ -42,7 +45,8 @@ def batch_acceptance(form: str | None) -> dict | None:
 
 #: key → the forms (processes/forms/<name>.json) that must define it
 FORM_KEYS = {
-    CHECK_PASSED: ("check",),
+    CHECK_PASSED: ("check", "closure_receipt"),
+    RECEIPT_NOTE: ("closure_receipt",),
     CHECK_RATING: ("check",),
     RESULT_SUMMARY: ("local_result", "feedback"),
     LEAD_DEPARTMENT: ("whistle",),

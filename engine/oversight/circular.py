@@ -7,9 +7,10 @@ For [from, to) it names every unit and person (and community, for its own obliga
 - **反馈不及时** (late feedback): a missed handling deadline (`community_handle`, `close`,
   `close_difficult`) — 处置反馈 not given by its due time — or a 回访 not done in its limit (`revisit`, the
   community's own); its supervision record opened in the period;
-- **处置不到位** (poorly handled): a 核查 that failed in the period (the work went back for 重办), named
-  against the event's lead unit, or the community when the community handled it, and against the person
-  who did the handling work (who met its limit).
+- **处置不到位** (poorly handled): a 核查 that failed in the period, or a closure the whistle officer sent back
+  at 结案接收 (§7.3.3; the work went back for 重办 either way), named against the event's lead unit, or the
+  community when the community handled it, and against the person who did the handling work (who met its
+  limit).
 
 Each entry names the event, the limit or the check and when, and takes points off the assessment score
 (engine/oversight/assessment.py).
@@ -83,7 +84,7 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
     doers = _doers(session, {event.id for _, event in failed})
     for audit, event in failed:
         entry = {"event_id": event.id, "event_number": event.number, "kind": "check",
-                 "reason": f"核查不通过：{audit.data.get('check_note') or ''}".rstrip("：") + "（§8.5 重办）",
+                 "reason": _check_reason(audit.data),
                  "at": local(audit.at)}
         for level, party in _held_against(event, doers):
             parties[level][party]["poorly_handled"].append(entry)
@@ -361,9 +362,12 @@ def _doer() -> list:
 
 
 def _check_reason(data) -> str:
-    """What a failed 核查 entry says (as `build` words it)."""
-    note = data.get("check_note") if isinstance(data, dict) else None
-    return f"核查不通过：{note or ''}".rstrip("：") + "（§8.5 重办）"
+    """What a failed 核查 entry says — or a closure the whistle officer sent back at 结案接收 (§7.3.3), which
+    answers with the same key (engine/core/contracts.py) and its own note."""
+    data = data if isinstance(data, dict) else {}
+    if contracts.RECEIPT_NOTE in data:
+        return f"结案接收退回：{data.get(contracts.RECEIPT_NOTE) or ''}".rstrip("：") + "（§7.3.3 重办）"
+    return f"核查不通过：{data.get('check_note') or ''}".rstrip("：") + "（§8.5 重办）"
 
 
 def _entry(row) -> dict:

@@ -5,7 +5,8 @@ For one community and month (Asia/Shanghai):
 - **人员到位** (staff presence): each of the community's active staff with their duty-roster days, patrols
   (巡查打卡) and the days they completed tasks (task activity);
 - **事件流转处置**: events received (registered in the community's pool in the month), closed in it,
-  whistled (of those received), and overdue (events of the community with a limit missed in the month);
+  whistled (of those received), of those whistled off the community's whistle list (清单外吹哨, §7.3.2), and
+  overdue (events of the community with a limit missed in the month);
 - **重点问题**: the event types received most often;
 - **重点隐患整治点**: the month's hazard points with their state, and whether the community was reminded
   or flagged for having none;
@@ -66,7 +67,10 @@ def build(cmd, community: str, month: str) -> dict:
     received = and_(Event.community == community, Event.created_at >= start, Event.created_at < end)
     whistled = (select(Audit.id).where(Audit.event_id == Event.id, Audit.action == actions.WHISTLE_DISPATCHED)
                 .exists())
-    counts = session.execute(select(func.count(), func.sum(case((whistled, 1), else_=0))).where(received)).one()
+    unlisted = (select(Audit.id).where(Audit.event_id == Event.id, Audit.action == actions.WHISTLE_UNLISTED)
+                .exists())
+    counts = session.execute(select(func.count(), func.sum(case((whistled, 1), else_=0)),
+                                    func.sum(case((unlisted, 1), else_=0))).where(received)).one()
     # events of the community with a limit missed in the month (whenever they came in): a closed month's
     # number does not change later
     overdue = session.scalar(select(func.count(Deadline.event_id.distinct())).join(Event, Event.id == Deadline.event_id)
@@ -81,7 +85,7 @@ def build(cmd, community: str, month: str) -> dict:
     return {"community": community, "community_name": catalogs.community(community)["name"], "month": month,
             "presence": presence,
             "events": {"received": counts[0], "closed": closed, "whistled": int(counts[1] or 0),
-                       "overdue": overdue},
+                       "whistled_unlisted": int(counts[2] or 0), "overdue": overdue},
             "key_problems": problems, "hazard_points": points, "hazard_month": month_state(session, community, month),
             "spot_checks": spot_checks.findings_of(cmd, community, start, end),
             "circular": circular_lines(cmd, community, start, end)}
@@ -119,7 +123,8 @@ def table(report: dict) -> tuple[list[str], list[list]]:
     for p in report["presence"]:
         rows.append(["人员到位", f"{p['name']}（{p['username']}）",
                      f"值班 {p['duty_days']} 天，巡查 {p['patrols']} 次，办理 {p['active_days']} 天"])
-    for key, word in (("received", "受理事件"), ("closed", "办结事件"), ("whistled", "吹哨事件"), ("overdue", "超期事件")):
+    for key, word in (("received", "受理事件"), ("closed", "办结事件"), ("whistled", "吹哨事件"),
+                      ("whistled_unlisted", "其中清单外吹哨"), ("overdue", "超期事件")):
         rows.append(["事件流转处置", word, report["events"][key]])
     for p in report["key_problems"]:
         rows.append(["重点问题", f"{p['type_code']} {p['name']}", p["count"]])

@@ -14,7 +14,8 @@ from engine.core.errors import NotFound
 from engine.limits import deadlines
 from engine.pool import duplicates, events, photos
 from engine.store import paging
-from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, WorkItem
+from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, User, WorkItem
+from handlers import actions
 
 
 def visible(cmd, event_id: int, where: str) -> Event:
@@ -59,6 +60,7 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     body["revisits"] = revisits.of_event(session, event.id)     # 回访 after each closure (§4.3, §8.6)
     body["record"] = record.of_event(cmd, event.id)             # 办理记录: each step's answers, readable (issue #19)
     body["delegations"] = delegation.of_event(session, catalogs, event.id, now)   # 下派 and its sub-deadlines
+    body["whistle_unlisted"] = _unlisted(session, body["timeline"])   # 清单外吹哨 (§7.3.2)
     body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
@@ -82,6 +84,17 @@ def _detail(session, catalogs, event: Event) -> dict:
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body
+
+
+def _unlisted(session, timeline: list[dict]) -> dict | None:
+    """清单外吹哨 (§7.3.2): the event's last whistle off its community's list (handlers/checks.py), with its
+    reason, when and who (display name); None when it has none."""
+    marks = [entry for entry in timeline if entry["action"] == actions.WHISTLE_UNLISTED]
+    if not marks:
+        return None
+    mark = marks[-1]
+    name = session.scalar(select(User.display_name).where(User.username == mark["actor"]))
+    return {"reason": (mark["data"] or {}).get("reason") or "", "at": mark["at"], "by_name": name or mark["actor"]}
 
 
 def search_events(cmd, filters: dict, page, where: str = "api_list") -> tuple[int, paging.Page]:

@@ -173,6 +173,11 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     clerk.shot("07-feedback")
     clerk.submit()
 
+    whistle.open_task(number, "结案接收")                                  # §7.3.3 the officer who sent it
+    whistle.page.locator("[data-field=passed]").get_by_label("是").check()
+    whistle.shot("07b-closure-receipt")
+    whistle.submit()
+
     staff.open_task(number, "核查")
     expect(staff.page.get_by_test_id("reporter-contact")).to_contain_text("13800001111")  # the registering community
     staff.page.locator("[data-field=passed]").get_by_label("是").check()

@@ -76,6 +76,7 @@ def test_an_ended_instance_keeps_no_state_and_its_event_reads_the_same(env, sess
     event_id = whistled(run)
     run(complete, event_id, "accept_whistle", {"decision": "accept"}, user="zhifa1")
     run(complete, event_id, "dispose_feedback", {"result_summary": "已处置"}, user="zhifa1")
+    run(complete, event_id, "receive_closure", {"passed": True}, user="whistle1")    # 结案接收 (§7.3.3)
     assert run(complete, event_id, "check", {"passed": True, "rating": "满意"}, user="staff1") == "closed"
     assert run(complete, event_id, "revisit", {"revisit_reached": True, "revisit_rating": "满意"},
                user="staff1") == "closed"                     # 回访 (issue #18): the process ends after it

@@ -15,7 +15,7 @@ START, END = parse_instant("2026-10-12T00:00:00+08:00"), parse_instant("2026-10-
 EVENTS = 30
 #: Figure 1's paths and end states (docs/process-conventions.md) and §9's work that a run must reach
 PATHS = ["stationed", "cadre", "whistle", "returns", "redispatch", "authority_assign", "co_departments", "on_site",
-         "extensions", "misses", "urged", "rework", "reopen", "duplicates_merged", "superior", "one_thing",
+         "extensions", "misses", "urged", "rework", "closure_sent_back", "reopen", "duplicates_merged", "superior", "one_thing",
          "closed", "invalid", "returned", "transferred", "withdrawn", "merged", "spot_checks", "hazards", "patrols",
          "revisits", "revisit_reopened"]
 SOURCES = ["grid_worker", "committee_patrol", "citizen", "iot_alert", "one_thing", "superior"]

@@ -205,3 +205,19 @@ def test_reopen_event_opens_the_event_again_for_a_new_instance(call, read, run, 
         ("open", None, None, None, 1)
     assert recorded(read, "reopened") == [{"reason": "垃圾没有清运", "count": 1, "by": "revisit"}]
     assert ("community", "lg-xincheng", "reopened") in notified(read)
+
+
+def test_check_whistle_list_passes_a_listed_type_and_marks_an_unlisted_one_with_its_reason(call, read, event_id):
+    """§7.3.2: lg-xincheng lists A05 (catalogs/data/communities.geojson) but not A07."""
+    listed, _ = call("check_whistle_list", event_id, event_type="A05", community="lg-xincheng", reason="")
+    assert listed == {"listed": True, "reason": None} and recorded(read, "whistle_unlisted") == []
+    for reason in ("", " 无 ", None):
+        with pytest.raises(InvalidParameter) as refused:
+            call("check_whistle_list", event_id, event_type="A07", community="lg-xincheng", reason=reason)
+        assert refused.value.param == "reason" and "不在本社区吹哨事项清单内" in refused.value.reason
+    assert recorded(read, "whistle_unlisted") == []
+    marked, _ = call("check_whistle_list", event_id, event_type="A07", community="lg-xincheng",
+                     reason="  小广告反复出现，需执法局集中整治  ")
+    assert marked == {"listed": False, "reason": "小广告反复出现，需执法局集中整治"}
+    assert recorded(read, "whistle_unlisted") == [
+        {"event_type": "A07", "community": "lg-xincheng", "reason": "小广告反复出现，需执法局集中整治"}]

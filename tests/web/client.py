@@ -92,8 +92,14 @@ class Api:
             data["co_departments"] = co_departments
         self.complete("whistle1", event_id, "issue_whistle", data)
 
+    def receive_closure(self, event_id, passed=True, note=None, user="whistle1"):
+        """结案接收 (§7.3.3): the community's whistle officer takes the department's closure (or sends it back)."""
+        data = {"passed": passed} if passed else {"passed": False, "receipt_note": note or "反馈不完整，请重办"}
+        return self.complete(user, event_id, "receive_closure", data)
+
     def close_whistle(self, event_id, unit_user="zhifa1"):
-        """签收受理 → 处置反馈 → 核查通过 for a non-on-site whistle without co-departments."""
+        """签收受理 → 处置反馈 → 结案接收 → 核查通过 for a non-on-site whistle without co-departments."""
         self.complete(unit_user, event_id, "accept_whistle", {"decision": "accept"})
         self.complete(unit_user, event_id, "dispose_feedback", {"result_summary": "已处置完毕"})
+        self.receive_closure(event_id)
         return self.complete("staff1", event_id, "check", {"passed": True, "rating": "满意"})

@@ -54,8 +54,10 @@ def test_an_endpoint_that_asks_for_stages_hears_each_one_signed(app, api, settin
     first = deliver(app)
     assert len(first.retried) == 1 and len(first.delivered) == 6
     api.complete("zhifa1", event_id, "dispose_feedback", {"result_summary": "已清理占道摊位"})
+    api.receive_closure(event_id)
     api.complete("staff1", event_id, "check", {"passed": False, "rating": "不满意", "check_note": "仍有摊位"})
     api.complete("zhifa1", event_id, "dispose_rework", {"result_summary": "已全部清理"})
+    api.receive_closure(event_id)
     api.complete("staff1", event_id, "check", {"passed": True, "rating": "满意"})
     api.advance("PT1M")
     deliver(app)
@@ -98,6 +100,7 @@ def test_outcome_only_is_the_default_and_can_be_set_back(app, api, settings, rec
     assert out.exit_code == 0 and "outcome only" in out.output
     secret = next(line.split(": ", 1)[1] for line in out.output.splitlines() if line.startswith("secret: "))
     api.complete("zhifa1", event_id, "dispose_feedback", {"result_summary": "已清理"})
+    api.receive_closure(event_id)
     api.complete("staff1", event_id, "check", {"passed": True, "rating": "满意"})
     deliver(app)
     bodies = signed_bodies(receiver, secret)            # every attempt signed with the secret of its sending

@@ -37,6 +37,7 @@ def test_urging_presses_the_claimer_and_is_for_cadres_and_the_city(app, api):
         == "text"
     api.post(f"/api/tasks/{task['id']}/complete", "zhifa1", json={"decision": "accept"})
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     r = api.post(f"/api/events/{event['id']}/urge", "staff1", json={"text": "请加快"})
     assert r.status_code == 409 and r.json["event_status"] == "closed"

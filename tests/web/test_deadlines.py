@@ -99,6 +99,7 @@ def test_close_24_hours_from_dispatch_and_a_rework_does_not_restart_it(app, api)
     advance_to(api, dispatched + timedelta(hours=20))
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
     assert deadline(api, event["id"], "close")["status"] == "met"
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改", "rating": "不满意"})
     row = deadline(api, event["id"], "close")                      # 重办: the same limit runs on
     assert row["status"] == "pending" and datetime.fromisoformat(row["due_at"]) == dispatched + timedelta(hours=24)
@@ -366,6 +367,7 @@ def test_a_rework_after_the_due_time_is_a_miss_at_once(app, api):
     advance_to(api, dispatched + timedelta(hours=20))
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
     advance_to(api, dispatched + timedelta(hours=25))                 # the check fails after the due time
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改", "rating": "不满意"})
     row = deadline(api, event["id"], "close")                         # re-armed at its old, past time
     assert row["status"] == "missed" and row["light"] == "red" and len(supervised(api, event["id"])) == 1

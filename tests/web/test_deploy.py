@@ -54,6 +54,7 @@ def test_v1_instance_finishes_on_v1_while_new_ones_start_on_v2(api):
     assert api.event(new["id"])["process"]["version"] == 2
     api.complete("zhifa1", old["id"], "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", old["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(old["id"])
     assert api.task("staff1", old["id"], "check")["title"] == "核查"          # v1's words
     api.complete("staff1", old["id"], "check", {"passed": True, "rating": "满意"})
     old_detail = api.event(old["id"])

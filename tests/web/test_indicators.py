@@ -43,14 +43,17 @@ def history(api):
     advance_to(api, t0 + timedelta(hours=2))
     for n, unit_user in (("E1", "zhifa1"), ("E3", "shijian1"), ("E5", "zhifa1")):
         api.complete(unit_user, e[n]["id"], "dispose_feedback", {"result_summary": "已处置"})
+        api.receive_closure(e[n]["id"])                       # 结案接收 (§7.3.3) by the whistle officer
     api.complete("staff1", e["E1"]["id"], "check", {"passed": True, "rating": "满意"})
     api.complete("staff1", e["E3"]["id"], "check", {"passed": True, "rating": "满意"})
     api.complete("staff1", e["E5"]["id"], "check", {"passed": False, "check_note": "未清理干净", "rating": "不满意"})
     advance_to(api, t0 + timedelta(hours=3))
     api.complete("zhifa1", e["E5"]["id"], "dispose_rework", {"result_summary": "已全部清理"})
+    api.receive_closure(e["E5"]["id"])
     api.complete("staff1", e["E5"]["id"], "check", {"passed": True, "rating": "满意"})
     advance_to(api, t0 + timedelta(hours=27))
     api.complete("zhifa1", e["E2"]["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(e["E2"]["id"])
     api.complete("staff1", e["E2"]["id"], "check", {"passed": True, "rating": "基本满意"})
     for n in ("E1", "E2", "E3", "E4", "E5"):
         assert api.event(e[n]["id"])["status"] == "closed", n
@@ -174,12 +177,14 @@ def test_the_last_rating_counts_wherever_the_database_keeps_the_rows(app, api):
     api.whistle_to(e5)
     api.complete("zhifa1", e5, "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", e5, "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(e5)
     api.complete("staff1", e5, "check", {"passed": False, "check_note": "未清理干净", "rating": "不满意"})
     svc.run(lambda s: s.execute(delete(Audit).where(Audit.action == "filler")))
     if svc.db.dialect.name == "postgresql":
         with svc.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM audit")
     api.complete("zhifa1", e5, "dispose_rework", {"result_summary": "已全部清理"})
+    api.receive_closure(e5)
     api.complete("staff1", e5, "check", {"passed": True, "rating": "满意"})
     assert api.event(e5)["status"] == "closed"
     assert counts(rows(api, "unit")["zhifa"]["satisfaction_rate"]) == (1, 1)

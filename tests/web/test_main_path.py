@@ -14,11 +14,14 @@ def test_whistle_path_from_report_to_close(api):
     detail = api.event(event["id"])
     assert detail["lead_unit"] == "zhifa" and detail["stage"] == "签收受理"
 
-    # 签收受理 then 处置反馈 by the department chosen at dispatch (§8.3), 核查 by the community (§8.5)
+    # 签收受理 then 处置反馈 by the department chosen at dispatch (§8.3), 结案接收 by the whistle officer who
+    # sent the order (§7.3.3), 核查 by the community (§8.5)
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept", "accept_note": "已签收"})
     api.complete("zhifa1", event["id"], "dispose_feedback",
                  {"result_summary": "已清理占道摊点", "before_photos": [api.photo("zhifa1", event["id"])],
                   "after_photos": [api.photo("zhifa1", event["id"])]})
+    assert api.event(event["id"])["stage"] == "结案接收"
+    api.receive_closure(event["id"])
     result = api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert result["event_status"] == "closed"
 
@@ -34,6 +37,7 @@ def test_whistle_path_from_report_to_close(api):
     assert actions[0] == ("grid1", "reported", None)
     assert ("whistle1", "task_completed", "吹哨") in actions
     assert ("zhifa1", "task_completed", "签收受理") in actions
+    assert ("whistle1", "task_completed", "结案接收") in actions
     assert ("staff1", "task_completed", "核查") in actions
     assert any(a == "source_notified" for _, a, _ in actions)
     completed = [a for a in detail["timeline"] if a["action"] == "task_completed" and a["task_name"] == "处置反馈"]
@@ -73,6 +77,7 @@ def test_instance_survives_a_restart_mid_flow(settings, app, api):
     assert again.tasks("pcs1", event["id"]) == []
     again.complete("police1", event["id"], "accept_whistle", {"decision": "accept"})
     again.complete("police1", event["id"], "dispose_feedback", {"result_summary": "已调解"})
+    again.receive_closure(event["id"])
     assert again.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})["event_status"] == "closed"
 
 
@@ -89,10 +94,12 @@ def test_whistle_rework_goes_back_to_the_department(api):
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     first = api.task("zhifa1", event["id"], "dispose_feedback")
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未整改到位", "rating": "不满意"})
     again = api.task("zhifa1", event["id"], "dispose_rework")         # 重办: a new task, same unit
     assert again["id"] != first["id"] and again["title"] == "重办反馈"
     api.complete("zhifa1", event["id"], "dispose_rework", {"result_summary": "已彻底整改"})
+    api.receive_closure(event["id"])                                  # the redone closure is received again
     assert api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})["event_status"] == "closed"
 
 

@@ -75,6 +75,7 @@ def test_dry_run_then_bulk_move_of_those_that_can(app, api):
     assert deadline(api, whistled["id"], "accept")["status"] == "missed"
     api.complete("zhifa1", whistled["id"], "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", whistled["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(whistled["id"])
     assert api.task("staff1", whistled["id"], "check")["title"] == "核查验收"
     api.complete("staff1", whistled["id"], "check", {"passed": True, "rating": "满意"})
     assert api.event(whistled["id"])["status"] == "closed"

@@ -60,7 +60,7 @@ def test_the_monthly_report_from_a_seeded_history(app, api):
     r = api.get("/api/monthly-report", "staff1", query_string=OCTOBER)
     assert r.status_code == 200, r.json
     report = r.json
-    assert report["events"] == {"received": 3, "closed": 2, "whistled": 2, "overdue": 1}
+    assert report["events"] == {"received": 3, "closed": 2, "whistled": 2, "whistled_unlisted": 0, "overdue": 1}
     people = {p["username"]: p for p in report["presence"]}
     assert people["grid1"]["patrols"] == 1 and people["staff1"]["patrols"] == 1
     assert people["staff1"]["active_days"] == 1 and people["whistle1"]["active_days"] == 1

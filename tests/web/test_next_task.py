@@ -35,7 +35,10 @@ def test_the_main_path_goes_on_from_each_answer(api):
     assert feedback == api.task("zhifa1", event["id"], "dispose_feedback")
 
     done = complete(api, "zhifa1", feedback["id"], {"result_summary": "已处置"})
-    assert done["next_task"] is None and done["stage"] == "核查"          # 核查 is the community's
+    assert done["next_task"] is None and done["stage"] == "结案接收"      # the whistle officer's (§7.3.3)
+    receipt = api.task("whistle1", event["id"], "receive_closure")
+    done = complete(api, "whistle1", receipt["id"], {"passed": True})
+    assert done["next_task"] is None and done["stage"] == "核查"          # 核查 is the community cadres'
     check = api.task("staff1", event["id"], "check")
     done = complete(api, "staff1", check["id"], {"passed": True, "rating": "满意"})
     revisit = done["next_task"]                       # closed; 回访 is the community's too (issue #18)

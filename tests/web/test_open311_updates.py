@@ -96,8 +96,10 @@ def test_every_stage_of_figure_1_round_trips_in_json_and_xml(app, api):
                     media_url="https://img.example.com/77.jpg", email=EMAIL, first_name="小明", last_name="王")
     assert r.status_code == 201, r.data.decode()
     api.complete("zhifa1", main_id, "dispose_feedback", {"result_summary": "已清理占道摊位"})
+    api.receive_closure(main_id)
     api.complete("staff1", main_id, "check", {"passed": False, "rating": "不满意", "check_note": "仍有摊位"})
     api.complete("zhifa1", main_id, "dispose_rework", {"result_summary": "已全部清理"})
+    api.receive_closure(main_id)
     api.complete("staff1", main_id, "check", {"passed": True, "rating": "满意"})
     assert walked(api, main) == [
         ("reported", "open"), ("accepted", "investigating"), ("analysed", "investigating"),
@@ -170,6 +172,7 @@ def test_every_stage_of_figure_1_round_trips_in_json_and_xml(app, api):
     api.complete("zhifa1", site_id, "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},
                                                 "arrival_photo": api.photo("zhifa1", site_id), "on_spot": "solved"})
     api.complete("zhifa1", site_id, "dispose_feedback", {"result_summary": "现场已清理"})
+    api.receive_closure(site_id)
     api.complete("staff1", site_id, "check", {"passed": True, "rating": "满意"})
     # the citizen left a phone: 回访 first (a manual 重启 waits for it), reached and satisfied
     api.complete("staff1", site_id, "revisit", {"revisit_reached": True, "revisit_rating": "满意"})

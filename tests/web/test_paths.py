@@ -219,9 +219,11 @@ def test_stationed_staff_who_cannot_resolve_it_escalate_to_a_whistle(app, api):
     api.complete("whistle1", event["id"], "issue_whistle", {"lead_department": "zhifa", "on_site": False})
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已拆除"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "未拆除干净", "rating": "基本满意"})
     assert api.tasks("stationed1", event["id"]) == []              # rework goes to the department now
     api.complete("zhifa1", event["id"], "dispose_rework", {"result_summary": "已全部拆除"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
 
@@ -248,6 +250,7 @@ def test_returned_orders_are_redispatched_then_the_city_authority_decides(app, a
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "decision"
     api.complete("zhifa1", event["id"], "accept_assigned", {"accept_note": "已受理"})
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已清理"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     detail = assert_finished(app, api, event["id"], "closed")
     returns = [a["data"] for a in detail["timeline"] if a["action"] == "whistle_returned"]
@@ -305,6 +308,7 @@ def test_each_co_department_accepts_and_reports_its_own_part(app, api):
     assert parts == {"shijian": "已查处无照经营", "gongan": "已维持现场秩序"}   # neither overwrote the other
     assert detail["data"]["result_summary"] == "主办部分已处置"
     api.complete("zhifa1", event["id"], "consolidate", {"result_summary": "联合处置完毕"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
     assert api.event(event["id"], user="shijian1")["status"] == "closed"   # a co-department keeps seeing it
@@ -333,6 +337,7 @@ def test_on_site_arrival_then_solved_on_the_spot(app, api):
                                                    "arrival_photo": api.photo("zhifa1", event["id"]),
                                                    "on_spot": "solved"})
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "现场已清理"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
 
@@ -368,6 +373,7 @@ def test_a_text_only_result_is_valid_and_the_check_rates_the_department(app, api
     api.whistle_to(event["id"], department="zhifa")
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", event["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(event["id"])
     task = api.task("staff1", event["id"], "check")
     r = api.post(f"/api/tasks/{task['id']}/complete", "staff1", json={"passed": True})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "rating"
@@ -392,6 +398,7 @@ def test_a_result_is_a_written_summary_or_before_and_after_photos(app, api):
         assert error["field"] == "result_summary" and "处置前照片" in error["reason"], error
     api.complete("zhifa1", event["id"], "dispose_feedback",
                  {"before_photos": [before], "after_photos": [after]})   # photos only
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "满意"})
     assert_finished(app, api, event["id"], "closed")
 

@@ -88,6 +88,7 @@ def test_revisit_after_closure_reopens_once_misses_its_limit_and_counts(app, api
     advance_to(api, t0 + timedelta(hours=2))
     api.complete("zhifa1", r5, "accept_whistle", {"decision": "accept"})
     api.complete("zhifa1", r5, "dispose_feedback", {"result_summary": "已清理"})
+    api.receive_closure(r5)
     api.complete("staff1", r5, "check", {"passed": True, "rating": "基本满意"})
     # a wrong answer names its field
     bad = revisit(api, r1, {"revisit_reached": False, "revisit_rating": "满意"}, expect=422)

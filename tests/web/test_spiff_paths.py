@@ -17,6 +17,9 @@ def test_co_departments_parts_and_their_deadlines_serialize_as_stock(app, api, c
     api.complete("police1", event["id"], "co_report", {"part_summary": "已维持现场秩序"})
     api.complete("shijian1", event["id"], "co_report", {"part_summary": "已查处无照经营"})
     api.complete("zhifa1", event["id"], "consolidate", {"result_summary": "联合处置完毕"})
+    api.receive_closure(event["id"], passed=False, note="汇总反馈缺市监局的查处结果")   # 结案接收 sends it back
+    api.complete("zhifa1", event["id"], "dispose_rework", {"result_summary": "已补充市监局的查处结果"})
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": False, "rating": "不满意", "check_note": "仍有占道"})
     assert len(checked_dumps) >= 12
 

@@ -9,6 +9,7 @@ from engine.core.errors import InvalidData
 from engine.oversight import assessment as assessments
 from engine.oversight import circular as circulars
 from engine.oversight import indicators
+from engine.oversight import unlisted_whistles
 from web.auth import services, signed_in
 from web.units import page_asked, read
 
@@ -69,6 +70,16 @@ def circular_entries():
     found = read(circulars.entries_page, start, end, level, party, category,
                  page_asked(circulars.PAGE, circulars.PAGE_MAX))
     return found.body(level=level, party=party, category=category)
+
+
+@bp.get("/unlisted-whistles")
+@signed_in(permissions.UNLISTED_WHISTLES)
+def unlisted():
+    """清单外吹哨 (§7.3.2) of `?from=…&to=…`: each community's count of whistles off its whistle list, and the
+    whistles (newest first, a page at a time: `?cursor=&limit=`), each with its reason; `?community=` one."""
+    start, end = _period()
+    return read(unlisted_whistles.listing, start, end, request.args.get("community") or None,
+                page_asked(unlisted_whistles.PAGE, unlisted_whistles.PAGE_MAX))
 
 
 @bp.get("/assessment")

@@ -42,7 +42,7 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
                 "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
                 "incident_opened": _l("流程异常"), "incident_retried": _l("重试"), "escalated": _l("逐级通知"),
-                "revisit_opened": _l("安排回访"), "revisit_recorded": _l("回访")}
+                "revisit_opened": _l("安排回访"), "revisit_recorded": _l("回访"), "whistle_unlisted": _l("清单外吹哨")}
 PHOTO_FLAGS = {"far": _l("拍摄地点远离事发地"), "old": _l("拍摄时间早于上报"), "no_exif": _l("无拍摄信息")}
 
 
@@ -100,6 +100,7 @@ def set_up(app, api_blueprints) -> None:
                 "may_read_spot_checks": bool(user) and permissions.SPOT_CHECK_READ.allows(user),
                 "may_read_circular": bool(user) and permissions.CIRCULAR.allows(user),
                 "may_read_returns": bool(user) and permissions.RETURNS_READ.allows(user),
+                "may_see_unlisted": bool(user) and permissions.UNLISTED_WHISTLES.allows(user),
                 "may_report": bool(user) and bool(permissions.sources_for(user, pool.SOURCES)),
                 "sources": {k: gettext(v) for k, v in pool.SOURCES.items()},
                 "status_words": {k: gettext(v) for k, v in pool.STATUS_WORDS.items()}, "action_words": ACTION_WORDS,

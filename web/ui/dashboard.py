@@ -17,6 +17,7 @@ from engine.core.errors import InvalidData
 from engine.exports import spreadsheets
 from engine.oversight import assessment, indicators, monthly_report
 from engine.oversight import circular as circulars
+from engine.oversight import unlisted_whistles as unlisted
 from web.auth import services
 from web.ui.session import page
 from web.units import page_asked, read
@@ -169,6 +170,20 @@ def circular_pdf():
     """The whole circular as a PDF, how many lines it has said under the title."""
     first, last, _start, _end = _period()
     return _circular_file(_pdf, "application/pdf", f"circular-{first}-{last}.pdf")
+
+
+@bp.get("/unlisted-whistles")
+@page(rule=permissions.UNLISTED_WHISTLES)
+def unlisted_whistles():
+    """清单外吹哨 (§7.3.2) of a period: each community's count and the whistles with their reasons (the city: every
+    community, or one; a community's people: their own)."""
+    first, last, start, end = _period()
+    asked = request.args.get("community") or None
+    found = read(unlisted.listing, start, end, asked, page_asked())
+    everyone = permissions.is_global(g.user)
+    communities = services().catalogs.options("communities") if everyone else []
+    return render_template("ui/unlisted_whistles.html", nav="dashboard", found=found, page=found, first=first,
+                           last=last, communities=communities, everyone=everyone)
 
 
 @bp.get("/supervision")
