@@ -186,7 +186,7 @@ def test_a_sub_units_person_completes_a_task_passed_to_them_by_name(api):
     assert r.status_code == 200, r.json
     assert api.task("pcs1", event_id, "dispose_feedback")["id"] == feedback["id"]
     done = api.complete("pcs1", event_id, "dispose_feedback", {"result_summary": "派出所已处置完毕"})
-    assert done["stage"] == "核查"
+    assert done["stage"] == "结案接收"                       # the whistle officer takes the closure (§7.3.3)
     [row] = [d for d in api.event(event_id)["deadlines"] if d["kind"] == "close"]
     assert (row["status"], row["unit"]) == ("met", "gongan")
     [shown] = api.event(event_id, user="police1")["delegations"]

@@ -48,25 +48,27 @@ def answer(node, task, field) -> str:
 def test_the_check_task_shows_the_departments_result_by_display_name_and_unit(app, api):
     event = api.report(description="新城大道人行道被占道经营")
     before, after = walk_to_feedback(api, event["id"])
+    api.receive_closure(event["id"])                     # 结案接收 (§7.3.3): the whistle officer takes the closure
     task = api.task("staff1", event["id"], "check")
 
     body = api.get(f"/api/tasks/{task['id']}", "staff1").json          # the API: newest first
-    latest = body["record"][0]
+    assert body["record"][0]["task"] == "结案接收"
+    latest = body["record"][1]
     assert latest["task"] == "处置反馈" and latest["at"].endswith("+08:00")
     assert latest["by"] == {"name": "执法局 办事员", "unit": "执法局"}
     answers = {f["name"]: f for f in latest["fields"]}
     assert answers["result_summary"]["label"] == "处置结果" and answers["result_summary"]["text"] == RESULT
     assert answers["before_photos"]["value"] == [before] and answers["after_photos"]["value"] == [after]
-    assert [s["task"] for s in body["record"]] == ["处置反馈", "签收受理", "吹哨", "研判", "核实"]
-    whistled = {f["label"]: f["text"] for f in body["record"][2]["fields"]}
+    assert [s["task"] for s in body["record"]] == ["结案接收", "处置反馈", "签收受理", "吹哨", "研判", "核实"]
+    whistled = {f["label"]: f["text"] for f in body["record"][3]["fields"]}
     assert whistled == {"主办部门": "执法局", "是否现场处置": "否", "吹哨理由": "社区无执法权，请部门处置"}
-    assert body["record"][2]["by"] == {"name": "吹哨人员 张伟", "unit": "新城社区"}
+    assert body["record"][3]["by"] == {"name": "吹哨人员 张伟", "unit": "新城社区"}
     assert not any(login in json.dumps(body["record"], ensure_ascii=False) for login in LOGINS)
 
     page = web_session(app, "staff1").get(f"/tasks/{task['id']}")      # the 核查 page
     assert page.status_code == 200
     shown = section(page.get_data(as_text=True))
-    assert shown is not None and steps(shown)[0] == "处置反馈"
+    assert shown is not None and steps(shown)[:2] == ["结案接收", "处置反馈"]
     assert answer(shown, "处置反馈", "result_summary") == RESULT
     head = shown.xpath('.//*[@data-task="处置反馈"]//*[@data-testid="record-by"]')[0].text_content()
     assert head == "执法局 办事员（执法局）"
@@ -81,10 +83,11 @@ def test_the_check_task_shows_the_departments_result_by_display_name_and_unit(ap
 def test_the_event_page_shows_every_step_oldest_first(app, api):
     event = api.report()
     walk_to_feedback(api, event["id"], photos=False)
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": True, "rating": "基本满意"})
 
     detail = api.event(event["id"], user="zhifa1")                      # the API: oldest first
-    assert [s["task"] for s in detail["record"]] == ["核实", "研判", "吹哨", "签收受理", "处置反馈", "核查"]
+    assert [s["task"] for s in detail["record"]] == ["核实", "研判", "吹哨", "签收受理", "处置反馈", "结案接收", "核查"]
     checked = {f["label"]: f["text"] for f in detail["record"][-1]["fields"]}
     assert checked == {"核查是否通过": "是", "评价": "基本满意"}
     assert detail["record"][-1]["by"] == {"name": "社区干部 陈芳", "unit": "新城社区"}
@@ -92,7 +95,7 @@ def test_the_event_page_shows_every_step_oldest_first(app, api):
     for user in ("grid1", "zhifa1"):         # the reporter and the department see what was done, and by whom
         page = web_session(app, user).get(f"/events/{event['id']}")
         shown = section(page.get_data(as_text=True))
-        assert steps(shown) == ["核实", "研判", "吹哨", "签收受理", "处置反馈", "核查"]
+        assert steps(shown) == ["核实", "研判", "吹哨", "签收受理", "处置反馈", "结案接收", "核查"]
         assert answer(shown, "处置反馈", "result_summary") == RESULT
         assert answer(shown, "核查", "passed") == "是"
         assert "执法局 办事员（执法局）" in shown.text_content()
@@ -118,6 +121,7 @@ def test_the_accept_page_shows_the_whistle_reason_and_the_analysis(app, api):
 def test_a_rework_shows_why_the_check_failed(app, api):
     event = api.report()
     walk_to_feedback(api, event["id"], photos=False)
+    api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": False, "check_note": "摊点仍在，请重新清理",
                                                   "rating": "不满意"})
     rework = next(t for t in api.tasks("zhifa1", event["id"]))

@@ -36,6 +36,7 @@ def returned(api, user, event_id, code, words="", expect=200):
 def close(api, event_id, unit_user):
     api.complete(unit_user, event_id, "accept_whistle", {"decision": "accept"})
     api.complete(unit_user, event_id, "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(event_id)
     api.complete("staff1", event_id, "check", {"passed": True, "rating": "满意"})
 
 
