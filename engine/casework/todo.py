@@ -131,8 +131,9 @@ def communities(cmd) -> list[str]:
 def map_of(cmd, filters: dict | None = None) -> dict:
     """The user's open work as GeoJSON points (WGS-84, each at its event's place, with its light), the most
     urgent MAP_LIMIT first, under the filters; `more`: how many more the map leaves out, `unplaced`: how many
-    have no place yet (an address-only report waiting for 分拨). A sensitive event's task is on it only for
-    those who may see the event, as in the list, and each one shown is a recorded read (`disclose`)."""
+    have no place yet (an address-only report waiting for 分拨); `areas`: the boundaries of their communities (to
+    find one's way without map tiles, as on the event page). A sensitive event's task is on it only for those who
+    may see the event, as in the list, and each one shown is a recorded read (`disclose`)."""
     filters = check(cmd.catalogs, filters or {})
     placed, unplaced = Event.lat.is_not(None) & Event.lng.is_not(None), Event.lat.is_(None) | Event.lng.is_(None)
     rows = cmd.session.execute(_scoped(cmd, filters, WorkItem, Event).where(placed)
@@ -152,4 +153,8 @@ def map_of(cmd, filters: dict | None = None) -> dict:
                                         "event_number": event.number, "type_code": event.type_code,
                                         "type_name": kind.get("category") or kind.get("name") or event.type_code,
                                         "address": event.address, **times(item, now)}})
-    return {"type": "FeatureCollection", "features": features, "more": more, "unplaced": unplaced}
+    shown = {event.community for _item, event in rows}
+    areas = [{"type": "Feature", "geometry": f["geometry"], "properties": {"code": f["properties"]["code"],
+                                                                          "name": f["properties"].get("name")}}
+             for f in catalogs.get("communities")["features"] if f["properties"]["code"] in shown]
+    return {"type": "FeatureCollection", "features": features, "more": more, "unplaced": unplaced, "areas": areas}

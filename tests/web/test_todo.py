@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from engine.store.models import Audit
+from tests.web.client import REPORT
 from tests.web.test_administration import administer
 from tests.web.test_deadlines import decide, deadline, request_extension
 from tests.web.test_paging import walk
@@ -214,6 +215,12 @@ def test_the_page_counts_each_light_in_its_header_and_shows_the_work_on_a_map(ap
         [(late, "red"), (running, "green"), (waiting, "none")]
     assert found["features"][2]["geometry"] == {"type": "Point", "coordinates": [120.605, 27.525]}
     assert found["more"] == 0 and found["unplaced"] == 0
+    assert [a["properties"]["code"] for a in found["areas"]] == ["lg-xincheng"]          # its boundary, to find one's way
+    # an address-only report waits for 分拨 (§7.1): listed and counted, not on the map, and the map says so
+    r = api.post("/api/events", "grid1", json={**REPORT, "location": {"address": "新城大道与世纪大道交叉口东北角"}})
+    assert r.status_code == 201, r.json
+    found = page.get("/todo/map.json").json
+    assert len(found["features"]) == 3 and found["unplaced"] == 1 and counts(api)["none"] == 2
     assert page.get("/todo/map.json?light=red").json["features"][0]["properties"]["event_id"] == late
     assert api.get("/api/tasks/map", "staff1").json == found
 

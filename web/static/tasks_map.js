@@ -30,6 +30,9 @@
   fetch(box.dataset.src, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (data) {
     var map = L.map(box, {attributionControl: !!box.dataset.tiles});
     if (box.dataset.tiles) { L.tileLayer(box.dataset.tiles, {maxZoom: 19}).addTo(map); }
+    L.geoJSON({type: "FeatureCollection", features: data.areas || []}, {
+      style: function () { return {color: "#0b57d0", weight: 2, fillOpacity: 0.05, interactive: false}; }
+    }).addTo(map);
     var layer = L.geoJSON(data, {
       pointToLayer: function (feature, latlng) {
         var colour = colours[feature.properties.light] || colours.none;
