@@ -169,9 +169,12 @@ def next_task(cmd, row: Instance, event: Event, compiled) -> dict | None:
     if row.status != "running":        # ended: nothing is ready
         return None
     user = cmd.user
-    for item in cmd.session.scalars(_INSTANCE_WORK, {"instance_id": row.id}):
+    # the rows as the step left them (their time left among them: engine/limits/task_order.py)
+    for item in cmd.session.scalars(_INSTANCE_WORK, {"instance_id": row.id},
+                                    execution_options={"populate_existing": True}):
         if may_work_on(user, item, cmd.catalogs) and item.claimed_by in (None, user.username):
-            return describe(item, event, compiled.resolved_form(item.form, cmd.catalogs))
+            return {**describe(item, event, compiled.resolved_form(item.form, cmd.catalogs)),
+                    **todo_list.times(item, cmd.now())}
     return None
 
 
