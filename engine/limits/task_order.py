@@ -15,7 +15,7 @@ their own statement, and then asks for the same (`follow`, through the limits it
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, case, event as sa_event, func, select, update
+from sqlalchemy import and_, bindparam, case, event as sa_event, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import Deadline, WorkItem
@@ -54,10 +54,21 @@ def follow(connection, event_ids) -> None:
         connection.execute(_FOLLOW, {"event_ids": ids})
 
 
+#: what of a deadline record the tasks' keys are made of (a warning sent, `warned_at`, changes none of them)
+_KEYED = ("status", "due_at", "warn_at", "met_at", "task_spec", "event_id")
+
+
+def _moves_tasks(row) -> bool:
+    attrs = inspect(row).attrs
+    return any(attrs[name].history.has_changes() for name in _KEYED)
+
+
 @sa_event.listens_for(Session, "after_flush")
 def _deadlines_flushed(session, _flush_context) -> None:
-    """Whatever wrote deadline records in this flush (the session still lists them): their events' tasks follow."""
-    changed = {row.event_id for row in (*session.new, *session.dirty) if isinstance(row, Deadline)}
+    """Whatever wrote deadline records in this flush (the session still lists them, with what changed): the
+    tasks of their events follow, in the same transaction."""
+    changed = {row.event_id for row in session.new if isinstance(row, Deadline)}
+    changed |= {row.event_id for row in session.dirty if isinstance(row, Deadline) and _moves_tasks(row)}
     if changed:
         follow(session.connection(), changed)
 
