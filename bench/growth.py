@@ -85,7 +85,8 @@ def grow_filler(db, version_id: int, now, count: int, seed: int = 17) -> None:
                 task = str(uuid.UUID(int=rng.getrandbits(128)))
                 work.append(dict(id=task, instance_id=i, event_id=i, spec_name="verify", title="核实", lane="社区",
                                  role="community_staff", assignee_kind="community", community=community,
-                                 form="forms/verify.json", created_at=created))
+                                 form="forms/verify.json", created_at=created,
+                                 time_rank=1, time_key=far, warn_at=far))     # the deadline's (待办's order)
                 timers.append(dict(instance_id=i, task_id=f"fill-{i}", spec_name="timer_verify", due_at=far))
                 deadlines.append(dict(event_id=i, instance_id=i, kind="community_handle", task_spec="verify",
                                       community=community, basis="natural", rule="P1D", started_at=created,

@@ -2,8 +2,7 @@
 认领 and 取消认领, each an operation of a command (engine/core/command.py) for its user."""
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, exists, func, literal_column, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, func, literal_column, select
 
 from engine.accounts import permissions, privacy
 from engine.casework import delegation
@@ -11,8 +10,10 @@ from engine.runtime import incidents
 from engine.casework import record
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
-from engine.limits.deadlines import LIGHT_NAMES as LIGHTS, describe as describe_deadline, light_is
-from engine.core.errors import Conflict, Forbidden, InvalidQuery, NotFound
+from engine.casework import todo as todo_list
+from engine.limits.deadlines import describe as describe_deadline
+from engine.limits.task_order import OPEN_DEADLINES
+from engine.core.errors import Conflict, Forbidden, NotFound
 from engine.store import paging
 from engine.store.models import Audit, Deadline, Event, Instance, WorkItem
 from engine.accounts.permissions import may_work_on, work_items_of
@@ -32,66 +33,31 @@ def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = 
             "batch_accept": contracts.batch_acceptance(item.form) is not None}
 
 
-#: 待办's order: the longest waiting first, the task id breaking ties (issue #17: keyset pages)
-TODO_ORDER = paging.Order("tasks", WorkItem.created_at, WorkItem.id)
 #: 已办's order: the newest completion first, the audit row's id breaking ties
 DONE_ORDER = paging.Order("done", Audit.at, Audit.id, descending=True)
 #: written into the SQL, as the partial index of completions by person is (migration 0022), so it is used
 COMPLETED = literal_column(f"'{contracts.TASK_COMPLETED}'")
-#: the 待办 filters: of the task's event (type, source, community), its warning light, who has it in hand
-TODO_FILTERS = ("type_code", "source", "community", "light", "status")
-#: the status filter: who has the task in hand (`suspended`: its process is suspended, 挂起)
-STATUSES = ("unclaimed", "mine", "others", "suspended")
-#: the open deadlines of a task (a met one, or one superseded, no longer runs on it)
-OPEN_DEADLINES = ("pending", "missed", "paused")
 #: the API's page, unless the request says (the old answer held up to 200 tasks)
 API_PAGE = paging.PageRequest(100)
 DONE_PAGE = paging.PageRequest(50)
-#: a task's deadlines, as their own name in the light filter's look-up
-_FIRST = aliased(Deadline)
-
-
-def _todo_conditions(cmd, filters: dict) -> list:
-    """SQL conditions for the 待办 filters (none given: none); an unknown light or status is refused."""
-    found = [getattr(Event, name) == filters[name] for name in ("type_code", "source", "community")
-             if filters.get(name)]
-    status, light = filters.get("status"), filters.get("light")
-    if status and status not in STATUSES:
-        raise InvalidQuery([{"field": "status", "reason": f"应为 {' | '.join(STATUSES)}"}])
-    if light and light not in LIGHTS:
-        raise InvalidQuery([{"field": "light", "reason": f"应为 {' | '.join(LIGHTS)}"}])
-    if status == "suspended":
-        found.append(Instance.status == "suspended")
-    elif status:
-        found.append(Instance.status != "suspended")
-        mine = cmd.user.username
-        found.append({"unclaimed": WorkItem.claimed_by.is_(None), "mine": WorkItem.claimed_by == mine,
-                      "others": and_(WorkItem.claimed_by.is_not(None), WorkItem.claimed_by != mine)}[status])
-    if light:
-        # the light of the task's first open deadline (the one `todo` shows beside it)
-        first = (select(_FIRST.id).where(_FIRST.event_id == WorkItem.event_id, _FIRST.task_spec == WorkItem.spec_name,
-                                         _FIRST.status.in_(OPEN_DEADLINES), _FIRST.met_at.is_(None))
-                 .order_by(_FIRST.due_at, _FIRST.id).limit(1).correlate(WorkItem).scalar_subquery())
-        found.append(exists().where(Deadline.id == first, light_is(light, cmd.now())).correlate(WorkItem))
-    return found
 
 
 def ready(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None, ids=None) -> paging.Page:
-    """A page of the user's ready tasks, oldest first, each with its form (`filters`: TODO_FILTERS; `ids`: only
-    these tasks, those of them the user may see: the live inbox, engine/notices/live.py)."""
+    """A page of the user's ready tasks, red first, then by time left, then those without a limit (engine/casework/
+    todo.py), each with its form, its light and its due time (`filters`: todo.FILTERS, checked: 400 naming a bad
+    one; `ids`: only these tasks, those of them the user may see: the live inbox, engine/notices/live.py)."""
     session, catalogs = cmd.session, cmd.catalogs
-    query = (select(WorkItem, Event, Instance.version_id, Instance.status)
-             .join(Event, Event.id == WorkItem.event_id)
-             .join(Instance, Instance.id == WorkItem.instance_id)
-             .where(work_items_of(cmd.user, catalogs), *_todo_conditions(cmd, filters or {})))
+    query = todo_list.query(cmd, todo_list.check(catalogs, filters or {}))
     if ids is not None:
         query = query.where(WorkItem.id.in_(list(ids)))
+    now = cmd.now()
 
     def shown(rows):
         for item, event, version_id, status in rows:
             compiled = cmd.env.specs.get(session, version_id)
-            yield describe(item, event, compiled.resolved_form(item.form, catalogs), status == "suspended")
-    return paging.fetch(session, query, TODO_ORDER, page).map(shown)
+            yield {**describe(item, event, compiled.resolved_form(item.form, catalogs), status == "suspended"),
+                   **todo_list.times(item, now)}
+    return paging.fetch(session, query, todo_list.ORDER, page).map(shown)
 
 
 def todo(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None, ids=None) -> paging.Page:
@@ -106,13 +72,6 @@ def todo(cmd, page: paging.PageRequest = API_PAGE, filters: dict | None = None, 
     for row in rows:
         first.setdefault((row.event_id, row.task_spec), describe_deadline(row, cmd.catalogs, now))
     return found.map(lambda tasks: [{**t, "deadline": first.get((t["event_id"], t["name"]))} for t in tasks])
-
-
-def task_communities(cmd) -> list[str]:
-    """The communities of the events behind the user's ready tasks (the 待办 page's community filter)."""
-    rows = cmd.session.scalars(select(Event.community).distinct().join(WorkItem, WorkItem.event_id == Event.id)
-                               .where(work_items_of(cmd.user, cmd.catalogs), Event.community.is_not(None)))
-    return sorted(rows)
 
 
 def done(cmd, page: paging.PageRequest = DONE_PAGE) -> paging.Page:
@@ -230,9 +189,12 @@ def next_task(cmd, row: Instance, event: Event, compiled) -> dict | None:
     if row.status != "running":        # ended: nothing is ready
         return None
     user = cmd.user
-    for item in cmd.session.scalars(_INSTANCE_WORK, {"instance_id": row.id}):
+    # the rows as the step left them (their time left among them: engine/limits/task_order.py)
+    for item in cmd.session.scalars(_INSTANCE_WORK, {"instance_id": row.id},
+                                    execution_options={"populate_existing": True}):
         if may_work_on(user, item, cmd.catalogs) and item.claimed_by in (None, user.username):
-            return describe(item, event, compiled.resolved_form(item.form, cmd.catalogs))
+            return {**describe(item, event, compiled.resolved_form(item.form, cmd.catalogs)),
+                    **todo_list.times(item, cmd.now())}
     return None
 
 

@@ -24,7 +24,7 @@ from catalogs.durations import parse_duration
 from engine.core.clock import local, parse_instant
 from engine.core.errors import EventflowError
 from engine.store.models import Audit, Deadline, Event, Supervision
-from engine.limits import escalation
+from engine.limits import escalation, task_order
 from engine.limits.workdays import WorkCalendar
 
 WORKING_DAYS = re.compile(r"^P(\d+)D$")
@@ -225,6 +225,11 @@ class Deadlines:
             return at + (now - began)
         used = self.calendar.working_time_between(began, now)
         return _utc(self.calendar.add_working_time(at, used)) if used > timedelta(0) else at
+
+    @staticmethod
+    def tasks_made(connection, event_id: int) -> None:
+        """The runtime wrote new ready tasks of the event: each carries its first open limit (issue #19)."""
+        task_order.follow(connection, [event_id])
 
     @staticmethod
     def rows(ctx) -> list[Deadline]:

@@ -459,6 +459,7 @@ class Instances:
                                  **{k: str(v) if v is not None else None for k, v in values.items()}))
         if new_rows:
             connection.execute(_ADD_WORK, new_rows)
+            self.deadlines.tasks_made(connection, event.id)     # the time left on them (待办's order)
         return [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in after.ready.values()]
 
     def _sync_timers(self, connection, row, before, after) -> None:

@@ -170,11 +170,15 @@ class Instance(Base):
 
 
 class WorkItem(Base):
-    """A ready user task, indexed for 'my tasks' by role and scope. Rebuilt on every save."""
+    """A ready user task, indexed for 'my tasks' by role and scope. Rebuilt on every save.
+
+    It carries the time left on it, as Camunda's task carries its due date: the first open limit of §8 that
+    names it (engine/limits/task_order.py keeps these columns in step with the deadline records), so 待办 is
+    read in that order a page at a time from an index."""
 
     __tablename__ = "work_item"
-    #: 待办's keyset pages, the longest waiting first (engine/casework/tasks.py)
-    __table_args__ = (Index("ix_work_item_created_id", "created_at", "id"),)
+    #: 待办's keyset pages (issue #19): red first, then by time left, the tasks without a limit after, oldest first
+    __table_args__ = (Index("ix_work_item_time_left", "time_rank", "time_key", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -193,6 +197,12 @@ class WorkItem(Base):
     #: 认领: one of those who may do it took it on; the others see whose it is. It does not stop any clock.
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]
+    #: 0 its first open limit is missed (红灯), 1 it runs (绿灯/黄灯), 2 it is paused (挂起), 3 no limit (无时限)
+    time_rank: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    #: that limit's due time; with no limit, when the task was made (the oldest first)
+    time_key: Mapped[datetime] = mapped_column(default=lambda context: context.get_current_parameters()["created_at"])
+    #: that limit's warning time (黄灯 from then on, while it runs)
+    warn_at: Mapped[datetime | None]
 
 
 class Timer(Base):

@@ -1,7 +1,7 @@
 """A user's ready tasks and completing one, by their own role and scope (engine/casework/tasks.py)."""
 from flask import Blueprint, request
 
-from engine.casework import batch, tasks
+from engine.casework import batch, tasks, todo
 from engine.core.errors import InvalidData
 from web.auth import json_body, signed_in
 from web.units import page_asked, read, run, run_each, run_step
@@ -9,11 +9,31 @@ from web.units import page_asked, read, run, run_each, run_step
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
 
+def _filters() -> dict:
+    """The 待办 filters the query string asks for (checked by the engine: 400 naming a bad one)."""
+    return {name: request.args.get(name) for name in todo.FILTERS}
+
+
 @bp.get("")
 @signed_in()
 def index():
-    """The caller's ready tasks (待办), oldest first, a page at a time: follow `next_cursor` (null on the last)."""
-    return read(tasks.ready, page_asked(100, 200)).body()
+    """The caller's ready tasks (待办), red first, then by time left, then those without a limit, filtered, a page
+    at a time: follow `next_cursor` (null on the last)."""
+    return read(tasks.ready, page_asked(100, 200), _filters()).body()
+
+
+@bp.get("/counts")
+@signed_in()
+def counts():
+    """How many of the caller's ready tasks show each light now, under the other filters."""
+    return read(todo.counts, _filters())
+
+
+@bp.get("/map")
+@signed_in()
+def map_points():
+    """The caller's open work as GeoJSON points with their lights, under the filters."""
+    return read(todo.map_of, _filters())
 
 
 @bp.get("/<task_id>")

@@ -124,6 +124,18 @@
     var empty = list.parentNode.querySelector("p.empty");
     if (empty) empty.hidden = true;
   }
+  // 待办 is in order of time left (issue #19): a new task goes to its place — or, if it comes after the last
+  // one shown while a page follows, to that later page (not shown here)
+  function insertTask(list, html) {
+    insert(list, html);
+    var entry = list.firstElementChild, order = entry.dataset.order || "";
+    var after = Array.prototype.find.call(list.children, function (li) {
+      return li !== entry && (li.dataset.order || "") > order;
+    });
+    if (after) list.insertBefore(entry, after);
+    else if (list.dataset.more) entry.remove();
+    else list.appendChild(entry);
+  }
   function fresh(item) {          // an entry may come twice (a stream ended mid-way): once is enough
     if (seen[item.feed]) return false;
     seen[item.feed] = true;
@@ -150,7 +162,7 @@
       if (!fresh(item)) return;
       var list = document.querySelector("ul.tasks[data-live=on]");
       if (list && !list.querySelector('[data-task-id="' + CSS.escape(item.task.id) + '"]')) {
-        insert(list, item.html);
+        insertTask(list, item.html);
         shownTasks(list);
       }
       alertOf(item);

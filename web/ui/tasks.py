@@ -9,11 +9,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.casework import batch, delegation, tasks
+from engine.casework import batch, delegation, tasks, todo
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, InvalidData
 from engine.pool import reading
 from engine.pool.photos import add as add_photos
+from engine.store import paging
 from web.ui import forms as ui_forms
 from web.auth import services
 from web.ui.session import _safe_next, page
@@ -21,6 +22,8 @@ from web.units import page_asked, read, run, run_each, run_step
 
 bp = Blueprint("ui_tasks", __name__)
 LIGHT_WORDS = {"green": _l("绿灯"), "yellow": _l("黄灯"), "red": _l("红灯"), "paused": _l("暂停")}
+#: a light's place in 待办's order (engine/limits/task_order.py: green and yellow both run)
+RANKS = {"red": 0, "paused": 2, None: 3}
 
 
 def remaining(deadline: dict | None, now: datetime) -> str | None:
@@ -40,27 +43,54 @@ def shown_task(task: dict, event: dict, now: datetime) -> dict:
     """A task as 待办 shows it (`ui/_macros.html` task_item): with its event, its light in words and the time
     left; the live inbox shows a new one the same way (web/ui/live.py)."""
     light = (task["deadline"] or {}).get("light")
+    # where it stands in 待办's order (red, running, paused, no limit; then the due time or, with none, when it
+    # was made): the live inbox puts a new task in its place by it
+    order = f"{RANKS.get(light, 1)}|{task.get('due_at') or task['created_at']}|{task['id']}"
     return {**task, "event": event, "light": light, "light_word": LIGHT_WORDS.get(light),
-            "remaining": remaining(task["deadline"], now)}
+            "remaining": remaining(task["deadline"], now), "order": order}
+
+
+#: the lights in the order the page's header counts them, with their words
+COUNTED = (("red", _l("红灯")), ("yellow", _l("黄灯")), ("green", _l("绿灯")), ("paused", _l("暂停")), ("none", _l("无时限")))
+
+
+def _wanted() -> dict:
+    return {k: request.args.get(k) or None for k in todo.FILTERS}
 
 
 @bp.get("/")
 @page
 def index():
-    """待办: a page of the user's ready tasks, filtered in the database (the filters hold across pages)."""
+    """待办: red first, then by time left (issue #19), filtered in the database (the filters hold across pages),
+    counted per light in the header; `?view=map`: the same tasks on a map instead of the list."""
     svc = services()
-    wanted = {k: request.args.get(k) or None for k in tasks.TODO_FILTERS}
+    wanted, on_map = _wanted(), request.args.get("view") == "map"
     asked = page_asked()
 
-    def build(cmd):                     # one unit: the page, its events, the count and the filter's communities
-        found = tasks.todo(cmd, asked, wanted)
-        return (found, reading.events_of(cmd, {t["event_id"] for t in found.items}),
-                tasks.count_for(cmd.session, cmd.user, cmd.catalogs), tasks.task_communities(cmd))
-    found, events, total, communities = read(build)
+    def build(cmd):       # one unit: the page, its events, the counts per light and the filter's communities
+        counted = todo.counts(cmd, wanted)          # checks the filters first: a bad one is a 400 naming it
+        found = paging.Page([]) if on_map else tasks.todo(cmd, asked, wanted)
+        return (found, reading.events_of(cmd, {t["event_id"] for t in found.items}), counted, todo.communities(cmd))
+    found, events, counted, communities = read(build)
     now = svc.clock.now()
     shown = [shown_task(task, events.get(task["event_id"], {}), now) for task in found.items]
-    return render_template("ui/tasks.html", nav="tasks", tasks=shown, page=found, total=total, wanted=wanted,
-                           catalogs=svc.catalogs, communities=communities, now=now.isoformat())
+    total = counted[wanted["light"]] if wanted["light"] in counted else sum(counted.values())   # under the filters
+    kept = {k: v for k, v in wanted.items() if v}
+    view = {"view": "map"} if on_map else {}
+    # each light's count links to its tasks (the other filters kept); the light shown links back to all of them
+    light_urls = {code: url_for("ui_tasks.index", **{k: v for k, v in kept.items() if k != "light"}, **view,
+                                **({} if wanted["light"] == code else {"light": code})) for code, _word in COUNTED}
+    return render_template("ui/tasks.html", nav="tasks", tasks=shown, page=found, total=total, counted=counted,
+                           lights=COUNTED, light_urls=light_urls, wanted=wanted, kept=kept, on_map=on_map,
+                           catalogs=svc.catalogs, communities=communities, map_tiles=svc.settings.map_tiles,
+                           now=now.isoformat())
+
+
+@bp.get("/todo/map.json")
+@page
+def map_data():
+    """The 待办 page's map: the user's open work as GeoJSON points with their lights, under the page's filters."""
+    return read(todo.map_of, _wanted())
 
 
 @bp.get("/done")
