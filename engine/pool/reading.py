@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from engine.accounts import privacy
-from engine.casework import revisits
+from engine.casework import arrivals, on_spot, revisits
 from engine.channels import callbacks
 from engine.core.clock import local
 from engine.core.errors import NotFound
@@ -56,6 +56,9 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
         body.update(suspected_duplicates=[], merged_reports=[])     # what `related` answers then
     body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
     body["revisits"] = revisits.of_event(session, event.id)     # 回访 after each closure (§4.3, §8.6)
+    body["arrival_checks"] = arrivals.of_event(session, catalogs, event.id)   # 到场 check-ins, far ones flagged (§8.3)
+    body["arrival_far"] = any(row["far"] for row in body["arrival_checks"])
+    body["on_spot"] = on_spot.describe(session, catalogs, event)          # 即知即改 and its verification
     body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
