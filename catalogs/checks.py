@@ -23,6 +23,7 @@ ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUT
     "roles.json", "units.json", "event_types.json", "one_thing_matters.json", "communities.geojson",
     "deadline_kinds.json", "calendar.json", "duty_rosters.json", "channels.json", "escalation.json",
 )
+RETURN_REASONS = "return_reasons.json"
 #: what a rung's message may name (engine/limits/escalation.py fills them in)
 PLACEHOLDERS = ("number", "limit", "limit_clause", "due_at", "assignee", "unit", "person", "community",
                 "supervisor", "after", "clause")
@@ -52,7 +53,16 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_check_duty_rosters(data["duty_rosters"], units),
         *_unique(CHANNELS, data["channels"], "code"),
         *_check_escalation(data["escalation"], units, {k["code"] for k in data["deadline_kinds"]}),
+        *_check_return_reasons(data["return_reasons"]),
     ]
+
+
+def _check_return_reasons(rows: list[dict]) -> Iterable[CatalogError]:
+    """退回原因: codes and names unique, and a reason that takes words (其他): a unit can always say why."""
+    yield from _unique(RETURN_REASONS, rows, "code")
+    yield from _unique(RETURN_REASONS, rows, "name")
+    if not any(row.get("needs_text") for row in rows):
+        yield CatalogError(RETURN_REASONS, "", "no reason with needs_text: true (其他, said in words)")
 
 
 def _check_escalation(rows: list[dict], units: dict[str, dict], limits: set[str]) -> Iterable[CatalogError]:

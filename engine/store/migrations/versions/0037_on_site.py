@@ -4,14 +4,14 @@ period reads — and 即知即改: `event.on_spot` holds a report made as alread
 photos, who fixed it) and the community's verification of it
 
 Revision ID: 0037_on_site
-Revises: 0029
+Revises: 0032
 Create Date: 2027-01-20
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0037_on_site'
-down_revision = '0029'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 
