@@ -36,6 +36,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Callable, Iterator
 
 from PIL import Image
+from pyproj import Geod
 from sqlalchemy import func, select
 
 from engine.accounts import permissions, users
@@ -51,7 +52,7 @@ from engine.oversight import returns as return_rulings
 from engine.pool import comments, photos, registration
 from engine.runtime import sweep
 from engine.store import uow
-from engine.store.models import Audit, Deadline, Device, Event, ExtensionRequest, Patrol, Revisit, User, WorkItem
+from engine.store.models import ArrivalCheck, Audit, Deadline, Device, Event, ExtensionRequest, Patrol, Revisit, User, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,9 @@ PATHS = {
     "unsatisfied": 0.05, "fairly_satisfied": 0.2,
     "revisit_unreached": 0.08,  # 回访: the reporter not reached (未接通 …); the rating as `rating` draws it
     "hazard_month_missed": 0.1, "hazard_rejected": 0.15, "spot_check_failed": 0.1,
+    "handled_on_spot": 0.1,     # of a grid worker's reports: fixed on the spot (即知即改), the community verifies it
+    "on_spot_rejected": 0.15,   # of those: not fixed as said, the normal way
+    "arrive_far": 0.1,          # a 到场 checked in more than EVENTFLOW_ARRIVAL_FAR_M from the event (§8.3)
 }
 #: the stationed office of each department in each community (§7.2: police, enforcement, market supervision)
 STATIONED = {"lg-xincheng": {"gongan": "gongan.xincheng_pcs", "zhifa": "zhifa.zhongdui1", "shijian": "shijian.xincheng_scjgs"},
@@ -135,7 +139,10 @@ TOUR = [{"source": "grid_worker", "disposal": "stationed"},
         {"source": "superior"},
         {"source": "one_thing"},
         {"source": "grid_worker", "disposal": "cadre", "revisit_unsatisfied": True},
-        {"source": "citizen", "disposal": "cadre", "revisit_unreached": True}]
+        {"source": "citizen", "disposal": "cadre", "revisit_unreached": True},
+        {"source": "grid_worker", "handled_on_spot": True},
+        {"source": "grid_worker", "handled_on_spot": True, "on_spot_rejected": True, "disposal": "cadre"},
+        {"source": "grid_worker", "disposal": "whistle", "on_site": True, "arrive_far": True}]
 
 
 class StoryRandom(random.Random):
@@ -314,6 +321,13 @@ class City:
         event, _ = self.run(lambda cmd: registration.report(cmd, payload), user)
         return self._started(event.id, payload["source"])
 
+    def report_fixed(self, user: Principal, payload: dict, rng) -> int:
+        """即知即改: a report of a problem fixed on the spot, with a photo after the fix (engine/casework/on_spot.py)."""
+        after = self.env.photos.check([("after.jpg", rng.choice(self.images))], "after_photos")
+        event, _ = self.run(lambda cmd: registration.report(
+            cmd, {**payload, "handled_on_spot": True, "on_spot_summary": "已当场处置"}, fixed={"after_photos": after}), user)
+        return self._started(event.id, payload["source"])
+
     def submit(self, form: dict, channel: str) -> int:
         event, _ = self.run(lambda cmd: open311.submit(cmd, form, channel))
         return self._started(event.id, "citizen")
@@ -475,9 +489,25 @@ def report_story(city: City, rng: random.Random) -> Story:
     else:
         role = "grid_worker" if source == "grid_worker" else "committee"
         reporter = rng.choice(city.people.with_role(role, community))
-        event_id = city.report(reporter, {"source": source, "type_code": code, "description": description,
-                                               "community": community, "location": location})
+        payload = {"source": source, "type_code": code, "description": description, "community": community,
+                   "location": location}
+        if source == "grid_worker" and not city.catalogs.is_sensitive(code) and _chance(rng, "handled_on_spot"):
+            yield from on_spot_story(city, rng, city.report_fixed(reporter, payload, rng), community, code, reporter,
+                                     location)
+            return
+        event_id = city.report(reporter, payload)
     yield from event_story(city, rng, event_id, community, code, reporter, location)
+
+
+def on_spot_story(city: City, rng, event_id: int, community: str, code: str, reporter, location) -> Story:
+    """即知即改: the community verifies a fix reported with its after photo — confirmed, it is closed; not fixed as
+    said, it goes the normal way (核实 onwards)."""
+    yield city.office(city.now() + _minutes(rng, 10, 90), rng)
+    if _chance(rng, "on_spot_rejected"):
+        city.complete(rng, event_id, "verify_on_spot", {"on_spot_confirmed": False, "on_spot_note": "现场核实未处置到位"})
+        yield from event_story(city, rng, event_id, community, code, reporter, location)
+        return
+    city.complete(rng, event_id, "verify_on_spot", {"on_spot_confirmed": True})
 
 
 def event_story(city: City, rng, event_id: int, community: str, code: str, reporter, location) -> Story:
@@ -582,6 +612,9 @@ def analysis_story(city: City, rng, event_id: int, community: str, code: str, re
         yield from revisit_story(city, rng, event_id)
 
 
+_GEOD = Geod(ellps="WGS84")
+
+
 def _late(rng, low, high, late_low, late_high) -> timedelta:
     """Minutes to a move: usually in [low, high], late (past the limit) with the share of PATHS["late"]."""
     return _minutes(rng, late_low, late_high) if _chance(rng, "late") else _minutes(rng, low, high)
@@ -636,7 +669,11 @@ def whistle_story(city: City, rng, event_id: int, community: str, code: str, esc
     if on_site:
         yield _late(rng, 10, 50, 65, 120)              # §8.3: on site within the hour
         difficult = _chance(rng, "difficult")
-        data = {"arrival_location": {"lat": 27.52, "lng": 120.59}, "arrival_photo": city.photo(rng, event_id, user),
+        lat, lng = city.read(lambda s: (s.get(Event, event_id).lat, s.get(Event, event_id).lng))
+        # on the spot (a phone's fix some tens of metres off), or now and then somewhere else (§8.3 到场位置偏离)
+        lng, lat, _ = _GEOD.fwd(lng, lat, rng.uniform(0, 360), 1200 if _chance(rng, "arrive_far") else 40)
+        data = {"arrival_location": {"lat": round(lat, 7), "lng": round(lng, 7)},
+                "arrival_photo": city.photo(rng, event_id, user),
                 "on_spot": "difficult" if difficult else "solved"}
         if difficult:
             data["difficult_reason"] = "需协调产权单位，现场无法即时解决"
@@ -957,6 +994,7 @@ PATH_EVIDENCE = {
     "transferred": ("status", "transferred"), "withdrawn": ("status", "withdrawn"), "merged": ("status", "merged"),
     "spot_checks": ("action", "spot_checked"), "hazards": ("action", "hazard_verified"),
     "revisits": ("task", "回访"),
+    "on_spot": ("task", "核实（即知即改）"), "on_spot_rejected": ("action", "on_spot_rejected"),
 }
 
 
@@ -975,6 +1013,7 @@ def paths_reached(session) -> dict[str, int]:
     found = {"task": done, "action": actions, "status": statuses}
     reached = {path: found[kind].get(key, 0) for path, (kind, key) in PATH_EVIDENCE.items()}
     reached["patrols"] = session.scalar(select(func.count(Patrol.id))) or 0
+    reached["arrival_far"] = session.scalar(select(func.count(ArrivalCheck.id)).where(ArrivalCheck.far.is_(True))) or 0
     reached["revisit_reopened"] = session.scalar(select(func.count(Revisit.id)).where(Revisit.reopened.is_(True))) or 0
     reached["revisit_missed"] = session.scalar(select(func.count(Deadline.id)).where(
         Deadline.kind == "revisit", Deadline.status == "missed")) or 0

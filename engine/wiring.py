@@ -40,6 +40,8 @@ class Environment:
     reopen_window: timedelta = timedelta(days=7)
     #: how many times a 不满意 回访 reopens an event (重新办理; engine/casework/revisits.py)
     revisit_reopens: int = 1
+    #: §8.3 到场: a check-in further than this many metres from the event is flagged (engine/casework/arrivals.py)
+    arrival_far_m: float = 300
     #: how long a stored submission may wait for its process before the sweep starts it
     start_grace: timedelta = timedelta(seconds=60)
     process_key: str = PROCESS_KEY
@@ -61,7 +63,8 @@ class Environment:
                                          initial_data=events.initial_data), InstanceCache())
 
     def _run_context(self, **parts) -> RunContext:
-        return RunContext(duplicate_window=self.duplicate_window, revisit_reopens=self.revisit_reopens, **parts)
+        return RunContext(duplicate_window=self.duplicate_window, revisit_reopens=self.revisit_reopens,
+                          arrival_far_m=self.arrival_far_m, limits=self.limits, **parts)
 
     def command(self, session, user=None) -> Command:
         return Command(session, self, user)

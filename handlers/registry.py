@@ -41,5 +41,5 @@ REGISTRY = Registry()
 
 def default_registry() -> Registry:
     """The registry with every built-in handler module loaded."""
-    from handlers import checks, dispatch, notify, overdue, parts, place, revisit, transfer  # noqa: F401 - importing registers them
+    from handlers import checks, dispatch, notify, on_site, overdue, parts, place, revisit, transfer  # noqa: F401 - importing registers them
     return REGISTRY

@@ -66,6 +66,7 @@ class Services:
                                                              timedelta(hours=settings.duplicate_window_hours)),
                           reopen_window=timedelta(days=settings.reopen_window_days),
                           revisit_reopens=settings.revisit_reopens,
+                          arrival_far_m=settings.arrival_far_m,
                           start_grace=timedelta(seconds=settings.start_grace_seconds),
                           public_url=settings.public_url)
         return cls(settings, db, factory, catalogs, clock, env, catalog_revision=revision,

@@ -311,6 +311,16 @@ def sources_for(user, sources) -> list[str]:
     return [source for source in sources if may_use_source(user, source)]
 
 
+#: 即知即改: who fixes a problem there and then and reports it as already handled — a grid worker on patrol (§5.1)
+#: and a stationed officer (公安、执法、市监 in the community, §7.2); the community verifies it (engine/casework/on_spot.py)
+ON_SPOT_ROLES = ("grid_worker", "stationed_staff")
+
+
+def may_report_on_spot(user) -> bool:
+    """May this user report an event as already handled on the spot (即知即改)? (403 naming `handled_on_spot`)"""
+    return bool(set(user.roles) & set(ON_SPOT_ROLES))
+
+
 def may_speak_for_source(user, event) -> bool:
     """撤单 and 重启: the reporter, or a cadre of the event's community acting on the caller's behalf (§7.1)."""
     return event.reporter == user.username or ("community_staff" in user.roles and user.community == event.community)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.casework import revisits
+from engine.casework import arrivals, on_spot, revisits
 from engine.channels import callbacks
 from engine.pool.duplicates import flag, followers
 from engine.core.errors import InvalidData
@@ -43,6 +43,10 @@ class RunContext:
     restart: dict | None = None
     #: how many times a 不满意 回访 may reopen an event (EVENTFLOW_REVISIT_REOPENS)
     revisit_reopens: int = 1
+    #: §8.3 到场: a check-in further than this many metres from the event is flagged (EVENTFLOW_ARRIVAL_FAR_M)
+    arrival_far_m: float = 300
+    #: the §8 time limits (engine/limits/deadlines.py): what a limit met outside a timer is computed with (即知即改)
+    limits: Any = None
     #: a deadline was armed in this step (engine/limits/deadlines.py): its records are reconciled after it
     armed: bool = False
     #: engine/pool/duplicates.py's window: a report placed in this step (分拨) is checked for duplicates too
@@ -164,6 +168,15 @@ class RunContext:
     def reopen(self, task, reason) -> dict:
         """重新办理: the event opens again, in a new instance started after this step (back to 研判)."""
         return revisits.reopen(self, task, reason)
+
+    # -- on site (§8.3 到场, 即知即改) ---------------------------------------------------------------------------
+    def check_arrival(self, task, location, unit=None) -> dict:
+        """核对到场位置: the check-in against the event's location, kept and flagged when far (engine/casework/arrivals.py)."""
+        return arrivals.check(self, task, location, unit)
+
+    def verify_on_spot(self, task, confirmed, note=None) -> bool:
+        """记录核实结果 of a report made as handled on the spot (engine/casework/on_spot.py): True when confirmed."""
+        return on_spot.verify(self, task, confirmed, note)
 
     def can_be_assigned(self, role: str, unit: str | None = None, person: str | None = None,
                         community: str | None = None) -> bool:

@@ -52,6 +52,9 @@ class Settings:
     photo_max_pixels: int = field(default=50_000_000, metadata={"env": "EVENTFLOW_PHOTO_MAX_PIXELS"})
     #: a photo whose EXIF GPS lies further than this many metres from the event's location is flagged `far`
     photo_far_m: int = field(default=500, metadata={"env": "EVENTFLOW_PHOTO_FAR_M"})
+    #: §8.3 到场: a department's check-in position (the 到场 form's arrival_location) further than this many metres
+    #: from the event's location is flagged on the event and in the circular (engine/casework/arrivals.py)
+    arrival_far_m: int = field(default=300, metadata={"env": "EVENTFLOW_ARRIVAL_FAR_M"})
     #: a photo whose EXIF capture time is more than this many hours before the report is flagged `old`
     photo_old_h: int = field(default=24, metadata={"env": "EVENTFLOW_PHOTO_OLD_H"})
     #: §5/§7.1 a new report of the same type within this many metres and hours of an open event is

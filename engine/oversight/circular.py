@@ -10,7 +10,10 @@ For [from, to) it names every unit and person (and community, for its own obliga
 - **处置不到位** (poorly handled): a 核查 that failed in the period, or a closure the whistle officer sent back
   at 结案接收 (§7.3.3; the work went back for 重办 either way), named against the event's lead unit, or the
   community when the community handled it, and against the person who did the handling work (who met its
-  limit).
+  limit);
+- **到场位置偏离** (checked in off site, §8.3): a 到场 whose position lay further from the event than
+  EVENTFLOW_ARRIVAL_FAR_M (engine/casework/arrivals.py), named against the unit that arrived and the person
+  who checked in. Like the failed checks they are few, and counted from their own indexed table.
 
 Each entry names the event, the limit or the check and when, and takes points off the assessment score
 (engine/oversight/assessment.py).
@@ -36,7 +39,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import JSON, String, case, cast, func, literal_column, null, select, true, union_all
+from sqlalchemy import JSON, String, case, cast, false, func, literal_column, null, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
@@ -47,10 +50,11 @@ from engine.oversight import indicators
 from engine.oversight import rollups
 from engine.oversight.counting import RESPONSE, constant, dialect, failed_check
 from engine.store import paging
-from engine.store.models import Audit, Deadline, Event, Supervision
+from engine.store.models import ArrivalCheck, Audit, Deadline, Event, Supervision
 
 FEEDBACK = ("community_handle", "close", "close_difficult")
-CATEGORIES = {"late_response": "响应超期", "late_feedback": "反馈不及时", "poorly_handled": "处置不到位"}
+CATEGORIES = {"late_response": "响应超期", "late_feedback": "反馈不及时", "poorly_handled": "处置不到位",
+              "off_site": "到场位置偏离"}
 #: entries of each party and category in the circular's answer (its page and its API), unless asked otherwise
 FIRST, FIRST_MAX = 20, 100
 #: a party's entries of one category on a page of `party_entries`
@@ -88,6 +92,13 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
                  "at": local(audit.at)}
         for level, party in _held_against(event, doers):
             parties[level][party]["poorly_handled"].append(entry)
+    for row, number in session.execute(select(ArrivalCheck, Event.number).join(Event, Event.id == ArrivalCheck.event_id)
+                                       .where(*_far(start, end)).order_by(ArrivalCheck.checked_at, ArrivalCheck.id)):
+        entry = {"event_id": row.event_id, "event_number": number, "kind": "arrival", "reason": row.reason,
+                 "at": local(row.checked_at)}
+        for level, party in (("unit", row.unit), ("person", row.person)):
+            if party:
+                parties[level][party]["off_site"].append(entry)
 
     def rows(level, found):
         out = []
@@ -113,7 +124,31 @@ def counts(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
     (the assessment's deductions, engine/oversight/assessment.py), counted in the database: the supervision
     records grouped by party and kind, and the failed checks (a partial index holds just those) grouped by
     whom they are held against."""
-    return _counts_failed(session, start, end, _supervised(session, start, end))
+    return _counts_failed(session, start, end, _counts_off_site(session, start, end, _supervised(session, start, end)))
+
+
+def _far(start, end) -> list:
+    """SQL on ArrivalCheck: the check-ins of [start, end) further than their limit (§8.3, read by its index)."""
+    return [ArrivalCheck.far.is_(True), ArrivalCheck.checked_at >= start, ArrivalCheck.checked_at < end]
+
+
+def _off_site(session, start, end, hidden=None) -> dict[tuple, tuple[int, int]]:
+    """{(level, party): (到场位置偏离 entries, those of the events of `hidden`)} of [start, end): the unit that
+    arrived and the person who checked in."""
+    secret = case((ArrivalCheck.event_id.in_(hidden), 1), else_=0) if hidden is not None else literal_column("0")
+    found = {}
+    for level, column in (("unit", ArrivalCheck.unit), ("person", ArrivalCheck.person)):
+        for party, number, hid in session.execute(select(column, func.count(), func.sum(secret))
+                                                  .where(*_far(start, end), _named(column)).group_by(column)):
+            found[(level, party)] = (int(number), int(hid or 0))
+    return found
+
+
+def _counts_off_site(session, start, end, found) -> dict:
+    """`found` (`_supervised`) with the check-ins off site counted in."""
+    for (level, party), (number, _hidden) in _off_site(session, start, end).items():
+        found[level][party]["off_site"] += number
+    return found
 
 
 def _supervised(session, start, end) -> dict[str, dict[str, dict[str, int]]]:
@@ -304,7 +339,7 @@ def _entries(session, start, end, level: str | None = None, category: str | None
     核查's audit row's (unique within a party's category), `reason` a 督办's, `data` a 核查's form. Narrowed to
     one level, category or party when asked (a party's rows are then read by its index, migration 0026), or
     to the events of `events` (a select of ids: they are then read by event); without `checks`, the 督办
-    records' alone."""
+    records' alone (no failed checks, no check-ins off site)."""
     parts = []
     if category in (None, "late_response", "late_feedback"):
         kinds = {"late_response": [Supervision.kind.in_(RESPONSE)],
@@ -346,6 +381,21 @@ def _entries(session, start, end, level: str | None = None, category: str | None
             if found == "person":
                 query = query.join(Deadline, Deadline.event_id == Audit.event_id)
             parts.append(query)
+    if category in (None, "off_site") and checks:
+        # a check-in off site names the unit that arrived and who checked in; never a community (its rows: none)
+        for found, column, where in (("unit", ArrivalCheck.unit, []), ("person", ArrivalCheck.person, []),
+                                     ("community", ArrivalCheck.community, [false()])):
+            if level not in (None, found) or (level is None and where):
+                continue
+            whose = [column == party] if party is not None else [_named(column)]
+            if events is not None:
+                whose.append(ArrivalCheck.event_id.in_(events))
+            parts.append(select(constant(found).label("level"), column.label("party"),
+                                constant("off_site").label("category"), ArrivalCheck.checked_at.label("at"),
+                                ArrivalCheck.id.label("id"), ArrivalCheck.event_id.label("event_id"),
+                                constant("arrival").label("kind"), ArrivalCheck.reason.label("reason"),
+                                cast(null(), JSON).label("data"))
+                         .where(*_far(start, end), *where, *whose))
     if not parts:
         raise ValueError(f"no entries of level {level!r} and category {category!r}")
     return (parts[0] if len(parts) == 1 else parts[0].union_all(*parts[1:])).subquery("entries")
@@ -431,6 +481,9 @@ class Summary:
             counted[level][party]["poorly_handled"] = number
             hidden[(level, party)]["poorly_handled"] = secret
             self.checks[(level, party)] = page
+        for (level, party), (number, secret) in _off_site(session, start, end, self.hidden_events).items():
+            counted[level][party]["off_site"] = number
+            hidden[(level, party)]["off_site"] = secret
         self.parties: dict[str, list[dict]] = {}
         self.hidden: dict[tuple, dict] = {}
         self.unnamed = dict.fromkeys(CATEGORIES, 0)
@@ -608,7 +661,8 @@ def lines(session, catalogs, start, end, viewer=None, summary: Summary | None = 
         counted = select(e, func.count().over(partition_by=e.c.party).label("total")).subquery()
         secret = case((counted.c.event_id.in_(hidden), 1), else_=0) if hidden is not None else literal_column("0")
         category = case((counted.c.category == constant("late_response"), 0),
-                        (counted.c.category == constant("late_feedback"), 1), else_=2)
+                        (counted.c.category == constant("late_feedback"), 1),
+                        (counted.c.category == constant("poorly_handled"), 2), else_=3)
         query = (select(counted, Event.number, secret.label("secret"))
                  .join(Event, Event.id == counted.c.event_id)
                  .where(counted.c.party.in_(named) if named is not None else true())

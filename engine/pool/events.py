@@ -42,6 +42,9 @@ STATUS_WORDS = {"open": N_("办理中"), "closed": N_("办结"), "invalid": N_("
                 "error": N_("流程启动失败")}
 #: a closed event's 回访 (engine/casework/revisits.py): 回访中 beside 办结 while it is open
 REVISIT_WORDS = {"open": N_("回访中"), "done": N_("已回访")}
+#: a report made as handled on the spot (即知即改, engine/casework/on_spot.py), by the community's verification
+ON_SPOT_WORDS = {"reported": N_("即知即改，待社区核实"), "confirmed": N_("即知即改，社区已核实办结"),
+                 "rejected": N_("即知即改未通过核实，按常规流转")}
 
 EVENT_SCHEMA = {
     "type": "object",
@@ -61,6 +64,10 @@ EVENT_SCHEMA = {
             "properties": {"name": {"type": "string", "maxLength": 60},
                            "phone": {"type": "string", "pattern": "^[0-9+\\- ]{3,20}$"},
                            "email": {"type": "string", "maxLength": 120}}},
+        #: 即知即改 (engine/casework/on_spot.py): fixed on the spot, reported with after photos (multipart part
+        #: `after_photos`, `before_photos` optional) for the community to verify; what was done, in words
+        "handled_on_spot": {"type": "boolean"},
+        "on_spot_summary": {"type": "string", "minLength": 2, "maxLength": 2000},
         "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
         "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
         "location": {
@@ -76,8 +83,9 @@ EVENT_SCHEMA = {
 }
 
 
-def check_report(payload, catalogs, user) -> dict:
-    """Validate a report; raise InvalidData naming each bad field, Forbidden for a wrong scope.
+def check_report(payload, catalogs, user, more_errors=()) -> dict:
+    """Validate a report; raise InvalidData naming each bad field (with `more_errors`, the caller's own checks
+    of what came with it), Forbidden for a wrong scope.
     Returns the report as it is registered: the location in WGS-84 and `community` the one whose area
     holds it (jurisdiction, engine/pool/intake.py), `routed_from` the pool it was sent to if that differs."""
     errors = forms.validate(EVENT_SCHEMA, payload)
@@ -94,6 +102,7 @@ def check_report(payload, catalogs, user) -> dict:
         elif catalogs.community(asked) is None:
             errors.append({"field": "community", "reason": f"unknown community {asked!r}"})
         errors.extend(_source_problems(payload, catalogs))
+    errors.extend(more_errors)
     if errors:
         raise InvalidData(errors)
     if not permissions.may_use_source(user, payload["source"]):
@@ -176,7 +185,7 @@ def register(session, catalogs, payload: dict, reporter: str, now, key: str | No
                   superior_deadline=parse_instant(payload["superior_deadline"])
                   if payload.get("superior_deadline") else None,
                   intake_key=key, channel=channel, reporter_contact=payload.get("reporter_contact"),
-                  received_crs=loc.get("crs") or "wgs84", public_token=public_token)
+                  received_crs=loc.get("crs") or "wgs84", public_token=public_token, on_spot=payload.get("on_spot"))
     session.add(event)
     session.flush()
     session.add(PendingStart(event_id=event.id, stored_at=now))   # until its process starts (issue #5)
@@ -205,7 +214,10 @@ def announce(session, catalogs, event: Event, now) -> None:
     what = "" if catalogs.is_sensitive(event.type_code) else \
         f" {(catalogs.event_type(event.type_code) or {}).get('content', event.type_code)}"
     said = f"【新上报】{event.number}{what}（{SOURCES.get(event.source, event.source)}）"
-    if event.community:
+    if event.community and event.on_spot:    # 即知即改: fixed already, the community verifies the fix
+        notify(session, catalogs, now, event.id, "community", event.community, NEW_REPORT,
+               f"{said}，已即知即改，请核实处置结果（§7.1）", clause="§4.1")
+    elif event.community:
         notify(session, catalogs, now, event.id, "community", event.community, NEW_REPORT,
                f"{said}，请登记核实（§7.1）", clause="§4.1")
     else:
@@ -247,7 +259,9 @@ def initial_data(event: Event, reopened: bool = False, placement_unit: str | Non
             "event_type": event.type_code, "source": event.source, "description": event.description,
             "location": {"lat": event.lat, "lng": event.lng, "address": event.address},
             "reporter": event.reporter, "reopened": reopened, "matter_code": matter,
-            "superior_body": event.superior_body, "superior_deadline": deadline, "placement_unit": placement_unit}
+            "superior_body": event.superior_body, "superior_deadline": deadline, "placement_unit": placement_unit,
+            # 即知即改 reported and not verified yet: the community verifies the fix (engine/casework/on_spot.py)
+            "handled_on_spot": bool(event.on_spot) and event.on_spot.get("state") == "reported"}
 
 
 #: get_visible's statement per user (permissions.per_user)
@@ -306,5 +320,6 @@ def summary(event: Event) -> dict:
             "reopen_count": event.reopen_count or 0, "superior_body": event.superior_body,
             "revisit": event.revisit, "revisit_name": REVISIT_WORDS.get(event.revisit) if event.revisit else None,
             "duplicate_of_id": event.duplicate_of_id, "merged_into_id": event.merged_into_id,
+            "on_spot_state": (event.on_spot or {}).get("state"),
             "superior_deadline": local(event.superior_deadline)}
 

@@ -351,6 +351,12 @@ def attach_to_report(cmd, event: Event, checked) -> None:
     event.photos = list(dict.fromkeys([*(event.photos or []), *(row.sha256 for row in rows)]))
 
 
+def add_to_event(cmd, event: Event, checked) -> list[Photo]:
+    """Store checked photos for an event in the caller's unit (即知即改's before/after photos, registered with the
+    report: engine/pool/registration.py), audited as any upload."""
+    return _store(cmd, event, checked)
+
+
 def _store(cmd, event: Event, checked) -> list[Photo]:
     rows = cmd.env.photos.store(cmd.session, event, checked, cmd.actor, cmd.now())
     cmd.session.add(Audit(at=cmd.now(), actor=cmd.actor, action="photos_added", event_id=event.id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from engine.accounts import privacy
-from engine.casework import delegation, record, revisits
+from engine.casework import arrivals, delegation, on_spot, record, revisits
 from engine.channels import callbacks
 from engine.core.clock import local
 from engine.core.errors import NotFound
@@ -61,6 +61,9 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     body["record"] = record.of_event(cmd, event.id)             # 办理记录: each step's answers, readable (issue #19)
     body["delegations"] = delegation.of_event(session, catalogs, event.id, now)   # 下派 and its sub-deadlines
     body["whistle_unlisted"] = _unlisted(session, body["timeline"])   # 清单外吹哨 (§7.3.2)
+    body["arrival_checks"] = arrivals.of_event(session, catalogs, event.id)   # 到场 check-ins, far ones flagged (§8.3)
+    body["arrival_far"] = any(row["far"] for row in body["arrival_checks"])
+    body["on_spot"] = on_spot.describe(session, catalogs, event)          # 即知即改 and its verification
     body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 

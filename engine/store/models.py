@@ -112,6 +112,10 @@ class Event(Base):
     #: reporter (回访中: the status stays `closed`, the indicators count it closed), `done` once asked; null
     #: when no 回访 follows (not closed yet, or no reporter to ask)
     revisit: Mapped[str | None] = mapped_column(String(10))
+    #: 即知即改 (engine/casework/on_spot.py): a grid worker or stationed officer reported it as already fixed on the
+    #: spot — {state: reported | confirmed | rejected, by, unit, summary, before_photos, after_photos, and once the
+    #: community verified it: verified_by, verified_at, note}; null for every other report
+    on_spot: Mapped[dict | None] = mapped_column(JSON)
 
 
 class EventParty(Base):
@@ -389,6 +393,34 @@ class Deadline(Base):
     missed_at: Mapped[datetime | None]
     #: e.g. "2027 has no holiday calendar: counted on weekends only"
     calendar_warning: Mapped[str | None] = mapped_column(String(300))
+
+
+class ArrivalCheck(Base):
+    """§8.3 到场: where a department checked in, against the event's location (engine/casework/arrivals.py): one
+    row per 到场, `far` when it lies further than EVENTFLOW_ARRIVAL_FAR_M — shown on the event and named in the
+    circular (§9.1 到场位置偏离) against the unit and the person who checked in."""
+
+    __tablename__ = "arrival_check"
+    #: the circular's far check-ins of a period (engine/oversight/circular.py)
+    __table_args__ = (Index("ix_arrival_check_far_at", "far", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int | None]
+    #: the unit that arrived (the lead department) and who checked in for it
+    unit: Mapped[str | None] = mapped_column(String(60))
+    person: Mapped[str | None] = mapped_column(String(100))
+    community: Mapped[str | None] = mapped_column(String(60))
+    #: the check-in position (WGS-84) and its geodesic distance from the event's (null: the event has no point)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    #: the setting in force when it was checked
+    limit_m: Mapped[float] = mapped_column(Float)
+    far: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: what the event and the circular say of it (到场定位距事件位置 1020 米，超过 300 米)
+    reason: Mapped[str] = mapped_column(String(300))
+    checked_at: Mapped[datetime]
 
 
 class Escalation(Base):

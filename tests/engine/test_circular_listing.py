@@ -1,7 +1,7 @@
 """The circular (§9.1) of any period read a part at a time (issue #17, engine/oversight/circular.py) names
-exactly what the full computation names. After ten simulated days through the real engine — each 督办 record
-and failed 核查 then copied in SQL at the same moment and later ones, so parties have more entries than a
-page and entries tie on their time — with every other event named made sensitive (Table A.1 rows 1–3) and
+exactly what the full computation names. After ten simulated days through the real engine — each 督办 record,
+failed 核查 and 到场 checked in off site then copied in SQL at the same moment and later ones, so parties have
+more entries than a page and entries tie on their time — with every other event named made sensitive (Table A.1 rows 1–3) and
 some of those reported by the city's own user, for the month, a week, odd runs of days and a period not of
 whole days (counted from the tables, not the counts kept per day), and for every kind of reader — none (everything as recorded), the
 city (may not see sensitive events), the police (may), the reporter of some — on SQLite and PostgreSQL:
@@ -40,7 +40,7 @@ def _later(session, column: str, shift: str) -> str:
 
 
 def _more_and_sensitive(session) -> None:
-    """Each 督办 record and failed 核查 again at the same moment and later; every other event named becomes a
+    """Each 督办 record, failed 核查 and check-in off site again at the same moment and later; every other event named becomes a
     重点人员 matter (A01), every other of those reported by city1."""
     passed = ("json_type(data, '$.passed') = 'false'" if session.get_bind().dialect.name == "sqlite"
               else "json_typeof(data -> 'passed') = 'boolean' AND (data ->> 'passed') = 'false'")
@@ -53,8 +53,14 @@ def _more_and_sensitive(session) -> None:
             "INSERT INTO audit (at, actor, action, event_id, instance_id, task_id, task_name, data) "
             f"SELECT {_later(session, 'at', shift)}, actor, action, event_id, instance_id, NULL, task_name, data "
             f"FROM audit WHERE action = 'task_completed' AND {passed} AND task_id IS NOT NULL"))
+        session.execute(text(      # a 到场 checked in off site (§8.3, issue #19)
+            "INSERT INTO arrival_check (event_id, instance_id, unit, person, community, lat, lng, distance_m, limit_m, "
+            f"far, reason, checked_at) SELECT event_id, instance_id, unit, person, community, lat, lng, distance_m, "
+            f"limit_m, far, reason || ' +{shift}', {_later(session, 'checked_at', shift)} FROM arrival_check "
+            "WHERE far AND reason NOT LIKE '%+%'"))
     named = sorted(set(session.scalars(text("SELECT event_id FROM supervision UNION SELECT event_id FROM audit "
-                                            f"WHERE action = 'task_completed' AND {passed}"))))
+                                            f"WHERE action = 'task_completed' AND {passed} "
+                                            "UNION SELECT event_id FROM arrival_check WHERE far"))))
     assert len(named) >= 4, named
     for event_id in named[::2]:
         session.execute(text("UPDATE event SET type_code = 'A01' WHERE id = :e"), {"e": event_id})

@@ -17,7 +17,7 @@ EVENTS = 30
 PATHS = ["stationed", "cadre", "whistle", "returns", "redispatch", "authority_assign", "co_departments", "on_site",
          "extensions", "misses", "urged", "rework", "closure_sent_back", "reopen", "duplicates_merged", "superior", "one_thing",
          "closed", "invalid", "returned", "transferred", "withdrawn", "merged", "spot_checks", "hazards", "patrols",
-         "revisits", "revisit_reopened"]
+         "revisits", "revisit_reopened", "on_spot", "on_spot_rejected", "arrival_far"]
 SOURCES = ["grid_worker", "committee_patrol", "citizen", "iot_alert", "one_thing", "superior"]
 
 

@@ -29,13 +29,14 @@ def service_spec():
 @pytest.fixture
 def call(env, sessions, service_spec):
     """`reached`: the process has reached its end event `end_done` with this outcome (a called process closed
-    the event: what 安排回访 looks for). Returns (result, ids of the events to start after the step, and
-    ("restart", event id) when the step hands its own event to a new instance)."""
-    def call(name, event_id=None, data=None, actor="system", reached=None, **params):
+    the event: what 安排回访 looks for); `instance`: the instance the step is of (for a record that names one).
+    Returns (result, ids of the events to start after the step, and ("restart", event id) when the step hands
+    its own event to a new instance)."""
+    def call(name, event_id=None, data=None, actor="system", reached=None, instance=None, **params):
         def step(session):
             ctx = env.instances.hooks.run_context(session=session, clock=env.clock, catalogs=env.catalogs,
                                                   event=session.get(Event, event_id) if event_id else None,
-                                                  instance_id=None, actor=actor,
+                                                  instance_id=instance, actor=actor,
                                                   task_meta={"_outcomes": {"end_done": reached}} if reached else None)
             workflow = BpmnWorkflow(service_spec)
             [task] = workflow.get_tasks(spec_name="dispatch")

@@ -18,7 +18,7 @@ def test_the_circular_names_who_was_late_or_handled_poorly(app, api):
     assert r.status_code == 200, r.json
     units = {u["key"]: u for u in r.json["units"]}
     zhifa = units["zhifa"]
-    assert zhifa["counts"] == {"late_response": 1, "late_feedback": 2, "poorly_handled": 1}
+    assert zhifa["counts"] == {"late_response": 1, "late_feedback": 2, "poorly_handled": 1, "off_site": 0}
     assert zhifa["supervisor"]["name"] == "李明华" and zhifa["name"] == "执法局"
     assert {x["event_number"] for x in zhifa["entries"]["late_feedback"]} == {e["E2"]["number"], e["E6"]["number"]}
     assert zhifa["entries"]["poorly_handled"][0]["event_number"] == e["E5"]["number"]
@@ -39,7 +39,7 @@ def test_the_assessment_score_and_its_parts(app, api):
                                  "satisfaction_rate": 10, "citizen_satisfaction_rate": 10} and r.json["deduction"] == 2
     assert scores["zhifa"]["score"] == 53.48 and scores["zhifa"]["full"] == 100
     assert scores["zhifa"]["deductions"] == {"late_response": 2, "late_feedback": 4, "poorly_handled": 2,
-                                             "spot_check_failed": 0}
+                                             "off_site": 0, "spot_check_failed": 0}
     assert {p["indicator"]: p["points"] for p in scores["zhifa"]["parts"]} == {
         "on_time_rate": 22.22, "first_time_rate": 18.52, "accept_on_time_rate": 13.33, "satisfaction_rate": 7.41}
     assert scores["shijian"]["score"] == 72.22
@@ -137,7 +137,8 @@ def test_a_partys_first_entries_and_the_pages_of_the_rest(app, api):
     assert r.json["first"] == 1 and r.json["lines"] == sum(sum(p["counts"].values()) for key in
                                                            ("units", "people", "communities") for p in r.json[key])
     assert zhifa["counts"]["late_feedback"] == 2 and len(zhifa["entries"]["late_feedback"]) == 1
-    assert zhifa["more"] == {"late_response": None, "late_feedback": zhifa["more"]["late_feedback"], "poorly_handled": None}
+    assert zhifa["more"] == {"late_response": None, "late_feedback": zhifa["more"]["late_feedback"], "poorly_handled": None,
+                             "off_site": None}
     newest = zhifa["entries"]["late_feedback"][0]
     query = {**PERIOD, "level": "unit", "party": "zhifa", "category": "late_feedback"}
     rest = api.get("/api/circular/entries", "city1", query_string={**query, "cursor": zhifa["more"]["late_feedback"]})

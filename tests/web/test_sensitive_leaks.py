@@ -38,7 +38,7 @@ QUERIES = {
     "/api/circular/entries": [{**PERIOD, "level": level, "party": party, "category": category}
                               for level, party in (("unit", "gongan.xincheng_pcs"), ("person", "stationed1"),
                                                    ("community", "lg-xincheng"))
-                              for category in ("late_response", "late_feedback", "poorly_handled")],
+                              for category in ("late_response", "late_feedback", "poorly_handled", "off_site")],
     "/api/monthly-report": [{"community": "lg-xincheng", "month": "2026-10"}],
     "/api/supervision": [{"status": "all"}],
     "/api/notifications": [{"per_page": "100"}],
@@ -51,7 +51,7 @@ QUERIES = {
     "/circular/entries": [{"from": "2026-10-01", "to": "2026-10-31", "level": level, "party": party, "category": category}
                           for level, party in (("unit", "gongan.xincheng_pcs"), ("person", "stationed1"),
                                                ("community", "lg-xincheng"))
-                          for category in ("late_response", "late_feedback", "poorly_handled")],
+                          for category in ("late_response", "late_feedback", "poorly_handled", "off_site")],
     "/circular.xlsx": [{"from": "2026-10-01", "to": "2026-10-31"}],
     "/circular.pdf": [{"from": "2026-10-01", "to": "2026-10-31"}],
     "/monthly-report": [{"community": "lg-xincheng", "month": "2026-10"}],

@@ -2,7 +2,7 @@
 from flask import Blueprint, request
 
 from engine.accounts import permissions
-from engine.casework import administration, lifecycle
+from engine.casework import administration, lifecycle, on_spot
 from engine.core.clock import parse_instant
 from engine.core.errors import InvalidData, InvalidQuery
 from engine.pool import comments, events, reading, registration
@@ -19,16 +19,18 @@ bp = Blueprint("events", __name__, url_prefix="/api/events")
 @signed_in(permissions.REPORT)
 def create():
     """A report as JSON, or as multipart/form-data: a `report` part (the same JSON) and `photos` files
-    (实时照片, §7.1), decoded and checked before anything is stored."""
-    found = []
+    (实时照片, §7.1), decoded and checked before anything is stored. A report made as handled on the spot
+    (即知即改, `handled_on_spot`) carries its `after_photos` (at least one) and `before_photos` files too."""
+    found, fixed = [], {}
     if request.mimetype == "multipart/form-data":
-        files = uploads("photos")
+        files = {name: uploads(name) for name in ("photos", *on_spot.PHOTO_FIELDS)}
         payload = _report_part()
-        found = checked(files, "photos")   # a bad one: 422, and no event
+        found = checked(files["photos"], "photos")   # a bad one: 422, and no event
+        fixed = {name: checked(files[name], name) for name in on_spot.PHOTO_FIELDS}
     else:
         payload = json_body()
     # the event and its photos, committed before anything else happens; a retry gets the event it created
-    event, created = store(registration.report, payload, request.headers.get("Idempotency-Key"), found)
+    event, created = store(registration.report, payload, request.headers.get("Idempotency-Key"), found, fixed)
     start(event.id)   # (and starts it, if the first attempt stopped before that)
     return read(reading.event_detail, event.id), 201 if created else 200, {"Location": f"/api/events/{event.id}"}
 

@@ -43,6 +43,9 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
                 "incident_opened": _l("流程异常"), "incident_retried": _l("重试"), "escalated": _l("逐级通知"),
                 "revisit_opened": _l("安排回访"), "revisit_recorded": _l("回访"), "whistle_unlisted": _l("清单外吹哨")}
+#: the on-site steps (issue #19): 到场 checked against the event's location, 即知即改 reported and verified
+ACTION_WORDS.update({"arrival_checked": _l("到场核验"), "on_spot_reported": _l("即知即改上报"),
+                     "on_spot_confirmed": _l("即知即改核实确认"), "on_spot_rejected": _l("即知即改核实未通过")})
 PHOTO_FLAGS = {"far": _l("拍摄地点远离事发地"), "old": _l("拍摄时间早于上报"), "no_exif": _l("无拍摄信息")}
 
 

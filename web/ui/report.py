@@ -2,8 +2,10 @@
 phone's GPS, WGS-84) or an address alone (then 分拨定位), photos from the camera. The source picker offers
 only the sources the user may register (engine/accounts/permissions.py `sources_for`); a "one thing" matter (§5.5) picks
 an Appendix B code, a superior assignment (§5.6) names the body and its deadline, and a user of no
-community (the city) picks the community. The report and its photos are stored in one unit before the
-process starts, as through the API."""
+community (the city) picks the community. A grid worker or a stationed officer may tick 即知即改 (fixed on the
+spot): the page then asks for the photos after the fix (required) and before it, and what was done
+(engine/casework/on_spot.py). The report and its photos are stored in one unit before the process starts, as
+through the API; a refused one comes back with what was typed and the reason under each field."""
 from __future__ import annotations
 
 import secrets
@@ -12,6 +14,7 @@ from datetime import datetime
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.casework import on_spot
 from engine.pool import events, registration
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
@@ -40,6 +43,10 @@ def _payload(form, user) -> dict:
             payload["superior_body"] = form["superior_body"].strip()
         if form.get("superior_deadline", "").strip():
             payload["superior_deadline"] = _local_instant(form["superior_deadline"].strip())
+    if form.get(on_spot.FLAG):            # 即知即改: the engine asks for its after photos
+        payload[on_spot.FLAG] = True
+        if form.get(on_spot.SUMMARY, "").strip():
+            payload[on_spot.SUMMARY] = form[on_spot.SUMMARY].strip()
     contact = {k: form.get(f"contact_{k}", "").strip() for k in ("name", "phone")}
     if any(contact.values()):
         payload["reporter_contact"] = {k: v for k, v in contact.items() if v}
@@ -69,7 +76,8 @@ def report():
         payload = _payload(request.form, user)
         try:   # the report and its photos in one unit, as through the API
             found = checked_uploads("photos")
-            event, _created = store(registration.report, payload, request.form.get("submission"), found)
+            fixed = {name: checked_uploads(name) for name in on_spot.PHOTO_FIELDS}
+            event, _created = store(registration.report, payload, request.form.get("submission"), found, fixed)
         except InvalidData as err:
             errors = {e["field"]: e["reason"] for e in err.details["errors"]}
             status = 422
@@ -86,6 +94,7 @@ def report():
     communities = svc.catalogs.options("communities") if user.community is None else []
     return render_template("ui/report.html", nav="report", types=types, matters=matters, errors=errors,
                            values=values, offered=sources, communities=communities,
+                           on_spot=permissions.may_report_on_spot(user),
                            submission=_submission_key()), status
 
 
