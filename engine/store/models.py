@@ -771,6 +771,9 @@ class Tally(Base):
     #: 回访 recorded with the reporter reached and rating, and of those 满意 or 基本满意 (§8.6 群众满意率)
     revisited: Mapped[int] = mapped_column(Integer, default=0)
     revisit_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    #: the community's own steps (§8.1: 核实, 研判, 吹哨/派单, 核查) due, and of those done by their due time
+    step_due: Mapped[int] = mapped_column(Integer, default=0)
+    step_on_time: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Revisit(Base):
