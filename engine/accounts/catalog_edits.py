@@ -32,10 +32,11 @@ from engine.store.models import Audit, CatalogRevision, Event, User, WorkItem
 
 #: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
 #: standard's own tables or system settings, changed by deploying new data files
-EDITABLE = ("communities", "units", "duty_rosters", "calendar", "escalation")
+EDITABLE = ("communities", "units", "duty_rosters", "calendar", "escalation", "step_limits")
 #: catalog → what identifies a row, for the summary of an edit
 _ROW_KEYS = {"units": lambda row: row["code"], "duty_rosters": lambda row: f"{row['unit']} {row['date']}",
-             "escalation": lambda row: row["code"]}
+             "escalation": lambda row: row["code"],
+             "step_limits": lambda row: f"{row['community']} {row['event_type']}"}
 
 #: PostgreSQL advisory lock key: two edits checked against each other's catalogs, never side by side
 _EDIT_LOCK = 0x65766366

@@ -65,6 +65,16 @@ def _attached_activity(timer_task):
     return None
 
 
+def _lane(activity) -> str | None:
+    """The lane an activity is drawn in; a multi-instance one's is its inner activity's (SpiffWorkflow 3.2.0
+    does not copy the lane to the multi-instance wrapper)."""
+    spec = activity.task_spec
+    if spec.lane is None and isinstance(getattr(spec, "task_spec", None), str):
+        inner = activity.workflow.spec.task_specs.get(spec.task_spec)
+        return getattr(inner, "lane", None)
+    return spec.lane
+
+
 def responsible(ctx, timer_task) -> tuple[str, str | None, str | None, str | None]:
     """(task spec, unit, person, community) who must act before the timer fires.
 
@@ -77,7 +87,7 @@ def responsible(ctx, timer_task) -> tuple[str, str | None, str | None, str | Non
         else None
     community = ctx.event.community if ctx.event is not None else None
     if activity is not None and (meta or {}).get("assignee", "community") == "community" \
-            and ctx.catalogs.role(activity.task_spec.lane or "") == "committee":
+            and ctx.catalogs.role(_lane(activity) or "") == "committee":
         committee = (ctx.catalogs.community(community) or {}).get("committee") if community else None
         return spec, committee, None, community
     if meta is None:
