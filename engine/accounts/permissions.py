@@ -78,7 +78,7 @@ MERGE = _rule("merge", ("community_staff", "city_authority"), "events of their o
 ADMINISTER = _rule("administer", ADMINS, "挂起, 恢复, 终止, 重新启动 an event's process")
 VERSIONS = _rule("versions", ADMINS, "deploy, list, activate and migrate process versions")
 INCIDENTS = _rule("incidents", ADMINS, "流程异常: list and retry")
-CATALOG_EDIT = _rule("catalog_edit", ("system_admin",), "units, duty rosters, calendar, communities, escalation ladder")
+CATALOG_EDIT = _rule("catalog_edit", ("system_admin",), "units, duty rosters, calendar, communities, escalation ladder, step limits")
 COMMUNITY_SETTINGS = _rule("community_settings", ("community_staff", "system_admin"),
                            "their own community's whistle list and time limits")
 CATALOG_HISTORY = _rule("catalog_history", CITY)

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from engine.oversight import rollups
 from tests.web.test_deadlines import advance_to, deadline, now, supervised, told
 from tests.web.test_paths import SUPERIOR
+from tests.web.test_sensitive import web_session
+from tests.web.test_ui_pages import csrf
 
 DAY = {"from": "2026-10-08T00:00:00+08:00", "to": "2026-10-09T00:00:00+08:00"}
 
@@ -112,6 +114,30 @@ def test_an_edited_step_limit_is_used_at_once_and_a_bad_one_refused(app, api):
     event = api.report()
     assert deadline(api, event["id"], "verify")["rule"] == "PT15M"
     assert deadline(api, event["id"], "verify")["due_at"] == (now(api) + timedelta(minutes=15)).isoformat()
+
+
+def test_the_step_limits_page_edits_them_in_hours(app, api):
+    admin = web_session(app, "admin1")
+    assert "社区环节时限" in admin.get("/admin/catalogs").get_data(as_text=True)
+    html = admin.get("/admin/catalogs/step_limits").get_data(as_text=True)
+    assert 'value="0.5"' in html and "全部社区" in html                   # PT30M shown in hours
+    form = {"csrf_token": csrf(admin, "/admin/catalogs/step_limits"), "rows": "3",
+            "0.community": "*", "0.event_type": "default", "0.verify": "0.5", "0.analyse": "1", "0.whistle": "1",
+            "0.check": "3",
+            "1.community": "lg-xincheng", "1.event_type": "A13", "1.verify": "0.25", "1.analyse": "0.5",
+            "2.community": "lg-longgang", "2.event_type": "default", "2.verify": "一小时"}
+    r = admin.post("/admin/catalogs/step_limits", data=form)
+    assert r.status_code == 422 and "第 3 行.verify" in r.get_data(as_text=True)   # refused: nothing saved
+    assert "一小时" in r.get_data(as_text=True)                                   # what was typed is kept
+    form["2.verify"] = "0.75"
+    r = admin.post("/admin/catalogs/step_limits", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    rows = api.get("/api/catalogs/step_limits", "admin1").json
+    assert rows == [{"community": "*", "event_type": "default", "verify": "PT30M", "analyse": "PT1H",
+                     "whistle": "PT1H", "check": "PT3H"},
+                    {"community": "lg-xincheng", "event_type": "A13", "verify": "PT15M", "analyse": "PT30M"},
+                    {"community": "lg-longgang", "event_type": "default", "verify": "PT45M"}]
+    assert web_session(app, "staff1").get("/admin/catalogs/step_limits").status_code == 403
 
 
 def test_arrival_runs_from_dispatch_not_from_acceptance(app, api):

@@ -1,6 +1,6 @@
 """目录管理 in the web app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the unit
-tree and its supervisors (分管领导), duty rosters (值班表), the working calendar (工作日) and the escalation
-ladder (逐级通知, issue #18), edited in forms.
+tree and its supervisors (分管领导), duty rosters (值班表), the working calendar (工作日), the escalation
+ladder (逐级通知, issue #18) and the communities' step limits (§8.1 社区环节时限, issue #19), edited in forms.
 Each form builds the whole catalog and hands it to engine/accounts/catalog_edits.py, which checks it, stores a
 revision and audits it; a refused edit shows each row and reason and changes nothing."""
 from __future__ import annotations
@@ -217,6 +217,42 @@ def duty_rosters():
             errors, status = _refused(err, rows_at)
     return render_template("ui/admin/duty_rosters.html", nav="admin", rows=rows, errors=errors, blank=NEW_ROWS,
                            base=base, units=services().catalogs.options("units")), status
+
+
+#: the community's own steps a step_limits row times (§8.1, catalogs/data/step_limits.json), as staff read them
+STEP_NAMES = {"verify": _l("核实"), "analyse": _l("研判"), "whistle": _l("吹哨/派单"), "check": _l("核查")}
+
+
+@bp.route("/catalogs/step_limits", methods=["GET", "POST"])
+@page(rule=permissions.CATALOG_EDIT)
+def step_limits():
+    """§8.1 社区环节时限: a row per community (or every community) and event type (or every type), each step's
+    limit typed in hours; a step left empty is taken from the next row (catalogs/README.md)."""
+    (saved, base), errors, status = _opened("step_limits"), [], 200
+    rows = [{**row, **{step: _hours(row[step]) for step in STEP_NAMES if step in row}} for row in saved]
+    if request.method == "POST":
+        base, rows, document, rows_at = _base(), [], [], []
+        for index in range(_count("rows")):
+            get = lambda name, i=index: (request.form.get(f"{i}.{name}") or "").strip()   # noqa: E731
+            typed = {step: get(step) for step in STEP_NAMES if get(step)}
+            if request.form.get(f"{index}.delete") or not (get("community") or get("event_type") or typed):
+                continue
+            row = {"community": get("community") or "*", "event_type": get("event_type") or "default"}
+            rows.append({**row, **typed})
+            limits = {step: _duration(hours, _("第 %(n)s 行", n=index + 1) + f".{step}", errors)
+                      for step, hours in typed.items()}
+            document.append({**row, **limits})
+            rows_at.append(index)
+        status = 422
+        if not errors:
+            try:
+                return _save(catalog_edits.save, "step_limits", document, base, url_for("ui_admin.step_limits"))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err, rows_at)
+    catalogs = services().catalogs
+    return render_template("ui/admin/step_limits.html", nav="admin", rows=rows, errors=errors, blank=NEW_ROWS,
+                           base=base, steps=STEP_NAMES, communities=catalogs.options("communities"),
+                           types=catalogs.options("event_types")), status
 
 
 @bp.route("/catalogs/calendar", methods=["GET", "POST"])
