@@ -92,6 +92,9 @@ def test_the_counts_kept_equal_the_full_computation_after_a_simulated_month(sess
     asked = uow.read(sessions, lambda s: indicators.compute(s, "community", START, END))
     assert sum(p["citizen_satisfaction_rate"]["denominator"] for p in asked.values()) > 0
     assert uow.read(sessions, lambda s: s.scalar(select(func.count(Revisit.id)).where(Revisit.reopened.is_(True)))) > 0
+    # the community's own steps (issue #19, §8.1): compared too, some of them late
+    steps = [p["step_on_time_rate"] for p in asked.values()]
+    assert sum(r["denominator"] for r in steps) > sum(r["numerator"] for r in steps) > 0
     assert uow.read(sessions, differences) == []       # read from the kept rows
 
     # more work: a second stretch of the simulated city changes days already kept (late work met, checks)
