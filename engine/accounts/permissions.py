@@ -290,7 +290,8 @@ def reads_community_messages(user) -> bool:
 def may_edit_catalog(user, name: str, editable, community: str | None = None) -> bool:
     if CATALOG_EDIT.allows(user):
         return name in editable
-    return name == "communities" and community is not None and "community_staff" in user.roles \
+    # a community's own settings: its whistle list and limits (§7.3.2, §8.1), its steps' limits (issue #19)
+    return name in ("communities", "step_limits") and community is not None and "community_staff" in user.roles \
         and user.community == community
 
 

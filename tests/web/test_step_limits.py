@@ -116,6 +116,32 @@ def test_an_edited_step_limit_is_used_at_once_and_a_bad_one_refused(app, api):
     assert deadline(api, event["id"], "verify")["due_at"] == (now(api) + timedelta(minutes=15)).isoformat()
 
 
+def test_a_communitys_cadres_set_their_own_step_limits(app, api):
+    def put_mine(user, body, code="lg-xincheng"):
+        return api.client.put(f"/api/catalogs/step_limits/{code}", headers=api.headers(user), json=body)
+
+    r = put_mine("staff1", {"default": {"verify": "PT10M"}, "A13": {"verify": "PT5M", "analyse": "P1D"}})
+    assert r.status_code == 200, r.json
+    rows = api.get("/api/catalogs/step_limits", "staff1").json
+    assert [r for r in rows if r["community"] == "lg-xincheng"] == [          # its rows replaced, the others kept
+        {"community": "lg-xincheng", "event_type": "default", "verify": "PT10M"},
+        {"community": "lg-xincheng", "event_type": "A13", "verify": "PT5M", "analyse": "P1D"}]
+    assert rows[0]["community"] == "*"
+    event = api.report()
+    assert deadline(api, event["id"], "verify")["rule"] == "PT10M"
+    api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
+    assert deadline(api, event["id"], "analyse")["rule"] == "PT1H"          # not set here: every community's
+    r = put_mine("staff1", {"A13": {"verify": "PT0M", "arrive": "PT1H"}})
+    assert r.status_code == 422 and {e["field"] for e in r.json["errors"]} == {"A13.arrive"}
+    r = put_mine("staff1", {"A13": {"verify": "PT0M"}, "A99": {"check": "PT1H"}})
+    assert r.status_code == 422 and {e["field"] for e in r.json["errors"]} == {"A13.verify", "A99.event_type"}
+    assert put_mine("staff2", {"default": {"verify": "PT1M"}}).status_code == 403     # another community's cadre
+    assert put_mine("whistle1", {"default": {"verify": "PT1M"}}).status_code == 403   # not a cadre
+    assert put_mine("admin1", {}, code="lg-nowhere").status_code == 404
+    assert put_mine("admin1", {}).status_code == 200                               # back to every community's
+    assert [r for r in api.get("/api/catalogs/step_limits", "staff1").json if r["community"] == "lg-xincheng"] == []
+
+
 def test_the_step_limits_page_edits_them_in_hours(app, api):
     admin = web_session(app, "admin1")
     assert "社区环节时限" in admin.get("/admin/catalogs").get_data(as_text=True)
