@@ -142,20 +142,42 @@ def test_a_communitys_cadres_set_their_own_step_limits(app, api):
     assert [r for r in api.get("/api/catalogs/step_limits", "staff1").json if r["community"] == "lg-xincheng"] == []
 
 
-def test_the_step_limits_page_edits_them_in_hours(app, api):
+def test_a_communitys_step_limits_page(app, api):
+    cadre = web_session(app, "staff1")
+    assert "社区环节时限" in cadre.get("/admin/catalogs").get_data(as_text=True)
+    html = cadre.get("/admin/catalogs/step_limits/lg-xincheng").get_data(as_text=True)
+    assert 'name="A13.verify" inputmode="numeric" size="5" value="20"' in html   # PT20M in minutes
+    assert 'name="A05.verify" inputmode="numeric" size="5" value="" placeholder="30"' in html   # every community's
+    form = {"csrf_token": csrf(cadre, "/admin/catalogs/step_limits/lg-xincheng"), "base": "",
+            "default.check": "240", "A05.verify": "15", "A05.analyse": "半小时"}
+    r = cadre.post("/admin/catalogs/step_limits/lg-xincheng", data=form)
+    assert r.status_code == 422 and "A05.analyse" in r.get_data(as_text=True)
+    assert "半小时" in r.get_data(as_text=True)                      # what was typed is kept
+    form["A05.analyse"] = "30"
+    r = cadre.post("/admin/catalogs/step_limits/lg-xincheng", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    mine = [r for r in api.get("/api/catalogs/step_limits", "staff1").json if r["community"] == "lg-xincheng"]
+    assert mine == [{"community": "lg-xincheng", "event_type": "default", "check": "PT4H"},
+                    {"community": "lg-xincheng", "event_type": "A05", "verify": "PT15M", "analyse": "PT30M"}]
+    html = cadre.get("/admin/catalogs/step_limits/lg-xincheng").get_data(as_text=True)
+    assert 'name="A07.check" inputmode="numeric" size="5" value="" placeholder="240"' in html   # its default
+    assert web_session(app, "staff2").get("/admin/catalogs/step_limits/lg-xincheng").status_code == 403
+
+
+def test_the_step_limits_page_edits_them_in_minutes(app, api):
     admin = web_session(app, "admin1")
     assert "社区环节时限" in admin.get("/admin/catalogs").get_data(as_text=True)
     html = admin.get("/admin/catalogs/step_limits").get_data(as_text=True)
-    assert 'value="0.5"' in html and "全部社区" in html                   # PT30M shown in hours
+    assert 'value="30"' in html and "全部社区" in html                    # PT30M shown in minutes
     form = {"csrf_token": csrf(admin, "/admin/catalogs/step_limits"), "rows": "3",
-            "0.community": "*", "0.event_type": "default", "0.verify": "0.5", "0.analyse": "1", "0.whistle": "1",
-            "0.check": "3",
-            "1.community": "lg-xincheng", "1.event_type": "A13", "1.verify": "0.25", "1.analyse": "0.5",
+            "0.community": "*", "0.event_type": "default", "0.verify": "30", "0.analyse": "60", "0.whistle": "60",
+            "0.check": "180",
+            "1.community": "lg-xincheng", "1.event_type": "A13", "1.verify": "15", "1.analyse": "30",
             "2.community": "lg-longgang", "2.event_type": "default", "2.verify": "一小时"}
     r = admin.post("/admin/catalogs/step_limits", data=form)
     assert r.status_code == 422 and "第 3 行.verify" in r.get_data(as_text=True)   # refused: nothing saved
     assert "一小时" in r.get_data(as_text=True)                                   # what was typed is kept
-    form["2.verify"] = "0.75"
+    form["2.verify"] = "45"
     r = admin.post("/admin/catalogs/step_limits", data=form)
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     rows = api.get("/api/catalogs/step_limits", "admin1").json
