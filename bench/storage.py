@@ -1,7 +1,8 @@
 """Bytes per closed event (issue #17: aim ≤ 6 KB): N events walk Figure 1's main path through engine/
 (bench/lifecycle.py `persisted`: report, start, 核实 → 研判 → 吹哨 → 签收受理 → 处置反馈 → 核查, closed), on
 SQLite and on PostgreSQL; printed: the database's growth over the deployed empty one, divided by N, and
-which tables (with their indexes) and which columns take the bytes.
+which tables (with their indexes) and which columns take the bytes. The live inbox's feed (`live_feed`,
+issue #18) is a ring of its newest rows, pruned by the worker: printed apart, with the most it can hold.
 
     python -m bench.storage [--n 2000] [--databases sqlite,postgresql] [--pg-url postgresql+psycopg://…/test]
 
@@ -24,9 +25,14 @@ from sqlalchemy.engine import make_url
 
 from bench.lifecycle import persisted
 from bench.setup import deployed
+from engine.notices import live
 from engine.oversight import rollups
 from engine.store import uow
 from engine.store.models import Base
+
+#: tables that are a ring of their newest rows, pruned by `eventflow worker` (engine/jobs.py): their size is
+#: bounded, not a cost of each closed event, so they are printed apart
+RINGS = {"live_feed": live.KEEP}
 
 
 def _sqlite_sizes(db) -> tuple[int, dict]:
@@ -86,10 +92,14 @@ def measure(url: str, n: int) -> dict:
     uow.run(factory, rollups.refresh)   # what `eventflow worker` does every EVENTFLOW_ROLLUP_INTERVAL_S
     total1, tables1 = sizes(db)
     columns1 = _columns(db, tables1)
+    with db.connect() as conn:
+        rings = {table: conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar() for table in RINGS}
     db.dispose()
-    return {"total": (total1 - total0) / n,
-            "tables": {t: (tables1[t] - tables0.get(t, 0)) / n for t in tables1},
-            "columns": {c: (columns1[c] - columns0.get(c, 0)) / n for c in columns1}}
+    grown = {t: tables1[t] - tables0.get(t, 0) for t in tables1}
+    return {"total": (total1 - total0 - sum(grown[t] for t in RINGS)) / n,
+            "tables": {t: size / n for t, size in grown.items() if t not in RINGS},
+            "rings": {t: (grown[t], rows) for t, rows in rings.items()},
+            "columns": {c: (columns1[c] - columns0.get(c, 0)) / n for c in columns1 if c[0] not in RINGS}}
 
 
 def report(name: str, n: int, found: dict) -> None:
@@ -98,6 +108,10 @@ def report(name: str, n: int, found: dict) -> None:
     for table, size in sorted(found["tables"].items(), key=lambda kv: -kv[1]):
         if size >= 16:
             print(f"  {table:<28}{size:>12,.0f}")
+    for table, (size, rows) in found["rings"].items():
+        most = RINGS[table] * size / max(rows, 1)
+        print(f"  not per event: {table}, the newest {RINGS[table]:,} rows kept ({rows:,} now, "
+              f"{size / max(rows, 1):,.0f} bytes each: at most {most / 2**20:.1f} MB, whatever the year's size)")
     print(f"  {'largest columns (values only)':<40}{'bytes/event':>12}")
     for (table, column), size in sorted(found["columns"].items(), key=lambda kv: -kv[1])[:12]:
         print(f"  {table + '.' + column:<40}{size:>12,.0f}")

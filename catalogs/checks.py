@@ -24,6 +24,7 @@ ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUT
     "deadline_kinds.json", "calendar.json", "duty_rosters.json", "channels.json", "escalation.json",
     "step_limits.json",
 )
+RETURN_REASONS = "return_reasons.json"
 #: the community's own steps a step_limits row may time (§8.1), each also a deadline kind
 STEP_FIELDS = ("verify", "analyse", "whistle", "check")
 #: what a rung's message may name (engine/limits/escalation.py fills them in)
@@ -55,9 +56,18 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_check_duty_rosters(data["duty_rosters"], units),
         *_unique(CHANNELS, data["channels"], "code"),
         *_check_escalation(data["escalation"], units, {k["code"] for k in data["deadline_kinds"]}),
+        *_check_return_reasons(data["return_reasons"]),
         *_check_step_limits(data["step_limits"], {f["properties"]["code"] for f in features}, event_types,
                             {k["code"] for k in data["deadline_kinds"]}),
     ]
+
+
+def _check_return_reasons(rows: list[dict]) -> Iterable[CatalogError]:
+    """退回原因: codes and names unique, and a reason that takes words (其他): a unit can always say why."""
+    yield from _unique(RETURN_REASONS, rows, "code")
+    yield from _unique(RETURN_REASONS, rows, "name")
+    if not any(row.get("needs_text") for row in rows):
+        yield CatalogError(RETURN_REASONS, "", "no reason with needs_text: true (其他, said in words)")
 
 
 def _check_step_limits(rows: list[dict], communities: set[str], event_types: set[str],
@@ -248,9 +258,8 @@ def _check_one_thing_matters(rows: list[dict], units: dict[str, dict]) -> Iterab
         for i, code in enumerate(row["cooperating"]):
             yield from _expect_unit(ONE_THING, f"{row['code']}.cooperating[{i}]", code, units, COOPERATING_KINDS)
         for key, value in (row.get("limits") or {}).items():     # the lead's and each co-department's limits
-            if key not in ("lead", "default") and key not in row["cooperating"]:
-                yield CatalogError(ONE_THING, f"{row['code']}.limits.{key}",
-                                   f"{key!r} is not a co-operating department of this matter (or lead, default)")
+            if key not in ("lead", "default"):    # a department's own (still kept when it leaves `cooperating`)
+                yield from _expect_unit(ONE_THING, f"{row['code']}.limits.{key}", key, units, COOPERATING_KINDS)
             for name, limit in ({"lead": value} if key == "lead" else value).items():
                 try:
                     parse_duration(limit)

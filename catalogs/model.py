@@ -17,7 +17,7 @@ from shapely.geometry import shape
 DEFAULT_TIME_LIMIT = "PT2H"
 # Public catalog names, as in GET /api/catalogs/{name}.
 NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities", "deadline_kinds",
-         "calendar", "duty_rosters", "channels", "escalation", "step_limits")
+         "calendar", "duty_rosters", "channels", "escalation", "return_reasons", "step_limits")
 #: §8.1 the community's own steps that carry a limit (catalogs/data/step_limits.json; deadline kinds of the
 #: same codes in deadline_kinds.json)
 STEPS = ("verify", "analyse", "whistle", "check")
@@ -40,6 +40,7 @@ class Catalogs:
         self._one_thing = {m["code"]: m for m in data["one_thing_matters"]}
         self._deadline_kinds = {k["code"]: k for k in data["deadline_kinds"]}
         self._channels = {c["code"]: c for c in data["channels"]}
+        self._return_reasons = {r["code"]: r for r in data["return_reasons"]}
         self._duty = {(d["unit"], d["date"]): d["person"] for d in data["duty_rosters"]}
         self._steps = {(r["community"], r["event_type"]): r for r in data["step_limits"]}
         features = data["communities"]["features"]
@@ -88,6 +89,8 @@ class Catalogs:
             return [{"value": k["code"], "label": f"{k['name']}（{k['clause']}）"} for k in self._data["deadline_kinds"]]
         if name == "escalation":
             return [{"value": r["code"], "label": f"{r['name']}（{r['clause']}）"} for r in self._data["escalation"]]
+        if name == "return_reasons":
+            return [{"value": r["code"], "label": r["name"]} for r in self._data["return_reasons"]]
         if name == "step_limits":
             return [{"value": f"{r['community']}:{r['event_type']}", "label": f"{r['community']} {r['event_type']}"}
                     for r in self._data["step_limits"]]
@@ -159,6 +162,16 @@ class Catalogs:
         """The codes of Table A.1's sensitive rows (1–3), in file order."""
         return tuple(code for code, row in self._event_types.items() if row.get("sensitive"))
 
+    def offered(self, name: str) -> list[dict]:
+        """The rows of Table A.1 (``event_types``) or B.1 (``one_thing_matters``) offered for new reports: all
+        but the retired ones (issue #19), in file order."""
+        return [copy.deepcopy(row) for row in self._data[name] if not row.get("retired")]
+
+    def is_retired(self, code: str | None) -> bool:
+        """A Table A.1 or B.1 row no longer offered for new reports (its events still name it)."""
+        row = self._event_types.get(code) or self._one_thing.get(code) or {}
+        return bool(row.get("retired"))
+
     def is_sensitive(self, code: str) -> bool:
         """Table A.1 rows 1–3 (重点人员、警情): never listed publicly (issue #5), restricted views (#6)."""
         return bool((self._event_types.get(code) or {}).get("sensitive"))
@@ -166,6 +179,11 @@ class Catalogs:
     def channel(self, code: str) -> dict | None:
         """A §5.3 citizen channel of the Open311 endpoint (12345 hotline, 智慧村社通, 随手拍 …)."""
         row = self._channels.get(code)
+        return copy.deepcopy(row) if row is not None else None
+
+    def return_reason(self, code: str | None) -> dict | None:
+        """退回原因: one of the coded reasons a unit returns an order with (name, needs_text), or None."""
+        row = self._return_reasons.get(code) if code is not None else None
         return copy.deepcopy(row) if row is not None else None
 
     def deadline_kind(self, code: str) -> dict | None:

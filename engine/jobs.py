@@ -5,6 +5,8 @@ them, and knows nothing of what they do). In the order each sweep runs them:
   stops at each warning's time (engine/limits/deadlines.py);
 - the escalation ladder's rungs that fire a while after a miss that still stands (the city's 社会治理中心
   N hours on, §9.1), each at its due time (engine/limits/escalation.py);
+- 下派's sub-deadlines: the yellow light and the miss of a task passed down to a sub-unit or person, each at
+  its due time (engine/casework/delegation.py, issue #19);
 - the start of stored submissions whose process never started (issue #5: the app stopped between storing
   one and starting it), once they waited past the grace period (engine/casework/lifecycle.py);
 - the §9.2 hazard-point reminders and flags, once per day of the business clock
@@ -18,7 +20,7 @@ Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps 
 """
 from __future__ import annotations
 
-from engine.casework import lifecycle
+from engine.casework import delegation, lifecycle
 from engine.channels import callbacks
 from engine.limits import deadlines, escalation
 from engine.notices import delivery, live
@@ -29,11 +31,13 @@ from engine.runtime.sweep import Job, OncePerDay, one_unit
 WARNINGS, ESCALATIONS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, NOTICES, ROLLUPS = (
     "warnings", "escalations", "pending_starts", "hazard_reminders", "callbacks", "notices", "rollups")
 LIVE_FEED = "live_feed"
+DELEGATIONS = "delegations"
 
 
 def periodic() -> list[Job]:
     return [Job(WARNINGS, one_unit(deadlines.send_warnings), next_due=deadlines.next_warning_at),
             Job(ESCALATIONS, one_unit(escalation.send_due), next_due=escalation.next_due_at),
+            Job(DELEGATIONS, one_unit(delegation.send_due), next_due=delegation.next_due_at),
             Job(PENDING_STARTS, lifecycle.start_waiting),
             Job(HAZARD_REMINDERS, OncePerDay(one_unit(remind_hazards))),
             Job(CALLBACKS, deliver_callbacks, interval="callback_interval_seconds"),

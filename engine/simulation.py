@@ -47,6 +47,7 @@ from engine.core.errors import EventflowError
 from engine.jobs import periodic
 from engine.limits import supervision
 from engine.oversight import hazards, spot_checks
+from engine.oversight import returns as return_rulings
 from engine.pool import comments, photos, registration
 from engine.runtime import sweep
 from engine.store import uow
@@ -86,6 +87,7 @@ PATHS = {
     "stationed_escalates": 0.15,  # 下沉部门 cannot resolve it: 吹哨
     "co_departments": 0.25, "on_site": 0.4, "difficult": 0.25,
     "returned_once": 0.1, "returned_twice": 0.04,             # 退回 → 改派, twice → 兜底指定
+    "return_ruled_unreasonable": 0.3,   # the city rules the first return unreasonable (不合理退回, issue #19)
     "extension": 0.06, "extension_approved": 0.75,            # §8.4
     "late": 0.12,               # a move past its limit (§8: recorded overdue, 督办)
     "urge": 0.5,                # of the late 签收: the community urges (催办, §9.1)
@@ -115,8 +117,8 @@ PHOTOS = 6
 TOUR = [{"source": "grid_worker", "disposal": "stationed"},
         {"source": "grid_worker", "disposal": "whistle", "co_departments": True},
         {"source": "citizen", "disposal": "whistle", "on_site": True},
-        {"source": "grid_worker", "disposal": "whistle", "returned_once": True},
-        {"source": "grid_worker", "disposal": "whistle", "returned_twice": True},
+        {"source": "grid_worker", "disposal": "whistle", "returned_once": True, "return_ruled_unreasonable": True},
+        {"source": "grid_worker", "disposal": "whistle", "returned_twice": True, "return_ruled_unreasonable": True},
         {"source": "grid_worker", "disposal": "whistle", "extension": True, "extension_approved": True},
         {"source": "grid_worker", "disposal": "whistle", "late": True, "urge": True},
         {"source": "grid_worker", "disposal": "cadre", "rework": True},
@@ -601,7 +603,8 @@ def whistle_story(city: City, rng, event_id: int, community: str, code: str, esc
     lead = first
     for count in range(1, returns + 1):
         yield _minutes(rng, 5, 25)
-        city.complete(rng, event_id, "accept_whistle", {"decision": "return", "return_reason": "非本部门职责，派错部门"})
+        city.complete(rng, event_id, "accept_whistle", {"decision": "return",
+                                                        "return_code": "not_ours", "return_reason": "非本部门职责，派错部门"})
         if count == 2:
             yield city.office(city.now() + _minutes(rng, 30, 180), rng)
             city.complete(rng, event_id, "authority_assign", {"owner_department": right, "decision_note": "按附录A职责兜底指定"})
@@ -660,6 +663,16 @@ def whistle_story(city: City, rng, event_id: int, community: str, code: str, esc
         city.complete(rng, event_id, "dispose_rework", {"result_summary": "已重新处置"})
         yield city.office(city.now() + _minutes(rng, 20, 180), rng)
     city.complete(rng, event_id, "check", {"passed": True, "rating": rating(rng)})
+    if returns and not city.catalogs.is_sensitive(code) and _chance(rng, "return_ruled_unreasonable"):
+        # the city rules the first return unreasonable once the event is closed (issue #19: the unit's
+        # 不合理退回, no longer the community's misroute; the closed day's counts move with it)
+        yield city.office(city.now() + _minutes(rng, 30, 600), rng)
+        first_return = city.read(lambda s: s.scalar(select(Audit.id).where(
+            Audit.event_id == event_id, Audit.action == "whistle_returned").order_by(Audit.id).limit(1)))
+        city.run(lambda cmd: return_rulings.rule(cmd, first_return,
+                                                 {"verdict": "unreasonable", "note": "属该部门职责，退回理由不成立"}),
+                 rng.choice(city.people.with_role("city_authority")))
+        city.outcome.moves += 1
 
 
 def extension_story(city: City, rng, event_id: int, community: str) -> Story:

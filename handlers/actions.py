@@ -3,4 +3,4 @@
 from __future__ import annotations
 
 WHISTLE_DISPATCHED = "whistle_dispatched"   # data: lead_unit, event_type …
-WHISTLE_RETURNED = "whistle_returned"       # data: unit, reason, count
+WHISTLE_RETURNED = "whistle_returned"       # data: unit, code (return_reasons), reason, count

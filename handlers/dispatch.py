@@ -45,17 +45,28 @@ def dispatch_part(ctx, task, department, event_type=None, community=None, matter
 
 
 @REGISTRY.operation("record_return")
-def record_return(ctx, task, department, reason):
-    """退回: the lead department says the order is not theirs (misrouted). The count decides who acts
-    next: the whistle officer re-dispatches (改派), and after two returns the city authority decides
-    who owns it (兜底)."""
+def record_return(ctx, task, department, reason=None, code=None):
+    """退回: the lead department returns the order with a coded reason (`code`, catalog return_reasons: 不属本单位
+    职责, 信息不全, 重复, 其他) and words (`reason`; a reason marked needs_text, 其他, must have them). The count
+    decides who acts next: the whistle officer re-dispatches (改派), and after two returns the city authority
+    decides who owns it (兜底). The city may later rule the return unreasonable (engine/oversight/returns.py).
+    A version deployed before the coded reasons passes no `code`: its return is recorded without one."""
+    text = str(reason).strip() if reason is not None else ""
+    catalogued = ctx.catalogs.return_reason(code) if code is not None else None
+    if code is not None and catalogued is None:
+        raise InvalidParameter("code", f"不是退回原因目录中的原因 (not a code of the return_reasons catalog: {code!r})")
+    if catalogued is not None and catalogued.get("needs_text") and not text:
+        raise InvalidParameter("reason", f"退回原因为“{catalogued['name']}”时须写明理由 (say why in words)")
     count = int((task.data.get("returns") or {}).get("count", 0)) + 1
     authority = ctx.catalogs.city_authority()
-    ctx.record(actions.WHISTLE_RETURNED, {"unit": department, "reason": reason, "count": count}, task=task)
+    ctx.record(actions.WHISTLE_RETURNED, {"unit": department, "code": code, "reason": text or None, "count": count},
+               task=task)
+    unit_name = (ctx.catalogs.unit(department) or {}).get("name", department)
+    said = "：".join(p for p in ((catalogued or {}).get("name"), text) if p)
     if count >= 2:
         ctx.notify("unit", authority, "owner_needed",
                    f"哨单 {ctx.event.number} 已被退回 {count} 次，请指定承办部门（兜底）")
     else:
         ctx.notify("community", ctx.event.community, actions.WHISTLE_RETURNED,
-                   f"哨单 {ctx.event.number} 被 {department} 退回：{reason}，请改派")
+                   f"哨单 {ctx.event.number} 被{unit_name}退回（{said or '未说明理由'}），请改派")
     return {"count": count, "authority": authority, "last_unit": department}

@@ -11,7 +11,9 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
     from web import errors, inputs, live, ui
     from web.api import (alerts, auth, catalogs, duplicates, events, inbox, incidents, indicators, live as live_api, meta,
-                         monthly, notices, open311, photos, processes, sim, spot_checks, supervision, tasks, users)
+                         monthly, notices, open311, photos, processes, returns, sim, spot_checks, supervision, tasks,
+                         users)
+    from web.api import delegation as delegation_api
 
     app = Flask(__name__)
     inputs.set_up(app)   # before any route: bounded ids in paths, every request's text and JSON checked
@@ -34,7 +36,7 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     def end_unit_of_work(_error):  # a token check's session no unit of work took (web/services.py)
         services.end_request()
     api = (auth, events, photos, duplicates, inbox, live_api, alerts, tasks, supervision, processes, catalogs, sim, meta,
-           users, indicators, spot_checks, monthly, open311, incidents, notices)
+           users, indicators, spot_checks, monthly, open311, incidents, notices, delegation_api, returns)
     for module in api:
         app.register_blueprint(module.bp)
     ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)

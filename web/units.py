@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from engine.core.errors import EventflowError
 from engine.store import paging
 
 
@@ -30,6 +31,19 @@ def read(op, *args, **kwargs):
 def run_step(op, *args, **kwargs):
     """`run` for an operation that takes a process step: a failed step opens its incident (web/services.py)."""
     return services().run_step(lambda session: op(_command(session), *args, **kwargs))
+
+
+def run_each(op, items, refused):
+    """`op(cmd, item)` for each of `items`, in order, each in a write unit of its own that takes a process step
+    (`run_step`: a failed step opens its incident): one refused with a domain error does not stop the others.
+    (answers, refusals): a refused item's is `refused(cmd, item, err)`, read in a unit of its own."""
+    answers, refusals = [], []
+    for item in items:
+        try:
+            answers.append(run_step(op, item))
+        except EventflowError as err:
+            refusals.append(read(refused, item, err))
+    return answers, refusals
 
 
 def items(rows) -> dict:

@@ -1,6 +1,13 @@
 """Catalogs edited in the app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the
-unit tree and its supervisors (分管领导), the duty rosters (值班表), the working calendar (工作日) and the
-escalation ladder (逐级通知, issue #18).
+unit tree and its supervisors (分管领导), the duty rosters (值班表), the working calendar (工作日), the
+escalation ladder (逐级通知, issue #18), and Appendix A Table A.1 and Appendix B Table B.1 (issue #19: the
+standard's lists end in "等": a city adds and words its own rows).
+
+A row of Table A.1 or B.1 that an event refers to (whatever its state: old events still show it) cannot be
+removed, only retired (`"retired": true`): a retired row is no longer offered for new reports
+(catalogs/model.py `offered`) and still names the events that have it. Table A.1's sensitive mark (rows 1–3,
+engine/accounts/privacy.py) and a sensitive row's competent department decide who sees those events: they
+are not changed in the app.
 
 An edit is checked by the one catalog loader together with everything else in force (a whistle list
 naming a type that is not in Table A.1, a unit whose parent does not exist, a time limit that is no
@@ -30,13 +37,17 @@ from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.store import paging
 from engine.store.models import Audit, CatalogRevision, Event, User, WorkItem
 
-#: the catalogs edited in the app; the others (roles, Appendix A and B, channels, deadline kinds) are the
-#: standard's own tables or system settings, changed by deploying new data files
-EDITABLE = ("communities", "units", "duty_rosters", "calendar", "escalation", "step_limits")
+#: the catalogs edited in the app; the others (roles, channels, deadline kinds) are system settings, changed by
+#: deploying new data files
+EDITABLE = ("communities", "units", "duty_rosters", "calendar", "escalation",
+            "event_types", "one_thing_matters",   # Appendix A Table A.1, Appendix B Table B.1 (issue #19)
+            "step_limits")                         # §8.1 the community's own steps (issue #19)
 #: catalog → what identifies a row, for the summary of an edit
 _ROW_KEYS = {"units": lambda row: row["code"], "duty_rosters": lambda row: f"{row['unit']} {row['date']}",
              "escalation": lambda row: row["code"],
              "step_limits": lambda row: f"{row['community']} {row['event_type']}"}
+#: the appendices' tables: rows by code, an edit's summary names the fields changed, a row in use is retired
+APPENDIX_TABLES = ("event_types", "one_thing_matters")
 
 #: PostgreSQL advisory lock key: two edits checked against each other's catalogs, never side by side
 _EDIT_LOCK = 0x65766366
@@ -162,11 +173,15 @@ def _store(session, name, before, document, user, now, directory, community=None
         raise InvalidData([{"field": "(body)", "reason": f"not JSON data: {err}"}]) from None
     documents = overrides(session)
     documents[name] = raw
+    # a row of Table A.1 or B.1 that events have: said first (the loader may name what else refers to it)
+    in_use = _removed_in_use(session, before, document) if name in APPENDIX_TABLES else []
     try:
         new = load_catalogs(directory, documents)
     except CatalogError as err:
-        raise InvalidData([_field(e, community, rows_of) for e in err.errors],
+        raise InvalidData(in_use + [_field(e, community, rows_of) for e in err.errors],
                           message=f"{FILES[name]}: {err}") from None
+    if in_use:
+        raise InvalidData(in_use)
     still_used(session, new, name, before)
     summary = summarize(name, before, new.get(name))
     if not any(summary.values()):
@@ -225,6 +240,8 @@ def still_used(session, catalogs, name: str, before) -> None:
             WorkItem.community.is_not(None)))}
         errors += [{"field": code, "reason": f"社区仍在使用，不能删除 (still used by an active {what})"}
                    for what, code in sorted(used) if code not in codes]
+    if name in APPENDIX_TABLES:
+        errors += _appendix_rows_kept(name, before, catalogs.get(name))
     if name == "duty_rosters":
         people = set(session.scalars(select(User.username).where(User.active.is_(True))))
         kept = {json.dumps(row, sort_keys=True) for row in before}
@@ -236,8 +253,45 @@ def still_used(session, catalogs, name: str, before) -> None:
         raise InvalidData(errors)
 
 
+def _removed_in_use(session, before: list, document) -> list[dict]:
+    """A row of Table A.1 or B.1 that events refer to (an event of any state: old events still show it)
+    stays; retired, if it is not to be offered any more. `document` as sent (not yet checked)."""
+    sent = {row.get("code") for row in document if isinstance(row, dict)} if isinstance(document, list) else set()
+    removed = sorted({row["code"] for row in before} - sent)
+    if not removed:
+        return []
+    used = dict(session.execute(select(Event.type_code, func.count()).where(Event.type_code.in_(removed))
+                                .group_by(Event.type_code)).all())
+    return [{"field": code, "reason": f"已有 {used[code]} 件事件使用，不能删除，只能停用 "
+                                      f"(still used by {used[code]} events: retire it instead)"}
+            for code in removed if used.get(code)]
+
+
+def _appendix_rows_kept(name: str, before: list, after: list) -> list[dict]:
+    """A Table A.1 row keeps its sensitive mark, and a sensitive row its competent department (who may see
+    the events of it: engine/accounts/permissions.py `forbidden_codes`). (A row in use stays:
+    `_removed_in_use`.)"""
+    errors = []
+    kept = {row["code"]: row for row in after}
+    if name == "event_types":
+        for old in before:
+            new = kept.get(old["code"])
+            if new is None:
+                continue
+            if bool(new.get("sensitive")) != bool(old.get("sensitive")):
+                errors.append({"field": f"{old['code']}.sensitive",
+                               "reason": "涉密标记（附录A 第1—3项）不能在应用中修改 (the sensitive mark is not "
+                                         "changed in the app)"})
+            elif old.get("sensitive") and new["department"] != old["department"]:
+                errors.append({"field": f"{old['code']}.department",
+                               "reason": "涉密事项的主管部门决定谁能查看，不能在应用中修改 (a sensitive row's "
+                                         "department decides who sees its events: not changed in the app)"})
+    return errors
+
+
 def summarize(name: str, before, after) -> dict:
-    """Rows added, removed and changed (communities by code, with the fields that changed)."""
+    """Rows added, removed and changed (communities by code, with the fields that changed; so Table A.1's and
+    B.1's rows)."""
     if name == "calendar":
         keys = sorted(set(before) | set(after))
         changed = [k for k in keys if before.get(k) != after.get(k) and k != "years"]
@@ -260,6 +314,16 @@ def summarize(name: str, before, after) -> dict:
                 changed.append(f"{code}: {', '.join(fields)}")
         return {"added": sorted(set(rows_after) - set(rows_before)),
                 "removed": sorted(set(rows_before) - set(rows_after)), "changed": changed}
+    if name in APPENDIX_TABLES:
+        rows_before, rows_after = {r["code"]: r for r in before}, {r["code"]: r for r in after}
+        changed = []
+        for code in sorted(set(rows_before) & set(rows_after)):
+            old, new = rows_before[code], rows_after[code]
+            fields = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            if fields:
+                changed.append(f"{code}: {', '.join(fields)}")
+        return {"added": sorted(set(rows_after) - set(rows_before)),
+                "removed": sorted(set(rows_before) - set(rows_after)), "changed": changed}
     key = _ROW_KEYS[name]
     rows_before, rows_after = {key(r): r for r in before}, {key(r): r for r in after}
     return {"added": sorted(set(rows_after) - set(rows_before)),
@@ -277,7 +341,13 @@ def history(session, name: str, page: paging.PageRequest = HISTORY_PAGE) -> pagi
     if name not in EDITABLE:
         raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
     query = select(CatalogRevision).where(CatalogRevision.name == name)
-    return paging.fetch(session, query, HISTORY_ORDER, page).map(lambda rows: [
-        {"revision": r.id, "saved_at": local(r.saved_at), "actor": r.actor, "sha256": r.sha256, "summary": r.summary}
+    found = paging.fetch(session, query, HISTORY_ORDER, page)
+    actors = {r.actor for r in found.items}
+    names = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(actors))).all()) \
+        if actors else {}
+    return found.map(lambda rows: [
+        {"revision": r.id, "saved_at": local(r.saved_at), "actor": r.actor,
+         "actor_name": names.get(r.actor, r.actor),   # who, as people read it (the display name)
+         "sha256": r.sha256, "summary": r.summary}
         for r in rows])
 

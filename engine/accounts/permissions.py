@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from engine.core.errors import Forbidden
-from engine.store.models import Event, EventParty, WorkItem
+from engine.store.models import Delegation, Event, EventParty, WorkItem
 from engine.accounts.users import GLOBAL_ROLES, ROLES
 
 
@@ -53,6 +53,8 @@ def _rule(name: str, roles, scope: str = "") -> Rule:
 
 ADMINS = ("process_admin", "system_admin")
 CITY = ("city_authority", "process_admin", "system_admin")
+#: §9.3 抽查通报: the results are published to the communities (and their joint party committees) they name
+PUBLISHED_TO = ("community_staff", "committee", "whistle_officer")
 
 #: no token at all: sign-in, health, the document itself, Open311's public reads, a device's signed alert
 PUBLIC = Rule("public", (), "anyone (Open311 submissions carry a channel key; device alerts a signature)")
@@ -78,7 +80,8 @@ MERGE = _rule("merge", ("community_staff", "city_authority"), "events of their o
 ADMINISTER = _rule("administer", ADMINS, "挂起, 恢复, 终止, 重新启动 an event's process")
 VERSIONS = _rule("versions", ADMINS, "deploy, list, activate and migrate process versions")
 INCIDENTS = _rule("incidents", ADMINS, "流程异常: list and retry")
-CATALOG_EDIT = _rule("catalog_edit", ("system_admin",), "units, duty rosters, calendar, communities, escalation ladder, step limits")
+CATALOG_EDIT = _rule("catalog_edit", ("system_admin",),
+                     "units, duty rosters, calendar, communities, escalation ladder, Table A.1 and B.1, step limits")
 COMMUNITY_SETTINGS = _rule("community_settings", ("community_staff", "system_admin"),
                            "their own community's whistle list and time limits")
 CATALOG_HISTORY = _rule("catalog_history", CITY)
@@ -86,7 +89,9 @@ SIM_CLOCK = _rule("sim_clock", CITY, "only under the simulated clock")
 USERS = _rule("users", ("system_admin",))
 INDICATORS = _rule("indicators", ROLES,
                    "the city and administrators all rows; others their own community's, unit's and person's")
-CIRCULAR = _rule("circular", CITY)
+CIRCULAR = _rule("circular", (*CITY, *PUBLISHED_TO),
+                 "the city all; a community's people the lines naming their community or its joint party committee "
+                 "(§9.3 通报)")
 PATROL = _rule("patrol", ("grid_worker", "community_staff", "committee", "stationed_staff"), "their community")
 HAZARD_REPORT = _rule("hazard_report", ("community_staff", "committee"), "their community")
 HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),
@@ -94,13 +99,20 @@ HAZARD_READ = _rule("hazard_read", ("community_staff", "committee", *CITY),
 HAZARD_VERIFY = _rule("hazard_verify", ("committee", "city_authority"), "the committee its community; the city any")
 COMMUNITY_READ = _rule("community_read", ROLES, "their own community (the city and administrators: any)")
 SPOT_CHECK = _rule("spot_check", ("city_authority", "system_admin"), "§9.3 抽查")
-SPOT_CHECK_READ = _rule("spot_check_read", CITY)
+SPOT_CHECK_READ = _rule("spot_check_read", (*CITY, *PUBLISHED_TO),
+                        "the city all; a community's people the draws of their own community (§9.3 抽查通报)")
 EXTENSION_REQUEST = _rule("extension_request", ("community_staff",), "deadlines of their community's events (§8.4)")
 EXTENSION_DECIDE = _rule("extension_decide", ("city_authority",), "§8.4 审批")
 NOTICE_CHANNELS = _rule("notice_channels", ("system_admin",),
                         "通知渠道: channels outside the app, the delivery log, resending")
 LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them, while the session lasts (issue #18)")
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
+DELEGATE = _rule("delegate", ("department_staff",),
+                 "下派/收回: the unit's own clerks, its own tasks, to a sub-unit or person of its tree (issue #19)")
+RETURNS_READ = _rule("returns_read", CITY,
+                     "退回: every unit's returns and their reasons (a sensitive event's only counted, issue #19)")
+RETURN_RULING = _rule("return_ruling", ("city_authority",),
+                      "裁定退回是否合理 (不合理退回 counts against the unit, not as the community's misroute)")
 
 #: roles of the registering community that see a reporter's contact in full
 CONTACT_ROLES = {"community_staff", "committee"}
@@ -207,6 +219,9 @@ def work_items_of(user, catalogs):
         scope.append(and_(WorkItem.assignee_kind == "community", WorkItem.community == user.community))
     if user.unit:
         scope.append(and_(WorkItem.assignee_kind == "unit", WorkItem.unit.in_(units_within(catalogs, user.unit))))
+    # 下派: passed down to them or a unit of theirs, while it stands (the unit itself still sees it above)
+    scope.append(exists().where(Delegation.task_id == WorkItem.id, Delegation.status == "active",
+                                delegated_to(user, catalogs)))
     if not user.roles:
         return false()
     codes = forbidden_codes(user, catalogs)
@@ -215,14 +230,64 @@ def work_items_of(user, catalogs):
     return and_(WorkItem.role.in_(sorted(user.roles)), or_(*scope), sensitive)
 
 
-def may_work_on(user, item: WorkItem, catalogs) -> bool:
+def may_work_on(user, item: WorkItem, catalogs, passed=None) -> bool:
+    """The task's role, and its assignee's scope — or, with `passed` (the task's active 下派, if any), passed
+    down to the user or a unit of theirs."""
     if item.role not in user.roles:
         return False
+    if passed is not None and holds_delegation(user, passed, catalogs):
+        return True
     if item.assignee_kind == "community":
         return item.community is not None and item.community == user.community
     if item.assignee_kind == "unit":
         return bool(user.unit) and catalogs.is_within(item.unit, user.unit)
     return item.person == user.username
+
+
+# -- 下派 (issue #19): a unit's task passed to a sub-unit or person of its tree ---------------------------------
+def delegated_to(user, catalogs):
+    """SQL condition on Delegation: passed down to this user by name, or to their unit or one below it."""
+    clauses = [and_(Delegation.to_person.is_not(None), Delegation.to_person == user.username)]
+    if user.unit:
+        clauses.append(Delegation.to_unit.in_(units_within(catalogs, user.unit)))
+    return or_(*clauses)
+
+
+def holds_delegation(user, delegation, catalogs) -> bool:
+    """Is an active 下派 theirs to do: to them by name, or to their unit or one above it."""
+    if delegation.status != "active":
+        return False
+    if delegation.to_person:
+        return delegation.to_person == user.username
+    return bool(user.unit and delegation.to_unit) and catalogs.is_within(delegation.to_unit, user.unit)
+
+
+def is_units_clerk(user, item: WorkItem) -> bool:
+    """The unit's own clerk for this task: a department's staff of the very unit the task is given to, with
+    its role (a unit above sees the task but does not run the unit's organisation; a sub-unit it was passed
+    to does the work, and does not pass it on)."""
+    return DELEGATE.allows(user) and item.assignee_kind == "unit" and item.role in user.roles \
+        and bool(user.unit) and user.unit == item.unit
+
+
+def may_delegate(user, item: WorkItem) -> None:
+    """下派 and 收回: only the unit's own clerks (`is_units_clerk`); Forbidden naming `task` otherwise."""
+    DELEGATE.require(user)
+    if not is_units_clerk(user, item):
+        raise Forbidden("只有任务所属单位本级的工作人员可以下派或收回 (only the unit's own clerks pass its tasks down)",
+                        field="task")
+
+
+def may_pass_to_unit(catalogs, item: WorkItem, unit: str | None) -> bool:
+    """A sub-unit of the task's unit (中队, 所): below it in the unit tree, not the unit itself."""
+    return bool(unit) and unit != item.unit and catalogs.is_within(unit, item.unit)
+
+
+def may_pass_to_person(catalogs, item: WorkItem, person, type_code: str | None) -> bool:
+    """A person of the task's unit or a unit below it, active, with the task's role, who may see the event."""
+    return bool(person is not None and person.active and person.unit and item.role in person.roles
+                and catalogs.is_within(person.unit, item.unit)
+                and may_see_sensitive(person, catalogs, type_code, None))
 
 
 # -- events ---------------------------------------------------------------------------------------------
@@ -312,6 +377,47 @@ def community_to_read(user, asked: str | None) -> str | None:
     community = asked or user.community
     require_community(user, community)
     return community
+
+
+# -- §9.3 published results: a community reads its own lines ----------------------------------------------
+def own_communities(user, catalogs) -> set[str]:
+    """The communities whose published §9.3 results (circular lines, spot-check findings) a user reads: their
+    own community, and those whose joint party committee (社区联合党委) is their unit or one below it."""
+    found = {user.community} if user.community else set()
+    if user.unit:
+        within = set(units_within(catalogs, user.unit))
+        found |= {option["value"] for option in catalogs.options("communities")
+                  if (catalogs.community(option["value"]) or {}).get("committee") in within}
+    return found
+
+
+def community_parties(catalogs, community: str) -> set[tuple[str, str]]:
+    """The circular's parties that are a community's own: the community, and its joint party committee."""
+    committee = (catalogs.community(community) or {}).get("committee")
+    return {("community", community)} | ({("unit", committee)} if committee else set())
+
+
+def circular_parties(user, catalogs) -> set[tuple[str, str]] | None:
+    """The circular's (level, party) whose lines a user reads (`CIRCULAR`): None — every party — for the city
+    and administrators; for a community's people, their communities' (`own_communities`) and those
+    communities' joint party committees' (§9.3: 抽查通报, published to whom it names)."""
+    if is_global(user):
+        return None
+    if not CIRCULAR.allows(user):
+        return set()
+    return {party for community in own_communities(user, catalogs) for party in community_parties(catalogs, community)}
+
+
+def may_read_spot_check(user, catalogs, community: str | None) -> bool:
+    """A spot check (§9.3): the city and administrators any; a community's people the draws of their own."""
+    return is_global(user) or (SPOT_CHECK_READ.allows(user) and community in own_communities(user, catalogs))
+
+
+def spot_check_communities(user, catalogs) -> set[str] | None:
+    """The communities whose draws a user lists: None (every one) for the city level."""
+    if is_global(user):
+        return None
+    return own_communities(user, catalogs) if SPOT_CHECK_READ.allows(user) else set()
 
 
 def may_patrol(user) -> bool:

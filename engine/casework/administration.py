@@ -23,6 +23,7 @@ from datetime import timezone
 from sqlalchemy import select
 
 from engine.accounts import permissions
+from engine.casework import delegation
 from engine.casework.lifecycle import check_reason
 from engine.core.clock import local
 from engine.core.errors import Conflict, NotFound
@@ -92,6 +93,7 @@ def resume(cmd, event_id: int, reason) -> Event:
         raise Conflict(f"事件 {event.number} 的流程没有挂起 (the process is not suspended)", process_status=row.status)
     now, began = cmd.now(), _utc(row.suspended_at)
     moved = cmd.env.limits.resume(session, row.id, began, now)
+    delegation.move(session, row.id, now - began)     # 下派's sub-deadlines wait as long (issue #19)
     row.status, row.suspended_at, row.suspended_by, row.suspend_reason = "running", None, None, None
     session.flush()   # the version check, before the state is loaded and saved again
     record = ("instance_resumed", {"reason": reason, "suspended_at": local(began),

@@ -6,7 +6,9 @@ from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
+from engine.casework import delegation
 from engine.runtime import incidents
+from engine.casework import record
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.limits.deadlines import LIGHT_NAMES as LIGHTS, describe as describe_deadline, light_is
@@ -25,7 +27,9 @@ def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = 
             "created_at": local(item.created_at), "claimed_by": item.claimed_by,
             "claimed_at": local(item.claimed_at), "form": form,
             # 已挂起: listed, but it cannot be completed until the process is resumed
-            "suspended": suspended}
+            "suspended": suspended,
+            # 批量签收 (issue #19): a 签收受理 that may be accepted with others (engine/casework/batch.py)
+            "batch_accept": contracts.batch_acceptance(item.form) is not None}
 
 
 #: 待办's order: the longest waiting first, the task id breaking ties (issue #17: keyset pages)
@@ -158,7 +162,7 @@ def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
     item, instance, event = found[:3]
     if not permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
         raise NotFound(f"task {task_id} does not exist")
-    if not may_work_on(user, item, catalogs):
+    if not delegation.may_do(session, user, catalogs, item):     # its role and scope, or 下派 to them
         if permissions.is_global(user) or event.community == user.community:
             raise Forbidden(f"task {item.title} belongs to role {item.role}", field="role")
         raise NotFound(f"task {task_id} does not exist")
@@ -167,13 +171,15 @@ def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
 
 def detail(cmd, task_id: str, where: str = "api_task") -> dict:
     """One ready task with its form and what the worker needs to see: the task's process data (the order
-    to work on, earlier answers for a rework 重办, co-departments' parts to consolidate)."""
+    to work on, earlier answers for a rework 重办, co-departments' parts to consolidate) and the record of
+    what the earlier steps said, by whom and when, newest first (办理记录, engine/casework/record.py)."""
     session, catalogs = cmd.session, cmd.catalogs
     item, row, event = find_work(session, cmd.user, catalogs, task_id)
     privacy.disclose(session, catalogs, cmd.user, event, cmd.now(), where)
     compiled = cmd.env.specs.get(session, row.version_id)
     body = describe(item, event, compiled.resolved_form(item.form, catalogs), row.status == "suspended")
     body["data"] = cmd.env.instances.task_data(session, row, event, task_id)
+    body["record"] = record.newest_first(record.of_event(cmd, event.id))
     return body
 
 
@@ -193,6 +199,7 @@ def complete(cmd, task_id: str, data) -> dict:
         raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
     if incident:
         incidents.resolve_task(session, task_id, user.username, cmd.now())
+    delegation.finish(cmd, task_id)     # a 下派 that stood is done (issue #19)
     return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage,
             "next_task": next_task(cmd, row, event, compiled)}
 

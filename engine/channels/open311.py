@@ -59,15 +59,16 @@ def _service_name(row: dict) -> str:
 
 
 def services(catalogs) -> list[dict]:
-    """GET services: one service per Table A.1 row, grouped by its category."""
+    """GET services: one service per Table A.1 row offered for new reports (not retired), grouped by its
+    category."""
     result = []
-    for row in catalogs.get("event_types"):
+    for row in catalogs.offered("event_types"):
         department = catalogs.unit(row["department"]) or {}
         result.append({"service_code": row["code"], "service_name": _service_name(row),
                        "description": f"附录A 表A.1 第{row['no']}项：{row['content']}"
                                       f"（主管部门：{department.get('name', row['department'])}）",
                        "metadata": True, "type": "realtime",
-                       "keywords": ", ".join([row["category"], row["category_en"], row["code"]]),
+                       "keywords": ", ".join(k for k in (row["category"], row.get("category_en"), row["code"]) if k),
                        "group": row["category"]})
     return result
 
@@ -154,6 +155,8 @@ def _payload(form: dict, catalogs) -> dict:
         errors.append({"field": "service_code", "reason": "必填项 (required)"})
     elif row is None:
         errors.append({"field": "service_code", "reason": f"unknown service code {code!r} (附录A 表A.1 中没有此事项)"})
+    elif row.get("retired"):
+        errors.append({"field": "service_code", "reason": f"{code} 已停用 (retired: no longer offered for new reports)"})
     address = _text(form, "address_string")
     if address and not _text(form, "lat") and not _text(form, "long"):
         lat = lng = None        # GeoReport: lat/long or address_string; an address alone is placed by the city

@@ -11,6 +11,7 @@ REOPENED = "reopened"                   # 重启, and 重新办理 after a 不�
 REVISIT_OPENED = "revisit_opened"       # 回访 due: the community asks the reporter (engine/casework/revisits.py)
 REVISIT_RECORDED = "revisit_recorded"   # 回访 done: reached or not, the rating, whether it reopened the event
 SENSITIVE_VIEWED = "sensitive_viewed"   # a read of a sensitive event's content (engine/accounts/privacy.py)
+RETURN_RULED = "return_ruled"           # the city's ruling on a return: return_id, unit, verdict, note (issue #19)
 
 # -- keys of completed forms that reports read --------------------------------------------------------------
 CHECK_PASSED = "passed"                 # 核查 passed (§8.5 重办 when false; §8.6 first-time rate, §9.1 处置不到位)
@@ -25,6 +26,19 @@ REVISIT_RATING, REVISIT_WORDS, REVISIT_CAUSE = "revisit_rating", "revisit_words"
 #: the ratings (核查's 评价 and 回访's 满意度), and those the citizen's satisfaction counts as satisfied (§8.6)
 RATINGS = ("满意", "基本满意", "不满意")
 SATISFIED = ("满意", "基本满意")
+
+#: 批量签收 (issue #19): the 签收受理 forms a department may complete several at once, and the answer each is
+#: completed with (it accepts the order, §8.3); tests/processes/test_contracts.py checks each answer against its
+#: form. A task with any other form is done one at a time.
+BATCH_ACCEPT = {"accept": {"decision": "accept"}, "accept_assigned": {}, "co_accept": {}}
+
+
+def batch_acceptance(form: str | None) -> dict | None:
+    """The answer a task with this form file (`forms/accept.json`) is accepted with in a batch (BATCH_ACCEPT),
+    or None: not a 签收受理 form, done one at a time."""
+    name = form.rsplit("/", 1)[-1].removesuffix(".json") if form else None
+    found = BATCH_ACCEPT.get(name) if name else None
+    return dict(found) if found is not None else None
 
 #: key → the forms (processes/forms/<name>.json) that must define it
 FORM_KEYS = {

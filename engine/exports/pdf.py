@@ -149,4 +149,29 @@ def monthly(report: dict) -> bytes:
         state = report["hazard_month"]
         story.append(Paragraph("本月未上报重点隐患整治点" + ("（已标记）" if state["flagged_at"] else
                                                           "（已提醒）" if state["reminded_at"] else ""), STYLES["Normal"]))
+    story += _published(report)
     return _document("社区月报", story)
+
+
+def _published(report: dict) -> list:
+    """The monthly report's §9.3 sections: the month's spot-check findings and its circular lines."""
+    found = report["spot_checks"]
+    story = [Paragraph("抽查结果（§9.3）", STYLES["Heading2"]),
+             Paragraph(_escape(f"合格 {found['passed']} / 抽查 {found['checked']}"), STYLES["Normal"])]
+    if found["items"]:
+        story.append(_table([["抽查对象", "结论", "情况", "时间"],
+                             *[["涉密事件" if f.get("sensitive") else (f["event_number"] or f["title"] or ""),
+                                "合格" if f["passed"] else "不合格", f["note"], f["checked_at"][:16].replace("T", " ")]
+                               for f in found["items"]]]))
+    published = report["circular"]
+    story.append(Paragraph("通报（§9.1、§9.3）", STYLES["Heading2"]))
+    if not published["parties"]:
+        story.append(Paragraph("无", STYLES["Normal"]))
+    for party in published["parties"]:
+        counts = "，".join(f"{word} {party['counts'][c]}" for c, word in published["categories"].items())
+        story.append(Paragraph(_escape(f"{party['name']}：{counts}"), STYLES["Heading3"]))
+        if party["lines"]:
+            story.append(_table([["问题", "事件", "情况", "时间"],
+                                 *[[line["category_name"], line["event_number"] or "", line["reason"],
+                                    (line["at"] or "")[:16].replace("T", " ")] for line in party["lines"]]]))
+    return story

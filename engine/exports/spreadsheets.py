@@ -1,6 +1,7 @@
 """Excel (.xlsx, openpyxl) and CSV files of a report (issue #8): one header row, one row per party. CSV is
 UTF-8 with a byte-order mark, so Excel opens the Chinese correctly. A long listing (a year's circular, issue
-#17) is written as its rows are read (`write_xlsx`, openpyxl's write-only mode), and says how many rows it has."""
+#17) is written as its rows are read (`write_xlsx`, openpyxl's write-only mode; `write_csv`), and says how many
+rows it has."""
 from __future__ import annotations
 
 import csv
@@ -85,3 +86,21 @@ def csv_bytes(header: list[str], rows: list[list]) -> bytes:
     writer.writerow(header)
     writer.writerows([[safe(v) for v in row] for row in rows])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def write_csv(out, header: list[str], rows) -> int:
+    """A CSV file (UTF-8 with a byte-order mark, as `csv_bytes`) into the binary file `out`, each of `rows` (any
+    iterable) written as it is read and not kept. Returns the rows written."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    try:
+        text.write("\ufeff")
+        writer = csv.writer(text)
+        writer.writerow([safe(v) for v in header])
+        written = 0
+        for row in rows:
+            writer.writerow([safe(v) for v in row])
+            written += 1
+        text.flush()
+    finally:
+        text.detach()       # `out` stays open: the caller sends it
+    return written

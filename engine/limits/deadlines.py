@@ -191,9 +191,10 @@ class Deadlines:
         rows.append(record)
         # 派单 (§4.1): the ladder's first rungs tell who must act, as the limit starts
         rungs = escalation.climb(session, self.catalogs, "dispatched", record, ctx.event, now)
-        ctx.record("deadline_set", {"kind": kind, "unit": unit, "person": person, "rule": rule,
-                                    "due_at": local(due), "calendar_warning": warning,
-                                    **({"rungs": rungs} if rungs else {})})
+        # the trail's row: what is set, without the empty fields (the record itself keeps every column)
+        said = {"kind": kind, "unit": unit, "person": person, "rule": rule, "due_at": local(due),
+                "calendar_warning": warning, "rungs": rungs}
+        ctx.record("deadline_set", {key: value for key, value in said.items() if value})
         return local(due)
 
     def recompute(self, session, event_of, rearm) -> list[Deadline]:

@@ -24,19 +24,24 @@ A year names tens of thousands of entries (issue #17), so what is read is bounde
   督办 board's 30 days of 处置不到位.
 For a viewer who may not see a sensitive event (engine/accounts/privacy.py), every one of these shows its
 entries as `for_viewer` does: counted, without number, text or names.
+
+§9.3 publishes the results to whom they name: a community's people read the lines of their community and of
+its joint party committee, and no other party's (`parties`, from engine/accounts/permissions.py
+`circular_parties`; the city reads every party's). The monthly report shows a community its own
+(engine/oversight/monthly_report.py).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import JSON, String, case, cast, func, literal_column, null, select, union_all
+from sqlalchemy import JSON, String, case, cast, func, literal_column, null, select, true, union_all
 from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
 from engine.core import contracts
 from engine.core.clock import local
-from engine.core.errors import InvalidData
+from engine.core.errors import Forbidden, InvalidData
 from engine.oversight import indicators
 from engine.oversight import rollups
 from engine.oversight.counting import RESPONSE, constant, dialect, failed_check
@@ -178,17 +183,20 @@ def _held_against(event, doers) -> list[tuple[str, str]]:
 
 
 def for_period(cmd, start, end, first: int = FIRST) -> dict:
-    """The circular of [start, end) as `cmd.user` may read it, each party's first entries (`overview`), the
-    reads of the sensitive events it shows recorded (engine/accounts/privacy.py)."""
-    found = overview(cmd.session, cmd.catalogs, start, end, cmd.user, first)
+    """The circular of [start, end) as `cmd.user` may read it — the parties they may read (§9.3), each with
+    its first entries (`overview`) — the reads of the sensitive events it shows recorded
+    (engine/accounts/privacy.py)."""
+    found = overview(cmd.session, cmd.catalogs, start, end, cmd.user, first,
+                     permissions.circular_parties(cmd.user, cmd.catalogs))
     privacy.disclose_listed(cmd, event_ids(found), "circular")
     return found
 
 
 def entries_page(cmd, start, end, level: str, party: str, category: str, page: paging.PageRequest) -> paging.Page:
     """A page of one party's entries of one category (`party_entries`) as `cmd.user` may read them, the reads
-    of the sensitive events it shows recorded."""
-    found = party_entries(cmd.session, cmd.catalogs, start, end, level, party, category, page, cmd.user)
+    of the sensitive events it shows recorded; a party the user may not read is refused (403 naming `party`)."""
+    found = party_entries(cmd.session, cmd.catalogs, start, end, level, party, category, page, cmd.user,
+                          permissions.circular_parties(cmd.user, cmd.catalogs))
     privacy.disclose_listed(cmd, [e["event_id"] for e in found.items], "circular")
     return found
 
@@ -196,15 +204,19 @@ def entries_page(cmd, start, end, level: str, party: str, category: str, page: p
 def export(cmd, start, end, write):
     """`write(summary, lines)` — an Excel or PDF writer given `Summary` and the `lines` generator — with the
     whole circular of [start, end) as `cmd.user` may read it, the reads of the sensitive events it names
-    recorded (found in the database: what is written out is not kept)."""
-    summary = Summary(cmd.session, cmd.catalogs, start, end, cmd.user)
+    recorded (found in the database: what is written out is not kept). A community's people get their own
+    parties' lines (§9.3)."""
+    parties = permissions.circular_parties(cmd.user, cmd.catalogs)
+    summary = Summary(cmd.session, cmd.catalogs, start, end, cmd.user, parties=parties)
     codes = cmd.catalogs.sensitive_codes()
     if codes:
-        e = _entries(cmd.session, start, end)
-        named = select(e.c.event_id)
-        privacy.disclose_listed(cmd, cmd.session.scalars(select(Event.id).where(Event.id.in_(named),
-                                                                                Event.type_code.in_(codes))), "circular")
-    return write(summary, lines(cmd.session, cmd.catalogs, start, end, cmd.user, summary))
+        entries = [_entries(cmd.session, start, end)] if parties is None else \
+            [_entries(cmd.session, start, end, level, None, party) for level, party in sorted(parties)]
+        for e in entries:
+            named = select(e.c.event_id)
+            privacy.disclose_listed(cmd, cmd.session.scalars(select(Event.id).where(
+                Event.id.in_(named), Event.type_code.in_(codes))), "circular")
+    return write(summary, lines(cmd.session, cmd.catalogs, start, end, cmd.user, summary, parties))
 
 
 def _full_for_period(cmd, start, end) -> dict:
@@ -402,9 +414,10 @@ class Summary:
     """Who the circular of [start, end) names, in its order, and how many entries each shows `viewer`: each
     party's counts (kept per day: `counts`) less, for a person, the sensitive entries the viewer may not see
     (those are gathered in one row without a name, `UNNAMED`); a unit's or a community's are counted in full,
-    the hidden ones shown as one line a category. `lines` is how many lines the full listing has."""
+    the hidden ones shown as one line a category. `lines` is how many lines the full listing has. With
+    `parties` ({(level, party)}; None: all), only those parties are named (§9.3: a community its own)."""
 
-    def __init__(self, session, catalogs, start, end, viewer=None, first: int = FIRST):
+    def __init__(self, session, catalogs, start, end, viewer=None, first: int = FIRST, parties=None):
         self.hidden_events = _hidden_events(catalogs, viewer)
         counted = _supervised(session, start, end)
         hidden = _hidden_counts(session, start, end, self.hidden_events)
@@ -423,7 +436,7 @@ class Summary:
             rows = []
             for party in sorted(found, key=lambda p: (-sum(found[p].values()), p)):
                 full, secret = found[party], hidden.get((level, party), dict.fromkeys(CATEGORIES, 0))
-                if not any(full.values()):
+                if not any(full.values()) or (parties is not None and (level, party) not in parties):
                     continue
                 if level == "person":
                     shown = {c: full[c] - secret[c] for c in CATEGORIES}
@@ -462,7 +475,7 @@ def first_of(value) -> int:
     return number
 
 
-def overview(session, catalogs, start, end, viewer=None, first: int = FIRST) -> dict:
+def overview(session, catalogs, start, end, viewer=None, first: int = FIRST, parties=None) -> dict:
     """The circular of [start, end) as the page and the API show it: `build`'s shape (as `for_viewer` shows it
     to `viewer`), each party with its counts and its first `first` entries of each category, newest first,
     and `more`: {category: the cursor of `party_entries`' next page, or None when nothing more}. `lines`: how
@@ -471,8 +484,9 @@ def overview(session, catalogs, start, end, viewer=None, first: int = FIRST) -> 
     A party's first 督办 entries are the first keyset page of `party_entries`, read by the party's index: the
     cost grows with the parties named, not with the entries of the period (a year's are tens of thousands).
     The failed checks (处置不到位) are few, and a person's are found through the limits they met: they are read
-    in one pass (`_checks`), which counts them and keeps each party's first ones."""
-    summary = Summary(session, catalogs, start, end, viewer, first)
+    in one pass (`_checks`), which counts them and keeps each party's first ones. With `parties`, only those
+    parties (`Summary`)."""
+    summary = Summary(session, catalogs, start, end, viewer, first, parties)
     page = paging.PageRequest(first)
     notice = {"from": local(start), "to": local(end), "categories": CATEGORIES, "first": first,
               "lines": summary.lines}
@@ -556,11 +570,14 @@ def _asked(level, category, party) -> None:
 
 
 def party_entries(session, catalogs, start, end, level: str, party: str, category: str,
-                  page: paging.PageRequest, viewer=None) -> paging.Page:
+                  page: paging.PageRequest, viewer=None, parties=None) -> paging.Page:
     """One page of a party's entries of one category in [start, end), newest first, by keyset: the entries
     after `overview`'s first ones (its `more` cursor), or from the start. A sensitive event `viewer` may not
-    see is left out (`overview` counts it in one line)."""
+    see is left out (`overview` counts it in one line). A party not among `parties` (None: all) is refused."""
     _asked(level, category, party)
+    if parties is not None and (level, party) not in parties:
+        raise Forbidden("只能查看本社区及其联合党委的通报 (only your own community's and its committee's lines, §9.3)",
+                        field="party")
     e = _entries(session, start, end, level, category, party)
     query = select(e.c.at, e.c.event_id, e.c.kind, e.c.reason, e.c.data, Event.number) \
         .join(Event, Event.id == e.c.event_id)
@@ -569,16 +586,20 @@ def party_entries(session, catalogs, start, end, level: str, party: str, categor
     return paging.fetch(session, query, _order(e), page).map(lambda rows: [_shown(*row) for row in rows])
 
 
-def lines(session, catalogs, start, end, viewer=None, summary: Summary | None = None):
+def lines(session, catalogs, start, end, viewer=None, summary: Summary | None = None, parties=None):
     """Every line of the circular of [start, end) as `table(for_viewer(build(…)))` lists them, in that order —
     (level, row), the row as `HEADER` says — read from the database a batch at a time as they are used, so a
     year is written out in bounded memory. Per level one query orders the entries as `build` does: parties by
-    their count, most first, then code (code points, as Python sorts), categories in order, entries by time."""
-    summary = summary or Summary(session, catalogs, start, end, viewer)
+    their count, most first, then code (code points, as Python sorts), categories in order, entries by time.
+    With `parties` ({(level, party)}; None: all), those parties' lines alone."""
+    summary = summary or Summary(session, catalogs, start, end, viewer, parties=parties)
     hidden = summary.hidden_events
     pg = dialect(session) == "postgresql"
     for level, key in LEVELS.items():
         word = LEVEL_WORDS[key]
+        named = None if parties is None else sorted(party for found, party in parties if found == level)
+        if named == []:
+            continue
         e = _entries(session, start, end, level)
         counted = select(e, func.count().over(partition_by=e.c.party).label("total")).subquery()
         secret = case((counted.c.event_id.in_(hidden), 1), else_=0) if hidden is not None else literal_column("0")
@@ -586,6 +607,7 @@ def lines(session, catalogs, start, end, viewer=None, summary: Summary | None = 
                         (counted.c.category == constant("late_feedback"), 1), else_=2)
         query = (select(counted, Event.number, secret.label("secret"))
                  .join(Event, Event.id == counted.c.event_id)
+                 .where(counted.c.party.in_(named) if named is not None else true())
                  .order_by(counted.c.total.desc(), counted.c.party.collate("C") if pg else counted.c.party,
                            category, counted.c.at, counted.c.id)
                  .execution_options(yield_per=1000))

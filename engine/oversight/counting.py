@@ -1,15 +1,15 @@
 """The SQL the §8.6 indicators count with (issue #17), shared by the full computation over any period
 (engine/oversight/indicators.py) and the counts kept per day (engine/oversight/rollups.py), so both count
 the same way: whose obligation a deadline is, the events closed in a period (first time or not, their last
-rating), the 回访 recorded (the citizen's satisfaction), the whistle orders dispatched and returned, and the
-Asia/Shanghai day of a moment."""
+rating), the 回访 recorded (the citizen's satisfaction), the whistle orders dispatched and returned (and the
+returns the city ruled unreasonable, issue #19), and the Asia/Shanghai day of a moment."""
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Date, Integer, and_, case, cast, func, literal, literal_column, or_, select,
                         type_coerce)
 
 from engine.core import contracts
-from engine.store.models import Audit, Deadline, Event, Revisit
+from engine.store.models import Audit, Deadline, Event, ReturnRuling, Revisit
 from handlers import actions
 
 #: the kinds of limit that are a handling obligation (处置), and the acceptance one (签收受理)
@@ -19,6 +19,11 @@ ACCEPTANCE = ("accept",)
 STEPS = ("verify", "analyse", "whistle", "check")
 #: the limits whose miss is a late response in the circular (§9.1 响应超期); the others' is late feedback
 RESPONSE = ("accept", "arrive", "superior", "verify", "analyse", "whistle")
+#: the city's ruling that a return was unreasonable (不合理退回, issue #19; engine/oversight/returns.py)
+UNREASONABLE = "unreasonable"
+#: the levels whose orders and returns are counted: the unit's (退回率, 不合理退回率) and, for the community
+#: whose event it is, its orders and the returns that stand as its misroute (派错率)
+ORDER_LEVELS = ("unit", "community")
 
 
 def dialect(session) -> str:
@@ -91,10 +96,14 @@ def json_text(session, key: str, table=Audit.__table__):
 
 def closed_query(session, level: str, start, end, by_day: bool = False):
     """(party, 办结数, 一次性办结数, 评价数, 评价满意数) of the events closed in [start, end); with `by_day`, the
-    closing day first and one row per day and party."""
+    closing day first and one row per day and party. A community's first time ignores the returns the city
+    ruled unreasonable (not its misroute); a unit's and a person's count every return."""
+    returned = Audit.action == actions.WHISTLE_RETURNED
+    if level == "community":    # a return the city ruled unreasonable is not the community's (issue #19)
+        returned = and_(returned, ~select(ReturnRuling.id).where(ReturnRuling.audit_id == Audit.id,
+                                                                ReturnRuling.verdict == UNREASONABLE).exists())
     rework = (select(Audit.id).where(Audit.event_id == Event.id, or_(
-        Audit.action.in_((actions.WHISTLE_RETURNED, contracts.REOPENED)),
-        failed_check(session))))
+        returned, Audit.action == contracts.REOPENED, failed_check(session))))
     rating = json_text(session, contracts.CHECK_RATING)
     last_rating = (select(rating).where(Audit.event_id == Event.id, Audit.action == contracts.TASK_COMPLETED,
                                         rating.is_not(None))
@@ -144,32 +153,45 @@ def lead_unit(session, table=Audit.__table__):
     return data.op("->>")("lead_unit")
 
 
-def dispatched_query(session, start, end, by_day: bool = False):
-    """(unit, 派单数): whistle orders dispatched to a unit in [start, end); with `by_day`, the day first."""
-    unit = lead_unit(session)
-    keys = ([shanghai_day(session, Audit.at)] if by_day else []) + [unit]
-    return (select(*keys, func.count()).where(Audit.action == actions.WHISTLE_DISPATCHED, Audit.at >= start,
-                                              Audit.at < end, func.coalesce(unit, "") != "")
+def dispatched_query(session, start, end, by_day: bool = False, level: str = "unit"):
+    """(party, 派单数): whistle orders dispatched in [start, end), to a unit, or of a community's events
+    (`level`); with `by_day`, the day first."""
+    party = lead_unit(session) if level == "unit" else Event.community
+    keys = ([shanghai_day(session, Audit.at)] if by_day else []) + [party]
+    source = Audit.__table__ if level == "unit" else Audit.__table__.join(Event.__table__, Event.id == Audit.event_id)
+    return (select(*keys, func.count()).select_from(source)
+            .where(Audit.action == actions.WHISTLE_DISPATCHED, Audit.at >= start, Audit.at < end,
+                   func.coalesce(party, "") != "")
             .group_by(*keys))
 
 
-def returned_query(session, start, end, by_day: bool = False):
-    """(unit, 退回数): returns in [start, end) of an order dispatched in the period — the return answers the
-    latest order of that unit before it. With `by_day`: (day, unit, early day, 退回数), the early day being the
-    order's when it was dispatched on an earlier day than the return (a period counts the return only if it
-    starts on or before the order's day)."""
+def returned_query(session, start, end, by_day: bool = False, level: str = "unit"):
+    """(party, 退回数, 不合理退回数): returns in [start, end) of an order dispatched in the period — the return
+    answers the latest order of that unit before it —, by the unit that returned, or by the community whose
+    event it is (`level`); the second, those the city ruled unreasonable. With `by_day`: (day, party, early
+    day, 退回数, 不合理退回数), the early day being the order's when it was dispatched on an earlier day than
+    the return (a period counts the return only if it starts on or before the order's day)."""
     returned = Audit.__table__.alias("returned")
     unit = (func.json_extract(returned.c.data, "$.unit") if dialect(session) == "sqlite"
             else returned.c.data.op("->>")("unit"))
+    party = unit if level == "unit" else Event.community
     order_at = (select(Audit.at).where(Audit.event_id == returned.c.event_id,
                                        Audit.action == actions.WHISTLE_DISPATCHED, Audit.id < returned.c.id,
                                        lead_unit(session) == unit)
                 .order_by(Audit.id.desc()).limit(1).scalar_subquery())
-    found = [returned.c.action == actions.WHISTLE_RETURNED, returned.c.at >= start, returned.c.at < end]
+    rulings = ReturnRuling.__table__
+    unreasonable = case((rulings.c.verdict == UNREASONABLE, 1), else_=0)
+    source = returned.outerjoin(rulings, rulings.c.audit_id == returned.c.id)
+    if level != "unit":
+        source = source.join(Event.__table__, Event.id == returned.c.event_id)
+    found = [returned.c.action == actions.WHISTLE_RETURNED, returned.c.at >= start, returned.c.at < end,
+             func.coalesce(party, "") != ""]
     if not by_day:
-        return select(unit, func.count()).where(*found, order_at >= start).group_by(unit)
-    rows = select(shanghai_day(session, returned.c.at).label("day"), unit.label("unit"),
-                  shanghai_day(session, order_at).label("order_day")).where(*found, order_at.is_not(None)).subquery()
+        return (select(party, func.count(), func.sum(unreasonable)).select_from(source)
+                .where(*found, order_at >= start).group_by(party))
+    rows = (select(shanghai_day(session, returned.c.at).label("day"), party.label("party"),
+                   shanghai_day(session, order_at).label("order_day"), unreasonable.label("unreasonable"))
+            .select_from(source).where(*found, order_at.is_not(None)).subquery())
     early = case((rows.c.order_day < rows.c.day, rows.c.order_day))
-    return (select(rows.c.day, rows.c.unit, early, func.count())
-            .group_by(rows.c.day, rows.c.unit, early))
+    return (select(rows.c.day, rows.c.party, early, func.count(), func.sum(rows.c.unreasonable))
+            .group_by(rows.c.day, rows.c.party, early))

@@ -11,7 +11,11 @@ The counts rest on the deadline records of §8 (engine/limits/deadlines.py) — 
 - **已处置数 (handled)**: of those, the ones done (on time or late) before the period ends;
 - **按期处置数 (on time)**: of those, the ones done by their due time;
 - **一次性办结 (first time)**: an event closed in the period with no return (退回), no failed check
-  (核查不通过 → 重办) and no reopening (重启);
+  (核查不通过 → 重办) and no reopening (重启) — for a community, a return the city ruled unreasonable
+  (不合理退回, issue #19) does not count: it was not the community's misroute;
+- **派单数 / 退回数 / 不合理退回数**: whistle orders dispatched in the period, the returns of those orders, and of
+  those the ones the city ruled unreasonable (engine/oversight/returns.py) — a unit's 退回率 and 不合理退回率,
+  and a community's 派错率: the returns of its orders that stand (not ruled unreasonable) over its orders;
 - acceptance on time, average handling time, extension, return and satisfaction as in `INDICATORS`: two
   satisfactions, each its own numerator and denominator — the community's rating of the departments' work
   (核查's 评价, `satisfaction_rate`) and the reporter's own, asked at the 回访 after closure (满意 and 基本满意
@@ -33,8 +37,8 @@ from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
 from engine.oversight import rollups
-from engine.oversight.counting import (ACCEPTANCE, HANDLING, STEPS, closed_query, dispatched_query, microseconds,
-                                       party_column, returned_query, revisit_query)
+from engine.oversight.counting import (ACCEPTANCE, HANDLING, ORDER_LEVELS, STEPS, closed_query, dispatched_query,
+                                       microseconds, party_column, returned_query, revisit_query)
 from engine.store.models import Deadline, Event
 
 LEVELS = ("community", "unit", "person")
@@ -48,6 +52,8 @@ INDICATORS = {
     "average_handling_hours": ("平均处置时长（小时）", "已处置时长合计 ÷ 已处置数"),
     "extension_rate": ("延期率", "延期数 ÷ 应处置数"),
     "return_rate": ("退回率", "退回数 ÷ 派单数"),
+    "unreasonable_return_rate": ("不合理退回率", "不合理退回数 ÷ 派单数"),
+    "misroute_rate": ("派错率", "（退回数 − 不合理退回数） ÷ 派单数"),
     "satisfaction_rate": ("社区评价满意率", "评价满意数 ÷ 评价数"),
     "citizen_satisfaction_rate": ("群众满意率（回访）", "回访满意数 ÷ 回访接通数"),
     "spot_check_pass_rate": ("抽查合格率", "抽查合格数 ÷ 抽查数"),
@@ -88,7 +94,7 @@ def compute(session, level: str, start: datetime, end: datetime, rollup: bool = 
             counts[community]["spot_passed"] += passed
             counts[community]["spot_checked"] += checked
 
-    return {party: _indicators(c) for party, c in sorted(counts.items())}
+    return {party: _indicators(c, level) for party, c in sorted(counts.items())}
 
 
 def _from_tables(session, level: str, start: datetime, end: datetime) -> dict[str, dict[str, float]]:
@@ -106,11 +112,12 @@ def _from_tables(session, level: str, start: datetime, end: datetime) -> dict[st
     for party, reached, satisfied in session.execute(revisits) if revisits is not None else ():
         counts[party]["revisited"] += int(reached)
         counts[party]["revisit_satisfied"] += int(satisfied or 0)
-    if level == "unit":                 # a return counts against the order it returns: dispatched in the period
-        for unit, dispatched in session.execute(dispatched_query(session, start, end)):
-            counts[unit]["dispatched"] += int(dispatched)
-        for unit, returned in session.execute(returned_query(session, start, end)):
-            counts[unit]["returned"] += int(returned)
+    if level in ORDER_LEVELS:   # a return counts against the order it returns: dispatched in the period
+        for party, dispatched in session.execute(dispatched_query(session, start, end, level=level)):
+            counts[party]["dispatched"] += int(dispatched)
+        for party, returned, unreasonable in session.execute(returned_query(session, start, end, level=level)):
+            counts[party]["returned"] += int(returned)
+            counts[party]["unreasonable"] += int(unreasonable or 0)
     return counts
 
 
@@ -159,7 +166,20 @@ def _number(value):
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
-def _indicators(c) -> dict:
+#: the indicators of the orders a party's returns are counted against: a unit's own returns, a community's
+#: orders returned as its misroute; the other level's are left at nothing to count
+ORDER_INDICATORS = {"unit": ("return_rate", "unreasonable_return_rate"), "community": ("misroute_rate",)}
+
+
+def _indicators(c, level: str) -> dict:
+    found = _all_indicators(c)
+    for other, names in ORDER_INDICATORS.items():
+        if other != level:
+            found.update({name: _ratio(0, 0) for name in names})
+    return found
+
+
+def _all_indicators(c) -> dict:
     return {
         "disposal_rate": _ratio(c["handled"], c["due"]),
         "on_time_rate": _ratio(c["on_time"], c["due"]),
@@ -168,6 +188,8 @@ def _indicators(c) -> dict:
         "average_handling_hours": _ratio(c["handling_hours"], c["handled"], 2),
         "extension_rate": _ratio(c["extended"], c["due"]),
         "return_rate": _ratio(c["returned"], c["dispatched"]),
+        "unreasonable_return_rate": _ratio(c["unreasonable"], c["dispatched"]),
+        "misroute_rate": _ratio(c["returned"] - c["unreasonable"], c["dispatched"]),
         "satisfaction_rate": _ratio(c["satisfied"], c["rated"]),
         "citizen_satisfaction_rate": _ratio(c["revisit_satisfied"], c["revisited"]),
         "spot_check_pass_rate": _ratio(c["spot_passed"], c["spot_checked"]),

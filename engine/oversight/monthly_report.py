@@ -8,7 +8,11 @@ For one community and month (Asia/Shanghai):
   whistled (of those received), and overdue (events of the community with a limit missed in the month);
 - **重点问题**: the event types received most often;
 - **重点隐患整治点**: the month's hazard points with their state, and whether the community was reminded
-  or flagged for having none.
+  or flagged for having none;
+- **抽查结果** and **通报** (§9.3: the city's results published to whom they name): the findings recorded in the
+  month on the community's spot checks, and the month's circular lines naming the community or its joint
+  party committee — each category counted, its first `circular.FIRST` lines listed (the circular itself
+  pages through the rest). A sensitive event the reader may not see is counted without number or text.
 """
 from __future__ import annotations
 
@@ -17,8 +21,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, select
 
+from engine.accounts import permissions, privacy
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
+from engine.oversight import circular, spot_checks
 from engine.oversight.counting import completed, shanghai_day
 from engine.oversight.hazards import describe, month_state
 from engine.store.models import Audit, Deadline, Event, HazardPoint, Patrol, User
@@ -76,7 +82,27 @@ def build(cmd, community: str, month: str) -> dict:
             "presence": presence,
             "events": {"received": counts[0], "closed": closed, "whistled": int(counts[1] or 0),
                        "overdue": overdue},
-            "key_problems": problems, "hazard_points": points, "hazard_month": month_state(session, community, month)}
+            "key_problems": problems, "hazard_points": points, "hazard_month": month_state(session, community, month),
+            "spot_checks": spot_checks.findings_of(cmd, community, start, end),
+            "circular": circular_lines(cmd, community, start, end)}
+
+
+def circular_lines(cmd, community: str, start, end) -> dict:
+    """The circular of [start, end) as far as it names `community` or its joint party committee (§9.3), as
+    the reader may read it: `parties`, each with its counts and its first lines (category, event number,
+    what, when; a sensitive event the reader may not see as one line 「涉密事件 N 件」), `more` when the
+    circular has more of that party than listed; `lines`, how many lines it names them in all."""
+    found = circular.overview(cmd.session, cmd.catalogs, start, end, cmd.user, circular.FIRST,
+                              permissions.community_parties(cmd.catalogs, community))
+    privacy.disclose_listed(cmd, circular.event_ids(found), "monthly_report")
+    parties = []
+    for key, level in (("communities", "community"), ("units", "unit")):
+        for party in found[key]:
+            lines = [{"category": c, "category_name": circular.CATEGORIES[c], **entry}
+                     for c, entries in party["entries"].items() for entry in entries]
+            parties.append({"level": level, "key": party["key"], "name": party["name"], "counts": party["counts"],
+                            "lines": lines, "more": any(party["more"].values())})
+    return {"lines": found["lines"], "categories": circular.CATEGORIES, "parties": parties}
 
 
 def _type_name(catalogs, code) -> str:
@@ -102,4 +128,21 @@ def table(report: dict) -> tuple[list[str], list[list]]:
     state = report["hazard_month"]
     if not report["hazard_points"]:
         rows.append(["重点隐患整治点", "未上报", "已标记" if state["flagged_at"] else ("已提醒" if state["reminded_at"] else "")])
+    found = report["spot_checks"]
+    rows.append(["抽查结果", "合格 / 抽查", f"{found['passed']} / {found['checked']}"])
+    for f in found["items"]:
+        rows.append(["抽查结果", finding_label(f), f"{'合格' if f['passed'] else '不合格'}：{f['note']}"])
+    for party in report["circular"]["parties"]:
+        counts = "，".join(f"{word} {party['counts'][c]}" for c, word in circular.CATEGORIES.items())
+        rows.append(["通报", party["name"], counts])
+        for line in party["lines"]:
+            rows.append(["通报", f"{party['name']} {line['category_name']} {line['event_number'] or ''}".rstrip(),
+                         line["reason"]])
     return header, rows
+
+
+def finding_label(finding: dict) -> str:
+    """What a spot-check finding was on, in words: the event's number, the hazard point's title, or 涉密事件."""
+    if finding.get("sensitive"):
+        return "涉密事件"
+    return finding["event_number"] if finding["kind"] == "events" else (finding["title"] or "")

@@ -2,7 +2,8 @@
 
 What engine/oversight/indicators.py counts for a period — deadlines due, handled, on time, extended, their
 handling time, acceptances; events closed, first time, rated, satisfied; 回访 reached and satisfied; orders
-dispatched and returned — is
+dispatched and returned, and the returns the city ruled unreasonable (per unit, and per community whose orders
+they were) — is
 kept in `tally` per Asia/Shanghai day and per month, for each community, unit and person. A period of whole
 days is then read from about twelve month rows and some day rows per party, however many events it holds.
 
@@ -26,19 +27,20 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
 
 from engine.core.clock import SHANGHAI
-from engine.oversight.counting import (ACCEPTANCE, HANDLING, RESPONSE, STEPS, closed_query, dispatched_query,
-                                       microseconds, party_column, returned_query, revisit_query, shanghai_day)
+from engine.oversight.counting import (ACCEPTANCE, HANDLING, ORDER_LEVELS, RESPONSE, STEPS, closed_query,
+                                       dispatched_query, microseconds, party_column, returned_query, revisit_query,
+                                       shanghai_day)
 from engine.store import locks
 from engine.store.models import Deadline, Event, Revisit, Supervision, Tally, TallyDirty
 
 LEVELS = ("community", "unit", "person")
 MEASURES = ("due", "handled", "on_time", "extended", "handling_us", "accept_due", "accepted_on_time",
             "closed", "first_time", "rated", "satisfied", "dispatched", "returned",
-            "received", "late_response", "late_feedback", "revisited", "revisit_satisfied", "step_due",
-            "step_on_time")
+            "received", "late_response", "late_feedback", "revisited", "revisit_satisfied", "unreasonable",
+            "step_due", "step_on_time")
 #: what the §8.6 indicators count (engine/oversight/indicators.py); the dashboard's map counts `received`,
 #: the circular (§9.1) the 督办 opened
-INDICATOR_MEASURES = MEASURES[:13] + ("revisited", "revisit_satisfied", "step_due", "step_on_time")
+INDICATOR_MEASURES = MEASURES[:13] + ("revisited", "revisit_satisfied", "unreasonable", "step_due", "step_on_time")
 #: the deadline counts of a day row, in `_deadline_query`'s order
 DEADLINE_MEASURES = ("due", "handled", "on_time", "extended", "handling_us", "accept_due", "accepted_on_time",
                      "step_due", "step_on_time")
@@ -47,7 +49,7 @@ SUPERVISED = ("late_response", "late_feedback")
 #: counted only when the row's late_day is none or before the period's end
 LATE = ("handled", "handling_us")
 #: counted only when the row's early_day is none or on or after the period's start
-EARLY = ("returned",)
+EARLY = ("returned", "unreasonable")
 LOCK = "tally"
 #: days one refresh of the worker counts at most: a write transaction of its own, so after migration 0020
 #: (every day with data dirty) or a restore, writers never queue behind a whole year's counting (SQLite has
@@ -156,11 +158,13 @@ def day_rows(session, first: date, last: date, levels=LEVELS) -> list[dict]:
         revisits = revisit_query(session, level, start, end, by_day=True)
         for day, party, reached, satisfied in session.execute(revisits) if revisits is not None else ():
             rows[(level, party, day, None, None)].update(revisited=int(reached), revisit_satisfied=int(satisfied or 0))
-        if level == "unit":
-            for day, unit, dispatched in session.execute(dispatched_query(session, start, end, by_day=True)):
-                rows[(level, unit, day, None, None)]["dispatched"] = int(dispatched)
-            for day, unit, early, returned in session.execute(returned_query(session, start, end, by_day=True)):
-                rows[(level, unit, day, None, early)]["returned"] = int(returned)
+        if level in ORDER_LEVELS:
+            for day, party, dispatched in session.execute(dispatched_query(session, start, end, True, level)):
+                rows[(level, party, day, None, None)]["dispatched"] = int(dispatched)
+            for day, party, early, returned, unreasonable in session.execute(
+                    returned_query(session, start, end, True, level)):
+                rows[(level, party, day, None, early)].update(returned=int(returned),
+                                                              unreasonable=int(unreasonable or 0))
     return [{"grain": "day", "level": level, "party": party, "day": day, "late_day": late, "early_day": early,
              **measures} for (level, party, day, late, early), measures in rows.items() if party]
 
@@ -302,7 +306,7 @@ def rebuild(session) -> int:
     from engine.store.models import Audit
     edges = []
     for column in (Deadline.due_at, Event.closed_at, Event.created_at, Audit.at, Supervision.opened_at,
-                   Revisit.recorded_at):
+                   Revisit.recorded_at):   # a ruling's return is an audit row: its day is among Audit.at's
         low, high = session.execute(select(func.min(column), func.max(column))).one()
         edges += [t.astimezone(SHANGHAI).date() for t in (low, high) if t is not None]
     if not edges:

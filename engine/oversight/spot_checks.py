@@ -12,6 +12,10 @@ checked event gets a finding (合格 or 不合格, with what was found); the pas
 "Ended" is every way an event's process ends (`ENDED`): 办结, but also 不属实, 撤单, 退回来源, 转办, 合并 and
 终止 — a community must not be able to keep work out of the sample by writing it off (issue #15). Each drawn
 event shows how it ended (`status`, `status_name`, `closed_at`).
+
+The results are published (§9.3 抽查通报): a community's people read the draws of their own community
+(engine/accounts/permissions.py `may_read_spot_check`), and its monthly report lists the findings of the month
+(`findings_of`); a drawn sensitive event they may not see shows as 涉密事件, without its number or the note.
 """
 from __future__ import annotations
 
@@ -22,9 +26,9 @@ from sqlalchemy import func, select
 
 from engine.accounts import permissions, privacy
 from engine.core.clock import local
-from engine.core.errors import Conflict, InvalidData, NotFound, must_exist
+from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound, must_exist
 from engine.pool.events import STATUS_WORDS
-from engine.store.models import Audit, Event, HazardPoint, SpotCheck, SpotCheckFinding
+from engine.store.models import Audit, Event, HazardPoint, SpotCheck, SpotCheckFinding, User
 
 MAX_SIZE = 200
 
@@ -112,10 +116,16 @@ def record(cmd, check_id: int, item_id: int, body, kind: str = "events") -> Spot
 
 
 def recent(cmd, community: str | None = None, limit: int = 100) -> list[dict]:
-    """The newest draws (of one community, if named), as `cmd.user` may read them (`view`)."""
+    """The newest draws (of one community, if named), as `cmd.user` may read them (`view`): the city any
+    community's, a community's people their own's (§9.3)."""
     query = select(SpotCheck).order_by(SpotCheck.id.desc()).limit(limit)
+    readable = permissions.spot_check_communities(cmd.user, cmd.catalogs)
+    if community and readable is not None and community not in readable:
+        raise Forbidden("只能查看本社区的抽查 (only your own community's spot checks, §9.3)", field="community")
     if community:
         query = query.where(SpotCheck.community == community)
+    elif readable is not None:
+        query = query.where(SpotCheck.community.in_(sorted(readable)))
     return [view(cmd, check) for check in cmd.session.scalars(query)]
 
 
@@ -124,8 +134,12 @@ def find(session, check_id: int) -> SpotCheck:
 
 
 def show(cmd, check_id: int) -> dict:
-    """One draw as `cmd.user` may read it (404 if there is none)."""
-    return view(cmd, find(cmd.session, check_id))
+    """One draw as `cmd.user` may read it (404 if there is none; 403 naming `community` if it is another
+    community's)."""
+    check = find(cmd.session, check_id)
+    if not permissions.may_read_spot_check(cmd.user, cmd.catalogs, check.community):
+        raise Forbidden("只能查看本社区的抽查 (only your own community's spot checks, §9.3)", field="community")
+    return view(cmd, check)
 
 
 def view(cmd, check: SpotCheck) -> dict:
@@ -169,6 +183,35 @@ def describe(session, check: SpotCheck, viewer=None, catalogs=None) -> dict:
             "to": local(check.period_to), "size": check.size, "seed": check.seed, "drawn_by": check.drawn_by,
             "drawn_at": local(check.drawn_at), "population": check.population,
             "items": [item(key) for key in check.sample or []]}
+
+
+def findings_of(cmd, community: str, start, end) -> dict:
+    """The findings recorded in [start, end) on draws of `community` (its monthly report, §9.2/§9.3), oldest
+    first: each with its draw, what was checked (an event's number, a hazard point's title), 合格 or not, the
+    note and who checked it (display name) and when; `passed`/`checked` count them. A sensitive event the
+    reader may not see shows as 涉密事件, without its number or the note (issue #15)."""
+    session, catalogs = cmd.session, cmd.catalogs
+    rows = session.execute(
+        select(SpotCheckFinding, SpotCheck.kind, Event.number, Event.type_code, Event.reporter, HazardPoint.title)
+        .join(SpotCheck, SpotCheck.id == SpotCheckFinding.spot_check_id)
+        .outerjoin(Event, Event.id == SpotCheckFinding.event_id)
+        .outerjoin(HazardPoint, HazardPoint.id == SpotCheckFinding.hazard_id)
+        .where(SpotCheck.community == community, SpotCheckFinding.checked_at >= start,
+               SpotCheckFinding.checked_at < end)
+        .order_by(SpotCheckFinding.checked_at, SpotCheckFinding.id)).all()
+    hidden = privacy.hidden_ids(cmd.user, catalogs, [(r[0].event_id, r.type_code, r.reporter) for r in rows])
+    names = dict(session.execute(select(User.username, User.display_name).where(
+        User.username.in_({r[0].checked_by for r in rows}))).all()) if rows else {}
+    items = []
+    for row in rows:
+        finding = row[0]
+        item = {"spot_check_id": finding.spot_check_id, "kind": row.kind, "event_id": finding.event_id,
+                "event_number": row.number, "hazard_id": finding.hazard_id, "title": row.title,
+                "passed": finding.passed, "note": finding.note,
+                "checked_by": names.get(finding.checked_by, finding.checked_by), "checked_at": local(finding.checked_at)}
+        items.append(privacy.redact_row(item, text_fields=("note",)) if finding.event_id in hidden else item)
+    privacy.disclose_listed(cmd, [i["event_id"] for i in items if not i.get("sensitive")], "monthly_report")
+    return {"items": items, "checked": len(items), "passed": sum(1 for i in items if i["passed"])}
 
 
 def pass_counts(session, start, end) -> dict[str, tuple[int, int]]:

@@ -85,6 +85,9 @@ def check_report(payload, catalogs, user) -> dict:
         code = payload["type_code"]  # a Table A.1 type, or an Appendix B "one thing" matter
         if catalogs.event_type(code) is None and catalogs.one_thing_matter(code) is None:
             errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
+        elif catalogs.is_retired(code):     # a retired row names old events, new reports choose another
+            errors.append({"field": "type_code", "reason": f"{code} 已停用，请选择其他类型 "
+                                                           "(retired: no longer offered for new reports)"})
         asked = payload.get("community") or user.community
         if asked is None:
             errors.append({"field": "community", "reason": "请选择接收社区 (required: you belong to no community)"})
@@ -269,7 +272,15 @@ ORDER = paging.Order("events", Event.id, descending=True)
 
 def search(session, user, catalogs, filters: dict, page: paging.PageRequest) -> tuple[int, paging.Page]:
     """(how many match, a page of them) of the events the user may see that match the filters."""
-    query = select(Event).where(permissions.events_of(user, catalogs))
+    query = matching(select(Event), user, catalogs, filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    return total, paging.fetch(session, query, ORDER, page)
+
+
+def matching(query, user, catalogs, filters: dict):
+    """`query` (a select from Event) narrowed to the events the user may see that match the filters: the
+    list's condition, which its export (engine/pool/export.py) shares."""
+    query = query.where(permissions.events_of(user, catalogs))
     for name in LIST_FILTERS:
         if filters.get(name):
             query = query.where(getattr(Event, name) == filters[name])
@@ -280,8 +291,7 @@ def search(session, user, catalogs, filters: dict, page: paging.PageRequest) -> 
     if filters.get("suspected_duplicate"):   # the registrar's queue: open reports flagged as repeats (§7.1)
         query = query.where(Event.duplicate_of_id.is_not(None), Event.merged_into_id.is_(None),
                             Event.status == "open")
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    return total, paging.fetch(session, query, ORDER, page)
+    return query
 
 
 def summary(event: Event) -> dict:

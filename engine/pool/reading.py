@@ -1,12 +1,13 @@
-"""Reading the pool (§7.1): an event's detail — process, open tasks, timeline, photos, deadlines and their
-lights, duplicate flags, callbacks — its diagram and map, and the search of the events a user may see.
-Every read of a sensitive event's content is recorded (engine/accounts/privacy.py `disclose`)."""
+"""Reading the pool (§7.1): an event's detail — process, open tasks, timeline, the record of each step's answers
+(办理记录), photos, deadlines and their lights, duplicate flags, callbacks — its diagram and map, and the search
+of the events a user may see. Every read of a sensitive event's content is recorded (engine/accounts/privacy.py
+`disclose`)."""
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
 from engine.accounts import privacy
-from engine.casework import revisits
+from engine.casework import delegation, record, revisits
 from engine.channels import callbacks
 from engine.core.clock import local
 from engine.core.errors import NotFound
@@ -41,7 +42,7 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
     session, user, catalogs, now = cmd.session, cmd.user, cmd.catalogs, cmd.now()
     event = visible(cmd, event_id, where)
-    body = _detail(session, event)
+    body = _detail(session, catalogs, event)
     rows = session.scalars(_DEADLINES, {"event_id": event.id})
     body["deadlines"] = [deadlines.describe(row, catalogs, now) for row in rows]
     # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
@@ -56,11 +57,13 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
         body.update(suspected_duplicates=[], merged_reports=[])     # what `related` answers then
     body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
     body["revisits"] = revisits.of_event(session, event.id)     # 回访 after each closure (§4.3, §8.6)
+    body["record"] = record.of_event(cmd, event.id)             # 办理记录: each step's answers, readable (issue #19)
+    body["delegations"] = delegation.of_event(session, catalogs, event.id, now)   # 下派 and its sub-deadlines
     body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
-def _detail(session, event: Event) -> dict:
+def _detail(session, catalogs, event: Event) -> dict:
     body = events.summary(event)
     row = session.execute(_PROCESS, {"event_id": event.id}).first()
     body["process"] = None if row is None else {
@@ -72,9 +75,10 @@ def _detail(session, event: Event) -> dict:
                            "community": w.community, "unit": w.unit, "person": w.person,
                            "created_at": local(w.created_at)}
                           for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
-    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "action": a.action, "task_id": a.task_id,
-                         "task_name": a.task_name, "data": a.data}
-                        for a in session.execute(_TIMELINE, {"event_id": event.id})]
+    trail = list(session.execute(_TIMELINE, {"event_id": event.id}))
+    named = record.people(session, catalogs, {a.actor for a in trail})   # for people: never the login name
+    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "by": record.who(a.actor, named), "action": a.action,
+                         "task_id": a.task_id, "task_name": a.task_name, "data": a.data} for a in trail]
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body

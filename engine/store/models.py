@@ -250,9 +250,10 @@ class Audit(Base):
     """Append-only trail: who, when (injected clock), which task, what data."""
 
     __tablename__ = "audit"
-    __table_args__ = (# the period's aggregates (engine/oversight): rows of an action in a period; an event's trail
+    __table_args__ = (# the period's aggregates (engine/oversight): rows of an action in a period
                       Index("ix_audit_action_at", "action", "at"),
-                      Index("ix_audit_event_action", "event_id", "action"),
+                      # an event's trail, by the event alone (one B-tree key per event: migration 0030)
+                      Index("ix_audit_event_id", "event_id"),
                       # 已办, a user's completions newest first by keyset pages (engine/casework/tasks.py), and the
                       # monthly report's days with work done per person (§9.2 人员到位): completions only (0022)
                       # a completed task by its id (a second completion: 409, not 404), completions only
@@ -771,6 +772,8 @@ class Tally(Base):
     #: 回访 recorded with the reporter reached and rating, and of those 满意 or 基本满意 (§8.6 群众满意率)
     revisited: Mapped[int] = mapped_column(Integer, default=0)
     revisit_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    #: returns ruled unreasonable by the city (不合理退回, issue #19): a unit's; a community's orders' (not its 派错)
+    unreasonable: Mapped[int] = mapped_column(Integer, default=0)
     #: the community's own steps (§8.1: 核实, 研判, 吹哨/派单, 核查) due, and of those done by their due time
     step_due: Mapped[int] = mapped_column(Integer, default=0)
     step_on_time: Mapped[int] = mapped_column(Integer, default=0)
@@ -812,6 +815,69 @@ class Revisit(Base):
     cause: Mapped[str | None] = mapped_column(Text)
     #: this 不满意 reopened the event (重新办理, back to 研判)
     reopened: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Delegation(Base):
+    """下派 (issue #19): a unit's clerk passes one of the unit's ready tasks (签收受理, 到场, 处置反馈 …) to a
+    sub-unit of its tree (中队, 所) or a person of it, with a sub-deadline inside the unit's own limit, and may
+    take it back (收回). While `active` the assignee sees the task in 待办 and may complete it; the unit still
+    does. The sub-deadline waits like a timer: the sweep's job claims due rows (PostgreSQL: FOR UPDATE SKIP
+    LOCKED) for its yellow light (`warn_at`) and its miss (`due_at`), each once; the unit's own limit (a
+    `deadline` row, §8.3) is untouched and counts for the unit (§8.6). engine/casework/delegation.py."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (Index("ix_delegation_task_status", "task_id", "status"),
+                      Index("ix_delegation_status_due", "status", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    #: the work item passed down (its SpiffWorkflow task id: the same while the task is ready)
+    task_id: Mapped[str] = mapped_column(String(36))
+    task_spec: Mapped[str] = mapped_column(String(100))
+    task_name: Mapped[str] = mapped_column(String(200))
+    #: the unit whose order it is, and the unit's own limit the sub-deadline lies within (if the task has one)
+    unit: Mapped[str] = mapped_column(String(60))
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadline.id"))
+    #: to whom: a sub-unit of `unit`'s tree, or a person of it
+    to_unit: Mapped[str | None] = mapped_column(String(60))
+    to_person: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    passed_by: Mapped[str] = mapped_column(String(100))
+    passed_at: Mapped[datetime]
+    #: the sub-deadline and its yellow light
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    warned_at: Mapped[datetime | None]
+    missed_at: Mapped[datetime | None]
+    #: active | taken_back (收回) | done (the task completed) | ended (the task went otherwise: 撤单, 终止 …)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(100))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReturnRuling(Base):
+    """The city authority's ruling on a return (退回, issue #19; engine/oversight/returns.py): one per return,
+    the `whistle_returned` audit row it rules on. `unreasonable` (不合理退回): the return counts against the unit
+    that returned (its 不合理退回数) and not as the community's misroute (派错) — nor against the community's
+    first-time rate; `reasonable` (合理): reviewed, nothing moves. The return's unit, community and time are kept
+    beside it, so the counts (engine/oversight/counting.py) and the trigger listing the days a ruling changes
+    (migration 0032) read one row."""
+
+    __tablename__ = "return_ruling"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), unique=True, index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    unit: Mapped[str | None] = mapped_column(String(60))
+    community: Mapped[str | None] = mapped_column(String(60))
+    returned_at: Mapped[datetime]
+    #: unreasonable | reasonable
+    verdict: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(Text)
+    ruled_by: Mapped[str] = mapped_column(String(100))
+    ruled_at: Mapped[datetime]
 
 
 class TallyDirty(Base):

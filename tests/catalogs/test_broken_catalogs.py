@@ -293,7 +293,9 @@ def test_the_most_particular_step_limit_applies():
 
 
 @pytest.mark.parametrize("change, path", [
-    (lambda rows: row(rows, "B03")["limits"].update(shuiwu={"close": "P1D"}), "B03.limits.shuiwu"),
+    (lambda rows: row(rows, "B03")["limits"].update(nosuch={"close": "P1D"}), "B03.limits.nosuch"),
+    (lambda rows: row(rows, "B03")["limits"].update({"gongan.longgang_pcs": {"close": "P1D"}}),
+     "B03.limits.gongan.longgang_pcs"),                                  # an office never co-operates (Table B.1)
     (lambda rows: row(rows, "B03")["limits"].update(lead="soon"), "B03.limits.lead"),
     (lambda rows: row(rows, "B03")["limits"]["default"].update(close="PT0S"), "B03.limits.default.close"),
 ])

@@ -15,7 +15,7 @@ from engine.core import contracts
 from engine.core.clock import SHANGHAI
 from engine.oversight import indicators
 from engine.oversight.indicators import ACCEPTANCE, HANDLING, _indicators
-from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, Supervision
+from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, ReturnRuling, Supervision
 from handlers import actions
 from tests.engine.conftest import load_user
 
@@ -75,10 +75,13 @@ def reference(session, level: str, start: datetime, end: datetime) -> dict[str, 
                                      .order_by(Audit.id)):   # written order: the last rating is the last one
             trail[audit.event_id].append(audit)
     people = _people_of(session, ids) if level == "person" else {}
+    # the returns the city ruled unreasonable (issue #19): not a community's misroute
+    unreasonable = set(session.scalars(select(ReturnRuling.audit_id).where(ReturnRuling.verdict == "unreasonable")))
     for event in closed:
         audits = trail[event.id]
         first = (event.reopen_count or 0) == 0 and not any(
-            a.action in (actions.WHISTLE_RETURNED, "reopened")
+            (a.action == actions.WHISTLE_RETURNED and not (level == "community" and a.id in unreasonable))
+            or a.action == "reopened"
             or (a.action == contracts.TASK_COMPLETED and isinstance(a.data, dict) and a.data.get(contracts.CHECK_PASSED) is False)
             for a in audits)
         ratings = [a.data.get(contracts.CHECK_RATING) for a in audits if a.action == contracts.TASK_COMPLETED
@@ -90,19 +93,25 @@ def reference(session, level: str, start: datetime, end: datetime) -> dict[str, 
                 counts[party]["rated"] += 1
                 counts[party]["satisfied"] += ratings[-1] == "满意"
 
-    # whistle orders dispatched to a unit in the period, and those it returned
-    if level == "unit":                 # a return counts against the order it returns: dispatched in the period
+    # whistle orders dispatched in the period, and those returned: per unit, and per community whose event it is
+    if level in ("unit", "community"):  # a return counts against the order it returns: dispatched in the period
         dispatched = set()
+        community_of = dict(session.execute(select(Event.id, Event.community)).all())
         audits = list(session.scalars(select(Audit).where(Audit.at >= start, Audit.at < end,
                                                           Audit.action.in_((actions.WHISTLE_DISPATCHED, actions.WHISTLE_RETURNED)))
                                       .order_by(Audit.id)))
         for audit in audits:
             data = audit.data if isinstance(audit.data, dict) else {}
             if audit.action == actions.WHISTLE_DISPATCHED and data.get("lead_unit"):
-                counts[data["lead_unit"]]["dispatched"] += 1
+                party = data["lead_unit"] if level == "unit" else community_of.get(audit.event_id)
+                if party:
+                    counts[party]["dispatched"] += 1
                 dispatched.add((audit.event_id, data["lead_unit"]))
             elif audit.action == actions.WHISTLE_RETURNED and (audit.event_id, data.get("unit")) in dispatched:
-                counts[data["unit"]]["returned"] += 1
+                party = data["unit"] if level == "unit" else community_of.get(audit.event_id)
+                if party:
+                    counts[party]["returned"] += 1
+                    counts[party]["unreasonable"] += audit.id in unreasonable
 
     # §9.3 the city authority's spot checks: findings recorded in the period count for the community
     if level == "community":
@@ -111,7 +120,7 @@ def reference(session, level: str, start: datetime, end: datetime) -> dict[str, 
             counts[community]["spot_passed"] += passed
             counts[community]["spot_checked"] += checked
 
-    return {party: _indicators(c) for party, c in sorted(counts.items())}
+    return {party: _indicators(c, level) for party, c in sorted(counts.items())}
 
 
 def _people_of(session, event_ids) -> dict[int, set]:
@@ -153,6 +162,12 @@ def _fill(sessions, events: int) -> None:
             row.person = f"named-{row.id % 3}"
         for row in session.scalars(select(Deadline).where(Deadline.id % 11 == 0)):
             row.status = "superseded"
+        # the city's rulings (issue #19): every third return unreasonable, some others reasonable
+        for audit in session.scalars(select(Audit).where(Audit.action == actions.WHISTLE_RETURNED)):
+            if audit.id % 3 == 0 or audit.id % 5 == 0:
+                session.add(ReturnRuling(audit_id=audit.id, event_id=audit.event_id, unit=(audit.data or {}).get("unit"),
+                                         returned_at=audit.at, ruled_by="city1", ruled_at=audit.at + timedelta(hours=2),
+                                         verdict="unreasonable" if audit.id % 3 == 0 else "reasonable"))
         session.commit()
 
 
@@ -171,6 +186,10 @@ def test_the_database_counts_equal_the_row_by_row_count(sessions, env):
                 assert indicators.compute(session, level, start, end) == expected, (level, start, end)
         found = indicators.compute(session, "unit", *periods[0])
         assert sum(r["return_rate"]["numerator"] for r in found.values()) > 0      # the mix is there
+        assert sum(r["unreasonable_return_rate"]["numerator"] for r in found.values()) > 0
+        by_community = indicators.compute(session, "community", *periods[0])
+        assert 0 < sum(r["misroute_rate"]["numerator"] for r in by_community.values()) < sum(
+            r["misroute_rate"]["denominator"] for r in by_community.values())
         assert 0 < sum(r["first_time_rate"]["numerator"] for r in found.values()) < sum(
             r["first_time_rate"]["denominator"] for r in found.values())
         assert sum(r["extension_rate"]["numerator"] for r in found.values()) > 0

@@ -4,7 +4,8 @@ whole months, weeks and odd runs of days, at every level, before the refresh (da
 from the tables), after it (from the kept rows), after more work changed days already kept, and after a
 write made behind the engine's back (the triggers of migration 0020 list it). The circular's counts that the
 assessment deducts equal the entries the circular lists. The simulated month has its 回访 (issue #18): the
-citizen's satisfaction and the first-time rate of events a 不满意 reopened are compared as well."""
+citizen's satisfaction and the first-time rate of events a 不满意 reopened are compared as well; and returns the
+city ruled unreasonable after closure (issue #19): the units' and communities' returns and first-time rates."""
 from __future__ import annotations
 
 import random
@@ -18,7 +19,7 @@ from engine.core.clock import SHANGHAI, parse_instant
 from engine.oversight import circular, indicators, rollups
 from engine.oversight.counting import HANDLING
 from engine.store import uow
-from engine.store.models import Event, Revisit, Tally, TallyDirty
+from engine.store.models import Event, ReturnRuling, Revisit, Tally, TallyDirty
 
 START, END = parse_instant("2026-10-01T00:00:00+08:00"), parse_instant("2026-11-01T00:00:00+08:00")
 EVENTS = 40
@@ -95,6 +96,9 @@ def test_the_counts_kept_equal_the_full_computation_after_a_simulated_month(sess
     # the community's own steps (issue #19, §8.1): compared too, some of them late
     steps = [p["step_on_time_rate"] for p in asked.values()]
     assert sum(r["denominator"] for r in steps) > sum(r["numerator"] for r in steps) > 0
+    # returns the city ruled unreasonable after their events closed (issue #19) are among what is compared
+    assert uow.read(sessions, lambda s: s.scalar(select(func.count(ReturnRuling.id)).where(
+        ReturnRuling.verdict == "unreasonable"))) > 0
     assert uow.read(sessions, differences) == []       # read from the kept rows
 
     # more work: a second stretch of the simulated city changes days already kept (late work met, checks)

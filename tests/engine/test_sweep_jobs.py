@@ -30,7 +30,8 @@ def engine_parts(database_url):
 
 def test_the_domain_registers_its_periodic_work_in_order():
     assert [(j.name, j.next_due is not None, j.interval) for j in jobs.periodic()] == [
-        (jobs.WARNINGS, True, None), (jobs.ESCALATIONS, True, None), (jobs.PENDING_STARTS, False, None),
+        (jobs.WARNINGS, True, None), (jobs.ESCALATIONS, True, None), (jobs.DELEGATIONS, True, None),
+        (jobs.PENDING_STARTS, False, None),
         (jobs.HAZARD_REMINDERS, False, None), (jobs.CALLBACKS, False, "callback_interval_seconds"),
         (jobs.NOTICES, False, "notice_interval_seconds"), (jobs.ROLLUPS, False, "rollup_interval_seconds"),
         (jobs.LIVE_FEED, False, "live_prune_interval_seconds")]

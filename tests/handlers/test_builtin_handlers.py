@@ -71,6 +71,20 @@ def test_record_return_counts_returns_and_calls_the_city_authority_on_the_second
     assert [a["count"] for a in recorded(read, "whistle_returned")] == [1, 2]
 
 
+def test_record_return_takes_a_coded_reason_and_words_where_the_catalog_asks_for_them(call, read, event_id):
+    """退回原因 (issue #19): a code of the return_reasons catalog; 其他 (needs_text) only with words."""
+    call("record_return", event_id, department="shijian", code="not_ours", reason="")
+    assert recorded(read, "whistle_returned")[-1] == {"unit": "shijian", "code": "not_ours", "reason": None, "count": 1}
+    with pytest.raises(InvalidParameter) as refused:
+        call("record_return", event_id, department="shijian", code="other", reason="  ")
+    assert refused.value.param == "reason"
+    with pytest.raises(InvalidParameter) as refused:
+        call("record_return", event_id, department="shijian", code="nope", reason="非本部门")
+    assert refused.value.param == "code"
+    call("record_return", event_id, department="shijian", code="other", reason="属上级交办事项")
+    assert recorded(read, "whistle_returned")[-1]["reason"] == "属上级交办事项"
+
+
 def test_record_overdue_records_the_limit_once_per_stage_and_unit(call, read, event_id):
     result, _ = call("record_overdue", event_id, stage="accept", limit="PT30M", unit="zhifa")
     assert result["stage"] == "accept" and "already_recorded" not in result

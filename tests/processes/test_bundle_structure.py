@@ -194,7 +194,7 @@ def test_expressions_only_use_variables_that_exist(processes):
     """A name used only where it is set (e.g. `on_spot` on the on-site branch) is guarded by the
     expression itself (`on_site and on_spot == …`); the conditional-required form fields are listed."""
     known = _known_variables(processes) | {
-        "target_community", "verify_note", "stationed_unit", "resolved", "return_reason", "on_spot", "len",
+        "target_community", "verify_note", "stationed_unit", "resolved", "return_code", "return_reason", "on_spot", "len",
         "deadline", "now"}
     for _pid, (name, process) in processes.items():
         for where, expression in _expressions(process):

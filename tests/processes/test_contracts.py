@@ -44,3 +44,17 @@ def test_every_task_a_stage_reads_is_in_processes_with_its_form_and_keys():
         schema = json.loads((PROCESSES / "forms" / f"{form}.json").read_text(encoding="utf-8"))
         for key in keys:
             assert key in schema.get("properties", {}), f"processes/forms/{form}.json no longer defines {key!r}"
+
+
+@pytest.mark.parametrize(("form", "answer"), sorted(contracts.BATCH_ACCEPT.items()))
+def test_every_batch_acceptance_is_a_valid_answer_of_its_form(form, answer):
+    """批量签收 (issue #19) completes each 签收受理 with its form's accepting answer: a form changed in the modeler
+    so that the answer no longer fits (a new required field) fails here, not in a clerk's batch."""
+    from catalogs import load_catalogs
+    from engine.runtime import forms
+
+    schema = forms.resolve(json.loads((PROCESSES / "forms" / f"{form}.json").read_text(encoding="utf-8")),
+                           load_catalogs())
+    assert forms.validate(schema, forms.with_defaults(schema, answer)) == []
+    assert contracts.batch_acceptance(f"forms/{form}.json") == answer
+    assert contracts.batch_acceptance("forms/dispose_feedback.json") is None

@@ -42,7 +42,7 @@ def test_an_endpoint_that_asks_for_stages_hears_each_one_signed(app, api, settin
     api.complete("staff1", event_id, "analyse", {"disposal": "whistle"})
     api.complete("whistle1", event_id, "issue_whistle", {"lead_department": "shijian", "on_site": False,
                                                           "whistle_reason": "社区无法自行处置"})
-    api.complete("shijian1", event_id, "accept_whistle", {"decision": "return", "return_reason": "非本部门职责"})
+    api.complete("shijian1", event_id, "accept_whistle", {"decision": "return", "return_code": "not_ours", "return_reason": "非本部门职责"})
     api.complete("whistle1", event_id, "redispatch", {"lead_department": "zhifa"})
     api.complete("zhifa1", event_id, "accept_whistle", {"decision": "accept"})
     [close] = [d for d in api.event(event_id)["deadlines"] if d["kind"] == "close"]

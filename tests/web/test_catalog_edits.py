@@ -75,8 +75,10 @@ def test_only_the_communitys_own_staff_or_a_system_administrator_edits_it(app, a
     assert r.status_code == 404 and r.json["field"] == "community"
     r = api.client.put("/api/catalogs/units", headers=api.headers("staff1"), json=[])
     assert r.status_code == 403
-    r = api.client.put("/api/catalogs/event_types", headers=api.headers("admin1"), json=[])
-    assert r.status_code == 404 and r.json["field"] == "name"                 # Table A.1 is the standard's own
+    r = api.client.put("/api/catalogs/event_types", headers=api.headers("staff1"), json=[])
+    assert r.status_code == 403                                   # Table A.1: a system administrator's (issue #19)
+    r = api.client.put("/api/catalogs/roles", headers=api.headers("admin1"), json=[])
+    assert r.status_code == 404 and r.json["field"] == "name"                 # the roles are the system's own
 
 
 def test_a_supervisor_edited_in_the_app_is_the_one_told_of_a_miss(app, api):

@@ -112,7 +112,19 @@ def test_spot_checks_in_the_web_app(app, api):
     svc = app.extensions["eventflow"]
     found = svc.read(lambda s: [(f.event_id, f.passed) for f in s.scalars(select(SpotCheckFinding))])
     assert found == [(drawn[0], False)]
-    assert web_session(app, "staff1").get("/spot-checks").status_code == 403
+    # §9.3 published (issue #19): the community reads its own draw and finding, without the forms; draws none
+    cadre = web_session(app, "staff1")
+    listed = cadre.get("/spot-checks").get_data(as_text=True)
+    assert target in listed and 'data-testid="draw"' not in listed
+    shown = cadre.get(target).get_data(as_text=True)
+    assert "回访群众不满意" in shown and 'name="passed"' not in shown
+    r = cadre.post("/spot-checks", data={"csrf_token": csrf(cadre, "/spot-checks"), "community": "lg-xincheng",
+                                         "kind": "events", "from": "2026-10-08", "to": "2026-10-11", "size": "2"})
+    assert r.status_code == 403
+    other = web_session(app, "staff2")
+    assert target not in other.get("/spot-checks").get_data(as_text=True)
+    assert other.get(target).status_code == 403
+    assert web_session(app, "grid1").get("/spot-checks").status_code == 403
 
 
 def test_a_partys_first_entries_and_the_pages_of_the_rest(app, api):

@@ -399,9 +399,11 @@ def test_a_unit_that_missed_and_gets_the_order_back_has_a_new_accept_limit(app, 
     event = api.report()
     whistle(api, event)
     api.advance("PT31M")                                                 # zhifa misses its accept
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门职责"})
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "return",
+                                                           "return_code": "not_ours", "return_reason": "非本部门职责"})
     api.complete("whistle1", event["id"], "redispatch", {"lead_department": "shijian"})
-    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门职责"})
+    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return",
+                                                             "return_code": "not_ours", "return_reason": "非本部门职责"})
     api.complete("city1", event["id"], "authority_assign", {"owner_department": "zhifa", "decision_note": "执法局承办"})
     assigned = now(api)
     zhifa = [d for d in api.event(event["id"])["deadlines"] if d["kind"] == "accept" and d["unit"] == "zhifa"]

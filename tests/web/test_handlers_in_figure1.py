@@ -50,10 +50,10 @@ def test_dispatch_part_tells_the_co_department_and_keeps_the_lead_in_figure1(app
 def test_record_return_counts_returns_and_calls_the_city_authority_on_the_second_in_figure1(app, api):
     event = api.report()
     api.whistle_to(event["id"], department="shijian")
-    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门"})
+    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_code": "not_ours", "return_reason": "非本部门"})
     assert ("unit", "shezhi", "owner_needed") not in notifications(app)
     api.complete("whistle1", event["id"], "redispatch", {"lead_department": "gongan"})
-    api.complete("police1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门"})
+    api.complete("police1", event["id"], "accept_whistle", {"decision": "return", "return_code": "not_ours", "return_reason": "非本部门"})
     assert ("unit", "shezhi", "owner_needed") in notifications(app)
     counts = [a["data"]["count"] for a in api.event(event["id"])["timeline"] if a["action"] == "whistle_returned"]
     assert counts == [1, 2]

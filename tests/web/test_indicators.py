@@ -31,7 +31,8 @@ def history(api):
     advance_to(api, t0 + timedelta(minutes=10))
     for n in ("E1", "E5", "E6"):
         api.complete("zhifa1", e[n]["id"], "accept_whistle", {"decision": "accept"})
-    api.complete("zhifa1", e["E3"]["id"], "accept_whistle", {"decision": "return", "return_reason": "非执法局职责"})
+    api.complete("zhifa1", e["E3"]["id"], "accept_whistle", {"decision": "return",
+                                                             "return_code": "not_ours", "return_reason": "非执法局职责"})
     api.complete("whistle1", e["E3"]["id"], "redispatch", {"lead_department": "shijian", "redispatch_note": "改派市监"})
     api.complete("shijian1", e["E3"]["id"], "accept_whistle", {"decision": "accept"})
     advance_to(api, t0 + timedelta(minutes=40))

@@ -76,7 +76,7 @@ def test_every_stage_of_figure_1_round_trips_in_json_and_xml(app, api):
     api.complete("staff1", main_id, "analyse", {"disposal": "whistle"})
     api.complete("whistle1", main_id, "issue_whistle", {"lead_department": "shijian", "on_site": False,
                                                          "whistle_reason": "社区无法自行处置"})
-    api.complete("shijian1", main_id, "accept_whistle", {"decision": "return", "return_reason": "非本部门职责"})
+    api.complete("shijian1", main_id, "accept_whistle", {"decision": "return", "return_code": "not_ours", "return_reason": "非本部门职责"})
     api.complete("whistle1", main_id, "redispatch", {"lead_department": "zhifa"})
     api.complete("zhifa1", main_id, "accept_whistle", {"decision": "accept"})
     [close] = [d for d in api.event(main_id)["deadlines"] if d["kind"] == "close"]
@@ -162,9 +162,9 @@ def test_every_stage_of_figure_1_round_trips_in_json_and_xml(app, api):
     # 6. two returns: 兜底指定 (§7.3), then on site (到场, §8.3), and 重启 after it closed
     site, site_id = report("site")
     api.whistle_to(site_id, department="shijian", on_site=True)
-    api.complete("shijian1", site_id, "accept_whistle", {"decision": "return", "return_reason": "非市监职责"})
+    api.complete("shijian1", site_id, "accept_whistle", {"decision": "return", "return_code": "not_ours", "return_reason": "非市监职责"})
     api.complete("whistle1", site_id, "redispatch", {"lead_department": "gongan"})
-    api.complete("police1", site_id, "accept_whistle", {"decision": "return", "return_reason": "非治安案件"})
+    api.complete("police1", site_id, "accept_whistle", {"decision": "return", "return_code": "not_ours", "return_reason": "非治安案件"})
     api.complete("city1", site_id, "authority_assign", {"owner_department": "zhifa", "decision_note": "属执法局"})
     api.complete("zhifa1", site_id, "accept_assigned", {"accept_note": "已受理"})
     api.complete("zhifa1", site_id, "arrive", {"arrival_location": {"lat": 27.52, "lng": 120.6},

@@ -232,12 +232,13 @@ def test_returned_orders_are_redispatched_then_the_city_authority_decides(app, a
     api.whistle_to(event["id"], department="shijian")
     task = api.task("shijian1", event["id"], "accept_whistle")
     r = api.post(f"/api/tasks/{task['id']}/complete", "shijian1", json={"decision": "return"})
-    assert r.status_code == 422 and r.json["errors"][0]["field"] == "return_reason"
-    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "属占道经营，非市监职责"})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "return_code"
+    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return",
+                                                             "return_code": "not_ours", "return_reason": "属占道经营，非市监职责"})
     assert any("退回" in m for m in told(app, "lg-xincheng", "whistle_returned"))
     api.complete("whistle1", event["id"], "redispatch", {"lead_department": "gongan", "redispatch_note": "改派公安"})
     assert api.event(event["id"])["lead_unit"] == "gongan"
-    api.complete("police1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非治安案件"})
+    api.complete("police1", event["id"], "accept_whistle", {"decision": "return", "return_code": "not_ours", "return_reason": "非治安案件"})
     # two returns: the city authority decides who owns it (兜底)
     assert api.tasks("whistle1", event["id"]) == []
     api.complete("city1", event["id"], "authority_assign", {"owner_department": "zhifa", "decision_note": "占道经营属执法局"})
@@ -275,7 +276,8 @@ def test_the_lead_department_cannot_also_be_co_operating(app, api):
 def test_a_single_return_is_redispatched_by_the_whistle_officer(app, api):
     event = api.report("grid1")
     api.whistle_to(event["id"], department="shijian")
-    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非本部门职责"})
+    api.complete("shijian1", event["id"], "accept_whistle", {"decision": "return",
+                                                             "return_code": "not_ours", "return_reason": "非本部门职责"})
     assert api.tasks("city1", event["id"]) == []
     api.complete("whistle1", event["id"], "redispatch", {"lead_department": "zhifa"})
     assert api.close_whistle(event["id"])["event_status"] == "closed"

@@ -205,9 +205,10 @@ def test_whistle_with_co_departments_and_a_boolean(catalogs):
 def test_accept_and_return(catalogs):
     schema = load("accept.json", catalogs)
     assert submit(schema, {"decision": "accept"})[2] == []
-    data, _, errors = submit(schema, {"decision": "return", "return_reason": "不属本部门职责\r\n应由市监局处置"})
+    data, _, errors = submit(schema, {"decision": "return", "return_code": "other",
+                                      "return_reason": "不属本部门职责\r\n应由市监局处置"})
     assert errors == [] and data["return_reason"] == "不属本部门职责\n应由市监局处置"
-    assert [e["field"] for e in submit(schema, {"decision": "return"})[2]] == ["return_reason"]
+    assert [e["field"] for e in submit(schema, {"decision": "return"})[2]] == ["return_code"]   # the coded reason
 
 
 def test_feedback_with_a_summary_only(catalogs):

@@ -1,5 +1,6 @@
 """Catalogs: read by any signed-in user (forms and maps need them); the whistle lists, time limits, unit
-tree, duty rosters and calendar edited by administrators (engine/accounts/catalog_edits.py)."""
+tree, duty rosters, calendar, escalation ladder and Tables A.1 and B.1 edited by administrators
+(engine/accounts/catalog_edits.py)."""
 from flask import Blueprint, g, request
 
 from engine.accounts import catalog_edits, permissions

@@ -1,10 +1,10 @@
 """A user's ready tasks and completing one, by their own role and scope (engine/casework/tasks.py)."""
 from flask import Blueprint, request
 
-from engine.casework import tasks
+from engine.casework import batch, tasks
 from engine.core.errors import InvalidData
-from web.auth import signed_in
-from web.units import page_asked, read, run, run_step
+from web.auth import json_body, signed_in
+from web.units import page_asked, read, run, run_each, run_step
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
@@ -31,6 +31,16 @@ def complete(task_id):
     if not isinstance(data, dict):
         raise InvalidData([{"field": "(body)", "reason": "form data must be a JSON object"}])
     return run_step(tasks.complete, task_id, data)
+
+
+@bp.post("/batch/accept")
+@signed_in()
+def batch_accept():
+    """批量签收 (issue #19): `{"task_ids": [...]}` — each 签收受理 task accepted on its own, in a unit of work of its
+    own (audited like any completion); one refused does not stop the others. 200 with which were accepted and
+    which refused, and why."""
+    accepted, refused = run_each(batch.accept, batch.check_ids(json_body()), batch.refusal)
+    return {"accepted": accepted, "refused": refused}
 
 
 @bp.post("/<task_id>/claim")

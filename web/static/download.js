@@ -1,5 +1,6 @@
 // Exports (issue #8): a link marked data-progress downloads through fetch, showing how much has arrived
-// in the <progress> it names, then saves the file under the name the server gives.
+// in the <progress> it names, then saves the file under the name the server gives; a link marked data-rows
+// (issue #19) then says in the element it names how many rows the file holds (its X-Row-Count).
 (function () {
   document.querySelectorAll("a[data-progress]").forEach(function (link) {
     link.addEventListener("click", function (event) {
@@ -31,6 +32,11 @@
           setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
           bar.max = 1; bar.value = 1;
           bar.dataset.done = "1";
+          var rows = link.dataset.rows && document.getElementById(link.dataset.rows);
+          if (rows && response.headers.get("X-Row-Count") !== null) {
+            rows.textContent = rows.dataset.word ? rows.dataset.word.replace("%s", response.headers.get("X-Row-Count"))
+                                                 : response.headers.get("X-Row-Count");
+          }
         });
       }).catch(function () { bar.hidden = true; window.location = link.href; });
     });

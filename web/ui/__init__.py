@@ -23,7 +23,8 @@ from engine.core.errors import EventflowError
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes",
-                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices", "ui_live")
+                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices", "ui_live", "ui_delegation",
+                 "ui_returns")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
                 "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
@@ -35,7 +36,9 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "overdue": _l("超期记录"), "task_claimed": _l("认领"), "comment": _l("留言"), "urged": _l("催办"),
                 "citizen_update": _l("群众补充"), "extension_requested": _l("申请延期"), "extension_decided": _l("延期审批"),
                 "sensitive_viewed": _l("查看（敏感事件）"), "task_released": _l("取消认领"), "part_reported": _l("协办反馈"),
-                "whistle_returned": _l("退回吹哨"),
+                "task_delegated": _l("下派"), "delegation_taken_back": _l("收回下派"), "delegation_warning": _l("下派预警"),
+                "delegation_missed": _l("下派超期"),
+                "whistle_returned": _l("退回吹哨"), "return_ruled": _l("退回裁定"),
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
                 "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
                 "incident_opened": _l("流程异常"), "incident_retried": _l("重试"), "escalated": _l("逐级通知"),
@@ -61,8 +64,9 @@ def secret_key(settings) -> str:
 
 
 def set_up(app, api_blueprints) -> None:
-    from web.ui import (admin, dashboard, events, field, live, notices, processes, report, session, spot_checks, tasks,
-                        users)
+    from web.ui import (admin, dashboard, events, field, live, notices, processes, report, returns, session,
+                        spot_checks, tasks, users)
+    from web.ui import delegation
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -73,8 +77,10 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=session.select_locale)
-    for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices, live):
+    for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices, live,
+                   returns):
         app.register_blueprint(module.bp)
+    app.register_blueprint(delegation.bp)     # 下派 (issue #19)
 
     @app.context_processor
     def words():
@@ -91,6 +97,9 @@ def set_up(app, api_blueprints) -> None:
                 "may_patrol": bool(user) and permissions.may_patrol(user),
                 "may_see_hazards": bool(user) and permissions.may_see_hazards(user),
                 "may_spot_check": bool(user) and permissions.SPOT_CHECK.allows(user),
+                "may_read_spot_checks": bool(user) and permissions.SPOT_CHECK_READ.allows(user),
+                "may_read_circular": bool(user) and permissions.CIRCULAR.allows(user),
+                "may_read_returns": bool(user) and permissions.RETURNS_READ.allows(user),
                 "may_report": bool(user) and bool(permissions.sources_for(user, pool.SOURCES)),
                 "sources": {k: gettext(v) for k, v in pool.SOURCES.items()},
                 "status_words": {k: gettext(v) for k, v in pool.STATUS_WORDS.items()}, "action_words": ACTION_WORDS,

@@ -1,6 +1,7 @@
 """目录管理 in the web app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the unit
 tree and its supervisors (分管领导), duty rosters (值班表), the working calendar (工作日), the escalation
-ladder (逐级通知, issue #18) and the communities' step limits (§8.1 社区环节时限, issue #19), edited in forms.
+ladder (逐级通知, issue #18), Appendix A Table A.1 and B.1 (issue #19: rows added, worded, retired) and the
+communities' step limits (§8.1 社区环节时限, issue #19), edited in forms.
 Each form builds the whole catalog and hands it to engine/accounts/catalog_edits.py, which checks it, stores a
 revision and audits it; a refused edit shows each row and reason and changes nothing."""
 from __future__ import annotations
@@ -385,3 +386,78 @@ def _rung_rows(form) -> tuple[list[dict], list[dict]]:
             row["description"] = get("description")
         rows.append(row)
     return rows, errors
+
+
+# -- Appendix A Table A.1 and Appendix B Table B.1 (issue #19) --------------------------------------------
+#: what a blank row of Table B.1's form holds before anything is typed (its lead: 社区联合党委)
+_PRESET = {"lead": "committee"}
+
+
+def _appendix_rows(form, saved: list[dict], fields: tuple[str, ...], lists: tuple[str, ...] = ()):
+    """A table of Table A.1 or B.1 as posted: each row the saved row of its code (so what the form does not
+    show — 涉密, the process, English names — is kept) with the fields typed over it (a list keeps its saved
+    order, what was added after it); a row marked 删除 left out; blank rows skipped, one filled in without a
+    code named. `no` a whole number (else left as typed, for the schema to name)."""
+    by_code = {row["code"]: row for row in saved}
+    rows, rows_at, errors = [], [], []
+    for index in range(_count("rows")):
+        get = lambda name, i=index: (form.get(f"{i}.{name}") or "").strip()   # noqa: E731
+        if form.get(f"{index}.delete"):
+            continue
+        code = get("code")
+        if not code:
+            if any(get(k) not in ("", _PRESET.get(k)) for k in fields) or any(form.getlist(f"{index}.{k}") for k in lists):
+                errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code", "reason": _("请填写编码")})
+            continue
+        row = {**by_code.get(code, {}), "code": code}
+        for name in fields:
+            row[name] = get(name)
+        for name in lists:
+            posted = [v for v in form.getlist(f"{index}.{name}") if v]
+            row[name] = [v for v in row.get(name, []) if v in posted] + \
+                [v for v in posted if v not in row.get(name, [])]
+        number = row.get("no")
+        row["no"] = int(number) if isinstance(number, str) and number.isascii() and number.isdigit() \
+            and len(number) <= 6 else number
+        if form.get(f"{index}.retired"):
+            row["retired"] = True
+        else:
+            row.pop("retired", None)
+        rows.append(row)
+        rows_at.append(index)
+    return rows, rows_at, errors
+
+
+def _appendix_page(name: str, fields: tuple[str, ...], lists: tuple[str, ...], template: str, **shown):
+    (saved, base), errors, status = _opened(name), [], 200
+    rows = saved
+    if request.method == "POST":
+        base, (rows, rows_at, errors) = _base(), _appendix_rows(request.form, saved, fields, lists)
+        status = 422
+        if not errors:
+            try:
+                return _save(catalog_edits.save, name, rows, base, url_for(f"ui_admin.{name}"))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err, rows_at)
+    history = read(lambda cmd: catalog_edits.history(cmd.session, name, PageRequest(20)).items)
+    return render_template(template, nav="admin", rows=rows, errors=errors, blank=NEW_ROWS, base=base,
+                           codes=[row["code"] for row in saved], history=history, **shown), status
+
+
+@bp.route("/catalogs/event_types", methods=["GET", "POST"])
+@page(rule=permissions.CATALOG_EDIT)
+def event_types():
+    """附录A 表A.1 社区巡查事件信息清单: rows added and worded; a row events have is retired, not deleted."""
+    return _appendix_page("event_types", ("no", "category", "content", "department"), (),
+                          "ui/admin/event_types.html", departments=services().catalogs.options("departments"))
+
+
+@bp.route("/catalogs/one_thing_matters", methods=["GET", "POST"])
+@page(rule=permissions.CATALOG_EDIT)
+def one_thing_matters():
+    """附录B 表B.1 社区治理"一件事": rows, their lead (社区联合党委 or a unit) and co-operating departments."""
+    catalogs = services().catalogs
+    return _appendix_page("one_thing_matters", ("no", "name", "lead"), ("cooperating",),
+                          "ui/admin/one_thing_matters.html", units=catalogs.options("units"),
+                          cooperating=[u for u in catalogs.options("departments")
+                                       if (catalogs.unit(u["value"]) or {}).get("kind") in ("department", "company")])

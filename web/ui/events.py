@@ -1,20 +1,26 @@
-"""The event pages of the web app (issue #6): the list of events the user may see, one event with its
-status, stage, photos, deadlines and lights, open tasks and timeline (§7.1 登记 … 办结), its photos (only to
-those who may see the event), and the user's messages (消息)."""
+"""The event pages of the web app (issue #6): the list of events the user may see with its filters, and that
+list as an Excel or CSV file (issue #19), one event with its status, stage, photos, deadlines and lights, open
+tasks and timeline (§7.1 登记 … 办结), its photos (only to those who may see the event), and the user's
+messages (消息)."""
 from __future__ import annotations
 
+import tempfile
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from werkzeug.wsgi import wrap_file
 
 from engine.accounts import permissions
 from engine.casework import administration, incidents
 from engine.core import contracts
+from engine.core.clock import SHANGHAI
 from engine.core.errors import Conflict, Forbidden, InvalidData
+from engine.exports import spreadsheets
 from engine.limits import whistle_order as whistle
 from engine.notices import inbox
-from engine.pool import comments, events, photos, reading
+from engine.pool import comments, events, export, photos, reading
 from web.api.photos import photo_response
 from web.auth import public, services
 from web.ui.session import page
@@ -33,16 +39,79 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "modeler.js": "../dist/modeler.js"}
 
 
-@bp.get("/events")
-@page
-def index():
+def _day(name: str) -> date | None:
+    """`?from=` / `?to=` of the list: a day (YYYY-MM-DD), or none; anything else is refused naming the field."""
+    raw = request.args.get(name) or ""
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        day = None
+    if day is None or not 1900 <= day.year <= 2200:
+        raise InvalidData([{"field": name, "reason": _("应为日期，如 2026-10-08")}])
+    return day
+
+
+def _filters() -> tuple[dict, dict]:
+    """The list's filters as the page asks for them (status, type, source, community, number, 我上报的, the
+    days reported from and to, Asia/Shanghai) — the same for the list and its export — and what the form
+    shows."""
     mine = request.args.get("mine") == "1"
     filters = {name: request.args.get(name) or None for name in events.LIST_FILTERS}
     if mine:
         filters["reporter"] = g.user.username
+    first, last = _day("from"), _day("to")
+    if first:
+        filters["created_from"] = datetime.combine(first, time(), SHANGHAI)
+    if last:
+        filters["created_to"] = datetime.combine(last + timedelta(days=1), time(), SHANGHAI)
+    asked = {name: request.args.get(name) for name in (*events.LIST_FILTERS, "mine", "from", "to")
+             if request.args.get(name)}
+    return filters, asked
+
+
+@bp.get("/events")
+@page
+def index():
+    filters, asked = _filters()
     total, found = read(reading.search_events, filters, page_asked(), "events_page")
+    catalogs = services().catalogs
     return render_template("ui/events.html", nav="events", items=found.items, page=found, total=total,
-                           filters=filters, mine=mine)
+                           filters=filters, mine=asked.get("mine") == "1", asked=asked,
+                           types=[*catalogs.get("event_types"), *catalogs.get("one_thing_matters")],
+                           communities=catalogs.options("communities"))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: the list's export: (writer into a binary file, its media type)
+EXPORTS = {"xlsx": (lambda out, rows: spreadsheets.write_xlsx(out, "事件列表", export.HEADER, rows,
+                                                              [("事件列表", "DB330383/T 5—2021 §7.1 事件池")]), XLSX),
+           "csv": (lambda out, rows: spreadsheets.write_csv(out, export.HEADER, rows), "text/csv; charset=utf-8")}
+
+
+@bp.get("/events/export.<fmt>")
+@page
+def export_list(fmt):
+    """The list with its filters as an Excel or CSV file: every event of it, newest first, written into a
+    temporary file as it is read from the database (a batch at a time; one read unit of work), then sent with
+    its length (the page's progress bar) and `X-Row-Count`, how many events it holds."""
+    if fmt not in EXPORTS:
+        abort(404)
+    write, mimetype = EXPORTS[fmt]
+    filters, _asked = _filters()
+    out = tempfile.TemporaryFile()
+    try:
+        written = read(export.export_events, filters, lambda rows: write(out, rows))
+        size = out.tell()
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    day = services().clock.now().astimezone(SHANGHAI).date().isoformat()
+    return Response(wrap_file(request.environ, out), mimetype=mimetype, direct_passthrough=True,
+                    headers={"Content-Disposition": f'attachment; filename="events-{day}.{fmt}"',
+                             "Content-Length": str(size), "X-Row-Count": str(written)})
 
 
 @bp.get("/events/<int:event_id>")

@@ -80,8 +80,9 @@ def report():
             start(event.id)
             flash(_("已上报，事件编号 %(number)s", number=event.number))
             return redirect(url_for("ui_events.show", event_id=event.id))
-    types = [t for t in svc.catalogs.get("event_types")]
-    matters = svc.catalogs.options("one_thing_matters") if "one_thing" in sources else []
+    types = svc.catalogs.offered("event_types")     # a retired row is no longer offered (issue #19)
+    matters = [{"value": m["code"], "label": f"{m['code']} {m['name']}"}
+               for m in svc.catalogs.offered("one_thing_matters")] if "one_thing" in sources else []
     communities = svc.catalogs.options("communities") if user.community is None else []
     return render_template("ui/report.html", nav="report", types=types, matters=matters, errors=errors,
                            values=values, offered=sources, communities=communities,

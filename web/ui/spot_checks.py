@@ -1,11 +1,12 @@
 """抽查 in the web app (issue #8, §9.3): the city authority draws a sample of a community's ended events (办结,
 不属实, 撤单 …, each shown with how it ended) or key hazard points — the seed shown, so anyone can draw it
-again — and records a finding on each."""
+again — and records a finding on each. The results are published (§9.3 抽查通报): a community's people read
+their own community's draws and findings here (permissions.SPOT_CHECK_READ), without the forms."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.accounts import permissions
@@ -29,11 +30,12 @@ def _day(name, default: date) -> datetime:
 
 
 @bp.route("", methods=["GET", "POST"])
-@page(rule=permissions.SPOT_CHECK)
+@page(rule=permissions.SPOT_CHECK_READ)
 def index():
     today = services().clock.now().astimezone(SHANGHAI).date()
     errors, status = {}, 200
     if request.method == "POST":
+        permissions.SPOT_CHECK.require(g.user)      # drawing is the city's (§9.3); reading is published
         start = _day("from", today.replace(day=1))
         last = _day("to", today)
         end = last + timedelta(days=1) if last else None
@@ -53,10 +55,11 @@ def index():
 
 
 @bp.route("/<int:check_id>", methods=["GET", "POST"])
-@page(rule=permissions.SPOT_CHECK)
+@page(rule=permissions.SPOT_CHECK_READ)
 def show(check_id):
     errors, status = {}, 200
     if request.method == "POST":
+        permissions.SPOT_CHECK.require(g.user)
         item = request.form.get("item", "")
         body = {"passed": request.form.get("passed") == "yes", "note": request.form.get("note")}
         kind = request.form.get("kind", "events")

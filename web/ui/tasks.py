@@ -9,15 +9,15 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine.casework import tasks
+from engine.casework import batch, delegation, tasks
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, InvalidData
 from engine.pool import reading
 from engine.pool.photos import add as add_photos
 from web.ui import forms as ui_forms
 from web.auth import services
-from web.ui.session import page
-from web.units import page_asked, read, run, run_step
+from web.ui.session import _safe_next, page
+from web.units import page_asked, read, run, run_each, run_step
 
 bp = Blueprint("ui_tasks", __name__)
 LIGHT_WORDS = {"green": _l("绿灯"), "yellow": _l("黄灯"), "red": _l("红灯"), "paused": _l("暂停")}
@@ -99,8 +99,9 @@ def task(task_id):
                     number=detail["event_number"], stage=done["stage"] or done["event_status"]))
             return redirect(url_for("ui_tasks.index"))
     event = services().view_event(detail["event_id"], g.user, "task_page")
+    passed = read(delegation.for_task, task_id, None)     # 下派 (issue #19)
     return render_template("ui/task.html", nav="tasks", task=detail, event=event, schema=schema,
-                           fields=ui_forms.render(schema, values, errors), errors=errors), status
+                           fields=ui_forms.render(schema, values, errors), errors=errors, passed=passed), status
 
 
 def _complete(detail, schema, data, uploads):
@@ -113,6 +114,26 @@ def _complete(detail, schema, data, uploads):
                 for name, photos in checked.items()}
         return tasks.complete(cmd, detail["id"], ui_forms.fill_photos(data, schema, keys))
     return run_step(work)
+
+
+@bp.post("/tasks/batch/accept")
+@page
+def batch_accept():
+    """批量签收 (issue #19): the 签收受理 picked on 待办, each accepted on its own (engine/casework/batch.py); back
+    to the list, which says which were accepted and which refused, and why."""
+    back = _safe_next(request.form.get("next"))
+    try:
+        ids = batch.check_ids({"task_ids": request.form.getlist("task_ids")})
+    except InvalidData as err:
+        flash(err.details["errors"][0]["reason"].split(" (")[0])
+        return redirect(back)
+    accepted, refused = run_each(batch.accept, ids, batch.refusal)
+    if accepted:
+        flash(_("已签收 %(n)d 件：%(numbers)s", n=len(accepted),
+                numbers="、".join(a["event_number"] or "" for a in accepted)))
+    for r in refused:
+        flash(_("未签收 %(number)s：%(reason)s", number=r["event_number"] or _("（未知事件）"), reason=r["reason"]))
+    return redirect(back)
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -4,14 +4,14 @@ No earlier day changes: these deadlines begin with this version, and 0020's trig
 the day of every one written from now on.
 
 Revision ID: 0036_step_limits
-Revises: 0029
+Revises: 0032
 Create Date: 2027-01-20
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0036_step_limits'
-down_revision = '0029'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 
