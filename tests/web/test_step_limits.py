@@ -224,7 +224,8 @@ def test_the_lead_and_co_departments_are_dispatched_together(app, api):
     api.complete("shijian1", event["id"], "co_accept", {})
     api.complete("shijian1", event["id"], "co_report", {"part_summary": "市监部分已完成"})
     # the lead returns the order (派错): 改派 reaches a new lead; the co-departments are not dispatched again
-    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "return", "return_reason": "非执法局职责"})
+    api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "return", "return_code": "not_ours",
+                                                            "return_reason": "非执法局职责"})
     api.complete("whistle1", event["id"], "redispatch", {"lead_department": "zigui", "redispatch_note": "改派资规"})
     parts = [d for d in api.event(event["id"])["deadlines"] if d["kind"] == "accept" and d["unit"] != "zigui"
              and d["unit"] != "zhifa"]
