@@ -19,11 +19,14 @@ from shapely.validation import explain_validity
 from .durations import parse_duration
 from .errors import CatalogError
 
-ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUTY, CHANNELS, ESCALATION = (
+ROLES, UNITS, EVENT_TYPES, ONE_THING, COMMUNITIES, DEADLINE_KINDS, CALENDAR, DUTY, CHANNELS, ESCALATION, STEPS = (
     "roles.json", "units.json", "event_types.json", "one_thing_matters.json", "communities.geojson",
     "deadline_kinds.json", "calendar.json", "duty_rosters.json", "channels.json", "escalation.json",
+    "step_limits.json",
 )
 RETURN_REASONS = "return_reasons.json"
+#: the community's own steps a step_limits row may time (§8.1), each also a deadline kind
+STEP_FIELDS = ("verify", "analyse", "whistle", "check")
 #: what a rung's message may name (engine/limits/escalation.py fills them in)
 PLACEHOLDERS = ("number", "limit", "limit_clause", "due_at", "assignee", "unit", "person", "community",
                 "supervisor", "after", "clause")
@@ -54,6 +57,8 @@ def cross_check(data: dict[str, Any]) -> list[CatalogError]:
         *_unique(CHANNELS, data["channels"], "code"),
         *_check_escalation(data["escalation"], units, {k["code"] for k in data["deadline_kinds"]}),
         *_check_return_reasons(data["return_reasons"]),
+        *_check_step_limits(data["step_limits"], {f["properties"]["code"] for f in features}, event_types,
+                            {k["code"] for k in data["deadline_kinds"]}),
     ]
 
 
@@ -63,6 +68,32 @@ def _check_return_reasons(rows: list[dict]) -> Iterable[CatalogError]:
     yield from _unique(RETURN_REASONS, rows, "name")
     if not any(row.get("needs_text") for row in rows):
         yield CatalogError(RETURN_REASONS, "", "no reason with needs_text: true (其他, said in words)")
+
+
+def _check_step_limits(rows: list[dict], communities: set[str], event_types: set[str],
+                       kinds: set[str]) -> Iterable[CatalogError]:
+    """§8.1: each row names a community (or "*") and an Appendix A type (or "default"), once; its limits are
+    durations of a step that is a deadline kind."""
+    seen: dict[tuple[str, str], int] = {}
+    for position, row in enumerate(rows):
+        where, key = f"[{position}]", (row["community"], row["event_type"])
+        if row["community"] != "*" and row["community"] not in communities:
+            yield CatalogError(STEPS, f"{where}.community", f"unknown community {row['community']!r} (or \"*\")")
+        if row["event_type"] != "default" and row["event_type"] not in event_types:
+            yield CatalogError(STEPS, f"{where}.event_type",
+                               f"unknown event type {row['event_type']!r} (an Appendix A code or \"default\")")
+        if key in seen:
+            yield CatalogError(STEPS, where, f"{key[0]} {key[1]} is set twice (rows {seen[key] + 1} and {position + 1})")
+        seen.setdefault(key, position)
+        for step in STEP_FIELDS:
+            if step not in row:
+                continue
+            if step not in kinds:
+                yield CatalogError(STEPS, f"{where}.{step}", f"no deadline kind {step!r} in deadline_kinds.json")
+            try:
+                parse_duration(row[step])
+            except ValueError as exc:
+                yield CatalogError(STEPS, f"{where}.{step}", str(exc))
 
 
 def _check_escalation(rows: list[dict], units: dict[str, dict], limits: set[str]) -> Iterable[CatalogError]:
@@ -226,6 +257,15 @@ def _check_one_thing_matters(rows: list[dict], units: dict[str, dict]) -> Iterab
             yield from _expect_unit(ONE_THING, f"{row['code']}.lead", row["lead"], units, None)
         for i, code in enumerate(row["cooperating"]):
             yield from _expect_unit(ONE_THING, f"{row['code']}.cooperating[{i}]", code, units, COOPERATING_KINDS)
+        for key, value in (row.get("limits") or {}).items():     # the lead's and each co-department's limits
+            if key not in ("lead", "default"):    # a department's own (still kept when it leaves `cooperating`)
+                yield from _expect_unit(ONE_THING, f"{row['code']}.limits.{key}", key, units, COOPERATING_KINDS)
+            for name, limit in ({"lead": value} if key == "lead" else value).items():
+                try:
+                    parse_duration(limit)
+                except ValueError as exc:
+                    yield CatalogError(ONE_THING, f"{row['code']}.limits.{key}" + ("" if key == "lead" else f".{name}"),
+                                       str(exc))
 
 
 def _expect_unit(file: str, path: str, code: str, units: dict[str, dict],

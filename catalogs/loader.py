@@ -36,6 +36,7 @@ FILES = {
     "duty_rosters": "duty_rosters.json",  # 值班表: who hears a unit's notices out of hours (issue #4)
     "channels": "channels.json",  # §5.3 citizen channels of the Open311 endpoint (issue #5)
     "escalation": "escalation.json",  # 逐级通知: who hears of a limit at dispatch, warning, miss and after (#18)
+    "step_limits": "step_limits.json",  # §8.1 the community's own steps (核实, 研判, 吹哨/派单, 核查) per type (#19)
     "return_reasons": "return_reasons.json",  # 退回原因: a unit's coded reasons to return an order (#19)
 }
 

@@ -17,7 +17,10 @@ from shapely.geometry import shape
 DEFAULT_TIME_LIMIT = "PT2H"
 # Public catalog names, as in GET /api/catalogs/{name}.
 NAMES = ("roles", "units", "departments", "event_types", "one_thing_matters", "communities", "deadline_kinds",
-         "calendar", "duty_rosters", "channels", "escalation", "return_reasons")
+         "calendar", "duty_rosters", "channels", "escalation", "return_reasons", "step_limits")
+#: §8.1 the community's own steps that carry a limit (catalogs/data/step_limits.json; deadline kinds of the
+#: same codes in deadline_kinds.json)
+STEPS = ("verify", "analyse", "whistle", "check")
 #: units that take orders (派单, 协办): city departments, their local offices, and the companies of
 #: Table B.1 (供电局, 水务公司)
 DEPARTMENT_KINDS = ("department", "office", "company")
@@ -39,6 +42,7 @@ class Catalogs:
         self._channels = {c["code"]: c for c in data["channels"]}
         self._return_reasons = {r["code"]: r for r in data["return_reasons"]}
         self._duty = {(d["unit"], d["date"]): d["person"] for d in data["duty_rosters"]}
+        self._steps = {(r["community"], r["event_type"]): r for r in data["step_limits"]}
         features = data["communities"]["features"]
         self._communities = {f["properties"]["code"]: f["properties"] for f in features}
         self._areas = []
@@ -87,6 +91,9 @@ class Catalogs:
             return [{"value": r["code"], "label": f"{r['name']}（{r['clause']}）"} for r in self._data["escalation"]]
         if name == "return_reasons":
             return [{"value": r["code"], "label": r["name"]} for r in self._data["return_reasons"]]
+        if name == "step_limits":
+            return [{"value": f"{r['community']}:{r['event_type']}", "label": f"{r['community']} {r['event_type']}"}
+                    for r in self._data["step_limits"]]
         raise KeyError(name)
 
     def _unit_label(self, unit: dict) -> str:
@@ -240,6 +247,26 @@ class Catalogs:
         props = self._communities.get(community_code) if community_code is not None else None
         limits = props["time_limits"] if props is not None else {}
         return limits.get(event_type_code) or limits.get("default") or DEFAULT_TIME_LIMIT
+
+    def step_limit(self, step: str, community_code: str | None, event_type_code: str | None) -> str | None:
+        """§8.1 the limit of one of the community's own steps (`STEPS`: 核实, 研判, 吹哨/派单, 核查) for an event
+        of this type, the most particular row that sets it: the community's for the type, the community's
+        default, every community's for the type, every community's default; None when no row sets it."""
+        for key in ((community_code, event_type_code), (community_code, "default"), ("*", event_type_code),
+                    ("*", "default")):
+            value = (self._steps.get(key) or {}).get(step)
+            if value:
+                return value
+        return None
+
+    def one_thing_limits(self, code: str | None, unit_code: str | None = None) -> dict:
+        """Appendix B: the limits a "one thing" matter's row sets — `lead` (the lead's, for the whole matter)
+        and, for a co-operating unit, its `accept` and `close` (its own row, else the row's `default`); {} for
+        none."""
+        limits = (self._one_thing.get(code) or {}).get("limits") or {}
+        if unit_code is None:
+            return {"lead": limits["lead"]} if "lead" in limits else {}
+        return copy.deepcopy(limits.get(unit_code) or limits.get("default") or {})
 
     def whistle_listed(self, community_code: str, event_type_code: str) -> bool:
         """§7.3.2: whether the community's whistle list marks this Appendix A type."""

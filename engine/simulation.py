@@ -633,6 +633,9 @@ def whistle_story(city: City, rng, event_id: int, community: str, code: str, esc
     first = rng.choice([d for d in wrong if d not in co]) if returns else right
     city.complete(rng, event_id, "issue_whistle", {"lead_department": first, "co_departments": co, "on_site": on_site,
                                                    "whistle_reason": "社区无法自行处置，需部门处置"})
+    for unit in co:                                 # §7.3.1: dispatched with the lead, each accepts its own part
+        yield _late(rng, 2, 10, 35, 80)
+        city.complete(rng, event_id, "co_accept", {"accept_note": "协办已受理"}, unit=unit)
     lead = first
     for count in range(1, returns + 1):
         yield _minutes(rng, 5, 25)
@@ -678,9 +681,6 @@ def whistle_story(city: City, rng, event_id: int, community: str, code: str, esc
         if difficult:
             data["difficult_reason"] = "需协调产权单位，现场无法即时解决"
         city.complete(rng, event_id, "arrive", data)
-    for unit in co:                                 # §7.3.1: each co-department accepts its own part
-        yield _late(rng, 3, 25, 35, 80)
-        city.complete(rng, event_id, "co_accept", {"accept_note": "协办已受理"}, unit=unit)
     if _chance(rng, "extension"):                   # §8.4: the community asks, the city decides
         yield from extension_story(city, rng, event_id, community)
     if difficult:

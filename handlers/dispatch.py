@@ -31,13 +31,17 @@ def dispatch_whistle(ctx, task, department, event_type=None, community=None, co_
 
 
 @REGISTRY.operation("dispatch_part")
-def dispatch_part(ctx, task, department, event_type=None, community=None):
-    """协办派单: a co-operating department's own order; the lead unit of the event is unchanged."""
+def dispatch_part(ctx, task, department, event_type=None, community=None, matter=None):
+    """协办派单: a co-operating department's own order; the lead unit of the event is unchanged. For a "one
+    thing" matter (Appendix B, `matter`) the limits Table B.1 sets for this department come along
+    (`accept_limit`, `close_limit`); without them the diagram's §8.3 30 minutes and 24 hours apply."""
     unit = _department(ctx, department)
     ctx.involve("unit", department)
     ctx.record("part_dispatched", {"unit": department, "event_type": event_type, "community": community},
                task=task)
-    return {"unit": department, "unit_name": unit["name"], "dispatched_at": ctx.now().isoformat()}
+    limits = ctx.catalogs.one_thing_limits(matter, department) if matter else {}
+    return {"unit": department, "unit_name": unit["name"], "dispatched_at": ctx.now().isoformat(),
+            **{f"{kind}_limit": limits[kind] for kind in ("accept", "close") if kind in limits}}
 
 
 @REGISTRY.operation("record_return")

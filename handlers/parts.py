@@ -17,10 +17,13 @@ def record_part(ctx, task, unit):
 
 @REGISTRY.operation("plan_one_thing")
 def plan_one_thing(ctx, task, matter):
-    """§5.5, Appendix B: the matter's catalog row gives the co-operating departments; the joint party
-    committee leads (Table B.1) and may adjust the list when it plans the work."""
+    """§5.5, Appendix B: the matter's catalog row gives the co-operating departments and the lead's limit
+    (`lead_limit`, from `planned_at`); the joint party committee leads (Table B.1) and may adjust the list
+    when it plans the work."""
     row = ctx.catalogs.one_thing_matter(matter)
     if row is None:
         raise ValueError(f"{matter!r} is not an Appendix B matter in the catalog")
     departments = [code for code in row.get("cooperating", []) if ctx.catalogs.unit(code) is not None]
-    return {"code": row["code"], "name": row["name"], "co_departments": departments}
+    # the lead's limit for the whole matter runs from now (None: the deadline kind `matter`'s default)
+    return {"code": row["code"], "name": row["name"], "co_departments": departments,
+            "lead_limit": ctx.catalogs.one_thing_limits(matter).get("lead"), "planned_at": ctx.now().isoformat()}

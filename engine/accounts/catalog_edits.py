@@ -40,10 +40,12 @@ from engine.store.models import Audit, CatalogRevision, Event, User, WorkItem
 #: the catalogs edited in the app; the others (roles, channels, deadline kinds) are system settings, changed by
 #: deploying new data files
 EDITABLE = ("communities", "units", "duty_rosters", "calendar", "escalation",
-            "event_types", "one_thing_matters")   # Appendix A Table A.1, Appendix B Table B.1 (issue #19)
+            "event_types", "one_thing_matters",   # Appendix A Table A.1, Appendix B Table B.1 (issue #19)
+            "step_limits")                         # §8.1 the community's own steps (issue #19)
 #: catalog → what identifies a row, for the summary of an edit
 _ROW_KEYS = {"units": lambda row: row["code"], "duty_rosters": lambda row: f"{row['unit']} {row['date']}",
-             "escalation": lambda row: row["code"]}
+             "escalation": lambda row: row["code"],
+             "step_limits": lambda row: f"{row['community']} {row['event_type']}"}
 #: the appendices' tables: rows by code, an edit's summary names the fields changed, a row in use is retired
 APPENDIX_TABLES = ("event_types", "one_thing_matters")
 
@@ -129,7 +131,42 @@ def save_community(session, code: str, body, user, now, directory=None, base: in
     return _store(session, "communities", before, document, user, now, directory, community=code)
 
 
-def _store(session, name, before, document, user, now, directory, community=None):
+#: the steps a community times itself (§8.1), as step_limits.json names them
+STEPS = ("verify", "analyse", "whistle", "check")
+
+
+def save_community_steps(session, code: str, body, user, now, directory=None, base: int | None = None):
+    """§8.1 the limits one community sets on its own steps (核实, 研判, 吹哨/派单, 核查): `{event type or
+    "default": {step: duration}}` replaces that community's rows of step_limits.json (the other communities'
+    and every community's rows are kept); checked and stored like any edit. An empty body leaves the community
+    on every community's limits."""
+    _lock(session, "step_limits", base)
+    if all(f["properties"]["code"] != code for f in in_force(session, "communities", directory)["features"]):
+        raise NotFound(f"community {code} does not exist", field="community")
+    if not may_edit(user, "step_limits", code):
+        raise Forbidden("只有本社区干部或系统管理员可以修改 (the community's own staff, or a system administrator)",
+                        field="role")
+    if not isinstance(body, dict):
+        raise InvalidData([{"field": "(body)", "reason": "应为 {事件类型或 default: {环节: 时限}} (an object of "
+                                                         "event type → {step: duration})"}])
+    errors = []
+    for key, steps in body.items():
+        if not isinstance(steps, dict):
+            errors.append({"field": key, "reason": "应为 {环节: 时限} (an object of step → duration)"})
+            continue
+        errors += [{"field": f"{key}.{step}", "reason": f"不是社区环节，应为 {'、'.join(STEPS)} (not a step)"}
+                   for step in steps if step not in STEPS]
+    if errors:
+        raise InvalidData(errors)
+    document = in_force(session, "step_limits", directory)
+    before = copy.deepcopy(document)
+    kept = [row for row in document if row["community"] != code]
+    mine = [{"community": code, "event_type": key, **steps} for key, steps in body.items() if steps]
+    return _store(session, "step_limits", before, kept + mine, user, now, directory, community=code,
+                  rows_of=lambda index: mine[index - len(kept)]["event_type"] if index >= len(kept) else None)
+
+
+def _store(session, name, before, document, user, now, directory, community=None, rows_of=None):
     try:
         raw = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
     except (TypeError, ValueError) as err:
@@ -141,7 +178,7 @@ def _store(session, name, before, document, user, now, directory, community=None
     try:
         new = load_catalogs(directory, documents)
     except CatalogError as err:
-        raise InvalidData(in_use + [_field(e, community) for e in err.errors],
+        raise InvalidData(in_use + [_field(e, community, rows_of) for e in err.errors],
                           message=f"{FILES[name]}: {err}") from None
     if in_use:
         raise InvalidData(in_use)
@@ -158,11 +195,17 @@ def _store(session, name, before, document, user, now, directory, community=None
     return row, new
 
 
-def _field(error: CatalogError, community: str | None) -> dict:
-    """A loader error as an API error: the row and field (for one community's edit, the field alone)."""
+def _field(error: CatalogError, community: str | None, rows_of=None) -> dict:
+    """A loader error as an API error: the row and field (for one community's edit, the field alone; for its
+    step limits, the event type of the row: `A13.verify`)."""
     path = error.path
     if community and path.startswith(f"{community}."):
         path = path[len(community) + 1:]
+    if rows_of is not None and path.startswith("[") and "]" in path:
+        index, _closing, rest = path[1:].partition("]")
+        key = rows_of(int(index)) if index.isdigit() else None
+        if key is not None:
+            path = key + rest
     return {"field": path or error.file, "reason": f"{error.reason} ({error.file})"}
 
 

@@ -81,7 +81,7 @@ ADMINISTER = _rule("administer", ADMINS, "挂起, 恢复, 终止, 重新启动 a
 VERSIONS = _rule("versions", ADMINS, "deploy, list, activate and migrate process versions")
 INCIDENTS = _rule("incidents", ADMINS, "流程异常: list and retry")
 CATALOG_EDIT = _rule("catalog_edit", ("system_admin",),
-                     "units, duty rosters, calendar, communities, escalation ladder, Table A.1 and B.1")
+                     "units, duty rosters, calendar, communities, escalation ladder, Table A.1 and B.1, step limits")
 COMMUNITY_SETTINGS = _rule("community_settings", ("community_staff", "system_admin"),
                            "their own community's whistle list and time limits")
 CATALOG_HISTORY = _rule("catalog_history", CITY)
@@ -367,7 +367,8 @@ def reads_community_messages(user) -> bool:
 def may_edit_catalog(user, name: str, editable, community: str | None = None) -> bool:
     if CATALOG_EDIT.allows(user):
         return name in editable
-    return name == "communities" and community is not None and "community_staff" in user.roles \
+    # a community's own settings: its whistle list and limits (§7.3.2, §8.1), its steps' limits (issue #19)
+    return name in ("communities", "step_limits") and community is not None and "community_staff" in user.roles \
         and user.community == community
 
 

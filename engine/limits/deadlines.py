@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from catalogs.durations import parse_duration
+from catalogs.model import STEPS
 from engine.core.clock import local, parse_instant
 from engine.core.errors import EventflowError
 from engine.store.models import Audit, Deadline, Event, Supervision
@@ -64,13 +65,31 @@ def _attached_activity(timer_task):
     return None
 
 
+def _lane(activity) -> str | None:
+    """The lane an activity is drawn in; a multi-instance one's is its inner activity's (SpiffWorkflow 3.2.0
+    does not copy the lane to the multi-instance wrapper)."""
+    spec = activity.task_spec
+    if spec.lane is None and isinstance(getattr(spec, "task_spec", None), str):
+        inner = activity.workflow.spec.task_specs.get(spec.task_spec)
+        return getattr(inner, "lane", None)
+    return spec.lane
+
+
 def responsible(ctx, timer_task) -> tuple[str, str | None, str | None, str | None]:
-    """(task spec, unit, person, community) who must act before the timer fires."""
+    """(task spec, unit, person, community) who must act before the timer fires.
+
+    Work in the 社区联合党委 lane that the community does (会商研判 and 上报 of a superior assignment, §8.2; a
+    "one thing" matter it leads, Appendix B) is its joint party committee's: the committee's unit is named,
+    so a miss names the committee that owns the assignment."""
     activity = _attached_activity(timer_task)
     spec = activity.task_spec.bpmn_id if activity is not None else timer_task.task_spec.bpmn_id
     meta = (ctx.task_meta or {}).get(spec) if activity is not None and isinstance(activity.task_spec, UserTask) \
         else None
     community = ctx.event.community if ctx.event is not None else None
+    if activity is not None and (meta or {}).get("assignee", "community") == "community" \
+            and ctx.catalogs.role(_lane(activity) or "") == "committee":
+        committee = (ctx.catalogs.community(community) or {}).get("committee") if community else None
+        return spec, committee, None, community
     if meta is None:
         return spec, None, None, community
     kind, _, path = meta["assignee"].partition(":")
@@ -110,6 +129,8 @@ class Deadlines:
         if kind == "community_handle" and community:   # §8.1: the community's own limit for the type
             limits = (self.catalogs.community(community) or {}).get("time_limits") or {}
             rule = limits.get(event_type) or limits.get("default") or rule
+        elif kind in STEPS:                            # §8.1: the community's own steps (step_limits.json)
+            rule = self.catalogs.step_limit(kind, community, event_type) or rule
         rule = rule or settings.get("default_limit")    # e.g. 回访: the catalog's 3 working days
         if not rule:
             raise DeadlineError(f"deadline {kind!r} needs a limit (e.g. \"PT2H\"), an absolute time, or a "

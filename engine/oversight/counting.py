@@ -15,8 +15,10 @@ from handlers import actions
 #: the kinds of limit that are a handling obligation (处置), and the acceptance one (签收受理)
 HANDLING = ("community_handle", "close", "close_difficult", "superior")
 ACCEPTANCE = ("accept",)
+#: the community's own steps (§8.1: 核实, 研判, 吹哨/派单, 核查; catalogs/data/step_limits.json)
+STEPS = ("verify", "analyse", "whistle", "check")
 #: the limits whose miss is a late response in the circular (§9.1 响应超期); the others' is late feedback
-RESPONSE = ("accept", "arrive", "superior")
+RESPONSE = ("accept", "arrive", "superior", "verify", "analyse", "whistle")
 #: the city's ruling that a return was unreasonable (不合理退回, issue #19; engine/oversight/returns.py)
 UNREASONABLE = "unreasonable"
 #: the levels whose orders and returns are counted: the unit's (退回率, 不合理退回率) and, for the community

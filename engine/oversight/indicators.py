@@ -37,7 +37,7 @@ from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
 from engine.oversight import rollups
-from engine.oversight.counting import (ACCEPTANCE, HANDLING, ORDER_LEVELS, closed_query, dispatched_query,
+from engine.oversight.counting import (ACCEPTANCE, HANDLING, ORDER_LEVELS, STEPS, closed_query, dispatched_query,
                                        microseconds, party_column, returned_query, revisit_query)
 from engine.store.models import Deadline, Event
 
@@ -57,6 +57,7 @@ INDICATORS = {
     "satisfaction_rate": ("社区评价满意率", "评价满意数 ÷ 评价数"),
     "citizen_satisfaction_rate": ("群众满意率（回访）", "回访满意数 ÷ 回访接通数"),
     "spot_check_pass_rate": ("抽查合格率", "抽查合格数 ÷ 抽查数"),
+    "step_on_time_rate": ("社区环节按时率", "按时完成环节数 ÷ 应完成环节数"),
 }
 
 
@@ -122,13 +123,15 @@ def _from_tables(session, level: str, start: datetime, end: datetime) -> dict[st
 
 def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[str, dict[str, float]]]:
     """The deadline counts of each period [bounds[i], bounds[i+1]) — {party: {due, handled, on_time, extended,
-    handling_hours, accept_due, accepted_on_time}} per period — in one aggregate over `deadline.due_at`."""
+    handling_hours, accept_due, accepted_on_time, step_due, step_on_time}} per period — in one aggregate over
+    `deadline.due_at`."""
     periods = len(bounds) - 1
     bucket = case(*[(Deadline.due_at < bounds[i + 1], i) for i in range(periods)]) if periods > 1 else literal(0)
     period_end = (case(*[(Deadline.due_at < bounds[i + 1], bounds[i + 1]) for i in range(periods)])
                   if periods > 1 else literal(bounds[-1], Deadline.due_at.type))
     party = party_column(level).label("party")
-    handling = Deadline.kind.in_(HANDLING)
+    handling, acceptance, step = (Deadline.kind.in_(HANDLING), Deadline.kind.in_(ACCEPTANCE),
+                                  Deadline.kind.in_(STEPS))
     done = and_(Deadline.met_at.is_not(None), Deadline.met_at < period_end)
     on_time = and_(done, Deadline.met_at <= Deadline.due_at)
 
@@ -139,16 +142,18 @@ def deadline_counts(session, level: str, bounds: list[datetime]) -> list[dict[st
                     total(handling), total(and_(handling, done)), total(and_(handling, on_time)),
                     total(and_(handling, Deadline.extended.is_(True))),
                     total(and_(handling, done), microseconds(session, Deadline.met_at, Deadline.started_at)),
-                    total(~handling), total(and_(~handling, on_time)))
+                    total(acceptance), total(and_(acceptance, on_time)), total(step), total(and_(step, on_time)))
              .where(Deadline.due_at >= bounds[0], Deadline.due_at < bounds[-1],
-                    Deadline.kind.in_(HANDLING + ACCEPTANCE), Deadline.status != "superseded",
+                    Deadline.kind.in_(HANDLING + ACCEPTANCE + STEPS), Deadline.status != "superseded",
                     party.is_not(None))
              .group_by(bucket, party))
     found: list[dict] = [{} for _ in range(periods)]
-    for index, who, due, handled, in_time, extended, micros, accept_due, accepted in session.execute(query):
+    for index, who, due, handled, in_time, extended, micros, accept_due, accepted, step_due, step_on_time \
+            in session.execute(query):
         found[index][who] = {"due": int(due or 0), "handled": int(handled or 0), "on_time": int(in_time or 0),
                              "extended": int(extended or 0), "handling_hours": int(micros or 0) / 3_600_000_000,
-                             "accept_due": int(accept_due or 0), "accepted_on_time": int(accepted or 0)}
+                             "accept_due": int(accept_due or 0), "accepted_on_time": int(accepted or 0),
+                             "step_due": int(step_due or 0), "step_on_time": int(step_on_time or 0)}
     return found
 
 
@@ -188,6 +193,7 @@ def _all_indicators(c) -> dict:
         "satisfaction_rate": _ratio(c["satisfied"], c["rated"]),
         "citizen_satisfaction_rate": _ratio(c["revisit_satisfied"], c["revisited"]),
         "spot_check_pass_rate": _ratio(c["spot_passed"], c["spot_checked"]),
+        "step_on_time_rate": _ratio(c["step_on_time"], c["step_due"]),
     }
 
 

@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text, update
 
 from engine.core.clock import SHANGHAI
-from engine.oversight.counting import (ACCEPTANCE, HANDLING, ORDER_LEVELS, RESPONSE, closed_query,
+from engine.oversight.counting import (ACCEPTANCE, HANDLING, ORDER_LEVELS, RESPONSE, STEPS, closed_query,
                                        dispatched_query, microseconds, party_column, returned_query, revisit_query,
                                        shanghai_day)
 from engine.store import locks
@@ -36,10 +36,14 @@ from engine.store.models import Deadline, Event, Revisit, Supervision, Tally, Ta
 LEVELS = ("community", "unit", "person")
 MEASURES = ("due", "handled", "on_time", "extended", "handling_us", "accept_due", "accepted_on_time",
             "closed", "first_time", "rated", "satisfied", "dispatched", "returned",
-            "received", "late_response", "late_feedback", "revisited", "revisit_satisfied", "unreasonable")
+            "received", "late_response", "late_feedback", "revisited", "revisit_satisfied", "unreasonable",
+            "step_due", "step_on_time")
 #: what the §8.6 indicators count (engine/oversight/indicators.py); the dashboard's map counts `received`,
 #: the circular (§9.1) the 督办 opened
-INDICATOR_MEASURES = MEASURES[:13] + ("revisited", "revisit_satisfied", "unreasonable")
+INDICATOR_MEASURES = MEASURES[:13] + ("revisited", "revisit_satisfied", "unreasonable", "step_due", "step_on_time")
+#: the deadline counts of a day row, in `_deadline_query`'s order
+DEADLINE_MEASURES = ("due", "handled", "on_time", "extended", "handling_us", "accept_due", "accepted_on_time",
+                     "step_due", "step_on_time")
 RECEIVED = ("received",)
 SUPERVISED = ("late_response", "late_feedback")
 #: counted only when the row's late_day is none or before the period's end
@@ -141,8 +145,7 @@ def day_rows(session, first: date, last: date, levels=LEVELS) -> list[dict]:
     for level in levels:
         for day, party, late, *values in session.execute(_deadline_query(session, level, start, end)):
             rows[(level, party, day, late, None)].update(
-                zip(("due", "handled", "on_time", "extended", "handling_us", "accept_due", "accepted_on_time"),
-                    (int(v or 0) for v in values), strict=True))
+                zip(DEADLINE_MEASURES, (int(v or 0) for v in values), strict=True))
         for day, party, closed, first_time, rated, satisfied in session.execute(
                 closed_query(session, level, start, end, by_day=True)):
             rows[(level, party, day, None, None)].update(closed=int(closed), first_time=int(first_time or 0),
@@ -168,9 +171,10 @@ def day_rows(session, first: date, last: date, levels=LEVELS) -> list[dict]:
 
 def _deadline_query(session, level: str, start: datetime, end: datetime):
     """(day due, party, late day, due, handled, on time, extended, handling µs, acceptances due, accepted on
-    time) of the deadlines due in [start, end), per day and party."""
+    time, the community's steps due, done on time) of the deadlines due in [start, end), per day and party."""
     met_day, due_day = shanghai_day(session, Deadline.met_at), shanghai_day(session, Deadline.due_at)
-    handling = Deadline.kind.in_(HANDLING)
+    handling, acceptance, step = (Deadline.kind.in_(HANDLING), Deadline.kind.in_(ACCEPTANCE),
+                                  Deadline.kind.in_(STEPS))
     met = Deadline.met_at.is_not(None)
     on_time = and_(met, Deadline.met_at <= Deadline.due_at)
 
@@ -183,13 +187,14 @@ def _deadline_query(session, level: str, start: datetime, end: datetime):
                    one(and_(handling, on_time)).label("on_time"),
                    one(and_(handling, Deadline.extended.is_(True))).label("extended"),
                    one(and_(handling, met), microseconds(session, Deadline.met_at, Deadline.started_at)).label("us"),
-                   one(~handling).label("accept_due"), one(and_(~handling, on_time)).label("accepted"))
-            .where(Deadline.due_at >= start, Deadline.due_at < end, Deadline.kind.in_(HANDLING + ACCEPTANCE),
+                   one(acceptance).label("accept_due"), one(and_(acceptance, on_time)).label("accepted"),
+                   one(step).label("step_due"), one(and_(step, on_time)).label("step_on_time"))
+            .where(Deadline.due_at >= start, Deadline.due_at < end, Deadline.kind.in_(HANDLING + ACCEPTANCE + STEPS),
                    Deadline.status != "superseded")
             .subquery())
     return (select(rows.c.day, rows.c.party, rows.c.late,
                    *[func.sum(rows.c[c]) for c in ("due", "handled", "on_time", "extended", "us", "accept_due",
-                                                   "accepted")])
+                                                   "accepted", "step_due", "step_on_time")])
             .where(rows.c.party.is_not(None))
             .group_by(rows.c.day, rows.c.party, rows.c.late))
 

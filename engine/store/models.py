@@ -816,6 +816,9 @@ class Tally(Base):
     revisit_satisfied: Mapped[int] = mapped_column(Integer, default=0)
     #: returns ruled unreasonable by the city (不合理退回, issue #19): a unit's; a community's orders' (not its 派错)
     unreasonable: Mapped[int] = mapped_column(Integer, default=0)
+    #: the community's own steps (§8.1: 核实, 研判, 吹哨/派单, 核查) due, and of those done by their due time
+    step_due: Mapped[int] = mapped_column(Integer, default=0)
+    step_on_time: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Revisit(Base):

@@ -268,3 +268,37 @@ def test_a_units_leader_account_is_optional_and_a_name(tmp_path):
     load_catalogs(copy_with(tmp_path, "units.json", lambda rows: row(rows, "zhifa")["supervisor"].update(username="lmh")))
     error = refusal(tmp_path / "again", "units.json", lambda rows: row(rows, "zhifa")["supervisor"].update(username=""))
     assert error.path == "zhifa.supervisor.username"
+
+
+# -- §8.1 the community's own steps (step_limits.json) and Appendix B's limits (issue #19) ---------------
+@pytest.mark.parametrize("change, path, words", [
+    (lambda rows: rows.append({"community": "lg-nowhere", "event_type": "A05"}), "[2].community", "unknown community"),
+    (lambda rows: rows.append({"community": "*", "event_type": "A99"}), "[2].event_type", "unknown event type"),
+    (lambda rows: rows.append({"community": "lg-xincheng", "event_type": "A13", "check": "PT1H"}), "[2]", "set twice"),
+    (lambda rows: rows[0].update(verify="PT0M"), "[0].verify", "longer than zero"),
+    (lambda rows: rows[0].update(analyse="1 hour"), "[0].analyse", "does not match"),
+    (lambda rows: rows[0].update(analyse="PT1X"), "[0].analyse", "ISO 8601"),
+])
+def test_a_broken_step_limit_is_refused_naming_the_row(tmp_path, change, path, words):
+    error = refusal(tmp_path, "step_limits.json", change)
+    assert (error.file, error.path) == ("step_limits.json", path) and words in error.reason
+
+
+def test_the_most_particular_step_limit_applies():
+    cats = load_catalogs()
+    assert cats.step_limit("verify", "lg-xincheng", "A13") == "PT20M"     # the community's own for the type
+    assert cats.step_limit("check", "lg-xincheng", "A13") == "PT2H"       # not set there: every community's
+    assert cats.step_limit("analyse", "lg-longgang", "A13") == "PT1H"
+    assert cats.step_limit("verify", None, None) == "PT30M"
+
+
+@pytest.mark.parametrize("change, path", [
+    (lambda rows: row(rows, "B03")["limits"].update(nosuch={"close": "P1D"}), "B03.limits.nosuch"),
+    (lambda rows: row(rows, "B03")["limits"].update({"gongan.longgang_pcs": {"close": "P1D"}}),
+     "B03.limits.gongan.longgang_pcs"),                                  # an office never co-operates (Table B.1)
+    (lambda rows: row(rows, "B03")["limits"].update(lead="soon"), "B03.limits.lead"),
+    (lambda rows: row(rows, "B03")["limits"]["default"].update(close="PT0S"), "B03.limits.default.close"),
+])
+def test_a_broken_one_thing_limit_is_refused(tmp_path, change, path):
+    error = refusal(tmp_path, "one_thing_matters.json", change)
+    assert (error.file, error.path) == ("one_thing_matters.json", path)

@@ -23,7 +23,7 @@ def test_shipped_catalogs_load_from_the_package_data(cats):
     assert re.fullmatch(r"[0-9a-f]{64}", cats.content_hash)
     assert cats.names() == ["roles", "units", "departments", "event_types", "one_thing_matters", "communities",
                             "deadline_kinds", "calendar", "duty_rosters", "channels", "escalation",
-                            "return_reasons"]
+                            "return_reasons", "step_limits"]
 
 
 def test_appendix_a_has_30_rows_with_their_competent_departments(cats):

@@ -93,6 +93,9 @@ def test_the_counts_kept_equal_the_full_computation_after_a_simulated_month(sess
     asked = uow.read(sessions, lambda s: indicators.compute(s, "community", START, END))
     assert sum(p["citizen_satisfaction_rate"]["denominator"] for p in asked.values()) > 0
     assert uow.read(sessions, lambda s: s.scalar(select(func.count(Revisit.id)).where(Revisit.reopened.is_(True)))) > 0
+    # the community's own steps (issue #19, §8.1): compared too, some of them late
+    steps = [p["step_on_time_rate"] for p in asked.values()]
+    assert sum(r["denominator"] for r in steps) > sum(r["numerator"] for r in steps) > 0
     # returns the city ruled unreasonable after their events closed (issue #19) are among what is compared
     assert uow.read(sessions, lambda s: s.scalar(select(func.count(ReturnRuling.id)).where(
         ReturnRuling.verdict == "unreasonable"))) > 0

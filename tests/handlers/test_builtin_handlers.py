@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.core.clock import parse_instant
 from engine.pool.events import NEW_REPORT
 from engine.store.models import Audit, Event, Notification
 from handlers.errors import InvalidParameter
@@ -54,6 +55,12 @@ def test_dispatch_part_involves_the_co_department_and_keeps_the_lead(call, read,
     assert result["unit"] == "shijian" and result["unit_name"] == "市监局"
     assert recorded(read, "part_dispatched")[0]["unit"] == "shijian"
     assert event(read, event_id).lead_unit == "zhifa"                  # 主办 unchanged by 协办派单
+    assert "accept_limit" not in result and "close_limit" not in result  # §8.3's, as the diagram says
+    # a "one thing" matter's co-department: its own limits from Table B.1 (B07: 公安局 15 min / 2 h, others 30 min / 12 h)
+    police, _ = call("dispatch_part", event_id, department="gongan", matter="B07")
+    assert (police["accept_limit"], police["close_limit"]) == ("PT15M", "PT2H")
+    other, _ = call("dispatch_part", event_id, department="zhifa", matter="B07")
+    assert (other["accept_limit"], other["close_limit"]) == ("PT30M", "PT12H")
 
 
 def test_record_return_counts_returns_and_calls_the_city_authority_on_the_second(call, read, event_id):
@@ -118,7 +125,9 @@ def test_transfer_event_registers_a_linked_event_in_the_other_pool(call, read, e
 
 def test_plan_one_thing_reads_the_matters_catalog_row(call):
     plan, _ = call("plan_one_thing", matter="B04")
-    assert plan == {"code": "B04", "name": "违章建筑处置", "co_departments": ["zigui", "nongye", "zhifa"]}
+    assert plan == {"code": "B04", "name": "违章建筑处置", "co_departments": ["zigui", "nongye", "zhifa"],
+                    "lead_limit": "P7D", "planned_at": plan["planned_at"]}    # the lead's limit, from now
+    assert parse_instant(plan["planned_at"])
     assert {"gongdian", "shuiwu"} <= set(call("plan_one_thing", matter="B02")[0]["co_departments"])   # Table B.1
     with pytest.raises(ValueError, match="not an Appendix B matter"):
         call("plan_one_thing", matter="A05")

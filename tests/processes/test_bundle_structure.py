@@ -195,7 +195,7 @@ def test_expressions_only_use_variables_that_exist(processes):
     expression itself (`on_site and on_spot == …`); the conditional-required form fields are listed."""
     known = _known_variables(processes) | {
         "target_community", "verify_note", "stationed_unit", "resolved", "return_code", "return_reason", "on_spot", "len",
-        "deadline"}
+        "deadline", "now"}
     for _pid, (name, process) in processes.items():
         for where, expression in _expressions(process):
             tree = ast.parse(expression.strip(), mode="eval")

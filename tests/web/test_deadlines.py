@@ -107,13 +107,13 @@ def test_close_24_hours_from_dispatch_and_a_rework_does_not_restart_it(app, api)
                          ("zhifa1", "dispose_rework"), unit="zhifa")
 
 
-def test_arrive_one_hour_from_acceptance(app, api):
+def test_arrive_one_hour_from_dispatch(app, api):
     event = api.report()
     dispatched = whistle(api, event, on_site=True)
     advance_to(api, dispatched + timedelta(minutes=10))
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
     assert deadline(api, event["id"], "accept")["status"] == "met"
-    assert_fires_on_time(app, api, event["id"], "arrive", dispatched + timedelta(minutes=70),
+    assert_fires_on_time(app, api, event["id"], "arrive", dispatched + timedelta(minutes=60),   # not from 受理
                          ("zhifa1", "arrive"), unit="zhifa")
 
 
@@ -163,7 +163,8 @@ def test_superior_deadline(app, api):
     api.complete("committee1", event["id"], "consult", {
         "consult_note": "会商", "assignments": [{"unit": "zhifa", "task_description": "整治"}]})
     due = datetime.fromisoformat(SUPERIOR["superior_deadline"])
-    assert_fires_on_time(app, api, event["id"], "superior", due, ("zhifa1", "part_unit"))
+    assert_fires_on_time(app, api, event["id"], "superior", due, ("zhifa1", "part_unit"),
+                         unit="committee.xincheng")                   # the committee owns the assignment
     api.complete("zhifa1", event["id"], "part_unit", {"part_summary": "完成"})
     api.complete("committee1", event["id"], "committee_report", {"result_summary": "完成"})
     row = deadline(api, event["id"], "superior")

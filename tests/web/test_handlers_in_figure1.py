@@ -84,7 +84,8 @@ def test_plan_one_thing_reads_the_matters_catalog_row_in_figure1(app, api):
     event = api.report("committee1", source="one_thing", type_code="B04", description="违章建筑处置")
     task = api.task("committee1", event["id"], "lead_matter")
     plan = api.get(f"/api/tasks/{task['id']}", "committee1").json["data"]["plan"]
-    assert plan == {"code": "B04", "name": "违章建筑处置", "co_departments": ["zigui", "nongye", "zhifa"]}
+    assert plan == {"code": "B04", "name": "违章建筑处置", "co_departments": ["zigui", "nongye", "zhifa"],
+                    "lead_limit": "P7D", "planned_at": plan["planned_at"]}     # Table B.1 row 4: the lead's 7 days
 
 
 def test_plan_one_thing_includes_the_companies_of_table_b1_in_figure1(app, api):

@@ -49,6 +49,13 @@ def community(code):
     return _edit(catalog_edits.save_community, code, json_body())
 
 
+@bp.put("/step_limits/<code>")
+@signed_in(permissions.COMMUNITY_SETTINGS)
+def community_steps(code):
+    """§8.1 社区环节时限 of one community: `{event type or "default": {verify, analyse, whistle, check}}`."""
+    return _edit(catalog_edits.save_community_steps, code, json_body())
+
+
 @bp.get("/<name>/revisions")
 @signed_in(permissions.CATALOG_HISTORY)
 def revisions(name):

@@ -1,7 +1,7 @@
 """目录管理 in the web app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the unit
 tree and its supervisors (分管领导), duty rosters (值班表), the working calendar (工作日), the escalation
-ladder (逐级通知, issue #18) and Appendix A Table A.1 and B.1 (issue #19: rows added, worded, retired), edited
-in forms.
+ladder (逐级通知, issue #18), Appendix A Table A.1 and B.1 (issue #19: rows added, worded, retired) and the
+communities' step limits (§8.1 社区环节时限, issue #19), edited in forms.
 Each form builds the whole catalog and hands it to engine/accounts/catalog_edits.py, which checks it, stores a
 revision and audits it; a refused edit shows each row and reason and changes nothing."""
 from __future__ import annotations
@@ -218,6 +218,94 @@ def duty_rosters():
             errors, status = _refused(err, rows_at)
     return render_template("ui/admin/duty_rosters.html", nav="admin", rows=rows, errors=errors, blank=NEW_ROWS,
                            base=base, units=services().catalogs.options("units")), status
+
+
+#: the community's own steps a step_limits row times (§8.1, catalogs/data/step_limits.json), as staff read them
+STEP_NAMES = {"verify": _l("核实"), "analyse": _l("研判"), "whistle": _l("吹哨/派单"), "check": _l("核查")}
+
+
+def _minutes(duration: str) -> str:
+    """"PT30M" → "30", "PT2H" → "120": a step's limit as staff type it (分钟; a step takes minutes, not hours)."""
+    return str(int(parse_duration(duration).total_seconds()) // 60)
+
+
+def _from_minutes(text: str, field: str, errors: list) -> str | None:
+    """What staff typed in minutes → an ISO duration; a bad one is named in `errors`."""
+    minutes = int(text) if text.isascii() and text.isdigit() else 0
+    if not 0 < minutes <= MAX_HOURS * 60:
+        errors.append({"field": field, "reason": _("应为大于 0、不超过 527040（一年）的整数分钟数，如 30")})
+        return None
+    h, m = divmod(minutes, 60)
+    return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "")
+
+
+@bp.route("/catalogs/step_limits", methods=["GET", "POST"])
+@page(rule=permissions.CATALOG_EDIT)
+def step_limits():
+    """§8.1 社区环节时限: a row per community (or every community) and event type (or every type), each step's
+    limit typed in minutes; a step left empty is taken from the next row (catalogs/README.md)."""
+    (saved, base), errors, status = _opened("step_limits"), [], 200
+    rows = [{**row, **{step: _minutes(row[step]) for step in STEP_NAMES if step in row}} for row in saved]
+    if request.method == "POST":
+        base, rows, document, rows_at = _base(), [], [], []
+        for index in range(_count("rows")):
+            get = lambda name, i=index: (request.form.get(f"{i}.{name}") or "").strip()   # noqa: E731
+            typed = {step: get(step) for step in STEP_NAMES if get(step)}
+            if request.form.get(f"{index}.delete") or not (get("community") or get("event_type") or typed):
+                continue
+            row = {"community": get("community") or "*", "event_type": get("event_type") or "default"}
+            rows.append({**row, **typed})
+            limits = {step: _from_minutes(value, _("第 %(n)s 行", n=index + 1) + f".{step}", errors)
+                      for step, value in typed.items()}
+            document.append({**row, **limits})
+            rows_at.append(index)
+        status = 422
+        if not errors:
+            try:
+                return _save(catalog_edits.save, "step_limits", document, base, url_for("ui_admin.step_limits"))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err, rows_at)
+    catalogs = services().catalogs
+    return render_template("ui/admin/step_limits.html", nav="admin", rows=rows, errors=errors, blank=NEW_ROWS,
+                           base=base, steps=STEP_NAMES, communities=catalogs.options("communities"),
+                           types=catalogs.options("event_types")), status
+
+
+@bp.route("/catalogs/step_limits/<code>", methods=["GET", "POST"])
+@page(rule=permissions.COMMUNITY_SETTINGS)
+def community_steps(code):
+    """§8.1 one community's own step limits, typed in minutes per event type; an empty field is taken from the
+    more general row (shown greyed as the placeholder)."""
+    catalogs = services().catalogs
+    current = catalogs.community(code)
+    if current is None or not catalog_edits.may_edit(g.user, "step_limits", code):
+        abort(404 if current is None else 403)
+    keys = ["default"] + [t["code"] for t in catalogs.get("event_types")]
+    mine = {row["event_type"]: row for row in catalogs.get("step_limits") if row["community"] == code}
+    typed = {key: {step: _minutes(row[step]) for step in STEP_NAMES if step in row} for key, row in mine.items()}
+    errors, status, base = [], 200, _newest("step_limits")
+    if request.method == "POST":
+        base, typed, body = _base(), {}, {}
+        for key in keys:
+            hours = {step: (request.form.get(f"{key}.{step}") or "").strip() for step in STEP_NAMES}
+            typed[key] = {step: value for step, value in hours.items() if value}
+            if typed[key]:
+                body[key] = {step: _from_minutes(value, f"{key}.{step}", errors) for step, value in typed[key].items()}
+        status = 422
+        if not errors:
+            try:
+                return _save(catalog_edits.save_community_steps, code, body, base,
+                             url_for("ui_admin.community_steps", code=code))
+            except (InvalidData, Conflict) as err:
+                errors, status = _refused(err)
+    # what applies where a field is left empty: the community's own default, else every community's row
+    inherited = {key: {step: _minutes(limit) for step in STEP_NAMES
+                       if (limit := (mine.get("default", {}).get(step) if key != "default" else None)
+                           or catalogs.step_limit(step, "*", key))}
+                 for key in keys}
+    return render_template("ui/admin/community_steps.html", nav="admin", community=current, base=base,
+                           types=catalogs.get("event_types"), steps=STEP_NAMES, typed=typed, inherited=inherited,
+                           errors=errors), status
 
 
 @bp.route("/catalogs/calendar", methods=["GET", "POST"])
