@@ -19,6 +19,7 @@ import secrets
 from datetime import timedelta, timezone
 
 from sqlalchemy import func, select
+from catalogs.model import STEPS
 
 from engine.channels import stages
 from engine.pool import duplicates, events, intake
@@ -354,12 +355,15 @@ def describe_many(session, catalogs, rows: list[Event]) -> list[dict]:
 
 def _expected(session, ids: list[int]) -> dict:
     """GeoReport `expected_datetime`: when the work in hand is due — the latest due time of the event's
-    pending deadline records (engine/limits/deadlines.py; an approved extension moves it, §8.4). None while
-    nothing is timed (核实, 研判) or the instance is suspended (its deadlines paused)."""
+    pending deadline records (engine/limits/deadlines.py; an approved extension moves it, §8.4). The community's
+    own steps' limits (§8.1 核实, 研判, 吹哨, 核查: catalogs/data/step_limits.json) are the community's working
+    clock, not when the request is expected done: None while only they run, or the instance is suspended (its
+    deadlines paused)."""
     if not ids:
         return {}
     return dict(session.execute(select(Deadline.event_id, func.max(Deadline.due_at))
-                                .where(Deadline.event_id.in_(ids), Deadline.status == "pending")
+                                .where(Deadline.event_id.in_(ids), Deadline.status == "pending",
+                                       Deadline.kind.not_in(STEPS))
                                 .group_by(Deadline.event_id)).all())
 
 

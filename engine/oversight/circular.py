@@ -427,7 +427,9 @@ def _entry(row) -> dict:
 
 def _shown(at, event_id, kind, reason, data, number) -> dict:
     return {"event_id": event_id, "event_number": number, "kind": kind,
-            "reason": _check_reason(data) if kind == "check" else reason, "at": local(at)}
+            # a failed 核查 has no reason of its own (its words are in its data); a missed 核查 limit (§8.1, kind
+            # `check` too) has its 督办's
+            "reason": _check_reason(data) if kind == "check" and reason is None else reason, "at": local(at)}
 
 
 def _sensitive_line(count: int) -> dict:

@@ -255,7 +255,8 @@ def test_handled_on_the_spot_is_verified_closed_and_counted_handled_and_first_ti
     assert went["event_status"] == "open" and went["next_task"]["name"] == "verify"
     detail = api.event(s3["id"])
     assert detail["on_spot"]["state"] == "rejected" and detail["on_spot"]["note"] == "摊位仍在，未清理到位"
-    assert detail["deadlines"] == []                          # the report itself counts nothing then
+    # the report itself counts nothing then: the only limit is the normal 核实's own (§8.1, step_limits.json)
+    assert [(d["kind"], d["status"]) for d in detail["deadlines"]] == [("verify", "pending")]
     told = [n["message"] for n in api.get("/api/notifications", "grid1").json["items"]]
     assert any("即知即改未通过核实" in n and "摊位仍在，未清理到位" in n for n in told)
     api.complete("staff1", s3["id"], "verify", {"verdict": "accept"})

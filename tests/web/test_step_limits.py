@@ -76,6 +76,7 @@ def test_the_communitys_steps_are_timed_missed_and_counted(app, api):
     api.complete("zhifa1", late["id"], "accept_whistle", {"decision": "accept"})
     advance_to(api, t0 + timedelta(hours=1))
     api.complete("zhifa1", late["id"], "dispose_feedback", {"result_summary": "已处置"})
+    api.receive_closure(late["id"])                                   # 结案接收 (§7.3.3), at once
     check = deadline(api, late["id"], "check")                        # 核查: 2 hours from the feedback
     assert datetime.fromisoformat(check["due_at"]) == t0 + timedelta(hours=3)
     advance_to(api, t0 + timedelta(hours=3, seconds=1))
