@@ -16,6 +16,7 @@ from engine.store.models import Audit
 from tests.web.client import REPORT
 from tests.web.test_administration import administer
 from tests.web.test_deadlines import decide, deadline, request_extension
+from tests.web.test_on_site import report_fixed
 from tests.web.test_paging import walk
 from tests.web.test_sensitive import staff3, web_session
 
@@ -27,6 +28,12 @@ def handled_by_cadre(api, **report) -> dict:
     api.complete("staff1", event["id"], "verify", {"verdict": "accept"})
     api.complete("staff1", event["id"], "analyse", {"disposal": "cadre"})
     return event
+
+
+def fixed_on_spot(api, **report) -> int:
+    """A grid worker's report of a problem fixed on the spot (即知即改): its 核实（即知即改） task carries no limit
+    (§8.1 times 核实, 研判, 吹哨 and 核查 — step_limits.json — not this check of a fix already made)."""
+    return report_fixed(api, **report)["id"]
 
 
 def listed(api, user="staff1", limit=100, **filters) -> list[dict]:
@@ -55,13 +62,13 @@ def assert_counts_match(api, user="staff1"):
 
 def test_red_first_then_by_time_left_as_the_clock_moves(app, api):
     a = handled_by_cadre(api, type_code="A14")                # 09:00, 新城's A14 limit 4 h: due 13:00
-    n1 = api.report()                                          # 09:00, 核实: no limit
+    n1 = fixed_on_spot(api)                                    # 09:00, 核实（即知即改）: no limit
     api.advance("PT30M")
     b = handled_by_cadre(api)                                  # 09:30, the default 2 h: due 11:30
     api.advance("PT30M")
     c = handled_by_cadre(api, type_code="A13")                # 10:00, A13's 1 h: due 11:00 (黄灯 from 10:40)
-    n2 = api.report()                                          # 10:00, no limit
-    a, b, c, n1, n2 = (e["id"] for e in (a, b, c, n1, n2))
+    n2 = fixed_on_spot(api)                                    # 10:00, no limit
+    a, b, c = (e["id"] for e in (a, b, c))
     # by time left, not by age: the newest task is due first; those without a limit after, the oldest first
     assert order(api) == [(c, "green"), (b, "green"), (a, "green"), (n1, "none"), (n2, "none")]
     assert [t["due_at"][11:16] for t in listed(api)[:3]] == ["11:00", "11:30", "13:00"]
@@ -89,10 +96,13 @@ def test_red_first_then_by_time_left_as_the_clock_moves(app, api):
     decide(api, asked["id"], approve=True, new_due_at=(datetime.fromisoformat(limit["due_at"])
                                                        + timedelta(hours=2)).isoformat())
     assert order(api) == [(c, "red"), (b, "red"), (n3, "green"), (a, "green"), (n1, "none"), (n2, "none")]
-    # done: off the list and the counts; the next step's task (no limit of its own) is the newest of those
+    # done: off the list and the counts; the next step, 核查, runs on its own limit (§8.1, step_limits.json:
+    # 2 h from the feedback at 11:50, due 13:50): by time left, after n3 (13:45) and before a (15:00)
+    api.advance("PT5M")
     api.complete("staff1", c, "handle_by_cadre", {"result_summary": "已清理"})
-    assert order(api) == [(b, "red"), (n3, "green"), (a, "green"), (n1, "none"), (n2, "none"), (c, "none")]
-    assert listed(api)[-1]["name"] != "handle_by_cadre"
+    assert order(api) == [(b, "red"), (n3, "green"), (c, "green"), (a, "green"), (n1, "none"), (n2, "none")]
+    checked = listed(api)[2]
+    assert checked["name"] == "check" and checked["due_at"][11:16] == "13:50"
     assert_counts_match(api)
 
 
@@ -100,16 +110,17 @@ def test_each_filter_lists_only_its_tasks(app, api):
     ordinary = handled_by_cadre(api)["id"]                                        # A05 from a grid worker
     patrol = api.report(user="staff1", source="committee_patrol")["id"]                  # A05 from the committee's patrol
     quick = handled_by_cadre(api, type_code="A13")["id"]
-    waiting = api.report(type_code="A13")["id"]
+    waiting = fixed_on_spot(api, type_code="A13")                                 # 核实（即知即改）: no limit
     assert {t["event_id"] for t in listed(api)} == {ordinary, patrol, quick, waiting}
     assert {t["event_id"] for t in listed(api, type_code="A13")} == {quick, waiting}
     assert {t["event_id"] for t in listed(api, source="committee_patrol")} == {patrol}
     assert {t["event_id"] for t in listed(api, source="grid_worker", type_code="A05")} == {ordinary}
-    assert {t["event_id"] for t in listed(api, light="none")} == {patrol, waiting}
+    assert {t["event_id"] for t in listed(api, light="none")} == {waiting}
+    assert {t["event_id"] for t in listed(api, light="green")} == {ordinary, patrol, quick}   # patrol: 核实's 30 min
     assert {t["event_id"] for t in listed(api, light="green", type_code="A13")} == {quick}
     assert listed(api, light="red") == [] and listed(api, source="iot_alert") == []
     assert counts(api, type_code="A13") == {"red": 0, "yellow": 0, "green": 1, "paused": 0, "none": 1}
-    claimed = api.task("staff1", waiting, "verify")["id"]
+    claimed = api.task("staff1", waiting, "verify_on_spot")["id"]
     assert api.post(f"/api/tasks/{claimed}/claim", "staff1").status_code == 200
     assert [t["id"] for t in listed(api, status="mine")] == [claimed]
     assert claimed not in {t["id"] for t in listed(api, status="unclaimed")}
@@ -161,7 +172,7 @@ def test_a_bad_filter_is_a_400_naming_it_in_chinese(app, api):
 def test_pages_hold_every_task_exactly_once_in_order(app, api):
     made = []
     for n in range(7):                                        # limits due at different times, and no limits
-        made.append(handled_by_cadre(api, type_code=("A13", "A05", "A14")[n % 3])["id"] if n % 2 else api.report()["id"])
+        made.append(handled_by_cadre(api, type_code=("A13", "A05", "A14")[n % 3])["id"] if n % 2 else fixed_on_spot(api))
         api.advance("PT7M")
     api.advance("PT20M")                                      # 10:09: one yellow, two green, none red yet
     whole = listed(api)
@@ -174,7 +185,7 @@ def test_pages_hold_every_task_exactly_once_in_order(app, api):
     def arrive(n):                                            # a minute later, a new report: no limit, the newest
         if n <= 2:
             api.advance("PT1M")
-            arrived.append(api.report()["id"])
+            arrived.append(fixed_on_spot(api))
     seen = walk(api, "/api/tasks", "staff1", 2, arrive)
     ids = [t["id"] for t in seen]
     assert len(ids) == len(set(ids))                                           # none twice
@@ -194,7 +205,7 @@ def test_the_page_counts_each_light_in_its_header_and_shows_the_work_on_a_map(ap
     late = handled_by_cadre(api, type_code="A13")["id"]
     api.advance("PT1H5M")                                     # its hour is over: red
     running = handled_by_cadre(api)["id"]
-    waiting = api.report(location={"lat": 27.525, "lng": 120.605, "address": "新城大道 100 号"})["id"]
+    waiting = fixed_on_spot(api, location={"lat": 27.525, "lng": 120.605, "address": "新城大道 100 号"})   # no limit
     page = web_session(app, "staff1")
     html = page.get("/").get_data(as_text=True)
     shown = {light: int(n) for light, n in re.findall(r'data-testid="count-(\w+)">(\d+)<', html)}
@@ -234,8 +245,9 @@ def test_a_sensitive_events_task_is_listed_counted_and_mapped_only_for_those_who
     assert {t["event_id"] for t in listed(api, "staff1")} == {ordinary, secret["id"]}        # designated
     assert {t["event_id"] for t in listed(api, "staff3")} == {ordinary}
     assert {t["event_id"] for t in listed(api, "staff3", type_code="A03")} == set()
-    assert counts(api, "staff1")["none"] == 2 and counts(api, "staff3")["none"] == 1
-    assert counts(api, "staff3", type_code="A03")["none"] == 0
+    both = {"red": 0, "yellow": 0, "green": 2, "paused": 0, "none": 0}         # two 核实 within their 30 min
+    assert counts(api, "staff1") == both and counts(api, "staff3") == {**both, "green": 1}
+    assert counts(api, "staff3", type_code="A03") == {**both, "green": 0}
     for user, expected in (("staff1", {ordinary, secret["id"]}), ("staff3", {ordinary})):
         body = api.get("/api/tasks/map", user).json
         assert {f["properties"]["event_id"] for f in body["features"]} == expected
