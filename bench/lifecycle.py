@@ -52,7 +52,8 @@ REPORT = {"source": "grid_worker", "type_code": "A05", "description": "bench", "
 #: what engine.pool.events.initial_data gives the process at its start
 START = {"event_id": 1, "event_number": "LG-BENCH", "community": "lg-xincheng", "event_type": "A05",
          "source": "grid_worker", "description": "bench", "location": REPORT["location"], "reporter": "grid1",
-         "reopened": False, "matter_code": None, "superior_body": None, "superior_deadline": None}
+         "reopened": False, "matter_code": None, "superior_body": None, "superior_deadline": None,
+         "placement_unit": None, "handled_on_spot": False}
 USERS = {"grid": Principal(1, "grid1", "grid", frozenset({"grid_worker"}), "lg-xincheng", None),
          "staff": Principal(2, "staff1", "staff", frozenset({"community_staff"}), "lg-xincheng", None),
          "whistle": Principal(3, "whistle1", "whistle", frozenset({"whistle_officer"}), "lg-xincheng", None),

@@ -52,4 +52,8 @@ def test_two_processes_send_each_warning_once(database_url, run, read, clock):
     (two thirds of 30 minutes) and not yet due; each yellow warning goes out once."""
     events = whistled_events_swept_by_two_processes(database_url, run, clock, 21)
     assert counted(read, Notification.event_id, Notification.kind == "warning") == {e: 1 for e in events}
-    assert counted(read, Deadline.status) == {"pending": len(events)}
+    assert counted(read, Deadline.kind, Deadline.status == "pending") == {"accept": len(events)}   # none fired
+    # §8.1's community steps (核实, 研判, 吹哨: issue #19) were met on the way to the whistle
+    assert counted(read, Deadline.kind, Deadline.status != "pending") == {
+        "verify": len(events), "analyse": len(events), "whistle": len(events)}
+    assert counted(read, Deadline.status, Deadline.kind != "accept") == {"met": 3 * len(events)}

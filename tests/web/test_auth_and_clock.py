@@ -53,13 +53,19 @@ def test_accept_timer_fires_at_30_minutes_and_records_overdue(api):
     assert detail["status"] == "open"
 
 
-def test_on_site_orders_get_one_hour_to_arrive_after_acceptance(api):
+def test_on_site_orders_get_one_hour_to_arrive_from_dispatch(api):
+    """§8.3 (issue #19): the hour to arrive runs from the dispatch at 09:00, not from the acceptance at
+    09:10 — the sweep fires 到场超时 just past 10:00 and records it at its own due time."""
     event = api.report()
     api.whistle_to(event["id"], on_site=True)
     api.advance("PT10M")
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})   # §8.3: 30 min to accept
-    assert api.advance("PT59M")["fired"] == {}
-    assert list(api.advance("PT2M")["fired"].values()) == [["timer_arrive"]]
+    assert api.advance("PT49M")["fired"] == {}
+    result = api.advance("PT2M")
+    assert result["now"] == "2026-10-08T10:01:00+08:00"
+    assert list(result["fired"].values()) == [["timer_arrive"]]
+    overdue = [a for a in api.event(event["id"])["timeline"] if a["action"] == "overdue"]
+    assert [(a["data"]["stage"], a["at"]) for a in overdue] == [("arrive", "2026-10-08T10:00:00+08:00")]
 
 
 def test_advance_is_refused_under_the_system_clock_and_checks_input(settings, api):

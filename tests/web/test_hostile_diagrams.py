@@ -62,10 +62,11 @@ def test_a_hostile_script_is_refused_at_deploy(api, script, reason):
 
 def with_timer(code: str) -> bytes:
     """A timer's expression: 到场超时 (timer_arrive) armed only if `code` holds."""
-    anchor = b'deadline("arrive", "PT1H")</bpmn:timeDate>'
+    limit = 'deadline("arrive", "PT1H", dispatch["dispatched_at"])'        # §8.3: from dispatch (issue #19)
+    anchor = f"{limit}</bpmn:timeDate>".encode()
     assert BPMN.count(anchor) == 1
     escaped = code.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return bundle_zip(BPMN.replace(anchor, f'deadline("arrive", "PT1H") if {escaped} else deadline("arrive", "PT2H")'
+    return bundle_zip(BPMN.replace(anchor, f'{limit} if {escaped} else deadline("arrive", "PT2H")'
                                            f'</bpmn:timeDate>'.encode()))
 
 
