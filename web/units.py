@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from engine.core.errors import EventflowError
+from engine.core.clock import parse_instant
+from engine.core.errors import EventflowError, InvalidData
 from engine.store import paging
 
 
@@ -71,3 +72,21 @@ def start(event_id: int, actor: str | None = None) -> None:
     """Start a stored submission's process in a second unit (web/services.py `start_process`), recorded
     for `actor` (a channel, a device), by default the signed-in user."""
     services().start_process(event_id, actor or g.user.username)
+
+
+def instant_asked(name):
+    raw = request.args.get(name)
+    if not raw:
+        raise InvalidData([{"field": name, "reason": "必填：带时区的时间，如 2026-10-01T00:00:00+08:00"}])
+    try:
+        return parse_instant(raw)
+    except ValueError as err:
+        raise InvalidData([{"field": name, "reason": str(err)}]) from None
+
+
+def period_asked():
+    """`?from=…&to=…`, the period [from, to) of a report (§8.6, §9), checked (`indicators.check_period`)."""
+    from engine.oversight import indicators
+    start, end = instant_asked("from"), instant_asked("to")
+    indicators.check_period(start, end)
+    return start, end

@@ -4,33 +4,16 @@ read it: the city, administrators, and the parties themselves."""
 from flask import Blueprint, request
 
 from engine.accounts import permissions
-from engine.core.clock import local, parse_instant
-from engine.core.errors import InvalidData
+from engine.core.clock import local
 from engine.oversight import assessment as assessments
 from engine.oversight import circular as circulars
 from engine.oversight import indicators
 from engine.oversight import unlisted_whistles
 from web.auth import services, signed_in
-from web.units import page_asked, read
+from web.units import instant_asked, page_asked, period_asked, read
 
 bp = Blueprint("indicators", __name__, url_prefix="/api")
 
-
-def _instant(name):
-    raw = request.args.get(name)
-    if not raw:
-        raise InvalidData([{"field": name, "reason": "必填：带时区的时间，如 2026-10-01T00:00:00+08:00"}])
-    try:
-        return parse_instant(raw)
-    except ValueError as err:
-        raise InvalidData([{"field": name, "reason": str(err)}]) from None
-
-
-def _period():
-    """`?from=…&to=…`, the period [from, to)."""
-    start, end = _instant("from"), _instant("to")
-    indicators.check_period(start, end)
-    return start, end
 
 
 def _level() -> str:
@@ -44,7 +27,7 @@ def _level() -> str:
 def index():
     """`?level=community|unit|person&from=…&to=…` (`department` is accepted for `unit`); the period is [from, to)."""
     level = _level()
-    start, end = _instant("from"), _instant("to")
+    start, end = instant_asked("from"), instant_asked("to")
     return {"level": level, "from": local(start), "to": local(end),
             "items": read(indicators.report, level, start, end),
             "formulas": {k: {"name": n, "formula": f} for k, (n, f) in indicators.INDICATORS.items()}}
@@ -56,7 +39,7 @@ def circular():
     """通报 (§9.1) for `?from=…&to=…`: units, people and communities with late responses, late feedback and
     poorly handled work, each with its counts and its first `?first=` entries of each category (newest first,
     each naming the event); `more` gives the cursor of /api/circular/entries for the rest."""
-    start, end = _period()
+    start, end = period_asked()
     return read(circulars.for_period, start, end, circulars.first_of(request.args.get("first")))
 
 
@@ -65,7 +48,7 @@ def circular():
 def circular_entries():
     """One party's entries of one category of the circular of `?from=…&to=…`, newest first, a page at a time
     (`?level=&party=&category=&cursor=&limit=`; the circular's `more` cursor continues after its first ones)."""
-    start, end = _period()
+    start, end = period_asked()
     level, party, category = (request.args.get(name) for name in ("level", "party", "category"))
     found = read(circulars.entries_page, start, end, level, party, category,
                  page_asked(circulars.PAGE, circulars.PAGE_MAX))
@@ -77,7 +60,7 @@ def circular_entries():
 def unlisted():
     """清单外吹哨 (§7.3.2) of `?from=…&to=…`: each community's count of whistles off its whistle list, and the
     whistles (newest first, a page at a time: `?cursor=&limit=`), each with its reason; `?community=` one."""
-    start, end = _period()
+    start, end = period_asked()
     return read(unlisted_whistles.listing, start, end, request.args.get("community") or None,
                 page_asked(unlisted_whistles.PAGE, unlisted_whistles.PAGE_MAX))
 
@@ -87,7 +70,7 @@ def unlisted():
 def assessment():
     """考核得分 for `?level=…&from=…&to=…`: weights and deduction from the settings, every part shown."""
     level = _level()
-    start, end = _period()
+    start, end = period_asked()
     settings = services().settings
     weights = assessments.parse_weights(settings.assessment_weights)
     return {"level": level, "from": local(start), "to": local(end), "weights": weights,

@@ -4,30 +4,13 @@ coded reason for a period, the returns themselves a page at a time, and the city
 from flask import Blueprint, request
 
 from engine.accounts import permissions
-from engine.core.clock import local, parse_instant
-from engine.core.errors import InvalidData
-from engine.oversight import indicators, returns
+from engine.core.clock import local
+from engine.oversight import returns
 from web.auth import json_body, signed_in
-from web.units import page_asked, read, run
+from web.units import page_asked, period_asked, read, run
 
 bp = Blueprint("returns", __name__, url_prefix="/api/returns")
 
-
-def _instant(name):
-    raw = request.args.get(name)
-    if not raw:
-        raise InvalidData([{"field": name, "reason": "必填：带时区的时间，如 2026-10-01T00:00:00+08:00"}])
-    try:
-        return parse_instant(raw)
-    except ValueError as err:
-        raise InvalidData([{"field": name, "reason": str(err)}]) from None
-
-
-def _period():
-    """`?from=…&to=…`, the period [from, to)."""
-    start, end = _instant("from"), _instant("to")
-    indicators.check_period(start, end)
-    return start, end
 
 
 @bp.get("/summary")
@@ -35,7 +18,7 @@ def _period():
 def summary():
     """Returns made in `?from=…&to=…` per unit and reason, with how many were ruled unreasonable, reasonable,
     or not yet."""
-    start, end = _period()
+    start, end = period_asked()
     return read(returns.summary, start, end)
 
 
@@ -44,7 +27,7 @@ def summary():
 def index():
     """The returns made in `?from=…&to=…`, newest first, a page at a time (`?unit=&code=&status=&cursor=&limit=`);
     `hidden`: those on events the reader may not see, counted only."""
-    start, end = _period()
+    start, end = period_asked()
     filters = {"unit": request.args.get("unit") or None, "code": request.args.get("code"),
                "status": request.args.get("status") or None}
 
