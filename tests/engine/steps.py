@@ -5,11 +5,21 @@ Flask, no HTTP): each is an operation `op(cmd, ...)` for the `run` fixture (test
 engine/casework/lifecycle.py starts the process on the active version)."""
 from __future__ import annotations
 
+import threading
+from datetime import datetime
+
 from sqlalchemy import select
+
+from catalogs import load_catalogs
 
 from engine.casework import lifecycle, tasks
 from engine.pool import registration
+from engine.core.clock import SimulatedClock
+from engine.runtime import sweep
+from engine.store.db import make_engine, make_session_factory
 from engine.store.models import Event, Instance, WorkItem
+from engine.wiring import Environment
+from handlers.registry import default_registry
 from tests.samples import REPORT
 
 
@@ -54,3 +64,29 @@ def whistled(run, department="zhifa", **changes) -> int:
     run(complete, event_id, "issue_whistle", {"lead_department": department, "on_site": False,
                                               "whistle_reason": "社区无法自行处置"}, user="whistle1")
     return event_id
+
+
+def swept_by_two_nodes(database_url, at: datetime, catalogs=None) -> None:
+    """Two app nodes — each its own engine objects, connections and simulated clock at `at` — sweep the one
+    database at the same moment until nothing is due (engine/runtime/sweep.py `until_idle`, small batches so
+    their claims interleave)."""
+    start, failures = threading.Barrier(2), []
+
+    def node():
+        db = make_engine(database_url)
+        try:
+            env = Environment(catalogs or load_catalogs(), default_registry(), SimulatedClock(at))
+            factory = make_session_factory(db)
+            start.wait(60)
+            sweep.until_idle(factory, env, limit=2)
+        except BaseException as err:  # noqa: BLE001 - reported by the test
+            failures.append(err)
+        finally:
+            db.dispose()
+    nodes = [threading.Thread(target=node) for _ in range(2)]
+    for thread in nodes:
+        thread.start()
+    for thread in nodes:
+        thread.join(120)
+        assert not thread.is_alive()
+    assert failures == []

@@ -5,21 +5,16 @@ while the pass stands; a suspension holds the sub-deadline and moves it with the
 goes otherwise (撤单) ends its pass without a miss."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from catalogs import load_catalogs
 from engine.casework import administration, delegation, lifecycle, tasks
-from engine.core.clock import SimulatedClock, local
+from engine.core.clock import local
 from engine.runtime import sweep
-from engine.store.db import make_engine, make_session_factory
 from engine.store.models import Audit, Deadline, Delegation, Notification, WorkItem
-from engine.wiring import Environment
-from handlers.registry import default_registry
 from tests.conftest import SIM_START
-from tests.engine.steps import whistled
+from tests.engine.steps import swept_by_two_nodes, whistled
 
 START = datetime.fromisoformat(SIM_START)
 PCS = "gongan.longgang_pcs"
@@ -46,28 +41,6 @@ def rows(read, model, *where):
     return read(lambda cmd: list(cmd.session.scalars(select(model).where(*where).order_by(model.id))))
 
 
-def swept_by_two_nodes(database_url, at: datetime) -> None:
-    """Two app nodes, each with its own engine objects, connections and clock at `at`, sweep until idle."""
-    start, failures = threading.Barrier(2), []
-
-    def node():
-        db = make_engine(database_url)
-        try:
-            env = Environment(load_catalogs(), default_registry(), SimulatedClock(at))
-            factory = make_session_factory(db)
-            start.wait(60)
-            sweep.until_idle(factory, env, limit=2)
-        except BaseException as err:  # noqa: BLE001 - reported by the test
-            failures.append(err)
-        finally:
-            db.dispose()
-    nodes = [threading.Thread(target=node) for _ in range(2)]
-    for thread in nodes:
-        thread.start()
-    for thread in nodes:
-        thread.join(120)
-        assert not thread.is_alive()
-    assert failures == []
 
 
 def test_the_sub_deadlines_light_and_miss_fire_once_each_before_the_units_limit(database_url, run, read, clock):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,16 +28,12 @@ from catalogs import load_catalogs
 from catalogs.loader import DATA_DIR
 from engine.accounts.users import create_user
 from engine.casework import administration, lifecycle
-from engine.core.clock import SimulatedClock
 from engine.limits import escalation
 from engine.runtime import sweep
-from engine.store.db import make_engine, make_session_factory
 from engine.store.models import Audit, Escalation, Notification
-from engine.wiring import Environment
-from handlers.registry import default_registry
 from tests.conftest import SIM_START
 from tests.engine.conftest import load_user
-from tests.engine.steps import complete, reported_and_started, whistled
+from tests.engine.steps import complete, reported_and_started, swept_by_two_nodes, whistled
 
 ROOT = Path(__file__).resolve().parents[2]
 SUNDAY_NIGHT = datetime.fromisoformat("2026-10-11T01:40:00+08:00")
@@ -75,30 +70,6 @@ def rungs_audited(read, event_id) -> Counter:
                    for entry in (data.get("rungs") or ([data] if action == "escalated" else [])))
 
 
-def swept_by_two_nodes(database_url, at: datetime, catalogs=None) -> None:
-    """Two app nodes — each its own engine objects, connections and simulated clock at `at` — sweep the one
-    database at the same moment until nothing is due (engine/runtime/sweep.py `until_idle`, small batches so
-    their claims interleave)."""
-    start, failures = threading.Barrier(2), []
-
-    def node():
-        db = make_engine(database_url)
-        try:
-            env = Environment(catalogs or load_catalogs(), default_registry(), SimulatedClock(at))
-            factory = make_session_factory(db)
-            start.wait(60)
-            sweep.until_idle(factory, env, limit=2)
-        except BaseException as err:  # noqa: BLE001 - reported by the test
-            failures.append(err)
-        finally:
-            db.dispose()
-    nodes = [threading.Thread(target=node) for _ in range(2)]
-    for thread in nodes:
-        thread.start()
-    for thread in nodes:
-        thread.join(120)
-        assert not thread.is_alive()
-    assert failures == []
 
 
 def test_each_rung_of_the_ladder_fires_once_with_two_nodes_sweeping(database_url, run, read, clock):
