@@ -54,11 +54,13 @@ def test_the_todo_list_counts_its_lights_and_shows_them_on_a_map(server, browser
     assert fills == sorted(COLOURS.values())
     cadre.shot("02-map")
     markers.and_(page.locator(f"[fill='{COLOURS['red']}']")).click()
+    expect(box).to_have_attribute("data-popup", "open")                         # panned into view, not moving
     popup = page.locator(".leaflet-popup-content")
     expect(popup).to_contain_text(late["number"])
     expect(popup).to_contain_text("红灯")
     cadre.shot("03-map-popup")
     popup.get_by_role("link", name="办理").click()
+    page.wait_for_url(re.compile(r"/tasks/"), timeout=20_000)                   # a busy box renders slowly
     expect(page.get_by_role("heading", name=re.compile("社区干部处置"))).to_be_visible()
     expect(page.locator("main")).to_contain_text(late["number"])
     cadre.close()

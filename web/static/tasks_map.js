@@ -40,6 +40,13 @@
       },
       onEachFeature: function (feature, marker) { marker.bindPopup(popup(feature.properties)); }
     }).addTo(map);
+    // A popup that must pan into view is read and tapped once the pan is over: data-popup says when (and lets the
+    // browser walk wait for it instead of tapping a moving link).
+    var panning = false;
+    map.on("autopanstart", function () { panning = true; box.dataset.popup = "moving"; });
+    map.on("moveend", function () { if (panning) { panning = false; box.dataset.popup = "open"; } });
+    map.on("popupopen", function () { if (!panning) box.dataset.popup = "open"; });
+    map.on("popupclose", function () { delete box.dataset.popup; });
     if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), {padding: [16, 16], maxZoom: 17}); }
     else { map.setView([27.52, 120.6], 13); }          // 龙港 (nothing to show: the town, not the whole world)
     var said = [];
