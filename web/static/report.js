@@ -1,6 +1,13 @@
-// 获取当前位置: the phone's GPS (WGS-84) into the report form. No library, no network.
+// 上报 in the field (issues #6, #19, #20; docs/offline.md). No library here; the libraries come from npm via /vendor.
+//
 // 即知即改: ticking it shows the photos after the fix (then required: the browser asks before sending, keeping
 // everything chosen) and before it; unticking hides them and lets go of the files chosen there.
+//
+// 获取当前位置: the phone's GPS (WGS-84) into the form.
+//
+// Sending (issue #20): the form is sent with fetch, so a refused report loses nothing — the server's reasons are
+// put under their fields (web/ui/report.py `placed`) and every word typed and every photo chosen stays in the
+// page, to be fixed and sent again. Without this script the form posts as a page (the server path).
 (function () {
   var box = document.getElementById("handled_on_spot");
   if (!box) return;
@@ -29,5 +36,99 @@
       button.disabled = false;
       alert(button.dataset.failed || ("定位失败：" + err.message));
     }, {enableHighAccuracy: true, timeout: 15000});
+  });
+})();
+(function () {
+  var form = document.querySelector("form[data-testid=report-form]");
+  if (!form || !window.fetch || !window.FormData) return;
+  var words = JSON.parse(form.dataset.words || "{}");
+  var refused = document.querySelector("[data-testid=report-refused]");
+  var progress = form.querySelector("[data-testid=report-progress]");
+  var submit = form.querySelector("button[type=submit]");
+  var busy = false;
+
+  // the reasons of a refusal, each under its field ({place: [reason, …]}); none: every place emptied
+  function show(placed) {
+    var first = null;
+    form.querySelectorAll("[data-place]").forEach(function (spot) {
+      var reasons = placed[spot.dataset.place] || [];
+      spot.textContent = "";
+      reasons.forEach(function (reason) {
+        var p = document.createElement("p");
+        p.className = "error";
+        p.textContent = reason;
+        spot.appendChild(p);
+      });
+      if (reasons.length && !first) first = spot;
+    });
+    refused.hidden = !first;
+    return first;
+  }
+  function say(text) { progress.textContent = text || ""; }
+
+  // a page of the form (a CSRF token that expired with a new sign-in): the fresh token, or null
+  function freshToken() {
+    return fetch(form.action, {credentials: "same-origin", headers: {Accept: "text/html"}, redirect: "manual"})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        var m = html && html.match(/name="csrf_token" value="([^"]+)"/);
+        return m ? m[1] : null;
+      }).catch(function () { return null; });
+  }
+
+  // one send of `data`: {kind: "sent"|"refused"|"signed_out"|"offline"|"failed", body, status}
+  function send(data, retried) {
+    return fetch(form.action, {method: "POST", body: data, credentials: "same-origin", redirect: "manual",
+                               headers: {Accept: "application/json"}})
+      .then(function (r) {
+        if (r.type === "opaqueredirect" || r.status === 401) return {kind: "signed_out"};
+        if (r.status === 400 && !retried) {                   // the page expired (CSRF): once more, fresh
+          return freshToken().then(function (token) {
+            if (!token) return {kind: "signed_out"};
+            form.querySelector("input[name=csrf_token]").value = token;
+            data.set("csrf_token", token);
+            return send(data, true);
+          });
+        }
+        var json = (r.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+        return (json ? r.json() : Promise.resolve(null)).then(function (body) {
+          if (r.ok && body) return {kind: "sent", body: body};
+          if (body && body.placed) return {kind: "refused", body: body, status: r.status};
+          return {kind: "failed", status: r.status};
+        });
+      }, function () { return {kind: "offline"}; });          // no signal: nothing reached the server
+  }
+  window.eventflowReport = {form: form, send: send, say: say, show: show, words: words};
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    if (busy) return;                                         // one send at a time (a double tap)
+    busy = true;
+    submit.disabled = true;
+    say(words.sending);
+    var before = window.eventflowReport.beforeSend ? window.eventflowReport.beforeSend() : Promise.resolve();
+    before.then(function () {
+      return send(new FormData(form));
+    }).then(function (answer) {
+      if (window.eventflowReport.answered && window.eventflowReport.answered(answer)) return;
+      if (answer.kind === "sent") {
+        show({});
+        say(answer.body.message);
+        location.assign(answer.body.url);
+        return;
+      }
+      if (answer.kind === "refused") {
+        say("");
+        var first = show(answer.body.placed);
+        if (first) first.scrollIntoView({block: "center"});
+      } else if (answer.kind === "signed_out") {
+        say(words.signed_out);
+      } else {
+        say(answer.status === 413 ? words.too_large : words.failed);
+      }
+    }).then(function () {
+      busy = false;
+      submit.disabled = false;
+    });
   });
 })();

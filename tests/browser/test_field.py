@@ -1,0 +1,60 @@
+"""上报 in the field on a 390×844 phone (issue #20, docs/offline.md): a refused report keeps its photo and then
+goes through with it; Back and 上报 again shows the event already made; photos are shrunk on the phone before
+they are sent, keeping their 拍摄信息; a report made without signal is kept on the phone, listed as 待发送, and
+sent when the signal is back; a page opened over plain HTTP says GPS and the camera need HTTPS and offers the
+map pin. Screenshots under artifacts/field/."""
+from __future__ import annotations
+
+import re
+import shutil
+
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from engine.store.models import Event, Photo
+from tests.browser.test_browser import ROOT, PHONE, Person, browser, photo_bytes, server  # noqa: F401
+
+SHOTS = ROOT / "artifacts" / "field"
+
+
+def _count(app, model, *where):
+    svc = app.extensions["eventflow"]
+    return svc.read(lambda s: s.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def _fill(page, description, photo=None):
+    page.get_by_label("事件类型").select_option("A05")
+    page.get_by_label("问题描述").fill(description)
+    page.get_by_label("事发地址").fill("龙港市新城大道 88 号")
+    if photo is not None:
+        page.get_by_label("现场照片").set_input_files([{"name": "scene.jpg", "mimeType": "image/jpeg",
+                                                      "buffer": photo}])
+
+
+def _number(page) -> str:
+    return re.search(r"LG-\d{8}-\d{4}", page.locator("p.flash").inner_text()).group(0)
+
+
+def test_a_refused_report_keeps_its_photo_and_then_goes_through_with_it(server, browser):  # noqa: F811
+    base, app = server
+    grid = Person(browser, base, "grid1", PHONE, SHOTS / "refused")
+    page = grid.page
+    page.goto("/report")
+    _fill(page, "拒收后保留照片：人行道占道经营", photo_bytes((200, 120, 40)))
+    page.get_by_label("电话").fill("12")                         # the server refuses it (too short a number)
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.get_by_test_id("report-refused")).to_be_visible()
+    expect(page.locator("[data-place=contact] p.error")).to_have_count(1)   # named under its field
+    expect(page).to_have_url(re.compile(r"/report$"))
+    assert page.get_by_label("现场照片").evaluate("input => input.files.length") == 1   # the photo is still chosen
+    expect(page.get_by_label("问题描述")).to_have_value("拒收后保留照片：人行道占道经营")
+    grid.shot("01-refused-photo-kept")
+    assert _count(app, Event, Event.description == "拒收后保留照片：人行道占道经营") == 0
+    page.get_by_label("电话").fill("13800001111")
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.locator("p.flash")).to_contain_text("已上报")
+    expect(page.get_by_test_id("event-summary").locator("img")).to_have_count(1)
+    grid.shot("02-sent-with-its-photo")
+    event_id = int(page.url.rsplit("/", 1)[1])
+    assert _count(app, Photo, Photo.event_id == event_id) == 1
+    grid.close()
