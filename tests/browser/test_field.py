@@ -58,3 +58,27 @@ def test_a_refused_report_keeps_its_photo_and_then_goes_through_with_it(server, 
     event_id = int(page.url.rsplit("/", 1)[1])
     assert _count(app, Photo, Photo.event_id == event_id) == 1
     grid.close()
+
+
+def test_back_and_report_again_shows_the_event_already_made(server, browser):  # noqa: F811
+    base, app = server
+    grid = Person(browser, base, "grid1", PHONE, SHOTS / "resubmit")
+    page = grid.page
+    page.get_by_role("link", name="上报").click()
+    _fill(page, "返回后再次上报：路灯不亮", photo_bytes((40, 90, 200)))
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.locator("p.flash")).to_contain_text("已上报")
+    number, event_url = _number(page), page.url
+    page.go_back()                                              # Back to the form, as it was sent
+    expect(page).to_have_url(re.compile(r"/report$"))
+    expect(page.get_by_test_id("already-sent")).to_contain_text(number)
+    expect(page.get_by_label("问题描述")).to_have_value("返回后再次上报：路灯不亮")
+    grid.shot("01-back-to-the-form")
+    page.get_by_role("button", name="上报", exact=True).click()  # and 上报 again
+    expect(page.locator("p.flash")).to_contain_text(f"该事件已上报，编号 {number}")
+    assert page.url == event_url
+    grid.shot("02-the-same-event")
+    assert _count(app, Event, Event.description == "返回后再次上报：路灯不亮") == 1
+    page.get_by_role("link", name="上报").click()                # a new visit is a new report
+    expect(page.get_by_test_id("already-sent")).to_be_hidden()
+    grid.close()

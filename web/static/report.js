@@ -8,6 +8,12 @@
 // Sending (issue #20): the form is sent with fetch, so a refused report loses nothing — the server's reasons are
 // put under their fields (web/ui/report.py `placed`) and every word typed and every photo chosen stays in the
 // page, to be fixed and sent again. Without this script the form posts as a page (the server path).
+//
+// One report, one event (issue #20): the form's `submission` key is kept in the page's history entry
+// (history.state), so a form come back to with Back (or reloaded) sends the key it sent before and the server
+// answers with the event it already made (「该事件已上报」) instead of registering a second one. A new visit to
+// 上报 is a new form with a new key. A key that went through is remembered for the tab (sessionStorage): the
+// form come back to says which event it made.
 (function () {
   var box = document.getElementById("handled_on_spot");
   if (!box) return;
@@ -45,7 +51,40 @@
   var refused = document.querySelector("[data-testid=report-refused]");
   var progress = form.querySelector("[data-testid=report-progress]");
   var submit = form.querySelector("button[type=submit]");
-  var busy = false;
+  var keyInput = form.querySelector("input[name=submission]");
+  var sentNotice = document.querySelector("[data-testid=already-sent]");
+  var busy = false, SENT = "eventflow.report.sent.";
+
+  function newKey() {                     // 128 random bits, base64url (crypto.randomUUID needs HTTPS)
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function remembered(key) {
+    try { return JSON.parse(sessionStorage.getItem(SENT + key) || "null"); } catch (e) { return null; }
+  }
+  function remember(key, body) {
+    try { sessionStorage.setItem(SENT + key, JSON.stringify({number: body.number, url: body.url})); } catch (e) { /* private mode */ }
+  }
+  // this history entry's key: the one it sent before, else a new one (a page served again from the phone's
+  // cache carries an old key in its HTML: never reused for a new report)
+  function adoptKey() {
+    var state = history.state || {};
+    if (!state.submission) {
+      state = Object.assign({}, state, {submission: newKey()});
+      history.replaceState(state, "");
+    }
+    keyInput.value = state.submission;
+    var sent = remembered(state.submission);
+    sentNotice.hidden = !sent;
+    if (sent) {
+      var link = sentNotice.querySelector("a.event");
+      link.href = sent.url;
+      link.textContent = sent.number;
+    }
+  }
+  adoptKey();
+  window.addEventListener("pageshow", function (e) { if (e.persisted) adoptKey(); });   // back from bfcache
 
   // the reasons of a refusal, each under its field ({place: [reason, …]}); none: every place emptied
   function show(placed) {
@@ -114,6 +153,7 @@
       if (answer.kind === "sent") {
         show({});
         say(answer.body.message);
+        remember(keyInput.value, answer.body);
         location.assign(answer.body.url);
         return;
       }

@@ -1,0 +1,87 @@
+"""The 上报 page's form over HTTP (issue #20, docs/offline.md), on SQLite and PostgreSQL: a key already registered
+shows the event it made and registers nothing again (a page and the page's script alike), a refused report
+answers its reasons placed under their fields and leaves the key unused, and a report kept on a phone offline
+carries the time it was made there into the audit trail."""
+from __future__ import annotations
+
+import io
+import re
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from engine.store.models import Audit, Event, Photo
+from tests.web.test_sensitive import web_session
+
+JSON = {"Accept": "application/json"}
+
+
+def _jpeg(colour=(120, 160, 90)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _form(page, **fields):
+    html = page.get("/report").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return {"csrf_token": token, "source": "grid_worker", "type_code": "A05", "description": "新城大道占道经营",
+            "address": "新城大道 88 号", "lat": "27.52", "lng": "120.60", **fields}
+
+
+def _count(app, model, *where):
+    svc = app.extensions["eventflow"]
+    return svc.read(lambda s: s.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def test_a_repeated_submission_key_shows_the_event_it_made(app):
+    page = web_session(app, "grid1")
+    form = _form(page, submission="back-and-again-1", description="返回再上报的同一事件")
+    first = page.post("/report", data={**form, "photos": (io.BytesIO(_jpeg()), "scene.jpg")})
+    assert first.status_code == 302, first.get_data(as_text=True)[:300]
+    event_url = first.headers["Location"]
+    event_id = int(event_url.rsplit("/", 1)[1])
+    number = app.extensions["eventflow"].read(lambda s: s.get(Event, event_id).number)
+    # Back, 上报 again: the same key (whatever the form says now, and a photo again) is the event made before
+    again = page.post("/report", data={**form, "description": "改过的描述", "photos": (io.BytesIO(_jpeg()), "scene.jpg")})
+    assert again.status_code == 302 and again.headers["Location"] == event_url
+    shown = page.get(event_url).get_data(as_text=True)
+    assert f"该事件已上报，编号 {number}（未重复上报）" in shown
+    assert _count(app, Event, Event.intake_key.like("%back-and-again-1")) == 1
+    assert _count(app, Event, Event.description == "改过的描述") == 0
+    assert _count(app, Photo, Photo.event_id == event_id) == 1
+    # the page's script asks for JSON: 200 and created false, with the number to show
+    r = page.post("/report", data=form, headers=JSON)
+    assert r.status_code == 200 and r.json["created"] is False
+    assert r.json["event_id"] == event_id and r.json["number"] == number and r.json["url"] == event_url
+    assert "该事件已上报" in r.json["message"]
+    # a new form (a new key) is a new event: 201 from the script
+    r = page.post("/report", data={**form, "submission": "back-and-again-2"}, headers=JSON)
+    assert r.status_code == 201 and r.json["created"] is True and r.json["event_id"] != event_id
+    # a key is one user's: another's form with the same key is their own report
+    cadre = web_session(app, "staff1")
+    r = cadre.post("/report", data={**_form(cadre, source="committee_patrol"), "submission": "back-and-again-1"},
+                   headers=JSON)
+    assert r.status_code == 201 and r.json["event_id"] != event_id
+
+
+def test_a_refused_report_answers_its_reasons_under_their_fields_and_leaves_the_key_unused(app):
+    page = web_session(app, "grid1")
+    form = _form(page, submission="refused-then-fixed", contact_phone="12", description="拒收后修改再上报")
+    photo = _jpeg((200, 60, 60))
+    r = page.post("/report", data={**form, "photos": (io.BytesIO(photo), "scene.jpg")}, headers=JSON)
+    assert r.status_code == 422
+    assert list(r.json["placed"]) == ["contact"] and "reporter_contact.phone" in r.json["errors"]
+    assert r.json["message"] == "请按提示修改后再提交"
+    assert _count(app, Event, Event.description == "拒收后修改再上报") == 0
+    r = page.post("/report", data={**form, "photos": (io.BytesIO(b"not a photo"), "scene.jpg")}, headers=JSON)
+    assert r.status_code == 422 and "photos" in r.json["placed"] and "photos.0" in r.json["errors"]
+    page_r = page.post("/report", data={**form, "lat": "27.52", "lng": ""})   # without the script: the page
+    html = page_r.get_data(as_text=True)
+    assert page_r.status_code == 422 and re.search(r'data-place="position"><p class="error">', html)
+    assert re.search(r'data-place="contact"><p class="error">', html)
+    r = page.post("/report", data={**form, "contact_phone": "13800001111",
+                                    "photos": (io.BytesIO(photo), "scene.jpg")}, headers=JSON)
+    assert r.status_code == 201, r.json
+    assert _count(app, Photo, Photo.event_id == r.json["event_id"]) == 1
+
