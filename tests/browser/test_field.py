@@ -5,14 +5,17 @@ sent when the signal is back; a page opened over plain HTTP says GPS and the cam
 map pin. Screenshots under artifacts/field/."""
 from __future__ import annotations
 
+import io
 import re
-import shutil
 
+from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from engine.store.models import Event, Photo
 from tests.browser.test_browser import ROOT, PHONE, Person, browser, photo_bytes, server  # noqa: F401
+from tests.samples import image
+from tests.web.client import Api
 
 SHOTS = ROOT / "artifacts" / "field"
 
@@ -81,4 +84,37 @@ def test_back_and_report_again_shows_the_event_already_made(server, browser):  #
     assert _count(app, Event, Event.description == "返回后再次上报：路灯不亮") == 1
     page.get_by_role("link", name="上报").click()                # a new visit is a new report
     expect(page.get_by_test_id("already-sent")).to_be_hidden()
+    grid.close()
+
+
+def _large_photo() -> bytes:
+    """A phone camera's photo: 4032×3024, detailed, JPEG quality 95, with its EXIF 拍摄时间 and GPS."""
+    small = Image.open(io.BytesIO(image(taken_at="2026:10:08 08:30:00", offset="+08:00", gps=(27.52, 120.60))))
+    exif = small.getexif()
+    noise = Image.effect_noise((4032, 3024), 48).convert("RGB")
+    gradient = Image.linear_gradient("L").resize((4032, 3024)).convert("RGB")
+    out = io.BytesIO()
+    Image.blend(noise, gradient, 0.5).save(out, "JPEG", quality=95, exif=exif)
+    return out.getvalue()
+
+
+def test_a_large_photo_is_shrunk_on_the_phone_and_keeps_its_exif(server, browser):  # noqa: F811
+    base, app = server
+    large = _large_photo()
+    grid = Person(browser, base, "grid1", PHONE, SHOTS / "shrink")
+    page = grid.page
+    page.goto("/report")
+    _fill(page, "大照片压缩后上报", large)
+    expect(page.get_by_test_id("shrink-photos")).to_contain_text("照片已压缩")
+    shrunk = page.get_by_label("现场照片").evaluate("input => input.files[0].size")
+    assert shrunk < len(large) / 2
+    grid.shot("01-shrunk")
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.locator("p.flash")).to_contain_text("已上报")
+    event = Api(app).event(int(page.url.rsplit("/", 1)[1]))
+    [photo] = event["photo_files"]
+    assert photo["bytes"] == shrunk and photo["bytes"] < len(large) / 2
+    assert max(photo["width"], photo["height"]) == 1920 and photo["width"] > photo["height"]
+    assert photo["taken_at"].startswith("2026-10-08T08:30:00") and photo["gps"] is not None   # 拍摄信息 kept
+    assert abs(photo["gps"]["lat"] - 27.52) < 1e-4 and abs(photo["gps"]["lng"] - 120.60) < 1e-4
     grid.close()

@@ -10,7 +10,7 @@ import re
 from PIL import Image
 from sqlalchemy import func, select
 
-from engine.store.models import Audit, Event, Photo
+from engine.store.models import Event, Photo
 from tests.web.test_sensitive import web_session
 
 JSON = {"Accept": "application/json"}
@@ -85,3 +85,24 @@ def test_a_refused_report_answers_its_reasons_under_their_fields_and_leaves_the_
     assert r.status_code == 201, r.json
     assert _count(app, Photo, Photo.event_id == r.json["event_id"]) == 1
 
+
+
+def test_a_photo_with_gps_on_a_report_of_an_address_alone_is_kept_without_a_distance(app):
+    """A phone photo carries its GPS; the report may have only an address (分拨定位): no distance, no 500."""
+    from tests.samples import image
+    page = web_session(app, "grid1")
+    form = _form(page, submission="address-alone-gps", lat="", lng="", description="只有地址的上报带定位照片")
+    photo = image(size=(320, 240), taken_at="2026:10:08 08:30:00", offset="+08:00", gps=(27.52, 120.60))
+    r = page.post("/report", data={**form, "photos": (io.BytesIO(photo), "scene.jpg")}, headers=JSON)
+    assert r.status_code == 201, r.get_data(as_text=True)[:300]
+    svc = app.extensions["eventflow"]
+    stored = svc.read(lambda s: s.scalars(select(Photo).where(Photo.event_id == r.json["event_id"])).one())
+    assert stored.gps_lat is not None and stored.distance_m is None
+
+
+def test_the_shrinking_library_is_served_from_the_apps_own_origin(app):
+    page = web_session(app, "grid1")
+    html = page.get("/report").get_data(as_text=True)
+    assert 'src="/vendor/image-compression.js"' in html and 'data-shrink-lib="/vendor/image-compression.js"' in html
+    r = page.get("/vendor/image-compression.js")
+    assert r.status_code == 200 and b"imageCompression" in r.data

@@ -35,6 +35,8 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "properties-panel.css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
           "leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css",
           "echarts.js": "echarts/dist/echarts.min.js",
+          # 上报 (issue #20): photos shrunk on the phone before upload
+          "image-compression.js": "browser-image-compression/dist/browser-image-compression.js",
           # the modeler with its properties panel, bundled from web/frontend/src at set-up (npm run build)
           "modeler.js": "../dist/modeler.js"}
 

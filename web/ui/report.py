@@ -137,7 +137,8 @@ def _words() -> dict[str, str]:
     return {"sending": _("正在上报…"), "refused": _("请按提示修改后再提交"),
             "too_large": _("照片太大，未能上报：请少选几张或重新拍摄"),
             "failed": _("上报未成功，请稍后再试；已填写的内容和照片都还在本页"),
-            "signed_out": _("登录已过期，请重新登录后再上报")}
+            "signed_out": _("登录已过期，请重新登录后再上报"), "shrinking": _("正在压缩照片…"),
+            "shrunk": _("照片已压缩：%(before)s → %(after)s")}
 
 
 def _registered(event, created: bool):
