@@ -34,6 +34,11 @@ def _fill(page, description, photo=None):
                                                       "buffer": photo}])
 
 
+def _shot(person, name):
+    person.page.evaluate("window.scrollTo(0, 0)")       # the sticky header at the top of the full page
+    person.shot(name)
+
+
 def _number(page) -> str:
     return re.search(r"LG-\d{8}-\d{4}", page.locator("p.flash").inner_text()).group(0)
 
@@ -51,13 +56,13 @@ def test_a_refused_report_keeps_its_photo_and_then_goes_through_with_it(server, 
     expect(page).to_have_url(re.compile(r"/report$"))
     assert page.get_by_label("现场照片").evaluate("input => input.files.length") == 1   # the photo is still chosen
     expect(page.get_by_label("问题描述")).to_have_value("拒收后保留照片：人行道占道经营")
-    grid.shot("01-refused-photo-kept")
+    _shot(grid, "01-refused-photo-kept")
     assert _count(app, Event, Event.description == "拒收后保留照片：人行道占道经营") == 0
     page.get_by_label("电话").fill("13800001111")
     page.get_by_role("button", name="上报", exact=True).click()
     expect(page.locator("p.flash")).to_contain_text("已上报")
     expect(page.get_by_test_id("event-summary").locator("img")).to_have_count(1)
-    grid.shot("02-sent-with-its-photo")
+    _shot(grid, "02-sent-with-its-photo")
     event_id = int(page.url.rsplit("/", 1)[1])
     assert _count(app, Photo, Photo.event_id == event_id) == 1
     grid.close()
@@ -76,11 +81,11 @@ def test_back_and_report_again_shows_the_event_already_made(server, browser):  #
     expect(page).to_have_url(re.compile(r"/report$"))
     expect(page.get_by_test_id("already-sent")).to_contain_text(number)
     expect(page.get_by_label("问题描述")).to_have_value("返回后再次上报：路灯不亮")
-    grid.shot("01-back-to-the-form")
+    _shot(grid, "01-back-to-the-form")
     page.get_by_role("button", name="上报", exact=True).click()  # and 上报 again
     expect(page.locator("p.flash")).to_contain_text(f"该事件已上报，编号 {number}")
     assert page.url == event_url
-    grid.shot("02-the-same-event")
+    _shot(grid, "02-the-same-event")
     assert _count(app, Event, Event.description == "返回后再次上报：路灯不亮") == 1
     page.get_by_role("link", name="上报").click()                # a new visit is a new report
     expect(page.get_by_test_id("already-sent")).to_be_hidden()
@@ -108,7 +113,7 @@ def test_a_large_photo_is_shrunk_on_the_phone_and_keeps_its_exif(server, browser
     expect(page.get_by_test_id("shrink-photos")).to_contain_text("照片已压缩")
     shrunk = page.get_by_label("现场照片").evaluate("input => input.files[0].size")
     assert shrunk < len(large) / 2
-    grid.shot("01-shrunk")
+    _shot(grid, "01-shrunk")
     page.get_by_role("button", name="上报", exact=True).click()
     expect(page.locator("p.flash")).to_contain_text("已上报")
     event = Api(app).event(int(page.url.rsplit("/", 1)[1]))
@@ -117,4 +122,59 @@ def test_a_large_photo_is_shrunk_on_the_phone_and_keeps_its_exif(server, browser
     assert max(photo["width"], photo["height"]) == 1920 and photo["width"] > photo["height"]
     assert photo["taken_at"].startswith("2026-10-08T08:30:00") and photo["gps"] is not None   # 拍摄信息 kept
     assert abs(photo["gps"]["lat"] - 27.52) < 1e-4 and abs(photo["gps"]["lng"] - 120.60) < 1e-4
+    grid.close()
+
+
+def test_a_report_made_without_signal_is_kept_listed_and_sent_when_the_signal_is_back(server, browser):  # noqa: F811
+    base, app = server
+    grid = Person(browser, base, "grid1", PHONE, SHOTS / "offline", geolocation={"latitude": 27.52, "longitude": 120.60})
+    page, context = grid.page, grid.context
+    page.get_by_role("link", name="上报").click()
+    # the service worker is in charge of the page and keeps the 上报 page (the app shell) for without signal
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("caches.match('/report').then(r => !!r)")
+
+    context.set_offline(True)                                       # in the basement
+    page.reload()                                                   # the page opens without signal
+    expect(page.get_by_role("heading", name="上报事件")).to_be_visible()
+    _fill(page, "地下室没有信号：消防通道堆放杂物", photo_bytes((30, 160, 120)))
+    page.get_by_role("button", name="获取当前位置").click()          # GPS needs no signal
+    expect(page.get_by_label("纬度")).to_have_value("27.520000")
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.get_by_test_id("report-progress")).to_contain_text("已保存在本机「待发送」")
+    drafts = page.get_by_test_id("drafts")
+    expect(drafts.locator("[data-testid=draft][data-state=waiting]")).to_have_count(1)
+    expect(drafts).to_contain_text("地下室没有信号：消防通道堆放杂物")
+    expect(drafts).to_contain_text("照片 1 张")
+    expect(page.get_by_test_id("draft-count")).to_have_text("1")   # the 上报 link says one is waiting
+    expect(page.get_by_label("问题描述")).to_have_value("")        # a new form for the next report
+    _shot(grid, "01-kept-waiting")
+    page.goto("/events")                                            # another page: the offline page leads to 上报
+    expect(page.get_by_test_id("offline-page")).to_be_visible()
+    _shot(grid, "02-offline-page")
+    page.goto("/report")
+    expect(drafts.locator("[data-testid=draft][data-state=waiting]")).to_have_count(1)   # kept on the phone
+    assert _count(app, Event, Event.description == "地下室没有信号：消防通道堆放杂物") == 0
+
+    context.set_offline(False)                                      # the signal is back: sent by itself
+    sent = drafts.locator("[data-testid=draft][data-state=sent]")
+    expect(sent).to_have_count(1)
+    number = re.search(r"LG-\d{8}-\d{4}", sent.inner_text()).group(0)
+    expect(page.get_by_test_id("draft-count")).to_be_hidden()
+    _shot(grid, "03-sent")
+    page.get_by_test_id("drafts").get_by_role("link", name=number).click()
+    expect(page.get_by_test_id("event-summary").locator("img")).to_have_count(1)   # with its photo
+    expect(page.get_by_test_id("drafted-at")).to_contain_text("离线填写于")         # and when it was made
+    _shot(grid, "04-the-event")
+    event_id = int(page.url.rsplit("/", 1)[1])
+    svc = app.extensions["eventflow"]
+    event = svc.read(lambda s: s.get(Event, event_id))
+    assert event.number == number and (event.lat, event.lng) == (27.52, 120.6)     # where it was made
+    assert _count(app, Photo, Photo.event_id == event_id) == 1
+    page.goto("/report")                                            # once only: sending again changes nothing
+    page.evaluate("window.eventflowDrafts.sendNow()")
+    expect(page.get_by_test_id("drafts").locator("[data-testid=draft][data-state=sent]")).to_have_count(1)
+    assert _count(app, Event, Event.description == "地下室没有信号：消防通道堆放杂物") == 1
     grid.close()

@@ -5,12 +5,13 @@ carries the time it was made there into the audit trail."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 from PIL import Image
 from sqlalchemy import func, select
 
-from engine.store.models import Event, Photo
+from engine.store.models import Audit, Event, Photo
 from tests.web.test_sensitive import web_session
 
 JSON = {"Accept": "application/json"}
@@ -106,3 +107,48 @@ def test_the_shrinking_library_is_served_from_the_apps_own_origin(app):
     assert 'src="/vendor/image-compression.js"' in html and 'data-shrink-lib="/vendor/image-compression.js"' in html
     r = page.get("/vendor/image-compression.js")
     assert r.status_code == 200 and b"imageCompression" in r.data
+
+
+def test_a_report_made_offline_carries_the_time_it_was_made(app, api):
+    page = web_session(app, "grid1")
+    form = _form(page, submission="drafted-offline-1", description="地下室没有信号时填写",
+                 drafted_at="2026-10-01T09:15:00+08:00")
+    r = page.post("/report", data=form, headers=JSON)
+    assert r.status_code == 201, r.json
+    audit = app.extensions["eventflow"].read(lambda s: s.scalars(select(Audit.data).where(
+        Audit.event_id == r.json["event_id"], Audit.action == "reported")).one())
+    assert audit["drafted_at"] == "2026-10-01T09:15:00+08:00"
+    assert "地下室没有信号时填写" in page.get(r.json["url"]).get_data(as_text=True)
+    assert "离线填写于 2026-10-01 09:15" in page.get(r.json["url"]).get_data(as_text=True)
+    r = page.post("/report", data={**form, "submission": "drafted-offline-2", "drafted_at": "昨天"}, headers=JSON)
+    assert r.status_code == 422 and list(r.json["errors"]) == ["drafted_at"]
+
+
+def test_the_service_worker_and_what_drafts_need_to_be_sent(app):
+    """/sw.js at the root (its scope "/"), with the app shell's files and their content revisions before it;
+    /report/session: whose drafts to send, with a fresh CSRF token; /offline: the page for no signal."""
+    anonymous = app.test_client()
+    r = anonymous.get("/sw.js")
+    assert r.status_code == 200 and r.mimetype == "text/javascript"
+    assert r.headers["Service-Worker-Allowed"] == "/" and r.headers["Cache-Control"] == "no-cache"
+    script = r.get_data(as_text=True)
+    shell = json.loads(re.match(r"self.__EVENTFLOW_PRECACHE = (.*);\n", script).group(1))
+    urls = {entry["url"]: entry["revision"] for entry in shell}
+    assert {"/static/report.js", "/static/ui.css", "/vendor/drafts.js", "/vendor/image-compression.js"} <= set(urls)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", revision) for revision in urls.values())
+    pages = json.loads(re.search(r"self.__EVENTFLOW_PAGES = (.*);\n", script).group(1))
+    assert pages["keep"] == ["/report"] and pages["offline"] == "/offline" and pages["signout"] == "/logout"
+    assert "notificationclick" in script and "eventflow-drafts" in script          # one worker for both
+    assert anonymous.get("/report/session").status_code == 302                      # nobody signed in
+    page = web_session(app, "grid1")
+    r = page.get("/report/session")
+    svc = app.extensions["eventflow"]
+    from engine.store.models import User
+    grid1 = svc.read(lambda s: s.scalar(select(User.id).where(User.username == "grid1")))
+    assert r.status_code == 200 and r.json["user"] == grid1 and r.json["csrf_token"]
+    form = {**_form(page, submission="fresh-token"), "csrf_token": r.json["csrf_token"]}
+    assert page.post("/report", data=form, headers=JSON).status_code == 201        # the token works
+    assert "去上报" in page.get("/offline").get_data(as_text=True)
+    nav = page.get("/").get_data(as_text=True)                                     # every page: the badge
+    assert 'data-testid="draft-count"' in nav and 'src="/vendor/drafts.js"' in nav
+    assert 'data-live-worker="/sw.js" data-live-worker-scope="/"' in nav

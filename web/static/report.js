@@ -21,6 +21,12 @@
 // reads for its flags; the orientation is applied to the pixels). A photo already small (≤ 300 KB), one the
 // library cannot read, or one that would not get smaller is sent as it was. The server checks every upload as
 // before.
+//
+// Without signal (issue #20, docs/offline.md): a report that cannot reach the server (no signal, or the sign-in
+// expired) is kept on the phone with everything in it and the time it was made (window.eventflowDrafts, the
+// /vendor/drafts.js bundle of web/frontend/src: IndexedDB through idb), listed here as 待发送 and sent with its
+// key as soon as there is signal again; the list shows its event's number once it went through. One the server
+// refuses when it arrives is opened here again to be fixed, photos and all.
 (function () {
   var box = document.getElementById("handled_on_spot");
   if (!box) return;
@@ -59,9 +65,15 @@
   var progress = form.querySelector("[data-testid=report-progress]");
   var submit = form.querySelector("button[type=submit]");
   var keyInput = form.querySelector("input[name=submission]");
+  var draftedInput = form.querySelector("input[name=drafted_at]");
   var sentNotice = document.querySelector("[data-testid=already-sent]");
+  var onSpot = document.getElementById("handled_on_spot");
+  var drafts = window.eventflowDrafts || null;            // none: no IndexedDB, or not this user's to report
   var busy = false, SENT = "eventflow.report.sent.";
 
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return name in values ? values[name] : all; });
+  }
   function newKey() {                     // 128 random bits, base64url (crypto.randomUUID needs HTTPS)
     var bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
@@ -73,16 +85,16 @@
   function remember(key, body) {
     try { sessionStorage.setItem(SENT + key, JSON.stringify({number: body.number, url: body.url})); } catch (e) { /* private mode */ }
   }
+  function useKey(key) {
+    history.replaceState(Object.assign({}, history.state, {submission: key}), "");
+    keyInput.value = key;
+  }
   // this history entry's key: the one it sent before, else a new one (a page served again from the phone's
   // cache carries an old key in its HTML: never reused for a new report)
   function adoptKey() {
     var state = history.state || {};
-    if (!state.submission) {
-      state = Object.assign({}, state, {submission: newKey()});
-      history.replaceState(state, "");
-    }
-    keyInput.value = state.submission;
-    var sent = remembered(state.submission);
+    useKey(state.submission || newKey());
+    var sent = remembered(keyInput.value);
     sentNotice.hidden = !sent;
     if (sent) {
       var link = sentNotice.querySelector("a.event");
@@ -131,8 +143,7 @@
         var chosen = new DataTransfer(), before = 0, after = 0;
         out.forEach(function (f, i) { chosen.items.add(f); before += files[i].size; after += f.size; });
         input.files = chosen.files;                      // no change event: not shrunk twice
-        told.textContent = after < before ? words.shrunk.replace("%(before)s", size(before)).replace("%(after)s", size(after)) : "";
-        input.dataset.shrunk = String(after);
+        told.textContent = after < before ? fill(words.shrunk, {before: size(before), after: size(after)}) : "";
       });
       shrinking.push(job);
       job.then(function () { shrinking.splice(shrinking.indexOf(job), 1); });
@@ -140,7 +151,7 @@
   });
   function shrunk() { return Promise.all(shrinking.slice()); }
 
-  // the reasons of a refusal, each under its field ({place: [reason, …]}); none: every place emptied
+  // -- the reasons of a refusal, each under its field ({place: [reason, …]}); none: every place emptied -------
   function show(placed) {
     var first = null;
     form.querySelectorAll("[data-place]").forEach(function (spot) {
@@ -171,6 +182,7 @@
 
   // one send of `data`: {kind: "sent"|"refused"|"signed_out"|"offline"|"failed", body, status}
   function send(data, retried) {
+    if (navigator.onLine === false) return Promise.resolve({kind: "offline"});
     return fetch(form.action, {method: "POST", body: data, credentials: "same-origin", redirect: "manual",
                                headers: {Accept: "application/json"}})
       .then(function (r) {
@@ -192,32 +204,170 @@
       }, function () { return {kind: "offline"}; });          // no signal: nothing reached the server
   }
 
+  // -- 待发送: kept on the phone ------------------------------------------------------------------------------
+  function summary() {
+    var type = form.elements.type_code;
+    return {type: type && type.selectedIndex > 0 ? type.options[type.selectedIndex].text : "",
+            description: form.elements.description.value, address: form.elements.address.value};
+  }
+  // the form as it is, kept on the phone; then a new, empty form (a new key) for the next report
+  function keep(told) {
+    var draft = drafts.fromForm(new FormData(form), drafts.user, summary());
+    if (draftedInput.value) draft.created_at = draftedInput.value;   // a kept one opened again: made then
+    return drafts.save(draft).then(function () {
+      drafts.requestSync();
+      fresh();
+      say(told);
+      status.textContent = told;
+      render();
+      document.querySelector("[data-testid=drafts]").scrollIntoView({block: "start"});
+    });
+  }
+  function fresh() {
+    form.reset();
+    form.querySelectorAll(".shrink-note").forEach(function (el) { el.textContent = ""; });
+    if (onSpot) onSpot.dispatchEvent(new Event("change"));
+    draftedInput.value = "";
+    show({});
+    useKey(newKey());
+    sentNotice.hidden = true;
+  }
+  // a kept report back into the form, to be fixed and sent (its key and the time it was made go with it)
+  function open(key) {
+    return drafts.get(key).then(function (draft) {
+      if (!draft) return;
+      fresh();
+      draft.fields.forEach(function (pair) {
+        var el = form.elements[pair[0]];
+        if (!el || el.type === "file" || pair[0] === "csrf_token") return;
+        if (el.type === "checkbox") el.checked = true;
+        else el.value = pair[1];
+      });
+      var files = {};
+      draft.files.forEach(function (f) {
+        (files[f[0]] = files[f[0]] || []).push(new File([f[1]], f[2] || "photo.jpg", {type: f[1].type}));
+      });
+      Object.keys(files).forEach(function (name) {
+        var input = form.elements[name], chosen = new DataTransfer();
+        if (!input || !window.DataTransfer) return;
+        files[name].forEach(function (f) { chosen.items.add(f); });
+        input.files = chosen.files;
+      });
+      if (onSpot) onSpot.dispatchEvent(new Event("change"));
+      useKey(draft.key);
+      draftedInput.value = draft.created_at;
+      draft.state = "editing";
+      return drafts.save(draft).then(function () {
+        var first = show(draft.placed || (draft.reasons && draft.reasons.length ? {form: draft.reasons} : {}));
+        (first || form).scrollIntoView({block: "center"});
+      });
+    });
+  }
+
+  var section = document.querySelector("[data-testid=drafts]");
+  var list = section.querySelector("ul");
+  var sendButton = section.querySelector("[data-testid=send-drafts]");
+  var status = section.querySelector("[data-testid=drafts-status]");
+  function when(instant) { return instant.slice(5, 16).replace("T", " "); }   // 10-08 09:15, as the phone had it
+  function item(draft) {
+    var li = document.createElement("li");
+    li.setAttribute("data-testid", "draft");
+    li.dataset.state = draft.state;
+    li.dataset.key = draft.key;
+    var what = document.createElement("strong");
+    what.textContent = draft.summary.description || draft.summary.type;
+    var about = document.createElement("p");
+    about.className = "help";
+    about.textContent = [draft.summary.address, words.made_at + " " + when(draft.created_at),
+                         fill(words.photo_count, {n: draft.state === "sent" ? draft.photos || 0 : draft.files.length})]
+      .filter(Boolean).join(" · ");
+    var state = document.createElement("p");
+    state.className = "state";
+    if (draft.state === "sent") {
+      state.textContent = words.sent + " ";
+      var link = document.createElement("a");
+      link.href = draft.url;
+      link.textContent = draft.number;
+      state.appendChild(link);
+    } else {
+      state.textContent = draft.state === "refused" ? words.refused_draft + "：" + (draft.status === 413 ? words.too_large
+        : draft.reasons.join("；")) : words[draft.state] || words.waiting;
+      if (draft.state === "refused") state.className = "state error";
+      [["open", function () { open(draft.key); }], ["delete", function () {
+        if (confirm(words.confirm_delete)) drafts.remove(draft.key);
+      }]].forEach(function (action) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.textContent = words[action[0]];
+        button.addEventListener("click", action[1]);
+        state.appendChild(document.createTextNode(" "));
+        state.appendChild(button);
+      });
+    }
+    li.appendChild(what);
+    li.appendChild(about);
+    li.appendChild(state);
+    return li;
+  }
+  function render() {
+    if (!drafts) return Promise.resolve();
+    return drafts.list(drafts.user).then(function (items) {
+      section.hidden = !items.length;
+      list.textContent = "";
+      items.forEach(function (d) { list.appendChild(item(d)); });
+      sendButton.hidden = !items.some(function (d) { return d.state === "waiting"; });
+      section.dataset.waiting = String(items.filter(function (d) { return d.state === "waiting"; }).length);
+    }).catch(function () { section.hidden = true; });
+  }
+  if (drafts) {
+    drafts.onChange(render);
+    render();
+    sendButton.addEventListener("click", function () {
+      sendButton.disabled = true;
+      status.textContent = words.sending;
+      drafts.sendNow().then(function (done) {
+        status.textContent = done.signedOut && !done.sent ? (navigator.onLine === false ? words.still_offline : words.sign_in_first)
+          : done.offline && !done.sent ? words.still_offline : fill(words.sent_count, {n: done.sent});
+      }).then(function () { sendButton.disabled = false; render(); });
+    });
+  }
+
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     if (busy) return;                                         // one send at a time (a double tap)
     busy = true;
     submit.disabled = true;
-    say(words.sending);
+    say(shrinking.length ? words.shrinking : words.sending);
+    var stay = false;
     shrunk().then(function () {
+      say(words.sending);
       return send(new FormData(form));
     }).then(function (answer) {
       if (answer.kind === "sent") {
         show({});
         say(answer.body.message);
         remember(keyInput.value, answer.body);
-        location.assign(answer.body.url);
-        return;
+        stay = true;                                          // the page goes: no second tap meanwhile
+        var leave = function () { location.assign(answer.body.url); };
+        return drafts ? drafts.remove(keyInput.value).then(leave, leave) : leave();
       }
       if (answer.kind === "refused") {
         say("");
         var first = show(answer.body.placed);
         if (first) first.scrollIntoView({block: "center"});
+      } else if (answer.kind === "offline" && drafts) {
+        return keep(words.kept_offline);
+      } else if (answer.kind === "signed_out" && drafts) {
+        return keep(words.kept_signed_out);
       } else if (answer.kind === "signed_out") {
         say(words.signed_out);
       } else {
         say(answer.status === 413 ? words.too_large : words.failed);
       }
+    }).catch(function () {
+      say(words.failed);                                      // nothing lost: the form is as it was
     }).then(function () {
+      if (stay) return;
       busy = false;
       submit.disabled = false;
     });

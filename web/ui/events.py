@@ -37,6 +37,8 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "echarts.js": "echarts/dist/echarts.min.js",
           # 上报 (issue #20): photos shrunk on the phone before upload
           "image-compression.js": "browser-image-compression/dist/browser-image-compression.js",
+          # 上报 without signal (issue #20): the drafts kept on the phone (idb), bundled from web/frontend/src
+          "drafts.js": "../dist/drafts.js",
           # the modeler with its properties panel, bundled from web/frontend/src at set-up (npm run build)
           "modeler.js": "../dist/modeler.js"}
 

@@ -12,14 +12,20 @@ a refused report is answered with its reasons (`placed`: each under its field) a
 typed and every photo chosen; without JavaScript the form posts as a page and comes back with the reasons. Each
 form carries a `submission` key: a repeat of a key already registered (a double tap, Back and 上报 again, a
 draft resent after a lost answer) shows the event it made, and registers nothing again. A report kept on the
-phone while offline carries `drafted_at`, the time it was made there."""
+phone while offline carries `drafted_at`, the time it was made there; the phone's one service worker (/sw.js,
+scope "/": the app shell of 上报, the drafts' background sync, the live inbox's notifications) is served here."""
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from datetime import datetime
+from pathlib import Path
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 
 from engine.casework import on_spot
 from engine.pool import events, registration
@@ -27,6 +33,8 @@ from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
 from engine.core.errors import Forbidden, InvalidData
 from web.api.photos import checked_uploads
+from web.auth import public
+from web.ui.events import FRONTEND, VENDOR
 from web.ui.session import page
 from web.units import services, start, store
 
@@ -138,13 +146,21 @@ def _words() -> dict[str, str]:
             "too_large": _("照片太大，未能上报：请少选几张或重新拍摄"),
             "failed": _("上报未成功，请稍后再试；已填写的内容和照片都还在本页"),
             "signed_out": _("登录已过期，请重新登录后再上报"), "shrinking": _("正在压缩照片…"),
-            "shrunk": _("照片已压缩：%(before)s → %(after)s")}
+            "shrunk": _("照片已压缩：%(before)s → %(after)s"),
+            "kept_offline": _("没有信号：这条上报已保存在本机「待发送」，恢复网络后自动发送"),
+            "kept_signed_out": _("登录已过期：这条上报已保存在本机「待发送」，重新登录后自动发送"),
+            "waiting": _("待发送"), "editing": _("修改中"), "sent": _("已发送"), "refused_draft": _("未通过"),
+            "made_at": _("填写于"), "photo_count": _("照片 %(n)s 张"), "open": _("打开修改"), "delete": _("删除"),
+            "confirm_delete": _("删除这条未发送的上报？删除后无法恢复。"),
+            "sent_count": _("已发送 %(n)s 条"), "still_offline": _("仍然没有信号，恢复网络后自动发送"),
+            "sign_in_first": _("请先登录，登录后自动发送")}
 
 
 def _registered(event, created: bool):
     """The event a report made — or, for a key already registered, the one it made before (nothing new):
     the event page with what happened, or (the page's script) JSON saying it. A report kept offline and sent
-    later (`drafted_at`) is listed on the phone with its number: no flash for a page it never opened."""
+    later by the phone on its own (`X-Eventflow-Background`) is listed there with its number: no flash for a page
+    it never opened."""
     start(event.id)          # a retry whose first attempt stopped after storing it starts it too
     said = _("已上报，事件编号 %(number)s", number=event.number) if created else \
         _("该事件已上报，编号 %(number)s（未重复上报）", number=event.number)
@@ -152,7 +168,7 @@ def _registered(event, created: bool):
     if not _wants_json():
         flash(said)
         return redirect(url)
-    if not request.form.get("drafted_at"):
+    if not request.headers.get("X-Eventflow-Background"):
         flash(said)
     return jsonify(event_id=event.id, number=event.number, url=url, created=created, message=said), \
         201 if created else 200
@@ -161,3 +177,56 @@ def _registered(event, created: bool):
 def _submission_key() -> str:
     """One key per form shown: a double tap or a resend after a lost answer registers the event once."""
     return secrets.token_urlsafe(16)
+
+
+@bp.get("/report/session")
+@page
+def session_info():
+    """Who is signed in here (their drafts are the ones to send) and a fresh CSRF token for sending them: a
+    draft may be sent days after its page was made, after a new sign-in (web/frontend/src/drafts.js)."""
+    return {"user": g.user.id, "csrf_token": generate_csrf()}
+
+
+@bp.get("/offline")
+@public
+def offline():
+    """The page the service worker shows for a page asked for without signal: 上报 still works."""
+    return render_template("ui/offline.html", nav="")
+
+
+#: the app shell of 上报 offline, precached by the service worker with revisions of their content
+SHELL_STATIC = ("ui.css", "report.js", "live.js", "pick_map.js")
+SHELL_VENDOR = ("drafts.js", "image-compression.js", "leaflet.js", "leaflet.css")
+_revisions: dict[tuple, str] = {}
+
+
+def _revision(path) -> str:
+    """A file's content hash (the same on every app node, unlike its time), kept while the file is unchanged."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _revisions:
+        _revisions[key] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return _revisions[key]
+
+
+@bp.get("/sw.js")
+@public
+def service_worker():
+    """The service worker (web/frontend/src/sw.js, built by esbuild), with the shell's files and their
+    revisions before it: a changed file changes this script, so phones take the new worker and files."""
+    built = FRONTEND.parent / "dist" / "sw.js"
+    if not built.is_file():
+        abort(404)
+    static = current_app.static_folder
+    shell = [{"url": url_for("static", filename=name), "revision": _revision(Path(static) / name)}
+             for name in SHELL_STATIC if (Path(static) / name).is_file()]
+    shell += [{"url": url_for("ui_events.vendor", name=name), "revision": _revision(FRONTEND / VENDOR[name])}
+              for name in SHELL_VENDOR if (FRONTEND / VENDOR[name]).is_file()]
+    pages = {"keep": [url_for("ui_report.report")], "offline": url_for("ui_report.offline"),
+             "report": url_for("ui_report.report"), "session": url_for("ui_report.session_info"),
+             "signout": url_for("ui_session.logout")}
+    head = f"self.__EVENTFLOW_PRECACHE = {json.dumps(shell)};\nself.__EVENTFLOW_PAGES = {json.dumps(pages)};\n"
+    response = Response(head + built.read_text(encoding="utf-8"), mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
