@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from engine.store.models import Event, Photo
-from tests.browser.test_browser import ROOT, PHONE, Person, browser, photo_bytes, server  # noqa: F401
+from tests.browser.test_browser import ARGS, CHROMIUM, PHONE, ROOT, Person, browser, photo_bytes, server  # noqa: F401
 from tests.samples import image
 from tests.web.client import Api
 
@@ -48,6 +48,7 @@ def test_a_refused_report_keeps_its_photo_and_then_goes_through_with_it(server, 
     grid = Person(browser, base, "grid1", PHONE, SHOTS / "refused")
     page = grid.page
     page.goto("/report")
+    expect(page.get_by_test_id("insecure")).to_be_hidden()            # 127.0.0.1 is a secure origin
     _fill(page, "拒收后保留照片：人行道占道经营", photo_bytes((200, 120, 40)))
     page.get_by_label("电话").fill("12")                         # the server refuses it (too short a number)
     page.get_by_role("button", name="上报", exact=True).click()
@@ -178,3 +179,34 @@ def test_a_report_made_without_signal_is_kept_listed_and_sent_when_the_signal_is
     expect(page.get_by_test_id("drafts").locator("[data-testid=draft][data-state=sent]")).to_have_count(1)
     assert _count(app, Event, Event.description == "地下室没有信号：消防通道堆放杂物") == 1
     grid.close()
+
+
+def test_over_plain_http_the_page_says_gps_needs_https_and_offers_the_map_pin(server, browser):  # noqa: F811
+    """The same server under a name that is not localhost, over http://: not a secure origin for the browser."""
+    base, app = server
+    port = base.rsplit(":", 1)[1]
+    plain = browser.browser_type.launch(executable_path=CHROMIUM, headless=True,
+                                        args=[*ARGS, "--host-resolver-rules=MAP field.test 127.0.0.1"])
+    try:
+        grid = Person(plain, f"http://field.test:{port}", "grid1", PHONE, SHOTS / "plain_http",
+                      geolocation={"latitude": 27.52, "longitude": 120.60})
+        page = grid.page
+        page.get_by_role("link", name="上报").click()
+        assert page.evaluate("window.isSecureContext") is False
+        expect(page.get_by_test_id("insecure")).to_contain_text("HTTPS")             # said plainly
+        expect(page.get_by_role("button", name="获取当前位置")).to_be_hidden()          # the browser would refuse it
+        page.get_by_role("button", name="在地图上选点").click()
+        expect(page.get_by_test_id("pick-map")).to_have_attribute("data-ready", "1")   # the community's boundary
+        page.get_by_test_id("pick-map").click()                                         # a tap in its middle
+        expect(page.get_by_test_id("pick-map")).to_have_attribute("data-picked", re.compile(r"^27\.\d+,120\.\d+$"))
+        lat, lng = float(page.get_by_label("纬度").input_value()), float(page.get_by_label("经度").input_value())
+        _fill(page, "HTTP 下在地图上选点上报")
+        _shot(grid, "01-plain-http-map-pin")
+        page.get_by_role("button", name="上报", exact=True).click()
+        expect(page.locator("p.flash")).to_contain_text("已上报")
+        event = app.extensions["eventflow"].read(lambda s: s.get(Event, int(page.url.rsplit("/", 1)[1])))
+        assert (event.lat, event.lng) == (lat, lng) and event.community == "lg-xincheng"   # placed where tapped
+        _shot(grid, "02-reported")
+        grid.close()
+    finally:
+        plain.close()

@@ -152,3 +152,16 @@ def test_the_service_worker_and_what_drafts_need_to_be_sent(app):
     nav = page.get("/").get_data(as_text=True)                                     # every page: the badge
     assert 'data-testid="draft-count"' in nav and 'src="/vendor/drafts.js"' in nav
     assert 'data-live-worker="/sw.js" data-live-worker-scope="/"' in nav
+
+
+def test_the_map_pin_shows_the_communities_the_user_reports_in(app):
+    """在地图上选点 (plain HTTP, no GPS): the user's own community's boundary; the city's staff, every community."""
+    grid = web_session(app, "grid1").get("/report/map.json").json
+    assert [f["properties"]["name"] for f in grid["features"]] == ["新城社区"]
+    assert grid["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    city = web_session(app, "city1").get("/report/map.json").json
+    assert len(city["features"]) > 1 and "新城社区" in [f["properties"]["name"] for f in city["features"]]
+    html = web_session(app, "grid1").get("/report").get_data(as_text=True)
+    assert 'data-testid="insecure"' in html and 'id="pick"' in html and 'data-src="/report/map.json"' in html
+    script = app.test_client().get("/sw.js").get_data(as_text=True)
+    assert '"/static/pick_map.js"' in script and '"data": ["/report/map.json"]' in script

@@ -3,7 +3,8 @@
 // 即知即改: ticking it shows the photos after the fix (then required: the browser asks before sending, keeping
 // everything chosen) and before it; unticking hides them and lets go of the files chosen there.
 //
-// 获取当前位置: the phone's GPS (WGS-84) into the form.
+// 获取当前位置: the phone's GPS (WGS-84) into the form. Over plain HTTP (not a secure origin) the browser refuses
+// it: the page says so plainly and offers the map pin instead (static/pick_map.js; docs/offline.md).
 //
 // Sending (issue #20): the form is sent with fetch, so a refused report loses nothing — the server's reasons are
 // put under their fields (web/ui/report.py `placed`) and every word typed and every photo chosen stays in the
@@ -44,6 +45,13 @@
 })();
 (function () {
   var button = document.getElementById("locate");
+  // GPS (and the camera, and the service worker) only on a secure origin: HTTPS, or localhost. Over plain HTTP
+  // the page says so, and the map pin (static/pick_map.js) is the way to give the place.
+  if (!window.isSecureContext) {
+    document.querySelector("[data-testid=insecure]").hidden = false;
+    if (button) button.hidden = true;
+    return;
+  }
   if (!button || !navigator.geolocation) { if (button) button.hidden = true; return; }
   button.addEventListener("click", function () {
     button.disabled = true;

@@ -135,7 +135,7 @@ def report():
                for m in svc.catalogs.offered("one_thing_matters")] if "one_thing" in sources else []
     communities = svc.catalogs.options("communities") if user.community is None else []
     return render_template("ui/report.html", nav="report", types=types, matters=matters, errors=placed(errors),
-                           values=values, offered=sources, communities=communities,
+                           values=values, offered=sources, communities=communities, map_tiles=svc.settings.map_tiles,
                            on_spot=permissions.may_report_on_spot(user), words=_words(),
                            submission=_submission_key()), status
 
@@ -153,7 +153,8 @@ def _words() -> dict[str, str]:
             "made_at": _("填写于"), "photo_count": _("照片 %(n)s 张"), "open": _("打开修改"), "delete": _("删除"),
             "confirm_delete": _("删除这条未发送的上报？删除后无法恢复。"),
             "sent_count": _("已发送 %(n)s 条"), "still_offline": _("仍然没有信号，恢复网络后自动发送"),
-            "sign_in_first": _("请先登录，登录后自动发送")}
+            "sign_in_first": _("请先登录，登录后自动发送"),
+            "pick_hint": _("在地图上点选事发位置"), "picked": _("已选定位置：%(lat)s, %(lng)s")}
 
 
 def _registered(event, created: bool):
@@ -179,6 +180,19 @@ def _submission_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+@bp.get("/report/map.json")
+@page
+def map_data():
+    """GeoJSON of the boundaries of the communities the user reports in (their own; the city's: all), for the
+    map pin (static/pick_map.js): the place picked where GPS cannot be had (plain HTTP, indoors)."""
+    mine = g.user.community
+    features = [{"type": "Feature", "geometry": f["geometry"],
+                 "properties": {"kind": "community", "name": f["properties"].get("name")}}
+                for f in services().catalogs.get("communities")["features"]
+                if mine is None or f["properties"]["code"] == mine]
+    return {"type": "FeatureCollection", "features": features}
+
+
 @bp.get("/report/session")
 @page
 def session_info():
@@ -196,6 +210,7 @@ def offline():
 
 #: the app shell of 上报 offline, precached by the service worker with revisions of their content
 SHELL_STATIC = ("ui.css", "report.js", "live.js", "pick_map.js")
+#: the pages (navigations) and data (fetches) of 上报 kept for without signal: from the network first
 SHELL_VENDOR = ("drafts.js", "image-compression.js", "leaflet.js", "leaflet.css")
 _revisions: dict[tuple, str] = {}
 
@@ -222,7 +237,8 @@ def service_worker():
              for name in SHELL_STATIC if (Path(static) / name).is_file()]
     shell += [{"url": url_for("ui_events.vendor", name=name), "revision": _revision(FRONTEND / VENDOR[name])}
               for name in SHELL_VENDOR if (FRONTEND / VENDOR[name]).is_file()]
-    pages = {"keep": [url_for("ui_report.report")], "offline": url_for("ui_report.offline"),
+    pages = {"keep": [url_for("ui_report.report")], "data": [url_for("ui_report.map_data")],
+             "offline": url_for("ui_report.offline"),
              "report": url_for("ui_report.report"), "session": url_for("ui_report.session_info"),
              "signout": url_for("ui_session.logout")}
     head = f"self.__EVENTFLOW_PRECACHE = {json.dumps(shell)};\nself.__EVENTFLOW_PAGES = {json.dumps(pages)};\n"

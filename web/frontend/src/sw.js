@@ -4,7 +4,8 @@
 // the pages to keep (__EVENTFLOW_PAGES).
 //
 // - The app shell: the CSS, the scripts and the libraries 上报 needs are precached; the 上报 page itself is
-//   fetched from the network first and kept (a signed-in answer only), so it opens without signal; any other
+//   fetched from the network first and kept (a signed-in answer only, with the map pin's boundaries), so it
+//   opens without signal; any other
 //   page asked for without signal answers the offline page, which leads to 上报. Signing out forgets the pages.
 // - 待发送: the background sync "eventflow-drafts" sends the reports kept on the phone (drafts.js).
 // - The live inbox's system notifications: a tap brings the app forward at the task or message it names.
@@ -17,7 +18,8 @@ import { CacheableResponsePlugin } from "workbox-cacheable-response";
 import { sendWaiting } from "./drafts.js";
 
 const PAGES = "eventflow-pages";
-const pages = self.__EVENTFLOW_PAGES || { keep: [], offline: null, report: null, session: null };
+const pages = Object.assign({ keep: [], data: [], offline: null, report: null, session: null },
+  self.__EVENTFLOW_PAGES || {});
 
 self.skipWaiting();
 clientsClaim();
@@ -30,11 +32,12 @@ const keep = new NetworkFirst({
   plugins: [new CacheableResponsePlugin({ statuses: [200] })],   // never a redirect to the sign-in page
 });
 registerRoute(({ request, url }) => request.mode === "navigate" && pages.keep.includes(url.pathname), keep);
+registerRoute(({ request, url }) => request.mode !== "navigate" && pages.data.includes(url.pathname), keep);   // the map pin's
 
 // the pages to open without signal, kept as soon as the worker is installed (by the signed-in user's page)
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(PAGES).then((cache) => Promise.all(
-    [...pages.keep, pages.offline].filter(Boolean).map((url) => fetch(url, { credentials: "same-origin", redirect: "manual" })
+    [...pages.keep, ...pages.data, pages.offline].filter(Boolean).map((url) => fetch(url, { credentials: "same-origin", redirect: "manual" })
       .then((r) => (r.ok ? cache.put(url, r) : null)).catch(() => null)))));
 });
 
