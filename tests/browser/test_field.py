@@ -178,6 +178,10 @@ def test_a_report_made_without_signal_is_kept_listed_and_sent_when_the_signal_is
     page.evaluate("window.eventflowDrafts.sendNow()")
     expect(page.get_by_test_id("drafts").locator("[data-testid=draft][data-state=sent]")).to_have_count(1)
     assert _count(app, Event, Event.description == "地下室没有信号：消防通道堆放杂物") == 1
+    assert page.evaluate("caches.has('eventflow-pages')")
+    page.get_by_role("button", name="退出").click()                 # signing out forgets the kept pages
+    expect(page.get_by_label("用户名")).to_be_visible()
+    assert not page.evaluate("caches.has('eventflow-pages')")
     grid.close()
 
 
@@ -210,3 +214,33 @@ def test_over_plain_http_the_page_says_gps_needs_https_and_offers_the_map_pin(se
         grid.close()
     finally:
         plain.close()
+
+
+def test_a_kept_report_refused_on_arrival_is_opened_again_photos_and_all(server, browser):  # noqa: F811
+    base, app = server
+    grid = Person(browser, base, "grid1", PHONE, SHOTS / "refused_on_arrival")
+    page, context = grid.page, grid.context
+    page.goto("/report")
+    context.set_offline(True)
+    _fill(page, "离线填写、到达后被退回：井盖缺失", photo_bytes((220, 200, 40)))
+    page.get_by_label("电话").fill("12")                             # refused only when it reaches the server
+    page.get_by_role("button", name="上报", exact=True).click()
+    drafts = page.get_by_test_id("drafts")
+    expect(drafts.locator("[data-testid=draft][data-state=waiting]")).to_have_count(1)
+    context.set_offline(False)
+    refused = drafts.locator("[data-testid=draft][data-state=refused]")
+    expect(refused).to_contain_text("未通过")
+    _shot(grid, "01-refused-on-arrival")
+    refused.get_by_role("button", name="打开修改").click()            # back into the form, photo and all
+    expect(page.get_by_label("问题描述")).to_have_value("离线填写、到达后被退回：井盖缺失")
+    expect(page.locator("[data-place=contact] p.error")).to_have_count(1)
+    assert page.get_by_label("现场照片").evaluate("input => input.files.length") == 1
+    page.get_by_label("电话").fill("13800002222")
+    page.get_by_role("button", name="上报", exact=True).click()
+    expect(page.locator("p.flash")).to_contain_text("已上报")
+    expect(page.get_by_test_id("event-summary").locator("img")).to_have_count(1)
+    expect(page.get_by_test_id("drafted-at")).to_contain_text("离线填写于")      # made when it was first kept
+    page.get_by_role("link", name="上报").click()
+    expect(page.get_by_test_id("drafts")).to_be_hidden()              # nothing left waiting
+    assert _count(app, Event, Event.description == "离线填写、到达后被退回：井盖缺失") == 1
+    grid.close()

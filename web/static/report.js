@@ -264,6 +264,7 @@
       if (onSpot) onSpot.dispatchEvent(new Event("change"));
       useKey(draft.key);
       draftedInput.value = draft.created_at;
+      if (draft.state !== "editing") draft.was = draft.state;
       draft.state = "editing";
       return drafts.save(draft).then(function () {
         var first = show(draft.placed || (draft.reasons && draft.reasons.length ? {form: draft.reasons} : {}));
@@ -327,9 +328,16 @@
       section.dataset.waiting = String(items.filter(function (d) { return d.state === "waiting"; }).length);
     }).catch(function () { section.hidden = true; });
   }
+  // one opened into a form that was then left (not this form): back to what it was, to be sent or fixed
+  function released() {
+    return drafts.list(drafts.user).then(function (items) {
+      return Promise.all(items.filter(function (d) { return d.state === "editing" && d.key !== keyInput.value; })
+        .map(function (d) { d.state = d.was || "waiting"; return drafts.save(d); }));
+    }).catch(function () { /* no IndexedDB */ });
+  }
   if (drafts) {
     drafts.onChange(render);
-    render();
+    released().then(function () { if (drafts.count) drafts.count(); return render(); });
     sendButton.addEventListener("click", function () {
       sendButton.disabled = true;
       status.textContent = words.sending;
