@@ -35,6 +35,10 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "properties-panel.css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
           "leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css",
           "echarts.js": "echarts/dist/echarts.min.js",
+          # 上报 (issue #20): photos shrunk on the phone before upload
+          "image-compression.js": "browser-image-compression/dist/browser-image-compression.js",
+          # 上报 without signal (issue #20): the drafts kept on the phone (idb), bundled from web/frontend/src
+          "drafts.js": "../dist/drafts.js",
           # the modeler with its properties panel, bundled from web/frontend/src at set-up (npm run build)
           "modeler.js": "../dist/modeler.js"}
 
