@@ -3,11 +3,14 @@
 // (bpmn-js viewer, the current task marked). Both libraries come from npm via /vendor. Text goes in as text.
 (function () {
   var mapBox = document.getElementById("map");
-  //: one colour per type (Table A.1's category): the same category always gets the same colour
+  // one colour per type: Table A.1's categories in the catalog's order (data-categories) each their own, anything
+  // else (an Appendix B matter) by a hash of its name — the same type always gets the same colour
   var PALETTE = ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#b15928",
-                 "#6a3d9a", "#33a02c", "#fb9a99", "#b2df8a", "#cab2d6", "#ff7f00"];
+                 "#6a3d9a", "#33a02c", "#fb9a99", "#b2df8a", "#cab2d6", "#ff7f00", "#8dd3c7", "#bc80bd"];
+  var categories = mapBox ? JSON.parse(mapBox.dataset.categories || "[]") : [];
   function colourOf(name) {
-    var h = 0;
+    var at = categories.indexOf(name), h = 0;
+    if (at >= 0) return PALETTE[at % PALETTE.length];
     for (var i = 0; i < name.length; i++) { h = (h * 31 + name.charCodeAt(i)) >>> 0; }
     return PALETTE[h % PALETTE.length];
   }

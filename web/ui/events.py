@@ -129,6 +129,7 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     found = read(incidents.search, {"event_id": event_id}).items \
         if permissions.INCIDENTS.allows(user) else []                # 流程异常, for process administrators (issue #15)
     return render_template("ui/event.html", nav="events", event=event, map_tiles=maps.tiles(svc.settings),
+                           map_categories=maps.categories(svc.catalogs),
                            compare=contracts.before_after(event.get("timeline", [])), typed=typed or {},
                            problems=problems or [], incidents=found,
                            may_urge=permissions.URGE.allows(user) and event["status"] == "open",

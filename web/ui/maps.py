@@ -16,3 +16,8 @@ def tiles(settings) -> dict:
     return {"url": settings.map_tiles, "labels": settings.map_labels or None, "subdomains": subdomains or "abc",
             "key": settings.map_key, "attribution": str(escape(settings.map_attribution or "")),
             "maxZoom": settings.map_max_zoom}
+
+
+def categories(catalogs) -> list[str]:
+    """Table A.1's categories in the catalog's order: the event page's map gives each its own colour."""
+    return list(dict.fromkeys(row["category"] for row in catalogs.get("event_types")))
