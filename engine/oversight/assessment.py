@@ -9,6 +9,7 @@ a city changes them without code. Every score comes with its parts, so it can be
 """
 from __future__ import annotations
 
+from engine.casework import record
 from engine.oversight import circular as circulars
 from engine.oversight import indicators
 from engine.core.errors import InvalidData
@@ -64,5 +65,6 @@ def report(cmd, level: str, start, end, weights: dict[str, float], deduction: fl
     """The scores of the parties `cmd.user` may see (engine/oversight/indicators.py `visible`), each with its name."""
     found = scores(cmd.session, cmd.catalogs, level, start, end, weights, deduction)
     keep = indicators.visible(cmd.session, cmd.catalogs, cmd.user, level, found)
-    return [{"key": party, "name": indicators.describe(cmd.catalogs, level, party, {})["name"], **found[party]}
+    names = record.named(cmd.session, cmd.catalogs, keep) if level == "person" else None
+    return [{"key": party, "name": indicators.describe(cmd.catalogs, level, party, {}, names)["name"], **found[party]}
             for party in keep]

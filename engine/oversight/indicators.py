@@ -34,6 +34,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import and_, case, func, literal, select
 
 from engine.accounts import permissions
+from engine.casework import record
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
 from engine.oversight import rollups
@@ -197,14 +198,15 @@ def _all_indicators(c) -> dict:
     }
 
 
-def describe(catalogs, level: str, party: str, indicators: dict) -> dict:
-    """One party's row as the API returns it: its name, and each indicator with its formula."""
+def describe(catalogs, level: str, party: str, indicators: dict, names: dict | None = None) -> dict:
+    """One party's row as the API returns it: its name (a person's by `names`, engine/casework/record.py
+    `named`: never the login name), and each indicator with its formula."""
     if level == "community":
         name = (catalogs.community(party) or {}).get("name", party)
     elif level == "unit":
         name = (catalogs.unit(party) or {}).get("name", party)
     else:
-        name = party
+        name = (names or {}).get(party) or record.UNKNOWN_NAME
     return {"key": party, "name": name,
             "indicators": {key: {**value, "name": INDICATORS[key][0], "formula": INDICATORS[key][1]}
                            for key, value in indicators.items()}}
@@ -230,7 +232,8 @@ def report(cmd, level: str, start: datetime, end: datetime, found: dict | None =
     (`found`: what `compute` gave for them, if the caller has it already)."""
     found = compute(cmd.session, level, start, end) if found is None else found
     keep = visible(cmd.session, cmd.catalogs, cmd.user, level, found)
-    return [describe(cmd.catalogs, level, party, found[party]) for party in keep]
+    names = record.named(cmd.session, cmd.catalogs, keep) if level == "person" else None
+    return [describe(cmd.catalogs, level, party, found[party], names) for party in keep]
 
 
 #: the rates the dashboard's trend follows
