@@ -25,7 +25,7 @@ BAD_LINKS = [("/dashboard?from=2026/12/01", "from", "开始日期"),
              ("/monthly-report?month=2026-13", "month", "月份"),
              ("/?light=purple", "light", "预警灯")]
 #: what Flask and Werkzeug say in English when nobody handles the error
-ENGLISH = ("Bad Request", "Not Found", "Method Not Allowed", "The browser (or proxy)", "requested URL", '"error"')
+ENGLISH = ("Bad Request", "Not Found", "Method Not Allowed", "The browser (or proxy)", "requested URL", '{"error"')
 
 
 def text_of(html: str) -> str:
@@ -99,7 +99,7 @@ def test_an_upload_too_large_for_a_page_answers_413_saying_the_limit(app, settin
 
 
 def test_a_refusal_on_a_page_is_said_in_the_page(app):
-    html = assert_error_page(web_session(app, "grid1").get("/dashboard"), 403)
+    html = assert_error_page(web_session(app, "grid1").get("/admin/users"), 403)
     assert "无权访问" in html
 
 
