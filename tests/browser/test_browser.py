@@ -159,7 +159,7 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     clerk = Person(browser, base, "zhifa1", DESK, shots)
     clerk.open_task(number, "签收受理")
     clerk.page.get_by_role("button", name="认领").click()                 # claimed: the clock runs on
-    expect(clerk.page.get_by_test_id("claimed-by")).to_contain_text("zhifa1")
+    expect(clerk.page.get_by_test_id("claimed-by")).to_contain_text("执法局 办事员（执法局）")   # by name (issue #20)
     expect(clerk.page.get_by_test_id("reporter-contact")).to_contain_text("138****1111")   # masked for a department
     clerk.page.get_by_label("签收受理", exact=True).check()
     clerk.shot("06-accept")
@@ -312,7 +312,7 @@ def test_catalogs_are_edited_in_the_app_and_a_bad_value_is_named(server, browser
 
     admin = Person(browser, base, "admin1", DESK, shots)
     admin.page.goto("/admin/catalogs/units")
-    admin.page.locator("tr[data-unit=zhifa]").get_by_label("zhifa 分管领导").fill("周海明")
+    admin.page.locator("tr[data-unit=zhifa]").get_by_label("执法局 分管领导").fill("周海明")
     admin.page.get_by_role("button", name="保存").click()
     expect(admin.page.locator("p.flash")).to_contain_text("已保存")
     assert svc.catalogs.unit("zhifa")["supervisor"]["name"] == "周海明"
