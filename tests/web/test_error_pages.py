@@ -74,7 +74,7 @@ def test_an_unknown_address_answers_the_page_signed_in_or_not(app):
         assert "找不到该页面" in html and 'data-testid="home"' in html
     html = assert_error_page(app.test_client().get("/no-such-page"), 404)
     assert "找不到该页面" in text_of(html)
-    assert 'href="/login?next=/no-such-page" data-testid="login"' in html   # signed out: sign in, then come back
+    assert 'href="/login" data-testid="login"' in html                      # signed out: a way in
     assert "退出" not in text_of(html)                                       # no one's menu
 
 

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from web.ui import query
+from web.ui.session import current_user
 
 #: the path prefixes machines call (web/api/: the API; Open311 GeoReport v2): their errors stay JSON
 MACHINE = ("/api", "/open311")
@@ -70,12 +71,13 @@ def _back_links(status: int, signed_in: bool) -> list[dict]:
     parts = urlsplit(came_from)
     if came_from and parts.netloc == request.host and parts.path != request.path:
         links.append({"href": came_from, "text": _("返回上一页"), "testid": "back"})
-    if status == 400 and request.method == "GET" and request.args and is_page():
+    if status == 400 and request.method == "GET" and request.args:
         links.append({"href": request.path, "text": _("重新打开本页（不带筛选条件）"), "testid": "plain"})
     if signed_in:
         links.append({"href": url_for("ui_tasks.index"), "text": _("返回待办"), "testid": "home"})
-    else:
-        links.append({"href": url_for("ui_session.login", next=request.full_path.rstrip("?")) if request.method == "GET"
+    else:       # signed out: sign in (and come back, where the sign-in was what was missing)
+        back = status == 401 and request.method == "GET"
+        links.append({"href": url_for("ui_session.login", next=request.full_path.rstrip("?")) if back
                       else url_for("ui_session.login"), "text": _("登录"), "testid": "login"})
     return links
 
@@ -84,7 +86,6 @@ def page(status: int, title: str | None = None, message: str | None = None, erro
          headers=None):
     """The error page: `title` and `message` (by default the status's own words), each refused parameter or
     field named by its label, and the ways back."""
-    from web.ui.session import current_user
     signed_in = current_user() is not None
     body = render_template("ui/error.html", title=title or _titles().get(status, _("出错了")),
                            message=message if message is not None else _messages().get(status, ""),
