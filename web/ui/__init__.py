@@ -143,7 +143,7 @@ def is_page() -> bool:
     return error_pages.is_page()
 
 
-def error_page(status: int, title: str, message: str, errors: list[dict] | None = None):
+def error_page(status: int, title: str | None, message: str, errors: list[dict] | None = None):
     body, status, _headers = error_pages.page(status, title, message, errors)
     return body, status
 
