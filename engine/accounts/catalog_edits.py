@@ -25,13 +25,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select, text
 
 from catalogs import CatalogError, load_catalogs
-from catalogs.loader import DATA_DIR, FILES
+from catalogs import words as catalog_words
+from catalogs.loader import DATA_DIR, FILES, read_documents
 from engine.accounts import permissions
+from engine.core import words
 from engine.core.clock import local
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.store import paging
@@ -178,8 +181,8 @@ def _store(session, name, before, document, user, now, directory, community=None
     try:
         new = load_catalogs(directory, documents)
     except CatalogError as err:
-        raise InvalidData(in_use + [_field(e, community, rows_of) for e in err.errors],
-                          message=f"{FILES[name]}: {err}") from None
+        said = _Said(name, read_documents(directory, documents), before, community, rows_of)
+        raise InvalidData(in_use + said.all(err.errors), message=f"{FILES[name]}: {err}") from None
     if in_use:
         raise InvalidData(in_use)
     still_used(session, new, name, before)
@@ -195,18 +198,100 @@ def _store(session, name, before, document, user, now, directory, community=None
     return row, new
 
 
-def _field(error: CatalogError, community: str | None, rows_of=None) -> dict:
-    """A loader error as an API error: the row and field (for one community's edit, the field alone; for its
-    step limits, the event type of the row: `A13.verify`)."""
-    path = error.path
-    if community and path.startswith(f"{community}."):
-        path = path[len(community) + 1:]
-    if rows_of is not None and path.startswith("[") and "]" in path:
-        index, _closing, rest = path[1:].partition("]")
-        key = rows_of(int(index)) if index.isdigit() else None
-        if key is not None:
-            path = key + rest
-    return {"field": path or error.file, "reason": f"{error.reason} ({error.file})"}
+#: more refusals than this of one kind in another catalog are said as one line (a unit 25 rows name)
+_GROUPED = 3
+
+
+class _Said:
+    """The loader's errors as a person reads them (issue #20): the row and field in words (catalogs/words.py),
+    the reason in Chinese saying what to do, the loader's own English after it; what another catalog says many
+    times over (the rows of Table A.1 that name a unit just deleted) said once, with its rows."""
+
+    def __init__(self, name, documents, before, community=None, rows_of=None):
+        self.name, self.documents, self.community, self.rows_of = name, documents, community, rows_of
+        #: the units in force before this edit: a unit it removes is named as it was
+        self.units_before = {u["code"]: u for u in (before if name == "units" else documents.get("units") or [])
+                             if isinstance(u, dict) and "code" in u}
+        if name == "units" and isinstance(documents.get("units"), list):    # a removed unit is still named
+            kept = {u.get("code") for u in documents["units"] if isinstance(u, dict)}
+            self.documents = {**documents, "units": documents["units"] + [u for c, u in self.units_before.items()
+                                                                          if c not in kept]}
+
+    def all(self, errors: list[CatalogError]) -> list[dict]:
+        said = [self.one(e) for e in errors]
+        groups: dict[tuple, list[dict]] = {}
+        for entry in said:
+            if entry["group"] is not None:
+                groups.setdefault(entry["group"], []).append(entry)
+        found, done = [], set()
+        for entry in said:
+            group = groups.get(entry["group"]) if entry["group"] is not None else None
+            if group is None or len(group) <= _GROUPED:
+                found.append({"field": entry["field"], "reason": entry["reason"]})
+            elif entry["group"] not in done:
+                done.add(entry["group"])
+                found.append(self._grouped(group))
+        return found
+
+    def one(self, error: CatalogError) -> dict:
+        key = next((k for k, f in FILES.items() if f == error.file), self.name)
+        row, field = catalog_words.describe(key, self.documents, error.path)
+        where = f"{row}的{field}" if row and field else row or field
+        table = catalog_words.TABLES.get(error.file, error.file)
+        elsewhere = key != self.name
+        reason = self._chinese(error, where or table)
+        if elsewhere and where:           # another catalog refers to what this edit changed: say which
+            reason = f"{table}{reason}"
+        text = words.both(reason, str(error))
+        group = (error.file, re.sub(r"第 \d+ 项", "", field), error.zh, error.ref) if elsewhere and error.zh else None
+        return {"field": self._path(error), "reason": text, "group": group, "row": row, "table": table,
+                "english": str(error), "zh": self._what(error)}
+
+    def _what(self, error: CatalogError) -> str:
+        """The reason alone, in Chinese: a unit this edit removed is named as it was."""
+        removed = self.units_before.get(error.ref) if error.ref else None
+        if removed is not None and self.name == "units":
+            return f"单位「{removed.get('name') or error.ref}」已被删除，但这里仍在使用它：请先改为其他单位，或保留该单位"
+        if error.zh:
+            return error.zh
+        return ""
+
+    def _chinese(self, error: CatalogError, where: str) -> str:
+        what = self._what(error)
+        if what:
+            return f"{where}：{what}" if where else what
+        detail = error.detail
+        if detail is not None and detail.validator == "required":
+            return words.split(words.required_reason(where, error.path))[0]
+        if detail is not None:
+            return words.split(words.schema_reason(detail, where, error.path))[0]
+        return f"{where}：数据有误，请检查后重新填写"
+
+    def _grouped(self, group: list[dict]) -> dict:
+        first = group[0]
+        rows = "、".join(e["row"] for e in group[:5]) + (f"等 {len(group)} 行" if len(group) > 5 else "")
+        reason = f"{first['table']}中{rows}的{first['group'][1]}：{first['zh']}"
+        english = f"{len(group)} rows of {first['group'][0]}, first {first['english']}"
+        return {"field": first["field"], "reason": words.both(reason, english)}
+
+    def _path(self, error: CatalogError) -> str:
+        """The loader's path as the API names the field (for one community's edit, the field alone; for its
+        step limits, the event type of the row: `A13.verify`)."""
+        path = error.path
+        if self.community and path.startswith(f"{self.community}."):
+            path = path[len(self.community) + 1:]
+        if self.rows_of is not None and path.startswith("[") and "]" in path:
+            index, _closing, rest = path[1:].partition("]")
+            key = self.rows_of(int(index)) if index.isdigit() else None
+            if key is not None:
+                path = key + rest
+        return path or error.file
+
+
+#: what still refers to a unit or community that an edit removes, and what to do first
+_USED_BY = {"user": "仍有在用的账号", "open work": "仍有未办完的待办", "open event": "仍有办理中的事件"}
+_USED_TODO = {"user": "把这些账号改到其他单位或社区，或停用", "open work": "办完或转给其他单位",
+              "open event": "办结这些事件"}
 
 
 def still_used(session, catalogs, name: str, before) -> None:
@@ -220,7 +305,9 @@ def still_used(session, catalogs, name: str, before) -> None:
         used |= {("open work", u) for u in session.scalars(select(WorkItem.unit).where(WorkItem.unit.is_not(None)))}
         used |= {("open event", u) for u in session.scalars(select(Event.lead_unit).where(
             Event.status == "open", Event.lead_unit.is_not(None)))}
-        errors += [{"field": unit, "reason": f"单位仍在使用，不能删除 (still used by an active {what})"}
+        names = {u["code"]: u.get("name") or u["code"] for u in before}
+        errors += [{"field": unit, "reason": words.both(f"「{names.get(unit, unit)}」{_USED_BY[what]}，不能删除：请先"
+                                                        f"{_USED_TODO[what]}", f"still used by an active {what}")}
                    for what, unit in sorted(used) if unit not in units]
         # a 分管领导's account, named or changed, hears the escalation ladder's notices: it must be a real one
         people = set(session.scalars(select(User.username).where(User.active.is_(True))))
@@ -229,7 +316,8 @@ def still_used(session, catalogs, name: str, before) -> None:
             username = (unit.get("supervisor") or {}).get("username")
             if username and username not in people and leaders.get(unit["code"]) != username:
                 errors.append({"field": f"{unit['code']}.supervisor.username",
-                               "reason": f"{username} 不是在用的账号 (no active user of that name)"})
+                               "reason": words.both(f"「{unit['name']}」的「领导账号」{username} 不是在用的账号：请填写"
+                                                    "在用账号的用户名，或留空", "no active user of that name")})
     if name == "communities":
         codes = {f["properties"]["code"] for f in catalogs.get("communities")["features"]}
         used = {("user", c) for c in session.scalars(select(User.community).where(User.active.is_(True),
@@ -238,7 +326,10 @@ def still_used(session, catalogs, name: str, before) -> None:
             Event.status == "open", Event.community.is_not(None)))}
         used |= {("open work", c) for c in session.scalars(select(WorkItem.community).where(   # e.g. a 回访 after closure
             WorkItem.community.is_not(None)))}
-        errors += [{"field": code, "reason": f"社区仍在使用，不能删除 (still used by an active {what})"}
+        names = {f["properties"]["code"]: f["properties"].get("name") or f["properties"]["code"]
+                 for f in before["features"]}
+        errors += [{"field": code, "reason": words.both(f"「{names.get(code, code)}」{_USED_BY[what]}，不能删除：请先"
+                                                        f"{_USED_TODO[what]}", f"still used by an active {what}")}
                    for what, code in sorted(used) if code not in codes]
     if name in APPENDIX_TABLES:
         errors += _appendix_rows_kept(name, before, catalogs.get(name))
@@ -247,8 +338,11 @@ def still_used(session, catalogs, name: str, before) -> None:
         kept = {json.dumps(row, sort_keys=True) for row in before}
         for index, row in enumerate(catalogs.get("duty_rosters")):
             if row["person"] not in people and json.dumps(row, sort_keys=True) not in kept:
+                unit = catalogs.unit(row["unit"]) or {}
                 errors.append({"field": f"[{index}].person",
-                               "reason": f"{row['person']} 不是在用的账号 (no active user of that name)"})
+                               "reason": words.both(f"「{unit.get('name', row['unit'])} {row['date']}」的「值班人员（账号）」"
+                                                    f"{row['person']} 不是在用的账号：请填写在用账号的用户名",
+                                                    "no active user of that name")})
     if errors:
         raise InvalidData(errors)
 
@@ -262,8 +356,10 @@ def _removed_in_use(session, before: list, document) -> list[dict]:
         return []
     used = dict(session.execute(select(Event.type_code, func.count()).where(Event.type_code.in_(removed))
                                 .group_by(Event.type_code)).all())
-    return [{"field": code, "reason": f"已有 {used[code]} 件事件使用，不能删除，只能停用 "
-                                      f"(still used by {used[code]} events: retire it instead)"}
+    rows = {row["code"]: row for row in before}
+    return [{"field": code, "reason": words.both(f"「{code} {rows[code].get('content') or rows[code].get('name') or ''}」"
+                                                 f"已有 {used[code]} 件事件使用，不能删除：请改为勾选“停用”",
+                                                 f"still used by {used[code]} events: retire it instead")}
             for code in removed if used.get(code)]
 
 
@@ -278,14 +374,16 @@ def _appendix_rows_kept(name: str, before: list, after: list) -> list[dict]:
             new = kept.get(old["code"])
             if new is None:
                 continue
+            row = f"「{old['code']} {old.get('content') or ''}」".replace(" 」", "」")
             if bool(new.get("sensitive")) != bool(old.get("sensitive")):
                 errors.append({"field": f"{old['code']}.sensitive",
-                               "reason": "涉密标记（附录A 第1—3项）不能在应用中修改 (the sensitive mark is not "
-                                         "changed in the app)"})
+                               "reason": f"{row}的涉密标记（附录A 第1—3项）不能在应用中修改：请保持原样 (the sensitive "
+                                         "mark is not changed in the app)"})
             elif old.get("sensitive") and new["department"] != old["department"]:
                 errors.append({"field": f"{old['code']}.department",
-                               "reason": "涉密事项的主管部门决定谁能查看，不能在应用中修改 (a sensitive row's "
-                                         "department decides who sees its events: not changed in the app)"})
+                               "reason": f"{row}是涉密事项，其主管部门决定谁能查看，不能在应用中修改：请保持原样 (a "
+                                         "sensitive row's department decides who sees its events: not changed in "
+                                         "the app)"})
     return errors
 
 

@@ -51,34 +51,36 @@ EVENT_SCHEMA = {
     "additionalProperties": False,
     "required": ["source", "type_code", "description", "location"],
     "properties": {
-        "source": {"type": "string", "enum": sorted(SOURCES)},
-        "type_code": {"type": "string", "minLength": 1, "maxLength": 20},
-        "description": {"type": "string", "minLength": 2, "maxLength": 2000},
+        "source": {"type": "string", "title": "来源", "enum": sorted(SOURCES)},
+        "type_code": {"type": "string", "title": "事件类型", "minLength": 1, "maxLength": 20},
+        "description": {"type": "string", "title": "问题描述", "minLength": 2, "maxLength": 2000},
         #: the pool it is sent to (default: the reporter's own); the location decides whose it is
-        "community": {"type": "string", "minLength": 1, "maxLength": 60},
-        "photos": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+        "community": {"type": "string", "title": "接收社区", "minLength": 1, "maxLength": 60},
+        "photos": {"type": "array", "title": "现场照片", "maxItems": 20,
+                   "items": {"type": "string", "maxLength": 300}},
         #: the source's own reference, used as the idempotency key when no Idempotency-Key header is sent
-        "source_ref": {"type": "string", "minLength": 1, "maxLength": 200},
+        "source_ref": {"type": "string", "title": "来源编号", "minLength": 1, "maxLength": 200},
         "reporter_contact": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"name": {"type": "string", "maxLength": 60},
-                           "phone": {"type": "string", "pattern": "^[0-9+\\- ]{3,20}$"},
-                           "email": {"type": "string", "maxLength": 120}}},
+            "type": "object", "additionalProperties": False, "title": "联系人",
+            "properties": {"name": {"type": "string", "title": "姓名", "maxLength": 60},
+                           "phone": {"type": "string", "title": "电话", "pattern": "^[0-9+\\- ]{3,20}$",
+                                     "x-hint": "3—20 位数字，可含 + - 和空格"},
+                           "email": {"type": "string", "title": "电子邮箱", "maxLength": 120}}},
         #: 即知即改 (engine/casework/on_spot.py): fixed on the spot, reported with after photos (multipart part
         #: `after_photos`, `before_photos` optional) for the community to verify; what was done, in words
-        "handled_on_spot": {"type": "boolean"},
-        "on_spot_summary": {"type": "string", "minLength": 2, "maxLength": 2000},
-        "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
-        "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
+        "handled_on_spot": {"type": "boolean", "title": "即知即改"},
+        "on_spot_summary": {"type": "string", "title": "现场处置情况", "minLength": 2, "maxLength": 2000},
+        "superior_body": {"type": "string", "title": "交办单位", "minLength": 2, "maxLength": 200},
+        "superior_deadline": {"type": "string", "title": "上级要求办结时间", "minLength": 10, "maxLength": 40},
         "location": {
             #: coordinates may be missing (an address only: a registrar places it, 分拨) but not half given
-            "type": "object", "additionalProperties": False, "required": ["address"],
+            "type": "object", "additionalProperties": False, "required": ["address"], "title": "事发地点",
             "dependentRequired": {"lat": ["lng"], "lng": ["lat"]},
-            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
-                           "lng": {"type": "number", "minimum": -180, "maximum": 180},
-                           "address": {"type": "string", "minLength": 1, "maxLength": 300},
+            "properties": {"lat": {"type": "number", "title": "纬度", "minimum": -90, "maximum": 90},
+                           "lng": {"type": "number", "title": "经度", "minimum": -180, "maximum": 180},
+                           "address": {"type": "string", "title": "地址", "minLength": 1, "maxLength": 300},
                            #: wgs84 (GPS, the default), gcj02 (高德/腾讯), bd09 (百度): stored as WGS-84
-                           "crs": {"type": "string", "enum": sorted(SYSTEMS)}}},
+                           "crs": {"type": "string", "title": "坐标系", "enum": sorted(SYSTEMS)}}},
     },
 }
 

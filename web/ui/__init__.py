@@ -19,6 +19,8 @@ from engine.accounts import permissions
 from engine.casework import tasks as work
 from engine.notices import live as live_feed
 from engine.core.errors import EventflowError
+from web.words import say
+from web.words import set_up as set_up_words
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -80,6 +82,7 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=session.select_locale)
+    set_up_words(app)                  # `|say`: a message in the reader's language (issue #20)
     for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices, live,
                    returns):
         app.register_blueprint(module.bp)
@@ -158,4 +161,4 @@ def page_error(err: EventflowError):
     if err.status == 404:
         return error_page(404, _("找不到该页面"), _("事件或任务不存在，或您无权查看。"))
     titles = {403: _("无权访问"), 409: _("无法办理"), 401: _("请先登录")}
-    return error_page(err.status, titles.get(err.status, _("出错了")), err.message)
+    return error_page(err.status, titles.get(err.status, _("出错了")), say(err.message))
