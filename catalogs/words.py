@@ -128,7 +128,7 @@ def describe(key: str, documents: dict, path: str) -> tuple[str, str]:
     if head is None:
         return "", _field_words(key, _parts(path))
     row = rows[head] if head < len(rows) and isinstance(rows[head], dict) else {}
-    words = _row_words(key, row, documents)
+    words = _row_words(key, row, documents) if row else None
     return quoted(words) if words else f"第 {head + 1} 行", _field_words(key, _parts(rest))
 
 

@@ -220,7 +220,7 @@ def validate(schema: dict, data) -> list[dict]:
                            "reason": words.schema_reason(err, label or "表单", path or "(form)")})
     errors.extend({"field": path or "(form)",
                    "reason": words.both(f"{_label(schema, _parts(path)) if path else '表单'}应为有限的数",
-                                        "NaN and Infinity are not numbers here")}
+                                        f"{path or '(form)'}: NaN and Infinity are not numbers here")}
                   for path in _non_finite(data))
     return errors
 

@@ -106,12 +106,14 @@ def _refused(err, rows_at=None) -> tuple[list, int]:
         return [{"field": err.details.get("field", "(form)"), "reason": say(err.message)}], 409
     errors = []
     for e in err.details["errors"]:
-        field = e["field"]
+        field, reason = e["field"], say(e["reason"])
         if rows_at is not None and field.startswith("["):
             index, _closing, rest = field[1:].partition("]")
             if index.isdigit() and int(index) < len(rows_at):
                 field = _("第 %(n)s 行", n=rows_at[int(index)] + 1) + rest
-        errors.append({"field": field, "reason": say(e["reason"])})
+                # the engine counts the rows it was sent, the form its own (blank ones are not sent)
+                reason = reason.replace(f"第 {int(index) + 1} 行", _("第 %(n)s 行", n=rows_at[int(index)] + 1), 1)
+        errors.append({"field": field, "reason": reason})
     return errors, 422
 
 
