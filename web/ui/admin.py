@@ -150,7 +150,8 @@ def community(code):
                   if key.startswith("limit.") and value.strip()}
         wanted = {}
         for key, hours in limits.items():
-            iso = _duration(hours, f"time_limits.{key}", errors, _limit_label(catalogs, key))
+            iso = _duration(hours, f"time_limits.{key}", errors, _limit_label(catalogs, key) if key == "default"
+                            else _("%(type)s的时限", type=_limit_label(catalogs, key)))
             old = current["time_limits"].get(key)
             wanted[key] = old if old and iso and parse_duration(old) == parse_duration(iso) else iso
         if "default" not in wanted:
