@@ -106,7 +106,7 @@ def save(session, name: str, document, user, now, directory=None, base: int | No
     if name not in EDITABLE:
         raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
     if not may_edit(user, name):
-        raise Forbidden(f"catalog {name} is edited by a system administrator", field="role")
+        raise Forbidden(f"该目录由系统管理员修改 (catalog {name} is edited by a system administrator)", field="role")
     _lock(session, name, base)
     return _store(session, name, in_force(session, name, directory), document, user, now, directory)
 

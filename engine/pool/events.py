@@ -94,7 +94,8 @@ def check_report(payload, catalogs, user, more_errors=()) -> dict:
     if not errors:
         code = payload["type_code"]  # a Table A.1 type, or an Appendix B "one thing" matter
         if catalogs.event_type(code) is None and catalogs.one_thing_matter(code) is None:
-            errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
+            errors.append({"field": "type_code", "reason": f"「事件类型」{payload['type_code']} 不在附录A、附录B 中：请从列表中"
+                                                           f"选择 (unknown event type {payload['type_code']!r})"})
         elif catalogs.is_retired(code):     # a retired row names old events, new reports choose another
             errors.append({"field": "type_code", "reason": f"{code} 已停用，请选择其他类型 "
                                                            "(retired: no longer offered for new reports)"})
@@ -102,7 +103,8 @@ def check_report(payload, catalogs, user, more_errors=()) -> dict:
         if asked is None:
             errors.append({"field": "community", "reason": "请选择接收社区 (required: you belong to no community)"})
         elif catalogs.community(asked) is None:
-            errors.append({"field": "community", "reason": f"unknown community {asked!r}"})
+            errors.append({"field": "community", "reason": f"「接收社区」{asked} 不存在：请从列表中选择 "
+                                                           f"(unknown community {asked!r})"})
         errors.extend(_source_problems(payload, catalogs))
     errors.extend(more_errors)
     if errors:
@@ -112,7 +114,8 @@ def check_report(payload, catalogs, user, more_errors=()) -> dict:
                         f"(your role may not register events of source {payload['source']!r}; "
                         f"yours: {', '.join(permissions.sources_for(user, SOURCES)) or 'none'})", field="source")
     if not permissions.is_global(user) and user.community != asked:
-        raise Forbidden("you may register events only in your own community's pool", field="community")
+        raise Forbidden("只能上报到本社区的事件池 (you may register events only in your own community's pool)",
+                        field="community")
     if "lat" not in payload["location"]:   # an address only: the community's registrar places it (分拨)
         return {**payload, "location": intake.unplaced(payload["location"]), "community": asked}
     location, holder = intake.locate(payload["location"], catalogs)
