@@ -162,3 +162,27 @@ def test_every_shipped_form_refuses_an_empty_submission_in_chinese():
                 zh, en = words.split(error["reason"])
                 assert zh and CJK.search(zh) and en, (path.name, error)
                 assert not JSONSCHEMA_WORDS.search(zh), (path.name, error)
+
+
+def test_a_catalog_edit_refused_many_times_over_elsewhere_is_said_once_per_table():
+    """engine/accounts/catalog_refusals.py: the unit tree without 执法局 — its two 中队 each said, the 13 rows of
+    Table A.1 and 8 of Table B.1 that name it said once each, the unit named as it was."""
+    import json
+
+    from catalogs import CatalogError, load_catalogs
+    from catalogs.loader import DATA_DIR, read_documents
+    from engine.accounts import catalog_refusals
+    before = json.loads((DATA_DIR / "units.json").read_text(encoding="utf-8"))
+    after = [u for u in before if u["code"] != "zhifa"]
+    overrides = {"units": json.dumps(after, ensure_ascii=False).encode("utf-8")}
+    with pytest.raises(CatalogError) as caught:
+        load_catalogs(None, overrides)
+    said = catalog_refusals.reasons(caught.value.errors, "units", read_documents(None, overrides), before)
+    chinese = [words.split(e["reason"])[0] for e in said]
+    assert len(caught.value.errors) > 20 and len(said) == 6, chinese
+    assert chinese[2] == ("附录A 表A.1中「A05 人行道秩序整治」、「A06 未经许可设置户外大型户外广告」、「A07 违法张贴(分发)小广告」、"
+                          "「A08 占道经营整治」、「A09 环境卫生督查、整治」等 13 行的「主管部门」：单位「执法局」已被删除，"
+                          "但这里仍在使用它：请先改为其他单位，或保留该单位")
+    assert said[2]["field"] == "A05.department"
+    assert all(CJK.search(zh) and "unknown unit" not in zh for zh in chinese)
+    assert words.split(said[0]["reason"])[1] == "units.json zhifa.zhongdui1.parent: unknown unit 'zhifa'"

@@ -156,3 +156,30 @@ def test_a_task_form_sent_by_its_script_gets_its_reasons_placed_beside_the_field
     assert "Submitted" in staff.get("/").get_data(as_text=True) or "已提交" in staff.get("/").get_data(as_text=True)
     r = staff.post(f"/tasks/{task['id']}", data={"csrf_token": token, "verdict": "accept"}, headers=asked)
     assert r.json == {"redirect": "/"}                          # done already: said on the list it goes to
+
+
+def test_a_diagram_refused_by_bpmnlint_is_said_by_its_rule_in_chinese_on_the_versions_page(app, api):
+    import io
+
+    from tests.web.test_deploy import BPMN, bundle_zip
+    lonely = BPMN.replace(b"</bpmn:laneSet>", '</bpmn:laneSet>\n    <bpmn:task id="lonely_task" name="孤立任务" />'.encode(), 1)
+    owner = web_session(app, "owner1")
+
+    def refused():
+        r = owner.post("/admin/processes/deploy", data={"csrf_token": csrf(owner, "/admin/processes"),
+                                                        "file": (io.BytesIO(bundle_zip(lonely)), "lint.zip")},
+                       content_type="multipart/form-data")
+        assert r.status_code == 400
+        card = page_of(r).xpath('//*[@data-testid="deploy-error"]')[0]
+        return card.xpath("./p")[-1].text_content().strip(), card.text_content()
+    reason, card = refused()
+    assert reason == "元素没有图形：请在建模器中重新放置该元素（另有 3 处）", reason
+    assert "lonely_task" in card                               # the element, to find it in the modeler
+    english(owner)
+    reason, _card = refused()
+    assert reason == "bpmnlint no-bpmndi: Element is missing bpmndi; and 3 more", reason
+    # the API answers both, the English naming the rule as before
+    from tests.web.test_deploy import deploy
+    r = deploy(api, bundle_zip(lonely), "lint.zip")
+    assert r.json["reason"] == ("元素没有图形：请在建模器中重新放置该元素（另有 3 处） "
+                                "(bpmnlint no-bpmndi: Element is missing bpmndi; and 3 more)")
