@@ -79,18 +79,19 @@ def _read(path: Path, file: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise CatalogError(file, "", f"file not found in {path.parent}") from None
+        raise CatalogError(file, "", f"file not found in {path.parent}", zh="找不到该目录文件，请联系系统管理员") from None
     except OSError as exc:
-        raise CatalogError(file, "", f"cannot read: {exc.strerror or exc}") from None
+        raise CatalogError(file, "", f"cannot read: {exc.strerror or exc}", zh="无法读取该目录文件，请联系系统管理员") from None
 
 
 def _parse(raw: bytes, file: str) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise CatalogError(file, f"byte {exc.start}", "not UTF-8 text") from None
+        raise CatalogError(file, f"byte {exc.start}", "not UTF-8 text", zh="不是 UTF-8 文本，请以 UTF-8 保存") from None
     except json.JSONDecodeError as exc:
-        raise CatalogError(file, f"line {exc.lineno} column {exc.colno}", exc.msg) from None
+        raise CatalogError(file, f"line {exc.lineno} column {exc.colno}", exc.msg,
+                           zh=f"第 {exc.lineno} 行第 {exc.colno} 列不是有效的 JSON，请改正") from None
 
 
 @cache
@@ -113,8 +114,29 @@ def _schema_errors(key: str, document: Any) -> list[CatalogError]:
             reason = "missing required field"
         if len(reason) > _MAX_REASON:
             reason = reason[: _MAX_REASON - 1] + "…"
-        errors.append(CatalogError(file, locate(key, document, where), reason))
+        errors.append(CatalogError(file, locate(key, document, where), reason, detail=error))
     return errors
+
+
+def read_documents(directory: str | os.PathLike[str] | None = None,
+                   overrides: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """Every catalog as the loader would read it (an unreadable one: None), for naming rows in words
+    (catalogs/words.py)."""
+    directory = Path(directory) if directory is not None else DATA_DIR
+    overrides = overrides or {}
+    documents: dict[str, Any] = {}
+    for key, file in FILES.items():
+        try:
+            raw = overrides[key] if key in overrides else _read(directory / file, file)
+            documents[key] = _parse(raw, file)
+        except CatalogError:
+            documents[key] = None
+    return documents
+
+
+def schema_of(key: str) -> dict:
+    """The JSON Schema a catalog is checked against."""
+    return _validator(key).schema
 
 
 def _sort_key(path) -> tuple:

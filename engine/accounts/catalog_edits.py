@@ -30,8 +30,9 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from catalogs import CatalogError, load_catalogs
-from catalogs.loader import DATA_DIR, FILES
-from engine.accounts import permissions
+from catalogs.loader import DATA_DIR, FILES, read_documents
+from engine.accounts import catalog_refusals, permissions
+from engine.core import words
 from engine.core.clock import local
 from engine.core.errors import Conflict, Forbidden, InvalidData, NotFound
 from engine.store import paging
@@ -103,7 +104,7 @@ def save(session, name: str, document, user, now, directory=None, base: int | No
     if name not in EDITABLE:
         raise NotFound(f"catalog {name!r} is not edited in the app; one of {', '.join(EDITABLE)}", field="name")
     if not may_edit(user, name):
-        raise Forbidden(f"catalog {name} is edited by a system administrator", field="role")
+        raise Forbidden(f"该目录由系统管理员修改 (catalog {name} is edited by a system administrator)", field="role")
     _lock(session, name, base)
     return _store(session, name, in_force(session, name, directory), document, user, now, directory)
 
@@ -178,8 +179,9 @@ def _store(session, name, before, document, user, now, directory, community=None
     try:
         new = load_catalogs(directory, documents)
     except CatalogError as err:
-        raise InvalidData(in_use + [_field(e, community, rows_of) for e in err.errors],
-                          message=f"{FILES[name]}: {err}") from None
+        said = catalog_refusals.reasons(err.errors, name, read_documents(directory, documents), before, community,
+                                        rows_of)
+        raise InvalidData(in_use + said, message=f"{FILES[name]}: {err}") from None
     if in_use:
         raise InvalidData(in_use)
     still_used(session, new, name, before)
@@ -195,18 +197,10 @@ def _store(session, name, before, document, user, now, directory, community=None
     return row, new
 
 
-def _field(error: CatalogError, community: str | None, rows_of=None) -> dict:
-    """A loader error as an API error: the row and field (for one community's edit, the field alone; for its
-    step limits, the event type of the row: `A13.verify`)."""
-    path = error.path
-    if community and path.startswith(f"{community}."):
-        path = path[len(community) + 1:]
-    if rows_of is not None and path.startswith("[") and "]" in path:
-        index, _closing, rest = path[1:].partition("]")
-        key = rows_of(int(index)) if index.isdigit() else None
-        if key is not None:
-            path = key + rest
-    return {"field": path or error.file, "reason": f"{error.reason} ({error.file})"}
+#: what still refers to a unit or community that an edit removes, and what to do first
+_USED_BY = {"user": "仍有在用的账号", "open work": "仍有未办完的待办", "open event": "仍有办理中的事件"}
+_USED_TODO = {"user": "把这些账号改到其他单位或社区，或停用", "open work": "办完或转给其他单位",
+              "open event": "办结这些事件"}
 
 
 def still_used(session, catalogs, name: str, before) -> None:
@@ -220,7 +214,9 @@ def still_used(session, catalogs, name: str, before) -> None:
         used |= {("open work", u) for u in session.scalars(select(WorkItem.unit).where(WorkItem.unit.is_not(None)))}
         used |= {("open event", u) for u in session.scalars(select(Event.lead_unit).where(
             Event.status == "open", Event.lead_unit.is_not(None)))}
-        errors += [{"field": unit, "reason": f"单位仍在使用，不能删除 (still used by an active {what})"}
+        names = {u["code"]: u.get("name") or u["code"] for u in before}
+        errors += [{"field": unit, "reason": words.both(f"「{names.get(unit, unit)}」{_USED_BY[what]}，不能删除：请先"
+                                                        f"{_USED_TODO[what]}", f"still used by an active {what}")}
                    for what, unit in sorted(used) if unit not in units]
         # a 分管领导's account, named or changed, hears the escalation ladder's notices: it must be a real one
         people = set(session.scalars(select(User.username).where(User.active.is_(True))))
@@ -229,7 +225,8 @@ def still_used(session, catalogs, name: str, before) -> None:
             username = (unit.get("supervisor") or {}).get("username")
             if username and username not in people and leaders.get(unit["code"]) != username:
                 errors.append({"field": f"{unit['code']}.supervisor.username",
-                               "reason": f"{username} 不是在用的账号 (no active user of that name)"})
+                               "reason": words.both(f"「{unit['name']}」的「领导账号」{username} 不是在用的账号：请填写"
+                                                    "在用账号的用户名，或留空", "no active user of that name")})
     if name == "communities":
         codes = {f["properties"]["code"] for f in catalogs.get("communities")["features"]}
         used = {("user", c) for c in session.scalars(select(User.community).where(User.active.is_(True),
@@ -238,7 +235,10 @@ def still_used(session, catalogs, name: str, before) -> None:
             Event.status == "open", Event.community.is_not(None)))}
         used |= {("open work", c) for c in session.scalars(select(WorkItem.community).where(   # e.g. a 回访 after closure
             WorkItem.community.is_not(None)))}
-        errors += [{"field": code, "reason": f"社区仍在使用，不能删除 (still used by an active {what})"}
+        names = {f["properties"]["code"]: f["properties"].get("name") or f["properties"]["code"]
+                 for f in before["features"]}
+        errors += [{"field": code, "reason": words.both(f"「{names.get(code, code)}」{_USED_BY[what]}，不能删除：请先"
+                                                        f"{_USED_TODO[what]}", f"still used by an active {what}")}
                    for what, code in sorted(used) if code not in codes]
     if name in APPENDIX_TABLES:
         errors += _appendix_rows_kept(name, before, catalogs.get(name))
@@ -247,8 +247,11 @@ def still_used(session, catalogs, name: str, before) -> None:
         kept = {json.dumps(row, sort_keys=True) for row in before}
         for index, row in enumerate(catalogs.get("duty_rosters")):
             if row["person"] not in people and json.dumps(row, sort_keys=True) not in kept:
+                unit = catalogs.unit(row["unit"]) or {}
                 errors.append({"field": f"[{index}].person",
-                               "reason": f"{row['person']} 不是在用的账号 (no active user of that name)"})
+                               "reason": words.both(f"「{unit.get('name', row['unit'])} {row['date']}」的「值班人员（账号）」"
+                                                    f"{row['person']} 不是在用的账号：请填写在用账号的用户名",
+                                                    "no active user of that name")})
     if errors:
         raise InvalidData(errors)
 
@@ -262,8 +265,10 @@ def _removed_in_use(session, before: list, document) -> list[dict]:
         return []
     used = dict(session.execute(select(Event.type_code, func.count()).where(Event.type_code.in_(removed))
                                 .group_by(Event.type_code)).all())
-    return [{"field": code, "reason": f"已有 {used[code]} 件事件使用，不能删除，只能停用 "
-                                      f"(still used by {used[code]} events: retire it instead)"}
+    rows = {row["code"]: row for row in before}
+    return [{"field": code, "reason": words.both(f"「{code} {rows[code].get('content') or rows[code].get('name') or ''}」"
+                                                 f"已有 {used[code]} 件事件使用，不能删除：请改为勾选“停用”",
+                                                 f"still used by {used[code]} events: retire it instead")}
             for code in removed if used.get(code)]
 
 
@@ -278,14 +283,16 @@ def _appendix_rows_kept(name: str, before: list, after: list) -> list[dict]:
             new = kept.get(old["code"])
             if new is None:
                 continue
+            row = f"「{old['code']} {old.get('content') or ''}」".replace(" 」", "」")
             if bool(new.get("sensitive")) != bool(old.get("sensitive")):
                 errors.append({"field": f"{old['code']}.sensitive",
-                               "reason": "涉密标记（附录A 第1—3项）不能在应用中修改 (the sensitive mark is not "
-                                         "changed in the app)"})
+                               "reason": f"{row}的涉密标记（附录A 第1—3项）不能在应用中修改：请保持原样 (the sensitive "
+                                         "mark is not changed in the app)"})
             elif old.get("sensitive") and new["department"] != old["department"]:
                 errors.append({"field": f"{old['code']}.department",
-                               "reason": "涉密事项的主管部门决定谁能查看，不能在应用中修改 (a sensitive row's "
-                                         "department decides who sees its events: not changed in the app)"})
+                               "reason": f"{row}是涉密事项，其主管部门决定谁能查看，不能在应用中修改：请保持原样 (a "
+                                         "sensitive row's department decides who sees its events: not changed in "
+                                         "the app)"})
     return errors
 
 

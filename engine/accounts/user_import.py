@@ -16,6 +16,7 @@ import secrets
 from openpyxl import load_workbook
 
 from engine.accounts import users
+from engine.core import words
 from engine.core.errors import InvalidData
 from engine.store.models import Audit
 
@@ -45,7 +46,8 @@ def read_rows(filename: str | None, data: bytes) -> list[dict]:
     header = [COLUMNS.get(h.strip().lower() if h.isascii() else h.strip()) for h in table[0]]
     missing = {"username", "roles"} - set(header)
     if missing:
-        raise InvalidData([{"field": "file", "reason": f"缺少列：{'、'.join(sorted(missing))} (missing columns)"}])
+        raise InvalidData([{"field": "file", "reason": f"表头缺少列：{'、'.join(sorted(missing))}，请按页面说明填写表头 "
+                                                       "(missing columns)"}])
     if len(table) - 1 > MAX_ROWS:
         raise InvalidData([{"field": "file", "reason": f"一次至多导入 {MAX_ROWS} 行 (at most {MAX_ROWS} rows)"}])
     return [{key: (row[i] if i < len(row) else "") for i, key in enumerate(header) if key} for row in table[1:]]
@@ -69,7 +71,8 @@ def import_users(cmd, filename, data: bytes, scrypt_n: int = 2**14) -> list[dict
     for number, row in enumerate(rows, start=2):          # row 1 is the header
         username = row.get("username", "")
         if username in seen:
-            errors.append({"field": f"row {number}.username", "reason": f"表中重复的用户名 {username!r} (repeated)"})
+            errors.append({"field": f"row {number}.username",
+                           "reason": f"第 {number} 行：「用户名」{username} 在表中重复，请改成不同的 (repeated)"})
             continue
         seen.add(username)
         password = secrets.token_urlsafe(9)
@@ -80,7 +83,9 @@ def import_users(cmd, filename, data: bytes, scrypt_n: int = 2**14) -> list[dict
                                   row.get("display_name") or None, scrypt_n,
                                   (row.get("sensitive_access") or "").strip().lower() in YES)
         except InvalidData as err:
-            errors.extend({"field": f"row {number}.{e['field']}", "reason": e["reason"]} for e in err.details["errors"])
+            errors.extend({"field": f"row {number}.{e['field']}",
+                           "reason": words.prefixed(e["reason"], f"第 {number} 行：", f"row {number}: ")}
+                          for e in err.details["errors"])
             continue
         created.append({"row": number, "username": username, "password": password})
     if errors:

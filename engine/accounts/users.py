@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, select
 
+from engine.core import words
 from engine.core.errors import Conflict, InvalidData, Unauthorized, must_exist
 from engine.store import paging
 from engine.store.models import Audit, Token, User
@@ -20,6 +21,8 @@ ROLES = ("grid_worker", "community_staff", "whistle_officer", "stationed_staff",
          "committee", "city_authority", "process_admin", "system_admin")
 #: roles that see every community and unit
 GLOBAL_ROLES = {"city_authority", "system_admin", "process_admin"}
+#: an account's fields as the account pages label them
+_LABELS = {"community": "社区", "unit": "单位"}
 #: roles whose scope is a community
 COMMUNITY_ROLES = {"grid_worker", "community_staff", "whistle_officer", "stationed_staff", "committee"}
 
@@ -71,35 +74,41 @@ def scope_errors(catalogs, roles, community, unit, sensitive_access) -> list[dic
     """What is wrong with a set of roles and a scope (a community and/or a unit), field by field."""
     errors = []
     if not isinstance(roles, (list, tuple, set, frozenset)) or not all(isinstance(r, str) for r in roles):
-        return [{"field": "roles", "reason": "角色代码的列表 (a list of role codes)"}]
+        return [{"field": "roles", "reason": "「角色」应为角色代码的列表 (a list of role codes)"}]
     for name, value in (("community", community), ("unit", unit)):
         if value is not None and not isinstance(value, str):     # a list or an object is no code (issue #15)
-            return [{"field": name, "reason": "应为代码文本或 null (a code as text, or null)"}]
+            return [{"field": name, "reason": f"「{_LABELS[name]}」应为代码文本或 null (a code as text, or null)"}]
     if not isinstance(sensitive_access, bool):
-        return [{"field": "sensitive_access", "reason": "true 或 false (true or false)"}]
+        return [{"field": "sensitive_access", "reason": "「可查看敏感事件」应为 true 或 false (true or false)"}]
     roles = list(roles)
     for role in roles:
         if role not in ROLES:
-            errors.append({"field": "role", "reason": f"unknown role {role!r}; one of {', '.join(ROLES)}"})
+            errors.append({"field": "role", "reason": words.both(f"「角色」中的 {role} 不是可选的角色：请从列表中勾选",
+                                                                  f"unknown role {role!r}; one of {', '.join(ROLES)}")})
     if not roles:
-        errors.append({"field": "role", "reason": "at least one role"})
+        errors.append({"field": "role", "reason": "「角色」请至少勾选一个 (at least one role)"})
     if community is not None and catalogs.community(community) is None:
-        errors.append({"field": "community", "reason": f"unknown community {community!r}"})
+        errors.append({"field": "community", "reason": words.both(f"「社区」{community} 不存在：请从列表中选择",
+                                                                  f"unknown community {community!r}")})
     if unit is not None and catalogs.unit(unit) is None:
-        errors.append({"field": "unit", "reason": f"unknown unit {unit!r}"})
+        errors.append({"field": "unit", "reason": words.both(f"「单位」{unit} 不存在：请从列表中选择",
+                                                             f"unknown unit {unit!r}")})
     if set(roles) & COMMUNITY_ROLES and community is None:
-        errors.append({"field": "community", "reason": "community roles need a community"})
+        errors.append({"field": "community", "reason": "所选角色在社区工作：请选择「社区」 (community roles need a "
+                                                       "community)"})
     if sensitive_access and not ({"community_staff", "committee"} & set(roles) and community):
-        errors.append({"field": "sensitive_access", "reason": "only a community's cadres (community_staff, committee) "
-                                                              "can be designated for sensitive events"})
+        errors.append({"field": "sensitive_access",
+                       "reason": "「可查看敏感事件」只能授予选了社区的社区干部（社区工作人员、社区联合党委）：请取消勾选，"
+                                 "或改选角色和社区 (only a community's cadres (community_staff, committee) can be "
+                                 "designated for sensitive events)"})
     if "department_staff" in roles and unit is None:
-        errors.append({"field": "unit", "reason": "department staff need a unit"})
+        errors.append({"field": "unit", "reason": "部门工作人员须属于一个单位：请选择「单位」 (department staff need a unit)"})
     return errors
 
 
 def _password_errors(password) -> list[dict]:
     if not isinstance(password, str) or len(password) < 8:
-        return [{"field": "password", "reason": "至少 8 个字符 (at least 8 characters)"}]
+        return [{"field": "password", "reason": "「密码」至少 8 个字符，请重新设置 (at least 8 characters)"}]
     return []
 
 
@@ -108,13 +117,15 @@ def create_user(session, catalogs, clock, username: str, password: str, roles, c
     errors = []
     if not isinstance(username, str) or not username or len(username) > 100 \
             or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
-        errors.append({"field": "username", "reason": "letters, digits, _ - . only, at most 100"})
+        errors.append({"field": "username", "reason": "请填写「用户名」：只用字母、数字和 _ - .，至多 100 个字符 "
+                                                      "(letters, digits, _ - . only, at most 100)"})
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
-        errors.append({"field": "username", "reason": f"user {username!r} already exists"})
+        errors.append({"field": "username", "reason": words.both("「用户名」已被其他账号使用：请换一个",
+                                                                 f"user {username!r} already exists")})
     errors += _password_errors(password)
     errors += scope_errors(catalogs, roles, community, unit, sensitive_access)
     if display_name is not None and (not isinstance(display_name, str) or len(display_name.strip()) > 100):
-        errors.append({"field": "display_name", "reason": "at most 100 characters"})
+        errors.append({"field": "display_name", "reason": "「姓名」至多 100 个字符 (at most 100 characters)"})
     if errors:
         raise InvalidData(errors)
     user = User(username=username, display_name=display_name or username,
@@ -183,15 +194,15 @@ def update_account(cmd, user_id: int, changes, scrypt_n: int = 2**14) -> dict:
     errors = [{"field": k, "reason": "not a field an administrator edits"} for k in changes if k not in EDITABLE_FIELDS]
     wanted = {k: changes.get(k, getattr(user, k)) for k in ("roles", "community", "unit", "sensitive_access")}
     if not isinstance(wanted["roles"], list):
-        errors.append({"field": "roles", "reason": "a list of role codes"})
+        errors.append({"field": "roles", "reason": "「角色」应为角色代码的列表 (a list of role codes)"})
     else:
         errors += scope_errors(catalogs, wanted["roles"], wanted["community"], wanted["unit"],
                                wanted["sensitive_access"])
     if "display_name" in changes and not (isinstance(changes["display_name"], str)
                                           and 0 < len(changes["display_name"].strip()) <= 100):
-        errors.append({"field": "display_name", "reason": "1 to 100 characters"})
+        errors.append({"field": "display_name", "reason": "请填写「姓名」，至多 100 个字符 (1 to 100 characters)"})
     if "active" in changes and not isinstance(changes["active"], bool):
-        errors.append({"field": "active", "reason": "true or false"})
+        errors.append({"field": "active", "reason": "「在用」应为 true 或 false (true or false)"})
     if "password" in changes:
         errors += _password_errors(changes["password"])
     if errors:
@@ -230,7 +241,7 @@ def describe(user: User) -> dict:
 def issue_token(session, clock, username: str, password: str, ttl_seconds: int) -> tuple[str, object]:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not check_password(password or "", user.password_hash):
-        raise Unauthorized("wrong username or password", field="password")
+        raise Unauthorized("用户名或密码错误 (wrong username or password)", field="password")
     token = secrets.token_urlsafe(32)
     now = clock.now()
     session.execute(delete(Token).where(Token.user_id == user.id, Token.expires_at <= now))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.accounts import permissions
 from engine.casework import tasks
-from engine.core import contracts
+from engine.core import contracts, words
 from engine.core.clock import local
 from engine.core.errors import Conflict, EventflowError, InvalidData
 from engine.store.models import Audit, Event, User, WorkItem
@@ -55,7 +55,7 @@ def refusal(cmd, task_id: str, err: EventflowError) -> dict:
     """Why `accept` refused this task: {task_id, event_number (when the user may know it), error (its code),
     field, reason}: the reason in Chinese words, as the page shows it, naming a person by display name."""
     session, user = cmd.session, cmd.user
-    number, reason = None, err.message.split(" (")[0]
+    number, reason = None, words.in_language(err.message, "zh")
     item = session.get(WorkItem, task_id)
     seen = item is not None and err.code != "not_found"
     if seen:
@@ -63,7 +63,7 @@ def refusal(cmd, task_id: str, err: EventflowError) -> dict:
     if err.code == "not_found":
         reason = "不是您的待办：任务不存在，或属于其他单位、社区"
     elif isinstance(err, InvalidData):
-        reason = "表单还需填写：" + "；".join(f"{e['field']} {e['reason'].split(' (')[0]}"
+        reason = "表单还需填写：" + "；".join(words.in_language(e["reason"], "zh")   # each names its field
                                           for e in err.details.get("errors", []))
     elif err.details.get("claimed_by"):
         reason = f"已由{_name(session, err.details['claimed_by'])}认领，只有认领人可以办理"

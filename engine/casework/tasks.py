@@ -123,7 +123,9 @@ def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
         raise NotFound(f"task {task_id} does not exist")
     if not delegation.may_do(session, user, catalogs, item):     # its role and scope, or 下派 to them
         if permissions.is_global(user) or event.community == user.community:
-            raise Forbidden(f"task {item.title} belongs to role {item.role}", field="role")
+            role = next((r["name"] for r in catalogs.get("roles") if r["code"] == item.role), item.role)
+            raise Forbidden(f"「{item.title}」须由「{role}」角色办理 (task {item.title} belongs to role {item.role})",
+                            field="role")
         raise NotFound(f"task {task_id} does not exist")
     return tuple(found)
 

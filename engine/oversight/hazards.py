@@ -28,10 +28,16 @@ from engine.notices.outbox import notify
 REMIND_DAYS = 3
 
 
+#: the fields of a patrol and a hazard point as their pages label them
+_LABELS = {"grid": "网格", "title": "隐患名称", "description": "隐患描述", "address": "地址", "note": "备注",
+           "rectification": "整改情况"}
+
+
 def _text(body, name, errors, minimum=2, maximum=2000):
     value = body.get(name)
     if not isinstance(value, str) or len(value.strip()) < minimum:
-        errors.append({"field": name, "reason": f"请填写，至少{minimum}个字 (at least {minimum} characters)"})
+        errors.append({"field": name, "reason": f"「{_LABELS.get(name, name)}」请填写，至少 {minimum} 个字 "
+                                                f"(at least {minimum} characters)"})
         return None
     return value.strip()[:maximum]
 
@@ -54,7 +60,8 @@ def check_in(session, catalogs, user, now, body) -> Patrol:
     lat, lng = body.get("lat"), body.get("lng")
     if (lat is None) != (lng is None) or (lat is not None and not (
             _degrees(lat) and _degrees(lng) and -90 <= lat <= 90 and -180 <= lng <= 180)):
-        errors.append({"field": "lat", "reason": "lat and lng together, in degrees (WGS-84)"})
+        errors.append({"field": "lat", "reason": "「纬度」「经度」须一同填写，以度为单位（WGS-84），或都留空 "
+                                                 "(lat and lng together, in degrees (WGS-84))"})
     if errors:
         raise InvalidData(errors)
     note = body.get("note") if isinstance(body.get("note"), str) else None
@@ -75,7 +82,8 @@ def report(session, catalogs, user, now, body, photo_keys: list[str]) -> HazardP
     body = body if isinstance(body, dict) else {}
     community = body.get("community") or user.community
     if not isinstance(community, str) or catalogs.community(community) is None:
-        raise InvalidData([{"field": "community", "reason": f"unknown community {community!r}"}])
+        raise InvalidData([{"field": "community", "reason": f"「社区」{community} 不存在：请从列表中选择 "
+                                                            f"(unknown community {community!r})"}])
     if not permissions.may_report_hazard(user, community):
         raise Forbidden("由本社区干部或联合党委上报 (the community's cadres or committee)", field="role")
     errors = []
@@ -85,7 +93,7 @@ def report(session, catalogs, user, now, body, photo_keys: list[str]) -> HazardP
     month = body.get("month") or month_of(now)
     if not (isinstance(month, str) and len(month) == 7 and month.isascii() and month[4] == "-"
             and month[:4].isdigit() and month[5:].isdigit() and 1 <= int(month[5:]) <= 12):
-        errors.append({"field": "month", "reason": "YYYY-MM"})
+        errors.append({"field": "month", "reason": "「月份」应写成如 2026-10 (YYYY-MM)"})
     if not photo_keys:
         errors.append({"field": "before_photos", "reason": "请附整治前照片 (before photos)"})
     if errors:

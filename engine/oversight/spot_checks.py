@@ -61,15 +61,19 @@ def draw(cmd, community, start, end, size, seed=None, kind="events") -> SpotChec
     session, catalogs, now = cmd.session, cmd.catalogs, cmd.now()
     errors = []
     if not isinstance(community, str) or catalogs.community(community) is None:
-        errors.append({"field": "community", "reason": f"unknown community {community!r}"})
+        errors.append({"field": "community", "reason": f"「社区」{community} 不存在：请从列表中选择 "
+                                                       f"(unknown community {community!r})"})
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_SIZE:
-        errors.append({"field": "size", "reason": f"a whole number from 1 to {MAX_SIZE}"})
+        errors.append({"field": "size", "reason": f"「抽取件数」应为 1 到 {MAX_SIZE} 的整数 (a whole number from 1 to {MAX_SIZE})"})
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
-        errors.append({"field": "seed", "reason": "a whole number from 0 to 2^63-1 (leave it out to draw one)"})
+        errors.append({"field": "seed", "reason": "「随机种子」应为 0 到 2^63-1 的整数，或留空自动生成 "
+                                                  "(a whole number from 0 to 2^63-1 (leave it out to draw one))"})
     if start is None or end is None or end <= start:
-        errors.append({"field": "to" if start is not None else "from", "reason": "a period with from before to"})
+        errors.append({"field": "to" if start is not None else "from",
+                       "reason": "请填写「起」「止」日期，起日期须早于止日期 (a period with from before to)"})
     if kind not in KINDS:
-        errors.append({"field": "kind", "reason": "events (ended events) or hazards (key hazard points)"})
+        errors.append({"field": "kind", "reason": "「抽查对象」请选择已结束的事件或重点隐患整治点 "
+                                                  "(events (ended events) or hazards (key hazard points))"})
     if errors:
         raise InvalidData(errors)
     seed = secrets.randbits(62) if seed is None else seed

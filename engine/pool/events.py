@@ -51,37 +51,39 @@ EVENT_SCHEMA = {
     "additionalProperties": False,
     "required": ["source", "type_code", "description", "location"],
     "properties": {
-        "source": {"type": "string", "enum": sorted(SOURCES)},
-        "type_code": {"type": "string", "minLength": 1, "maxLength": 20},
-        "description": {"type": "string", "minLength": 2, "maxLength": 2000},
+        "source": {"type": "string", "title": "来源", "enum": sorted(SOURCES)},
+        "type_code": {"type": "string", "title": "事件类型", "minLength": 1, "maxLength": 20},
+        "description": {"type": "string", "title": "问题描述", "minLength": 2, "maxLength": 2000},
         #: the pool it is sent to (default: the reporter's own); the location decides whose it is
-        "community": {"type": "string", "minLength": 1, "maxLength": 60},
-        "photos": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 300}},
+        "community": {"type": "string", "title": "接收社区", "minLength": 1, "maxLength": 60},
+        "photos": {"type": "array", "title": "现场照片", "maxItems": 20,
+                   "items": {"type": "string", "maxLength": 300}},
         #: the source's own reference, used as the idempotency key when no Idempotency-Key header is sent
-        "source_ref": {"type": "string", "minLength": 1, "maxLength": 200},
+        "source_ref": {"type": "string", "title": "来源编号", "minLength": 1, "maxLength": 200},
         "reporter_contact": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"name": {"type": "string", "maxLength": 60},
-                           "phone": {"type": "string", "pattern": "^[0-9+\\- ]{3,20}$"},
-                           "email": {"type": "string", "maxLength": 120}}},
+            "type": "object", "additionalProperties": False, "title": "联系人",
+            "properties": {"name": {"type": "string", "title": "姓名", "maxLength": 60},
+                           "phone": {"type": "string", "title": "电话", "pattern": "^[0-9+\\- ]{3,20}$",
+                                     "x-hint": "3—20 位数字，可含 + - 和空格"},
+                           "email": {"type": "string", "title": "电子邮箱", "maxLength": 120}}},
         #: 即知即改 (engine/casework/on_spot.py): fixed on the spot, reported with after photos (multipart part
         #: `after_photos`, `before_photos` optional) for the community to verify; what was done, in words
-        "handled_on_spot": {"type": "boolean"},
-        "on_spot_summary": {"type": "string", "minLength": 2, "maxLength": 2000},
+        "handled_on_spot": {"type": "boolean", "title": "即知即改"},
+        "on_spot_summary": {"type": "string", "title": "现场处置情况", "minLength": 2, "maxLength": 2000},
         #: a report kept on the phone without signal and sent later (issue #20): when it was made there, as the
         #: phone's clock said (kept in the audit trail with what was sent; the event is registered when it arrives)
-        "drafted_at": {"type": "string", "minLength": 10, "maxLength": 40},
-        "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
-        "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
+        "drafted_at": {"type": "string", "title": "离线填写时间", "minLength": 10, "maxLength": 40},
+        "superior_body": {"type": "string", "title": "交办单位", "minLength": 2, "maxLength": 200},
+        "superior_deadline": {"type": "string", "title": "上级要求办结时间", "minLength": 10, "maxLength": 40},
         "location": {
             #: coordinates may be missing (an address only: a registrar places it, 分拨) but not half given
-            "type": "object", "additionalProperties": False, "required": ["address"],
+            "type": "object", "additionalProperties": False, "required": ["address"], "title": "事发地点",
             "dependentRequired": {"lat": ["lng"], "lng": ["lat"]},
-            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
-                           "lng": {"type": "number", "minimum": -180, "maximum": 180},
-                           "address": {"type": "string", "minLength": 1, "maxLength": 300},
+            "properties": {"lat": {"type": "number", "title": "纬度", "minimum": -90, "maximum": 90},
+                           "lng": {"type": "number", "title": "经度", "minimum": -180, "maximum": 180},
+                           "address": {"type": "string", "title": "地址", "minLength": 1, "maxLength": 300},
                            #: wgs84 (GPS, the default), gcj02 (高德/腾讯), bd09 (百度): stored as WGS-84
-                           "crs": {"type": "string", "enum": sorted(SYSTEMS)}}},
+                           "crs": {"type": "string", "title": "坐标系", "enum": sorted(SYSTEMS)}}},
     },
 }
 
@@ -95,7 +97,8 @@ def check_report(payload, catalogs, user, more_errors=()) -> dict:
     if not errors:
         code = payload["type_code"]  # a Table A.1 type, or an Appendix B "one thing" matter
         if catalogs.event_type(code) is None and catalogs.one_thing_matter(code) is None:
-            errors.append({"field": "type_code", "reason": f"unknown event type {payload['type_code']!r}"})
+            errors.append({"field": "type_code", "reason": f"「事件类型」{payload['type_code']} 不在附录A、附录B 中：请从列表中"
+                                                           f"选择 (unknown event type {payload['type_code']!r})"})
         elif catalogs.is_retired(code):     # a retired row names old events, new reports choose another
             errors.append({"field": "type_code", "reason": f"{code} 已停用，请选择其他类型 "
                                                            "(retired: no longer offered for new reports)"})
@@ -103,7 +106,8 @@ def check_report(payload, catalogs, user, more_errors=()) -> dict:
         if asked is None:
             errors.append({"field": "community", "reason": "请选择接收社区 (required: you belong to no community)"})
         elif catalogs.community(asked) is None:
-            errors.append({"field": "community", "reason": f"unknown community {asked!r}"})
+            errors.append({"field": "community", "reason": f"「接收社区」{asked} 不存在：请从列表中选择 "
+                                                           f"(unknown community {asked!r})"})
         errors.extend(_source_problems(payload, catalogs))
     errors.extend(more_errors)
     if errors:
@@ -113,7 +117,8 @@ def check_report(payload, catalogs, user, more_errors=()) -> dict:
                         f"(your role may not register events of source {payload['source']!r}; "
                         f"yours: {', '.join(permissions.sources_for(user, SOURCES)) or 'none'})", field="source")
     if not permissions.is_global(user) and user.community != asked:
-        raise Forbidden("you may register events only in your own community's pool", field="community")
+        raise Forbidden("只能上报到本社区的事件池 (you may register events only in your own community's pool)",
+                        field="community")
     if "lat" not in payload["location"]:   # an address only: the community's registrar places it (分拨)
         return {**payload, "location": intake.unplaced(payload["location"]), "community": asked}
     location, holder = intake.locate(payload["location"], catalogs)

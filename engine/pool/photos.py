@@ -83,8 +83,8 @@ def extension(content_type: str) -> str:
 
 
 def _refuse(field: str, chinese: str, english: str, filename: str | None) -> NoReturn:
-    named = f" — {filename[:100]}" if filename else ""
-    raise InvalidData([{"field": field, "reason": f"{chinese} ({english}){named}"}])
+    named = f"：{filename[:100]}" if filename else ""        # the file named in each language (issue #20)
+    raise InvalidData([{"field": field, "reason": f"{chinese}{named} ({english}{' — ' + filename[:100] if filename else ''})"}])
 
 
 def inspect(data: bytes, field: str, limits: Limits, filename: str | None = None) -> Checked:

@@ -42,21 +42,23 @@ class Bundle:
 def _safe_path(name: str, origin: str) -> str:
     path = posixpath.normpath(name.replace("\\", "/"))
     if path.startswith(("/", "../")) or path == ".." or ":" in path:
-        raise DeployError(f"unsafe path {name!r} in the upload", file=origin)
+        raise DeployError(f"上传文件中有不安全的路径 {name}：请重新打包 (unsafe path {name!r} in the upload)", file=origin)
     return path
 
 
 def _check_size(files: dict[str, bytes], origin: str) -> None:
     if len(files) > MAX_FILES:
-        raise DeployError(f"too many files ({len(files)} > {MAX_FILES})", file=origin)
+        raise DeployError(f"文件太多（{len(files)} 个，至多 {MAX_FILES} 个）：请只打包流程和表单 "
+                          f"(too many files ({len(files)} > {MAX_FILES}))", file=origin)
     if sum(len(v) for v in files.values()) > MAX_TOTAL_BYTES:
-        raise DeployError(f"bundle larger than {MAX_TOTAL_BYTES} bytes", file=origin)
+        raise DeployError(f"流程包超过 {MAX_TOTAL_BYTES} 字节：请只打包流程和表单 (bundle larger than {MAX_TOTAL_BYTES} bytes)",
+                          file=origin)
 
 
 def from_directory(directory: str | Path) -> Bundle:
     root = Path(directory)
     if not root.is_dir():
-        raise DeployError("not a directory", file=str(directory))
+        raise DeployError("不是文件夹 (not a directory)", file=str(directory))
     files = {p.relative_to(root).as_posix(): p.read_bytes()
              for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in KEPT_SUFFIXES
              and not any(part.startswith(".") or part == "node_modules" for part in p.relative_to(root).parts)}
@@ -68,11 +70,11 @@ def from_zip(data: bytes, origin: str = "upload.zip") -> Bundle:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise DeployError("not a valid zip archive", file=origin) from None
+        raise DeployError("不是有效的 zip 压缩包：请重新打包 (not a valid zip archive)", file=origin) from None
     infos = [i for i in archive.infolist() if not i.is_dir() and i.filename.endswith(KEPT_SUFFIXES)
              and not posixpath.basename(i.filename).startswith(".") and "__MACOSX" not in i.filename]
     if len(infos) > MAX_FILES or sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-        raise DeployError("archive too large once unpacked", file=origin)
+        raise DeployError("压缩包解开后太大：请只打包流程和表单 (archive too large once unpacked)", file=origin)
     files = {}
     for info in infos:
         files[_safe_path(info.filename, origin)] = archive.read(info)

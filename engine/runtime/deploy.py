@@ -52,11 +52,12 @@ def _parse_xml(bundle: Bundle) -> dict:
         try:
             trees[path] = etree.fromstring(bundle.files[path], SAFE_XML)
         except etree.XMLSyntaxError as err:
-            raise DeployError(f"malformed XML: {err.msg}", file=path, line=err.lineno) from None
+            raise DeployError(f"XML 格式有误：请在建模器中重新保存 (malformed XML: {err.msg})", file=path,
+                              line=err.lineno) from None
         if trees[path].getroottree().docinfo.doctype:
-            raise DeployError("a DOCTYPE is not allowed in BPMN files", file=path)
+            raise DeployError("BPMN 文件中不能有 DOCTYPE：请删去 (a DOCTYPE is not allowed in BPMN files)", file=path)
     if not trees:
-        raise DeployError("the bundle holds no .bpmn file")
+        raise DeployError("流程包中没有 .bpmn 文件：请上传 .bpmn 或含 .bpmn 的 .zip (the bundle holds no .bpmn file)")
     return trees
 
 
@@ -71,7 +72,8 @@ def _check_expressions(path: str, root, deadlines) -> None:
     for node in root.iterfind(".//bpmn:conditionExpression", NS):
         code(node, node.text)
     for node in root.iterfind(".//bpmn:timeCycle", NS):
-        raise DeployError("cycle timers are not supported: use timeDuration or timeDate", file=path,
+        raise DeployError("不支持循环定时器：请改用时长或日期时间 (cycle timers are not supported: use timeDuration or "
+                          "timeDate)", file=path,
                           element=_element_id(node), line=node.sourceline)
     for tag in ("timeDuration", "timeDate"):
         for node in root.iterfind(f".//bpmn:{tag}", NS):
@@ -98,7 +100,8 @@ def _check_iso(path, node, tag, value) -> None:
         else:
             TimerEventDefinition.get_datetime(value)
     except Exception:  # noqa: BLE001 - the library raises a bare Exception('Invalid duration')
-        raise DeployError(f"timer {tag} {value!r} is not a valid ISO 8601 value", file=path,
+        raise DeployError(f"定时器的值 {value} 不是有效的 ISO 8601 时长或时间，请写成如 PT2H "
+                          f"(timer {tag} {value!r} is not a valid ISO 8601 value)", file=path,
                           element=_element_id(node), line=node.sourceline) from None
 
 
@@ -106,7 +109,8 @@ def _check_bare_literal(path, node, tag) -> None:
     value = node.text.strip()
     _check_iso(path, node, tag, value)
     if tag == "timeDate" and "T" not in value:
-        raise DeployError(f"timer timeDate {value!r} needs a time of day and an offset", file=path,
+        raise DeployError(f"定时器日期 {value} 须带时刻和时区，如 2026-10-01T09:00:00+08:00 "
+                          f"(timer timeDate {value!r} needs a time of day and an offset)", file=path,
                           element=_element_id(node), line=node.sourceline)
 
 
@@ -119,22 +123,25 @@ def _check_deadline_calls(path, node, deadlines) -> None:
             continue
         where = dict(file=path, element=_element_id(node), line=node.sourceline)
         if not call.args or not (isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
-            raise DeployError("deadline() needs the kind of limit as its first argument, quoted: "
-                              "deadline(\"close\", \"PT24H\", …)", **where)
+            raise DeployError("deadline() 的第一个参数须为带引号的时限种类，如 deadline(\"close\", \"PT24H\", …) "
+                              "(deadline() needs the kind of limit as its first argument, quoted)", **where)
         kind = call.args[0].value
         if deadlines.catalogs.deadline_kind(kind) is None:
             known = ", ".join(k["code"] for k in deadlines.catalogs.get("deadline_kinds"))
-            raise DeployError(f"deadline kind {kind!r} is not in the deadline_kinds catalog ({known})", **where)
+            raise DeployError(f"时限种类 {kind} 不在时限种类目录中（可用：{known}）：请改正 "
+                              f"(deadline kind {kind!r} is not in the deadline_kinds catalog ({known}))", **where)
         limit = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "limit"), None)
         at = call.args[3] if len(call.args) > 3 else next((k.value for k in call.keywords if k.arg == "at"), None)
         if limit is None and at is None and not deadlines.catalogs.deadline_kind(kind).get("default_limit"):
-            raise DeployError(f"deadline({kind!r}) needs a limit: write one (deadline({kind!r}, \"PT2H\")) or give "
-                              f"the kind a default_limit in the deadline_kinds catalog", **where)
+            raise DeployError(f"deadline(\"{kind}\") 缺少时限：请写明，如 deadline(\"{kind}\", \"PT2H\") "
+                              f"(deadline({kind!r}) needs a limit: write one (deadline({kind!r}, \"PT2H\")) or give "
+                              f"the kind a default_limit in the deadline_kinds catalog)", **where)
         if isinstance(limit, ast.Constant) and isinstance(limit.value, str):
             try:
                 deadlines.compute(kind, limit.value, PROBE_START)
             except (ValueError, EventflowError) as err:
-                raise DeployError(f"deadline({kind!r}, {limit.value!r}): {err}", **where) from None
+                raise DeployError(f"deadline(\"{kind}\", \"{limit.value}\") 的时限无法计算：请改正 "
+                                  f"(deadline({kind!r}, {limit.value!r}): {err})", **where) from None
 
 
 def _check_timer_literals(path, node, tag) -> None:
@@ -143,14 +150,16 @@ def _check_timer_literals(path, node, tag) -> None:
     tree = ast.parse((node.text or "").strip(), mode="eval")
     for name in (n.id for n in ast.walk(tree) if isinstance(n, ast.Name)):
         if ISO_LIKE.match(name):
-            raise DeployError(f"timer {tag}: {name} reads as a variable; quote the ISO 8601 value: \"{name}\"",
+            raise DeployError(f"定时器中的 {name} 会被当作变量：请加引号写成 \"{name}\" "
+                              f"(timer {tag}: {name} reads as a variable; quote the ISO 8601 value: \"{name}\")",
                               file=path, element=_element_id(node), line=node.sourceline)
     constants = _results(tree.body)
     if isinstance(tree.body, ast.Name) and tag == "timeDuration":
         return  # a variable: checked when it arms
     computed = any(isinstance(n, (ast.Name, ast.Call, ast.Attribute, ast.Subscript)) for n in ast.walk(tree))
     if not constants and not computed:
-        raise DeployError(f"timer {tag} must be a quoted ISO 8601 value, e.g. \"PT2H\"", file=path,
+        raise DeployError(f"定时器的值须为带引号的 ISO 8601 时长，如 \"PT2H\" "
+                          f"(timer {tag} must be a quoted ISO 8601 value, e.g. \"PT2H\")", file=path,
                           element=_element_id(node), line=node.sourceline)
     for value in constants:
         _check_iso(path, node, tag, value)
@@ -172,7 +181,8 @@ def _lanes(path: str, root, catalogs) -> None:
     for lane in root.iterfind(".//bpmn:lane", NS):
         name = (lane.get("name") or "").strip()
         if catalogs.role(name) is None:
-            raise DeployError(f"lane {name!r} does not name a role of the roles catalog", file=path,
+            raise DeployError(f"泳道名称“{name}”不是角色目录中的角色：请改为角色名称，如 社区工作人员 "
+                              f"(lane {name!r} does not name a role of the roles catalog)", file=path,
                               element=lane.get("id"), line=lane.sourceline)
 
 
@@ -181,11 +191,12 @@ def _lint(bundle: Bundle) -> None:
     try:
         found = lint.problems({p: bundle.files[p] for p in bundle.bpmn_paths})
     except lint.LintUnavailable as err:
-        raise DeployError(str(err)) from None
+        raise DeployError(f"流程检查工具未安装，请联系系统管理员 ({err})") from None
     if found:
         first = found[0]
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise DeployError(f"{first['message']} (bpmnlint {first['rule']}){more}", file=first["file"],
+        more, more_en = (f"（另有 {len(found) - 1} 处）", f"; and {len(found) - 1} more") if len(found) > 1 else ("", "")
+        said = lint.RULE_WORDS.get(first["rule"], f"未通过 bpmnlint 规则 {first['rule']} 的检查")
+        raise DeployError(f"{said}{more} (bpmnlint {first['rule']}: {first['message']}{more_en})", file=first["file"],
                           element=first["element"])
 
 
@@ -199,10 +210,11 @@ def _top_level_process(trees: dict) -> str:
             called.add(call.get("calledElement"))
     for name in called:
         if name not in processes:
-            raise DeployError(f"calls process {name!r}, which is not in the bundle")
+            raise DeployError(f"调用的子流程 {name} 不在流程包中：请一并上传 (calls process {name!r}, which is not in the bundle)")
     top = sorted(set(processes) - called)
     if len(top) != 1:
-        raise DeployError(f"a bundle must hold exactly one top-level executable process, found {top or 'none'}")
+        raise DeployError(f"流程包须有且只有一个可执行的顶层流程，现有：{'、'.join(top) or '无'} "
+                          f"(a bundle must hold exactly one top-level executable process, found {top or 'none'})")
     return top[0]
 
 
@@ -214,8 +226,9 @@ def _spiff_error(err: ValidationException, trees) -> DeployError:
             if found:
                 line = found[0].sourceline
                 break
-    reason = str(err.args[0]) if err.args else str(err)
-    return DeployError(reason, file=err.file_name or None, element=err.id or None, line=line)
+    reason = str(err.args[0]) if err.args else str(err)    # SpiffWorkflow's own words: quoted as they are
+    return DeployError(f"流程引擎校验未通过：{reason} ({reason})", file=err.file_name or None, element=err.id or None,
+                       line=line)
 
 
 def plan(bundle: Bundle, catalogs, registry, limits) -> tuple[str, dict[str, bytes], dict]:
@@ -225,14 +238,15 @@ def plan(bundle: Bundle, catalogs, registry, limits) -> tuple[str, dict[str, byt
         try:
             content.decode("utf-8")
         except UnicodeDecodeError:
-            raise DeployError("not UTF-8 text", file=path) from None
+            raise DeployError("文件不是 UTF-8 文本：请以 UTF-8 保存 (not UTF-8 text)", file=path) from None
     trees = _parse_xml(bundle)
     for path, root in trees.items():
         _check_expressions(path, root, limits)
         _lanes(path, root, catalogs)
         for op in root.iterfind(".//spiffworkflow:serviceTaskOperator", NS):
             if op.get("id") not in registry:
-                raise DeployError(f"service operation {op.get('id')!r} has no handler in handlers/",
+                raise DeployError(f"服务操作 {op.get('id')} 没有对应的处理程序：请改为已有的服务操作 "
+                                  f"(service operation {op.get('id')!r} has no handler in handlers/)",
                                   file=path, element=_element_id(op.getparent()), line=op.sourceline)
     _lint(bundle)
     key = _top_level_process(trees)
@@ -245,7 +259,7 @@ def plan(bundle: Bundle, catalogs, registry, limits) -> tuple[str, dict[str, byt
     except ValidationException as err:
         raise _spiff_error(err, trees) from None
     except Exception as err:  # noqa: BLE001 - e.g. Exception('Invalid duration') from the library
-        raise DeployError(f"{type(err).__name__}: {err}") from None
+        raise DeployError(f"流程引擎无法读取该流程：{type(err).__name__}: {err} ({type(err).__name__}: {err})") from None
 
     keep = set(bundle.bpmn_paths)
     meta = {}
@@ -254,7 +268,8 @@ def plan(bundle: Bundle, catalogs, registry, limits) -> tuple[str, dict[str, byt
         path = file_of.get(wf_spec.name) or bundle.bpmn_paths[0]
         for ts in wf_spec.task_specs.values():
             if is_cycle(getattr(ts, "event_definition", None)):
-                raise DeployError("cycle timers are not supported", file=path, element=ts.bpmn_id)
+                raise DeployError("不支持循环定时器：请改用时长或日期时间 (cycle timers are not supported)", file=path,
+                                  element=ts.bpmn_id)
             if isinstance(ts, EndEvent):
                 outcome = (ts.extensions or {}).get("properties", {}).get("outcome")
                 if outcome:
@@ -269,17 +284,21 @@ def _user_task_meta(bundle, path, ts, catalogs, keep) -> dict:
     props = (ts.extensions or {}).get("properties", {})
     role = catalogs.role(ts.lane or "")
     if role is None:
-        raise DeployError("user task is not in a lane that names a role", file=path, element=ts.bpmn_id)
+        raise DeployError("用户任务不在以角色命名的泳道中：请把它放进某个角色的泳道 (user task is not in a lane that names a "
+                          "role)", file=path, element=ts.bpmn_id)
     assignee = props.get("assignee")
     if not assignee or not ASSIGNEE.match(assignee):
-        raise DeployError("user task needs an 'assignee' property: community, unit:<variable> or "
-                          f"person:<variable> (found {assignee!r})", file=path, element=ts.bpmn_id)
+        raise DeployError(f"用户任务须有办理人（assignee）属性：community、unit:<变量> 或 person:<变量>（现为 {assignee}） "
+                          "(user task needs an 'assignee' property: community, unit:<variable> or "
+                          f"person:<variable> (found {assignee!r}))", file=path, element=ts.bpmn_id)
     form_ref = props.get(FORM_PROPERTY)
     if not form_ref:
-        raise DeployError(f"user task has no '{FORM_PROPERTY}' property", file=path, element=ts.bpmn_id)
+        raise DeployError(f"用户任务没有表单（{FORM_PROPERTY}）属性：请在属性面板中选择表单 "
+                          f"(user task has no '{FORM_PROPERTY}' property)", file=path, element=ts.bpmn_id)
     form_path = bundle.resolve(path, form_ref)
     if form_path not in bundle.files:
-        raise DeployError(f"form {form_ref!r} is not in the bundle", file=path, element=ts.bpmn_id)
+        raise DeployError(f"表单 {form_ref} 不在流程包中：请一并上传 (form {form_ref!r} is not in the bundle)", file=path,
+                          element=ts.bpmn_id)
     try:
         schema = forms.parse_form(bundle.files[form_path], form_path)
     except ValueError as err:

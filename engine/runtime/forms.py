@@ -12,19 +12,8 @@ import math
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from engine.core import words
 from engine.runtime.sandbox import RESERVED_NAMES
-
-_REASONS = {
-    "required": "必填项 (required)",
-    "additionalProperties": "表单中没有此字段 (not a field of this form)",
-    "enum": "不在可选范围内 (not one of the choices)",
-    "oneOf": "不在可选范围内 (not one of the choices)",
-    "const": "不在可选范围内 (not one of the choices)",
-    # `"properties": {"x": {"not": {}}}` in an if/then: a field that must not be given in that case
-    "not": "此情况下不应填写 (not to be given in this case)",
-}
-_TYPE_WORDS = {"string": "文本", "boolean": "是/否", "integer": "整数", "number": "数字",
-               "array": "列表", "object": "对象"}
 
 
 def parse_form(text: str | bytes, file: str) -> dict:
@@ -32,13 +21,14 @@ def parse_form(text: str | bytes, file: str) -> dict:
     try:
         schema = json.loads(text)
     except ValueError as err:
-        raise ValueError(f"not valid JSON: {err}") from None
+        raise ValueError(f"表单不是有效的 JSON：请改正 (not valid JSON: {err})") from None
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
-        raise ValueError(f"not a valid JSON Schema: {err.message}") from None
+        raise ValueError(f"表单不是有效的 JSON Schema：请改正 (not a valid JSON Schema: {err.message})") from None
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
-        raise ValueError("a form is a JSON Schema of type object with properties")
+        raise ValueError("表单须是 type 为 object、带 properties 的 JSON Schema "
+                         "(a form is a JSON Schema of type object with properties)")
     return schema
 
 
@@ -48,17 +38,20 @@ def form_problems(schema: dict, catalog_names) -> list[str]:
     problems = []
     for name, prop in schema["properties"].items():
         if name in RESERVED_NAMES or not name.isidentifier() or name.startswith("_"):
-            problems.append(f"field name {name!r} clashes with a script-engine name or is not an identifier")
+            problems.append(f"字段名 {name} 与脚本引擎的名称冲突或不是合法的标识符：请改名 "
+                            f"(field name {name!r} clashes with a script-engine name or is not an identifier)")
         for sub in _subschemas(prop):
             widget = sub.get("x-widget")
             if widget == "photos" and (sub.get("type") != "array" or (sub.get("items") or {}).get("type") != "string"):
-                problems.append(f"field {name!r}: x-widget photos is an array of strings (photo keys)")
+                problems.append(f"字段 {name} 的 x-widget photos 须是字符串列表 (field {name!r}: x-widget photos is an array of "
+                                "strings (photo keys))")
             if widget == "photo" and sub.get("type") != "string":
-                problems.append(f"field {name!r}: x-widget photo is a string (a photo key)")
+                problems.append(f"字段 {name} 的 x-widget photo 须是字符串 (field {name!r}: x-widget photo is a string (a photo key))")
         for hint in _option_hints(prop):
             catalog = hint.get("catalog")
             if catalog not in catalog_names:
-                problems.append(f"field {name!r}: x-options names unknown catalog {catalog!r}")
+                problems.append(f"字段 {name} 的选项目录 {catalog} 不存在：请改为已有的目录 "
+                                f"(field {name!r}: x-options names unknown catalog {catalog!r})")
     return problems
 
 
@@ -123,7 +116,7 @@ def with_defaults(schema: dict, data: dict) -> dict:
     return filled
 
 
-def _alternatives(err, titles: dict) -> dict | None:
+def _alternatives(err, titles: dict, where: str) -> dict | None:
     """`anyOf`/`oneOf` of required-field groups (§8.5: a written summary, or before *and* after
     photos; §8.2: a unit or a person): name the first field of the first group, and every group in words."""
     if err.validator not in ("anyOf", "oneOf"):
@@ -135,15 +128,46 @@ def _alternatives(err, titles: dict) -> dict | None:
         titles = {**titles, **{name: prop.get("title", name)
                                for name, prop in (err.schema.get("properties") or {}).items()
                                if isinstance(prop, dict)}}
-    words = " 或 ".join("、".join(titles.get(name, name) for name in group) for group in groups)
+    said = " 或 ".join("、".join(words.quoted(titles.get(name, name)) for name in group) for group in groups)
     english = " | ".join(" + ".join(g) for g in groups)
     path = ".".join(str(p) for p in err.absolute_path)
     given = [g for g in groups if isinstance(err.instance, dict) and all(n in err.instance for n in g)]
     if err.validator == "oneOf" and len(given) > 1:
-        field, reason = given[1][0], f"只能填写其一：{words} (only one of these: {english})"
+        field, reason = given[1][0], words.both(f"{where}只能填写其一：{said}，请清空其余的",
+                                                 f"only one of these: {english}")
     else:
-        field, reason = groups[0][0], f"请至少填写其一：{words} (one of these is required: {english})"
+        field, reason = groups[0][0], words.both(f"{where}请至少填写其一：{said}", f"one of these is required: {english}")
     return {"field": f"{path}.{field}" if path else field, "reason": reason}
+
+
+def _parts(path: str) -> list:
+    return [int(p) if p.isdigit() else p for p in path.split(".")]
+
+
+def _label(schema: dict, path: list) -> str:
+    """The field at `path` in words, by the titles of the form: 「任务分工」第 2 行的「承办单位」."""
+    return _at(schema, path)[0]
+
+
+def _at(schema: dict, path: list) -> tuple[str, dict]:
+    """(the field at `path` in words, its schema)."""
+    said, node = [], schema
+    for part in path:
+        if isinstance(part, int):
+            items = node.get("items") if isinstance(node, dict) else None
+            noun = "张" if isinstance(node, dict) and node.get("x-widget") == "photos" else \
+                "行" if isinstance(items, dict) and isinstance(items.get("properties"), dict) else "项"
+            said.append(f"第 {part + 1} {noun}")
+            node = items if isinstance(items, dict) else {}
+            continue
+        prop = ((node.get("properties") or {}) if isinstance(node, dict) else {}).get(part)
+        prop = prop if isinstance(prop, dict) else {}
+        said.append(words.quoted(prop.get("title") or str(part)))
+        node = prop
+    text = ""
+    for piece in said:
+        text += piece if not text or piece.startswith("第") else f"的{piece}"
+    return text, node
 
 
 #: id(schema) → (schema, its validator): a served form is resolved once per version (engine/runtime/specs.py),
@@ -156,40 +180,47 @@ def _validator(schema: dict) -> Draft202012Validator:
     if found is None or found[0] is not schema:
         if len(_VALIDATORS) > 1000:
             _VALIDATORS.clear()
-        found = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+        found = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(
+            schema, format_checker=Draft202012Validator.FORMAT_CHECKER))   # a `format` is checked too
     return found[1]
 
 
 def validate(schema: dict, data) -> list[dict]:
-    """Every problem with `data`, as {field, reason} (the field named, the reason in words)."""
+    """Every problem with `data`, as {field, reason}: the field's path, and the reason in Chinese and English
+    naming the field by its title and saying what to do (engine/core/words.py)."""
     errors = []
     titles = {name: prop.get("title", name) for name, prop in (schema.get("properties") or {}).items()
               if isinstance(prop, dict)}
     for err in sorted(_validator(schema).iter_errors(data), key=lambda e: list(e.path)):
-        path = ".".join(str(p) for p in err.absolute_path)
-        alternatives = _alternatives(err, titles)
+        where = list(err.absolute_path)
+        path = ".".join(str(p) for p in where)
+        label = _label(schema, where)
+        alternatives = _alternatives(err, titles, label if where else "")
         if alternatives:
             errors.append(alternatives)
-        elif err.validator == "required":
+        elif err.validator in ("required", "dependentRequired"):   # name the missing one (lat without lng)
             missing = err.message.split("'")[1] if "'" in err.message else "?"
-            errors.append({"field": f"{path}.{missing}" if path else missing, "reason": _REASONS["required"]})
-        elif err.validator == "dependentRequired":   # e.g. lat without lng: name the missing one
-            missing = err.message.split("'")[1] if "'" in err.message else "?"
-            errors.append({"field": f"{path}.{missing}" if path else missing,
-                           "reason": "须与已填写的字段一同填写 (required together with a field that was given)"})
+            field = f"{path}.{missing}" if path else missing
+            missing_label, missing_schema = _at(schema, [*where, missing])
+            if err.validator == "required":
+                reason = words.required_reason(missing_label, field, missing_schema)
+            else:
+                given = "、".join(words.quoted(((err.schema.get("properties") or {}).get(n) or {}).get("title", n))
+                                 for n, needs in (err.validator_value or {}).items()
+                                 if isinstance(err.instance, dict) and n in err.instance and missing in needs)
+                reason = words.together_reason(missing_label, field, given or "已填写的字段")
+            errors.append({"field": field, "reason": reason})
         elif err.validator == "additionalProperties":
             extras = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             for extra in extras:
                 errors.append({"field": f"{path}.{extra}" if path else extra,
-                               "reason": _REASONS["additionalProperties"]})
-        elif err.validator == "type":
-            want = err.validator_value
-            words = "/".join(_TYPE_WORDS.get(w, w) for w in (want if isinstance(want, list) else [want]))
-            errors.append({"field": path or "(form)", "reason": f"应为{words} (expected {want})"})
+                               "reason": words.not_a_field_reason(extra)})
         else:
             errors.append({"field": path or "(form)",
-                           "reason": _REASONS.get(err.validator, err.message)})
-    errors.extend({"field": path or "(form)", "reason": "应为有限的数 (NaN and Infinity are not numbers here)"}
+                           "reason": words.schema_reason(err, label or "表单", path or "(form)")})
+    errors.extend({"field": path or "(form)",
+                   "reason": words.both(f"{_label(schema, _parts(path)) if path else '表单'}应为有限的数",
+                                        f"{path or '(form)'}: NaN and Infinity are not numbers here")}
                   for path in _non_finite(data))
     return errors
 

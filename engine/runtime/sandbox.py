@@ -195,32 +195,32 @@ def check_code(source: str, mode: str = "eval") -> str | None:
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as err:
-        return f"syntax error in {source!r}: {err.msg}"
+        return f"代码有语法错误，请改正 (syntax error in {source!r}: {err.msg})"
     except (RecursionError, MemoryError, ValueError):
-        return "the code is nested too deeply or too long to check"
+        return "代码嵌套太深或太长，无法检查：请简化 (the code is nested too deeply or too long to check)"
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in _GUARDED_METHODS and id(node) not in called:
-            return f"attribute {node.attr!r} may only be called where it is written"
+            return f"{node.attr} 只能在写出的地方直接调用 (attribute {node.attr!r} may only be called where it is written)"
         if isinstance(node, ast.Try) and node.finalbody:
-            return "finally is not allowed in diagram code"
+            return "流程图代码中不能用 finally：请删去 (finally is not allowed in diagram code)"
         if isinstance(node, ast.ExceptHandler) and (node.type is None or any(
                 isinstance(n, ast.Name) and n.id in ("BaseException", "Exhausted") for n in ast.walk(node.type))):
-            return "catch a named exception (except ValueError: …), not everything"
+            return "请只捕获具名的异常，如 except ValueError: (catch a named exception (except ValueError: …), not everything)"
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            return "imports are not allowed in diagram code"
+            return "流程图代码中不能 import：请删去 (imports are not allowed in diagram code)"
         if isinstance(node, (ast.Global, ast.Nonlocal)):
-            return "global/nonlocal are not allowed in diagram code"
+            return "流程图代码中不能用 global/nonlocal：请删去 (global/nonlocal are not allowed in diagram code)"
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            return f"name {node.id!r} is not allowed (leading underscore)"
+            return f"不能使用以下划线开头的名称 {node.id} (name {node.id!r} is not allowed (leading underscore))"
         if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in _FORBIDDEN_ATTRS):
-            return f"attribute {node.attr!r} is not allowed"
+            return f"不能使用属性 {node.attr} (attribute {node.attr!r} is not allowed)"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FORBIDDEN_CALLS:
-            return f"calling {node.func.id}() is not allowed"
+            return f"不能调用 {node.func.id}() (calling {node.func.id}() is not allowed)"
         if isinstance(node, ast.While) and _never_ends(node):
-            return "a loop that never ends (while True without break) is not allowed"
+            return "不能写永不结束的循环（while True 且没有 break）(a loop that never ends (while True without break) is not allowed)"
         if isinstance(node, ast.FormattedValue) and node.format_spec is not None and not _small_spec(node.format_spec):
-            return "an f-string width is limited to three digits, and may not be computed"
+            return "f-string 的宽度至多三位数字，且不能是计算出来的 (an f-string width is limited to three digits, and may not be computed)"
     return None
 
 

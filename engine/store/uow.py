@@ -45,7 +45,7 @@ def run(session_factory, fn, retries: int = 5):
             session.info.pop("after_commit", None)
             session.info.pop(NOTES, None)
             session.close()
-    raise Conflict("the event is busy; try again")
+    raise Conflict("该事件正在被他人办理，请稍后重试 (the event is busy; try again)")
 
 
 def _retryable(err: DBAPIError, committing: bool) -> bool:

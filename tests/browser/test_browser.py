@@ -295,7 +295,7 @@ def test_catalogs_are_edited_in_the_app_and_a_bad_value_is_named(server, browser
     row = cadre.page.locator("tr[data-type=A05]")
     row.get_by_role("textbox").fill("abc")
     cadre.page.get_by_role("button", name="保存").click()
-    expect(cadre.page.get_by_test_id("errors")).to_contain_text("time_limits.A05")
+    expect(cadre.page.get_by_test_id("errors")).to_contain_text("「A05 人行道秩序整治」的时限应为大于 0")
     cadre.shot("01-bad-limit-named")
     assert "A05" not in svc.catalogs.community("lg-xincheng")["time_limits"]    # nothing saved
     row = cadre.page.locator("tr[data-type=A05]")
@@ -344,7 +344,7 @@ def test_an_administrator_manages_accounts_in_the_app(server, browser):
     page.get_by_label("姓名").fill("新城社区 李娜")
     page.get_by_label("社区干部/社工").check()
     page.get_by_role("button", name="新建").click()
-    expect(page.get_by_test_id("errors")).to_contain_text("community")
+    expect(page.get_by_test_id("errors")).to_contain_text("请选择「社区」")
     expect(page.get_by_label("用户名")).to_have_value("staff8")                  # what was typed is kept
     page.get_by_label("初始密码").fill("init-pass-88")
     page.get_by_label("社区", exact=True).select_option("lg-xincheng")

@@ -178,7 +178,7 @@ def test_photo_fields_are_found_in_arrays_strings_and_nested_objects():
     assert forms.photo_references(schema, data) == [("after_photos.0", "a"), ("after_photos.1", "b"),
                                                     ("arrival_photo", "c"), ("parts.0.part_photos.0", "e")]
     assert forms.form_problems({"properties": {"shots": {"type": "string", "x-widget": "photos"}}}, set()) == [
-        "field 'shots': x-widget photos is an array of strings (photo keys)"]
+        "字段 shots 的 x-widget photos 须是字符串列表 (field 'shots': x-widget photos is an array of strings (photo keys))"]
 
 
 def _event(session) -> Event:

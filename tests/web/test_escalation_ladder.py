@@ -118,7 +118,7 @@ def test_the_ladder_page_edits_the_rungs(app, api):
     assert next(r for r in ladder(api) if r["code"] == "dispatch")["limits"] == ["accept"]
     form["r4.message"] = "事件 {numbr}"
     r = admin.post("/admin/catalogs/escalation", data=form)
-    assert r.status_code == 422 and "unknown placeholder {numbr}" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "{numbr} 不是可用的占位符：请只用页面上列出的占位符" in r.get_data(as_text=True)
     assert web_session(app, "city1").get("/admin/catalogs/escalation").status_code == 403
 
 

@@ -112,10 +112,11 @@ def app_routes(app) -> set[tuple[str, str]]:
 
 
 def strip_annotations(schema):
-    """A schema without the words (description, title, examples …), for comparing constraints."""
+    """A schema without the words (description, title, examples, a pattern's `x-hint` …), for comparing
+    constraints."""
     if isinstance(schema, dict):
         return {k: strip_annotations(v) for k, v in schema.items()
-                if k not in ("description", "title", "example", "examples")}
+                if k not in ("description", "title", "example", "examples", "x-hint")}
     if isinstance(schema, list):
         return [strip_annotations(v) for v in schema]
     return schema

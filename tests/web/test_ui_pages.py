@@ -142,7 +142,7 @@ def test_catalog_forms_answer_odd_input_with_a_clear_refusal_not_a_crash(app, ap
     assert admin.post("/admin/catalogs/units", data={"csrf_token": token, "rows": "abc"}).status_code == 400
     assert admin.post("/admin/catalogs/units", data={"csrf_token": token, "rows": "99999999"}).status_code == 400
     r = admin.post("/admin/catalogs/units", data={"csrf_token": token, "rows": "1", "0.name": "新单位"})
-    assert r.status_code == 422 and "请填写单位代码" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "第 1 行：请填写「代码」" in r.get_data(as_text=True)
     cadre = web_session(app, "staff1")
     token = csrf(cadre, "/admin/catalogs/communities/lg-xincheng")
     for typed in ("NaN", "Infinity", "1e30", "-2", "abc", "9000"):

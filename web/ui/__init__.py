@@ -20,6 +20,8 @@ from engine.casework import tasks as work
 from engine.notices import live as live_feed
 from engine.core.errors import EventflowError
 from web.ui import error_pages, people
+from web.words import say
+from web.words import set_up as set_up_words
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -79,6 +81,7 @@ def set_up(app, api_blueprints) -> None:
     for bp in api_blueprints:          # the API authenticates with bearer tokens, not cookies
         csrf.exempt(bp)
     Babel(app, locale_selector=session.select_locale)
+    set_up_words(app)                  # `|say`: a message in the reader's language (issue #20)
     for module in (session, tasks, events, report, admin, users, processes, dashboard, field, spot_checks, notices, live,
                    returns):
         app.register_blueprint(module.bp)
@@ -163,5 +166,5 @@ def page_error(err: EventflowError):
     if errors:
         message = _("链接中的参数有误：") if err.status == 400 and request.method == "GET" else _("请修改下列内容后再试：")
     else:
-        message = error_pages.one_language(err.message)
+        message = say(err.message)
     return error_page(err.status, None, message, errors)

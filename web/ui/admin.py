@@ -21,6 +21,7 @@ from web.auth import services
 from web.ui import people
 from web.ui.session import page
 from web.units import read
+from web.words import say
 
 bp = Blueprint("ui_admin", __name__, url_prefix="/admin")
 #: blank rows offered for adding units and duty-roster entries
@@ -39,18 +40,27 @@ def _hours(duration: str) -> str:
     return format(hours.normalize(), "f")
 
 
-def _duration(hours: str, field: str, errors: list) -> str | None:
-    """What staff typed in hours → an ISO duration; a bad one is named in `errors`."""
+def _duration(hours: str, field: str, errors: list, label: str = "") -> str | None:
+    """What staff typed in hours → an ISO duration; a bad one is named in `errors` (`label`: the field in words)."""
     try:
         value = Decimal(hours.strip())
     except InvalidOperation:
         value = None
     minutes = value * 60 if value is not None and value.is_finite() and 0 < value <= MAX_HOURS else None
     if minutes is None or minutes != minutes.to_integral_value():
-        errors.append({"field": field, "reason": _("应为大于 0、不超过 8784（一年）的小时数，可到分钟，如 0.5")})
+        errors.append({"field": field, "reason": _("%(field)s应为大于 0、不超过 8784（一年）的小时数，可到分钟，如 0.5",
+                                                   field=label)})
         return None
     h, m = divmod(int(minutes), 60)
     return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "")
+
+
+def _limit_label(catalogs, key: str) -> str:
+    """A time limit's row in words: 「一般时限」, 「A05 占道经营」."""
+    if key == "default":
+        return _("「一般时限」")
+    row = catalogs.event_type(key) or {}
+    return "「%s」" % f"{key} {row.get('content', '')}".strip()
 
 
 def _count(name: str) -> int:
@@ -94,15 +104,17 @@ def _save(save, key: str, document, base, back: str):
 def _refused(err, rows_at=None) -> tuple[list, int]:
     """A refused edit's errors for the form; `rows_at` maps a saved row's index to its row on the form."""
     if isinstance(err, Conflict):
-        return [{"field": err.details.get("field", "(form)"), "reason": err.message}], 409
+        return [{"field": err.details.get("field", "(form)"), "reason": say(err.message)}], 409
     errors = []
     for e in err.details["errors"]:
-        field = e["field"]
+        field, reason = e["field"], say(e["reason"])
         if rows_at is not None and field.startswith("["):
             index, _closing, rest = field[1:].partition("]")
             if index.isdigit() and int(index) < len(rows_at):
                 field = _("第 %(n)s 行", n=rows_at[int(index)] + 1) + rest
-        errors.append({"field": field, "reason": e["reason"]})
+                # the engine counts the rows it was sent, the form its own (blank ones are not sent)
+                reason = reason.replace(f"第 {int(index) + 1} 行", _("第 %(n)s 行", n=rows_at[int(index)] + 1), 1)
+        errors.append({"field": field, "reason": reason})
     return errors, 422
 
 
@@ -139,11 +151,12 @@ def community(code):
                   if key.startswith("limit.") and value.strip()}
         wanted = {}
         for key, hours in limits.items():
-            iso = _duration(hours, f"time_limits.{key}", errors)
+            iso = _duration(hours, f"time_limits.{key}", errors, _limit_label(catalogs, key) if key == "default"
+                            else _("%(type)s的时限", type=_limit_label(catalogs, key)))
             old = current["time_limits"].get(key)
             wanted[key] = old if old and iso and parse_duration(old) == parse_duration(iso) else iso
         if "default" not in wanted:
-            errors.append({"field": "time_limits.default", "reason": _("请填写一般时限（§8.1 一般为 2 小时）")})
+            errors.append({"field": "time_limits.default", "reason": _("请填写「一般时限」（§8.1 一般为 2 小时）")})
         status = 422
         if not errors:
             try:
@@ -192,7 +205,8 @@ def _unit_rows(form) -> tuple[list[dict], list[int], list[dict]]:
             continue
         if not get("code"):
             if any(get(k) for k in ("name", "full_name", "supervisor_name", "supervisor_title", "supervisor_username")):
-                errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code", "reason": _("请填写单位代码")})
+                errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code",
+                               "reason": _("第 %(n)s 行：请填写「代码」（新单位须有代码，如 zhifa）", n=index + 1)})
             continue
         row = {"code": get("code"), "name": get("name"), "kind": get("kind"), "parent": get("parent") or None,
                "supervisor": {"name": get("supervisor_name"), "title": get("supervisor_title")}}
@@ -239,11 +253,12 @@ def _minutes(duration: str) -> str:
     return str(int(parse_duration(duration).total_seconds()) // 60)
 
 
-def _from_minutes(text: str, field: str, errors: list) -> str | None:
-    """What staff typed in minutes → an ISO duration; a bad one is named in `errors`."""
+def _from_minutes(text: str, field: str, errors: list, label: str = "") -> str | None:
+    """What staff typed in minutes → an ISO duration; a bad one is named in `errors` (`label`: the field in words)."""
     minutes = int(text) if text.isascii() and text.isdigit() else 0
     if not 0 < minutes <= MAX_HOURS * 60:
-        errors.append({"field": field, "reason": _("应为大于 0、不超过 527040（一年）的整数分钟数，如 30")})
+        errors.append({"field": field, "reason": _("%(field)s应为大于 0、不超过 527040（一年）的整数分钟数，如 30",
+                                                   field=label)})
         return None
     h, m = divmod(minutes, 60)
     return "PT" + (f"{h}H" if h else "") + (f"{m}M" if m else "")
@@ -265,7 +280,8 @@ def step_limits():
                 continue
             row = {"community": get("community") or "*", "event_type": get("event_type") or "default"}
             rows.append({**row, **typed})
-            limits = {step: _from_minutes(value, _("第 %(n)s 行", n=index + 1) + f".{step}", errors)
+            limits = {step: _from_minutes(value, _("第 %(n)s 行", n=index + 1) + f".{step}", errors,
+                                          _("第 %(n)s 行的「%(step)s」", n=index + 1, step=STEP_NAMES[step]))
                       for step, value in typed.items()}
             document.append({**row, **limits})
             rows_at.append(index)
@@ -300,7 +316,10 @@ def community_steps(code):
             hours = {step: (request.form.get(f"{key}.{step}") or "").strip() for step in STEP_NAMES}
             typed[key] = {step: value for step, value in hours.items() if value}
             if typed[key]:
-                body[key] = {step: _from_minutes(value, f"{key}.{step}", errors) for step, value in typed[key].items()}
+                body[key] = {step: _from_minutes(value, f"{key}.{step}", errors,
+                                                 _("%(type)s的「%(step)s」", type=_limit_label(catalogs, key),
+                                                   step=STEP_NAMES[step]))
+                             for step, value in typed[key].items()}
         status = 422
         if not errors:
             try:
@@ -330,7 +349,7 @@ def calendar():
             if year and not get("delete"):
                 years[year] = {kind: get(kind).split() for kind in ("holidays", "workdays")}   # a date a line
             elif not year and (get("holidays").strip() or get("workdays").strip()):
-                errors.append({"field": f"y{index}.year", "reason": _("请填写年份")})
+                errors.append({"field": f"y{index}.year", "reason": _("新增年份：请填写「年份」，如 2027")})
         document = {**document, "office_hours": {"start": request.form.get("office_start", "").strip(),
                                                  "end": request.form.get("office_end", "").strip()},
                     "years": years}
@@ -388,7 +407,8 @@ def _rung_rows(form) -> tuple[list[dict], list[dict]]:
                "notify": [*form.getlist(f"r{index}.notify"), *(f"unit:{u}" for u in form.getlist(f"r{index}.units") if u)],
                "kind": get("kind"), "clause": get("clause"), "message": get("message")}
         if row["trigger"] == "missed_for":
-            row["after"] = _duration(get("after"), f"{row['code'] or f'r{index}'}.after", errors) or ""
+            row["after"] = _duration(get("after"), f"{row['code'] or f'r{index}'}.after", errors,
+                                     _("「%(name)s」的「超期后（小时）」", name=row["name"] or row["code"])) or ""
         limits = form.getlist(f"r{index}.limits")
         if limits:                            # none ticked: every limit
             row["limits"] = limits
@@ -417,7 +437,8 @@ def _appendix_rows(form, saved: list[dict], fields: tuple[str, ...], lists: tupl
         code = get("code")
         if not code:
             if any(get(k) not in ("", _PRESET.get(k)) for k in fields) or any(form.getlist(f"{index}.{k}") for k in lists):
-                errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code", "reason": _("请填写编码")})
+                errors.append({"field": _("第 %(n)s 行", n=index + 1) + ".code",
+                               "reason": _("第 %(n)s 行：请填写「编码」", n=index + 1)})
             continue
         row = {**by_code.get(code, {}), "code": code}
         for name in fields:

@@ -15,6 +15,7 @@ from engine.core.errors import Conflict, InvalidData
 from web.auth import services
 from web.ui.session import page
 from web.units import read, run
+from web.words import by_field, say
 
 bp = Blueprint("ui_delegation", __name__)
 #: engine/casework/delegation.py STATUS_WORDS, for the catalog: the pages show them as `_(d.status_name)`
@@ -46,9 +47,9 @@ def delegate(task_id):
         try:
             done = run(delegation.pass_down, task_id, body)
         except InvalidData as err:
-            errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
+            errors, status = by_field(err.details["errors"]), 422
         except Conflict as err:
-            errors, status = {"task": err.message}, 409
+            errors, status = {"task": say(err.message)}, 409
         else:
             flash(_("已下派给%(who)s，下派时限至 %(due)s", who=done["to_name"], due=done["due_at"][:16].replace("T", " ")))
             return redirect(url_for("ui_tasks.task", task_id=task_id))
@@ -65,5 +66,5 @@ def take_back(task_id):
         run(delegation.take_back, task_id, {"reason": request.form.get("reason", "").strip() or None})
         flash(_("已收回"))
     except (Conflict, InvalidData) as err:
-        flash(err.message)
+        flash(say(err.message))
     return redirect(url_for("ui_tasks.task", task_id=task_id))

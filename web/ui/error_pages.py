@@ -6,21 +6,18 @@ the error has (400, 403, 404, 405, 413 …). Only the machine-facing paths (`MAC
 matches no route gets the page too."""
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from flask import render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from web.ui import query
 from web.ui.session import current_user
+from web.words import say
 
 #: the path prefixes machines call (web/api/: the API; Open311 GeoReport v2): their errors stay JSON
 MACHINE = ("/api", "/open311")
-#: an engine reason written in both languages, "中文 (English)" (engine/store/paging.py and others)
-_BOTH = re.compile(r"^(?P<zh>.*[\u3400-\u9fff].*?)\s*\((?P<en>[^()\u3400-\u9fff]*[A-Za-z][^()\u3400-\u9fff]*)\)$", re.S)
 
 
 def is_page() -> bool:
@@ -44,20 +41,12 @@ def _messages() -> dict:
             413: _("上传的文件太大，请减少或压缩照片后再提交。"), 500: _("服务器处理时出错，请稍后重试。")}
 
 
-def one_language(text: str) -> str:
-    """An engine reason written as "中文 (English)" in the user's language; any other text as it is."""
-    found = _BOTH.match(text or "")
-    if not found:
-        return text
-    return found["en"] if str(get_locale()) == "en" else found["zh"]
-
-
 def problems(errors: list[dict]) -> list[dict]:
     """Each refused field or parameter with its label and the reason (engine/core/errors.py InvalidData)."""
     shown = []
     for error in errors or []:
         field = str(error.get("field") or "")
-        name, reason = query.label(field), one_language(str(error.get("reason") or ""))
+        name, reason = query.label(field), say(str(error.get("reason") or ""))
         shown.append({"field": field, "label": name,
                       "text": reason if name and name in reason else _("「%(label)s」%(reason)s", label=name, reason=reason)})
     return shown

@@ -27,6 +27,7 @@ from web.auth import public, services
 from web.ui import maps, people, query
 from web.ui.session import page
 from web.units import page_asked, read, run
+from web import words
 
 bp = Blueprint("ui_events", __name__)
 FRONTEND = Path(__file__).resolve().parents[1] / "frontend" / "node_modules"
@@ -132,7 +133,7 @@ def _event_page(event_id, typed=None, problems=None, status=200):
 
 
 def _reasons(err) -> list[str]:
-    return [e["reason"] for e in err.details.get("errors", [])] or [err.message]
+    return [words.say(e["reason"]) for e in err.details.get("errors", [])] or [words.say(err.message)]
 
 
 @bp.post("/events/<int:event_id>/administer")

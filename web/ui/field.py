@@ -13,6 +13,7 @@ from engine.store import paging
 from web.api.photos import checked_uploads, photo_response
 from web.auth import services
 from web.ui.session import page
+from web.words import by_field, say
 
 bp = Blueprint("ui_field", __name__)
 
@@ -43,7 +44,7 @@ def patrol():
             flash(_("已打卡：%(grid)s", grid=body["grid"]))
             return redirect(url_for("ui_field.patrol"))
         except InvalidData as err:
-            errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
+            errors, status = by_field(err.details["errors"]), 422
     mine = svc.read(lambda s: hazards.list_patrols(s, username=user.username, page=paging.PageRequest(20)).items)
     return render_template("ui/patrol.html", nav="patrol", patrols=mine, errors=errors,
                            values=request.form), status
@@ -68,7 +69,7 @@ def hazard_list():
             flash(_("已上报重点隐患整治点"))
             return redirect(url_for("ui_field.hazard", hazard_id=hazard_id))
         except (InvalidData, Forbidden) as err:
-            errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"role": err.message}
+            errors = by_field(err.details.get("errors", [])) or {"role": say(err.message)}
             status = err.status
     if not permissions.may_read_community(user, community):
         abort(403)
@@ -110,7 +111,7 @@ def hazard(hazard_id):
                 abort(400)
             return redirect(url_for("ui_field.hazard", hazard_id=hazard_id))
         except (InvalidData, Forbidden, Conflict) as err:
-            errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
+            errors = by_field(err.details.get("errors", [])) or {"(form)": say(err.message)}
             status = err.status
         point = svc.read(lambda s: hazards.find(s, hazard_id))
     own = permissions.may_report_hazard(user, point.community)

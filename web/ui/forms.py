@@ -106,14 +106,31 @@ def _el(tag: str, attrs: dict | None = None, *children) -> Markup:
     return Markup("").join(html)
 
 
+class _Pending(dict):
+    """The errors not yet shown beside a field, and where each shown one went (`placed`: the rendered field's
+    path → its reasons)."""
+
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.placed: dict[str, list[str]] = {}
+
+
 def render(schema: dict, values: dict | None = None, errors: dict[str, str] | None = None) -> Markup:
     """The HTML of the form's fields (no <form>, no submit button) in `x-order`, filled with `values`
     (or each field's `default`), each engine error beside the nearest rendered field; an error that
     names no field of the form is shown above them."""
-    pending = dict(errors or {})
+    pending = _Pending(errors or {})
     fields = _fields(schema, values, "", pending, with_help=True)
     stray = [_el("p", {"class": "error", "role": "alert"}, reason) for reason in pending.values()]
     return Markup("\n").join(stray + fields)
+
+
+def place(schema: dict, values: dict | None, errors: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Where render() shows each error, for a page that shows them without reloading (web/static/task_form.js):
+    ({path of the rendered field (`data-field`, or a row's `data-path`): its reasons}, [errors naming no field])."""
+    pending = _Pending(errors)
+    _fields(schema, values, "", pending, with_help=False)
+    return {path: "；".join(reasons) for path, reasons in pending.placed.items()}, list(pending.values())
 
 
 def _fields(schema: dict, values, prefix: str, pending: dict, with_help: bool) -> list[Markup]:
@@ -127,7 +144,10 @@ def _fields(schema: dict, values, prefix: str, pending: dict, with_help: bool) -
 def _claim(pending: dict, path: str) -> list[str]:
     """Take the errors on `path` and on anything below it that no inner field has taken."""
     mine = [key for key in pending if key == path or key.startswith(path + ".")]
-    return [pending.pop(key) for key in mine]
+    reasons = [pending.pop(key) for key in mine]
+    if reasons and isinstance(pending, _Pending):
+        pending.placed[path] = reasons
+    return reasons
 
 
 def _field(path: str, prop: dict, value, required: bool, pending: dict, with_help: bool) -> Markup:
@@ -175,7 +195,7 @@ def _rows(path: str, prop: dict, value, pending: dict) -> list[Markup]:
         row_path = f"{path}.{i}"
         inner = _fields(items, given[i] if i < len(given) else None, row_path + ".", pending, with_help=i == 0)
         legend = _el("legend", None, f"{items['title']} {i + 1}" if items.get("title") else _("第 %(n)s 条", n=i + 1))
-        rows.append(_el("fieldset", {"class": "row", "data-row": str(i)}, legend, *inner,
+        rows.append(_el("fieldset", {"class": "row", "data-row": str(i), "data-path": row_path}, legend, *inner,
                         _errors(_id(row_path), _claim(pending, row_path))))
     return rows
 

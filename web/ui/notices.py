@@ -12,6 +12,7 @@ from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
 from engine.notices import delivery
 from web.ui.session import page
 from web.units import page_asked, read, run
+from web.words import by_field, say
 
 bp = Blueprint("ui_notices", __name__, url_prefix="/admin/notices")
 FIELDS = ("owner_kind", "owner", "label", "url", "quiet_from", "quiet_until")
@@ -24,7 +25,7 @@ def _page(typed: dict | None = None, errors: dict | None = None, status_code: in
         status = delivery.check_status(request.args.get("status"))
         counts, log = read(delivery.delivery_log, status, page_asked())
     except InvalidQuery as err:            # a made-up status or cursor: said, and the rest still shown
-        errors.update({e["field"]: e["reason"] for e in err.details["errors"]})
+        errors.update(by_field(err.details["errors"]))
         status_code = 400
     return render_template("ui/admin/notices.html", nav="admin", channels=read(delivery.list_channels),
                            categories=delivery.CATEGORIES, owner_kinds=delivery.OWNER_KINDS, status=status,
@@ -46,7 +47,7 @@ def add():
     try:
         added = run(delivery.create_channel, typed)
     except InvalidData as err:
-        return _page(typed, {e["field"]: e["reason"] for e in err.details["errors"]}, 422)
+        return _page(typed, by_field(err.details["errors"]), 422)
     flash(_("已添加通知渠道「%(label)s」", label=added["label"]))
     return redirect(url_for("ui_notices.index"))
 
@@ -58,7 +59,7 @@ def remove(channel_id):
         run(delivery.delete_channel, channel_id)
         flash(_("已停用该通知渠道"))
     except NotFound as err:
-        flash(err.message)
+        flash(say(err.message))
     return redirect(url_for("ui_notices.index"))
 
 
@@ -69,5 +70,5 @@ def resend(delivery_id):
         run(delivery.resend_one, delivery_id)
         flash(_("已重新排队发送"))
     except (NotFound, Conflict) as err:
-        flash(err.message)
+        flash(say(err.message))
     return redirect(url_for("ui_notices.index", status=request.form.get("status") or None))

@@ -21,6 +21,7 @@ from web.auth import services
 from web.ui import people
 from web.ui.session import page
 from web.units import items, read, run, run_step
+from web.words import say
 
 bp = Blueprint("ui_processes", __name__, url_prefix="/admin/processes")
 #: instances moved per request of the page's progress bar
@@ -79,7 +80,7 @@ def deploy():
     flash(_("已部署 %(key)s v%(n)s", key=version.process_key, n=version.version) if created
           else _("内容与 v%(n)s 相同，未生成新版本", n=version.version))
     for warning in read(process_versions.unprovided):    # event types naming a process still missing
-        flash(f"{warning['field']}: {warning['reason']}")
+        flash(_("附录A %(code)s：%(reason)s", code=warning["field"], reason=say(warning["reason"])))
     return redirect(url_for("ui_processes.show", version_id=version.id))
 
 
@@ -104,9 +105,9 @@ def retry_incident(incident_id):
         run_step(incidents.retry, incident_id)
         flash(_("重试成功，流程异常已解决"))
     except StepFailed as err:
-        flash(_("重试未成功：%(reason)s", reason=err.details.get("reason") or err.message))
+        flash(_("重试未成功：%(reason)s", reason=say(err.details.get("reason") or err.message)))
     except (Conflict, InvalidData) as err:
-        flash("；".join(e["reason"] for e in err.details.get("errors", [])) or err.message)
+        flash("；".join(say(e["reason"]) for e in err.details.get("errors", [])) or say(err.message))
     if request.form.get("back") == "event":
         return redirect(url_for("ui_events.show", event_id=incident["event_id"]))
     return redirect(url_for("ui_processes.show", version_id=incident["version_id"]))
@@ -120,7 +121,7 @@ def activate(version_id):
         version = run(process_versions.activate, version_id)
         flash(_("已启用 %(key)s v%(n)s：新事件按此版本办理", key=version.process_key, n=version.version))
     except Conflict as err:
-        flash(err.message)
+        flash(say(err.message))
     return redirect(url_for("ui_processes.show", version_id=version_id))
 
 
@@ -177,7 +178,9 @@ def modeler(version_id):
         try:
             version, _created = run(process_versions.deploy, bundles.Bundle(changed))
         except (DeployError, InvalidData) as err:
-            return err.to_dict(), 400
+            body = err.to_dict()       # the page's answer: its words in the reader's language (issue #20)
+            return {**body, "message": say(body["message"]), "reason": say(body.get("reason") or "；".join(
+                e["reason"] for e in body.get("errors", [])) or body["message"])}, 400
         return {"version_id": version.id, "version": version.version,
                 "version_url": url_for("ui_processes.show", version_id=version.id)}
     detail = svc.read(lambda s: version_history.detail(s, version_id))

@@ -37,6 +37,7 @@ from web.auth import public
 from web.ui.events import FRONTEND, VENDOR
 from web.ui.session import page
 from web.units import services, start, store
+from web.words import by_field, say
 
 bp = Blueprint("ui_report", __name__)
 
@@ -121,10 +122,10 @@ def report():
             fixed = {name: checked_uploads(name) for name in on_spot.PHOTO_FIELDS}
             event, created = store(registration.report, payload, request.form.get("submission"), found, fixed)
         except InvalidData as err:
-            errors = {e["field"]: e["reason"] for e in err.details["errors"]}
+            errors = by_field(err.details["errors"])
             status = 422
         except Forbidden as err:
-            errors = {err.details.get("field") or "community": err.message}
+            errors = {err.details.get("field") or "community": say(err.message)}
             status = 403
         else:
             return _registered(event, created)

@@ -14,6 +14,7 @@ from web.ui import query
 from web.ui.dashboard import _period
 from web.ui.session import _safe_next, page
 from web.units import page_asked, read, run
+from web.words import by_field, say
 
 bp = Blueprint("ui_returns", __name__)
 
@@ -53,10 +54,10 @@ def ruling(return_id):
     try:
         done = run(returns.rule, return_id, body)
     except InvalidData as err:
-        reasons = {e["field"]: e["reason"] for e in err.details["errors"]}
+        reasons = by_field(err.details["errors"])
         return index(errors={return_id: reasons}, typed={return_id: body}, status=422)
     except (Conflict, NotFound) as err:
-        flash(err.message.split(" (")[0])
+        flash(say(err.message))
     else:
         flash(_("已裁定 %(number)s 的退回：%(verdict)s", number=done["event_number"],
                 verdict=done["ruling"]["verdict_name"]))

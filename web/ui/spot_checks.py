@@ -18,6 +18,7 @@ from web.auth import services
 from web.ui import people
 from web.ui.session import page
 from web.units import read, run
+from web.words import by_field, say
 
 bp = Blueprint("ui_spot_checks", __name__, url_prefix="/spot-checks")
 
@@ -49,7 +50,7 @@ def index():
             flash(_("已抽取"))
             return redirect(url_for("ui_spot_checks.show", check_id=check_id))
         except InvalidData as err:
-            errors, status = {e["field"]: e["reason"] for e in err.details["errors"]}, 422
+            errors, status = by_field(err.details["errors"]), 422
     return render_template("ui/spot_checks.html", nav="dashboard", checks=read(spot_checks.recent, limit=50),
                            errors=errors, values=request.form, communities=services().catalogs.options("communities"),
                            first=today.replace(day=1), last=today), status
@@ -70,7 +71,7 @@ def show(check_id):
             flash(_("已记录抽查结论"))
             return redirect(url_for("ui_spot_checks.show", check_id=check_id))
         except (InvalidData, Conflict, NotFound) as err:
-            errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
+            errors = by_field(err.details.get("errors", [])) or {"(form)": say(err.message)}
             status = err.status
     check = read(spot_checks.show, check_id)   # 404 if none
     checkers = people.named((i.get("finding") or {}).get("checked_by") for i in check["items"])   # by name

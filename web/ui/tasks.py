@@ -22,6 +22,7 @@ from web.ui import maps, people
 from web.auth import services
 from web.ui.session import _safe_next, page
 from web.units import page_asked, read, run, run_each, run_step
+from web.words import by_field, say
 
 bp = Blueprint("ui_tasks", __name__)
 LIGHT_WORDS = {"green": _l("绿灯"), "yellow": _l("黄灯"), "red": _l("红灯"), "paused": _l("暂停")}
@@ -108,11 +109,14 @@ def done():
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @page
 def task(task_id):
+    """A task's page and its form. web/static/task_form.js posts the form with fetch and asks for JSON: a refused
+    submission then answers where each reason goes and the page shows them without reloading, so nothing typed
+    or attached (photos) is lost (issue #20); without JavaScript the page comes back with the reasons."""
+    as_json = _wants_json()
     try:
         detail = read(tasks.detail, task_id, "task_form")
     except Conflict:
-        flash(_("该任务已办理或已撤销"))
-        return redirect(url_for("ui_tasks.index"))
+        return _leave(_("该任务已办理或已撤销"), url_for("ui_tasks.index"), as_json)
     schema, values, errors, status = detail["form"], {}, {}, 200
     if request.method == "POST":
         data, uploads = ui_forms.parse(schema, request.form, request.files)
@@ -120,25 +124,38 @@ def task(task_id):
         try:
             done = _complete(detail, schema, data, uploads)
         except InvalidData as err:
-            errors = {e["field"]: e["reason"] for e in err.details["errors"]}
+            errors = by_field(err.details["errors"])
             status = 422
+            if as_json:
+                placed, stray = ui_forms.place(schema, values, errors)
+                return {"errors": placed, "stray": stray}, status
         except Conflict as err:
             # 挂起, or the process failed at a step (流程异常, issue #15): the task stays; the page says so
             if err.code in ("suspended", "step_failed"):
-                flash(err.message)
-                return redirect(url_for("ui_tasks.task", task_id=task_id))
-            flash(_("该任务已办理或已撤销"))
-            return redirect(url_for("ui_tasks.index"))
+                return _leave(say(err.message), url_for("ui_tasks.task", task_id=task_id), as_json)
+            return _leave(_("该任务已办理或已撤销"), url_for("ui_tasks.index"), as_json)
         else:
             stage = done["stage"] or gettext(STATUS_WORDS.get(done["event_status"], ""))    # 办结, not "closed"
-            flash(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
-                    number=detail["event_number"], stage=stage))
-            return redirect(url_for("ui_tasks.index"))
+            return _leave(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
+                            number=detail["event_number"], stage=stage),
+                          url_for("ui_tasks.index"), as_json)
     event = services().view_event(detail["event_id"], g.user, "task_page")
     passed = read(delegation.for_task, task_id, None)     # 下派 (issue #19)
     detail = {**detail, "claimed_by_name": people.named([detail["claimed_by"]]).get(detail["claimed_by"])}
     return render_template("ui/task.html", nav="tasks", task=detail, event=event, schema=schema,
                            fields=ui_forms.render(schema, values, errors), errors=errors, passed=passed), status
+
+
+def _wants_json() -> bool:
+    """The task page's script asks for JSON (Accept: application/json); a browser without it gets pages."""
+    return request.method == "POST" and \
+        request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def _leave(message: str, target: str, as_json: bool):
+    """Say `message` on the page at `target` and go there (the script goes there itself)."""
+    flash(message)
+    return {"redirect": target} if as_json else redirect(target)
 
 
 def _complete(detail, schema, data, uploads):
@@ -162,7 +179,7 @@ def batch_accept():
     try:
         ids = batch.check_ids({"task_ids": request.form.getlist("task_ids")})
     except InvalidData as err:
-        flash(err.details["errors"][0]["reason"].split(" (")[0])
+        flash(say(err.details["errors"][0]["reason"]))
         return redirect(back)
     accepted, refused = run_each(batch.accept, ids, batch.refusal)
     if accepted:
@@ -191,5 +208,5 @@ def _claim_action(task_id, act, done: str):
         run(act, task_id)
         flash(done)
     except Conflict as err:
-        flash(err.message)
+        flash(say(err.message))
     return redirect(url_for("ui_tasks.task", task_id=task_id))

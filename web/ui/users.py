@@ -13,6 +13,7 @@ from engine.accounts.users import ROLES
 from web.auth import services
 from web.ui.session import page
 from web.units import page_asked, read, run
+from web.words import by_field, say
 
 bp = Blueprint("ui_users", __name__, url_prefix="/admin/users")
 
@@ -71,7 +72,7 @@ def edit(user_id):
         except InvalidData as err:
             errors, status = _by_field(err), 422
         except (Conflict, NotFound) as err:
-            errors, status = {err.details.get("field", "(form)"): err.message}, err.status
+            errors, status = {err.details.get("field", "(form)"): say(err.message)}, err.status
     return render_template("ui/admin/user.html", nav="admin", account=values, errors=errors, **_choices()), status
 
 
@@ -93,7 +94,4 @@ def import_users():
 
 
 def _by_field(err: InvalidData) -> dict:
-    found = {}
-    for e in err.details["errors"]:
-        found[e["field"]] = "；".join(filter(None, [found.get(e["field"]), e["reason"]]))
-    return found
+    return by_field(err.details["errors"])
