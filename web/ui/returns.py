@@ -52,7 +52,7 @@ def ruling(return_id):
         reasons = {e["field"]: e["reason"] for e in err.details["errors"]}
         return index(errors={return_id: reasons}, typed={return_id: body}, status=422)
     except (Conflict, NotFound) as err:
-        flash(err.message.split(" (")[0])
+        flash(err.message.split(" (")[0], "error")
     else:
         flash(_("已裁定 %(number)s 的退回：%(verdict)s", number=done["event_number"],
                 verdict=done["ruling"]["verdict_name"]))

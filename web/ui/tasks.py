@@ -106,7 +106,7 @@ def task(task_id):
     try:
         detail = read(tasks.detail, task_id, "task_form")
     except Conflict:
-        flash(_("该任务已办理或已撤销"))
+        flash(_("该任务已办理或已撤销"), "error")
         return redirect(url_for("ui_tasks.index"))
     schema, values, errors, status = detail["form"], {}, {}, 200
     if request.method == "POST":
@@ -120,9 +120,9 @@ def task(task_id):
         except Conflict as err:
             # 挂起, or the process failed at a step (流程异常, issue #15): the task stays; the page says so
             if err.code in ("suspended", "step_failed"):
-                flash(err.message)
+                flash(err.message, "error")
                 return redirect(url_for("ui_tasks.task", task_id=task_id))
-            flash(_("该任务已办理或已撤销"))
+            flash(_("该任务已办理或已撤销"), "error")
             return redirect(url_for("ui_tasks.index"))
         else:
             flash(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
@@ -155,14 +155,14 @@ def batch_accept():
     try:
         ids = batch.check_ids({"task_ids": request.form.getlist("task_ids")})
     except InvalidData as err:
-        flash(err.details["errors"][0]["reason"].split(" (")[0])
+        flash(err.details["errors"][0]["reason"].split(" (")[0], "error")
         return redirect(back)
     accepted, refused = run_each(batch.accept, ids, batch.refusal)
     if accepted:
         flash(_("已签收 %(n)d 件：%(numbers)s", n=len(accepted),
                 numbers="、".join(a["event_number"] or "" for a in accepted)))
     for r in refused:
-        flash(_("未签收 %(number)s：%(reason)s", number=r["event_number"] or _("（未知事件）"), reason=r["reason"]))
+        flash(_("未签收 %(number)s：%(reason)s", number=r["event_number"] or _("（未知事件）"), reason=r["reason"]), "error")
     return redirect(back)
 
 
@@ -184,5 +184,5 @@ def _claim_action(task_id, act, done: str):
         run(act, task_id)
         flash(done)
     except Conflict as err:
-        flash(err.message)
+        flash(err.message, "error")
     return redirect(url_for("ui_tasks.task", task_id=task_id))
