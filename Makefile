@@ -27,7 +27,8 @@ install: $(STAMP) web/frontend/dist/modeler.js tools/lint-bpmn/node_modules/.pac
 web/frontend/node_modules/.package-lock.json: web/frontend/package-lock.json
 	cd web/frontend && npm ci --silent --no-audit --no-fund
 
-# the process modeler (bpmn-js + properties panel + eventflow's fields), bundled by esbuild from src/
+# the process modeler (bpmn-js + properties panel + eventflow's fields), and 上报's drafts kept on the phone and
+# the service worker (idb, Workbox: docs/offline.md), bundled by esbuild from src/ into dist/
 web/frontend/dist/modeler.js: web/frontend/node_modules/.package-lock.json $(wildcard web/frontend/src/*)
 	cd web/frontend && npm run --silent build
 

@@ -48,11 +48,15 @@ class Services:
     @classmethod
     def build(cls, settings: Settings | None = None, registry=None) -> "Services":
         settings = settings or Settings.from_env()
-        from engine.oversight.assessment import parse_weights
+        from engine.oversight.assessment import parse_required, parse_weights
         try:
             parse_weights(settings.assessment_weights)          # a bad setting stops the start, not a page
         except ValueError as err:
             raise ValueError(f"EVENTFLOW_ASSESSMENT_WEIGHTS: {err}") from None
+        try:
+            parse_required(settings.assessment_requires)
+        except ValueError as err:
+            raise ValueError(f"EVENTFLOW_ASSESSMENT_REQUIRES: {err}") from None
         db = make_engine(settings.database_url)
         factory = make_session_factory(db)
         catalogs, revision = load_catalogs(settings.catalog_dir), None

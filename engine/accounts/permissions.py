@@ -111,8 +111,9 @@ LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them,
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
 DELEGATE = _rule("delegate", ("department_staff",),
                  "下派/收回: the unit's own clerks, its own tasks, to a sub-unit or person of its tree (issue #19)")
-RETURNS_READ = _rule("returns_read", CITY,
-                     "退回: every unit's returns and their reasons (a sensitive event's only counted, issue #19)")
+RETURNS_READ = _rule("returns_read", (*CITY, "department_staff"),
+                     "退回: the city every unit's returns and their reasons, a department its own unit's and those of "
+                     "the units below it, with the city's rulings (a sensitive event's only counted, issue #19)")
 RETURN_RULING = _rule("return_ruling", ("city_authority",),
                       "裁定退回是否合理 (不合理退回 counts against the unit, not as the community's misroute)")
 
@@ -131,6 +132,14 @@ def units_within(catalogs, unit: str | None) -> list[str]:
     if not unit:
         return []
     return catalogs.units_within(unit)
+
+
+def returns_units(user, catalogs) -> list[str] | None:
+    """The units whose returns (退回) and the city's rulings on them this user reads: None for the city (every
+    unit), a department's clerk their own unit and the units below it (RETURNS_READ)."""
+    if is_global(user):
+        return None
+    return units_within(catalogs, user.unit)
 
 
 # -- sensitive events (Table A.1 rows 1–3) -------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.accounts import privacy
 from engine.core.errors import NotFound
 from engine.runtime import deploy as deploying, instance_migration as migration, specs, versions as version_history
+from engine.pool import events
 
 
 def deploy(cmd, bundle, actor: str | None = None):
@@ -65,7 +66,8 @@ def migration_plan(cmd, version_id: int) -> dict:
 
 def migrate(cmd, instance_id: int, target_id: int, actor: str | None = None) -> dict:
     """迁移 one instance (one unit of work); Conflict with its reasons if it cannot move."""
-    return migration.migrate(cmd.session, cmd.env.instances, instance_id, target_id, actor or cmd.actor)
+    return migration.migrate(cmd.session, cmd.env.instances, instance_id, target_id, actor or cmd.actor,
+                             start_data=events.initial_data)
 
 
 def shown(cmd, results: list[dict]) -> list[dict]:

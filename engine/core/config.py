@@ -66,9 +66,22 @@ class Settings:
     secret_key: str | None = field(default=None, metadata={"env": "EVENTFLOW_SECRET_KEY"})
     #: send the session cookie over HTTPS only (set to 1 behind TLS)
     secure_cookies: int = field(default=0, metadata={"env": "EVENTFLOW_SECURE_COOKIES"})
-    #: map tiles for the event page (a Leaflet URL template such as https://tile.example/{z}/{x}/{y}.png);
-    #: empty: no tiles — the page still draws the community boundary and the point
+    #: map tiles for the event page and 待办's map (a Leaflet URL template such as https://tile.example/{z}/{x}/{y}.png,
+    #: docs/maps.md: 天地图, a tile server of one's own); empty: no tiles — the maps still draw the community
+    #: boundary and the points
     map_tiles: str = field(default="", metadata={"env": "EVENTFLOW_MAP_TILES"})
+    #: a second tile layer drawn over the first, e.g. 天地图's labels (cva_w) over its streets (vec_w); empty: none
+    map_labels: str = field(default="", metadata={"env": "EVENTFLOW_MAP_LABELS"})
+    #: what `{s}` in the templates stands for, one character a server or comma-separated (天地图: 01234567)
+    map_subdomains: str = field(default="abc", metadata={"env": "EVENTFLOW_MAP_SUBDOMAINS"})
+    #: the key that `{tk}` in the templates stands for (天地图's 浏览器端 key); it reaches the browsers
+    map_key: str = field(default="", metadata={"env": "EVENTFLOW_MAP_KEY"})
+    #: the credit the tile provider asks for, shown in the map's corner (天地图: its 审图号)
+    map_attribution: str = field(default="", metadata={"env": "EVENTFLOW_MAP_ATTRIBUTION"})
+    #: the deepest zoom level the tile server has (天地图: 18; OpenStreetMap: 19)
+    map_max_zoom: int = field(default=18, metadata={"env": "EVENTFLOW_MAP_MAX_ZOOM"})
+    #: the event page's map shows the other open events within this many metres (neighbours, by type; issue #20)
+    map_neighbours_m: int = field(default=1000, metadata={"env": "EVENTFLOW_MAP_NEIGHBOURS_M"})
     #: a stored submission whose process has not started this many seconds later (the app stopped between
     #: storing and starting it) is started by the sweep (engine/runtime/sweep.py)
     start_grace_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_START_GRACE_S"})
@@ -79,6 +92,9 @@ class Settings:
     assessment_weights: str = field(default="on_time_rate:40,first_time_rate:25,accept_on_time_rate:15,"
                                             "satisfaction_rate:10,citizen_satisfaction_rate:10",
                                     metadata={"env": "EVENTFLOW_ASSESSMENT_WEIGHTS"})
+    #: the indicators without which no score is given (无数据，不评分, issue #20), comma-separated: by default 按期处置率,
+    #: the score's heaviest part — a party none of whose handling limits fell due in the period has no score and no rank
+    assessment_requires: str = field(default="on_time_rate", metadata={"env": "EVENTFLOW_ASSESSMENT_REQUIRES"})
     #: points taken off the score per entry of the period's circular and per failed spot check
     assessment_deduction: int = field(default=2, metadata={"env": "EVENTFLOW_ASSESSMENT_DEDUCTION"})
     #: how often the job that sends the sources' signed callbacks runs, seconds (engine/channels/callbacks.py)

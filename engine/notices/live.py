@@ -24,7 +24,7 @@ from engine.core.ids import MAX_ID
 from engine.notices import inbox
 from engine.pool import reading
 from engine.store import paging
-from engine.store.models import Event, LiveFeed, WorkItem
+from engine.store.models import Delegation, Event, LiveFeed, WorkItem
 from engine.store.wakeups import newest_id
 
 #: what a feed row says: a work item made, a work item gone, a notification made
@@ -116,7 +116,8 @@ def news(cmd, cursor: Cursor, now: float) -> News:
         return News([], after)
     shown = {**_work(cmd, [r for r in rows if r.kind == WORK]), **_done(cmd, [r for r in rows if r.kind == DONE]),
              **_notices(cmd, [r for r in rows if r.kind == NOTICE])}
-    items = [{**shown[r.id], "feed": r.id} for r in rows if r.id in shown]
+    passed = _passed(cmd, [r for r in rows if r.kind == NOTICE and r.id in shown], shown)
+    items = [{**item, "feed": r.id} for r in rows if r.id in shown for item in (shown[r.id], *passed.get(r.id, ()))]
     # the user's count moves only with a task of theirs made or gone: those are the items shown
     return News(items, after, any(i["kind"] in (WORK, DONE) for i in items), len(rows) == BATCH)
 
@@ -144,6 +145,37 @@ def _work(cmd, rows) -> dict[int, dict]:
                              "event": {k: event.get(k) for k in EVENT_FIELDS},
                              "sensitive": task["event_id"] in sensitive}
     return shown
+
+
+def _passed(cmd, rows, shown) -> dict[int, list[dict]]:
+    """下派 (issue #19) makes no work item: the unit's stays, and the person or sub-unit it is passed to now sees
+    it in 待办. So the notice of a passing (`delegated`) brings the task to their live 待办 as work made, and the
+    notice of taking it back (`delegation_taken_back`) takes it off as work gone, unless they still see it."""
+    kinds = {row.id: shown[row.id]["notice"].get("kind") for row in rows}
+    rows = [row for row in rows if kinds[row.id] in ("delegated", "delegation_taken_back")]
+    if not rows:
+        return {}
+    passes = cmd.session.execute(select(Delegation.event_id, Delegation.task_id, Delegation.status)
+                                 .where(Delegation.event_id.in_({r.event_id for r in rows}))).all()
+    still = {t["id"] for t in tasks.todo(cmd, paging.PageRequest(max(len(passes), 1)),
+                                         ids=[p.task_id for p in passes]).items} if passes else set()
+    found = {}
+    for row in rows:
+        if kinds[row.id] == "delegated":
+            made = [_work(cmd, [_Ref(row.id, p.task_id)]).get(row.id) for p in passes
+                    if p.event_id == row.event_id and p.status == "active" and p.task_id in still]
+            found[row.id] = [item for item in made if item is not None]
+        else:
+            found[row.id] = [{"kind": DONE, "task_id": p.task_id} for p in passes
+                             if p.event_id == row.event_id and p.status == "taken_back" and p.task_id not in still]
+    return found
+
+
+@dataclass
+class _Ref:
+    """A task named by a feed row other than its own (`_work` reads `id` and `ref`)."""
+    id: int
+    ref: str
 
 
 def _done(cmd, rows) -> dict[int, dict]:

@@ -36,7 +36,7 @@ from sqlalchemy import and_, case, func, literal, select
 from engine.accounts import permissions
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
-from engine.oversight import rollups
+from engine.oversight import comparison, rollups
 from engine.oversight.counting import (ACCEPTANCE, HANDLING, ORDER_LEVELS, STEPS, closed_query, dispatched_query,
                                        microseconds, party_column, returned_query, revisit_query)
 from engine.store.models import Deadline, Event
@@ -59,6 +59,50 @@ INDICATORS = {
     "spot_check_pass_rate": ("抽查合格率", "抽查合格数 ÷ 抽查数"),
     "step_on_time_rate": ("社区环节按时率", "按时完成环节数 ÷ 应完成环节数"),
 }
+
+
+#: the levels each indicator is counted at (docs/indicators.md's table); at another level it is not assessed
+APPLIES = {"accept_on_time_rate": ("unit", "person"), "return_rate": ("unit",), "unreasonable_return_rate": ("unit",),
+           "misroute_rate": ("community",), "satisfaction_rate": ("community", "unit"),
+           "citizen_satisfaction_rate": ("community", "unit"), "spot_check_pass_rate": ("community",),
+           "step_on_time_rate": ("community", "person")}
+#: why an indicator has no value: its denominator, as docs/indicators.md defines it, counted nothing in the period
+EMPTY = {"disposal_rate": "本期无到期事件", "on_time_rate": "本期无到期事件", "extension_rate": "本期无到期事件",
+         "average_handling_hours": "本期无到期事件", "first_time_rate": "本期无办结事件",
+         "accept_on_time_rate": "本期无到期的签收", "return_rate": "本期无派单", "unreasonable_return_rate": "本期无派单",
+         "misroute_rate": "本期无吹哨派单", "satisfaction_rate": "本期无核查评价",
+         "citizen_satisfaction_rate": "本期无接通的回访", "spot_check_pass_rate": "本期无抽查",
+         "step_on_time_rate": "本期无到期环节"}
+#: what each reason means, for the page's legend (说明)
+EMPTY_MEANING = {
+    "本期无到期事件": "应处置数为 0：处置时限在所选期间内到期的才计入；提前办结、时限在期后到期的，计入时限到期的那一期",
+    "本期到期事件均未处置": "应处置数不为 0，但到期的都还没有处置，没有处置时长可平均",
+    "本期无办结事件": "办结数为 0：所选期间内没有办结的事件",
+    "本期无到期的签收": "应签收数为 0：签收受理时限在所选期间内到期的才计入",
+    "本期无派单": "派单数为 0：所选期间内没有派给该单位的哨单",
+    "本期无吹哨派单": "派单数为 0：所选期间内该社区没有吹哨派单",
+    "本期无核查评价": "评价数为 0：所选期间内办结的事件没有核查评价",
+    "本期无接通的回访": "回访接通数为 0：所选期间内没有接通并评价的回访",
+    "本期无抽查": "抽查数为 0：所选期间内没有抽查结果",
+    "本期无到期环节": "应完成环节数为 0：核实、研判、吹哨/派单、核查的时限在所选期间内到期的才计入",
+    "本级不考核": "该指标不在这一级考核（见指标说明）",
+}
+NOT_ASSESSED = "本级不考核"
+
+
+def reasons(level: str, values: dict) -> dict[str, str | None]:
+    """{indicator: why it has no value, or None when it has one} of one party's `compute` row."""
+    found = {}
+    for key, value in values.items():
+        if value["value"] is not None:
+            found[key] = None
+        elif level not in APPLIES.get(key, LEVELS):
+            found[key] = NOT_ASSESSED
+        elif key == "average_handling_hours" and values["disposal_rate"]["denominator"]:
+            found[key] = "本期到期事件均未处置"
+        else:
+            found[key] = EMPTY[key]
+    return found
 
 
 def check_period(start, end) -> None:
@@ -197,16 +241,24 @@ def _all_indicators(c) -> dict:
     }
 
 
-def describe(catalogs, level: str, party: str, indicators: dict) -> dict:
-    """One party's row as the API returns it: its name, and each indicator with its formula."""
+def describe(catalogs, level: str, party: str, indicators: dict, previous: dict | None = None,
+             name: str | None = None) -> dict:
+    """One party's row as the API returns it: its name (a person's display name, `name`), and each indicator
+    with its formula, why it has no value (`reason`), and its value in the previous period (`previous`,
+    engine/oversight/comparison.py) with the change (环比: percentage points, or hours)."""
     if level == "community":
         name = (catalogs.community(party) or {}).get("name", party)
     elif level == "unit":
         name = (catalogs.unit(party) or {}).get("name", party)
     else:
-        name = party
+        name = name or party
+    why = reasons(level, indicators) if indicators else {}
+    before = previous or {}
     return {"key": party, "name": name,
-            "indicators": {key: {**value, "name": INDICATORS[key][0], "formula": INDICATORS[key][1]}
+            "indicators": {key: {**value, "name": INDICATORS[key][0], "formula": INDICATORS[key][1],
+                                 "reason": why.get(key),
+                                 "previous": (before.get(key) or {}).get("value"),
+                                 "change": comparison.change(key, value["value"], (before.get(key) or {}).get("value"))}
                            for key, value in indicators.items()}}
 
 
@@ -225,12 +277,28 @@ def visible(session, catalogs, user, level: str, parties) -> list[str]:
     return [p for p in parties if p in scope and permissions.may_read_person_row(user, catalogs, scope[p])]
 
 
-def report(cmd, level: str, start: datetime, end: datetime, found: dict | None = None) -> list[dict]:
-    """The rows of [start, end) at `level` that `cmd.user` may see (`visible`), each as `describe` gives it
-    (`found`: what `compute` gave for them, if the caller has it already)."""
+def report(cmd, level: str, start: datetime, end: datetime, found: dict | None = None,
+           previous: dict | None = None) -> list[dict]:
+    """The rows of [start, end) at `level` that `cmd.user` may see (`visible`), each as `describe` gives it, with
+    the change from the previous period of equal length (环比, `comparison.previous_period`) — `found` and
+    `previous`: what `compute` gave for the two periods, if the caller has them already."""
     found = compute(cmd.session, level, start, end) if found is None else found
+    if previous is None:
+        previous = compute(cmd.session, level, *comparison.previous_period(start, end))
     keep = visible(cmd.session, cmd.catalogs, cmd.user, level, found)
-    return [describe(cmd.catalogs, level, party, found[party]) for party in keep]
+    names = person_names(cmd.session, keep) if level == "person" else {}
+    return [describe(cmd.catalogs, level, party, found[party], previous.get(party), names.get(party))
+            for party in keep]
+
+
+def person_names(session, usernames) -> dict[str, str]:
+    """{username: display name}: people are shown by their name, never by their login name."""
+    from engine.store.models import User
+    usernames = list(usernames)
+    if not usernames:
+        return {}
+    return {row.username: row.display_name for row in session.execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames)))}
 
 
 #: the rates the dashboard's trend follows

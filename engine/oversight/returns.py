@@ -1,7 +1,8 @@
-"""退回 as the city sees it (issue #19; §7.3.1 改派, §9.1 督办): the returns of whistle orders each unit made in a
-period, counted per unit and per coded reason (catalog `return_reasons`: 不属本单位职责, 信息不全, 重复, 其他),
-listed newest first a page at a time, and the city authority's (社会治理中心) ruling on one: 不合理退回
-(unreasonable) or 合理 (reasonable).
+"""退回 as the city, and each department for its own, sees it (issue #19; §7.3.1 改派, §9.1 督办): the returns of
+whistle orders each unit made in a period, counted per unit and per coded reason (catalog `return_reasons`:
+不属本单位职责, 信息不全, 重复, 其他), listed newest first a page at a time, and the city authority's
+(社会治理中心) ruling on one: 不合理退回 (unreasonable) or 合理 (reasonable). A department reads its own
+unit's returns and rulings (and those of the units below it), never another's.
 
 A return the city rules unreasonable counts against the unit that returned it (its 不合理退回数, 不合理退回率) and
 no longer as the community's misroute (派错率, nor against the community's first-time rate):
@@ -56,7 +57,7 @@ def summary(cmd, start, end) -> dict:
     unit, code = _data(session, "unit"), _data(session, "code")
     rows = session.execute(select(unit, code, ReturnRuling.verdict, func.count())
                            .select_from(Audit).outerjoin(ReturnRuling, ReturnRuling.audit_id == Audit.id)
-                           .where(*_returns(start, end)).group_by(unit, code, ReturnRuling.verdict))
+                           .where(*_returns(start, end), *_scope(cmd)).group_by(unit, code, ReturnRuling.verdict))
     units: dict[str, dict] = {}
     uncoded = False
     for who, reason, verdict, number in rows:
@@ -93,7 +94,7 @@ def listing(cmd, start, end, filters: dict, page: paging.PageRequest) -> paging.
     `status`: unruled | unreasonable | reasonable), of the events the reader may see. The page's `hidden`
     (through `Page.body`) is how many returns the filters match on events the reader may not see."""
     session, user = cmd.session, cmd.user
-    conditions = _filters(session, filters)
+    conditions = [*_filters(session, filters), *_scope(cmd)]
     visible = permissions.events_of(user, cmd.catalogs)
     query = (select(Audit, Event.number, Event.community, ReturnRuling)
              .join(Event, Event.id == Audit.event_id)
@@ -110,8 +111,14 @@ def hidden(cmd, start, end, filters: dict) -> int:
     session = cmd.session
     return session.scalar(select(func.count(Audit.id)).join(Event, Event.id == Audit.event_id)
                           .outerjoin(ReturnRuling, ReturnRuling.audit_id == Audit.id)
-                          .where(*_returns(start, end), *_filters(session, filters),
+                          .where(*_returns(start, end), *_filters(session, filters), *_scope(cmd),
                                  ~permissions.events_of(cmd.user, cmd.catalogs))) or 0
+
+
+def _scope(cmd) -> list:
+    """A department reads its own unit's returns and those of the units below it (permissions.returns_units)."""
+    units = permissions.returns_units(cmd.user, cmd.catalogs)
+    return [] if units is None else [_data(cmd.session, "unit").in_(units or [""])]
 
 
 def _filters(session, filters: dict) -> list:

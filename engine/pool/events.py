@@ -68,6 +68,9 @@ EVENT_SCHEMA = {
         #: `after_photos`, `before_photos` optional) for the community to verify; what was done, in words
         "handled_on_spot": {"type": "boolean"},
         "on_spot_summary": {"type": "string", "minLength": 2, "maxLength": 2000},
+        #: a report kept on the phone without signal and sent later (issue #20): when it was made there, as the
+        #: phone's clock said (kept in the audit trail with what was sent; the event is registered when it arrives)
+        "drafted_at": {"type": "string", "minLength": 10, "maxLength": 40},
         "superior_body": {"type": "string", "minLength": 2, "maxLength": 200},
         "superior_deadline": {"type": "string", "minLength": 10, "maxLength": 40},
         "location": {
@@ -133,6 +136,12 @@ def _source_problems(payload, catalogs) -> list[dict]:
         for name in ("superior_body", "superior_deadline"):
             if name not in payload:
                 problems.append({"field": name, "reason": "上级交办必填 (required for a superior assignment)"})
+    if "drafted_at" in payload:
+        try:
+            parse_instant(payload["drafted_at"])
+        except ValueError:
+            problems.append({"field": "drafted_at", "reason": "应为带时区的日期时间 (an ISO date-time with offset: when "
+                                                              "the report was made on the phone, e.g. 2026-10-08T09:15:00+08:00)"})
     if "superior_deadline" in payload:   # whatever the source: a deadline given is stored, so it must be one
         try:
             parse_instant(payload["superior_deadline"])

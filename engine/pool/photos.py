@@ -179,9 +179,10 @@ def _degrees(dms, ref, negative: str) -> float | None:
 
 
 def assess(checked: Checked, event: Event, limits: Limits) -> tuple[float | None, list[str]]:
-    """(distance in metres from the event, flags) of a photo of this event."""
+    """(distance in metres from the event, flags) of a photo of this event; no distance for an event not placed
+    yet (an address only, 分拨定位)."""
     flags, distance = [], None
-    if checked.lat is not None:
+    if checked.lat is not None and event.lat is not None:
         metres = distance_m(event.lat, event.lng, checked.lat, checked.lng)
         distance = round(metres, 1)
         if metres > limits.far_m:

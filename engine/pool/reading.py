@@ -1,5 +1,6 @@
 """Reading the pool (§7.1): an event's detail — process, open tasks, timeline, the record of each step's answers
-(办理记录), photos, deadlines and their lights, duplicate flags, callbacks — its diagram and map, and the search
+(办理记录), photos, deadlines and their lights, duplicate flags, callbacks — its diagram (its map:
+engine/pool/event_map.py), and the search
 of the events a user may see. Every read of a sensitive event's content is recorded (engine/accounts/privacy.py
 `disclose`)."""
 from __future__ import annotations
@@ -134,15 +135,3 @@ def diagram(cmd, event_id: int) -> tuple[str, list[str]]:
             return text, marked
     top = next((t for t in files.values() if f'id="{version.process_key}"' in t), next(iter(files.values())))
     return top, []
-
-
-def map_data(cmd, event_id: int) -> dict:
-    """GeoJSON of the event's community boundary and its point (WGS-84), for the event page's map."""
-    event = visible(cmd, event_id, "map")
-    features = [f for f in cmd.catalogs.get("communities")["features"] if f["properties"]["code"] == event.community]
-    boundary = [{"type": "Feature", "geometry": f["geometry"],
-                 "properties": {"kind": "community", "name": f["properties"].get("name")}} for f in features]
-    point = [] if event.lat is None else [{"type": "Feature", "properties": {"kind": "event", "name": event.number},
-                                           "geometry": {"type": "Point", "coordinates": [event.lng, event.lat]}}]
-    return {"type": "FeatureCollection", "features": boundary + point}
-

@@ -120,9 +120,11 @@ def dry_run(session, specs, target_id: int, instance_ids=None, redact=None) -> d
             "note": "已启动的计时器保持原到期时间 (timers already armed keep their due times)"}
 
 
-def migrate(session, instances, instance_id: int, target_id: int, actor: str) -> dict:
+def migrate(session, instances, instance_id: int, target_id: int, actor: str, start_data=None) -> dict:
     """Move one instance (one unit of work) with the process runtime's `Instances`; Conflict with its
-    reasons if it cannot move."""
+    reasons if it cannot move. `start_data(event)` is what an instance of the target would be started with:
+    a key the instance was started without (its version, or the code of its day, did not give it) is added
+    to the data of the tasks it is at, so a condition of the target that reads it finds it."""
     target = target_of(session, target_id)
     row = session.get(Instance, instance_id, with_for_update=True)
     if row is None:
@@ -154,6 +156,8 @@ def migrate(session, instances, instance_id: int, target_id: int, actor: str) ->
         finally:
             workflow.script_engine.hold_timers = False
     instances._run(workflow, move)
+    if start_data is not None:
+        _give_missing(workflow, start_data(event))
     _restore_timers(workflow, armed)
     claims = {w.id: (w.claimed_by, w.claimed_at) for w in session.scalars(
         select(WorkItem).where(WorkItem.instance_id == row.id, WorkItem.claimed_by.is_not(None)))}
@@ -167,6 +171,14 @@ def migrate(session, instances, instance_id: int, target_id: int, actor: str) ->
         session.execute(update(WorkItem).where(WorkItem.id == task_id).values(claimed_by=who, claimed_at=when))
     return {"instance_id": row.id, "event_id": event.id, "event_number": event.number, "moved": True,
             "from_version": source.version, "to_version": target.version}
+
+
+def _give_missing(workflow, data: dict) -> None:
+    """Add each start-data key a task the top-level workflow is at lacks (never overwriting what it has)."""
+    for task in workflow.get_tasks(state=LIVE):
+        if task.workflow is workflow:
+            for key, value in data.items():
+                task.data.setdefault(key, value)
 
 
 def _restore_timers(workflow, armed: dict) -> None:

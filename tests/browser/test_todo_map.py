@@ -10,10 +10,10 @@ from playwright.sync_api import expect
 
 from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, server  # noqa: F401 - fixtures
 from tests.web.client import Api
-from tests.web.test_on_site import report_fixed
+from tests.web.test_administration import administer
 
 #: the lights' colours as static/tasks_map.js paints them
-COLOURS = {"red": "#d93025", "green": "#2e9d48", "none": "#59636e"}
+COLOURS = {"red": "#d93025", "green": "#2e9d48", "paused": "#9aa0a6"}
 
 
 def test_the_todo_list_counts_its_lights_and_shows_them_on_a_map(server, browser):  # noqa: F811 - fixtures
@@ -28,16 +28,17 @@ def test_the_todo_list_counts_its_lights_and_shows_them_on_a_map(server, browser
     running = api.report(description="人行道被占道经营", location={"lat": 27.523, "lng": 120.603, "address": "新城大道 120 号"})
     api.complete("staff1", running["id"], "verify", {"verdict": "accept"})
     api.complete("staff1", running["id"], "analyse", {"disposal": "cadre"})    # 2 hours: green
-    # fixed on the spot (即知即改): its 核实（即知即改） carries no limit, unlike 核实 (§8.1, step_limits.json)
-    waiting = report_fixed(api, description="路灯不亮", location={"lat": 27.526, "lng": 120.607, "address": "新城大道 200 号"})
+    # 挂起 (suspended): its limit stands still, after every running one (§8.4)
+    waiting = api.report(description="路灯不亮", location={"lat": 27.526, "lng": 120.607, "address": "新城大道 200 号"})
+    administer(api, "suspend", waiting["id"])
 
     cadre = Person(browser, base, "staff1", PHONE, shots)
     page = cadre.page
     counts = page.get_by_test_id("light-counts")
-    for light, n in (("red", 1), ("yellow", 0), ("green", 1), ("paused", 0), ("none", 1)):
+    for light, n in (("red", 1), ("yellow", 0), ("green", 1), ("paused", 1), ("none", 0)):
         expect(counts.get_by_test_id(f"count-{light}")).to_have_text(str(n))
     expect(page.locator("li.task").first).to_contain_text(late["number"])      # red first
-    expect(page.locator("li.task").nth(2)).to_contain_text(waiting["number"])  # no limit last
+    expect(page.locator("li.task").nth(2)).to_contain_text(waiting["number"])  # paused last
     cadre.shot("01-counts-and-list")
     counts.locator("a[data-light=red]").click()
     expect(page.locator("li.task")).to_have_count(1)

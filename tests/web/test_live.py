@@ -271,3 +271,24 @@ def test_a_gap_left_by_a_later_commit_is_filled_when_it_commits(app, api):
         slow_tx.commit()
     assert stream.next("notice")["notice"]["message"] == "先写后提交"
     stream.close()
+
+
+def test_a_task_passed_down_reaches_the_assignees_live_list_and_leaves_it_when_taken_back(app, api):
+    """下派 (issue #19) makes no work item of its own: the pass's notice brings the task to the person's live 待办
+    and taking it back takes it off, as their 待办 lists it."""
+    from tests.web.test_delegation import at, whistled_to_police
+    event_id, task_id = whistled_to_police(api)
+    person = open_stream(api, "pcs1")
+    assert person.next("counts") == {"tasks": 0}
+    r = api.post(f"/api/tasks/{task_id}/delegate", "police1", json={"to_person": "pcs1", "due_at": at(20)})
+    assert r.status_code == 200, r.json
+    seen = person.until(feed_high(app))
+    kinds = [name for name, _data in seen]
+    assert kinds == ["notice", "work"], seen
+    work = seen[1][1]
+    assert (work["task"]["id"], work["task"]["event_id"]) == (task_id, event_id)
+    assert [t["id"] for t in api.tasks("pcs1", event_id)] == [task_id]
+    assert api.post(f"/api/tasks/{task_id}/take-back", "police1", json={"reason": "本局直接签收"}).status_code == 200
+    assert [(name, data.get("task_id")) for name, data in person.until(feed_high(app))] == \
+        [("notice", None), ("done", task_id)]
+    person.close()

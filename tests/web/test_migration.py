@@ -138,3 +138,47 @@ def test_a_timer_already_due_is_fired_after_the_move_with_its_branch_not_by_it(a
     assert api.advance("PT1S")["fired"]
     assert deadline(api, event["id"], "accept")["status"] == "missed"
     assert any(t["action"] == "overdue" for t in api.event(event["id"])["timeline"])
+
+
+def _forget(value, key: str):
+    """`value` (a serialized state) without `key` in any task's data or data delta (its updates and
+    deletions), as a state of an older day had it."""
+    if isinstance(value, dict):
+        return {k: _forget(v, key) for k, v in value.items() if k != key}
+    if isinstance(value, list):
+        return [_forget(v, key) for v in value if v != key]
+    return value
+
+
+def test_a_moved_instance_gets_the_start_data_it_was_started_without(app, api):
+    """An instance waiting at 分拨定位 since before 即知即改 existed has no `handled_on_spot`; the target's
+    gateway after 分拨定位 reads it. Moving it gives it the start data the target's instances start with, so
+    placing it goes on to 核实 instead of failing (an incident, NameError)."""
+    import json
+
+    from sqlalchemy import select, update
+
+    from engine.store import uow
+    from engine.store.models import Instance
+    from tests.web.test_placement import ADDRESS_ONLY, XINCHENG, place
+
+    event = api.post("/api/events", "grid1", json=ADDRESS_ONLY).json
+    instance_id = api.event(event["id"])["process"]["instance_id"]
+    svc = app.extensions["eventflow"]
+
+    def older(session):
+        state = json.loads(session.scalar(select(Instance.state).where(Instance.id == instance_id)))
+        assert "handled_on_spot" in json.dumps(state)
+        state = _forget(state, "handled_on_spot")
+        assert "handled_on_spot" not in json.dumps(state)
+        session.execute(update(Instance).where(Instance.id == instance_id).values(
+            state=json.dumps(state), row_version=Instance.row_version + 1))
+    uow.run(svc.session_factory, older)
+
+    assert deploy(api, bundle_zip(V2), "v2.zip").status_code == 201
+    r = api.post(f"/api/process-versions/{version_id(api, 2)}/migration", "owner1", json={"instances": [instance_id]})
+    assert r.status_code == 200 and r.json["items"][0]["moved"] is True, r.json
+    place(api, "staff1", event["id"], "place_in_community", *XINCHENG)
+    placed = api.event(event["id"])
+    assert placed["stage"] == "核实" and not placed.get("incidents")
+    assert api.task("staff1", event["id"], "verify")

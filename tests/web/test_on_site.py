@@ -235,7 +235,9 @@ def test_handled_on_the_spot_is_verified_closed_and_counted_handled_and_first_ti
     assert detail["status"] == "closed" and detail["closed_at"] == "2026-10-08T09:30:00+08:00"
     assert detail["on_spot"]["state"] == "confirmed" and detail["on_spot"]["verified_by_name"] == "社区干部 陈芳"
     assert detail["revisit"] is None and detail["process"]["status"] == "completed"     # its reporter fixed it
-    [fix] = detail["deadlines"]
+    verified, fix = sorted(detail["deadlines"], key=lambda d: d["kind"] != "verify")
+    assert (verified["kind"], verified["status"], verified["due_at"]) == \
+        ("verify", "missed", "2026-10-08T09:30:00+08:00")   # §8.1: its 核实 is timed too; done as its 30 min ran out
     assert (fix["kind"], fix["status"], fix["started_at"], fix["met_at"], fix["due_at"]) == \
         ("community_handle", "met", "2026-10-08T09:00:00+08:00", "2026-10-08T09:00:00+08:00",
          "2026-10-08T11:00:00+08:00")
@@ -244,7 +246,7 @@ def test_handled_on_the_spot_is_verified_closed_and_counted_handled_and_first_ti
         ["on_spot_reported", "on_spot_confirmed"]
     advance_to(api, t0 + timedelta(minutes=40))
     api.complete("staff1", s2["id"], "verify_on_spot", {"on_spot_confirmed": True})
-    [fix] = api.event(s2["id"])["deadlines"]
+    [fix] = [d for d in api.event(s2["id"])["deadlines"] if d["kind"] == "community_handle"]
     assert fix["unit"] == "gongan.xincheng_pcs" and fix["status"] == "met"
 
     # S3: not fixed — a rejection needs its reason, then the normal way; the reporter hears why
@@ -255,8 +257,9 @@ def test_handled_on_the_spot_is_verified_closed_and_counted_handled_and_first_ti
     assert went["event_status"] == "open" and went["next_task"]["name"] == "verify"
     detail = api.event(s3["id"])
     assert detail["on_spot"]["state"] == "rejected" and detail["on_spot"]["note"] == "摊位仍在，未清理到位"
-    # the report itself counts nothing then: the only limit is the normal 核实's own (§8.1, step_limits.json)
-    assert [(d["kind"], d["status"]) for d in detail["deadlines"]] == [("verify", "pending")]
+    # the report itself counts nothing then: the limits are the 核实s' own (§8.1, step_limits.json), this one's
+    # (missed: 40 min) and the normal 核实's (running)
+    assert sorted((d["kind"], d["status"]) for d in detail["deadlines"]) == [("verify", "missed"), ("verify", "pending")]
     told = [n["message"] for n in api.get("/api/notifications", "grid1").json["items"]]
     assert any("即知即改未通过核实" in n and "摊位仍在，未清理到位" in n for n in told)
     api.complete("staff1", s3["id"], "verify", {"verdict": "accept"})

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from engine.oversight import rollups
 from tests.web.test_deadlines import advance_to, now
+from tests.web.test_sensitive import web_session
 
 DAY = {"from": "2026-10-08T00:00:00+08:00", "to": "2026-10-09T00:00:00+08:00"}
 #: the same day less a minute: not whole days, so counted from the tables (engine/oversight/indicators.py)
@@ -177,7 +178,7 @@ def test_a_ruling_names_what_is_wrong_and_only_the_city_rules(app, api):
     for user in ("staff1", "shijian1", "admin1"):
         r = api.post(path, user, json={"verdict": "reasonable"})
         assert r.status_code == 403 and r.json["field"] == "role", user
-    assert api.get("/api/returns", "shijian1", query_string=DAY).status_code == 403
+    assert api.get("/api/returns", "staff1", query_string=DAY).status_code == 403
     assert api.post("/api/returns/999999/ruling", "city1", json={"verdict": "reasonable"}).status_code == 404
     assert api.get("/api/returns", "city1", query_string={**DAY, "status": "later"}).status_code == 400
     assert api.get("/api/returns/summary", "city1", query_string={"from": DAY["from"]}).json["errors"][0]["field"] == "to"
@@ -204,6 +205,30 @@ def test_a_sensitive_events_return_is_counted_not_shown_to_the_city(app, api):
     assert api.post(f"/api/returns/{audit_id}/ruling", "city1",
                     json={"verdict": "reasonable"}).status_code == 404
     assert entry["data"]["code"] == "not_ours"
+
+
+def test_a_department_reads_its_own_returns_and_the_citys_rulings_on_them(app, api):
+    """A department's clerk reads the returns their unit made (and those of the units below it), with the
+    city's ruling, on the API and the page; not another unit's, and cannot rule."""
+    ours, theirs = api.report(), api.report()
+    api.whistle_to(ours["id"], department="shijian")
+    returned(api, "shijian1", ours["id"], "not_ours")
+    api.whistle_to(theirs["id"], department="zhifa")
+    returned(api, "zhifa1", theirs["id"], "incomplete")
+    [item] = [i for i in listing(api)["items"] if i["event_number"] == ours["number"]]
+    assert api.post(f"/api/returns/{item['id']}/ruling", "city1",
+                    json={"verdict": "unreasonable", "note": "属市监局职责"}).status_code == 201
+    seen = listing(api, "shijian1")
+    assert [i["event_number"] for i in seen["items"]] == [ours["number"]]
+    assert seen["items"][0]["ruling"]["verdict"] == "unreasonable" and seen["hidden"] == 0
+    summary = api.get("/api/returns/summary", "shijian1", query_string=DAY).json
+    assert [u["key"] for u in summary["units"]] == ["shijian"] and summary["totals"]["unreasonable"] == 1
+    assert listing(api, "shijian1", unit="zhifa")["items"] == []                 # another unit's: none
+    assert api.post(f"/api/returns/{item['id']}/ruling", "shijian1", json={"verdict": "reasonable"}).status_code == 403
+    page = web_session(app, "shijian1")
+    html = page.get("/returns?from=2026-10-08&to=2026-10-08").get_data(as_text=True)
+    assert ours["number"] in html and theirs["number"] not in html and "属市监局职责" in html
+    assert 'name="verdict"' not in html
 
 
 def _return_id(session, event_id):

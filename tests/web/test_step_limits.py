@@ -99,6 +99,22 @@ def test_the_communitys_steps_are_timed_missed_and_counted(app, api):
     assert row["name"] == "社区环节按时率" and row["value"] == 0.5
 
 
+def test_the_check_of_a_fix_made_on_the_spot_is_timed_as_a_verify(app, api):
+    """即知即改: the community's 核实 of a fix already made is a 核实 like any other (§8.1): its limit for the
+    type (新城社区 A13: 20 min), missed and supervised naming the community; the check goes on."""
+    from tests.web.test_on_site import report_fixed
+    t0 = now(api)
+    fixed = report_fixed(api, type_code="A13")
+    verify = deadline(api, fixed["id"], "verify")
+    assert verify["rule"] == "PT20M" and verify["community"] == "lg-xincheng"
+    assert datetime.fromisoformat(verify["due_at"]) == t0 + timedelta(minutes=20)
+    advance_to(api, t0 + timedelta(minutes=21))
+    assert deadline(api, fixed["id"], "verify")["status"] == "missed"
+    [record] = supervised(api, fixed["id"])
+    assert (record["kind"], record["community"]) == ("verify", "lg-xincheng")
+    assert api.task("staff1", fixed["id"], "verify_on_spot")                    # non-interrupting
+
+
 def test_an_edited_step_limit_is_used_at_once_and_a_bad_one_refused(app, api):
     rows = api.get("/api/catalogs/step_limits", "admin1").json
     assert rows[0] == {"community": "*", "event_type": "default", "verify": "PT30M", "analyse": "PT1H",

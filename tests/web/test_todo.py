@@ -16,7 +16,6 @@ from engine.store.models import Audit
 from tests.web.client import REPORT
 from tests.web.test_administration import administer
 from tests.web.test_deadlines import decide, deadline, request_extension
-from tests.web.test_on_site import report_fixed
 from tests.web.test_paging import walk
 from tests.web.test_sensitive import staff3, web_session
 
@@ -30,10 +29,12 @@ def handled_by_cadre(api, **report) -> dict:
     return event
 
 
-def fixed_on_spot(api, **report) -> int:
-    """A grid worker's report of a problem fixed on the spot (即知即改): its 核实（即知即改） task carries no limit
-    (§8.1 times 核实, 研判, 吹哨 and 核查 — step_limits.json — not this check of a fix already made)."""
-    return report_fixed(api, **report)["id"]
+def unplaced(api, **report) -> int:
+    """A grid worker's report with an address and no coordinates: its 分拨定位 task (§7.1) carries no limit
+    (§8.1 times 核实 — also the 核实 of a fix made on the spot —, 研判, 吹哨 and 核查: step_limits.json)."""
+    r = api.post("/api/events", "grid1", json={**REPORT, "location": {"address": "新城大道与世纪大道交叉口"}, **report})
+    assert r.status_code == 201, r.json
+    return r.json["id"]
 
 
 def listed(api, user="staff1", limit=100, **filters) -> list[dict]:
@@ -62,12 +63,12 @@ def assert_counts_match(api, user="staff1"):
 
 def test_red_first_then_by_time_left_as_the_clock_moves(app, api):
     a = handled_by_cadre(api, type_code="A14")                # 09:00, 新城's A14 limit 4 h: due 13:00
-    n1 = fixed_on_spot(api)                                    # 09:00, 核实（即知即改）: no limit
+    n1 = unplaced(api)                                         # 09:00, 分拨定位: no limit
     api.advance("PT30M")
     b = handled_by_cadre(api)                                  # 09:30, the default 2 h: due 11:30
     api.advance("PT30M")
     c = handled_by_cadre(api, type_code="A13")                # 10:00, A13's 1 h: due 11:00 (黄灯 from 10:40)
-    n2 = fixed_on_spot(api)                                    # 10:00, no limit
+    n2 = unplaced(api)                                         # 10:00, no limit
     a, b, c = (e["id"] for e in (a, b, c))
     # by time left, not by age: the newest task is due first; those without a limit after, the oldest first
     assert order(api) == [(c, "green"), (b, "green"), (a, "green"), (n1, "none"), (n2, "none")]
@@ -110,7 +111,7 @@ def test_each_filter_lists_only_its_tasks(app, api):
     ordinary = handled_by_cadre(api)["id"]                                        # A05 from a grid worker
     patrol = api.report(user="staff1", source="committee_patrol")["id"]                  # A05 from the committee's patrol
     quick = handled_by_cadre(api, type_code="A13")["id"]
-    waiting = fixed_on_spot(api, type_code="A13")                                 # 核实（即知即改）: no limit
+    waiting = unplaced(api, type_code="A13")                                 # 分拨定位: no limit
     assert {t["event_id"] for t in listed(api)} == {ordinary, patrol, quick, waiting}
     assert {t["event_id"] for t in listed(api, type_code="A13")} == {quick, waiting}
     assert {t["event_id"] for t in listed(api, source="committee_patrol")} == {patrol}
@@ -120,7 +121,7 @@ def test_each_filter_lists_only_its_tasks(app, api):
     assert {t["event_id"] for t in listed(api, light="green", type_code="A13")} == {quick}
     assert listed(api, light="red") == [] and listed(api, source="iot_alert") == []
     assert counts(api, type_code="A13") == {"red": 0, "yellow": 0, "green": 1, "paused": 0, "none": 1}
-    claimed = api.task("staff1", waiting, "verify_on_spot")["id"]
+    claimed = api.task("staff1", waiting, "place_in_community")["id"]
     assert api.post(f"/api/tasks/{claimed}/claim", "staff1").status_code == 200
     assert [t["id"] for t in listed(api, status="mine")] == [claimed]
     assert claimed not in {t["id"] for t in listed(api, status="unclaimed")}
@@ -172,7 +173,7 @@ def test_a_bad_filter_is_a_400_naming_it_in_chinese(app, api):
 def test_pages_hold_every_task_exactly_once_in_order(app, api):
     made = []
     for n in range(7):                                        # limits due at different times, and no limits
-        made.append(handled_by_cadre(api, type_code=("A13", "A05", "A14")[n % 3])["id"] if n % 2 else fixed_on_spot(api))
+        made.append(handled_by_cadre(api, type_code=("A13", "A05", "A14")[n % 3])["id"] if n % 2 else unplaced(api))
         api.advance("PT7M")
     api.advance("PT20M")                                      # 10:09: one yellow, two green, none red yet
     whole = listed(api)
@@ -185,7 +186,7 @@ def test_pages_hold_every_task_exactly_once_in_order(app, api):
     def arrive(n):                                            # a minute later, a new report: no limit, the newest
         if n <= 2:
             api.advance("PT1M")
-            arrived.append(fixed_on_spot(api))
+            arrived.append(unplaced(api))
     seen = walk(api, "/api/tasks", "staff1", 2, arrive)
     ids = [t["id"] for t in seen]
     assert len(ids) == len(set(ids))                                           # none twice
@@ -205,11 +206,12 @@ def test_the_page_counts_each_light_in_its_header_and_shows_the_work_on_a_map(ap
     late = handled_by_cadre(api, type_code="A13")["id"]
     api.advance("PT1H5M")                                     # its hour is over: red
     running = handled_by_cadre(api)["id"]
-    waiting = fixed_on_spot(api, location={"lat": 27.525, "lng": 120.605, "address": "新城大道 100 号"})   # no limit
+    waiting = api.report(location={"lat": 27.525, "lng": 120.605, "address": "新城大道 100 号"})["id"]
+    administer(api, "suspend", waiting)                       # 挂起: its 核实's limit stands still
     page = web_session(app, "staff1")
     html = page.get("/").get_data(as_text=True)
     shown = {light: int(n) for light, n in re.findall(r'data-testid="count-(\w+)">(\d+)<', html)}
-    assert shown == counts(api) == {"red": 1, "yellow": 0, "green": 1, "paused": 0, "none": 1}
+    assert shown == counts(api) == {"red": 1, "yellow": 0, "green": 1, "paused": 1, "none": 0}
     numbers = re.findall(r'data-event="([^"]+)"', html)
     assert numbers == [api.event(e)["number"] for e in (late, running, waiting)]        # red first
     red = re.search(r'<a href="([^"]+)" class="count" data-light="red"', html).group(1).replace("&amp;", "&")
@@ -223,7 +225,7 @@ def test_the_page_counts_each_light_in_its_header_and_shows_the_work_on_a_map(ap
     assert "source=grid_worker" in src
     found = page.get(src).json
     assert [(f["properties"]["event_id"], f["properties"]["light"]) for f in found["features"]] == \
-        [(late, "red"), (running, "green"), (waiting, "none")]
+        [(late, "red"), (running, "green"), (waiting, "paused")]
     assert found["features"][2]["geometry"] == {"type": "Point", "coordinates": [120.605, 27.525]}
     assert found["more"] == 0 and found["unplaced"] == 0
     assert [a["properties"]["code"] for a in found["areas"]] == ["lg-xincheng"]          # its boundary, to find one's way
@@ -231,7 +233,7 @@ def test_the_page_counts_each_light_in_its_header_and_shows_the_work_on_a_map(ap
     r = api.post("/api/events", "grid1", json={**REPORT, "location": {"address": "新城大道与世纪大道交叉口东北角"}})
     assert r.status_code == 201, r.json
     found = page.get("/todo/map.json").json
-    assert len(found["features"]) == 3 and found["unplaced"] == 1 and counts(api)["none"] == 2
+    assert len(found["features"]) == 3 and found["unplaced"] == 1 and counts(api)["none"] == 1
     assert page.get("/todo/map.json?light=red").json["features"][0]["properties"]["event_id"] == late
     assert api.get("/api/tasks/map", "staff1").json == found
 

@@ -5,10 +5,10 @@ from engine.accounts import permissions
 from engine.casework import administration, lifecycle, on_spot
 from engine.core.clock import parse_instant
 from engine.core.errors import InvalidData, InvalidQuery
-from engine.pool import comments, events, reading, registration
+from engine.pool import comments, event_map, events, reading, registration
 from engine.store.paging import PageRequest
 from web.api.photos import checked, uploads
-from web.auth import json_body, signed_in
+from web.auth import json_body, services, signed_in
 from web.inputs import parse_json
 from web.units import page_asked, read, run, start, store
 
@@ -53,6 +53,14 @@ def _report_part() -> dict:
 @signed_in()
 def show(event_id):
     return read(reading.event_detail, event_id)   # a sensitive event's view is audited
+
+
+@bp.get("/<int:event_id>/map")
+@signed_in()
+def event_map_data(event_id):
+    """The event's map as GeoJSON: its community boundary, its point, the 到场 check-ins with their distance, and
+    the open events nearby that the caller may see (neighbours, by type; EVENTFLOW_MAP_NEIGHBOURS_M)."""
+    return read(event_map.map_data, event_id, services().settings.map_neighbours_m)
 
 
 def answer(op, event_id: int, *args) -> dict:

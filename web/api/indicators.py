@@ -7,7 +7,7 @@ from engine.accounts import permissions
 from engine.core.clock import local
 from engine.oversight import assessment as assessments
 from engine.oversight import circular as circulars
-from engine.oversight import indicators
+from engine.oversight import comparison, indicators
 from engine.oversight import unlisted_whistles
 from web.auth import services, signed_in
 from web.units import instant_asked, page_asked, period_asked, read
@@ -28,9 +28,17 @@ def index():
     """`?level=community|unit|person&from=…&to=…` (`department` is accepted for `unit`); the period is [from, to)."""
     level = _level()
     start, end = instant_asked("from"), instant_asked("to")
-    return {"level": level, "from": local(start), "to": local(end),
+    before = _previous(start, end)
+    return {"level": level, "from": local(start), "to": local(end), "previous": before,
             "items": read(indicators.report, level, start, end),
             "formulas": {k: {"name": n, "formula": f} for k, (n, f) in indicators.INDICATORS.items()}}
+
+
+def _previous(start, end) -> dict:
+    """The period 环比 compares with (engine/oversight/comparison.py), once [start, end) is checked."""
+    indicators.check_period(start, end)
+    first, last = comparison.previous_period(start, end)
+    return {"from": local(first), "to": local(last)}
 
 
 @bp.get("/circular")
@@ -73,6 +81,7 @@ def assessment():
     start, end = period_asked()
     settings = services().settings
     weights = assessments.parse_weights(settings.assessment_weights)
-    return {"level": level, "from": local(start), "to": local(end), "weights": weights,
-            "deduction": settings.assessment_deduction,
-            "items": read(assessments.report, level, start, end, weights, settings.assessment_deduction)}
+    required = assessments.parse_required(settings.assessment_requires)
+    return {"level": level, "from": local(start), "to": local(end), "previous": _previous(start, end),
+            "weights": weights, "deduction": settings.assessment_deduction, "requires": list(required),
+            "items": read(assessments.report, level, start, end, weights, settings.assessment_deduction, required)}

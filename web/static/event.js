@@ -1,19 +1,120 @@
-// The event page's map (Leaflet: the community boundary and the point; tiles only if a source is set)
-// and its process diagram (bpmn-js viewer, the current task marked). Both libraries come from npm via /vendor.
+// The event page's map (Leaflet: the community boundary, the point, the 到场 check-ins with their distance and the
+// other open events nearby coloured by type; tiles only if a source is set: map_tiles.js) and its process diagram
+// (bpmn-js viewer, the current task marked). Both libraries come from npm via /vendor. Text goes in as text.
 (function () {
   var mapBox = document.getElementById("map");
+  // one colour per type: Table A.1's categories in the catalog's order (data-categories) each their own, anything
+  // else (an Appendix B matter) by a hash of its name — the same type always gets the same colour
+  var PALETTE = ["#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4", "#b15928",
+                 "#6a3d9a", "#33a02c", "#fb9a99", "#b2df8a", "#cab2d6", "#ff7f00", "#8dd3c7", "#bc80bd"];
+  var categories = mapBox ? JSON.parse(mapBox.dataset.categories || "[]") : [];
+  function colourOf(name) {
+    var at = categories.indexOf(name), h = 0;
+    if (at >= 0) return PALETTE[at % PALETTE.length];
+    for (var i = 0; i < name.length; i++) { h = (h * 31 + name.charCodeAt(i)) >>> 0; }
+    return PALETTE[h % PALETTE.length];
+  }
+  function el(parent, tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text != null) node.textContent = text;
+    if (cls) node.className = cls;
+    parent.appendChild(node);
+    return node;
+  }
+  function swatch(parent, colour, text, testid) {
+    var item = el(parent, "span", null, "legend-item");
+    var dot = el(item, "span", null, "legend-dot");
+    dot.style.background = colour;
+    el(item, "span", text);
+    if (testid) item.dataset.testid = testid;
+    return item;
+  }
   if (mapBox && window.L) {
+    var words = JSON.parse(mapBox.dataset.words || "{}");
+    var legend = mapBox.parentNode.querySelector("[data-testid=map-legend]");
     fetch(mapBox.dataset.src, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (data) {
       var map = L.map(mapBox, {attributionControl: !!mapBox.dataset.tiles});
-      if (mapBox.dataset.tiles) { L.tileLayer(mapBox.dataset.tiles, {maxZoom: 19}).addTo(map); }
+      if (window.eventflowTiles) { window.eventflowTiles(map, mapBox); }
+      var point = null, kinds = {}, seen = {};
+      data.features.forEach(function (f) { kinds[f.properties.kind] = (kinds[f.properties.kind] || 0) + 1;
+        if (f.properties.kind === "event") point = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]); });
       var layer = L.geoJSON(data, {
-        style: function () { return {color: "#0b57d0", weight: 2, fillOpacity: 0.08}; },
+        style: function (f) {
+          return f.properties.kind === "event" ? {color: "#fff", weight: 2, fillColor: "#d93025", fillOpacity: 1}
+                                               : {color: "#0b57d0", weight: 2, fillOpacity: 0.08};
+        },
+        filter: function (f) { return f.properties.kind !== "neighbour" && f.properties.kind !== "arrival"; },
         pointToLayer: function (feature, latlng) {
-          return L.circleMarker(latlng, {radius: 8, color: "#d93025", fillColor: "#d93025", fillOpacity: 0.9});
+          return L.circleMarker(latlng, {radius: 9, color: "#fff", weight: 2, fillColor: "#d93025", fillOpacity: 1});
+        },
+        onEachFeature: function (feature, shape) {
+          if (feature.properties.kind === "event") shape.bindTooltip(words.event + " " + feature.properties.name);
+          if (feature.properties.kind === "community") shape.bindTooltip(feature.properties.name || words.community);
         }
       }).addTo(map);
-      if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), {padding: [12, 12]}); }
-      mapBox.dataset.ready = String(data.features.length);
+      var around = L.geoJSON({type: "FeatureCollection", features: data.features.filter(function (f) {
+        return f.properties.kind === "neighbour"; })}, {
+        pointToLayer: function (feature, latlng) {
+          var colour = colourOf(feature.properties.type_name || "");
+          seen[feature.properties.type_name] = colour;
+          var marker = L.circleMarker(latlng, {radius: 7, color: "#333", weight: 1, fillColor: colour, fillOpacity: 0.9,
+                                               className: "neighbour"});
+          marker.bindTooltip(feature.properties.type_name);
+          return marker;
+        },
+        onEachFeature: function (feature, marker) {
+          var p = feature.properties, div = document.createElement("div");
+          el(div, "strong", p.number + " · " + p.type_name);
+          if (p.stage) el(div, "div", p.stage);
+          if (p.address) el(div, "div", p.address, "meta");
+          if (p.description) el(div, "div", p.description);
+          el(div, "div", words.metres.replace("{n}", Math.round(p.distance_m)), "meta");
+          var link = el(div, "a", words.open);
+          link.href = mapBox.dataset.eventUrl.replace(/\/0$/, "/" + p.event_id);
+          marker.bindPopup(div);
+        }
+      }).addTo(map);
+      var arrivals = L.geoJSON({type: "FeatureCollection", features: data.features.filter(function (f) {
+        return f.properties.kind === "arrival"; })}, {
+        pointToLayer: function (feature, latlng) {
+          var p = feature.properties;
+          var marker = L.marker(latlng, {icon: L.divIcon({className: "arrival-pin" + (p.far ? " far" : ""), iconSize: [18, 18],
+                                                           html: ""}), keyboard: false});
+          var said = p.distance_m != null ? words.pin.replace("{n}", Math.round(p.distance_m)) : words.arrival;
+          marker.bindTooltip(said, {permanent: true, direction: "right", offset: [10, 0], className: "arrival-label"});
+          return marker;
+        }
+      });
+      // the event with what is around it (its check-ins, its neighbours) fills the map; alone, its community does
+      var bounds = point ? L.latLngBounds([point, point]) : L.latLngBounds([]);
+      if (arrivals.getLayers().length) bounds.extend(arrivals.getBounds());
+      if (around.getLayers().length) bounds.extend(around.getBounds());
+      if (!point || bounds.getNorthEast().equals(bounds.getSouthWest())) bounds = layer.getBounds();
+      if (bounds.isValid()) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 17}); }
+      else { map.setView([27.52, 120.6], 13); }
+      arrivals.eachLayer(function (marker) {           // a dashed line from the event to where they checked in
+        if (point) L.polyline([point, marker.getLatLng()], {color: marker.feature.properties.far ? "#b3261e" : "#6a1b9a",
+                                                           weight: 2, dashArray: "6 6", interactive: false}).addTo(map);
+      });
+      arrivals.addTo(map);                // its labels stay open: placed once the map has its view
+      if (legend) {
+        if (kinds.event) swatch(legend, "#d93025", words.event);
+        if (kinds.community) swatch(legend, "#0b57d0", words.community);
+        data.features.forEach(function (f) {
+          if (f.properties.kind !== "arrival") return;
+          var p = f.properties;
+          swatch(legend, p.far ? "#b3261e" : "#6a1b9a", (p.far ? words.far : words.arrival) + "：" +
+                 [p.unit_name, p.person_name].filter(Boolean).join(" ") +
+                 (p.distance_m != null ? "，" + words.metres.replace("{n}", Math.round(p.distance_m)) : ""), "arrival-distance");
+        });
+        var count = kinds.neighbour || 0;
+        el(legend, "div", (count ? words.neighbours.replace("{n}", count) : words.none).replace("{r}", data.radius_m),
+           "legend-note").dataset.testid = "neighbour-count";
+        Object.keys(seen).sort().forEach(function (name) { swatch(legend, seen[name], name, "neighbour-type"); });
+      }
+      mapBox.dataset.neighbours = String(kinds.neighbour || 0);
+      mapBox.dataset.arrivals = String(kinds.arrival || 0);
+      mapBox.dataset.ready = String((kinds.community || 0) + (kinds.event || 0));
     });
   }
 

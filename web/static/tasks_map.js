@@ -1,5 +1,5 @@
 // 待办 on a map (issue #19): the user's open work as points at their events' places, coloured by light (Leaflet
-// from npm via /vendor, as on the event page; tiles only if a source is set), each with a popup that opens the task.
+// from npm via /vendor, as on the event page; tiles only if a source is set: map_tiles.js), each with a popup that opens the task.
 // Text goes in as text, never as HTML.
 (function () {
   var box = document.getElementById("tasks-map");
@@ -29,7 +29,7 @@
 
   fetch(box.dataset.src, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (data) {
     var map = L.map(box, {attributionControl: !!box.dataset.tiles});
-    if (box.dataset.tiles) { L.tileLayer(box.dataset.tiles, {maxZoom: 19}).addTo(map); }
+    if (window.eventflowTiles) { window.eventflowTiles(map, box); }      // map_tiles.js: the settings' tile layers
     L.geoJSON({type: "FeatureCollection", features: data.areas || []}, {
       style: function () { return {color: "#0b57d0", weight: 2, fillOpacity: 0.05, interactive: false}; }
     }).addTo(map);

@@ -11,11 +11,12 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from werkzeug.wsgi import wrap_file
 
 from engine.accounts import permissions
+from engine.accounts.users import ROLES
 from engine.limits.supervision import records as supervision_records
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
 from engine.exports import spreadsheets
-from engine.oversight import assessment, indicators, monthly_report
+from engine.oversight import assessment, comparison, indicators, monthly_report
 from engine.oversight import circular as circulars
 from engine.oversight import unlisted_whistles as unlisted
 from web.auth import services
@@ -56,14 +57,19 @@ def dashboard():
     level = _level()
     first, last, start, end = _period()
     weights = assessment.parse_weights(svc.settings.assessment_weights)
+    required = assessment.parse_required(svc.settings.assessment_requires)
+    before = comparison.previous_period(start, end)
 
-    def build(cmd):                     # the period's indicators are counted once, for the table and the scores
+    def build(cmd):     # each period's indicators are counted once, for the table, 环比 and the scores with their rank
         found = indicators.compute(cmd.session, level, start, end)
-        return (indicators.report(cmd, level, start, end, found), indicators.trend(cmd, level, end),
+        previous = indicators.compute(cmd.session, level, *before)
+        return (indicators.report(cmd, level, start, end, found, previous), indicators.trend(cmd, level, end),
                 indicators.events_by_community(cmd, start, end),
-                assessment.scores(cmd.session, cmd.catalogs, level, start, end, weights,
-                                  svc.settings.assessment_deduction, found))
+                assessment.compared(cmd.session, cmd.catalogs, level, start, end, weights,
+                                    svc.settings.assessment_deduction, required, found, previous))
     rows, trend, by_community, scores = read(build)
+    rows.sort(key=lambda r: _standing(scores.get(r["key"]), r["key"]))
+    shown = {v["reason"] for r in rows for v in r["indicators"].values() if v["reason"]}
     charts = {"parties": [r["name"] for r in rows],
               "on_time": [r["indicators"]["on_time_rate"]["value"] for r in rows],
               "disposal": [r["indicators"]["disposal_rate"]["value"] for r in rows],
@@ -73,7 +79,21 @@ def dashboard():
                                for c, n in by_community.items()]}
     return render_template("ui/dashboard.html", nav="dashboard", rows=rows, level=level, levels=LEVEL_WORDS,
                            first=first, last=last, charts=charts, formulas=indicators.INDICATORS, scores=scores,
-                           full=sum(weights.values()))
+                           full=sum(weights.values()), no_score=assessment.NO_DATA,
+                           previous=(before[0].astimezone(SHANGHAI).date(), (before[1] - timedelta(days=1)).astimezone(SHANGHAI).date()),
+                           reasons=[(k, m) for k, m in indicators.EMPTY_MEANING.items() if k in shown])
+
+
+#: the order of the kinds of party in the table: a kind's parties together, in rank order
+KIND_ORDER = [*comparison.UNIT_KINDS, *ROLES]
+
+
+def _standing(score: dict | None, key: str) -> tuple:
+    """Where a row goes in the table: by kind, then by rank (those without a score last), then by code."""
+    score = score or {}
+    kind = score.get("kind")
+    return (KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER), score.get("rank") is None,
+            score.get("rank") or 0, key)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

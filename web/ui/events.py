@@ -20,9 +20,10 @@ from engine.core.errors import Conflict, Forbidden, InvalidData
 from engine.exports import spreadsheets
 from engine.limits import whistle_order as whistle
 from engine.notices import inbox
-from engine.pool import comments, events, export, photos, reading
+from engine.pool import comments, event_map, events, export, photos, reading
 from web.api.photos import photo_response
 from web.auth import public, services
+from web.ui import maps
 from web.ui.session import page
 from web.units import page_asked, read, run
 
@@ -35,6 +36,10 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "properties-panel.css": "@bpmn-io/properties-panel/dist/assets/properties-panel.css",
           "leaflet.js": "leaflet/dist/leaflet.js", "leaflet.css": "leaflet/dist/leaflet.css",
           "echarts.js": "echarts/dist/echarts.min.js",
+          # 上报 (issue #20): photos shrunk on the phone before upload
+          "image-compression.js": "browser-image-compression/dist/browser-image-compression.js",
+          # 上报 without signal (issue #20): the drafts kept on the phone (idb), bundled from web/frontend/src
+          "drafts.js": "../dist/drafts.js",
           # the modeler with its properties panel, bundled from web/frontend/src at set-up (npm run build)
           "modeler.js": "../dist/modeler.js"}
 
@@ -127,7 +132,8 @@ def _event_page(event_id, typed=None, problems=None, status=200):
     event = read(reading.event_detail, event_id, "event_page")   # 404 if not theirs to see
     found = read(incidents.search, {"event_id": event_id}).items \
         if permissions.INCIDENTS.allows(user) else []                # 流程异常, for process administrators (issue #15)
-    return render_template("ui/event.html", nav="events", event=event, map_tiles=svc.settings.map_tiles,
+    return render_template("ui/event.html", nav="events", event=event, map_tiles=maps.tiles(svc.settings),
+                           map_categories=maps.categories(svc.catalogs),
                            compare=contracts.before_after(event.get("timeline", [])), typed=typed or {},
                            problems=problems or [], incidents=found,
                            may_urge=permissions.URGE.allows(user) and event["status"] == "open",
@@ -208,7 +214,8 @@ def diagram(event_id):
 @bp.get("/events/<int:event_id>/map.json")
 @page
 def map_data(event_id):
-    return read(reading.map_data, event_id)
+    """The event page's map: the community boundary, the point, the 到场 check-ins and the neighbours."""
+    return read(event_map.map_data, event_id, services().settings.map_neighbours_m)
 
 
 @bp.get("/events/<int:event_id>/whistle-order")

@@ -16,6 +16,7 @@ from engine.pool import reading
 from engine.pool.photos import add as add_photos
 from engine.store import paging
 from web.ui import forms as ui_forms
+from web.ui import maps
 from web.auth import services
 from web.ui.session import _safe_next, page
 from web.units import page_asked, read, run, run_each, run_step
@@ -82,7 +83,7 @@ def index():
                                 **({} if wanted["light"] == code else {"light": code})) for code, _word in COUNTED}
     return render_template("ui/tasks.html", nav="tasks", tasks=shown, page=found, total=total, counted=counted,
                            lights=COUNTED, light_urls=light_urls, wanted=wanted, kept=kept, on_map=on_map,
-                           catalogs=svc.catalogs, communities=communities, map_tiles=svc.settings.map_tiles,
+                           catalogs=svc.catalogs, communities=communities, map_tiles=maps.tiles(svc.settings),
                            now=now.isoformat())
 
 
