@@ -141,7 +141,7 @@ def shot(page, path):
 
 def test_every_page_fits_a_phone_and_its_controls_fit_a_thumb(server, browser):  # noqa: F811 - fixtures
     """Every role's pages at 390 × 844: no sideways scroll, no control under 44 px (see MEASURE for what
-    counts); each kind of page also at 1366 × 768 with no sideways scroll; both sizes photographed. A role's nav
+    counts), no script error; each kind of page also at 1366 × 768 with no sideways scroll; both sizes photographed. A role's nav
     pages are walked for each role (what they hold differs); a page further on, once, by the first role reaching
     it; a task page for each kind of task each role has."""
     base, app = server
@@ -152,6 +152,7 @@ def test_every_page_fits_a_phone_and_its_controls_fit_a_thumb(server, browser): 
     problems, walked, done, photographed = [], [], set(), set()
     for role in ROLES:
         phone = Person(browser, base, role, PHONE, SHOTS)
+        phone.page.on("pageerror", lambda error, role=role, page=phone.page: problems.append(f"{role} {page.url}: {error}"))
         nav = phone.page.eval_on_selector_all("header nav a", "links => links.map(a => a.getAttribute('href'))")
         assert nav, role
         # (url, how many links from the nav, what page it is, whether it must open): each task kind's page is a

@@ -146,6 +146,7 @@
             x0 = Math.min(x0, e.x); y0 = Math.min(y0, e.y); x1 = Math.max(x1, e.x + e.width); y1 = Math.max(y1, e.y + e.height);
           });
           var outer = canvas.viewbox().outer;
+          if (!(outer.width > 0 && outer.height > 0)) { return; }
           var scale = clamp(Math.min(outer.width / (x1 - x0 + 2 * CONTEXT), outer.height / (y1 - y0 + 2 * CONTEXT)),
                             FOCUS_MIN, FOCUS_MAX);
           var w = outer.width / scale, h = outer.height / scale;
@@ -168,9 +169,12 @@
         }
         pinch(box, canvas, zoomBy);
         // a phone turned sideways (or a window resized): the same middle at the same scale, in the new size
-        var middle = null;
+        var middle = null, drawn = function (outer) { return outer.width > 0 && outer.height > 0; };
         viewer.get("eventBus").on("canvas.viewbox.changed", function (e) {
-          middle = {x: e.viewbox.x + e.viewbox.width / 2, y: e.viewbox.y + e.viewbox.height / 2, scale: e.viewbox.scale};
+          var v = e.viewbox;
+          if (drawn(v.outer) && v.scale > 0 && isFinite(v.scale)) {
+            middle = {x: v.x + v.width / 2, y: v.y + v.height / 2, scale: v.scale};
+          }
         });
         focus();
         window.addEventListener("resize", function () {
@@ -178,6 +182,7 @@
           var kept = middle;
           canvas.resized();
           var outer = canvas.viewbox().outer, w = outer.width / kept.scale, h = outer.height / kept.scale;
+          if (!drawn(outer)) { return; }          // not laid out (hidden, or mid-resize): nothing to keep
           canvas.viewbox({x: kept.x - w / 2, y: kept.y - h / 2, width: w, height: h});
         });
         box.dataset.ready = "1";
