@@ -1,4 +1,5 @@
-"""Domain errors → JSON, in one place (STYLE.md §8). Every error names the field/element and reason."""
+"""Domain errors → JSON, in one place (STYLE.md §8), or the error page on a page's path (web/ui/error_pages.py).
+Every error names the field/element and reason."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +9,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engine.core.errors import EventflowError
 from web import ui
+from web.ui import error_pages
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +27,15 @@ def register(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err):
         limit = request.max_content_length   # photo uploads allow more than MAX_CONTENT_LENGTH
+        if ui.is_page():
+            return error_pages.http(err, exception_headers(err), limit)
         return jsonify({"error": "too_large", "field": "(body)",
                         "message": f"the request is larger than {limit} bytes"}), 413
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
+        if ui.is_page():        # a page's path, or one no route matches: the error page (web/ui/error_pages.py)
+            return error_pages.http(err, exception_headers(err))
         body = jsonify({"error": err.name.lower().replace(" ", "_"), "message": err.description})
         return body, err.code, exception_headers(err)
 

@@ -258,10 +258,13 @@ def pass_down(cmd, task_id: str, body: dict) -> dict:
     item, instance, event = _locked_item(cmd, task_id)
     standing = active(session, item.id)
     if standing is not None:
-        raise Conflict(f"该任务已下派给{_unit_name(catalogs, standing.to_unit) if standing.to_unit else standing.to_person}，"
+        to_name = _unit_name(catalogs, standing.to_unit) if standing.to_unit else \
+            _names(session, [standing.to_person]).get(standing.to_person, "他人")
+        raise Conflict(f"该任务已下派给{to_name}，"
                        f"请先收回 (already passed down: take it back first)", delegation_id=standing.id)
     if item.claimed_by and item.claimed_by != user.username:
-        raise Conflict(f"该任务已由 {item.claimed_by} 认领，取消认领后才能下派 (claimed by someone else)",
+        raise Conflict(f"该任务已由 {_names(session, [item.claimed_by]).get(item.claimed_by, '他人')} 认领，取消认领后才能下派"
+                       " (claimed by someone else)",
                        task_id=item.id, claimed_by=item.claimed_by)
     limit = unit_limit(session, item)
     to_unit, person, due, note = _checked_body(cmd, item, event, body, limit)

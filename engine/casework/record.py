@@ -170,6 +170,19 @@ def who(username: str, found: dict) -> dict:
     return _who(username, found)
 
 
+def named(session, catalogs, usernames) -> dict[str, str]:
+    """{user name: 陈芳（新城社区）} of these accounts, for a column or a line that names a person: the display name
+    and unit (`who`), never the login name."""
+    wanted = {u for u in usernames if u}
+    found = people(session, catalogs, wanted) if wanted else {}
+    return {u: line(who(u, found)) for u in wanted}
+
+
+def line(person: dict) -> str:
+    """{name, unit} as one line: 陈芳（新城社区）."""
+    return f"{person['name']}（{person['unit']}）" if person.get("unit") else person["name"]
+
+
 def _people(session, catalogs, usernames: set[str], rows) -> dict[str, dict]:
     """{user name: {name, unit}} of the actors, and of the persons named in the steps' data (分工's 承办人)."""
     names = set(usernames)

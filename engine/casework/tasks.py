@@ -160,7 +160,7 @@ def complete(cmd, task_id: str, data) -> dict:
     answer is 409 `step_failed`, the task stays ready and an incident opens (engine/casework/incidents.py)."""
     session, user = cmd.session, cmd.user
     item, row, event, incident = _find_work(session, user, cmd.catalogs, task_id, _WORK_AND_INCIDENT)
-    _not_claimed_by_another(item, user)
+    _not_claimed_by_another(session, cmd.catalogs, item, user)
     compiled = cmd.env.specs.get(session, row.version_id)
     clean = check_data(item, compiled, cmd.catalogs, data, event=event, session=session)
     try:
@@ -203,7 +203,8 @@ def claim(cmd, task_id: str) -> dict:
     runs on regardless (§8.3: 签收受理 is met when the task is *completed*, not when it is claimed)."""
     item, user = _locked(cmd, task_id), cmd.user
     if item.claimed_by and item.claimed_by != user.username:
-        raise Conflict(f"该任务已由 {item.claimed_by} 认领 (already claimed)", task_id=task_id, claimed_by=item.claimed_by)
+        raise Conflict(f"该任务已由 {_claimer(cmd.session, cmd.catalogs, item)} 认领 (already claimed)", task_id=task_id,
+                       claimed_by=item.claimed_by)
     if not item.claimed_by:
         item.claimed_by, item.claimed_at = user.username, cmd.now()
         _audit(cmd, item, "task_claimed")
@@ -234,8 +235,13 @@ def _audit(cmd, item: WorkItem, action: str) -> None:
                           instance_id=item.instance_id, task_id=item.id, task_name=item.title))
 
 
-def _not_claimed_by_another(item: WorkItem, user) -> None:
+def _not_claimed_by_another(session, catalogs, item: WorkItem, user) -> None:
     """A claimed task is completed by its claimer (they may release it first)."""
     if item.claimed_by and item.claimed_by != user.username:
-        raise Conflict(f"该任务已由 {item.claimed_by} 认领 (claimed by someone else)", task_id=item.id,
+        raise Conflict(f"该任务已由 {_claimer(session, catalogs, item)} 认领 (claimed by someone else)", task_id=item.id,
                        claimed_by=item.claimed_by)
+
+
+def _claimer(session, catalogs, item: WorkItem) -> str:
+    """Who claimed the task, as people read it (陈芳（新城社区）): the refusal names them, never their login."""
+    return record.named(session, catalogs, [item.claimed_by])[item.claimed_by]

@@ -14,6 +14,7 @@ the parties of its kind and its change from the previous period (engine/oversigh
 """
 from __future__ import annotations
 
+from engine.casework import record
 from engine.oversight import circular as circulars
 from engine.oversight import comparison, indicators
 from engine.core.errors import InvalidData
@@ -117,6 +118,6 @@ def report(cmd, level: str, start, end, weights: dict[str, float], deduction: fl
     name, rank and change (`compared`)."""
     found = compared(cmd.session, cmd.catalogs, level, start, end, weights, deduction, required)
     keep = indicators.visible(cmd.session, cmd.catalogs, cmd.user, level, found)
-    names = indicators.person_names(cmd.session, keep) if level == "person" else {}
-    return [{"key": party, "name": indicators.describe(cmd.catalogs, level, party, {}, name=names.get(party))["name"],
+    names = record.named(cmd.session, cmd.catalogs, keep) if level == "person" else None
+    return [{"key": party, "name": indicators.describe(cmd.catalogs, level, party, {}, names=names)["name"],
              **found[party]} for party in keep]

@@ -43,6 +43,7 @@ from sqlalchemy import JSON, String, case, cast, false, func, literal_column, nu
 from sqlalchemy.orm import aliased
 
 from engine.accounts import permissions, privacy
+from engine.casework import record
 from engine.core import contracts
 from engine.core.clock import local
 from engine.core.errors import Forbidden, InvalidData
@@ -100,15 +101,13 @@ def build(session, catalogs, start, end, viewer=None) -> dict:
             if party:
                 parties[level][party]["off_site"].append(entry)
 
+    names = record.named(session, catalogs, parties["person"])     # people by name and unit, never the login
+
     def rows(level, found):
         out = []
         for key in sorted(found):
             entries = found[key]
-            unit = catalogs.unit(key) if level == "unit" else None
-            name = ((catalogs.community(key) or {}).get("name", key) if level == "community"
-                    else (unit or {}).get("name", key) if level == "unit" else key)
-            supervisor = (unit or {}).get("supervisor") or {}
-            out.append({"key": key, "name": name, "supervisor": supervisor or None,
+            out.append({**describe(catalogs, level, key, names),
                         "counts": {c: len(entries.get(c, [])) for c in CATEGORIES},
                         "entries": {c: entries.get(c, []) for c in CATEGORIES}})
         return sorted(out, key=lambda r: (-sum(r["counts"].values()), r["key"]))
@@ -458,12 +457,19 @@ def _hidden_counts(session, start, end, hidden) -> dict:
     return found
 
 
-def describe(catalogs, level: str, key: str) -> dict:
-    """A party's key, name and 分管领导 (a unit's supervisor, from the units catalog)."""
+def describe(catalogs, level: str, key: str, names: dict | None = None) -> dict:
+    """A party's key, name and 分管领导 (a unit's supervisor, from the units catalog); a person by the name and
+    unit `names` gives (engine/casework/record.py `named`), never the login name."""
     unit = catalogs.unit(key) if level == "unit" else None
     name = ((catalogs.community(key) or {}).get("name", key) if level == "community"
-            else (unit or {}).get("name", key) if level == "unit" else key)
+            else (unit or {}).get("name", key) if level == "unit" else (names or {}).get(key) or record.UNKNOWN_NAME)
     return {"key": key, "name": name, "supervisor": (unit or {}).get("supervisor") or None}
+
+
+def party(cmd, level: str, key: str) -> dict:
+    """`describe` of one party, a person named from the accounts."""
+    names = record.named(cmd.session, cmd.catalogs, [key]) if level == "person" else None
+    return describe(cmd.catalogs, level, key, names)
 
 
 class Summary:
@@ -490,6 +496,8 @@ class Summary:
         self.hidden: dict[tuple, dict] = {}
         self.unnamed = dict.fromkeys(CATEGORIES, 0)
         self.lines = 0
+        #: the people named, by name and unit (never the login name)
+        self.names = record.named(session, catalogs, counted["person"])
         for level, key in LEVELS.items():
             found = counted[level]
             rows = []
@@ -504,11 +512,11 @@ class Summary:
                     if not any(shown.values()):
                         continue
                     self.lines += sum(shown.values())
-                    rows.append({**describe(catalogs, level, party), "counts": shown, "_open": shown})
+                    rows.append({**describe(catalogs, level, party, self.names), "counts": shown, "_open": shown})
                 else:
                     self.hidden[(level, party)] = secret
                     self.lines += sum(full.values()) - sum(secret.values()) + sum(1 for n in secret.values() if n)
-                    rows.append({**describe(catalogs, level, party), "counts": dict(full),
+                    rows.append({**describe(catalogs, level, party, self.names), "counts": dict(full),
                                  "_open": {c: full[c] - secret[c] for c in CATEGORIES}})
             self.parties[key] = rows
         self.lines += sum(1 for n in self.unnamed.values() if n)
@@ -678,7 +686,7 @@ def lines(session, catalogs, start, end, viewer=None, summary: Summary | None = 
                     yield key, _row(word, head, group[1], _sensitive_line(withheld))
                 group, withheld = (row.party, row.category), 0
                 if head is None or head["key"] != row.party:
-                    head = describe(catalogs, level, row.party)
+                    head = describe(catalogs, level, row.party, summary.names)
             if row.secret:
                 withheld += 1
                 continue

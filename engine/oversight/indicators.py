@@ -34,6 +34,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import and_, case, func, literal, select
 
 from engine.accounts import permissions
+from engine.casework import record
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
 from engine.oversight import comparison, rollups
@@ -242,16 +243,17 @@ def _all_indicators(c) -> dict:
 
 
 def describe(catalogs, level: str, party: str, indicators: dict, previous: dict | None = None,
-             name: str | None = None) -> dict:
-    """One party's row as the API returns it: its name (a person's display name, `name`), and each indicator
-    with its formula, why it has no value (`reason`), and its value in the previous period (`previous`,
-    engine/oversight/comparison.py) with the change (环比: percentage points, or hours)."""
+             names: dict | None = None) -> dict:
+    """One party's row as the API returns it: its name (a person's by `names`, engine/casework/record.py
+    `named`: never the login name), and each indicator with its formula, why it has no value (`reason`), and
+    its value in the previous period (`previous`, engine/oversight/comparison.py) with the change (环比:
+    percentage points, or hours)."""
     if level == "community":
         name = (catalogs.community(party) or {}).get("name", party)
     elif level == "unit":
         name = (catalogs.unit(party) or {}).get("name", party)
     else:
-        name = name or party
+        name = (names or {}).get(party) or record.UNKNOWN_NAME
     why = reasons(level, indicators) if indicators else {}
     before = previous or {}
     return {"key": party, "name": name,
@@ -286,19 +288,8 @@ def report(cmd, level: str, start: datetime, end: datetime, found: dict | None =
     if previous is None:
         previous = compute(cmd.session, level, *comparison.previous_period(start, end))
     keep = visible(cmd.session, cmd.catalogs, cmd.user, level, found)
-    names = person_names(cmd.session, keep) if level == "person" else {}
-    return [describe(cmd.catalogs, level, party, found[party], previous.get(party), names.get(party))
-            for party in keep]
-
-
-def person_names(session, usernames) -> dict[str, str]:
-    """{username: display name}: people are shown by their name, never by their login name."""
-    from engine.store.models import User
-    usernames = list(usernames)
-    if not usernames:
-        return {}
-    return {row.username: row.display_name for row in session.execute(
-        select(User.username, User.display_name).where(User.username.in_(usernames)))}
+    names = record.named(cmd.session, cmd.catalogs, keep) if level == "person" else None
+    return [describe(cmd.catalogs, level, party, found[party], previous.get(party), names) for party in keep]
 
 
 #: the rates the dashboard's trend follows

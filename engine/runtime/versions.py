@@ -108,12 +108,34 @@ def instance_counts(session) -> dict[int, dict]:
     return counts
 
 
+def process_name(files: dict, key: str) -> str | None:
+    """The name a version's diagram gives its process (`<process id="community_event" name="社区事件流转与处置">`)."""
+    for path, text in sorted(files.items()):
+        if path.endswith(".bpmn"):
+            root = etree.fromstring(text.encode("utf-8"), SAFE_XML)
+            found = next((p for p in root.iter(f"{{{BPMN}}}process") if p.get("id") == key), None)
+            if found is not None:
+                return found.get("name") or None
+    return None
+
+
+def process_names(session) -> dict[str, str | None]:
+    """{process key: its name} as each process's newest version names it."""
+    newest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
+              .group_by(ProcessVersion.process_key).subquery())
+    rows = session.execute(select(ProcessVersion.process_key, ProcessVersion.files)
+                           .join(newest, (newest.c.process_key == ProcessVersion.process_key)
+                                 & (newest.c.version == ProcessVersion.version)))
+    return {key: process_name(files, key) for key, files in rows}
+
+
 def listing(session, process_key: str | None = None) -> list[dict]:
-    counts = instance_counts(session)
+    """Every version, newest first per process, each with its instances by status and its process's name."""
+    counts, names = instance_counts(session), process_names(session)
     query = select(ProcessVersion).order_by(ProcessVersion.process_key, ProcessVersion.version.desc())
     if process_key:
         query = query.where(ProcessVersion.process_key == process_key)
-    return [describe(v, counts.get(v.id, {})) for v in session.scalars(query)]
+    return [{**describe(v, counts.get(v.id, {})), "name": names.get(v.process_key)} for v in session.scalars(query)]
 
 
 def detail(session, version_id: int) -> dict:
@@ -123,6 +145,7 @@ def detail(session, version_id: int) -> dict:
     before = previous(session, version)
     body = describe(version, instance_counts(session).get(version.id, {}))
     body["previous_version"] = before.version if before is not None else None
+    body["name"] = process_name(version.files, version.process_key)
     body["changes"] = changes(before.files if before is not None else None, version.files)
     return body
 

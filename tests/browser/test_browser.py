@@ -159,7 +159,7 @@ def test_one_event_from_a_phone_report_to_closure(server, browser):
     clerk = Person(browser, base, "zhifa1", DESK, shots)
     clerk.open_task(number, "签收受理")
     clerk.page.get_by_role("button", name="认领").click()                 # claimed: the clock runs on
-    expect(clerk.page.get_by_test_id("claimed-by")).to_contain_text("zhifa1")
+    expect(clerk.page.get_by_test_id("claimed-by")).to_contain_text("执法局 办事员（执法局）")   # by name (issue #20)
     expect(clerk.page.get_by_test_id("reporter-contact")).to_contain_text("138****1111")   # masked for a department
     clerk.page.get_by_label("签收受理", exact=True).check()
     clerk.shot("06-accept")
@@ -312,7 +312,7 @@ def test_catalogs_are_edited_in_the_app_and_a_bad_value_is_named(server, browser
 
     admin = Person(browser, base, "admin1", DESK, shots)
     admin.page.goto("/admin/catalogs/units")
-    admin.page.locator("tr[data-unit=zhifa]").get_by_label("zhifa 分管领导").fill("周海明")
+    admin.page.locator("tr[data-unit=zhifa]").get_by_label("执法局 分管领导").fill("周海明")
     admin.page.get_by_role("button", name="保存").click()
     expect(admin.page.locator("p.flash")).to_contain_text("已保存")
     assert svc.catalogs.unit("zhifa")["supervisor"]["name"] == "周海明"
@@ -502,7 +502,7 @@ def test_a_process_owner_edits_a_task_name_and_a_timer_in_the_modeler(server, br
     page.get_by_test_id("open-modeler").click()
     expect(page.get_by_test_id("modeler")).to_have_attribute("data-ready", "1")
     page.locator('.djs-element[data-element-id="check"]').first.click()
-    page.locator(".bio-properties-panel-group-header", has_text="General").click()   # bpmn-js's own fields
+    page.locator(".bio-properties-panel-group-header", has_text="常规").click()   # bpmn-js's own fields (General)
     name = page.locator("#bio-properties-panel-name")
     expect(name).to_have_value("核查")
     name.fill("核查（建模器改名）")
@@ -521,7 +521,8 @@ def test_a_process_owner_edits_a_task_name_and_a_timer_in_the_modeler(server, br
     page.locator("#bio-properties-panel-ef-kind").focus()
     page.get_by_role("button", name="保存并部署为新版本").click()
     changes = page.get_by_test_id("changes")
-    expect(changes).to_contain_text("check 核查（建模器改名）")
+    expect(changes.locator("li", has_text="核查（建模器改名）")).to_contain_text("用户任务")   # its kind in words
+    expect(changes.locator("li", has_text="核查（建模器改名）")).to_contain_text("check")
     expect(changes).to_contain_text("timer_accept")
     expect(changes).not_to_contain_text("call_co_parts")                 # bpmn-js's re-serialization is no change
     owner.shot("02-new-version")

@@ -1,5 +1,5 @@
 """The web app's set-up (issue #6): session secret, CSRF (Flask-WTF), language (Flask-Babel), the words
-every page uses, and HTML error pages for the app's pages (the API keeps its JSON errors)."""
+every page uses, and HTML error pages for the app's pages (the API keeps its JSON errors: web/ui/error_pages.py)."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import render_template, request, url_for
+from flask import request, url_for
 from flask_babel import Babel, get_locale, gettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,12 +19,10 @@ from engine.accounts import permissions
 from engine.casework import tasks as work
 from engine.notices import live as live_feed
 from engine.core.errors import EventflowError
+from web.ui import error_pages, people
 
 log = logging.getLogger(__name__)
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
-UI_BLUEPRINTS = ("ui_session", "ui_tasks", "ui_events", "ui_report", "ui_admin", "ui_users", "ui_processes",
-                 "ui_dashboard", "ui_field", "ui_spot_checks", "ui_notices", "ui_live", "ui_delegation",
-                 "ui_returns")
 #: the audit trail's actions in the words staff read
 ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启动"), "task_completed": _l("办理"), "deadline_set": _l("时限开始"),
                 "whistle_dispatched": _l("吹哨派单"), "part_dispatched": _l("协办派单"), "source_notified": _l("反馈来源"),
@@ -42,7 +40,8 @@ ACTION_WORDS = {"reported": _l("上报登记"), "process_started": _l("流程启
                 "instance_suspended": _l("挂起"), "instance_resumed": _l("恢复办理"), "instance_terminated": _l("终止"),
                 "timer_rearmed": _l("时限调整"), "process_restarted": _l("重新启动"),
                 "incident_opened": _l("流程异常"), "incident_retried": _l("重试"), "escalated": _l("逐级通知"),
-                "revisit_opened": _l("安排回访"), "revisit_recorded": _l("回访"), "whistle_unlisted": _l("清单外吹哨")}
+                "revisit_opened": _l("安排回访"), "revisit_recorded": _l("回访"), "whistle_unlisted": _l("清单外吹哨"),
+                "instance_migrated": _l("迁移到新流程版本"), "alert_repeated": _l("设备再次告警")}
 #: the on-site steps (issue #19): 到场 checked against the event's location, 即知即改 reported and verified
 ACTION_WORDS.update({"arrival_checked": _l("到场核验"), "on_spot_reported": _l("即知即改上报"),
                      "on_spot_confirmed": _l("即知即改核实确认"), "on_spot_rejected": _l("即知即改核实未通过")})
@@ -87,7 +86,7 @@ def set_up(app, api_blueprints) -> None:
 
     @app.context_processor
     def words():
-        if request.blueprint not in UI_BLUEPRINTS:
+        if not is_page():       # a page's path, whatever its blueprint: an error page of an unknown path too
             return {}
         svc = app.extensions["eventflow"]
         user = session.current_user()
@@ -112,6 +111,7 @@ def set_up(app, api_blueprints) -> None:
                 "type_name": lambda code: _type_name(svc.catalogs, code),
                 "community_name": lambda code: (svc.catalogs.community(code) or {}).get("name", code) if code
                 else _("待分拨"),
+                "unit_name": lambda code: (svc.catalogs.unit(code) or {}).get("name", code) if code else "",
                 "assignee": lambda t: _assignee(svc.catalogs, t), "page_url": page_url}
 
 
@@ -133,17 +133,19 @@ def _type_name(catalogs, code) -> str:
 def _assignee(catalogs, task) -> str:
     if task.get("unit"):
         return (catalogs.unit(task["unit"]) or {}).get("name", task["unit"])
-    if task.get("person"):
-        return task["person"]
+    if task.get("person"):                  # a person's task (分工, 下派): their name, never the login
+        return people.named([task["person"]])[task["person"]]
     return (catalogs.community(task.get("community")) or {}).get("name", task.get("community") or "")
 
 
 def is_page() -> bool:
-    return request.blueprint in UI_BLUEPRINTS
+    """Whether this request's errors are answered with a page (web/ui/error_pages.py: by path)."""
+    return error_pages.is_page()
 
 
-def error_page(status: int, title: str, message: str):
-    return render_template("ui/error.html", title=title, message=message), status
+def error_page(status: int, title: str | None, message: str, errors: list[dict] | None = None):
+    body, status, _headers = error_pages.page(status, title, message, errors)
+    return body, status
 
 
 def register_errors(app) -> None:
@@ -157,5 +159,9 @@ def page_error(err: EventflowError):
     """A domain error on one of the app's pages, in words (no hint whether a hidden event exists)."""
     if err.status == 404:
         return error_page(404, _("找不到该页面"), _("事件或任务不存在，或您无权查看。"))
-    titles = {403: _("无权访问"), 409: _("无法办理"), 401: _("请先登录")}
-    return error_page(err.status, titles.get(err.status, _("出错了")), err.message)
+    errors = err.details.get("errors") if isinstance(err.details.get("errors"), list) else None
+    if errors:
+        message = _("链接中的参数有误：") if err.status == 400 and request.method == "GET" else _("请修改下列内容后再试：")
+    else:
+        message = error_pages.one_language(err.message)
+    return error_page(err.status, None, message, errors)

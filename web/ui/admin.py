@@ -18,6 +18,7 @@ from engine.core.errors import Conflict, InvalidData
 from engine.core.ids import MAX_ID
 from engine.store.paging import PageRequest
 from web.auth import services
+from web.ui import people
 from web.ui.session import page
 from web.units import read
 
@@ -172,7 +173,16 @@ def units():
             except (InvalidData, Conflict) as err:
                 errors, status = _refused(err, rows_at)
     return render_template("ui/admin/units.html", nav="admin", rows=rows, errors=errors, kinds=UNIT_KINDS,
-                           blank=NEW_ROWS, base=base, codes=[u["code"] for u in saved]), status
+                           blank=NEW_ROWS, base=base, codes=[u["code"] for u in saved],
+                           names=_unit_names(saved),     # 上级单位 by name; the code is shown second
+                           leaders=people.named((u.get("supervisor") or {}).get("username") for u in rows)), status
+
+
+def _unit_names(units: list[dict]) -> dict[str, str]:
+    """{code: name} of the units, a name two units share followed by its code."""
+    seen = [u.get("name") for u in units]
+    return {u["code"]: u["name"] if u.get("name") and seen.count(u["name"]) == 1 else f"{u.get('name') or ''}（{u['code']}）"
+            for u in units}
 
 
 def _unit_rows(form) -> tuple[list[dict], list[int], list[dict]]:

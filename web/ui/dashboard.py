@@ -5,9 +5,10 @@ out for printing, as Excel files and as PDFs; the 督办 board."""
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import Blueprint, Response, abort, g, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wsgi import wrap_file
 
 from engine.accounts import permissions
@@ -20,6 +21,7 @@ from engine.oversight import assessment, comparison, indicators, monthly_report
 from engine.oversight import circular as circulars
 from engine.oversight import unlisted_whistles as unlisted
 from web.auth import services
+from web.ui import people, query
 from web.ui.session import page
 from web.units import page_asked, read
 
@@ -30,24 +32,16 @@ LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}
 def _period():
     """[from 00:00, the day after `to` 00:00) in Asia/Shanghai; default: this month up to today."""
     today = services().clock.now().astimezone(SHANGHAI).date()
-    try:
-        first = date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
-        last = date.fromisoformat(request.args.get("to") or today.isoformat())
-    except ValueError:
-        abort(400)
-    if not (1900 <= first.year <= 2200 and 1900 <= last.year <= 2200):
-        abort(400)
+    first, last = query.day("from", today.replace(day=1)), query.day("to", today)   # else 400 naming it
     if last < first:
         first, last = last, first
     return first, last, datetime.combine(first, time(), SHANGHAI), datetime.combine(last + timedelta(days=1), time(), SHANGHAI)
 
 
 def _level():
-    level = request.args.get("level", "unit")
-    level = "unit" if level == "department" else level
-    if level not in indicators.LEVELS:
-        abort(400)
-    return level
+    if request.args.get("level") == "department":
+        return "unit"
+    return query.one_of("level", {k: _(LEVEL_WORDS[k]) for k in indicators.LEVELS}, "unit")   # else 400 naming it
 
 
 @bp.get("/dashboard")
@@ -126,7 +120,7 @@ def circular():
     try:
         shown = circulars.first_of(request.args.get("first"))
     except InvalidData:
-        abort(400)
+        raise query.bad("first", _("应为 1 到 %(n)s 的整数", n=circulars.FIRST_MAX)) from None
     notice = read(circulars.for_period, start, end, shown)
     return render_template("ui/circular.html", nav="dashboard", notice=notice, first=first, last=last,
                            levels=circulars.LEVELS)
@@ -137,13 +131,16 @@ def circular():
 def circular_entries():
     """One party's entries of one category of the circular, newest first, a page at a time (上一页 / 下一页)."""
     first, last, start, end = _period()
-    level, party, category = (request.args.get(name) for name in ("level", "party", "category"))
-    if level not in circulars.LEVELS or category not in circulars.CATEGORIES or not party:
-        abort(400)
+    level = query.one_of("level", {k: _(circulars.LEVEL_WORDS[v]) for k, v in circulars.LEVELS.items()})
+    category = query.one_of("category", {k: _(v) for k, v in circulars.CATEGORIES.items()})
+    party = request.args.get("party")
+    if not level or not category or not party:
+        raise query.bad(next(n for n, v in (("level", level), ("category", category), ("party", party)) if not v),
+                        _("必填：请从通报页面上的链接进入"))
     found = read(circulars.entries_page, start, end, level, party, category, page_asked())
     return render_template("ui/circular_entries.html", nav="dashboard", page=found, rows=found.items, first=first,
                            last=last, level=level, category=category,
-                           party=circulars.describe(services().catalogs, level, party))
+                           party=read(circulars.party, level, party))
 
 
 def _circular_file(write, mimetype: str, filename: str) -> Response:
@@ -211,20 +208,22 @@ def unlisted_whistles():
 def supervision():
     """督办 board (§9.1): the open supervision records the user may see, newest first, and what was poorly
     handled (处置不到位) in the last 30 days."""
-    status = request.args.get("status") or "open"
-    if status not in ("open", "closed", "all"):
-        abort(400)
+    status = query.one_of("status", {"open": _("督办中"), "closed": _("已办结"), "all": _("全部")}, "open")
     found = read(supervision_records, {"status": status}, page_asked())
     return render_template("ui/supervision.html", nav="supervision", rows=found.items, page=found,
                            status=status, may_circulate=permissions.CIRCULAR.allows(g.user),
+                           people=people.named(r["person"] for r in found.items),     # by name, never the login
                            poorly=read(circulars.poorly_handled))
 
 
 def _monthly():
-    """The monthly report (§9.2) asked for: `?community=` (the user's own if left out; a community's people
-    may read only theirs) and `?month=` (this month if left out)."""
-    community = permissions.community_to_read(g.user, request.args.get("community"))
-    month = request.args.get("month") or services().clock.now().astimezone(SHANGHAI).strftime("%Y-%m")
+    """The monthly report (§9.2) asked for: `?community=` (the user's own if left out, the first for a city user;
+    a community's people may read only theirs) and `?month=` (this month if left out)."""
+    asked = request.args.get("community")
+    if not asked and not g.user.community:     # a city user has none of their own: the first, then the page's select
+        asked = next((c["value"] for c in services().catalogs.options("communities")), None)
+    community = permissions.community_to_read(g.user, asked)
+    month = query.month("month", services().clock.now().astimezone(SHANGHAI).strftime("%Y-%m"))
     return read(monthly_report.build, community, month)
 
 

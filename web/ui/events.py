@@ -5,7 +5,7 @@ messages (消息)."""
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
@@ -21,9 +21,10 @@ from engine.exports import spreadsheets
 from engine.limits import whistle_order as whistle
 from engine.notices import inbox
 from engine.pool import comments, event_map, events, export, photos, reading
+from engine.runtime import versions as version_history
 from web.api.photos import photo_response
 from web.auth import public, services
-from web.ui import maps
+from web.ui import maps, people, query
 from web.ui.session import page
 from web.units import page_asked, read, run
 
@@ -44,20 +45,6 @@ VENDOR = {"bpmn-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.j
           "modeler.js": "../dist/modeler.js"}
 
 
-def _day(name: str) -> date | None:
-    """`?from=` / `?to=` of the list: a day (YYYY-MM-DD), or none; anything else is refused naming the field."""
-    raw = request.args.get(name) or ""
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        day = None
-    if day is None or not 1900 <= day.year <= 2200:
-        raise InvalidData([{"field": name, "reason": _("应为日期，如 2026-10-08")}])
-    return day
-
-
 def _filters() -> tuple[dict, dict]:
     """The list's filters as the page asks for them (status, type, source, community, number, 我上报的, the
     days reported from and to, Asia/Shanghai) — the same for the list and its export — and what the form
@@ -66,7 +53,7 @@ def _filters() -> tuple[dict, dict]:
     filters = {name: request.args.get(name) or None for name in events.LIST_FILTERS}
     if mine:
         filters["reporter"] = g.user.username
-    first, last = _day("from"), _day("to")
+    first, last = query.day("from"), query.day("to")     # else 400 naming it
     if first:
         filters["created_from"] = datetime.combine(first, time(), SHANGHAI)
     if last:
@@ -136,6 +123,9 @@ def _event_page(event_id, typed=None, problems=None, status=200):
                            map_categories=maps.categories(svc.catalogs),
                            compare=contracts.before_after(event.get("timeline", [])), typed=typed or {},
                            problems=problems or [], incidents=found,
+                           resolvers=people.named(i.get("resolved_by") for i in found),
+                           recorders=people.named(v.get("recorded_by") for v in event.get("revisits") or []),
+                           process_names=svc.read(version_history.process_names) if found else {},
                            may_urge=permissions.URGE.allows(user) and event["status"] == "open",
                            may_administer=permissions.ADMINISTER.allows(user) and event["status"] == "open"
                            and (event["process"] or {}).get("status") in ("running", "suspended")), status
@@ -222,4 +212,6 @@ def map_data(event_id):
 @page
 def whistle_order(event_id):
     """哨单 (§7.3), laid out for printing."""
-    return render_template("ui/whistle_order.html", order=read(whistle.build, event_id), event_id=event_id)
+    order = read(whistle.build, event_id)
+    whistled_by = people.named([order["whistled_by"]])[order["whistled_by"]]       # 吹哨人员 by name
+    return render_template("ui/whistle_order.html", order=order, whistled_by=whistled_by, event_id=event_id)

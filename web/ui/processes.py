@@ -6,7 +6,9 @@ does each step (engine/runtime/versions.py, engine/runtime/instance_migration.py
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
 from engine.runtime import bundle as bundles
@@ -16,18 +18,49 @@ from engine.accounts import permissions
 from engine.core.errors import Conflict, DeployError, EventflowError, InvalidData, StepFailed
 from engine.core.ids import is_record_id
 from web.auth import services
+from web.ui import people
 from web.ui.session import page
 from web.units import items, read, run, run_step
 
 bp = Blueprint("ui_processes", __name__, url_prefix="/admin/processes")
 #: instances moved per request of the page's progress bar
 BATCH = 10
+#: an instance's status (engine/runtime/instances.py) in the words a process owner reads
+INSTANCE_WORDS = {"running": _l("办理中"), "suspended": _l("已挂起"), "completed": _l("已办结"),
+                  "terminated": _l("已终止"), "error": _l("出错")}
+#: the kinds of BPMN element a version's changes name (engine/runtime/versions.py `changes`), as bpmn-js's
+#: Chinese palette names them
+ELEMENT_WORDS = {"process": _l("流程"), "collaboration": _l("协作"), "participant": _l("参与者"), "laneSet": _l("泳道集"),
+                 "lane": _l("泳道"), "task": _l("任务"), "userTask": _l("用户任务"), "serviceTask": _l("服务任务"),
+                 "scriptTask": _l("脚本任务"), "manualTask": _l("手工任务"), "sendTask": _l("发送任务"),
+                 "receiveTask": _l("接收任务"), "businessRuleTask": _l("业务规则任务"), "callActivity": _l("调用活动"),
+                 "subProcess": _l("子流程"), "startEvent": _l("开始事件"), "endEvent": _l("结束事件"),
+                 "intermediateCatchEvent": _l("中间捕获事件"), "intermediateThrowEvent": _l("中间抛出事件"),
+                 "boundaryEvent": _l("边界事件"), "exclusiveGateway": _l("排他网关"), "parallelGateway": _l("并行网关"),
+                 "inclusiveGateway": _l("包容网关"), "eventBasedGateway": _l("事件网关"), "sequenceFlow": _l("顺序流"),
+                 "messageFlow": _l("消息流"), "association": _l("关联"), "textAnnotation": _l("文本注释"),
+                 "dataObject": _l("数据对象"), "dataObjectReference": _l("数据对象引用"), "message": _l("消息定义"),
+                 "signal": _l("信号定义"), "error": _l("错误定义"), "escalation": _l("升级定义")}
+#: what happened to a form file between two versions
+FORM_WORDS = {"added": _l("新增表单"), "removed": _l("删除表单"), "changed": _l("修改表单")}
+
+
+def _words(versions: list[dict]) -> dict:
+    """What the version pages show instead of codes: who deployed (by name, 命令行部署 for the command line),
+    the instances' statuses and the changed elements' kinds in words."""
+    return {"deployers": people.named(v["deployed_by"] for v in versions), "instance_words": INSTANCE_WORDS,
+            "element_words": ELEMENT_WORDS, "form_words": FORM_WORDS}
+
+
+def _listing():
+    versions = services().read(version_history.listing)
+    return {"versions": versions, **_words(versions)}
 
 
 @bp.get("")
 @page(rule=permissions.VERSIONS)
 def index():
-    return render_template("ui/admin/processes.html", nav="admin", versions=services().read(version_history.listing))
+    return render_template("ui/admin/processes.html", nav="admin", **_listing())
 
 
 @bp.post("/deploy")
@@ -42,8 +75,7 @@ def deploy():
     except (DeployError, InvalidData) as err:
         problem = err.to_dict() if isinstance(err, DeployError) else {"message": "；".join(
             e["reason"] for e in err.details["errors"])}
-        return render_template("ui/admin/processes.html", nav="admin", problem=problem,
-                               versions=services().read(version_history.listing)), err.status
+        return render_template("ui/admin/processes.html", nav="admin", problem=problem, **_listing()), err.status
     flash(_("已部署 %(key)s v%(n)s", key=version.process_key, n=version.version) if created
           else _("内容与 v%(n)s 相同，未生成新版本", n=version.version))
     for warning in read(process_versions.unprovided):    # event types naming a process still missing
@@ -58,7 +90,9 @@ def show(version_id):
     plan = read(process_versions.migration_plan, version_id)
     found = read(incidents.search, {"version_id": version_id}).items   # 流程异常 on it (the newest 100)
     return render_template("ui/admin/process.html", nav="admin", version=detail, plan=plan, batch=BATCH,
-                           incidents=found)
+                           incidents=found, resolvers=people.named(i.get("resolved_by") for i in found),
+                           process_names={detail["process_key"]: detail["name"]},
+                           **_words([detail]))
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
@@ -153,6 +187,7 @@ def modeler(version_id):
                 "operations": sorted(svc.env.registry.names()),
                 "roles": [r["label"] for r in svc.catalogs.options("roles")],
                 "deadline_kinds": [{"code": k["code"], "name": k["name"]} for k in svc.catalogs.get("deadline_kinds")],
-                "words": {"saving": _("正在校验并部署…"), "refused": _("未部署：")}}
+                "words": {"saving": _("正在校验并部署…"), "refused": _("未部署：")},
+                "locale": str(get_locale())}        # bpmn-js's words in the page's language (src/translate.js)
     return render_template("ui/admin/modeler.html", nav="admin", version=detail, path=path, diagrams=diagrams,
                            settings=settings)

@@ -3,12 +3,14 @@ period, lists them, and the city authority rules a return unreasonable (不合�
 not as the community's misroute) or reasonable (engine/oversight/returns.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from engine.accounts import permissions
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.oversight import returns
+from web.ui import query
 from web.ui.dashboard import _period
 from web.ui.session import _safe_next, page
 from web.units import page_asked, read, run
@@ -16,9 +18,13 @@ from web.units import page_asked, read, run
 bp = Blueprint("ui_returns", __name__)
 
 
+#: the list's ruling filter in the words of its select (ui/returns.html)
+STATUS_WORDS = {"unruled": _l("未裁定"), "unreasonable": _l("不合理退回"), "reasonable": _l("合理退回")}
+
+
 def _filters() -> dict:
     return {"unit": request.args.get("unit") or None, "code": request.args.get("code"),
-            "status": request.args.get("status") or None}
+            "status": query.one_of("status", {k: STATUS_WORDS[k] for k in returns.STATUSES})}   # else 400 naming it
 
 
 @bp.get("/returns")
@@ -28,8 +34,6 @@ def index(errors: dict | None = None, typed: dict | None = None, status: int = 2
     reason, or by ruling), newest first, each with its ruling or the form to rule on it."""
     first, last, start, end = _period()
     filters = _filters()
-    if filters["status"] and filters["status"] not in returns.STATUSES:
-        abort(400)
 
     def build(cmd):
         return (returns.summary(cmd, start, end), returns.listing(cmd, start, end, filters, page_asked()),

@@ -15,6 +15,7 @@ from engine.core.clock import SHANGHAI
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.core.ids import MAX_ID
 from web.auth import services
+from web.ui import people
 from web.ui.session import page
 from web.units import read, run
 
@@ -72,4 +73,6 @@ def show(check_id):
             errors = {e["field"]: e["reason"] for e in err.details.get("errors", [])} or {"(form)": err.message}
             status = err.status
     check = read(spot_checks.show, check_id)   # 404 if none
-    return render_template("ui/spot_check.html", nav="dashboard", check=check, errors=errors), status
+    checkers = people.named((i.get("finding") or {}).get("checked_by") for i in check["items"])   # by name
+    return render_template("ui/spot_check.html", nav="dashboard", check=check, errors=errors,
+                           checkers=checkers), status

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -13,10 +14,11 @@ from engine.casework import batch, delegation, tasks, todo
 from engine.core.clock import parse_instant
 from engine.core.errors import Conflict, InvalidData
 from engine.pool import reading
+from engine.pool.events import STATUS_WORDS
 from engine.pool.photos import add as add_photos
 from engine.store import paging
 from web.ui import forms as ui_forms
-from web.ui import maps
+from web.ui import maps, people
 from web.auth import services
 from web.ui.session import _safe_next, page
 from web.units import page_asked, read, run, run_each, run_step
@@ -75,6 +77,8 @@ def index():
     found, events, counted, communities = read(build)
     now = svc.clock.now()
     shown = [shown_task(task, events.get(task["event_id"], {}), now) for task in found.items]
+    claimers = people.named(t["claimed_by"] for t in shown)        # 认领人 by name, never the login
+    shown = [{**t, "claimed_by_name": claimers.get(t["claimed_by"])} for t in shown]
     total = counted[wanted["light"]] if wanted["light"] in counted else sum(counted.values())   # under the filters
     kept = {k: v for k, v in wanted.items() if v}
     view = {"view": "map"} if on_map else {}
@@ -126,11 +130,13 @@ def task(task_id):
             flash(_("该任务已办理或已撤销"), "error")
             return redirect(url_for("ui_tasks.index"))
         else:
+            stage = done["stage"] or gettext(STATUS_WORDS.get(done["event_status"], ""))    # 办结, not "closed"
             flash(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
-                    number=detail["event_number"], stage=done["stage"] or done["event_status"]))
+                    number=detail["event_number"], stage=stage))
             return redirect(url_for("ui_tasks.index"))
     event = services().view_event(detail["event_id"], g.user, "task_page")
     passed = read(delegation.for_task, task_id, None)     # 下派 (issue #19)
+    detail = {**detail, "claimed_by_name": people.named([detail["claimed_by"]]).get(detail["claimed_by"])}
     return render_template("ui/task.html", nav="tasks", task=detail, event=event, schema=schema,
                            fields=ui_forms.render(schema, values, errors), errors=errors, passed=passed), status
 

@@ -2,12 +2,14 @@
 // reads — a user task's form and assignee, a lane's role, a service task's operation and parameters, a
 // timer's expression and its deadline kind. The spiffworkflow moddle descriptor keeps those extension
 // elements through copy/paste and type changes. Saving deploys the edited file as a new version; a
-// refused one marks the element on the diagram with the reason.
+// refused one marks the element on the diagram with the reason. Every word is in the page's language
+// (issue #20): bpmn-js's `translate` service (translate.js), which eventflow's own labels go through too.
 import BpmnModeler from "bpmn-js/lib/Modeler";
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, useService } from "bpmn-js-properties-panel";
 import { SelectEntry, TextFieldEntry, isSelectEntryEdited, isTextFieldEntryEdited } from "@bpmn-io/properties-panel";
 import { h } from "@bpmn-io/properties-panel/preact";
 import spiffworkflow from "./spiffworkflow.json";
+import { translateModule } from "./translate.js";
 
 const page = document.getElementById("modeler-page");
 const settings = JSON.parse(document.getElementById("modeler-settings").textContent);
@@ -53,8 +55,9 @@ function setProperty(element, name, value, modeling, factory) {
 function PropertySelect({ element, id, name, label, options }) {
   const modeling = useService("modeling");
   const factory = useService("bpmnFactory");
+  const translate = useService("translate");
   return h(SelectEntry, {
-    id, element, label,
+    id, element, label: translate(label),
     getValue: () => (property(element.businessObject, name) || {}).value || "",
     setValue: (value) => setProperty(element, name, value, modeling, factory),
     getOptions: () => [{ value: "", label: "—" }, ...options.map((o) => ({ value: o, label: o }))],
@@ -65,8 +68,9 @@ function PropertyText({ element, id, name, label, description }) {
   const modeling = useService("modeling");
   const factory = useService("bpmnFactory");
   const debounce = useService("debounceInput");
+  const translate = useService("translate");
   return h(TextFieldEntry, {
-    id, element, label, description, debounce,
+    id, element, label: translate(label), description: translate(description), debounce,
     getValue: () => (property(element.businessObject, name) || {}).value || "",
     setValue: (value) => setProperty(element, name, value, modeling, factory),
   });
@@ -75,8 +79,9 @@ function PropertyText({ element, id, name, label, description }) {
 // -- a lane's role ------------------------------------------------------------------------------------
 function LaneRole({ element, id }) {
   const modeling = useService("modeling");
+  const translate = useService("translate");
   return h(SelectEntry, {
-    id, element, label: "角色（泳道名称）",
+    id, element, label: translate("Role (the lane's name)"),
     getValue: () => element.businessObject.name || "",
     setValue: (value) => modeling.updateProperties(element, { name: value }),
     getOptions: () => settings.roles.map((r) => ({ value: r, label: r })),
@@ -90,8 +95,9 @@ function operator(bo) {
 
 function OperationSelect({ element, id }) {
   const modeling = useService("modeling");
+  const translate = useService("translate");
   return h(SelectEntry, {
-    id, element, label: "服务操作",
+    id, element, label: translate("Service operation"),
     getValue: () => (operator(element.businessObject) || {}).id || "",
     setValue: (value) => {
       const op = operator(element.businessObject);
@@ -104,8 +110,10 @@ function OperationSelect({ element, id }) {
 function ParameterText({ element, id, parameter }) {
   const modeling = useService("modeling");
   const debounce = useService("debounceInput");
+  const translate = useService("translate");
   return h(TextFieldEntry, {
-    id, element, label: `参数 ${parameter.id}`, description: "表达式：字符串加引号", debounce,
+    id, element, label: translate("Parameter {name}", { name: parameter.id }),
+    description: translate("An expression: a string in quotes"), debounce,
     getValue: () => parameter.value || "",
     setValue: (value) => modeling.updateModdleProperties(element, parameter, { value }),
   });
@@ -124,9 +132,10 @@ function TimerText({ element, id }) {
   const modeling = useService("modeling");
   const factory = useService("bpmnFactory");
   const debounce = useService("debounceInput");
+  const translate = useService("translate");
   return h(TextFieldEntry, {
-    id, element, label: "计时表达式", debounce,
-    description: "时限：deadline(\"close\", \"PT24H\", …)；普通计时可直接写 PT1H",
+    id, element, label: translate("Timer expression"), debounce,
+    description: translate("A time limit: deadline(\"close\", \"PT24H\", …); a plain timer may be written as PT1H"),
     getValue: () => (timerExpression(element.businessObject) || {}).body || "",
     setValue: (value) => {
       const definition = (element.businessObject.eventDefinitions || []).find((d) => d.$instanceOf("bpmn:TimerEventDefinition"));
@@ -148,8 +157,9 @@ const KIND = /deadline\(\s*"([^"]*)"/;
 
 function DeadlineKind({ element, id }) {
   const modeling = useService("modeling");
+  const translate = useService("translate");
   return h(SelectEntry, {
-    id, element, label: "时限种类",
+    id, element, label: translate("Deadline kind"),
     getValue: () => {
       const match = KIND.exec((timerExpression(element.businessObject) || {}).body || "");
       return match ? match[1] : "";
@@ -166,16 +176,17 @@ function DeadlineKind({ element, id }) {
 
 // -- the group ----------------------------------------------------------------------------------------
 class EventflowProvider {
-  constructor(propertiesPanel) {
+  constructor(propertiesPanel, translate) {
     propertiesPanel.registerProvider(400, this);
+    this.translate = translate;
   }
 
   getGroups(element) {
     return (groups) => {
       const entries = [];
       if (is(element, "bpmn:UserTask")) {
-        entries.push({ id: "ef-form", component: (p) => h(PropertySelect, { ...p, name: "formJsonSchemaFilename", label: "表单", options: settings.forms }), isEdited: isSelectEntryEdited });
-        entries.push({ id: "ef-assignee", component: (p) => h(PropertyText, { ...p, name: "assignee", label: "办理对象 assignee", description: "community、unit:<变量> 或 person:<变量>" }), isEdited: isTextFieldEntryEdited });
+        entries.push({ id: "ef-form", component: (p) => h(PropertySelect, { ...p, name: "formJsonSchemaFilename", label: "Form", options: settings.forms }), isEdited: isSelectEntryEdited });
+        entries.push({ id: "ef-assignee", component: (p) => h(PropertyText, { ...p, name: "assignee", label: "Assignee", description: "community, unit:<variable> or person:<variable>" }), isEdited: isTextFieldEntryEdited });
       }
       if (is(element, "bpmn:Lane")) {
         entries.push({ id: "ef-role", component: LaneRole, isEdited: isSelectEntryEdited });
@@ -189,17 +200,17 @@ class EventflowProvider {
         entries.push({ id: "ef-timer", component: TimerText, isEdited: isTextFieldEntryEdited });
         entries.push({ id: "ef-kind", component: DeadlineKind, isEdited: isSelectEntryEdited });
       }
-      if (entries.length) groups.splice(1, 0, { id: "eventflow", label: "事件流程", entries, shouldOpen: true });
+      if (entries.length) groups.splice(1, 0, { id: "eventflow", label: this.translate("Eventflow"), entries, shouldOpen: true });
       return groups;
     };
   }
 }
-EventflowProvider.$inject = ["propertiesPanel"];
+EventflowProvider.$inject = ["propertiesPanel", "translate"];
 
 const modeler = new BpmnModeler({
   container: "#canvas",
   propertiesPanel: { parent: "#properties" },
-  additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
+  additionalModules: [translateModule(settings.locale), BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
                       { __init__: ["eventflowProvider"], eventflowProvider: ["type", EventflowProvider] }],
   moddleExtensions: { spiffworkflow },
 });
