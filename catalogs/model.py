@@ -223,7 +223,7 @@ class Catalogs:
         return self._event_types[event_type_code]["department"]
 
     def community(self, code: str) -> dict | None:
-        """A community's properties (code, name, committee, whistle_list, time_limits), or None."""
+        """A community's properties (code, name, committee, whistle_list, time_limits, grids if listed), or None."""
         props = self._communities.get(code)
         return copy.deepcopy(props) if props is not None else None
 

@@ -109,9 +109,14 @@ def save(session, name: str, document, user, now, directory=None, base: int | No
     return _store(session, name, in_force(session, name, directory), document, user, now, directory)
 
 
+#: what a community's own staff edit of it (§7.3.2 吹哨清单, §8.1 处置时限, §9.2 网格)
+COMMUNITY_FIELDS = ("whistle_list", "time_limits", "grids")
+
+
 def save_community(session, code: str, body, user, now, directory=None, base: int | None = None):
-    """§7.3.2 whistle list and §8.1 time limits of one community (`whistle_list`, `time_limits`; either),
-    changed in the communities catalog as it is in force (another community's edit is kept)."""
+    """§7.3.2 whistle list, §8.1 time limits and §9.2 grids of one community (`whistle_list`, `time_limits`,
+    `grids`; any of them), changed in the communities catalog as it is in force (another community's edit is
+    kept)."""
     _lock(session, "communities", base)
     document = in_force(session, "communities", directory)
     before = copy.deepcopy(document)
@@ -121,12 +126,12 @@ def save_community(session, code: str, body, user, now, directory=None, base: in
     if not may_edit(user, "communities", code):
         raise Forbidden("只有本社区干部或系统管理员可以修改 (the community's own staff, or a system administrator)",
                         field="role")
-    if not isinstance(body, dict) or not ({"whistle_list", "time_limits"} & set(body)):
-        raise InvalidData([{"field": "(body)", "reason": "send whistle_list and/or time_limits"}])
-    unknown = sorted(set(body) - {"whistle_list", "time_limits"})
+    if not isinstance(body, dict) or not (set(COMMUNITY_FIELDS) & set(body)):
+        raise InvalidData([{"field": "(body)", "reason": "send whistle_list, time_limits and/or grids"}])
+    unknown = sorted(set(body) - set(COMMUNITY_FIELDS))
     if unknown:
         raise InvalidData([{"field": f, "reason": "not a field of a community edited here"} for f in unknown])
-    for field in ("whistle_list", "time_limits"):
+    for field in COMMUNITY_FIELDS:
         if field in body:
             feature["properties"][field] = body[field]
     return _store(session, "communities", before, document, user, now, directory, community=code)

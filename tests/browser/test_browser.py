@@ -619,7 +619,7 @@ def test_patrol_check_in_and_a_hazard_point_from_report_to_verification_on_a_pho
     shutil.rmtree(shots, ignore_errors=True)
     grid = Person(browser, base, "grid1", PHONE, shots, geolocation={"latitude": 27.52, "longitude": 120.60})
     grid.page.get_by_role("link", name="巡查").click()
-    grid.page.get_by_label("网格").fill("新城一网格")
+    grid.page.get_by_label("网格", exact=True).select_option("新城一网格")          # 新城社区's grids (catalog)
     grid.page.get_by_role("button", name="获取当前位置").click()
     expect(grid.page.locator("#position")).to_contain_text("27.52")
     grid.page.get_by_role("button", name="打卡").click()

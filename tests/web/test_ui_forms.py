@@ -114,12 +114,14 @@ def test_every_form_renders_a_control_and_a_chinese_label_for_each_field(path: P
     for label in doc.xpath("//label"):
         assert doc.xpath(f'//*[@id="{label.get("for")}"]'), label.get("for")
 
+    answered, _uploads, _errors = submit(schema, {})        # what an empty post answers: the defaults
     for name, prop in titled_fields(schema):
         box = field(doc, name)
         heading = box.xpath("./label | ./fieldset/legend")[0]
         assert prop["title"] in text(heading)
-        if name in schema.get("required", []):
-            assert heading.xpath('.//span[@class="req"]')
+        if name in schema["properties"]:        # starred: what the user must answer, not what a default answers
+            starred = bool(heading.xpath('.//span[@class="req"]'))
+            assert starred == (name in schema.get("required", []) and name not in answered), name
         if prop.get("description"):
             assert prop["description"] in text(box.xpath('./p[@class="help"] | ./fieldset/p[@class="help"]')[0])
         titles = option_titles(prop)
@@ -406,3 +408,12 @@ def test_schema_text_and_values_are_escaped():
     assert text(field(doc, "note").xpath("./p[@class='error']")[0]) == evil
     posted = 'a"><script>x</script>'
     assert ui_forms.parse(schema, MultiDict({"pick": posted}), MultiDict())[0] == {"pick": posted}
+
+
+def test_only_what_must_be_answered_is_starred(catalogs):
+    """吹哨 (issue #20): 协办部门 may be left empty (its default, an empty list, answers it) and has no star;
+    主办部门 and 是否现场处置 must be chosen and have one."""
+    doc = html_of(ui_forms.render(load("whistle.json", catalogs)))
+    starred = {name: bool(field(doc, name).xpath('(./label | ./fieldset/legend)//span[@class="req"]'))
+               for name in ("lead_department", "co_departments", "on_site", "whistle_reason")}
+    assert starred == {"lead_department": True, "co_departments": False, "on_site": True, "whistle_reason": False}

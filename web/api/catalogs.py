@@ -45,7 +45,7 @@ def replace(name):
 @bp.put("/communities/<code>")
 @signed_in(permissions.COMMUNITY_SETTINGS)
 def community(code):
-    """§7.3.2 吹哨清单 and §8.1 处置时限 of one community: `{whistle_list, time_limits}` (either)."""
+    """§7.3.2 吹哨清单, §8.1 处置时限 and §9.2 网格 of one community: `{whistle_list, time_limits, grids}` (any)."""
     return _edit(catalog_edits.save_community, code, json_body())
 
 

@@ -1,4 +1,4 @@
-"""目录管理 in the web app (issue #6): a community's whistle list (§7.3.2) and time limits (§8.1), the unit
+"""目录管理 in the web app (issue #6): a community's whistle list (§7.3.2), time limits (§8.1) and grids (§9.2), the unit
 tree and its supervisors (分管领导), duty rosters (值班表), the working calendar (工作日), the escalation
 ladder (逐级通知, issue #18), Appendix A Table A.1 and B.1 (issue #19: rows added, worded, retired) and the
 communities' step limits (§8.1 社区环节时限, issue #19), edited in forms.
@@ -142,11 +142,12 @@ def community(code):
     if current is None or not catalog_edits.may_edit(g.user, "communities", code):
         abort(404 if current is None else 403)
     limits = {key: _hours(value) for key, value in current["time_limits"].items()}
-    whistle, errors, status = current["whistle_list"], [], 200
+    whistle, grids, errors, status = current["whistle_list"], current.get("grids", []), [], 200
     base = _newest("communities")
     if request.method == "POST":
         base = _base()
         whistle = request.form.getlist("whistle_list")
+        grids = [line.strip() for line in request.form.get("grids", "").splitlines() if line.strip()]
         limits = {key[len("limit."):]: value for key, value in request.form.items()
                   if key.startswith("limit.") and value.strip()}
         wanted = {}
@@ -160,13 +161,15 @@ def community(code):
         status = 422
         if not errors:
             try:
-                return _save(catalog_edits.save_community, code, {"whistle_list": whistle, "time_limits": wanted},
-                             base, url_for("ui_admin.community", code=code))
+                document = {"whistle_list": whistle, "time_limits": wanted,
+                            **({"grids": grids} if grids or "grids" in current else {})}
+                return _save(catalog_edits.save_community, code, document, base,
+                             url_for("ui_admin.community", code=code))
             except (InvalidData, Conflict) as err:
                 errors, status = _refused(err)
     return render_template("ui/admin/community.html", nav="admin", community=current,
                            types=catalogs.get("event_types"), base=base,
-                           whistle=set(whistle), limits=limits, errors=errors), status
+                           whistle=set(whistle), limits=limits, grids=grids, errors=errors), status
 
 
 @bp.route("/catalogs/units", methods=["GET", "POST"])

@@ -66,5 +66,5 @@ def take_back(task_id):
         run(delegation.take_back, task_id, {"reason": request.form.get("reason", "").strip() or None})
         flash(_("已收回"))
     except (Conflict, InvalidData) as err:
-        flash(say(err.message))
+        flash(say(err.message), "error")
     return redirect(url_for("ui_tasks.task", task_id=task_id))

@@ -16,6 +16,8 @@ from web.ui.session import page
 from web.words import by_field, say
 
 bp = Blueprint("ui_field", __name__)
+#: the patrol form's choice "another grid" (its name typed in `grid_other`): a grid not yet in the catalog
+OTHER_GRID = "__other"
 
 
 
@@ -36,9 +38,14 @@ def patrol():
         abort(403)
     svc = services()
     errors, status = {}, 200
+    # §9.2: the grids of the worker's community (catalogs/data/communities.geojson `grids`) to choose from;
+    # a grid the catalog does not list yet is typed (free text only as the fallback)
+    grids = (svc.catalogs.community(user.community) or {}).get("grids", []) if user.community else []
     if request.method == "POST":
-        body = {"grid": request.form.get("grid", ""), "lat": _float("lat"), "lng": _float("lng"),
-                "note": request.form.get("note")}
+        grid = request.form.get("grid", "")
+        if grid == OTHER_GRID or (not grid and request.form.get("grid_other")):
+            grid = request.form.get("grid_other", "")
+        body = {"grid": grid, "lat": _float("lat"), "lng": _float("lng"), "note": request.form.get("note")}
         try:
             svc.run(lambda s: hazards.check_in(s, svc.catalogs, user, svc.clock.now(), body))
             flash(_("已打卡：%(grid)s", grid=body["grid"]))
@@ -46,8 +53,8 @@ def patrol():
         except InvalidData as err:
             errors, status = by_field(err.details["errors"]), 422
     mine = svc.read(lambda s: hazards.list_patrols(s, username=user.username, page=paging.PageRequest(20)).items)
-    return render_template("ui/patrol.html", nav="patrol", patrols=mine, errors=errors,
-                           values=request.form), status
+    return render_template("ui/patrol.html", nav="patrol", patrols=mine, errors=errors, grids=grids,
+                           other_grid=OTHER_GRID, values=request.form), status
 
 
 @bp.route("/hazards", methods=["GET", "POST"])

@@ -13,6 +13,8 @@ import copy
 import math
 
 from flask_babel import gettext as _
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from markupsafe import Markup, escape
 
 ROWS = 5            # rows rendered for an array of objects (任务分工) when its maxItems allows as many
@@ -137,8 +139,20 @@ def _fields(schema: dict, values, prefix: str, pending: dict, with_help: bool) -
     required = set(schema.get("required") or [])
     values = values if isinstance(values, dict) else {}
     return [_field(prefix + name, prop, values[name] if name in values else prop.get("default"),
-                   name in required, pending, with_help)
+                   name in required and not (prefix == "" and _default_answers(prop)), pending, with_help)
             for name, prop in _ordered(schema)]
+
+
+def _default_answers(prop: dict) -> bool:
+    """Whether a top-level field left empty is answered by its `default` (engine/runtime/forms.py
+    `with_defaults` fills it in): required in the schema, yet nothing the user must give — 协办部门's
+    empty list — so it gets no star."""
+    if "default" not in prop:
+        return False
+    try:
+        return Draft202012Validator(prop).is_valid(prop["default"])
+    except SchemaError:     # a schema the validator cannot read: keep the star, the engine says what is wrong
+        return False
 
 
 def _claim(pending: dict, path: str) -> list[str]:

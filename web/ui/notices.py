@@ -59,7 +59,7 @@ def remove(channel_id):
         run(delivery.delete_channel, channel_id)
         flash(_("已停用该通知渠道"))
     except NotFound as err:
-        flash(say(err.message))
+        flash(say(err.message), "error")
     return redirect(url_for("ui_notices.index"))
 
 
@@ -70,5 +70,5 @@ def resend(delivery_id):
         run(delivery.resend_one, delivery_id)
         flash(_("已重新排队发送"))
     except (NotFound, Conflict) as err:
-        flash(say(err.message))
+        flash(say(err.message), "error")
     return redirect(url_for("ui_notices.index", status=request.form.get("status") or None))

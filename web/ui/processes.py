@@ -80,7 +80,7 @@ def deploy():
     flash(_("已部署 %(key)s v%(n)s", key=version.process_key, n=version.version) if created
           else _("内容与 v%(n)s 相同，未生成新版本", n=version.version))
     for warning in read(process_versions.unprovided):    # event types naming a process still missing
-        flash(_("附录A %(code)s：%(reason)s", code=warning["field"], reason=say(warning["reason"])))
+        flash(_("附录A %(code)s：%(reason)s", code=warning["field"], reason=say(warning["reason"])), "warning")
     return redirect(url_for("ui_processes.show", version_id=version.id))
 
 
@@ -105,9 +105,9 @@ def retry_incident(incident_id):
         run_step(incidents.retry, incident_id)
         flash(_("重试成功，流程异常已解决"))
     except StepFailed as err:
-        flash(_("重试未成功：%(reason)s", reason=say(err.details.get("reason") or err.message)))
+        flash(_("重试未成功：%(reason)s", reason=say(err.details.get("reason") or err.message)), "error")
     except (Conflict, InvalidData) as err:
-        flash("；".join(say(e["reason"]) for e in err.details.get("errors", [])) or say(err.message))
+        flash("；".join(say(e["reason"]) for e in err.details.get("errors", [])) or say(err.message), "error")
     if request.form.get("back") == "event":
         return redirect(url_for("ui_events.show", event_id=incident["event_id"]))
     return redirect(url_for("ui_processes.show", version_id=incident["version_id"]))
@@ -121,7 +121,7 @@ def activate(version_id):
         version = run(process_versions.activate, version_id)
         flash(_("已启用 %(key)s v%(n)s：新事件按此版本办理", key=version.process_key, n=version.version))
     except Conflict as err:
-        flash(say(err.message))
+        flash(say(err.message), "error")
     return redirect(url_for("ui_processes.show", version_id=version_id))
 
 

@@ -167,11 +167,12 @@ def _registered(event, created: bool):
     said = _("已上报，事件编号 %(number)s", number=event.number) if created else \
         _("该事件已上报，编号 %(number)s（未重复上报）", number=event.number)
     url = url_for("ui_events.show", event_id=event.id)
+    kind = "success" if created else "warning"          # a repeat: said apart from a fresh report
     if not _wants_json():
-        flash(said)
+        flash(said, kind)
         return redirect(url)
     if not request.headers.get("X-Eventflow-Background"):
-        flash(said)
+        flash(said, kind)
     return jsonify(event_id=event.id, number=event.number, url=url, created=created, message=said), \
         201 if created else 200
 

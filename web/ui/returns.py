@@ -57,7 +57,7 @@ def ruling(return_id):
         reasons = by_field(err.details["errors"])
         return index(errors={return_id: reasons}, typed={return_id: body}, status=422)
     except (Conflict, NotFound) as err:
-        flash(say(err.message))
+        flash(say(err.message), "error")
     else:
         flash(_("已裁定 %(number)s 的退回：%(verdict)s", number=done["event_number"],
                 verdict=done["ruling"]["verdict_name"]))

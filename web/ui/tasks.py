@@ -116,7 +116,7 @@ def task(task_id):
     try:
         detail = read(tasks.detail, task_id, "task_form")
     except Conflict:
-        return _leave(_("该任务已办理或已撤销"), url_for("ui_tasks.index"), as_json)
+        return _leave(_("该任务已办理或已撤销"), url_for("ui_tasks.index"), as_json, "error")
     schema, values, errors, status = detail["form"], {}, {}, 200
     if request.method == "POST":
         data, uploads = ui_forms.parse(schema, request.form, request.files)
@@ -132,8 +132,8 @@ def task(task_id):
         except Conflict as err:
             # 挂起, or the process failed at a step (流程异常, issue #15): the task stays; the page says so
             if err.code in ("suspended", "step_failed"):
-                return _leave(say(err.message), url_for("ui_tasks.task", task_id=task_id), as_json)
-            return _leave(_("该任务已办理或已撤销"), url_for("ui_tasks.index"), as_json)
+                return _leave(say(err.message), url_for("ui_tasks.task", task_id=task_id), as_json, "error")
+            return _leave(_("该任务已办理或已撤销"), url_for("ui_tasks.index"), as_json, "error")
         else:
             stage = done["stage"] or gettext(STATUS_WORDS.get(done["event_status"], ""))    # 办结, not "closed"
             return _leave(_("已提交「%(task)s」：事件 %(number)s %(stage)s", task=detail["title"],
@@ -152,9 +152,10 @@ def _wants_json() -> bool:
         request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
-def _leave(message: str, target: str, as_json: bool):
-    """Say `message` on the page at `target` and go there (the script goes there itself)."""
-    flash(message)
+def _leave(message: str, target: str, as_json: bool, category: str = "success"):
+    """Say `message` on the page at `target` (a refusal: category "error", in red) and go there (the script
+    goes there itself)."""
+    flash(message, category)
     return {"redirect": target} if as_json else redirect(target)
 
 
@@ -179,14 +180,14 @@ def batch_accept():
     try:
         ids = batch.check_ids({"task_ids": request.form.getlist("task_ids")})
     except InvalidData as err:
-        flash(say(err.details["errors"][0]["reason"]))
+        flash(say(err.details["errors"][0]["reason"]), "error")
         return redirect(back)
     accepted, refused = run_each(batch.accept, ids, batch.refusal)
     if accepted:
         flash(_("已签收 %(n)d 件：%(numbers)s", n=len(accepted),
                 numbers="、".join(a["event_number"] or "" for a in accepted)))
     for r in refused:
-        flash(_("未签收 %(number)s：%(reason)s", number=r["event_number"] or _("（未知事件）"), reason=r["reason"]))
+        flash(_("未签收 %(number)s：%(reason)s", number=r["event_number"] or _("（未知事件）"), reason=r["reason"]), "error")
     return redirect(back)
 
 
@@ -208,5 +209,5 @@ def _claim_action(task_id, act, done: str):
         run(act, task_id)
         flash(done)
     except Conflict as err:
-        flash(say(err.message))
+        flash(say(err.message), "error")
     return redirect(url_for("ui_tasks.task", task_id=task_id))
