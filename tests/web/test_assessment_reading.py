@@ -137,7 +137,7 @@ def test_month_on_month_change_and_rank_among_the_same_kind(app, api):
     assert set(own) == {"zhifa"} and own["zhifa"]["rank"] == 2 and own["zhifa"]["ranked"] == 2
 
     _, people = _items(api, "/api/assessment", PERIOD_B, level="person")
-    assert people["shijian1"]["name"] == "市监局 办事员"                                 # a name, never the login
+    assert people["shijian1"]["name"] == "市监局 办事员（市监局）"                       # name and unit, never the login
     assert people["shijian1"]["kind"] == "department_staff" and people["shijian1"]["rank"] == 1
 
     page = web_session(app, "city1").get("/dashboard?level=unit&from=2026-10-10&to=2026-10-11").get_data(as_text=True)
