@@ -9,6 +9,7 @@ import io
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,25 +30,33 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextmanager
+def served(tmp: Path, **settings):
+    """The app on a fresh SQLite database under `tmp` (the simulated clock, processes/ deployed, the demo users)
+    served over HTTP on a free port: (its base URL, the app). `settings`: more of engine/core/config.py's."""
     from engine.core.config import Settings
-    from tests.conftest import SIM_START
-    tmp = tmp_path_factory.mktemp("browser")
-    settings = Settings.from_env(env={}, database_url=f"sqlite:///{tmp}/eventflow.sqlite3", clock="simulated",
-                                 sim_start=SIM_START, scrypt_n=1024, media_dir=str(tmp / "media"))
     from engine.store.db import init_db, make_engine
-    engine = make_engine(settings.database_url)
+    from tests.conftest import SIM_START
+    config = Settings.from_env(env={}, database_url=f"sqlite:///{tmp}/eventflow.sqlite3", clock="simulated",
+                               sim_start=SIM_START, scrypt_n=1024, media_dir=str(tmp / "media"), **settings)
+    engine = make_engine(config.database_url)
     init_db(engine)
     engine.dispose()
-    app = build_app(settings)
+    app = build_app(config)
     seed(app)
     http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}", app
-    http.shutdown()
-    app.extensions["eventflow"].db.dispose()
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{http.server_port}", app
+    finally:
+        http.shutdown()
+        app.extensions["eventflow"].db.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with served(tmp_path_factory.mktemp("browser")) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")

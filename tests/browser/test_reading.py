@@ -13,9 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, browser, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, browser, served, server  # noqa: F401
 from tests.web.client import REPORT, Api
 from tests.web.test_on_site import arrive, north, on_site_order
 
@@ -134,28 +133,12 @@ def tile_server():
 def tiled_server(tmp_path_factory, tile_server):
     """The app with its maps pointed at the tile server the way docs/maps.md sets 天地图: a street layer and a label
     layer, `{s}` over two servers, the key as `{tk}`, an attribution."""
-    from engine.core.config import Settings
-    from engine.store.db import init_db, make_engine
-    from tests.conftest import SIM_START
-    from tests.web.conftest import build_app, seed
     tiles, _asked = tile_server
-    tmp = tmp_path_factory.mktemp("tiled")
     query = "TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}"
-    settings = Settings.from_env(env={}, database_url=f"sqlite:///{tmp}/eventflow.sqlite3", clock="simulated",
-                                 sim_start=SIM_START, scrypt_n=1024, media_dir=str(tmp / "media"),
-                                 map_tiles=f"{tiles}/t{{s}}/vec_w/wmts?LAYER=vec&{query}",
-                                 map_labels=f"{tiles}/t{{s}}/cva_w/wmts?LAYER=cva&{query}",
-                                 map_subdomains="01", map_key="test-key-1", map_attribution="© 天地图 <b>审图号</b>")
-    engine = make_engine(settings.database_url)
-    init_db(engine)
-    engine.dispose()
-    app = build_app(settings)
-    seed(app)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{http.server_port}", app
-    http.shutdown()
-    app.extensions["eventflow"].db.dispose()
+    with served(tmp_path_factory.mktemp("tiled"), map_tiles=f"{tiles}/t{{s}}/vec_w/wmts?LAYER=vec&{query}",
+                map_labels=f"{tiles}/t{{s}}/cva_w/wmts?LAYER=cva&{query}", map_subdomains="01",
+                map_key="test-key-1", map_attribution="© 天地图 <b>审图号</b>") as found:
+        yield found
 
 
 def test_the_maps_draw_the_tiles_the_settings_name(tiled_server, tile_server, browser):  # noqa: F811
