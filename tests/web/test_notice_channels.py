@@ -72,7 +72,7 @@ def test_a_refused_channel_keeps_what_was_typed_and_names_each_field(app):
         "url": "smtp://nowhere", "quiet_from": "22:00", "categories": ["dispatch", "overdue"]})
     assert answer.status_code == 422
     html = answer.get_data(as_text=True)
-    assert "<code>url</code>" in html and "<code>quiet_until</code>" in html
+    assert "「地址」" in html and "「免打扰结束」" in html                 # each refused field by its label
     assert 'value="值班邮箱"' in html and 'value="smtp://nowhere"' in html and 'value="22:00"' in html
     assert html.count("checked") == 2
 

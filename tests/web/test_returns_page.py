@@ -75,7 +75,7 @@ def test_the_city_sees_returns_per_unit_and_rules_one_on_the_page(app, api):
                                                         "note": "x", "next": "/returns?from=2026-10-08&to=2026-10-08"},
                   query_string=PERIOD)
     html = r.get_data(as_text=True)
-    assert r.status_code == 422 and "<code>note</code>" in html and ">x</textarea>" in html   # what was typed, kept
+    assert r.status_code == 422 and "「裁定理由」" in html and ">x</textarea>" in html   # named; what was typed, kept
     r = page.post(f"/returns/{return_id}/ruling", data={"csrf_token": token, "verdict": "unreasonable",
                                                         "note": "信息已足够，应予受理",
                                                         "next": "/returns?from=2026-10-08&to=2026-10-08"})
