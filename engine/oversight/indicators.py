@@ -319,17 +319,25 @@ def trend(cmd, level: str, end: datetime, months: int = 6) -> list[dict]:
     return points
 
 
-def table(report_items: list[dict]) -> tuple[list[str], list[list]]:
-    """The indicator rows as a table for export: per indicator its value, numerator and denominator."""
+def table(report_items: list[dict], scores: dict | None = None) -> tuple[list[str], list[list]]:
+    """The indicator rows as a table for export: per indicator its value, numerator, denominator and 环比 (its
+    change against the previous period of equal length: percentage points, or hours); with `scores`
+    (engine/oversight/assessment.py `compared`), each party's score, its rank among its kind and the score's
+    环比 after them (empty where there is no score: 无数据，不评分)."""
     header = ["代码", "名称"]
     for name, _formula in INDICATORS.values():
-        header += [name, f"{name}·分子", f"{name}·分母"]
+        header += [name, f"{name}·分子", f"{name}·分母", f"{name}·环比"]
+    if scores is not None:
+        header += ["得分", "排名", "同类参评数", "得分·环比"]
     rows = []
     for item in report_items:
         row = [item["key"], item["name"]]
         for key in INDICATORS:
             value = item["indicators"][key]
-            row += [value["value"], value["numerator"], value["denominator"]]
+            row += [value["value"], value["numerator"], value["denominator"], value.get("change")]
+        if scores is not None:
+            score = scores.get(item["key"]) or {}
+            row += [score.get("score"), score.get("rank"), score.get("ranked"), score.get("change")]
         rows.append(row)
     return header, rows
 

@@ -160,3 +160,31 @@ def test_the_previous_period_is_of_equal_length():
     assert previous_period(day(2026, 1, 1), day(2026, 4, 1)) == (day(2025, 10, 1), day(2026, 1, 1))       # a quarter
     assert previous_period(day(2026, 10, 1), day(2026, 10, 16)) == (day(2026, 9, 16), day(2026, 10, 1))   # days
     assert previous_period(day(2026, 10, 1, 9), day(2026, 10, 1, 12)) == (day(2026, 10, 1, 6), day(2026, 10, 1, 9))
+
+
+def test_the_export_carries_the_change_and_the_rank(app, api):
+    """The 考核 export (Excel and CSV) has each indicator's 环比 and the score with its 排名 and 环比, in the page's
+    order; a party without a score has neither."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    history(api)
+    page = web_session(app, "city1")
+    query = {"level": "unit", "from": "2026-10-10", "to": "2026-10-11"}
+    r = page.get("/dashboard/export.xlsx", query_string=query)
+    assert r.status_code == 200
+    sheet = [[c.value for c in row] for row in load_workbook(io.BytesIO(r.data)).worksheets[0].iter_rows()]
+    header, rows = sheet[0], {row[0]: row for row in sheet[1:]}
+    assert [key for key in rows if key in ("shijian", "zhifa", "gongan")] == ["shijian", "zhifa", "gongan"]
+
+    def cell(party, column):
+        return rows[party][header.index(column)]
+    assert (cell("zhifa", "得分"), cell("zhifa", "排名"), cell("zhifa", "同类参评数"), cell("zhifa", "得分·环比")) == \
+        (81.33, 2, 2, -18.67)
+    assert (cell("shijian", "排名"), cell("shijian", "得分·环比")) == (1, 18.67)
+    assert cell("zhifa", "按时签收率·环比") == -100.0
+    assert (cell("gongan", "得分"), cell("gongan", "排名")) == (None, None)          # 无数据，不评分
+    text = page.get("/dashboard/export.csv", query_string=query).get_data(as_text=True).lstrip("\ufeff")
+    read = list(csv.reader(io.StringIO(text)))
+    assert read[0] == header and {row[0]: row[read[0].index("排名")] for row in read[1:]}["zhifa"] == "2"

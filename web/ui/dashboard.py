@@ -104,7 +104,20 @@ def export(fmt):
         abort(404)
     level = _level()
     first, last, start, end = _period()
-    header, rows = indicators.table(read(indicators.report, level, start, end))
+    svc = services()
+    weights = assessment.parse_weights(svc.settings.assessment_weights)
+    required = assessment.parse_required(svc.settings.assessment_requires)
+    before = comparison.previous_period(start, end)
+
+    def build(cmd):     # as the page: each period counted once, for 环比 and the scores with their rank
+        found = indicators.compute(cmd.session, level, start, end)
+        previous = indicators.compute(cmd.session, level, *before)
+        return (indicators.report(cmd, level, start, end, found, previous),
+                assessment.compared(cmd.session, cmd.catalogs, level, start, end, weights,
+                                    svc.settings.assessment_deduction, required, found, previous))
+    items, scores = read(build)
+    items.sort(key=lambda r: _standing(scores.get(r["key"]), r["key"]))
+    header, rows = indicators.table(items, scores)
     name = f"indicators-{level}-{first.isoformat()}-{last.isoformat()}.{fmt}"
     if fmt == "xlsx":
         return _download(spreadsheets.xlsx(f"考核指标 {first}至{last}", header, rows), XLSX, name)
