@@ -7,6 +7,7 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from engine.core import words
 from engine.core.errors import EventflowError
 from web import ui
 from web.ui import error_pages
@@ -22,7 +23,7 @@ def register(app) -> None:
             log.error("%s", err.message)
         if ui.is_page():
             return ui.page_error(err)
-        return jsonify(err.to_dict()), err.status
+        return jsonify(in_each_language(err.to_dict())), err.status
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err):
@@ -38,6 +39,20 @@ def register(app) -> None:
             return error_pages.http(err, exception_headers(err))
         body = jsonify({"error": err.name.lower().replace(" ", "_"), "message": err.description})
         return body, err.code, exception_headers(err)
+
+
+def in_each_language(body: dict) -> dict:
+    """An error's JSON with its message and each field's reason also said apart in each language (issue #20):
+    `message_zh`/`message_en` and `reason_zh`/`reason_en` beside the "中文 (English)" text kept as it was, so a
+    program or a page shows one language, never both in one line (engine/core/words.py `split`)."""
+    def apart(text, key: str) -> dict:
+        zh, en = words.split(text) if isinstance(text, str) else (None, None)
+        return {k: v for k, v in ((f"{key}_zh", zh), (f"{key}_en", en)) if v}
+    body = {**body, **apart(body.get("message"), "message")}
+    if isinstance(body.get("errors"), list):
+        body["errors"] = [{**e, **apart(e.get("reason"), "reason")} if isinstance(e, dict) else e
+                          for e in body["errors"]]
+    return body
 
 
 def exception_headers(err: HTTPException) -> list[tuple[str, str]]:

@@ -306,9 +306,9 @@ def test_without_after_photos_it_is_refused_naming_the_field(app, api):
                                    s.scalar(select(func.count()).select_from(Photo))))
     before = stored()
     refused = report_fixed(api, after=0, before=1, expect=422)
-    assert refused["errors"] == [{"field": "after_photos", "reason": "即知即改须附处置后照片，至少1张 (handled on the spot: "
-                                                                     "attach at least one photo taken after the fix, "
-                                                                     "as the multipart part after_photos)"}]
+    english = "handled on the spot: attach at least one photo taken after the fix, as the multipart part after_photos"
+    assert refused["errors"] == [{"field": "after_photos", "reason": f"即知即改须附处置后照片，至少1张 ({english})",
+                                  "reason_zh": "即知即改须附处置后照片，至少1张", "reason_en": english}]   # and apart (#20)
     r = api.post("/api/events", "grid1", json={**REPORT, "handled_on_spot": True})       # JSON alone: none can come
     assert r.status_code == 422 and [e["field"] for e in r.json["errors"]] == ["after_photos"]
     r = api.post("/api/events", "grid1", json={**REPORT, "handled_on_spot": True, "description": "x"})
