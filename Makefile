@@ -71,10 +71,12 @@ nginx:
 	    $$SUDO apt-get install -y -q nginx rsync postgresql-client; }; }
 
 # Runs on SQLite and on the PostgreSQL server at 127.0.0.1:5432 (EVENTFLOW_TEST_PG_URL to change it);
-# the PostgreSQL half is skipped, with the reason printed, only when no server answers. Two workers
-# (pytest-xdist, one per core): each has its own SQLite templates and PostgreSQL database (tests/conftest.py).
+# the PostgreSQL half is skipped, with the reason printed, only when no server answers. One worker per core
+# (pytest-xdist; at least 2, at most 8: each runs a Chromium), each with its own SQLite templates and PostgreSQL
+# database (tests/conftest.py). TEST_WORKERS=N to choose.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 2 ] && n=2; [ $$n -gt 8 ] && n=8; echo $$n)
 test: install lint-bpmn chromium nginx lint
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # ruff (pyproject.toml [tool.ruff]) and the import rules between packages (pyproject.toml [tool.importlinter])
 lint: install
