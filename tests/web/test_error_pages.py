@@ -63,9 +63,11 @@ def test_the_date_message_says_the_format_by_example(app):
 def test_the_page_before_is_offered_when_it_is_this_sites(app):
     page = web_session(app, "city1")
     html = assert_error_page(page.get("/dashboard?to=x", headers={"Referer": "http://localhost/events"}), 400)
-    assert 'href="http://localhost/events" data-testid="back"' in html and "返回上一页" in html
+    assert 'href="/events" data-testid="back"' in html and "返回上一页" in html       # its path alone
     html = assert_error_page(page.get("/dashboard?to=x", headers={"Referer": "https://evil.example/"}), 400)
     assert "evil.example" not in html and 'data-testid="back"' not in html
+    html = assert_error_page(page.get("/dashboard?to=x", headers={"Referer": "javascript://localhost/%0aalert(1)"}), 400)
+    assert "javascript" not in html and 'data-testid="back"' not in html          # only http(s) pages
 
 
 def test_an_unknown_address_answers_the_page_signed_in_or_not(app):

@@ -137,7 +137,8 @@ def test_the_service_worker_and_what_drafts_need_to_be_sent(app):
     assert {"/static/report.js", "/static/ui.css", "/vendor/drafts.js", "/vendor/image-compression.js"} <= set(urls)
     assert all(re.fullmatch(r"[0-9a-f]{16}", revision) for revision in urls.values())
     pages = json.loads(re.search(r"self.__EVENTFLOW_PAGES = (.*);\n", script).group(1))
-    assert pages["keep"] == ["/report"] and pages["offline"] == "/offline" and pages["signout"] == "/logout"
+    assert pages["keep"] == ["/report"] and pages["offline"] == "/offline"
+    assert pages["signout"] == "/logout" and pages["signin"] == "/login"          # both forget the kept pages
     assert "notificationclick" in script and "eventflow-drafts" in script          # one worker for both
     assert anonymous.get("/report/session").status_code == 302                      # nobody signed in
     page = web_session(app, "grid1")
@@ -146,6 +147,9 @@ def test_the_service_worker_and_what_drafts_need_to_be_sent(app):
     from engine.store.models import User
     grid1 = svc.read(lambda s: s.scalar(select(User.id).where(User.username == "grid1")))
     assert r.status_code == 200 and r.json["user"] == grid1 and r.json["csrf_token"]
+    assert r.headers["Cache-Control"] == "no-store"
+    clerk = web_session(app, "zhifa1")                                              # reports nothing: no drafts
+    assert clerk.get("/report/session").status_code == 403 and clerk.get("/report/map.json").status_code == 403
     form = {**_form(page, submission="fresh-token"), "csrf_token": r.json["csrf_token"]}
     assert page.post("/report", data=form, headers=JSON).status_code == 201        # the token works
     assert "去上报" in page.get("/offline").get_data(as_text=True)

@@ -21,6 +21,12 @@
     parent.appendChild(node);
     return node;
   }
+  // a tooltip's words as text: Leaflet puts a string in as HTML
+  function textOf(text) {
+    var node = document.createElement("span");
+    node.textContent = text;
+    return node;
+  }
   function swatch(parent, colour, text, testid) {
     var item = el(parent, "span", null, "legend-item");
     var dot = el(item, "span", null, "legend-dot");
@@ -48,8 +54,8 @@
           return L.circleMarker(latlng, {radius: 9, color: "#fff", weight: 2, fillColor: "#d93025", fillOpacity: 1});
         },
         onEachFeature: function (feature, shape) {
-          if (feature.properties.kind === "event") shape.bindTooltip(words.event + " " + feature.properties.name);
-          if (feature.properties.kind === "community") shape.bindTooltip(feature.properties.name || words.community);
+          if (feature.properties.kind === "event") shape.bindTooltip(textOf(words.event + " " + feature.properties.name));
+          if (feature.properties.kind === "community") shape.bindTooltip(textOf(feature.properties.name || words.community));
         }
       }).addTo(map);
       var around = L.geoJSON({type: "FeatureCollection", features: data.features.filter(function (f) {
@@ -59,7 +65,7 @@
           seen[feature.properties.type_name] = colour;
           var marker = L.circleMarker(latlng, {radius: 7, color: "#333", weight: 1, fillColor: colour, fillOpacity: 0.9,
                                                className: "neighbour"});
-          marker.bindTooltip(feature.properties.type_name);
+          marker.bindTooltip(textOf(feature.properties.type_name));
           return marker;
         },
         onEachFeature: function (feature, marker) {
@@ -81,7 +87,7 @@
           var marker = L.marker(latlng, {icon: L.divIcon({className: "arrival-pin" + (p.far ? " far" : ""), iconSize: [18, 18],
                                                            html: ""}), keyboard: false});
           var said = p.distance_m != null ? words.pin.replace("{n}", Math.round(p.distance_m)) : words.arrival;
-          marker.bindTooltip(said, {permanent: true, direction: "right", offset: [10, 0], className: "arrival-label"});
+          marker.bindTooltip(textOf(said), {permanent: true, direction: "right", offset: [10, 0], className: "arrival-label"});
           return marker;
         }
       });

@@ -58,8 +58,10 @@ def _back_links(status: int, signed_in: bool) -> list[dict]:
     links = []
     came_from = request.referrer or ""
     parts = urlsplit(came_from)
-    if came_from and parts.netloc == request.host and parts.path != request.path:
-        links.append({"href": came_from, "text": _("返回上一页"), "testid": "back"})
+    if came_from and parts.scheme in ("http", "https") and parts.netloc == request.host \
+            and parts.path.startswith("/") and parts.path != request.path:     # this site's page: its path alone
+        links.append({"href": parts.path + (f"?{parts.query}" if parts.query else ""), "text": _("返回上一页"),
+                      "testid": "back"})
     if status == 400 and request.method == "GET" and request.args:
         links.append({"href": request.path, "text": _("重新打开本页（不带筛选条件）"), "testid": "plain"})
     if signed_in:

@@ -183,7 +183,7 @@ def _submission_key() -> str:
 
 
 @bp.get("/report/map.json")
-@page
+@page(rule=permissions.REPORT)
 def map_data():
     """GeoJSON of the boundaries of the communities the user reports in (their own; the city's: all), for the
     map pin (static/pick_map.js): the place picked where GPS cannot be had (plain HTTP, indoors)."""
@@ -196,11 +196,12 @@ def map_data():
 
 
 @bp.get("/report/session")
-@page
+@page(rule=permissions.REPORT)
 def session_info():
     """Who is signed in here (their drafts are the ones to send) and a fresh CSRF token for sending them: a
-    draft may be sent days after its page was made, after a new sign-in (web/frontend/src/drafts.js)."""
-    return {"user": g.user.id, "csrf_token": generate_csrf()}
+    draft may be sent days after its page was made, after a new sign-in (web/frontend/src/drafts.js). Never
+    stored by a cache."""
+    return {"user": g.user.id, "csrf_token": generate_csrf()}, 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/offline")
@@ -242,7 +243,7 @@ def service_worker():
     pages = {"keep": [url_for("ui_report.report")], "data": [url_for("ui_report.map_data")],
              "offline": url_for("ui_report.offline"),
              "report": url_for("ui_report.report"), "session": url_for("ui_report.session_info"),
-             "signout": url_for("ui_session.logout")}
+             "signout": url_for("ui_session.logout"), "signin": url_for("ui_session.login")}
     head = f"self.__EVENTFLOW_PRECACHE = {json.dumps(shell)};\nself.__EVENTFLOW_PAGES = {json.dumps(pages)};\n"
     response = Response(head + built.read_text(encoding="utf-8"), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"

@@ -6,7 +6,8 @@
 // - The app shell: the CSS, the scripts and the libraries 上报 needs are precached; the 上报 page itself is
 //   fetched from the network first and kept (a signed-in answer only, with the map pin's boundaries), so it
 //   opens without signal; any other
-//   page asked for without signal answers the offline page, which leads to 上报. Signing out forgets the pages.
+//   page asked for without signal answers the offline page, which leads to 上报. Signing out or in forgets the
+//   pages.
 // - 待发送: the background sync "eventflow-drafts" sends the reports kept on the phone (drafts.js).
 // - The live inbox's system notifications: a tap brings the app forward at the task or message it names.
 // Nothing else is cached: 待办, events and their photos always come from the server.
@@ -41,8 +42,10 @@ self.addEventListener("install", (event) => {
       .then((r) => (r.ok ? cache.put(url, r) : null)).catch(() => null)))));
 });
 
-// signing out forgets the kept pages (they carry the user's name and form)
-registerRoute(({ url }) => pages.signout && url.pathname === pages.signout, async ({ request }) => {
+// signing out or in forgets the kept pages: they carry the user's name and whose drafts the form keeps, so a
+// page kept for one (whose session ended without signing out) never opens offline for the next to sign in
+registerRoute(({ url }) => (pages.signout && url.pathname === pages.signout)
+  || (pages.signin && url.pathname === pages.signin), async ({ request }) => {
   await caches.delete(PAGES);
   return fetch(request);
 }, "POST");
