@@ -11,11 +11,10 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, browser, server  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.web.client import Api
 
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def test_a_clerk_accepts_three_orders_at_once_from_the_todo_page(server, browser):

@@ -28,6 +28,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
          "locale": "zh-CN"}
 DESK = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+#: the page fits its viewport (a 390 px phone): nothing wider, no sideways scroll
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 @contextmanager

@@ -9,12 +9,10 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import DESK, PHONE, ROOT, Person, browser, server  # noqa: F401 - fixtures
+from tests.browser.test_browser import DESK, FITS, PHONE, ROOT, Person, browser, server  # noqa: F401 - fixtures
 from tests.web.client import Api
 
 SHOTS = ROOT / "artifacts" / "pages-words"
-#: the page fits a 390 px phone: nothing wider than the viewport
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def open_modeler(page, api):

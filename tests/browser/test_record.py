@@ -10,12 +10,10 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, browser, server  # noqa: F401
 from tests.web.client import Api
 
 RESULT = "已清理占道摊点，恢复人行道通行"
-#: the page fits a 390 px phone: nothing wider than the viewport
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def test_a_cadre_reads_the_departments_result_on_the_check_page(server, browser):

@@ -43,27 +43,26 @@ def _finish(api, event_id, user):
     api.complete("staff1", event_id, "check", {"passed": True, "rating": "满意"})
 
 
+def _two_orders(api, start, on_time: str, late: str) -> dict[str, int]:
+    """At `start` one order to 执法局 and one to 市监局: `on_time`'s accepted at +10m, `late`'s at +40m (响应超期),
+    both disposed and checked at +2h. {department: event id}."""
+    advance_to(api, start)
+    made = {department: _whistled(api, department) for department in ("zhifa", "shijian")}
+    users = {"zhifa": "zhifa1", "shijian": "shijian1"}
+    for department, minutes in ((on_time, 10), (late, 40)):
+        advance_to(api, start + timedelta(minutes=minutes))
+        api.complete(users[department], made[department], "accept_whistle", {"decision": "accept"})
+    advance_to(api, start + timedelta(hours=2))
+    for department in ("zhifa", "shijian"):
+        _finish(api, made[department], users[department])
+    return made
+
+
 def history(api):
     t0 = now(api)
-    e1, e2 = _whistled(api, "zhifa"), _whistled(api, "shijian")
-    advance_to(api, t0 + timedelta(minutes=10))
-    api.complete("zhifa1", e1, "accept_whistle", {"decision": "accept"})
-    advance_to(api, t0 + timedelta(minutes=40))
-    api.complete("shijian1", e2, "accept_whistle", {"decision": "accept"})
-    advance_to(api, t0 + timedelta(hours=2))
-    _finish(api, e1, "zhifa1")
-    _finish(api, e2, "shijian1")
-
-    t1 = t0 + timedelta(days=2)                                      # 10-10 09:00
-    advance_to(api, t1)
-    e3, e4 = _whistled(api, "zhifa"), _whistled(api, "shijian")
-    advance_to(api, t1 + timedelta(minutes=10))
-    api.complete("shijian1", e4, "accept_whistle", {"decision": "accept"})
-    advance_to(api, t1 + timedelta(minutes=40))
-    api.complete("zhifa1", e3, "accept_whistle", {"decision": "accept"})
-    advance_to(api, t1 + timedelta(hours=2))
-    _finish(api, e3, "zhifa1")
-    _finish(api, e4, "shijian1")
+    a = _two_orders(api, t0, on_time="zhifa", late="shijian")
+    b = _two_orders(api, t0 + timedelta(days=2), on_time="shijian", late="zhifa")   # 10-10 09:00
+    e1, e2, e3, e4 = a["zhifa"], a["shijian"], b["zhifa"], b["shijian"]
 
     advance_to(api, t0 + timedelta(days=3, hours=11))               # 10-11 20:00
     e5 = _whistled(api, "gongan")

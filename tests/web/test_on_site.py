@@ -40,6 +40,7 @@ from engine.store.models import Event, Photo
 from tests.conftest import PASSWORD, build_app
 from tests.web.client import REPORT, image
 from tests.web.test_deadlines import advance_to, now
+from tests.web.test_revisit import counts, rows
 from tests.web.test_sensitive import web_session
 
 PERIOD = {"from": "2026-10-08T00:00:00+08:00", "to": "2026-10-14T00:00:00+08:00"}
@@ -198,16 +199,6 @@ def report_fixed(api, user="grid1", after=1, before=0, expect=201, **changes):
     r = api.client.post("/api/events", headers=api.headers(user), data=data)
     assert r.status_code == expect, r.json
     return r.json
-
-
-def rows(api, level, period=PERIOD):
-    r = api.get("/api/indicators", "city1", query_string={"level": level, **period})
-    assert r.status_code == 200, r.json
-    return {item["key"]: item["indicators"] for item in r.json["items"]}
-
-
-def counts(indicator):
-    return indicator["numerator"], indicator["denominator"]
 
 
 def test_handled_on_the_spot_is_verified_closed_and_counted_handled_and_first_time(app, api):
