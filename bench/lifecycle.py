@@ -122,12 +122,22 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
         assert wf.completed
 
 
-def persisted(factory, env, n):
+def persisted(factory, env, n, step=None):
+    """`n` events walked through STEPS, each action a unit of work. `step` (a timedelta): the simulated
+    clock moves that much before each action, so the rows carry distinct times as a working day's do
+    (bench/storage.py: PostgreSQL's B-tree deduplication would fold equal keys into one entry)."""
+    def tick():
+        if step:
+            env.clock.set(env.clock.now() + step)
+
     for _ in range(n):
+        tick()
         event, _ = uow.run(factory, lambda s: registration.report(env.command(s, USERS["grid"]), REPORT))
+        tick()
         uow.run(factory, lambda s: lifecycle.start(env.command(s, USERS["grid"]), event.id))
         for who, name, data in STEPS:
             user = USERS[who]
+            tick()
             task_id = uow.read(factory, lambda s: s.connection().execute(
                 FIND, {"event_id": event.id, "name": name}).scalar())
             uow.run(factory, lambda s: tasks.complete(env.command(s, user), task_id, data))

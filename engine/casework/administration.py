@@ -73,7 +73,7 @@ def suspend(cmd, event_id: int, reason) -> Event:
                        process_status=row.status, event_status=event.status)
     now = cmd.now()
     row.status, row.suspended_at, row.suspended_by, row.suspend_reason = "suspended", now, user.username, reason
-    paused = cmd.env.limits.pause(session, row.id)
+    paused = cmd.env.limits.pause(session, row)
     event.stage = f"已挂起（{event.stage}）"[:200] if event.stage else "已挂起"
     session.add(Audit(at=now, actor=user.username, action="instance_suspended", event_id=event.id,
                       instance_id=row.id, data={"reason": reason,
@@ -92,7 +92,7 @@ def resume(cmd, event_id: int, reason) -> Event:
     if row.status != "suspended":
         raise Conflict(f"事件 {event.number} 的流程没有挂起 (the process is not suspended)", process_status=row.status)
     now, began = cmd.now(), _utc(row.suspended_at)
-    moved = cmd.env.limits.resume(session, row.id, began, now)
+    moved = cmd.env.limits.resume(session, row, began, now)
     delegation.move(session, row.id, now - began)     # 下派's sub-deadlines wait as long (issue #19)
     row.status, row.suspended_at, row.suspended_by, row.suspend_reason = "running", None, None, None
     session.flush()   # the version check, before the state is loaded and saved again

@@ -15,7 +15,7 @@ from engine.casework import tasks
 from engine.core import contracts, words
 from engine.core.clock import local
 from engine.core.errors import Conflict, EventflowError, InvalidData
-from engine.store.models import Audit, Event, User, WorkItem
+from engine.store.models import Audit, Event, User, WorkItem, completion_of
 
 #: tasks in one request at most (a page of 待办 is 50)
 MAX_TASKS = 50
@@ -71,9 +71,9 @@ def refusal(cmd, task_id: str, err: EventflowError) -> dict:
         names = {r["code"]: r["name"] for r in cmd.catalogs.get("roles")}
         reason = f"无权办理：需要「{names[item.role]}」角色" if seen and item.role in names else "无权办理此任务"
     elif err.code == "conflict" and item is None:     # completed (by whom?) or cancelled meanwhile
-        done = session.execute(select(Audit.actor, Audit.at, Event.number).join(Event, Event.id == Audit.event_id)
-                               .where(Audit.task_id == task_id, Audit.action == tasks.COMPLETED,
-                                      permissions.events_of(user, cmd.catalogs)).limit(1)).first()
+        done = session.execute(completion_of(select(Audit.actor, Audit.at, Event.number), task_id)
+                               .join(Event, Event.id == Audit.event_id)
+                               .where(permissions.events_of(user, cmd.catalogs)).limit(1)).first()
         if done is not None:
             number = done.number
             who = "您" if done.actor == user.username else _name(session, done.actor)

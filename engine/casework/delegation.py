@@ -23,7 +23,7 @@ from engine.core.clock import SHANGHAI, local, parse_instant
 from engine.core.errors import Conflict, InvalidData, NotFound
 from engine.notices.outbox import notify
 from engine.pool.events import add_parties
-from engine.store.models import Audit, Deadline, Delegation, Event, Instance, User, WorkItem
+from engine.store.models import Audit, Deadline, Delegation, Event, Instance, User, WorkItem, completion_of
 
 #: audit actions (the event's timeline names them: web/ui/__init__.py ACTION_WORDS)
 PASSED, TAKEN_BACK, WARNED, MISSED = "task_delegated", "delegation_taken_back", "delegation_warning", "delegation_missed"
@@ -69,7 +69,8 @@ def may_do(session, user, catalogs, item: WorkItem) -> bool:
 def unit_limit(session, item: WorkItem) -> Deadline | None:
     """The unit's own open limit on the task (§8.3: 受理, 到场, 结案反馈 …), the earliest; None if it has none."""
     return session.scalar(select(Deadline).where(
-        Deadline.instance_id == item.instance_id, Deadline.task_spec == item.spec_name, Deadline.unit == item.unit,
+        Deadline.event_id == item.event_id, Deadline.instance_id == item.instance_id,
+        Deadline.task_spec == item.spec_name, Deadline.unit == item.unit,
         Deadline.status.in_(OPEN_LIMITS), Deadline.met_at.is_(None)).order_by(Deadline.due_at, Deadline.id).limit(1))
 
 
@@ -372,8 +373,8 @@ def send_due(cmd) -> list[int]:
     for row in _due(session, now):
         done.append(row.id)
         if session.get(WorkItem, row.task_id) is None:    # completed or gone without `finish` (撤单, 终止 …)
-            completed = session.execute(select(Audit.actor, Audit.at).where(
-                Audit.task_id == row.task_id, Audit.action == "task_completed").limit(1)).first()
+            completed = session.execute(completion_of(
+                select(Audit.actor, Audit.at), row.task_id).limit(1)).first()
             row.status = "done" if completed else "ended"
             row.ended_at, row.ended_by = (completed.at, completed.actor) if completed else (now, "system")
             continue

@@ -15,7 +15,7 @@ from engine.limits.deadlines import describe as describe_deadline
 from engine.limits.task_order import OPEN_DEADLINES
 from engine.core.errors import Conflict, Forbidden, NotFound
 from engine.store import paging
-from engine.store.models import Audit, Deadline, Event, Instance, WorkItem
+from engine.store.models import Audit, Deadline, Event, Instance, WorkItem, completion_of
 from engine.accounts.permissions import may_work_on, work_items_of
 from engine.core import contracts
 
@@ -114,7 +114,7 @@ def find_work(session, user, catalogs, task_id: str) -> tuple[WorkItem, Instance
 def _find_work(session, user, catalogs, task_id: str, query) -> tuple:
     found = session.execute(query, {"task_id": task_id}).first()
     if found is None:
-        if session.scalar(select(Audit.id).where(Audit.task_id == task_id, Audit.action == COMPLETED)
+        if session.scalar(completion_of(select(Audit.id), task_id)
                           .limit(1)) is not None:
             raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
         raise NotFound(f"task {task_id} does not exist")

@@ -24,6 +24,11 @@ def parse_instant(text: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def utc(value: datetime) -> datetime:
+    """An instant as an aware UTC datetime (SQLite hands back naive UTC)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 def local(value: datetime | None) -> str | None:
     """An instant as an ISO string in Asia/Shanghai, for display and API output."""
     if value is None:

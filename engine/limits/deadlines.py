@@ -11,7 +11,7 @@ rework is not a free extension).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from fractions import Fraction
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 from catalogs.durations import parse_duration
 from catalogs.model import STEPS
 from engine.core.clock import local, parse_instant
+from engine.core.clock import utc as _utc
 from engine.core.errors import EventflowError
 from engine.store.models import Audit, Deadline, Event, Supervision
 from engine.limits import escalation, task_order
@@ -36,16 +37,17 @@ LIGHTS = {"pending": "green", "met": None, "superseded": None, "missed": "red", 
 
 
 #: an instance's deadline records, oldest first (read once per step; built once)
-_OF_INSTANCE = select(Deadline).where(Deadline.instance_id == bindparam("instance_id")).order_by(Deadline.id)
+#: the trail's action of a limit's start (时限开始): written only where the escalation ladder told someone as
+#: the limit started (its rungs and clauses); every other start is read from the deadline record (`starts`)
+STARTED = "deadline_set"
+#: an instance's records, found by its event's index (an event has one instance, a few when reopened: 0037)
+_OF_INSTANCE = select(Deadline).where(Deadline.event_id == bindparam("event_id"),
+                                      Deadline.instance_id == bindparam("instance_id")).order_by(Deadline.id)
 
 
 class DeadlineError(EventflowError):
     status = 500
     code = "deadline_error"
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _instant(value) -> datetime:
@@ -191,10 +193,12 @@ class Deadlines:
         rows.append(record)
         # 派单 (§4.1): the ladder's first rungs tell who must act, as the limit starts
         rungs = escalation.climb(session, self.catalogs, "dispatched", record, ctx.event, now)
-        # the trail's row: what is set, without the empty fields (the record itself keeps every column)
-        said = {"kind": kind, "unit": unit, "person": person, "rule": rule, "due_at": local(due),
-                "calendar_warning": warning, "rungs": rungs}
-        ctx.record("deadline_set", {key: value for key, value in said.items() if value})
+        if rungs:
+            # the trail's row of the rungs fired, citing their clauses (issue #18); a limit that told no one
+            # has none: its record is its trail (`started`: 时限开始 in the event's timeline)
+            said = {"kind": kind, "unit": unit, "person": person, "rule": rule, "due_at": local(due),
+                    "calendar_warning": warning, "rungs": rungs}
+            ctx.record(STARTED, {key: value for key, value in said.items() if value})
         return local(due)
 
     def recompute(self, session, event_of, rearm) -> list[Deadline]:
@@ -218,25 +222,27 @@ class Deadlines:
         return moved
 
     # -- suspension (engine/casework/administration.py) ----------------------------------------------------
-    def pause(self, session, instance_id: int) -> list[Deadline]:
+    def pause(self, session, instance) -> list[Deadline]:
         """The instance is suspended: its pending deadlines stop counting (no warning, no miss, no
         extension request) until it is resumed."""
-        rows = list(session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
+        rows = list(session.scalars(select(Deadline).where(Deadline.event_id == instance.event_id,
+                                                           Deadline.instance_id == instance.id,
                                                            Deadline.status == "pending").order_by(Deadline.id)))
         for row in rows:
             row.status = "paused"
         return rows
 
-    def resume(self, session, instance_id: int, began: datetime, now: datetime) -> list[Deadline]:
+    def resume(self, session, instance, began: datetime, now: datetime) -> list[Deadline]:
         """The instance runs again: each paused deadline counts on with the time it had left when the
         suspension began (its due and warning times move; `original_due_at` keeps the first)."""
-        rows = list(session.scalars(select(Deadline).where(Deadline.instance_id == instance_id,
+        rows = list(session.scalars(select(Deadline).where(Deadline.event_id == instance.event_id,
+                                                           Deadline.instance_id == instance.id,
                                                            Deadline.status == "paused").order_by(Deadline.id)))
         for row in rows:
             row.due_at = self.moved(row.basis, _utc(row.due_at), began, now)
             row.warn_at = self.moved(row.basis, _utc(row.warn_at), began, now)
             row.status = "pending"
-        escalation.move(session, instance_id, now - began)   # the ladder's rungs after a miss wait as long
+        escalation.move(session, instance.id, now - began)   # the ladder's rungs after a miss wait as long
         return rows
 
     def moved(self, basis: str, at: datetime, began: datetime, now: datetime) -> datetime:
@@ -257,7 +263,8 @@ class Deadlines:
         """The instance's deadline records, oldest first: read once per step (by the first `deadline()`
         or by the reconcile after it), then kept on the step's context with the records it adds."""
         if ctx.deadline_rows is None:
-            ctx.deadline_rows = list(ctx.session.scalars(_OF_INSTANCE, {"instance_id": ctx.instance_id}))
+            ctx.deadline_rows = list(ctx.session.scalars(_OF_INSTANCE, {"event_id": ctx.event.id,
+                                                                        "instance_id": ctx.instance_id}))
         return ctx.deadline_rows
 
     # -- after a step -----------------------------------------------------------------------------
@@ -300,6 +307,7 @@ class Deadlines:
         for row in rows:
             if row.status in ("pending", "paused"):
                 row.status = "superseded"
+            row.timer_task_id = None     # the ended instance's timers are gone with its state (0019)
         missed = [row.id for row in rows if row.status == "missed"]
         if missed:
             for sup in ctx.session.scalars(select(Supervision).where(Supervision.deadline_id.in_(missed),
@@ -327,10 +335,7 @@ class Deadlines:
 
     # -- warnings (a job beside the sweep: engine/jobs.py) ---------------------------------------
     def due_warnings(self, session, now, limit: int = 500) -> list[Deadline]:
-        return list(session.scalars(select(Deadline).where(Deadline.status == "pending",
-                                                           Deadline.warned_at.is_(None),
-                                                           Deadline.warn_at <= now)
-                                    .order_by(Deadline.warn_at).limit(limit).with_for_update(skip_locked=True)))
+        return list(session.scalars(warnings_due(now).limit(limit).with_for_update(skip_locked=True)))
 
     def warn(self, session, row: Deadline, now, event) -> None:
         """黄灯预警: the share of the window has passed; the ladder's warning rungs tell the person and the
@@ -346,6 +351,12 @@ class Deadlines:
         return session.scalar(select(Deadline.warn_at).where(Deadline.status == "pending",
                                                              Deadline.warned_at.is_(None))
                               .order_by(Deadline.warn_at).limit(1))
+
+
+def warnings_due(now):
+    """SQL: the pending limits whose yellow light is due and not yet given, by `ix_deadline_warn`."""
+    return select(Deadline).where(Deadline.status == "pending", Deadline.warned_at.is_(None),
+                                  Deadline.warn_at <= now).order_by(Deadline.warn_at)
 
 
 def light(row: Deadline, now) -> str | None:
@@ -403,3 +414,25 @@ def move_with_calendar(cmd) -> int:
         session.add(Audit(at=cmd.now(), actor="system", action="deadline_recomputed", event_id=row.event_id,
                           data={"kind": row.kind, "due_at": local(row.due_at), "calendar_warning": row.calendar_warning}))
     return len(moved)
+
+
+def starts(rows, trail) -> list[tuple[datetime, dict]]:
+    """时限开始 for an event's timeline, from its deadline records (oldest first): (started_at, what the
+    trail's row would say) for each record whose start has no `STARTED` row in `trail` (the event's audit
+    rows, oldest first; matched to the records by kind, unit and person, in order). The record keeps every
+    column, so a start that told no one needs no row of its own (bytes per closed event, bench/storage.py)."""
+    told: dict[tuple, int] = {}
+    for entry in trail:
+        if entry.action == STARTED and isinstance(entry.data, dict):
+            key = (entry.data.get("kind"), entry.data.get("unit"), entry.data.get("person"))
+            told[key] = told.get(key, 0) + 1
+    found = []
+    for row in rows:
+        key = (row.kind, row.unit, row.person)
+        if told.get(key):
+            told[key] -= 1
+            continue
+        said = {"kind": row.kind, "unit": row.unit, "person": row.person, "rule": row.rule,
+                "due_at": local(_utc(row.original_due_at)), "calendar_warning": row.calendar_warning}
+        found.append((_utc(row.started_at), {key: value for key, value in said.items() if value}))
+    return found

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from engine.accounts import privacy
 from engine.casework import arrivals, delegation, on_spot, record, revisits
 from engine.channels import callbacks
-from engine.core.clock import local
+from engine.core.clock import local, utc
 from engine.core.errors import NotFound
 from engine.limits import deadlines
 from engine.pool import duplicates, events, photos
@@ -44,8 +44,8 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
     session, user, catalogs, now = cmd.session, cmd.user, cmd.catalogs, cmd.now()
     event = visible(cmd, event_id, where)
-    body = _detail(session, catalogs, event)
-    rows = session.scalars(_DEADLINES, {"event_id": event.id})
+    rows = list(session.scalars(_DEADLINES, {"event_id": event.id}))
+    body = _detail(session, catalogs, event, rows)
     body["deadlines"] = [deadlines.describe(row, catalogs, now) for row in rows]
     # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
     body["warnings"] = sorted({row["calendar_warning"] for row in body["deadlines"] if row["calendar_warning"]})
@@ -69,7 +69,7 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
-def _detail(session, catalogs, event: Event) -> dict:
+def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> dict:
     body = events.summary(event)
     row = session.execute(_PROCESS, {"event_id": event.id}).first()
     body["process"] = None if row is None else {
@@ -83,11 +83,27 @@ def _detail(session, catalogs, event: Event) -> dict:
                           for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
     trail = list(session.execute(_TIMELINE, {"event_id": event.id}))
     named = record.people(session, catalogs, {a.actor for a in trail})   # for people: never the login name
-    body["timeline"] = [{"at": local(a.at), "actor": a.actor, "by": record.who(a.actor, named), "action": a.action,
-                         "task_id": a.task_id, "task_name": a.task_name, "data": a.data} for a in trail]
+    body["timeline"] = _timeline(trail, deadlines.starts(limits, trail), named)
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body
+
+
+def _timeline(trail, starts, named) -> list[dict]:
+    """The audit rows in order, with each limit's 时限开始 read from its record (`deadlines.starts`) placed
+    after the rows of its moment and before the later ones."""
+    entries, starts = [], sorted(starts, key=lambda start: start[0])
+    for a in trail:
+        while starts and starts[0][0] < utc(a.at):
+            entries.append(_started(*starts.pop(0), named))
+        entries.append({"at": local(a.at), "actor": a.actor, "by": record.who(a.actor, named), "action": a.action,
+                        "task_id": a.task_id, "task_name": a.task_name, "data": a.data})
+    return entries + [_started(*start, named) for start in starts]
+
+
+def _started(at, said: dict, named) -> dict:
+    return {"at": local(at), "actor": "system", "by": record.who("system", named), "action": deadlines.STARTED,
+            "task_id": None, "task_name": None, "data": said}
 
 
 def _unlisted(session, timeline: list[dict]) -> dict | None:

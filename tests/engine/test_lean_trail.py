@@ -1,0 +1,122 @@
+"""A leaner trail (issue #17, compact history; migration 0037), on SQLite and on PostgreSQL:
+- 时限开始: a limit's start is read from its deadline record, and the trail keeps a `deadline_set` row only
+  where the escalation ladder told someone as it started (the 派单 rung, §4.1, issue #18). The event's
+  timeline (engine/pool/reading.py) still shows one 时限开始 per limit, with what the row used to say, after the
+  step that started it;
+- the lookups the smaller indexes serve still use them: a completed task by its id's first characters
+  (`completion_of`), the yellow lights due among pending limits, the month's misses; an ended instance's
+  limits no longer name its timers."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from engine.core.clock import local
+from engine.casework import lifecycle
+from engine.limits import deadlines
+from engine.pool import reading
+from engine.store import uow
+from engine.store.models import Audit, Deadline, completion_of
+from tests.engine.steps import complete, reported_and_started, whistled
+
+
+def _walk(run, clock):
+    """核实 → 研判 → 吹哨 to zhifa, a minute between steps: each starts the next step's limit."""
+    event_id = reported_and_started(run)
+    for name, data, user in (("verify", {"verdict": "accept"}, "staff1"),
+                             ("analyse", {"disposal": "whistle"}, "staff1"),
+                             ("issue_whistle", {"lead_department": "zhifa", "on_site": False,
+                                                "whistle_reason": "社区无法自行处置"}, "whistle1")):
+        clock.set(clock.now() + timedelta(minutes=1))
+        run(complete, event_id, name, data, user=user)
+    return event_id
+
+
+def test_a_limit_that_told_no_one_has_no_trail_row_of_its_own(run, read, clock):
+    event_id = _walk(run, clock)
+    rows = read(lambda cmd: list(cmd.session.execute(select(Audit.data).where(
+        Audit.event_id == event_id, Audit.action == deadlines.STARTED)).scalars()))
+    limits = read(lambda cmd: [(d.kind, d.unit) for d in cmd.session.scalars(
+        select(Deadline).where(Deadline.event_id == event_id).order_by(Deadline.id))])
+    assert [kind for kind, _ in limits] == ["verify", "analyse", "whistle", "accept"]
+    # the accept limit's start told zhifa (派单): its row, with the rung and clause
+    assert [(r["kind"], r["unit"], r["rungs"]) for r in rows] == [
+        ("accept", "zhifa", [{"rung": "dispatch", "clause": "§4.1"}])]
+
+
+def test_the_timeline_shows_each_limits_start_after_the_step_that_started_it(run, read, clock):
+    event_id = _walk(run, clock)
+    timeline = read(lambda cmd: reading.event_detail(cmd, event_id)["timeline"], user="staff1")
+    starts = [entry for entry in timeline if entry["action"] == deadlines.STARTED]
+    assert [entry["data"]["kind"] for entry in starts] == ["verify", "analyse", "whistle", "accept"]
+    records = read(lambda cmd: {d.kind: d for d in cmd.session.scalars(
+        select(Deadline).where(Deadline.event_id == event_id))})
+    for entry in starts:
+        record = records[entry["data"]["kind"]]
+        assert entry["data"]["rule"] == record.rule
+        assert entry["data"]["due_at"] == local(record.original_due_at)
+        assert entry["at"] == local(record.started_at)
+    assert starts[-1]["data"]["rungs"] == [{"rung": "dispatch", "clause": "§4.1"}]    # the kept row itself
+    # in order: each start right after the completion that armed it (or the start of the process)
+    said = [(entry["action"], entry["task_name"] or (entry["data"] or {}).get("kind")) for entry in timeline]
+    assert said.index(("deadline_set", "verify")) > said.index(("process_started", None))
+    assert said.index(("task_completed", "核实")) < said.index(("deadline_set", "analyse")) \
+        < said.index(("task_completed", "研判")) < said.index(("deadline_set", "whistle")) \
+        < said.index(("task_completed", "吹哨"))
+    assert [entry["at"] for entry in timeline] == sorted(entry["at"] for entry in timeline)
+
+
+def _plan(sessions, database_url, query) -> str:
+    def plan(session):
+        compiled = query.compile(session.get_bind())
+        connection = session.connection()
+        if database_url.startswith("postgresql"):
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = connection.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+        else:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled),
+                                              tuple(compiled.params[name] for name in compiled.positiontup))
+        return " ".join(str(r) for r in rows)
+    return uow.read(sessions, plan)
+
+
+def test_a_completed_task_is_found_by_its_key_index(sessions, database_url, run, read):
+    """Many completions (SQLite's planner without statistics would as soon take the (action, at) index): the
+    one asked for is found through ix_audit_task_key, and only the whole id matches."""
+    event_id = whistled(run)
+    if database_url.startswith("postgresql"):          # a city's month of completions, its statistics fresh
+        uow.run(sessions, lambda s: s.execute(text(
+            "INSERT INTO audit (at, actor, action, task_id, data) SELECT timestamptz '2026-10-05 10:00+08' + i * "
+            "interval '1 minute', 'staff1', 'task_completed', md5(i::text)::uuid::text, '{}' "
+            "FROM generate_series(1, 20000) AS i")))
+        uow.run(sessions, lambda s: s.execute(text("ANALYZE audit")))
+    done = read(lambda cmd: cmd.session.scalar(select(Audit.task_id).where(
+        Audit.event_id == event_id, Audit.action == "task_completed", Audit.task_name == "核实")))
+    twin = done[:8] + str(uuid.uuid4())[8:]                   # the same first 8 characters, another task
+    assert read(lambda cmd: cmd.session.scalar(completion_of(select(Audit.task_name), done))) == "核实"
+    assert read(lambda cmd: cmd.session.scalar(completion_of(select(Audit.id), twin))) is None
+    assert read(lambda cmd: cmd.session.scalar(completion_of(select(Audit.id), "x"))) is None
+    assert "ix_audit_task_key" in _plan(sessions, database_url, completion_of(select(Audit.id), done))
+
+
+@pytest.mark.parametrize("lookup", ["warnings", "misses"])
+def test_the_deadline_lookups_use_their_partial_indexes(sessions, database_url, clock, lookup):
+    """The warnings job's query (pending limits only), and the monthly report's misses of a month (§9.2)."""
+    now = clock.now()
+    query, index = {"warnings": (deadlines.warnings_due(now), "ix_deadline_warn"),
+                    "misses": (select(Deadline.id).where(Deadline.missed_at >= now - timedelta(days=30),
+                                                         Deadline.missed_at < now), "ix_deadline_missed_at")}[lookup]
+    assert index in _plan(sessions, database_url, query)
+
+
+def test_an_ended_instances_limits_name_no_timer(run, read, clock):
+    event_id = _walk(run, clock)
+    timers = lambda: read(lambda cmd: list(cmd.session.scalars(select(Deadline.timer_task_id).where(   # noqa: E731
+        Deadline.event_id == event_id))))
+    assert timers()[-1] is not None                          # the accept limit's timer, waiting
+    run(lifecycle.withdraw, event_id, "群众撤回", user="grid1")  # 撤单: the instance ends
+    assert timers() == [None] * 4
