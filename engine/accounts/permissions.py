@@ -107,6 +107,9 @@ EXTENSION_REQUEST = _rule("extension_request", ("community_staff",), "deadlines 
 EXTENSION_DECIDE = _rule("extension_decide", ("city_authority",), "§8.4 审批")
 NOTICE_CHANNELS = _rule("notice_channels", ("system_admin",),
                         "通知渠道: channels outside the app, the delivery log, resending")
+MY_NOTICE_CHANNELS = _rule("my_notice_channels", ROLES,
+                           "我的通知方式: a person's own channels (add, edit, pause, delete, test) and what was sent "
+                           "to them; a system administrator any channel (may_manage_channel)")
 LIVE = _rule("live", ROLES, "their own 待办 and 消息 as the lists show them, while the session lasts (issue #18)")
 MANAGE = _rule("manage", ("community_staff", "process_admin", "system_admin"), "the 管理 pages")
 DELEGATE = _rule("delegate", ("department_staff",),
@@ -476,3 +479,13 @@ def may_read_person_row(user, catalogs, person) -> bool:
     if user.unit and person.unit and catalogs.is_within(person.unit, user.unit):
         return True
     return bool(user.community and person.community == user.community and CONTACT_ROLES & set(user.roles))
+
+
+def may_manage_channel(user, channel) -> bool:
+    """A notice channel outside the app (engine/notices/delivery.py): a system administrator any; anyone else only
+    a channel of their own — a person's channel whose owner is themselves (never a unit's or a community's)."""
+    if user is None or channel is None:
+        return False
+    if NOTICE_CHANNELS.allows(user):
+        return True
+    return channel.owner_kind == "person" and channel.owner == user.username

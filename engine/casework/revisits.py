@@ -25,11 +25,14 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from engine.accounts import permissions, privacy
+from engine.casework import record as steps_record
 from engine.casework.task_forms import check_data
 from engine.core import contracts
 from engine.core.clock import local
 from engine.core.errors import Conflict, NotFound
 from engine.pool import events
+from engine.pool.events import N_
 from engine.runtime.instances import outcome_reached
 from engine.store.models import Event, Instance, Revisit, WorkItem
 
@@ -39,7 +42,7 @@ UNSATISFIED = "不满意"
 #: the sources whose reporter is a person with an account, asked directly
 ACCOUNT_SOURCES = ("grid_worker", "committee_patrol")
 #: how a reporter is asked, in words
-HOW = {"phone": "电话回访", "email": "邮件回访", "account": "当面或电话回访（本系统用户）"}
+HOW = {"phone": N_("电话回访"), "email": N_("邮件回访"), "account": N_("当面或电话回访（本系统用户）")}
 #: event.revisit in words (回访中 beside the status 办结)
 WORDS = events.REVISIT_WORDS
 
@@ -168,6 +171,23 @@ def record_revisit(cmd, event_id: int, answers: dict, channel: str) -> dict:
 
 
 # -- reading ----------------------------------------------------------------------------------------------
+def asking(session, catalogs, user, event: Event, plan: dict | None, reopens_allowed: int) -> dict:
+    """What the 回访 page shows above its form: whom to ask and how — the grid worker or patrol member by name,
+    or the citizen's name, phone and e-mail (masked for whoever may not see them in full, as the event's contact
+    is) — and what a 不满意 does now: reopen the event (重新办理, how many more times) or only be recorded."""
+    how = (plan or {}).get("how") or reachable(session, event)
+    found = {"how": how, "how_name": HOW.get(how, ""), "reopens_left": max(reopens_allowed - reopens(session,
+                                                                                                    event.id), 0)}
+    if how == "account":
+        found["reporter"] = steps_record.named(session, catalogs, [event.reporter]).get(event.reporter)
+        return found
+    contact = _contact(session, event)
+    if not permissions.may_see_contact(user, event):
+        contact = privacy.masked(contact)
+    found.update(reporter=contact.get("name"), phone=contact.get("phone"), email=contact.get("email"))
+    return found
+
+
 def describe(row: Revisit) -> dict:
     return {"id": row.id, "round": row.round, "status": row.status, "status_name": WORDS.get(row.status, row.status),
             "opened_at": local(row.opened_at), "closed_at": local(row.closed_at),

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, literal_column, select
 from engine.accounts import permissions, privacy
 from engine.casework import delegation
 from engine.runtime import incidents
-from engine.casework import record
+from engine.casework import record, revisits
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.casework import todo as todo_list
@@ -141,8 +141,12 @@ def detail(cmd, task_id: str, where: str = "api_task") -> dict:
     body = describe(item, event, compiled.resolved_form(item.form, catalogs), row.status == "suspended")
     body["data"] = cmd.env.instances.task_data(session, row, event, task_id)
     body["record"] = record.newest_first(record.of_event(cmd, event.id))
-    if (body["form"] or {}).get("x-context") == "whistle_list":     # the 吹哨 form shows the list first
+    context = (body["form"] or {}).get("x-context")
+    if context == "whistle_list":     # the 吹哨 form shows the list first
         body["whistle_list"] = whistle_list(catalogs, event)
+    elif context == "revisit":        # the 回访 form: whom to ask, how, and what a 不满意 does now
+        body["revisit"] = revisits.asking(session, catalogs, cmd.user, event, body["data"].get("revisit_plan"),
+                                          cmd.env.revisit_reopens)
     return body
 
 

@@ -18,7 +18,8 @@ minutes around the clock (§8.3): someone must hear of it without looking at the
   step: the step committed before anything was sent.
 - **Sensitive events** (Table A.1 rows 1–3): a notice sent outside the app says only "您有一件涉密事件待办"
   and a link; no number, type or words of the event.
-- An administrator sees failures on 通知渠道 (web/ui/admin.py) and sends one again (`resend`, audited).
+- An administrator sees failures on 通知渠道 (web/ui/admin.py) and sends one again (`resend`, audited); a
+  person sets their own channels (我的通知方式) through engine/notices/channel_edits.py.
 """
 from __future__ import annotations
 
@@ -37,12 +38,13 @@ from engine.store.models import Audit, Event, NoticeChannel, NoticeDelivery, Not
 
 log = logging.getLogger(__name__)
 
+NO_CHANNEL = "没有这个通知渠道 (no such channel)"
 #: what a channel can choose to take: category → (its name, the notice kinds in it)
 CATEGORIES = {
     "dispatch": ("派单", ("whistle_dispatched", "part_dispatched", "transferred_in", "owner_needed", "new_report",
-                          "dispatched", "new_work")),
-    "warning": ("预警", ("warning",)),
-    "overdue": ("超期", ("overdue", "escalated")),
+                          "dispatched", "new_work", "delegated")),
+    "warning": ("预警", ("warning", "delegation_warning")),
+    "overdue": ("超期", ("overdue", "escalated", "delegation_missed")),
     "supervise": ("督办", ("supervise", "supervision")),
     "message": ("留言/催办", ("comment", "urge", "urged")),
     "outcome": ("办结", ("outcome",)),
@@ -61,6 +63,8 @@ CONNECT_TIMEOUT_S, READ_TIMEOUT_S = 5, 10
 IDEMPOTENCY_HEADER = "X-Eventflow-Notice"
 SENSITIVE_WORDS = "您有一件涉密事件待办"
 TITLE = "龙港社区事件"
+#: 发送测试: the notice a channel's test sends (engine/notices/outbox.py `test_notice`), on that channel alone
+TEST_KIND = "channel_test"
 
 
 def category(kind: str) -> str:
@@ -150,7 +154,7 @@ def add_channel(session, catalogs, actor: str, data: dict, now) -> NoticeChannel
 def remove_channel(session, actor: str, channel_id: int, now) -> None:
     row = session.get(NoticeChannel, channel_id)
     if row is None or row.removed_at is not None:
-        raise NotFound("没有这个通知渠道 (no such channel)")
+        raise NotFound(NO_CHANNEL)
     row.removed_at, row.enabled = now, False
     session.add(Audit(at=now, actor=actor, action="notice_channel_removed",
                       data={"channel": row.id, "url": shown_url(row.url)}))
@@ -164,9 +168,12 @@ def describe_channel(row: NoticeChannel) -> dict:
             "created_at": local(row.created_at), "created_by": row.created_by}
 
 
-def channels(session) -> list[NoticeChannel]:
-    return list(session.scalars(select(NoticeChannel).where(NoticeChannel.removed_at.is_(None))
-                                .order_by(NoticeChannel.owner_kind, NoticeChannel.owner, NoticeChannel.id)))
+def channels(session, person: str | None = None) -> list[NoticeChannel]:
+    """The channels in use (paused ones too), by owner; `person`: only that person's own."""
+    query = select(NoticeChannel).where(NoticeChannel.removed_at.is_(None))
+    if person is not None:
+        query = query.where(NoticeChannel.owner_kind == "person", NoticeChannel.owner == person)
+    return list(session.scalars(query.order_by(NoticeChannel.owner_kind, NoticeChannel.owner, NoticeChannel.id)))
 
 
 # -- the outbox -------------------------------------------------------------------------------------
@@ -197,6 +204,15 @@ def fan_out(session, notice: Notification, at: datetime) -> list[NoticeChannel]:
         session.add(NoticeDelivery(notification=notice, channel_id=row.id, status="held" if hold else "pending",
                                    attempts=0, next_attempt_at=at, created_at=at))
     return held
+
+
+def deliver(session, notice: Notification, row: NoticeChannel, at: datetime) -> NoticeDelivery:
+    """One delivery of `notice` to this channel alone, due at once, whatever its categories and quiet hours
+    (发送测试: engine/notices/outbox.py `test_notice`)."""
+    found = NoticeDelivery(notification=notice, channel_id=row.id, status="pending", attempts=0, next_attempt_at=at,
+                           created_at=at)
+    session.add(found)
+    return found
 
 
 def any_channel(session, owners: set[tuple[str, str]]) -> bool:
@@ -244,7 +260,7 @@ def render(catalogs, notice: Notification, event: Event | None, public_url: str)
     link = f"{public_url.rstrip('/')}/events/{event.id}" if event is not None else f"{public_url.rstrip('/')}/messages"
     if event is not None and catalogs.is_sensitive(event.type_code):
         return f"【{TITLE}】{SENSITIVE_WORDS}", f"{SENSITIVE_WORDS}，请登录系统查看：{link}"
-    name = CATEGORIES[category(notice.kind)][0]
+    name = "测试" if notice.kind == TEST_KIND else CATEGORIES[category(notice.kind)][0]
     number = f" {event.number}" if event is not None else ""
     return f"【{TITLE}·{name}】{number}".rstrip(), f"{notice.message}\n{link}\n（{local(notice.at)}）"
 
@@ -263,7 +279,7 @@ def _claim(session, catalogs, delivery_id: int, now, public_url: str) -> Message
         return None
     channel = session.get(NoticeChannel, row.channel_id)
     if channel is None or channel.removed_at is not None or not channel.enabled:
-        row.status, row.last_error = "gave_up", "渠道已停用或删除 (the channel was disabled or removed)"
+        row.status, row.last_error = "gave_up", "渠道已暂停或删除 (the channel was paused or removed)"
         return None
     notice = session.get(Notification, row.notification_id)
     event = session.get(Event, notice.event_id) if notice.event_id is not None else None
@@ -349,16 +365,12 @@ ORDER = paging.Order("notice_deliveries", NoticeDelivery.id, descending=True)
 
 
 def list_channels(cmd) -> list[dict]:
+    """Every channel in use (通知渠道, the administrators' page and API)."""
     return [describe_channel(row) for row in channels(cmd.session)]
 
 
 def create_channel(cmd, data) -> dict:
     return describe_channel(add_channel(cmd.session, cmd.catalogs, cmd.actor, data, cmd.now()))
-
-
-def delete_channel(cmd, channel_id: int) -> dict:
-    remove_channel(cmd.session, cmd.actor, channel_id, cmd.now())
-    return {"removed": channel_id}
 
 
 def check_status(value) -> str | None:
@@ -371,20 +383,27 @@ def check_status(value) -> str | None:
     return value
 
 
-def delivery_log(cmd, status: str | None, page: paging.PageRequest) -> tuple[dict, paging.Page]:
+def delivery_log(cmd, status: str | None, page: paging.PageRequest,
+                 person: str | None = None) -> tuple[dict, paging.Page]:
     """The delivery log newest first, a page at a time (`status` one of STATUS_NAMES or None: all), and
-    how many deliveries there are in each status. A sensitive event's notice shows as such to those who
-    may not see the event (engine/accounts/privacy.py)."""
+    how many deliveries there are in each status; `person`: only the deliveries to that person's own
+    channels (我的通知方式), counted alike. A sensitive event's notice shows as such to those who may not
+    see the event (engine/accounts/privacy.py)."""
     query = (select(NoticeDelivery, NoticeChannel, Notification, Event.type_code, Event.reporter)
              .join(NoticeChannel, NoticeChannel.id == NoticeDelivery.channel_id)
              .join(Notification, Notification.id == NoticeDelivery.notification_id)
              .outerjoin(Event, Event.id == Notification.event_id))
+    counting = select(NoticeDelivery.status, func.count()).group_by(NoticeDelivery.status)
+    if person is not None:
+        owned = (NoticeChannel.owner_kind == "person", NoticeChannel.owner == person)
+        query = query.where(*owned)
+        counting = counting.join(NoticeChannel, NoticeChannel.id == NoticeDelivery.channel_id).where(*owned)
     if status is not None:
         query = query.where(NoticeDelivery.status == status)
     found = paging.fetch(cmd.session, query, ORDER, page)
     hidden = privacy.hidden_ids(cmd.user, cmd.catalogs,
                                 [(notice.event_id, code, reporter) for _d, _c, notice, code, reporter in found.items])
-    counts = dict(cmd.session.execute(select(NoticeDelivery.status, func.count()).group_by(NoticeDelivery.status)).all())
+    counts = dict(cmd.session.execute(counting).all())
     return ({code: counts.get(code, 0) for code in STATUS_NAMES},
             found.map(lambda rows: [describe(d, c, n, n.event_id in hidden) for d, c, n, _t, _r in rows]))
 
@@ -401,7 +420,8 @@ def describe(row: NoticeDelivery, channel: NoticeChannel, notice: Notification, 
             "sent_at": local(row.sent_at) if row.sent_at else None,
             "channel": {"id": channel.id, "label": channel.label, "url": shown_url(channel.url),
                         "owner_kind": channel.owner_kind, "owner": channel.owner},
-            "notice": {"id": notice.id, "kind": notice.kind, "category": CATEGORIES[category(notice.kind)][0],
+            "notice": {"id": notice.id, "kind": notice.kind,
+                       "category": "测试" if notice.kind == TEST_KIND else CATEGORIES[category(notice.kind)][0],
                        "message": privacy.REDACTED if hidden else notice.message,
                        "event_id": None if hidden else notice.event_id}}
 

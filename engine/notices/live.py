@@ -24,7 +24,7 @@ from engine.core.ids import MAX_ID
 from engine.notices import inbox
 from engine.pool import reading
 from engine.store import paging
-from engine.store.models import Delegation, Event, LiveFeed, WorkItem
+from engine.store.models import Delegation, Event, LiveFeed, Notification, WorkItem
 from engine.store.wakeups import newest_id
 
 #: what a feed row says: a work item made, a work item gone, a notification made
@@ -117,7 +117,18 @@ def news(cmd, cursor: Cursor, now: float) -> News:
     shown = {**_work(cmd, [r for r in rows if r.kind == WORK]), **_done(cmd, [r for r in rows if r.kind == DONE]),
              **_notices(cmd, [r for r in rows if r.kind == NOTICE])}
     passed = _passed(cmd, [r for r in rows if r.kind == NOTICE and r.id in shown], shown)
-    items = [{**item, "feed": r.id} for r in rows if r.id in shown for item in (shown[r.id], *passed.get(r.id, ()))]
+    items, listed = [], set()
+    for r in rows:
+        for item in (shown[r.id], *passed.get(r.id, ())) if r.id in shown else ():
+            # a task once in the live 待办 of this batch is not brought again until it is gone: a work item made
+            # for the unit and passed down before it is read shows at its making, so its pass's notice adds nothing
+            if item["kind"] == WORK:
+                if item["task"]["id"] in listed:
+                    continue
+                listed.add(item["task"]["id"])
+            elif item["kind"] == DONE:
+                listed.discard(item["task_id"])
+            items.append({**item, "feed": r.id})
     # the user's count moves only with a task of theirs made or gone: those are the items shown
     return News(items, after, any(i["kind"] in (WORK, DONE) for i in items), len(rows) == BATCH)
 
@@ -150,24 +161,56 @@ def _work(cmd, rows) -> dict[int, dict]:
 def _passed(cmd, rows, shown) -> dict[int, list[dict]]:
     """下派 (issue #19) makes no work item: the unit's stays, and the person or sub-unit it is passed to now sees
     it in 待办. So the notice of a passing (`delegated`) brings the task to their live 待办 as work made, and the
-    notice of taking it back (`delegation_taken_back`) takes it off as work gone, unless they still see it."""
+    notice of taking it back (`delegation_taken_back`) takes it off as work gone, unless they still see it.
+
+    Each notice brings its own pass's task, once: the pass it tells of (`_matched`). Two passes of one event read
+    together (the task passed, taken back and passed again; its next task passed after the first was done) are
+    two notices, each with its own pass — never every pass of the event for each notice."""
     kinds = {row.id: shown[row.id]["notice"].get("kind") for row in rows}
     rows = [row for row in rows if kinds[row.id] in ("delegated", "delegation_taken_back")]
     if not rows:
         return {}
-    passes = cmd.session.execute(select(Delegation.event_id, Delegation.task_id, Delegation.status)
-                                 .where(Delegation.event_id.in_({r.event_id for r in rows}))).all()
+    passes = list(cmd.session.execute(
+        select(Delegation.id, Delegation.event_id, Delegation.task_id, Delegation.status, Delegation.to_unit,
+               Delegation.to_person, Delegation.passed_at, Delegation.ended_at)
+        .where(Delegation.event_id.in_({r.event_id for r in rows})).order_by(Delegation.id)).all())
     still = {t["id"] for t in tasks.todo(cmd, paging.PageRequest(max(len(passes), 1)),
-                                         ids=[p.task_id for p in passes]).items} if passes else set()
+                                         ids=sorted({p.task_id for p in passes})).items} if passes else set()
     found = {}
-    for row in rows:
-        if kinds[row.id] == "delegated":
-            made = [_work(cmd, [_Ref(row.id, p.task_id)]).get(row.id) for p in passes
-                    if p.event_id == row.event_id and p.status == "active" and p.task_id in still]
-            found[row.id] = [item for item in made if item is not None]
+    for row, told in _matched(cmd, rows, kinds, passes).items():
+        if told is None:
+            found[row] = []
+        elif kinds[row] == "delegated":
+            made = _work(cmd, [_Ref(row, told.task_id)]).get(row) \
+                if told.status == "active" and told.task_id in still else None
+            found[row] = [made] if made is not None else []
         else:
-            found[row.id] = [{"kind": DONE, "task_id": p.task_id} for p in passes
-                             if p.event_id == row.event_id and p.status == "taken_back" and p.task_id not in still]
+            found[row] = [{"kind": DONE, "task_id": told.task_id}] \
+                if told.status == "taken_back" and told.task_id not in still else []
+    return found
+
+
+def _matched(cmd, rows, kinds, passes) -> dict[int, object]:
+    """Each 下派 notice's pass (or None): the pass of its event to its recipient made (`delegated`: passed_at) or
+    taken back (ended_at) at the notice's moment. Passes alike in all three (made in the same instant) go to the
+    notices in the order both were written: the first such notice the first such pass (by id)."""
+    notices = {n.id: n for n in cmd.session.scalars(
+        select(Notification).where(Notification.id.in_([int(row.ref) for row in rows])))}
+    taken: set[int] = set()
+    found = {}
+    for row in sorted(rows, key=lambda r: int(r.ref)):
+        notice = notices.get(int(row.ref))
+        found[row.id] = None
+        if notice is None:
+            continue
+        for told in passes:
+            to = told.to_unit if notice.recipient_kind == "unit" else told.to_person
+            moment = told.passed_at if kinds[row.id] == "delegated" else told.ended_at
+            if told.id not in taken and told.event_id == notice.event_id and to == notice.recipient \
+                    and moment == notice.at:
+                taken.add(told.id)
+                found[row.id] = told
+                break
     return found
 
 

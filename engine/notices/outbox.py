@@ -99,3 +99,14 @@ def store(session, catalogs, rows: list[dict]) -> None:
                                          "message": f"【值班代收·{channel.label}免打扰】{row['message']}"})
                 session.add(handed)
                 delivery.fan_out(session, handed, row["at"])
+
+
+def test_notice(session, at, channel) -> Notification:
+    """发送测试 (我的通知方式): a notice to a channel's owner, sent on that channel alone whatever its categories and
+    quiet hours — it is this channel's test, asked for now — and kept in 消息 and the delivery log like any other."""
+    notice = Notification(at=at, event_id=None, recipient_kind=channel.owner_kind, recipient=channel.owner,
+                          kind=delivery.TEST_KIND,
+                          message=f"【测试】这是通知方式「{channel.label}」的测试通知：收到即表示设置成功。")
+    session.add(notice)
+    delivery.deliver(session, notice, channel, at)
+    return notice

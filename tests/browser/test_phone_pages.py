@@ -1,7 +1,7 @@
 """Every page on a 390 px phone (issue #20), in Debian's Chromium: each role walks every page its nav reaches
 and the pages those link to (two links deep), and the pages of its work — a task page of each kind it has,
 the event pages, the 哨单, the catalog editors, process versions and the modeler, 通报, 督办, 月报, 抽查,
-退回, 消息, 巡查, 隐患, 通知渠道. On each: nothing scrolls sideways, and every control a thumb hits is at
+退回, 消息, 巡查, 隐患, 通知渠道, 我的通知方式. On each: nothing scrolls sideways, and every control a thumb hits is at
 least 44 CSS px high. A screenshot of each kind of page at phone (390 × 844) and desk (1366 × 768) size is saved
 under artifacts/pages/ (not committed); at the desk's size the page must not scroll sideways either.
 
@@ -189,7 +189,7 @@ def test_every_page_fits_a_phone_and_its_controls_fit_a_thumb(server, browser): 
         phone.close()
     assert len(walked) > 60, walked                          # the walk reached the pages, not a sign-in page
     assert {"/admin/catalogs/units", "/admin/catalogs/escalation", "/circular", "/supervision", "/monthly-report",
-            "/patrol", "/hazards", "/messages", "/admin/processes/N/modeler"} <= {key(w.split()[1]) for w in walked}
+            "/patrol", "/hazards", "/messages", "/admin/processes/N/modeler", "/me/notices"} <= {key(w.split()[1]) for w in walked}
     assert not problems, "\n".join(problems)
 
 

@@ -14,9 +14,9 @@ from engine.core.errors import InvalidData
 from engine.notices import live, outbox
 from engine.store import uow
 from engine.store.db import make_engine, make_session_factory
-from engine.store.models import LiveFeed
+from engine.store.models import LiveFeed, WorkItem
 from engine.store.wakeups import CHANNEL, Wakeups
-from tests.engine.steps import complete, reported_and_started
+from tests.engine.steps import complete, reported_and_started, whistled
 
 
 def notify(env, sessions, message="新消息", to="grid1"):
@@ -115,3 +115,34 @@ def test_a_listener_whose_connection_is_lost_listens_again(database_url, seeded,
     finally:
         hub.stop()
         db.dispose()
+
+
+def test_passes_read_together_each_bring_their_own_task_once(run, read):
+    """下派 makes no work item: each pass's notice brings its own task to the assignee's live 待办 (its delegation,
+    matched by event, recipient and moment), and a task is in one read of the feed once until it is gone. Read in
+    one batch: a task passed, taken back and passed again comes once, with the second pass (not once per
+    notice); a pass whose task pcs1 has since done brings nothing — not the event's next task passed to them —
+    and that next task, made for the unit and passed before the feed is read, comes once, where it was made."""
+    from engine.casework import delegation
+    from engine.core.clock import local
+    from tests.engine.test_delegation import accept_task, after
+    again = whistled(run, department="gongan")
+    onward = whistled(run, department="gongan")
+    accept, first = accept_task(read, again), accept_task(read, onward)
+    start = read(lambda cmd: live.position(cmd.session, 0.0))
+    due = {"to_person": "pcs1", "due_at": local(after(25))}
+    run(delegation.pass_down, accept, due, user="police1")
+    run(delegation.take_back, accept, {}, user="police1")
+    run(delegation.pass_down, accept, due, user="police1")                      # the same task, passed again
+    run(delegation.pass_down, first, due, user="police1")
+    run(complete, onward, "accept_whistle", {"decision": "accept"}, user="pcs1")
+    feedback = read(lambda cmd: cmd.session.scalar(select(WorkItem.id).where(
+        WorkItem.event_id == onward, WorkItem.spec_name == "dispose_feedback")))
+    run(delegation.pass_down, feedback, due, user="police1")                    # the next task of the same event
+
+    news = read(live.news, start, 0.0, user="pcs1")
+    shown = [(item["kind"], item["notice"]["kind"] if item["kind"] == "notice" else
+              item["task"]["id"] if item["kind"] == "work" else item["task_id"]) for item in news.items]
+    assert shown == [("notice", "delegated"), ("notice", "delegation_taken_back"), ("notice", "delegated"),
+                     ("work", accept), ("notice", "delegated"), ("work", feedback), ("notice", "delegated")], shown
+    assert [i["feed"] for i in news.items] == sorted(i["feed"] for i in news.items)

@@ -228,3 +228,36 @@ def test_the_pages_show_the_revisit_and_take_its_form_in_chinese(app, api):
     assert "安排回访" in html                                  # the timeline in words
     listed = page.get("/events").get_data(as_text=True)
     assert "已回访" in listed
+
+
+def test_the_revisit_page_says_whom_to_ask_how_and_what_a_dissatisfied_answer_does(app, api):
+    """Above the 回访 form: the citizen's name, phone (a tel: link) and e-mail — an e-mail-only citizen is asked by
+    mail, and the event's own contact line shows no e-mail — the way they are asked, and whether a 不满意 reopens
+    the event now (重新办理, how many more times) or is only recorded."""
+    from tests.web.test_sensitive import web_session
+    from tests.web.test_ui_pages import csrf
+    page = web_session(app, "staff1")
+    by_phone = citizen(api, app, email=None)["id"]
+    by_mail = citizen(api, app, phone=None)["id"]
+    for event_id in (by_phone, by_mail):
+        cadre_closes(api, event_id)
+    task = api.task("staff1", by_phone, "revisit")
+    assert task["form"]["x-context"] == "revisit"
+    shown = api.get(f"/api/tasks/{task['id']}", "staff1").json["revisit"]
+    assert shown == {"how": "phone", "how_name": "电话回访", "reopens_left": 1, "reporter": "王小明",
+                     "phone": "13800001111", "email": None}
+    html = page.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert 'href="tel:13800001111"' in html and "电话回访" in html and 'data-reopens="1"' in html
+    html = page.get(f"/tasks/{api.task('staff1', by_mail, 'revisit')['id']}").get_data(as_text=True)
+    assert 'data-testid="revisit-email">wang.xm@example.com<' in html and "邮件回访" in html
+    # 不满意 reopens once; at the second 回访 the page says a 不满意 is only recorded
+    revisit(api, by_phone, {"revisit_reached": True, "revisit_rating": "不满意", "revisit_cause": "问题依旧"})
+    cadre_closes(api, by_phone, reopened=True)
+    task = api.task("staff1", by_phone, "revisit")
+    assert api.get(f"/api/tasks/{task['id']}", "staff1").json["revisit"]["reopens_left"] == 0
+    html = page.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert 'data-reopens="0"' in html and "只作记录" in html
+    page.post("/language", data={"lang": "en", "next": f"/tasks/{task['id']}",
+                                 "csrf_token": csrf(page, f"/tasks/{task['id']}")})
+    html = page.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "Whom to ask" in html and "By phone" in html and "only recorded" in html

@@ -1,10 +1,12 @@
 """通知渠道 over HTTP (issue #18): the channels outside the app that units, people and communities hear
-their notices on, and the delivery log with resending (engine/notices/delivery.py). System administrators
-only; a channel's URL is a secret and is shown with its secrets starred."""
+their notices on, and the delivery log with resending (engine/notices/delivery.py): system administrators.
+One channel — edited, paused, tested, removed — by whoever may manage it (`may_manage_channel`: an
+administrator any, a person their own; engine/notices/channel_edits.py); a person's own list and log are
+/api/me/notice-channels (web/api/my_notices.py). A channel's URL is a secret, shown with its secrets starred."""
 from flask import Blueprint, request
 
 from engine.accounts import permissions
-from engine.notices import delivery
+from engine.notices import channel_edits, delivery
 from web.auth import json_body, signed_in
 from web.units import page_asked, read, run
 
@@ -26,11 +28,26 @@ def create():
     return run(delivery.create_channel, json_body()), 201
 
 
+@bp.patch("/<int:channel_id>")
+@signed_in(permissions.MY_NOTICE_CHANNELS)
+def edit(channel_id):
+    """Change a channel (an administrator any, a person their own; anyone else's: 404): `label`, `url` (empty
+    or absent: kept), `categories`, `quiet_from`/`quiet_until`, `enabled` (false pauses it)."""
+    return run(channel_edits.edit, channel_id, json_body())
+
+
 @bp.delete("/<int:channel_id>")
-@signed_in(permissions.NOTICE_CHANNELS)
+@signed_in(permissions.MY_NOTICE_CHANNELS)
 def remove(channel_id):
-    """Stop using a channel: what is still due to it is not sent (given up)."""
-    return run(delivery.delete_channel, channel_id)
+    """Stop using a channel (an administrator any, a person their own): what is still due to it is not sent."""
+    return run(channel_edits.remove, channel_id)
+
+
+@bp.post("/<int:channel_id>/test")
+@signed_in(permissions.MY_NOTICE_CHANNELS)
+def test(channel_id):
+    """发送测试: a test notice to the channel's owner on this channel alone, due at once (see the delivery log)."""
+    return run(channel_edits.send_test, channel_id), 201
 
 
 @bp.get("/deliveries")

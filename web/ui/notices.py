@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from engine.accounts import permissions
 from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
-from engine.notices import delivery
+from engine.notices import channel_edits, delivery
 from web.ui.session import page
 from web.units import page_asked, read, run
 from web.words import by_field, say
@@ -56,7 +56,7 @@ def add():
 @page(rule=permissions.NOTICE_CHANNELS)
 def remove(channel_id):
     try:
-        run(delivery.delete_channel, channel_id)
+        run(channel_edits.remove, channel_id)
         flash(_("已停用该通知渠道"))
     except NotFound as err:
         flash(say(err.message), "error")
