@@ -47,6 +47,8 @@ class Environment:
     process_key: str = PROCESS_KEY
     #: the app's address, for links in notices sent outside it (engine/notices/delivery.py)
     public_url: str = "http://127.0.0.1:5000"
+    #: hosts inside the network a person's own notice channel may still name (engine/notices/channel_edits.py)
+    own_channel_hosts: frozenset = frozenset()
     specs: SpecCache = field(default_factory=SpecCache)
     #: the periodic work beside the timer sweep (engine/jobs.py), this environment's own
     jobs: list = field(default_factory=periodic)

@@ -72,7 +72,9 @@ class Services:
                           revisit_reopens=settings.revisit_reopens,
                           arrival_far_m=settings.arrival_far_m,
                           start_grace=timedelta(seconds=settings.start_grace_seconds),
-                          public_url=settings.public_url)
+                          public_url=settings.public_url,
+                          own_channel_hosts=frozenset(h.strip() for h in settings.own_channel_hosts.split(",")
+                                                      if h.strip()))
         return cls(settings, db, factory, catalogs, clock, env, catalog_revision=revision,
                    catalogs_checked=time.monotonic(),
                    wakeups=Wakeups(db, factory, poll_seconds=settings.live_poll_ms / 1000))

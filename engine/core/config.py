@@ -107,6 +107,9 @@ class Settings:
     notice_interval_seconds: int = field(default=2, metadata={"env": "EVENTFLOW_NOTICE_INTERVAL"})
     #: the address people open the app at, for the links in notices sent outside it (https://… behind nginx)
     public_url: str = field(default="http://127.0.0.1:5000", metadata={"env": "EVENTFLOW_PUBLIC_URL"})
+    #: hosts inside the network (comma-separated) that a person's own notice channel may still name, e.g. an SMS
+    #: gateway's; any other private, loopback or link-local target is refused but to system administrators
+    own_channel_hosts: str = field(default="", metadata={"env": "EVENTFLOW_OWN_CHANNEL_HOSTS"})
     #: where `eventflow serve` listens (gunicorn's bind: HOST:PORT, or unix:PATH); --host/--port override it
     bind: str = field(default="127.0.0.1:5000", metadata={"env": "EVENTFLOW_BIND"})
     #: gunicorn worker processes of `eventflow serve` (each a whole app; about 2 per core)

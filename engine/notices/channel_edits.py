@@ -22,6 +22,28 @@ from engine.store.models import Audit, NoticeChannel, NoticeDelivery, Notificati
 EDITABLE = ("label", "url", "categories", "quiet_from", "quiet_until", "enabled")
 
 
+def _checked(cmd, typed: dict) -> dict:
+    """`delivery.check`, and for someone who is not a system administrator the URL's target on the public
+    internet only (`delivery.inner_host`; EVENTFLOW_OWN_CHANNEL_HOSTS names inner hosts allowed, e.g. an SMS
+    gateway): every problem named at once."""
+    errors, checked = [], None
+    try:
+        checked = delivery.check(cmd.session, cmd.catalogs, typed)
+    except InvalidData as err:
+        errors = list(err.details.get("errors", []))
+    url = typed.get("url")
+    if not permissions.NOTICE_CHANNELS.allows(cmd.user) and all(e["field"] != "url" for e in errors) \
+            and isinstance(url, str):
+        host = delivery.inner_host(url.strip(), cmd.env.own_channel_hosts)
+        if host is not None:
+            errors.append({"field": "url", "reason": f"通知地址指向本机或内部网络（{host[:60]}），本人设置的通知方式只能"
+                                                     "发往互联网上的邮箱、网址或钉钉/企业微信/飞书机器人；内部网关请由系统管理员"
+                                                     "设置 (your own channel may only send to the public internet)"})
+    if errors:
+        raise InvalidData(errors)
+    return checked
+
+
 def managed(cmd, channel_id) -> NoticeChannel:
     """The channel in use, if this user may manage it; else 404 as for one that does not exist."""
     row = cmd.session.get(NoticeChannel, channel_id) if isinstance(channel_id, int) else None
@@ -44,8 +66,9 @@ def add_mine(cmd, data) -> dict:
         raise Forbidden("只能设置本人的通知方式；单位、社区的通知渠道由系统管理员设置 "
                         "(only your own channels: a unit's or a community's are set by a system administrator)",
                         field="owner")
-    row = delivery.add_channel(cmd.session, cmd.catalogs, cmd.actor,
-                               {**data, "owner_kind": "person", "owner": cmd.user.username}, cmd.now())
+    typed = {**data, "owner_kind": "person", "owner": cmd.user.username}
+    _checked(cmd, typed)
+    row = delivery.add_channel(cmd.session, cmd.catalogs, cmd.actor, typed, cmd.now())
     return delivery.describe_channel(row)
 
 
@@ -73,7 +96,7 @@ def edit(cmd, channel_id, data) -> dict:
              "url": row.url if url is None or (isinstance(url, str) and not url.strip()) else url,
              "categories": data.get("categories", row.categories),
              "quiet_from": data.get("quiet_from", row.quiet_from), "quiet_until": data.get("quiet_until", row.quiet_until)}
-    checked = delivery.check(cmd.session, cmd.catalogs, typed)
+    checked = _checked(cmd, typed) if typed["url"] != row.url else delivery.check(cmd.session, cmd.catalogs, typed)
     changed = {key: checked[key] for key in ("label", "url", "categories", "quiet_from", "quiet_until")
                if checked[key] != getattr(row, key)}
     if enabled != row.enabled:

@@ -23,7 +23,9 @@ minutes around the clock (§8.3): someone must hear of it without looking at the
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -55,6 +57,8 @@ OWNER_KINDS = {"person": "个人", "unit": "单位", "community": "社区"}
 #: the services a channel may use (apprise's schemes): mail, webhooks, China's work chats, ntfy
 SCHEMES = ("mailto", "mailtos", "json", "jsons", "form", "forms", "xml", "xmls", "dingtalk", "wecombot", "ntfy",
            "ntfys", "feishu", "lark")
+#: the robots apprise sends to their vendor's own host (the URL holds only a token where a host would be)
+VENDOR_HOSTS = ("dingtalk", "wecombot", "feishu", "lark")
 #: seconds after each failed attempt; after the last the delivery gives up
 BACKOFF = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)
 #: how long a sender holds a claimed delivery before it counts as stopped mid-send
@@ -78,6 +82,31 @@ def plugin(url: str):
     if not isinstance(url, str) or "://" not in url:
         return None
     return apprise.Apprise.instantiate(url.strip(), suppress_exceptions=True)
+
+
+def inner_host(url: str, allowed=frozenset()) -> str | None:
+    """The host `url` would have the worker connect to, when that is not on the public internet (this machine, a
+    private, link-local, shared or reserved network; a name that does not resolve or resolves to one), unless it
+    is in `allowed`; None when it is public, or a vendor's robot. A person's own channel may not make the worker
+    reach into the city's network (server-side request forgery); an administrator's may. Checked when the URL
+    is set: a name re-pointed later is not caught (docs/notices.md)."""
+    if url.split("://", 1)[0].lower() in VENDOR_HOSTS:
+        return None
+    found = plugin(url)
+    host = (getattr(found, "smtp_host", None) or getattr(found, "host", None) or "") if found is not None else ""
+    if host in allowed:
+        return None
+    if not host:
+        return "?"
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return host
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            return host
+    return None
 
 
 def shown_url(url: str) -> str:

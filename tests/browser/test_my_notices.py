@@ -11,9 +11,19 @@ from playwright.sync_api import expect
 
 from engine import jobs
 from engine.notices import delivery
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, server  # noqa: F401 - fixtures
+import pytest
+
+from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, served  # noqa: F401 - fixtures
 from tests.browser.test_revisit_walk import fits_a_thumb
 from tests.receivers import MailReceiver
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app, with this machine's mail receiver allowed as a person's own channel (EVENTFLOW_OWN_CHANNEL_HOSTS:
+    an inner host is refused by default, engine/notices/channel_edits.py)."""
+    with served(tmp_path_factory.mktemp("browser"), own_channel_hosts="127.0.0.1") as found:
+        yield found
 
 
 def test_a_clerk_sets_their_own_mailbox_on_a_phone(server, browser):  # noqa: F811 - fixtures

@@ -7,6 +7,8 @@ receives a 下派 (派单) addressed to them, and a sensitive event's notice say
 Nothing sleeps: sending is the worker's job, called by the test."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import select
 
@@ -19,6 +21,13 @@ from tests.web.test_notice_channels import csrf
 from tests.web.test_sensitive import web_session
 
 MINE = "/api/me/notice-channels"
+
+
+@pytest.fixture
+def settings(settings):
+    """This machine's receivers (and the example mail server of the page's test) allowed as a person's own
+    channel: an inner or unresolvable host is refused by default (test_an_inner_address_is_refused_...)."""
+    return dataclasses.replace(settings, own_channel_hosts="127.0.0.1,smtp.example.cn")
 
 
 @pytest.fixture
@@ -240,3 +249,27 @@ def test_the_page_adds_edits_and_refuses_in_chinese_keeping_what_was_typed(app):
     assert "该渠道已暂停" in r.get_data(as_text=True)
     assert page.post(f"/me/notices/channels/{channel_id}/remove", data={"csrf_token": token}).status_code == 302
     assert f'data-channel="{channel_id}"' not in page.get("/me/notices").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["json://127.0.0.1:8080/hook", "jsons://169.254.169.254/latest/meta-data",
+                                 "form://10.1.2.3/sms", "mailto://u:p@example.cn?smtp=192.168.1.5",
+                                 "ntfy://localhost/topic", "json://no-such-host.invalid/x"])
+def test_an_inner_address_is_refused_for_a_persons_own_channel(app, api, url):
+    """A person's own channel may not make the worker reach into the city's network (SSRF): this machine, a
+    private or link-local network, a name that does not resolve. The field is named, in Chinese, and nothing is
+    stored; a system administrator may still set it (an SMS gateway inside the network)."""
+    app.extensions["eventflow"].env.own_channel_hosts = frozenset()     # the default: no inner host allowed
+    r = api.post(MINE, "staff1", json={"label": "内网", "url": url})
+    assert r.status_code == 422, r.json
+    [error] = r.json["errors"]
+    assert error["field"] == "url" and "内部网络" in error["reason"]
+    assert api.get(MINE, "staff1").json["items"] == []
+    admin = api.post("/api/notice-channels", "admin1", json={"owner_kind": "person", "owner": "staff1",
+                                                            "label": "内网短信网关", "url": url})
+    assert admin.status_code == 201, admin.json
+
+
+def test_a_public_address_and_a_vendors_robot_are_a_persons_own_to_set(app, api):
+    app.extensions["eventflow"].env.own_channel_hosts = frozenset()
+    for url in ("json://1.1.1.1/hook", "dingtalk://abcdef0123456789/", "wecombot://key0123456789"):
+        assert api.post(MINE, "staff1", json={"label": url[:8], "url": url}).status_code == 201, url
