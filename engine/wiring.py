@@ -47,6 +47,9 @@ class Environment:
     process_key: str = PROCESS_KEY
     #: the app's address, for links in notices sent outside it (engine/notices/delivery.py)
     public_url: str = "http://127.0.0.1:5000"
+    #: 导出任务 (engine/exports/jobs.py): how long a built file is kept, and how long one may stay 工作中
+    export_keep: timedelta = timedelta(days=7)
+    export_stale: timedelta = timedelta(minutes=30)
     specs: SpecCache = field(default_factory=SpecCache)
     #: the periodic work beside the timer sweep (engine/jobs.py), this environment's own
     jobs: list = field(default_factory=periodic)

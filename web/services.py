@@ -72,7 +72,9 @@ class Services:
                           revisit_reopens=settings.revisit_reopens,
                           arrival_far_m=settings.arrival_far_m,
                           start_grace=timedelta(seconds=settings.start_grace_seconds),
-                          public_url=settings.public_url)
+                          public_url=settings.public_url,
+                          export_keep=timedelta(days=settings.export_keep_days),
+                          export_stale=timedelta(minutes=settings.export_stale_minutes))
         return cls(settings, db, factory, catalogs, clock, env, catalog_revision=revision,
                    catalogs_checked=time.monotonic(),
                    wakeups=Wakeups(db, factory, poll_seconds=settings.live_poll_ms / 1000))
