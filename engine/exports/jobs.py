@@ -216,7 +216,7 @@ def file_of(cmd, media_dir, job_id: int) -> tuple[Path, str, str]:
         raise NotFound(f"导出文件尚未生成：{STATUS_WORDS.get(row.status, row.status)} (not built: {row.status})",
                        field="id")
     allowed(cmd.user, row.kind, row.params)
-    path = Path(media_dir) / FOLDER / row.file_name
+    path = Path(media_dir).resolve() / FOLDER / row.file_name     # absolute: send_file reads a relative one elsewhere
     if not path.is_file():
         raise NotFound("导出文件已不存在 (the file is gone)", field="id")
     return path, filename(row.kind, row.format, row.params), FORMATS[row.format]
