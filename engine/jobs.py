@@ -14,7 +14,9 @@ them, and knows nothing of what they do). In the order each sweep runs them:
 - and, each on an interval of its own, not in the sweep: the signed callbacks to the sources
   (engine/channels/callbacks.py) and the notices to channels outside the app (engine/notices/delivery.py),
   so a slow receiver never holds up a timer; the refresh of the §8.6 counts kept per day
-  (engine/oversight/rollups.py); the pruning of the live inbox's feed (engine/notices/live.py).
+  (engine/oversight/rollups.py); the pruning of the live inbox's feed (engine/notices/live.py); the
+  导出任务 (issue #17): whole-period circulars and monthly reports built as files outside the web request,
+  one claimed at a time, and the files past their days deleted (engine/exports/jobs.py).
 
 Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps the day it last ran.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from engine.casework import delegation, lifecycle
 from engine.channels import callbacks
+from engine.exports import jobs as exports
 from engine.limits import deadlines, escalation
 from engine.notices import delivery, live
 from engine.oversight import hazards, rollups
@@ -31,6 +34,7 @@ from engine.runtime.sweep import Job, OncePerDay, one_unit
 WARNINGS, ESCALATIONS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, NOTICES, ROLLUPS = (
     "warnings", "escalations", "pending_starts", "hazard_reminders", "callbacks", "notices", "rollups")
 LIVE_FEED = "live_feed"
+EXPORTS = "exports"
 DELEGATIONS = "delegations"
 
 
@@ -44,7 +48,8 @@ def periodic() -> list[Job]:
             Job(NOTICES, send_notices, interval="notice_interval_seconds"),
             Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session, rollups.DAYS_PER_REFRESH)),
                 interval="rollup_interval_seconds"),
-            Job(LIVE_FEED, one_unit(live.prune), interval="live_prune_interval_seconds")]
+            Job(LIVE_FEED, one_unit(live.prune), interval="live_prune_interval_seconds"),
+            Job(EXPORTS, exports.run_due, interval="export_interval_seconds")]
 
 
 def remind_hazards(cmd) -> list[tuple[str, str]]:

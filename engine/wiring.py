@@ -49,6 +49,9 @@ class Environment:
     public_url: str = "http://127.0.0.1:5000"
     #: hosts inside the network a person's own notice channel may still name (engine/notices/channel_edits.py)
     own_channel_hosts: frozenset = frozenset()
+    #: 导出任务 (engine/exports/jobs.py): how long a built file is kept, and how long one may stay 工作中
+    export_keep: timedelta = timedelta(days=7)
+    export_stale: timedelta = timedelta(minutes=30)
     specs: SpecCache = field(default_factory=SpecCache)
     #: the periodic work beside the timer sweep (engine/jobs.py), this environment's own
     jobs: list = field(default_factory=periodic)

@@ -15,6 +15,7 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
                          users)
     from web.api import delegation as delegation_api
     from web.api import my_notices
+    from web.api import exports as exports_api
 
     app = Flask(__name__)
     inputs.set_up(app)   # before any route: bounded ids in paths, every request's text and JSON checked
@@ -37,7 +38,8 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     def end_unit_of_work(_error):  # a token check's session no unit of work took (web/services.py)
         services.end_request()
     api = (auth, events, photos, duplicates, inbox, live_api, alerts, tasks, supervision, processes, catalogs, sim, meta,
-           users, indicators, spot_checks, monthly, open311, incidents, notices, my_notices, delegation_api, returns)
+           users, indicators, spot_checks, monthly, open311, incidents, notices, my_notices, delegation_api, returns,
+           exports_api)
     for module in api:
         app.register_blueprint(module.bp)
     ui.set_up(app, [module.bp for module in api])   # the web app's pages (issue #6)

@@ -74,7 +74,9 @@ class Services:
                           start_grace=timedelta(seconds=settings.start_grace_seconds),
                           public_url=settings.public_url,
                           own_channel_hosts=frozenset(h.strip() for h in settings.own_channel_hosts.split(",")
-                                                      if h.strip()))
+                                                      if h.strip()),
+                          export_keep=timedelta(days=settings.export_keep_days),
+                          export_stale=timedelta(minutes=settings.export_stale_minutes))
         return cls(settings, db, factory, catalogs, clock, env, catalog_revision=revision,
                    catalogs_checked=time.monotonic(),
                    wakeups=Wakeups(db, factory, poll_seconds=settings.live_poll_ms / 1000))

@@ -105,6 +105,15 @@ class Settings:
     #: how often `eventflow worker` sends the notices due to channels outside the app, seconds
     #: (engine/notices/delivery.py: e-mail, webhooks, DingTalk/WeCom robots)
     notice_interval_seconds: int = field(default=2, metadata={"env": "EVENTFLOW_NOTICE_INTERVAL"})
+    #: 导出任务 (issue #17, engine/exports/jobs.py): a circular or monthly report file over a period longer than this
+    #: many days is built by `eventflow worker` (files under <media_dir>/exports/), not inside the request
+    export_inline_days: int = field(default=31, metadata={"env": "EVENTFLOW_EXPORT_INLINE_DAYS"})
+    #: how often `eventflow worker` looks for a queued export, seconds
+    export_interval_seconds: int = field(default=3, metadata={"env": "EVENTFLOW_EXPORT_INTERVAL_S"})
+    #: a built export file is deleted after this many days (its row kept, 已过期)
+    export_keep_days: int = field(default=7, metadata={"env": "EVENTFLOW_EXPORT_KEEP_DAYS"})
+    #: an export left 工作中 this many minutes (its worker died) is taken again once, then failed
+    export_stale_minutes: int = field(default=30, metadata={"env": "EVENTFLOW_EXPORT_STALE_MIN"})
     #: the address people open the app at, for the links in notices sent outside it (https://… behind nginx)
     public_url: str = field(default="http://127.0.0.1:5000", metadata={"env": "EVENTFLOW_PUBLIC_URL"})
     #: hosts inside the network (comma-separated) that a person's own notice channel may still name, e.g. an SMS

@@ -974,3 +974,35 @@ class LiveFeed(Base):
     community: Mapped[str | None] = mapped_column(String(60))
     unit: Mapped[str | None] = mapped_column(String(60))
     person: Mapped[str | None] = mapped_column(String(100))
+
+
+class ExportJob(Base):
+    """导出任务 (issue #17): a whole-period export (the §9.1 circular, the §9.2 monthly report) built by the worker
+    rather than inside the request (engine/exports/jobs.py). Written by the request that asks for it; the worker
+    claims a queued row (FOR UPDATE SKIP LOCKED on PostgreSQL), builds the file as the requester under
+    <media_dir>/exports/, and records done or failed; an expired file is deleted and the row kept (`expired`)."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (Index("ix_export_job_username_id", "username", "id"),
+                      Index("ix_export_job_status", "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: who asked: the file is built as them, and only they download it
+    username: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))            # circular | monthly
+    format: Mapped[str] = mapped_column(String(8))           # pdf | xlsx
+    #: what was asked: circular {from, to}; monthly {community, month}
+    params: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="queued")   # queued | working | done | failed | expired
+    #: the file's name under <media_dir>/exports/, once built
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    lines: Mapped[int | None]
+    #: why it failed, in Chinese
+    error: Mapped[str | None] = mapped_column(Text)
+    #: how many times a worker took it (one left `working` by a dead worker is taken once more, then failed)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]

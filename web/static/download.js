@@ -8,8 +8,13 @@
       var bar = document.getElementById(link.dataset.progress);
       bar.hidden = false;
       bar.removeAttribute("value");
-      fetch(link.href, { credentials: "same-origin" }).then(function (response) {
+      // 后台生成 ticked (导出任务, issue #17): the server makes a job and answers with 我的导出
+      var box = (link.closest("form") || document).querySelector("input[data-background]");
+      var url = new URL(link.href);
+      if (box && box.checked) url.searchParams.set("background", "1");
+      fetch(url.toString(), { credentials: "same-origin" }).then(function (response) {
         if (!response.ok) throw new Error(response.status);
+        if (response.redirected) { bar.hidden = true; window.location = response.url; return; }   // made a job
         var total = parseInt(response.headers.get("Content-Length") || "0", 10);
         var name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1] || "export";
         var reader = response.body.getReader(), chunks = [], received = 0;
@@ -38,7 +43,7 @@
                                                  : response.headers.get("X-Row-Count");
           }
         });
-      }).catch(function () { bar.hidden = true; window.location = link.href; });
+      }).catch(function () { bar.hidden = true; window.location = url.toString(); });
     });
   });
 })();

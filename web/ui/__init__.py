@@ -70,7 +70,7 @@ def secret_key(settings) -> str:
 def set_up(app, api_blueprints) -> None:
     from web.ui import (admin, dashboard, events, field, live, notices, processes, report, returns, session,
                         spot_checks, tasks, users)
-    from web.ui import delegation, my_notices
+    from web.ui import delegation, exports, my_notices
     settings = app.extensions["eventflow"].settings
     app.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
@@ -87,6 +87,7 @@ def set_up(app, api_blueprints) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(delegation.bp)     # 下派 (issue #19)
     app.register_blueprint(my_notices.bp)     # 我的通知方式 (issue #18)
+    app.register_blueprint(exports.bp)        # 我的导出 (issue #17)
 
     @app.context_processor
     def words():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, Response, abort, g, render_template, request
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wsgi import wrap_file
 
@@ -16,6 +16,7 @@ from engine.accounts.users import ROLES
 from engine.limits.supervision import records as supervision_records
 from engine.core.clock import SHANGHAI
 from engine.core.errors import InvalidData
+from engine.exports import jobs as exports
 from engine.exports import spreadsheets
 from engine.oversight import assessment, comparison, indicators, monthly_report
 from engine.oversight import circular as circulars
@@ -23,7 +24,7 @@ from engine.oversight import unlisted_whistles as unlisted
 from web.auth import services
 from web.ui import people, query
 from web.ui.session import page
-from web.units import page_asked, read
+from web.units import page_asked, read, run
 
 bp = Blueprint("ui_dashboard", __name__)
 LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}
@@ -156,50 +157,50 @@ def circular_entries():
                            party=read(circulars.party, level, party))
 
 
-def _circular_file(write, mimetype: str, filename: str) -> Response:
-    """The whole circular of the period asked for, written by `write(out, summary, lines, first, last)` into a
-    temporary file as its lines are read (one read unit of work), then sent from the file; `X-Row-Count`
-    says how many lines it has."""
-    first, last, start, end = _period()
+def _background(days: int) -> bool:
+    """Whether an export is made a job (导出任务, issue #17) rather than streamed: asked for (后台生成, `?background=1`),
+    or a period longer than EVENTFLOW_EXPORT_INLINE_DAYS (a year's circular PDF is minutes of CPU)."""
+    return request.args.get("background") in ("1", "on", "true") or days > services().settings.export_inline_days
+
+
+def _file(kind: str, fmt: str, params: dict, days: int) -> Response:
+    """The whole export asked for: as a job the worker builds (the row written in this request's unit of work; the
+    user goes to 我的导出), or written now by the same function into a temporary file as its lines are read (one
+    read unit of work) and sent from the file; `X-Row-Count` says how many lines it has."""
+    if _background(days):
+        job = run(exports.ask, kind, fmt, params)
+        flash(_("已转为后台生成：%(title)s，完成后在“消息”中通知，并可在此下载。", title=job["title"]))
+        return redirect(url_for("ui_exports.mine"))
     out = tempfile.TemporaryFile()
     try:
-        count = read(circulars.export, start, end, lambda summary, lines: write(out, summary, lines, first, last))
+        count = read(exports.write, kind, fmt, params, out)
         size = out.tell()
         out.seek(0)
     except BaseException:
         out.close()
         raise
-    return Response(wrap_file(request.environ, out), mimetype=mimetype, direct_passthrough=True,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(size),
-                             "X-Row-Count": str(count)})
+    return Response(wrap_file(request.environ, out), mimetype=exports.FORMATS[fmt], direct_passthrough=True,
+                    headers={"Content-Disposition": f'attachment; filename="{exports.filename(kind, fmt, params)}"',
+                             "Content-Length": str(size), "X-Row-Count": str(count)})
 
 
-def _xlsx(out, summary, lines, first, last) -> int:
-    return spreadsheets.write_xlsx(out, f"通报 {first}至{last}", circulars.HEADER, (row for _, row in lines),
-                                   [("事件处置情况通报", f"DB330383/T 5—2021 §9.1 · {first} 至 {last}"),
-                                    ("说明", "涉密事件无权查看的，每类合并为一行「涉密事件 N 件」")])
-
-
-def _pdf(out, summary, lines, first, last) -> int:
-    from engine.exports import pdf     # reportlab, loaded when a PDF is asked for
-    pdf.circular(out, lines, summary.lines, first, last)
-    return summary.lines
+def _circular_export(fmt: str) -> Response:
+    first, last, _start, _end = _period()
+    return _file("circular", fmt, {"from": first.isoformat(), "to": last.isoformat()}, (last - first).days + 1)
 
 
 @bp.get("/circular.xlsx")
 @page(rule=permissions.CIRCULAR)
 def circular_xlsx():
     """The whole circular as an Excel file: one row a line, and a sheet 说明 with how many."""
-    first, last, _start, _end = _period()
-    return _circular_file(_xlsx, XLSX, f"circular-{first}-{last}.xlsx")
+    return _circular_export("xlsx")
 
 
 @bp.get("/circular.pdf")
 @page(rule=permissions.CIRCULAR)
 def circular_pdf():
     """The whole circular as a PDF, how many lines it has said under the title."""
-    first, last, _start, _end = _period()
-    return _circular_file(_pdf, "application/pdf", f"circular-{first}-{last}.pdf")
+    return _circular_export("pdf")
 
 
 @bp.get("/unlisted-whistles")
@@ -229,36 +230,36 @@ def supervision():
                            poorly=read(circulars.poorly_handled))
 
 
-def _monthly():
+def _monthly_asked() -> tuple[str, str]:
     """The monthly report (§9.2) asked for: `?community=` (the user's own if left out, the first for a city user;
     a community's people may read only theirs) and `?month=` (this month if left out)."""
     asked = request.args.get("community")
     if not asked and not g.user.community:     # a city user has none of their own: the first, then the page's select
         asked = next((c["value"] for c in services().catalogs.options("communities")), None)
     community = permissions.community_to_read(g.user, asked)
-    month = query.month("month", services().clock.now().astimezone(SHANGHAI).strftime("%Y-%m"))
-    return read(monthly_report.build, community, month)
+    return community, query.month("month", services().clock.now().astimezone(SHANGHAI).strftime("%Y-%m"))
 
 
 @bp.get("/monthly-report")
 @page
 def monthly():
     """社区月报 (§9.2), laid out for printing (the browser's print gives the PDF), with its Excel file."""
-    return render_template("ui/monthly.html", nav="dashboard", report=_monthly(),
+    return render_template("ui/monthly.html", nav="dashboard", report=read(monthly_report.build, *_monthly_asked()),
                            communities=services().catalogs.options("communities"))
+
+
+def _monthly_export(fmt: str) -> Response:
+    community, month = _monthly_asked()
+    return _file("monthly", fmt, {"community": community, "month": month}, 0)   # a month: streamed unless asked
 
 
 @bp.get("/monthly-report.xlsx")
 @page
 def monthly_xlsx():
-    report = _monthly()
-    return _download(spreadsheets.xlsx(f"月报 {report['community']} {report['month']}", *monthly_report.table(report)),
-                     XLSX, f"monthly-{report['community']}-{report['month']}.xlsx")
+    return _monthly_export("xlsx")
 
 
 @bp.get("/monthly-report.pdf")
 @page
 def monthly_pdf():
-    from engine.exports import pdf     # reportlab, loaded when a PDF is asked for
-    report = _monthly()
-    return _download(pdf.monthly(report), "application/pdf", f"monthly-{report['community']}-{report['month']}.pdf")
+    return _monthly_export("pdf")
