@@ -77,6 +77,19 @@ def my_log(cmd, status: str | None, page: paging.PageRequest):
     return delivery.delivery_log(cmd, status, page, person=cmd.user.username)
 
 
+def resend_mine(cmd, delivery_id) -> dict:
+    """重发 of a delivery to one of the user's own channels (after it failed, gave up or was held): as an
+    administrator's resend, audited; a delivery on a channel they may not manage is answered as none (404), and
+    one on a paused or removed channel is refused (409: it would not be sent)."""
+    row = cmd.session.get(NoticeDelivery, delivery_id) if isinstance(delivery_id, int) else None
+    channel = cmd.session.get(NoticeChannel, row.channel_id) if row is not None else None
+    if channel is None or not permissions.may_manage_channel(cmd.user, channel):
+        raise NotFound("没有这条发送记录 (no such delivery)")
+    if channel.removed_at is not None or not channel.enabled:
+        raise Conflict("该通知方式已暂停或删除，恢复后才能重发 (the channel is paused or removed)")
+    return delivery.resend_one(cmd, row.id)
+
+
 # -- any channel, by whoever may manage it ----------------------------------------------------------------------
 def edit(cmd, channel_id, data) -> dict:
     """Change a channel's name, URL (empty or absent: kept), categories, quiet hours or whether it is in use

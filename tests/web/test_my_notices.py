@@ -273,3 +273,35 @@ def test_a_public_address_and_a_vendors_robot_are_a_persons_own_to_set(app, api)
     app.extensions["eventflow"].env.own_channel_hosts = frozenset()
     for url in ("json://1.1.1.1/hook", "dingtalk://abcdef0123456789/", "wecombot://key0123456789"):
         assert api.post(MINE, "staff1", json={"label": url[:8], "url": url}).status_code == 201, url
+
+
+def test_a_person_resends_their_own_failed_delivery_and_nobody_elses(app, api):
+    """重发 on 我的通知方式: a test notice to the person's own webhook that answered 500 is failed; they send it
+    again (due at once, audited) and it arrives; another person's resend of it is 404, as for none; a paused
+    channel's is refused (409), and the page shows 重发 only beside what did not arrive."""
+    hook = Receiver("/mine")
+    hook.script = [500]
+    try:
+        mine = add(api, "staff1", url=hook.url.replace("http://", "json://"))
+        assert api.post(f"/api/notice-channels/{mine['id']}/test", "staff1").status_code == 201
+        send(app)
+        [failed] = my_log(api, "staff1")["items"]
+        assert failed["status"] == "failed" and len(hook.requests) == 1
+
+        assert api.post(f"{MINE}/deliveries/{failed['id']}/resend", "zhifa1").status_code == 404
+        page = web_session(app, "staff1")
+        html = page.get("/me/notices").get_data(as_text=True)
+        assert html.count('data-testid="resend"') == 1
+        r = api.post(f"{MINE}/deliveries/{failed['id']}/resend", "staff1")
+        assert r.status_code == 200 and r.json["status"] == "pending"
+        send(app)
+        assert len(hook.requests) == 2 and my_log(api, "staff1")["items"][0]["status"] == "sent"
+        assert 'data-testid="resend"' not in page.get("/me/notices").get_data(as_text=True)
+
+        patch(api, "staff1", mine["id"], {"enabled": False})
+        r = api.post(f"{MINE}/deliveries/{failed['id']}/resend", "staff1")
+        assert r.status_code == 409 and "暂停" in r.json["message"]
+        svc = app.extensions["eventflow"]
+        assert svc.read(lambda s: s.scalar(select(Audit.actor).where(Audit.action == "notice_resent"))) == "staff1"
+    finally:
+        hook.close()

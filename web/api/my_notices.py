@@ -36,3 +36,11 @@ def deliveries():
     status = delivery.check_status(request.args.get("status"))
     counts, found = read(channel_edits.my_log, status, page_asked(50, 200))
     return found.body(counts=counts)
+
+
+@bp.post("/deliveries/<int:delivery_id>/resend")
+@signed_in(permissions.MY_NOTICE_CHANNELS)
+def resend(delivery_id):
+    """Send again a delivery to one of the user's own channels (after it failed, gave up or was held): due at
+    once, audited. Another's delivery: 404, as one that does not exist."""
+    return run(channel_edits.resend_mine, delivery_id)

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.accounts import permissions
-from engine.core.errors import Conflict, InvalidData, InvalidQuery
+from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
 from engine.notices import channel_edits, delivery
 from web.ui.session import page
 from web.units import page_asked, read, run
@@ -99,3 +99,14 @@ def test(channel_id):
     except Conflict as err:
         flash(say(err.message), "error")
     return redirect(url_for("ui_my_notices.index"))
+
+
+@bp.post("/deliveries/<int:delivery_id>/resend")
+@page(rule=permissions.MY_NOTICE_CHANNELS)
+def resend(delivery_id):
+    try:
+        run(channel_edits.resend_mine, delivery_id)
+        flash(_("已重新排队发送"))
+    except (NotFound, Conflict) as err:
+        flash(say(err.message), "error")
+    return redirect(url_for("ui_my_notices.index", status=request.form.get("status") or None))
