@@ -222,20 +222,26 @@ class _Ref:
 
 
 def _done(cmd, rows) -> dict[int, dict]:
-    """The tasks gone that were the user's to do (`may_work_on`, from the assignee the feed kept), of events
-    they may see."""
+    """The tasks gone that were the user's to do (`may_work_on`, from the assignee the feed kept, or passed down
+    to them: a 下派 to them or their unit that was in force when it went, done or still active), of events they
+    may see."""
     if not rows:
         return {}
     user, catalogs = cmd.user, cmd.catalogs
     events = {e.id: e for e in cmd.session.execute(select(Event.id, Event.type_code, Event.reporter)
                                                    .where(Event.id.in_({r.event_id for r in rows})))}
+    seen = [row for row in rows if (event := events.get(row.event_id)) is not None
+            and permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter)]
+    passed = {r.ref for r in seen}
+    if passed:
+        passed = set(cmd.session.scalars(select(Delegation.task_id).where(
+            Delegation.task_id.in_(passed), Delegation.status.in_(("active", "done")),
+            permissions.delegated_to(user, catalogs))))
     shown = {}
-    for row in rows:
+    for row in seen:
         item = WorkItem(role=row.role, assignee_kind=row.assignee_kind, community=row.community, unit=row.unit,
                         person=row.person)
-        event = events.get(row.event_id)
-        if event is not None and permissions.may_work_on(user, item, catalogs) \
-                and permissions.may_see_sensitive(user, catalogs, event.type_code, event.reporter):
+        if row.ref in passed or permissions.may_work_on(user, item, catalogs):
             shown[row.id] = {"kind": DONE, "task_id": row.ref}
     return shown
 

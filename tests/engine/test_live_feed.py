@@ -122,6 +122,7 @@ def test_passes_read_together_each_bring_their_own_task_once(run, read):
     matched by event, recipient and moment), and a task is in one read of the feed once until it is gone. Read in
     one batch: a task passed, taken back and passed again comes once, with the second pass (not once per
     notice); a pass whose task pcs1 has since done brings nothing — not the event's next task passed to them —
+    but its going is told to pcs1 (`done`: it was passed to them, so a page of theirs that showed it drops it);
     and that next task, made for the unit and passed before the feed is read, comes once, where it was made."""
     from engine.casework import delegation
     from engine.core.clock import local
@@ -144,5 +145,22 @@ def test_passes_read_together_each_bring_their_own_task_once(run, read):
     shown = [(item["kind"], item["notice"]["kind"] if item["kind"] == "notice" else
               item["task"]["id"] if item["kind"] == "work" else item["task_id"]) for item in news.items]
     assert shown == [("notice", "delegated"), ("notice", "delegation_taken_back"), ("notice", "delegated"),
-                     ("work", accept), ("notice", "delegated"), ("work", feedback), ("notice", "delegated")], shown
+                     ("work", accept), ("notice", "delegated"), ("done", first), ("work", feedback),
+                     ("notice", "delegated")], shown
     assert [i["feed"] for i in news.items] == sorted(i["feed"] for i in news.items)
+
+
+def test_a_passed_task_done_is_gone_from_its_holders_other_pages(run, read):
+    """A task passed to pcs1 (下派, not their role's by its assignee) and done by them: the feed tells pcs1 it is
+    gone, so another device of theirs drops it; a colleague it was never passed to hears nothing of it."""
+    from engine.casework import delegation
+    from engine.core.clock import local
+    from tests.engine.test_delegation import accept_task, after
+    event_id = whistled(run, department="gongan")
+    accept = accept_task(read, event_id)
+    run(delegation.pass_down, accept, {"to_person": "pcs1", "due_at": local(after(25))}, user="police1")
+    start = read(lambda cmd: live.position(cmd.session, 0.0))
+    run(complete, event_id, "accept_whistle", {"decision": "accept"}, user="pcs1")
+    gone = [item["task_id"] for item in read(live.news, start, 0.0, user="pcs1").items if item["kind"] == "done"]
+    assert gone == [accept]
+    assert [i for i in read(live.news, start, 0.0, user="zhifa1").items if i["kind"] == "done"] == []
