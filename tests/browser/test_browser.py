@@ -301,7 +301,7 @@ def test_catalogs_are_edited_in_the_app_and_a_bad_value_is_named(server, browser
     svc = app.extensions["eventflow"]
     before = {"communities": svc.catalogs.get("communities"), "units": svc.catalogs.get("units")}
     cadre = Person(browser, base, "staff1", DESK, shots)
-    cadre.page.get_by_role("link", name="管理").click()
+    cadre.page.get_by_role("link", name="管理", exact=True).click()
     cadre.page.get_by_role("link", name="新城社区").click()
     row = cadre.page.locator("tr[data-type=A05]")
     row.get_by_role("textbox").fill("abc")
@@ -348,7 +348,7 @@ def test_an_administrator_manages_accounts_in_the_app(server, browser):
     shutil.rmtree(shots, ignore_errors=True)
     admin = Person(browser, base, "admin1", DESK, shots)
     page = admin.page
-    page.get_by_role("link", name="管理").click()
+    page.get_by_role("link", name="管理", exact=True).click()
     page.get_by_role("link", name="账号管理").click()
     page.get_by_label("用户名").fill("staff8")
     page.get_by_label("初始密码").fill("init-pass-88")
@@ -461,7 +461,7 @@ def test_a_process_owner_deploys_rolls_back_and_migrates_with_a_progress_bar(ser
     running = [api.report(description=f"迁移演示 {i}") for i in range(3)]
     owner = Person(browser, base, "owner1", DESK, shots)
     page = owner.page
-    page.get_by_role("link", name="管理").click()
+    page.get_by_role("link", name="管理", exact=True).click()
     page.get_by_role("link", name="流程版本：部署、启用、迁移").click()
     hostile = BPMN.replace(b'verdict == "accept"</bpmn:conditionExpression>',
                            b'open("/etc/passwd") != ""</bpmn:conditionExpression>')

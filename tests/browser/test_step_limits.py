@@ -20,7 +20,7 @@ def test_a_cadre_sets_the_communitys_verify_limit_from_a_phone(server, browser):
     api = Api(app)
     cadre = Person(browser, base, "staff1", PHONE, shots)
     page = cadre.page
-    page.get_by_role("link", name="管理").click()
+    page.get_by_role("link", name="管理", exact=True).click()
     page.get_by_role("link", name="社区环节时限", exact=True).first.click()
     verify = page.get_by_label("A05 核实", exact=True)
     expect(verify).to_have_value("")
