@@ -77,9 +77,9 @@ def bounds(first: date, last: date) -> tuple[datetime, datetime]:
 def check(cmd, kind: str, fmt: str, params: dict) -> dict:
     """What was asked, checked field by field, as it is kept: circular {from, to}; monthly {community, month};
     and whether `cmd.user` may have it (the named rule the export itself needs, and its scope)."""
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidData([{"field": "kind", "reason": "「导出内容」应为 circular（通报）或 monthly（月报） (circular or monthly)"}])
-    if fmt not in FORMATS:
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise InvalidData([{"field": "format", "reason": "「文件格式」应为 pdf 或 xlsx (pdf or xlsx)"}])
     if not isinstance(params, dict):
         raise InvalidData([{"field": "params", "reason": "「参数」应为对象 (an object)"}])

@@ -135,6 +135,9 @@ def test_what_is_asked_is_checked_field_by_field_and_by_the_exports_own_rule(app
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "kind" and "通报" in r.json["errors"][0]["reason"]
     r = ask("city1", kind="circular", format="doc", first="2026-01-01", last="2026-02-01")
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "format"
+    for kind, fmt, field in (({}, "pdf", "kind"), ("circular", {}, "format"), (["monthly"], "pdf", "kind")):
+        r = ask("city1", kind=kind, format=fmt, first="2026-01-01", last="2026-02-01")   # not even a name
+        assert r.status_code == 422 and r.json["errors"][0]["field"] == field, r.json
     r = ask("city1", kind="circular", format="pdf", first="2026-01-01")
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "last"
     r = ask("city1", kind="circular", format="pdf", first="2026-03-01", last="2026-02-01")
