@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.accounts import permissions
-from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
+from engine.core.errors import Conflict, InvalidData, InvalidQuery
 from engine.notices import channel_edits, delivery
 from web.ui.session import page
 from web.units import page_asked, read, run
@@ -93,20 +93,22 @@ def remove(channel_id):
 @bp.post("/channels/<int:channel_id>/test")
 @page(rule=permissions.MY_NOTICE_CHANNELS)
 def test(channel_id):
-    try:
-        run(channel_edits.send_test, channel_id)
-        flash(_("测试通知已排队发送，请稍后查收，并在下方发送记录中查看结果"))
-    except Conflict as err:
-        flash(say(err.message), "error")
-    return redirect(url_for("ui_my_notices.index"))
+    return _queued(channel_edits.send_test, channel_id, _("测试通知已排队发送，请稍后查收，并在下方发送记录中查看结果"))
 
 
 @bp.post("/deliveries/<int:delivery_id>/resend")
 @page(rule=permissions.MY_NOTICE_CHANNELS)
 def resend(delivery_id):
+    return _queued(channel_edits.resend_mine, delivery_id, _("已重新排队发送"),
+                   status=request.form.get("status") or None)
+
+
+def _queued(op, ident: int, said: str, **back):
+    """Something queued to send (a test, a resend): said in a flash, or why not (409: paused, on its way); a
+    channel or delivery not the user's is 404, as one that does not exist. Back to the page."""
     try:
-        run(channel_edits.resend_mine, delivery_id)
-        flash(_("已重新排队发送"))
-    except (NotFound, Conflict) as err:
+        run(op, ident)
+        flash(said)
+    except Conflict as err:
         flash(say(err.message), "error")
-    return redirect(url_for("ui_my_notices.index", status=request.form.get("status") or None))
+    return redirect(url_for("ui_my_notices.index", **back))
