@@ -141,6 +141,30 @@ class PgState:
                                            for name, value, called in self.sequences))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def versions_compiled_once_per_worker():
+    """Each test's app or engine has a spec cache of its own (engine/runtime/specs.py), so each would parse
+    the same deployed processes/ again (SpiffWorkflow and every form's JSON Schema check: about a tenth of a
+    second, a fifth of a typical web test). A process version is compiled once per pytest process for the
+    same row — id, key, version, files and task meta alike — and the compiled version (immutable: every instance
+    of a version shares it in the app too) handed to the next test's cache. A version that differs in anything
+    is compiled afresh, so a test of deploying, editing or breaking a diagram still parses what it made."""
+    import hashlib
+    import json
+    from engine.runtime import specs
+    real, compiled = specs.compile_version, {}
+
+    def compile_version(row):
+        content = json.dumps([row.id, row.process_key, row.version, row.files, row.task_meta], sort_keys=True)
+        key = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        if key not in compiled:
+            compiled[key] = real(row)
+        return compiled[key]
+    specs.compile_version = compile_version
+    yield
+    specs.compile_version = real
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
