@@ -33,6 +33,48 @@ PG_URL = os.environ.get("EVENTFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@
 SEEDED = "seeded"
 
 
+#: The modules that take longest, the longest first (seconds summed over a run's workers, measured on the 2-core
+#: box: `pytest -n 2 --durations=0`). They start before the rest (`pytest_collection_modifyitems` below), so
+#: pytest-xdist hands the short modules out last and its workers finish together, instead of one worker
+#: running a minute-long test while the other has nothing left. A module not named keeps its place after them;
+#: a folder ("…/") is its modules in their order, kept together (the browser tests share a Chromium a worker
+#: launches for a run of them: tests/browser/conftest.py).
+LONGEST_FIRST = (
+    "tests/web/test_schemathesis.py",           # ~200 s: every operation fuzzed on both databases
+    "tests/engine/test_rollups.py",             # ~200 s: a simulated month, and histories of ten days
+    "tests/browser/",                           # ~260 s: the phone walk alone a minute, the longest single test
+    "tests/web/test_sensitive_leaks.py",        # ~110 s: every GET and page read as ten users (one test 60-90 s)
+    "tests/ops/test_deploy_doc.py",             # ~90 s: docs/deploy.md followed in a shell, twice
+    "tests/web/test_paths.py",
+    "tests/web/test_deadlines.py",
+    "tests/web/test_circular.py",
+    "tests/engine/test_circular_listing.py",
+    "tests/web/test_alerts.py",
+    "tests/engine/test_simulation.py",
+    "tests/ops/test_nginx_tls.py",
+    "tests/web/test_serve.py",
+    "tests/web/test_hostile_diagrams.py",
+    "tests/web/test_photos.py",
+    "tests/web/test_incidents.py",
+    "tests/web/test_indicators.py",
+    "tests/web/test_on_site.py",
+    "tests/web/test_open311.py",
+    "tests/web/test_administration.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The modules of LONGEST_FIRST first, in its order; the order within a module (and so its module-scoped
+    fixtures, set up once per worker) and the order of every other module stay as collected. The same order
+    in every worker, as pytest-xdist requires."""
+    def rank(item):
+        path = item.nodeid.split("::", 1)[0]
+        return next((place for place, first in enumerate(LONGEST_FIRST)
+                     if path == first or first.endswith("/") and path.startswith(first)), len(LONGEST_FIRST))
+    items.sort(key=rank)
+
+
 def build_app(settings, registry=None):
     from web import create_app
     from web.services import Services
