@@ -26,7 +26,7 @@ def _near(api, description, lat, lng, **more):
 
 
 def test_the_assessment_page_says_why_a_rate_is_empty(server, browser):  # noqa: F811
-    from tests.web.test_assessment_reading import history
+    from tests.web.test_assessment_reading import _history as history   # the module's server: not a fresh database
     base, app = server
     shutil.rmtree(SHOTS / "dashboard", ignore_errors=True)
     history(Api(app))
