@@ -40,15 +40,15 @@ SEEDED = "seeded"
 #: a folder ("…/") is its modules in their order, kept together (the browser tests share a Chromium a worker
 #: launches for a run of them: tests/browser/conftest.py).
 LONGEST_FIRST = (
-    "tests/web/test_schemathesis.py",           # ~200 s: every operation fuzzed on both databases
-    "tests/engine/test_rollups.py",             # ~200 s: a simulated month, and histories of ten days
     "tests/browser/",                           # ~260 s: the phone walk alone a minute, the longest single test
+    "tests/web/test_schemathesis.py",           # ~200 s: every operation fuzzed on both databases
     "tests/web/test_sensitive_leaks.py",        # ~110 s: every GET and page read as ten users (one test 60-90 s)
+    "tests/engine/test_rollups.py",             # ~110 s: a simulated month on each database (30-50 s each)
     "tests/ops/test_deploy_doc.py",             # ~90 s: docs/deploy.md followed in a shell, twice
     "tests/web/test_paths.py",
     "tests/web/test_deadlines.py",
-    "tests/web/test_circular.py",
     "tests/engine/test_circular_listing.py",
+    "tests/web/test_circular.py",
     "tests/web/test_alerts.py",
     "tests/engine/test_simulation.py",
     "tests/ops/test_nginx_tls.py",
