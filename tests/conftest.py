@@ -33,6 +33,48 @@ PG_URL = os.environ.get("EVENTFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@
 SEEDED = "seeded"
 
 
+#: The modules that take longest, the longest first (seconds summed over a run's workers, measured on the 2-core
+#: box: `pytest -n 2 --durations=0`). They start before the rest (`pytest_collection_modifyitems` below), so
+#: pytest-xdist hands the short modules out last and its workers finish together, instead of one worker
+#: running a minute-long test while the other has nothing left. A module not named keeps its place after them;
+#: a folder ("…/") is its modules in their order, kept together (the browser tests share a Chromium a worker
+#: launches for a run of them: tests/browser/conftest.py).
+LONGEST_FIRST = (
+    "tests/browser/",                           # ~260 s: the phone walk alone a minute, the longest single test
+    "tests/web/test_schemathesis.py",           # ~200 s: every operation fuzzed on both databases
+    "tests/web/test_sensitive_leaks.py",        # ~110 s: every GET and page read as ten users (one test 60-90 s)
+    "tests/engine/test_rollups.py",             # ~110 s: a simulated month on each database (30-50 s each)
+    "tests/ops/test_deploy_doc.py",             # ~90 s: docs/deploy.md followed in a shell, twice
+    "tests/web/test_paths.py",
+    "tests/web/test_deadlines.py",
+    "tests/engine/test_circular_listing.py",
+    "tests/web/test_circular.py",
+    "tests/web/test_alerts.py",
+    "tests/engine/test_simulation.py",
+    "tests/ops/test_nginx_tls.py",
+    "tests/web/test_serve.py",
+    "tests/web/test_hostile_diagrams.py",
+    "tests/web/test_photos.py",
+    "tests/web/test_incidents.py",
+    "tests/web/test_indicators.py",
+    "tests/web/test_on_site.py",
+    "tests/web/test_open311.py",
+    "tests/web/test_administration.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The modules of LONGEST_FIRST first, in its order; the order within a module (and so its module-scoped
+    fixtures, set up once per worker) and the order of every other module stay as collected. The same order
+    in every worker, as pytest-xdist requires."""
+    def rank(item):
+        path = item.nodeid.split("::", 1)[0]
+        return next((place for place, first in enumerate(LONGEST_FIRST)
+                     if path == first or first.endswith("/") and path.startswith(first)), len(LONGEST_FIRST))
+    items.sort(key=rank)
+
+
 def build_app(settings, registry=None):
     from web import create_app
     from web.services import Services
@@ -127,11 +169,17 @@ class PgState:
         """The state of the schema alone: no rows, every sequence at its start."""
         return PgState({name: [] for name in self.rows}, tuple((name, None, False) for name, *_ in self.sequences))
 
-    def restore(self, engine) -> None:
-        """In one transaction; a connection a test left holding a lock fails it within 30 s, not hangs it."""
+    def restore(self, engine, as_replica: bool = False) -> None:
+        """In one transaction; a connection a test left holding a lock fails it within 30 s, not hangs it.
+        `as_replica`: with no trigger fired and no foreign key checked, as a replica applies rows (the
+        server's session_replication_role, a superuser's to set): for a state with rows that name each other
+        both ways (an event transferred to a later one, a duplicate of an earlier one) and rows the triggers
+        of migrations 0020 and 0028 would list again (tally_dirty is restored as it was)."""
         tables = Base.metadata.sorted_tables
         with engine.begin() as conn:
             conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
+            if as_replica:
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
             conn.exec_driver_sql("; ".join(f'DELETE FROM "{t.name}"' for t in reversed(tables)))
             for table in tables:
                 if self.rows[table.name]:
@@ -139,6 +187,30 @@ class PgState:
             conn.exec_driver_sql("; ".join(f"ALTER SEQUENCE {name} RESTART" if value is None
                                            else f"SELECT setval('{name}', {value}, {called})"
                                            for name, value, called in self.sequences))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def versions_compiled_once_per_worker():
+    """Each test's app or engine has a spec cache of its own (engine/runtime/specs.py), so each would parse
+    the same deployed processes/ again (SpiffWorkflow and every form's JSON Schema check: about a tenth of a
+    second, a fifth of a typical web test). A process version is compiled once per pytest process for the
+    same row — id, key, version, files and task meta alike — and the compiled version (immutable: every instance
+    of a version shares it in the app too) handed to the next test's cache. A version that differs in anything
+    is compiled afresh, so a test of deploying, editing or breaking a diagram still parses what it made."""
+    import hashlib
+    import json
+    from engine.runtime import specs
+    real, compiled = specs.compile_version, {}
+
+    def compile_version(row):
+        content = json.dumps([row.id, row.process_key, row.version, row.files, row.task_meta], sort_keys=True)
+        key = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        if key not in compiled:
+            compiled[key] = real(row)
+        return compiled[key]
+    specs.compile_version = compile_version
+    yield
+    specs.compile_version = real
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, browser, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, server  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.web.client import Api
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
-from tests.web.conftest import build_app, seed
+from tests.web.conftest import build_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -33,19 +33,16 @@ FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 @contextmanager
-def served(tmp: Path, **settings):
-    """The app on a fresh SQLite database under `tmp` (the simulated clock, processes/ deployed, the demo users)
-    served over HTTP on a free port: (its base URL, the app). `settings`: more of engine/core/config.py's."""
+def served(tmp: Path, template: Path, **settings):
+    """The app on a fresh SQLite database under `tmp` (the simulated clock, processes/ deployed, the demo users: a
+    copy of the session's seeded template, tests/conftest.py) served over HTTP on a free port: (its base URL, the
+    app). `settings`: more of engine/core/config.py's."""
     from engine.core.config import Settings
-    from engine.store.db import init_db, make_engine
     from tests.conftest import SIM_START
+    shutil.copy(template, tmp / "eventflow.sqlite3")
     config = Settings.from_env(env={}, database_url=f"sqlite:///{tmp}/eventflow.sqlite3", clock="simulated",
                                sim_start=SIM_START, scrypt_n=1024, media_dir=str(tmp / "media"), **settings)
-    engine = make_engine(config.database_url)
-    init_db(engine)
-    engine.dispose()
     app = build_app(config)
-    seed(app)
     http = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     try:
@@ -56,19 +53,9 @@ def served(tmp: Path, **settings):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with served(tmp_path_factory.mktemp("browser")) as found:
+def server(tmp_path_factory, seeded_sqlite_template):
+    with served(tmp_path_factory.mktemp("browser"), seeded_sqlite_template) as found:
         yield found
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make test` (it installs the Debian package)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Person:

@@ -12,7 +12,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, PHONE, Person, server  # noqa: F401
 from tests.web.client import Api
 
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from engine.store.models import Event, Photo
-from tests.browser.test_browser import ARGS, CHROMIUM, PHONE, ROOT, Person, browser, photo_bytes, server  # noqa: F401
+from tests.browser.test_browser import ARGS, CHROMIUM, PHONE, ROOT, Person, photo_bytes, server  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.samples import image
 from tests.web.client import Api

@@ -13,7 +13,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, browser, photo_bytes, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, photo_bytes, server  # noqa: F401
 from tests.web.client import Api
 
 #: records each system notification the page makes (the real one is made too): what the user would see

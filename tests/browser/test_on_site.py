@@ -10,7 +10,7 @@ import shutil
 from playwright.sync_api import expect
 from pyproj import Geod
 
-from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, browser, photo_bytes, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, photo_bytes, server  # noqa: F401
 from tests.web.client import REPORT, Api
 
 

@@ -9,7 +9,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import DESK, FITS, PHONE, ROOT, Person, browser, server  # noqa: F401 - fixtures
+from tests.browser.test_browser import DESK, FITS, PHONE, ROOT, Person, server  # noqa: F401 - fixtures
 from tests.web.client import Api
 
 SHOTS = ROOT / "artifacts" / "pages-words"

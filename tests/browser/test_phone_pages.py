@@ -15,7 +15,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import PHONE, ROOT, Person, browser, server  # noqa: F401 - fixtures
+from tests.browser.test_browser import PHONE, ROOT, Person, server  # noqa: F401 - fixtures
 from tests.samples import image
 from tests.web.client import Api
 from tests.web.test_monthly_report import report_hazard

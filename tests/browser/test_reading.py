@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, browser, served, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, served, server  # noqa: F401
 from tests.web.client import REPORT, Api
 from tests.web.test_on_site import arrive, north, on_site_order
 
@@ -26,7 +26,7 @@ def _near(api, description, lat, lng, **more):
 
 
 def test_the_assessment_page_says_why_a_rate_is_empty(server, browser):  # noqa: F811
-    from tests.web.test_assessment_reading import history
+    from tests.web.test_assessment_reading import _history as history   # the module's server: not a fresh database
     base, app = server
     shutil.rmtree(SHOTS / "dashboard", ignore_errors=True)
     history(Api(app))
@@ -130,12 +130,12 @@ def tile_server():
 
 
 @pytest.fixture(scope="module")
-def tiled_server(tmp_path_factory, tile_server):
+def tiled_server(tmp_path_factory, tile_server, seeded_sqlite_template):
     """The app with its maps pointed at the tile server the way docs/maps.md sets 天地图: a street layer and a label
     layer, `{s}` over two servers, the key as `{tk}`, an attribution."""
     tiles, _asked = tile_server
     query = "TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}"
-    with served(tmp_path_factory.mktemp("tiled"), map_tiles=f"{tiles}/t{{s}}/vec_w/wmts?LAYER=vec&{query}",
+    with served(tmp_path_factory.mktemp("tiled"), seeded_sqlite_template, map_tiles=f"{tiles}/t{{s}}/vec_w/wmts?LAYER=vec&{query}",
                 map_labels=f"{tiles}/t{{s}}/cva_w/wmts?LAYER=cva&{query}", map_subdomains="01",
                 map_key="test-key-1", map_attribution="© 天地图 <b>审图号</b>") as found:
         yield found

@@ -10,7 +10,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, browser, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, FITS, PHONE, Person, server  # noqa: F401
 from tests.web.client import Api
 
 RESULT = "已清理占道摊点，恢复人行道通行"

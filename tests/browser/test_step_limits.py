@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, server  # noqa: F401 - fixtures
+from tests.browser.test_browser import ARTIFACTS, PHONE, Person, server  # noqa: F401 - fixtures
 from tests.web.client import Api
 from tests.web.test_deadlines import deadline, now
 

@@ -13,7 +13,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, photo_bytes, server  # noqa: F401
+from tests.browser.test_browser import ARTIFACTS, PHONE, Person, photo_bytes, server  # noqa: F401
 from tests.web.client import Api
 
 SHOTS = ARTIFACTS.parent / "words"

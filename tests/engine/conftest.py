@@ -7,6 +7,9 @@ and `cmd(user)` is a Command (engine/core/command.py) on a session of its own fo
 Nothing in tests/engine imports flask or web/ (test_layers.py checks it)."""
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 from sqlalchemy import select
 
@@ -82,3 +85,49 @@ def cmd(env, sessions):
     yield cmd
     for session in opened:
         session.close()
+
+
+#: ten simulated days of the city through the real engine (engine/simulation.py): reports from TEN_DAYS[1] on
+#: with their §9 work — 督办, failed 核查, 到场 off site, 回访 with their ratings, returns, closed events whose
+#: limits fell due on another day
+TEN_DAYS = {"events": 24, "start": parse_instant("2026-10-01T00:00:00+08:00"),
+            "end": parse_instant("2026-10-11T00:00:00+08:00"), "seed": 11}
+
+
+@pytest.fixture(scope="session")
+def _ten_days_made():
+    """What `ten_simulated_days` made in this pytest process, per database: an SQLite file, or a PgState."""
+    return {}
+
+
+@pytest.fixture
+def ten_simulated_days(database_url, sessions, env, seeded, _ten_days_made, tmp_path_factory):
+    """The test's own database holding TEN_DAYS, simulated once per pytest process and database and then copied
+    (SQLite: the file by SQLite's backup; PostgreSQL: every row and sequence, tests/conftest.py `PgState`), so
+    the tests that read or change such a history do not each replay it (several seconds a replay, simulated
+    the same way each time). The Outcome of the run."""
+    from engine import simulation
+    from tests.conftest import PgState
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    db = sessions.kw["bind"]
+    if kind not in _ten_days_made:
+        outcome = simulation.run(sessions, env, TEN_DAYS["events"], TEN_DAYS["start"], TEN_DAYS["end"],
+                                 seed=TEN_DAYS["seed"], scrypt_n=1024)
+        if kind == "sqlite":
+            copy = tmp_path_factory.mktemp("ten_days") / "ten_days.sqlite3"
+            with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as here, \
+                    closing(sqlite3.connect(copy)) as there:
+                here.backup(there)
+            _ten_days_made[kind] = (copy, outcome)
+        else:
+            _ten_days_made[kind] = (PgState.of(db), outcome)
+        return outcome
+    made, outcome = _ten_days_made[kind]
+    db.dispose()                            # no connection of the test's holds the database meanwhile
+    if kind == "sqlite":
+        with closing(sqlite3.connect(made)) as there, \
+                closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as here:
+            there.backup(here)
+    else:
+        made.restore(db, as_replica=True)
+    return outcome

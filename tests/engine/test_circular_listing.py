@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from engine import simulation
 from engine.accounts.users import Principal
 from engine.oversight import circular
 from engine.oversight.circular import CATEGORIES
@@ -127,8 +126,8 @@ def _differences(session, catalogs, start, end, viewer) -> list:
     return found
 
 
-def test_the_first_entries_and_the_pages_of_the_rest_are_the_full_circular(sessions, env, seeded):
-    outcome = simulation.run(sessions, env, 24, START, START + timedelta(days=10), seed=5, scrypt_n=1024)
+def test_the_first_entries_and_the_pages_of_the_rest_are_the_full_circular(sessions, env, ten_simulated_days):
+    outcome = ten_simulated_days
     assert outcome.errors == [] and outcome.refused == []
     uow.run(sessions, _more_and_sensitive)
 

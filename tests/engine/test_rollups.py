@@ -116,10 +116,9 @@ def test_the_counts_kept_equal_the_full_computation_after_a_simulated_month(sess
     assert uow.read(sessions, kept_rows) == incremental
 
 
-def test_a_write_behind_the_engines_back_is_listed_by_the_database(sessions, env, seeded):
+def test_a_write_behind_the_engines_back_is_listed_by_the_database(sessions, env, ten_simulated_days):
     """An UPDATE made in SQL (a repair by hand, a restore) changes the counts read at once: the triggers list
     the days it touched, in its own transaction."""
-    simulation.run(sessions, env, 20, START, START + timedelta(days=10), seed=11, scrypt_n=1024)
     uow.run(sessions, rollups.refresh)
     before = uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END))
 
@@ -137,10 +136,9 @@ def test_a_write_behind_the_engines_back_is_listed_by_the_database(sessions, env
     assert uow.read(sessions, lambda s: indicators.compute(s, "unit", START, END)) == after
 
 
-def test_a_revisit_changed_behind_the_engines_back_is_listed_by_the_database(sessions, env, seeded):
+def test_a_revisit_changed_behind_the_engines_back_is_listed_by_the_database(sessions, env, ten_simulated_days):
     """回访 are counted by the day they were recorded (migration 0028's trigger lists it): a rating changed, or a
     回访 removed, in SQL changes the citizen's satisfaction read at once, and the kept counts follow."""
-    simulation.run(sessions, env, 24, START, START + timedelta(days=10), seed=11, scrypt_n=1024)
     uow.run(sessions, rollups.refresh)
 
     def citizens(session):
@@ -161,8 +159,7 @@ def test_a_revisit_changed_behind_the_engines_back_is_listed_by_the_database(ses
     assert uow.read(sessions, differences) == []
 
 
-def test_a_period_not_of_whole_days_is_counted_from_the_tables(sessions, env, seeded):
-    simulation.run(sessions, env, 12, START, START + timedelta(days=5), seed=2, scrypt_n=1024)
+def test_a_period_not_of_whole_days_is_counted_from_the_tables(sessions, env, ten_simulated_days):
     uow.run(sessions, rollups.refresh)
     noon = datetime.combine(date(2026, 10, 1), time(12), SHANGHAI)
     assert rollups.whole_days(noon, END) is None
@@ -171,8 +168,7 @@ def test_a_period_not_of_whole_days_is_counted_from_the_tables(sessions, env, se
         uow.read(sessions, lambda s: indicators.compute(s, "person", noon, END, rollup=False))
 
 
-def test_the_assessments_circular_counts_are_the_entries_it_lists(sessions, env, seeded):
-    simulation.run(sessions, env, 30, START, START + timedelta(days=12), seed=4, scrypt_n=1024)
+def test_the_assessments_circular_counts_are_the_entries_it_lists(sessions, env, ten_simulated_days):
 
     def both(session):
         out = []
@@ -217,7 +213,8 @@ def test_the_failed_checks_are_read_by_their_partial_index(sessions, database_ur
         assert "ix_audit_failed_check" in names
 
 
-def test_a_writer_open_while_the_event_closes_is_counted_by_a_later_refresh(sessions, env, seeded, database_url):
+def test_a_writer_open_while_the_event_closes_is_counted_by_a_later_refresh(sessions, env, seeded, database_url,
+                                                                          request):
     """PostgreSQL, READ COMMITTED: a transaction changes an event's handling deadline while the event is open
     (its trigger reads the event: not closed, so it lists no closing day); another closes the event and
     commits (it lists the closing day); the refresh counts that day without the first's change, which is not
@@ -225,7 +222,7 @@ def test_a_writer_open_while_the_event_closes_is_counted_by_a_later_refresh(sess
     it again (engine/oversight/rollups.py `_settled`), so the counts never miss the change."""
     if not database_url.startswith("postgresql"):
         return                                   # one writer at a time: no transaction is open beside another
-    simulation.run(sessions, env, 20, START, START + timedelta(days=10), seed=11, scrypt_n=1024)
+    request.getfixturevalue("ten_simulated_days")
     day = "(({}) AT TIME ZONE 'Asia/Shanghai')::date"
     found = uow.read(sessions, lambda s: s.execute(text(      # its limit fell due on another day than it closed
         f"SELECT d.id, e.id FROM event e JOIN deadline d ON d.event_id = e.id AND d.kind IN {HANDLING} "

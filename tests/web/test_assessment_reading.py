@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.web.conftest import made_once
 from tests.web.test_deadlines import advance_to, now
 from tests.web.test_sensitive import web_session
 
@@ -59,6 +60,12 @@ def _two_orders(api, start, on_time: str, late: str) -> dict[str, int]:
 
 
 def history(api):
+    """The history below, made once per pytest process and database and copied into each test's database after
+    (tests/web/conftest.py `made_once`); the five events' ids."""
+    return made_once(api, _history)
+
+
+def _history(api):
     t0 = now(api)
     a = _two_orders(api, t0, on_time="zhifa", late="shijian")
     b = _two_orders(api, t0 + timedelta(days=2), on_time="shijian", late="zhifa")   # 10-10 09:00

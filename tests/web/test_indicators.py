@@ -16,12 +16,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.web.conftest import made_once
 from tests.web.test_deadlines import advance_to, now
 
 PERIOD = {"from": "2026-10-08T00:00:00+08:00", "to": "2026-10-12T00:00:00+08:00"}
 
 
 def history(api):
+    """The history above, made once per pytest process and database and copied into each test's database after
+    (tests/web/conftest.py `made_once`); the events E1–E6 as reported."""
+    return made_once(api, _history)
+
+
+def _history(api):
     t0 = now(api)
     e = {n: api.report(description=f"考核样本 {n}") for n in ("E1", "E2", "E3", "E4", "E5", "E6")}
     for n in ("E1", "E2", "E3", "E5", "E6"):

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
+from tests.web.conftest import made_once
 from tests.web.test_deadlines import advance_to, now
 from tests.web.test_sensitive import web_session
 
@@ -33,6 +34,12 @@ def close_by_cadre(api, user, event_id):
 
 
 def history(api):
+    """The history below, made once per pytest process and database and copied into each test's database after
+    (tests/web/conftest.py `made_once`); the events as reported."""
+    return made_once(api, _history)
+
+
+def _history(api):
     t0 = now(api)
     e = {"xincheng": api.report(description="新城占道经营"),
          "secret": api.report(type_code="A03", description="新城家暴警情（涉密）"),

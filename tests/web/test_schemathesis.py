@@ -19,15 +19,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from sqlalchemy import text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from engine.core.config import Settings
-from engine.store.db import make_engine
-from engine.store.models import Base
 from tests.conftest import SIM_START
 from tests.web.client import Api
-from tests.web.conftest import build_app, seed
+from tests.web.conftest import build_app
 
 DOC = Path(__file__).resolve().parents[2] / "web" / "openapi.json"
 SEED = 15
@@ -65,25 +62,21 @@ class Live:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live(request, tmp_path_factory):
-    """The real app, seeded (processes deployed, the demo users), served over HTTP on a free port; one per
-    database for the whole module."""
+    """The real app, seeded (processes deployed, the demo users: the session's seeded state, tests/conftest.py),
+    served over HTTP on a free port; one per database for the whole module."""
     media = tmp_path_factory.mktemp("fuzz")
     if request.param == "sqlite":
-        shutil.copy(request.getfixturevalue("sqlite_template"), media / "eventflow.sqlite3")
+        shutil.copy(request.getfixturevalue("seeded_sqlite_template"), media / "eventflow.sqlite3")
         url = f"sqlite:///{media / 'eventflow.sqlite3'}"
     else:
         url, problem = request.getfixturevalue("pg_url")
         if problem:
             pytest.skip(problem)
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        engine, states = request.getfixturevalue("pg_states")
+        states["seeded"].restore(engine)
     settings = Settings.from_env(env={}, database_url=url, clock="simulated", sim_start=SIM_START,
                                  scrypt_n=1024, media_dir=str(media / "media"), live_stream_seconds=0)   # answers at once
     app = build_app(settings)
-    seed(app)
     api = Api(app)
     tokens = {user: api.headers(user)["Authorization"] for user in USERS}
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
