@@ -8,13 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.exports import jobs as exports
-from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, browser, server  # noqa: F401 - fixtures
+from tests.browser.test_browser import ARTIFACTS, DESK, PHONE, Person, server  # noqa: F401 - fixtures
 
 SHOTS = ARTIFACTS / "exports"
 
 
 @pytest.mark.parametrize("device", [DESK, PHONE], ids=["desk", "phone"])
-def test_a_circular_asked_in_the_background_opens_my_exports_and_downloads(server, browser, device):  # noqa: F811
+def test_a_circular_asked_in_the_background_opens_my_exports_and_downloads(server, browser, device):
     base, app = server
     svc = app.extensions["eventflow"]
     city = Person(browser, base, "city1", device, SHOTS)

@@ -13,20 +13,20 @@ from engine import jobs
 from engine.notices import delivery
 import pytest
 
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, served  # noqa: F401 - fixtures
+from tests.browser.test_browser import ARTIFACTS, PHONE, Person, served
 from tests.browser.test_revisit_walk import fits_a_thumb
 from tests.receivers import MailReceiver
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, seeded_sqlite_template):
     """The app, with this machine's mail receiver allowed as a person's own channel (EVENTFLOW_OWN_CHANNEL_HOSTS:
     an inner host is refused by default, engine/notices/channel_edits.py)."""
-    with served(tmp_path_factory.mktemp("browser"), own_channel_hosts="127.0.0.1") as found:
+    with served(tmp_path_factory.mktemp("browser"), seeded_sqlite_template, own_channel_hosts="127.0.0.1") as found:
         yield found
 
 
-def test_a_clerk_sets_their_own_mailbox_on_a_phone(server, browser):  # noqa: F811 - fixtures
+def test_a_clerk_sets_their_own_mailbox_on_a_phone(server, browser):
     base, app = server
     shots = ARTIFACTS / "my_notices"
     shutil.rmtree(shots, ignore_errors=True)

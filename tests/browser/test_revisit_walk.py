@@ -12,7 +12,7 @@ import shutil
 
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import ARTIFACTS, PHONE, Person, browser, server  # noqa: F401 - fixtures
+from tests.browser.test_browser import ARTIFACTS, PHONE, Person, server  # noqa: F401 - fixtures
 from tests.browser.test_phone_pages import MEASURE
 from tests.web.client import Api
 
@@ -47,7 +47,7 @@ def answer(cadre: Person, words: str, cause: str | None) -> None:
         page.get_by_label("不满意原因").fill(cause)
 
 
-def test_a_dissatisfied_revisit_reopens_once_on_a_phone(server, browser):  # noqa: F811 - fixtures
+def test_a_dissatisfied_revisit_reopens_once_on_a_phone(server, browser):
     base, app = server
     shots = ARTIFACTS / "revisit"
     shutil.rmtree(shots, ignore_errors=True)
