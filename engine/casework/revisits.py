@@ -23,13 +23,15 @@ with `record_revisit(cmd, event_id, answers, channel)`.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from engine.accounts import permissions, privacy
 from engine.casework import record as steps_record
 from engine.casework.task_forms import check_data
 from engine.core import contracts
-from engine.core.clock import local
+from engine.core.clock import local, utc
 from engine.core.errors import Conflict, NotFound
 from engine.pool import events
 from engine.pool.events import N_
@@ -95,7 +97,6 @@ def plan(ctx, task) -> dict:
     session.add(row)
     event.revisit = "open"
     left = max(ctx.revisit_reopens - done, 0)
-    ctx.record(contracts.REVISIT_OPENED, {"how": how, "round": row.round, "reopens_left": left}, task=task)
     return {"needed": True, "how": how, "how_name": HOW[how], "round": row.round, "reopens_left": left}
 
 
@@ -122,7 +123,6 @@ def record(ctx, task) -> dict:
     event.revisit = "done"
     result = {"reached": reached, "contact_result": row.contact_result, "rating": rating, "cause": cause,
               "reopen": reopen, "reopens_left": max(ctx.revisit_reopens - done - int(reopen), 0)}
-    ctx.record(contracts.REVISIT_RECORDED, {**result, "words": row.words, "round": row.round}, task=task)
     if rating == UNSATISFIED and not reopen:
         ctx.notify("community", event.community, "revisit",
                    f"事件 {event.number} 回访不满意（已达重新办理次数上限，不再重新办理）：{cause or ''}")
@@ -194,6 +194,27 @@ def describe(row: Revisit) -> dict:
             "recorded_at": local(row.recorded_at), "recorded_by": row.recorded_by, "via": row.via,
             "reached": row.reached, "contact_result": row.contact_result, "rating": row.rating,
             "words": row.words, "cause": row.cause, "reopened": row.reopened}
+
+
+def timeline(rows, trail) -> list[tuple[datetime, str, str, dict, int | None]]:
+    """安排回访 and 回访 for an event's timeline, from its revisit rows (`rows`, oldest first): (at, actor, action,
+    what it said, the instance) for each opening and each answer recorded. The row keeps all of it, so the trail keeps no
+    row of its own for them (bytes per closed event, bench/storage.py); `trail` (the event's audit rows) may
+    still hold those written before (migration 0039), and a round they name is not said twice."""
+    said = {(entry.action, entry.data.get("round")) for entry in trail
+            if entry.action in (contracts.REVISIT_OPENED, contracts.REVISIT_RECORDED) and isinstance(entry.data, dict)}
+    found = []
+    for row in rows:
+        if (contracts.REVISIT_OPENED, row.round) not in said:
+            found.append((utc(row.opened_at), "system", contracts.REVISIT_OPENED, {"round": row.round},
+                          row.instance_id))
+        if row.recorded_at is not None and (contracts.REVISIT_RECORDED, row.round) not in said:
+            answers = {"reached": row.reached, "contact_result": row.contact_result, "rating": row.rating,
+                       "cause": row.cause, "reopen": row.reopened, "words": row.words, "round": row.round,
+                       "via": row.via}
+            found.append((utc(row.recorded_at), row.recorded_by or "system", contracts.REVISIT_RECORDED, answers,
+                          row.instance_id))
+    return found
 
 
 def of_event(session, event_id: int) -> list[dict]:

@@ -63,11 +63,13 @@ class RunContext:
         return self.clock.now()
 
     def record(self, action: str, data: dict | None = None, task=None) -> None:
-        """Append to the audit trail (who, when by the injected clock, which task, what data)."""
+        """Append to the audit trail (who, when by the injected clock, which task, what data). The task's id
+        is kept for a person's task only (a completion is found by it, 已办 links it); a step of the diagram's
+        own is named, not numbered: its id leads nowhere once the process ends (bytes per closed event)."""
         self.audits.append(dict(
             at=self.clock.now(), actor=self.actor, action=action,
             event_id=self.event.id if self.event is not None else None, instance_id=self.instance_id,
-            task_id=str(task.id) if task is not None else None,
+            task_id=str(task.id) if task is not None and task.task_spec.manual else None,
             task_name=(task.task_spec.bpmn_name or task.task_spec.bpmn_id) if task is not None else None,
             data=data))
 

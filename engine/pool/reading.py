@@ -10,12 +10,13 @@ from sqlalchemy import bindparam, select
 from engine.accounts import privacy
 from engine.casework import arrivals, delegation, on_spot, record, revisits
 from engine.channels import callbacks
+from engine.core import contracts
 from engine.core.clock import local, utc
 from engine.core.errors import NotFound
 from engine.limits import deadlines
 from engine.pool import duplicates, events, photos
 from engine.store import paging
-from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, User, WorkItem
+from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, Revisit, User, WorkItem
 from handlers import actions
 
 
@@ -35,8 +36,9 @@ _PROCESS = (select(Instance.id, Instance.status, Instance.suspended_at, Instance
 _OPEN_TASKS = (select(WorkItem.id, WorkItem.spec_name, WorkItem.title, WorkItem.lane, WorkItem.role, WorkItem.community,
                       WorkItem.unit, WorkItem.person, WorkItem.created_at)
                .where(WorkItem.event_id == bindparam("event_id")).order_by(WorkItem.created_at))
-_TIMELINE = (select(Audit.at, Audit.actor, Audit.action, Audit.task_id, Audit.task_name, Audit.data)
+_TIMELINE = (select(Audit.at, Audit.actor, Audit.action, Audit.instance_id, Audit.task_id, Audit.task_name, Audit.data)
              .where(Audit.event_id == bindparam("event_id")).order_by(Audit.id))
+_REVISITS = select(Revisit).where(Revisit.event_id == bindparam("event_id")).order_by(Revisit.id)
 _DEADLINES = select(Deadline).where(Deadline.event_id == bindparam("event_id")).order_by(Deadline.id)
 
 
@@ -82,27 +84,41 @@ def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> dict:
                            "created_at": local(w.created_at)}
                           for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
     trail = list(session.execute(_TIMELINE, {"event_id": event.id}))
-    named = record.people(session, catalogs, {a.actor for a in trail})   # for people: never the login name
-    body["timeline"] = _timeline(trail, deadlines.starts(limits, trail), named)
+    asked = revisits.timeline(session.scalars(_REVISITS, {"event_id": event.id}), trail)
+    started = [(at, "system", deadlines.STARTED, said, None) for at, said in deadlines.starts(limits, trail)]
+    # for people: never the login name
+    named = record.people(session, catalogs, {a.actor for a in trail} | {entry[1] for entry in asked})
+    body["timeline"] = _timeline(trail, started + asked, named)
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body
 
 
-def _timeline(trail, starts, named) -> list[dict]:
-    """The audit rows in order, with each limit's 时限开始 read from its record (`deadlines.starts`) placed
-    after the rows of its moment and before the later ones."""
-    entries, starts = [], sorted(starts, key=lambda start: start[0])
+def _timeline(trail, derived, named) -> list[dict]:
+    """The audit rows in order, with the entries read from other records (`derived`: (at, actor, action,
+    data, instance) — each limit's 时限开始, `deadlines.starts`; each 回访's opening and answers,
+    `revisits.timeline`) placed after the rows of their moment and before the later ones; a 回访 of an
+    instance also before the 重新办理 it led to and the next instance's rows, at the same moment."""
+    entries, derived = [], sorted(derived, key=lambda entry: entry[0])
     for a in trail:
-        while starts and starts[0][0] < utc(a.at):
-            entries.append(_started(*starts.pop(0), named))
+        at = utc(a.at)
+        due = [entry for entry in derived if entry[0] < at or (entry[0] == at and _led_to(entry[4], a))]
+        if due:
+            entries.extend(_derived(*entry[:4], named) for entry in due)
+            derived = [entry for entry in derived if entry not in due]
         entries.append({"at": local(a.at), "actor": a.actor, "by": record.who(a.actor, named), "action": a.action,
                         "task_id": a.task_id, "task_name": a.task_name, "data": a.data})
-    return entries + [_started(*start, named) for start in starts]
+    return entries + [_derived(*entry[:4], named) for entry in derived]
 
 
-def _started(at, said: dict, named) -> dict:
-    return {"at": local(at), "actor": "system", "by": record.who("system", named), "action": deadlines.STARTED,
+def _led_to(instance: int | None, a) -> bool:
+    """Is the audit row `a` what a 回访 of this instance led to (its 重新办理, the next instance)?"""
+    return instance is not None and a.instance_id is not None and (
+        a.instance_id > instance or (a.instance_id == instance and a.action == contracts.REOPENED))
+
+
+def _derived(at, actor, action, said: dict, named) -> dict:
+    return {"at": local(at), "actor": actor, "by": record.who(actor, named), "action": action,
             "task_id": None, "task_name": None, "data": said}
 
 

@@ -11,14 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from catalogs import load_catalogs
 from engine.casework import revisits
 from engine.casework.tasks import complete as complete_task
 from engine.core.clock import parse_instant
 from engine.limits.deadlines import DeadlineError
-from engine.pool import events
+from engine.pool import events, reading
 from engine.pool.photos import PhotoStore
 from engine.runtime import deploy
 from engine.runtime.bundle import Bundle
@@ -102,10 +102,20 @@ def test_closed_then_asked_a_dissatisfied_reporter_reopens_it_once(run, read, be
     assert after["status"] == "open" and after["reopens"] == 1 and not after["closed"] and after["revisit"] is None
     assert after["instances"] == ["completed", "running"] and after["work"] == ["rh_handle"]
     assert after["revisits"] == [(0, "done", "不满意", True)]
-    started = read(lambda cmd: [a.data for a in cmd.session.scalars(select(Audit).where(
-        Audit.event_id == event_id, Audit.action.in_(("reopened", "revisit_recorded"))).order_by(Audit.id))])
-    assert started[0]["reopen"] is True and started[0]["words"] == "还是有人摆摊"
-    assert started[1] == {"reason": "晚上摊点又回来了", "count": 1, "by": "revisit"}
+    # the timeline: 安排回访 and the answers, read from the 回访's row (the trail keeps no row of its own for
+    # them: bytes per closed event), then the 重新办理 they led to and the new instance, in that order
+    timeline = read(lambda cmd: reading.event_detail(cmd, event_id)["timeline"], user="staff1")
+    said = [(entry["action"], entry["actor"], entry["data"]) for entry in timeline
+            if entry["action"] in ("revisit_opened", "revisit_recorded", "reopened", "process_started")]
+    assert [(action, actor) for action, actor, _ in said] == [
+        ("process_started", "grid1"), ("revisit_opened", "system"), ("revisit_recorded", "staff1"),
+        ("reopened", "staff1"), ("process_started", "staff1")]
+    assert said[1][2] == {"round": 0}
+    assert said[2][2] == {"reached": True, "contact_result": "已接通", "rating": "不满意",
+                          "cause": "晚上摊点又回来了", "reopen": True, "words": "还是有人摆摊", "round": 0, "via": "task"}
+    assert said[3][2] == {"reason": "晚上摊点又回来了", "count": 1, "by": "revisit"}
+    assert read(lambda cmd: cmd.session.scalar(select(func.count()).select_from(Audit).where(
+        Audit.event_id == event_id, Audit.action.in_(("revisit_opened", "revisit_recorded"))))) == 0
     second = read(lambda cmd: cmd.session.scalars(select(Instance).where(Instance.event_id == event_id)
                                                   .order_by(Instance.id.desc())).first().id)
     data = read(lambda cmd: cmd.env.instances.task_data(cmd.session, cmd.session.get(Instance, second),
