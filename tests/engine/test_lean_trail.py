@@ -5,7 +5,9 @@
   step that started it;
 - the lookups the smaller indexes serve still use them: a completed task by its id's first characters
   (`completion_of`), the yellow lights due among pending limits, the month's misses; an ended instance's
-  limits no longer name its timers."""
+  limits no longer name its timers;
+- the clock gives whole seconds, and SQLite keeps them as 19 characters (migration 0039); the rows of the
+  diagram's own steps (派单) keep their name and no task id."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,7 +17,7 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from engine.core.clock import local
+from engine.core.clock import SystemClock, local
 from engine.casework import lifecycle
 from engine.limits import deadlines
 from engine.pool import reading
@@ -120,3 +122,16 @@ def test_an_ended_instances_limits_name_no_timer(run, read, clock):
     assert timers()[-1] is not None                          # the accept limit's timer, waiting
     run(lifecycle.withdraw, event_id, "群众撤回", user="grid1")  # 撤单: the instance ends
     assert timers() == [None] * 4
+
+
+def test_whole_seconds_kept_short_and_the_diagrams_own_steps_unnumbered(run, read, clock, database_url):
+    assert SystemClock().now().microsecond == 0
+    event_id = _walk(run, clock)
+    rows = read(lambda cmd: cmd.session.execute(select(Audit.action, Audit.task_id, Audit.task_name).where(
+        Audit.event_id == event_id).order_by(Audit.id)).all())
+    assert ("whistle_dispatched", None, "派单") in rows
+    assert all(task_id for action, task_id, _ in rows if action == "task_completed")
+    if database_url.startswith("sqlite"):
+        lengths = read(lambda cmd: set(cmd.session.execute(text(
+            "SELECT length(at) FROM audit UNION SELECT length(started_at) FROM deadline")).scalars()))
+        assert lengths == {19}

@@ -44,3 +44,36 @@ def test_making_event_columns_nullable_keeps_the_rows_that_refer_to_events(datab
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         conn.rollback()
     db.dispose()
+
+
+def test_sqlite_keeps_a_whole_second_as_19_characters(database_url):
+    """0039: a whole second is kept without ".000000" (bytes per closed event, issue #17): the rows kept
+    before are rewritten so, a fraction stays, and a new row is written so; read back, each is the same
+    instant, and they order as their instants do. PostgreSQL keeps its own 8 bytes, untouched."""
+    from datetime import datetime, timezone
+
+    from alembic import command
+    from sqlalchemy import select, text
+    from sqlalchemy.orm import Session
+
+    from engine.store.db import alembic_config
+    from engine.store.models import Audit
+    db = make_engine(database_url)
+    command.downgrade(alembic_config(db), "0038")     # the bare schema is at head
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO audit (at, actor, action) VALUES (:whole, 'a', 'x'), (:part, 'b', 'x')"),
+                     {"whole": "2026-10-08 01:00:00.000000" if db.dialect.name == "sqlite" else "2026-10-08 01:00:00",
+                      "part": "2026-10-08 01:00:00.250000"})
+    command.upgrade(alembic_config(db), "head")
+    with Session(db) as session:
+        session.add(Audit(at=datetime(2026, 10, 8, 1, 0, 1, tzinfo=timezone.utc), actor="c", action="x"))
+        session.commit()
+        stored = session.execute(text("SELECT actor, CAST(at AS TEXT) FROM audit ORDER BY at")).all()
+        read = session.execute(select(Audit.actor, Audit.at).order_by(Audit.id)).all()
+    db.dispose()
+    assert [actor for actor, _ in stored] == ["a", "b", "c"]
+    if db.dialect.name == "sqlite":
+        assert [at for _, at in stored] == ["2026-10-08 01:00:00", "2026-10-08 01:00:00.250000", "2026-10-08 01:00:01"]
+    assert read == [("a", datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)),
+                    ("b", datetime(2026, 10, 8, 1, 0, 0, 250000, tzinfo=timezone.utc)),
+                    ("c", datetime(2026, 10, 8, 1, 0, 1, tzinfo=timezone.utc))]
