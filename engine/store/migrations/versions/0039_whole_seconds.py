@@ -30,19 +30,19 @@ def _instants(bind):
     return found
 
 
-def upgrade() -> None:
+def _rewrite(to: str, which: str) -> None:
+    """Every date-time column on SQLite: `to` (SQL of the column "c") where `which` (its condition)."""
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         return
     for table, column in _instants(bind):
-        op.execute(f'UPDATE "{table}" SET "{column}" = substr("{column}", 1, 19) '
-                   f"WHERE \"{column}\" LIKE '%{WHOLE}'")
+        quoted = f'"{column}"'
+        op.execute(f'UPDATE "{table}" SET {quoted} = {to.format(c=quoted)} WHERE {which.format(c=quoted)}')
+
+
+def upgrade() -> None:
+    _rewrite("substr({c}, 1, 19)", f"{{c}} LIKE '%{WHOLE}'")
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return
-    for table, column in _instants(bind):
-        op.execute(f'UPDATE "{table}" SET "{column}" = "{column}" || \'{WHOLE}\' '
-                   f'WHERE length("{column}") = 19')
+    _rewrite(f"{{c}} || '{WHOLE}'", "length({c}) = 19")
