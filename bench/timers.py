@@ -162,8 +162,9 @@ def measure(server: Served, factory, env, due: int, spread: float, seconds_each:
         looks += 1
         if looks % 25 == 0:
             rss.append(rss_mb(worker))
-        looked = utcnow()
-        for event_id in fired(factory, [e for e in armed if e not in seen]):
+        found = fired(factory, [e for e in armed if e not in seen])
+        looked = utcnow()            # after the read: each row it found was there before this time
+        for event_id in found:
             seen[event_id] = looked
     late = sorted((seen[e] - d).total_seconds() for e, (d, _) in armed.items() if e in seen)
     unfair = sum(1 for d, made in armed.values() if made > d.timestamp() - 1)   # armed less than 1 s before due

@@ -58,11 +58,15 @@ def _wake_for_next_timer(services, scheduler) -> None:
     yellow warning, a rung of the escalation ladder (engine/limits/escalation.py) — falls due, if that is
     before the interval's next tick (and the interval goes on from there): a timer fires a few milliseconds
     after its due time, not up to a whole interval later (issue #17, bench/timers.py). One indexed read each
-    per sweep. A timer armed meanwhile with an earlier due time waits at most the interval, as before."""
+    per sweep. A timer armed meanwhile with an earlier due time waits at most the interval, as before. The
+    clock gives whole seconds (engine/core/clock.py): a due time with a fraction (one armed before migration
+    0039) is due when the clock reaches the next second, and the sweep waits for that, not sweeping idly."""
     upcoming = services.next_due_at()
     job = scheduler.get_job(SWEEP)
     if upcoming is None or job is None or job.next_run_time is None:
         return
+    if upcoming.microsecond:
+        upcoming = upcoming.replace(microsecond=0) + timedelta(seconds=1)
     at = max(upcoming, datetime.now(timezone.utc) + AFTER_THIS_SWEEP)
     if at < job.next_run_time:
         job.modify(next_run_time=at)

@@ -201,14 +201,14 @@ def timeline(rows, trail) -> list[tuple[datetime, str, str, dict, int | None]]:
     what it said, the instance) for each opening and each answer recorded. The row keeps all of it, so the trail keeps no
     row of its own for them (bytes per closed event, bench/storage.py); `trail` (the event's audit rows) may
     still hold those written before (migration 0039), and a round they name is not said twice."""
-    said = {(entry.action, entry.data.get("round")) for entry in trail
+    said = {(entry.action, entry.instance_id, entry.data.get("round")) for entry in trail
             if entry.action in (contracts.REVISIT_OPENED, contracts.REVISIT_RECORDED) and isinstance(entry.data, dict)}
     found = []
     for row in rows:
-        if (contracts.REVISIT_OPENED, row.round) not in said:
+        if (contracts.REVISIT_OPENED, row.instance_id, row.round) not in said:
             found.append((utc(row.opened_at), "system", contracts.REVISIT_OPENED, {"round": row.round},
                           row.instance_id))
-        if row.recorded_at is not None and (contracts.REVISIT_RECORDED, row.round) not in said:
+        if row.recorded_at is not None and (contracts.REVISIT_RECORDED, row.instance_id, row.round) not in said:
             answers = {"reached": row.reached, "contact_result": row.contact_result, "rating": row.rating,
                        "cause": row.cause, "reopen": row.reopened, "words": row.words, "round": row.round,
                        "via": row.via}

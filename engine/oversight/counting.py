@@ -49,7 +49,8 @@ def party_column(level: str):
 
 
 def microseconds(session, later, earlier):
-    """`later − earlier` in whole microseconds, exactly (SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' text)."""
+    """`later − earlier` in whole microseconds, exactly (SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]' text: a
+    whole second without its fraction, whose substr is '' and counts 0)."""
     if dialect(session) == "sqlite":
         return ((func.strftime("%s", later) - func.strftime("%s", earlier)) * 1_000_000
                 + (cast(func.substr(later, 21, 6), Integer) - cast(func.substr(earlier, 21, 6), Integer)))

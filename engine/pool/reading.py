@@ -88,7 +88,7 @@ def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> dict:
     started = [(at, "system", deadlines.STARTED, said, None) for at, said in deadlines.starts(limits, trail)]
     # for people: never the login name
     named = record.people(session, catalogs, {a.actor for a in trail} | {entry[1] for entry in asked})
-    body["timeline"] = _timeline(trail, started + asked, named)
+    body["timeline"] = _timeline(trail, asked + started, named)
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body
@@ -98,8 +98,10 @@ def _timeline(trail, derived, named) -> list[dict]:
     """The audit rows in order, with the entries read from other records (`derived`: (at, actor, action,
     data, instance) — each limit's 时限开始, `deadlines.starts`; each 回访's opening and answers,
     `revisits.timeline`) placed after the rows of their moment and before the later ones; a 回访 of an
-    instance also before the 重新办理 it led to and the next instance's rows, at the same moment."""
-    entries, derived = [], sorted(derived, key=lambda entry: entry[0])
+    instance also before the 重新办理 it led to and the next instance's rows, at the same moment. Among the
+    entries of one moment a 时限开始 comes last: the 安排回访 that opened the 回访 whose limit it starts, the
+    回访 whose 不满意 led to the 研判 it starts."""
+    entries, derived = [], sorted(derived, key=lambda entry: (entry[0], entry[2] == deadlines.STARTED))
     for a in trail:
         at = utc(a.at)
         due = [entry for entry in derived if entry[0] < at or (entry[0] == at and _led_to(entry[4], a))]

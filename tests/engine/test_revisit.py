@@ -111,6 +111,9 @@ def test_closed_then_asked_a_dissatisfied_reporter_reopens_it_once(run, read, be
         ("process_started", "grid1"), ("revisit_opened", "system"), ("revisit_recorded", "staff1"),
         ("reopened", "staff1"), ("process_started", "staff1")]
     assert said[1][2] == {"round": 0}
+    # 安排回访 before the 时限开始 of the 回访 it opened, at the same moment
+    order = [(entry["action"], (entry["data"] or {}).get("kind")) for entry in timeline]
+    assert order.index(("revisit_opened", None)) < order.index(("deadline_set", "revisit"))
     assert said[2][2] == {"reached": True, "contact_result": "已接通", "rating": "不满意",
                           "cause": "晚上摊点又回来了", "reopen": True, "words": "还是有人摆摊", "round": 0, "via": "task"}
     assert said[3][2] == {"reason": "晚上摊点又回来了", "count": 1, "by": "revisit"}
@@ -226,3 +229,46 @@ def test_the_revisit_limit_comes_from_the_catalog(env):
     assert env.limits.compute("revisit", "P1D", start)[2] == "P1D"        # the diagram may still say
     with pytest.raises(DeadlineError, match="default_limit"):
         env.limits.compute("close", None, start)                          # no default: the diagram must say
+
+
+def test_a_trail_written_before_keeps_its_own_revisit_rows_once():
+    """Trails written before the 回访 was read from its row (bytes per closed event) keep their own
+    revisit_opened / revisit_recorded rows: the timeline does not say them twice, for that instance's round
+    only — a later instance's 回访 of the same round is read from its row."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace as Row
+
+    at = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
+    trail = [Row(action="revisit_opened", instance_id=1, data={"how": "account", "round": 0, "reopens_left": 1}),
+             Row(action="revisit_recorded", instance_id=1, data={"round": 0, "rating": "满意"})]
+    rows = [Row(instance_id=1, round=0, opened_at=at, recorded_at=at, recorded_by="staff1", reached=True,
+                contact_result="已接通", rating="满意", cause=None, reopened=False, words=None, via="task"),
+            Row(instance_id=2, round=0, opened_at=at, recorded_at=None, recorded_by=None, reached=None,
+                contact_result=None, rating=None, cause=None, reopened=False, words=None, via=None)]
+    assert [(action, instance) for _, _, action, _, instance in revisits.timeline(rows, trail)] == [
+        ("revisit_opened", 2)]
+
+
+def test_the_timeline_puts_a_revisit_before_the_limit_it_started_at_the_same_second():
+    """安排回访 and the 时限开始 of its 回访 fall in one second (one step): the opening first; the answers before
+    the 重新办理 and the next instance they led to, then the new 研判's 时限开始 — as the steps happened."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace as Row
+
+    t = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
+    later = t + timedelta(minutes=5)
+
+    def audit(at, action, instance, task_name=None):
+        return Row(at=at, actor="staff1", action=action, instance_id=instance, task_id=None, task_name=task_name,
+                   data={})
+    trail = [audit(t, "task_completed", 1, "核查"), audit(later, "task_completed", 1, "回访"),
+             audit(later, "reopened", 1), audit(later, "process_started", 2)]
+    derived = [(t, "system", "deadline_set", {"kind": "revisit"}, None),
+               (later, "system", "deadline_set", {"kind": "analyse"}, None),
+               (t, "system", "revisit_opened", {"round": 0}, 1),
+               (later, "staff1", "revisit_recorded", {"round": 0}, 1)]
+    said = [(entry["action"], entry["task_name"] or entry["data"].get("kind")) for entry in
+            reading._timeline(trail, derived, {})]
+    assert said == [("task_completed", "核查"), ("revisit_opened", None), ("deadline_set", "revisit"),
+                    ("task_completed", "回访"), ("revisit_recorded", None), ("reopened", None),
+                    ("process_started", None), ("deadline_set", "analyse")]

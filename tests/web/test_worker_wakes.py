@@ -48,3 +48,23 @@ def test_under_a_simulated_clock_the_interval_alone_counts(app, api):
     services = app.extensions["eventflow"]
     api.whistle_to(api.report()["id"])
     assert services.next_due_at() is None
+
+
+def test_a_due_time_with_a_fraction_wakes_the_sweep_on_the_next_whole_second(wall_clock_app):
+    """The clock gives whole seconds (engine/core/clock.py): a due time kept with a fraction (before migration
+    0039) is reached on the next second, and the sweep is woken then, not every few milliseconds before it."""
+    from sqlalchemy import update
+
+    from engine.store.models import Deadline
+    services = wall_clock_app.extensions["eventflow"]
+    scheduler = start_sweeper(services)
+    try:
+        event = Api(wall_clock_app).report()
+        Api(wall_clock_app).whistle_to(event["id"])
+        due = services.next_due_at() - timedelta(minutes=5) + timedelta(microseconds=400_000)
+        services.run(lambda s: s.execute(update(Deadline).where(Deadline.status == "pending").values(warn_at=due)))
+        assert services.next_due_at() == due
+        _sweep(services, None, scheduler)
+        assert scheduler.get_job(SWEEP).next_run_time == due.replace(microsecond=0) + timedelta(seconds=1)
+    finally:
+        scheduler.shutdown(wait=True)

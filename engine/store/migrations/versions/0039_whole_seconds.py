@@ -2,7 +2,9 @@
 second as 19 characters, "2026-10-08 01:03:30", no longer with ".000000" (engine/store/models.py
 `_SQLiteInstant`; the clock gives whole seconds, engine/core/clock.py). The times already kept are written so
 too, so one instant has one text and an equality or a bound compares alike; a time with a fraction keeps it.
-PostgreSQL keeps 8 bytes either way: nothing to do there.
+PostgreSQL keeps 8 bytes either way: nothing to do there. The rewrite fires the tally triggers (0020):
+nearly every day is listed as changed, and the worker's next refresh counts the whole history again (the
+same counts: the instants are the same).
 
 Revision ID: 0039
 Revises: 0038
