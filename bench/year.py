@@ -87,7 +87,6 @@ def _rows(rng: random.Random, ids: range, version_id: int, communities, departme
         done = t + timedelta(hours=hours)
         closed_at = done + timedelta(minutes=30) if closed else None
         audit(t, "grid1", "reported", event_id, {"source": "grid_worker", "type_code": type_code, "community": community})
-        audit(t, "grid1", "process_started", event_id, {"process": "community_event", "version": 1})
         audit(t, "staff1", "task_completed", event_id, {"verdict": "accept"}, "核实")
         audit(t, "staff1", "task_completed", event_id, {"disposal": "whistle" if whistled else "cadre"}, "研判")
         if whistled:

@@ -38,6 +38,11 @@ _OPEN_TASKS = (select(WorkItem.id, WorkItem.spec_name, WorkItem.title, WorkItem.
                .where(WorkItem.event_id == bindparam("event_id")).order_by(WorkItem.created_at))
 _TIMELINE = (select(Audit.at, Audit.actor, Audit.action, Audit.instance_id, Audit.task_id, Audit.task_name, Audit.data)
              .where(Audit.event_id == bindparam("event_id")).order_by(Audit.id))
+_STARTS = (select(Instance.id, Instance.started_at, Instance.started_by, ProcessVersion.process_key,
+                   ProcessVersion.version).join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+           .where(Instance.event_id == bindparam("event_id"), Instance.started_at.is_not(None)).order_by(Instance.id))
+#: the trail's word for an instance's start (流程启动), which the instance row keeps since migration 0040
+STARTED_PROCESS = "process_started"
 _REVISITS = select(Revisit).where(Revisit.event_id == bindparam("event_id")).order_by(Revisit.id)
 _DEADLINES = select(Deadline).where(Deadline.event_id == bindparam("event_id")).order_by(Deadline.id)
 
@@ -85,10 +90,11 @@ def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> dict:
                           for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
     trail = list(session.execute(_TIMELINE, {"event_id": event.id}))
     asked = revisits.timeline(session.scalars(_REVISITS, {"event_id": event.id}), trail)
-    started = [(at, "system", deadlines.STARTED, said, None) for at, said in deadlines.starts(limits, trail)]
+    limited = [(at, "system", deadlines.STARTED, said, None) for at, said in deadlines.starts(limits, trail)]
+    derived = [*_starts(session, event.id), *asked, *limited]
     # for people: never the login name
-    named = record.people(session, catalogs, {a.actor for a in trail} | {entry[1] for entry in asked})
-    body["timeline"] = _timeline(trail, asked + started, named)
+    named = record.people(session, catalogs, {a.actor for a in trail} | {entry[1] for entry in derived})
+    body["timeline"] = _timeline(trail, derived, named)
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
     return body
@@ -96,15 +102,17 @@ def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> dict:
 
 def _timeline(trail, derived, named) -> list[dict]:
     """The audit rows in order, with the entries read from other records (`derived`: (at, actor, action,
-    data, instance) — each limit's 时限开始, `deadlines.starts`; each 回访's opening and answers,
-    `revisits.timeline`) placed after the rows of their moment and before the later ones; a 回访 of an
-    instance also before the 重新办理 it led to and the next instance's rows, at the same moment. Among the
-    entries of one moment a 时限开始 comes last: the 安排回访 that opened the 回访 whose limit it starts, the
-    回访 whose 不满意 led to the 研判 it starts."""
-    entries, derived = [], sorted(derived, key=lambda entry: (entry[0], entry[2] == deadlines.STARTED))
+    data, instance) — each instance's 流程启动 (`_starts`); each limit's 时限开始, `deadlines.starts`; each 回访's
+    opening and answers, `revisits.timeline`) placed after the rows of their moment and before the later
+    ones, and:
+    - a 流程启动 before its instance's rows (and a later instance's) of the same moment;
+    - a 回访 of an instance before the 重新办理 it led to and the next instance's rows, at the same moment;
+    - among the entries of one moment, a 回访 first, then a 流程启动, a 时限开始 last: the 安排回访 that opened the
+      回访 whose limit it starts, the 重新办理 whose instance starts, the instance whose 研判 it starts."""
+    entries, derived = [], sorted(derived, key=lambda entry: (entry[0], _RANK.get(entry[2], 0)))
     for a in trail:
         at = utc(a.at)
-        due = [entry for entry in derived if entry[0] < at or (entry[0] == at and _led_to(entry[4], a))]
+        due = [entry for entry in derived if entry[0] < at or (entry[0] == at and _before(entry, a))]
         if due:
             entries.extend(_derived(*entry[:4], named) for entry in due)
             derived = [entry for entry in derived if entry not in due]
@@ -113,10 +121,27 @@ def _timeline(trail, derived, named) -> list[dict]:
     return entries + [_derived(*entry[:4], named) for entry in derived]
 
 
-def _led_to(instance: int | None, a) -> bool:
-    """Is the audit row `a` what a 回访 of this instance led to (its 重新办理, the next instance)?"""
-    return instance is not None and a.instance_id is not None and (
-        a.instance_id > instance or (a.instance_id == instance and a.action == contracts.REOPENED))
+#: the order of derived entries of one moment (a 回访's: 0)
+_RANK = {STARTED_PROCESS: 1, deadlines.STARTED: 2}
+
+
+def _before(entry, a) -> bool:
+    """Does the derived `entry` come before the audit row `a` of the same moment?"""
+    action, instance = entry[2], entry[4]
+    if instance is None or a.instance_id is None:
+        return False
+    if action == STARTED_PROCESS:       # its own instance's first rows, or a later one's
+        return a.instance_id >= instance
+    # a 回访: the 重新办理 it led to, the next instance
+    return a.instance_id > instance or (a.instance_id == instance and a.action == contracts.REOPENED)
+
+
+def _starts(session, event_id: int) -> list[tuple]:
+    """流程启动 of the event's instances that keep their start (migration 0040): (at, actor, action, what the
+    trail's row said, the instance)."""
+    return [(utc(row.started_at), row.started_by or "system", STARTED_PROCESS,
+             {"process": row.process_key, "version": row.version}, row.id)
+            for row in session.execute(_STARTS, {"event_id": event_id})]
 
 
 def _derived(at, actor, action, said: dict, named) -> dict:

@@ -248,14 +248,14 @@ class Instances:
     def start(self, session, event: Event, version_row, data: dict, actor: str) -> Instance:
         compiled = self.specs.get(session, version_row.id)
         workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
+        now = self.clock.now()
         row = Instance(event_id=event.id, version_id=compiled.id, state="", status="running",
-                       serializer_version=spiff.SERIALIZER_VERSION, updated_at=self.clock.now())
+                       serializer_version=spiff.SERIALIZER_VERSION, updated_at=now, started_at=now, started_by=actor)
         session.add(row)
         session.flush()
         ctx = self._context(session, event, row.id, actor, compiled)
         workflow.script_engine = self._engine(ctx)
         workflow.task_tree.data.update(data)
-        ctx.record("process_started", {"process": compiled.process_key, "version": compiled.version})
         self._run(workflow, workflow.do_engine_steps)
         self.save(session, row, workflow, compiled, event)
         self._start_linked(session, ctx, compiled, actor)

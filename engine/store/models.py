@@ -184,6 +184,11 @@ class Instance(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[datetime]
+    #: when and by whom it started: 流程启动 in the event's timeline (engine/pool/reading.py), which the trail
+    #: keeps no row of its own for (bytes per closed event); None for one started before migration 0040, whose
+    #: trail keeps its `process_started` row
+    started_at: Mapped[datetime | None]
+    started_by: Mapped[str | None] = mapped_column(String(100))
     #: while suspended: since when, by whom and why (the history is in the audit trail)
     suspended_at: Mapped[datetime | None]
     suspended_by: Mapped[str | None] = mapped_column(String(100))

@@ -272,3 +272,27 @@ def test_the_timeline_puts_a_revisit_before_the_limit_it_started_at_the_same_sec
     assert said == [("task_completed", "核查"), ("revisit_opened", None), ("deadline_set", "revisit"),
                     ("task_completed", "回访"), ("revisit_recorded", None), ("reopened", None),
                     ("process_started", None), ("deadline_set", "analyse")]
+
+
+def test_the_timeline_puts_each_instances_start_before_its_rows_on_a_frozen_clock():
+    """流程启动 read from the instance (migration 0040): before its own rows and a later instance's of the same
+    moment, after the report; the 重新办理's new instance after the 回访 that led to it."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace as Row
+
+    t = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
+
+    def audit(action, instance, task_name=None):
+        return Row(at=t, actor="staff1", action=action, instance_id=instance, task_id=None, task_name=task_name,
+                   data={})
+    trail = [audit("reported", None), audit("task_completed", 1, "核实"), audit("task_completed", 1, "回访"),
+             audit("reopened", 1), audit("task_completed", 2, "研判")]
+    derived = [(t, "grid1", "process_started", {"process": "p", "version": 1}, 1),
+               (t, "staff1", "process_started", {"process": "p", "version": 1}, 2),
+               (t, "staff1", "revisit_recorded", {"round": 0}, 1),
+               (t, "system", "deadline_set", {"kind": "verify"}, None)]
+    said = [(entry["action"], entry["task_name"] or entry["data"].get("kind") or entry["actor"]) for entry in
+            reading._timeline(trail, derived, {})]
+    assert said == [("reported", "staff1"), ("process_started", "grid1"), ("task_completed", "核实"),
+                    ("task_completed", "回访"), ("revisit_recorded", "staff1"), ("reopened", "staff1"),
+                    ("process_started", "staff1"), ("task_completed", "研判"), ("deadline_set", "verify")]

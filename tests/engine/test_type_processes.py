@@ -10,6 +10,7 @@ from sqlalchemy import select
 from catalogs import load_catalogs
 from engine.casework import lifecycle, process_versions, tasks
 from engine.core.errors import Forbidden, NotFound
+from engine.pool import reading
 from engine.pool.photos import PhotoStore
 from engine.runtime.bundle import Bundle
 from engine.store.models import Audit, Event, Instance, ProcessVersion, WorkItem
@@ -56,9 +57,9 @@ def test_an_event_whose_type_names_a_process_starts_it_and_its_tasks_complete_in
     event_id = reported_and_started(run)                          # A05, by grid1
     assert process_of(read, event_id) == SIX_TASKS
     assert work(read, event_id) == [("step1", "person", "grid1", "grid_worker")]
-    started = read(lambda cmd: cmd.session.scalar(select(Audit.data).where(Audit.event_id == event_id,
-                                                                           Audit.action == "process_started")))
-    assert started == {"process": SIX_TASKS, "version": 1}
+    timeline = read(lambda cmd: reading.event_detail(cmd, event_id)["timeline"], user="grid1")
+    started = [(entry["actor"], entry["data"]) for entry in timeline if entry["action"] == "process_started"]
+    assert started == [("grid1", {"process": SIX_TASKS, "version": 1})]
     task_id = read(lambda cmd: cmd.session.scalar(select(WorkItem.id).where(WorkItem.event_id == event_id)))
     for step in range(1, 7):
         done = run(complete(task_id, {"note": f"第{step}步已办"}), user="grid1")
