@@ -198,9 +198,10 @@ def describe(row: Revisit) -> dict:
 
 def timeline(rows, trail) -> list[tuple[datetime, str, str, dict, int | None]]:
     """安排回访 and 回访 for an event's timeline, from its revisit rows (`rows`, oldest first): (at, actor, action,
-    what it said, the instance) for each opening and each answer recorded. The row keeps all of it, so the trail keeps no
-    row of its own for them (bytes per closed event, bench/storage.py); `trail` (the event's audit rows) may
-    still hold those written before (migration 0039), and a round they name is not said twice."""
+    what it said, the instance) for each opening and each answer recorded. The row keeps all of it, so the
+    trail keeps no row of its own for them (bytes per closed event, bench/storage.py); `trail` (the event's
+    audit rows) may still hold the rows written before that, and an instance's round they name is not said
+    twice."""
     said = {(entry.action, entry.instance_id, entry.data.get("round")) for entry in trail
             if entry.action in (contracts.REVISIT_OPENED, contracts.REVISIT_RECORDED) and isinstance(entry.data, dict)}
     found = []
