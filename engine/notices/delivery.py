@@ -23,9 +23,7 @@ minutes around the clock (§8.3): someone must hear of it without looking at the
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -34,6 +32,7 @@ from sqlalchemy import func, select, tuple_
 
 from engine.core.clock import SHANGHAI, local
 from engine.accounts import privacy
+from engine.notices import targets
 from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
 from engine.store import paging, uow
 from engine.store.models import Audit, Event, NoticeChannel, NoticeDelivery, Notification, User
@@ -84,29 +83,25 @@ def plugin(url: str):
     return apprise.Apprise.instantiate(url.strip(), suppress_exceptions=True)
 
 
+def target_host(url: str) -> str | None:
+    """The host `url` would have the worker connect to (an e-mail's SMTP server, a webhook's host); None for
+    a vendor's robot (apprise sends it to the vendor's own host), "" when apprise names none."""
+    if url.split("://", 1)[0].lower() in VENDOR_HOSTS:
+        return None
+    found = plugin(url)
+    return (getattr(found, "smtp_host", None) or getattr(found, "host", None) or "") if found is not None else ""
+
+
 def inner_host(url: str, allowed=frozenset()) -> str | None:
     """The host `url` would have the worker connect to, when that is not on the public internet (this machine, a
     private, link-local, shared or reserved network; a name that does not resolve or resolves to one), unless it
     is in `allowed`; None when it is public, or a vendor's robot. A person's own channel may not make the worker
     reach into the city's network (server-side request forgery); an administrator's may. Checked when the URL
-    is set: a name re-pointed later is not caught (docs/notices.md)."""
-    if url.split("://", 1)[0].lower() in VENDOR_HOSTS:
+    is set, and again at each sending (engine/notices/targets.py)."""
+    host = target_host(url)
+    if host is None or host in allowed:
         return None
-    found = plugin(url)
-    host = (getattr(found, "smtp_host", None) or getattr(found, "host", None) or "") if found is not None else ""
-    if host in allowed:
-        return None
-    if not host:
-        return "?"
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
-        return host
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
-            return host
-    return None
+    return None if targets.judge(host).inner is None else (host or "?")
 
 
 def shown_url(url: str) -> str:
@@ -170,8 +165,10 @@ def check(session, catalogs, data: dict) -> dict:
             "quiet_until": quiet_until}
 
 
-def add_channel(session, catalogs, actor: str, data: dict, now) -> NoticeChannel:
-    row = NoticeChannel(**check(session, catalogs, data), enabled=True, created_at=now, created_by=actor)
+def add_channel(session, catalogs, actor: str, data: dict, now, public_only: bool = False) -> NoticeChannel:
+    """A new channel; `public_only` when its address was set by someone other than a system administrator."""
+    row = NoticeChannel(**check(session, catalogs, data), enabled=True, public_only=public_only, created_at=now,
+                        created_by=actor)
     session.add(row)
     session.flush()
     session.add(Audit(at=now, actor=actor, action="notice_channel_added",
@@ -282,6 +279,8 @@ class Message:
     title: str
     body: str
     key: str
+    #: the channel's address was set by someone other than a system administrator: public internet only
+    public_only: bool = False
 
 
 def render(catalogs, notice: Notification, event: Event | None, public_url: str) -> tuple[str, str]:
@@ -314,17 +313,34 @@ def _claim(session, catalogs, delivery_id: int, now, public_url: str) -> Message
     event = session.get(Event, notice.event_id) if notice.event_id is not None else None
     row.status, row.attempts, row.next_attempt_at = "sending", row.attempts + 1, now + LEASE
     title, body = render(catalogs, notice, event, public_url)
-    return Message(channel.url, title, body, f"notice-{row.notification_id}-channel-{row.channel_id}")
+    return Message(channel.url, title, body, f"notice-{row.notification_id}-channel-{row.channel_id}",
+                   bool(channel.public_only))
 
 
-def send(message: Message) -> str | None:
-    """Send one message through apprise; None, or why it failed (without the URL's secrets)."""
+def send(message: Message, allowed=frozenset()) -> str | None:
+    """Send one message through apprise; None, or why it failed (without the URL's secrets). A `public_only`
+    channel's host is resolved and checked now, and connected to at the addresses checked (engine/notices/
+    targets.py); one that now points inside the network (and is not in `allowed`) is not sent to."""
     notifier = plugin(message.url)
     if notifier is None:
         return "无法识别的通知地址"
     notifier.socket_connect_timeout, notifier.socket_read_timeout = CONNECT_TIMEOUT_S, READ_TIMEOUT_S
     if isinstance(getattr(notifier, "headers", None), dict):
         notifier.headers[IDEMPOTENCY_HEADER] = message.key
+    host = target_host(message.url) if message.public_only else None
+    if host is None or host in allowed:
+        return _send(notifier, message)
+    verdict = targets.judge(host)
+    if verdict.inner == "unresolved":
+        return f"通知地址的主机名暂时无法解析（{host[:60]}），稍后重试 (the host does not resolve now)"
+    if verdict.inner is not None:
+        return (f"通知地址现指向本机或内部网络（{host[:60]}），未发送；本人设置的通知方式只能发往互联网 "
+                "(the address now points inside the network: not sent)")
+    with targets.pinned(host, verdict.addresses):
+        return _send(notifier, message)
+
+
+def _send(notifier, message: Message) -> str | None:
     with apprise.LogCapture(level=logging.WARNING) as captured:
         extra = ""
         try:
@@ -371,7 +387,7 @@ def send_due(session_factory, env, public_url: str, limit: int = 100) -> Sent:
                                                                            public_url))
         if message is None:
             continue
-        error = send(message)
+        error = send(message, env.own_channel_hosts)
         if error:
             log.info("notice delivery %s: %s", delivery_id, error)
         outcome = uow.run(session_factory, lambda s, i=delivery_id: _record(s, i, error, clock.now()))

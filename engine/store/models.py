@@ -665,6 +665,9 @@ class NoticeChannel(Base):
     quiet_from: Mapped[str | None] = mapped_column(String(5))
     quiet_until: Mapped[str | None] = mapped_column(String(5))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: its URL was set by someone other than a system administrator (a person's own): sent to the public
+    #: internet only, checked again at each sending (engine/notices/targets.py, migration 0041)
+    public_only: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
     removed_at: Mapped[datetime | None]

@@ -77,3 +77,30 @@ def test_sqlite_keeps_a_whole_second_as_19_characters(database_url):
     assert read == [("a", datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)),
                     ("b", datetime(2026, 10, 8, 1, 0, 0, 250000, tzinfo=timezone.utc)),
                     ("c", datetime(2026, 10, 8, 1, 0, 1, tzinfo=timezone.utc))]
+
+
+def test_a_persons_own_channel_stays_on_the_public_internet_after_0041(database_url):
+    """0041: of the channels already there, a person's made by someone who is not a system administrator is
+    checked again at each sending (`public_only`); one a system administrator made, and a unit's, are not."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.store.db import alembic_config
+    db = make_engine(database_url)
+    command.downgrade(alembic_config(db), "0040")
+    with db.begin() as conn:
+        for name, roles in (("staff1", '["community_staff"]'), ("admin1", '["system_admin"]')):
+            conn.execute(text("INSERT INTO app_user (username, display_name, password_hash, roles, active, created_at,"
+                              " sensitive_access) VALUES (:name, :name, 'x', :roles, :yes, '2026-10-08 01:00:00', :no)"),
+                         {"name": name, "roles": roles, "yes": True, "no": False})
+        for label, kind, owner, by in (("own", "person", "staff1", "staff1"), ("set-for", "person", "staff1", "admin1"),
+                                       ("unit", "unit", "police", "staff1")):
+            conn.execute(text("INSERT INTO notice_channel (owner_kind, owner, label, url, categories, enabled,"
+                              " created_at, created_by) VALUES (:kind, :owner, :label, 'json://1.1.1.1/x', '[]', :yes,"
+                              " '2026-10-08 01:00:00', :by)"),
+                         {"kind": kind, "owner": owner, "label": label, "by": by, "yes": True})
+    command.upgrade(alembic_config(db), "head")
+    with db.connect() as conn:
+        flags = dict(conn.execute(text("SELECT label, public_only FROM notice_channel")).all())
+    db.dispose()
+    assert flags == {"own": True, "set-for": False, "unit": False}

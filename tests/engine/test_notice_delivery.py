@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from engine.core.clock import parse_instant
 from engine.core.errors import InvalidData
-from engine.notices import delivery, outbox
+from engine.notices import delivery, outbox, targets
 from engine.store import uow
 from engine.store.models import Event, NoticeDelivery, Notification, WorkItem
 from tests.engine.steps import report, whistled
@@ -37,9 +37,10 @@ def hook():
     receiver.close()
 
 
-def channel(run, **data) -> int:
+def channel(run, public_only=False, **data) -> int:
     def add(cmd):
-        return delivery.add_channel(cmd.session, cmd.catalogs, "admin1", {"label": "测试渠道", **data}, cmd.now()).id
+        return delivery.add_channel(cmd.session, cmd.catalogs, "admin1", {"label": "测试渠道", **data}, cmd.now(),
+                                    public_only).id
     return run(add)
 
 
@@ -210,3 +211,57 @@ def test_no_channel_no_delivery(run, sessions):
     whistled(run, department="zhifa")
     assert uow.read(sessions, lambda s: s.scalar(select(func.count(Notification.id)))) > 0
     assert rows(sessions) == []
+
+
+def test_a_persons_channel_whose_name_now_points_inside_is_not_sent_to(run, env, sessions, clock, hook):
+    """Server-side request forgery at sending (engine/notices/targets.py): a person's own channel (`public_only`)
+    names a host that resolves to this machine now — as a name checked when it was set and re-pointed since
+    would. The notice is not sent there: the delivery fails naming why, and the receiver hears nothing, while
+    a channel a system administrator set to the same receiver gets it. Once the operator allows that host
+    (EVENTFLOW_OWN_CHANNEL_HOSTS), the retry goes through."""
+    inner = hook.url.replace("http://127.0.0.1", "json://localhost")
+    own = channel(run, public_only=True, owner_kind="person", owner="zhifa1", url=inner)
+    admins = channel(run, owner_kind="person", owner="zhifa1", url=inner.replace("/sms-gateway", "/set-by-admin"))
+    run(lambda cmd: outbox.notify(cmd.session, cmd.catalogs, cmd.now(), None, "person", "zhifa1", "urge", "请尽快签收"))
+    env.own_channel_hosts = frozenset()
+    done = send(env, sessions)
+    (row,) = rows(sessions, channel_id=own)
+    assert done.retried == [row.id] and row.status == "failed"
+    assert "内部网络" in row.last_error and "localhost" in row.last_error
+    assert [headers["Host"] for headers, _ in hook.requests] == [f"localhost:{hook.port}"]
+    assert rows(sessions, channel_id=admins)[0].status == "sent"
+
+    env.own_channel_hosts = frozenset({"localhost"})
+    clock.set(clock.now() + timedelta(seconds=delivery.BACKOFF[0]))
+    assert send(env, sessions).sent == [row.id]
+    assert len(hook.requests) == 2 and hook.bodies()[1]["message"].startswith("请尽快签收")
+
+
+def test_a_host_is_judged_by_every_address_it_resolves_to():
+    assert targets.judge("1.1.1.1") == targets.Verdict("1.1.1.1", ("1.1.1.1",))
+    for host in ("127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254", "100.64.0.1", "::1", "224.0.0.1"):
+        assert targets.judge(host).inner == "inner", host
+    assert targets.judge("no-such-host.invalid").inner == "unresolved"
+    assert targets.judge("").inner == "?"
+
+
+def test_a_pinned_name_reaches_only_the_addresses_checked_and_only_in_its_thread(hook):
+    """`targets.pinned`: while a send is on its way, the name resolves to the addresses checked a moment
+    before (no second look-up a resolver could answer differently: DNS rebinding), in the sending thread alone;
+    afterwards it resolves as before. A real request (requests, what apprise's webhooks use) to the receiver."""
+    import requests
+
+    name = "hook.eventflow.invalid"
+    url = f"http://{name}:{hook.port}/sms-gateway"
+    with pytest.raises(requests.ConnectionError):
+        requests.post(url, json={"n": 0}, timeout=5)
+    elsewhere = []
+    with targets.pinned(name, ("127.0.0.1",)):
+        assert requests.post(url, json={"n": 1}, timeout=5).status_code == 200
+        thread = threading.Thread(target=lambda: elsewhere.append(targets.judge(name).inner))
+        thread.start()
+        thread.join()
+    assert elsewhere == ["unresolved"]
+    with pytest.raises(requests.ConnectionError):
+        requests.post(url, json={"n": 2}, timeout=5)
+    assert hook.bodies() == [{"n": 1}] and hook.requests[0][0]["Host"] == f"{name}:{hook.port}"

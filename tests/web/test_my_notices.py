@@ -269,6 +269,27 @@ def test_an_inner_address_is_refused_for_a_persons_own_channel(app, api, url):
     assert admin.status_code == 201, admin.json
 
 
+def test_whoever_set_the_address_says_whether_it_is_checked_at_each_sending(app, api):
+    """A person's own address is kept to the public internet at each sending too (`public_only`,
+    engine/notices/targets.py); once a system administrator sets that channel's address it is the
+    administrator's (an inner gateway may be meant), and the person setting it again makes it theirs again."""
+    svc = app.extensions["eventflow"]
+
+    def checked(channel_id):
+        return svc.read(lambda s: s.get(NoticeChannel, channel_id).public_only)
+    mine = add(api, "staff1", url="json://1.1.1.1/hook")
+    assert checked(mine["id"]) is True
+    assert patch(api, "admin1", mine["id"], {"label": "改名"}).status_code == 200
+    assert checked(mine["id"]) is True                        # the address is still the person's
+    assert patch(api, "admin1", mine["id"], {"url": "json://10.1.2.3/sms"}).status_code == 200
+    assert checked(mine["id"]) is False
+    assert patch(api, "staff1", mine["id"], {"url": "json://1.0.0.1/hook"}).status_code == 200
+    assert checked(mine["id"]) is True
+    theirs = api.post("/api/notice-channels", "admin1", json={"owner_kind": "person", "owner": "staff1",
+                                                             "label": "短信网关", "url": "json://10.1.2.3/sms"})
+    assert theirs.status_code == 201 and checked(theirs.json["id"]) is False
+
+
 def test_a_public_address_and_a_vendors_robot_are_a_persons_own_to_set(app, api):
     app.extensions["eventflow"].env.own_channel_hosts = frozenset()
     for url in ("json://1.1.1.1/hook", "dingtalk://abcdef0123456789/", "wecombot://key0123456789"):
