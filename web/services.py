@@ -245,11 +245,16 @@ class Services:
                 progress(done, len(instance_ids))
         return results
 
+    def run_unique(self, fn):
+        """A unit of work that stores a row under a unique key: racing units meet at its index, the loser runs
+        again and finds what the winner stored (engine/store/uow.py `run_unique`)."""
+        return uow.run_unique(self._session, fn)
+
     def store_submission(self, store):
         """Store a submission of any source in its own unit of work, committed before anything else
         happens. Two racing retries with one idempotency key meet at its unique index: the loser runs
         again and finds what the winner stored."""
-        return uow.run_unique(self._session, store)
+        return self.run_unique(store)
 
     def start_process(self, event_id: int, actor: str) -> None:
         """Start a stored submission's process in a second unit, if it still waits for one (a retry of a

@@ -29,6 +29,12 @@ def read(op, *args, **kwargs):
     return services().read(lambda session: op(_command(session), *args, **kwargs))
 
 
+def run_unique(op, *args, **kwargs):
+    """`run` for an operation that stores a row under a unique key: when two racing requests meet at its index,
+    the loser's unit runs again and finds the winner's row."""
+    return services().run_unique(lambda session: op(_command(session), *args, **kwargs))
+
+
 def run_step(op, *args, **kwargs):
     """`run` for an operation that takes a process step: a failed step opens its incident (web/services.py)."""
     return services().run_step(lambda session: op(_command(session), *args, **kwargs))

@@ -16,6 +16,7 @@ near gunicorn's timeout).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -158,14 +159,27 @@ def _circular_pdf(out, summary, lines, first, last) -> int:
 
 
 # -- the rows --------------------------------------------------------------------------------------------------
+def pending_key(kind: str, fmt: str, params: dict) -> str:
+    """What was asked as one string: the kind, the format and the parameters as kept (`check`), keys sorted."""
+    return f"{kind}|{fmt}|{json.dumps(params, sort_keys=True, ensure_ascii=False)}"
+
+
 def ask(cmd, kind: str, fmt: str, params: dict) -> dict:
-    """A queued export for `cmd.user`, in the caller's unit of work (checked first: `check`)."""
+    """A queued export for `cmd.user`, in the caller's unit of work (checked first: `check`). The same export
+    asked again while it is still queued or being built is that job (`repeated`: a second click makes no second
+    file); once it is built or failed, asking again makes a new one (the period may have had more work since).
+    Two asks racing meet at `uq_export_job_pending`: the loser's unit runs again and finds the winner's job."""
     kept = check(cmd, kind, fmt, params)
+    key = pending_key(kind, fmt, kept)
+    row = cmd.session.scalars(select(ExportJob).where(ExportJob.username == cmd.user.username,
+                                                      ExportJob.pending_key == key)).first()
+    if row is not None:
+        return {**to_dict(row), "repeated": True}
     row = ExportJob(username=cmd.user.username, kind=kind, format=fmt, params=kept, status="queued", attempts=0,
-                    created_at=cmd.now())
+                    pending_key=key, created_at=cmd.now())
     cmd.session.add(row)
     cmd.session.flush()
-    return to_dict(row)
+    return {**to_dict(row), "repeated": False}
 
 
 def to_dict(row: ExportJob) -> dict:
@@ -244,7 +258,7 @@ def claim(cmd) -> dict | None:
 
 
 def _failed(cmd, row: ExportJob, reason: str) -> None:
-    row.status, row.error, row.finished_at = "failed", reason, cmd.now()
+    row.status, row.error, row.finished_at, row.pending_key = "failed", reason, cmd.now(), None
     what = title(row.kind, row.params) if _readable(row) else KINDS.get(row.kind, row.kind)
     notify(cmd.session, cmd.catalogs, cmd.now(), None, "person", row.username, FAILED,
            f"导出失败：{what}。原因：{reason}。请到「我的导出」查看。")
@@ -293,7 +307,7 @@ def _record_done(cmd, job: dict, name: str, size: int, lines: int) -> None:
     if row is None:
         return
     now = cmd.now()
-    row.status, row.file_name, row.size, row.lines = "done", name, size, lines
+    row.status, row.file_name, row.size, row.lines, row.pending_key = "done", name, size, lines, None
     row.finished_at, row.expires_at, row.error = now, now + cmd.env.export_keep, None
     notify(cmd.session, cmd.catalogs, now, None, "person", row.username, READY,
            f"导出已完成：{title(row.kind, row.params)}（{row.format.upper()}，{lines} 行），请到「我的导出」下载，"

@@ -1011,7 +1011,9 @@ class ExportJob(Base):
 
     __tablename__ = "export_job"
     __table_args__ = (Index("ix_export_job_username_id", "username", "id"),
-                      Index("ix_export_job_status", "status", "id"))
+                      Index("ix_export_job_status", "status", "id"),
+                      # one queued or building job per asker and export: the same asked again finds it (0042)
+                      UniqueConstraint("username", "pending_key", name="uq_export_job_pending"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: who asked: the file is built as them, and only they download it
@@ -1029,6 +1031,8 @@ class ExportJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     #: how many times a worker took it (one left `working` by a dead worker is taken once more, then failed)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: what was asked (kind, format, params) while it is queued or being built; None once it is done or failed
+    pending_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

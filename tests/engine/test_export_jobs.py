@@ -65,3 +65,26 @@ def test_a_job_whose_requester_is_gone_fails_in_chinese(parts):
     told = uow.read(factory, lambda s: list(s.scalars(select(Notification.message).where(
         Notification.recipient == "left-long-ago", Notification.kind == exports.FAILED))))
     assert len(told) == 1 and "导出失败" in told[0]
+
+
+def test_one_asker_has_one_pending_job_per_export_at_the_database(parts):
+    """`uq_export_job_pending` (migration 0042): two asks that raced past each other's look-up meet here, and the
+    loser's unit runs again and finds the winner's job (web/units.py `run_unique`); a built or failed job keeps
+    no key, and another asker's is their own."""
+    from sqlalchemy.exc import IntegrityError
+    _db, factory, env = parts
+    key = exports.pending_key("circular", "xlsx", {"from": "2026-10-01", "to": "2026-10-31"})
+
+    def add(username, pending):
+        def made(session):
+            session.add(ExportJob(username=username, kind="circular", format="xlsx", status="queued", attempts=0,
+                                  params={"from": "2026-10-01", "to": "2026-10-31"}, pending_key=pending,
+                                  created_at=env.clock.now()))
+        return made
+    uow.run(factory, add("city1", key))
+    with pytest.raises(IntegrityError):
+        uow.run(factory, add("city1", key))
+    uow.run(factory, add("city2", key))
+    uow.run(factory, add("city1", None))
+    uow.run(factory, add("city1", None))
+    assert uow.read(factory, lambda s: len(list(s.scalars(select(ExportJob))))) == 4

@@ -168,3 +168,30 @@ def test_a_job_left_working_by_a_dead_worker_is_taken_once_more_then_failed(app,
     assert work(app) == []
     failed = api.get(f"/api/exports/{job_id}", "city1").json
     assert failed["status"] == "failed" and "重试" in failed["error"]
+
+
+def test_the_same_export_asked_again_while_it_is_being_built_is_that_job(app, api):
+    """A second click (or the page and the API both) while the export is still queued or being built finds that
+    job: 200 with it, `repeated`; no second file is built. Another format, or another asker, is an export of its
+    own; once it is built, asking again makes a new one (the period may have had more work since)."""
+    year = {"kind": "circular", "format": "xlsx", "first": "2026-01-01", "last": "2026-12-31"}
+    first = api.post("/api/exports", "city1", json=year)
+    assert first.status_code == 202 and first.json["repeated"] is False
+    again = api.post("/api/exports", "city1", json=year)
+    assert again.status_code == 200 and again.json["repeated"] is True and again.json["id"] == first.json["id"]
+    page = web_session(app, "city1")
+    r = page.get(f"/circular.xlsx?{YEAR}", follow_redirects=True)
+    assert "该导出已在后台生成中" in r.get_data(as_text=True) and "通报 2026-01-01 至 2026-12-31" in r.get_data(as_text=True)
+    claimed = svc(app).run(lambda s: exports.claim(svc(app).env.command(s)))          # 生成中 now
+    assert claimed["id"] == first.json["id"]
+    assert api.post("/api/exports", "city1", json=year).json["id"] == first.json["id"]
+    pdf = api.post("/api/exports", "city1", json={**year, "format": "pdf"})
+    other = api.post("/api/exports", "committee1", json=year)
+    assert pdf.status_code == other.status_code == 202
+    assert len(jobs_of(app, "city1")) == 2 and len(jobs_of(app, "committee1")) == 1
+
+    svc(app).run(lambda s: s.execute(update(ExportJob).where(ExportJob.id == first.json["id"])
+                                     .values(status="queued")))                      # as if its worker went on
+    assert sorted(work(app)) == sorted([first.json["id"], pdf.json["id"], other.json["id"]])
+    fresh = api.post("/api/exports", "city1", json=year)
+    assert fresh.status_code == 202 and fresh.json["id"] not in (first.json["id"], pdf.json["id"])

@@ -7,7 +7,7 @@ from flask import Blueprint, send_file
 from engine.core.errors import InvalidData
 from engine.exports import jobs as exports
 from web.auth import json_body, services, signed_in
-from web.units import items, read, run
+from web.units import items, read, run_unique
 
 bp = Blueprint("exports", __name__, url_prefix="/api")
 
@@ -17,7 +17,8 @@ bp = Blueprint("exports", __name__, url_prefix="/api")
 def ask():
     """`{kind: circular|monthly, format: pdf|xlsx, first, last}` — the circular of the days first … last
     (YYYY-MM-DD) — or `{kind: monthly, format, month: YYYY-MM (else the month of first), community?}`: 202 with the
-    queued export; GET /api/exports/{id} says when it is built."""
+    queued export; GET /api/exports/{id} says when it is built. The same export asked again while it is still queued
+    or being built: 200 with that job (`repeated`), no second one."""
     body = json_body()
     kind, fmt = body.get("kind"), body.get("format")
     if kind == "circular":
@@ -30,11 +31,11 @@ def ask():
         params = {"month": body.get("month") or (first[:7] if isinstance(first, str) else None),
                   "community": body.get("community")}
     try:
-        job = run(exports.ask, kind, fmt, params)
+        job = run_unique(exports.ask, kind, fmt, params)
     except InvalidData as err:    # the circular's days are asked as first and last
         names = {"from": "first", "to": "last"}
         raise InvalidData([{**e, "field": names.get(e["field"], e["field"])} for e in err.details["errors"]]) from None
-    return job, 202
+    return job, 200 if job["repeated"] else 202
 
 
 @bp.get("/exports")

@@ -24,7 +24,7 @@ from engine.oversight import unlisted_whistles as unlisted
 from web.auth import services
 from web.ui import people, query
 from web.ui.session import page
-from web.units import page_asked, read, run
+from web.units import page_asked, read, run_unique
 
 bp = Blueprint("ui_dashboard", __name__)
 LEVEL_WORDS = {"community": "社区", "unit": "单位", "person": "个人"}
@@ -168,8 +168,11 @@ def _file(kind: str, fmt: str, params: dict, days: int) -> Response:
     user goes to 我的导出), or written now by the same function into a temporary file as its lines are read (one
     read unit of work) and sent from the file; `X-Row-Count` says how many lines it has."""
     if _background(days):
-        job = run(exports.ask, kind, fmt, params)
-        flash(_("已转为后台生成：%(title)s，完成后在“消息”中通知，并可在此下载。", title=job["title"]))
+        job = run_unique(exports.ask, kind, fmt, params)
+        if job["repeated"]:
+            flash(_("该导出已在后台生成中：%(title)s，无需重复导出；完成后在“消息”中通知。", title=job["title"]))
+        else:
+            flash(_("已转为后台生成：%(title)s，完成后在“消息”中通知，并可在此下载。", title=job["title"]))
         return redirect(url_for("ui_exports.mine"))
     out = tempfile.TemporaryFile()
     try:
