@@ -24,8 +24,10 @@ from engine.store.models import Audit, Event, Instance, PendingStart, WorkItem
 log = logging.getLogger(__name__)
 
 _HAS_PROCESS = select(Instance.id).where(Instance.event_id == bindparam("event_id"))
-_PENDING = select(PendingStart.event_id).where(PendingStart.event_id == bindparam("event_id")).with_for_update()
 _STARTED = delete(PendingStart).where(PendingStart.event_id == bindparam("event_id"))
+#: the pending start taken: removed in the unit that starts the process, and whether there was one (a second
+#: starter's DELETE waits for the first's row lock, then finds none)
+_TAKE_PENDING = _STARTED.returning(PendingStart.event_id)
 _WAITING = (select(PendingStart.event_id).where(PendingStart.stored_at <= bindparam("before"))
             .order_by(PendingStart.stored_at).limit(bindparam("limit")))
 
@@ -41,15 +43,16 @@ def check_reason(value) -> str:
 def start(cmd, event_id: int, actor: str | None = None, pending: bool = False) -> Instance:
     """Start a stored event's process (the event row is locked: two starters start one). `actor` is who
     the start is recorded for (a channel, `system`), by default the command's user. `pending`: the caller
-    holds the lock of the event's pending start, so it has no process yet (the pending start is removed in
-    the unit that starts one: no look-up needed)."""
+    took the event's pending start in this unit (`start_pending`), so it has no process yet: no look-up
+    needed."""
     session, env = cmd.session, cmd.env
     event = session.get(Event, event_id, with_for_update=True)
     if event is None:
         raise NotFound(f"event {event_id} does not exist")
-    if not pending and session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
-        raise Conflict(f"event {event.number} already has a process")
-    session.execute(_STARTED, {"event_id": event_id})
+    if not pending:
+        if session.scalar(_HAS_PROCESS, {"event_id": event_id}) is not None:
+            raise Conflict(f"event {event.number} already has a process")
+        session.execute(_STARTED, {"event_id": event_id})
     version = process_versions.version_for(cmd, event)   # its type's process (Table A.1 `process`), or Figure 1's
     event.error = None
     return env.instances.start(session, event, version,
@@ -59,8 +62,9 @@ def start(cmd, event_id: int, actor: str | None = None, pending: bool = False) -
 
 def start_pending(cmd, event_id: int, actor: str | None = None) -> Instance | None:
     """Start the process of a stored submission still waiting for it: right after storing it, on a
-    retry of it, or from the sweep after the app stopped in between. None if it waits no more."""
-    if cmd.session.scalar(_PENDING, {"event_id": event_id}) is None:
+    retry of it, or from the sweep after the app stopped in between. None if it waits no more. The pending start
+    is removed first (one statement, its row locked): if the start fails, the unit rolls back and it waits again."""
+    if cmd.session.execute(_TAKE_PENDING, {"event_id": event_id}).first() is None:
         return None
     return start(cmd, event_id, actor, pending=True)
 

@@ -14,6 +14,9 @@ engine/casework/tasks.py `detail`) answer only someone who may see the event (a 
 `may_see_sensitive`), and record that read (privacy `disclose`)."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from sqlalchemy import bindparam, select
 
 from engine.core import contracts
@@ -21,7 +24,7 @@ from engine.core.clock import SHANGHAI, local, parse_instant
 from engine.store.models import Audit, Instance, User
 
 #: the completed steps of an event, oldest first, each with the process version its instance ran
-_STEPS = (select(Audit.id, Audit.at, Audit.actor, Audit.task_id, Audit.task_name, Audit.data, Instance.version_id)
+_STEPS = (select(Audit.at, Audit.actor, Audit.task_id, Audit.task_name, Audit.data, Instance.version_id)
           .outerjoin(Instance, Instance.id == Audit.instance_id)
           .where(Audit.event_id == bindparam("event_id"), Audit.action == contracts.TASK_COMPLETED)
           .order_by(Audit.id))
@@ -33,14 +36,35 @@ YES, NO = "是", "否"
 PERSON_FIELDS = ("person",)
 
 
-def of_event(cmd, event_id: int) -> list[dict]:
+class Step(NamedTuple):
+    """A completed user task as the record reads it: its audit row, and the version its instance ran."""
+
+    at: datetime
+    actor: str
+    task_id: str | None
+    task_name: str | None
+    data: dict | None
+    version_id: int | None
+
+
+def steps(trail, versions: dict) -> list[Step]:
+    """The completed steps among an event's audit rows (`trail`, oldest first, as the event page reads them),
+    each with its instance's version (`versions`: instance id → version id)."""
+    return [Step(a.at, a.actor, a.task_id, a.task_name, a.data, versions.get(a.instance_id))
+            for a in trail if a.action == contracts.TASK_COMPLETED]
+
+
+def of_event(cmd, event_id: int, rows: list[Step] | None = None, people: dict | None = None) -> list[dict]:
     """The event's record, oldest first: one entry per completed user task —
     `{task_id, task, form_title, at, by: {name, unit}, fields: [{name, label, kind, value, text, items}]}`.
-    The caller has checked that the user may see the event."""
-    rows = list(cmd.session.execute(_STEPS, {"event_id": event_id}))
+    The caller has checked that the user may see the event. `rows` and `people`: the steps and the people they
+    name, when the caller read them already (engine/pool/reading.py `event_detail`)."""
+    if rows is None:
+        rows = [Step(*row) for row in cmd.session.execute(_STEPS, {"event_id": event_id})]
     if not rows:
         return []
-    people = _people(cmd.session, cmd.catalogs, {r.actor for r in rows}, rows)
+    if people is None:
+        people = _people(cmd.session, cmd.catalogs, {r.actor for r in rows}, rows)
     entries = []
     for row in rows:
         schema = _form_of(cmd, row)
@@ -157,9 +181,10 @@ def _empty(value) -> bool:
 
 
 # -- who --------------------------------------------------------------------------------------------------------
-def people(session, catalogs, usernames: set[str]) -> dict[str, dict]:
-    """{user name: {name, unit}} of these accounts, for a page that names who did something."""
-    return _people(session, catalogs, usernames, [])
+def people(session, catalogs, usernames: set[str], rows=()) -> dict[str, dict]:
+    """{user name: {name, unit}} of these accounts, for a page that names who did something, and of the persons
+    the steps `rows` name in their answers."""
+    return _people(session, catalogs, usernames, rows)
 
 
 def who(username: str, found: dict) -> dict:

@@ -254,9 +254,10 @@ class Deadlines:
         return _utc(self.calendar.add_working_time(at, used)) if used > timedelta(0) else at
 
     @staticmethod
-    def tasks_made(connection, event_id: int) -> None:
-        """The runtime wrote new ready tasks of the event: each carries its first open limit (issue #19)."""
-        task_order.follow(connection, [event_id])
+    def add_tasks(connection, rows: list[dict]) -> None:
+        """The runtime's new ready tasks (work_item rows): written, each carrying its first open limit in the same
+        statement (issue #19: 待办's order)."""
+        task_order.add(connection, rows)
 
     @staticmethod
     def rows(ctx) -> list[Deadline]:

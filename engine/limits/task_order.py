@@ -11,11 +11,11 @@ read; red, paused and the due time change only with the deadline records.
 They are kept in step whatever changes a deadline record — armed, met, missed, superseded, paused, resumed,
 extended (§8.4), moved with the calendar — by one listener: every flush that writes deadline records brings
 the tasks of their events up to date in the same transaction. The process runtime writes new tasks with
-their own statement, and then asks for the same (`follow`, through the limits it is given).
+one statement that computes the same keys as it writes them (`add`, through the limits it is given).
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, case, event as sa_event, func, inspect, select, update
+from sqlalchemy import and_, bindparam, case, event as sa_event, func, insert, inspect, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import Deadline, WorkItem
@@ -31,19 +31,40 @@ _LIMIT = Deadline.__table__.alias("task_limit")
 _ITEMS = WorkItem.__table__
 
 
-def _first(column):
-    """SQL: `column` of the task's first open deadline record (a correlated sub-select, one index look-up)."""
-    return (select(column).where(_LIMIT.c.event_id == _ITEMS.c.event_id, _LIMIT.c.task_spec == _ITEMS.c.spec_name,
-                                 _LIMIT.c.status.in_(OPEN_DEADLINES), _LIMIT.c.met_at.is_(None))
-            .order_by(_LIMIT.c.due_at, _LIMIT.c.id).limit(1).scalar_subquery())
+#: written into the statement (no parameters a statement run for many rows at once could not take)
+_OPEN = [literal_column(f"'{status}'") for status in OPEN_DEADLINES]
+
+
+def _first(column, event_id=_ITEMS.c.event_id, spec=_ITEMS.c.spec_name):
+    """SQL: `column` of the task's first open deadline record (a sub-select, one index look-up): of the task row
+    being written (correlated), or of the event and task named (a new task's own values)."""
+    return (select(column).where(_LIMIT.c.event_id == event_id, _LIMIT.c.task_spec == spec,
+                                 _LIMIT.c.status.in_(_OPEN), _LIMIT.c.met_at.is_(None))
+            .order_by(_LIMIT.c.due_at, _LIMIT.c.id).limit(literal_column("1")).scalar_subquery())
 
 
 _RANK = case((_LIMIT.c.status == "missed", RED), (_LIMIT.c.status == "paused", PAUSED), else_=RUNNING)
+
+
+def _keys(event_id=_ITEMS.c.event_id, spec=_ITEMS.c.spec_name, made=_ITEMS.c.created_at) -> dict:
+    """A task's keys from its first open limit: rank, due time (else when it was made), warning time."""
+    return {"time_rank": func.coalesce(_first(_RANK, event_id, spec), NO_LIMIT),
+            "time_key": func.coalesce(_first(_LIMIT.c.due_at, event_id, spec), made),
+            "warn_at": _first(_LIMIT.c.warn_at, event_id, spec)}
+
+
 #: the tasks of these events, brought in step with their deadline records (built once)
-_FOLLOW = (update(_ITEMS).where(_ITEMS.c.event_id.in_(bindparam("event_ids", expanding=True)))
-           .values(time_rank=func.coalesce(_first(_RANK), NO_LIMIT),
-                   time_key=func.coalesce(_first(_LIMIT.c.due_at), _ITEMS.c.created_at),
-                   warn_at=_first(_LIMIT.c.warn_at)))
+_FOLLOW = update(_ITEMS).where(_ITEMS.c.event_id.in_(bindparam("event_ids", expanding=True))).values(**_keys())
+#: new tasks, written with their keys in the same statement (their event, task and time as parameters again)
+_ADD = insert(_ITEMS).values(**_keys(bindparam("of_event", type_=_ITEMS.c.event_id.type),
+                                     bindparam("of_spec", type_=_ITEMS.c.spec_name.type),
+                                     bindparam("made_at", type_=_ITEMS.c.created_at.type)))
+
+
+def add(connection, rows: list[dict]) -> None:
+    """Write new ready tasks (work_item rows as dicts), each carrying its first open limit."""
+    connection.execute(_ADD, [{**row, "of_event": row["event_id"], "of_spec": row["spec_name"],
+                               "made_at": row["created_at"]} for row in rows])
 
 
 def follow(connection, event_ids) -> None:

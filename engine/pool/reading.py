@@ -5,6 +5,8 @@ of the events a user may see. Every read of a sensitive event's content is recor
 `disclose`)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, select
 
 from engine.accounts import privacy
@@ -29,18 +31,18 @@ def visible(cmd, event_id: int, where: str) -> Event:
 
 #: an event detail's reads, built once (columns, not ORM rows: building a statement and loading entities
 #: cost more than the queries themselves, bench/throughput.py)
-_PROCESS = (select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by, Instance.suspend_reason,
-                   ProcessVersion.process_key, ProcessVersion.version)
-            .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
-            .where(Instance.event_id == bindparam("event_id")).order_by(Instance.id.desc()).limit(1))
+#: the event's instances, oldest first: the last is its process now; each keeps its start (migration 0040) and its
+#: version (the forms its steps used: 办理记录)
+_INSTANCES = (select(Instance.id, Instance.status, Instance.suspended_at, Instance.suspended_by, Instance.suspend_reason,
+                     Instance.started_at, Instance.started_by, Instance.version_id, ProcessVersion.process_key,
+                     ProcessVersion.version)
+              .join(ProcessVersion, ProcessVersion.id == Instance.version_id)
+              .where(Instance.event_id == bindparam("event_id")).order_by(Instance.id))
 _OPEN_TASKS = (select(WorkItem.id, WorkItem.spec_name, WorkItem.title, WorkItem.lane, WorkItem.role, WorkItem.community,
                       WorkItem.unit, WorkItem.person, WorkItem.created_at)
                .where(WorkItem.event_id == bindparam("event_id")).order_by(WorkItem.created_at))
 _TIMELINE = (select(Audit.at, Audit.actor, Audit.action, Audit.instance_id, Audit.task_id, Audit.task_name, Audit.data)
              .where(Audit.event_id == bindparam("event_id")).order_by(Audit.id))
-_STARTS = (select(Instance.id, Instance.started_at, Instance.started_by, ProcessVersion.process_key,
-                   ProcessVersion.version).join(ProcessVersion, ProcessVersion.id == Instance.version_id)
-           .where(Instance.event_id == bindparam("event_id"), Instance.started_at.is_not(None)).order_by(Instance.id))
 #: the trail's word for an instance's start (流程启动), which the instance row keeps since migration 0040
 STARTED_PROCESS = "process_started"
 _REVISITS = select(Revisit).where(Revisit.event_id == bindparam("event_id")).order_by(Revisit.id)
@@ -48,11 +50,13 @@ _DEADLINES = select(Deadline).where(Deadline.event_id == bindparam("event_id")).
 
 
 def event_detail(cmd, event_id: int, where: str = "api") -> dict:
-    """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights."""
+    """The event as GET /api/events/{id} shows it, with its deadlines and their warning lights. Each record is
+    read once: the trail gives the timeline and the 办理记录, the revisit rows the 回访 and their timeline entries,
+    the instances the process, the starts and the versions of the steps' forms, one look-up the people named."""
     session, user, catalogs, now = cmd.session, cmd.user, cmd.catalogs, cmd.now()
     event = visible(cmd, event_id, where)
     rows = list(session.scalars(_DEADLINES, {"event_id": event.id}))
-    body = _detail(session, catalogs, event, rows)
+    body, read = _detail(session, catalogs, event, rows)
     body["deadlines"] = [deadlines.describe(row, catalogs, now) for row in rows]
     # visible warnings, e.g. a working-day deadline in a year without a holiday calendar
     body["warnings"] = sorted({row["calendar_warning"] for row in body["deadlines"] if row["calendar_warning"]})
@@ -65,8 +69,9 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     else:
         body.update(suspected_duplicates=[], merged_reports=[])     # what `related` answers then
     body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
-    body["revisits"] = revisits.of_event(session, event.id)     # 回访 after each closure (§4.3, §8.6)
-    body["record"] = record.of_event(cmd, event.id)             # 办理记录: each step's answers, readable (issue #19)
+    body["revisits"] = [revisits.describe(row) for row in read.revisits]   # 回访 after each closure (§4.3, §8.6)
+    # 办理记录: each step's answers, readable (issue #19)
+    body["record"] = record.of_event(cmd, event.id, read.steps, read.people)
     body["delegations"] = delegation.of_event(session, catalogs, event.id, now)   # 下派 and its sub-deadlines
     body["whistle_unlisted"] = _unlisted(session, body["timeline"])   # 清单外吹哨 (§7.3.2)
     body["arrival_checks"] = arrivals.of_event(session, catalogs, event.id)   # 到场 check-ins, far ones flagged (§8.3)
@@ -76,9 +81,19 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
-def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> dict:
+@dataclass(frozen=True)
+class _Read:
+    """What the detail read once and uses in more than one part."""
+
+    revisits: list
+    steps: list
+    people: dict
+
+
+def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> tuple[dict, _Read]:
     body = events.summary(event)
-    row = session.execute(_PROCESS, {"event_id": event.id}).first()
+    instances = list(session.execute(_INSTANCES, {"event_id": event.id}))
+    row = instances[-1] if instances else None
     body["process"] = None if row is None else {
         "instance_id": row.id, "status": row.status, "process_key": row.process_key, "version": row.version,
         # 挂起 (engine/casework/administration.py): since when, by whom, why
@@ -89,15 +104,17 @@ def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> dict:
                            "created_at": local(w.created_at)}
                           for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
     trail = list(session.execute(_TIMELINE, {"event_id": event.id}))
-    asked = revisits.timeline(session.scalars(_REVISITS, {"event_id": event.id}), trail)
+    asked_rows = list(session.scalars(_REVISITS, {"event_id": event.id}))
+    asked = revisits.timeline(asked_rows, trail)
     limited = [(at, "system", deadlines.STARTED, said, None) for at, said in deadlines.starts(limits, trail)]
-    derived = [*_starts(session, event.id), *asked, *limited]
-    # for people: never the login name
-    named = record.people(session, catalogs, {a.actor for a in trail} | {entry[1] for entry in derived})
+    derived = [*_starts(instances), *asked, *limited]
+    steps = record.steps(trail, {i.id: i.version_id for i in instances})
+    # for people: never the login name (the persons a step's answers name too, for the 办理记录)
+    named = record.people(session, catalogs, {a.actor for a in trail} | {entry[1] for entry in derived}, steps)
     body["timeline"] = _timeline(trail, derived, named)
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
-    return body
+    return body, _Read(asked_rows, steps, named)
 
 
 def _timeline(trail, derived, named) -> list[dict]:
@@ -136,12 +153,12 @@ def _before(entry, a) -> bool:
     return a.instance_id > instance or (a.instance_id == instance and a.action == contracts.REOPENED)
 
 
-def _starts(session, event_id: int) -> list[tuple]:
+def _starts(instances) -> list[tuple]:
     """流程启动 of the event's instances that keep their start (migration 0040): (at, actor, action, what the
     trail's row said, the instance)."""
     return [(utc(row.started_at), row.started_by or "system", STARTED_PROCESS,
              {"process": row.process_key, "version": row.version}, row.id)
-            for row in session.execute(_STARTS, {"event_id": event_id})]
+            for row in instances if row.started_at is not None]
 
 
 def _derived(at, actor, action, said: dict, named) -> dict:

@@ -8,8 +8,9 @@ builds it (engine/command.py) hands it these, made by the domain:
   and `restart` (the data the step's own event starts again with, in a new instance once this one has ended:
   重新办理 after a 不满意 回访), and passes it to handlers.
 - `limits`: the time limits timers carry (`deadline(kind, limit, start)` in a timer expression;
-  engine/limits/deadlines.py). The runtime calls `arm`, `reconcile`, `instance_ended`, `tasks_made`, `warn_at`,
-  `compute` (to check a diagram at deploy), `catalogs` and `calendar` (`add_working_days`).
+  engine/limits/deadlines.py). The runtime calls `arm`, `reconcile`, `instance_ended`, `add_tasks` (writes the
+  work items it made, with the time left on them), `warn_at`, `compute` (to check a diagram at deploy),
+  `catalogs` and `calendar` (`add_working_days`).
 - `initial_data(event)`: what a process started for an event (转办's new event) begins with.
 """
 from __future__ import annotations

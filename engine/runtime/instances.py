@@ -51,7 +51,6 @@ _SAVE = (update(_INSTANCES)
                  status=bindparam("new_status"), updated_at=bindparam("new_updated_at"),
                  row_version=bindparam("new_row_version")))
 _DROP_WORK = delete(_WORK_ITEMS).where(_WORK_ITEMS.c.id.in_(bindparam("ids", expanding=True)))
-_ADD_WORK = insert(_WORK_ITEMS)
 _DROP_TIMER = delete(_TIMERS).where(and_(_TIMERS.c.instance_id == bindparam("instance"),
                                          _TIMERS.c.task_id == bindparam("task"), _TIMERS.c.spec_name == bindparam("spec")))
 _ADD_TIMERS = insert(_TIMERS)
@@ -457,9 +456,8 @@ class Instances:
                                  spec_name=task.task_spec.bpmn_id, title=meta["title"], lane=meta["lane"],
                                  role=meta["role"], assignee_kind=kind, form=meta["form"], created_at=now,
                                  **{k: str(v) if v is not None else None for k, v in values.items()}))
-        if new_rows:
-            connection.execute(_ADD_WORK, new_rows)
-            self.deadlines.tasks_made(connection, event.id)     # the time left on them (待办's order)
+        if new_rows:     # written with the time left on them (待办's order), one statement
+            self.deadlines.add_tasks(connection, new_rows)
         return [t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in after.ready.values()]
 
     def _sync_timers(self, connection, row, before, after) -> None:
