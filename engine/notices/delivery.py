@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import apprise
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 
 from engine.core.clock import SHANGHAI, local
 from engine.accounts import privacy
@@ -241,14 +241,18 @@ def deliver(session, notice: Notification, row: NoticeChannel, at: datetime) -> 
     return found
 
 
+#: a channel in use of any of the owners given (built once: constructing it cost more than running it)
+_ANY_CHANNEL = (select(NoticeChannel.id).where(
+    tuple_(NoticeChannel.owner_kind, NoticeChannel.owner).in_(bindparam("owners", expanding=True)),
+    NoticeChannel.enabled.is_(True), NoticeChannel.removed_at.is_(None)).limit(1))
+
+
 def any_channel(session, owners: set[tuple[str, str]]) -> bool:
     """Has any of these (owner kind, owner) a channel in use? (one indexed read per step that notifies)"""
     owners = {(k, o) for k, o in owners if o}
     if not owners:
         return False
-    return session.scalar(select(NoticeChannel.id).where(
-        tuple_(NoticeChannel.owner_kind, NoticeChannel.owner).in_(sorted(owners)),
-        NoticeChannel.enabled.is_(True), NoticeChannel.removed_at.is_(None)).limit(1)) is not None
+    return session.scalar(_ANY_CHANNEL, {"owners": sorted(owners)}) is not None
 
 
 def unit_of(session, row: NoticeChannel) -> str | None:
