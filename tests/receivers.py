@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 
 class Receiver:
-    """Records each request; answers with the next scripted status (then 200)."""
+    """Records each request; answers with the next scripted status (then 200): a number, or (status, headers)."""
 
     def __init__(self, path: str = "/eventflow/callback"):
         self.requests, self.script = [], []
@@ -26,7 +26,10 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
                 status = receiver.script.pop(0) if receiver.script else 200
+                status, headers = status if isinstance(status, tuple) else (status, {})
                 self.send_response(status)
+                for name, value in headers.items():      # e.g. a redirect's Location
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

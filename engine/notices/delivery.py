@@ -89,7 +89,8 @@ def target_host(url: str) -> str | None:
     if url.split("://", 1)[0].lower() in VENDOR_HOSTS:
         return None
     found = plugin(url)
-    return (getattr(found, "smtp_host", None) or getattr(found, "host", None) or "") if found is not None else ""
+    host = (getattr(found, "smtp_host", None) or getattr(found, "host", None) or "") if found is not None else ""
+    return targets.normal(host)
 
 
 def inner_host(url: str, allowed=frozenset()) -> str | None:
@@ -99,7 +100,7 @@ def inner_host(url: str, allowed=frozenset()) -> str | None:
     reach into the city's network (server-side request forgery); an administrator's may. Checked when the URL
     is set, and again at each sending (engine/notices/targets.py)."""
     host = target_host(url)
-    if host is None or host in allowed:
+    if host is None or targets.allowed_host(host, allowed):
         return None
     return None if targets.judge(host).inner is None else (host or "?")
 
@@ -332,7 +333,7 @@ def send(message: Message, allowed=frozenset()) -> str | None:
     if isinstance(getattr(notifier, "headers", None), dict):
         notifier.headers[IDEMPOTENCY_HEADER] = message.key
     host = target_host(message.url) if message.public_only else None
-    if host is None or host in allowed:
+    if host is None or targets.allowed_host(host, allowed):
         return _send(notifier, message)
     verdict = targets.judge(host)
     if verdict.inner == "unresolved":

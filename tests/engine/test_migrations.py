@@ -80,8 +80,9 @@ def test_sqlite_keeps_a_whole_second_as_19_characters(database_url):
 
 
 def test_a_persons_own_channel_stays_on_the_public_internet_after_0041(database_url):
-    """0041: of the channels already there, a person's made by someone who is not a system administrator is
-    checked again at each sending (`public_only`); one a system administrator made, and a unit's, are not."""
+    """0041: of the channels already there, a person's whose address was set last by someone who is not a system
+    administrator — its latest URL change in the trail, else its making — is checked again at each sending
+    (`public_only`); one a system administrator set, and a unit's, are not."""
     from alembic import command
     from sqlalchemy import text
 
@@ -93,14 +94,24 @@ def test_a_persons_own_channel_stays_on_the_public_internet_after_0041(database_
             conn.execute(text("INSERT INTO app_user (username, display_name, password_hash, roles, active, created_at,"
                               " sensitive_access) VALUES (:name, :name, 'x', :roles, :yes, '2026-10-08 01:00:00', :no)"),
                          {"name": name, "roles": roles, "yes": True, "no": False})
-        for label, kind, owner, by in (("own", "person", "staff1", "staff1"), ("set-for", "person", "staff1", "admin1"),
-                                       ("unit", "unit", "police", "staff1")):
-            conn.execute(text("INSERT INTO notice_channel (owner_kind, owner, label, url, categories, enabled,"
-                              " created_at, created_by) VALUES (:kind, :owner, :label, 'json://1.1.1.1/x', '[]', :yes,"
-                              " '2026-10-08 01:00:00', :by)"),
-                         {"kind": kind, "owner": owner, "label": label, "by": by, "yes": True})
+        for number, (label, kind, owner, by) in enumerate(
+                (("own", "person", "staff1", "staff1"), ("set-for", "person", "staff1", "admin1"),
+                 ("unit", "unit", "police", "staff1"), ("own-repointed-by-admin", "person", "staff1", "staff1"),
+                 ("set-for-repointed-by-owner", "person", "staff1", "admin1")), start=1):
+            conn.execute(text("INSERT INTO notice_channel (id, owner_kind, owner, label, url, categories, enabled,"
+                              " created_at, created_by) VALUES (:id, :kind, :owner, :label, 'json://1.1.1.1/x', '[]',"
+                              " :yes, '2026-10-08 01:00:00', :by)"),
+                         {"id": number, "kind": kind, "owner": owner, "label": label, "by": by, "yes": True})
+        # who set the address last counts: the latest change of the URL, not a change of the label
+        for actor, data in (("admin1", '{"channel": 4, "url": "json://10.1.2.3/…"}'),
+                            ("staff1", '{"channel": 4, "label": "改名"}'),
+                            ("admin1", '{"channel": 5, "url": "json://1.0.0.1/…"}'),
+                            ("staff1", '{"channel": 5, "url": "json://1.1.1.1/…"}')):
+            conn.execute(text("INSERT INTO audit (at, actor, action, data) VALUES ('2026-10-08 02:00:00', :actor,"
+                              " 'notice_channel_changed', :data)"), {"actor": actor, "data": data})
     command.upgrade(alembic_config(db), "head")
     with db.connect() as conn:
         flags = dict(conn.execute(text("SELECT label, public_only FROM notice_channel")).all())
     db.dispose()
-    assert flags == {"own": True, "set-for": False, "unit": False}
+    assert flags == {"own": True, "set-for": False, "unit": False, "own-repointed-by-admin": False,
+                     "set-for-repointed-by-owner": True}

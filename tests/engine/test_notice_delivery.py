@@ -265,3 +265,37 @@ def test_a_pinned_name_reaches_only_the_addresses_checked_and_only_in_its_thread
     with pytest.raises(requests.ConnectionError):
         requests.post(url, json={"n": 2}, timeout=5)
     assert hook.bodies() == [{"n": 1}] and hook.requests[0][0]["Host"] == f"{name}:{hook.port}"
+
+
+def test_while_pinned_every_other_name_must_be_public_too(hook):
+    """A sending fails closed: the pinned host answering with a redirect to this machine (or apprise asking a key
+    server) makes the thread look up another name, and that one is judged as the channel's was: refused, and the
+    inner receiver hears nothing. An address of another family than the one asked for is skipped, not fatal."""
+    import socket
+
+    import requests
+
+    inner = Receiver("/admin")
+    try:
+        name = "hook.eventflow.invalid"
+        hook.script = [(307, {"Location": f"http://localhost:{inner.port}/admin"})]
+        with targets.pinned(name, ("127.0.0.1",)):
+            with pytest.raises(requests.ConnectionError):
+                requests.post(f"http://{name}:{hook.port}/sms-gateway", json={"n": 1}, timeout=5)
+            with pytest.raises(socket.gaierror):
+                socket.getaddrinfo("127.0.0.1", 80)
+        assert len(hook.requests) == 1 and inner.requests == []
+        assert socket.getaddrinfo("localhost", inner.port)                      # unpinned: as usual
+        with targets.pinned(name, ("::1", "127.0.0.1")):
+            found = socket.getaddrinfo(name, 80, socket.AF_INET)
+        assert {info[4][0] for info in found} == {"127.0.0.1"}
+    finally:
+        inner.close()
+
+
+def test_a_host_is_compared_as_apprise_names_it():
+    assert delivery.target_host("json://[2606:4700:4700::1111]/hook") == "2606:4700:4700::1111"
+    assert targets.judge(delivery.target_host("json://[2606:4700:4700::1111]/hook")).inner is None
+    assert delivery.inner_host("json://LocalHost./hook", frozenset({"localhost"})) is None
+    assert delivery.inner_host("json://localhost/hook", frozenset({"LOCALHOST"})) is None
+    assert delivery.inner_host("json://localhost/hook") == "localhost"
