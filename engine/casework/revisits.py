@@ -218,12 +218,6 @@ def timeline(rows, trail) -> list[tuple[datetime, str, str, dict, int | None]]:
     return found
 
 
-def of_event(session, event_id: int) -> list[dict]:
-    """The event's 回访, oldest first (its content: shown with the event's, to whoever may see it)."""
-    return [describe(row) for row in session.scalars(select(Revisit).where(Revisit.event_id == event_id)
-                                                     .order_by(Revisit.id))]
-
-
 def check_reopen(session, event: Event) -> None:
     """重启 by hand waits while a 回访 is open: the 回访 records a 不满意 and reopens the event itself."""
     if event.revisit == "open" and event.status == "closed":
