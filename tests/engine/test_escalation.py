@@ -153,7 +153,7 @@ def after_start(**delta) -> datetime:
 
 def waiting_rungs(read, event_id) -> list[tuple[str, str]]:
     return read(lambda cmd: [(w.rung, w.status) for w in cmd.session.scalars(
-        select(Escalation).where(Escalation.event_id == event_id))])
+        select(Escalation).where(Escalation.event_id == event_id).order_by(Escalation.id))])
 
 
 def test_a_miss_that_no_longer_stands_does_not_reach_the_city(sessions, env, run, read, clock):
