@@ -158,7 +158,8 @@ class PgState:
     @classmethod
     def of(cls, engine) -> "PgState":
         with engine.connect() as conn:
-            rows = {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in Base.metadata.sorted_tables}
+            rows = {t.name: [dict(r._mapping) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
+                    for t in Base.metadata.sorted_tables}
             names = conn.scalars(text("SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"
                                       " WHERE schemaname = current_schema() ORDER BY 1")).all()
             sequences = tuple((name, *conn.execute(text(f"SELECT last_value, is_called FROM {name}")).one())

@@ -118,7 +118,8 @@ def restart(cmd, event_id: int) -> Event:
 # -- the source's and the registrar's moves ---------------------------------------------------------------
 def open_work(cmd, event_id: int) -> list[WorkItem]:
     """The event's open tasks."""
-    return list(cmd.session.scalars(select(WorkItem).where(WorkItem.event_id == event_id)))
+    return list(cmd.session.scalars(select(WorkItem).where(WorkItem.event_id == event_id)
+                                    .order_by(WorkItem.created_at, WorkItem.id)))
 
 
 def locked(cmd, event_id: int) -> Event:

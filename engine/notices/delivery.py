@@ -222,7 +222,7 @@ def fan_out(session, notice: Notification, at: datetime) -> list[NoticeChannel]:
     held = []
     for row in session.scalars(select(NoticeChannel).where(
             NoticeChannel.owner_kind == notice.recipient_kind, NoticeChannel.owner == notice.recipient,
-            NoticeChannel.enabled.is_(True), NoticeChannel.removed_at.is_(None))):
+            NoticeChannel.enabled.is_(True), NoticeChannel.removed_at.is_(None)).order_by(NoticeChannel.id)):
         if row.categories and wanted not in row.categories:
             continue
         hold = quiet(row, at)

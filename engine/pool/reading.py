@@ -40,7 +40,7 @@ _INSTANCES = (select(Instance.id, Instance.status, Instance.suspended_at, Instan
               .where(Instance.event_id == bindparam("event_id")).order_by(Instance.id))
 _OPEN_TASKS = (select(WorkItem.id, WorkItem.spec_name, WorkItem.title, WorkItem.lane, WorkItem.role, WorkItem.community,
                       WorkItem.unit, WorkItem.person, WorkItem.created_at)
-               .where(WorkItem.event_id == bindparam("event_id")).order_by(WorkItem.created_at))
+               .where(WorkItem.event_id == bindparam("event_id")).order_by(WorkItem.created_at, WorkItem.id))
 _TIMELINE = (select(Audit.at, Audit.actor, Audit.action, Audit.instance_id, Audit.task_id, Audit.task_name, Audit.data)
              .where(Audit.event_id == bindparam("event_id")).order_by(Audit.id))
 #: the trail's word for an instance's start (流程启动), which the instance row keeps since migration 0040
@@ -203,7 +203,8 @@ def diagram(cmd, event_id: int) -> tuple[str, list[str]]:
     if row is None:
         raise NotFound(f"event {event.number} has no process")
     version = session.get(ProcessVersion, row.version_id)
-    open_ids = [w.spec_name for w in session.scalars(select(WorkItem).where(WorkItem.event_id == event.id))]
+    open_ids = session.scalars(select(WorkItem.spec_name).where(WorkItem.event_id == event.id)
+                               .order_by(WorkItem.created_at, WorkItem.id)).all()
     files = {path: text for path, text in sorted(version.files.items()) if path.endswith(".bpmn")}
     for _path, text in files.items():
         marked = [i for i in open_ids if f'id="{i}"' in text]

@@ -118,7 +118,7 @@ def test_the_deadline_lookups_use_their_partial_indexes(sessions, database_url, 
 def test_an_ended_instances_limits_name_no_timer(run, read, clock):
     event_id = _walk(run, clock)
     timers = lambda: read(lambda cmd: list(cmd.session.scalars(select(Deadline.timer_task_id).where(   # noqa: E731
-        Deadline.event_id == event_id))))
+        Deadline.event_id == event_id).order_by(Deadline.id))))
     assert timers()[-1] is not None                          # the accept limit's timer, waiting
     run(lifecycle.withdraw, event_id, "群众撤回", user="grid1")  # 撤单: the instance ends
     assert timers() == [None] * 4
