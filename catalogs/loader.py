@@ -62,7 +62,7 @@ def load_catalogs(directory: str | os.PathLike[str] | None = None,
         digest.update(f"{file}\0{len(raw)}\0".encode())
         digest.update(raw)
         data[key] = _parse(raw, file)
-        errors.extend(_schema_errors(key, data[key]))
+        errors.extend(_checked(key, raw, data[key]))
     _raise_if_any(errors)  # cross-checks assume every file has its schema's shape
     _raise_if_any(cross_check(data))
     return Catalogs(data, content_hash=digest.hexdigest())
@@ -99,6 +99,25 @@ def _validator(key: str) -> Draft202012Validator:
     schema = json.loads((SCHEMA_DIR / f"{key}.schema.json").read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+#: (catalog key, SHA-256 of its bytes) of the documents their schema passed in this process: the same bytes
+#: pass again, so each app built on them (every gunicorn worker, every test's app: two loads, ~24 ms of
+#: jsonschema each) does not validate them again. Refused documents are not kept (their errors are wanted).
+_PASSED: set[tuple[str, bytes]] = set()
+_PASSED_MAX = 4096   # an administrator's every saved revision is new bytes: forget them all past this many
+
+
+def _checked(key: str, raw: bytes, document: Any) -> list[CatalogError]:
+    seen = (key, hashlib.sha256(raw).digest())
+    if seen in _PASSED:
+        return []
+    errors = _schema_errors(key, document)
+    if not errors:
+        if len(_PASSED) >= _PASSED_MAX:
+            _PASSED.clear()
+        _PASSED.add(seen)
+    return errors
 
 
 def _schema_errors(key: str, document: Any) -> list[CatalogError]:

@@ -194,3 +194,21 @@ def test_duty_rosters_name_the_person_on_duty_for_a_unit_or_above(cats):
     assert cats.on_duty("zhifa.zhongdui1", "2026-10-10") == "zhifa1"      # the department's roster covers it
     assert cats.on_duty("zhifa", "2026-10-12") is None
     assert cats.on_duty("nowhere", "2026-10-10") is None
+
+
+def test_bytes_their_schema_passed_are_not_validated_again_and_refused_ones_are_refused_every_time():
+    """catalogs/loader.py `_PASSED`: an app is built on the same catalogs again and again (each gunicorn
+    worker, each test's app); jsonschema passes the same bytes once per process. A document the schema
+    refused is never remembered: loading it again names the same error."""
+    from catalogs import loader
+    raw = (DATA_DIR / "roles.json").read_bytes()
+    load_catalogs()
+    assert ("roles", loader.hashlib.sha256(raw).digest()) in loader._PASSED
+    bad = json.loads(raw)
+    bad[0].pop("code")
+    wrong = json.dumps(bad, ensure_ascii=False).encode()
+    for _ in range(2):
+        with pytest.raises(CatalogError) as refused:
+            load_catalogs(overrides={"roles": wrong})
+        assert (refused.value.file, refused.value.reason) == ("roles.json", "missing required field")
+    assert ("roles", loader.hashlib.sha256(wrong).digest()) not in loader._PASSED
