@@ -18,7 +18,7 @@ SIM_START = datetime.fromisoformat("2026-10-08T09:00:00+08:00")
 def told(app, recipient, kind):
     svc = app.extensions["eventflow"]
     return svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
-        Notification.recipient == recipient, Notification.kind == kind))])
+        Notification.recipient == recipient, Notification.kind == kind).order_by(Notification.id))])
 
 
 def deadline(api, event_id, kind, unit=None, user="staff1"):

@@ -77,7 +77,7 @@ def test_no_hazard_point_is_reminded_on_the_last_working_days_and_flagged_when_t
 
     def told(community):
         return svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
-            Notification.kind == "hazard_reminder", Notification.recipient == community))])
+            Notification.kind == "hazard_reminder", Notification.recipient == community).order_by(Notification.id))])
     assert told("lg-longgang") == []
     advance_to(api, datetime.fromisoformat("2026-10-28T09:00:00+08:00"))   # Wed 28, Thu 29, Fri 30 are the last
     assert len(told("lg-longgang")) == 1 and "2026-10" in told("lg-longgang")[0]

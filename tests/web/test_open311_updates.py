@@ -294,7 +294,7 @@ def test_a_citizens_update_is_stored_shown_told_and_idempotent(app, api):
     timeline = api.event(event_id)["timeline"]
     assert [a["data"]["text"] for a in timeline if a["action"] == "citizen_update"] == ["摊位还在"]
     told = svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
-        Notification.event_id == event_id, Notification.kind == "citizen_update"))])
+        Notification.event_id == event_id, Notification.kind == "citizen_update").order_by(Notification.id))])
     assert told and "摊位还在" in told[0]                                    # whoever has 核实 hears it
     page = web_session(app, "staff1").get(f"/events/{event_id}")
     assert page.status_code == 200 and "群众补充" in page.get_data(as_text=True) and "摊位还在" in page.get_data(as_text=True)

@@ -53,7 +53,7 @@ def test_urging_from_the_event_page_tells_whoever_has_the_task(app, api):
     assert r.status_code == 302
     svc = app.extensions["eventflow"]
     told = svc.read(lambda s: [n.message for n in s.scalars(select(Notification).where(
-        Notification.kind == "urge", Notification.recipient == "zhifa"))])
+        Notification.kind == "urge", Notification.recipient == "zhifa").order_by(Notification.id))])
     assert told and "请尽快签收" in told[0] and event["number"] in told[0]
     assert "催办" in page.get(f"/events/{event['id']}").get_data(as_text=True)      # in the timeline
     grid = web_session(app, "grid1")                                # a grid worker may comment, not urge

@@ -23,7 +23,7 @@ def sign_in(api, username, password):
 
 def audits(app, action):
     svc = app.extensions["eventflow"]
-    return svc.read(lambda s: [a.data for a in s.scalars(select(Audit).where(Audit.action == action))])
+    return svc.read(lambda s: [a.data for a in s.scalars(select(Audit).where(Audit.action == action).order_by(Audit.id))])
 
 
 def test_an_administrator_creates_an_account_that_works_at_once(app, api):
