@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, bindparam, case, event as sa_event, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, get_history
 
 from engine.store.models import Deadline, WorkItem
 
@@ -81,9 +81,10 @@ _KEYED = ("status", "due_at", "warn_at", "met_at", "task_spec", "event_id")
 
 
 def _moves_tasks(row) -> bool:
-    """Read by `get_history` per column: `inspect(row).attrs` would build a view of every column of the row,
-    kept in a reference cycle with it, that only the cyclic garbage collector frees."""
-    return any(get_history(row, name).has_changes() for name in _KEYED)
+    """Read by `get_history` per column, loading nothing (an unloaded column has no change): `inspect(row).attrs`
+    would build a view of every column of the row, kept in a reference cycle with it, that only the cyclic
+    garbage collector frees."""
+    return any(get_history(row, name, PASSIVE_NO_INITIALIZE).has_changes() for name in _KEYED)
 
 
 @sa_event.listens_for(Session, "after_flush")
