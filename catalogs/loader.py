@@ -53,6 +53,8 @@ def load_catalogs(directory: str | os.PathLike[str] | None = None,
     """
     directory = Path(directory) if directory is not None else DATA_DIR
     overrides = overrides or {}
+    if len(_PASSED) >= _PASSED_MAX:
+        _PASSED.clear()
     digest = hashlib.sha256()
     data: dict[str, Any] = {}
     errors: list[CatalogError] = []
@@ -114,8 +116,6 @@ def _checked(key: str, raw: bytes, document: Any) -> list[CatalogError]:
         return []
     errors = _schema_errors(key, document)
     if not errors:
-        if len(_PASSED) >= _PASSED_MAX:
-            _PASSED.clear()
         _PASSED.add(seen)
     return errors
 

@@ -17,7 +17,7 @@ class LazyRule(Rule):
     def _compile_builder(self, append_unknown: bool = True):
         compiled = None
 
-        def build(rule, *args, **kwargs):
+        def build(rule, /, *args, **kwargs):   # positional: a URL's value or query argument may be `rule`
             nonlocal compiled
             if compiled is None:      # two threads at once compile it twice: the same function
                 compiled = Rule._compile_builder(rule, append_unknown)

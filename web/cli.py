@@ -502,8 +502,8 @@ def worker(ctx):
         if not alone:
             raise click.ClickException("another eventflow worker runs on this SQLite database (one only: "
                                        "use PostgreSQL for several)")
+        serving.settle()   # before catching up: the workflows it caches are dropped later, and must be freed
         _caught_up(svc)
-        serving.settle()                              # a timer's lateness is not a full collection's pause
         click.echo(f"eventflow worker {os.getpid()}: sweep every {svc.settings.sweep_interval_seconds}s, "
                    f"clock {svc.settings.clock}")
         work(svc, lambda: signal.sigwait(stop), report=lambda line: click.echo(f"eventflow worker {os.getpid()}: {line}"))

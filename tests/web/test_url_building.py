@@ -21,7 +21,7 @@ def test_every_rule_builds_the_url_werkzeugs_own_rule_builds(app):
     for rule in rules:
         values = {name: SAMPLES[type(converter).__name__] for name, converter in rule._converters.items()}
         method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
-        extra = {"page": 2}                                  # not in the rule: the query string
+        extra = {"page": 2, "rule": "x", "self": "y"}        # not in the rule: the query string
         assert ours.build(rule.endpoint, {**values, **extra}, method=method) == \
             theirs.build(rule.endpoint, {**values, **extra}, method=method), rule.rule
 
