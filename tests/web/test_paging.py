@@ -140,6 +140,10 @@ def test_open311_pages_are_in_the_link_header(app, api):
     r = api.client.get(link)
     assert [x["service_request_id"] for x in r.json] == numbers[:1] and 'rel="prev"' in r.headers["Link"]
     assert "Link" not in api.client.get(f"{BASE}/requests.json").headers                     # one page: none
+    for name in ("endpoint", "_external", "_anchor", "fmt"):           # url_for's own words stay query arguments
+        r = api.client.get(f"{BASE}/requests.json", query_string={"limit": 2, name: "xml"})
+        link = re.fullmatch(r'<([^>]+)>; rel="next"', r.headers["Link"]).group(1)
+        assert link.startswith(f"{BASE}/requests.json?") and f"{name}=xml" in link and "#" not in link, link
 
 
 def _links(html: str) -> dict:
@@ -163,3 +167,18 @@ def test_the_pages_link_to_the_next_and_previous_page_keeping_the_filters(app, a
     html = page.get("/events?limit=2").get_data(as_text=True)
     assert "下一页" in html and page.get(_links(html)["next"]).status_code == 200
     assert page.get("/?limit=51").status_code == 400                   # a page shows at most 50
+
+
+def test_a_query_argument_named_like_url_fors_own_stays_a_query_argument(app, api):
+    """web/ui/__init__.py `page_url`: `?endpoint=` broke the page (500), `?_external=` / `?_scheme=` /
+    `?_anchor=` turned the link absolute, foreign or anchored; each is now kept in the links' query string."""
+    for _ in range(3):
+        api.report()
+    page = web_session(app, "staff1")
+    for name in ("endpoint", "_external", "_scheme", "_anchor", "_method", "rule", "self", "cursor_x"):
+        r = page.get(f"/?limit=2&{name}=javascript&source=grid_worker&source=phone_app")
+        assert r.status_code == 200, name
+        following = _links(r.get_data(as_text=True))["next"]
+        assert following.startswith("/?") and "#" not in following, (name, following)
+        assert f"{name}=javascript" in following and "source=grid_worker&source=phone_app" in following
+        assert page.get(following).status_code == 200

@@ -8,6 +8,7 @@ The format is the path's suffix. Errors are GeoReport's own shape, not the JSON 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lxml import etree
@@ -151,9 +152,11 @@ def create_request(fmt):
 
 def _paged(fmt: str, root: str, found, args: dict) -> Response:
     """A page of a list in GeoReport's shape; the pages next to it in the `Link` header (rel="next",
-    rel="prev": RFC 8288), each a URL with its `cursor`."""
+    rel="prev": RFC 8288), each a URL with its `cursor`, the other query arguments written as its query string
+    (as url_for's keywords, one named like its own, `endpoint` or `_external`, broke or redirected the link)."""
     response = _render(fmt, root, found.items)
-    links = [f'<{url_for(request.endpoint, **{**request.view_args, **args, "cursor": cursor})}>; rel="{rel}"'
+    here = url_for(request.endpoint, **request.view_args)
+    links = [f'<{here}?{urlencode({**args, "cursor": cursor})}>; rel="{rel}"'
              for rel, cursor in (("next", found.next_cursor), ("prev", found.prev_cursor)) if cursor]
     if links:
         response.headers["Link"] = ", ".join(links)

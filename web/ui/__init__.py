@@ -7,6 +7,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import request, url_for
 from flask_babel import Babel, get_locale, gettext
@@ -121,9 +122,11 @@ def set_up(app, api_blueprints) -> None:
 
 
 def page_url(cursor: str) -> str:
-    """This page again at the page of `cursor` (上一页 / 下一页), its other query arguments kept."""
-    args = {**request.args.to_dict(), "cursor": cursor}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    """This page again at the page of `cursor` (上一页 / 下一页), its other query arguments kept as they came,
+    written as the query string: given to url_for as keywords, one named like its own (`endpoint`,
+    `_external`, `_scheme`, `_anchor`) broke the page or changed the link."""
+    args = {**request.args.to_dict(flat=False), "cursor": [cursor]}
+    return f"{url_for(request.endpoint, **(request.view_args or {}))}?{urlencode(args, doseq=True)}"
 
 
 def _type_name(catalogs, code) -> str:
