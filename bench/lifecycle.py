@@ -18,7 +18,6 @@ import types
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import bindparam, select
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from bench.setup import deployed
@@ -106,7 +105,7 @@ def in_memory(compiled, catalogs, registry, clock, n, serialize=False):
     for _ in range(n):
         ctx = RunContext(session=_Collect(), clock=clock, catalogs=catalogs, event=_Event(), instance_id=1,
                          task_meta=compiled.task_meta)
-        wf = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
+        wf = spiff.Workflow(compiled.spec, compiled.subprocess_specs)
         wf.script_engine = EventflowScriptEngine(ctx, registry, deadlines)
         wf.task_tree.data.update(START)
         wf.do_engine_steps()

@@ -25,7 +25,6 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import and_, bindparam, delete, insert, select, update
@@ -108,7 +107,7 @@ class InstanceCache:
     BYTES_PER_TASK = 2048
 
     def __init__(self, size: int = 2000, max_bytes: int = 48 * 1024 * 1024):
-        self._items: OrderedDict[int, tuple[int, BpmnWorkflow, "Indexed | None", int]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[int, spiff.Workflow, "Indexed | None", int]] = OrderedDict()
         self._size = size
         self._max_bytes = max_bytes
         self._bytes = 0
@@ -246,7 +245,7 @@ class Instances:
 
     def start(self, session, event: Event, version_row, data: dict, actor: str) -> Instance:
         compiled = self.specs.get(session, version_row.id)
-        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
+        workflow = spiff.Workflow(compiled.spec, compiled.subprocess_specs)
         now = self.clock.now()
         row = Instance(event_id=event.id, version_id=compiled.id, state="", status="running",
                        serializer_version=spiff.SERIALIZER_VERSION, updated_at=now, started_at=now, started_by=actor)

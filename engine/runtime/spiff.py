@@ -11,11 +11,13 @@ import orjson
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (BpmnSubWorkflowConverter, BpmnWorkflowConverter,
+                                                             WorkflowConverter)
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (DurationTimerEventDefinition,
                                                               TimeDateEventDefinition)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.event_parsers import (SpiffBoundaryEventParser,
                                                       SpiffIntermediateCatchEventParser,
@@ -23,7 +25,9 @@ from SpiffWorkflow.spiff.parser.event_parsers import (SpiffBoundaryEventParser,
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
 
+from engine.runtime import tree
 from engine.runtime.timers import STOCK_NAMES, ClockTimerParserMixin
 
 
@@ -54,6 +58,34 @@ class EventflowParser(SpiffBpmnParser):
 
 def make_parser(validate: bool = True) -> EventflowParser:
     return EventflowParser(validator=VALIDATOR if validate else None)
+
+
+class _OnePass:
+    """`get_tasks` and the refresh of waiting tasks after each completed task, walked in one pass
+    (engine/runtime/tree.py); a question `tree.walk` does not know goes to SpiffWorkflow's iterator."""
+
+    def get_tasks(self, first_task=None, **kwargs):
+        if first_task is None and kwargs.keys() <= tree.KNOWN:
+            return list(tree.walk(self, **kwargs))
+        return super().get_tasks(first_task, **kwargs)
+
+    def update_waiting_tasks(self):
+        for task in tree.walk(self, TaskState.WAITING, subprocesses=False):
+            task.task_spec._update(task)
+
+
+class Workflow(_OnePass, BpmnWorkflow):
+    """The instance: SpiffWorkflow's BpmnWorkflow, its called processes `SubWorkflow`s, its tree walked in one
+    pass. Stored under the stock type names: an instance's JSON is SpiffWorkflow's own."""
+
+    def create_subprocess(self, my_task, spec_name):
+        subprocess = SubWorkflow(self.subprocess_specs[spec_name], parent_task_id=my_task.id, top_workflow=self)
+        self.subprocesses[my_task.id] = subprocess
+        return subprocess
+
+
+class SubWorkflow(_OnePass, BpmnSubWorkflow):
+    """A called process of a `Workflow`."""
 
 
 def _id_text(top_workflow):
@@ -138,9 +170,10 @@ class SharedSpecWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-def _timer_converter(stock_name):
+def _named(converter, stock_name):
+    """A converter that stores its class under SpiffWorkflow's own type name."""
     def build(target_class, registry):
-        return TimerConditionalEventDefinitionConverter(target_class, registry, typename=stock_name)
+        return converter(target_class, registry, typename=stock_name)
     return build
 
 
@@ -149,8 +182,11 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config.pop(TimeDateEventDefinition, None)
     config.pop(DurationTimerEventDefinition, None)
     for cls, stock_name in STOCK_NAMES.items():
-        config[cls] = _timer_converter(stock_name)
+        config[cls] = _named(TimerConditionalEventDefinitionConverter, stock_name)
     config[BpmnWorkflow] = SharedSpecWorkflowConverter
+    # ours last: a stored instance comes back as a `Workflow`, its called processes as `SubWorkflow`s
+    config[Workflow] = _named(SharedSpecWorkflowConverter, "BpmnWorkflow")
+    config[SubWorkflow] = _named(BpmnSubWorkflowConverter, "BpmnSubWorkflow")
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

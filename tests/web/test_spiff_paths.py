@@ -1,12 +1,14 @@
 """engine/runtime/spiff.py writes an instance exactly as SpiffWorkflow's own converters would
-(tests/engine/test_spiff.py): checked on every save of real paths through Figure 1, including
+(tests/engine/test_spiff.py), and engine/runtime/tree.py walks its tree as SpiffWorkflow's iterators would
+(tests/engine/test_tree.py): checked on every save and every walk of real paths through Figure 1, including
 co-departments' subprocesses, timers that fire and a 撤单 message."""
 from __future__ import annotations
 
 from tests.engine.test_spiff import checked_dumps  # noqa: F401 - the fixture
+from tests.engine.test_tree import checked_walks  # noqa: F401 - the fixture
 
 
-def test_co_departments_parts_and_their_deadlines_serialize_as_stock(app, api, checked_dumps):
+def test_co_departments_parts_and_their_deadlines_serialize_as_stock(app, api, checked_dumps, checked_walks):
     event = api.report("grid1")
     api.whistle_to(event["id"], department="zhifa", co_departments=["shijian", "gongan"])
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
@@ -22,9 +24,10 @@ def test_co_departments_parts_and_their_deadlines_serialize_as_stock(app, api, c
     api.receive_closure(event["id"])
     api.complete("staff1", event["id"], "check", {"passed": False, "rating": "不满意", "check_note": "仍有占道"})
     assert len(checked_dumps) >= 12
+    assert checked_walks["walks"] > 100 and checked_walks["called"] >= 12
 
 
-def test_on_site_difficult_rework_and_withdrawal_serialize_as_stock(app, api, checked_dumps):
+def test_on_site_difficult_rework_and_withdrawal_serialize_as_stock(app, api, checked_dumps, checked_walks):
     event = api.report("grid1")
     api.whistle_to(event["id"], department="zhifa", on_site=True)
     api.complete("zhifa1", event["id"], "accept_whistle", {"decision": "accept"})
@@ -37,3 +40,14 @@ def test_on_site_difficult_rework_and_withdrawal_serialize_as_stock(app, api, ch
     api.withdraw("grid1", other["id"])                      # a BPMN message ends the other one
     api.withdraw("grid1", event["id"])
     assert len(checked_dumps) >= 8
+    assert checked_walks["walks"] > 50
+
+
+def test_the_main_path_to_its_revisit_walks_as_stock(app, api, checked_walks):
+    """核实 → 研判 → 吹哨 → 签收受理 → 处置反馈 → 结案接收 → 核查 → 回访: every walk and every saved state."""
+    event = api.report("grid1")
+    api.whistle_to(event["id"])
+    api.close_whistle(event["id"])
+    api.complete("staff1", event["id"], "revisit", {"revisit_reached": True, "revisit_rating": "满意"})
+    assert api.event(event["id"])["status"] == "closed"
+    assert checked_walks["walks"] > 50 and checked_walks["questions"] > 1000
