@@ -21,6 +21,7 @@ from engine.store.models import Audit, Event, Instance, Notification, PendingSta
 from tests.conftest import SIM_START
 from tests.engine.steps import report
 from tests.engine.test_spiff import checked_dumps  # noqa: F401 - the fixture
+from tests.engine.test_tree import checked_walks  # noqa: F401 - the fixture
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 T0 = parse_instant(SIM_START)
@@ -71,7 +72,7 @@ def at(clock, **delta) -> None:
     clock.set(T0 + timedelta(**delta))
 
 
-def test_a_boundary_timer_fires_at_its_due_time_by_the_injected_clock(run, read, clock, checked_dumps):
+def test_a_boundary_timer_fires_at_its_due_time_by_the_injected_clock(run, read, clock, checked_dumps, checked_walks):
     instance = started(run, "task_timer")
     assert state(read, instance) == {"work": ["handle"], "timers": [("handle_late", T0 + timedelta(minutes=30))],
                                      "instance": "running", "event": "open"}
@@ -82,6 +83,7 @@ def test_a_boundary_timer_fires_at_its_due_time_by_the_injected_clock(run, read,
     assert run(on_instance("fire_timers", instance)) == ["handle_late"]
     assert state(read, instance) == {"work": [], "timers": [], "instance": "completed", "event": "closed"}
     assert len(checked_dumps) == 2           # every running save as SpiffWorkflow's own; the ended one keeps none
+    assert checked_walks["walks"] > 5        # every walk of the tree as SpiffWorkflow's iterators (test_tree.py)
     assert read(lambda cmd: cmd.session.scalar(select(Instance.state).where(Instance.id == instance))) == ""
 
 
@@ -94,7 +96,7 @@ def test_completing_the_task_takes_its_timer_out_of_the_index(run, read):
         {"note": "已办"}
 
 
-def test_a_message_cancels_the_work_and_its_timer(run, read, checked_dumps):
+def test_a_message_cancels_the_work_and_its_timer(run, read, checked_dumps, checked_walks):
     """撤单 (§7.1) as the `withdraw` message: the interrupting boundary event ends the open task and the
     timer beside it; a message nothing waits for changes nothing."""
     instance = started(run, "message_catch")
@@ -108,6 +110,7 @@ def test_a_message_cancels_the_work_and_its_timer(run, read, checked_dumps):
     received = read(lambda cmd: cmd.session.scalar(select(Audit.data).where(Audit.action == "message_received")))
     assert received == {"message": "withdraw", "reason": "问题已自行解决", "by": "grid1"}
     assert len(checked_dumps) == 1                     # the start's; the ended instance keeps no state
+    assert checked_walks["walks"] > 5
 
 
 @pytest.mark.parametrize("description, after", [("人行道被占道经营，影响通行", {"work": ["handle"], "event": "open"}),
