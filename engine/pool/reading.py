@@ -68,13 +68,16 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
         body.update(duplicates.related(session, event, user, catalogs))
     else:
         body.update(suspected_duplicates=[], merged_reports=[])     # what `related` answers then
-    body["callbacks"] = callbacks.of_event(session, event.id)   # signed callbacks to its channel
+    # signed callbacks to its channel (only a channel's events have any)
+    body["callbacks"] = callbacks.of_event(session, event.id) if event.channel else []
     body["revisits"] = [revisits.describe(row) for row in read.revisits]   # 回访 after each closure (§4.3, §8.6)
     # 办理记录: each step's answers, readable (issue #19)
     body["record"] = record.of_event(cmd, event.id, read.steps, read.people)
-    body["delegations"] = delegation.of_event(session, catalogs, event.id, now)   # 下派 and its sub-deadlines
+    # 下派 and its sub-deadlines; 到场 check-ins, far ones flagged (§8.3): each is written with its row in the
+    # trail (delegation.PASSED, arrivals.CHECKED), so an event whose trail has none has none to read
+    body["delegations"] = delegation.of_event(session, catalogs, event.id, now) if delegation.PASSED in read.actions else []
     body["whistle_unlisted"] = _unlisted(session, body["timeline"])   # 清单外吹哨 (§7.3.2)
-    body["arrival_checks"] = arrivals.of_event(session, catalogs, event.id)   # 到场 check-ins, far ones flagged (§8.3)
+    body["arrival_checks"] = arrivals.of_event(session, catalogs, event.id) if arrivals.CHECKED in read.actions else []
     body["arrival_far"] = any(row["far"] for row in body["arrival_checks"])
     body["on_spot"] = on_spot.describe(session, catalogs, event)          # 即知即改 and its verification
     body = privacy.scrub(body, privacy.hidden_among(links, catalogs, user))
@@ -88,6 +91,8 @@ class _Read:
     revisits: list
     steps: list
     people: dict
+    #: the actions of its trail
+    actions: frozenset
 
 
 def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> tuple[dict, _Read]:
@@ -114,7 +119,7 @@ def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> tuple[di
     body["timeline"] = _timeline(trail, derived, named)
     # §7.1 实时照片 and §8.5 results, with their flags (far, old, no_exif) for the registrar
     body["photo_files"] = [photos.describe(row, event.id) for row in photos.of_event(session, event)]
-    return body, _Read(asked_rows, steps, named)
+    return body, _Read(asked_rows, steps, named, frozenset(a.action for a in trail))
 
 
 def _timeline(trail, derived, named) -> list[dict]:
