@@ -18,7 +18,7 @@ from engine.core.errors import NotFound
 from engine.limits import deadlines
 from engine.pool import duplicates, events, photos
 from engine.store import paging
-from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, Revisit, User, WorkItem
+from engine.store.models import Audit, Deadline, Event, Instance, ProcessVersion, Revisit, WorkItem
 from handlers import actions
 
 
@@ -76,7 +76,7 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     # 下派 and its sub-deadlines; 到场 check-ins, far ones flagged (§8.3): each is written with its row in the
     # trail (delegation.PASSED, arrivals.CHECKED), so an event whose trail has none has none to read
     body["delegations"] = delegation.of_event(session, catalogs, event.id, now) if delegation.PASSED in read.actions else []
-    body["whistle_unlisted"] = _unlisted(session, body["timeline"])   # 清单外吹哨 (§7.3.2)
+    body["whistle_unlisted"] = _unlisted(body["timeline"], read.people)   # 清单外吹哨 (§7.3.2)
     body["arrival_checks"] = arrivals.of_event(session, catalogs, event.id) if arrivals.CHECKED in read.actions else []
     body["arrival_far"] = any(row["far"] for row in body["arrival_checks"])
     body["on_spot"] = on_spot.describe(session, catalogs, event)          # 即知即改 and its verification
@@ -171,14 +171,16 @@ def _derived(at, actor, action, said: dict, named) -> dict:
             "task_id": None, "task_name": None, "data": said}
 
 
-def _unlisted(session, timeline: list[dict]) -> dict | None:
+def _unlisted(timeline: list[dict], people: dict) -> dict | None:
     """清单外吹哨 (§7.3.2): the event's last whistle off its community's list (handlers/checks.py), with its
-    reason, when and who (display name); None when it has none."""
+    reason, when and who (display name, from the people the trail named: `record.people`); None when it has
+    none."""
     marks = [entry for entry in timeline if entry["action"] == actions.WHISTLE_UNLISTED]
     if not marks:
         return None
     mark = marks[-1]
-    name = session.scalar(select(User.display_name).where(User.username == mark["actor"]))
+    person = people.get(mark["actor"])
+    name = person["name"] if person is not None and person["name"] != record.UNKNOWN_NAME else None
     return {"reason": (mark["data"] or {}).get("reason") or "", "at": mark["at"], "by_name": name or mark["actor"]}
 
 
