@@ -15,7 +15,9 @@ from SpiffWorkflow.util.task import TaskState
 
 _ANY, _PREDICTED, _DEFINITE, _FINISHED = (TaskState.ANY_MASK, TaskState.PREDICTED_MASK, TaskState.DEFINITE_MASK,
                                           TaskState.FINISHED_MASK)
-#: TaskIterator's default: a task this deep is not gone below (Figure 1's tree is a few dozen levels)
+#: TaskIterator's default: a task this deep is not gone below (Figure 1's tree is a few dozen levels). The walk
+#: counts a task's true depth; SpiffWorkflow's count, kept by climbing parents, can run one over after a called
+#: process whose task has no children (a cancelled call activity): only near this depth could they differ
 MAX_DEPTH = 1000
 #: the filters `walk` knows; any other (catches_event, lane, updated_ts, skip_subprocesses …) goes to SpiffWorkflow
 KNOWN = frozenset({"state", "manual", "spec_name"})
