@@ -51,6 +51,9 @@ class RunContext:
     armed: bool = False
     #: engine/pool/duplicates.py's window: a report placed in this step (分拨) is checked for duplicates too
     duplicate_window: Any = None
+    #: the instance was made in this step, its first (engine/runtime/instances.py `start`): no record refers to it
+    #: yet, so its deadline records are not read (none can exist: they name it, and it is not committed)
+    new_instance: bool = False
     #: the instance's deadline records, read once per step (engine/limits/deadlines.py `rows`)
     deadline_rows: list | None = None
     #: the reports merged into the event, read once per step

@@ -262,10 +262,11 @@ class Deadlines:
     @staticmethod
     def rows(ctx) -> list[Deadline]:
         """The instance's deadline records, oldest first: read once per step (by the first `deadline()`
-        or by the reconcile after it), then kept on the step's context with the records it adds."""
+        or by the reconcile after it), then kept on the step's context with the records it adds. An instance
+        made in this step has none to read."""
         if ctx.deadline_rows is None:
-            ctx.deadline_rows = list(ctx.session.scalars(_OF_INSTANCE, {"event_id": ctx.event.id,
-                                                                        "instance_id": ctx.instance_id}))
+            ctx.deadline_rows = [] if ctx.new_instance else list(ctx.session.scalars(
+                _OF_INSTANCE, {"event_id": ctx.event.id, "instance_id": ctx.instance_id}))
         return ctx.deadline_rows
 
     # -- after a step -----------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 The runtime runs BPMN and keeps its state, work items and timers; it knows nothing of §5–§9. Whoever
 builds it (engine/command.py) hands it these, made by the domain:
-- `run_context(session, clock, catalogs, event, instance_id, actor, task_meta)`: the object service-task
+- `run_context(session, clock, catalogs, event, instance_id, actor, task_meta, new_instance)`: the object service-task
   handlers and diagram code act through (engine/casework/run_context.py). The runtime only calls its
   `record`, `involve` and `write`, reads `armed`, `pending_starts` (events the step created, started after it)
   and `restart` (the data the step's own event starts again with, in a new instance once this one has ended:
-  重新办理 after a 不满意 回访), and passes it to handlers.
+  重新办理 after a 不满意 回访), and passes it to handlers. `new_instance`: the instance was made in this step (its
+  first), so nothing refers to it yet.
 - `limits`: the time limits timers carry (`deadline(kind, limit, start)` in a timer expression;
   engine/limits/deadlines.py). The runtime calls `arm`, `reconcile`, `instance_ended`, `add_tasks` (writes the
   work items it made, with the time left on them), `warn_at`, `compute` (to check a diagram at deploy),

@@ -217,10 +217,11 @@ class Instances:
         self.cache = cache if cache is not None else InstanceCache()
 
     # -- running ----------------------------------------------------------------------------------
-    def _context(self, session, event, instance_id, actor, compiled=None):
+    def _context(self, session, event, instance_id, actor, compiled=None, new_instance=False):
         return self.hooks.run_context(session=session, clock=self.clock, catalogs=self.catalogs, event=event,
                                       instance_id=instance_id, actor=actor,
-                                      task_meta=compiled.task_meta if compiled is not None else None)
+                                      task_meta=compiled.task_meta if compiled is not None else None,
+                                      new_instance=new_instance)
 
     def _engine(self, ctx) -> EventflowScriptEngine:
         return EventflowScriptEngine(ctx, self.registry, self.deadlines)
@@ -251,7 +252,7 @@ class Instances:
                        serializer_version=spiff.SERIALIZER_VERSION, updated_at=now, started_at=now, started_by=actor)
         session.add(row)
         session.flush()
-        ctx = self._context(session, event, row.id, actor, compiled)
+        ctx = self._context(session, event, row.id, actor, compiled, new_instance=True)
         workflow.script_engine = self._engine(ctx)
         workflow.task_tree.data.update(data)
         self._run(workflow, workflow.do_engine_steps)
