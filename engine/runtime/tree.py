@@ -1,4 +1,4 @@
-"""An instance's task tree asked in one pass (issue #17: about a fifth of a Figure 1 completion's time was
+"""An instance's task tree asked in one pass (issue #17: about a quarter of a Figure 1 completion's time, profiled, was
 SpiffWorkflow walking it).
 
 SpiffWorkflow answers `get_tasks(state=READY)` — asked several times on every engine step — and refreshes its
