@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from engine import jobs
 from tests.web.test_deploy import BPMN, bundle_zip, deploy
 from tests.web.test_monthly_report import report_hazard
+from tests.web.test_notice_channels import csrf
 from tests.web.test_published_results import spot_check
 from tests.web.test_returns import returned
 from tests.web.test_sensitive import web_session
@@ -135,7 +136,7 @@ def test_every_form_posted_with_odd_values_answers_below_500(app, api):
     for user in USERS:
         page = web_session(app, user)
         pages = walk(page, START)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', pages["/"]).group(1)
+        token = csrf(page, "/")
         for path, html in pages.items():
             for action, fields, files in forms_on(html, path):
                 kind = (user, KIND.sub("N", action), tuple(sorted({n for n, _ in fields} | set(files))))
@@ -148,7 +149,7 @@ def test_every_form_posted_with_odd_values_answers_below_500(app, api):
                     if status >= 500:
                         failed.append((user, action, how, status))
     anonymous = app.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', anonymous.get("/login").get_data(as_text=True)).group(1)
+    token = csrf(anonymous, "/login")
     for how, body in bodies([("username", ""), ("password", "")], [], token):
         if (status := post(anonymous, "/login", how, body).status_code) >= 500:
             failed.append(("anonymous", "/login", how, status))
