@@ -30,7 +30,9 @@ def walk(workflow, state: int = _ANY, manual: bool | None = None, spec_name: str
 
     Where it goes down, as theirs: below a task whose state is at least the least state the mask can hold
     under it (a predicted task has only predicted children, a definite one no finished children); into a
-    called process whenever there is one, but not into a finished one when only unfinished tasks are asked."""
+    called process whenever there is one. Theirs would skip a finished called process when only unfinished
+    tasks are asked, but compares a state's number with FINISHED_MASK's, which no single state reaches: copied
+    as it is, so neither ever skips one."""
     least = TaskState.MAYBE if state & _PREDICTED else TaskState.FUTURE if state & _DEFINITE else TaskState.COMPLETED
     called = workflow.top_workflow.subprocesses if subprocesses else {}
     skip_finished = state <= _FINISHED
@@ -40,8 +42,8 @@ def walk(workflow, state: int = _ANY, manual: bool | None = None, spec_name: str
         task, depth = pop()
         now = task._state
         sub = called.get(task.id) if called else None
-        # gone below before the task is handed out, as theirs: what the caller does with it (a waiting
-        # task's update) changes nothing of which tasks come next
+        # its children are taken before the task is handed out, as theirs: what the caller then does with it
+        # (a waiting task's update) cannot change which children come next, only their states when reached
         if (task._children or sub is not None) and (now >= least or sub is not None) and depth < MAX_DEPTH:
             get = task.workflow.tasks.get
             for child in reversed(task._children):
