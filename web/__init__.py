@@ -3,6 +3,7 @@ one error handler."""
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Rule
 
 from web.services import Services
@@ -45,6 +46,8 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     app.extensions["eventflow"] = services
     app.extensions["eventflow_live"] = live.Streams(services)   # the live inbox's streams (web/live.py)
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
+    if services.settings.proxies > 0:   # the client's address as the proxies in front say (the sign-in throttle's)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=services.settings.proxies)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

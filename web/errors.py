@@ -23,7 +23,8 @@ def register(app) -> None:
             log.error("%s", err.message)
         if ui.is_page():
             return ui.page_error(err)
-        return jsonify(in_each_language(err.to_dict())), err.status
+        wait = err.details.get("retry_after")   # a throttled sign-in (engine/accounts/sign_in.py)
+        return jsonify(in_each_language(err.to_dict())), err.status, {"Retry-After": str(wait)} if wait else {}
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err):

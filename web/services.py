@@ -10,7 +10,7 @@ from datetime import timedelta
 
 
 from catalogs import load_catalogs
-from engine.accounts import catalog_edits, users
+from engine.accounts import catalog_edits, sign_in, users
 from engine.casework import incidents, lifecycle, process_versions
 from engine.store import clock_state, locks, uow
 from engine.pool import duplicates, reading
@@ -18,7 +18,7 @@ from engine.core.clock import SimulatedClock, SystemClock, parse_instant
 from engine.core.config import Settings
 from engine.store.db import has_table, make_engine, make_session_factory
 from engine.limits import deadlines, escalation
-from engine.core.errors import EventflowError, StepFailed
+from engine.core.errors import EventflowError, StepFailed, Unauthorized
 from engine.pool.photos import PhotoStore
 from engine.runtime import sweep
 from engine.store.wakeups import Wakeups
@@ -181,6 +181,19 @@ class Services:
 
     def read(self, fn):
         return uow.read(self._session, fn)
+
+    def sign_in(self, username: str, password: str, client: str):
+        """(token, expires) for a right name and password, in one unit that also keeps a refusal for the
+        throttle (engine/accounts/sign_in.py): Unauthorized (401) once it is kept; TooManyAttempts (429) while
+        `client` (its address) is refused."""
+        settings = self.settings
+        throttle = sign_in.Throttle(settings.sign_in_window_seconds, settings.sign_in_per_account,
+                                    settings.sign_in_per_client)
+        found = self.run(lambda s: sign_in.sign_in(s, self.env.wall_clock, username, password, client,
+                                                   settings.token_ttl_seconds, throttle, settings.scrypt_n))
+        if isinstance(found, Unauthorized):   # the refusal, kept by the unit's commit
+            raise found
+        return found
 
     def authenticate(self, token: str):
         """The bearer token's user (401 if none). On PostgreSQL the check begins the request's unit of

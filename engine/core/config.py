@@ -22,6 +22,15 @@ class Settings:
     sim_start: str | None = field(default=None, metadata={"env": "EVENTFLOW_SIM_START"})
     #: Bearer tokens expire after this many seconds.
     token_ttl_seconds: int = field(default=8 * 3600, metadata={"env": "EVENTFLOW_TOKEN_TTL"})
+    #: sign-in throttle (engine/accounts/sign_in.py): refused sign-ins are counted over this many seconds
+    sign_in_window_seconds: int = field(default=900, metadata={"env": "EVENTFLOW_SIGN_IN_WINDOW_S"})
+    #: a client is refused (429) after this many refused sign-ins of one name within the window
+    sign_in_per_account: int = field(default=5, metadata={"env": "EVENTFLOW_SIGN_IN_PER_ACCOUNT"})
+    #: … or after this many of any names (one office's staff behind one address share it)
+    sign_in_per_client: int = field(default=30, metadata={"env": "EVENTFLOW_SIGN_IN_PER_CLIENT"})
+    #: proxies in front of the app that set X-Forwarded-For (nginx of deploy/: 1); 0: the connection's address
+    #: is the client's. Never more than there are: a client could then name any address it likes
+    proxies: int = field(default=0, metadata={"env": "EVENTFLOW_PROXIES"})
     #: Largest accepted request body (deploy uploads, form data), bytes.
     max_upload_bytes: int = field(default=5 * 1024 * 1024, metadata={"env": "EVENTFLOW_MAX_UPLOAD"})
     #: How often `eventflow worker` runs the timer sweep, seconds (a timer fires within about this).

@@ -61,6 +61,11 @@ class Unauthorized(EventflowError, status=401, code="unauthorized"):
     """No valid sign-in."""
 
 
+class TooManyAttempts(EventflowError, status=429, code="too_many_attempts"):
+    """Too many refused sign-ins from one client (engine/accounts/sign_in.py); `retry_after`: seconds until
+    it may try again."""
+
+
 class Conflict(EventflowError, status=409, code="conflict"):
     """The task is no longer ready (completed by someone else, cancelled by a timer or withdrawal)."""
 

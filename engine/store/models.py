@@ -377,6 +377,23 @@ class Token(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SignInFailure(Base):
+    """A refused sign-in (engine/accounts/sign_in.py): the name tried and the client it came from, kept for the
+    throttle's window only (each refusal prunes the older ones)."""
+
+    __tablename__ = "sign_in_failure"
+    #: a client's refusals in the window, newest first; the rows past the window, to prune
+    __table_args__ = (Index("ix_sign_in_failure_client_at", "client", "at"),
+                      Index("ix_sign_in_failure_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    #: the name as it was typed (cut to 100 characters): an unknown name is counted as a known one is
+    username: Mapped[str] = mapped_column(String(100))
+    #: the client's address (behind a proxy, as EVENTFLOW_PROXIES says to read it), or "unknown"
+    client: Mapped[str] = mapped_column(String(64))
+
+
 class ClockState(Base):
     """The simulated clock's position, so a restarted app keeps simulated time."""
 

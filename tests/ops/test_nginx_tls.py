@@ -42,7 +42,7 @@ def stack(database, tmp_path_factory):
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed: run `make test` (it installs the Debian package)")
     tmp = tmp_path_factory.mktemp("deploy")
-    env = app_env(database, tmp / "media")
+    env = app_env(database, tmp / "media", EVENTFLOW_PROXIES="1")   # nginx in front, as deploy/eventflow.env.example
     eventflow = eventflow_command()
     run([*eventflow, "init-db"], env)
     run([*eventflow, "deploy"], env)
@@ -95,6 +95,27 @@ def test_https_reaches_the_app_nodes_and_serves_static_files_itself(stack):
     script = get(ports["https"], "/static/report.js", tls=True)
     assert script.status == 200
     assert script.getheader("Cache-Control") == "max-age=3600"   # nginx's `expires 1h`, not the app's answer
+
+
+def test_a_guesser_cannot_escape_the_sign_in_throttle_by_writing_its_own_forwarded_address(stack):
+    """nginx appends the address it saw to X-Forwarded-For; the app (EVENTFLOW_PROXIES=1) reads that last one,
+    so refused sign-ins are counted against the real client whatever it wrote (engine/accounts/sign_in.py)."""
+    def sign_in(password: str, forwarded: str) -> tuple[int, dict, str | None]:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE   # self-signed
+        conn = http.client.HTTPSConnection("127.0.0.1", stack["ports"]["https"], context=context, timeout=30)
+        conn.request("POST", "/api/auth/token", json.dumps({"username": "shijian1", "password": password}),
+                     {"Host": f"{HOST}:{stack['ports']['https']}", "Content-Type": "application/json",
+                      "X-Forwarded-For": forwarded})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        conn.close()
+        return response.status, body, response.getheader("Retry-After")
+
+    for n in range(5):
+        assert sign_in("guess-1234", f"198.51.100.{n}")[0] == 401
+    status, body, retry = sign_in(PASSWORD, "198.51.100.99")
+    assert status == 429 and body["error"] == "too_many_attempts" and retry == str(body["retry_after"])
 
 
 def test_a_phone_over_https_reads_its_position_and_reports_through_two_nodes(stack):

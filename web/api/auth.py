@@ -1,7 +1,6 @@
 """Bearer tokens (engine/accounts/users.py): sign in for one, and who it stands for."""
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 
-from engine.accounts import users
 from engine.core.clock import local
 from engine.core.errors import InvalidData
 from web.auth import json_body, public, services, signed_in
@@ -17,9 +16,7 @@ def token():
                if not isinstance(body.get(f), str) or not body.get(f)]
     if missing:
         raise InvalidData(missing)
-    svc = services()
-    value, expires = svc.run(lambda s: users.issue_token(s, svc.env.wall_clock, body["username"],
-                                                         body["password"], svc.settings.token_ttl_seconds))
+    value, expires = services().sign_in(body["username"], body["password"], request.remote_addr)
     return {"token": value, "token_type": "Bearer", "expires_at": local(expires)}
 
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.accounts import permissions, users
-from engine.core.errors import Unauthorized
+from engine.accounts import permissions, sign_in, users
+from engine.core.errors import TooManyAttempts, Unauthorized
 from web.auth import public, services
 
 bp = Blueprint("ui_session", __name__)
@@ -60,15 +60,17 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    error = None
+    error, status, headers = None, 401, {}
     if request.method == "POST":
         username, password = request.form.get("username", "").strip(), request.form.get("password", "")
-        svc = services()
         try:
-            token, _expires = svc.run(lambda s: users.issue_token(s, svc.env.wall_clock, username, password,
-                                                                   svc.settings.token_ttl_seconds))
+            token, _expires = services().sign_in(username, password, request.remote_addr)
         except Unauthorized:
             error = _("用户名或密码错误")
+        except TooManyAttempts as refused:
+            minutes = sign_in.minutes_to_wait(refused.details["retry_after"])
+            error, status = _("登录失败次数过多，请%(minutes)s分钟后再试", minutes=minutes), 429
+            headers = {"Retry-After": str(refused.details["retry_after"])}
         else:
             lang = session.get("lang")
             session.clear()                      # a fresh session at sign-in (no fixation)
@@ -78,7 +80,7 @@ def login():
                 session["lang"] = lang
             return redirect(_safe_next(request.args.get("next")))
     return render_template("ui/login.html", error=error, username=request.form.get("username", "")), \
-        401 if error else 200
+        status if error else 200, headers
 
 
 @bp.post("/logout")

@@ -1,0 +1,93 @@
+"""Sign-in with its throttle (issue #17, safe by default): a password cannot be guessed without end.
+
+Every refused sign-in — a wrong password, an unknown name, a disabled account — is kept for the window
+(`Throttle.window_seconds`, wall clock) with the name tried and the client it came from. A client is refused
+before its password is even checked (429, with the seconds until it may try again) while, within the window:
+- one name has been refused `per_account` times from it (someone guessing one account's password), or
+- it has been refused `per_client` times, whatever the names (someone trying many accounts).
+A try while refused is not kept, so waiting ends it: when the oldest of the refusals that reached the limit
+leaves the window. A sign-in that succeeds forgets that name's refusals from that client. Tries sent at the same
+moment are each checked before the others are kept: a burst may pass a limit by as many as run at once.
+
+An account is never locked for everyone: refusals from one client do not stop its owner signing in from
+another (a guesser could otherwise lock staff out of their 30-minute work, §8.3). Staff of one office behind
+one address share its `per_client` budget, which is set for that. Behind a proxy the client is the address
+the proxy says (EVENTFLOW_PROXIES, web/__init__.py); a name that does not exist costs the same scrypt work
+as one that does (engine/accounts/users.py `issue_token`), so neither the answer nor its time tells them apart.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, delete, select
+
+from engine.accounts import users
+from engine.core.errors import TooManyAttempts, Unauthorized
+from engine.store.models import SignInFailure
+
+#: the longest name and client address kept (the columns' sizes)
+NAME_CHARS, CLIENT_CHARS = 100, 64
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """The rules (Settings: EVENTFLOW_SIGN_IN_WINDOW_S, EVENTFLOW_SIGN_IN_PER_ACCOUNT, EVENTFLOW_SIGN_IN_PER_CLIENT)."""
+
+    window_seconds: int = 900
+    per_account: int = 5
+    per_client: int = 30
+
+
+#: a client's refusals in the window, newest first (ix_sign_in_failure_client_at)
+_RECENT = (select(SignInFailure.at, SignInFailure.username)
+           .where(SignInFailure.client == bindparam("client"), SignInFailure.at > bindparam("since"))
+           .order_by(SignInFailure.at.desc(), SignInFailure.id.desc()).limit(bindparam("most")))
+_PRUNE = delete(SignInFailure).where(SignInFailure.at <= bindparam("since"))
+_FORGET = delete(SignInFailure).where(SignInFailure.client == bindparam("client"),
+                                      SignInFailure.username == bindparam("username"))
+
+
+def sign_in(session, clock, username: str, password: str, client: str, ttl_seconds: int, throttle: Throttle,
+            scrypt_n: int) -> tuple[str, datetime] | Unauthorized:
+    """(token, expires) for a right name and password; for a wrong one, the refusal (Unauthorized), returned, not
+    raised, so that the unit commits what it kept of it and the caller then raises it (401). TooManyAttempts,
+    with nothing checked or kept, while the client is refused."""
+    now = clock.now()
+    name, client = username[:NAME_CHARS], (client or "unknown")[:CLIENT_CHARS]
+    wait = seconds_to_wait(session, now, name, client, throttle)
+    if wait:
+        minutes = minutes_to_wait(wait)
+        raise TooManyAttempts(f"登录失败次数过多，请{minutes}分钟后再试 (too many failed sign-ins: try again in "
+                              f"{minutes} minute{'s' if minutes > 1 else ''})", field="password", retry_after=wait)
+    try:
+        found = users.issue_token(session, clock, username, password, ttl_seconds, scrypt_n)
+    except Unauthorized as refused:
+        session.execute(_PRUNE, {"since": now - timedelta(seconds=throttle.window_seconds)})
+        session.add(SignInFailure(at=now, username=name, client=client))
+        return refused
+    session.execute(_FORGET, {"client": client, "username": name})
+    return found
+
+
+def minutes_to_wait(seconds: int) -> int:
+    """The whole minutes a person is told to wait (a part of a minute is a minute)."""
+    return math.ceil(seconds / 60)
+
+
+def seconds_to_wait(session, now: datetime, name: str, client: str, throttle: Throttle) -> int:
+    """0 if `client` may try `name` now; else the whole seconds until it may (at least 1): when the oldest of
+    the refusals that reach a limit leaves the window."""
+    window = timedelta(seconds=throttle.window_seconds)
+    recent = session.execute(_RECENT, {"client": client, "since": now - window,
+                                       "most": throttle.per_client}).all()
+    if len(recent) >= throttle.per_client:
+        until = recent[throttle.per_client - 1].at + window
+    else:
+        mine = [row.at for row in recent if row.username == name]
+        if len(mine) < throttle.per_account:
+            return 0
+        until = mine[throttle.per_account - 1] + window
+    return max(1, math.ceil((until - now).total_seconds()))
+
