@@ -2,11 +2,15 @@
 one error handler."""
 from __future__ import annotations
 
-from flask import Flask
+import logging
+
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import Rule
 
 from web.services import Services
+
+log = logging.getLogger(__name__)
 
 
 class LazyRule(Rule):
@@ -48,6 +52,15 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_upload_bytes
     if services.settings.proxies > 0:   # the client's address as the proxies in front say (the sign-in throttle's)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=services.settings.proxies)
+    else:
+        warned = []
+
+        @app.before_request
+        def a_proxy_not_named():   # every client would count as the proxy's one address (docs/deploy.md)
+            if not warned and "X-Forwarded-For" in request.headers:
+                warned.append(True)
+                log.warning("a request came through a proxy (X-Forwarded-For) but EVENTFLOW_PROXIES is 0: every "
+                            "client counts as the proxy's address, and the sign-in throttle's refusals are shared")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 

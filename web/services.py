@@ -182,15 +182,16 @@ class Services:
     def read(self, fn):
         return uow.read(self._session, fn)
 
-    def sign_in(self, username: str, password: str, client: str):
-        """(token, expires) for a right name and password, in one unit that also keeps a refusal for the
-        throttle (engine/accounts/sign_in.py): Unauthorized (401) once it is kept; TooManyAttempts (429) while
-        `client` (its address) is refused."""
-        settings = self.settings
+    def sign_in(self, username: str, password: str, address: str | None):
+        """(token, expires) for a right name and password, throttled per client (engine/accounts/sign_in.py): the
+        throttle and the password checked in a read, then a short write that issues the token or keeps the refusal
+        (Unauthorized, 401, raised once kept); TooManyAttempts (429) while the client is refused."""
+        settings, clock, client = self.settings, self.env.wall_clock, sign_in.client_key(address)
         throttle = sign_in.Throttle(settings.sign_in_window_seconds, settings.sign_in_per_account,
                                     settings.sign_in_per_client)
-        found = self.run(lambda s: sign_in.sign_in(s, self.env.wall_clock, username, password, client,
-                                                   settings.token_ttl_seconds, throttle, settings.scrypt_n))
+        checked = self.read(lambda s: sign_in.check(s, clock, username, password, client, throttle, settings.scrypt_n))
+        found = self.run(lambda s: sign_in.settle(s, clock, username, client, checked, throttle,
+                                                  settings.token_ttl_seconds))
         if isinstance(found, Unauthorized):   # the refusal, kept by the unit's commit
             raise found
         return found

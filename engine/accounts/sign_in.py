@@ -1,22 +1,28 @@
 """Sign-in with its throttle (issue #17, safe by default): a password cannot be guessed without end.
 
 Every refused sign-in — a wrong password, an unknown name, a disabled account — is kept for the window
-(`Throttle.window_seconds`, wall clock) with the name tried and the client it came from. A client is refused
-before its password is even checked (429, with the seconds until it may try again) while, within the window:
+(`Throttle.window_seconds`, wall clock) with the name tried and the client it came from (its address; an IPv6
+address's /64: `client_key`). A client is refused before its password is even checked (429, with the seconds
+until it may try again) while, within the window:
 - one name has been refused `per_account` times from it (someone guessing one account's password), or
 - it has been refused `per_client` times, whatever the names (someone trying many accounts).
 A try while refused is not kept, so waiting ends it: when the oldest of the refusals that reached the limit
-leaves the window. A sign-in that succeeds forgets that name's refusals from that client. Tries sent at the same
-moment are each checked before the others are kept: a burst may pass a limit by as many as run at once.
+leaves the window. A sign-in that succeeds forgets that name's refusals from that client.
+
+The throttle and the password are checked in a read (`check`: scrypt's work holds no write lock), then a short
+write keeps the refusal or issues the token (`settle`). Tries sent at the same moment are each checked before the
+others are kept: a burst may pass a limit by as many as the server runs at once (its threads).
 
 An account is never locked for everyone: refusals from one client do not stop its owner signing in from
 another (a guesser could otherwise lock staff out of their 30-minute work, §8.3). Staff of one office behind
 one address share its `per_client` budget, which is set for that. Behind a proxy the client is the address
-the proxy says (EVENTFLOW_PROXIES, web/__init__.py); a name that does not exist costs the same scrypt work
-as one that does (engine/accounts/users.py `issue_token`), so neither the answer nor its time tells them apart.
+the proxy says (EVENTFLOW_PROXIES, web/__init__.py: unset there, every client would be the proxy, and the app
+says so in its log); a name that does not exist costs the same scrypt work as one that does
+(engine/accounts/users.py `credentials`), so neither the answer nor its time tells them apart.
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,26 +55,47 @@ _FORGET = delete(SignInFailure).where(SignInFailure.client == bindparam("client"
                                       SignInFailure.username == bindparam("username"))
 
 
-def sign_in(session, clock, username: str, password: str, client: str, ttl_seconds: int, throttle: Throttle,
-            scrypt_n: int) -> tuple[str, datetime] | Unauthorized:
-    """(token, expires) for a right name and password; for a wrong one, the refusal (Unauthorized), returned, not
-    raised, so that the unit commits what it kept of it and the caller then raises it (401). TooManyAttempts,
-    with nothing checked or kept, while the client is refused."""
-    now = clock.now()
-    name, client = username[:NAME_CHARS], (client or "unknown")[:CLIENT_CHARS]
-    wait = seconds_to_wait(session, now, name, client, throttle)
+def client_key(address: str | None) -> str:
+    """What refusals are counted under for a client's address: an IPv4 address itself (one given as IPv6,
+    ::ffff:a.b.c.d, too); an IPv6 address's /64, which one subscriber holds whole (else a new address per try
+    would each start afresh); "unknown" when the server was told none."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return "unknown"
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip) if ip.version == 4 else str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
+def check(session, clock, username: str, password: str, client: str, throttle: Throttle,
+          scrypt_n: int) -> int | Unauthorized:
+    """The first half of a sign-in, in a read (scrypt's work holds no write lock): TooManyAttempts, with the
+    password not even checked, while `client` (its `client_key`) is refused; else the account's id for a right
+    name and password, or the refusal (Unauthorized), returned for `settle` to keep."""
+    wait = seconds_to_wait(session, clock.now(), username[:NAME_CHARS], client, throttle)
     if wait:
         minutes = minutes_to_wait(wait)
         raise TooManyAttempts(f"登录失败次数过多，请{minutes}分钟后再试 (too many failed sign-ins: try again in "
-                              f"{minutes} minute{'s' if minutes > 1 else ''})", field="password", retry_after=wait)
+                              f"{minutes} min)", field="password", retry_after=wait)
     try:
-        found = users.issue_token(session, clock, username, password, ttl_seconds, scrypt_n)
+        return users.credentials(session, username, password, scrypt_n)
     except Unauthorized as refused:
+        return refused
+
+
+def settle(session, clock, username: str, client: str, checked: int | Unauthorized, throttle: Throttle,
+           ttl_seconds: int) -> tuple[str, datetime] | Unauthorized:
+    """The second half, in a short write: a refusal is kept (and the refusals past the window pruned) and
+    returned, for the caller to raise once it is committed (401); a right one forgets that name's refusals from
+    that client and answers (token, expires)."""
+    now, name = clock.now(), username[:NAME_CHARS]
+    if isinstance(checked, Unauthorized):
         session.execute(_PRUNE, {"since": now - timedelta(seconds=throttle.window_seconds)})
         session.add(SignInFailure(at=now, username=name, client=client))
-        return refused
+        return checked
     session.execute(_FORGET, {"client": client, "username": name})
-    return found
+    return users.issue_token(session, clock, checked, ttl_seconds)
 
 
 def minutes_to_wait(seconds: int) -> int:
@@ -90,4 +117,3 @@ def seconds_to_wait(session, now: datetime, name: str, client: str, throttle: Th
             return 0
         until = mine[throttle.per_account - 1] + window
     return max(1, math.ceil((until - now).total_seconds()))
-

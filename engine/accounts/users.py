@@ -245,18 +245,23 @@ def describe(user: User) -> dict:
     return {"id": user.id, **principal(user).to_dict(), "active": user.active}
 
 
-def issue_token(session, clock, username: str, password: str, ttl_seconds: int,
-                scrypt_n: int = 2**14) -> tuple[str, object]:
-    """A token for a right name and password (engine/accounts/sign_in.py throttles the tries). A name that does
-    not exist is checked against a stand-in hash of `scrypt_n` (the accounts' cost), so it costs the same time."""
+def credentials(session, username: str, password: str, scrypt_n: int = 2**14) -> int:
+    """The id of the active account a right name and password name; else Unauthorized. A name that does not
+    exist is checked against a stand-in hash of `scrypt_n` (the accounts' cost), so it takes the same time.
+    (engine/accounts/sign_in.py throttles the tries and runs this in a read: no write lock held over scrypt.)"""
     user = session.scalar(select(User).where(User.username == username))
     stored = user.password_hash if user is not None else _stand_in(scrypt_n)
     if not check_password(password or "", stored) or user is None or not user.active:
         raise Unauthorized("用户名或密码错误 (wrong username or password)", field="password")
+    return user.id
+
+
+def issue_token(session, clock, user_id: int, ttl_seconds: int) -> tuple[str, object]:
+    """A new token for the account `user_id` (its credentials checked: `credentials`)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
-    session.execute(delete(Token).where(Token.user_id == user.id, Token.expires_at <= now))
-    session.add(Token(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user.id,
+    session.execute(delete(Token).where(Token.user_id == user_id, Token.expires_at <= now))
+    session.add(Token(token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user_id,
                       created_at=now, expires_at=now + timedelta(seconds=ttl_seconds)))
     return token, now + timedelta(seconds=ttl_seconds)
 

@@ -152,6 +152,10 @@ class Settings:
     web_timeout_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_WEB_TIMEOUT_S"})
 
     @classmethod
+    def _env_name(cls, name: str) -> str:
+        return next(f.metadata["env"] for f in fields(cls) if f.name == name)
+
+    @classmethod
     def from_env(cls, env=None, **overrides) -> "Settings":
         env = os.environ if env is None else env
         values = {}
@@ -164,4 +168,9 @@ class Settings:
         settings = cls(**values)
         if settings.clock not in ("system", "simulated"):
             raise ValueError(f"EVENTFLOW_CLOCK must be 'system' or 'simulated', not {settings.clock!r}")
+        for name in ("sign_in_window_seconds", "sign_in_per_account", "sign_in_per_client"):
+            if getattr(settings, name) < 1:
+                raise ValueError(f"{cls._env_name(name)} must be at least 1, not {getattr(settings, name)}")
+        if settings.proxies < 0:
+            raise ValueError(f"EVENTFLOW_PROXIES must be 0 or more, not {settings.proxies}")
         return settings

@@ -97,25 +97,29 @@ def test_https_reaches_the_app_nodes_and_serves_static_files_itself(stack):
     assert script.getheader("Cache-Control") == "max-age=3600"   # nginx's `expires 1h`, not the app's answer
 
 
-def test_a_guesser_cannot_escape_the_sign_in_throttle_by_writing_its_own_forwarded_address(stack):
-    """nginx appends the address it saw to X-Forwarded-For; the app (EVENTFLOW_PROXIES=1) reads that last one,
-    so refused sign-ins are counted against the real client whatever it wrote (engine/accounts/sign_in.py)."""
-    def sign_in(password: str, forwarded: str) -> tuple[int, dict, str | None]:
+def test_the_sign_in_throttle_counts_the_address_nginx_saw_not_the_one_a_client_writes(stack):
+    """nginx appends the address it saw to X-Forwarded-For; the app (EVENTFLOW_PROXIES=1) reads that last one
+    (engine/accounts/sign_in.py): a guesser at 127.0.0.2 is refused whatever it writes in the header, while the
+    account's owner at 127.0.0.1 — the address nginx itself connects to the app from — still signs in."""
+    def sign_in(source: str, password: str, forwarded: str | None = None) -> tuple[int, dict, str | None]:
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE   # self-signed
-        conn = http.client.HTTPSConnection("127.0.0.1", stack["ports"]["https"], context=context, timeout=30)
-        conn.request("POST", "/api/auth/token", json.dumps({"username": "shijian1", "password": password}),
-                     {"Host": f"{HOST}:{stack['ports']['https']}", "Content-Type": "application/json",
-                      "X-Forwarded-For": forwarded})
+        conn = http.client.HTTPSConnection("127.0.0.1", stack["ports"]["https"], context=context, timeout=30,
+                                           source_address=(source, 0))
+        headers = {"Host": f"{HOST}:{stack['ports']['https']}", "Content-Type": "application/json"}
+        if forwarded:
+            headers["X-Forwarded-For"] = forwarded
+        conn.request("POST", "/api/auth/token", json.dumps({"username": "shijian1", "password": password}), headers)
         response = conn.getresponse()
         body = json.loads(response.read())
         conn.close()
         return response.status, body, response.getheader("Retry-After")
 
     for n in range(5):
-        assert sign_in("guess-1234", f"198.51.100.{n}")[0] == 401
-    status, body, retry = sign_in(PASSWORD, "198.51.100.99")
+        assert sign_in("127.0.0.2", "guess-1234", f"198.51.100.{n}")[0] == 401
+    status, body, retry = sign_in("127.0.0.2", PASSWORD, "198.51.100.99")
     assert status == 429 and body["error"] == "too_many_attempts" and retry == str(body["retry_after"])
+    assert sign_in("127.0.0.1", PASSWORD)[0] == 200
 
 
 def test_a_phone_over_https_reads_its_position_and_reports_through_two_nodes(stack):

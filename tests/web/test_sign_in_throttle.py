@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from engine.accounts import users
 from engine.core.clock import SimulatedClock
+from engine.core.config import Settings
 from tests.conftest import PASSWORD
 from tests.web.conftest import build_app
 from tests.web.test_notice_channels import csrf
@@ -39,7 +41,7 @@ def test_a_guessed_password_is_refused_after_five_tries_even_the_right_one_until
     assert r.status_code == 429 and r.json["error"] == "too_many_attempts" and r.json["field"] == "password"
     assert r.json["retry_after"] == 900 and r.headers["Retry-After"] == "900"
     assert r.json["message_zh"] == "登录失败次数过多，请15分钟后再试"
-    assert r.json["message_en"] == "too many failed sign-ins: try again in 15 minutes"
+    assert r.json["message_en"] == "too many failed sign-ins: try again in 15 min"
     assert sign_in(client, "staff1", PASSWORD).status_code == 200        # another account from the same client
     assert sign_in(client, "grid1", PASSWORD, environ_base=ELSEWHERE).status_code == 200   # the owner, elsewhere
 
@@ -74,16 +76,41 @@ def test_a_sign_in_that_succeeds_forgets_that_names_refusals(app):
 
 
 def test_one_client_trying_many_names_is_refused_after_thirty(app):
-    client = app.test_client()
-    wall(app)
+    clock, client = wall(app), app.test_client()
     before = users._stand_in.cache_info()
     for n in range(30):                                                  # names that do not exist, and one that does
         r = sign_in(client, f"nobody{n}" if n % 10 else "grid1", "guess-1234")
         assert r.status_code == 401 and r.json["message_zh"] == "用户名或密码错误"   # the same answer for both
+        clock.set(clock.now() + timedelta(seconds=10))                   # the 1st at 0 s … the 30th at 290 s
     assert users._stand_in.cache_info().hits + users._stand_in.cache_info().misses > before.hits + before.misses
-    r = sign_in(client, "staff1", PASSWORD)
-    assert r.status_code == 429 and r.json["retry_after"] == 900
+    r = sign_in(client, "staff1", PASSWORD)                              # at 300 s
+    assert r.status_code == 429 and r.json["retry_after"] == 600         # when the 1st leaves the window, at 900 s
     assert sign_in(client, "staff1", PASSWORD, environ_base=ELSEWHERE).status_code == 200
+    clock.set(clock.now() + timedelta(seconds=599))
+    assert sign_in(client, "staff1", PASSWORD).status_code == 429
+    clock.set(clock.now() + timedelta(seconds=1))
+    assert sign_in(client, "staff1", PASSWORD).status_code == 200
+
+
+def test_an_ipv6_client_is_counted_by_its_64_and_an_ipv4_one_given_as_ipv6_as_itself(app):
+    wall(app)
+    client = app.test_client()
+    for n in range(5):                                                   # a new address of one /64 for each try
+        r = sign_in(client, "grid1", "guess-1234", environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"})
+        assert r.status_code == 401
+    r = sign_in(client, "grid1", PASSWORD, environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff::9"})
+    assert r.status_code == 429
+    assert sign_in(client, "grid1", PASSWORD, environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 200
+    for _ in range(5):
+        assert sign_in(client, "staff1", "guess-1234", environ_base={"REMOTE_ADDR": "::ffff:192.0.2.8"}).status_code == 401
+    assert sign_in(client, "staff1", PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.8"}).status_code == 429
+
+
+def test_the_throttles_settings_are_checked_at_start():
+    for name, value in (("EVENTFLOW_SIGN_IN_PER_ACCOUNT", "0"), ("EVENTFLOW_SIGN_IN_PER_CLIENT", "0"),
+                        ("EVENTFLOW_SIGN_IN_WINDOW_S", "0"), ("EVENTFLOW_PROXIES", "-1")):
+        with pytest.raises(ValueError, match=name):
+            Settings.from_env(env={name: value})
 
 
 def test_the_sign_in_page_is_throttled_and_says_when_to_try_again(app):
@@ -98,12 +125,12 @@ def test_the_sign_in_page_is_throttled_and_says_when_to_try_again(app):
     assert "登录失败次数过多，请15分钟后再试" in html and 'value="staff1"' in html   # what was typed is kept
     page.post("/language", data={"csrf_token": csrf(page, "/login"), "lang": "en", "next": "/login"})
     r = page.post("/login", data={"csrf_token": csrf(page, "/login"), "username": "staff1", "password": PASSWORD})
-    assert r.status_code == 429 and "Too many failed sign-ins: try again in 15 minutes" in r.get_data(as_text=True)
+    assert r.status_code == 429 and "Too many failed sign-ins: try again in 15 min" in r.get_data(as_text=True)
     r = sign_in(app.test_client(), "staff1", PASSWORD)                   # the API counts the page's refusals too
     assert r.status_code == 429
 
 
-def test_behind_a_proxy_the_client_is_the_forwarded_address_and_only_then(settings, seeded):
+def test_behind_a_proxy_the_client_is_the_forwarded_address_and_only_then(settings, seeded, caplog):
     for proxies, spoofed in ((1, 200), (0, 429)):
         settings.proxies = proxies
         app = build_app(settings)
@@ -116,6 +143,8 @@ def test_behind_a_proxy_the_client_is_the_forwarded_address_and_only_then(settin
         assert r.status_code == 429                                       # the guesser, refused
         # another address in the header: another client behind the proxy; with no proxy, a header anyone can write
         assert sign_in(client, "zhifa1", PASSWORD, headers={"X-Forwarded-For": "198.51.100.9"}).status_code == spoofed
+        # a proxy the settings do not name: said once in the log
+        assert (sum("EVENTFLOW_PROXIES is 0" in m for m in caplog.messages) == 1) is (proxies == 0)
         svc = app.extensions["eventflow"]
         svc.run(lambda s: s.execute(text("DELETE FROM sign_in_failure")))
         svc.db.dispose()
