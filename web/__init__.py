@@ -11,6 +11,11 @@ from werkzeug.routing import Rule
 from web.services import Services
 
 log = logging.getLogger(__name__)
+#: on every answer: no page of the app shown inside another site's frame (a clerk tricked into clicking 受理 or
+#: 办结 under a page that hides it), no answer's type guessed by the browser, no path (an event's id) sent on to
+#: another site but its origin (map tiles still see which site asks, as their terms want)
+SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
 
 
 class LazyRule(Rule):
@@ -63,6 +68,12 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
                             "client counts as the proxy's address, and the sign-in throttle's refusals are shared")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+
+    @app.after_request
+    def safe_by_default(response):   # every answer, pages and API alike (one that sets its own keeps it)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.before_request
     def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/accounts/catalog_edits.py)

@@ -95,6 +95,10 @@ def test_https_reaches_the_app_nodes_and_serves_static_files_itself(stack):
     script = get(ports["https"], "/static/report.js", tls=True)
     assert script.status == 200
     assert script.getheader("Cache-Control") == "max-age=3600"   # nginx's `expires 1h`, not the app's answer
+    assert script.getheader("Strict-Transport-Security") == "max-age=31536000"
+    assert script.getheader("X-Content-Type-Options") == "nosniff"
+    assert health.getheader("X-Frame-Options") == "DENY"          # the app's own (web/__init__.py), passed on once
+    assert health.getheader("X-Content-Type-Options") == "nosniff"
 
 
 def test_the_sign_in_throttle_counts_the_address_nginx_saw_not_the_one_a_client_writes(stack):
