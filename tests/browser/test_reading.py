@@ -150,7 +150,9 @@ def test_the_maps_draw_the_tiles_the_settings_name(tiled_server, tile_server, br
     page.goto(f"/events/{event_id}")
     box = page.get_by_test_id("map")
     expect(box).to_have_attribute("data-tile-layers", "2")
-    expect(box.locator("img.leaflet-tile-loaded").first).to_be_visible()
+    for layer in range(2):           # a tile of each layer drawn (streets, then labels): each was asked for
+        expect(box.locator(".leaflet-tile-pane .leaflet-layer").nth(layer).locator("img.leaflet-tile-loaded").first) \
+            .to_be_visible()
     expect(box.locator(".leaflet-control-attribution")).to_contain_text("© 天地图 <b>审图号</b>")   # text, not HTML
     assert box.locator(".leaflet-control-attribution b").count() == 0
     streets = [p for p in asked if "/vec_w/" in p]
