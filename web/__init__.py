@@ -73,6 +73,9 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     def safe_by_default(response):   # every answer, pages and API alike (one that sets its own keeps it)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        policy = response.headers["Content-Security-Policy"]
+        if "frame-ancestors" not in policy:   # an answer's own policy (a photo's sandbox) is never framed either
+            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
         return response
 
     @app.before_request

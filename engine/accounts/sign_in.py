@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, delete, select
 
 from engine.accounts import users
 from engine.core.errors import TooManyAttempts, Unauthorized
-from engine.store.models import SignInFailure
+from engine.store.models import SignInFailure, User
 
 #: the longest name and client address kept (the columns' sizes)
 NAME_CHARS, CLIENT_CHARS = 100, 64
@@ -69,10 +69,10 @@ def client_key(address: str | None) -> str:
 
 
 def check(session, clock, username: str, password: str, client: str, throttle: Throttle,
-          scrypt_n: int) -> int | Unauthorized:
+          scrypt_n: int) -> tuple[int, str] | Unauthorized:
     """The first half of a sign-in, in a read (scrypt's work holds no write lock): TooManyAttempts, with the
-    password not even checked, while `client` (its `client_key`) is refused; else the account's id for a right
-    name and password, or the refusal (Unauthorized), returned for `settle` to keep."""
+    password not even checked, while `client` (its `client_key`) is refused; else (the account's id, the hash the
+    password matched) for a right name and password, or the refusal (Unauthorized), returned for `settle` to keep."""
     wait = seconds_to_wait(session, clock.now(), username[:NAME_CHARS], client, throttle)
     if wait:
         minutes = minutes_to_wait(wait)
@@ -84,18 +84,24 @@ def check(session, clock, username: str, password: str, client: str, throttle: T
         return refused
 
 
-def settle(session, clock, username: str, client: str, checked: int | Unauthorized, throttle: Throttle,
-           ttl_seconds: int) -> tuple[str, datetime] | Unauthorized:
+def settle(session, clock, username: str, client: str, checked: tuple[int, str] | Unauthorized,
+           throttle: Throttle, ttl_seconds: int) -> tuple[str, datetime] | Unauthorized:
     """The second half, in a short write: a refusal is kept (and the refusals past the window pruned) and
     returned, for the caller to raise once it is committed (401); a right one forgets that name's refusals from
-    that client and answers (token, expires)."""
+    that client and answers (token, expires) — if the account, read again under its row lock, is still active with
+    the same hash: a password reset or a disabling committed since `check` (which deletes the account's tokens,
+    users.py `update_account`) is not undone by a token made with the old one."""
     now, name = clock.now(), username[:NAME_CHARS]
-    if isinstance(checked, Unauthorized):
-        session.execute(_PRUNE, {"since": now - timedelta(seconds=throttle.window_seconds)})
-        session.add(SignInFailure(at=now, username=name, client=client))
-        return checked
-    session.execute(_FORGET, {"client": client, "username": name})
-    return users.issue_token(session, clock, checked, ttl_seconds)
+    if not isinstance(checked, Unauthorized):
+        user_id, matched = checked
+        user = session.get(User, user_id, with_for_update=True, populate_existing=True)
+        if user is not None and user.active and user.password_hash == matched:
+            session.execute(_FORGET, {"client": client, "username": name})
+            return users.issue_token(session, clock, user_id, ttl_seconds)
+        checked = users.refused()
+    session.execute(_PRUNE, {"since": now - timedelta(seconds=throttle.window_seconds)})
+    session.add(SignInFailure(at=now, username=name, client=client))
+    return checked
 
 
 def minutes_to_wait(seconds: int) -> int:

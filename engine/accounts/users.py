@@ -245,15 +245,21 @@ def describe(user: User) -> dict:
     return {"id": user.id, **principal(user).to_dict(), "active": user.active}
 
 
-def credentials(session, username: str, password: str, scrypt_n: int = 2**14) -> int:
-    """The id of the active account a right name and password name; else Unauthorized. A name that does not
-    exist is checked against a stand-in hash of `scrypt_n` (the accounts' cost), so it takes the same time.
-    (engine/accounts/sign_in.py throttles the tries and runs this in a read: no write lock held over scrypt.)"""
+def credentials(session, username: str, password: str, scrypt_n: int = 2**14) -> tuple[int, str]:
+    """(id, the hash the password matched) of the active account a right name and password name; else
+    Unauthorized. A name that does not exist is checked against a stand-in hash of `scrypt_n` (the accounts'
+    cost), so it takes the same time. (engine/accounts/sign_in.py throttles the tries and runs this in a read: no
+    write lock held over scrypt.)"""
     user = session.scalar(select(User).where(User.username == username))
     stored = user.password_hash if user is not None else _stand_in(scrypt_n)
     if not check_password(password or "", stored) or user is None or not user.active:
-        raise Unauthorized("用户名或密码错误 (wrong username or password)", field="password")
-    return user.id
+        raise refused()
+    return user.id, stored
+
+
+def refused() -> Unauthorized:
+    """A sign-in refused: the same answer for a wrong password, an unknown name and a disabled account."""
+    return Unauthorized("用户名或密码错误 (wrong username or password)", field="password")
 
 
 def issue_token(session, clock, user_id: int, ttl_seconds: int) -> tuple[str, object]:

@@ -656,16 +656,20 @@ def test_patrol_check_in_and_a_hazard_point_from_report_to_verification_on_a_pho
 
 
 def test_no_other_site_shows_the_app_in_a_frame(server, browser):
-    """Clickjacking (web/__init__.py SECURITY_HEADERS): a page of another origin that frames the app's sign-in page
-    and a signed-in clerk's 待办 gets neither — Chromium refuses both frames — while the app's own pages open."""
+    """Clickjacking (web/__init__.py SECURITY_HEADERS): a page of another site (http://elsewhere.example, answered
+    by the test) that frames the app's sign-in page and a signed-in clerk's 待办 gets neither — Chromium refuses
+    both frames — while the app's own pages open."""
     base, _app = server
     clerk = Person(browser, base, "staff1", DESK, ARTIFACTS / "framing")
     clerk.page.goto("/")
     expect(clerk.page.locator("header nav")).to_be_visible()               # the app itself, as ever
-    clerk.page.set_content(f'<iframe name="signin" src="{base}/login"></iframe>'
-                           f'<iframe name="todo" src="{base}/"></iframe>')   # about:blank: another origin
+    framing = (f'<iframe name="signin" src="{base}/login"></iframe>'
+               f'<iframe name="todo" src="{base}/"></iframe>')
+    clerk.page.route("http://elsewhere.example/**", lambda route: route.fulfill(body=framing, content_type="text/html"))
+    clerk.page.goto("http://elsewhere.example/")
+    assert clerk.page.evaluate("location.origin") == "http://elsewhere.example"
     frames = {frame.name: frame for frame in clerk.page.frames if frame.name}
     assert set(frames) == {"signin", "todo"}
-    for frame in frames.values():                                          # loaded (set_content waits), and refused
+    for frame in frames.values():                                          # loaded (goto waits), and refused
         assert frame.url.startswith("chrome-error://"), frame.url
         assert frame.locator("input[name=username], header nav").count() == 0

@@ -1,7 +1,7 @@
 """Every answer of the app, page or API, success or refusal, carries the safe-by-default headers (web/__init__.py
 SECURITY_HEADERS): never framed by another site (clickjacking; tests/browser/test_browser.py shows Chromium
 refusing such a frame), its type never guessed, only its origin sent on to other sites. A photo keeps its own,
-stricter policy (web/api/photos.py)."""
+stricter policy (web/api/photos.py), never framed either."""
 from __future__ import annotations
 
 from tests.web.test_notice_channels import csrf
@@ -39,4 +39,4 @@ def test_every_kind_of_answer_carries_them(app, api):
 
     key = api.photo("grid1", event["id"], image("PNG", size=(40, 40)), name="scene.png")
     photo = api.get(f"/api/events/{event['id']}/photos/{key}", "grid1")
-    assert photo.status_code == 200 and safe(photo, **{"Content-Security-Policy": "default-src 'none'; sandbox"})
+    assert photo.status_code == 200 and safe(photo, **{"Content-Security-Policy": "default-src 'none'; sandbox; frame-ancestors 'none'"})

@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from engine.accounts import users
+from engine.accounts import sign_in as sign_in_module, users
 from engine.core.clock import SimulatedClock
 from engine.core.config import Settings
+from engine.core.errors import Unauthorized
 from tests.conftest import PASSWORD
 from tests.web.conftest import build_app
 from tests.web.test_notice_channels import csrf
@@ -148,3 +149,22 @@ def test_behind_a_proxy_the_client_is_the_forwarded_address_and_only_then(settin
         svc = app.extensions["eventflow"]
         svc.run(lambda s: s.execute(text("DELETE FROM sign_in_failure")))
         svc.db.dispose()
+
+
+def test_a_password_reset_between_the_check_and_the_token_refuses_the_sign_in(app, api):
+    """The password is checked in a read, the token made in a write after it (engine/accounts/sign_in.py): an
+    administrator's reset (or disabling) committed in between, which ends the account's tokens, is not undone
+    by a token made with the old password."""
+    svc = app.extensions["eventflow"]
+    throttle, clock = sign_in_module.Throttle(), svc.env.wall_clock
+    grid1 = next(u for u in api.get("/api/users", "admin1").json["items"] if u["username"] == "grid1")
+    for change in ({"password": "a-new-password-1"}, {"active": False}):
+        checked = svc.read(lambda s: sign_in_module.check(s, clock, "grid1", PASSWORD, "192.0.2.1", throttle, 1024))
+        assert not isinstance(checked, Exception)                        # the old password was right, then
+        assert api.client.patch(f"/api/users/{grid1['id']}", headers=api.headers("admin1"), json=change).status_code == 200
+        found = svc.run(lambda s, c=checked: sign_in_module.settle(s, clock, "grid1", "192.0.2.1", c, throttle, 3600))
+        assert isinstance(found, Unauthorized)
+        if "password" in change:
+            r = sign_in(app.test_client(), "grid1", "a-new-password-1")
+            assert r.status_code == 200
+            api.client.patch(f"/api/users/{grid1['id']}", headers=api.headers("admin1"), json={"password": PASSWORD})
