@@ -18,7 +18,8 @@ another (a guesser could otherwise lock staff out of their 30-minute work, §8.3
 one address share its `per_client` budget, which is set for that. Behind a proxy the client is the address
 the proxy says (EVENTFLOW_PROXIES, web/__init__.py: unset there, every client would be the proxy, and the app
 says so in its log); a name that does not exist costs the same scrypt work as one that does
-(engine/accounts/users.py `credentials`), so neither the answer nor its time tells them apart.
+(engine/accounts/users.py `credentials`), so neither the answer nor its time tells them apart; a hash made
+at an older cost (EVENTFLOW_SCRYPT_N raised since) is made again at today's cost at the account's next sign-in.
 """
 from __future__ import annotations
 
@@ -69,10 +70,10 @@ def client_key(address: str | None) -> str:
 
 
 def check(session, clock, username: str, password: str, client: str, throttle: Throttle,
-          scrypt_n: int) -> tuple[int, str] | Unauthorized:
+          scrypt_n: int) -> users.Checked | Unauthorized:
     """The first half of a sign-in, in a read (scrypt's work holds no write lock): TooManyAttempts, with the
-    password not even checked, while `client` (its `client_key`) is refused; else (the account's id, the hash the
-    password matched) for a right name and password, or the refusal (Unauthorized), returned for `settle` to keep."""
+    password not even checked, while `client` (its `client_key`) is refused; else the account and the hash the
+    password matched (users.py `credentials`), or the refusal (Unauthorized), returned for `settle` to keep."""
     wait = seconds_to_wait(session, clock.now(), username[:NAME_CHARS], client, throttle)
     if wait:
         minutes = minutes_to_wait(wait)
@@ -84,7 +85,7 @@ def check(session, clock, username: str, password: str, client: str, throttle: T
         return refused
 
 
-def settle(session, clock, username: str, client: str, checked: tuple[int, str] | Unauthorized,
+def settle(session, clock, username: str, client: str, checked: users.Checked | Unauthorized,
            throttle: Throttle, ttl_seconds: int) -> tuple[str, datetime] | Unauthorized:
     """The second half, in a short write: a refusal is kept (and the refusals past the window pruned) and
     returned, for the caller to raise once it is committed (401); a right one forgets that name's refusals from
@@ -93,11 +94,12 @@ def settle(session, clock, username: str, client: str, checked: tuple[int, str] 
     users.py `update_account`) is not undone by a token made with the old one."""
     now, name = clock.now(), username[:NAME_CHARS]
     if not isinstance(checked, Unauthorized):
-        user_id, matched = checked
-        user = session.get(User, user_id, with_for_update=True, populate_existing=True)
-        if user is not None and user.active and user.password_hash == matched:
+        user = session.get(User, checked.user_id, with_for_update=True, populate_existing=True)
+        if user is not None and user.active and user.password_hash == checked.matched:
+            if checked.rehashed:                   # made at today's cost (EVENTFLOW_SCRYPT_N changed)
+                user.password_hash = checked.rehashed
             session.execute(_FORGET, {"client": client, "username": name})
-            return users.issue_token(session, clock, user_id, ttl_seconds)
+            return users.issue_token(session, clock, checked.user_id, ttl_seconds)
         checked = users.refused()
     session.execute(_PRUNE, {"since": now - timedelta(seconds=throttle.window_seconds)})
     session.add(SignInFailure(at=now, username=name, client=client))

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import timedelta
 
 from sqlalchemy import bindparam, delete, select
@@ -245,16 +246,35 @@ def describe(user: User) -> dict:
     return {"id": user.id, **principal(user).to_dict(), "active": user.active}
 
 
-def credentials(session, username: str, password: str, scrypt_n: int = 2**14) -> tuple[int, str]:
-    """(id, the hash the password matched) of the active account a right name and password name; else
-    Unauthorized. A name that does not exist is checked against a stand-in hash of `scrypt_n` (the accounts'
-    cost), so it takes the same time. (engine/accounts/sign_in.py throttles the tries and runs this in a read: no
-    write lock held over scrypt.)"""
+class Checked(NamedTuple):
+    """A right name and password (`credentials`): the account, the hash the password matched, and the same
+    password hashed at today's cost when the stored hash has another (set when the sign-in's write keeps it)."""
+
+    user_id: int
+    matched: str
+    rehashed: str | None
+
+
+def credentials(session, username: str, password: str, scrypt_n: int = 2**14) -> Checked:
+    """The active account a right name and password name; else Unauthorized. A name that does not exist is
+    checked against a stand-in hash of `scrypt_n` (the accounts' cost), so it takes the same time; the stand-in
+    is made at a process's first sign-in of any name, so that one is slower for a known name and an unknown
+    alike. A hash of another cost (EVENTFLOW_SCRYPT_N changed since it was made) is made again at `scrypt_n`, so
+    an old account's sign-in comes to cost what an unknown name's does. (engine/accounts/sign_in.py throttles the
+    tries and runs this in a read: no write lock held over scrypt.)"""
+    stand_in = _stand_in(scrypt_n)
     user = session.scalar(select(User).where(User.username == username))
-    stored = user.password_hash if user is not None else _stand_in(scrypt_n)
+    stored = user.password_hash if user is not None else stand_in
     if not check_password(password or "", stored) or user is None or not user.active:
         raise refused()
-    return user.id, stored
+    again = hash_password(password, scrypt_n) if _cost(stored) != scrypt_n else None
+    return Checked(user.id, stored, again)
+
+
+def _cost(stored: str) -> int | None:
+    """The scrypt N a stored hash was made with (scrypt$N$r$p$salt$digest)."""
+    parts = stored.split("$")
+    return int(parts[1]) if len(parts) == 6 and parts[1].isdigit() else None
 
 
 def refused() -> Unauthorized:

@@ -168,3 +168,26 @@ def test_a_password_reset_between_the_check_and_the_token_refuses_the_sign_in(ap
             r = sign_in(app.test_client(), "grid1", "a-new-password-1")
             assert r.status_code == 200
             api.client.patch(f"/api/users/{grid1['id']}", headers=api.headers("admin1"), json={"password": PASSWORD})
+
+
+def test_a_hash_of_an_older_cost_is_made_again_at_todays_at_the_next_sign_in(settings, seeded):
+    """EVENTFLOW_SCRYPT_N raised (the demo accounts were hashed at 1024): each account's next sign-in stores its
+    hash at the new cost, so it costs what an unknown name's check does; the password still signs in."""
+    settings.scrypt_n = 2048
+    app = build_app(settings)
+    svc = app.extensions["eventflow"]
+
+    def stored(name):
+        return svc.read(lambda s: s.execute(text("SELECT password_hash FROM app_user WHERE username = :u"),
+                                            {"u": name}).scalar())
+    assert stored("grid1").startswith("scrypt$1024$") and stored("staff1").startswith("scrypt$1024$")
+    client = app.test_client()
+    assert sign_in(client, "grid1", "guess-1234").status_code == 401          # a wrong one changes nothing
+    assert stored("grid1").startswith("scrypt$1024$")
+    users._stand_in.cache_clear()
+    assert sign_in(client, "grid1", PASSWORD).status_code == 200
+    assert users._stand_in.cache_info().currsize == 1     # a known name's first sign-in made the stand-in too
+    again = stored("grid1")
+    assert again.startswith("scrypt$2048$") and stored("staff1").startswith("scrypt$1024$")
+    assert sign_in(client, "grid1", PASSWORD).status_code == 200 and stored("grid1") == again   # made once
+    svc.db.dispose()
