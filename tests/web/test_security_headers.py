@@ -4,6 +4,7 @@ refusing such a frame), its type never guessed, only its origin sent on to other
 stricter policy (web/api/photos.py), never framed either."""
 from __future__ import annotations
 
+from tests.conftest import PASSWORD
 from tests.web.test_notice_channels import csrf
 from tests.web.test_photos import image
 
@@ -17,7 +18,7 @@ def safe(response, **own) -> bool:
 
 def test_every_kind_of_answer_carries_them(app, api):
     anyone, page = app.test_client(), app.test_client()
-    page.post("/login", data={"csrf_token": csrf(page, "/login"), "username": "staff1", "password": "test-password-1"})
+    page.post("/login", data={"csrf_token": csrf(page, "/login"), "username": "staff1", "password": PASSWORD})
     event = api.report("grid1")
     answers = {
         "sign-in page": anyone.get("/login"),
