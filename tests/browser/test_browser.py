@@ -423,6 +423,7 @@ def test_the_task_list_pages_with_links_a_thumb_can_hit(server, browser):
     box = following.bounding_box()
     assert box["width"] >= 44 and box["height"] >= 44, box
     following.click()
+    page.wait_for_url(re.compile(r"[?&]cursor="))    # and its load: measured before ui.css applies, a box is small
     back = page.get_by_role("link", name="上一页")
     expect(back).to_be_visible()
     box = back.bounding_box()

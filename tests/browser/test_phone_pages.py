@@ -229,6 +229,7 @@ def test_patrol_offers_the_communitys_grids_and_a_typed_one_as_the_fallback(serv
     grid = Person(browser, base, "grid1", PHONE, SHOTS / "patrol", geolocation={"latitude": 27.52, "longitude": 120.60})
     page = grid.page
     page.get_by_role("link", name="巡查").click()
+    page.wait_for_url("**/patrol")                  # and its load: a box measured before ui.css applies is 19 px
     select = page.get_by_label("网格", exact=True)
     expect(select.locator("option")).to_have_text(["请选择", "新城一网格", "新城二网格", "新城三网格", "其他网格（手动填写）"])
     assert select.bounding_box()["height"] >= 44
