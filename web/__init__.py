@@ -11,11 +11,6 @@ from werkzeug.routing import Rule
 from web.services import Services
 
 log = logging.getLogger(__name__)
-#: on every answer: no page of the app shown inside another site's frame (a clerk tricked into clicking 受理 or
-#: 办结 under a page that hides it), no answer's type guessed by the browser, no path (an event's id) sent on to
-#: another site but its origin (map tiles still see which site asks, as their terms want)
-SECURITY_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
-                    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
 
 
 class LazyRule(Rule):
@@ -41,7 +36,7 @@ class App(Flask):
 
 def create_app(settings=None, services: Services | None = None) -> Flask:
     """Assemble the app (STYLE.md §7). Tests pass Settings pointing at a temporary database."""
-    from web import errors, inputs, live, ui
+    from web import errors, headers, inputs, live, ui
     from web.api import (alerts, auth, catalogs, duplicates, events, inbox, incidents, indicators, live as live_api, meta,
                          monthly, notices, open311, photos, processes, returns, sim, spot_checks, supervision, tasks,
                          users)
@@ -69,14 +64,7 @@ def create_app(settings=None, services: Services | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    @app.after_request
-    def safe_by_default(response):   # every answer, pages and API alike (one that sets its own keeps it)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        policy = response.headers["Content-Security-Policy"]
-        if "frame-ancestors" not in policy:   # an answer's own policy (a photo's sandbox) is never framed either
-            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
-        return response
+    headers.install(app, services.settings)   # every answer: never framed, scripts from our files only
 
     @app.before_request
     def catalogs_saved_elsewhere():   # catalogs another app node saved (engine/accounts/catalog_edits.py)

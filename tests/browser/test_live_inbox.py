@@ -77,7 +77,7 @@ def test_new_work_and_messages_appear_without_reloading(server, browser):
     expect(task).to_have_class(re.compile("live-new"))
     expect(page.get_by_test_id("task-count")).to_have_text(str(before + 1))
     expect(alerts).to_have_attribute("data-alerts", "1")            # one sound
-    page.wait_for_function("window.__notified.length === 1")
+    page.wait_for_function("() => window.__notified.length === 1")
     assert page.evaluate("window.__notified[0]") == {"title": "新待办：核实",
                                                      "body": f"{number} 新城大道人行道被占道经营，行人无法通行"}
     assert page.evaluate(FITS)
@@ -85,7 +85,7 @@ def test_new_work_and_messages_appear_without_reloading(server, browser):
 
     police = api.report("grid1", type_code="A03", description="邻里纠纷警情，需社区协调")   # a police matter
     expect(page.locator("li.task", has_text=police["number"])).to_contain_text("核实")   # theirs: designated
-    page.wait_for_function("window.__notified.length === 2")
+    page.wait_for_function("() => window.__notified.length === 2")
     assert page.evaluate("window.__notified[1].body") == "您有一件涉密事件待办"           # outside the page: only that
 
     alerts.click()                                                  # 静音

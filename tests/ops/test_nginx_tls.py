@@ -97,7 +97,8 @@ def test_https_reaches_the_app_nodes_and_serves_static_files_itself(stack):
     assert script.getheader("Cache-Control") == "max-age=3600"   # nginx's `expires 1h`, not the app's answer
     assert script.getheader("Strict-Transport-Security") == "max-age=31536000"
     assert script.getheader("X-Content-Type-Options") == "nosniff"
-    assert health.getheader("X-Frame-Options") == "DENY"          # the app's own (web/__init__.py), passed on once
+    assert health.getheader("X-Frame-Options") == "DENY"          # the app's own (web/headers.py), passed on once
+    assert health.getheader("Content-Security-Policy").startswith("default-src 'self'; script-src 'self';")
     assert health.getheader("X-Content-Type-Options") == "nosniff"
 
 
@@ -135,6 +136,8 @@ def test_a_phone_over_https_reads_its_position_and_reports_through_two_nodes(sta
         try:
             context = browser.new_context(**PHONE, base_url=base, ignore_https_errors=True,
                                           geolocation=POSITION, permissions=["geolocation"])
+            refused = []        # what the pages' Content-Security-Policy refused (tests/browser/conftest.py)
+            context.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
             page = context.new_page()
             # typed as http://, the browser lands on https:// (nginx's redirect)
             page.goto(f"http://{HOST}:{ports['http']}/login")
@@ -168,6 +171,7 @@ def test_a_phone_over_https_reads_its_position_and_reports_through_two_nodes(sta
             direct.goto(f"http://{HOST}:{stack['nodes'][0].port}/login")
             assert not direct.evaluate("window.isSecureContext")
             context.close()
+            assert refused == []
         finally:
             browser.close()
 

@@ -1,14 +1,25 @@
-"""Every answer of the app, page or API, success or refusal, carries the safe-by-default headers (web/__init__.py
-SECURITY_HEADERS): never framed by another site (clickjacking; tests/browser/test_browser.py shows Chromium
-refusing such a frame), its type never guessed, only its origin sent on to other sites. A photo keeps its own,
-stricter policy (web/api/photos.py), never framed either."""
+"""Every answer of the app, page or API, success or refusal, carries the safe-by-default headers (web/headers.py):
+never framed by another site (clickjacking; tests/browser/test_browser.py shows Chromium refusing such a frame),
+its type never guessed, only its origin sent on to other sites, scripts run from the app's own files only (the
+Content-Security-Policy; tests/browser/conftest.py fails any browser test whose pages it refused anything, and
+test_browser.py shows it refusing an injected script). A photo keeps its own, stricter policy (web/api/photos.py),
+never framed either."""
 from __future__ import annotations
 
+import pytest
+
+from engine.core.config import Settings
 from tests.conftest import PASSWORD
 from tests.web.test_notice_channels import csrf
 from tests.web.test_photos import image
 
-SAFE = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+from web.headers import policy, tile_source
+
+#: the policy of an app without map tiles, written out: what each directive allows is the point
+POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+          "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; manifest-src 'self'; object-src 'none'; "
+          "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SAFE = {"X-Frame-Options": "DENY", "Content-Security-Policy": POLICY,
         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
 
 
@@ -41,3 +52,27 @@ def test_every_kind_of_answer_carries_them(app, api):
     key = api.photo("grid1", event["id"], image("PNG", size=(40, 40)), name="scene.png")
     photo = api.get(f"/api/events/{event['id']}/photos/{key}", "grid1")
     assert photo.status_code == 200 and safe(photo, **{"Content-Security-Policy": "default-src 'none'; sandbox; frame-ancestors 'none'"})
+
+
+@pytest.mark.parametrize("template, source", [
+    ("https://t{s}.tianditu.gov.cn/vec_w/wmts?LAYER=vec&tk={tk}", "https://*.tianditu.gov.cn"),   # docs/maps.md
+    ("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", "https://*.tile.openstreetmap.org"),
+    ("http://127.0.0.1:8123/t{s}/vec_w/{z}/{x}/{y}", "http://127.0.0.1:8123"),
+    ("HTTPS://Tiles.Example.CN/{z}/{x}/{y}.png", "https://tiles.example.cn"),
+    ("//tiles.example.cn/{z}/{x}/{y}.png", "tiles.example.cn"),          # the page's own scheme
+    ("https://tiles.{s}.example.cn/{z}", "https:"),                      # CSP has no wildcard there
+    ("https://tiles.example.cn;script-src *;/{z}", "https:"),            # nothing but a host reaches the policy
+    ("/tiles/{z}/{x}/{y}.png", None),                                    # the app's own origin: 'self'
+    ("", None),
+])
+def test_a_tile_template_allows_its_servers_images(template, source):
+    assert tile_source(template) == source
+
+
+def test_the_policy_allows_the_tile_servers_the_settings_name():
+    settings = Settings(map_tiles="https://t{s}.tianditu.gov.cn/vec_w/wmts?tk={tk}",
+                        map_labels="https://t{s}.tianditu.gov.cn/cva_w/wmts?tk={tk}")
+    directives = dict(part.split(" ", 1) for part in policy(settings).split("; "))
+    assert directives["img-src"] == "'self' data: blob: https://*.tianditu.gov.cn"      # named once
+    assert directives["script-src"] == "'self'" and directives["connect-src"] == "'self'"
+    assert policy(Settings()) == POLICY

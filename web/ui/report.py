@@ -212,7 +212,7 @@ def offline():
 
 
 #: the app shell of 上报 offline, precached by the service worker with revisions of their content
-SHELL_STATIC = ("ui.css", "report.js", "live.js", "pick_map.js")
+SHELL_STATIC = ("ui.css", "ui.js", "report.js", "live.js", "pick_map.js")
 #: the pages (navigations) and data (fetches) of 上报 kept for without signal: from the network first
 SHELL_VENDOR = ("drafts.js", "image-compression.js", "leaflet.js", "leaflet.css")
 _revisions: dict[tuple, str] = {}

@@ -1,0 +1,75 @@
+"""The safe-by-default headers on every answer of the app, pages and API alike (an answer that sets its own
+keeps it: a photo's sandbox, web/api/photos.py), and the pages' Content-Security-Policy.
+
+- No page of the app is shown inside another site's frame: a clerk tricked into clicking 受理 or 办结 under a
+  page that hides it (clickjacking).
+- No answer's type is guessed by the browser; no path (an event's id) is sent on to another site, only the
+  origin (map tiles still see which site asks, as their terms want).
+- Scripts run only from the app's own files: no inline script, no `onclick=`, no `javascript:` link, no
+  eval. Text a person typed (an event's description, a reason, a name) that slipped through the templates'
+  escaping could then still not run as a script in a clerk's or an administrator's browser, and no page can
+  send what it shows to another site (connect-src, form-action, base-uri). The pages' small behaviours are
+  wired from data attributes by web/static/ui.js.
+- Styles: the app's own files, and style attributes, which bpmn-js, Leaflet and ECharts write into the
+  elements they draw (a style cannot run a script).
+- Images: the app's own (photos, icons), `data:` and `blob:` (a photo's preview before it is sent), and the
+  tile servers the settings name (EVENTFLOW_MAP_TILES, EVENTFLOW_MAP_LABELS; docs/maps.md).
+- Workers: the service worker (/sw.js) and the photo shrinker's worker, which browser-image-compression makes
+  from a `blob:` and which loads the library from the app's own copy."""
+from __future__ import annotations
+
+import re
+
+SAFE = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin"}
+#: the policy's directives but img-src's tile servers (`policy`)
+DIRECTIVES = (("default-src", "'self'"), ("script-src", "'self'"), ("style-src", "'self' 'unsafe-inline'"),
+              ("img-src", "'self' data: blob:"), ("font-src", "'self' data:"), ("connect-src", "'self'"),
+              ("worker-src", "'self' blob:"), ("manifest-src", "'self'"), ("object-src", "'none'"),
+              ("base-uri", "'none'"), ("form-action", "'self'"), ("frame-ancestors", "'none'"))
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def tile_source(template: str) -> str | None:
+    """The CSP source that allows a Leaflet tile URL template's tiles: its origin, a first label holding a
+    placeholder (`t{s}.tianditu.gov.cn`) made the wildcard CSP allows (`*.tianditu.gov.cn`); the scheme alone
+    (`https:`) when a placeholder (or anything a host may not hold) is elsewhere in it; None for a template on
+    the app's own origin (a path) or none."""
+    template = template or ""
+    if template.startswith("//"):            # the page's own scheme: a source without one means as much
+        scheme, rest = "", template[2:]
+    elif "://" in template:
+        scheme, rest = template.split("://", 1)
+        if scheme.lower() not in ("http", "https"):
+            return None
+    else:
+        return None
+    labels = re.split(r"[/?#]", rest, maxsplit=1)[0].lower().split(".")
+    if _PLACEHOLDER.search(labels[0]):
+        labels[0] = "*"
+    source, scheme = ".".join(labels), scheme.lower()
+    if re.fullmatch(r"(\*\.)?[a-z0-9.:\[\]-]+", source):
+        return f"{scheme}://{source}" if scheme else source
+    return f"{scheme}:" if scheme else "https:"
+
+
+def policy(settings) -> str:
+    """The pages' Content-Security-Policy for these settings (their tile servers)."""
+    tiles = [tile_source(t) for t in (settings.map_tiles, settings.map_labels)]
+    directives = dict(DIRECTIVES)
+    directives["img-src"] = " ".join([directives["img-src"], *dict.fromkeys(t for t in tiles if t)])
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def install(app, settings) -> None:
+    """Every answer of `app` carries SAFE and the policy; an answer's own policy is kept, never framed either."""
+    headers = {**SAFE, "Content-Security-Policy": policy(settings)}
+
+    @app.after_request
+    def safe_by_default(response):
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        own = response.headers["Content-Security-Policy"]
+        if "frame-ancestors" not in own:
+            response.headers["Content-Security-Policy"] = f"{own}; frame-ancestors 'none'"
+        return response
