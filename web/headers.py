@@ -15,10 +15,15 @@ keeps it: a photo's sandbox, web/api/photos.py), and the pages' Content-Security
 - Images: the app's own (photos, icons), `data:` and `blob:` (a photo's preview before it is sent), and the
   tile servers the settings name (EVENTFLOW_MAP_TILES, EVENTFLOW_MAP_LABELS; docs/maps.md).
 - Workers: the service worker (/sw.js) and the photo shrinker's worker, which browser-image-compression makes
-  from a `blob:` and which loads the library from the app's own copy."""
+  from a `blob:` and which loads the library from the app's own copy.
+- Reports: what a browser refused is sent to POST /api/csp-reports (web/api/meta.py) and said once in the app's
+  log (`Refusals`): a page the policy breaks, or markup someone slipped into one, shows there."""
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from urllib.parse import urlsplit
 
 SAFE = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin"}
@@ -28,6 +33,9 @@ DIRECTIVES = (("default-src", "'self'"), ("script-src", "'self'"), ("style-src",
               ("worker-src", "'self' blob:"), ("manifest-src", "'self'"), ("object-src", "'none'"),
               ("base-uri", "'none'"), ("form-action", "'self'"), ("frame-ancestors", "'none'"))
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+#: where browsers send what the policy refused (`report-uri`: every browser the app supports sends it)
+REPORTS = "/api/csp-reports"
+log = logging.getLogger(__name__)
 
 
 def tile_source(template: str) -> str | None:
@@ -58,12 +66,13 @@ def policy(settings) -> str:
     tiles = [tile_source(t) for t in (settings.map_tiles, settings.map_labels)]
     directives = dict(DIRECTIVES)
     directives["img-src"] = " ".join([directives["img-src"], *dict.fromkeys(t for t in tiles if t)])
-    return "; ".join(f"{name} {value}" for name, value in directives.items())
+    return "; ".join([*(f"{name} {value}" for name, value in directives.items()), f"report-uri {REPORTS}"])
 
 
 def install(app, settings) -> None:
     """Every answer of `app` carries SAFE and the policy; an answer's own policy is kept, never framed either."""
     headers = {**SAFE, "Content-Security-Policy": policy(settings)}
+    app.extensions["eventflow_refusals"] = Refusals()
 
     @app.after_request
     def safe_by_default(response):
@@ -73,3 +82,51 @@ def install(app, settings) -> None:
         if "frame-ancestors" not in own:
             response.headers["Content-Security-Policy"] = f"{own}; frame-ancestors 'none'"
         return response
+
+
+class Refusals:
+    """What browsers reported the policy refused, said once per process in the log for each (directive, what
+    was refused, page path): a browser sends one report per refusal, and a page opened a thousand times would
+    otherwise say the same a thousand times. At most `keep` kinds are remembered; past them each is said."""
+
+    def __init__(self, keep: int = 1000):
+        self.keep, self._said, self._lock = keep, set(), threading.Lock()
+
+    def take(self, payload) -> int:
+        """Log the refusals a report holds (`report-uri`'s {"csp-report": {...}}, or the Reporting API's list of
+        {"type": "csp-violation", "body": {...}}); how many it held. ValueError if it holds none."""
+        bodies = ([payload.get("csp-report")] if isinstance(payload, dict) else
+                  [item.get("body") for item in payload if isinstance(item, dict) and item.get("type") == "csp-violation"]
+                  if isinstance(payload, list) else [])
+        found = [_refusal(body) for body in bodies if isinstance(body, dict)]
+        if not found:
+            raise ValueError("not a Content-Security-Policy report")
+        for refusal in found:
+            with self._lock:
+                new = refusal not in self._said
+                if new and len(self._said) < self.keep:
+                    self._said.add(refusal)
+            if new:
+                log.warning("the Content-Security-Policy refused %s (%s) on %s", refusal[1], refusal[0], refusal[2])
+        return len(found)
+
+
+def _refusal(body: dict) -> tuple[str, str, str]:
+    """(directive, what was refused, the page's path) of one report body, each short, printable text: the query of
+    a URL is left out (it may name a person), as is the path of another site's."""
+    def field(*names):
+        value = next((body[name] for name in names if isinstance(body.get(name), str)), "")
+        return re.sub(r"[^\x20-\x7e\u00a0-\uffff]", "?", value)[:200]
+
+    def split(url):
+        try:
+            return urlsplit(url)
+        except ValueError:          # an IPv6 host not closed, a port not a number
+            return urlsplit("")
+
+    directive = field("effective-directive", "effectiveDirective", "violated-directive", "violatedDirective").split(" ")[0]
+    blocked = field("blocked-uri", "blockedURL")
+    if "://" in blocked:
+        parts = split(blocked)
+        blocked = f"{parts.scheme}://{parts.netloc}"
+    return directive or "?", blocked or "?", split(field("document-uri", "documentURL")).path or "?"

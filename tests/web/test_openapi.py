@@ -30,6 +30,7 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 IMPLICIT = {"HEAD", "OPTIONS"}
 #: the only operations that need no bearer token
 PUBLIC = {("post", "/api/auth/token"), ("get", "/api/health"), ("get", "/api/openapi.json"),
+          ("post", "/api/csp-reports"),   # browsers send what a page's policy refused (web/headers.py)
           ("post", "/api/alerts"),   # a device signs its alert instead (engine/channels/devices.py)
           # GeoReport v2 (docs/open311.md): public reads; a submission carries its channel's api_key
           *{("get", f"/open311/v2/{p}.{{fmt}}") for p in ("services", "services/{code}", "requests",

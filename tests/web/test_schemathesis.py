@@ -27,6 +27,8 @@ from tests.web.client import Api
 from tests.web.conftest import build_app
 
 DOC = Path(__file__).resolve().parents[2] / "web" / "openapi.json"
+#: a browser's report of what a page's Content-Security-Policy refused is JSON under its own type
+schemathesis.serializer.alias("application/csp-report", "application/json")
 SEED = 15
 #: random (fuzzing) examples per operation, on top of its documented examples and boundary cases
 MAX_EXAMPLES = 12

@@ -6,6 +6,9 @@ test_browser.py shows it refusing an injected script). A photo keeps its own, st
 never framed either."""
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 
 from engine.core.config import Settings
@@ -18,7 +21,7 @@ from web.headers import policy, tile_source
 #: the policy of an app without map tiles, written out: what each directive allows is the point
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
           "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; manifest-src 'self'; object-src 'none'; "
-          "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+          "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; report-uri /api/csp-reports")
 SAFE = {"X-Frame-Options": "DENY", "Content-Security-Policy": POLICY,
         "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
 
@@ -76,3 +79,29 @@ def test_the_policy_allows_the_tile_servers_the_settings_name():
     assert directives["img-src"] == "'self' data: blob: https://*.tianditu.gov.cn"      # named once
     assert directives["script-src"] == "'self'" and directives["connect-src"] == "'self'"
     assert policy(Settings()) == POLICY
+
+
+def test_what_a_browser_reports_refused_is_said_once_in_the_log(app, caplog):
+    """POST /api/csp-reports (the policy's report-uri): each kind of refusal — directive, what was refused, the
+    page's path — is said once per process, without the page's query (it may name a person) or another site's
+    path; the Reporting API's form is read too; anything else is refused naming the body."""
+    browser = app.test_client()
+    inline = {"csp-report": {"document-uri": "https://eventflow.example/events/12?q=王五", "blocked-uri": "inline",
+                             "effective-directive": "script-src-elem", "violated-directive": "script-src-elem"}}
+    elsewhere = [{"type": "csp-violation", "body": {"documentURL": "https://eventflow.example/report",
+                                                    "blockedURL": "https://evil.example/steal?data=1",
+                                                    "effectiveDirective": "connect-src"}},
+                 {"type": "deprecation", "body": {"id": "x"}}]
+    caplog.set_level(logging.WARNING, logger="web.headers")
+    answers = [browser.post("/api/csp-reports", data=json.dumps(inline), content_type="application/csp-report"),
+               browser.post("/api/csp-reports", data=json.dumps(inline), content_type="application/csp-report"),
+               browser.post("/api/csp-reports", data=json.dumps(elsewhere), content_type="application/reports+json")]
+    assert [r.status_code for r in answers] == [204, 204, 204]
+    assert [r.getMessage() for r in caplog.records if r.name == "web.headers"] == [
+        "the Content-Security-Policy refused inline (script-src-elem) on /events/12",
+        "the Content-Security-Policy refused https://evil.example (connect-src) on /report"]
+
+    for body in (b"not json", b"\xff\xfe", json.dumps({"other": 1}).encode(), b"[1, 2]",
+                 json.dumps({"csp-report": {"blocked-uri": "x" * 70_000}}).encode()):
+        refused = browser.post("/api/csp-reports", data=body, content_type="application/csp-report")
+        assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "(body)", body[:20]

@@ -1,10 +1,12 @@
-"""Health and the OpenAPI description."""
+"""Health, the OpenAPI description, and the reports of what the pages' Content-Security-Policy refused."""
 import json
 from pathlib import Path
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
 
+from engine.core.errors import InvalidData
 from web.auth import public, services
+from web.headers import REPORTS
 from engine.store import db
 
 bp = Blueprint("meta", __name__, url_prefix="/api")
@@ -28,3 +30,23 @@ def health():
 @public
 def openapi():
     return json.loads(OPENAPI.read_text(encoding="utf-8"))
+
+
+#: the largest report read: a browser's is a few hundred bytes
+REPORT_MAX_BYTES = 64 * 1024
+
+
+@bp.post(REPORTS.removeprefix("/api"))
+@public
+def csp_reports():
+    """What a browser's Content-Security-Policy refused on a page (web/headers.py `report-uri`), said once in the
+    log: 204. Sent as `application/csp-report` (or the Reporting API's `application/reports+json`, or JSON)."""
+    raw = request.stream.read(REPORT_MAX_BYTES + 1)
+    try:
+        if len(raw) > REPORT_MAX_BYTES:
+            raise ValueError("too long")
+        current_app.extensions["eventflow_refusals"].take(json.loads(raw))
+    except (ValueError, RecursionError):       # not JSON (UnicodeDecodeError is a ValueError), too deep, no report
+        raise InvalidData([{"field": "(body)", "reason": "须为内容安全策略 (CSP) 的违规报告 JSON，不超过 64 KB "
+                                                        "(a Content-Security-Policy violation report as JSON, at most 64 KB)"}]) from None
+    return "", 204
