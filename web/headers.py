@@ -4,7 +4,8 @@ keeps it: a photo's sandbox, web/api/photos.py), and the pages' Content-Security
 - No page of the app is shown inside another site's frame: a clerk tricked into clicking 受理 or 办结 under a
   page that hides it (clickjacking).
 - No answer's type is guessed by the browser; no path (an event's id) is sent on to another site, only the
-  origin (map tiles still see which site asks, as their terms want).
+  origin (map tiles still see which site asks, as their terms want); the device's position and camera serve
+  the app's own pages only (Permissions-Policy), and no other site's window keeps a handle on the app's.
 - Scripts run only from the app's own files: no inline script, no `onclick=`, no `javascript:` link, no
   eval. Text a person typed (an event's description, a reason, a name) that slipped through the templates'
   escaping could then still not run as a script in a clerk's or an administrator's browser, and no page can
@@ -26,7 +27,11 @@ import threading
 from urllib.parse import urlsplit
 
 SAFE = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "strict-origin-when-cross-origin"}
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        # the phone's position and camera for the app's own pages (上报, 巡查, 到场); nothing else of the device
+        "Permissions-Policy": "geolocation=(self), camera=(self), microphone=(), payment=(), usb=(), serial=(), hid=()",
+        # a window another site opened (or that opened the app) gets no handle on the app's window
+        "Cross-Origin-Opener-Policy": "same-origin"}
 #: the policy's directives but img-src's tile servers (`policy`)
 DIRECTIVES = (("default-src", "'self'"), ("script-src", "'self'"), ("style-src", "'self' 'unsafe-inline'"),
               ("img-src", "'self' data: blob:"), ("font-src", "'self' data:"), ("connect-src", "'self'"),

@@ -32,9 +32,10 @@ def browser():
 
 
 def _refused(found: list, message) -> None:
-    """Chromium says on the console what a Content-Security-Policy refused ("Refused to execute inline script
-    because it violates the following Content Security Policy directive …")."""
-    if "Content Security Policy" in message.text:
+    """Chromium says on the console what a Content-Security-Policy refused ("Executing inline script violates
+    the following Content Security Policy directive …"), and what of the Permissions-Policy it could not read
+    ("Error with Permissions-Policy header: Unrecognized feature …")."""
+    if "Content Security Policy" in message.text or "Permissions-Policy" in message.text:
         found.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
 

@@ -23,7 +23,9 @@ POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inlin
           "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; manifest-src 'self'; object-src 'none'; "
           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; report-uri /api/csp-reports")
 SAFE = {"X-Frame-Options": "DENY", "Content-Security-Policy": POLICY,
-        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Permissions-Policy": "geolocation=(self), camera=(self), microphone=(), payment=(), usb=(), serial=(), hid=()",
+        "Cross-Origin-Opener-Policy": "same-origin"}
 
 
 def safe(response, **own) -> bool:
