@@ -48,7 +48,7 @@ def tile_source(template: str) -> str | None:
     placeholder (`t{s}.tianditu.gov.cn`) made the wildcard CSP allows (`*.tianditu.gov.cn`); the scheme alone
     (`https:`) when a placeholder (or anything a host may not hold) is elsewhere in it; None for a template on
     the app's own origin (a path) or none."""
-    template = template or ""
+    template = (template or "").strip()      # as the browser's URL parser reads it
     if template.startswith("//"):            # the page's own scheme: a source without one means as much
         scheme, rest = "", template[2:]
     elif "://" in template:
@@ -92,46 +92,64 @@ def install(app, settings) -> None:
 class Refusals:
     """What browsers reported the policy refused, said once per process in the log for each (directive, what
     was refused, page path): a browser sends one report per refusal, and a page opened a thousand times would
-    otherwise say the same a thousand times. At most `keep` kinds are remembered; past them each is said."""
+    otherwise say the same a thousand times. Anyone may send a report, so what one may cost is bounded: the
+    first PER_REPORT refusals of a report are read, at most `keep` kinds are said, and then one line says that
+    no more are."""
+
+    PER_REPORT = 20
 
     def __init__(self, keep: int = 1000):
-        self.keep, self._said, self._lock = keep, set(), threading.Lock()
+        self.keep, self._said, self._lock, self._full = keep, set(), threading.Lock(), False
 
     def take(self, payload) -> int:
         """Log the refusals a report holds (`report-uri`'s {"csp-report": {...}}, or the Reporting API's list of
         {"type": "csp-violation", "body": {...}}); how many it held. ValueError if it holds none."""
         bodies = ([payload.get("csp-report")] if isinstance(payload, dict) else
-                  [item.get("body") for item in payload if isinstance(item, dict) and item.get("type") == "csp-violation"]
+                  [item.get("body") for item in payload[:self.PER_REPORT]
+                   if isinstance(item, dict) and item.get("type") == "csp-violation"]
                   if isinstance(payload, list) else [])
         found = [_refusal(body) for body in bodies if isinstance(body, dict)]
         if not found:
             raise ValueError("not a Content-Security-Policy report")
         for refusal in found:
             with self._lock:
-                new = refusal not in self._said
-                if new and len(self._said) < self.keep:
+                new = refusal not in self._said and not self._full
+                if new and len(self._said) >= self.keep:
+                    self._full, new = True, False
+                    log.warning("the Content-Security-Policy refused %s kinds of things: no more are said until the "
+                                "app restarts", self.keep)
+                elif new:
                     self._said.add(refusal)
             if new:
                 log.warning("the Content-Security-Policy refused %s (%s) on %s", refusal[1], refusal[0], refusal[2])
         return len(found)
 
 
+def _printable(value: str) -> str:
+    """`value` as printable ASCII (anything else escaped: no line break, bidi control or lone surrogate reaches
+    the log), at most 200 characters."""
+    escaped = value.encode("ascii", "backslashreplace").decode("ascii")
+    return re.sub(r"[^\x20-\x7e]", lambda m: f"\\x{ord(m.group()):02x}", escaped)[:200]
+
+
 def _refusal(body: dict) -> tuple[str, str, str]:
     """(directive, what was refused, the page's path) of one report body, each short, printable text: the query of
-    a URL is left out (it may name a person), as is the path of another site's."""
+    a URL is left out (it may name a person), as are the path of another site's and any name or password in it."""
     def field(*names):
-        value = next((body[name] for name in names if isinstance(body.get(name), str)), "")
-        return re.sub(r"[^\x20-\x7e\u00a0-\uffff]", "?", value)[:200]
+        return next((body[name] for name in names if isinstance(body.get(name), str)), "")
 
     def split(url):
         try:
-            return urlsplit(url)
+            parts = urlsplit(url)
+            return parts, parts.port
         except ValueError:          # an IPv6 host not closed, a port not a number
-            return urlsplit("")
+            return urlsplit(""), None
 
     directive = field("effective-directive", "effectiveDirective", "violated-directive", "violatedDirective").split(" ")[0]
     blocked = field("blocked-uri", "blockedURL")
     if "://" in blocked:
-        parts = split(blocked)
-        blocked = f"{parts.scheme}://{parts.netloc}"
-    return directive or "?", blocked or "?", split(field("document-uri", "documentURL")).path or "?"
+        parts, port = split(blocked)
+        host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname or ""
+        blocked = f"{parts.scheme}://{host}{f':{port}' if port else ''}"
+    page = split(field("document-uri", "documentURL"))[0].path
+    return _printable(directive) or "?", _printable(blocked) or "?", _printable(page) or "?"

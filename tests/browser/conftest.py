@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.browser.refusals import Reports, watch
 from tests.browser.test_browser import ARGS, CHROMIUM
 
 
@@ -16,37 +17,24 @@ from tests.browser.test_browser import ARGS, CHROMIUM
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `make test` (it installs the Debian package)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        browser.refused = []
-        opened = browser.new_context
-
-        def new_context(**options):   # each context reports what the pages' Content-Security-Policy refused
-            context = opened(**options)
-            context.on("console", lambda message: _refused(browser.refused, message))
-            return context
-
-        browser.new_context = new_context
+    with sync_playwright() as p, Reports() as reports:
+        browser = watch(p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS))
+        browser.reports = reports
         yield browser
         browser.close()
 
 
-def _refused(found: list, message) -> None:
-    """Chromium says on the console what a Content-Security-Policy refused ("Executing inline script violates
-    the following Content Security Policy directive …"), and what of the Permissions-Policy it could not read
-    ("Error with Permissions-Policy header: Unrecognized feature …")."""
-    if "Content Security Policy" in message.text or "Permissions-Policy" in message.text:
-        found.append(f"{message.page.url if message.page else '?'}: {message.text}")
-
-
 @pytest.fixture(autouse=True)
 def contexts_closed_after_the_test(browser):
-    """What a test leaves open is closed after it, and no page of any test had a script, style, image or
-    connection refused by the app's Content-Security-Policy (web/headers.py): every page the browser tests
-    walk is a check that the policy and the pages agree (a test that provokes a refusal on purpose takes what
-    it provoked out of `browser.refused`)."""
+    """What a test leaves open is closed after it, and nothing of any test's pages was refused by the app's
+    Content-Security-Policy or Permissions-Policy (web/headers.py; tests/browser/refusals.py): every page the
+    browser tests walk checks that the policies and the pages agree. A test that provokes a refusal on purpose
+    takes what it provoked out of `browser.refused` and `browser.reports.lines`. A report comes on the browser's
+    own time, so one that comes late is blamed on the test after."""
     browser.refused.clear()
+    browser.reports.lines.clear()
     yield
     for context in browser.contexts:
         context.close()
-    assert browser.refused == [], "the Content-Security-Policy refused:\n" + "\n".join(browser.refused)
+    assert browser.refused == [], "the policies refused:\n" + "\n".join(browser.refused)
+    assert browser.reports.lines == [], "browsers reported:\n" + "\n".join(browser.reports.lines)

@@ -678,7 +678,8 @@ def test_no_other_site_shows_the_app_in_a_frame(server, browser):
 
 def test_the_pages_run_only_the_apps_own_scripts(server, browser):
     """The Content-Security-Policy (web/headers.py): markup that slipped into a page — an inline script, an
-    `onclick=`, a `javascript:` link — does not run, and a page cannot send what it shows to another site; the
+    `onclick=`, a `javascript:` link — does not run, and a page cannot send what it shows to another site (the
+    browser reports each refusal to the app, which says it in its log); the
     pages' own behaviours, wired from data attributes (web/static/ui.js), still work: 终止 asks first and a
     "no" keeps the process running, 督办's status select sends its form, 打印 prints."""
     from tests.web.client import Api
@@ -713,7 +714,13 @@ def test_the_pages_run_only_the_apps_own_scripts(server, browser):
     for said in ("Executing inline script", "Executing inline event handler", "Running the JavaScript URL",
                  "Connecting to 'http://elsewhere.example/steal'"):
         assert said in refused, refused
+    path = f"/events/{event['id']}"       # and the browser reported each kind to the app, which said it once
+    assert sorted(browser.reports.wait_for(3)) == [
+        f"the Content-Security-Policy refused http://elsewhere.example (connect-src) on {path}",
+        f"the Content-Security-Policy refused inline (script-src-attr) on {path}",           # onclick=
+        f"the Content-Security-Policy refused inline (script-src-elem) on {path}"]           # <script>, javascript:
     browser.refused.clear()                                        # provoked here (tests/browser/conftest.py)
+    browser.reports.lines.clear()
 
     panel = page.get_by_test_id("administer")
     panel.get_by_label("理由").fill("误操作")

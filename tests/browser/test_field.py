@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from engine.store.models import Event, Photo
+from tests.browser.refusals import watch
 from tests.browser.test_browser import ARGS, CHROMIUM, PHONE, ROOT, Person, photo_bytes, server  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.samples import image
@@ -203,8 +204,9 @@ def test_over_plain_http_the_page_says_gps_needs_https_and_offers_the_map_pin(se
     """The same server under a name that is not localhost, over http://: not a secure origin for the browser."""
     base, app = server
     port = base.rsplit(":", 1)[1]
-    plain = browser.browser_type.launch(executable_path=CHROMIUM, headless=True,
-                                        args=[*ARGS, "--host-resolver-rules=MAP field.test 127.0.0.1"])
+    plain = watch(browser.browser_type.launch(executable_path=CHROMIUM, headless=True,
+                                              args=[*ARGS, "--host-resolver-rules=MAP field.test 127.0.0.1"]))
+    plain.refused = browser.refused                    # checked after the test (tests/browser/conftest.py)
     try:
         grid = Person(plain, f"http://field.test:{port}", "grid1", PHONE, SHOTS / "plain_http",
                       geolocation={"latitude": 27.52, "longitude": 120.60})

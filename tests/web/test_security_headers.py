@@ -16,7 +16,7 @@ from tests.conftest import PASSWORD
 from tests.web.test_notice_channels import csrf
 from tests.web.test_photos import image
 
-from web.headers import policy, tile_source
+from web.headers import Refusals, policy, tile_source
 
 #: the policy of an app without map tiles, written out: what each directive allows is the point
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
@@ -68,6 +68,7 @@ def test_every_kind_of_answer_carries_them(app, api):
     ("https://tiles.{s}.example.cn/{z}", "https:"),                      # CSP has no wildcard there
     ("https://tiles.example.cn;script-src *;/{z}", "https:"),            # nothing but a host reaches the policy
     ("/tiles/{z}/{x}/{y}.png", None),                                    # the app's own origin: 'self'
+    (" https://tiles.example.cn/{z}/{x}/{y}.png ", "https://tiles.example.cn"),   # spaces the browser ignores
     ("", None),
 ])
 def test_a_tile_template_allows_its_servers_images(template, source):
@@ -103,7 +104,30 @@ def test_what_a_browser_reports_refused_is_said_once_in_the_log(app, caplog):
         "the Content-Security-Policy refused inline (script-src-elem) on /events/12",
         "the Content-Security-Policy refused https://evil.example (connect-src) on /report"]
 
-    for body in (b"not json", b"\xff\xfe", json.dumps({"other": 1}).encode(), b"[1, 2]",
-                 json.dumps({"csp-report": {"blocked-uri": "x" * 70_000}}).encode()):
+    for body in (b"not json", b"\xff\xfe", json.dumps({"other": 1}).encode(), b"[1, 2]", b"[" * 100_00 + b"]" * 100_00):
         refused = browser.post("/api/csp-reports", data=body, content_type="application/csp-report")
         assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "(body)", body[:20]
+    too_long = browser.post("/api/csp-reports", data=json.dumps({"csp-report": {"blocked-uri": "x" * 70_000}}),
+                            content_type="application/csp-report")
+    assert too_long.status_code == 413 and too_long.is_json
+
+
+def test_a_report_says_nothing_that_could_forge_a_log_line_or_leak_a_secret(caplog):
+    """Anyone may send a report: what reaches the log is printable ASCII, without the page's query or a name
+    and password in the refused URL; a report's first refusals only are read, and past `keep` kinds one line
+    says no more are said."""
+    caplog.set_level(logging.WARNING, logger="web.headers")
+    refusals = Refusals(keep=3)
+    forged = {"csp-report": {"document-uri": "https://a.example/events/1\u2028FAKE LINE\n\ud800?who=王五",
+                             "blocked-uri": "https://user:secret@evil.example:8443/x?y=1",
+                             "effective-directive": "img-src\u202e"}}
+    refusals.take(forged)
+    assert caplog.records[-1].getMessage() == ("the Content-Security-Policy refused https://evil.example:8443 "
+                                               "(img-src\\u202e) on /events/1\\u2028FAKE LINE\\ud800")   # urlsplit drops the \\n
+    many = [{"type": "csp-violation", "body": {"documentURL": f"https://a.example/p{i}", "blockedURL": "inline",
+                                                "effectiveDirective": "script-src-elem"}} for i in range(50)]
+    assert refusals.take(many) == Refusals.PER_REPORT
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 + 2 + 1 and said[-1].endswith("no more are said until the app restarts")
+    refusals.take(many)
+    assert len(caplog.records) == 4
