@@ -22,6 +22,10 @@ Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps 
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
 from engine.casework import delegation, lifecycle
 from engine.channels import callbacks
 from engine.exports import jobs as exports
@@ -29,6 +33,7 @@ from engine.limits import deadlines, escalation
 from engine.notices import delivery, live
 from engine.oversight import hazards, rollups
 from engine.runtime.sweep import Job, OncePerDay, one_unit
+from engine.store.models import Callback, Instance, NoticeDelivery, PendingStart, Timer
 
 #: the jobs' names: what each did is `SweepResult.of(name)`
 WARNINGS, ESCALATIONS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, NOTICES, ROLLUPS = (
@@ -69,3 +74,32 @@ def deliver_callbacks(session_factory, env) -> list[int]:
 def send_notices(session_factory, env) -> list[int]:
     """Every due notice delivery, once (engine/notices/delivery.py); the ids of those attempted."""
     return delivery.send_due(session_factory, env, env.public_url).attempted
+
+
+def late_work(session, now: datetime, after: timedelta, start_grace: timedelta) -> dict:
+    """What `eventflow worker` should have done more than `after` before `now` and has not (GET
+    /api/health/worker): {kind: {"late": how many, "oldest_s": by how many seconds the oldest is late}} for
+    - timers: a running instance's timer that has not failed (a failed one is an incident, retried apart) —
+      a time limit's response or closure (§8.3) that nobody marks missed;
+    - starts: a stored submission whose process has not started past the grace period;
+    - notices: a notice due to a channel outside the app (e-mail, a phone's robot) not yet sent;
+    - callbacks: a signed callback due to a source.
+    Each is read through the index its job reads, from the earliest: nothing but late rows is read."""
+    cutoff = now - after
+    asked = {
+        "timers": select(func.count(), func.min(Timer.due_at)).select_from(Timer)
+        .join(Instance, Instance.id == Timer.instance_id)
+        .where(Timer.due_at < cutoff, Timer.last_error.is_(None), Instance.status == "running"),
+        "starts": select(func.count(), func.min(PendingStart.stored_at))
+        .where(PendingStart.stored_at < cutoff - start_grace),
+        "notices": select(func.count(), func.min(NoticeDelivery.next_attempt_at))
+        .where(NoticeDelivery.status.in_(("pending", "failed")), NoticeDelivery.next_attempt_at < cutoff),
+        "callbacks": select(func.count(), func.min(Callback.next_attempt_at))
+        .where(Callback.status == "pending", Callback.next_attempt_at < cutoff),
+    }
+    found = {}
+    for kind, query in asked.items():
+        count, oldest = session.execute(query).one()
+        due = None if oldest is None else oldest + start_grace if kind == "starts" else oldest
+        found[kind] = {"late": count, "oldest_s": None if due is None else int((now - due).total_seconds())}
+    return found

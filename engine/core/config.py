@@ -94,6 +94,9 @@ class Settings:
     #: a stored submission whose process has not started this many seconds later (the app stopped between
     #: storing and starting it) is started by the sweep (engine/runtime/sweep.py)
     start_grace_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_START_GRACE_S"})
+    #: GET /api/health/worker answers 503 once work `eventflow worker` should have done is this many seconds overdue:
+    #: a timer (a time limit, §8.3), a process start, a notice to a channel, a callback (engine/jobs.py `late_work`)
+    late_after_seconds: int = field(default=60, metadata={"env": "EVENTFLOW_LATE_AFTER_S"})
     #: how often an app node looks for catalogs another node saved in the app, seconds (engine/accounts/catalog_edits.py)
     catalog_refresh_seconds: int = field(default=5, metadata={"env": "EVENTFLOW_CATALOG_REFRESH_S"})
     #: the assessment score's weights (engine/oversight/assessment.py): indicator:weight, comma-separated (total = full marks)

@@ -1,9 +1,11 @@
 """Health, the OpenAPI description, and the reports of what the pages' Content-Security-Policy refused."""
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, current_app, request
 
+from engine import jobs
 from engine.core.errors import InvalidData
 from web.auth import public, services
 from web.headers import REPORTS
@@ -49,3 +51,20 @@ def csp_reports():
         raise InvalidData([{"field": "(body)", "reason": "须为内容安全策略 (CSP) 的违规报告 JSON "
                                                         "(a Content-Security-Policy violation report as JSON)"}]) from None
     return "", 204
+
+
+@bp.get("/health/worker")
+@public
+def worker_health():
+    """Is `eventflow worker` doing its work? 200 when nothing it should have done is more than
+    EVENTFLOW_LATE_AFTER_S overdue, 503 naming what is (engine/jobs.py `late_work`): for a monitor, beside
+    /api/health, which an app node answers whatever the worker does."""
+    svc = services()
+    settings = svc.settings
+    try:
+        late = svc.read(lambda session: jobs.late_work(session, svc.clock.now(), timedelta(seconds=settings.late_after_seconds),
+                                                       timedelta(seconds=settings.start_grace_seconds)))
+    except Exception as err:  # noqa: BLE001 - health reports, never raises
+        return {"status": "degraded", "database": f"error: {type(err).__name__}"}, 503
+    behind = any(kind["late"] for kind in late.values())
+    return {"status": "late" if behind else "ok", "late_after_s": settings.late_after_seconds, **late}, 503 if behind else 200
