@@ -6,6 +6,7 @@ keeps it: a photo's sandbox, web/api/photos.py), and the pages' Content-Security
 - No answer's type is guessed by the browser; no path (an event's id) is sent on to another site, only the
   origin (map tiles still see which site asks, as their terms want); the device's position and camera serve
   the app's own pages only (Permissions-Policy), and no other site's window keeps a handle on the app's.
+- The API's and Open311's answers are data: their policy lets nothing load or run (`DATA_POLICY`).
 - Scripts run only from the app's own files: no inline script, no `onclick=`, no `javascript:` link, no
   eval. Text a person typed (an event's description, a reason, a name) that slipped through the templates'
   escaping could then still not run as a script in a clerk's or an administrator's browser, and no page can
@@ -25,6 +26,8 @@ import logging
 import re
 import threading
 from urllib.parse import urlsplit
+
+from flask import request
 
 SAFE = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -74,14 +77,22 @@ def policy(settings) -> str:
     return "; ".join([*(f"{name} {value}" for name, value in directives.items()), f"report-uri {REPORTS}"])
 
 
+#: the policy of the API's and Open311's answers (JSON, XML, files): no page, so nothing may load or run at all
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
+#: the paths whose answers are data, never a page (web/ui/error_pages.py answers JSON there too)
+DATA_PATHS = ("/api/", "/open311/")
+
+
 def install(app, settings) -> None:
-    """Every answer of `app` carries SAFE and the policy; an answer's own policy is kept, never framed either."""
-    headers = {**SAFE, "Content-Security-Policy": policy(settings)}
+    """Every answer of `app` carries SAFE and a policy — the pages' (`policy`), or DATA_POLICY under DATA_PATHS;
+    an answer's own policy is kept, never framed either."""
+    pages = {**SAFE, "Content-Security-Policy": policy(settings)}
+    data = {**SAFE, "Content-Security-Policy": DATA_POLICY}
     app.extensions["eventflow_refusals"] = Refusals()
 
     @app.after_request
     def safe_by_default(response):
-        for name, value in headers.items():
+        for name, value in (data if request.path.startswith(DATA_PATHS) else pages).items():
             response.headers.setdefault(name, value)
         own = response.headers["Content-Security-Policy"]
         if "frame-ancestors" not in own:

@@ -98,7 +98,9 @@ def test_https_reaches_the_app_nodes_and_serves_static_files_itself(stack):
     assert script.getheader("Strict-Transport-Security") == "max-age=31536000"
     assert script.getheader("X-Content-Type-Options") == "nosniff"
     assert health.getheader("X-Frame-Options") == "DENY"          # the app's own (web/headers.py), passed on once
-    assert health.getheader("Content-Security-Policy").startswith("default-src 'self'; script-src 'self';")
+    assert health.getheader("Content-Security-Policy") == "default-src 'none'; frame-ancestors 'none'"   # data
+    page = get(ports["https"], "/login", tls=True)
+    assert page.getheader("Content-Security-Policy").startswith("default-src 'self'; script-src 'self';")
     assert health.getheader("X-Content-Type-Options") == "nosniff"
 
 

@@ -36,23 +36,29 @@ def test_every_kind_of_answer_carries_them(app, api):
     anyone, page = app.test_client(), app.test_client()
     page.post("/login", data={"csrf_token": csrf(page, "/login"), "username": "staff1", "password": PASSWORD})
     event = api.report("grid1")
-    answers = {
+    pages = {
         "sign-in page": anyone.get("/login"),
         "sign-in refused": anyone.post("/login", data={"csrf_token": csrf(anyone, "/login"), "username": "x",
                                                         "password": "wrong-1234"}),
         "待办": page.get("/"),
         "event page": page.get(f"/events/{event['id']}"),
         "page not found": page.get("/no-such-page"),
+        "static file": anyone.get("/static/report.js"),
+    }
+    data = {                                             # no page: nothing may load or run
         "API": api.get("/api/tasks", "staff1"),
         "API refusal": anyone.get("/api/tasks"),
         "API not found": api.get("/api/events/999999", "staff1"),
         "health": anyone.get("/api/health"),
         "OpenAPI": anyone.get("/api/openapi.json"),
-        "static file": anyone.get("/static/report.js"),
+        "Open311": anyone.get("/open311/v2/services.json"),
+        "Open311 not found": anyone.get("/open311/v2/nothing.json"),
     }
-    assert [answers["sign-in page"].status_code, answers["待办"].status_code, answers["API"].status_code,
-            answers["API refusal"].status_code, answers["page not found"].status_code] == [200, 200, 200, 401, 404]
-    assert [name for name, r in answers.items() if not safe(r)] == []
+    assert [pages["sign-in page"].status_code, pages["待办"].status_code, data["API"].status_code,
+            data["API refusal"].status_code, pages["page not found"].status_code] == [200, 200, 200, 401, 404]
+    assert [name for name, r in pages.items() if not safe(r)] == []
+    assert [name for name, r in data.items()
+            if not safe(r, **{"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"})] == []
 
     key = api.photo("grid1", event["id"], image("PNG", size=(40, 40)), name="scene.png")
     photo = api.get(f"/api/events/{event['id']}/photos/{key}", "grid1")
