@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from engine.casework import delegation, lifecycle
 from engine.channels import callbacks
@@ -32,6 +32,7 @@ from engine.exports import jobs as exports
 from engine.limits import deadlines, escalation
 from engine.notices import delivery, live
 from engine.oversight import hazards, rollups
+from engine.runtime import incidents
 from engine.runtime.sweep import Job, OncePerDay, one_unit
 from engine.store.models import Callback, Instance, NoticeDelivery, PendingStart, Timer
 
@@ -79,17 +80,22 @@ def send_notices(session_factory, env) -> list[int]:
 def late_work(session, now: datetime, after: timedelta, start_grace: timedelta) -> dict:
     """What `eventflow worker` should have done more than `after` before `now` and has not (GET
     /api/health/worker): {kind: {"late": how many, "oldest_s": by how many seconds the oldest is late}} for
-    - timers: a running instance's timer that has not failed (a failed one is an incident, retried apart) —
-      a time limit's response or closure (§8.3) that nobody marks missed;
+    - timers: a running instance's timer, as the sweep fires them (engine/runtime/sweep.py `due_instance_ids`):
+      one whose firing failed counts too (the sweep retries it at every pass, and a worker failing them all is
+      as stuck as a stopped one), unless an open timer incident holds it for an administrator's retry — a time
+      limit's response or closure (§8.3) that nobody marks missed;
     - starts: a stored submission whose process has not started past the grace period;
     - notices: a notice due to a channel outside the app (e-mail, a phone's robot) not yet sent;
     - callbacks: a signed callback due to a source.
-    Each is read through the index its job reads, from the earliest: nothing but late rows is read."""
+    Each is read through the index its job reads: the overdue rows only (besides those that stay overdue on
+    purpose: a suspended instance's timers, an incident's). Notices and callbacks are sent one at a time, so a
+    receiver that does not answer makes the others wait its timeouts: a long queue behind one shows late too."""
     cutoff = now - after
     asked = {
         "timers": select(func.count(), func.min(Timer.due_at)).select_from(Timer)
         .join(Instance, Instance.id == Timer.instance_id)
-        .where(Timer.due_at < cutoff, Timer.last_error.is_(None), Instance.status == "running"),
+        .where(Timer.due_at < cutoff, Instance.status == "running",
+               or_(Timer.last_error.is_(None), Timer.instance_id.not_in(incidents.held_instances()))),
         "starts": select(func.count(), func.min(PendingStart.stored_at))
         .where(PendingStart.stored_at < cutoff - start_grace),
         "notices": select(func.count(), func.min(NoticeDelivery.next_attempt_at))

@@ -6,7 +6,8 @@ keeps it: a photo's sandbox, web/api/photos.py), and the pages' Content-Security
 - No answer's type is guessed by the browser; no path (an event's id) is sent on to another site, only the
   origin (map tiles still see which site asks, as their terms want); the device's position and camera serve
   the app's own pages only (Permissions-Policy), and no other site's window keeps a handle on the app's.
-- The API's and Open311's answers are data: their policy lets nothing load or run (`DATA_POLICY`).
+- The API's and Open311's answers, and the data the pages fetch (a map's GeoJSON, a diagram's BPMN), are never
+  a page: their policy lets nothing load or run (`DATA_POLICY`).
 - Scripts run only from the app's own files: no inline script, no `onclick=`, no `javascript:` link, no
   eval. Text a person typed (an event's description, a reason, a name) that slipped through the templates'
   escaping could then still not run as a script in a clerk's or an administrator's browser, and no page can
@@ -81,18 +82,21 @@ def policy(settings) -> str:
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
 #: the paths whose answers are data, never a page (web/ui/error_pages.py answers JSON there too)
 DATA_PATHS = ("/api/", "/open311/")
+#: data the pages fetch from paths of their own (a map's GeoJSON, a diagram's BPMN): the data policy too
+DATA_TYPES = frozenset({"application/json", "application/geo+json", "application/xml", "text/xml"})
 
 
 def install(app, settings) -> None:
-    """Every answer of `app` carries SAFE and a policy — the pages' (`policy`), or DATA_POLICY under DATA_PATHS;
-    an answer's own policy is kept, never framed either."""
+    """Every answer of `app` carries SAFE and a policy — the pages' (`policy`), or DATA_POLICY under DATA_PATHS
+    and for data (DATA_TYPES) anywhere; an answer's own policy is kept, never framed either."""
     pages = {**SAFE, "Content-Security-Policy": policy(settings)}
     data = {**SAFE, "Content-Security-Policy": DATA_POLICY}
     app.extensions["eventflow_refusals"] = Refusals()
 
     @app.after_request
     def safe_by_default(response):
-        for name, value in (data if request.path.startswith(DATA_PATHS) else pages).items():
+        is_data = request.path.startswith(DATA_PATHS) or response.mimetype in DATA_TYPES
+        for name, value in (data if is_data else pages).items():
             response.headers.setdefault(name, value)
         own = response.headers["Content-Security-Policy"]
         if "frame-ancestors" not in own:

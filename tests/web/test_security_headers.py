@@ -53,9 +53,12 @@ def test_every_kind_of_answer_carries_them(app, api):
         "OpenAPI": anyone.get("/api/openapi.json"),
         "Open311": anyone.get("/open311/v2/services.json"),
         "Open311 not found": anyone.get("/open311/v2/nothing.json"),
+        "a page's data: the diagram": page.get(f"/events/{event['id']}/diagram.bpmn"),
+        "a page's data: the map": page.get(f"/events/{event['id']}/map.json"),
     }
     assert [pages["sign-in page"].status_code, pages["待办"].status_code, data["API"].status_code,
-            data["API refusal"].status_code, pages["page not found"].status_code] == [200, 200, 200, 401, 404]
+            data["a page's data: the map"].status_code, data["API refusal"].status_code,
+            pages["page not found"].status_code] == [200, 200, 200, 200, 401, 404]
     assert [name for name, r in pages.items() if not safe(r)] == []
     assert [name for name, r in data.items()
             if not safe(r, **{"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"})] == []
