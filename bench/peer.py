@@ -14,7 +14,9 @@ The load, the peer kit's six_tasks.py on spiff-arena and its mirror here on even
 thread with one keep-alive HTTP/1.1 connection, share the work of each phase.
 - start: N instances. spiff-arena: create + run synchronously (two calls); eventflow: a grid worker's report
   (POST /api/events: registered, flagged against open reports nearby, its process started; the answer names
-  the first task). Afterwards each instance waits at step 1.
+  the first task: the client asks for the short answer, `Prefer: return=minimal`, as a phone app that
+  reports and goes on does — the event's id, number, status and open tasks, not the whole event with its
+  timeline; spiff-arena's run answers its instance, not its history). Afterwards each instance waits at step 1.
 - complete: six rounds; round k completes every instance's k-th task (spiff-arena: PUT /v1.0/tasks/…;
   eventflow: POST /api/tasks/{id}/complete); each answer names the next task. 6 × N completions.
 - not timed: signing in, spiff-arena's look-up of each first task, and the final check that every instance
@@ -103,8 +105,8 @@ class Connection:
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
 
-    def call(self, method: str, path: str, token: str, body=None) -> tuple[int, dict | None]:
-        headers = {"Authorization": f"Bearer {token}"}
+    def call(self, method: str, path: str, token: str, body=None, headers=None) -> tuple[int, dict | None]:
+        headers = {"Authorization": f"Bearer {token}", **(headers or {})}
         data = None
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body, ensure_ascii=False).encode(), "application/json"
@@ -179,7 +181,7 @@ def drive_eventflow(port: int, token: str, instances: int, clients: int, rng: ra
 
     def start(connection, report):
         t0 = time.perf_counter()
-        status, body = connection.call("POST", "/api/events", token, report)
+        status, body = connection.call("POST", "/api/events", token, report, {"Prefer": "return=minimal"})
         latency = time.perf_counter() - t0
         if status != 201 or body.get("status") != "open":
             error("start", status, body)
@@ -574,7 +576,8 @@ def main():
           f"clients {' and '.join(map(str, CLIENTS))}; rates summed over the rounds, latencies the median of "
           f"the rounds' p50 / p99 (client-side, nearest rank)")
     print("a start: spiff-arena creates and runs an instance (two calls); eventflow registers a grid worker's "
-          "report of type A05, flags it against open reports nearby and starts the process its type names")
+          "report of type A05, flags it against open reports nearby and starts the process its type names, "
+          "answering the short form (Prefer: return=minimal: the id, number, status and open tasks)")
     print(f"machine: {os.cpu_count()} cores, load average {load_before[0]:.2f} at the start")
     if args.peer_missing:
         print(f"spiff-arena: NOT measured — {args.peer_missing}; eventflow's numbers alone")

@@ -171,3 +171,11 @@ def set_up(app) -> None:
     app.request_class = CheckedRequest
     app.json = CheckedJSONProvider(app)
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)
+
+
+def prefers_minimal() -> bool:
+    """Whether the request asks for the short answer (`Prefer: return=minimal`, RFC 7240): a preference, so
+    anything else in the header, or a header that cannot be read, asks for the whole one."""
+    preferences = ",".join(request.headers.getlist("Prefer"))
+    return any(part.split(";", 1)[0].strip().lower().replace(" ", "") == "return=minimal"
+               for part in preferences.split(","))

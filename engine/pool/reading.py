@@ -84,6 +84,22 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
+def event_brief(cmd, event_id: int, where: str = "api") -> dict:
+    """What a client that has just reported needs next, when it asks for no more (POST /api/events with
+    `Prefer: return=minimal`, RFC 7240): the event's id, number and status (and the reason of a start that
+    failed), and its open tasks as the detail lists them — not the detail's timeline, record, deadlines, photos
+    and links, which GET /api/events/{id} reads. The read is checked and recorded as the detail's is."""
+    event = visible(cmd, event_id, where)
+    return {"id": event.id, "number": event.number, "status": event.status, "error": event.error,
+            "open_tasks": _open_tasks(cmd.session, event.id)}
+
+
+def _open_tasks(session, event_id: int) -> list[dict]:
+    return [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
+             "community": w.community, "unit": w.unit, "person": w.person, "created_at": local(w.created_at)}
+            for w in session.execute(_OPEN_TASKS, {"event_id": event_id})]
+
+
 @dataclass(frozen=True)
 class _Read:
     """What the detail read once and uses in more than one part."""
@@ -104,10 +120,7 @@ def _detail(session, catalogs, event: Event, limits: list[Deadline]) -> tuple[di
         # 挂起 (engine/casework/administration.py): since when, by whom, why
         "suspended_at": local(row.suspended_at), "suspended_by": row.suspended_by,
         "suspend_reason": row.suspend_reason}
-    body["open_tasks"] = [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
-                           "community": w.community, "unit": w.unit, "person": w.person,
-                           "created_at": local(w.created_at)}
-                          for w in session.execute(_OPEN_TASKS, {"event_id": event.id})]
+    body["open_tasks"] = _open_tasks(session, event.id)
     trail = list(session.execute(_TIMELINE, {"event_id": event.id}))
     asked_rows = list(session.scalars(_REVISITS, {"event_id": event.id}))
     asked = revisits.timeline(asked_rows, trail)

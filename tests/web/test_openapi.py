@@ -326,8 +326,8 @@ class Checked:
         self.registry = Registry().with_resource("urn:openapi", Resource(contents=doc, specification=DRAFT202012))
         self.seen = set()
 
-    def call(self, method, template, path=None, token=None, **kwargs):
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+    def call(self, method, template, path=None, token=None, headers=None, **kwargs):
+        headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         response = self.client.open(path or template, method=method.upper(), headers=headers, **kwargs)
         op = self.doc["paths"][template][method]
         status = str(response.status_code)
@@ -357,6 +357,8 @@ def test_real_answers_match_the_document(doc, seeded_app):
     report = {"source": "grid_worker", "type_code": "A07", "description": "人行道占道经营", "community": "lg-xincheng",
               "location": {"lat": 27.52, "lng": 120.60, "address": "新城路 1 号"}, "photos": ["p1.jpg"]}
     event = api.call("post", "/api/events", token=grid, json=report)
+    brief = api.call("post", "/api/events", token=grid, json=report, headers={"Prefer": "return=minimal"})
+    assert set(brief) == {"id", "number", "status", "error", "open_tasks"}
     api.call("post", "/api/events", token=grid, json={"source": "fax", "location": {"lat": "north"}})
     api.call("post", "/api/events", token=grid, json={**report, "community": "lg-longgang"})
     api.call("post", "/api/events", token=police, json=report)

@@ -9,7 +9,7 @@ from engine.pool import comments, event_map, events, reading, registration
 from engine.store.paging import PageRequest
 from web.api.photos import checked, uploads
 from web.auth import json_body, services, signed_in
-from web.inputs import parse_json
+from web.inputs import parse_json, prefers_minimal
 from web.units import page_asked, read, run, start, store
 
 bp = Blueprint("events", __name__, url_prefix="/api/events")
@@ -32,7 +32,11 @@ def create():
     # the event and its photos, committed before anything else happens; a retry gets the event it created
     event, created = store(registration.report, payload, request.headers.get("Idempotency-Key"), found, fixed)
     start(event.id)   # (and starts it, if the first attempt stopped before that)
-    return read(reading.event_detail, event.id), 201 if created else 200, {"Location": f"/api/events/{event.id}"}
+    headers = {"Location": f"/api/events/{event.id}"}
+    if prefers_minimal():     # the event's number and open tasks only (a phone app that reports and goes on)
+        headers["Preference-Applied"] = "return=minimal"
+        return read(reading.event_brief, event.id), 201 if created else 200, headers
+    return read(reading.event_detail, event.id), 201 if created else 200, headers
 
 
 def _report_part() -> dict:
