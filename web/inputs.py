@@ -174,8 +174,16 @@ def set_up(app) -> None:
 
 
 def prefers_minimal() -> bool:
-    """Whether the request asks for the short answer (`Prefer: return=minimal`, RFC 7240): a preference, so
-    anything else in the header, or a header that cannot be read, asks for the whole one."""
+    """Whether the request asks for the short answer (`Prefer: return=minimal`, RFC 7240): the first `return`
+    preference of its Prefer headers, its value quoted or not; a preference, so anything else, or a header that
+    cannot be read, asks for the whole answer."""
     preferences = ",".join(request.headers.getlist("Prefer"))
-    return any(part.split(";", 1)[0].strip().lower().replace(" ", "") == "return=minimal"
-               for part in preferences.split(","))
+    for part in _PREFERENCE.findall(preferences):
+        name, _, value = part.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return":
+            return value.strip().strip('"') == "minimal"
+    return False
+
+
+#: one preference of a Prefer header: up to a comma that is not inside quotes
+_PREFERENCE = re.compile(r'(?:[^,"]|"[^"]*")+')

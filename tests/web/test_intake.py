@@ -147,7 +147,7 @@ def test_a_client_that_prefers_the_short_answer_gets_the_number_and_open_tasks(a
     """`Prefer: return=minimal` (RFC 7240; engine/pool/reading.py `event_brief`): 201 with the event's id,
     number, status and open tasks — the same tasks the whole event lists — and `Preference-Applied`; a retry
     with the same key answers 200 the same way; without the preference, or with another, the whole event."""
-    short = {**api.headers("grid1"), "Prefer": "respond-async, return=minimal", "Idempotency-Key": "phone-short-1"}
+    short = {**api.headers("grid1"), "Prefer": 'respond-async, return = "minimal"', "Idempotency-Key": "phone-short-1"}
     first = api.client.post("/api/events", headers=short, json=REPORT)
     assert first.status_code == 201 and first.headers["Preference-Applied"] == "return=minimal"
     whole = api.get(f"/api/events/{first.json['id']}", "grid1").json
@@ -157,7 +157,8 @@ def test_a_client_that_prefers_the_short_answer_gets_the_number_and_open_tasks(a
     again = api.client.post("/api/events", headers=short, json=REPORT)
     assert again.status_code == 200 and again.json == first.json and again.headers["Location"] == first.headers["Location"]
 
-    for prefer in (None, "return=representation", "return=minimal-ish", "return=\u00e9"):
+    for prefer in (None, "return=representation", "return=minimal-ish", "return=\u00e9", "return=representation, return=minimal",
+                   'foo="a, return=minimal"'):
         headers = {**api.headers("grid1"), **({"Prefer": prefer} if prefer else {})}
         full = api.client.post("/api/events", headers=headers, json=REPORT)
         assert full.status_code == 201 and "timeline" in full.json and "Preference-Applied" not in full.headers, prefer
