@@ -32,11 +32,10 @@ def create():
     # the event and its photos, committed before anything else happens; a retry gets the event it created
     event, created = store(registration.report, payload, request.headers.get("Idempotency-Key"), found, fixed)
     start(event.id)   # (and starts it, if the first attempt stopped before that)
-    headers = {"Location": f"/api/events/{event.id}"}
-    if prefers_minimal():     # the event's number and open tasks only (a phone app that reports and goes on)
+    headers, brief = {"Location": f"/api/events/{event.id}"}, prefers_minimal()
+    if brief:                 # the event's number and open tasks only (a phone app that reports and goes on)
         headers["Preference-Applied"] = "return=minimal"
-        return read(reading.event_brief, event.id), 201 if created else 200, headers
-    return read(reading.event_detail, event.id), 201 if created else 200, headers
+    return read(reading.event_brief if brief else reading.event_detail, event.id), 201 if created else 200, headers
 
 
 def _report_part() -> dict:
