@@ -46,6 +46,10 @@ DEADLINE_MEASURES = ("due", "handled", "on_time", "extended", "handling_us", "ac
                      "step_due", "step_on_time")
 RECEIVED = ("received",)
 SUPERVISED = ("late_response", "late_feedback")
+#: the counts of a day row that each of `day_rows`' queries gives (a read that wants none of one's skips it)
+CLOSED_MEASURES = ("closed", "first_time", "rated", "satisfied")
+REVISIT_MEASURES = ("revisited", "revisit_satisfied")
+RETURN_MEASURES = ("returned", "unreasonable")
 #: counted only when the row's late_day is none or before the period's end
 LATE = ("handled", "handling_us")
 #: counted only when the row's early_day is none or on or after the period's start
@@ -90,7 +94,7 @@ def counts(session, level: str, first: date, last: date,
                                               .group_by(Tally.party)):
             found[party] = dict(zip(MEASURES, (int(v or 0) for v in values), strict=True))
     for a, b in _runs(sorted(dirty)):
-        for row in day_rows(session, a, b, levels=(level,)):
+        for row in day_rows(session, a, b, levels=(level,), measures=measures):
             counted = found[row["party"]]
             for m in MEASURES:
                 if m in LATE and row["late_day"] is not None and row["late_day"] >= last:
@@ -137,36 +141,45 @@ def _runs(days: list[date]):
         yield tuple(run)
 
 
-def day_rows(session, first: date, last: date, levels=LEVELS) -> list[dict]:
+def day_rows(session, first: date, last: date, levels=LEVELS, measures: tuple[str, ...] = MEASURES) -> list[dict]:
     """The day rows of [first, last), counted from the tables: one per (level, party, day, late_day,
-    early_day), each with every measure."""
+    early_day), each with every measure. `measures`: the counts the caller reads; the queries that give none
+    of them are not run (their counts stay 0): the circular's 督办 of a day not yet kept is one query, not
+    seven (the refresh, which keeps every count, asks for all)."""
     start, end = midnight(first), midnight(last)
     rows: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+
+    def wanted(group):
+        return not set(group).isdisjoint(measures)
+
     for level in levels:
-        for day, party, late, *values in session.execute(_deadline_query(session, level, start, end)):
+        for day, party, late, *values in session.execute(_deadline_query(session, level, start, end)) \
+                if wanted(DEADLINE_MEASURES) else ():
             rows[(level, party, day, late, None)].update(
                 zip(DEADLINE_MEASURES, (int(v or 0) for v in values), strict=True))
         for day, party, closed, first_time, rated, satisfied in session.execute(
-                closed_query(session, level, start, end, by_day=True)):
+                closed_query(session, level, start, end, by_day=True)) if wanted(CLOSED_MEASURES) else ():
             rows[(level, party, day, None, None)].update(closed=int(closed), first_time=int(first_time or 0),
                                                          rated=int(rated or 0), satisfied=int(satisfied or 0))
-        for day, party, category, number in session.execute(_supervision_query(session, level, start, end)):
+        for day, party, category, number in session.execute(_supervision_query(session, level, start, end)) \
+                if wanted(SUPERVISED) else ():
             rows[(level, party, day, None, None)][category] = int(number)
-        if level == "community":
+        if level == "community" and wanted(RECEIVED):
             for day, community, number in session.execute(_received_query(session, start, end)):
                 rows[(level, community, day, None, None)]["received"] = int(number)
-        revisits = revisit_query(session, level, start, end, by_day=True)
+        revisits = revisit_query(session, level, start, end, by_day=True) if wanted(REVISIT_MEASURES) else None
         for day, party, reached, satisfied in session.execute(revisits) if revisits is not None else ():
             rows[(level, party, day, None, None)].update(revisited=int(reached), revisit_satisfied=int(satisfied or 0))
         if level in ORDER_LEVELS:
-            for day, party, dispatched in session.execute(dispatched_query(session, start, end, True, level)):
+            for day, party, dispatched in session.execute(dispatched_query(session, start, end, True, level)) \
+                    if wanted(("dispatched",)) else ():
                 rows[(level, party, day, None, None)]["dispatched"] = int(dispatched)
             for day, party, early, returned, unreasonable in session.execute(
-                    returned_query(session, start, end, True, level)):
+                    returned_query(session, start, end, True, level)) if wanted(RETURN_MEASURES) else ():
                 rows[(level, party, day, None, early)].update(returned=int(returned),
                                                               unreasonable=int(unreasonable or 0))
     return [{"grain": "day", "level": level, "party": party, "day": day, "late_day": late, "early_day": early,
-             **measures} for (level, party, day, late, early), measures in rows.items() if party]
+             **counted} for (level, party, day, late, early), counted in rows.items() if party]
 
 
 def _deadline_query(session, level: str, start: datetime, end: datetime):

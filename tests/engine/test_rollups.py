@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event as sqlalchemy_event, func, select, text
 
 from catalogs import load_catalogs
 from engine import simulation
@@ -166,6 +166,40 @@ def test_a_period_not_of_whole_days_is_counted_from_the_tables(sessions, env, te
     assert rollups.whole_days(START, END) == (date(2026, 10, 1), date(2026, 11, 1))
     assert uow.read(sessions, lambda s: indicators.compute(s, "person", noon, END)) == \
         uow.read(sessions, lambda s: indicators.compute(s, "person", noon, END, rollup=False))
+
+
+def test_a_read_of_some_counts_runs_only_their_queries_and_gets_what_the_whole_count_gets(sessions,
+                                                                                         ten_simulated_days):
+    """`day_rows` asked for some measures (the circular's 督办, the dashboard's received, the indicators', each
+    one alone) gives, for those measures, what counting every measure gives; a query that gives none of them
+    is not run (the circular's 督办 of the days not yet kept: one query a level, not seven)."""
+    first, last = date(2026, 10, 1), date(2026, 10, 11)
+
+    def projected(rows, measures):
+        return sorted((r["level"], r["party"], str(r["day"]), str(r["late_day"]), str(r["early_day"]),
+                       tuple(r[m] for m in measures)) for r in rows if any(r[m] for m in measures))
+
+    def statements(session, measures):
+        seen = []
+        listen = lambda *args: seen.append(args[2])  # noqa: E731 - before_cursor_execute's statement
+        bind = session.connection()
+        sqlalchemy_event.listen(bind, "before_cursor_execute", listen)
+        try:
+            rows = rollups.day_rows(session, first, last, measures=measures)
+        finally:
+            sqlalchemy_event.remove(bind, "before_cursor_execute", listen)
+        return rows, len(seen)
+
+    def check(session):
+        whole, all_queries = statements(session, rollups.MEASURES)
+        groups = [rollups.SUPERVISED, rollups.RECEIVED, rollups.INDICATOR_MEASURES] + [(m,) for m in rollups.MEASURES]
+        for measures in groups:
+            rows, queries = statements(session, measures)
+            assert projected(rows, measures) == projected(whole, measures), measures
+            assert projected(whole, measures) or measures == ("extended",), measures   # ten days: no 延期
+            assert queries < all_queries, measures
+        assert statements(session, rollups.SUPERVISED)[1] == len(rollups.LEVELS)
+    uow.read(sessions, check)
 
 
 def test_the_assessments_circular_counts_are_the_entries_it_lists(sessions, env, ten_simulated_days):
