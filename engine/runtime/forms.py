@@ -6,6 +6,7 @@ are resolved when the form is served (as `oneOf` of `{const, title}`) and when d
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 
@@ -22,14 +23,36 @@ def parse_form(text: str | bytes, file: str) -> dict:
         schema = json.loads(text)
     except ValueError as err:
         raise ValueError(f"表单不是有效的 JSON：请改正 (not valid JSON: {err})") from None
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as err:
-        raise ValueError(f"表单不是有效的 JSON Schema：请改正 (not a valid JSON Schema: {err.message})") from None
+    problem = _not_a_schema(text)
+    if problem:
+        raise ValueError(f"表单不是有效的 JSON Schema：请改正 (not a valid JSON Schema: {problem})")
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         raise ValueError("表单须是 type 为 object、带 properties 的 JSON Schema "
                          "(a form is a JSON Schema of type object with properties)")
     return schema
+
+
+#: SHA-256 of a form file's text → why it is not a JSON Schema (None: it is one), for `_not_a_schema`
+_CHECKED: dict[str, str | None] = {}
+_CHECKED_MAX = 512
+
+
+def _not_a_schema(text: str | bytes) -> str | None:
+    """Why the form file `text` (valid JSON) is not a JSON Schema, or None. Checked once per text in a
+    process (kept by its digest, not its text): a diagram's user tasks share forms, each deploy checks every
+    task's, and every compile of a version its files (the metaschema's check is some milliseconds a form)."""
+    digest = hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+    if digest in _CHECKED:
+        return _CHECKED[digest]
+    try:
+        Draft202012Validator.check_schema(json.loads(text))
+        problem = None
+    except SchemaError as err:
+        problem = err.message
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[digest] = problem
+    return problem
 
 
 def form_problems(schema: dict, catalog_names) -> list[str]:

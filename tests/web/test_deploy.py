@@ -114,6 +114,23 @@ def test_a_form_field_that_shadows_a_script_name_is_refused(api):
     assert r.status_code == 400 and r.json["file"] == "forms/accept.json" and "'now'" in r.json["reason"]
 
 
+def test_a_form_that_is_not_a_json_schema_is_refused_each_time_it_is_sent(api):
+    """A form file that is JSON but not a JSON Schema (a `minLength` of "3") is refused naming the file and the
+    keyword; the same file sent again is refused again (its check is kept per text in the process,
+    engine/runtime/forms.py), and the valid form after it deploys."""
+    form = (PROCESSES / "forms" / "accept.json").read_text(encoding="utf-8")
+    bad = form.replace('"type": "string"', '"type": "string", "minLength": "3"', 1)
+    assert bad != form
+    for _ in range(2):
+        r = deploy(api, bundle_zip(extra={"forms/accept.json": bad}, drop="accept.json"), "b.zip")
+        assert r.status_code == 400 and r.json["file"] == "forms/accept.json", r.json
+        assert "JSON Schema" in r.json["reason"] and "'3'" in r.json["reason"], r.json
+    assert len(versions(api)) == 1
+    fixed = form.replace('"type": "string"', '"type": "string", "minLength": 3', 1)
+    assert deploy(api, bundle_zip(extra={"forms/accept.json": fixed}, drop="accept.json"), "b.zip").status_code == 201
+    assert len(versions(api)) == 2
+
+
 def test_only_process_admins_deploy(api):
     assert deploy(api, bundle_zip(), "bundle.zip", user="staff1").status_code == 403
     r = api.client.post("/api/process-versions")
