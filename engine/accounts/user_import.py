@@ -13,7 +13,6 @@ import io
 import re
 import secrets
 
-from openpyxl import load_workbook
 
 from engine.accounts import users
 from engine.core import words
@@ -32,6 +31,7 @@ def read_rows(filename: str | None, data: bytes) -> list[dict]:
     name = (filename or "").lower()
     try:
         if name.endswith(".xlsx") or data[:2] == b"PK":
+            from openpyxl import load_workbook   # only where a sheet is read
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
             table = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
         else:

@@ -5,13 +5,8 @@ rows it has."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 
 #: a cell beginning with one of these would be read as a formula by a spreadsheet (formula injection)
@@ -23,15 +18,25 @@ def safe(value):
     characters a workbook cannot hold are removed."""
     if not isinstance(value, str):
         return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    value = _illegal().sub("", value)
     return "'" + value if value.startswith(_FORMULA) else value
 
 
+@functools.cache
+def _illegal():
+    """openpyxl's pattern of the characters a workbook cannot hold (openpyxl is imported where a file is
+    written: not by every process that imports this module)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    return ILLEGAL_CHARACTERS_RE
+
+
 def _sheet_title(title: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("", title)[:31].replace("/", "-")
+    return _illegal().sub("", title)[:31].replace("/", "-")
 
 
 def xlsx(title: str, header: list[str], rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
     book = Workbook()
     sheet = book.active
     sheet.title = _sheet_title(title)
@@ -57,6 +62,10 @@ def write_xlsx(out, title: str, header: list[str], rows, notes=()) -> int:
     written as it is read and not kept (openpyxl's write-only mode), so memory does not grow with a long
     listing — and a second sheet 说明 with `notes` ((label, value) pairs) and 行数, the rows written. Returns
     the rows written."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_sheet_title(title))
     sheet.freeze_panes = "A2"

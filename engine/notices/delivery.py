@@ -27,7 +27,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-import apprise
 from sqlalchemy import bindparam, func, select, tuple_
 
 from engine.core.clock import SHANGHAI, local
@@ -80,6 +79,7 @@ def plugin(url: str):
     """apprise's notifier for `url`, or None if apprise does not understand it."""
     if not isinstance(url, str) or "://" not in url:
         return None
+    import apprise      # its plugins load on first use: an app node that never sends a notice never loads them
     return apprise.Apprise.instantiate(url.strip(), suppress_exceptions=True)
 
 
@@ -346,6 +346,7 @@ def send(message: Message, allowed=frozenset()) -> str | None:
 
 
 def _send(notifier, message: Message) -> str | None:
+    import apprise
     with apprise.LogCapture(level=logging.WARNING) as captured:
         extra = ""
         try:

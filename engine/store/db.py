@@ -6,13 +6,15 @@ import json
 import sqlite3
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: execution option of a unit of work that only reads (engine/store/uow.py)
@@ -171,6 +173,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config   # Alembic (and Mako) only where the schema is migrated: not in every process
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -179,6 +182,7 @@ def alembic_config(engine: Engine) -> Config:
 
 def init_db(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
+    from alembic import command
     command.upgrade(alembic_config(engine), "head")
 
 

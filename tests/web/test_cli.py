@@ -75,3 +75,34 @@ def test_simulate_replays_a_history_once_into_an_empty_database(settings, seeded
     assert again.output.startswith("0 days counted")
     rebuilt = CliRunner().invoke(main, ["rollups", "rebuild"], env={"EVENTFLOW_DATABASE_URL": settings.database_url})
     assert rebuilt.exit_code == 0 and "days counted in" in rebuilt.output, rebuilt.output
+
+
+#: what an app node loads only where it is used: Alembic (and Mako, Pygments) where the schema is migrated,
+#: apprise where a notice is sent, openpyxl where a spreadsheet is read or written
+LOADED_WHERE_USED = ("alembic", "mako", "pygments", "apprise", "openpyxl")
+LEAN = """
+import sys
+from web.cli import main
+from web import create_app
+from web.services import Services
+from engine.core.config import Settings
+app = create_app(services=Services.build(Settings.from_env(env={}, database_url=sys.argv[1], scrypt_n=1024,
+                                                           media_dir=sys.argv[2])))
+client = app.test_client()
+assert client.get("/api/health").status_code == 200 and client.get("/login").status_code == 200
+print(" ".join(sorted(m for m in %r if m in sys.modules)) or "none")
+""" % (LOADED_WHERE_USED,)
+
+
+def test_an_app_node_loads_the_libraries_of_migrations_notices_and_spreadsheets_only_where_they_are_used(
+        settings, tmp_path):
+    """A process that serves pages and the API (a gunicorn worker, the command itself) does not import what
+    only migrating the schema, sending a notice or a spreadsheet needs (a smaller worker, a faster command);
+    the code that uses them imports them."""
+    import subprocess
+    import sys
+    assert run(settings, "init-db").exit_code == 0
+    done = subprocess.run([sys.executable, "-c", LEAN, settings.database_url, str(tmp_path / "media")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "none", done.stdout
