@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 from engine.accounts import permissions
 from engine.core.clock import local
@@ -34,22 +34,25 @@ class Window:
     within: timedelta = timedelta(hours=24)
 
 
-_NEAR = (select(Event).where(
+#: the columns a candidate is measured and named by (not whole events: a busy corner's reports would each load
+#: up to 50 rows with their JSON decoded)
+_NEAR = (select(Event.id, Event.number, Event.lat, Event.lng).where(
     Event.id != bindparam("id"), Event.type_code == bindparam("type_code"), Event.status == "open",
     Event.merged_into_id.is_(None), Event.created_at >= bindparam("since"), Event.created_at <= bindparam("until"),
     Event.lat.between(bindparam("south"), bindparam("north")), Event.lng.between(bindparam("west"), bindparam("east")))
     .order_by(Event.id).limit(50))
 
 
-def candidate(session, event: Event, window: Window) -> tuple[Event, float] | None:
-    """The open event this one most likely repeats: same type, reported within the window before it,
-    within the radius; the nearest (then the earliest). Candidates are found through the type and
-    time indexes and a bounding box, then measured on the ellipsoid."""
+def candidate(session, event: Event, window: Window) -> tuple[Row, float] | None:
+    """The open event this one most likely repeats, as (its id, number, lat, lng) and the distance: same
+    type, reported within the window before it, within the radius; the nearest (then the earliest).
+    Candidates are found through the type and time indexes and a bounding box, then measured on the
+    ellipsoid."""
     if event.lat is None or event.lng is None:
         return None
     dlat = window.radius_m / 111_000 * 1.01
     dlng = dlat / max(math.cos(math.radians(event.lat)), 0.01)
-    rows = session.scalars(_NEAR, {"id": event.id, "type_code": event.type_code,
+    rows = session.execute(_NEAR, {"id": event.id, "type_code": event.type_code,
                                    "since": event.created_at - window.within, "until": event.created_at,
                                    "south": event.lat - dlat, "north": event.lat + dlat,
                                    "west": event.lng - dlng, "east": event.lng + dlng})
@@ -61,8 +64,9 @@ def candidate(session, event: Event, window: Window) -> tuple[Event, float] | No
     return best
 
 
-def flag(session, event: Event, window: Window, now) -> Event | None:
-    """Flag a newly registered event that repeats an open one (audited on both). Returns the original."""
+def flag(session, event: Event, window: Window, now) -> Row | None:
+    """Flag a newly registered event that repeats an open one (audited on both). Returns the original's
+    id, number, lat and lng."""
     found = candidate(session, event, window)
     if found is None:
         return None
