@@ -92,7 +92,9 @@ def follow(tmp: Path, database: str, database_url: str) -> tuple[str, str]:
     example = app / "deploy" / "eventflow.env.example"
     example.write_text(localise(example.read_text(), tmp, database_url))
     (tmp / "var" / "lib" / "eventflow" / "media").mkdir(parents=True)   # the not-checked `install -d` block's
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTFLOW_")}
+    # a box's environment as an operator has it: no settings of ours, and Python writing its bytecode cache (the
+    # commands after the first read it), which the environment the tests run in may turn off
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTFLOW_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(PYTHONPATH=str(app), HOME=str(tmp))
     where = subprocess.run([str(app / ".venv" / "bin" / "python"), "-c", "import engine; print(engine.__file__)"],
                            env=env, cwd=tmp, capture_output=True, text=True, check=True).stdout.strip()
