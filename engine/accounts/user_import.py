@@ -13,7 +13,6 @@ import io
 import re
 import secrets
 
-
 from engine.accounts import users
 from engine.core import words
 from engine.core.errors import InvalidData
@@ -29,9 +28,9 @@ YES = {"是", "yes", "y", "true", "1"}
 def read_rows(filename: str | None, data: bytes) -> list[dict]:
     """The rows of an .xlsx or a UTF-8 CSV, keyed by column name; InvalidData naming `file` if unreadable."""
     name = (filename or "").lower()
+    from openpyxl import load_workbook   # only where a sheet is read (outside the try: a missing library is no bad file)
     try:
         if name.endswith(".xlsx") or data[:2] == b"PK":
-            from openpyxl import load_workbook   # only where a sheet is read
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
             table = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
         else:

@@ -49,6 +49,7 @@ SUPERVISED = ("late_response", "late_feedback")
 #: the counts of a day row that each of `day_rows`' queries gives (a read that wants none of one's skips it)
 CLOSED_MEASURES = ("closed", "first_time", "rated", "satisfied")
 REVISIT_MEASURES = ("revisited", "revisit_satisfied")
+DISPATCHED = ("dispatched",)
 RETURN_MEASURES = ("returned", "unreasonable")
 #: counted only when the row's late_day is none or before the period's end
 LATE = ("handled", "handling_us")
@@ -172,7 +173,7 @@ def day_rows(session, first: date, last: date, levels=LEVELS, measures: tuple[st
             rows[(level, party, day, None, None)].update(revisited=int(reached), revisit_satisfied=int(satisfied or 0))
         if level in ORDER_LEVELS:
             for day, party, dispatched in session.execute(dispatched_query(session, start, end, True, level)) \
-                    if wanted(("dispatched",)) else ():
+                    if wanted(DISPATCHED) else ():
                 rows[(level, party, day, None, None)]["dispatched"] = int(dispatched)
             for day, party, early, returned, unreasonable in session.execute(
                     returned_query(session, start, end, True, level)) if wanted(RETURN_MEASURES) else ():

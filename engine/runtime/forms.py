@@ -23,7 +23,7 @@ def parse_form(text: str | bytes, file: str) -> dict:
         schema = json.loads(text)
     except ValueError as err:
         raise ValueError(f"表单不是有效的 JSON：请改正 (not valid JSON: {err})") from None
-    problem = _not_a_schema(text)
+    problem = _not_a_schema(text, schema)
     if problem:
         raise ValueError(f"表单不是有效的 JSON Schema：请改正 (not a valid JSON Schema: {problem})")
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
@@ -35,17 +35,20 @@ def parse_form(text: str | bytes, file: str) -> dict:
 #: SHA-256 of a form file's text → why it is not a JSON Schema (None: it is one), for `_not_a_schema`
 _CHECKED: dict[str, str | None] = {}
 _CHECKED_MAX = 512
+_UNSEEN = object()
 
 
-def _not_a_schema(text: str | bytes) -> str | None:
-    """Why the form file `text` (valid JSON) is not a JSON Schema, or None. Checked once per text in a
-    process (kept by its digest, not its text): a diagram's user tasks share forms, each deploy checks every
-    task's, and every compile of a version its files (the metaschema's check is some milliseconds a form)."""
+def _not_a_schema(text: str | bytes, schema) -> str | None:
+    """Why the form file `text` (valid JSON, parsed: `schema`) is not a JSON Schema, or None. Checked once per
+    text in a process (kept by its digest, not its text): a diagram's user tasks share forms, each deploy
+    checks every task's, and every compile of a version its files (the metaschema's check is some
+    milliseconds a form)."""
     digest = hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
-    if digest in _CHECKED:
-        return _CHECKED[digest]
+    known = _CHECKED.get(digest, _UNSEEN)       # one read: another thread may empty it meanwhile
+    if known is not _UNSEEN:
+        return known
     try:
-        Draft202012Validator.check_schema(json.loads(text))
+        Draft202012Validator.check_schema(schema)
         problem = None
     except SchemaError as err:
         problem = err.message
