@@ -330,14 +330,10 @@ def _claimer_within(session, catalogs, username: str, unit: str) -> bool:
     return bool(claimer_unit) and catalogs.is_within(claimer_unit, unit)
 
 
-def finish(cmd, item: WorkItem) -> None:
+def finish(cmd, task_id: str) -> None:
     """The task was completed (engine/casework/tasks.py `complete`): its 下派 that stood is done — on time, or
-    after its sub-deadline was missed (`missed_at` stays). Only a unit's task is ever passed down (its own
-    clerk's: `permissions.is_units_clerk`), and a task's assignee never changes: another's completion reads
-    nothing."""
-    if item.assignee_kind != "unit":
-        return
-    row = active(cmd.session, item.id)
+    after its sub-deadline was missed (`missed_at` stays)."""
+    row = active(cmd.session, task_id)
     if row is not None:
         row.status, row.ended_at, row.ended_by = "done", cmd.now(), cmd.actor
 

@@ -177,7 +177,7 @@ def complete(cmd, task_id: str, data) -> dict:
         raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
     if incident:
         incidents.resolve_task(session, task_id, user.username, cmd.now())
-    delegation.finish(cmd, item)     # a 下派 that stood is done (issue #19)
+    delegation.finish(cmd, task_id)     # a 下派 that stood is done (issue #19)
     return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage,
             "next_task": next_task(cmd, row, event, compiled)}
 
