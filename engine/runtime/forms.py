@@ -32,30 +32,26 @@ def parse_form(text: str | bytes, file: str) -> dict:
     return schema
 
 
-#: SHA-256 of a form file's text → why it is not a JSON Schema (None: it is one), for `_not_a_schema`
-_CHECKED: dict[str, str | None] = {}
-_CHECKED_MAX = 512
-_UNSEEN = object()
+#: SHA-256 of the form files that passed the metaschema in this process, as catalogs/loader.py keeps its passed
+#: documents: a diagram's user tasks share forms, each deploy checks every task's, and every compile of a version
+#: its files (the metaschema's check is some milliseconds a form). Refused ones are not kept.
+_PASSED: set[bytes] = set()
+_PASSED_MAX = 512
 
 
 def _not_a_schema(text: str | bytes, schema) -> str | None:
-    """Why the form file `text` (valid JSON, parsed: `schema`) is not a JSON Schema, or None. Checked once per
-    text in a process (kept by its digest, not its text): a diagram's user tasks share forms, each deploy
-    checks every task's, and every compile of a version its files (the metaschema's check is some
-    milliseconds a form)."""
-    digest = hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
-    known = _CHECKED.get(digest, _UNSEEN)       # one read: another thread may empty it meanwhile
-    if known is not _UNSEEN:
-        return known
+    """Why the form file `text` (valid JSON, parsed: `schema`) is not a JSON Schema, or None."""
+    digest = hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).digest()
+    if digest in _PASSED:
+        return None
     try:
         Draft202012Validator.check_schema(schema)
-        problem = None
     except SchemaError as err:
-        problem = err.message
-    if len(_CHECKED) >= _CHECKED_MAX:
-        _CHECKED.clear()
-    _CHECKED[digest] = problem
-    return problem
+        return err.message
+    if len(_PASSED) >= _PASSED_MAX:
+        _PASSED.clear()
+    _PASSED.add(digest)
+    return None
 
 
 def form_problems(schema: dict, catalog_names) -> list[str]:

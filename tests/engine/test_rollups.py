@@ -181,7 +181,9 @@ def test_a_read_of_some_counts_runs_only_their_queries_and_gets_what_the_whole_c
 
     def statements(session, measures):
         seen = []
-        listen = lambda *args: seen.append(args[2])  # noqa: E731 - before_cursor_execute's statement
+
+        def listen(_conn, _cursor, statement, *_rest):
+            seen.append(statement)
         bind = session.connection()
         sqlalchemy_event.listen(bind, "before_cursor_execute", listen)
         try:

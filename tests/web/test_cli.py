@@ -1,6 +1,9 @@
 """The eventflow command: init-db, load-catalogs, deploy, create-user, demo-data (real database)."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from click.testing import CliRunner
 
 from tests.conftest import PROCESSES
@@ -99,8 +102,6 @@ def test_an_app_node_loads_the_libraries_of_migrations_notices_and_spreadsheets_
     """A process that serves pages and the API (a gunicorn worker, the command itself) does not import what
     only migrating the schema, sending a notice or a spreadsheet needs (a smaller worker, a faster command);
     the code that uses them imports them."""
-    import subprocess
-    import sys
     assert run(settings, "init-db").exit_code == 0
     done = subprocess.run([sys.executable, "-c", LEAN, settings.database_url, str(tmp_path / "media")],
                           capture_output=True, text=True, timeout=120)

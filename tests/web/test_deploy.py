@@ -116,7 +116,7 @@ def test_a_form_field_that_shadows_a_script_name_is_refused(api):
 
 def test_a_form_that_is_not_a_json_schema_is_refused_each_time_it_is_sent(api):
     """A form file that is JSON but not a JSON Schema (a `minLength` of "3") is refused naming the file and the
-    keyword; the same file sent again is refused again (its check is kept per text in the process,
+    keyword; the same file sent again is refused again (a process keeps only the forms that passed,
     engine/runtime/forms.py), and the valid form after it deploys."""
     form = (PROCESSES / "forms" / "accept.json").read_text(encoding="utf-8")
     bad = form.replace('"type": "string"', '"type": "string", "minLength": "3"', 1)
