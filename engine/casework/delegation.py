@@ -330,12 +330,13 @@ def _claimer_within(session, catalogs, username: str, unit: str) -> bool:
     return bool(claimer_unit) and catalogs.is_within(claimer_unit, unit)
 
 
-def finish(cmd, task_id: str) -> None:
-    """The task was completed (engine/casework/tasks.py `complete`): its 下派 that stood is done — on time, or
-    after its sub-deadline was missed (`missed_at` stays)."""
+def finish(cmd, task_id: str, by: str | None = None) -> None:
+    """The task was completed (engine/casework/tasks.py `complete`, or an incident's retry on behalf of who
+    sent it: engine/casework/incidents.py): its 下派 that stood is done — on time, or after its sub-deadline
+    was missed (`missed_at` stays)."""
     row = active(cmd.session, task_id)
     if row is not None:
-        row.status, row.ended_at, row.ended_by = "done", cmd.now(), cmd.actor
+        row.status, row.ended_at, row.ended_by = "done", cmd.now(), by or cmd.actor
 
 
 def move(session, instance_id: int, by: timedelta) -> None:

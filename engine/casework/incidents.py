@@ -28,6 +28,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from engine.accounts import permissions, privacy
+from engine.casework import delegation
 from engine.casework.task_forms import check_data
 from engine.core.clock import local
 from engine.core.errors import Conflict, InvalidData, NotFound, StepFailed
@@ -179,7 +180,10 @@ def _retry_task(cmd, incident, row, event) -> str:
         done = cmd.env.instances.complete_task(session, row, event, item.id, clean, incident.actor)
     except STEP_FAILURES as err:
         raise task_failure(err, item, row, event, clean, incident.actor, catalogs, retried=True) from err
-    return "retried" if done is not None else "gone"
+    if done is None:
+        return "gone"
+    delegation.finish(cmd, item.id, by=incident.actor)    # its 下派 that stood is done, as a completion's (issue #19)
+    return "retried"
 
 
 def _retry_timers(cmd, incident, row, event) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from engine.store.models import Audit, Incident
 from tests.web.test_deadlines import advance_to, deadline, now
+from tests.web.test_delegation import at, whistled_to_police
 from tests.web.test_deploy import BPMN, bundle_zip, deploy, versions
 from tests.web.test_hostile_diagrams import with_condition
 from tests.web.test_sensitive import web_session
@@ -107,6 +108,29 @@ def test_a_failing_completion_answers_409_keeps_the_task_and_opens_an_incident_r
     assert incidents(api) == [] and incidents(api, status="all")[0]["status"] == "resolved"
     r = api.post(f"/api/incidents/{row.id}/retry", "owner1")
     assert r.status_code == 409 and r.json["incident_status"] == "resolved", r.json
+
+
+def test_a_retried_completion_of_a_task_passed_down_ends_its_pass_as_done_by_who_sent_it(app, api):
+    """下派 (issue #19): the sub-unit's person completes the bureau's 签收受理 passed down to them; the step after
+    it fails; the administrator's 重试 after the fix completes it for them, and the pass is done — by the
+    person, not shown as a task that went otherwise — as an ordinary completion makes it."""
+    runaway = BPMN.replace(b'decision == "return"', b'len(decision * 10**6) > 0 and decision == "return"')
+    assert runaway != BPMN and deploy(api, bundle_zip(runaway), "v2.zip").status_code == 201
+    event_id, task_id = whistled_to_police(api)
+    r = api.post(f"/api/tasks/{task_id}/delegate", "police1", json={"to_person": "pcs1", "due_at": at(20)})
+    assert r.status_code == 200, r.json
+    r = api.post(f"/api/tasks/{task_id}/complete", "pcs1", json={"decision": "accept"})
+    assert r.status_code == 409 and r.json["element"] == "gw_accept", r.json
+    [shown] = api.event(event_id, user="police1")["delegations"]
+    assert shown["status"] == "active"                                  # the task is still the person's
+
+    assert deploy(api, bundle_zip(FIXED), "v3.zip").status_code == 201
+    migrate(api, version_id(api, 3), event_id)
+    r = api.post(f"/api/incidents/{r.json['incident_id']}/retry", "admin1")
+    assert r.status_code == 200 and r.json["resolution"] == "retried", r.json
+    [shown] = api.event(event_id, user="police1")["delegations"]
+    assert (shown["status"], shown["ended_by"], shown["light"]) == ("done", "pcs1", None)
+    assert task_id not in [t["id"] for t in api.tasks("pcs1", event_id)]
 
 
 def test_the_answers_match_the_openapi_document(app, api):
