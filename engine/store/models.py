@@ -214,7 +214,8 @@ class WorkItem(Base):
     spec_name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     lane: Mapped[str | None] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(40), index=True)
+    #: no index of its own: a scope (community, unit, person) picks fewer tasks (permissions.py `work_items_of`)
+    role: Mapped[str] = mapped_column(String(40))
     #: whose it is (§8.2): community | unit | person, with the value.
     assignee_kind: Mapped[str] = mapped_column(String(20))
     community: Mapped[str | None] = mapped_column(String(60), index=True)
