@@ -1,22 +1,28 @@
 """Growth (issue #17): starts and GET /api/tasks at 100,000 events within 1.2x of an empty database, and an
 app worker's RSS within 200 MB.
 
-    python -m bench.growth [--events 100000] [--starts 100] [--touch 3000] [--database-url URL]
+    python -m bench.growth [--events 100000] [--starts 100] [--rounds 5] [--touch 3000]
+                           [--databases sqlite,postgresql] [--pg-url URL]
 
-One app (web/create_app, test client, HTTP as a client sends it) on a fresh database:
-1. empty: GET /api/tasks as staff2 (20 verify tasks of lg-longgang, made by 转办), median of 30; then
-   `--starts` reports by grid1 (POST /api/events: register, flag duplicates, start the process), per second.
-2. the filler (`--events`, written straight into the tables, as bench/sweep.py does): a year of history —
-   95 % closed (instance ended, so no state; 4 audit rows, a met deadline, a notification), 5 % open in the
-   last 30 days in other communities (a verify task, a pending deadline and a timer a year away) — over 30
-   types (A01–A03 sensitive) and 10 communities, spread over 10 km; then the same two measurements.
-3. `--touch` more starts (each a cached instance), then the process's RSS and what the instance cache holds.
+On each database, two apps (web/create_app, test client, HTTP as a client sends it) in one process, each on a
+fresh database set up alike (processes/ deployed, the demo users, staff2's 20 verify tasks of lg-longgang made
+by 转办); one of them then gets the filler (`--events`, written straight into the tables, as bench/sweep.py
+does): a year of history — 95 % closed (instance ended, so no state; 4 audit rows, a met deadline, a
+notification), 5 % open in the last 30 days in other communities (a verify task, a pending deadline and a
+timer a year away) — over 30 types (A01–A03 sensitive) and 10 communities, spread over 10 km.
+1. The two are measured in turn, `--rounds` times (empty, filled, filled, empty, …: the box's moods fall on
+   both alike): GET /api/tasks as staff2, 10 each a round (medians of all), then `--starts` / `--rounds`
+   reports by grid1 (POST /api/events: register, flag duplicates, start the process), per second.
+2. A process of its own, an app on the filled database alone, makes `--touch` more starts (each a cached
+   instance), then reads its RSS and what the instance cache holds: an app worker's memory.
 """
 from __future__ import annotations
 
 import argparse
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -25,18 +31,15 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from bench.serving import PASSWORD, PG_URL, SCRYPT_N, pg_database, prepare
 from bench.setup import analyze, move_sequences
-from engine.accounts import demo
-from engine.casework import process_versions
 from engine.core.config import Settings
-from engine.runtime import bundle
-from engine.store.db import init_db, make_engine
+from engine.store.db import make_engine
 from engine.store.models import Audit, Deadline, Event, Instance, Notification, Timer, WorkItem
 from web import create_app
 from web.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "bench-password-1"
 BATCH = 10_000
 TYPES = [f"A{i:02d}" for i in range(1, 31)]
 #: lg-longgang's open work is the measured user's own: the filler's open events are elsewhere
@@ -118,79 +121,111 @@ def grow_filler(db, version_id: int, now, count: int, seed: int = 17) -> None:
         analyze(db)
 
 
+def app_on(url: str):
+    """An app on a fresh database at `url`, set up as the measurement needs; (services, call, version id)."""
+    version = prepare(url)
+    services = Services.build(Settings.from_env(env={}, database_url=url, scrypt_n=SCRYPT_N))
+    client = create_app(services=services).test_client()
+    tokens = {u: client.post("/api/auth/token", json={"username": u, "password": PASSWORD}).json["token"]
+              for u in ("grid1", "staff1", "staff2")}
+
+    def call(user, method, path, body=None):
+        r = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {tokens[user]}"})
+        assert r.status_code in (200, 201), (r.status_code, r.json)
+        return r.json
+
+    for _ in range(20):                       # staff2's own work: 20 events transferred to lg-longgang
+        event = call("grid1", "POST", "/api/events", REPORT)
+        task = next(t for t in call("staff1", "GET", f"/api/events/{event['id']}")["open_tasks"])
+        call("staff1", "POST", f"/api/tasks/{task['id']}/complete",
+             {"verdict": "transfer", "target_community": "lg-longgang", "verify_note": "事发地属龙港社区"})
+    for _ in range(10):                       # warm: specs compiled, statements cached
+        call("grid1", "POST", "/api/events", REPORT)
+    call("staff2", "GET", "/api/tasks")
+    return services, call, version.id
+
+
+def tasks_samples(call, n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        listed = call("staff2", "GET", "/api/tasks")
+        samples.append(time.perf_counter() - t0)
+    assert len(listed["items"]) == 20, listed
+    return samples
+
+
+def starts_time(call, n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        call("grid1", "POST", "/api/events", REPORT)
+    return time.perf_counter() - t0
+
+
+def measure(name: str, empty_url: str, full_url: str, args) -> None:
+    empty, full = app_on(empty_url), app_on(full_url)
+    db = make_engine(full_url)
+    t0 = time.perf_counter()
+    grow_filler(db, full[2], full[0].clock.now(), args.events)
+    filled = time.perf_counter() - t0
+    db.dispose()
+    tasks = {"empty": [], "full": []}
+    starts = {"empty": 0.0, "full": 0.0}
+    per_round = max(1, args.starts // args.rounds)
+    for r in range(args.rounds):
+        for side in (("empty", "full") if r % 2 == 0 else ("full", "empty")):
+            call = (empty if side == "empty" else full)[1]
+            tasks[side] += tasks_samples(call, 10)
+            starts[side] += starts_time(call, per_round)
+    for services, _, _ in (empty, full):
+        services.db.dispose()
+    worker = subprocess.run([sys.executable, "-m", "bench.growth", "--worker-rss", full_url, "--touch", str(args.touch)],
+                            capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    e, f = (statistics.median(tasks[side]) * 1000 for side in ("empty", "full"))
+    se, sf = (args.rounds * per_round / starts[side] for side in ("empty", "full"))
+    print(f"database            {name}")
+    print(f"filler              {args.events:,} events in {filled:.1f} s; measured in turn, {args.rounds} rounds")
+    print(f"{'':20}{'empty':>12}{f'{args.events:,} events':>16}{'ratio':>8}")
+    print(f"{'GET /api/tasks':20}{e:>9.1f} ms{f:>13.1f} ms{f / e:>7.2f}x   (aim <= 1.2x)")
+    print(f"{'starts':20}{se:>10.1f}/s{sf:>14.1f}/s{se / sf:>7.2f}x   (time per start; aim <= 1.2x)")
+    print(f"RSS                 {worker}   (aim <= 200 MB)")
+
+
+def worker_rss(url: str, touch: int) -> str:
+    """An app worker alone on the filled database: `touch` starts, then its RSS and its instance cache."""
+    services = Services.build(Settings.from_env(env={}, database_url=url, scrypt_n=SCRYPT_N))
+    client = create_app(services=services).test_client()
+    token = client.post("/api/auth/token", json={"username": "grid1", "password": PASSWORD}).json["token"]
+    for _ in range(touch):
+        r = client.post("/api/events", json=REPORT, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 201, r.json
+    cache = services.env.instances.cache
+    cached, cached_mb = len(getattr(cache, "_items", ())), getattr(cache, "bytes", 0) / 2 ** 20
+    services.db.dispose()
+    return (f"{rss_mb():.0f} MB, an app on the filled database after {touch} starts "
+            f"(instance cache: {cached} workflows, ~{cached_mb:.0f} MB estimated)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--starts", type=int, default=100)
+    parser.add_argument("--starts", type=int, default=100, help="on each database, all rounds together")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--touch", type=int, default=3000, help="starts before the RSS is read")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=PG_URL, help="a PostgreSQL server (the bench makes its own databases)")
+    parser.add_argument("--worker-rss", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_env(env={}, database_url=args.database_url or f"sqlite:///{tmp}/growth.sqlite3",
-                                     scrypt_n=1024)
-        db = make_engine(settings.database_url)
-        init_db(db)
-        services = Services.build(settings)
-        app = create_app(services=services)
-        version, _ = services.run(lambda s: process_versions.deploy(services.command(s),
-                                                                    bundle.from_directory(ROOT / "processes"), "bench"))
-        for entry in demo.DEMO_USERS:
-            services.run(lambda s, e=entry: demo.create(services.command(s), e, PASSWORD, 1024))
-        client = app.test_client()
-        tokens = {u: client.post("/api/auth/token", json={"username": u, "password": PASSWORD}).json["token"]
-                  for u in ("grid1", "staff1", "staff2")}
-
-        def call(user, method, path, body=None):
-            r = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {tokens[user]}"})
-            assert r.status_code in (200, 201), (r.status_code, r.json)
-            return r.json
-
-        for _ in range(20):                       # staff2's own work: 20 events transferred to lg-longgang
-            event = call("grid1", "POST", "/api/events", REPORT)
-            task = next(t for t in call("staff1", "GET", f"/api/events/{event['id']}")["open_tasks"])
-            call("staff1", "POST", f"/api/tasks/{task['id']}/complete",
-                 {"verdict": "transfer", "target_community": "lg-longgang", "verify_note": "事发地属龙港社区"})
-
-        def measure():
-            call("staff2", "GET", "/api/tasks")           # warm
-            samples = []
-            for _ in range(30):
-                t0 = time.perf_counter()
-                listed = call("staff2", "GET", "/api/tasks")
-                samples.append(time.perf_counter() - t0)
-            assert len(listed["items"]) == 20, listed
-            t0 = time.perf_counter()
-            for _ in range(args.starts):
-                call("grid1", "POST", "/api/events", REPORT)
-            return statistics.median(samples) * 1000, args.starts / (time.perf_counter() - t0)
-
-        for _ in range(10):                       # warm: specs compiled, statements cached
-            call("grid1", "POST", "/api/events", REPORT)
-        empty_tasks, empty_starts = measure()
-        rss_empty = rss_mb()
-        t0 = time.perf_counter()
-        grow_filler(db, version.id, services.clock.now(), args.events)
-        filled = time.perf_counter() - t0
-        full_tasks, full_starts = measure()
-        for _ in range(args.touch):
-            call("grid1", "POST", "/api/events", REPORT)
-        cache = services.env.instances.cache
-        cached = len(getattr(cache, "_items", ()))
-        cached_mb = getattr(cache, "bytes", 0) / 2 ** 20
-        rss = rss_mb()
-        services.db.dispose()
-        db.dispose()
-
-    print(f"database            {settings.database_url.split('://')[0]}")
-    print(f"filler              {args.events:,} events in {filled:.1f} s")
-    print(f"{'':20}{'empty':>12}{f'{args.events:,} events':>16}{'ratio':>8}")
-    print(f"{'GET /api/tasks':20}{empty_tasks:>9.1f} ms{full_tasks:>13.1f} ms{full_tasks / empty_tasks:>7.2f}x"
-          f"   (aim <= 1.2x)")
-    print(f"{'starts':20}{empty_starts:>10.1f}/s{full_starts:>14.1f}/s{empty_starts / full_starts:>7.2f}x"
-          f"   (time per start; aim <= 1.2x)")
-    print(f"RSS                 {rss_empty:.0f} MB after the empty round; {rss:.0f} MB after {args.touch} more starts "
-          f"(instance cache: {cached} workflows, ~{cached_mb:.0f} MB estimated)   (aim <= 200 MB)")
+    if args.worker_rss:
+        print(worker_rss(args.worker_rss, args.touch))
+        return
+    if "sqlite" in args.databases:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure("sqlite", f"sqlite:///{tmp}/empty.sqlite3", f"sqlite:///{tmp}/full.sqlite3", args)
+    if "postgresql" in args.databases:
+        with pg_database("eventflow_bench_growth_empty", args.pg_url) as empty_url, \
+                pg_database("eventflow_bench_growth", args.pg_url) as full_url:
+            measure("postgresql", empty_url, full_url, args)
 
 
 if __name__ == "__main__":
