@@ -10,15 +10,17 @@ by 转办); one of them then gets the filler (`--events`, written straight into 
 does): a year of history — 95 % closed (instance ended, so no state; 4 audit rows, a met deadline, a
 notification), 5 % open in the last 30 days in other communities (a verify task, a pending deadline and a
 timer a year away) — over 30 types (A01–A03 sensitive) and 10 communities, spread over 10 km.
-1. The two are measured in turn, `--rounds` times (empty, filled, filled, empty, …: the box's moods fall on
-   both alike): GET /api/tasks as staff2, 10 each a round (medians of all), then `--starts` / `--rounds`
-   reports by grid1 (POST /api/events: register, flag duplicates, start the process), per second.
+1. On PostgreSQL both are vacuumed and analyzed (as autovacuum keeps a live database). The two are measured
+   in turn, `--rounds` times (empty, filled, filled, empty, …: the box's moods fall on both alike):
+   GET /api/tasks as staff2, 10 each a round (medians of all), then `--starts` / `--rounds` reports by grid1
+   (POST /api/events: register, flag duplicates, start the process), per second.
 2. A process of its own, an app on the filled database alone, makes `--touch` more starts (each a cached
    instance), then reads its RSS and what the instance cache holds: an app worker's memory.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -32,7 +34,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from bench.serving import PASSWORD, PG_URL, SCRYPT_N, pg_database, prepare
-from bench.setup import analyze, move_sequences
+from bench.setup import move_sequences
 from engine.core.config import Settings
 from engine.store.db import make_engine
 from engine.store.models import Audit, Deadline, Event, Instance, Notification, Timer, WorkItem
@@ -117,8 +119,6 @@ def grow_filler(db, version_id: int, now, count: int, seed: int = 17) -> None:
             move_sequences(conn)
         next_id += n
         done += n
-    if db.dialect.name == "postgresql":
-        analyze(db)
 
 
 def app_on(url: str):
@@ -169,6 +169,12 @@ def measure(name: str, empty_url: str, full_url: str, args) -> None:
     grow_filler(db, full[2], full[0].clock.now(), args.events)
     filled = time.perf_counter() - t0
     db.dispose()
+    if name == "postgresql":       # both as autovacuum keeps a live database, and it does not start mid-run
+        for url in (empty_url, full_url):
+            vacuum = make_engine(url)
+            with vacuum.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+            vacuum.dispose()
     tasks = {"empty": [], "full": []}
     starts = {"empty": 0.0, "full": 0.0}
     per_round = max(1, args.starts // args.rounds)
@@ -179,12 +185,15 @@ def measure(name: str, empty_url: str, full_url: str, args) -> None:
             starts[side] += starts_time(call, per_round)
     for services, _, _ in (empty, full):
         services.db.dispose()
-    worker = subprocess.run([sys.executable, "-m", "bench.growth", "--worker-rss", full_url, "--touch", str(args.touch)],
-                            capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+    # its own process: an app worker's memory, not this one's with two apps and the filler's garbage
+    worker = subprocess.run([sys.executable, "-m", "bench.growth", "--worker-rss", "--touch", str(args.touch)],
+                            input=full_url, stdout=subprocess.PIPE, text=True, check=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.strip()
     e, f = (statistics.median(tasks[side]) * 1000 for side in ("empty", "full"))
     se, sf = (args.rounds * per_round / starts[side] for side in ("empty", "full"))
     print(f"database            {name}")
-    print(f"filler              {args.events:,} events in {filled:.1f} s; measured in turn, {args.rounds} rounds")
+    print(f"filler              {args.events:,} events in {filled:.1f} s; measured in turn, {args.rounds} rounds, "
+          f"{args.rounds * per_round} starts on each")
     print(f"{'':20}{'empty':>12}{f'{args.events:,} events':>16}{'ratio':>8}")
     print(f"{'GET /api/tasks':20}{e:>9.1f} ms{f:>13.1f} ms{f / e:>7.2f}x   (aim <= 1.2x)")
     print(f"{'starts':20}{se:>10.1f}/s{sf:>14.1f}/s{se / sf:>7.2f}x   (time per start; aim <= 1.2x)")
@@ -210,19 +219,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--starts", type=int, default=100, help="on each database, all rounds together")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6, help="even: each side goes first as often")
     parser.add_argument("--touch", type=int, default=3000, help="starts before the RSS is read")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=PG_URL, help="a PostgreSQL server (the bench makes its own databases)")
-    parser.add_argument("--worker-rss", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-rss", action="store_true", help=argparse.SUPPRESS)   # the URL on stdin
     args = parser.parse_args()
     if args.worker_rss:
-        print(worker_rss(args.worker_rss, args.touch))
+        print(worker_rss(sys.stdin.read().strip(), args.touch))
         return
-    if "sqlite" in args.databases:
+    databases = set(args.databases.split(","))
+    if args.rounds < 1 or not databases or databases - {"sqlite", "postgresql"}:
+        parser.error("--rounds is at least 1; --databases names sqlite, postgresql or both")
+    if "sqlite" in databases:
         with tempfile.TemporaryDirectory() as tmp:
             measure("sqlite", f"sqlite:///{tmp}/empty.sqlite3", f"sqlite:///{tmp}/full.sqlite3", args)
-    if "postgresql" in args.databases:
+    if "postgresql" in databases:
         with pg_database("eventflow_bench_growth_empty", args.pg_url) as empty_url, \
                 pg_database("eventflow_bench_growth", args.pg_url) as full_url:
             measure("postgresql", empty_url, full_url, args)

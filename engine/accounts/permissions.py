@@ -237,9 +237,10 @@ def work_items_of(user, catalogs):
     if user.unit:
         scope.append(and_(WorkItem.assignee_kind == "unit", WorkItem.unit.in_(units_within(catalogs, user.unit))))
     # 下派: passed down to them or a unit of theirs, while it stands (the unit itself still sees it above). Each
-    # part of the OR is one an index answers, the standing 下派 a list read once (`one_of`): the databases
-    # combine them (SQLite's MULTI-INDEX OR, PostgreSQL's BitmapOr) where the user's tasks are few among the
-    # city's, and walk 待办's order where they are many (bench/growth.py, tests/engine/test_paging.py)
+    # part of the OR is one an index answers, the standing 下派 a list read once (`one_of`): SQLite (never
+    # analyzed) combines them (MULTI-INDEX OR) and sorts the user's tasks; PostgreSQL does so (BitmapOr) where
+    # they are few among the city's, and walks 待办's order where they are many (bench/growth.py,
+    # tests/engine/test_paging.py)
     scope.append(one_of(WorkItem.id, select(Delegation.task_id).where(Delegation.status == "active",
                                                                       delegated_to(user, catalogs))))
     codes = forbidden_codes(user, catalogs)

@@ -31,10 +31,10 @@ def _parts(element, compiler, **kw) -> tuple[str, str]:
 @compiles(one_of)
 def _in(element, compiler, **kw) -> str:
     column, query = _parts(element, compiler, **kw)
-    return f"{column} IN {query}"
+    return f"({column} IN {query})"
 
 
 @compiles(one_of, "postgresql")
 def _any(element, compiler, **kw) -> str:
     column, query = _parts(element, compiler, **kw)
-    return f"{column} = ANY(ARRAY{query})"
+    return f"({column} = ANY(ARRAY{query}))"

@@ -198,7 +198,7 @@ class Instance(Base):
 
 
 class WorkItem(Base):
-    """A ready user task, indexed for 'my tasks' by role and scope. Rebuilt on every save.
+    """A ready user task, indexed for 'my tasks' by its scope (community, unit, person). Rebuilt on every save.
 
     It carries the time left on it, as Camunda's task carries its due date: the first open limit of §8 that
     names it (engine/limits/task_order.py keeps these columns in step with the deadline records), so 待办 is
