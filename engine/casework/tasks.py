@@ -88,7 +88,8 @@ def done(cmd, page: paging.PageRequest = DONE_PAGE) -> paging.Page:
 
 def count_for(session, user, catalogs) -> int:
     """How many tasks wait for the user (the 待办 badge)."""
-    return session.scalar(select(func.count(WorkItem.id)).where(work_items_of(user, catalogs))) or 0
+    return session.scalar(select(func.count(WorkItem.id)).where(work_items_of(user, catalogs)),
+                          execution_options=todo_list.MINE) or 0
 
 
 #: the work item with its instance and event, for completing it. Hot statements are built once:

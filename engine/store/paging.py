@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from sqlalchemy import literal, tuple_
 
 from engine.core.errors import InvalidQuery
+from engine.store.db import PLANNED_EACH_TIME
 
 FORWARD, BACKWARD = "n", "p"
 #: longer than any cursor a list gives (a few keys); a longer one is refused before it is decoded
@@ -170,7 +171,8 @@ def fetch(session, query, order: Order, page: PageRequest) -> Page:
         paged = paged.where(order.beyond(keys, backward))
     elif page.offset:
         paged = paged.offset(page.offset)
-    rows = list(session.execute(paged))
+    # planned with its own values each time (PostgreSQL): whose list it is, and its filters, decide the plan
+    rows = list(session.execute(paged, execution_options={PLANNED_EACH_TIME: True}))
     more = len(rows) > page.limit
     if backward and not more:       # back at the start: the first page, as the list begins
         return fetch(session, query, order, replace(page, cursor=None, offset=0))
