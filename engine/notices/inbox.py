@@ -4,7 +4,7 @@ cadres, to their community. A grid worker reads here how each report ended (办�
 a department clerk reads its dispatches, warnings (预警) and supervision (督办)."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from engine.accounts import privacy
 from engine.core.clock import local
@@ -46,7 +46,7 @@ def listing(session, user, catalogs, after_id: int | None = None, kind: str | No
         query = query.where(Notification.id.in_(list(ids)))
     if kind:
         query = query.where(Notification.kind == kind)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    total = paging.count(session, query)
     found = paging.fetch(session, query, ORDER, page)
     hidden = privacy.hidden_ids(user, catalogs, [(n.event_id, code, reporter) for n, _n, code, reporter in found.items])
     # a message about a sensitive event the reader may not see (a duty officer's copy, a unit's notice):

@@ -24,6 +24,7 @@ from engine.core.clock import local
 from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
 from engine.oversight.counting import UNREASONABLE, dialect
 from engine.store import paging
+from engine.store.db import PLANNED_EACH_TIME
 from engine.store.models import Audit, Event, ReturnRuling, User
 from handlers import actions
 
@@ -112,7 +113,8 @@ def hidden(cmd, start, end, filters: dict) -> int:
     return session.scalar(select(func.count(Audit.id)).join(Event, Event.id == Audit.event_id)
                           .outerjoin(ReturnRuling, ReturnRuling.audit_id == Audit.id)
                           .where(*_returns(start, end), *_filters(session, filters), *_scope(cmd),
-                                 ~permissions.events_of(cmd.user, cmd.catalogs))) or 0
+                                 ~permissions.events_of(cmd.user, cmd.catalogs)),
+                          execution_options={PLANNED_EACH_TIME: True}) or 0
 
 
 def _scope(cmd) -> list:

@@ -13,7 +13,7 @@ The table, with its reasons, is in engine/accounts/permissions.py.
 is refused with 403 naming `source`."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.runtime import forms
@@ -301,8 +301,7 @@ ORDER = paging.Order("events", Event.id, descending=True)
 def search(session, user, catalogs, filters: dict, page: paging.PageRequest) -> tuple[int, paging.Page]:
     """(how many match, a page of them) of the events the user may see that match the filters."""
     query = matching(select(Event), user, catalogs, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    return total, paging.fetch(session, query, ORDER, page)
+    return paging.count(session, query), paging.fetch(session, query, ORDER, page)
 
 
 def matching(query, user, catalogs, filters: dict):

@@ -22,10 +22,10 @@ READ_ONLY = "eventflow_read_only"
 #: Connection.info key: the transaction sent a statement other than a SELECT (PostgreSQL; engine/store/uow.py)
 WROTE = "eventflow_wrote"
 #: execution option of a statement whose best plan depends on its values (a list scoped to the user, a page
-#: of it): PostgreSQL plans it with them every time. psycopg prepares a statement on its fifth run, and after
-#: five more PostgreSQL may keep one generic plan for every value: 待办 of a community with 20 of a city's
-#: 5,000 open tasks then walked all of them in 待办's order (2-4 ms, and more as the city grows), where its
-#: own plan reads its 20 through the indexes (0.2 ms, and 0.5 ms to plan)
+#: of it, its count): PostgreSQL plans it with them every time. psycopg prepares a statement once it has run
+#: five times, and after five more runs PostgreSQL may keep one generic plan for every value: 待办 of a
+#: community with 20 of a city's 5,000 open tasks then walked all of them in 待办's order (2-4 ms, and more as
+#: the city grows), where its own plan reads its 20 through the indexes (0.2 ms, and 0.5 ms to plan)
 PLANNED_EACH_TIME = "eventflow_planned_each_time"
 
 
@@ -89,12 +89,16 @@ def make_engine(url: str) -> Engine:
         if not statement.startswith("SELECT"):
             conn.info[WROTE] = True
 
-    @event.listens_for(engine, "do_execute")
-    def _planned_each_time(cursor, statement, parameters, context):
-        if context.execution_options.get(PLANNED_EACH_TIME):
-            cursor.execute(statement, parameters, prepare=False)
-            return True
-        return None
+    if engine.dialect.driver == "psycopg":
+        import psycopg
+
+        @event.listens_for(engine, "do_execute")
+        def _planned_each_time(cursor, statement, parameters, context):
+            # a server-side cursor (yield_per, stream_results) is never prepared, and takes no `prepare`
+            if context.execution_options.get(PLANNED_EACH_TIME) and not isinstance(cursor, psycopg.ServerCursor):
+                cursor.execute(statement, parameters, prepare=False)
+                return True
+            return None
 
     return engine
 

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import literal, tuple_
+from sqlalchemy import func, literal, select, tuple_
 
 from engine.core.errors import InvalidQuery
 from engine.store.db import PLANNED_EACH_TIME
@@ -153,6 +153,13 @@ def _key(kind: type, value):
         except (ValueError, OverflowError):
             pass
     raise _bad_cursor()
+
+
+def count(session, query) -> int:
+    """How many rows `query` gives (a list's total), planned with its own values each time (PostgreSQL), as
+    its pages are (`fetch`)."""
+    return session.scalar(select(func.count()).select_from(query.subquery()),
+                          execution_options={PLANNED_EACH_TIME: True})
 
 
 def fetch(session, query, order: Order, page: PageRequest) -> Page:

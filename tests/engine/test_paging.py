@@ -15,6 +15,7 @@ from sqlalchemy import event as sa_event, insert, select, text as sql
 
 from engine.casework import tasks, todo
 from engine.core.errors import InvalidQuery
+from engine.notices import inbox
 from engine.pool import events
 from engine.store import paging, uow
 from engine.store.db import init_db, make_engine, make_session_factory
@@ -291,26 +292,36 @@ def test_a_community_with_few_of_the_citys_tasks_reads_them_through_its_own_inde
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_on_postgresql_the_users_lists_are_planned_with_their_own_values_every_time(env, database_url):
-    """psycopg prepares a statement on its fifth run, and PostgreSQL may then keep one generic plan for every
-    value: 待办's for a community holding few of the city's tasks walked all of them in 待办's order. The reads of
-    a user's tasks (a page, the counts per light, the communities, the badge) and every page of a list are sent
-    unprepared, planned with their own values (engine/store/db.py PLANNED_EACH_TIME); a statement not marked so
-    is prepared as before (checked beside them on the same connection: one, as the reads run one at a time)."""
+    """psycopg prepares a statement once it has run five times, and PostgreSQL may then keep one generic plan for
+    every value: 待办's for a community holding few of the city's tasks walked all of them in 待办's order. The
+    reads of a user's tasks (a page, the counts per light, the communities, the badge, the map) and every page
+    of a list with its total (已办, the pool, 消息) are sent unprepared, planned with their own values
+    (engine/store/db.py PLANNED_EACH_TIME); a statement not marked so is prepared as before, checked on the
+    same connection (the reads run one at a time). A marked statement read through a server-side cursor (a
+    list's export) runs as it did: such a cursor is never prepared."""
     db = make_engine(database_url)
     factory = make_session_factory(db)
     staff = uow.read(factory, lambda s: load_user(s, "staff1"))
-    mine = (lambda cmd: tasks.ready(cmd, paging.PageRequest(20)), todo.counts, todo.communities,
-            lambda cmd: tasks.count_for(cmd.session, cmd.user, cmd.catalogs),
-            lambda cmd: tasks.done(cmd, paging.PageRequest(20)))
+    first = paging.PageRequest(20)
+    mine = (lambda cmd: tasks.ready(cmd, first), todo.counts, todo.communities, todo.map_of,
+            lambda cmd: tasks.count_for(cmd.session, cmd.user, cmd.catalogs), lambda cmd: tasks.done(cmd, first),
+            lambda cmd: events.search(cmd.session, cmd.user, cmd.catalogs, {}, first),
+            lambda cmd: inbox.listing(cmd.session, cmd.user, cmd.catalogs, page=first))
+    pid = sql("SELECT pg_backend_pid()")
     try:
+        pids = set()
         for _ in range(7):
             for op in mine:
                 uow.read(factory, lambda s, op=op: op(env.command(s, staff)))
-            uow.read(factory, lambda s: s.scalar(select(WorkItem.id).where(WorkItem.community == "lg-yanjiang")))
+            pids.add(uow.read(factory, lambda s: (s.scalar(select(WorkItem.id).where(WorkItem.community == "lg-x")),
+                                                  s.scalar(pid))[1]))
+        streamed = uow.read(factory, lambda s: list(s.execute(todo.query(env.command(s, staff)).execution_options(
+            yield_per=5))))
         with db.connect() as conn:
-            assert db.pool.checkedin() == 0           # the only connection the reads used
+            assert {conn.scalar(pid)} == pids                      # the connection the reads used
             prepared = conn.scalars(sql("SELECT statement FROM pg_prepared_statements")).all()
     finally:
         db.dispose()
+    assert streamed == []                                          # staff1 has no task here: it ran
     assert any("FROM work_item" in s and "ORDER BY" not in s and "count" not in s for s in prepared), prepared
     assert [s for s in prepared if "JOIN" in s or "count(" in s or "ORDER BY" in s] == [], prepared
