@@ -53,7 +53,7 @@ def test_a_read_keeps_the_prepared_statements_and_commits_nothing(database_url):
     factory = sessionmaker(bind=db, expire_on_commit=False)
     try:
         count = select(func.count(Audit.id)).where(Audit.actor == "x")
-        for _ in range(6):          # psycopg prepares a statement at its fifth run on a connection
+        for _ in range(6):          # psycopg prepares a statement once it has run five times on a connection
             uow.read(factory, lambda s: s.scalar(count))
         assert uow.read(factory, _prepared_on_server) >= 1           # still prepared after six reads
 
