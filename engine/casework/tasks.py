@@ -15,6 +15,7 @@ from engine.limits.deadlines import describe as describe_deadline
 from engine.limits.task_order import OPEN_DEADLINES
 from engine.core.errors import Conflict, Forbidden, NotFound
 from engine.store import paging
+from engine.store.db import PLANNED
 from engine.store.models import Audit, Deadline, Event, Instance, WorkItem, completion_of
 from engine.accounts.permissions import may_work_on, work_items_of
 from engine.core import contracts
@@ -89,7 +90,7 @@ def done(cmd, page: paging.PageRequest = DONE_PAGE) -> paging.Page:
 def count_for(session, user, catalogs) -> int:
     """How many tasks wait for the user (the 待办 badge)."""
     return session.scalar(select(func.count(WorkItem.id)).where(work_items_of(user, catalogs)),
-                          execution_options=todo_list.MINE) or 0
+                          execution_options=PLANNED) or 0
 
 
 #: the work item with its instance and event, for completing it. Hot statements are built once:

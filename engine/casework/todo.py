@@ -20,7 +20,7 @@ from engine.limits import task_order
 from engine.limits.task_order import LIGHTS, NO_LIMIT
 from engine.pool.events import SOURCES
 from engine.store import paging
-from engine.store.db import PLANNED_EACH_TIME
+from engine.store.db import PLANNED
 from engine.store.models import Event, Instance, WorkItem
 
 #: 待办's order: red first, then the nearest due, then the tasks without a limit, oldest first; the task id last
@@ -35,9 +35,6 @@ LIGHT_WORDS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "paused":
 STATUS_WORDS = {"unclaimed": "未认领", "mine": "我认领的", "others": "他人认领", "suspended": "已挂起"}
 #: the most tasks the map shows (the most urgent first); it says how many more there are
 MAP_LIMIT = 1000
-#: every read of the user's tasks: planned with its own values each time on PostgreSQL (how many tasks the
-#: user's scope holds decides the plan: engine/store/db.py PLANNED_EACH_TIME)
-MINE = {PLANNED_EACH_TIME: True}
 
 
 def _choices(words: dict) -> str:
@@ -96,7 +93,8 @@ def _scoped(cmd, filters: dict, *columns):
     conditions, _, _ = _conditions(cmd, filters)
     return (select(*columns).select_from(WorkItem).join(Event, Event.id == WorkItem.event_id)
             .join(Instance, Instance.id == WorkItem.instance_id)
-            .where(work_items_of(cmd.user, cmd.catalogs), *conditions).execution_options(**MINE))
+            .where(work_items_of(cmd.user, cmd.catalogs), *conditions)
+            .execution_options(**PLANNED))    # each read of the user's tasks: their scope decides the plan
 
 
 def query(cmd, filters: dict | None = None):
@@ -122,7 +120,7 @@ def counts(cmd, filters: dict | None = None) -> dict:
     if on_instance:
         counted = counted.join(Instance, Instance.id == WorkItem.instance_id)
     rows = dict(cmd.session.execute(counted.where(work_items_of(cmd.user, cmd.catalogs), *conditions).group_by(light),
-                                    execution_options=MINE).all())
+                                    execution_options=PLANNED).all())
     return {name: rows.get(name, 0) for name in LIGHTS}
 
 
@@ -130,7 +128,7 @@ def communities(cmd) -> list[str]:
     """The communities of the events behind the user's ready tasks (the page's community filter)."""
     rows = cmd.session.scalars(select(Event.community).distinct().join(WorkItem, WorkItem.event_id == Event.id)
                                .where(work_items_of(cmd.user, cmd.catalogs), Event.community.is_not(None)),
-                               execution_options=MINE)
+                               execution_options=PLANNED)
     return sorted(rows)
 
 

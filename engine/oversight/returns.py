@@ -24,7 +24,7 @@ from engine.core.clock import local
 from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
 from engine.oversight.counting import UNREASONABLE, dialect
 from engine.store import paging
-from engine.store.db import PLANNED_EACH_TIME
+from engine.store.db import PLANNED
 from engine.store.models import Audit, Event, ReturnRuling, User
 from handlers import actions
 
@@ -114,7 +114,7 @@ def hidden(cmd, start, end, filters: dict) -> int:
                           .outerjoin(ReturnRuling, ReturnRuling.audit_id == Audit.id)
                           .where(*_returns(start, end), *_filters(session, filters), *_scope(cmd),
                                  ~permissions.events_of(cmd.user, cmd.catalogs)),
-                          execution_options={PLANNED_EACH_TIME: True}) or 0
+                          execution_options=PLANNED) or 0
 
 
 def _scope(cmd) -> list:

@@ -23,7 +23,7 @@ from engine.casework import arrivals
 from engine.core.clock import local
 from engine.pool.location import distance_m
 from engine.pool.reading import visible
-from engine.store.db import PLANNED_EACH_TIME
+from engine.store.db import PLANNED
 from engine.store.models import Event
 
 #: the most neighbours a map shows (the nearest), and the most open events of the box measured (the newest)
@@ -73,7 +73,7 @@ def neighbours(cmd, event: Event, radius_m: float) -> list[dict]:
                                  .order_by(Event.id.desc()).limit(SCANNED))
     rows = session.scalars(query, {"id": event.id, "south": event.lat - dlat, "north": event.lat + dlat,
                                    "west": event.lng - dlng, "east": event.lng + dlng},
-                           execution_options={PLANNED_EACH_TIME: True})    # the reader's scope and the box decide
+                           execution_options=PLANNED)    # the reader's scope and the box decide
     measured = sorted(((distance_m(event.lat, event.lng, row.lat, row.lng), row.id, row) for row in rows),
                       key=lambda found: found[:2])
     shown, now = [], cmd.now()

@@ -27,6 +27,8 @@ WROTE = "eventflow_wrote"
 #: community with 20 of a city's 5,000 open tasks then walked all of them in 待办's order (2-4 ms, and more as
 #: the city grows), where its own plan reads its 20 through the indexes (0.2 ms, and 0.5 ms to plan)
 PLANNED_EACH_TIME = "eventflow_planned_each_time"
+#: the execution options that ask for it (`session.execute(…, execution_options=PLANNED)`)
+PLANNED = {PLANNED_EACH_TIME: True}
 
 
 def _json(value) -> str:

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, literal, select, tuple_
 
 from engine.core.errors import InvalidQuery
-from engine.store.db import PLANNED_EACH_TIME
+from engine.store.db import PLANNED
 
 FORWARD, BACKWARD = "n", "p"
 #: longer than any cursor a list gives (a few keys); a longer one is refused before it is decoded
@@ -159,7 +159,7 @@ def count(session, query) -> int:
     """How many rows `query` gives (a list's total), planned with its own values each time (PostgreSQL), as
     its pages are (`fetch`)."""
     return session.scalar(select(func.count()).select_from(query.subquery()),
-                          execution_options={PLANNED_EACH_TIME: True})
+                          execution_options=PLANNED)
 
 
 def fetch(session, query, order: Order, page: PageRequest) -> Page:
@@ -179,7 +179,7 @@ def fetch(session, query, order: Order, page: PageRequest) -> Page:
     elif page.offset:
         paged = paged.offset(page.offset)
     # planned with its own values each time (PostgreSQL): whose list it is, and its filters, decide the plan
-    rows = list(session.execute(paged, execution_options={PLANNED_EACH_TIME: True}))
+    rows = list(session.execute(paged, execution_options=PLANNED))
     more = len(rows) > page.limit
     if backward and not more:       # back at the start: the first page, as the list begins
         return fetch(session, query, order, replace(page, cursor=None, offset=0))
