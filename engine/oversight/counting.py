@@ -9,7 +9,7 @@ from sqlalchemy import (BigInteger, Date, Integer, and_, case, cast, func, liter
                         type_coerce)
 
 from engine.core import contracts
-from engine.store.models import Audit, Deadline, Event, ReturnRuling, Revisit
+from engine.store.models import Audit, Deadline, Event, ReturnRuling, Revisit, is_completion, of_action
 from handlers import actions
 
 #: the kinds of limit that are a handling obligation (处置), and the acceptance one (签收受理)
@@ -75,13 +75,13 @@ def json_false(session, key: str, table=Audit.__table__):
 def completed(table=Audit.__table__):
     """An audit row of a completed task, written as the partial index `ix_audit_completed_by` (migration 0022)
     is, so the monthly report's days with work done per person read just those rows."""
-    return table.c.action == constant(contracts.TASK_COMPLETED)
+    return is_completion(table.c.action)
 
 
 def failed_check(session, table=Audit.__table__):
     """An audit row of a 核查 that failed (§8.5 重办): written as the partial index `ix_audit_failed_check`
     (migration 0020) is, so the circular and the first-time count read just those rows."""
-    return and_(table.c.action == constant(contracts.TASK_COMPLETED),
+    return and_(is_completion(table.c.action),
                 json_false(session, contracts.CHECK_PASSED, table))
 
 
@@ -161,7 +161,7 @@ def dispatched_query(session, start, end, by_day: bool = False, level: str = "un
     keys = ([shanghai_day(session, Audit.at)] if by_day else []) + [party]
     source = Audit.__table__ if level == "unit" else Audit.__table__.join(Event.__table__, Event.id == Audit.event_id)
     return (select(*keys, func.count()).select_from(source)
-            .where(Audit.action == actions.WHISTLE_DISPATCHED, Audit.at >= start, Audit.at < end,
+            .where(of_action(Audit.action, actions.WHISTLE_DISPATCHED), Audit.at >= start, Audit.at < end,
                    func.coalesce(party, "") != "")
             .group_by(*keys))
 
@@ -185,7 +185,7 @@ def returned_query(session, start, end, by_day: bool = False, level: str = "unit
     source = returned.outerjoin(rulings, rulings.c.audit_id == returned.c.id)
     if level != "unit":
         source = source.join(Event.__table__, Event.id == returned.c.event_id)
-    found = [returned.c.action == actions.WHISTLE_RETURNED, returned.c.at >= start, returned.c.at < end,
+    found = [of_action(returned.c.action, actions.WHISTLE_RETURNED), returned.c.at >= start, returned.c.at < end,
              func.coalesce(party, "") != ""]
     if not by_day:
         return (select(party, func.count(), func.sum(unreasonable)).select_from(source)

@@ -25,7 +25,7 @@ from engine.core.errors import Conflict, InvalidData, InvalidQuery, NotFound
 from engine.oversight.counting import UNREASONABLE, dialect
 from engine.store import paging
 from engine.store.db import PLANNED
-from engine.store.models import Audit, Event, ReturnRuling, User
+from engine.store.models import Audit, Event, ReturnRuling, User, of_action
 from handlers import actions
 
 #: the rulings (the first counts against the unit, engine/oversight/counting.py)
@@ -47,7 +47,7 @@ def _data(session, key: str):
 
 
 def _returns(start, end):
-    return [Audit.action == actions.WHISTLE_RETURNED, Audit.at >= start, Audit.at < end]
+    return [of_action(Audit.action, actions.WHISTLE_RETURNED), Audit.at >= start, Audit.at < end]
 
 
 def summary(cmd, start, end) -> dict:

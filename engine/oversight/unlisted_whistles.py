@@ -22,7 +22,7 @@ from engine.core.clock import local
 from engine.core.errors import InvalidData
 from engine.oversight.indicators import check_period
 from engine.store import paging
-from engine.store.models import Audit, Event, User
+from engine.store.models import Audit, Event, User, of_action
 from handlers import actions
 
 PAGE, PAGE_MAX = 50, 500
@@ -33,7 +33,7 @@ ORDER = paging.Order("unlisted_whistles", Audit.at, Audit.id, descending=True)
 
 def _whistles(start, end, community: str | None):
     """The period's 清单外吹哨 rows (one per whistle), of one community or all: read by `ix_audit_action_at`."""
-    where = [Audit.action == actions.WHISTLE_UNLISTED, Audit.at >= start, Audit.at < end]
+    where = [of_action(Audit.action, actions.WHISTLE_UNLISTED), Audit.at >= start, Audit.at < end]
     if community is not None:
         where.append(Event.community == community)
     return where

@@ -10,14 +10,15 @@
   diagram's own steps (派单) keep their name and no task id."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import uuid
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
-from engine.core.clock import SystemClock, local
+from engine.core.clock import SHANGHAI, SystemClock, local
 from engine.casework import lifecycle
 from engine.limits import deadlines
 from engine.pool import reading
@@ -103,6 +104,57 @@ def test_a_completed_task_is_found_by_its_key_index(sessions, database_url, run,
     assert read(lambda cmd: cmd.session.scalar(completion_of(select(Audit.id), twin))) is None
     assert read(lambda cmd: cmd.session.scalar(completion_of(select(Audit.id), "x"))) is None
     assert "ix_audit_task_key" in _plan(sessions, database_url, completion_of(select(Audit.id), done))
+
+
+def _generic_plan(session, query) -> str:
+    """PostgreSQL's generic plan of `query`: the plan that knows none of its bound values, as one a
+    prepared statement may keep after its fifth run (engine/store/db.py `PLANNED_EACH_TIME`)."""
+    compiled = query.compile(dialect=postgresql.psycopg.dialect(paramstyle="numeric_dollar"),
+                             compile_kwargs={"render_postcompile": True})
+    values = [compiled.params[name] for name in compiled.positiontup]
+    literals = ", ".join(f"'{v.isoformat()}'" if isinstance(v, datetime) else repr(v) for v in values)
+    connection = session.connection()
+    connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql(f"PREPARE period_rows AS {compiled}")
+    try:
+        rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE period_rows({literals})" if values
+                                          else "EXPLAIN EXECUTE period_rows")
+        return " ".join(str(r) for r in rows)
+    finally:
+        connection.exec_driver_sql("DEALLOCATE period_rows")
+
+
+def test_a_periods_rows_of_an_action_are_read_by_index_among_a_months_completions(sessions, database_url):
+    """PostgreSQL's ix_audit_action_at leaves out the completions and limits' starts (migration 0045): each
+    query of a period's rows of an action — the whistles dispatched, returned and unlisted (§9.1), Open311's
+    updates — names its actions in the SQL, so even a generic plan reads them through that index, and the
+    updates' completions through ix_audit_completed_at, among 20,000 completions of a month."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite keeps ix_audit_action_at whole, every action's rows in it (migration 0045)")
+    from engine.channels import open311_updates
+    from engine.oversight import counting, returns, unlisted_whistles
+    uow.run(sessions, lambda s: s.execute(text(
+        "INSERT INTO audit (at, actor, action, task_id, task_name, data) SELECT timestamptz '2026-10-01 08:00+08'"
+        " + i * interval '2 minute', 'staff1', CASE WHEN i % 100 = 1 THEN 'whistle_dispatched' WHEN i % 100 = 2 "
+        "THEN 'whistle_returned' WHEN i % 100 = 3 THEN 'whistle_unlisted' WHEN i % 100 = 4 THEN 'reported' "
+        "ELSE 'task_completed' END, md5(i::text)::uuid::text, '核实', '{}' FROM generate_series(1, 21000) AS i")))
+    uow.run(sessions, lambda s: s.execute(text("ANALYZE audit")))
+    start, end = datetime(2026, 10, 10, tzinfo=SHANGHAI), datetime(2026, 10, 17, tzinfo=SHANGHAI)
+    def queries(session):
+        return {"dispatched": counting.dispatched_query(session, start, end),
+                "returned": counting.returned_query(session, start, end),
+                "returns": select(Audit.id).where(*returns._returns(start, end)),
+                "unlisted": select(Audit.id).where(*unlisted_whistles._whistles(start, end, None)),
+                # the updates' rows of the window, before each is matched to its public request
+                "updates": select(Audit.id).where(open311_updates._stage_rows(), Audit.at >= start,
+                                                  Audit.at <= end)}
+    plans = uow.read(sessions, lambda s: {name: _generic_plan(s, q) for name, q in queries(s).items()})
+    for name, plan in plans.items():
+        assert "ix_audit_action_at" in plan and "Seq Scan on audit" not in plan, (name, plan)
+    assert "ix_audit_completed_at" in plans["updates"], plans["updates"]
+    kept = uow.read(sessions, lambda s: s.scalar(text(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_audit_action_at'")))
+    assert "WHERE" in kept and "task_completed" in kept and "deadline_set" in kept, kept
 
 
 @pytest.mark.parametrize("lookup", ["warnings", "misses"])
