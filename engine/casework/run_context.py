@@ -78,8 +78,10 @@ class RunContext:
 
     def recorded(self, action: str, **match) -> bool:
         """Has this instance already recorded `action` with these data values (e.g. the same overdue)?"""
-        stored = self.session.scalars(select(Audit.data).where(Audit.instance_id == self.instance_id,
-                                                               Audit.action == action))
+        where = [Audit.instance_id == self.instance_id, Audit.action == action]
+        if self.event is not None:      # the event's rows, by its index (not every row of the action)
+            where.append(Audit.event_id == self.event.id)
+        stored = self.session.scalars(select(Audit.data).where(*where))
         this_step = [row["data"] for row in self.audits if row["action"] == action]
         return any(all((data or {}).get(k) == v for k, v in match.items()) for data in [*stored, *this_step])
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import and_, or_, select, union_all
+from sqlalchemy import and_, false, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from engine.channels import open311, stages
@@ -38,10 +38,11 @@ def _stage_rows(actions=stages.ACTIONS):
     """SQL: audit rows of `actions` that may be a stage (the task completions of Figure 1's main line only),
     written so that PostgreSQL reads a period's through two indexes: ix_audit_action_at for the actions
     other than completions, ix_audit_completed_at for the completions (migration 0045)."""
-    others = of_action(Audit.action, *(a for a in actions if a != contracts.TASK_COMPLETED))
-    if contracts.TASK_COMPLETED not in actions:
-        return others
-    return or_(others, and_(is_completion(Audit.action), Audit.task_name.in_(stages.TASKS)))
+    others = [a for a in actions if a != contracts.TASK_COMPLETED]
+    parts = [of_action(Audit.action, *others)] if others else []
+    if contracts.TASK_COMPLETED in actions:
+        parts.append(and_(is_completion(Audit.action), Audit.task_name.in_(stages.TASKS)))
+    return or_(false(), *parts)
 
 
 def _updates(catalogs, start, end, numbers: list[str]):

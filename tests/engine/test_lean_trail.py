@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 from sqlalchemy import select, text
+from psycopg import sql as psycopg_sql
 from sqlalchemy.dialects import postgresql
 
 from engine.core.clock import SHANGHAI, SystemClock, local
@@ -111,15 +112,17 @@ def _generic_plan(session, query) -> str:
     prepared statement may keep after its fifth run (engine/store/db.py `PLANNED_EACH_TIME`)."""
     compiled = query.compile(dialect=postgresql.psycopg.dialect(paramstyle="numeric_dollar"),
                              compile_kwargs={"render_postcompile": True})
-    values = [compiled.params[name] for name in compiled.positiontup]
-    literals = ", ".join(f"'{v.isoformat()}'" if isinstance(v, datetime) else repr(v) for v in values)
     connection = session.connection()
+    raw = connection.connection.driver_connection
+    values = ", ".join(psycopg_sql.Literal(compiled.params[name]).as_string(raw) for name in compiled.positiontup)
     connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
     connection.exec_driver_sql(f"PREPARE period_rows AS {compiled}")
     try:
-        rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE period_rows({literals})" if values
-                                          else "EXPLAIN EXECUTE period_rows")
-        return " ".join(str(r) for r in rows)
+        with connection.begin_nested():       # a failed EXPLAIN leaves the transaction able to DEALLOCATE
+            rows = connection.exec_driver_sql(f"EXPLAIN EXECUTE period_rows({values})" if values
+                                              else "EXPLAIN EXECUTE period_rows")
+            return " ".join(str(r) for r in rows)
     finally:
         connection.exec_driver_sql("DEALLOCATE period_rows")
 
