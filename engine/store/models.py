@@ -301,10 +301,13 @@ class Audit(Base):
                       # period (`of_action`); on PostgreSQL without the rows no period reads by action (0045)
                       Index("ix_audit_action_at", "action", "at",
                             postgresql_where=text(_NOT_UNPERIODIC)),
-                      # PostgreSQL: the completions of a period (Open311's updates), which ix_audit_action_at
-                      # leaves out there; SQLite's ix_audit_action_at holds them (0045)
+                      # PostgreSQL: the completions of a period by their step's name (Open311's updates), which
+                      # ix_audit_action_at leaves out there; SQLite's ix_audit_action_at holds them (0045). Every
+                      # completion names its step: "task_name IS NOT NULL" holds the same rows, and leaves the
+                      # index to queries that name steps, so 已办 (by person, newest first) keeps its own
                       Index("ix_audit_completed_at", "at",
-                            postgresql_where=text("action = 'task_completed'")).ddl_if(dialect="postgresql"),
+                            postgresql_where=text("action = 'task_completed' AND task_name IS NOT NULL"))
+                      .ddl_if(dialect="postgresql"),
                       # an event's trail, by the event alone (one B-tree key per event: migration 0030)
                       Index("ix_audit_event_id", "event_id"),
                       # 已办, a user's completions newest first by keyset pages (engine/casework/tasks.py), and the
