@@ -2,7 +2,7 @@
 认领 and 取消认领, each an operation of a command (engine/core/command.py) for its user."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import bindparam, func, select
 
 from engine.accounts import permissions, privacy
 from engine.casework import delegation
@@ -16,7 +16,7 @@ from engine.limits.task_order import OPEN_DEADLINES
 from engine.core.errors import Conflict, Forbidden, NotFound
 from engine.store import paging
 from engine.store.db import PLANNED
-from engine.store.models import Audit, Deadline, Event, Instance, WorkItem, completion_of
+from engine.store.models import Audit, Deadline, Event, Instance, WorkItem, completion_of, is_completion
 from engine.accounts.permissions import may_work_on, work_items_of
 from engine.core import contracts
 
@@ -36,8 +36,6 @@ def describe(item: WorkItem, event: Event, form: dict | None, suspended: bool = 
 
 #: 已办's order: the newest completion first, the audit row's id breaking ties
 DONE_ORDER = paging.Order("done", Audit.at, Audit.id, descending=True)
-#: written into the SQL, as the partial index of completions by person is (migration 0022), so it is used
-COMPLETED = literal_column(f"'{contracts.TASK_COMPLETED}'")
 #: the API's page, unless the request says (the old answer held up to 200 tasks)
 API_PAGE = paging.PageRequest(100)
 DONE_PAGE = paging.PageRequest(50)
@@ -80,7 +78,7 @@ def done(cmd, page: paging.PageRequest = DONE_PAGE) -> paging.Page:
     may still see (a cadre no longer designated for sensitive events no longer lists them)."""
     user = cmd.user
     query = (select(Audit, Event.number, Event.status).join(Event, Event.id == Audit.event_id)
-             .where(Audit.actor == user.username, Audit.action == COMPLETED,
+             .where(Audit.actor == user.username, is_completion(Audit.action),     # ix_audit_completed_by's
                     permissions.events_of(user, cmd.catalogs)))
     return paging.fetch(cmd.session, query, DONE_ORDER, page).map(lambda rows: [
         {"at": local(a.at), "task": a.task_name, "task_id": a.task_id, "event_id": a.event_id,
