@@ -14,6 +14,7 @@ import gc
 import os
 import shutil
 import sqlite3
+import weakref
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,17 +81,25 @@ class OneCompilation:
     """SQLAlchemy's compiled statements, one cache for every engine of a pytest process. Each test builds
     its own engine, and an engine's own cache is keyed by its own dialect object, so each test compiled its
     statements again (a sixth of a web module's time under the profiler). Here the key names the dialect by
-    what its compilation depends on (its class, the server's version, its JSON serializer): engines of one
-    database kind, on one server, compile each statement once. The app's engines keep their own cache."""
+    what its compilation depends on (`_DIALECT`: its class, the server's version, its JSON functions, its
+    parameter style and name lengths): engines of one database kind and settings, on one server, compile each
+    statement once. The app's engines keep their own cache."""
 
     def __init__(self, size: int):
         from sqlalchemy.util import LRUCache
         self.compiled = LRUCache(size)
 
-    @staticmethod
-    def _key(key: tuple) -> tuple:
+    #: what a dialect's compiled statements (and their bind and result processors) depend on, beside its class
+    _DIALECT = ("server_version_info", "_json_serializer", "_json_deserializer", "paramstyle", "positional",
+                "label_length", "max_identifier_length", "use_insertmanyvalues", "insert_executemany_returning")
+
+    @classmethod
+    def _key(cls, key: tuple) -> tuple:
         dialect = key[0]
-        return (type(dialect), dialect.server_version_info, dialect._json_serializer, *key[1:])
+        return (type(dialect), *(getattr(dialect, name, None) for name in cls._DIALECT), *key[1:])
+
+    def clear(self) -> None:      # Engine.clear_compiled_cache
+        self.compiled.clear()
 
     def get(self, key, default=None):
         return self.compiled.get(self._key(key), default)
@@ -110,7 +119,8 @@ def _one_compilation() -> None:
 
     @event.listens_for(Engine, "engine_connect")
     def _shared(connection):
-        if connection.engine._compiled_cache is not statements:
+        cache = connection.engine._compiled_cache
+        if cache is not statements and cache is not None:    # None: made with query_cache_size=0
             connection.engine._compiled_cache = statements
 
 
@@ -150,12 +160,34 @@ class CompiledTemplates(BytecodeCache):
 TEMPLATES_COMPILED = CompiledTemplates()
 
 
+#: the apps `build_app` made, oldest first (weakly: one a module's fixture keeps lives as long as it does)
+_BUILT: list[weakref.ref] = []
+
+
 def build_app(settings, registry=None):
     from web import create_app
     from web.services import Services
     app = create_app(services=Services.build(settings, registry=registry))
     app.jinja_env.bytecode_cache = TEMPLATES_COMPILED
+    _BUILT.append(weakref.ref(app))
     return app
+
+
+@pytest.fixture(autouse=True)
+def apps_closed():
+    """Each app built during a test (by the test or its function-scoped fixtures) is closed when the test
+    ends: its pooled connections and a live stream's watching thread, not whenever the garbage collector
+    comes to them, which is seldom here (GC_THRESHOLDS). An app of a module's fixture was built before."""
+    start = len(_BUILT)
+    yield
+    for ref in _BUILT[start:]:
+        app = ref()
+        if app is not None:
+            svc = app.extensions["eventflow"]
+            if svc.wakeups is not None:
+                svc.wakeups.stop()
+            svc.db.dispose()
+    del _BUILT[start:]
 
 
 def seed(app, deploy=True):
@@ -212,11 +244,14 @@ def _copy_sqlite(template: Path, tmp_path: Path) -> str:
 
 
 def _pg_problem() -> str | None:
+    engine = create_engine(PG_URL)
     try:
-        with create_engine(PG_URL).connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as err:  # noqa: BLE001
         return f"no PostgreSQL server answers at {PG_URL}: {type(err).__name__}"
+    finally:
+        engine.dispose()
     return None
 
 
