@@ -83,7 +83,7 @@ class OneCompilation:
     statements again (a sixth of a web module's time under the profiler). Here the key names the dialect by
     what its compilation depends on (`_DIALECT`: its class, the server's version, its JSON functions, its
     parameter style and name lengths): engines of one database kind and settings, on one server, compile each
-    statement once. The app's engines keep their own cache."""
+    statement once. (An app node has one engine for its life, and keeps its own.)"""
 
     def __init__(self, size: int):
         from sqlalchemy.util import LRUCache
