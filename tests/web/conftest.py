@@ -17,9 +17,7 @@ def app(settings, seeded):
     svc = app.extensions["eventflow"]
     if svc.read(lambda s: s.scalar(select(User.id).limit(1))) is None:
         seed(app)   # a module's own `database_url` gave a bare database
-    yield app
-    svc.wakeups.stop()      # a live stream's watching thread (web/live.py), if one was opened
-    svc.db.dispose()
+    return app              # closed when the test ends, as every app it built (tests/conftest.py `apps_closed`)
 
 
 @pytest.fixture
