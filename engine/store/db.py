@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import sqlite3
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.store import turns
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -114,34 +116,34 @@ def wrote(connection) -> bool:
 #: how long a writer waits for its turn, as SQLite's own busy timeout (connect_args) would; then "database is
 #: locked", which the unit of work may retry
 WRITER_WAIT_S = 30
-_LOCK, _WRITING = "eventflow_write_lock", "eventflow_writing"
+_LOCK, _QUEUE, _WRITING = "eventflow_write_lock", "eventflow_write_queue", "eventflow_writing"
 
 
 def _writers_queue(conn, path: str) -> None:
     """Writers to one SQLite file take turns on a file lock (flock) beside it, each connection with a handle
     of its own, before BEGIN IMMEDIATE; the lock is let go once COMMIT or ROLLBACK has been sent. Without it
     they wait in SQLite's busy handler, which naps up to 100 ms between tries: the slowest of four concurrent
-    completions took 100 ms more than the rest (bench/peer.py). Here a waiter tries again after 0.2 ms, then
-    every 0.5 ms (every 2 ms let the unlucky wait: p99 of four clients 55-69 ms, against 37 ms), and gives up
-    as SQLite would after WRITER_WAIT_S. An in-memory database has one
-    connection, and no file to lock beside."""
+    completions took 100 ms more than the rest (bench/peer.py). The turns go in the order the writers came
+    (engine/store/turns.py: a ticket each; the one served tries the lock every 0.2 ms), and a writer gives up as
+    SQLite would after WRITER_WAIT_S. An in-memory database has one connection, and no file to lock beside."""
     if not path or path == ":memory:":
         return
     info = conn.connection.info
     handle = info.get(_LOCK)
     if handle is None:
         handle = info[_LOCK] = open(f"{path}.writers.lock", "a")   # noqa: SIM115 - kept open with the connection
-    nap, deadline = 0.0002, time.monotonic() + WRITER_WAIT_S
-    while True:
+        info[_QUEUE] = turns.open_queue(path)
+
+    def try_lock() -> bool:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
+            return True
         except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
-            time.sleep(nap)
-            nap = min(nap * 2, 0.0005)
-    info[_WRITING] = True
+            return False
+    ticket = turns.wait_turn(info[_QUEUE], try_lock, WRITER_WAIT_S)
+    if ticket is None:
+        raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+    info[_WRITING] = ticket
 
 
 def _writers_end(conn, ending: str) -> None:
@@ -151,7 +153,7 @@ def _writers_end(conn, ending: str) -> None:
         fairy = conn.connection
     except Exception:       # noqa: BLE001 - an invalidated connection: the pool's events let go of its lock
         return
-    if fairy.info.get(_WRITING):
+    if fairy.info.get(_WRITING) is not None:     # the ticket (0 the first)
         try:
             getattr(fairy.dbapi_connection, ending)()
         finally:
@@ -159,8 +161,11 @@ def _writers_end(conn, ending: str) -> None:
 
 
 def _writers_leave(info) -> None:
-    if info is not None and info.pop(_WRITING, False):
+    """The turn let go of, and the next ticket served."""
+    ticket = info.pop(_WRITING, None) if info is not None else None
+    if ticket is not None:
         fcntl.flock(info[_LOCK], fcntl.LOCK_UN)
+        turns.served(info[_QUEUE], ticket)
 
 
 def _release_with_the_pool(engine: Engine) -> None:
@@ -179,6 +184,7 @@ def _release_with_the_pool(engine: Engine) -> None:
         _writers_leave(record.info)
         if record.info.get(_LOCK) is not None:
             record.info.pop(_LOCK).close()
+            os.close(record.info.pop(_QUEUE))
 
     event.listen(engine.pool, "reset", reset)
     event.listen(engine.pool, "invalidate", invalidate)

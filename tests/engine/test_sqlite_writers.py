@@ -1,10 +1,13 @@
 """SQLite writers take turns on a file lock beside the database (engine/store/db.py, issue #17): the turn is
 held from BEGIN IMMEDIATE until COMMIT or ROLLBACK has been sent, let go when a connection breaks mid-way,
-and a writer that cannot get it in time gets SQLite's own "database is locked", not a wait without end."""
+and a writer that cannot get it in time gets SQLite's own "database is locked", not a wait without end. The
+turns go in the order the writers came (engine/store/turns.py), and a ticket nobody takes up holds no one up
+for long."""
 from __future__ import annotations
 
 import fcntl
 import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import event, text
@@ -12,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from engine.store import db as store_db
+from engine.store import turns
 from engine.store.db import make_engine
 
 
@@ -82,3 +86,69 @@ def test_a_writer_that_waits_too_long_is_told_the_database_is_locked(sqlite_file
     with Session(engine) as session:
         session.execute(text("INSERT INTO x VALUES (4)"))
         session.commit()
+
+
+def test_writers_take_their_turns_in_the_order_they_came(sqlite_file, monkeypatch):
+    """Six writers queue behind one holding the turn, each after the one before took its ticket: they write in
+    that order (left to race for the lock, six would come out in this order once in 720 runs)."""
+    engine, _lock = sqlite_file
+    taken, real = threading.Semaphore(0), turns.take_ticket
+
+    def take_ticket(queue):
+        ticket = real(queue)
+        taken.release()
+        return ticket
+    monkeypatch.setattr(turns, "take_ticket", take_ticket)
+
+    def write(n):
+        with Session(engine) as session:
+            session.execute(text("INSERT INTO x VALUES (:n)"), {"n": n})
+            session.commit()
+    holder = Session(engine)
+    holder.execute(text("INSERT INTO x VALUES (0)"))
+    assert taken.acquire(timeout=10)
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(1, 7)]
+    for writer in writers:
+        writer.start()
+        assert taken.acquire(timeout=10)         # its ticket taken before the next comes
+    holder.commit()
+    holder.close()
+    for writer in writers:
+        writer.join(timeout=30)
+    with Session(engine) as session:
+        assert session.scalars(text("SELECT n FROM x ORDER BY rowid")).all() == [0, 1, 2, 3, 4, 5, 6]
+
+
+class Clock:
+    """The waiter's clock: its naps move it, nothing else does."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def read(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_ticket_nobody_takes_up_is_passed_over_once_the_queue_stalls(tmp_path):
+    queue = turns.open_queue(str(tmp_path / "d.sqlite3"))
+    dead = turns.take_ticket(queue)                       # a writer that died while it waited
+    clock, tried = Clock(), []
+    ticket = turns.wait_turn(queue, lambda: tried.append(clock.now) or True, 30, clock=clock.read, sleep=clock.sleep)
+    assert ticket == dead + 1
+    assert len(tried) == 1 and tried[0] - 100.0 > turns.STALL_S    # not before the queue had stalled
+    turns.served(queue, ticket)
+    assert turns.serving(queue) == ticket + 1
+    clock.now, tried = 500.0, []
+    assert turns.wait_turn(queue, lambda: tried.append(clock.now) or True, 30, clock=clock.read,
+                           sleep=clock.sleep) == ticket + 1
+    assert tried == [500.0]                               # served at once: tried without a nap
+
+
+def test_a_writer_that_gives_up_its_served_turn_passes_it_on(tmp_path):
+    queue = turns.open_queue(str(tmp_path / "g.sqlite3"))
+    clock = Clock()
+    assert turns.wait_turn(queue, lambda: False, 0.05, clock=clock.read, sleep=clock.sleep) is None
+    assert turns.serving(queue) == 1                      # the next ticket is served, not held up
