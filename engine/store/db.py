@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,10 +128,17 @@ def _writers_queue(conn, path: str) -> None:
     if not path or path == ":memory:":
         return
     info = conn.connection.info
+    if info.get(_WRITING) is not None:     # its turn already (a BEGIN that failed, the connection used again)
+        return
     handle = info.get(_LOCK)
-    if handle is None:
-        handle = info[_LOCK] = open(f"{path}.writers.lock", "a")   # noqa: SIM115 - kept open with the connection
-        info[_QUEUE] = turns.open_queue(path)
+    if handle is None:      # the queue first: a connection holds both or neither
+        queue = turns.open_queue(path)
+        try:
+            handle = open(f"{path}.writers.lock", "a")   # noqa: SIM115 - kept open with the connection
+        except OSError:
+            queue.close()
+            raise
+        info[_QUEUE], info[_LOCK] = queue, handle
 
     def try_lock() -> bool:
         try:
@@ -172,7 +178,7 @@ def _release_with_the_pool(engine: Engine) -> None:
     """A connection that leaves the pool's hands in any other way (reset, invalidated, closed, detached) lets
     go of its turn, and closes its handle when it closes."""
     def reset(_dbapi_connection, record, _reset_state):
-        _writers_leave(record.info)
+        _writers_leave(record.info if record is not None else None)     # None: a detached connection
 
     def invalidate(_dbapi_connection, record, _exception):
         _writers_leave(record.info)
@@ -184,11 +190,10 @@ def _release_with_the_pool(engine: Engine) -> None:
         _writers_leave(record.info)
         if record.info.get(_LOCK) is not None:
             record.info.pop(_LOCK).close()
-            os.close(record.info.pop(_QUEUE))
+            record.info.pop(_QUEUE).close()
 
     event.listen(engine.pool, "reset", reset)
     event.listen(engine.pool, "invalidate", invalidate)
-    event.listen(engine.pool, "soft_invalidate", invalidate)
     event.listen(engine.pool, "detach", detach)
     event.listen(engine.pool, "close", close)
 

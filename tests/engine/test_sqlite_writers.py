@@ -92,6 +92,7 @@ def test_writers_take_their_turns_in_the_order_they_came(sqlite_file, monkeypatc
     """Six writers queue behind one holding the turn, each after the one before took its ticket: they write in
     that order (left to race for the lock, six would come out in this order once in 720 runs)."""
     engine, _lock = sqlite_file
+    monkeypatch.setattr(turns, "STALL_S", 30)     # a slow turn on a busy box passes no one over (tested below)
     taken, real = threading.Semaphore(0), turns.take_ticket
 
     def take_ticket(queue):
@@ -115,6 +116,7 @@ def test_writers_take_their_turns_in_the_order_they_came(sqlite_file, monkeypatc
     holder.close()
     for writer in writers:
         writer.join(timeout=30)
+        assert not writer.is_alive()
     with Session(engine) as session:
         assert session.scalars(text("SELECT n FROM x ORDER BY rowid")).all() == [0, 1, 2, 3, 4, 5, 6]
 
@@ -152,3 +154,30 @@ def test_a_writer_that_gives_up_its_served_turn_passes_it_on(tmp_path):
     clock = Clock()
     assert turns.wait_turn(queue, lambda: False, 0.05, clock=clock.read, sleep=clock.sleep) is None
     assert turns.serving(queue) == 1                      # the next ticket is served, not held up
+
+
+def test_a_writer_that_gives_up_behind_others_serves_no_one_out_of_turn(tmp_path):
+    queue = turns.open_queue(str(tmp_path / "b.sqlite3"))
+    ahead = turns.take_ticket(queue)                      # served, its writer not yet at the lock
+    clock = Clock()
+    assert turns.wait_turn(queue, lambda: False, 0.05, clock=clock.read, sleep=clock.sleep) is None
+    assert turns.serving(queue) == ahead                  # still the one ahead's turn
+
+
+def test_a_busy_queue_gives_no_ticket_and_the_writer_races_as_before(tmp_path, monkeypatch):
+    """The queue's own lock held elsewhere (a process stopped inside it): no wait without end for it."""
+    queue = turns.open_queue(str(tmp_path / "q.sqlite3"))
+    monkeypatch.setattr(turns, "QUEUE_WAIT_S", 0.001)
+    with open(tmp_path / "q.sqlite3.writers.queue", "rb") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        clock, got = Clock(), []
+
+        def writer():
+            got.append(turns.wait_turn(queue, lambda: True, 30, clock=clock.read, sleep=clock.sleep))
+            turns.served(queue, got[0])                   # nothing to serve, and no wait for the lock
+            got.append("served")
+        thread = threading.Thread(target=writer)
+        thread.start()
+        thread.join(timeout=10)                           # (a writer waiting on the queue's lock would hang here)
+        assert got == [turns.NO_TICKET, "served"]
+    assert turns.take_ticket(queue) == 0                  # the queue as it was
