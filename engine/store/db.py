@@ -128,7 +128,7 @@ def _writers_queue(conn, path: str) -> None:
     if not path or path == ":memory:":
         return
     info = conn.connection.info
-    if info.get(_WRITING) is not None:     # its turn already (a BEGIN that failed, the connection used again)
+    if info.get(_WRITING) is not None:     # its turn already: a safety net (a failed BEGIN rolls back, letting go)
         return
     handle = info.get(_LOCK)
     if handle is None:      # the queue first: a connection holds both or neither

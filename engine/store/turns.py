@@ -26,8 +26,10 @@ from typing import BinaryIO, Callable
 #: the lock anyway (a turn is held 3-10 ms; a long one, a catalog import or a rebuild, only makes them try in vain)
 STALL_S = 0.1
 #: how long a writer tries for the queue's own lock (held for a read and a write) before it goes without: a
-#: ticket not taken or not served only makes it race as before, where waiting without end could stop every writer
-QUEUE_WAIT_S = 0.005
+#: ticket not taken makes it race as before, and a ticket not served costs those behind STALL_S, where waiting
+#: without end could stop every writer. As long as STALL_S: the holder lets go of the interpreter's lock at each
+#: of its four system calls and may wait 5 ms to get it back from a busy thread (a 5 ms bound lost 2-5 serves in 3 s)
+QUEUE_WAIT_S = STALL_S
 #: the queue file: tickets given out, the ticket being served (little-endian 64-bit integers)
 _COUNTERS = struct.Struct("<qq")
 #: what `wait_turn` gives a writer that got the lock without a ticket (the queue was busy): nothing to serve

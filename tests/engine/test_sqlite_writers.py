@@ -181,3 +181,37 @@ def test_a_busy_queue_gives_no_ticket_and_the_writer_races_as_before(tmp_path, m
         thread.join(timeout=10)                           # (a writer waiting on the queue's lock would hang here)
         assert got == [turns.NO_TICKET, "served"]
     assert turns.take_ticket(queue) == 0                  # the queue as it was
+
+
+def test_a_writer_gives_up_on_what_the_queue_says_then_not_on_what_it_read(tmp_path):
+    """The ticket ahead is served and done between the waiter's last look and its giving up: the waiter's own
+    ticket, served by then, is passed on."""
+    queue = turns.open_queue(str(tmp_path / "r.sqlite3"))
+    ahead, clock = turns.take_ticket(queue), Clock()
+
+    def read():
+        if clock.now - 100.0 > 0.05 and turns.serving(queue) == ahead:
+            turns.served(queue, ahead)                    # the one ahead finishes just then
+        return clock.now
+    assert turns.wait_turn(queue, lambda: False, 0.05, clock=read, sleep=clock.sleep) is None
+    assert turns.serving(queue) == ahead + 2
+
+
+def test_a_detached_connection_is_reset_without_an_error(sqlite_file, caplog):
+    engine, lock = sqlite_file
+    with caplog.at_level("ERROR", logger="sqlalchemy.pool"):
+        connection = engine.connect()
+        connection.connection.detach()
+        connection.close()
+    assert "Exception during reset" not in caplog.text
+    assert free(lock)
+
+
+def test_a_soft_invalidation_keeps_the_turn_to_the_commit(sqlite_file):
+    engine, lock = sqlite_file
+    with engine.connect() as connection:
+        with connection.begin():
+            connection.execute(text("INSERT INTO x VALUES (5)"))
+            connection.connection.invalidate(soft=True)   # renewed when it goes back to the pool, not now
+            assert not free(lock)
+        assert free(lock)
