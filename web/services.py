@@ -270,14 +270,26 @@ class Services:
         again and finds what the winner stored."""
         return self.run_unique(store)
 
-    def start_process(self, event_id: int, actor: str) -> None:
+    def start_process(self, event_id: int, actor: str, answer=None):
         """Start a stored submission's process in a second unit, if it still waits for one (a retry of a
         submission whose first attempt stopped after storing it starts it too). If the process refuses
         to start (no version deployed, a handler's error), the event stays in the pool marked `error` for
         an administrator. Anything else (the database went away) leaves it waiting: the sweep starts it
-        after a grace period (engine/runtime/sweep.py)."""
+        after a grace period (engine/runtime/sweep.py).
+
+        `answer(session)`, if given, is read in the start's own unit once the process has started there, and
+        returned (one unit fewer for the reporter's answer); None when this call started nothing or failed, or
+        the answer was refused (the caller reads it in a unit of its own then, and meets the refusal there: it
+        is never taken for the start's)."""
+        def start(session):
+            if lifecycle.start_pending(self.command(session), event_id, actor) is None or answer is None:
+                return None
+            try:
+                return answer(session)
+            except EventflowError:
+                return None
         try:
-            self.run(lambda s: lifecycle.start_pending(self.command(s), event_id, actor))
+            return self.run(start)
         except EventflowError as err:
             message = err.message
             self.run(lambda s: lifecycle.mark_failed_start(self.command(s), event_id, message))

@@ -74,10 +74,13 @@ def store(op, *args, **kwargs):
     return services().store_submission(lambda session: op(_command(session), *args, **kwargs))
 
 
-def start(event_id: int, actor: str | None = None) -> None:
+def start(event_id: int, actor: str | None = None, answer=None):
     """Start a stored submission's process in a second unit (web/services.py `start_process`), recorded
-    for `actor` (a channel, a device), by default the signed-in user."""
-    services().start_process(event_id, actor or g.user.username)
+    for `actor` (a channel, a device), by default the signed-in user. With `answer`, an operation
+    `answer(cmd, event_id)`: what it reads in that unit once the process started there (None otherwise:
+    then read it in a unit of its own)."""
+    then = None if answer is None else (lambda session: answer(_command(session), event_id))
+    return services().start_process(event_id, actor or g.user.username, then)
 
 
 def instant_asked(name):

@@ -23,14 +23,14 @@ def deploy(cmd, bundle, actor: str | None = None):
 
 # -- which process an event starts ------------------------------------------------------------------------
 def version_for(cmd, event):
-    """The active version of the process an event starts: the one its Table A.1 row names (`process`), else
+    """The id of the active version of the process an event starts: the one its Table A.1 row names (`process`), else
     Figure 1's (engine/wiring.py PROCESS_KEY; a "one thing" matter of Table B.1 too). 404 naming the row's
     field when no active version provides it (deploy it, then 重新启动 the event)."""
     named = cmd.catalogs.process_of(event.type_code)
     key = named or cmd.env.process_key
-    row = specs.find_active(cmd.session, key)
-    if row is not None:
-        return row
+    version_id = specs.find_active(cmd.session, key)
+    if version_id is not None:
+        return version_id
     if named:
         field = f"event_types.json {event.type_code}.process"
         raise NotFound(f"事件类型 {event.type_code} 指定的流程「{key}」没有已启用的版本，请先部署该流程 "

@@ -61,6 +61,9 @@ class RunContext:
     #: rows written by this step, stored in batches by `write` (the engine's save calls it)
     audits: list = field(default_factory=list)
     parties: set = field(default_factory=set)
+    #: parties the event is known to have already (the completed task's own assignee, stored when its work item
+    #: was: event_party rows are never removed), not written again
+    stored_parties: frozenset = frozenset()
 
     def now(self):
         return self.clock.now()
@@ -100,8 +103,8 @@ class RunContext:
                         callbacks.enqueue_stage(self.session, self.catalogs, self.event, row["action"], row["data"],
                                                 row["task_name"], row["at"])
             self.session.connection().execute(_AUDITS, self.audits)
-        if self.parties:
-            add_parties(self.session, self.event.id, sorted(self.parties))
+        if self.parties - self.stored_parties:
+            add_parties(self.session, self.event.id, sorted(self.parties - self.stored_parties))
         self.audits, self.parties = [], set()
 
     def set_lead_unit(self, unit: str) -> None:

@@ -170,7 +170,8 @@ def complete(cmd, task_id: str, data) -> dict:
     compiled = cmd.env.specs.get(session, row.version_id)
     clean = check_data(item, compiled, cmd.catalogs, data, event=event, session=session)
     try:
-        finished = cmd.env.instances.complete_task(session, row, event, task_id, clean, user.username)
+        finished = cmd.env.instances.complete_task(session, row, event, task_id, clean, user.username,
+                                                   stored_parties=assignee_party(item))
     except incidents.STEP_FAILURES as err:
         raise incidents.task_failure(err, item, row, event, clean, user.username, cmd.catalogs) from err
     if finished is None:
@@ -180,6 +181,13 @@ def complete(cmd, task_id: str, data) -> dict:
     delegation.finish(cmd, task_id)     # a 下派 that stood is done (issue #19)
     return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage,
             "next_task": next_task(cmd, row, event, compiled)}
+
+
+def assignee_party(item: WorkItem) -> set:
+    """The party a task's assignee became on its event when the task was made (a unit or a person:
+    engine/runtime/instances.py `_sync_work_items`), as a set of (kind, value); none for a community's task."""
+    value = {"unit": item.unit, "person": item.person}.get(item.assignee_kind)
+    return {(item.assignee_kind, value)} if value is not None else set()
 
 
 #: the ready tasks of one instance, oldest first (built once: see _WORK)

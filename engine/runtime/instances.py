@@ -244,8 +244,8 @@ class Instances:
             # the sandbox stopped diagram code (engine/runtime/sandbox.py), or the code itself failed
             raise ProcessError.of(inner, failed_element(err, engine) or element) from err
 
-    def start(self, session, event: Event, version_row, data: dict, actor: str) -> Instance:
-        compiled = self.specs.get(session, version_row.id)
+    def start(self, session, event: Event, version_id: int, data: dict, actor: str) -> Instance:
+        compiled = self.specs.get(session, version_id)
         workflow = spiff.Workflow(compiled.spec, compiled.subprocess_specs)
         now = self.clock.now()
         row = Instance(event_id=event.id, version_id=compiled.id, state="", status="running",
@@ -273,10 +273,13 @@ class Instances:
         workflow.script_engine = self._engine(ctx)
         return workflow, compiled, ctx, index if index is not None else indexed(workflow)
 
-    def complete_task(self, session, row: Instance, event: Event, task_id: str, data: dict, actor: str):
-        """Run one ready user task with its form data. Returns the task, or None if not ready."""
+    def complete_task(self, session, row: Instance, event: Event, task_id: str, data: dict, actor: str,
+                      stored_parties=frozenset()):
+        """Run one ready user task with its form data. Returns the task, or None if not ready. `stored_parties`:
+        (kind, value) parties the event already has (the task's own assignee), not written again."""
         _writable(row)
         workflow, compiled, ctx, before = self.load(session, row, event, actor)
+        ctx.stored_parties = frozenset(stored_parties)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
             return None

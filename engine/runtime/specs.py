@@ -68,20 +68,23 @@ def compile_version(row: ProcessVersion) -> CompiledVersion:
                            parser.get_subprocess_specs(row.process_key), row.task_meta, form_schemas)
 
 
-_ACTIVE = select(ProcessVersion).where(ProcessVersion.process_key == bindparam("key"), ProcessVersion.active.is_(True))
+#: the id only: a start needs no more (its compiled version is kept by id), and the row's task_meta is a JSON
+#: document parsed on every load
+_ACTIVE = select(ProcessVersion.id).where(ProcessVersion.process_key == bindparam("key"), ProcessVersion.active.is_(True))
 _ACTIVE_KEYS = select(ProcessVersion.process_key).where(ProcessVersion.active.is_(True))
 
 
-def find_active(session, process_key: str) -> ProcessVersion | None:
-    """The active version of a process, or None if none is deployed."""
+def find_active(session, process_key: str) -> int | None:
+    """The id of a process's active version, or None if none is deployed."""
     return session.scalar(_ACTIVE, {"key": process_key})
 
 
-def active_version(session, process_key: str) -> ProcessVersion:
-    row = find_active(session, process_key)
-    if row is None:
+def active_version(session, process_key: str) -> int:
+    """The id of a process's active version (404 if none is deployed)."""
+    version_id = find_active(session, process_key)
+    if version_id is None:
         raise NotFound(f"no version of process {process_key!r} is deployed")
-    return row
+    return version_id
 
 
 def active_keys(session) -> set[str]:

@@ -43,7 +43,7 @@ def started(run, name: str, **data) -> int:
                                    cmd.env.limits)
         event = cmd.session.get(Event, event_id)
         cmd.session.execute(delete(PendingStart).where(PendingStart.event_id == event_id))
-        return cmd.env.instances.start(cmd.session, event, version, {**events.initial_data(event), **data}, "grid1").id
+        return cmd.env.instances.start(cmd.session, event, version.id, {**events.initial_data(event), **data}, "grid1").id
     return run(start)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import prcoords
 from sqlalchemy import func, select
+from sqlalchemy.event import listen, remove
 
+from engine.core.errors import NotFound
 from engine.pool import registration
 from engine.store.models import Event
 from tests.web.client import REPORT
@@ -45,6 +47,36 @@ def test_source_ref_is_the_key_without_a_header_and_keys_belong_to_their_sender(
     assert other["id"] != first["id"]
     r = api.post("/api/events", "grid1", json={**REPORT, "source_ref": "x" * 201})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "source_ref"
+
+
+def test_a_reports_answer_is_read_in_the_unit_that_starts_its_process(app, api):
+    """The answer — the short one or the whole event — is read in the unit that started the process (web/services.py
+    `start_process`): one unit fewer than storing, starting and reading. A retry of a report already started starts
+    nothing: its answer is read in a unit of its own, and is the same."""
+    svc = app.extensions["eventflow"]
+    units = []
+
+    def began(connection):
+        units.append(1)
+    listen(svc.db, "begin", began)
+    try:
+        for prefer in ("return=minimal", None):
+            headers = {**api.headers("grid1"), "Idempotency-Key": f"one-unit-fewer-{prefer}",
+                       **({"Prefer": prefer} if prefer else {})}
+            units.clear()
+            first = api.client.post("/api/events", headers=headers, json=REPORT)
+            started = len(units)
+            assert first.status_code == 201 and [t["name"] for t in first.json["open_tasks"]] == ["verify"], first.json
+            units.clear()
+            again = api.client.post("/api/events", headers=headers, json=REPORT)
+            assert again.status_code == 200 and again.json == first.json
+            # the shared clock read (the simulated one, kept in the database), the token checked (in a read of its
+            # own on SQLite; on PostgreSQL it begins the next unit), the report stored, its process started and the
+            # answer read; the retry: the clock, the token, the report found, its start found done, its answer read
+            sqlite = svc.db.dialect.name == "sqlite"
+            assert (started, len(units)) == ((4, 5) if sqlite else (3, 4)), prefer
+    finally:
+        remove(svc.db, "begin", began)
 
 
 def test_a_point_in_another_communitys_area_goes_to_that_pool_audited(app, api):
@@ -141,6 +173,21 @@ def test_a_retry_of_a_submission_that_stopped_before_its_start_starts_it(app, ap
     assert [t["name"] for t in retry.json["open_tasks"]] == ["verify"]
     again = api.client.post("/api/events", headers=headers, json=REPORT)
     assert again.status_code == 200 and again.json["process"]["instance_id"] == retry.json["process"]["instance_id"]   # one process
+
+
+def test_an_answer_refused_in_the_start_unit_is_not_taken_for_a_failed_start(app, api):
+    """The answer read in the start's unit (web/services.py `start_process`) may be refused (a domain error): the
+    process stays started — the event is not marked `error`, its first task waits — and the caller is told
+    nothing was read (None), to read the answer in a unit of its own and meet the refusal there."""
+    event = stored_but_not_started(app)
+    svc = app.extensions["eventflow"]
+
+    def refused(session):
+        raise NotFound("这个回答不给看 (the answer is refused)")
+    assert svc.start_process(event.id, "grid1", refused) is None
+    assert stored(app, event.id).status == "open" and stored(app, event.id).error is None
+    assert api.task("staff1", event.id, "verify")
+    assert svc.start_process(event.id, "grid1", lambda session: "read") is None   # started already: nothing read
 
 
 def test_a_client_that_prefers_the_short_answer_gets_the_number_and_open_tasks(app, api):

@@ -12,8 +12,11 @@ from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.event import listen, remove
 
 from catalogs.loader import DATA_DIR
+from engine.store.models import EventParty
 from tests.conftest import PROCESSES
 from tests.samples import SIX_TASKS, event_types_naming, six_task_files
 from tests.web.client import Api
@@ -101,6 +104,33 @@ def test_its_six_tasks_are_the_reporters_through_the_task_api(api):
     assert [a["task_name"] for a in timeline if a["action"] == "task_completed"] == [f"第{n}步" for n in range(1, 7)]
     r = api.post(f"/api/tasks/{task['id']}/complete", "grid1", json={})
     assert r.status_code == 409                                 # done: no longer ready
+
+
+def test_a_task_that_stays_with_its_assignee_writes_no_party_again(app, api):
+    """Who keeps seeing an event (its parties) is written when a task goes to a unit or person; a completion
+    whose next task stays with the same assignee — the six tasks are all the reporter's — writes none again
+    (engine/casework/tasks.py `assignee_party`): the event keeps its one party."""
+    assert deploy(api, "owner1", six_task_files()).status_code == 201
+    svc = app.extensions["eventflow"]
+    written = []
+
+    def party_written(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO event_party"):
+            written.append(statement)
+    event = api.report()
+    task = event["open_tasks"][0]
+    listen(svc.db, "before_cursor_execute", party_written)
+    try:
+        for step in range(1, 6):
+            r = api.post(f"/api/tasks/{task['id']}/complete", "grid1", json={"note": f"第{step}步"})
+            assert r.status_code == 200 and r.json["next_task"]["assignee"]["person"] == "grid1", r.json
+            task = r.json["next_task"]
+    finally:
+        remove(svc.db, "before_cursor_execute", party_written)
+    assert written == []
+    parties = svc.read(lambda s: s.execute(select(EventParty.kind, EventParty.value)
+                                           .where(EventParty.event_id == event["id"])).all())
+    assert [tuple(p) for p in parties] == [("person", "grid1")]
 
 
 def cli(settings, catalog_dir, *args):

@@ -31,11 +31,13 @@ def create():
         payload = json_body()
     # the event and its photos, committed before anything else happens; a retry gets the event it created
     event, created = store(registration.report, payload, request.headers.get("Idempotency-Key"), found, fixed)
-    start(event.id)   # (and starts it, if the first attempt stopped before that)
     headers, brief = {"Location": f"/api/events/{event.id}"}, prefers_minimal()
     if brief:                 # the event's number and open tasks only (a phone app that reports and goes on)
         headers["Preference-Applied"] = "return=minimal"
-    return read(reading.event_brief if brief else reading.event_detail, event.id), 201 if created else 200, headers
+    answer = reading.event_brief if brief else reading.event_detail
+    # started (and, if the first attempt stopped before that, a retry starts it), the answer read in the same unit
+    body = start(event.id, answer=answer) or read(answer, event.id)
+    return body, 201 if created else 200, headers
 
 
 def _report_part() -> dict:
