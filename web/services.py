@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-
 from catalogs import load_catalogs
 from engine.accounts import catalog_edits, sign_in, users
 from engine.casework import incidents, lifecycle, process_versions
@@ -279,15 +278,12 @@ class Services:
 
         `answer(session)`, if given, is read in the start's own unit once the process has started there, and
         returned (one unit fewer for the reporter's answer); None when this call started nothing or failed, or
-        the answer was refused (the caller reads it in a unit of its own then, and meets the refusal there: it
-        is never taken for the start's)."""
+        the answer failed (the caller reads it in a unit of its own then, and meets the failure there): a failed
+        answer never undoes the start, nor is taken for its failure (engine/store/uow.py `read_after`)."""
         def start(session):
             if lifecycle.start_pending(self.command(session), event_id, actor) is None or answer is None:
                 return None
-            try:
-                return answer(session)
-            except EventflowError:
-                return None
+            return uow.read_after(session, answer, f"event {event_id}'s answer")
         try:
             return self.run(start)
         except EventflowError as err:

@@ -185,7 +185,8 @@ def complete(cmd, task_id: str, data) -> dict:
 
 def assignee_party(item: WorkItem) -> set:
     """The party a task's assignee became on its event when the task was made (a unit or a person:
-    engine/runtime/instances.py `_sync_work_items`), as a set of (kind, value); none for a community's task."""
+    engine/runtime/instances.py `_sync_work_items`; the tasks of a database older than event_party, by migration
+    0046), as a set of (kind, value); none for a community's task. Parties are never removed."""
     value = {"unit": item.unit, "person": item.person}.get(item.assignee_kind)
     return {(item.assignee_kind, value)} if value is not None else set()
 

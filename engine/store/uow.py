@@ -101,6 +101,24 @@ def note(session, writer, item) -> None:
     session.info.setdefault(NOTES, {}).setdefault(writer, []).append(item)
 
 
+def read_after(session, fn, what: str = "a read"):
+    """`fn(session)` at the end of a write unit, after its writes (a report's answer read in the unit that
+    started its process), or None if it failed: a failure of this read never fails the unit, and what it noted
+    is dropped (the caller reads again in a unit of its own, and notes it there). The unit's own failures still
+    end it as they would: its writes are flushed first, and a database error (the transaction unusable) or a
+    concurrent save met by the read is raised."""
+    session.flush()
+    noted = {writer: list(items) for writer, items in session.info.get(NOTES, {}).items()}
+    try:
+        return fn(session)
+    except (DBAPIError, StaleDataError, StaleInstance):
+        raise
+    except Exception:  # noqa: BLE001 - the unit's writes stand; the caller reads on its own
+        log.info("%s failed at the end of its write unit; read again in a unit of its own", what, exc_info=True)
+        session.info[NOTES] = noted
+        return None
+
+
 def _write_notes(session, notes: dict) -> None:
     for writer, items in notes.items():
         writer(session, items)

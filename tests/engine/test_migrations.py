@@ -130,3 +130,35 @@ def test_a_persons_own_channel_stays_on_the_public_internet_after_0041(database_
     db.dispose()
     assert flags == {"own": True, "set-for": False, "unit": False, "own-repointed-by-admin": False,
                      "set-for-repointed-by-owner": True}
+
+
+def test_the_ready_tasks_of_an_older_database_make_their_assignees_parties(database_url):
+    """0046: a completion no longer writes the party its own task's assignee already is (engine/casework/tasks.py
+    `assignee_party`), so a ready task's unit or person that a database older than event_party never recorded
+    becomes a party on upgrade; one already recorded is kept once, and a community's task makes none."""
+    from alembic import command
+
+    from engine.store.db import alembic_config
+    db = make_engine(database_url)
+    command.downgrade(alembic_config(db), "0045")     # the bare schema is at head
+    at = "'2026-10-08 01:00:00'"
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO event (id, number, source, type_code, description, lat, lng, address, photos, community,"
+                          f" reporter, status, stage, created_at) VALUES (1, 'LG-1', 'grid_worker', 'A05', 'x', 27.52, 120.6,"
+                          f" 'a', '[]', 'lg-xincheng', 'grid1', 'open', '', {at})"))
+        conn.execute(text("INSERT INTO process_version (id, process_key, version, content_hash, files, task_meta, active,"
+                          f" deployed_at, deployed_by) VALUES (1, 'p', 1, 'h', '{{}}', '{{}}', true, {at}, 'owner1')"))
+        conn.execute(text("INSERT INTO process_instance (id, event_id, version_id, state, serializer_version, status,"
+                          f" row_version, updated_at) VALUES (1, 1, 1, '', '1', 'running', 1, {at})"))
+        for task, kind, unit, person in (("t1", "unit", "zhifa", None), ("t2", "person", None, "grid1"),
+                                         ("t3", "community", None, None), ("t4", "person", None, "staff1")):
+            conn.execute(text("INSERT INTO work_item (id, instance_id, event_id, spec_name, title, role, assignee_kind,"
+                              " community, unit, person, created_at, time_rank, time_key) VALUES (:id, 1, 1, :id, :id,"
+                              f" 'r', :kind, 'lg-xincheng', :unit, :person, {at}, 3, {at})"),
+                         {"id": task, "kind": kind, "unit": unit, "person": person})
+        conn.execute(text("INSERT INTO event_party (event_id, kind, value) VALUES (1, 'person', 'staff1')"))
+    command.upgrade(alembic_config(db), "head")
+    with db.connect() as conn:
+        parties = sorted(tuple(row) for row in conn.execute(text("SELECT kind, value FROM event_party WHERE event_id = 1")))
+    db.dispose()
+    assert parties == [("person", "grid1"), ("person", "staff1"), ("unit", "zhifa")]

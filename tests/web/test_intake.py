@@ -6,9 +6,11 @@ import prcoords
 from sqlalchemy import func, select
 from sqlalchemy.event import listen, remove
 
+from engine.accounts import privacy
 from engine.core.errors import NotFound
 from engine.pool import registration
-from engine.store.models import Event
+from engine.store import uow
+from engine.store.models import Audit, Event
 from tests.web.client import REPORT
 
 #: a point of 龙港社区 40 m north of its boundary with 新城社区; its GCJ-02 reading lies ~300 m south,
@@ -175,19 +177,28 @@ def test_a_retry_of_a_submission_that_stopped_before_its_start_starts_it(app, ap
     assert again.status_code == 200 and again.json["process"]["instance_id"] == retry.json["process"]["instance_id"]   # one process
 
 
-def test_an_answer_refused_in_the_start_unit_is_not_taken_for_a_failed_start(app, api):
-    """The answer read in the start's unit (web/services.py `start_process`) may be refused (a domain error): the
-    process stays started — the event is not marked `error`, its first task waits — and the caller is told
-    nothing was read (None), to read the answer in a unit of its own and meet the refusal there."""
-    event = stored_but_not_started(app)
+def test_an_answer_that_fails_in_the_start_unit_neither_undoes_the_start_nor_fails_it(app, api):
+    """The answer read in the start's unit (web/services.py `start_process`, engine/store/uow.py `read_after`) may
+    be refused (a domain error) or fail (a fault in the reading code): the process stays started — the event is
+    not marked `error`, its first task waits — what the answer noted is dropped (the caller's own read notes it),
+    and the caller is told nothing was read (None), to read the answer in a unit of its own."""
     svc = app.extensions["eventflow"]
 
     def refused(session):
         raise NotFound("这个回答不给看 (the answer is refused)")
-    assert svc.start_process(event.id, "grid1", refused) is None
-    assert stored(app, event.id).status == "open" and stored(app, event.id).error is None
-    assert api.task("staff1", event.id, "verify")
-    assert svc.start_process(event.id, "grid1", lambda session: "read") is None   # started already: nothing read
+
+    def faulty(session):
+        uow.note(session, privacy.record, {"at": svc.env.clock.now(), "actor": "grid1", "event_id": event.id,
+                                           "where": "api"})
+        raise KeyError("a fault of the reading code")
+    for answer in (refused, faulty):
+        event = stored_but_not_started(app)
+        assert svc.start_process(event.id, "grid1", answer) is None
+        assert stored(app, event.id).status == "open" and stored(app, event.id).error is None
+        assert api.task("staff1", event.id, "verify")
+        assert svc.read(lambda s: s.scalar(select(func.count()).select_from(Audit).where(
+            Audit.event_id == event.id, Audit.action == "sensitive_viewed"))) == 0
+        assert svc.start_process(event.id, "grid1", lambda session: "read") is None   # started already: nothing read
 
 
 def test_a_client_that_prefers_the_short_answer_gets_the_number_and_open_tasks(app, api):
