@@ -34,9 +34,12 @@ def create():
     headers, brief = {"Location": f"/api/events/{event.id}"}, prefers_minimal()
     if brief:                 # the event's number and open tasks only (a phone app that reports and goes on)
         headers["Preference-Applied"] = "return=minimal"
-    answer = reading.event_brief if brief else reading.event_detail
-    # started (and, if the first attempt stopped before that, a retry starts it), the answer read in the same unit
-    body = start(event.id, answer=answer) or read(answer, event.id)
+    # then started (a retry starts it too, if the first attempt stopped before that)
+    if brief:   # the short answer read in the start's unit (a retry's, or a failed start's, in a unit of its own)
+        body = start(event.id, answer=reading.event_brief) or read(reading.event_brief, event.id)
+    else:       # the whole event, a read several times longer, in a unit of its own: no write lock held for it
+        start(event.id)
+        body = read(reading.event_detail, event.id)
     return body, 201 if created else 200, headers
 
 
