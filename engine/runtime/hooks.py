@@ -6,7 +6,8 @@ builds it (engine/command.py) hands it these, made by the domain:
   handlers and diagram code act through (engine/casework/run_context.py). The runtime only calls its
   `record`, `involve` and `write`, reads `armed`, `pending_starts` (events the step created, started after it)
   and `restart` (the data the step's own event starts again with, in a new instance once this one has ended:
-  重新办理 after a 不满意 回访), and passes it to handlers. `new_instance`: the instance was made in this step (its
+  重新办理 after a 不满意 回访), sets `stored_parties` (parties a completed task's assignee already is, not written
+  again by `write`), and passes it to handlers. `new_instance`: the instance was made in this step (its
   first), so nothing refers to it yet.
 - `limits`: the time limits timers carry (`deadline(kind, limit, start)` in a timer expression;
   engine/limits/deadlines.py). The runtime calls `arm`, `reconcile`, `instance_ended`, `add_tasks` (writes the
