@@ -1,7 +1,7 @@
 """Bytes per closed event (issue #17: aim ≤ 6 KB): N events walk Figure 1's main path through engine/
 (bench/lifecycle.py `persisted`: report, start, 核实 → 研判 → 吹哨 → 签收受理 → 处置反馈 → 核查, closed), on
 SQLite and on PostgreSQL; printed: the database's growth over the deployed empty one, divided by N, and
-which tables (with their indexes) and which columns take the bytes. The live inbox's feed (`live_feed`,
+which tables (with their indexes), which indexes and which columns take the bytes. The live inbox's feed (`live_feed`,
 issue #18) is a ring of its newest rows, pruned by the worker: printed apart, with the most it can hold.
 
     python -m bench.storage [--n 2000] [--databases sqlite,postgresql] [--pg-url postgresql+psycopg://…/test]
@@ -41,37 +41,55 @@ RINGS = {"live_feed": live.KEEP}
 STEP = timedelta(seconds=10)
 
 
-def _sqlite_sizes(db) -> tuple[int, dict]:
-    """(file bytes, {table: bytes of it and its indexes}), read with sqlite3 itself (the engine's
-    connections begin a transaction at once, and VACUUM runs outside one)."""
+def _sqlite_sizes(db) -> tuple[int, dict, dict]:
+    """(file bytes, {table: bytes of it and its indexes}, {index: (its table, its bytes)}), read with sqlite3
+    itself (the engine's connections begin a transaction at once, and VACUUM runs outside one)."""
     with closing(sqlite3.connect(db.url.database, isolation_level=None)) as conn:
         conn.execute("VACUUM")
         total = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
-        objects = dict(conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table','index')"))
+        objects = {name: (kind, table) for kind, name, table in
+                   conn.execute("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table','index')")}
         by_table: dict[str, int] = {}
+        by_index: dict[str, tuple] = {}
         for name, size in conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
-            table = objects.get(name, name)
+            kind, table = objects.get(name, ("table", name))
             by_table[table] = by_table.get(table, 0) + size
-    return total, by_table
+            if kind == "index":
+                by_index[name] = (table, size)
+    return total, by_table, by_index
 
 
-def _pg_sizes(db) -> tuple[int, dict]:
-    """As the SQLite sizes, of the live rows only: each table is copied with its indexes (LIKE … INCLUDING
-    ALL) into a schema of its own and measured there (pg_total_relation_size: heap, TOAST, indexes). A
-    VACUUM FULL would do as much only if no transaction anywhere on the server were older than the bench's
-    own deletes (another database's idle transaction holds back what it may remove)."""
+#: a table's indexes, as `pg_get_indexdef` writes them (name, its CREATE INDEX statement)
+_INDEXES = ("SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = 'public' AND t.relname = %(table)s")
+
+
+def _pg_sizes(db) -> tuple[int, dict, dict]:
+    """As the SQLite sizes, of the live rows only: each table is copied into a schema of its own, its indexes
+    made there first under their own names, then its rows inserted in their order (the indexes filled row by
+    row, as the app fills them), and measured there (pg_total_relation_size: heap, TOAST, indexes;
+    pg_relation_size of each index). A VACUUM FULL would do as much only if no transaction anywhere on the
+    server were older than the bench's own deletes (another database's idle transaction holds back what it
+    may remove)."""
     with db.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         tables = conn.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars().all()
         conn.exec_driver_sql("DROP SCHEMA IF EXISTS measured CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA measured")
-        by_table = {}
+        by_table, by_index = {}, {}
         for table in tables:
-            conn.exec_driver_sql(f'CREATE TABLE measured."{table}" (LIKE public."{table}" INCLUDING ALL)')
+            indexes = conn.exec_driver_sql(_INDEXES, {"table": table}).all()
+            conn.exec_driver_sql(f'CREATE TABLE measured."{table}" (LIKE public."{table}" INCLUDING ALL EXCLUDING INDEXES)')
+            for _name, made in indexes:       # "CREATE … INDEX name ON public.t …": the same name, in measured
+                conn.exec_driver_sql(made.replace(" ON public.", " ON measured.", 1))
             conn.exec_driver_sql(f'INSERT INTO measured."{table}" SELECT * FROM public."{table}"')
             by_table[table] = conn.exec_driver_sql(f"SELECT pg_total_relation_size('measured.\"{table}\"')").scalar()
+            for name, _made in indexes:
+                by_index[name] = (table, conn.exec_driver_sql(f"SELECT pg_relation_size('measured.\"{name}\"')")
+                                  .scalar())
         conn.exec_driver_sql("DROP SCHEMA measured CASCADE")
-    return sum(by_table.values()), by_table
+    return sum(by_table.values()), by_table, by_index
 
 
 def _columns(db, tables) -> dict:
@@ -92,11 +110,11 @@ def _columns(db, tables) -> dict:
 def measure(url: str, n: int) -> dict:
     db, factory, env, _ = deployed(url)
     sizes = _sqlite_sizes if db.dialect.name == "sqlite" else _pg_sizes
-    total0, tables0 = sizes(db)
+    total0, tables0, indexes0 = sizes(db)
     columns0 = _columns(db, tables0)
     persisted(factory, env, n, STEP)
     uow.run(factory, rollups.refresh)   # what `eventflow worker` does every EVENTFLOW_ROLLUP_INTERVAL_S
-    total1, tables1 = sizes(db)
+    total1, tables1, indexes1 = sizes(db)
     columns1 = _columns(db, tables1)
     with db.connect() as conn:
         rings = {table: conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar() for table in RINGS}
@@ -105,6 +123,8 @@ def measure(url: str, n: int) -> dict:
     return {"total": (total1 - total0 - sum(grown[t] for t in RINGS)) / n,
             "tables": {t: size / n for t, size in grown.items() if t not in RINGS},
             "rings": {t: (grown[t], rows) for t, rows in rings.items()},
+            "indexes": {i: (size - indexes0.get(i, (table, 0))[1]) / n for i, (table, size) in indexes1.items()
+                        if table not in RINGS},
             "columns": {c: (columns1[c] - columns0.get(c, 0)) / n for c in columns1 if c[0] not in RINGS}}
 
 
@@ -118,6 +138,10 @@ def report(name: str, n: int, found: dict) -> None:
         most = RINGS[table] * size / max(rows, 1)
         print(f"  not per event: {table}, the newest {RINGS[table]:,} rows kept ({rows:,} now, "
               f"{size / max(rows, 1):,.0f} bytes each: at most {most / 2**20:.1f} MB, whatever the year's size)")
+    print(f"  {'largest indexes':<40}{'bytes/event':>12}")
+    for index, size in sorted(found["indexes"].items(), key=lambda kv: -kv[1])[:10]:
+        if size >= 16:
+            print(f"  {index:<40}{size:>12,.0f}")
     print(f"  {'largest columns (values only)':<40}{'bytes/event':>12}")
     for (table, column), size in sorted(found["columns"].items(), key=lambda kv: -kv[1])[:12]:
         print(f"  {table + '.' + column:<40}{size:>12,.0f}")
