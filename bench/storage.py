@@ -1,8 +1,9 @@
 """Bytes per closed event (issue #17: aim ≤ 6 KB): N events walk Figure 1's main path through engine/
 (bench/lifecycle.py `persisted`: report, start, 核实 → 研判 → 吹哨 → 签收受理 → 处置反馈 → 核查, closed), on
 SQLite and on PostgreSQL; printed: the database's growth over the deployed empty one, divided by N, and
-which tables (with their indexes), which indexes and which columns take the bytes. The live inbox's feed (`live_feed`,
-issue #18) is a ring of its newest rows, pruned by the worker: printed apart, with the most it can hold.
+which tables (with their indexes), which indexes and which columns take the bytes. The live inbox's feed
+(`live_feed`, issue #18) is a ring of its newest rows, pruned by the worker: printed apart, with the most it
+can hold.
 
     python -m bench.storage [--n 2000] [--databases sqlite,postgresql] [--pg-url postgresql+psycopg://…/test]
 
