@@ -95,6 +95,11 @@ class Run:
     error_kinds: dict = field(default_factory=dict)
     samples: list = field(default_factory=list)
     ended: dict = field(default_factory=dict)
+    #: eventflow's floor: as many signed-in requests that do nothing but check their token as there were
+    #: completions (GET /api/auth/me), on the same connections; none for spiff-arena
+    floor_requests: int = 0
+    floor_wall: float = 0.0
+    floor_p50: float | None = None
 
 
 # -- eventflow's side: the mirror of six_tasks.py --------------------------------------------------------
@@ -223,6 +228,7 @@ def drive_eventflow(port: int, token: str, instances: int, clients: int, rng: ra
         complete_latencies += latencies
         result.complete_wall += wall
     shared(started, connections, check)
+    floor(connections, token, len(complete_latencies), result, error)
     for connection in connections:
         connection.conn.close()
     result.starts, result.completions = len(start_latencies), len(complete_latencies)
@@ -230,6 +236,23 @@ def drive_eventflow(port: int, token: str, instances: int, clients: int, rng: ra
     result.complete_p50, result.complete_p99 = (ms(nearest_rank(complete_latencies, p)) for p in (50, 99))
     result.errors = sum(result.error_kinds.values())
     return result
+
+
+def floor(connections, token: str, requests: int, result: Run, error) -> None:
+    """What any signed-in request costs on this server and box, measured in the same run as the completions:
+    GET /api/auth/me checks the bearer token (a read of the token and its user) and answers the user — HTTP,
+    gunicorn, Flask, the token check and a JSON answer, and nothing else. A completion's time above it is
+    what its own work costs."""
+    def me(connection, _):
+        t0 = time.perf_counter()
+        status, body = connection.call("GET", "/api/auth/me", token)
+        latency = time.perf_counter() - t0
+        if status != 200:
+            error("floor", status, body)
+            return None
+        return latency
+    latencies, result.floor_wall = shared(range(requests), connections, me)
+    result.floor_requests, result.floor_p50 = len(latencies), ms(nearest_rank(latencies, 50))
 
 
 def ms(seconds: float | None) -> float | None:
@@ -453,6 +476,8 @@ class Summary:
     start_p99: float | None
     errors: int
     not_ended: int
+    floor_per_s: float | None = None
+    floor_p50: float | None = None
 
 
 def summarize(runs: list[Run], ended_word: str) -> Summary:
@@ -462,10 +487,13 @@ def summarize(runs: list[Run], ended_word: str) -> Summary:
     starts = sum(r.starts for r in runs)
     completions = sum(r.completions for r in runs)
     expected = sum(sum(r.ended.values()) for r in runs)
+    floor_wall = sum(r.floor_wall for r in runs)
     return Summary(completions / sum(r.complete_wall for r in runs), starts / sum(r.start_wall for r in runs),
                    median(r.complete_p50 for r in runs), median(r.complete_p99 for r in runs),
                    median(r.start_p50 for r in runs), median(r.start_p99 for r in runs),
-                   sum(r.errors for r in runs), expected - sum(r.ended.get(ended_word, 0) for r in runs))
+                   sum(r.errors for r in runs), expected - sum(r.ended.get(ended_word, 0) for r in runs),
+                   sum(r.floor_requests for r in runs) / floor_wall if floor_wall else None,
+                   median(r.floor_p50 for r in runs))
 
 
 def report(database: str, runs: dict, descriptions: list[str], peer_missing: str | None, args) -> list[tuple]:
@@ -488,6 +516,8 @@ def report(database: str, runs: dict, descriptions: list[str], peer_missing: str
                   f"{s.starts_per_s:>10.1f}{fmt(s.complete_p50):>11}/{fmt(s.complete_p99):<10}"
                   f"{fmt(s.start_p50):>9}/{fmt(s.start_p99):<10}  {s.errors}"
                   + (f" ({s.not_ended} not ended)" if s.not_ended else ""))
+            if s.floor_per_s:
+                print(f"  {'  floor (GET /api/auth/me)':24}{s.floor_per_s:>14.1f}{'':10}{fmt(s.floor_p50):>11}")
             for r in runs[(app, clients)]:
                 for sample in r.samples[:2]:
                     print(f"      error: {sample}")
@@ -525,7 +555,26 @@ def report(database: str, runs: dict, descriptions: list[str], peer_missing: str
     print("  aims")
     for aim, words, _ in verdicts:
         print(f"    {aim:36}{words}")
+    for line in room_left(summaries):
+        print(f"    {line}")
     return verdicts
+
+
+def room_left(summaries: dict) -> list[str]:
+    """What the completions' aim leaves a completion, one client, against the floor measured in the same
+    run: a completion must take 1 / (20 × spiff-arena's rate) seconds; the floor's p50 of that is spent on any
+    signed-in request at all."""
+    ours, theirs = summaries.get(("eventflow", 1)), summaries.get(("spiff-arena", 1))
+    if not ours or not ours.floor_p50 or ours.complete_p50 is None:
+        return []
+    lines = [f"one client: a completion takes {ours.complete_p50:.2f} ms (p50), of which {ours.floor_p50:.2f} ms "
+             f"is the floor; its own work {ours.complete_p50 - ours.floor_p50:.2f} ms"]
+    if theirs:
+        factor = dict(RATE_AIMS)["completions"]
+        budget = 1000 / (factor * theirs.completions_per_s)
+        lines.append(f"{factor:.0f}× spiff-arena's {theirs.completions_per_s:.1f}/s allows {budget:.2f} ms a completion: "
+                     f"{budget - ours.floor_p50:.2f} ms of its own work above the floor")
+    return lines
 
 
 def fmt(value: float | None) -> str:
