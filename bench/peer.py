@@ -21,6 +21,9 @@ thread with one keep-alive HTTP/1.1 connection, share the work of each phase.
   eventflow: POST /api/tasks/{id}/complete); each answer names the next task. 6 × N completions.
 - not timed: signing in, spiff-arena's look-up of each first task, and the final check that every instance
   ended (spiff-arena `complete`, eventflow's event `closed`).
+- eventflow's floor, after its run and apart from its rates: as many signed-in requests that only check their
+  token (GET /api/auth/me) as it made completions, on the same connections; the report says how much of a
+  completion and of a start is that floor, and how much own work each rate aim leaves above it.
 Rates are completions (starts) over the phases' wall time, summed over the rounds; p50 and p99 are
 client-side, nearest rank, per run, and the median over the rounds is shown (six_tasks.py prints no single
 latencies to pool).
@@ -561,19 +564,26 @@ def report(database: str, runs: dict, descriptions: list[str], peer_missing: str
 
 
 def room_left(summaries: dict) -> list[str]:
-    """What the completions' aim leaves a completion, one client, against the floor measured in the same
-    run: a completion must take 1 / (20 × spiff-arena's rate) seconds; the floor's p50 of that is spent on any
-    signed-in request at all."""
+    """What each rate aim leaves a completion and a start, one client, against the floor measured in the same
+    run: at 20× (8×) spiff-arena's rate one client has 1 / (20 × its rate) seconds for each, and the floor's p50
+    of that goes to any signed-in request at all."""
     ours, theirs = summaries.get(("eventflow", 1)), summaries.get(("spiff-arena", 1))
-    if not ours or not ours.floor_p50 or ours.complete_p50 is None:
+    if not ours or not ours.floor_p50:
         return []
-    lines = [f"one client: a completion takes {ours.complete_p50:.2f} ms (p50), of which {ours.floor_p50:.2f} ms "
-             f"is the floor; its own work {ours.complete_p50 - ours.floor_p50:.2f} ms"]
-    if theirs:
-        factor = dict(RATE_AIMS)["completions"]
-        budget = 1000 / (factor * theirs.completions_per_s)
-        lines.append(f"{factor:.0f}× spiff-arena's {theirs.completions_per_s:.1f}/s allows {budget:.2f} ms a completion: "
-                     f"{budget - ours.floor_p50:.2f} ms of its own work above the floor")
+    lines = []
+    for what, factor in RATE_AIMS:
+        took = ours.complete_p50 if what == "completions" else ours.start_p50
+        if took is None:
+            continue
+        one = what[:-1]
+        line = (f"one client: a {one} takes {took:.2f} ms (p50), {ours.floor_p50:.2f} ms of it the floor: "
+                f"its own work {took - ours.floor_p50:.2f} ms")
+        if theirs:
+            rate = getattr(theirs, f"{what}_per_s")
+            budget = 1000 / (factor * rate)
+            line += (f"; {factor:.0f}× spiff-arena's {rate:.1f}/s leaves {budget:.2f} ms a {one}, "
+                     f"{budget - ours.floor_p50:.2f} ms of own work")
+        lines.append(line)
     return lines
 
 
