@@ -166,3 +166,27 @@ def test_a_refused_urge_or_reason_keeps_what_was_typed(app, api):
     r = owner.post(f"/events/{event['id']}/administer", data={"csrf_token": token, "action": "resume",
                                                               "reason": "恢复办理的理由"})
     assert r.status_code == 409 and "恢复办理的理由" in r.get_data(as_text=True)       # not suspended
+
+
+def test_an_answer_that_changed_nothing_in_the_session_sets_no_cookie(app, api):
+    """A page's own requests run beside what it sends (the pick map's data, the live stream reconnecting, a
+    badge's count): had every answer set the session cookie again (a permanent session refreshed on each
+    request), one that ended after the report's own answer would put back the session as it was before it, and
+    the event page would lose its 已上报 (a browser test saw it on a busy box). Only an answer that changed
+    the session sets the cookie: the report's, with its flash, stays."""
+    page = web_session(app, "grid1")
+    page.get("/report")                          # the form's CSRF token, kept in the session once
+    before = page.get_cookie("session").value    # what a request sent now beside the report carries
+    for path in ("/report", "/report/map.json", "/", "/events"):
+        answer = page.get(path)
+        assert answer.status_code == 200, path
+        assert "Set-Cookie" not in answer.headers, path
+    with page.session_transaction() as session:  # the report's answer: its flash changes the session
+        session["_flashes"] = [("success", "已上报，事件编号 LG-20261008-0001")]
+    after = page.get_cookie("session").value
+    assert after != before
+    page.set_cookie("session", before)          # the request that left before the flash was set …
+    late = page.get("/report/map.json")
+    assert "Set-Cookie" not in late.headers       # … answers without undoing it
+    page.set_cookie("session", after)
+    assert "已上报，事件编号 LG-20261008-0001" in page.get("/events").get_data(as_text=True)

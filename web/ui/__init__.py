@@ -76,6 +76,11 @@ def set_up(app, api_blueprints) -> None:
     app.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
                       PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.token_ttl_seconds),
+                      # the cookie is sent only by an answer that changed the session: a page's own requests
+                      # (its map's data, the live stream) run beside what it posts, and one answered after it
+                      # would otherwise put back the session as it was, losing the post's flash (已上报). The
+                      # session ends with its token anyway, so it gains nothing from being sent again
+                      SESSION_REFRESH_EACH_REQUEST=False,
                       WTF_CSRF_TIME_LIMIT=settings.token_ttl_seconds,
                       BABEL_DEFAULT_LOCALE="zh_CN", BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS))
     csrf = CSRFProtect(app)
