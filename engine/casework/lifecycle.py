@@ -54,7 +54,8 @@ def start(cmd, event_id: int, actor: str | None = None, pending: bool = False) -
             raise Conflict(f"event {event.number} already has a process")
         session.execute(_STARTED, {"event_id": event_id})
     version = process_versions.version_for(cmd, event)   # its type's process (Table A.1 `process`), or Figure 1's
-    event.error = None
+    if event.error is not None:      # a failed start's reason, cleared (untouched otherwise: nothing to flush)
+        event.error = None
     return env.instances.start(session, event, version,
                                events.initial_data(event, placement_unit=cmd.catalogs.city_authority()),
                                actor or cmd.actor)

@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.accounts import permissions
 from engine.core.clock import local
@@ -22,6 +23,7 @@ from engine.core.errors import Conflict, InvalidData
 from engine.core.ids import MAX_ID, is_record_id
 from engine.pool.location import distance_m
 from engine.store.models import Audit, Event
+from engine.store.rows import insert_all
 
 #: who may decide on a duplicate: the registrar of the event's community, or the city above it
 
@@ -71,12 +73,17 @@ def flag(session, event: Event, window: Window, now) -> Row | None:
     if found is None:
         return None
     original, metres = found
-    event.duplicate_of_id = original.id
+    # written as statements, the loaded event told (a new report's unit: nothing left for the ORM to flush)
+    session.connection().execute(_FLAGGED, {"flagged": event.id, "duplicate_of_id": original.id})
+    set_committed_value(event, "duplicate_of_id", original.id)
     data = {"duplicate_of": original.number, "event": event.number, "distance_m": round(metres, 1),
             "source": event.source, "channel": event.channel}
-    session.add(Audit(at=now, actor="system", action="duplicate_suspected", event_id=event.id, data=data))
-    session.add(Audit(at=now, actor="system", action="duplicate_reported", event_id=original.id, data=data))
+    insert_all(session, Audit, [dict(at=now, actor="system", action="duplicate_suspected", event_id=event.id, data=data),
+                                dict(at=now, actor="system", action="duplicate_reported", event_id=original.id, data=data)])
     return original
+
+
+_FLAGGED = update(Event.__table__).where(Event.__table__.c.id == bindparam("flagged"))
 
 
 def describe_flag(session, event: Event, user, catalogs) -> dict | None:

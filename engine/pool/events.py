@@ -24,6 +24,7 @@ from engine.core.errors import Forbidden, InvalidData, NotFound
 from engine.notices.outbox import notify
 from engine.pool.location import SYSTEMS
 from engine.store import paging
+from engine.store.rows import add_inserted, insert_all
 from engine.store.models import Audit, Event, EventCounter, EventParty, PendingStart
 
 
@@ -200,19 +201,20 @@ def register(session, catalogs, payload: dict, reporter: str, now, key: str | No
                   if payload.get("superior_deadline") else None,
                   intake_key=key, channel=channel, reporter_contact=payload.get("reporter_contact"),
                   received_crs=loc.get("crs") or "wgs84", public_token=public_token, on_spot=payload.get("on_spot"))
-    session.add(event)
-    session.flush()
-    session.add(PendingStart(event_id=event.id, stored_at=now))   # until its process starts (issue #5)
-    session.add(Audit(at=now, actor=reporter, action="reported", event_id=event.id,
-                      data=raw if raw is not None else payload))
+    add_inserted(session, event)
+    # the rows nothing reads back in this unit, as plain INSERTs (no objects for the ORM to flush)
+    insert_all(session, PendingStart, [dict(event_id=event.id, stored_at=now)])   # until its process starts (issue #5)
+    trail = [dict(at=now, actor=reporter, action="reported", event_id=event.id,
+                  data=raw if raw is not None else payload)]
     if loc["lat"] is None:
-        session.add(Audit(at=now, actor="system", action="awaiting_placement", event_id=event.id,
+        trail.append(dict(at=now, actor="system", action="awaiting_placement", event_id=event.id,
                           data={"address": loc["address"], "community": payload["community"],
                                 "reason": "仅有地址，待分拨定位 (an address only: waiting to be placed, §7.1)"}))
     if payload.get("routed_from"):
-        session.add(Audit(at=now, actor="system", action="jurisdiction_routed", event_id=event.id,
+        trail.append(dict(at=now, actor="system", action="jurisdiction_routed", event_id=event.id,
                           data={"sent_to": payload["routed_from"], "community": payload["community"],
                                 "reason": "事发地属该社区辖区 (§7.1 属地: the location lies in this community)"}))
+    insert_all(session, Audit, trail)
     announce(session, catalogs, event, now)
     return event
 
