@@ -23,7 +23,8 @@ thread with one keep-alive HTTP/1.1 connection, share the work of each phase.
   ended (spiff-arena `complete`, eventflow's event `closed`).
 - eventflow's floor, after its run and apart from its rates: as many signed-in requests that only check their
   token (GET /api/auth/me) as it made completions, on the same connections; the report says how much of a
-  completion and of a start is that floor, and how much own work each rate aim leaves above it.
+  completion and of a start is that floor (with one client, from the rates: 1 / rate is each one's mean time),
+  and how much own work each rate aim leaves above it.
 Rates are completions (starts) over the phases' wall time, summed over the rounds; p50 and p99 are
 client-side, nearest rank, per run, and the median over the rounds is shown (six_tasks.py prints no single
 latencies to pool).
@@ -565,24 +566,23 @@ def report(database: str, runs: dict, descriptions: list[str], peer_missing: str
 
 def room_left(summaries: dict) -> list[str]:
     """What each rate aim leaves a completion and a start, one client, against the floor measured in the same
-    run: at 20× (8×) spiff-arena's rate one client has 1 / (20 × its rate) seconds for each, and the floor's p50
-    of that goes to any signed-in request at all."""
+    run. With one client a rate is one operation after another, so 1 / rate is the mean time of each, the
+    client's own share included, and the same of the floor: at 20× (8×) spiff-arena's rate a completion (a
+    start) may take 1 / (20 × its rate), of which the floor's mean goes to any signed-in request at all."""
     ours, theirs = summaries.get(("eventflow", 1)), summaries.get(("spiff-arena", 1))
-    if not ours or not ours.floor_p50:
+    if not ours or not ours.floor_per_s:
         return []
+    floor = 1000 / ours.floor_per_s
     lines = []
     for what, factor in RATE_AIMS:
-        took = ours.complete_p50 if what == "completions" else ours.start_p50
-        if took is None:
-            continue
-        one = what[:-1]
-        line = (f"one client: a {one} takes {took:.2f} ms (p50), {ours.floor_p50:.2f} ms of it the floor: "
-                f"its own work {took - ours.floor_p50:.2f} ms")
+        one, took = what[:-1], 1000 / getattr(ours, f"{what}_per_s")
+        line = (f"one client: a {one} takes {took:.2f} ms (mean), {floor:.2f} ms of it the floor: "
+                f"its own work {took - floor:.2f} ms")
         if theirs:
             rate = getattr(theirs, f"{what}_per_s")
             budget = 1000 / (factor * rate)
             line += (f"; {factor:.0f}× spiff-arena's {rate:.1f}/s leaves {budget:.2f} ms a {one}, "
-                     f"{budget - ours.floor_p50:.2f} ms of own work")
+                     f"{budget - floor:.2f} ms of own work ({100 * (budget - took) / (took - floor):+.0f} %)")
         lines.append(line)
     return lines
 
