@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 
 from engine.accounts import permissions, privacy
 from engine.core.clock import SHANGHAI, local, parse_instant
@@ -58,6 +58,12 @@ def _when(value: datetime) -> str:
 def active(session, task_id: str) -> Delegation | None:
     """The task's 下派 that stands, if any."""
     return session.scalar(_ACTIVE, {"task_id": task_id})
+
+
+def stands_for(task_id):
+    """SQL: whether the task (`task_id`, a column or value) has a 下派 that stands (`ix_delegation_task_status`):
+    read with the task itself, so a completion looks for one (`finish`) only when there is one."""
+    return exists().where(Delegation.task_id == task_id, Delegation.status == "active")
 
 
 def may_do(session, user, catalogs, item: WorkItem) -> bool:

@@ -95,8 +95,9 @@ def count_for(session, user, catalogs) -> int:
 #: constructing one costs SQLAlchemy more than SQLite takes to run it (bench/lifecycle.py).
 _WORK = (select(WorkItem, Instance, Event).join(Instance, Instance.id == WorkItem.instance_id)
          .join(Event, Event.id == WorkItem.event_id).where(WorkItem.id == bindparam("task_id")))
-#: the same, and whether the task has an open incident (a completion resolves it: no UPDATE when none)
-_WORK_AND_INCIDENT = _WORK.add_columns(incidents.open_for_task(WorkItem.id))
+#: the same, whether the task has an open incident (a completion resolves it: no UPDATE when none), and whether
+#: a 下派 of it stands (a completion ends it: no look-up when none)
+_WORK_AND_INCIDENT = _WORK.add_columns(incidents.open_for_task(WorkItem.id), delegation.stands_for(WorkItem.id))
 
 
 def find_for(session, user, catalogs, task_id: str) -> WorkItem:
@@ -165,7 +166,7 @@ def complete(cmd, task_id: str, data) -> dict:
     """Complete a ready task with its form data (checked against its form first). If the step fails, the
     answer is 409 `step_failed`, the task stays ready and an incident opens (engine/casework/incidents.py)."""
     session, user = cmd.session, cmd.user
-    item, row, event, incident = _find_work(session, user, cmd.catalogs, task_id, _WORK_AND_INCIDENT)
+    item, row, event, incident, delegated = _find_work(session, user, cmd.catalogs, task_id, _WORK_AND_INCIDENT)
     _not_claimed_by_another(session, cmd.catalogs, item, user)
     compiled = cmd.env.specs.get(session, row.version_id)
     clean = check_data(item, compiled, cmd.catalogs, data, event=event, session=session)
@@ -178,7 +179,8 @@ def complete(cmd, task_id: str, data) -> dict:
         raise Conflict("该任务已办理或已撤销 (the task is no longer ready)", task_id=task_id)
     if incident:
         incidents.resolve_task(session, task_id, user.username, cmd.now())
-    delegation.finish(cmd, task_id)     # a 下派 that stood is done (issue #19)
+    if delegated:
+        delegation.finish(cmd, task_id)     # a 下派 that stood is done (issue #19)
     return {"task_id": task_id, "event_id": event.id, "event_status": event.status, "stage": event.stage,
             "next_task": next_task(cmd, row, event, compiled)}
 

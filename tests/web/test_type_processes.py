@@ -133,6 +133,32 @@ def test_a_task_that_stays_with_its_assignee_writes_no_party_again(app, api):
     assert [tuple(p) for p in parties] == [("person", "grid1")]
 
 
+
+def test_a_completion_looks_up_no_sub_assignment_and_flushes_nothing_when_there_is_none(app, api):
+    """A completion reads whether a 下派 of its task stands with the task itself (engine/casework/delegation.py
+    `stands_for`) and looks one up only then; the event's stage is one UPDATE of its own, written once, with no
+    ORM flush around it (engine/runtime/instances.py `_sync_event`). The statements of five completions."""
+    assert deploy(api, "owner1", six_task_files()).status_code == 201
+    svc = app.extensions["eventflow"]
+    sent, flushes = [], []
+
+    def statement_sent(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()[:4]))
+    event = api.report()
+    task = event["open_tasks"][0]
+    listen(svc.db, "before_cursor_execute", statement_sent)
+    listen(svc.session_factory, "before_flush", lambda *_: flushes.append(1))
+    try:
+        for step in range(1, 6):
+            r = api.post(f"/api/tasks/{task['id']}/complete", "grid1", json={"note": f"第{step}步"})
+            assert r.status_code == 200, r.json
+            task = r.json["next_task"]
+    finally:
+        remove(svc.db, "before_cursor_execute", statement_sent)
+    assert not [s for s in sent if s.startswith("SELECT delegation")]
+    assert sum(s.startswith("UPDATE event SET") for s in sent) == 5
+    assert flushes == []
+
 def cli(settings, catalog_dir, *args):
     env = {"EVENTFLOW_DATABASE_URL": settings.database_url, "EVENTFLOW_SCRYPT_N": "1024",
            "EVENTFLOW_CLOCK": "simulated", "EVENTFLOW_SIM_START": "2026-10-08T09:00:00+08:00",
