@@ -14,8 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Row, bindparam, select
 
 from engine.accounts import permissions
 from engine.core.clock import local
@@ -23,7 +22,7 @@ from engine.core.errors import Conflict, InvalidData
 from engine.core.ids import MAX_ID, is_record_id
 from engine.pool.location import distance_m
 from engine.store.models import Audit, Event
-from engine.store.rows import insert_all
+from engine.store.rows import insert_all, update_loaded
 
 #: who may decide on a duplicate: the registrar of the event's community, or the city above it
 
@@ -74,16 +73,12 @@ def flag(session, event: Event, window: Window, now) -> Row | None:
         return None
     original, metres = found
     # written as statements, the loaded event told (a new report's unit: nothing left for the ORM to flush)
-    session.connection().execute(_FLAGGED, {"flagged": event.id, "duplicate_of_id": original.id})
-    set_committed_value(event, "duplicate_of_id", original.id)
+    update_loaded(session, event, {"duplicate_of_id": original.id})
     data = {"duplicate_of": original.number, "event": event.number, "distance_m": round(metres, 1),
             "source": event.source, "channel": event.channel}
     insert_all(session, Audit, [dict(at=now, actor="system", action="duplicate_suspected", event_id=event.id, data=data),
                                 dict(at=now, actor="system", action="duplicate_reported", event_id=original.id, data=data)])
     return original
-
-
-_FLAGGED = update(Event.__table__).where(Event.__table__.c.id == bindparam("flagged"))
 
 
 def describe_flag(session, event: Event, user, catalogs) -> dict | None:

@@ -34,7 +34,7 @@ from engine.runtime import spiff
 from engine.core.clock import SHANGHAI, local
 from engine.core.errors import Conflict, EventflowError, StaleInstance
 from engine.store.models import Event, Instance, Timer, WorkItem
-from engine.store.rows import add_inserted
+from engine.store.rows import add_inserted, update_loaded
 from engine.runtime.sandbox import Exhausted, UnsafeCode
 from engine.runtime.scripting import EventflowScriptEngine, failed_element, root_cause, unwrap_handler_error
 from engine.runtime.timers import due_times
@@ -54,8 +54,6 @@ _DROP_WORK = delete(_WORK_ITEMS).where(_WORK_ITEMS.c.id.in_(bindparam("ids", exp
 _DROP_TIMER = delete(_TIMERS).where(and_(_TIMERS.c.instance_id == bindparam("instance"),
                                          _TIMERS.c.task_id == bindparam("task"), _TIMERS.c.spec_name == bindparam("spec")))
 _ADD_TIMERS = insert(_TIMERS)
-#: an event's status, closure and stage as a step left them (`_sync_event`: the columns given are the ones set)
-_MOVE_EVENT = update(Event.__table__).where(Event.__table__.c.id == bindparam("moved_event"))
 _STATE = select(Instance.state).where(Instance.id == bindparam("instance_id"))
 #: the statuses of an instance that takes no step again: its state is not kept
 ENDED = ("completed", "terminated")
@@ -432,7 +430,7 @@ class Instances:
         if workflow.completed:
             self.deadlines.instance_ended(ctx, now)
         if ctx.restart is None:       # else the event's next instance says where it is (_start_linked)
-            self._sync_event(connection, workflow, compiled, event, titles, now)
+            self._sync_event(session, workflow, compiled, event, titles, now)
         if status not in ENDED:       # an ended one is never loaded again: it would only take memory
             pending = session.info.setdefault("after_commit", [])
             pending.append(lambda rid=row.id, rv=version + 1, wf=workflow: self.cache.put(rid, rv, wf, after))
@@ -475,7 +473,7 @@ class Instances:
             connection.execute(_ADD_TIMERS, [dict(instance_id=row.id, task_id=tid, spec_name=spec,
                                                   due_at=datetime.fromisoformat(due)) for tid, spec, due in new])
 
-    def _sync_event(self, connection, workflow, compiled, event, titles, now) -> None:
+    def _sync_event(self, session, workflow, compiled, event, titles, now) -> None:
         """The event's status, closure and stage (its ready steps' names) as the step left them: what changed
         written in one UPDATE of its own, the loaded event told so (nothing left for the ORM to flush: every
         step changes the stage, and a flush costs more than the statement)."""
@@ -486,9 +484,5 @@ class Instances:
                 status, closed_at = outcome or "closed", now
         now_reads = {"status": status, "closed_at": closed_at,
                      "stage": "、".join(titles)[:200] if status == "open" else ""}
-        changed = {name: value for name, value in now_reads.items() if getattr(event, name) != value}
-        if changed:
-            connection.execute(_MOVE_EVENT, {"moved_event": event.id, **changed})
-            for name, value in changed.items():
-                set_committed_value(event, name, value)
+        update_loaded(session, event, {name: value for name, value in now_reads.items() if getattr(event, name) != value})
 

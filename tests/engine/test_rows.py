@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.store import uow
 from engine.store.models import Event, Instance, ProcessVersion
-from engine.store.rows import add_inserted, insert_all
+from engine.store.rows import add_inserted, insert_all, update_loaded
 
 AT = datetime(2026, 10, 8, 1, 0, tzinfo=timezone.utc)
 
@@ -90,3 +90,15 @@ def test_rows_nothing_reads_back_go_in_one_insert_with_nulls_and_defaults_where_
     rows = uow.read(sessions, lambda s: s.execute(select(Event.number, Event.error, Event.reopen_count)
                                                   .where(Event.number.like("LG-20261008-000%")).order_by(Event.id)).all())
     assert [tuple(r) for r in rows] == [("LG-20261008-0006", "启动失败", 0), ("LG-20261008-0007", None, 0)]
+
+
+def test_a_loaded_rows_change_is_one_update_and_leaves_nothing_to_flush(sessions):
+    def change(session):
+        event = add_inserted(session, report("LG-20261008-0008"))
+        said = statements(session)
+        update_loaded(session, event, {"stage": "核实", "status": "open"})
+        assert said == ["UPDATE"] and not session.dirty
+        assert (event.stage, event.status) == ("核实", "open") and said == ["UPDATE"]
+        return event.id
+    event_id = uow.run(sessions, change)
+    assert uow.read(sessions, lambda s: s.get(Event, event_id).stage) == "核实"
