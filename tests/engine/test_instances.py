@@ -7,13 +7,13 @@ import json
 import pytest
 from sqlalchemy import select, update
 
-from engine.casework import lifecycle
+from engine.casework import administration, lifecycle
 from engine.core.errors import Conflict
 from engine.pool import reading
 from engine.store import uow
 from engine.runtime import spiff
 from engine.runtime.instances import InstanceCache
-from engine.store.models import Event, Instance
+from engine.store.models import Event, Instance, WorkItem
 from engine.wiring import Environment
 from tests.engine.conftest import load_user
 from tests.engine.steps import complete, reported_and_started, whistled
@@ -132,3 +132,17 @@ def test_the_instance_cache_is_bounded_by_memory_least_recently_used_first(env, 
     by_count.put(1, 1, workflow)
     by_count.put(2, 1, workflow)
     assert len(by_count) == 1 and by_count.take(2, 1)[0] is workflow
+
+
+def test_a_step_that_ends_several_ready_tasks_drops_each_of_them(env, sessions, run, read):
+    """终止 while the lead department and a co-department (§7.3.1 协办) each have a task ready: the one save drops
+    every work item the state no longer holds (engine/runtime/instances.py `_sync_work_items`), not only the first."""
+    event_id = reported_and_started(run)
+    run(complete, event_id, "verify", {"verdict": "accept"}, user="staff1")
+    run(complete, event_id, "analyse", {"disposal": "whistle"}, user="staff1")
+    run(complete, event_id, "issue_whistle", {"lead_department": "zhifa", "co_departments": ["shijian"],
+                                              "on_site": False, "whistle_reason": "社区无法自行处置"}, user="whistle1")
+    ready = lambda cmd: sorted(cmd.session.scalars(select(WorkItem.unit).where(WorkItem.event_id == event_id)))  # noqa: E731
+    assert read(ready) == ["shijian", "zhifa"]
+    run(administration.terminate, event_id, "重复上报，终止办理", user="admin1")
+    assert read(ready) == []
