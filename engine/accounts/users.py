@@ -300,8 +300,8 @@ _TOKEN_USER = (select(Token.expires_at, User.active, User.id, User.username, Use
 
 
 def authenticate(session, clock, token: str) -> Principal:
-    """The bearer token's user, in one statement (the token joined to its user); 401 for an unknown or
-    expired token or a disabled account."""
+    """The bearer token's user, in one statement (the token joined to its user) on `session` (a session or a
+    connection); 401 for an unknown or expired token or a disabled account."""
     row = session.execute(_TOKEN_USER, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).first() \
         if token else None
     if row is None:

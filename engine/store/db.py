@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: execution option of a unit of work that only reads (engine/store/uow.py)
 READ_ONLY = "eventflow_read_only"
+#: execution option of a connection that sends one SELECT (the token check: web/services.py): on SQLite no BEGIN,
+#: the statement is its own transaction (the driver sends no BEGIN of its own: isolation_level None)
+ONE_READ = "eventflow_one_read"
 #: Connection.info key: the transaction sent a statement other than a SELECT (PostgreSQL; engine/store/uow.py)
 WROTE = "eventflow_wrote"
 #: execution option of a statement whose best plan depends on its values (a list scoped to the user, a page
@@ -62,7 +65,10 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn):
             # a read-only unit (engine/store/uow.py `read`) takes a snapshot and no lock: readers never
             # queue behind writers or each other
-            if conn.get_execution_options().get(READ_ONLY):
+            options = conn.get_execution_options()
+            if options.get(ONE_READ):
+                return
+            if options.get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN")
                 return
             _writers_queue(conn, path)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.event import listen, remove
+
 from engine.core.clock import SimulatedClock
 from engine.core.config import Settings
 from tests.web.conftest import build_app
@@ -26,6 +28,29 @@ def test_tokens_expire(app, api):
     wall.set(wall.now() + timedelta(seconds=svc.settings.token_ttl_seconds + 1))
     r = api.client.get("/api/tasks", headers=headers)
     assert r.status_code == 401 and "expired" in r.json["message"]
+
+
+def test_a_token_check_is_its_one_select_and_no_transaction_of_its_own(app, api):
+    """Every signed-in request checks its token (web/services.py `authenticate`): one SELECT of the token with its
+    user. On SQLite it is sent alone, its own transaction, without a BEGIN or a session around it (they took half
+    the check: the floor of bench/peer.py); on PostgreSQL it is the first statement of the request's unit."""
+    svc = app.extensions["eventflow"]
+    headers = api.headers("staff1")
+    sent = []
+
+    def statement_sent(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+    listen(svc.db, "before_cursor_execute", statement_sent)
+    try:
+        r = api.client.get("/api/auth/me", headers=headers)
+        refused = api.client.get("/api/auth/me", headers={"Authorization": "Bearer nonsense"})
+    finally:
+        remove(svc.db, "before_cursor_execute", statement_sent)
+    assert r.status_code == 200 and r.json["username"] == "staff1"
+    assert refused.status_code == 401
+    checks = [i for i, statement in enumerate(sent) if "FROM auth_token" in statement]
+    assert len(checks) == 2, sent                 # (a simulated clock's read, before each, is a read of its own)
+    assert not [i for i in checks if sent[i - 1].startswith("BEGIN")], sent
 
 
 def test_catalogs_are_served_to_any_signed_in_user(api):
