@@ -16,7 +16,8 @@ them, and knows nothing of what they do). In the order each sweep runs them:
   so a slow receiver never holds up a timer; the refresh of the §8.6 counts kept per day
   (engine/oversight/rollups.py); the pruning of the live inbox's feed (engine/notices/live.py); the
   导出任务 (issue #17): whole-period circulars and monthly reports built as files outside the web request,
-  one claimed at a time, and the files past their days deleted (engine/exports/jobs.py).
+  one claimed at a time, and the files past their days deleted (engine/exports/jobs.py); on SQLite, the copy of
+  the write-ahead log into the database file, so that no request's COMMIT makes it (engine/store/db.py).
 
 Each environment (engine/wiring.py) builds its own list: a once-a-day job keeps the day it last ran.
 """
@@ -34,6 +35,7 @@ from engine.notices import delivery, live
 from engine.oversight import hazards, rollups
 from engine.runtime import incidents
 from engine.runtime.sweep import Job, OncePerDay, one_unit
+from engine.store import db
 from engine.store.models import Callback, Instance, NoticeDelivery, PendingStart, Timer
 
 #: the jobs' names: what each did is `SweepResult.of(name)`
@@ -41,6 +43,7 @@ WARNINGS, ESCALATIONS, PENDING_STARTS, HAZARD_REMINDERS, CALLBACKS, NOTICES, ROL
     "warnings", "escalations", "pending_starts", "hazard_reminders", "callbacks", "notices", "rollups")
 LIVE_FEED = "live_feed"
 EXPORTS = "exports"
+CHECKPOINT = "checkpoint"
 DELEGATIONS = "delegations"
 
 
@@ -55,7 +58,9 @@ def periodic() -> list[Job]:
             Job(ROLLUPS, one_unit(lambda cmd: rollups.refresh(cmd.session, rollups.DAYS_PER_REFRESH)),
                 interval="rollup_interval_seconds"),
             Job(LIVE_FEED, one_unit(live.prune), interval="live_prune_interval_seconds"),
-            Job(EXPORTS, exports.run_due, interval="export_interval_seconds")]
+            Job(EXPORTS, exports.run_due, interval="export_interval_seconds"),
+            Job(CHECKPOINT, lambda session_factory, _env: db.checkpoint(session_factory),
+                interval="checkpoint_interval_seconds")]
 
 
 def remind_hazards(cmd) -> list[tuple[str, str]]:

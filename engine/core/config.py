@@ -114,6 +114,9 @@ class Settings:
     #: how often `eventflow worker` counts the days whose §8.6 counts changed into the kept counts, seconds
     #: (engine/oversight/rollups.py; reads are exact meanwhile, they count such days from the tables)
     rollup_interval_seconds: int = field(default=30, metadata={"env": "EVENTFLOW_ROLLUP_INTERVAL_S"})
+    #: how often `eventflow worker` copies SQLite's write-ahead log into the database file, seconds (engine/store/db.py
+    #: `checkpoint`: then no request's COMMIT does it)
+    checkpoint_interval_seconds: int = field(default=1, metadata={"env": "EVENTFLOW_CHECKPOINT_INTERVAL_S"})
     #: how often `eventflow worker` sends the notices due to channels outside the app, seconds
     #: (engine/notices/delivery.py: e-mail, webhooks, DingTalk/WeCom robots)
     notice_interval_seconds: int = field(default=2, metadata={"env": "EVENTFLOW_NOTICE_INTERVAL"})

@@ -34,7 +34,8 @@ def test_the_domain_registers_its_periodic_work_in_order():
         (jobs.PENDING_STARTS, False, None),
         (jobs.HAZARD_REMINDERS, False, None), (jobs.CALLBACKS, False, "callback_interval_seconds"),
         (jobs.NOTICES, False, "notice_interval_seconds"), (jobs.ROLLUPS, False, "rollup_interval_seconds"),
-        (jobs.LIVE_FEED, False, "live_prune_interval_seconds"), (jobs.EXPORTS, False, "export_interval_seconds")]
+        (jobs.LIVE_FEED, False, "live_prune_interval_seconds"), (jobs.EXPORTS, False, "export_interval_seconds"),
+        (jobs.CHECKPOINT, False, "checkpoint_interval_seconds")]
 
 
 def test_jobs_run_in_order_and_a_failing_one_stops_nothing(engine_parts):
