@@ -219,7 +219,7 @@ def checkpoint(session_factory) -> list[dict]:
         connection = session.connection(execution_options={ONE_READ: True})   # no BEGIN: not inside a transaction
         if connection.dialect.name != "sqlite" or connection.engine.url.database in (None, "", ":memory:"):
             return []
-        busy, wal_pages, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        _busy, wal_pages, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
         return [{"wal_pages": wal_pages, "copied": copied}] if wal_pages > 0 else []
     finally:
         session.close()
