@@ -20,13 +20,16 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: execution option of a unit of work that only reads (engine/store/uow.py)
 READ_ONLY = "eventflow_read_only"
-#: execution option of a connection that sends one SELECT (the token check: web/services.py): on SQLite no BEGIN,
-#: the statement is its own transaction (the driver sends no BEGIN of its own: isolation_level None)
+#: execution option of a connection that sends one SELECT or PRAGMA (the token check: web/services.py; `checkpoint`):
+#: on SQLite no BEGIN, the statement is its own transaction (the driver sends no BEGIN of its own: isolation_level
+#: None). Never for a write: it would skip the writers' turns and commit at once
 ONE_READ = "eventflow_one_read"
 #: SQLite: how many pages the WAL may hold before a committing connection copies them into the database file
 #: itself (SQLite's automatic checkpoint: 1,000 by default, paid by whichever request's COMMIT crosses it).
 #: `eventflow worker` checkpoints every second instead, off the requests' path (`checkpoint`, engine/jobs.py);
-#: this is the bound without a worker: 40 MB of 4 KB pages
+#: this is the bound without a worker: 40 MB of 4 KB pages. The log's file keeps the largest size it reached (up to
+#: that): no `journal_size_limit`, whose cut would fall in the COMMIT of the writer that starts the log again (5 ms
+#: to cut 24 MB here)
 WAL_PAGES = 10_000
 #: Connection.info key: the transaction sent a statement other than a SELECT (PostgreSQL; engine/store/uow.py)
 WROTE = "eventflow_wrote"
@@ -212,17 +215,15 @@ def _release_with_the_pool(engine: Engine) -> None:
 
 def checkpoint(session_factory) -> list[dict]:
     """SQLite: copy the pages the WAL holds into the database file, waiting for no reader or writer (PASSIVE: what a
-    reader still uses is copied next time), so that no request's COMMIT has to (`WAL_PAGES`). What it did, as
-    [{"wal_pages", "copied"}]; nothing on PostgreSQL or an in-memory database."""
-    session = session_factory()
-    try:
-        connection = session.connection(execution_options={ONE_READ: True})   # no BEGIN: not inside a transaction
-        if connection.dialect.name != "sqlite" or connection.engine.url.database in (None, "", ":memory:"):
-            return []
+    reader still uses is copied next time), so that no request's COMMIT has to (`WAL_PAGES`). [{"wal_pages": the
+    frames the log holds, "copied": how many of them are in the database file now}], none for an empty log;
+    nothing, and no connection taken, on PostgreSQL or an in-memory database."""
+    engine = session_factory.kw["bind"]
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return []
+    with engine.connect().execution_options(**{ONE_READ: True}) as connection:   # no BEGIN: not in a transaction
         _busy, wal_pages, copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
-        return [{"wal_pages": wal_pages, "copied": copied}] if wal_pages > 0 else []
-    finally:
-        session.close()
+    return [{"wal_pages": wal_pages, "copied": copied}] if wal_pages > 0 else []
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
