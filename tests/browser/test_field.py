@@ -260,3 +260,34 @@ def test_a_kept_report_refused_on_arrival_is_opened_again_photos_and_all(server,
     expect(page.get_by_test_id("drafts")).to_be_hidden()              # nothing left waiting
     assert _count(app, Event, Event.description == "离线填写、到达后被退回：井盖缺失") == 1
     grid.close()
+
+
+def test_get_position_works_from_the_moment_it_can_be_tapped(server, browser):  # noqa: F811
+    """获取当前位置 on 巡查打卡 and 上报 comes disabled and is enabled by its script once it listens: a tap on a page
+    whose script had not run yet did nothing (a loaded box clicked it that early in one suite run). Each page's
+    script is held back here until the button has been seen disabled."""
+    base, _app = server
+    # (no service worker: the scripts it keeps would not pass through the page's routes)
+    grid = Person(browser, base, "grid1", {**PHONE, "service_workers": "block"}, SHOTS / "locate_early",
+                  geolocation={"latitude": 27.52, "longitude": 120.60})
+    page, held = grid.page, []
+    for path, script, filled in (("/patrol", "patrol.js", "#position"), ("/report", "report.js", "#lat")):
+        url = re.compile(rf"/static/{re.escape(script)}(\?.*)?$")      # (with its version, if any)
+        page.route(url, lambda route: held.append(route))
+        with page.expect_request(url):
+            page.goto(path, wait_until="commit")
+        button = page.get_by_role("button", name="获取当前位置")
+        expect(button).to_be_disabled()                 # in the page, its script not run
+        for _ in range(100):                            # the held request reaches its handler as Playwright works
+            if held:
+                break
+            page.evaluate("0")
+        held.pop().continue_()
+        page.unroute(url)
+        expect(button).to_be_enabled()
+        button.click()
+        if filled == "#position":
+            expect(page.locator(filled)).to_contain_text("27.52")
+        else:
+            expect(page.locator(filled)).to_have_value("27.520000")
+    grid.close()

@@ -11,12 +11,15 @@
     select.addEventListener("change", sync);
     sync();
   }
-  document.getElementById("locate").addEventListener("click", function () {
-    if (!navigator.geolocation) return;
+  // the button comes disabled: a tap before this script ran would do nothing
+  var locate = document.getElementById("locate");
+  if (!navigator.geolocation) { locate.hidden = true; return; }
+  locate.addEventListener("click", function () {
     navigator.geolocation.getCurrentPosition(function (p) {
       document.getElementById("lat").value = p.coords.latitude.toFixed(6);
       document.getElementById("lng").value = p.coords.longitude.toFixed(6);
       document.getElementById("position").textContent = p.coords.latitude.toFixed(5) + ", " + p.coords.longitude.toFixed(5);
     });
   });
+  locate.disabled = false;
 })();

@@ -64,6 +64,7 @@
       alert(button.dataset.failed || ("定位失败：" + err.message));
     }, {enableHighAccuracy: true, timeout: 15000});
   });
+  button.disabled = false;     // it comes disabled: a tap before this script ran would do nothing
 })();
 (function () {
   var form = document.querySelector("form[data-testid=report-form]");
