@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
-from engine.accounts import privacy
+from engine.accounts import permissions, privacy
 from engine.casework import arrivals, delegation, on_spot, record, revisits
 from engine.channels import callbacks
 from engine.core import contracts
@@ -84,20 +84,40 @@ def event_detail(cmd, event_id: int, where: str = "api") -> dict:
     return privacy.redact_detail(body, event, user)             # a reporter's contact, masked but for its community
 
 
+#: event_brief's statement per user (permissions.per_user): the event's id if the user may see it, with its open
+#: tasks — one row per task, or one with none (an outer join)
+_BRIEF: dict = {}
+
+
 def event_brief(cmd, event_id: int, where: str = "api") -> dict:
     """What a client that has just reported needs next, when it asks for no more (POST /api/events with
     `Prefer: return=minimal`, RFC 7240): the event's id, number and status (and the reason of a start that
     failed), and its open tasks as the detail lists them — not the detail's timeline, record, deadlines, photos
-    and links, which GET /api/events/{id} reads. The read is checked and recorded as the detail's is."""
-    event = visible(cmd, event_id, where)
+    and links, which GET /api/events/{id} reads. The read is checked (`permissions.events_of`, as `visible`) and
+    recorded as the detail's is; whether the user may see the event and its open tasks are one statement, and the
+    event itself is the one the start's unit holds (read only when the answer has a unit of its own)."""
+    session, user, catalogs = cmd.session, cmd.user, cmd.catalogs
+    query = permissions.per_user(_BRIEF, user, catalogs, lambda: (
+        select(Event.id.label("event_id"), *_OPEN_TASKS.selected_columns)
+        .outerjoin(WorkItem, WorkItem.event_id == Event.id)
+        .where(Event.id == bindparam("event_id"), permissions.events_of(user, catalogs))
+        .order_by(WorkItem.created_at, WorkItem.id)))
+    rows = session.execute(query, {"event_id": event_id}).all()
+    if not rows:
+        raise NotFound(f"event {event_id} does not exist or is not yours to see")
+    event = session.get(Event, event_id)
+    privacy.disclose(session, catalogs, user, event, cmd.now(), where)
     return {"id": event.id, "number": event.number, "status": event.status, "error": event.error,
-            "open_tasks": _open_tasks(cmd.session, event.id)}
+            "open_tasks": [_open_task(w) for w in rows if w.id is not None]}
 
 
 def _open_tasks(session, event_id: int) -> list[dict]:
-    return [{"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
-             "community": w.community, "unit": w.unit, "person": w.person, "created_at": local(w.created_at)}
-            for w in session.execute(_OPEN_TASKS, {"event_id": event_id})]
+    return [_open_task(w) for w in session.execute(_OPEN_TASKS, {"event_id": event_id})]
+
+
+def _open_task(w) -> dict:
+    return {"id": w.id, "name": w.spec_name, "title": w.title, "lane": w.lane, "role": w.role,
+            "community": w.community, "unit": w.unit, "person": w.person, "created_at": local(w.created_at)}
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@ coordinates converted to WGS-84, jurisdiction by the community boundary (§7.1 �
 from __future__ import annotations
 
 import prcoords
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.event import listen, remove
 
 from engine.accounts import privacy
+from engine.accounts.users import principal
 from engine.core.errors import NotFound
-from engine.pool import registration
+from engine.pool import reading, registration
 from engine.store import uow
-from engine.store.models import Audit, Event
+from engine.store.models import Audit, Event, User
 from tests.web.client import REPORT
 
 #: a point of 龙港社区 40 m north of its boundary with 新城社区; its GCJ-02 reading lies ~300 m south,
@@ -80,6 +82,33 @@ def test_a_reports_answer_is_read_in_the_unit_that_starts_its_process(app, api):
             assert (started, len(units)) == (4 + sqlite - short, 4 + sqlite), prefer
     finally:
         remove(svc.db, "begin", began)
+
+
+def test_the_short_answer_is_one_read_of_the_event_with_its_open_tasks(app, api):
+    """The short answer (`Prefer: return=minimal`) asks once whether the reporter may see the event, with its open
+    tasks in the same statement, and takes the event the start's unit holds (engine/pool/reading.py `event_brief`);
+    an event the user may not see is refused as not found."""
+    svc = app.extensions["eventflow"]
+    sent = []
+
+    def statement_sent(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+    listen(svc.db, "before_cursor_execute", statement_sent)
+    try:
+        r = api.client.post("/api/events", headers={**api.headers("grid1"), "Prefer": "return=minimal"}, json=REPORT)
+    finally:
+        remove(svc.db, "before_cursor_execute", statement_sent)
+    assert r.status_code == 201 and [t["name"] for t in r.json["open_tasks"]] == ["verify"]
+    started = max(i for i, statement in enumerate(sent) if statement.startswith("INSERT INTO process_instance"))
+    after = [statement for statement in sent[started:] if statement.startswith("SELECT")]
+    assert len(after) == 1 and "work_item" in after[0], after       # no event read again, no second read of its tasks
+
+    def brief_for(username):       # 龙港社区's staff do not see 新城社区's event: refused as not there
+        return lambda s: reading.event_brief(svc.command(s, principal(s.scalar(select(User).where(
+            User.username == username)))), r.json["id"])
+    assert svc.read(brief_for("grid1")) == r.json
+    with pytest.raises(NotFound):
+        svc.read(brief_for("staff2"))
 
 
 def test_a_point_in_another_communitys_area_goes_to_that_pool_audited(app, api):
