@@ -26,8 +26,8 @@ from engine.accounts import permissions
 from engine.casework import delegation
 from engine.casework.lifecycle import check_reason
 from engine.core.clock import local
-from engine.core.errors import Conflict, NotFound
-from engine.pool.events import STATUS_WORDS
+from engine.core.errors import Conflict
+from engine.pool.events import STATUS_WORDS, not_visible
 from engine.store.models import Audit, Event, Instance, WorkItem
 from engine.notices.outbox import notify
 
@@ -43,7 +43,7 @@ def _instance(session, catalogs, event_id: int, user) -> tuple[Event, Instance]:
     event = session.scalar(select(Event).where(Event.id == event_id, permissions.events_of(user, catalogs))
                            .with_for_update())
     if event is None:
-        raise NotFound(f"event {event_id} does not exist or is not yours to see")
+        raise not_visible(event_id)
     row = session.scalar(select(Instance).where(Instance.event_id == event.id).order_by(Instance.id.desc()))
     if row is None:
         raise Conflict(f"事件 {event.number} 没有流程 (the event has no process)", event_status=event.status)

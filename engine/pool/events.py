@@ -289,8 +289,13 @@ def get_visible(session, event_id: int, user, catalogs) -> Event:
         Event.id == bindparam("event_id"), permissions.events_of(user, catalogs)))
     event = session.scalar(query, {"event_id": event_id})
     if event is None:
-        raise NotFound(f"event {event_id} does not exist or is not yours to see")
+        raise not_visible(event_id)
     return event
+
+
+def not_visible(event_id: int) -> NotFound:
+    """The refusal of an event the user may not see, or that does not exist: the same 404 for both."""
+    return NotFound(f"event {event_id} does not exist or is not yours to see")
 
 
 LIST_FILTERS = ("status", "community", "type_code", "source", "lead_unit", "number", "reporter")

@@ -104,7 +104,7 @@ def event_brief(cmd, event_id: int, where: str = "api") -> dict:
         .order_by(WorkItem.created_at, WorkItem.id)))
     rows = session.execute(query, {"event_id": event_id}).all()
     if not rows:
-        raise NotFound(f"event {event_id} does not exist or is not yours to see")
+        raise events.not_visible(event_id)
     event = session.get(Event, event_id)
     privacy.disclose(session, catalogs, user, event, cmd.now(), where)
     return {"id": event.id, "number": event.number, "status": event.status, "error": event.error,
